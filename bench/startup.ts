@@ -1,0 +1,67 @@
+/**
+ * Sandbox start-up: `devbox run --rm IMG true` against `podman run --rm IMG true` (runc) and bwrap on the same
+ * busybox root file system, measured in one run, as the current (unprivileged) user.
+ * Prints the median of each and the devbox/podman ratio. Usage: node dist/bench/startup.js [RUNS]
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { busyboxRootfs, packTar } from '../test/helpers/images.js';
+import { DEVBOX_BIN } from '../test/helpers/cli.js';
+
+const runs = Number(process.argv[2] ?? 30);
+
+function sh(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): void {
+  const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+function time(cmd: string, args: string[], env?: NodeJS.ProcessEnv): number[] {
+  for (let i = 0; i < 3; i++) sh(cmd, args, env); // warm caches
+  const samples: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    sh(cmd, args, env);
+    samples.push(performance.now() - t0);
+  }
+  return samples;
+}
+
+const work = mkdtempSync(join(tmpdir(), 'devbox-bench-'));
+const env = { ...process.env, XDG_DATA_HOME: join(work, 'data'), XDG_CONFIG_HOME: join(work, 'config') };
+const results: { name: string; median: number }[] = [];
+try {
+  const tarPath = join(work, 'rootfs.tar');
+  writeFileSync(tarPath, await packTar(busyboxRootfs()));
+  const rootfs = join(work, 'rootfs');
+  sh('mkdir', [rootfs]);
+  sh('tar', ['-xf', tarPath, '-C', rootfs]);
+
+  sh(process.execPath, [DEVBOX_BIN, 'image', 'import', tarPath, 'bench-busybox'], env);
+  for (const storage of ['native', 'fuse']) {
+    const samples = time(process.execPath, [DEVBOX_BIN, 'run', '--rm', '--storage', storage, 'bench-busybox', 'true'], env);
+    results.push({ name: `devbox run --rm (${storage})`, median: median(samples) });
+  }
+  const podmanEnv = { ...process.env, XDG_DATA_HOME: join(work, 'podman-data') };
+  sh('podman', ['import', tarPath, 'localhost/bench-busybox'], podmanEnv);
+  const podman = median(time('podman', ['--runtime', 'runc', 'run', '--rm', '--network', 'host', 'localhost/bench-busybox', 'true'], podmanEnv));
+  results.push({ name: 'podman run --rm (runc)', median: podman });
+  const bwrap = median(time('bwrap', ['--unshare-all', '--share-net', '--bind', rootfs, '/', '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', '/bin/true']));
+  results.push({ name: 'bwrap', median: bwrap });
+  results.push({ name: 'node -e 0', median: median(time(process.execPath, ['-e', '0'])) });
+
+  console.log(`start-up of a busybox sandbox running true, median of ${runs} runs`);
+  for (const r of results) console.log(`${r.name.padEnd(28)} ${r.median.toFixed(1).padStart(7)} ms   ${(r.median / podman).toFixed(2)}x podman`);
+  spawnSync('podman', ['rmi', '-f', 'localhost/bench-busybox'], { stdio: 'ignore', env: podmanEnv });
+  spawnSync('podman', ['unshare', 'rm', '-rf', join(work, 'podman-data')], { stdio: 'ignore', env: podmanEnv });
+} finally {
+  spawnSync(process.execPath, [new URL('../test/helpers/remove-tree.js', import.meta.url).pathname, work], { stdio: 'inherit' });
+  rmSync(work, { recursive: true, force: true });
+}

@@ -1,0 +1,127 @@
+/**
+ * `devbox run` options, parsed the way `docker run` does: options come before IMAGE, and everything after
+ * IMAGE is the command, untouched (`devbox run img ls -la`). One table drives the parser and the help text.
+ * Kept free of oclif so the hot path of `devbox run` does not load it.
+ */
+import { DevboxError } from '../util/errors.js';
+import { STORAGE_DRIVERS, type StorageSetting } from '../settings/settings.js';
+
+interface OptionDef {
+  name: string;
+  char?: string;
+  kind: 'boolean' | 'string' | 'multiple';
+  description: string;
+  helpValue?: string;
+  options?: readonly string[];
+}
+
+export const RUN_OPTION_DEFS: readonly OptionDef[] = [
+  { name: 'rm', kind: 'boolean', description: "Remove the container's writable layer when it exits" },
+  { name: 'interactive', char: 'i', kind: 'boolean', description: 'Keep STDIN open' },
+  { name: 'tty', char: 't', kind: 'boolean', description: 'Allocate a pseudo-TTY' },
+  { name: 'volume', char: 'v', kind: 'multiple', helpValue: 'SRC:DST[:ro]', description: 'Bind mount a host path (ro: read-only)' },
+  { name: 'env', char: 'e', kind: 'multiple', helpValue: 'KEY=VALUE', description: 'Set an environment variable (KEY alone: take it from the host)' },
+  { name: 'workdir', char: 'w', kind: 'string', helpValue: 'DIR', description: 'Working directory inside the container' },
+  { name: 'user', char: 'u', kind: 'string', helpValue: 'USER[:GROUP]', description: 'User name or uid (and group) to run as' },
+  { name: 'hostname', char: 'h', kind: 'string', helpValue: 'NAME', description: 'Container host name' },
+  { name: 'entrypoint', kind: 'string', helpValue: 'CMD', description: "Override the image's ENTRYPOINT" },
+  { name: 'network', kind: 'string', options: ['host', 'none'], description: 'Network: the host\'s, or none (loopback only)' },
+  { name: 'storage', kind: 'string', options: STORAGE_DRIVERS, description: 'Root file system backend (default: the "storage" setting, auto)' },
+];
+
+export interface RunOptions {
+  rm: boolean;
+  interactive: boolean;
+  tty: boolean;
+  volumes: string[];
+  env: string[];
+  workdir?: string;
+  user?: string;
+  hostname?: string;
+  entrypoint?: string;
+  network: 'host' | 'none';
+  storage?: StorageSetting;
+  image: string;
+  command: string[];
+}
+
+const byName = new Map(RUN_OPTION_DEFS.map((d) => [d.name, d]));
+const byChar = new Map(RUN_OPTION_DEFS.filter((d) => d.char).map((d) => [d.char!, d]));
+
+function usage(message: string): DevboxError {
+  return new DevboxError(message, { fix: 'see "devbox run --help"', exitCode: 125 });
+}
+
+/** Parses the arguments after `run`. */
+export function parseRunArgs(argv: readonly string[]): RunOptions {
+  const values = new Map<string, string[] | boolean | string>();
+  const set = (def: OptionDef, value: string | true) => {
+    if (def.kind === 'boolean') {
+      values.set(def.name, true);
+      return;
+    }
+    const v = value as string;
+    if (def.options && !def.options.includes(v)) throw usage(`--${def.name} must be one of ${def.options.join(', ')}, not "${v}"`);
+    if (def.kind === 'multiple') values.set(def.name, [...((values.get(def.name) as string[]) ?? []), v]);
+    else values.set(def.name, v);
+  };
+  let i = 0;
+  const takeValue = (def: OptionDef, inline: string | undefined): string => {
+    if (inline !== undefined) return inline;
+    if (i + 1 >= argv.length) throw usage(`--${def.name} needs a value${def.helpValue ? ` (${def.helpValue})` : ''}`);
+    return argv[++i];
+  };
+  for (; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--') {
+      i++;
+      break;
+    }
+    if (arg.startsWith('--')) {
+      const eq = arg.indexOf('=');
+      const name = arg.slice(2, eq < 0 ? undefined : eq);
+      const def = byName.get(name);
+      if (!def) throw usage(`unknown option --${name}`);
+      const inline = eq < 0 ? undefined : arg.slice(eq + 1);
+      if (def.kind === 'boolean') {
+        if (inline !== undefined && inline !== 'true' && inline !== 'false') throw usage(`--${name} takes no value`);
+        if (inline !== 'false') set(def, true);
+      } else set(def, takeValue(def, inline));
+      continue;
+    }
+    if (arg.startsWith('-') && arg.length > 1) {
+      // Grouped short options as in `-it`; a value may follow the last one (`-uroot`, `-u root`).
+      for (let j = 1; j < arg.length; j++) {
+        const def = byChar.get(arg[j]);
+        if (!def) throw usage(`unknown option -${arg[j]}`);
+        if (def.kind === 'boolean') {
+          set(def, true);
+          continue;
+        }
+        const rest = arg.slice(j + 1);
+        set(def, takeValue(def, rest === '' ? undefined : rest.replace(/^=/, '')));
+        break;
+      }
+      continue;
+    }
+    break;
+  }
+  if (i >= argv.length) throw usage('"devbox run" requires an IMAGE');
+  const list = (name: string) => (values.get(name) as string[] | undefined) ?? [];
+  const str = (name: string) => values.get(name) as string | undefined;
+  return {
+    rm: values.get('rm') === true,
+    interactive: values.get('interactive') === true,
+    tty: values.get('tty') === true,
+    volumes: list('volume'),
+    env: list('env'),
+    workdir: str('workdir'),
+    user: str('user'),
+    hostname: str('hostname'),
+    entrypoint: str('entrypoint'),
+    network: (str('network') as 'host' | 'none' | undefined) ?? 'host',
+    storage: str('storage') as StorageSetting | undefined,
+    image: argv[i],
+    command: argv.slice(i + 1),
+  };
+}

@@ -1,0 +1,13 @@
+import { DevboxCommand } from '../../cli/base-command.js';
+import { readSettings, settingsPath } from '../../settings/settings.js';
+
+export default class Config extends DevboxCommand {
+  static summary = 'Show the user settings in effect and where they are kept';
+  static examples = ['<%= config.bin %> config'];
+
+  async run(): Promise<void> {
+    const settings = readSettings();
+    this.log(`# ${settingsPath()}`);
+    for (const [key, value] of Object.entries(settings)) this.log(`${key} = ${value}`);
+  }
+}

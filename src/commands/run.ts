@@ -1,0 +1,34 @@
+import { Args, Flags, type Interfaces } from '@oclif/core';
+import { DevboxCommand } from '../cli/base-command.js';
+import { RUN_OPTION_DEFS } from '../cli/run-options.js';
+import { runMain } from '../cli/run-main.js';
+
+/** oclif flags generated from the one option table, for help text only: parsing is Docker's (run-options). */
+function helpFlags() {
+  const flags: Interfaces.FlagInput = {};
+  for (const d of RUN_OPTION_DEFS) {
+    const common = { description: d.description, ...(d.char ? { char: d.char as 'i' } : {}) };
+    const value = { ...common, helpValue: d.helpValue, options: d.options as string[] | undefined };
+    flags[d.name] = d.kind === 'boolean' ? Flags.boolean(common) : d.kind === 'multiple' ? Flags.string({ ...value, multiple: true }) : Flags.string(value);
+  }
+  return flags;
+}
+
+export default class Run extends DevboxCommand {
+  static summary = 'Run a command in a new container from an image';
+  static description =
+    'Options have docker run\'s meaning and come before IMAGE; everything after IMAGE is the command. ' +
+    "The image's ENTRYPOINT, CMD, ENV, WORKDIR and USER apply as in Docker.";
+  static examples = [
+    '<%= config.bin %> run --rm busybox echo hello',
+    '<%= config.bin %> run --rm -it -v "$PWD:$PWD" -w "$PWD" debian:bookworm bash',
+    '<%= config.bin %> run --rm --storage fuse -u 1000:1000 busybox id',
+  ];
+  static strict = false;
+  static args = { image: Args.string({ description: 'image name, name:tag or id', required: true }) };
+  static flags = helpFlags();
+
+  async run(): Promise<void> {
+    process.exitCode = await runMain(this.argv);
+  }
+}

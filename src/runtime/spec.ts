@@ -1,0 +1,82 @@
+/**
+ * One typed description of a sandbox to run, and its translation into the native helper's argv.
+ * Pure: everything here is unit-tested without namespaces.
+ */
+import { formatIdMap, type IdMapping } from '../userns/idmap.js';
+
+/** How the root file system is assembled (see storage/). Lower dirs are given bottom layer first. */
+export type RootfsSpec =
+  | { kind: 'overlay'; lowerDirs: string[]; upperDir: string; workDir: string; mountpoint: string }
+  | { kind: 'fuse-overlay'; program: string; lowerDirs: string[]; upperDir: string; workDir: string; mountpoint: string }
+  | { kind: 'directory'; dir: string };
+
+export interface BindMount {
+  source: string;
+  /** Absolute path inside the sandbox. */
+  destination: string;
+  readonly: boolean;
+}
+
+export interface ProcessSpec {
+  args: string[];
+  env: string[];
+  cwd: string;
+  uid: number;
+  gid: number;
+  groups: number[];
+  /** Allocate a pseudo-terminal for the process. */
+  terminal: boolean;
+}
+
+export interface SandboxSpec {
+  idMapping: IdMapping;
+  rootfs: RootfsSpec;
+  mounts: BindMount[];
+  hostname: string;
+  /** `none` gives the sandbox its own network namespace with only loopback. */
+  network: 'host' | 'none';
+  process: ProcessSpec;
+  /** Deleted by the helper, inside the user namespace, once the sandbox has ended (`run --rm`). */
+  removeAfterExit?: string;
+}
+
+/** overlayfs lists lowerdirs topmost first; devbox keeps layers bottom first like the image manifest. */
+function overlayLowers(lowerDirs: readonly string[]): string {
+  for (const dir of lowerDirs) {
+    // ':' separates lowerdirs and ',' separates mount options; the store never makes such paths.
+    if (/[:,]/.test(dir)) throw new Error(`layer path contains ':' or ',': ${dir}`);
+  }
+  return [...lowerDirs].reverse().join(':');
+}
+
+function rootfsArgs(rootfs: RootfsSpec): string[] {
+  switch (rootfs.kind) {
+    case 'overlay':
+      return ['--overlay', overlayLowers(rootfs.lowerDirs), rootfs.upperDir, rootfs.workDir, '--mountpoint', rootfs.mountpoint];
+    case 'fuse-overlay':
+      return ['--fuse-overlay', rootfs.program, overlayLowers(rootfs.lowerDirs), rootfs.upperDir, rootfs.workDir, '--mountpoint', rootfs.mountpoint];
+    case 'directory':
+      return ['--rootfs', rootfs.dir];
+  }
+}
+
+function envEntry(entry: string): [string, string] {
+  const eq = entry.indexOf('=');
+  return eq < 0 ? [entry, ''] : [entry.slice(0, eq), entry.slice(eq + 1)];
+}
+
+/** The helper's command line for this sandbox. */
+export function helperArgs(spec: SandboxSpec): string[] {
+  const p = spec.process;
+  const args = ['--uid-map', formatIdMap(spec.idMapping.uidMap), '--gid-map', formatIdMap(spec.idMapping.gidMap)];
+  if (spec.network === 'none') args.push('--unshare-net');
+  args.push(...rootfsArgs(spec.rootfs));
+  for (const m of spec.mounts) args.push(m.readonly ? '--ro-bind' : '--bind', m.source, m.destination);
+  args.push('--hostname', spec.hostname, '--chdir', p.cwd, '--uid', String(p.uid), '--gid', String(p.gid));
+  if (p.groups.length) args.push('--groups', p.groups.join(','));
+  for (const entry of p.env) args.push('--setenv', ...envEntry(entry));
+  if (p.terminal) args.push('--tty');
+  if (spec.removeAfterExit) args.push('--remove-after', spec.removeAfterExit);
+  args.push('--', ...p.args);
+  return args;
+}

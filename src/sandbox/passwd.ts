@@ -1,0 +1,93 @@
+/**
+ * Resolving `--user`/USER against the image's /etc/passwd and /etc/group, read from the layer directories
+ * (the topmost layer that has the file wins; a whiteout hides it). Parsed here rather than with getpwnam
+ * inside the container: loading the image's NSS modules is how CVE-2019-14271 happened.
+ */
+import { lstatSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DevboxError } from '../util/errors.js';
+
+export interface PasswdEntry {
+  name: string;
+  uid: number;
+  gid: number;
+  home: string;
+}
+
+export interface GroupEntry {
+  name: string;
+  gid: number;
+  members: string[];
+}
+
+export function parsePasswd(text: string): PasswdEntry[] {
+  const entries: PasswdEntry[] = [];
+  for (const line of text.split('\n')) {
+    const f = line.split(':');
+    if (f.length < 7 || !/^\d+$/.test(f[2]) || !/^\d+$/.test(f[3])) continue;
+    entries.push({ name: f[0], uid: Number(f[2]), gid: Number(f[3]), home: f[5] });
+  }
+  return entries;
+}
+
+export function parseGroup(text: string): GroupEntry[] {
+  const entries: GroupEntry[] = [];
+  for (const line of text.split('\n')) {
+    const f = line.split(':');
+    if (f.length < 4 || !/^\d+$/.test(f[2])) continue;
+    entries.push({ name: f[0], gid: Number(f[2]), members: f[3].split(',').filter(Boolean) });
+  }
+  return entries;
+}
+
+export interface ResolvedUser {
+  uid: number;
+  gid: number;
+  groups: number[];
+  home: string;
+}
+
+/**
+ * Docker's rules: USER is `name|uid[:group|gid]`; a name must exist in /etc/passwd, a number need not
+ * (then gid 0 and HOME=/); supplementary groups are the /etc/group memberships of the user's name.
+ */
+export function resolveUser(spec: string, passwd: readonly PasswdEntry[], group: readonly GroupEntry[]): ResolvedUser {
+  const [userPart, groupPart] = spec.split(':', 2);
+  const numeric = /^\d+$/.test(userPart);
+  const entry = numeric ? passwd.find((p) => p.uid === Number(userPart)) : passwd.find((p) => p.name === userPart);
+  if (!entry && !numeric) {
+    throw new DevboxError(`unable to find user ${userPart}: no matching entries in the image's /etc/passwd`, {
+      fix: 'use a numeric uid or a user the image defines',
+      exitCode: 125,
+    });
+  }
+  const uid = numeric ? Number(userPart) : entry!.uid;
+  let gid = entry?.gid ?? 0;
+  if (groupPart !== undefined && groupPart !== '') {
+    if (/^\d+$/.test(groupPart)) gid = Number(groupPart);
+    else {
+      const g = group.find((x) => x.name === groupPart);
+      if (!g) throw new DevboxError(`unable to find group ${groupPart}: no matching entries in the image's /etc/group`, { exitCode: 125 });
+      gid = g.gid;
+    }
+  }
+  const groups = entry && groupPart === undefined ? group.filter((g) => g.members.includes(entry.name) && g.gid !== gid).map((g) => g.gid) : [];
+  return { uid, gid, groups, home: entry?.home || (uid === 0 ? '/root' : '/') };
+}
+
+/** Reads a file of the merged image from its layers (bottom first), honouring whiteouts; '' when absent. */
+export function readImageFile(layerDirs: readonly string[], path: string): string {
+  for (let i = layerDirs.length - 1; i >= 0; i--) {
+    const full = join(layerDirs[i], path);
+    let st;
+    try {
+      st = lstatSync(full);
+    } catch {
+      continue;
+    }
+    // A character device 0/0 is an overlay whiteout: the file was deleted in this layer.
+    if (!st.isFile()) return '';
+    return readFileSync(full, 'utf8');
+  }
+  return '';
+}

@@ -1,0 +1,99 @@
+/**
+ * `devbox run IMAGE [CMD…]`: resolve the image, assemble its root file system with the chosen backend,
+ * describe the sandbox and hand it to the native helper, which runs it in the foreground.
+ * This is the hot path of devbox: it loads no oclif, execa or tar code unless a layer must be unpacked.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RunOptions } from '../cli/run-options.js';
+import { ImageStore } from '../image/store.js';
+import type { BindMount, RootfsSpec, SandboxSpec } from '../runtime/spec.js';
+import { launchSandbox } from '../runtime/launch.js';
+import { readSettings } from '../settings/settings.js';
+import { copyLayers } from '../storage/copy.js';
+import { selectDriver, type StorageDriver } from '../storage/driver.js';
+import { requireFuseOverlayfs } from '../storage/fuse-overlayfs.js';
+import { hostIdFor, resolveIdMapping, type IdMapping } from '../userns/idmap.js';
+import { DevboxError } from '../util/errors.js';
+import { containerArgs, containerEnv, containerWorkdir, type ProcessRequest } from './container-process.js';
+import { createContainerDir, writeNameFiles, writeState, type ContainerDir } from './containers.js';
+import { parseGroup, parsePasswd, readImageFile, resolveUser } from './passwd.js';
+import { parseVolume } from './volumes.js';
+
+async function assembleRootfs(driver: StorageDriver, mapping: IdMapping, lowerDirs: string[], container: ContainerDir): Promise<RootfsSpec> {
+  if (!lowerDirs.length) {
+    // An image with no layers (FROM scratch): overlayfs still wants one lower directory.
+    const empty = join(container.dir, 'empty');
+    mkdirSync(empty);
+    lowerDirs = [empty];
+  }
+  const layout = { lowerDirs, upperDir: join(container.dir, 'upper'), workDir: join(container.dir, 'work'), mountpoint: join(container.dir, 'merged') };
+  switch (driver) {
+    case 'native':
+      mkdirSync(layout.mountpoint);
+      return { kind: 'overlay', ...layout };
+    case 'fuse':
+      mkdirSync(layout.mountpoint);
+      return { kind: 'fuse-overlay', program: requireFuseOverlayfs(), ...layout };
+    case 'copy': {
+      const dir = join(container.dir, 'rootfs');
+      await copyLayers(mapping, lowerDirs, dir);
+      return { kind: 'directory', dir };
+    }
+  }
+}
+
+function checkMapped(mapping: IdMapping, uid: number, gid: number): void {
+  if (hostIdFor(mapping.uidMap, uid) !== undefined && hostIdFor(mapping.gidMap, gid) !== undefined) return;
+  throw new DevboxError(`user ${uid}:${gid} is not mapped into the user namespace`, {
+    fix: mapping.full ? 'give this user a larger range in /etc/subuid and /etc/subgid' : 'add a range for this user to /etc/subuid and /etc/subgid (see "devbox doctor")',
+    exitCode: 125,
+  });
+}
+
+export async function runImage(options: RunOptions): Promise<number> {
+  const settings = readSettings();
+  const store = ImageStore.open(settings.storageRoot);
+  const { mapping, warning } = resolveIdMapping();
+  if (warning) process.stderr.write(`devbox: warning: ${warning}\n`);
+  const mounts: BindMount[] = options.volumes.map(parseVolume);
+  const image = await store.resolve(options.image);
+  const lowerDirs = await store.layerDirs(image, mapping);
+  const driver = await selectDriver(options.storage ?? settings.storage, store.root, mapping);
+  const config = image.config.config ?? {};
+
+  const container = createContainerDir(store.root);
+  const hostname = options.hostname ?? container.id.slice(0, 12);
+  const request: ProcessRequest = { command: options.command, entrypoint: options.entrypoint, env: options.env, workdir: options.workdir, tty: options.tty, hostname };
+  const user = resolveUser(options.user || config.User || 'root', parsePasswd(readImageFile(lowerDirs, 'etc/passwd')), parseGroup(readImageFile(lowerDirs, 'etc/group')));
+  checkMapped(mapping, user.uid, user.gid);
+  const names = writeNameFiles(container, hostname);
+  const systemMounts: BindMount[] = [
+    { source: names.hosts, destination: '/etc/hosts', readonly: false },
+    { source: names.hostname, destination: '/etc/hostname', readonly: false },
+    ...(existsSync('/etc/resolv.conf') ? [{ source: '/etc/resolv.conf', destination: '/etc/resolv.conf', readonly: true }] : []),
+  ];
+  const spec: SandboxSpec = {
+    idMapping: mapping,
+    rootfs: await assembleRootfs(driver, mapping, lowerDirs, container),
+    mounts: [...systemMounts, ...mounts],
+    hostname,
+    network: options.network,
+    process: {
+      args: containerArgs(config, request),
+      env: containerEnv(config, request, user.home, process.env),
+      cwd: containerWorkdir(config, request),
+      uid: user.uid,
+      gid: user.gid,
+      groups: user.groups,
+      terminal: options.tty,
+    },
+    removeAfterExit: options.rm ? container.dir : undefined,
+  };
+  // devbox's own pid marks the container live: it waits for the sandbox for as long as it runs.
+  const state = { id: container.id, image: image.id, pid: process.pid, created: new Date().toISOString() };
+  writeState(container, state);
+  const exitCode = await launchSandbox(spec, { stdin: options.interactive ? 'inherit' : 'ignore' });
+  if (!options.rm) writeState(container, { ...state, exitCode });
+  return exitCode;
+}

@@ -1,0 +1,71 @@
+/**
+ * User settings, in $XDG_CONFIG_HOME/devbox/config.json. Read here with plain fs: `devbox run` cannot afford
+ * to load conf (and its schema validator) on every start; `devbox config set` writes through conf.
+ */
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { DevboxError } from '../util/errors.js';
+
+export const STORAGE_DRIVERS = ['auto', 'native', 'fuse', 'copy'] as const;
+export type StorageSetting = (typeof STORAGE_DRIVERS)[number];
+
+export interface Settings {
+  /** Where images, layers and containers live. */
+  storageRoot: string;
+  /** Which overlay backend to use; `auto` probes kernel overlay, then fuse-overlayfs, then copies. */
+  storage: StorageSetting;
+}
+
+export const SETTING_KEYS = ['storageRoot', 'storage'] as const;
+export type SettingKey = (typeof SETTING_KEYS)[number];
+
+function xdg(variable: string, fallback: string): string {
+  const value = process.env[variable];
+  return value && value.startsWith('/') ? value : join(homedir(), fallback);
+}
+
+export function configDir(): string {
+  return join(xdg('XDG_CONFIG_HOME', '.config'), 'devbox');
+}
+
+export function settingsPath(): string {
+  return join(configDir(), 'config.json');
+}
+
+export function defaultSettings(): Settings {
+  return { storageRoot: join(xdg('XDG_DATA_HOME', '.local/share'), 'devbox'), storage: 'auto' };
+}
+
+/** Checks one value; returns the reason it is wrong, or undefined. */
+export function validateSetting(key: SettingKey, value: unknown): string | undefined {
+  switch (key) {
+    case 'storageRoot':
+      return typeof value === 'string' && value.startsWith('/') ? undefined : 'an absolute path';
+    case 'storage':
+      return STORAGE_DRIVERS.includes(value as StorageSetting) ? undefined : `one of ${STORAGE_DRIVERS.join(', ')}`;
+  }
+}
+
+export function readSettings(path = settingsPath()): Settings {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return defaultSettings();
+  }
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new DevboxError(`${path}: not valid JSON (${(error as Error).message})`, { fix: 'fix or delete the file' });
+  }
+  const settings = defaultSettings();
+  for (const key of SETTING_KEYS) {
+    if (parsed[key] === undefined) continue;
+    const expected = validateSetting(key, parsed[key]);
+    if (expected) throw new DevboxError(`${path}: "${key}" must be ${expected}`, { fix: `devbox config set ${key} VALUE` });
+    (settings as unknown as Record<string, unknown>)[key] = parsed[key];
+  }
+  return settings;
+}

@@ -1,0 +1,41 @@
+/** The fuse-overlayfs program: where it is and whether /dev/fuse lets this user mount with it. */
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { DevboxError } from '../util/errors.js';
+
+/** First executable `name` on PATH (and the usual sbin dirs, which a user's PATH may lack). */
+export function findProgram(name: string, path = process.env.PATH ?? ''): string | undefined {
+  const dirs = [...path.split(delimiter).filter(Boolean), '/usr/local/sbin', '/usr/sbin', '/sbin'];
+  for (const dir of dirs) {
+    const candidate = join(dir, name);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here; keep looking
+    }
+  }
+  return undefined;
+}
+
+export function fuseDeviceUsable(): boolean {
+  try {
+    accessSync('/dev/fuse', constants.R_OK | constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The program's path, or a DevboxError saying what is missing and how to get it. */
+export function requireFuseOverlayfs(): string {
+  const program = findProgram('fuse-overlayfs');
+  if (!program) throw new DevboxError('fuse-overlayfs not found', { fix: 'apt-get install fuse-overlayfs', exitCode: 125 });
+  if (!fuseDeviceUsable()) {
+    throw new DevboxError('/dev/fuse is not readable and writable by this user', {
+      fix: 'as root: chmod 666 /dev/fuse (or apt-get install fuse3, which sets it up)',
+      exitCode: 125,
+    });
+  }
+  return program;
+}

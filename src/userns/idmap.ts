@@ -1,0 +1,136 @@
+/**
+ * User-namespace id maps. devbox uses a keep-id layout (as podman's --userns=keep-id): the caller's uid/gid
+ * appear as themselves inside, container root and every other id map to the caller's subordinate range from
+ * /etc/subuid and /etc/subgid. Without a subordinate range, a single-id map (container root = the caller).
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+
+export interface IdMapEntry {
+  inside: number;
+  outside: number;
+  count: number;
+}
+
+export interface SubordinateRange {
+  start: number;
+  count: number;
+}
+
+export interface IdMapping {
+  uidMap: IdMapEntry[];
+  gidMap: IdMapEntry[];
+  /** The container ids that are the caller on the host (the caller's own ids; 0 in the single-id map). */
+  uid: number;
+  gid: number;
+  /** False for the single-id fallback: only container root exists, and it is the caller. */
+  full: boolean;
+}
+
+/** Id range given to root, which needs no subordinate ids: the identity map of the usual 16-bit range. */
+const ROOT_RANGE = 65536;
+
+/** Ranges for `user` (by name or numeric id) in the text of /etc/subuid or /etc/subgid. */
+export function parseSubordinateRanges(text: string, user: string, id: number): SubordinateRange[] {
+  const ranges: SubordinateRange[] = [];
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) continue;
+    const [owner, start, count] = line.split(':');
+    if (owner !== user && owner !== String(id)) continue;
+    const s = Number(start);
+    const c = Number(count);
+    if (Number.isSafeInteger(s) && Number.isSafeInteger(c) && s >= 0 && c > 0) ranges.push({ start: s, count: c });
+  }
+  return ranges;
+}
+
+/**
+ * keep-id: container ids 0,1,2… take the subordinate ids in order, except `id` itself, which maps to the
+ * caller's own id. With M subordinate ids, container ids [0, M] are mapped (M+1 in all).
+ */
+export function keepIdMap(id: number, ranges: readonly SubordinateRange[]): IdMapEntry[] {
+  const entries: IdMapEntry[] = [];
+  let next = 0; // next container id to assign
+  let selfMapped = false;
+  for (const range of ranges) {
+    let outside = range.start;
+    let left = range.count;
+    while (left > 0) {
+      if (next === id && !selfMapped) {
+        entries.push({ inside: id, outside: id, count: 1 });
+        selfMapped = true;
+        next += 1;
+        continue;
+      }
+      const count = next < id && !selfMapped ? Math.min(left, id - next) : left;
+      entries.push({ inside: next, outside, count });
+      next += count;
+      outside += count;
+      left -= count;
+    }
+  }
+  if (!selfMapped) entries.push({ inside: id, outside: id, count: 1 });
+  return entries.sort((a, b) => a.inside - b.inside);
+}
+
+/** "inside:outside:count,…", the form the native helper takes. */
+export function formatIdMap(entries: readonly IdMapEntry[]): string {
+  return entries.map((e) => `${e.inside}:${e.outside}:${e.count}`).join(',');
+}
+
+/** Short digest of a mapping: layers unpacked under one mapping are kept apart from another's. */
+export function idMappingFingerprint(mapping: IdMapping): string {
+  const text = `${formatIdMap(mapping.uidMap)};${formatIdMap(mapping.gidMap)}`;
+  return createHash('sha256').update(text).digest('hex').slice(0, 12);
+}
+
+/** Host id that a container id lands on, or undefined when it is not mapped. */
+export function hostIdFor(entries: readonly IdMapEntry[], inside: number): number | undefined {
+  const e = entries.find((m) => inside >= m.inside && inside < m.inside + m.count);
+  return e ? e.outside + (inside - e.inside) : undefined;
+}
+
+export interface ResolvedIdMapping {
+  mapping: IdMapping;
+  /** Set when devbox falls back to a single-id map; shown to the user once. */
+  warning?: string;
+}
+
+function readOptional(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** Builds the mapping for the calling user from /etc/subuid and /etc/subgid. */
+export function resolveIdMapping(files = { subuid: '/etc/subuid', subgid: '/etc/subgid' }): ResolvedIdMapping {
+  const uid = process.getuid!();
+  const gid = process.getgid!();
+  if (uid === 0) {
+    const identity = [{ inside: 0, outside: 0, count: ROOT_RANGE }];
+    return { mapping: { uidMap: identity, gidMap: identity, uid, gid, full: true } };
+  }
+  const name = userInfo().username;
+  const uidRanges = parseSubordinateRanges(readOptional(files.subuid), name, uid);
+  const gidRanges = parseSubordinateRanges(readOptional(files.subgid), name, uid);
+  if (uidRanges.length && gidRanges.length) {
+    return { mapping: { uidMap: keepIdMap(uid, uidRanges), gidMap: keepIdMap(gid, gidRanges), uid, gid, full: true } };
+  }
+  const missing = [!uidRanges.length && files.subuid, !gidRanges.length && files.subgid].filter(Boolean).join(' and ');
+  return {
+    mapping: {
+      uidMap: [{ inside: 0, outside: uid, count: 1 }],
+      gidMap: [{ inside: 0, outside: gid, count: 1 }],
+      uid: 0,
+      gid: 0,
+      full: false,
+    },
+    warning:
+      `no subordinate ids for ${name} in ${missing}: running with a single-id map (only root exists inside); ` +
+      `for full images add "${name}:100000:65536" to /etc/subuid and /etc/subgid`,
+  };
+}

@@ -1,0 +1,78 @@
+/**
+ * The one seam through which devbox starts other programs: argument arrays only, never shell strings.
+ * `execCapture` (execa, loaded lazily: it costs ~100 ms of start-up) for programs whose output we read;
+ * `execForeground` (node:child_process) for the sandbox helper on the hot path of `devbox run`.
+ */
+import { spawn, type StdioOptions } from 'node:child_process';
+import { constants as osConstants } from 'node:os';
+import type { Readable } from 'node:stream';
+import { DevboxError } from './errors.js';
+
+export interface CaptureResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+export interface CaptureOptions {
+  input?: Readable | string | Buffer;
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Resolve with a non-zero exit code instead of throwing. */
+  allowFailure?: boolean;
+}
+
+/** Runs a program to completion and returns its output; a missing program becomes a DevboxError naming it. */
+export async function execCapture(file: string, args: readonly string[], options: CaptureOptions = {}): Promise<CaptureResult> {
+  const { execa } = await import('execa');
+  const input = options.input;
+  const result = await execa(file, args, {
+    cwd: options.cwd,
+    env: options.env,
+    extendEnv: options.env === undefined,
+    reject: false,
+    stripFinalNewline: false,
+    ...(input === undefined ? { stdin: 'ignore' as const } : typeof input === 'string' || Buffer.isBuffer(input) ? { input } : { stdin: input }),
+  });
+  const failure = result as { code?: string; failed: boolean; exitCode?: number; signal?: string };
+  if (failure.code === 'ENOENT') {
+    throw new DevboxError(`cannot run ${file}: program not found`, { exitCode: 127 });
+  }
+  const exitCode = result.exitCode ?? (result.signal ? 128 + (osConstants.signals[result.signal as keyof typeof osConstants.signals] ?? 0) : 1);
+  const out = { stdout: String(result.stdout ?? ''), stderr: String(result.stderr ?? ''), exitCode };
+  if (exitCode !== 0 && !options.allowFailure) {
+    const detail = out.stderr.trim().split('\n').filter(Boolean).pop() ?? `exit status ${exitCode}`;
+    throw new DevboxError(`${file} failed: ${detail}`, { exitCode: exitCode === 0 ? 1 : exitCode });
+  }
+  return out;
+}
+
+/** Signals devbox passes on to a foreground child; SIGINT/SIGQUIT reach it from the terminal directly. */
+const FORWARDED_SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGHUP', 'SIGUSR1', 'SIGUSR2'];
+const TERMINAL_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGQUIT'];
+
+/**
+ * Runs a program in the foreground with the given stdio and resolves with its exit status
+ * (128+signal when it was killed), the way a shell reports it.
+ */
+export function execForeground(file: string, args: readonly string[], stdio: StdioOptions): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { stdio });
+    const forward = (signal: NodeJS.Signals) => child.kill(signal);
+    const ignore = () => {};
+    for (const s of FORWARDED_SIGNALS) process.on(s, forward);
+    for (const s of TERMINAL_SIGNALS) process.on(s, ignore);
+    const detach = () => {
+      for (const s of FORWARDED_SIGNALS) process.off(s, forward);
+      for (const s of TERMINAL_SIGNALS) process.off(s, ignore);
+    };
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      detach();
+      reject(error.code === 'ENOENT' ? new DevboxError(`cannot run ${file}: program not found`, { exitCode: 125 }) : error);
+    });
+    child.once('exit', (code, signal) => {
+      detach();
+      resolve(code ?? 128 + (signal ? osConstants.signals[signal] : 0));
+    });
+  });
+}

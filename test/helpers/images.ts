@@ -1,0 +1,100 @@
+/** Test images made from scratch: tars written with tar-stream, a busybox root file system from busybox-static. */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import tar from 'tar-stream';
+import { devboxOk } from './cli.js';
+
+export interface TarEntry {
+  name: string;
+  type?: 'file' | 'directory' | 'symlink' | 'link' | 'fifo' | 'character-device';
+  content?: Buffer | string;
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  linkname?: string;
+  pax?: Record<string, string>;
+}
+
+export function packTar(entries: readonly TarEntry[]): Promise<Buffer> {
+  const pack = tar.pack();
+  const chunks: Buffer[] = [];
+  pack.on('data', (c) => chunks.push(c as Buffer));
+  const done = new Promise<Buffer>((resolve, reject) => {
+    pack.on('end', () => resolve(Buffer.concat(chunks)));
+    pack.on('error', reject);
+  });
+  for (const e of entries) {
+    const type = e.type ?? 'file';
+    const mode = e.mode ?? (type === 'directory' ? 0o755 : 0o644);
+    const header = { name: e.name, type, mode, uid: e.uid ?? 0, gid: e.gid ?? 0, linkname: e.linkname, pax: e.pax, mtime: new Date(1700000000000) };
+    if (type === 'file') pack.entry(header, Buffer.from(e.content ?? ''));
+    else pack.entry(header, '');
+  }
+  pack.finalize();
+  return done;
+}
+
+export async function writeTar(path: string, entries: readonly TarEntry[]): Promise<void> {
+  await writeFile(path, await packTar(entries));
+}
+
+const BUSYBOX = '/bin/busybox';
+const APPLETS = ['sh', 'ls', 'id', 'cat', 'echo', 'true', 'false', 'sleep', 'ps', 'kill', 'touch', 'stat', 'tty', 'stty', 'mkdir', 'rm', 'env', 'pwd', 'hostname', 'grep', 'wc', 'test', 'readlink', 'mount'];
+
+/** A minimal root file system: busybox with its applets, /etc/passwd and /etc/group with a user "alice". */
+export function busyboxRootfs(): TarEntry[] {
+  if (!existsSync(BUSYBOX)) throw new Error(`${BUSYBOX} is missing: apt-get install busybox-static`);
+  return [
+    ...['bin', 'etc', 'tmp', 'root', 'home', 'home/alice', 'proc', 'dev', 'sys'].map((name): TarEntry => ({ name, type: 'directory', mode: name === 'tmp' ? 0o1777 : 0o755 })),
+    { name: 'bin/busybox', content: readFileSync(BUSYBOX), mode: 0o755 },
+    ...APPLETS.map((a): TarEntry => ({ name: `bin/${a}`, type: 'symlink', linkname: 'busybox' })),
+    { name: 'etc/passwd', content: 'root:x:0:0:root:/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\n' },
+    { name: 'etc/group', content: 'root:x:0:\nalice:x:1000:\nwheel:x:10:alice\n' },
+  ];
+}
+
+let counter = 0;
+
+/** A fresh directory under the suite's temp dir. */
+export function testDir(prefix = 'case'): Promise<string> {
+  const base = process.env.DEVBOX_TEST_TMP;
+  if (!base) throw new Error('DEVBOX_TEST_TMP is not set: run the suites through test/run-suites.sh');
+  return mkdtemp(join(base, `${prefix}-${counter++}-`));
+}
+
+/** Imports the busybox root file system as `name` and returns its name. */
+export async function importBusybox(name = 'busybox:latest'): Promise<string> {
+  const dir = await testDir('busybox');
+  const path = join(dir, 'rootfs.tar');
+  await writeTar(path, busyboxRootfs());
+  await devboxOk(['image', 'import', path, name]);
+  return name;
+}
+
+const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
+
+/**
+ * A docker-archive (the `docker save` format) with one layer per entry list, so tests can stack layers
+ * with whiteouts the way an image built in several steps has them.
+ */
+export async function writeDockerArchive(path: string, repoTag: string, layers: readonly TarEntry[][], config: Record<string, unknown> = {}): Promise<void> {
+  const layerTars = await Promise.all(layers.map((l) => packTar(l)));
+  const diffIDs = layerTars.map((t) => `sha256:${sha256(t)}`);
+  const configJson = JSON.stringify({
+    architecture: 'amd64',
+    os: 'linux',
+    config,
+    rootfs: { type: 'layers', diff_ids: diffIDs },
+    history: layerTars.map(() => ({ created_by: 'test layer' })),
+  });
+  const configName = `${sha256(configJson)}.json`;
+  const layerNames = layerTars.map((t) => `${sha256(t)}/layer.tar`);
+  const manifest = JSON.stringify([{ Config: configName, RepoTags: [repoTag], Layers: layerNames }]);
+  await writeTar(path, [
+    { name: configName, content: configJson },
+    ...layerTars.map((t, i): TarEntry => ({ name: layerNames[i], content: t })),
+    { name: 'manifest.json', content: manifest },
+  ]);
+}

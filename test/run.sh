@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The test command (npm test). devbox is rootless, so its suites run as an unprivileged user:
+# - as root (a fresh Debian machine, CI): install what the suites need, create the user "devbox-test" with
+#   subordinate ids, make /dev/fuse usable, build, copy the checkout where that user can read it, run the
+#   suites as that user, then the ones that matter as root too;
+# - as any other user: build and run the suites as yourself (see README for the prerequisites).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" != 0 ]; then
+  npm run --silent build
+  exec bash test/run-suites.sh
+fi
+
+TEST_USER=devbox-test
+bash test/setup-machine.sh "$TEST_USER"
+npm run --silent build
+
+# The checkout may sit under /root (mode 700): give the test user its own copy.
+work=$(mktemp -d /var/tmp/devbox-test.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+cp -a bin dist native node_modules package.json test "$work/"
+chown -R "$TEST_USER:" "$work"
+chmod 755 "$work"
+
+status=0
+echo "== suites as $TEST_USER (rootless)"
+runuser -u "$TEST_USER" -- env -i PATH="$PATH" HOME="$(getent passwd "$TEST_USER" | cut -d: -f6)" LANG=C.UTF-8 \
+  bash "$work/test/run-suites.sh" | tee "$work/rootless.log" || status=1
+echo "== suites as root"
+DEVBOX_TEST_AS_ROOT=1 bash test/run-suites.sh | tee "$work/root.log" || status=1
+
+passed=0; failed=0
+for log in "$work/rootless.log" "$work/root.log"; do
+  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1 || true)
+  [ -n "$line" ] || { failed=$((failed + 1)); continue; }
+  passed=$((passed + $(echo "$line" | cut -d' ' -f1)))
+  failed=$((failed + $(echo "$line" | cut -d' ' -f3)))
+done
+echo "$passed passed, $failed failed"
+[ "$status" = 0 ] && [ "$failed" = 0 ]

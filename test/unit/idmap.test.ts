@@ -1,0 +1,45 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { formatIdMap, hostIdFor, keepIdMap, parseSubordinateRanges } from '../../src/userns/idmap.js';
+
+test('subordinate ranges are found by user name or uid, comments and malformed lines skipped', () => {
+  const text = '# comment\nalice:100000:65536\nbob:200000:65536\n1001:300000:10\nalice:oops:1\n';
+  assert.equal(parseSubordinateRanges(text, 'alice', 1000), [{ start: 100000, count: 65536 }]);
+  assert.equal(parseSubordinateRanges(text, 'carol', 1001), [{ start: 300000, count: 10 }]);
+  assert.equal(parseSubordinateRanges(text, 'dave', 1002), []);
+});
+
+test('keep-id maps the caller to itself and container root to the first subordinate id', () => {
+  const map = keepIdMap(1000, [{ start: 100000, count: 65536 }]);
+  assert.is(formatIdMap(map), '0:100000:1000,1000:1000:1,1001:101000:64536');
+  assert.is(hostIdFor(map, 0), 100000);
+  assert.is(hostIdFor(map, 1000), 1000);
+  assert.is(hostIdFor(map, 2003), 102002); // podman troubleshooting #34's worked example
+  assert.is(hostIdFor(map, 65536), 165535);
+  assert.is(hostIdFor(map, 65537), undefined);
+});
+
+test('keep-id spreads container ids over several subordinate ranges in order', () => {
+  const map = keepIdMap(5, [
+    { start: 100, count: 3 },
+    { start: 200, count: 4 },
+  ]);
+  assert.equal(
+    map.map((e) => [e.inside, e.outside, e.count]),
+    [
+      [0, 100, 3],
+      [3, 200, 2],
+      [5, 5, 1],
+      [6, 202, 2],
+    ],
+  );
+});
+
+test('keep-id with a caller uid beyond the range still maps the caller', () => {
+  const map = keepIdMap(70000, [{ start: 100000, count: 65536 }]);
+  assert.is(hostIdFor(map, 70000), 70000);
+  assert.is(hostIdFor(map, 0), 100000);
+  assert.is(hostIdFor(map, 65535), 165535);
+});
+
+test.run();

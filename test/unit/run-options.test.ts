@@ -1,0 +1,52 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { parseRunArgs } from '../../src/cli/run-options.js';
+import { DevboxError } from '../../src/util/errors.js';
+
+test('options stop at the image; the command keeps its own flags', () => {
+  const o = parseRunArgs(['--rm', '-it', '-v', '/a:/b:ro', '--env=X=1', '-e', 'Y', 'busybox', 'ls', '-la', '--rm']);
+  assert.is(o.rm, true);
+  assert.is(o.interactive, true);
+  assert.is(o.tty, true);
+  assert.equal(o.volumes, ['/a:/b:ro']);
+  assert.equal(o.env, ['X=1', 'Y']);
+  assert.is(o.image, 'busybox');
+  assert.equal(o.command, ['ls', '-la', '--rm']);
+});
+
+test('short options take attached values and -- ends the options', () => {
+  const o = parseRunArgs(['-uroot', '-w/src', '--', '-weird-image-name']);
+  assert.is(o.user, 'root');
+  assert.is(o.workdir, '/src');
+  assert.is(o.image, '-weird-image-name');
+  assert.equal(o.command, []);
+});
+
+test('network defaults to host and storage to the setting', () => {
+  const o = parseRunArgs(['img']);
+  assert.is(o.network, 'host');
+  assert.is(o.storage, undefined);
+  assert.is(parseRunArgs(['--storage', 'fuse', 'img']).storage, 'fuse');
+});
+
+for (const [argv, message] of [
+  [['--bogus', 'img'], /unknown option --bogus/],
+  [['-x', 'img'], /unknown option -x/],
+  [['--storage', 'zfs', 'img'], /--storage must be one of auto, native, fuse, copy/],
+  [['-v'], /--volume needs a value/],
+  [['--rm'], /requires an IMAGE/],
+  [['--rm=yes', 'img'], /--rm takes no value/],
+] as const) {
+  test(`bad usage is one clear error: ${argv.join(' ')}`, () => {
+    try {
+      parseRunArgs(argv);
+      assert.unreachable('should have thrown');
+    } catch (error) {
+      assert.instance(error, DevboxError);
+      assert.match((error as DevboxError).message, message);
+      assert.is((error as DevboxError).exitCode, 125);
+    }
+  });
+}
+
+test.run();

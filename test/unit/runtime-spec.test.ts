@@ -1,0 +1,43 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { helperArgs, type SandboxSpec } from '../../src/runtime/spec.js';
+
+const base = (): SandboxSpec => ({
+  idMapping: { uidMap: [{ inside: 0, outside: 100000, count: 10 }], gidMap: [{ inside: 0, outside: 200000, count: 10 }], uid: 0, gid: 0, full: true },
+  rootfs: { kind: 'overlay', lowerDirs: ['/s/l/base', '/s/l/top'], upperDir: '/c/upper', workDir: '/c/work', mountpoint: '/c/merged' },
+  mounts: [{ source: '/home/a/src', destination: '/src', readonly: true }],
+  hostname: 'box',
+  network: 'host',
+  process: { args: ['sh', '-c', 'echo hi'], env: ['PATH=/bin', 'EMPTY=', 'X=a=b'], cwd: '/src', uid: 1000, gid: 1000, groups: [10, 20], terminal: true },
+  removeAfterExit: '/c',
+});
+
+test('the helper gets maps, overlay lowers topmost first, binds, identity, env, tty and the command last', () => {
+  assert.equal(helperArgs(base()), [
+    '--uid-map', '0:100000:10', '--gid-map', '0:200000:10',
+    '--overlay', '/s/l/top:/s/l/base', '/c/upper', '/c/work', '--mountpoint', '/c/merged',
+    '--ro-bind', '/home/a/src', '/src',
+    '--hostname', 'box', '--chdir', '/src', '--uid', '1000', '--gid', '1000', '--groups', '10,20',
+    '--setenv', 'PATH', '/bin', '--setenv', 'EMPTY', '', '--setenv', 'X', 'a=b',
+    '--tty', '--remove-after', '/c', '--', 'sh', '-c', 'echo hi',
+  ]);
+});
+
+test('network none unshares the network; fuse and directory roots', () => {
+  const spec = base();
+  spec.network = 'none';
+  spec.rootfs = { kind: 'fuse-overlay', program: '/usr/bin/fuse-overlayfs', lowerDirs: ['/l'], upperDir: '/u', workDir: '/w', mountpoint: '/m' };
+  const args = helperArgs(spec);
+  assert.ok(args.includes('--unshare-net'));
+  assert.equal(args.slice(args.indexOf('--fuse-overlay'), args.indexOf('--fuse-overlay') + 7), ['--fuse-overlay', '/usr/bin/fuse-overlayfs', '/l', '/u', '/w', '--mountpoint', '/m']);
+  spec.rootfs = { kind: 'directory', dir: '/c/rootfs' };
+  assert.equal(helperArgs(spec).slice(5, 7), ['--rootfs', '/c/rootfs']);
+});
+
+test('a layer path with a colon cannot be smuggled into overlay options', () => {
+  const spec = base();
+  spec.rootfs = { kind: 'overlay', lowerDirs: ['/a:b'], upperDir: '/u', workDir: '/w', mountpoint: '/m' };
+  assert.throws(() => helperArgs(spec), /contains ':' or ','/);
+});
+
+test.run();
