@@ -8,7 +8,7 @@ if [ "$(id -u)" != 0 ]; then
   exec node dist/bench/startup.js "$@"
 fi
 user=devbox-test
-bash test/setup-machine.sh "$user"
+bash test/setup-machine.sh --create "$user"
 work=$(mktemp -d /var/tmp/devbox-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 cp -a bin dist native node_modules package.json "$work/"

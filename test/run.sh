@@ -13,7 +13,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 TEST_USER=devbox-test
-bash test/setup-machine.sh "$TEST_USER"
+bash test/setup-machine.sh --create "$TEST_USER"
 npm run --silent build
 
 # The checkout may sit under /root (mode 700): give the test user its own copy.

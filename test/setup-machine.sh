@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Root-only: what a rootless devbox and its test suites need on a Debian machine. Idempotent.
+# Root only. Makes a Debian machine ready for rootless devbox; idempotent.
+#   setup-machine.sh [--create] [USER...]
+# Installs the packages devbox and its tests use, makes /dev/fuse and /dev/net/tun usable by users (as a desktop
+# has them), and gives each USER a subordinate id range (creating the user first with --create).
 set -euo pipefail
-user=${1:?usage: setup-machine.sh USER}
+create=0
+if [ "${1:-}" = --create ]; then create=1; shift; fi
 
 packages=(gcc make libc6-dev uidmap fuse-overlayfs fuse3 busybox-static slirp4netns podman runc skopeo bubblewrap)
 missing=()
@@ -12,18 +16,21 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if ! id "$user" >/dev/null 2>&1; then
-  useradd --create-home --shell /bin/bash "$user"
-fi
-# A subordinate range no other user has: pick the first free 65536-block above 100000.
-for file in /etc/subuid /etc/subgid; do
-  touch "$file"
-  if ! grep -q "^$user:" "$file"; then
-    start=$(awk -F: 'BEGIN{m=100000} {e=$2+$3; if (e>m) m=e} END{print m}' "$file")
-    echo "$user:$start:65536" >> "$file"
+for user in "$@"; do
+  if ! id "$user" >/dev/null 2>&1; then
+    [ "$create" = 1 ] || { echo "no such user: $user" >&2; exit 1; }
+    useradd --create-home --shell /bin/bash "$user"
   fi
+  # A range no other user has: the first 65536 ids above every range already given out (and above 100000).
+  for file in /etc/subuid /etc/subgid; do
+    touch "$file"
+    if ! grep -qE "^($user|$(id -u "$user")):" "$file"; then
+      start=$(awk -F: 'BEGIN{m=100000} {e=$2+$3; if (e>m) m=e} END{print m}' "$file")
+      echo "$user:$start:65536" >> "$file"
+      echo "gave $user the ids $start-$((start + 65535)) in $file"
+    fi
+  done
 done
-# As a desktop has them: fuse and tun usable by users (fuse-overlayfs, slirp4netns).
+
 chmod 666 /dev/fuse
-[ -e /dev/net/tun ] && chmod 666 /dev/net/tun
-exit 0
+if [ -e /dev/net/tun ]; then chmod 666 /dev/net/tun; fi
