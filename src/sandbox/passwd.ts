@@ -49,7 +49,7 @@ export interface ResolvedUser {
 
 /**
  * Docker's rules: USER is `name|uid[:group|gid]`; a name must exist in /etc/passwd, a number need not
- * (then gid 0 and HOME=/); supplementary groups are the /etc/group memberships of the user's name.
+ * (then gid 0 and HOME=/); supplementary groups are the primary one and the /etc/group memberships.
  */
 export function resolveUser(spec: string, passwd: readonly PasswdEntry[], group: readonly GroupEntry[]): ResolvedUser {
   const [userPart, groupPart] = spec.split(':', 2);
@@ -71,7 +71,9 @@ export function resolveUser(spec: string, passwd: readonly PasswdEntry[], group:
       gid = g.gid;
     }
   }
-  const groups = entry && groupPart === undefined ? group.filter((g) => g.members.includes(entry.name) && g.gid !== gid).map((g) => g.gid) : [];
+  // As runc does: the primary group is also a supplementary one, followed by the /etc/group memberships.
+  const memberships = entry && groupPart === undefined ? group.filter((g) => g.members.includes(entry.name) && g.gid !== gid).map((g) => g.gid) : [];
+  const groups = [gid, ...memberships];
   return { uid, gid, groups, home: entry?.home || (uid === 0 ? '/root' : '/') };
 }
 

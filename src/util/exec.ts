@@ -26,17 +26,25 @@ export interface CaptureOptions {
 export async function execCapture(file: string, args: readonly string[], options: CaptureOptions = {}): Promise<CaptureResult> {
   const { execa } = await import('execa');
   const input = options.input;
-  const result = await execa(file, args, {
+  const streamed = input !== undefined && typeof input !== 'string' && !Buffer.isBuffer(input);
+  const subprocess = execa(file, args, {
     cwd: options.cwd,
     env: options.env,
     extendEnv: options.env === undefined,
     reject: false,
     stripFinalNewline: false,
-    ...(input === undefined ? { stdin: 'ignore' as const } : typeof input === 'string' || Buffer.isBuffer(input) ? { input } : { stdin: input }),
+    ...(input === undefined ? { stdin: 'ignore' as const } : streamed ? { stdin: 'pipe' as const } : { input: input as string | Buffer }),
   });
-  const failure = result as { code?: string; failed: boolean; exitCode?: number; signal?: string };
+  // execa takes only fd-backed streams as stdin; any other stream is piped in. An early exit of the child
+  // (EPIPE) shows in its exit status and stderr, not here.
+  if (streamed) (input as Readable).pipe(subprocess.stdin!).on('error', () => {});
+  const result = await subprocess;
+  const failure = result as { code?: string; exitCode?: number; signal?: string; originalMessage?: string };
   if (failure.code === 'ENOENT') {
     throw new DevboxError(`cannot run ${file}: program not found`, { exitCode: 127 });
+  }
+  if (failure.exitCode === undefined && !failure.signal) {
+    throw new DevboxError(`cannot run ${file}: ${failure.originalMessage ?? failure.code ?? 'unknown error'}`);
   }
   const exitCode = result.exitCode ?? (result.signal ? 128 + (osConstants.signals[result.signal as keyof typeof osConstants.signals] ?? 0) : 1);
   const out = { stdout: String(result.stdout ?? ''), stderr: String(result.stderr ?? ''), exitCode };

@@ -34,14 +34,14 @@ const passwd = parsePasswd('root:x:0:0:root:/root:/bin/sh\nalice:x:1000:1000::/h
 const group = parseGroup('root:x:0:\nalice:x:1000:\nwheel:x:10:alice,bob\nstaff:x:50:alice\n');
 
 test('USER by name takes uid, primary gid, home and supplementary groups from the image', () => {
-  assert.equal(resolveUser('alice', passwd, group), { uid: 1000, gid: 1000, groups: [10, 50], home: '/home/alice' });
-  assert.equal(resolveUser('root', passwd, group), { uid: 0, gid: 0, groups: [], home: '/root' });
+  assert.equal(resolveUser('alice', passwd, group), { uid: 1000, gid: 1000, groups: [1000, 10, 50], home: '/home/alice' });
+  assert.equal(resolveUser('root', passwd, group), { uid: 0, gid: 0, groups: [0], home: '/root' });
 });
 
-test('USER by number needs no passwd entry; an explicit group replaces the supplementary ones', () => {
-  assert.equal(resolveUser('4242', passwd, group), { uid: 4242, gid: 0, groups: [], home: '/' });
-  assert.equal(resolveUser('alice:staff', passwd, group), { uid: 1000, gid: 50, groups: [], home: '/home/alice' });
-  assert.equal(resolveUser('1000:7', passwd, group), { uid: 1000, gid: 7, groups: [], home: '/home/alice' });
+test('USER by number needs no passwd entry; an explicit group replaces the memberships', () => {
+  assert.equal(resolveUser('4242', passwd, group), { uid: 4242, gid: 0, groups: [0], home: '/' });
+  assert.equal(resolveUser('alice:staff', passwd, group), { uid: 1000, gid: 50, groups: [50], home: '/home/alice' });
+  assert.equal(resolveUser('1000:7', passwd, group), { uid: 1000, gid: 7, groups: [7], home: '/home/alice' });
 });
 
 test('unknown user or group names are refused', () => {

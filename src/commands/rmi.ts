@@ -1,0 +1,18 @@
+import { Args, Flags } from '@oclif/core';
+import { DevboxCommand } from '../cli/base-command.js';
+import { removeImages } from '../image/remove.js';
+import { ImageStore } from '../image/store.js';
+
+export default class Rmi extends DevboxCommand {
+  static summary = 'Remove images (a name untags; the last name or an id removes the image)';
+  static aliases = ['image:rm'];
+  static strict = false;
+  static examples = ['<%= config.bin %> rmi busybox', '<%= config.bin %> rmi -f 6c171fb756b3'];
+  static args = { image: Args.string({ description: 'image name or id (one or more)', required: true }) };
+  static flags = { force: Flags.boolean({ char: 'f', description: 'remove even if a running container uses it' }) };
+
+  async run(): Promise<void> {
+    const { argv, flags } = await this.parse(Rmi);
+    for (const line of await removeImages(ImageStore.open(), argv as string[], flags.force)) this.log(line);
+  }
+}

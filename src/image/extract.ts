@@ -1,0 +1,229 @@
+/**
+ * Extracts one layer tar into an empty directory, turning OCI whiteouts into the storage layer format.
+ * Runs as root of the user namespace, so tar ownership lands in the mapped range. The tar is hostile until
+ * proven otherwise: names are confined to the layer (tar-paths.ts), no entry is written through a symlink or
+ * replaces a parent, files are created O_EXCL (never through an existing link), hard links stay inside.
+ */
+import { promises as fs, type Stats } from 'node:fs';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import tar from 'tar-stream';
+import type { FsOp } from '../userns/helper.js';
+import { isReservedXattr, OPAQUE_XATTR, type LayerXattr } from '../storage/layer-format.js';
+import { classifyWhiteout, entryPath, hardlinkTarget, parentsOf, UnsafeEntryError } from './tar-paths.js';
+
+export interface ExtractOptions {
+  root: string;
+  /** Single-id map: only root exists, so ownership is not applied (everything belongs to root). */
+  squashOwnership: boolean;
+  /** Makes whiteouts, FIFOs and xattrs (the helper's fsops mode in production). */
+  applyFsOps: (ops: FsOp[]) => Promise<void>;
+}
+
+export interface ExtractResult {
+  opaqueDirs: string[];
+  xattrs: LayerXattr[];
+  skippedDevices: string[];
+}
+
+const BLOCK = 4096;
+const ZEROS = Buffer.alloc(BLOCK);
+const XATTR_PAX = 'SCHILY.xattr.';
+
+async function lstatOrNull(path: string): Promise<Stats | null> {
+  try {
+    return await fs.lstat(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+}
+
+/** Writes chunk at pos, leaving aligned all-zero blocks as holes so sparse files stay sparse. */
+async function writeSparse(fh: fs.FileHandle, chunk: Buffer, pos: number): Promise<void> {
+  let i = 0;
+  let runStart = -1;
+  while (i < chunk.length) {
+    const end = Math.min(chunk.length, i + BLOCK - ((pos + i) % BLOCK));
+    const zero = end - i === BLOCK && chunk.compare(ZEROS, 0, BLOCK, i, end) === 0;
+    if (zero && runStart >= 0) {
+      await fh.write(chunk, runStart, i - runStart, pos + runStart);
+      runStart = -1;
+    } else if (!zero && runStart < 0) runStart = i;
+    i = end;
+  }
+  if (runStart >= 0) await fh.write(chunk, runStart, chunk.length - runStart, pos + runStart);
+}
+
+interface DirMeta {
+  path: string;
+  uid: number;
+  gid: number;
+  mode: number;
+  mtime: Date;
+}
+
+class LayerExtractor {
+  private readonly dirs = new Map<string, DirMeta>();
+  private readonly whiteouts = new Set<string>();
+  private readonly fifos = new Map<string, { uid: number; gid: number; mode: number; mtime: Date }>();
+  private readonly opaque = new Set<string>();
+  private readonly xattrs: LayerXattr[] = [];
+  private readonly skippedDevices: string[] = [];
+
+  constructor(private readonly options: ExtractOptions) {}
+
+  private abs(rel: string): string {
+    return join(this.options.root, rel);
+  }
+
+  /** Makes every parent of rel a real directory: missing ones are created, a symlink or file is refused. */
+  private async ensureParents(rel: string, entry: string): Promise<void> {
+    for (const parent of parentsOf(rel)) {
+      const st = await lstatOrNull(this.abs(parent));
+      if (!st) await fs.mkdir(this.abs(parent), { mode: 0o755 });
+      else if (st.isSymbolicLink()) throw new UnsafeEntryError(`entry "${entry}" passes through the symlink "${parent}"`);
+      else if (!st.isDirectory()) throw new UnsafeEntryError(`entry "${entry}" passes through "${parent}", which is not a directory`);
+    }
+  }
+
+  /** Removes whatever is at rel, unless it is a directory and a directory is wanted there. */
+  private async clear(rel: string, keepDirectory: boolean): Promise<boolean> {
+    const st = await lstatOrNull(this.abs(rel));
+    if (!st) return false;
+    if (st.isDirectory() && keepDirectory) return true;
+    await fs.rm(this.abs(rel), { recursive: true, force: true });
+    this.whiteouts.delete(rel);
+    this.fifos.delete(rel);
+    return false;
+  }
+
+  private async own(path: string, header: tar.Header, link: boolean): Promise<void> {
+    if (this.options.squashOwnership) return;
+    if (link) await fs.lchown(path, header.uid ?? 0, header.gid ?? 0);
+    else await fs.chown(path, header.uid ?? 0, header.gid ?? 0);
+  }
+
+  private recordXattrs(rel: string, header: tar.Header): void {
+    for (const [key, value] of Object.entries((header.pax ?? {}) as Record<string, string>)) {
+      if (!key.startsWith(XATTR_PAX)) continue;
+      const name = key.slice(XATTR_PAX.length);
+      // tar-stream decodes PAX records as UTF-8: a binary value (security.capability) would arrive mangled.
+      if (isReservedXattr(name) || value.includes('\uFFFD')) continue;
+      this.xattrs.push({ path: rel, name, value: Buffer.from(value, 'utf8').toString('hex') });
+    }
+  }
+
+  async entry(header: tar.Header, body: Readable): Promise<void> {
+    const rel = entryPath(header.name);
+    const whiteout = classifyWhiteout(rel);
+    if (whiteout.kind === 'opaque') {
+      // Its parents, the opaque directory among them, are made real directories.
+      await this.ensureParents(rel, header.name);
+      if (whiteout.dir) this.opaque.add(whiteout.dir);
+      return;
+    }
+    if (whiteout.kind === 'whiteout') {
+      await this.ensureParents(whiteout.target, header.name);
+      await this.clear(whiteout.target, false);
+      this.whiteouts.add(whiteout.target);
+      return;
+    }
+    if (!rel) return; // the layer root itself: its metadata belongs to the layers below
+    await this.ensureParents(rel, header.name);
+    const path = this.abs(rel);
+    const mode = (header.mode ?? 0o644) & 0o7777;
+    const mtime = header.mtime ?? new Date(0);
+    switch (header.type) {
+      case 'directory': {
+        if (!(await this.clear(rel, true))) await fs.mkdir(path, { mode: 0o700 });
+        this.dirs.set(rel, { path, uid: header.uid ?? 0, gid: header.gid ?? 0, mode, mtime });
+        break;
+      }
+      case 'file':
+      case 'contiguous-file': {
+        await this.clear(rel, false);
+        const fh = await fs.open(path, 'wx', 0o600);
+        try {
+          let pos = 0;
+          for await (const chunk of body) {
+            await writeSparse(fh, chunk as Buffer, pos);
+            pos += (chunk as Buffer).length;
+          }
+          await fh.truncate(pos);
+          if (!this.options.squashOwnership) await fh.chown(header.uid ?? 0, header.gid ?? 0);
+          await fh.chmod(mode); // after chown, which clears setuid and setgid
+          await fh.utimes(mtime, mtime);
+        } finally {
+          await fh.close();
+        }
+        break;
+      }
+      case 'symlink': {
+        await this.clear(rel, false);
+        await fs.symlink(header.linkname ?? '', path);
+        await this.own(path, header, true);
+        await fs.lutimes(path, mtime, mtime);
+        break;
+      }
+      case 'link': {
+        const target = hardlinkTarget(header.name, header.linkname ?? '');
+        await this.ensureParents(target, header.name);
+        const st = await lstatOrNull(this.abs(target));
+        if (!st) throw new UnsafeEntryError(`hard link "${header.name}" points at "${header.linkname}", which is not in the layer`);
+        if (st.isDirectory()) throw new UnsafeEntryError(`hard link "${header.name}" points at a directory`);
+        if (target === rel) break;
+        await this.clear(rel, false);
+        await fs.link(this.abs(target), path);
+        break;
+      }
+      case 'fifo': {
+        await this.clear(rel, false);
+        this.fifos.set(rel, { uid: header.uid ?? 0, gid: header.gid ?? 0, mode, mtime });
+        break;
+      }
+      case 'character-device':
+      case 'block-device':
+        // A user namespace may not create device nodes (containers/storage skips them the same way).
+        this.skippedDevices.push(rel);
+        return;
+      default:
+        return; // pax and GNU extension headers are consumed by tar-stream; nothing else is stored
+    }
+    this.recordXattrs(rel, header);
+  }
+
+  async finish(): Promise<ExtractResult> {
+    const ops: FsOp[] = [
+      ...[...this.fifos].map(([rel, f]): FsOp => ({ op: 'fifo', path: this.abs(rel), mode: f.mode })),
+      ...[...this.whiteouts].map((rel): FsOp => ({ op: 'whiteout', path: this.abs(rel) })),
+      ...[...this.opaque].map((rel): FsOp => ({ op: 'xattr', path: this.abs(rel), name: OPAQUE_XATTR, value: Buffer.from('y') })),
+      ...this.xattrs.map((x): FsOp => ({ op: 'xattr', path: this.abs(x.path), name: x.name, value: Buffer.from(x.value, 'hex') })),
+    ];
+    if (ops.length) await this.options.applyFsOps(ops);
+    for (const [rel, f] of this.fifos) {
+      if (!this.options.squashOwnership) await fs.lchown(this.abs(rel), f.uid, f.gid);
+      await fs.utimes(this.abs(rel), f.mtime, f.mtime);
+    }
+    // Deepest first: creating entries changed the parents' mtimes.
+    for (const d of [...this.dirs.values()].sort((a, b) => b.path.length - a.path.length)) {
+      if (!this.options.squashOwnership) await fs.chown(d.path, d.uid, d.gid);
+      await fs.chmod(d.path, d.mode);
+      await fs.utimes(d.path, d.mtime, d.mtime);
+    }
+    return { opaqueDirs: [...this.opaque], xattrs: this.xattrs, skippedDevices: this.skippedDevices };
+  }
+}
+
+/** Extracts the (uncompressed) tar stream into options.root, which must exist and be empty. */
+export async function extractLayer(tarStream: Readable, options: ExtractOptions): Promise<ExtractResult> {
+  const extractor = new LayerExtractor(options);
+  const extract = tar.extract();
+  tarStream.on('error', (error) => extract.destroy(error));
+  tarStream.pipe(extract);
+  for await (const entry of extract) {
+    await extractor.entry(entry.header, entry as unknown as Readable);
+    entry.resume(); // drain whatever the entry did not read
+  }
+  return extractor.finish();
+}

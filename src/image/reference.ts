@@ -1,0 +1,78 @@
+/**
+ * Image references parsed and normalized as Docker does: `busybox` is `docker.io/library/busybox:latest`,
+ * `user/app` is `docker.io/user/app`, a first component with a dot, a colon or `localhost` is a registry.
+ * Grammar from the distribution spec: lowercase path components separated by `.`, `_`, `__` or `-`s.
+ */
+import { DevboxError } from '../util/errors.js';
+
+export const DEFAULT_REGISTRY = 'docker.io';
+export const DEFAULT_TAG = 'latest';
+
+const COMPONENT = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/;
+const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
+const DIGEST = /^sha256:[a-f0-9]{64}$/;
+const DOMAIN = /^(?:localhost|[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)(?::\d+)?$/;
+
+export interface ImageReference {
+  /** Registry host[:port], e.g. docker.io. */
+  domain: string;
+  /** Repository path, e.g. library/busybox. */
+  path: string;
+  tag?: string;
+  digest?: string;
+}
+
+function invalid(text: string, why: string): DevboxError {
+  return new DevboxError(`invalid reference "${text}": ${why}`, { exitCode: 125 });
+}
+
+export function parseReference(text: string): ImageReference {
+  let rest = text;
+  let digest: string | undefined;
+  const at = rest.indexOf('@');
+  if (at >= 0) {
+    digest = rest.slice(at + 1);
+    rest = rest.slice(0, at);
+    if (!DIGEST.test(digest)) throw invalid(text, 'a digest is sha256: and 64 lowercase hex digits');
+  }
+  let tag: string | undefined;
+  const lastColon = rest.lastIndexOf(':');
+  if (lastColon > rest.lastIndexOf('/')) {
+    tag = rest.slice(lastColon + 1);
+    rest = rest.slice(0, lastColon);
+    if (!TAG.test(tag)) throw invalid(text, 'a tag is up to 128 letters, digits, "_", "." and "-", not starting with "." or "-"');
+  }
+  if (!rest) throw invalid(text, 'no repository name');
+  const slash = rest.indexOf('/');
+  const first = slash < 0 ? '' : rest.slice(0, slash);
+  const hasDomain = slash >= 0 && (first.includes('.') || first.includes(':') || first === 'localhost' || first !== first.toLowerCase());
+  const domain = hasDomain ? first : DEFAULT_REGISTRY;
+  let path = hasDomain ? rest.slice(slash + 1) : rest;
+  if (hasDomain && !DOMAIN.test(domain)) throw invalid(text, `"${domain}" is not a registry host[:port]`);
+  if (domain === DEFAULT_REGISTRY && !path.includes('/')) path = `library/${path}`;
+  for (const component of path.split('/')) {
+    if (!COMPONENT.test(component)) {
+      throw invalid(text, `"${component}" must be lowercase letters and digits, separated by ".", "_", "__" or "-"`);
+    }
+  }
+  if (domain.length + 1 + path.length > 255) throw invalid(text, 'the name is longer than 255 characters');
+  return { domain, path, tag, digest };
+}
+
+/** Repository name with its registry: docker.io/library/busybox. */
+export function repositoryName(ref: ImageReference): string {
+  return `${ref.domain}/${ref.path}`;
+}
+
+/** The name an image is stored under: repository:tag (latest when neither tag nor digest was given). */
+export function normalizedName(ref: ImageReference): string {
+  return `${repositoryName(ref)}:${ref.tag ?? DEFAULT_TAG}`;
+}
+
+/** Docker's short display form: busybox:latest, user/app:1, host:5000/x:y. */
+export function familiarName(name: string): string {
+  const prefix = `${DEFAULT_REGISTRY}/`;
+  if (!name.startsWith(prefix)) return name;
+  const rest = name.slice(prefix.length);
+  return rest.startsWith('library/') ? rest.slice('library/'.length) : rest;
+}
