@@ -39,20 +39,41 @@ async function lstatOrNull(path: string): Promise<Stats | null> {
   }
 }
 
-/** Writes chunk at pos, leaving aligned all-zero blocks as holes so sparse files stay sparse. */
-async function writeSparse(fh: fs.FileHandle, chunk: Buffer, pos: number): Promise<void> {
-  let i = 0;
-  let runStart = -1;
-  while (i < chunk.length) {
-    const end = Math.min(chunk.length, i + BLOCK - ((pos + i) % BLOCK));
-    const zero = end - i === BLOCK && chunk.compare(ZEROS, 0, BLOCK, i, end) === 0;
-    if (zero && runStart >= 0) {
-      await fh.write(chunk, runStart, i - runStart, pos + runStart);
-      runStart = -1;
-    } else if (!zero && runStart < 0) runStart = i;
-    i = end;
+/**
+ * Writes a file's content, leaving all-zero 4 KiB blocks (aligned in the file) as holes so sparse files stay
+ * sparse. tar bodies arrive in pieces of any size: bytes are held back until a whole block is known.
+ */
+class SparseWriter {
+  private pos = 0;
+  private pending = Buffer.alloc(0);
+
+  constructor(private readonly fh: fs.FileHandle) {}
+
+  async write(chunk: Buffer): Promise<void> {
+    const data = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
+    const whole = data.length - (data.length % BLOCK);
+    await this.writeBlocks(data.subarray(0, whole));
+    this.pending = Buffer.from(data.subarray(whole));
   }
-  if (runStart >= 0) await fh.write(chunk, runStart, chunk.length - runStart, pos + runStart);
+
+  /** Writes what is left and sets the size, which also makes a trailing hole. */
+  async end(): Promise<void> {
+    if (this.pending.length) await this.fh.write(this.pending, 0, this.pending.length, this.pos);
+    await this.fh.truncate(this.pos + this.pending.length);
+  }
+
+  private async writeBlocks(data: Buffer): Promise<void> {
+    let runStart = -1;
+    for (let i = 0; i <= data.length; i += BLOCK) {
+      const zero = i < data.length && data.compare(ZEROS, 0, BLOCK, i, i + BLOCK) === 0;
+      const atEnd = i === data.length;
+      if ((zero || atEnd) && runStart >= 0) {
+        await this.fh.write(data, runStart, i - runStart, this.pos + runStart);
+        runStart = -1;
+      } else if (!zero && !atEnd && runStart < 0) runStart = i;
+    }
+    this.pos += data.length;
+  }
 }
 
 interface DirMeta {
@@ -145,12 +166,9 @@ class LayerExtractor {
         await this.clear(rel, false);
         const fh = await fs.open(path, 'wx', 0o600);
         try {
-          let pos = 0;
-          for await (const chunk of body) {
-            await writeSparse(fh, chunk as Buffer, pos);
-            pos += (chunk as Buffer).length;
-          }
-          await fh.truncate(pos);
+          const writer = new SparseWriter(fh);
+          for await (const chunk of body) await writer.write(chunk as Buffer);
+          await writer.end();
           if (!this.options.squashOwnership) await fh.chown(header.uid ?? 0, header.gid ?? 0);
           await fh.chmod(mode); // after chown, which clears setuid and setgid
           await fh.utimes(mtime, mtime);

@@ -3,6 +3,7 @@ import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { resolveIdMapping } from '../userns/idmap.js';
 import { DevboxError } from '../util/errors.js';
 import { writeBlob } from './blobs.js';
+import { collectGarbage } from './gc.js';
 import { detectCompression } from './layer-stream.js';
 import { commitImage } from './manifest-writer.js';
 import { hostArchitecture, MediaType, type ImageConfig } from './oci.js';
@@ -36,6 +37,7 @@ export async function importRootfs(store: ImageStore, tarPath: string, name: str
     try {
       diffID = await unpackLayer(store.root, mapping, blob.digest);
     } catch (error) {
+      await collectGarbage(store, mapping); // the blob of a tar that did not unpack is referenced by nothing
       throw new DevboxError(`${tarPath}: ${(error as Error).message.replace(/^layer [0-9a-f]+: /, '')}`, { fix: 'is it a root file system tar?', cause: error });
     }
     const created = new Date().toISOString();

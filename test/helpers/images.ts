@@ -79,7 +79,7 @@ const sha256 = (data: Buffer | string) => createHash('sha256').update(data).dige
  * A docker-archive (the `docker save` format) with one layer per entry list, so tests can stack layers
  * with whiteouts the way an image built in several steps has them.
  */
-export async function writeDockerArchive(path: string, repoTag: string, layers: readonly TarEntry[][], config: Record<string, unknown> = {}): Promise<void> {
+export async function writeDockerArchive(path: string, repoTags: string | string[], layers: readonly TarEntry[][], config: Record<string, unknown> = {}): Promise<void> {
   const layerTars = await Promise.all(layers.map((l) => packTar(l)));
   const diffIDs = layerTars.map((t) => `sha256:${sha256(t)}`);
   const configJson = JSON.stringify({
@@ -91,7 +91,7 @@ export async function writeDockerArchive(path: string, repoTag: string, layers: 
   });
   const configName = `${sha256(configJson)}.json`;
   const layerNames = layerTars.map((t) => `${sha256(t)}/layer.tar`);
-  const manifest = JSON.stringify([{ Config: configName, RepoTags: [repoTag], Layers: layerNames }]);
+  const manifest = JSON.stringify([{ Config: configName, RepoTags: [repoTags].flat(), Layers: layerNames }]);
   await writeTar(path, [
     { name: configName, content: configJson },
     ...layerTars.map((t, i): TarEntry => ({ name: layerNames[i], content: t })),
