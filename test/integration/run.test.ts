@@ -96,13 +96,19 @@ test('an unknown image is one line with the fix, exit 125', async () => {
   assert.is(r.stderr.trim().split('\n').length, 1);
 });
 
-test('--rm removes the container; without it the container stays', async () => {
+test('--rm removes the container; without it the container stays, listed by ps -a, until rm', async () => {
   const list = () => (existsSync(containersDir()) ? readdirSync(containersDir()) : []);
   const before = list();
   await devboxOk(['run', '--rm', IMAGE, 'sh', '-c', 'echo data > /written']);
   assert.equal(list(), before);
-  await devboxOk(['run', IMAGE, 'true']);
-  assert.is(list().length, before.length + 1);
+  assert.is((await devbox(['run', IMAGE, 'sh', '-c', 'echo data > /written; exit 3'])).exitCode, 3);
+  const kept = list().filter((id) => !before.includes(id));
+  assert.is(kept.length, 1);
+  const ps = (await devboxOk(['ps', '-a'])).stdout;
+  assert.match(ps, new RegExp(`^${kept[0].slice(0, 12)}\\s+busybox:latest\\s+.*Exited \\(3\\)$`, 'm'));
+  assert.is((await devboxOk(['ps', '-q'])).stdout, '', 'an exited container is not listed as running');
+  assert.is((await devboxOk(['rm', kept[0].slice(0, 8)])).stdout, `${kept[0].slice(0, 12)}\n`);
+  assert.equal(list(), before);
 });
 
 test('network none leaves only loopback', async () => {
