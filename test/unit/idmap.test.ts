@@ -1,6 +1,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { formatIdMap, hostIdFor, keepIdMap, parseSubordinateRanges } from '../../src/userns/idmap.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { formatIdMap, hostIdFor, keepIdMap, parseSubordinateRanges, resolveIdMapping } from '../../src/userns/idmap.js';
 
 test('subordinate ranges are found by user name or uid, comments and malformed lines skipped', () => {
   const text = '# comment\nalice:100000:65536\nbob:200000:65536\n1001:300000:10\nalice:oops:1\n';
@@ -40,6 +43,27 @@ test('keep-id with a caller uid beyond the range still maps the caller', () => {
   assert.is(hostIdFor(map, 70000), 70000);
   assert.is(hostIdFor(map, 0), 100000);
   assert.is(hostIdFor(map, 65535), 165535);
+});
+
+test('without a subordinate range: a single-id map (root inside is the caller) and a warning with the fix', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'devbox-subid-'));
+  try {
+    writeFileSync(join(dir, 'subuid'), 'someone-else:100000:65536\n');
+    writeFileSync(join(dir, 'subgid'), '');
+    const { mapping, warning } = resolveIdMapping({ subuid: join(dir, 'subuid'), subgid: join(dir, 'subgid') });
+    if (process.getuid!() === 0) {
+      // root needs no subordinate ids: ids 0-65535 map to themselves
+      assert.is(formatIdMap(mapping.uidMap), '0:0:65536');
+      assert.is(warning, undefined);
+      return;
+    }
+    assert.is(mapping.full, false);
+    assert.is(formatIdMap(mapping.uidMap), `0:${process.getuid!()}:1`);
+    assert.match(warning!, /no subordinate ids for .* in .*subuid and .*subgid: running with a single-id map/);
+    assert.match(warning!, /add ".*:100000:65536" to \/etc\/subuid and \/etc\/subgid/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test.run();
