@@ -14,6 +14,7 @@ import { copyLayers } from '../storage/copy.js';
 import { selectDriver, type StorageDriver } from '../storage/driver.js';
 import { requireFuseOverlayfs } from '../storage/fuse-overlayfs.js';
 import { hostIdFor, resolveIdMapping, type IdMapping } from '../userns/idmap.js';
+import { removeAsNamespaceRoot } from '../userns/remove.js';
 import { DevboxError } from '../util/errors.js';
 import { containerArgs, containerEnv, containerWorkdir, type ProcessRequest } from './container-process.js';
 import { createContainerDir, writeNameFiles, writeState, type ContainerDir } from './containers.js';
@@ -88,12 +89,15 @@ export async function runImage(options: RunOptions): Promise<number> {
       groups: user.groups,
       terminal: options.tty,
     },
-    removeAfterExit: options.rm ? container.dir : undefined,
+    // A private copy is the sandbox's root, with /proc, /dev and the binds mounted inside it: it can only be
+    // removed once the sandbox's mount namespace is gone, from outside.
+    removeAfterExit: options.rm && driver !== 'copy' ? container.dir : undefined,
   };
   // devbox's own pid marks the container live: it waits for the sandbox for as long as it runs.
   const state = { id: container.id, image: image.id, pid: process.pid, created: new Date().toISOString() };
   writeState(container, state);
   const exitCode = await launchSandbox(spec, { stdin: options.interactive ? 'inherit' : 'ignore' });
   if (!options.rm) writeState(container, { ...state, exitCode });
+  else if (driver === 'copy') await removeAsNamespaceRoot(mapping, [container.dir]);
   return exitCode;
 }

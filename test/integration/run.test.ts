@@ -156,9 +156,12 @@ for (const storage of ['native', 'fuse', 'copy']) {
     assert.match(lines[0], /No such file or directory/);
     assert.is(lines[1], 'new');
     assert.is(lines[2], 'upper');
-    // The next container starts from the image again.
+    // The next container starts from the image again, and --rm leaves nothing behind, quietly.
+    const before = existsSync(containersDir()) ? readdirSync(containersDir()) : [];
     const again = await devboxOk(['run', '--rm', '--storage', storage, name, 'sh', '-c', 'cat /kept; ls /bin/true']);
     assert.is(again.stdout, 'upper\n/bin/true\n');
+    assert.is(again.stderr, '');
+    assert.equal(existsSync(containersDir()) ? readdirSync(containersDir()) : [], before);
   });
 }
 
