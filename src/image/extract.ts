@@ -3,8 +3,13 @@
  * Runs as root of the user namespace, so tar ownership lands in the mapped range. The tar is hostile until
  * proven otherwise: names are confined to the layer (tar-paths.ts), no entry is written through a symlink or
  * replaces a parent, files are created O_EXCL (never through an existing link), hard links stay inside.
+ * File-system calls are synchronous: this runs in a worker process of its own, and a thread-pool round trip
+ * per call would make unpacking several times slower.
  */
-import { promises as fs, type Stats } from 'node:fs';
+import {
+  chmodSync, chownSync, closeSync, fchmodSync, fchownSync, ftruncateSync, futimesSync, lchownSync, linkSync, lstatSync,
+  lutimesSync, mkdirSync, openSync, rmSync, symlinkSync, utimesSync, writeSync, type Stats,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import tar from 'tar-stream';
@@ -30,9 +35,9 @@ const BLOCK = 4096;
 const ZEROS = Buffer.alloc(BLOCK);
 const XATTR_PAX = 'SCHILY.xattr.';
 
-async function lstatOrNull(path: string): Promise<Stats | null> {
+function lstatOrNull(path: string): Stats | null {
   try {
-    return await fs.lstat(path);
+    return lstatSync(path);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw error;
@@ -47,28 +52,28 @@ class SparseWriter {
   private pos = 0;
   private pending = Buffer.alloc(0);
 
-  constructor(private readonly fh: fs.FileHandle) {}
+  constructor(private readonly fd: number) {}
 
-  async write(chunk: Buffer): Promise<void> {
+  write(chunk: Buffer): void {
     const data = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
     const whole = data.length - (data.length % BLOCK);
-    await this.writeBlocks(data.subarray(0, whole));
+    this.writeBlocks(data.subarray(0, whole));
     this.pending = Buffer.from(data.subarray(whole));
   }
 
   /** Writes what is left and sets the size, which also makes a trailing hole. */
-  async end(): Promise<void> {
-    if (this.pending.length) await this.fh.write(this.pending, 0, this.pending.length, this.pos);
-    await this.fh.truncate(this.pos + this.pending.length);
+  end(): void {
+    if (this.pending.length) writeSync(this.fd, this.pending, 0, this.pending.length, this.pos);
+    ftruncateSync(this.fd, this.pos + this.pending.length);
   }
 
-  private async writeBlocks(data: Buffer): Promise<void> {
+  private writeBlocks(data: Buffer): void {
     let runStart = -1;
     for (let i = 0; i <= data.length; i += BLOCK) {
       const zero = i < data.length && data.compare(ZEROS, 0, BLOCK, i, i + BLOCK) === 0;
       const atEnd = i === data.length;
       if ((zero || atEnd) && runStart >= 0) {
-        await this.fh.write(data, runStart, i - runStart, this.pos + runStart);
+        writeSync(this.fd, data, runStart, i - runStart, this.pos + runStart);
         runStart = -1;
       } else if (!zero && !atEnd && runStart < 0) runStart = i;
     }
@@ -99,30 +104,28 @@ class LayerExtractor {
   }
 
   /** Makes every parent of rel a real directory: missing ones are created, a symlink or file is refused. */
-  private async ensureParents(rel: string, entry: string): Promise<void> {
+  private ensureParents(rel: string, entry: string): void {
     for (const parent of parentsOf(rel)) {
-      const st = await lstatOrNull(this.abs(parent));
-      if (!st) await fs.mkdir(this.abs(parent), { mode: 0o755 });
+      const st = lstatOrNull(this.abs(parent));
+      if (!st) mkdirSync(this.abs(parent), { mode: 0o755 });
       else if (st.isSymbolicLink()) throw new UnsafeEntryError(`entry "${entry}" passes through the symlink "${parent}"`);
       else if (!st.isDirectory()) throw new UnsafeEntryError(`entry "${entry}" passes through "${parent}", which is not a directory`);
     }
   }
 
   /** Removes whatever is at rel, unless it is a directory and a directory is wanted there. */
-  private async clear(rel: string, keepDirectory: boolean): Promise<boolean> {
-    const st = await lstatOrNull(this.abs(rel));
+  private clear(rel: string, keepDirectory: boolean): boolean {
+    const st = lstatOrNull(this.abs(rel));
     if (!st) return false;
     if (st.isDirectory() && keepDirectory) return true;
-    await fs.rm(this.abs(rel), { recursive: true, force: true });
+    rmSync(this.abs(rel), { recursive: true, force: true });
     this.whiteouts.delete(rel);
     this.fifos.delete(rel);
     return false;
   }
 
-  private async own(path: string, header: tar.Header, link: boolean): Promise<void> {
-    if (this.options.squashOwnership) return;
-    if (link) await fs.lchown(path, header.uid ?? 0, header.gid ?? 0);
-    else await fs.chown(path, header.uid ?? 0, header.gid ?? 0);
+  private ownLink(path: string, header: tar.Header): void {
+    if (!this.options.squashOwnership) lchownSync(path, header.uid ?? 0, header.gid ?? 0);
   }
 
   private recordXattrs(rel: string, header: tar.Header): void {
@@ -140,63 +143,63 @@ class LayerExtractor {
     const whiteout = classifyWhiteout(rel);
     if (whiteout.kind === 'opaque') {
       // Its parents, the opaque directory among them, are made real directories.
-      await this.ensureParents(rel, header.name);
+      this.ensureParents(rel, header.name);
       if (whiteout.dir) this.opaque.add(whiteout.dir);
       return;
     }
     if (whiteout.kind === 'whiteout') {
-      await this.ensureParents(whiteout.target, header.name);
-      await this.clear(whiteout.target, false);
+      this.ensureParents(whiteout.target, header.name);
+      this.clear(whiteout.target, false);
       this.whiteouts.add(whiteout.target);
       return;
     }
     if (!rel) return; // the layer root itself: its metadata belongs to the layers below
-    await this.ensureParents(rel, header.name);
+    this.ensureParents(rel, header.name);
     const path = this.abs(rel);
     const mode = (header.mode ?? 0o644) & 0o7777;
     const mtime = header.mtime ?? new Date(0);
     switch (header.type) {
       case 'directory': {
-        if (!(await this.clear(rel, true))) await fs.mkdir(path, { mode: 0o700 });
+        if (!this.clear(rel, true)) mkdirSync(path, { mode: 0o700 });
         this.dirs.set(rel, { path, uid: header.uid ?? 0, gid: header.gid ?? 0, mode, mtime });
         break;
       }
       case 'file':
       case 'contiguous-file': {
-        await this.clear(rel, false);
-        const fh = await fs.open(path, 'wx', 0o600);
+        this.clear(rel, false);
+        const fd = openSync(path, 'wx', 0o600);
         try {
-          const writer = new SparseWriter(fh);
-          for await (const chunk of body) await writer.write(chunk as Buffer);
-          await writer.end();
-          if (!this.options.squashOwnership) await fh.chown(header.uid ?? 0, header.gid ?? 0);
-          await fh.chmod(mode); // after chown, which clears setuid and setgid
-          await fh.utimes(mtime, mtime);
+          const writer = new SparseWriter(fd);
+          for await (const chunk of body) writer.write(chunk as Buffer);
+          writer.end();
+          if (!this.options.squashOwnership) fchownSync(fd, header.uid ?? 0, header.gid ?? 0);
+          fchmodSync(fd, mode); // after chown, which clears setuid and setgid
+          futimesSync(fd, mtime, mtime);
         } finally {
-          await fh.close();
+          closeSync(fd);
         }
         break;
       }
       case 'symlink': {
-        await this.clear(rel, false);
-        await fs.symlink(header.linkname ?? '', path);
-        await this.own(path, header, true);
-        await fs.lutimes(path, mtime, mtime);
+        this.clear(rel, false);
+        symlinkSync(header.linkname ?? '', path);
+        this.ownLink(path, header);
+        lutimesSync(path, mtime, mtime);
         break;
       }
       case 'link': {
         const target = hardlinkTarget(header.name, header.linkname ?? '');
-        await this.ensureParents(target, header.name);
-        const st = await lstatOrNull(this.abs(target));
+        this.ensureParents(target, header.name);
+        const st = lstatOrNull(this.abs(target));
         if (!st) throw new UnsafeEntryError(`hard link "${header.name}" points at "${header.linkname}", which is not in the layer`);
         if (st.isDirectory()) throw new UnsafeEntryError(`hard link "${header.name}" points at a directory`);
         if (target === rel) break;
-        await this.clear(rel, false);
-        await fs.link(this.abs(target), path);
+        this.clear(rel, false);
+        linkSync(this.abs(target), path);
         break;
       }
       case 'fifo': {
-        await this.clear(rel, false);
+        this.clear(rel, false);
         this.fifos.set(rel, { uid: header.uid ?? 0, gid: header.gid ?? 0, mode, mtime });
         break;
       }
@@ -220,14 +223,14 @@ class LayerExtractor {
     ];
     if (ops.length) await this.options.applyFsOps(ops);
     for (const [rel, f] of this.fifos) {
-      if (!this.options.squashOwnership) await fs.lchown(this.abs(rel), f.uid, f.gid);
-      await fs.utimes(this.abs(rel), f.mtime, f.mtime);
+      if (!this.options.squashOwnership) lchownSync(this.abs(rel), f.uid, f.gid);
+      utimesSync(this.abs(rel), f.mtime, f.mtime);
     }
     // Deepest first: creating entries changed the parents' mtimes.
     for (const d of [...this.dirs.values()].sort((a, b) => b.path.length - a.path.length)) {
-      if (!this.options.squashOwnership) await fs.chown(d.path, d.uid, d.gid);
-      await fs.chmod(d.path, d.mode);
-      await fs.utimes(d.path, d.mtime, d.mtime);
+      if (!this.options.squashOwnership) chownSync(d.path, d.uid, d.gid);
+      chmodSync(d.path, d.mode);
+      utimesSync(d.path, d.mtime, d.mtime);
     }
     return { opaqueDirs: [...this.opaque], xattrs: this.xattrs, skippedDevices: this.skippedDevices };
   }
