@@ -21,13 +21,13 @@ for applet in $("$rootfs/bin/busybox" --list); do [ -e "$rootfs/bin/$applet" ] |
 printf 'root:x:0:0:root:/root:/bin/sh\n' > "$rootfs/etc/passwd"
 printf 'root:x:0:\n' > "$rootfs/etc/group"
 tar -C "$rootfs" -cf "$rootfs.tar" .
-./bin/devbox.js image import "$rootfs.tar" busybox
+./bin/devbox image import "$rootfs.tar" busybox
 rm -f "$rootfs.tar"
 
-./bin/devbox.js doctor || true
+./bin/devbox doctor || true
 echo
 echo "+ devbox run --rm -v \"\$PWD:\$PWD\" -w \"\$PWD\" busybox sh -c '…'"
-./bin/devbox.js run --rm -v "$PWD:$PWD" -w "$PWD" busybox \
+./bin/devbox run --rm -v "$PWD:$PWD" -w "$PWD" busybox \
   sh -c 'echo "hello from $(hostname), pid $$, as $(id -u):$(id -g) in $(pwd)"; ls README.md'
 echo
-echo "devbox is ready: ./bin/devbox.js --help   (or: npm link, then devbox --help)"
+echo "devbox is ready: ./bin/devbox --help   (or: npm link, then devbox --help)"

@@ -1,5 +1,5 @@
 /**
- * `devbox run` without oclif: bin/devbox.js comes here directly, because loading oclif costs more than the
+ * `devbox run` without oclif: bin/devbox comes here directly, because loading oclif costs more than the
  * whole sandbox start. `devbox run --help` still goes through oclif (src/commands/run.ts).
  */
 import { runImage } from '../sandbox/run-image.js';

@@ -98,7 +98,7 @@ async function checkFullMapping(mapping: IdMapping): Promise<CheckResult> {
   if (!mapping.full) return { name, ok: false, required: false, detail: 'skipped: no subordinate ids' };
   const result = await execCapture(helperPath(), [...userNamespaceArgs(mapping), '--no-pivot'], { allowFailure: true });
   return result.exitCode === 0
-    ? { name, ok: true, required: true, detail: 'newuidmap/newgidmap accepted the keep-id map' }
+    ? { name, ok: true, required: true, detail: process.getuid!() === 0 ? 'the id map was applied' : 'newuidmap/newgidmap accepted the keep-id map' }
     : { name, ok: false, required: true, detail: result.stderr.trim().split('\n').pop() ?? 'failed', fix: 'check /etc/subuid, /etc/subgid and that newuidmap is setuid root (apt-get install --reinstall uidmap)' };
 }
 

@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-export const DEVBOX_BIN = fileURLToPath(new URL('../../../bin/devbox.js', import.meta.url));
+export const DEVBOX_BIN = fileURLToPath(new URL('../../../bin/devbox', import.meta.url));
 
 export interface CliResult {
   exitCode: number;
