@@ -3,15 +3,23 @@
 # (set up by test/setup-machine.sh). Prints medians and ratios against podman and bwrap measured in the same run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-npm run --silent build
+[ -n "${DEVBOX_BENCH_BUILT:-}" ] || npm run --silent build
+
 if [ "$(id -u)" != 0 ]; then
-  exec node dist/bench/startup.js "$@"
+  # podman's rootless pause process, if this run started it, ends with the run
+  pause_before=$(pgrep -u "$(id -u)" -x catatonit || true)
+  node dist/bench/startup.js "$@"
+  for pid in $(pgrep -u "$(id -u)" -x catatonit || true); do
+    case " $pause_before " in *" $pid "*) ;; *) kill "$pid" 2>/dev/null || true ;; esac
+  done
+  exit 0
 fi
+
 user=devbox-test
 bash test/setup-machine.sh --create "$user"
 work=$(mktemp -d /var/tmp/devbox-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-cp -a bin dist native node_modules package.json "$work/"
+cp -a bench bin dist native node_modules package.json "$work/"
 chown -R "$user:" "$work"
-runuser -u "$user" -- env -i PATH="$PATH" HOME="$(getent passwd "$user" | cut -d: -f6)" LANG=C.UTF-8 \
-  node "$work/dist/bench/startup.js" "$@"
+runuser -u "$user" -- env -i PATH="$PATH" HOME="$(getent passwd "$user" | cut -d: -f6)" LANG=C.UTF-8 DEVBOX_BENCH_BUILT=1 \
+  bash "$work/bench/run.sh" "$@"
