@@ -1,10 +1,13 @@
 /*
- * fsops mode: file-system operations Node.js has no API for, done by a process that is already root of the
- * user namespace (the layer unpacker): whiteout devices, FIFOs and extended attributes. Applied in order.
+ * File operations by fd or without following symlinks:
+ *  - fsops mode, for the layer unpacker (already root of the user namespace): what Node.js has no API for,
+ *    whiteout devices, FIFOs with exact modes and extended attributes;
+ *  - the recursive removal behind --remove-after.
  */
 #include "helper.h"
 #include "util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -15,87 +18,143 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-static void
-require_absolute (const char *op, const char *path)
-{
-  if (path[0] != '/')
-    die ("fsops %s: path must be absolute: \"%s\"", op, path);
-}
-
-static int
-hex_value (char c)
-{
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
+/* NULL when hex is not an even number of hex digits. */
 static unsigned char *
 decode_hex (const char *hex, size_t *len)
 {
   size_t n = strlen (hex);
-  if (n % 2)
-    die ("fsops xattr: odd-length hex value");
+  if (n % 2 || strspn (hex, "0123456789abcdefABCDEF") != n)
+    return NULL;
   unsigned char *out = xcalloc (n / 2 + 1, 1);
   for (size_t i = 0; i < n / 2; i++)
-    {
-      int hi = hex_value (hex[2 * i]), lo = hex_value (hex[2 * i + 1]);
-      if (hi < 0 || lo < 0)
-        die ("fsops xattr: not a hex value: \"%s\"", hex);
-      out[i] = (unsigned char) (hi << 4 | lo);
-    }
+    sscanf (hex + 2 * i, "%2hhx", &out[i]); /* two hex digits, checked above */
   *len = n / 2;
   return out;
+}
+
+static mode_t
+parse_mode (const char *text)
+{
+  char *end = NULL;
+  unsigned long mode = strtoul (text, &end, 8);
+  if (text[0] < '0' || text[0] > '7' || *end != '\0' || mode > 07777)
+    die ("fsops fifo: not an octal mode from 0 to 7777: \"%s\"", text);
+  return (mode_t) mode;
+}
+
+static int
+op_arity (const char *op)
+{
+  if (strcmp (op, "whiteout") == 0)
+    return 1;
+  if (strcmp (op, "fifo") == 0)
+    return 2;
+  if (strcmp (op, "xattr") == 0)
+    return 3;
+  die ("fsops: unknown operation \"%s\"", op);
+}
+
+/* Everything is checked before the first operation runs. */
+static void
+validate_ops (int argc, char **argv)
+{
+  for (int i = 0; i < argc; i += 1 + op_arity (argv[i]))
+    {
+      const char *op = argv[i];
+      int n = op_arity (op);
+      if (argc - i - 1 < n)
+        die ("fsops %s takes %d argument%s", op, n, n == 1 ? "" : "s");
+      if (argv[i + 1][0] != '/')
+        die ("fsops %s: the path must be absolute: \"%s\"", op, argv[i + 1]);
+      size_t len;
+      if (strcmp (op, "fifo") == 0)
+        parse_mode (argv[i + 2]);
+      else if (strcmp (op, "xattr") == 0)
+        {
+          unsigned char *value = decode_hex (argv[i + 3], &len);
+          if (value == NULL)
+            die ("fsops xattr: not a hex value: \"%s\"", argv[i + 3]);
+          free (value);
+        }
+    }
+}
+
+/* mknod and mkfifo never follow a symlink in the last component: an existing one is EEXIST, untouched. */
+static void
+make_fifo (const char *path, mode_t mode)
+{
+  if (mkfifo (path, 0600) < 0)
+    die_with_error ("fsops fifo %s", path);
+  /* chmod by fd, so the setuid, setgid and sticky bits land exactly, on this FIFO and nothing else. */
+  cleanup_fd int fd = open (path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0 || fchmod (fd, mode) < 0)
+    die_with_error ("fsops fifo %s", path);
 }
 
 int
 fsops_main (int argc, char **argv)
 {
-  for (int i = 0; i < argc;)
+  set_die_status (1);
+  validate_ops (argc, argv);
+  for (int i = 0; i < argc; i += 1 + op_arity (argv[i]))
     {
-      const char *op = argv[i];
-      int need = strcmp (op, "whiteout") == 0 ? 1 : strcmp (op, "fifo") == 0 ? 2 : strcmp (op, "xattr") == 0 ? 3 : -1;
-      if (need < 0)
-        die ("fsops: unknown operation \"%s\"", op);
-      if (i + need >= argc)
-        die ("fsops %s takes %d arguments", op, need);
-      const char *path = argv[i + 1];
-      require_absolute (op, path);
+      const char *op = argv[i], *path = argv[i + 1];
       if (strcmp (op, "whiteout") == 0)
         {
-          /* An overlay whiteout is a 0/0 character device; mknod fails on an existing path, never follows it. */
+          /* An overlay whiteout is a character device 0/0. */
           if (mknod (path, S_IFCHR, makedev (0, 0)) < 0)
-            {
-              fprintf (stderr, "devbox-helper: fsops whiteout %s: %s\n", path, strerror (errno));
-              return 1;
-            }
+            die_with_error ("fsops whiteout %s", path);
         }
       else if (strcmp (op, "fifo") == 0)
-        {
-          mode_t mode = (mode_t) strtoul (argv[i + 2], NULL, 8) & 07777;
-          int fd = -1;
-          if (mkfifo (path, 0600) < 0 || (fd = open (path, O_PATH | O_NOFOLLOW | O_CLOEXEC)) < 0 || fchmodat (AT_FDCWD, path, mode, 0) < 0)
-            {
-              fprintf (stderr, "devbox-helper: fsops fifo %s: %s\n", path, strerror (errno));
-              return 1;
-            }
-          close (fd);
-        }
+        make_fifo (path, parse_mode (argv[i + 2]));
       else
         {
-          size_t len;
+          size_t len = 0;
           cleanup_free unsigned char *value = decode_hex (argv[i + 3], &len);
           if (lsetxattr (path, argv[i + 2], value, len, 0) < 0)
-            {
-              fprintf (stderr, "devbox-helper: fsops xattr %s %s: %s\n", path, argv[i + 2], strerror (errno));
-              return 1;
-            }
+            die_with_error ("fsops xattr %s %s", path, argv[i + 2]);
         }
-      i += need + 1;
     }
   return 0;
+}
+
+static void remove_entry (int parent_fd, const char *name, unsigned char type);
+
+/* Empties the directory name under parent_fd, never following a symlink, then removes it. Best effort: a
+   failure is reported and the rest still removed. */
+void
+remove_tree_at (int parent_fd, const char *name)
+{
+  int fd = openat (parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    {
+      if (errno == ENOTDIR || errno == ELOOP) /* not a directory after all */
+        remove_entry (parent_fd, name, DT_REG);
+      else if (errno != ENOENT)
+        warn_msg ("remove %s: %s", name, strerror (errno));
+      return;
+    }
+  DIR *dir = fdopendir (fd);
+  if (dir == NULL)
+    {
+      warn_msg ("remove %s: %s", name, strerror (errno));
+      close (fd);
+      return;
+    }
+  struct dirent *e;
+  while ((e = readdir (dir)) != NULL)
+    if (strcmp (e->d_name, ".") != 0 && strcmp (e->d_name, "..") != 0)
+      remove_entry (dirfd (dir), e->d_name, e->d_type);
+  closedir (dir);
+  if (unlinkat (parent_fd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+    warn_msg ("remove %s: %s", name, strerror (errno));
+}
+
+static void
+remove_entry (int parent_fd, const char *name, unsigned char type)
+{
+  if (type == DT_DIR || type == DT_UNKNOWN)
+    remove_tree_at (parent_fd, name);
+  else if (unlinkat (parent_fd, name, 0) < 0 && errno != ENOENT)
+    warn_msg ("remove %s: %s", name, strerror (errno));
 }

@@ -1,88 +1,111 @@
-/* The sandbox description parsed from argv, and the steps that act on it. */
+/* The sandbox described by argv, and the steps that act on it. */
 #ifndef DEVBOX_HELPER_H
 #define DEVBOX_HELPER_H
 
+#include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include <termios.h>
 
-typedef enum
-{
-  ROOTFS_NONE,
-  ROOTFS_OVERLAY,
-  ROOTFS_FUSE,
-  ROOTFS_DIRECTORY,
-} RootfsKind;
-
-typedef enum
-{
-  MOUNT_BIND,
-  MOUNT_RO_BIND,
-  MOUNT_TMPFS,
-} MountKind;
+typedef enum { ROOTFS_NONE, ROOTFS_OVERLAY, ROOTFS_FUSE, ROOTFS_DIRECTORY } RootfsKind;
+typedef enum { MOUNT_BIND, MOUNT_RO_BIND, MOUNT_TMPFS } MountKind;
 
 typedef struct
 {
   MountKind kind;
-  const char *source;
-  const char *dest; /* inside the sandbox */
+  const char *source; /* on the host; NULL for tmpfs */
+  const char *dest;   /* inside the sandbox */
 } MountOp;
 
-typedef struct
-{
-  unsigned long inside, outside, count;
-} IdRange;
+typedef struct { unsigned long inside, outside, count; } IdRange;
 
 typedef struct
 {
   IdRange *ranges;
   size_t n;
+  char *tool; /* newuidmap/newgidmap to write it with; NULL when the helper writes it itself */
 } IdMap;
 
 typedef struct
 {
   IdMap uid_map, gid_map;
-  bool unshare_net;
-  bool no_pivot;
-  bool tty;
+  bool unshare_net, no_pivot, tty;
   RootfsKind rootfs;
-  const char *lowerdirs, *upperdir, *workdir, *fuse_program, *rootfs_dir, *mountpoint;
+  const char *lowerdirs, *upperdir, *workdir, *rootfs_dir, *mountpoint;
+  char *fuse_program;
   MountOp *mounts;
   size_t n_mounts;
-  const char *hostname;
-  const char *cwd;
+  const char *hostname, *cwd, *remove_after;
   char **env; /* KEY=VALUE, NULL-terminated */
   size_t n_env;
   uid_t uid;
   gid_t gid;
   gid_t *groups;
   size_t n_groups;
-  const char *remove_after;
   char **command; /* NULL-terminated; NULL when none was given */
 } Options;
+
+/* What the sandbox's pid 1 carries through setup: channels to the outer process, fds opened before pivot_root. */
+typedef struct
+{
+  int ready_fd;       /* one byte to the outer process once the command has started */
+  int console_socket; /* --tty: the terminal master goes out through it (runc's console socket) */
+  int pty_slave;      /* --tty: the command's terminal */
+  int remove_parent;  /* --remove-after: the directory's parent, O_PATH */
+  char *remove_name;
+} Sandbox;
+
+/* The outer process's side of --tty. */
+typedef struct
+{
+  int master;
+  bool hung_up; /* no slave open any more: stop polling the master until the end */
+  bool input_open;
+  bool stdin_is_tty;
+  bool raw;
+  struct termios saved;
+  char pending[4096]; /* read from stdin, not yet taken by the terminal */
+  size_t pending_len, pending_off;
+} Relay;
+
+/* args.c */
+void parse_args (int argc, char **argv, Options *opts);
+void validate_options (Options *opts);
 
 /* userns.c */
 void parse_id_map (const char *text, IdMap *map, const char *option);
 bool id_map_contains (const IdMap *map, unsigned long inside);
+bool writes_map_itself (const IdMap *map, unsigned long own_id);
 void write_id_maps (pid_t child, const Options *opts);
-void become_namespace_root (const Options *opts);
+void become_namespace_root (void);
 
 /* mounts.c */
 void mount_rootfs (const Options *opts);
-void mount_sandbox_filesystems (const Options *opts);
+void mount_sandbox_filesystems (const Options *opts, Sandbox *sb);
 void enter_rootfs (const Options *opts);
-int open_remove_target (const char *path, char **name_out);
-void remove_tree_at (int parent_fd, const char *name);
+int open_in_root (const char *path, int flags);
+int open_or_create_in_root (const char *path, bool directory);
+void bind_fd (int source_fd, int dest_fd, const char *dest);
 
 /* process.c */
-void make_child_fatal_on_parent_death (void);
-int run_init (const Options *opts, int console_socket, int remove_parent, const char *remove_name);
-void exec_command (const Options *opts, const char *pty_slave) __attribute__ ((noreturn));
+int run_init (const Options *opts, Sandbox *sb);
+void handled_signals (sigset_t *set);
+void reset_signals (void);
+void exec_failed (const char *cmd) __attribute__ ((noreturn));
+void end_all_processes (void);
 
-/* relay.c */
-int supervise (pid_t child, int console_socket);
+/* pty.c */
+int open_console (int console_socket);
+bool relay_start (Relay *relay, int console_socket);
+int relay_poll_fds (const Relay *relay, struct pollfd *fds);
+void relay_handle (Relay *relay, const struct pollfd *fds);
+void relay_resize (const Relay *relay);
+void relay_finish (Relay *relay);
 
 /* fsops.c */
 int fsops_main (int argc, char **argv);
+void remove_tree_at (int parent_fd, const char *name);
 
 #endif

@@ -1,15 +1,18 @@
 /*
- * The sandbox's file system: the root (overlay, fuse-overlayfs or a prepared directory), then /proc, /dev,
- * /sys, /tmp and the caller's binds inside it, then pivot_root. Every path inside the new root is resolved
- * with openat2(RESOLVE_IN_ROOT), so a symlink in a hostile image cannot aim a mount or a mkdir at the host.
+ * The sandbox's file system: the root (kernel overlay, fuse-overlayfs or a prepared directory), then /proc,
+ * /dev, /sys, /tmp and the caller's mounts inside it, then pivot_root. Every path inside the new root is
+ * resolved with openat2(RESOLVE_IN_ROOT) and mounted on through /proc/self/fd, so a symlink in a hostile
+ * image can never aim a mount or a mkdir at the host (the class of CVE-2021-30465 and CVE-2025-31133).
  */
+#include <linux/mount.h> /* before kernel.h, which fills what old headers lack */
+
 #include "helper.h"
+#include "kernel.h"
 #include "util.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/mount.h>
+#include <sched.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,47 +22,100 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 static int root_fd = -1; /* the assembled root, O_PATH */
 
 static const char *
-rootfs_mountpoint (const Options *opts)
+root_path (const Options *opts)
 {
   return opts->rootfs == ROOTFS_DIRECTORY ? opts->rootfs_dir : opts->mountpoint;
 }
 
-/* The upper and work dirs belong to container root, so "/" in the container is root's, not the caller's. */
+/* Created by root of the namespace, so "/" in the container belongs to root and not to the caller. */
 static void
-ensure_dir (const char *path)
+ensure_root_owned_dir (const char *path)
 {
-  if (mkdir (path, 0755) < 0 && errno != EEXIST)
+  if (mkdir (path, 0755) == 0)
+    {
+      if (chmod (path, 0755) < 0) /* whatever the caller's umask */
+        die_with_error ("chmod %s", path);
+    }
+  else if (errno != EEXIST)
     die_with_error ("mkdir %s", path);
 }
 
-static void
-mount_overlay (const Options *opts)
+/* Appends the kernel's own explanation, which fsconfig keeps on the context fd ("e overlayfs: ..."). */
+static void __attribute__ ((noreturn))
+die_with_fs_context (int fs_fd, const char *what)
 {
-  ensure_dir (opts->upperdir);
-  ensure_dir (opts->workdir);
-  /* userxattr: overlay metadata in user.overlay.*, the only namespace an unprivileged mount may use (5.11+). */
+  int saved = errno;
+  char log[512] = "";
+  ssize_t n = read (fs_fd, log, sizeof log - 1);
+  log[n > 0 ? n : 0] = '\0';
+  log[strcspn (log, "\n")] = '\0';
+  errno = saved;
+  if (log[0])
+    die ("%s: %s (%s)", what, strerror (saved), log + (log[1] == ' ' ? 2 : 0));
+  die_with_error ("%s", what);
+}
+
+/*
+ * Linux 6.8+ takes each lower dir as its own "lowerdir+" parameter: no page-size limit on the option
+ * string and no escaping. Returns false (nothing mounted) on older kernels.
+ */
+static bool
+mount_overlay_fsconfig (const Options *opts)
+{
+  cleanup_fd int fs = (int) syscall (SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
+  if (fs < 0)
+    return false;
+  cleanup_free char *lowers = xstrdup (opts->lowerdirs);
+  char *save = NULL;
+  bool first = true;
+  for (char *dir = strtok_r (lowers, ":", &save); dir; dir = strtok_r (NULL, ":", &save), first = false)
+    if (syscall (SYS_fsconfig, fs, FSCONFIG_SET_STRING, "lowerdir+", dir, 0) < 0)
+      {
+        if (first && errno == EINVAL)
+          return false; /* "lowerdir+" is unknown before 6.8 */
+        die_with_fs_context (fs, xasprintf ("overlay lower dir %s", dir));
+      }
+  if (syscall (SYS_fsconfig, fs, FSCONFIG_SET_STRING, "upperdir", opts->upperdir, 0) < 0)
+    die_with_fs_context (fs, xasprintf ("overlay upper dir %s", opts->upperdir));
+  if (syscall (SYS_fsconfig, fs, FSCONFIG_SET_STRING, "workdir", opts->workdir, 0) < 0)
+    die_with_fs_context (fs, xasprintf ("overlay work dir %s", opts->workdir));
+  /* userxattr: overlay metadata in user.overlay.*, the only xattrs a user namespace may write (5.11+). */
+  if (syscall (SYS_fsconfig, fs, FSCONFIG_SET_FLAG, "userxattr", NULL, 0) < 0)
+    die_with_fs_context (fs, "overlay option userxattr");
+  if (syscall (SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+    die_with_fs_context (fs, xasprintf ("mount overlay on %s", opts->mountpoint));
+  cleanup_fd int mnt = (int) syscall (SYS_fsmount, fs, FSMOUNT_CLOEXEC, 0);
+  if (mnt < 0)
+    die_with_fs_context (fs, xasprintf ("mount overlay on %s", opts->mountpoint));
+  if (syscall (SYS_move_mount, mnt, "", AT_FDCWD, opts->mountpoint, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+    die_with_error ("attach overlay to %s", opts->mountpoint);
+  return true;
+}
+
+static void
+mount_overlay_legacy (const Options *opts)
+{
   cleanup_free char *data = xasprintf ("lowerdir=%s,upperdir=%s,workdir=%s,userxattr", opts->lowerdirs, opts->upperdir, opts->workdir);
+  /* mount(2) splits its options at ',' and the kernel copies at most one page of them. */
+  if (strchr (opts->lowerdirs, ',') || strchr (opts->upperdir, ',') || strchr (opts->workdir, ','))
+    die ("overlay: a layer path contains ',', which mount(2) options cannot carry");
   if (strlen (data) >= (size_t) sysconf (_SC_PAGESIZE))
-    die ("overlay: the layer paths are longer than one mount option page (%zu bytes)", strlen (data));
+    die ("overlay: %zu bytes of layer paths exceed the one-page limit of mount(2) options (Linux 6.8 lifts it)", strlen (data));
   if (mount ("overlay", opts->mountpoint, "overlay", 0, data) < 0)
     die_with_error ("mount overlay on %s", opts->mountpoint);
 }
 
-/* fuse-overlayfs daemonizes once the mount is ready; its daemon stays in the sandbox's pid namespace. */
+/* fuse-overlayfs daemonizes once its mount is ready; the daemon stays in the sandbox's pid namespace. */
 static void
 mount_fuse_overlay (const Options *opts)
 {
-  ensure_dir (opts->upperdir);
-  ensure_dir (opts->workdir);
   cleanup_free char *data = xasprintf ("lowerdir=%s,upperdir=%s,workdir=%s", opts->lowerdirs, opts->upperdir, opts->workdir);
-  /* Its chatter (it warns about host mount options it does not know) is shown only when it fails. A memfd,
-     not a pipe: the daemon keeps the descriptor open for as long as it runs. */
+  /* Its warnings are shown only if it fails. A memfd, not a pipe: the daemon keeps the fd as long as it runs. */
   cleanup_fd int log = memfd_create ("fuse-overlayfs-log", MFD_CLOEXEC);
   if (log < 0)
     die_with_error ("memfd_create");
@@ -68,114 +124,107 @@ mount_fuse_overlay (const Options *opts)
     die_with_error ("fork %s", opts->fuse_program);
   if (pid == 0)
     {
-      if (dup2 (log, STDERR_FILENO) < 0 || dup2 (log, STDOUT_FILENO) < 0)
+      int null = open ("/dev/null", O_RDONLY | O_CLOEXEC);
+      if (null < 0 || dup2 (null, 0) < 0 || dup2 (log, 1) < 0 || dup2 (log, 2) < 0)
         _exit (EXIT_SETUP_FAILED);
+      reset_signals ();
       execl (opts->fuse_program, opts->fuse_program, "-o", data, opts->mountpoint, (char *) NULL);
+      dprintf (2, "exec: %s", strerror (errno));
       _exit (127);
     }
-  int status;
-  while (waitpid (pid, &status, 0) < 0)
-    if (errno != EINTR)
-      die_with_error ("waitpid %s", opts->fuse_program);
-  if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
+  int status = wait_exit_status (pid);
+  if (status != 0)
     {
-      char message[512] = "";
+      char message[512];
       ssize_t n = pread (log, message, sizeof message - 1, 0);
       message[n > 0 ? n : 0] = '\0';
       for (char *p = message; *p; p++)
-        if (*p == '\n')
-          *p = ' ';
-      die ("%s could not mount %s (status %d): %s", opts->fuse_program, opts->mountpoint, WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status), message);
+        *p = *p == '\n' ? ' ' : *p;
+      die ("%s could not mount %s (status %d): %s", opts->fuse_program, opts->mountpoint, status, message);
     }
 }
 
 void
 mount_rootfs (const Options *opts)
 {
-  /* Nothing we mount may propagate back to the host's mount namespace. */
-  if (mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-    die_with_error ("make / private");
-  switch (opts->rootfs)
+  /* Slave, as runc does: nothing we mount reaches the host; the host's unmounts still reach us. */
+  if (mount (NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+    die_with_error ("make / a slave mount");
+  if (opts->rootfs == ROOTFS_OVERLAY || opts->rootfs == ROOTFS_FUSE)
     {
-    case ROOTFS_OVERLAY:
-      mount_overlay (opts);
-      break;
-    case ROOTFS_FUSE:
-      mount_fuse_overlay (opts);
-      break;
-    case ROOTFS_DIRECTORY:
-      /* pivot_root needs the new root to be a mount point. */
-      if (mount (opts->rootfs_dir, opts->rootfs_dir, NULL, MS_BIND | MS_REC, NULL) < 0)
-        die_with_error ("bind %s", opts->rootfs_dir);
-      break;
-    case ROOTFS_NONE:
-    default:
-      return;
+      ensure_root_owned_dir (opts->upperdir);
+      ensure_root_owned_dir (opts->workdir);
     }
-  const char *root = rootfs_mountpoint (opts);
-  root_fd = open (root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (opts->rootfs == ROOTFS_OVERLAY && !mount_overlay_fsconfig (opts))
+    mount_overlay_legacy (opts);
+  else if (opts->rootfs == ROOTFS_FUSE)
+    {
+      mount_fuse_overlay (opts);
+      /* pivot_root moves the root of every process in the mount namespace that shares ours, and the
+         daemon's root then being its own mount deadlocks it. In a namespace of our own, it keeps the host's. */
+      if (unshare (CLONE_NEWNS) < 0)
+        die_with_error ("unshare the mount namespace");
+    }
+  /* pivot_root needs the new root to be a mount point. */
+  else if (opts->rootfs == ROOTFS_DIRECTORY && mount (opts->rootfs_dir, opts->rootfs_dir, NULL, MS_BIND | MS_REC, NULL) < 0)
+    die_with_error ("bind %s onto itself", opts->rootfs_dir);
+  if (opts->no_pivot)
+    return;
+  root_fd = open (root_path (opts), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (root_fd < 0)
-    die_with_error ("open %s", root);
+    die_with_error ("open %s", root_path (opts));
 }
 
-static int
+int
 open_in_root (const char *path, int flags)
 {
-  struct open_how how = { .flags = (unsigned long long) (flags | O_CLOEXEC), .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+  struct open_how how = {
+    .flags = (unsigned long long) (flags | O_CLOEXEC),
+    .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+  };
   while (*path == '/')
     path++;
   return (int) syscall (SYS_openat2, root_fd, *path ? path : ".", &how, sizeof how);
 }
 
 /*
- * Opens `path` inside the root (O_PATH), creating it when missing: every missing parent as a directory, the
- * last component as a directory or an empty file. Parents are resolved inside the root at each step.
+ * Opens path inside the root (O_PATH), creating what is missing: parents as directories, the last component
+ * as a directory or an empty file. Each parent is resolved inside the root and created relative to its fd.
  */
-static int
+int
 open_or_create_in_root (const char *path, bool directory)
 {
   int fd = open_in_root (path, O_PATH);
   if (fd >= 0 || errno != ENOENT)
     return fd;
-  cleanup_free char *copy = xstrdup (path);
-  char *slash = strrchr (copy, '/');
-  const char *name = slash ? slash + 1 : copy;
+  cleanup_free char *parent_path = xstrdup (path);
+  char *slash = strrchr (parent_path, '/');
+  const char *name = slash ? slash + 1 : parent_path;
   if (slash)
     *slash = '\0';
-  cleanup_fd int parent = slash && copy[0] ? open_or_create_in_root (copy, true) : open_in_root ("/", O_PATH);
+  cleanup_fd int parent = open_or_create_in_root (slash ? parent_path : "/", true);
   if (parent < 0)
     return -1;
-  if (directory ? mkdirat (parent, name, 0755) : mknodat (parent, name, S_IFREG | 0644, 0))
-    {
-      if (errno != EEXIST)
-        return -1;
-    }
+  int ret = directory ? mkdirat (parent, name, 0755) : mknodat (parent, name, S_IFREG | 0644, 0);
+  if (ret < 0 && errno != EEXIST)
+    return -1;
   return open_in_root (path, O_PATH);
 }
 
-static char *
-fd_path (int fd)
+void
+bind_fd (int source_fd, int dest_fd, const char *dest)
 {
-  return xasprintf ("/proc/self/fd/%d", fd);
+  cleanup_free char *from = fd_path (source_fd);
+  cleanup_free char *to = fd_path (dest_fd);
+  if (mount (from, to, NULL, MS_BIND | MS_REC, NULL) < 0)
+    die_with_error ("bind mount on %s", dest);
 }
 
-/* Mounts fstype on a path inside the root, creating the directory when missing. */
-static void
-mount_in_root (const char *source, const char *dest, const char *fstype, unsigned long flags, const char *data)
-{
-  cleanup_fd int fd = open_or_create_in_root (dest, true);
-  if (fd < 0)
-    die_with_error ("create %s in the sandbox", dest);
-  cleanup_free char *target = fd_path (fd);
-  if (mount (source, target, fstype, flags, data) < 0)
-    die_with_error ("mount %s on %s", fstype ? fstype : source, dest);
-}
-
-/* Makes the mount at dest (inside the root) and everything below it read-only. */
+/* Makes the mount at dest, and every mount below it, read-only. */
 static void
 make_readonly (const char *dest)
 {
-  cleanup_fd int fd = open_in_root (dest, O_PATH);
+  cleanup_fd int fd = open_in_root (dest, O_PATH); /* the new mount, which covers the fd we mounted on */
   if (fd < 0)
     die_with_error ("reopen %s", dest);
   struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
@@ -183,12 +232,13 @@ make_readonly (const char *dest)
     return;
   if (errno != ENOSYS)
     die_with_error ("make %s read-only", dest);
-  /* Before 5.12: a remount must keep the flags the kernel locked on the source, or it fails with EPERM. */
-  struct statvfs st;
+  /* Before 5.12: a remount in a user namespace must keep the flags locked on the source, or it is EPERM. */
   cleanup_free char *target = fd_path (fd);
+  struct statvfs st;
   if (statvfs (target, &st) < 0)
     die_with_error ("statvfs %s", dest);
-  unsigned long locked = (st.f_flag & ST_NOSUID ? MS_NOSUID : 0) | (st.f_flag & ST_NODEV ? MS_NODEV : 0) | (st.f_flag & ST_NOEXEC ? MS_NOEXEC : 0);
+  unsigned long locked = (st.f_flag & ST_NOSUID ? MS_NOSUID : 0) | (st.f_flag & ST_NODEV ? MS_NODEV : 0)
+                         | (st.f_flag & ST_NOEXEC ? MS_NOEXEC : 0);
   if (mount (NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | locked, NULL) < 0)
     die_with_error ("remount %s read-only", dest);
 }
@@ -197,33 +247,37 @@ static void
 bind_into_root (const char *source, const char *dest, bool readonly)
 {
   cleanup_fd int src = open (source, O_PATH | O_CLOEXEC);
-  if (src < 0)
-    die_with_error ("bind source %s", source);
   struct stat st;
-  if (fstat (src, &st) < 0)
-    die_with_error ("stat %s", source);
+  if (src < 0 || fstat (src, &st) < 0)
+    die_with_error ("bind source %s", source);
   cleanup_fd int dst = open_or_create_in_root (dest, S_ISDIR (st.st_mode));
   if (dst < 0)
     die_with_error ("create %s in the sandbox", dest);
-  cleanup_free char *from = fd_path (src);
-  cleanup_free char *to = fd_path (dst);
-  if (mount (from, to, NULL, MS_BIND | MS_REC, NULL) < 0)
-    die_with_error ("bind %s on %s", source, dest);
+  bind_fd (src, dst, dest);
   if (readonly)
     make_readonly (dest);
 }
 
+/* Mounts a fresh file system on a directory inside the root, creating the directory if missing. */
 static void
-setup_dev (const Options *opts)
+mount_in_root (const char *fstype, const char *dest, unsigned long flags, const char *data)
 {
-  mount_in_root ("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=65536k");
-  /* No mknod in a user namespace: bind the host's nodes, as runc does for rootless containers. */
-  static const char *const nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
-  for (size_t i = 0; i < sizeof nodes / sizeof nodes[0]; i++)
-    {
-      cleanup_free char *host = xasprintf ("/dev/%s", nodes[i]);
-      bind_into_root (host, host, false);
-    }
+  cleanup_fd int fd = open_or_create_in_root (dest, true);
+  if (fd < 0)
+    die_with_error ("create %s in the sandbox", dest);
+  cleanup_free char *target = fd_path (fd);
+  if (mount (fstype, target, fstype, flags, data) < 0)
+    die_with_error ("mount %s on %s", fstype, dest);
+}
+
+static void
+setup_dev (const Options *opts, Sandbox *sb)
+{
+  mount_in_root ("tmpfs", "/dev", MS_NOSUID, "mode=0755,size=65536k");
+  /* mknod is not allowed in a user namespace: bind the host's nodes, as runc does for rootless containers. */
+  static const char *const nodes[] = { "/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty" };
+  for (size_t i = 0; i < N_ELEMENTS (nodes); i++)
+    bind_into_root (nodes[i], nodes[i], false);
   static const char *const links[][2] = {
     { "/proc/self/fd", "fd" }, { "/proc/self/fd/0", "stdin" }, { "/proc/self/fd/1", "stdout" },
     { "/proc/self/fd/2", "stderr" }, { "pts/ptmx", "ptmx" },
@@ -231,17 +285,23 @@ setup_dev (const Options *opts)
   cleanup_fd int dev = open_in_root ("/dev", O_PATH | O_DIRECTORY);
   if (dev < 0)
     die_with_error ("open /dev in the sandbox");
-  for (size_t i = 0; i < sizeof links / sizeof links[0]; i++)
+  for (size_t i = 0; i < N_ELEMENTS (links); i++)
     if (symlinkat (links[i][0], dev, links[i][1]) < 0)
       die_with_error ("symlink /dev/%s", links[i][1]);
-  /* gid=5 (tty) only when that group exists in the namespace; the mount fails otherwise. */
-  const char *pts_data = id_map_contains (&opts->gid_map, 5) ? "newinstance,ptmxmode=0666,mode=0620,gid=5" : "newinstance,ptmxmode=0666,mode=0620";
-  mount_in_root ("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, pts_data);
-  mount_in_root ("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=65536k");
-  mount_in_root ("mqueue", "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+  /* gid=5 (tty) only when that group exists in the namespace, or the mount fails with EINVAL. */
+  mount_in_root ("devpts", "/dev/pts", MS_NOSUID | MS_NOEXEC,
+                 id_map_contains (&opts->gid_map, 5) ? "newinstance,ptmxmode=0666,mode=0620,gid=5" : "newinstance,ptmxmode=0666,mode=0620");
+  mount_in_root ("tmpfs", "/dev/shm", MS_NOSUID | MS_NODEV, "mode=1777,size=65536k");
+  /* POSIX message queues are optional (a kernel without CONFIG_POSIX_MQUEUE refuses them): no error. */
+  cleanup_fd int mq = open_or_create_in_root ("/dev/mqueue", true);
+  cleanup_free char *mq_target = mq >= 0 ? fd_path (mq) : NULL;
+  if (mq >= 0)
+    (void) mount ("mqueue", mq_target, "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+  if (opts->tty)
+    sb->pty_slave = open_console (sb->console_socket);
 }
 
-/* sysfs may only be mounted by the owner of the network namespace; otherwise bind the host's, read-only. */
+/* A fresh sysfs needs a network namespace of our own; otherwise bind the host's read-only, as runc does. */
 static void
 setup_sys (void)
 {
@@ -253,84 +313,45 @@ setup_sys (void)
     return;
   if (errno != EPERM)
     die_with_error ("mount sysfs on /sys");
-  if (mount ("/sys", target, NULL, MS_BIND | MS_REC, NULL) < 0)
-    die_with_error ("bind /sys");
+  cleanup_fd int host = open ("/sys", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (host < 0)
+    die_with_error ("open /sys");
+  bind_fd (host, fd, "/sys");
   make_readonly ("/sys");
 }
 
 void
-mount_sandbox_filesystems (const Options *opts)
+mount_sandbox_filesystems (const Options *opts, Sandbox *sb)
 {
-  mount_in_root ("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
-  setup_dev (opts);
+  mount_in_root ("proc", "/proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+  setup_dev (opts, sb);
   setup_sys ();
-  mount_in_root ("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
+  mount_in_root ("tmpfs", "/tmp", MS_NOSUID | MS_NODEV, "mode=1777");
   for (size_t i = 0; i < opts->n_mounts; i++)
     {
       const MountOp *m = &opts->mounts[i];
       if (m->kind == MOUNT_TMPFS)
-        mount_in_root ("tmpfs", m->dest, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
+        mount_in_root ("tmpfs", m->dest, MS_NOSUID | MS_NODEV, "mode=1777");
       else
         bind_into_root (m->source, m->dest, m->kind == MOUNT_RO_BIND);
     }
 }
 
-/* pivot_root(".", ".") then detach the old root: the runc/crun idiom, no temporary directory needed. */
+/* pivot_root(".", ".") stacks the old root under the new one; detaching it needs no temporary directory. */
 void
 enter_rootfs (const Options *opts)
 {
   if (fchdir (root_fd) < 0)
-    die_with_error ("chdir %s", rootfs_mountpoint (opts));
+    die_with_error ("chdir %s", root_path (opts));
   if (syscall (SYS_pivot_root, ".", ".") < 0)
-    die_with_error ("pivot_root %s", rootfs_mountpoint (opts));
+    die_with_error ("pivot_root %s", root_path (opts));
   if (umount2 (".", MNT_DETACH) < 0)
-    die_with_error ("detach the old root");
-  /* Never leave a host directory as the cwd (CVE-2024-21626). */
+    die_with_error ("detach the host's root");
+  /* Never keep a host directory as the cwd (CVE-2024-21626). */
   if (chdir ("/") < 0)
     die_with_error ("chdir /");
   close (root_fd);
   root_fd = -1;
   if (opts->hostname && sethostname (opts->hostname, strlen (opts->hostname)) < 0)
     die_with_error ("sethostname %s", opts->hostname);
-}
-
-/* Opens the parent of path (O_PATH) and returns the last component in name_out; before pivot_root. */
-int
-open_remove_target (const char *path, char **name_out)
-{
-  cleanup_free char *copy = xstrdup (path);
-  char *slash = strrchr (copy, '/');
-  if (slash == NULL || slash[1] == '\0')
-    die ("--remove-after needs an absolute path to a directory: \"%s\"", path);
-  *name_out = xstrdup (slash + 1);
-  *slash = '\0';
-  int fd = open (copy[0] ? copy : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0)
-    die_with_error ("open %s", copy);
-  return fd;
-}
-
-/* Deletes name under parent_fd recursively, fd-relative and never following a symlink; best effort. */
-void
-remove_tree_at (int parent_fd, const char *name)
-{
-  int fd = openat (parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd >= 0)
-    {
-      DIR *dir = fdopendir (fd);
-      if (dir == NULL)
-        {
-          close (fd);
-          return;
-        }
-      struct dirent *e;
-      while ((e = readdir (dir)) != NULL)
-        if (strcmp (e->d_name, ".") != 0 && strcmp (e->d_name, "..") != 0)
-          remove_tree_at (dirfd (dir), e->d_name);
-      closedir (dir);
-      if (unlinkat (parent_fd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-        warn_msg ("remove %s: %s", name, strerror (errno));
-    }
-  else if (unlinkat (parent_fd, name, 0) < 0 && errno != ENOENT)
-    warn_msg ("remove %s: %s", name, strerror (errno));
 }

@@ -1,8 +1,9 @@
 /*
- * Inside the sandbox: pid 1 (reaps every child, forwards signals to the command, exits with its status) and
- * the command itself (identity, capabilities, no_new_privs, clean fds, exec).
+ * Inside the sandbox: pid 1 (forwards signals to the command, reaps every child, ends whatever the command
+ * left running and exits with its status) and the command (terminal, identity, capabilities, exec).
  */
 #include "helper.h"
+#include "kernel.h"
 #include "util.h"
 
 #include <errno.h>
@@ -10,103 +11,85 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* Signals pid 1 passes on to the command. */
-static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT, SIGALRM };
-
-static sigset_t
-init_signal_set (void)
-{
-  sigset_t set;
-  sigemptyset (&set);
-  sigaddset (&set, SIGCHLD);
-  for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
-    sigaddset (&set, forwarded[i]);
-  return set;
-}
-
-void
-make_child_fatal_on_parent_death (void)
-{
-  if (prctl (PR_SET_PDEATHSIG, SIGKILL) < 0)
-    die_with_error ("prctl(PR_SET_PDEATHSIG)");
-}
-
-/* Docker's default capability set for root; everything else leaves the bounding set. */
+/* Docker's default capabilities for root (moby oci/caps/defaults.go); everything else leaves the bounding set. */
 static const int default_caps[] = {
   CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FSETID, CAP_FOWNER, CAP_MKNOD, CAP_NET_RAW, CAP_SETGID,
   CAP_SETUID, CAP_SETFCAP, CAP_SETPCAP, CAP_NET_BIND_SERVICE, CAP_SYS_CHROOT, CAP_KILL, CAP_AUDIT_WRITE,
 };
 
-static bool
-is_default_cap (int cap)
+static uint64_t
+default_cap_mask (void)
 {
-  for (size_t i = 0; i < sizeof default_caps / sizeof default_caps[0]; i++)
-    if (default_caps[i] == cap)
-      return true;
-  return false;
+  uint64_t mask = 0;
+  for (size_t i = 0; i < N_ELEMENTS (default_caps); i++)
+    mask |= UINT64_C (1) << default_caps[i];
+  return mask;
 }
 
 static void
-drop_bounding_caps (void)
+drop_bounding_set (void)
 {
-  for (int cap = 0; cap <= 63; cap++)
-    {
-      if (is_default_cap (cap))
-        continue;
-      if (prctl (PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
-        {
-          if (errno == EINVAL) /* past the kernel's last capability */
-            break;
-          die_with_error ("drop capability %d", cap);
-        }
-    }
+  uint64_t keep = default_cap_mask ();
+  for (int cap = 0; cap < 64; cap++)
+    if (!(keep & (UINT64_C (1) << cap)) && prctl (PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
+      {
+        if (errno == EINVAL) /* past the kernel's last capability */
+          break;
+        die_with_error ("drop capability %d from the bounding set", cap);
+      }
 }
 
+/* Root keeps only the default set; the inheritable set stays empty (CVE-2022-24769). */
 static void
 limit_root_caps (void)
 {
+  uint64_t mask = default_cap_mask ();
   struct __user_cap_header_struct header = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
-  struct __user_cap_data_struct data[2] = { { 0 } };
-  for (size_t i = 0; i < sizeof default_caps / sizeof default_caps[0]; i++)
-    {
-      int cap = default_caps[i];
-      data[cap / 32].effective |= 1U << (cap % 32);
-      data[cap / 32].permitted |= 1U << (cap % 32);
-      data[cap / 32].inheritable |= 1U << (cap % 32);
-    }
+  struct __user_cap_data_struct data[2] = {
+    { .effective = (uint32_t) mask, .permitted = (uint32_t) mask, .inheritable = 0 },
+    { .effective = (uint32_t) (mask >> 32), .permitted = (uint32_t) (mask >> 32), .inheritable = 0 },
+  };
   if (syscall (SYS_capset, &header, data) < 0)
     die_with_error ("capset");
 }
 
+void
+reset_signals (void)
+{
+  sigset_t none;
+  sigemptyset (&none);
+  if (sigprocmask (SIG_SETMASK, &none, NULL) < 0)
+    die_with_error ("sigprocmask");
+  /* Ignored signals survive exec; the command starts with every disposition at its default. */
+  for (int sig = 1; sig < NSIG; sig++)
+    (void) signal (sig, SIG_DFL); /* EINVAL for SIGKILL, SIGSTOP and libc's internal signals */
+}
+
+/* Without --tty: no controlling terminal, so TIOCSTI cannot push input into the caller's (CVE-2017-5226). */
 static void
-attach_terminal (const char *pty_slave)
+attach_terminal (int pty_slave)
 {
   if (setsid () < 0)
     die_with_error ("setsid");
-  if (pty_slave == NULL)
-    return; /* no controlling terminal: TIOCSTI cannot reach the caller's terminal (CVE-2017-5226) */
-  int fd = open (pty_slave, O_RDWR | O_NOCTTY);
-  if (fd < 0)
-    die_with_error ("open %s", pty_slave);
-  if (ioctl (fd, TIOCSCTTY, 0) < 0)
-    die_with_error ("TIOCSCTTY %s", pty_slave);
-  for (int target = 0; target < 3; target++)
-    if (dup2 (fd, target) < 0)
-      die_with_error ("dup2 terminal");
-  if (fd > 2)
-    close (fd);
+  if (pty_slave < 0)
+    return;
+  if (ioctl (pty_slave, TIOCSCTTY, 0) < 0)
+    die_with_error ("make the pseudo-terminal the controlling terminal");
+  for (int fd = 0; fd < 3; fd++)
+    if (dup2 (pty_slave, fd) < 0)
+      die_with_error ("dup2 the pseudo-terminal");
 }
 
 /* Docker creates a missing working directory (as root, before switching user). */
@@ -116,16 +99,16 @@ enter_workdir (const char *cwd)
   if (chdir (cwd) == 0)
     return;
   cleanup_free char *path = xstrdup (cwd);
-  for (char *p = path + 1; *p; p++)
-    if (*p == '/')
+  for (char *p = path + 1;; p++)
+    if (*p == '/' || *p == '\0')
       {
+        char c = *p;
         *p = '\0';
         if (mkdir (path, 0755) < 0 && errno != EEXIST)
           die_with_error ("create working directory %s", path);
-        *p = '/';
+        if ((*p = c) == '\0')
+          break;
       }
-  if (mkdir (path, 0755) < 0 && errno != EEXIST)
-    die_with_error ("create working directory %s", path);
   if (chdir (cwd) < 0)
     die_with_error ("chdir %s", cwd);
 }
@@ -133,132 +116,117 @@ enter_workdir (const char *cwd)
 static void
 switch_user (const Options *opts)
 {
+  /* EPERM with an empty list: setgroups is denied (single-id map) and there is nothing to set. */
   if (setgroups (opts->n_groups, opts->groups) < 0 && !(errno == EPERM && opts->n_groups == 0))
     die_with_error ("setgroups");
   if (setresgid (opts->gid, opts->gid, opts->gid) < 0)
     die_with_error ("setgid %u", (unsigned) opts->gid);
-  if (setresuid (opts->uid, opts->uid, opts->uid) < 0)
+  if (setresuid (opts->uid, opts->uid, opts->uid) < 0) /* a non-root uid loses every capability here */
     die_with_error ("setuid %u", (unsigned) opts->uid);
   if (opts->uid == 0)
     limit_root_caps ();
 }
 
 void
-exec_command (const Options *opts, const char *pty_slave)
+exec_failed (const char *cmd)
 {
-  sigset_t none;
-  sigemptyset (&none);
-  sigprocmask (SIG_SETMASK, &none, NULL);
-  attach_terminal (pty_slave);
-  enter_workdir (opts->cwd);
-  drop_bounding_caps ();
-  switch_user (opts);
-  if (prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-    die_with_error ("prctl(PR_SET_NO_NEW_PRIVS)");
-  /* Nothing of ours may leak into the command. */
-  if (syscall (SYS_close_range, 3U, ~0U, 0U) < 0)
-    die_with_error ("close_range");
-  extern char **environ;
-  environ = opts->env; /* execvp searches the container's PATH */
-  execvp (opts->command[0], opts->command);
   int saved = errno;
-  const char *cmd = opts->command[0];
   if (saved == ENOENT)
-    fprintf (stderr, "devbox-helper: %s: %s\n", cmd, strchr (cmd, '/') ? "no such file or directory in the image" : "executable file not found in $PATH");
+    fprintf (stderr, "devbox-helper: %s: %s\n", cmd, strchr (cmd, '/') ? "no such file or directory" : "executable file not found in $PATH");
   else
-    fprintf (stderr, "devbox-helper: exec %s: %s\n", cmd, strerror (saved));
+    fprintf (stderr, "devbox-helper: %s: %s\n", cmd, strerror (saved));
   _exit (saved == ENOENT ? 127 : 126);
 }
 
-/* Opens a terminal in the sandbox's own devpts and hands the master to the outer process. */
-static char *
-open_console (int console_socket)
+static void __attribute__ ((noreturn))
+exec_command (const Options *opts, int pty_slave)
 {
-  int master = open ("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-  if (master < 0)
-    die_with_error ("open /dev/ptmx");
-  int unlock = 0;
-  unsigned int number;
-  if (ioctl (master, TIOCSPTLCK, &unlock) < 0 || ioctl (master, TIOCGPTN, &number) < 0)
-    die_with_error ("set up the pseudo-terminal");
-  char byte = 'm';
-  struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-  union
-  {
-    char buf[CMSG_SPACE (sizeof (int))];
-    struct cmsghdr align;
-  } control = { 0 };
-  struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof control.buf };
-  struct cmsghdr *cmsg = CMSG_FIRSTHDR (&msg);
-  cmsg->cmsg_level = SOL_SOCKET;
-  cmsg->cmsg_type = SCM_RIGHTS;
-  cmsg->cmsg_len = CMSG_LEN (sizeof (int));
-  memcpy (CMSG_DATA (cmsg), &master, sizeof (int));
-  if (sendmsg (console_socket, &msg, 0) < 0)
-    die_with_error ("send the terminal");
-  /* Wait until the outer process has set the window size, so the command sees it from its first moment. */
-  ssize_t n;
-  do
-    n = read (console_socket, &byte, 1);
-  while (n < 0 && errno == EINTR);
-  if (n != 1)
-    die ("the outer process went away");
-  close (master);
-  close (console_socket);
-  return xasprintf ("/dev/pts/%u", number);
+  set_fatal_hook (NULL); /* pid 1 cleans up, not the command */
+  reset_signals ();
+  attach_terminal (pty_slave);
+  enter_workdir (opts->cwd);
+  drop_bounding_set ();
+  switch_user (opts);
+  if (prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+    die_with_error ("prctl(PR_SET_NO_NEW_PRIVS)");
+  /* No fd of ours may reach the command: one to a host directory is a way out (CVE-2024-21626). */
+  if (syscall (SYS_close_range, 3U, ~0U, 0U) < 0)
+    die_with_error ("close_range");
+  extern char **environ;
+  environ = opts->env; /* so execvp searches the container's PATH */
+  execvp (opts->command[0], opts->command);
+  exec_failed (opts->command[0]);
 }
 
+/* The signals the outer process and pid 1 pass on, plus SIGCHLD; blocked and read from a signalfd. */
+void
+handled_signals (sigset_t *set)
+{
+  static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGCONT, SIGWINCH, SIGALRM };
+  sigemptyset (set);
+  sigaddset (set, SIGCHLD);
+  for (size_t i = 0; i < N_ELEMENTS (forwarded); i++)
+    sigaddset (set, forwarded[i]);
+}
+
+/* Forwards signals to the command and reaps every child (orphans re-parent to us) until the command exits. */
 static int
-status_of (int wstatus)
+wait_for_command (int sfd, pid_t command)
 {
-  return WIFEXITED (wstatus) ? WEXITSTATUS (wstatus) : 128 + WTERMSIG (wstatus);
-}
-
-int
-run_init (const Options *opts, int console_socket, int remove_parent, const char *remove_name)
-{
-  cleanup_free char *pty_slave = opts->tty ? open_console (console_socket) : NULL;
-
-  sigset_t set = init_signal_set ();
-  if (sigprocmask (SIG_BLOCK, &set, NULL) < 0)
-    die_with_error ("sigprocmask");
-  int sfd = signalfd (-1, &set, SFD_CLOEXEC);
-  if (sfd < 0)
-    die_with_error ("signalfd");
-  pid_t command = fork ();
-  if (command < 0)
-    die_with_error ("fork");
-  if (command == 0)
-    {
-      set_fatal_hook (NULL);
-      exec_command (opts, pty_slave);
-    }
-
-  int status = -1;
-  while (status < 0)
+  for (;;)
     {
       struct signalfd_siginfo info;
-      ssize_t n = read (sfd, &info, sizeof info);
-      if (n < 0 && errno == EINTR)
-        continue;
+      ssize_t n = TEMP_FAILURE_RETRY (read (sfd, &info, sizeof info));
       if (n != sizeof info)
         die_with_error ("read signalfd");
       if (info.ssi_signo != SIGCHLD)
         {
-          kill (command, (int) info.ssi_signo);
+          (void) kill (command, (int) info.ssi_signo); /* ESRCH: it is exiting, SIGCHLD follows */
           continue;
         }
-      int ws;
+      int wstatus;
       pid_t pid;
-      while ((pid = waitpid (-1, &ws, WNOHANG)) > 0)
+      while ((pid = waitpid (-1, &wstatus, WNOHANG)) > 0)
         if (pid == command)
-          status = status_of (ws);
+          return exit_status_of (wstatus);
     }
-  /* The command is done: end whatever it left running (daemons, fuse-overlayfs), then reap them. */
-  kill (-1, SIGKILL);
+}
+
+/* End what the command left behind (daemons, fuse-overlayfs) and reap it all. */
+void
+end_all_processes (void)
+{
+  (void) kill (-1, SIGKILL); /* ESRCH: nothing left */
   while (waitpid (-1, NULL, 0) > 0 || errno == EINTR)
     ;
-  if (remove_parent >= 0)
-    remove_tree_at (remove_parent, remove_name);
+}
+
+int
+run_init (const Options *opts, Sandbox *sb)
+{
+  sigset_t set;
+  handled_signals (&set);
+  if (sigprocmask (SIG_BLOCK, &set, NULL) < 0)
+    die_with_error ("sigprocmask");
+  cleanup_fd int sfd = signalfd (-1, &set, SFD_CLOEXEC);
+  if (sfd < 0)
+    die_with_error ("signalfd");
+  /* fuse-overlayfs took pids 2 and 3; the command is pid 2 with every backend (ps, $$ checks). */
+  if (opts->rootfs == ROOTFS_FUSE)
+    (void) write_file ("/proc/sys/kernel/ns_last_pid", "1"); /* cosmetic: no error if refused */
+  pid_t command = fork ();
+  if (command < 0)
+    die_with_error ("fork the command");
+  if (command == 0)
+    exec_command (opts, sb->pty_slave);
+  if (sb->pty_slave >= 0)
+    close (sb->pty_slave); /* the command's alone: when it and its children close it, the relay sees EOF */
+  if (write_byte (sb->ready_fd, 'r') < 0)
+    die_with_error ("tell the outer process the sandbox is up");
+  close (sb->ready_fd);
+  int status = wait_for_command (sfd, command);
+  end_all_processes ();
+  if (sb->remove_parent >= 0)
+    remove_tree_at (sb->remove_parent, sb->remove_name);
   return status;
 }

@@ -1,0 +1,239 @@
+/*
+ * The command line: parsed completely and validated before anything is created, so a bad option never
+ * leaves a half-made namespace or container behind (bubblewrap's strictness).
+ */
+#include "helper.h"
+#include "util.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* name, number of arguments, repeatable */
+#define OPTION_TABLE(X)                         \
+  X (UID_MAP, "--uid-map", 1, false)            \
+  X (GID_MAP, "--gid-map", 1, false)            \
+  X (UNSHARE_NET, "--unshare-net", 0, false)    \
+  X (NO_PIVOT, "--no-pivot", 0, false)          \
+  X (OVERLAY, "--overlay", 3, false)            \
+  X (FUSE_OVERLAY, "--fuse-overlay", 4, false)  \
+  X (ROOTFS, "--rootfs", 1, false)              \
+  X (MOUNTPOINT, "--mountpoint", 1, false)      \
+  X (BIND, "--bind", 2, true)                   \
+  X (RO_BIND, "--ro-bind", 2, true)             \
+  X (TMPFS, "--tmpfs", 1, true)                 \
+  X (HOSTNAME, "--hostname", 1, false)          \
+  X (CHDIR, "--chdir", 1, false)                \
+  X (SETENV, "--setenv", 2, true)               \
+  X (UID, "--uid", 1, false)                    \
+  X (GID, "--gid", 1, false)                    \
+  X (GROUPS, "--groups", 1, false)              \
+  X (TTY, "--tty", 0, false)                    \
+  X (REMOVE_AFTER, "--remove-after", 1, false)
+
+#define OPTION_ID(id, name, n_args, repeatable) OPT_##id,
+#define OPTION_ENTRY(id, name, n_args, repeatable) { name, n_args, repeatable },
+typedef enum { OPTION_TABLE (OPTION_ID) N_OPTIONS } OptionId;
+static const struct
+{
+  const char *name;
+  int n_args;
+  bool repeatable;
+} option_table[N_OPTIONS] = { OPTION_TABLE (OPTION_ENTRY) };
+
+static bool seen[N_OPTIONS];
+
+static OptionId
+lookup_option (const char *arg)
+{
+  for (int id = 0; id < N_OPTIONS; id++)
+    if (strcmp (arg, option_table[id].name) == 0)
+      return (OptionId) id;
+  die ("unknown option \"%s\" (a command goes after --)", arg);
+}
+
+static void
+add_mount (Options *opts, MountKind kind, const char *source, const char *dest)
+{
+  opts->mounts = xrealloc (opts->mounts, opts->n_mounts + 1, sizeof (MountOp));
+  opts->mounts[opts->n_mounts++] = (MountOp){ kind, source, dest };
+}
+
+static void
+parse_groups (const char *text, Options *opts)
+{
+  cleanup_free char *copy = xstrdup (text);
+  char *save = NULL;
+  for (char *tok = strtok_r (copy, ",", &save); tok; tok = strtok_r (NULL, ",", &save))
+    {
+      opts->groups = xrealloc (opts->groups, opts->n_groups + 1, sizeof (gid_t));
+      opts->groups[opts->n_groups++] = (gid_t) parse_number (tok, 0xfffffffeUL, "--groups");
+    }
+}
+
+static void
+apply_option (Options *opts, OptionId id, char **a)
+{
+  switch (id)
+    {
+    case OPT_UID_MAP: parse_id_map (a[0], &opts->uid_map, "--uid-map"); break;
+    case OPT_GID_MAP: parse_id_map (a[0], &opts->gid_map, "--gid-map"); break;
+    case OPT_UNSHARE_NET: opts->unshare_net = true; break;
+    case OPT_NO_PIVOT: opts->no_pivot = true; break;
+    case OPT_TTY: opts->tty = true; break;
+    case OPT_OVERLAY:
+    case OPT_FUSE_OVERLAY:
+      opts->rootfs = id == OPT_OVERLAY ? ROOTFS_OVERLAY : ROOTFS_FUSE;
+      if (id == OPT_FUSE_OVERLAY)
+        opts->fuse_program = *a++;
+      opts->lowerdirs = a[0];
+      opts->upperdir = a[1];
+      opts->workdir = a[2];
+      break;
+    case OPT_ROOTFS:
+      opts->rootfs = ROOTFS_DIRECTORY;
+      opts->rootfs_dir = a[0];
+      break;
+    case OPT_MOUNTPOINT: opts->mountpoint = a[0]; break;
+    case OPT_BIND: add_mount (opts, MOUNT_BIND, a[0], a[1]); break;
+    case OPT_RO_BIND: add_mount (opts, MOUNT_RO_BIND, a[0], a[1]); break;
+    case OPT_TMPFS: add_mount (opts, MOUNT_TMPFS, NULL, a[0]); break;
+    case OPT_HOSTNAME: opts->hostname = a[0]; break;
+    case OPT_CHDIR: opts->cwd = a[0]; break;
+    case OPT_SETENV:
+      if (a[0][0] == '\0' || strchr (a[0], '='))
+        die ("--setenv: invalid variable name \"%s\"", a[0]);
+      opts->env[opts->n_env++] = xasprintf ("%s=%s", a[0], a[1]);
+      break;
+    case OPT_UID: opts->uid = (uid_t) parse_number (a[0], 0xfffffffeUL, "--uid"); break;
+    case OPT_GID: opts->gid = (gid_t) parse_number (a[0], 0xfffffffeUL, "--gid"); break;
+    case OPT_GROUPS: parse_groups (a[0], opts); break;
+    case OPT_REMOVE_AFTER: opts->remove_after = a[0]; break;
+    case N_OPTIONS:
+    default:
+      die ("unhandled option %d", (int) id);
+    }
+}
+
+void
+parse_args (int argc, char **argv, Options *opts)
+{
+  opts->env = xcalloc ((size_t) argc + 1, sizeof (char *));
+  opts->cwd = "/";
+  int i = 1;
+  while (i < argc && strcmp (argv[i], "--") != 0)
+    {
+      OptionId id = lookup_option (argv[i]);
+      int n = option_table[id].n_args;
+      if (argc - i - 1 < n)
+        die ("%s takes %d argument%s", argv[i], n, n == 1 ? "" : "s");
+      if (seen[id] && !option_table[id].repeatable)
+        die ("%s may be given only once", argv[i]);
+      seen[id] = true;
+      apply_option (opts, id, &argv[i + 1]);
+      i += 1 + n;
+    }
+  if (i < argc)
+    i++; /* the "--" */
+  opts->command = i < argc ? &argv[i] : NULL;
+}
+
+static void
+require_absolute (const char *path, const char *what)
+{
+  if (path[0] != '/')
+    die ("%s must be an absolute path: \"%s\"", what, path);
+}
+
+/* --no-pivot only mounts an overlay on the host's file system; anything else would be silently ignored. */
+static void
+validate_no_pivot (void)
+{
+  for (int id = 0; id < N_OPTIONS; id++)
+    if (seen[id] && id != OPT_UID_MAP && id != OPT_GID_MAP && id != OPT_NO_PIVOT && id != OPT_OVERLAY && id != OPT_MOUNTPOINT)
+      die ("--no-pivot cannot be combined with %s", option_table[id].name);
+}
+
+static void
+validate_paths (const Options *opts)
+{
+  require_absolute (opts->cwd, "--chdir");
+  for (size_t i = 0; i < opts->n_mounts; i++)
+    {
+      require_absolute (opts->mounts[i].dest, "a mount destination");
+      if (opts->mounts[i].dest[strspn (opts->mounts[i].dest, "/")] == '\0')
+        die ("a mount destination cannot be /");
+    }
+  if (opts->remove_after)
+    {
+      require_absolute (opts->remove_after, "--remove-after");
+      const char *name = strrchr (opts->remove_after, '/') + 1;
+      if (!*name || strcmp (name, ".") == 0 || strcmp (name, "..") == 0)
+        die ("--remove-after needs a directory path ending in its name: \"%s\"", opts->remove_after);
+    }
+  if (opts->lowerdirs && opts->lowerdirs[0] == '\0')
+    die ("--overlay: no lower directory given");
+}
+
+/* The ids the command runs as must exist in the namespace, or setuid/setgroups fail halfway through setup. */
+static void
+validate_identity (const Options *opts)
+{
+  if (!id_map_contains (&opts->uid_map, 0) || !id_map_contains (&opts->gid_map, 0))
+    die ("the id maps must map root (0) of the namespace");
+  if (!id_map_contains (&opts->uid_map, opts->uid))
+    die ("--uid %u is not mapped in the user namespace", (unsigned) opts->uid);
+  if (!id_map_contains (&opts->gid_map, opts->gid))
+    die ("--gid %u is not mapped in the user namespace", (unsigned) opts->gid);
+  for (size_t i = 0; i < opts->n_groups; i++)
+    if (!id_map_contains (&opts->gid_map, opts->groups[i]))
+      die ("--groups: %u is not mapped in the user namespace", (unsigned) opts->groups[i]);
+  /* An unprivileged process may map its own gid only after denying setgroups (CVE-2014-8989). */
+  if (opts->n_groups && geteuid () != 0 && opts->gid_map.tool == NULL)
+    die ("--groups needs a gid map written by newgidmap: with a single-id map setgroups is denied");
+  if (opts->hostname && (opts->hostname[0] == '\0' || strlen (opts->hostname) > HOST_NAME_MAX))
+    die ("--hostname: expected 1 to %d characters: \"%s\"", HOST_NAME_MAX, opts->hostname);
+}
+
+/* Programs are looked up now, so a missing one is reported before any namespace exists. */
+static void
+find_programs (Options *opts)
+{
+  static const char *const tools[] = { "newuidmap", "newgidmap" };
+  IdMap *maps[] = { &opts->uid_map, &opts->gid_map };
+  unsigned long own[] = { getuid (), getgid () };
+  for (int i = 0; i < 2; i++)
+    if (!writes_map_itself (maps[i], own[i]) && (maps[i]->tool = find_in_path (tools[i])) == NULL)
+      die ("%s not found: install the uidmap package", tools[i]);
+  if (opts->fuse_program)
+    {
+      char *found = find_in_path (opts->fuse_program);
+      if (found == NULL)
+        die ("--fuse-overlay: %s not found", opts->fuse_program);
+      opts->fuse_program = found;
+    }
+}
+
+void
+validate_options (Options *opts)
+{
+  if (!seen[OPT_UID_MAP] || !seen[OPT_GID_MAP])
+    die ("--uid-map and --gid-map are required");
+  if (seen[OPT_OVERLAY] + seen[OPT_FUSE_OVERLAY] + seen[OPT_ROOTFS] > 1)
+    die ("only one of --overlay, --fuse-overlay and --rootfs may be given");
+  bool overlay = seen[OPT_OVERLAY] || seen[OPT_FUSE_OVERLAY];
+  if (overlay && !seen[OPT_MOUNTPOINT])
+    die ("--overlay and --fuse-overlay need --mountpoint");
+  if (!overlay && seen[OPT_MOUNTPOINT])
+    die ("--mountpoint is used only with --overlay or --fuse-overlay");
+  if (opts->no_pivot)
+    validate_no_pivot ();
+  else if (opts->rootfs == ROOTFS_NONE)
+    die ("a root file system is required: --overlay, --fuse-overlay or --rootfs");
+  else if (opts->command == NULL)
+    die ("no command given after --");
+  validate_paths (opts);
+  find_programs (opts);
+  validate_identity (opts);
+}
