@@ -1,13 +1,13 @@
 import { Flags } from '@oclif/core';
 import { DevboxCommand } from '../cli/base-command.js';
+import { formatAge, formatSize, table } from '../cli/format.js';
 import { familiarName } from '../image/reference.js';
 import { ImageStore } from '../image/store.js';
-import { formatAge, formatSize, table } from '../cli/format.js';
 
 export default class Images extends DevboxCommand {
   static summary = 'List images in the local store';
   static aliases = ['image:ls', 'image:list'];
-  static examples = ['<%= config.bin %> images', '<%= config.bin %> images -q', '<%= config.bin %> images --format json'];
+  static examples = ['<%= config.bin %> images', '<%= config.bin %> image ls -q', '<%= config.bin %> images --format json'];
   static flags = {
     quiet: Flags.boolean({ char: 'q', description: 'only image ids' }),
     'no-trunc': Flags.boolean({ description: 'full image ids' }),

@@ -1,151 +1,179 @@
 /**
- * `devbox image load -i ARCHIVE`: docker-archive (manifest.json, as `docker save`/`podman save` write it) and
- * oci-archive (oci-layout + index.json). Every blob is verified against its digest and every layer against
- * the diffID its config names before the image is registered; on any failure the store is left as it was.
+ * `devbox image load`: docker-archive (manifest.json + config + layer tars, as `docker save` and `podman save`
+ * write it, including Docker ≥ 25's OCI layout inside) and oci-archive (oci-layout + index.json + blobs/).
+ * Every blob is checked against the digest its manifest or path promises as it moves into the store, every
+ * layer against the diffID its config names as it is unpacked, and the images are registered together only
+ * when all of that passed: on any failure the store is left as it was.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, promises as fs } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { resolveIdMapping } from '../userns/idmap.js';
-import { DevboxError } from '../util/errors.js';
+import { describeError, DevboxError } from '../util/errors.js';
+import {
+  digestFromArchivePath, normalizeNames, ociBlobPath, ociRefName, parseDockerArchiveManifest, parseImageIndex, parseImageManifest,
+  selectPlatform,
+} from './archive-manifest.js';
 import { readArchive, resolveArchivePath, type ArchiveContents } from './archive-read.js';
-import { readBlobJson, writeBlob, writeBlobBytes } from './blobs.js';
+import { adoptSpooled, blobPath, isDigest, readBlobJson, writeBlobBytes, type WrittenBlob } from './blobs.js';
 import { collectGarbage } from './gc.js';
-import { detectCompression } from './layer-stream.js';
-import { hostArchitecture, MediaType, type Descriptor, type ImageConfig, type ImageIndex, type ImageManifest } from './oci.js';
-import { normalizedName, parseReference } from './reference.js';
+import { checkSupportedCompression, detectCompression } from './layer-stream.js';
+import { hostArchitecture, isImageIndexType, isImageManifestType, MediaType, type Descriptor, type ImageConfig, type ImageManifest } from './oci.js';
 import type { ImageStore, StoredImage } from './store.js';
 import { unpackLayer } from './unpack.js';
 
-const sha256 = (data: Buffer) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
-
 interface LoadedImage {
-  configDigest: string;
+  id: string;
+  config: ImageConfig;
   manifest: ImageManifest;
-  manifestBytes?: Buffer;
+  manifestDigest: string;
   names: string[];
 }
 
-function file(contents: ArchiveContents, label: string, name: string): Buffer {
-  const data = contents.small.get(resolveArchivePath(contents, name));
-  if (!data) throw new DevboxError(`${label}: the archive has no "${name}"`, { fix: 'is it a complete docker-archive or oci-archive?' });
-  return data;
-}
-
-function parseJson<T>(data: Buffer, label: string, name: string): T {
+async function readHead(path: string): Promise<Buffer> {
+  const handle = await fs.open(path, 'r');
   try {
-    return JSON.parse(data.toString('utf8')) as T;
-  } catch {
-    throw new DevboxError(`${label}: "${name}" in the archive is not valid JSON`);
+    const head = Buffer.alloc(8);
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
+    return head.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
   }
 }
 
-function normalizeNames(tags: readonly string[], label: string): string[] {
-  return tags.map((tag) => {
-    try {
-      return normalizedName(parseReference(tag));
-    } catch (error) {
-      throw new DevboxError(`${label}: ${(error as Error).message}`);
+class ArchiveLoader {
+  /** Archive paths already moved into blobs/ (a layer may be listed twice), with what they hashed to. */
+  private readonly stored = new Map<string, WrittenBlob>();
+
+  constructor(
+    private readonly store: ImageStore,
+    private readonly contents: ArchiveContents,
+    private readonly label: string,
+  ) {}
+
+  /** A small member (manifest, config, index), read in memory. */
+  member(name: string): Buffer {
+    const data = this.contents.small.get(resolveArchivePath(this.contents, name));
+    if (!data) throw new DevboxError(`${this.label}: the archive has no "${name}"`, { fix: 'is it a complete docker-archive or oci-archive?' });
+    return data;
+  }
+
+  /** Moves a member into blobs/, checking it against `expected` or the digest its path promises. */
+  async storeMember(name: string, what: string, expected?: { digest: string; size?: number }): Promise<WrittenBlob> {
+    const path = resolveArchivePath(this.contents, name);
+    const file = this.contents.files.get(path);
+    if (!file) throw new DevboxError(`${this.label}: the archive has no "${name}"`, { fix: 'is it a complete docker-archive or oci-archive?' });
+    const promised = expected ?? (digestFromArchivePath(path) ? { digest: digestFromArchivePath(path)! } : undefined);
+    const done = this.stored.get(path);
+    if (done && promised && done.digest !== promised.digest) {
+      throw new DevboxError(`${this.label}: ${what} ${promised.digest}: content does not match its digest (got ${done.digest})`);
     }
+    const blob = done ?? (await adoptSpooled(this.store.root, file, promised, `${this.label}: ${what}`));
+    this.stored.set(path, blob);
+    return blob;
+  }
+
+  async config(digest: string, layerCount: number, where: string): Promise<ImageConfig> {
+    const config = await readBlobJson<ImageConfig>(this.store.root, digest);
+    const diffIDs = config?.rootfs?.diff_ids;
+    if (!Array.isArray(diffIDs) || diffIDs.length !== layerCount) {
+      throw new DevboxError(`${this.label}: the config of ${where} lists ${Array.isArray(diffIDs) ? diffIDs.length : 'no'} layers, its manifest ${layerCount}`);
+    }
+    const bad = diffIDs.find((d) => typeof d !== 'string' || !isDigest(d));
+    if (bad !== undefined) throw new DevboxError(`${this.label}: the config of ${where} names the layer "${String(bad)}", not a sha256 digest`);
+    return config;
+  }
+
+  async loadDockerArchive(): Promise<LoadedImage[]> {
+    const images: LoadedImage[] = [];
+    for (const entry of parseDockerArchiveManifest(this.member('manifest.json'), this.label)) {
+      const configBlob = await this.storeMember(entry.Config, 'config');
+      const config = await this.config(configBlob.digest, entry.Layers.length, entry.Config);
+      const layers: Descriptor[] = [];
+      for (const name of entry.Layers) {
+        const blob = await this.storeMember(name, `layer ${name}`);
+        const compression = detectCompression(await readHead(blobPath(this.store.root, blob.digest)));
+        checkSupportedCompression(compression, `${this.label}: layer ${name}`);
+        layers.push({ mediaType: compression === 'gzip' ? MediaType.ociLayerGzip : MediaType.ociLayer, ...blob });
+      }
+      const manifest: ImageManifest = {
+        schemaVersion: 2,
+        mediaType: MediaType.ociManifest,
+        config: { mediaType: MediaType.ociConfig, ...configBlob },
+        layers,
+      };
+      const manifestBlob = await writeBlobBytes(this.store.root, JSON.stringify(manifest));
+      images.push({ id: configBlob.digest, config, manifest, manifestDigest: manifestBlob.digest, names: normalizeNames(entry.RepoTags, this.label) });
+    }
+    return images;
+  }
+
+  async loadOciArchive(): Promise<LoadedImage[]> {
+    const images: LoadedImage[] = [];
+    const visit = async (descriptors: readonly Descriptor[], inheritedName: string | undefined, depth: number): Promise<void> => {
+      if (depth > 4) throw new DevboxError(`${this.label}: image indexes nested too deeply`);
+      for (const d of selectPlatform(descriptors, hostArchitecture(), this.label)) {
+        const name = ociRefName(d.annotations) ?? inheritedName;
+        if (!isImageIndexType(d.mediaType) && !isImageManifestType(d.mediaType)) continue; // unknown types are ignored (image-spec)
+        await this.storeMember(ociBlobPath(d.digest), isImageIndexType(d.mediaType) ? 'image index' : 'manifest', d);
+        const bytes = this.member(ociBlobPath(d.digest));
+        if (isImageIndexType(d.mediaType)) {
+          await visit(parseImageIndex(bytes, this.label, d.digest).manifests, name, depth + 1);
+          continue;
+        }
+        const manifest = parseImageManifest(bytes, this.label, d.digest);
+        const configBlob = await this.storeMember(ociBlobPath(manifest.config.digest), 'config', manifest.config);
+        for (const layer of manifest.layers) await this.storeMember(ociBlobPath(layer.digest), 'layer', layer);
+        const config = await this.config(configBlob.digest, manifest.layers.length, d.digest);
+        images.push({ id: configBlob.digest, config, manifest, manifestDigest: d.digest, names: name ? normalizeNames([name], this.label) : [] });
+      }
+    };
+    await visit(parseImageIndex(this.member('index.json'), this.label, 'index.json').manifests, undefined, 0);
+    if (!images.length) throw new DevboxError(`${this.label}: index.json lists no image this devbox can load`);
+    return images;
+  }
+
+  async load(): Promise<LoadedImage[]> {
+    // Docker ≥ 25 writes an OCI layout and a manifest.json: the latter has the names, so it wins.
+    if (this.contents.small.has('manifest.json')) return this.loadDockerArchive();
+    if (this.contents.small.has('index.json')) return this.loadOciArchive();
+    throw new DevboxError(`${this.label}: not a docker-archive or oci-archive (it has no manifest.json or index.json)`);
+  }
+}
+
+function openSource(path: string): Promise<Readable> {
+  if (path === '-') return Promise.resolve(process.stdin);
+  const stream = createReadStream(path);
+  return new Promise((resolve, reject) => {
+    stream.once('open', () => resolve(stream));
+    stream.once('error', (error) => reject(new DevboxError(`cannot read ${path}: ${describeError(error)}`)));
   });
 }
 
-async function storeSpooled(store: ImageStore, contents: ArchiveContents, label: string, name: string, expected?: Descriptor): Promise<Descriptor> {
-  const temp = contents.spooled.get(resolveArchivePath(contents, name));
-  if (!temp) throw new DevboxError(`${label}: the archive has no "${name}"`);
-  const blob = await writeBlob(store.root, createReadStream(temp), expected ? { digest: expected.digest, size: expected.size } : undefined, `${label}: blob`);
-  const head = contents.small.get(resolveArchivePath(contents, name))?.subarray(0, 4) ?? (await readHead(temp));
-  const mediaType = expected?.mediaType ?? (detectCompression(head) === 'gzip' ? MediaType.ociLayerGzip : MediaType.ociLayer);
-  return { mediaType, digest: blob.digest, size: blob.size };
+/** An image as loaded: `loadedNames` are the names the archive gave it (it may have had others already). */
+export interface LoadedArchiveImage extends StoredImage {
+  loadedNames: string[];
 }
 
-async function readHead(path: string): Promise<Buffer> {
-  const stream = createReadStream(path, { start: 0, end: 3 });
-  const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
-
-async function loadDockerArchive(store: ImageStore, contents: ArchiveContents, label: string): Promise<LoadedImage[]> {
-  const entries = parseJson<{ Config: string; RepoTags?: string[] | null; Layers: string[] }[]>(file(contents, label, 'manifest.json'), label, 'manifest.json');
-  if (!Array.isArray(entries) || !entries.length) throw new DevboxError(`${label}: manifest.json lists no images`);
-  const images: LoadedImage[] = [];
-  for (const entry of entries) {
-    const configBytes = file(contents, label, entry.Config);
-    const config = parseJson<ImageConfig>(configBytes, label, entry.Config);
-    if (config.rootfs?.diff_ids?.length !== entry.Layers.length) throw new DevboxError(`${label}: ${entry.Config} lists ${config.rootfs?.diff_ids?.length ?? 0} layers, manifest.json ${entry.Layers.length}`);
-    const configBlob = await writeBlobBytes(store.root, configBytes);
-    const layers: Descriptor[] = [];
-    for (const layer of entry.Layers) layers.push(await storeSpooled(store, contents, label, layer));
-    const manifest: ImageManifest = { schemaVersion: 2, mediaType: MediaType.ociManifest, config: { mediaType: MediaType.ociConfig, digest: configBlob.digest, size: configBlob.size }, layers };
-    images.push({ configDigest: configBlob.digest, manifest, names: normalizeNames(entry.RepoTags ?? [], label) });
-  }
-  return images;
-}
-
-function blobName(digest: string): string {
-  return `blobs/sha256/${digest.slice(7)}`;
-}
-
-/** An image index entry for this platform, or the only entry there is. */
-function pickPlatform(index: ImageIndex, label: string): Descriptor[] {
-  const manifests = index.manifests ?? [];
-  const withPlatform = manifests.filter((m) => m.platform);
-  if (!withPlatform.length) return manifests;
-  const match = withPlatform.filter((m) => m.platform!.os === 'linux' && m.platform!.architecture === hostArchitecture());
-  if (!match.length) throw new DevboxError(`${label}: no image for linux/${hostArchitecture()} in the archive`);
-  return match.slice(0, 1);
-}
-
-async function loadOciArchive(store: ImageStore, contents: ArchiveContents, label: string): Promise<LoadedImage[]> {
-  const index = parseJson<ImageIndex>(file(contents, label, 'index.json'), label, 'index.json');
-  const images: LoadedImage[] = [];
-  const visit = async (descriptors: Descriptor[], inheritedName?: string) => {
-    for (const d of descriptors) {
-      const bytes = file(contents, label, blobName(d.digest));
-      if (sha256(bytes) !== d.digest) throw new DevboxError(`${label}: ${d.digest} does not match its content`);
-      const refName = d.annotations?.['io.containerd.image.name'] ?? d.annotations?.['org.opencontainers.image.ref.name'] ?? inheritedName;
-      if (d.mediaType === MediaType.ociIndex || d.mediaType === MediaType.dockerManifestList) {
-        await visit(pickPlatform(parseJson<ImageIndex>(bytes, label, d.digest), label), refName);
-        continue;
-      }
-      if (d.mediaType !== MediaType.ociManifest && d.mediaType !== MediaType.dockerManifest) continue; // unknown types are ignored (image-spec)
-      const manifest = parseJson<ImageManifest>(bytes, label, d.digest);
-      await storeSpooled(store, contents, label, blobName(manifest.config.digest), manifest.config);
-      for (const layer of manifest.layers) await storeSpooled(store, contents, label, blobName(layer.digest), layer);
-      // A bare tag ("latest", as skopeo writes it) names no repository: the image is loaded without a name.
-      const names = refName && /[/:]/.test(refName) ? normalizeNames([refName], label) : [];
-      images.push({ configDigest: manifest.config.digest, manifest, manifestBytes: bytes, names });
-    }
-  };
-  await visit(index.manifests ?? []);
-  if (!images.length) throw new DevboxError(`${label}: index.json lists no image manifests`);
-  return images;
-}
-
-export async function loadArchive(store: ImageStore, path: string): Promise<StoredImage[]> {
-  const label = path;
+/** Loads every image in the archive at `path` ("-": stdin) and returns them. */
+export async function loadArchive(store: ImageStore, path: string): Promise<LoadedArchiveImage[]> {
+  const label = path === '-' ? 'stdin' : path;
   const { mapping } = resolveIdMapping();
-  let source;
-  try {
-    source = createReadStream(path);
-    await new Promise((resolve, reject) => source!.once('open', resolve).once('error', reject));
-  } catch (error) {
-    throw new DevboxError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-  }
-  const ids = await store.withLock(async () => {
-    const contents = await readArchive(store.root, source!, label);
+  const source = await openSource(path);
+  const ids: Map<string, string[]> = await store.withLock(async () => {
+    const contents = await readArchive(store.root, source, label);
     try {
-      const images = contents.small.has('manifest.json') ? await loadDockerArchive(store, contents, label) : contents.small.has('index.json') ? await loadOciArchive(store, contents, label) : undefined;
-      if (!images) throw new DevboxError(`${label}: not a docker-archive or oci-archive (no manifest.json or index.json)`);
-      const registered: string[] = [];
+      const images = await new ArchiveLoader(store, contents, label).load();
       for (const image of images) {
-        const config = await readBlobJson<ImageConfig>(store.root, image.configDigest);
-        for (const [i, layer] of image.manifest.layers.entries()) await unpackLayer(store.root, mapping, layer.digest, config.rootfs.diff_ids[i]);
-        const manifestBlob = await writeBlobBytes(store.root, image.manifestBytes ?? JSON.stringify(image.manifest));
-        await store.addImage(image.configDigest, manifestBlob.digest, image.names);
-        registered.push(image.configDigest);
+        for (const [i, layer] of image.manifest.layers.entries()) {
+          await unpackLayer(store.root, mapping, layer.digest, image.config.rootfs.diff_ids[i]).catch((error: Error) => {
+            throw new DevboxError(`${label}: ${error.message}`, { fix: (error as DevboxError).fix, cause: error });
+          });
+        }
       }
-      return registered;
+      await store.addImages(images.map((i) => ({ id: i.id, manifestDigest: i.manifestDigest, names: i.names })));
+      const loaded = new Map<string, string[]>();
+      for (const image of images) loaded.set(image.id, [...new Set([...(loaded.get(image.id) ?? []), ...image.names])]);
+      return loaded;
     } catch (error) {
       await collectGarbage(store, mapping); // blobs and layers of the failed load are referenced by nothing
       throw error;
@@ -153,5 +181,5 @@ export async function loadArchive(store: ImageStore, path: string): Promise<Stor
       await contents.cleanup();
     }
   });
-  return Promise.all(ids.map((id) => store.resolve(id)));
+  return Promise.all([...ids].map(async ([id, loadedNames]) => ({ ...(await store.resolve(id)), loadedNames })));
 }

@@ -1,66 +1,67 @@
 /**
- * Reading an image archive (a tar): its small files (manifests, configs) are kept in memory, its blobs are
- * spooled into the store's tmp/ as they stream past, since manifest.json may come last. Entry names are
- * confined like layer entries; symlinks (old docker-archives link repeated layers) resolve inside the archive.
+ * Reading an image archive (a tar, plain or gzip): every regular file is spooled into the store's tmp/ as it
+ * streams past, hashed on the way (manifest.json may come last, so nothing can be placed before the end);
+ * files up to 1 MiB (manifests, configs, index.json) are also kept in memory. A spooled blob later moves
+ * into blobs/ by rename, without a second copy. Names are confined like layer entries; archive-internal
+ * links (old docker-archives link repeated layers) are followed by name, never on disk.
  */
-import { createWriteStream, promises as fs } from 'node:fs';
-import { join, posix } from 'node:path';
+import { promises as fs } from 'node:fs';
+import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { DevboxError } from '../util/errors.js';
-import { tempPath } from './blobs.js';
+import { spool, type SpooledFile } from './blobs.js';
+import { decompressed, describeStreamError } from './layer-stream.js';
 import { entryPath } from './tar-paths.js';
 
 const SMALL_FILE = 1 << 20;
+const MAX_LINK_HOPS = 16;
 
 export interface ArchiveContents {
   /** Files up to 1 MiB, by path. */
   small: Map<string, Buffer>;
-  /** Every regular file, by path, as a temp file in the store. */
-  spooled: Map<string, string>;
+  /** Every regular file, by path, spooled into the store's tmp/ with its digest. */
+  files: Map<string, SpooledFile>;
+  /** Symlinks and hard links: path → the path they stand for. */
   links: Map<string, string>;
+  /** Removes the spooled files that were not moved into blobs/. */
   cleanup(): Promise<void>;
 }
 
 export async function readArchive(root: string, source: Readable, label: string): Promise<ArchiveContents> {
-  await fs.mkdir(join(root, 'tmp'), { recursive: true });
   const contents: ArchiveContents = {
     small: new Map(),
-    spooled: new Map(),
+    files: new Map(),
     links: new Map(),
     cleanup: async () => {
-      for (const path of contents.spooled.values()) await fs.rm(path, { force: true });
+      for (const file of contents.files.values()) await fs.rm(file.path, { force: true });
     },
   };
-  const extract = tar.extract();
-  source.on('error', (error) => extract.destroy(error));
-  source.pipe(extract);
   try {
+    const tarStream = await decompressed(source, label);
+    const extract = tar.extract();
+    tarStream.on('error', (error) => extract.destroy(error));
+    tarStream.pipe(extract);
     for await (const entry of extract) {
-      const name = entryPath(entry.header.name);
-      if (entry.header.type === 'file' || entry.header.type === 'contiguous-file') {
-        const temp = tempPath(root, 'archive');
-        contents.spooled.set(name, temp);
-        if ((entry.header.size ?? 0) <= SMALL_FILE) {
-          const chunks: Buffer[] = [];
-          for await (const c of entry) chunks.push(c as Buffer);
-          const data = Buffer.concat(chunks);
-          contents.small.set(name, data);
-          await fs.writeFile(temp, data);
-        } else await pipeline(entry, createWriteStream(temp, { flags: 'wx' }));
-      } else {
-        if (entry.header.type === 'symlink' || entry.header.type === 'link') {
-          const target = entry.header.type === 'symlink' ? posix.join(posix.dirname(name), entry.header.linkname ?? '') : entry.header.linkname ?? '';
-          contents.links.set(name, entryPath(target));
-        }
-        entry.resume();
+      const { header } = entry;
+      const name = entryPath(header.name);
+      if (header.type === 'file' || header.type === 'contiguous-file') {
+        const previous = contents.files.get(name);
+        if (previous) await fs.rm(previous.path, { force: true }); // a later member of the same name wins
+        const file = await spool(root, entry as unknown as Readable, 'archive');
+        contents.files.set(name, file);
+        if (file.size <= SMALL_FILE) contents.small.set(name, await fs.readFile(file.path));
+        else contents.small.delete(name);
+        continue;
       }
+      if (header.type === 'symlink') contents.links.set(name, entryPath(posix.join(posix.dirname(name), header.linkname ?? '')));
+      else if (header.type === 'link') contents.links.set(name, entryPath(header.linkname ?? ''));
+      entry.resume();
     }
   } catch (error) {
     await contents.cleanup();
     if (error instanceof DevboxError) throw error;
-    throw new DevboxError(`${label}: not a readable tar archive (${(error as Error).message})`, { cause: error });
+    throw new DevboxError(`${label}: ${describeStreamError(error) ?? `not a readable tar archive (${(error as Error).message})`}`, { cause: error });
   }
   return contents;
 }
@@ -68,6 +69,6 @@ export async function readArchive(root: string, source: Readable, label: string)
 /** Follows archive-internal links to the file a name means. */
 export function resolveArchivePath(contents: ArchiveContents, name: string): string {
   let current = entryPath(name);
-  for (let i = 0; i < 16 && contents.links.has(current); i++) current = contents.links.get(current)!;
+  for (let i = 0; i < MAX_LINK_HOPS && contents.links.has(current); i++) current = contents.links.get(current)!;
   return current;
 }

@@ -1,92 +1,112 @@
 /**
- * `devbox image save`: docker-archive (manifest.json + config + one tar per layer, what `podman load` and
- * `docker load` read) or oci-archive (an OCI image layout). Blobs are streamed from the store as they are;
- * the archive is written to a temp file and renamed, or streamed to stdout.
+ * `devbox image save`: docker-archive (manifest.json + <config>.json + one tar per layer, what `podman load`
+ * and `docker load` read) or oci-archive (an OCI image layout: oci-layout, index.json, blobs/sha256/).
+ * Blobs are streamed from the store as they are, so digests stay valid; a file is written through a temp
+ * file beside it and renamed when complete, a stream (stdout) directly.
  */
+import { randomBytes } from 'node:crypto';
 import { createWriteStream, promises as fs, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
-import { DevboxError } from '../util/errors.js';
+import { describeError, DevboxError } from '../util/errors.js';
+import { ociBlobPath } from './archive-manifest.js';
 import { blobPath, digestHex, openBlob } from './blobs.js';
-import { MediaType, type ImageIndex } from './oci.js';
-import { familiarName } from './reference.js';
-import type { ImageStore, StoredImage } from './store.js';
+import { syncFile } from './durable.js';
+import { Annotation, MediaType, type Descriptor, type ImageIndex } from './oci.js';
+import type { ArchiveFormat, ImageStore, StoredImage } from './store.js';
 
-export type ArchiveFormat = 'docker-archive' | 'oci-archive';
+/** An image to save, with the names it is saved under. */
+interface SaveItem {
+  image: StoredImage;
+  names: string[];
+}
 
-async function addBytes(pack: tar.Pack, name: string, data: Buffer | string): Promise<void> {
-  await new Promise<void>((resolve, reject) => pack.entry({ name, mode: 0o644, mtime: new Date(0) }, Buffer.from(data), (e) => (e ? reject(e) : resolve())));
+/** Fixed member times: saving the same images twice gives the same archive. */
+const EPOCH = new Date(0);
+
+function addBytes(pack: tar.Pack, name: string, data: string): Promise<void> {
+  return new Promise((resolve, reject) => pack.entry({ name, mode: 0o644, mtime: EPOCH }, Buffer.from(data), (e) => (e ? reject(e) : resolve())));
 }
 
 async function addBlob(pack: tar.Pack, store: ImageStore, name: string, digest: string): Promise<void> {
   const size = statSync(blobPath(store.root, digest)).size;
-  const entry = pack.entry({ name, size, mode: 0o644, mtime: new Date(0) });
-  await pipeline(openBlob(store.root, digest), entry);
+  await pipeline(openBlob(store.root, digest), pack.entry({ name, size, mode: 0o644, mtime: EPOCH }));
 }
 
-async function writeDockerArchive(pack: tar.Pack, store: ImageStore, images: StoredImage[], refs: readonly string[]): Promise<void> {
-  const manifest = [];
+async function writeDockerArchive(pack: tar.Pack, store: ImageStore, items: SaveItem[]): Promise<void> {
+  const manifest: { Config: string; RepoTags: string[]; Layers: string[] }[] = [];
   const written = new Set<string>();
-  for (const [i, image] of images.entries()) {
-    const configName = `${digestHex(image.id)}.json`;
-    if (!written.has(configName)) await addBlob(pack, store, configName, image.id);
-    written.add(configName);
+  const add = async (name: string, digest: string) => {
+    if (!written.has(name)) await addBlob(pack, store, name, digest);
+    written.add(name);
+    return name;
+  };
+  for (const { image, names } of items) {
+    const config = await add(`${digestHex(image.id)}.json`, image.id);
     const layers: string[] = [];
-    for (const layer of image.manifest.layers) {
-      const name = `${digestHex(layer.digest)}.tar`;
-      if (!written.has(name)) await addBlob(pack, store, name, layer.digest);
-      written.add(name);
-      layers.push(name);
-    }
-    // The names given on the command line if they are names, else all of the image's.
-    const asked = image.names.find((n) => familiarName(n) === refs[i] || n === refs[i]);
-    manifest.push({ Config: configName, RepoTags: asked ? [asked] : image.names, Layers: layers });
+    for (const layer of image.manifest.layers) layers.push(await add(`${digestHex(layer.digest)}.tar`, layer.digest));
+    manifest.push({ Config: config, RepoTags: names, Layers: layers });
   }
   await addBytes(pack, 'manifest.json', JSON.stringify(manifest));
 }
 
-async function writeOciArchive(pack: tar.Pack, store: ImageStore, images: StoredImage[]): Promise<void> {
+async function writeOciArchive(pack: tar.Pack, store: ImageStore, items: SaveItem[]): Promise<void> {
   const index: ImageIndex = { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] };
   const written = new Set<string>();
   const add = async (digest: string) => {
-    if (written.has(digest)) return;
+    if (!written.has(digest)) await addBlob(pack, store, ociBlobPath(digest), digest);
     written.add(digest);
-    await addBlob(pack, store, `blobs/sha256/${digestHex(digest)}`, digest);
   };
   await addBytes(pack, 'oci-layout', JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-  for (const image of images) {
+  for (const { image, names } of items) {
     await add(image.id);
     for (const layer of image.manifest.layers) await add(layer.digest);
     await add(image.manifestDigest);
-    const size = statSync(blobPath(store.root, image.manifestDigest)).size;
-    const mediaType = image.manifest.mediaType ?? MediaType.ociManifest;
-    const names = image.names.length ? image.names : [undefined];
-    for (const name of names) {
-      index.manifests.push({ mediaType, digest: image.manifestDigest, size, ...(name ? { annotations: { 'org.opencontainers.image.ref.name': name } } : {}) });
-    }
+    const descriptor: Descriptor = {
+      mediaType: image.manifest.mediaType ?? MediaType.ociManifest,
+      digest: image.manifestDigest,
+      size: statSync(blobPath(store.root, image.manifestDigest)).size,
+    };
+    if (!names.length) index.manifests.push(descriptor);
+    for (const name of names) index.manifests.push({ ...descriptor, annotations: { [Annotation.refName]: name } });
   }
   await addBytes(pack, 'index.json', JSON.stringify(index));
 }
 
-/** Writes the archive to `output` (a path), or to stdout when output is undefined. */
-export async function saveArchive(store: ImageStore, refs: readonly string[], format: ArchiveFormat, output?: string): Promise<void> {
-  if (!output && process.stdout.isTTY) throw new DevboxError('refusing to write an archive to a terminal', { fix: 'use -o FILE or redirect stdout' });
-  const images = await Promise.all(refs.map((r) => store.resolve(r)));
+/** Writes the images `refs` name to `out`: a path (via a temp file beside it) or a stream such as stdout. */
+export async function saveArchive(store: ImageStore, refs: readonly string[], out: string | Writable, format: ArchiveFormat): Promise<void> {
+  if (typeof out !== 'string' && (out as { isTTY?: boolean }).isTTY) {
+    throw new DevboxError('refusing to write an image archive to a terminal', { fix: 'use -o FILE or redirect stdout' });
+  }
+  if (!refs.length) throw new DevboxError('no image to save', { fix: 'name one or more images' });
+  const index = store.readIndex();
+  const items: SaveItem[] = [];
+  for (const ref of refs) {
+    const image = await store.resolve(ref);
+    // Saved under the name given, when a name was given; under all of its names when it was an id.
+    const asked = store.find(ref, index)?.name;
+    items.push({ image, names: asked ? [asked] : image.names });
+  }
+  const temp = typeof out === 'string' ? join(dirname(out), `.${basename(out)}.${randomBytes(4).toString('hex')}.tmp`) : undefined;
   const pack = tar.pack();
-  const temp = output ? join(dirname(output), `.${Date.now()}-${process.pid}.devbox-save.tmp`) : undefined;
-  const sink: Writable = temp ? createWriteStream(temp, { flags: 'wx' }) : process.stdout;
-  const done = pipeline(pack, sink);
   try {
-    if (format === 'docker-archive') await writeDockerArchive(pack, store, images, refs);
-    else await writeOciArchive(pack, store, images);
+    const sink = temp ? createWriteStream(temp, { flags: 'wx' }) : (out as Writable);
+    const done = pipeline(pack, sink);
+    done.catch(() => {}); // awaited below; a failure while packing is reported from there
+    if (format === 'docker-archive') await writeDockerArchive(pack, store, items);
+    else await writeOciArchive(pack, store, items);
     pack.finalize();
     await done;
-    if (temp && output) await fs.rename(temp, output);
+    if (temp) {
+      await syncFile(temp);
+      await fs.rename(temp, out as string);
+    }
   } catch (error) {
     pack.destroy();
     if (temp) await fs.rm(temp, { force: true });
-    throw error instanceof DevboxError ? error : new DevboxError(`cannot write ${output ?? 'the archive'}: ${(error as Error).message}`, { cause: error });
+    if (error instanceof DevboxError) throw error;
+    throw new DevboxError(`cannot write ${typeof out === 'string' ? out : 'the archive'}: ${describeError(error)}`, { cause: error });
   }
 }

@@ -1,15 +1,21 @@
 /**
- * Content-addressed blobs: blobs/sha256/<hex>. Every blob is hashed while it streams into a temp file in the
- * store and renamed into place only when its digest (and size, when known) match.
+ * Content-addressed blobs: blobs/sha256/<hex>, stored exactly as received. Every blob is hashed while it
+ * streams into a temp file in the store and renamed into place only when its digest (and size, when known)
+ * match what the manifest promised. Writers hold the store lock; readers need none.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, existsSync, promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DevboxError } from '../util/errors.js';
+import { syncDirectory, syncFile, tempDir, tempPath, type TempLabel } from './durable.js';
 
 const DIGEST = /^sha256:([a-f0-9]{64})$/;
+
+export function isDigest(text: string): boolean {
+  return DIGEST.test(text);
+}
 
 export function digestHex(digest: string): string {
   const m = DIGEST.exec(digest);
@@ -17,13 +23,17 @@ export function digestHex(digest: string): string {
   return m[1];
 }
 
-export function blobPath(root: string, digest: string): string {
-  return join(root, 'blobs', 'sha256', digestHex(digest));
+/** "sha256:0123456789ab…", how messages name a blob or layer. */
+export function shortDigest(digest: string): string {
+  return `${digest.slice(0, 19)}…`;
 }
 
-/** A temp path in the store's tmp/ (same file system as everything it is renamed onto). */
-export function tempPath(root: string, label: string): string {
-  return join(root, 'tmp', `${label}-${randomBytes(6).toString('hex')}`);
+export function blobDir(root: string): string {
+  return join(root, 'blobs', 'sha256');
+}
+
+export function blobPath(root: string, digest: string): string {
+  return join(blobDir(root), digestHex(digest));
 }
 
 export interface WrittenBlob {
@@ -31,13 +41,14 @@ export interface WrittenBlob {
   size: number;
 }
 
-/**
- * Streams `source` into the store; when `expected` is given, a different digest or size is an error and
- * nothing is kept. Returns the digest and size.
- */
-export async function writeBlob(root: string, source: Readable, expected?: { digest: string; size?: number }, what = 'blob'): Promise<WrittenBlob> {
-  await fs.mkdir(join(root, 'tmp'), { recursive: true });
-  const temp = tempPath(root, 'blob');
+/** A stream written to a temp file in the store, hashed on the way. */
+export interface SpooledFile extends WrittenBlob {
+  path: string;
+}
+
+export async function spool(root: string, source: Readable, label: TempLabel): Promise<SpooledFile> {
+  await fs.mkdir(tempDir(root), { recursive: true });
+  const path = tempPath(root, label);
   const hash = createHash('sha256');
   let size = 0;
   try {
@@ -50,22 +61,45 @@ export async function writeBlob(root: string, source: Readable, expected?: { dig
           yield chunk;
         }
       },
-      createWriteStream(temp, { flags: 'wx' }),
+      createWriteStream(path, { flags: 'wx' }),
     );
-    const digest = `sha256:${hash.digest('hex')}`;
-    if (expected && (digest !== expected.digest || (expected.size !== undefined && expected.size !== size))) {
-      throw new DevboxError(`${what} ${expected.digest}: content does not match its digest (got ${digest}, ${size} bytes)`, { fix: 'the source is corrupt or truncated' });
-    }
-    const final = blobPath(root, digest);
-    await fs.mkdir(join(root, 'blobs', 'sha256'), { recursive: true });
-    const handle = await fs.open(temp, 'r');
-    await handle.sync();
-    await handle.close();
-    await fs.rename(temp, final);
-    return { digest, size };
-  } finally {
-    await fs.rm(temp, { force: true });
+  } catch (error) {
+    await fs.rm(path, { force: true });
+    throw error;
   }
+  return { path, digest: `sha256:${hash.digest('hex')}`, size };
+}
+
+/**
+ * Moves a spooled file into blobs/ (durably) when it matches `expected`; a mismatch is an error naming
+ * `what`. The temp file is gone afterwards either way.
+ */
+export async function adoptSpooled(root: string, file: SpooledFile, expected?: { digest: string; size?: number }, what = 'blob'): Promise<WrittenBlob> {
+  try {
+    if (expected && (file.digest !== expected.digest || (expected.size !== undefined && expected.size !== file.size))) {
+      throw new DevboxError(`${what} ${expected.digest}: content does not match its digest (got ${file.digest}, ${file.size} bytes)`, {
+        fix: 'the source is corrupt or truncated',
+      });
+    }
+    const final = blobPath(root, file.digest);
+    if (!existsSync(final)) {
+      await syncFile(file.path);
+      await fs.mkdir(blobDir(root), { recursive: true });
+      await fs.rename(file.path, final);
+      await syncDirectory(blobDir(root));
+    }
+    return { digest: file.digest, size: file.size };
+  } finally {
+    await fs.rm(file.path, { force: true });
+  }
+}
+
+/**
+ * Streams `source` into the store; when `expected` is given, a different digest or size is an error and
+ * nothing is kept. Call under the store lock.
+ */
+export async function writeBlob(root: string, source: Readable, expected?: { digest: string; size?: number }, what = 'blob'): Promise<WrittenBlob> {
+  return adoptSpooled(root, await spool(root, source, 'blob'), expected, what);
 }
 
 export function writeBlobBytes(root: string, data: Buffer | string): Promise<WrittenBlob> {
@@ -77,20 +111,19 @@ export async function readBlobJson<T>(root: string, digest: string): Promise<T> 
   try {
     text = await fs.readFile(blobPath(root, digest), 'utf8');
   } catch {
-    throw new DevboxError(`blob ${digest} is missing from the store`, { fix: 'remove the image and load it again' });
+    throw new DevboxError(`blob ${shortDigest(digest)} is missing from the store`, { fix: 'remove the image and load it again' });
   }
-  return JSON.parse(text) as T;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new DevboxError(`blob ${shortDigest(digest)} in the store is not valid JSON`, { fix: 'remove the image and load it again' });
+  }
 }
 
 export function openBlob(root: string, digest: string): Readable {
   return createReadStream(blobPath(root, digest));
 }
 
-export async function blobExists(root: string, digest: string): Promise<boolean> {
-  try {
-    await fs.access(blobPath(root, digest));
-    return true;
-  } catch {
-    return false;
-  }
+export function blobExists(root: string, digest: string): boolean {
+  return existsSync(blobPath(root, digest));
 }

@@ -1,21 +1,29 @@
 /**
  * Extracts one layer tar into an empty directory, turning OCI whiteouts into the storage layer format.
  * Runs as root of the user namespace, so tar ownership lands in the mapped range. The tar is hostile until
- * proven otherwise: names are confined to the layer (tar-paths.ts), no entry is written through a symlink or
- * replaces a parent, files are created O_EXCL (never through an existing link), hard links stay inside.
+ * proven otherwise:
+ * - names are confined to the layer (tar-paths.ts), and no entry is written through a symlink: every
+ *   existing parent is checked with lstat and must be a real directory;
+ * - whatever is at an entry's path is removed first, and files are created O_EXCL, so no existing link is
+ *   ever opened; hard link targets must already be in the layer and are reached only through directories;
+ * - metadata applied at the end (directories, FIFOs) goes through O_NOFOLLOW or l* calls, and anything
+ *   removed meanwhile is forgotten first: a directory later replaced by a symlink must not have its mode
+ *   applied to the symlink's target (containerd CVE-2021-32760 was that chmod).
  * File-system calls are synchronous: this runs in a worker process of its own, and a thread-pool round trip
  * per call would make unpacking several times slower.
  */
 import {
-  chmodSync, chownSync, closeSync, fchmodSync, fchownSync, ftruncateSync, futimesSync, lchownSync, linkSync, lstatSync,
-  lutimesSync, mkdirSync, openSync, rmSync, symlinkSync, utimesSync, writeSync, type Stats,
+  closeSync, constants, fchmodSync, fchownSync, fsyncSync, futimesSync, lchownSync, linkSync, lstatSync, lutimesSync,
+  mkdirSync, openSync, rmSync, symlinkSync, type Stats,
 } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import type { FsOp } from '../userns/helper.js';
 import { isReservedXattr, OPAQUE_XATTR, type LayerXattr } from '../storage/layer-format.js';
-import { classifyWhiteout, entryPath, hardlinkTarget, parentsOf, UnsafeEntryError } from './tar-paths.js';
+import { SparseWriter } from './sparse-writer.js';
+import { classifyWhiteout, entryKind, entryPath, hardlinkTarget, isSameOrBelow, LayerEntryError, parentsOf } from './tar-paths.js';
 
 export interface ExtractOptions {
   root: string;
@@ -23,6 +31,8 @@ export interface ExtractOptions {
   squashOwnership: boolean;
   /** Makes whiteouts, FIFOs and xattrs (the helper's fsops mode in production). */
   applyFsOps: (ops: FsOp[]) => Promise<void>;
+  /** fsync every file written before returning: the store writes the layer's record only once it is on disk. */
+  durable?: boolean;
 }
 
 export interface ExtractResult {
@@ -31,9 +41,17 @@ export interface ExtractResult {
   skippedDevices: string[];
 }
 
-const BLOCK = 4096;
-const ZEROS = Buffer.alloc(BLOCK);
+interface Meta {
+  uid: number;
+  gid: number;
+  mode: number;
+  mtime: Date;
+}
+
 const XATTR_PAX = 'SCHILY.xattr.';
+const { O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_RDONLY, O_WRONLY } = constants;
+/** Files fsynced at once at the end; the journal commits of parallel fsyncs are shared. */
+const SYNC_CONCURRENCY = 16;
 
 function lstatOrNull(path: string): Stats | null {
   try {
@@ -44,195 +62,217 @@ function lstatOrNull(path: string): Stats | null {
   }
 }
 
-/**
- * Writes a file's content, leaving all-zero 4 KiB blocks (aligned in the file) as holes so sparse files stay
- * sparse. tar bodies arrive in pieces of any size: bytes are held back until a whole block is known.
- */
-class SparseWriter {
-  private pos = 0;
-  private pending = Buffer.alloc(0);
-
-  constructor(private readonly fd: number) {}
-
-  write(chunk: Buffer): void {
-    const data = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
-    const whole = data.length - (data.length % BLOCK);
-    this.writeBlocks(data.subarray(0, whole));
-    this.pending = Buffer.from(data.subarray(whole));
-  }
-
-  /** Writes what is left and sets the size, which also makes a trailing hole. */
-  end(): void {
-    if (this.pending.length) writeSync(this.fd, this.pending, 0, this.pending.length, this.pos);
-    ftruncateSync(this.fd, this.pos + this.pending.length);
-  }
-
-  private writeBlocks(data: Buffer): void {
-    let runStart = -1;
-    for (let i = 0; i <= data.length; i += BLOCK) {
-      const zero = i < data.length && data.compare(ZEROS, 0, BLOCK, i, i + BLOCK) === 0;
-      const atEnd = i === data.length;
-      if ((zero || atEnd) && runStart >= 0) {
-        writeSync(this.fd, data, runStart, i - runStart, this.pos + runStart);
-        runStart = -1;
-      } else if (!zero && !atEnd && runStart < 0) runStart = i;
-    }
-    this.pos += data.length;
-  }
-}
-
-interface DirMeta {
-  path: string;
-  uid: number;
-  gid: number;
-  mode: number;
-  mtime: Date;
+function metaOf(header: tar.Header): Meta {
+  return { uid: header.uid ?? 0, gid: header.gid ?? 0, mode: (header.mode ?? 0o644) & 0o7777, mtime: header.mtime ?? new Date(0) };
 }
 
 class LayerExtractor {
-  private readonly dirs = new Map<string, DirMeta>();
+  /** Work left for finish(), by path relative to the root; forget() drops what a later entry removed. */
+  private readonly dirs = new Map<string, Meta>();
+  private readonly fifos = new Map<string, Meta>();
+  private readonly xattrs = new Map<string, LayerXattr[]>();
   private readonly whiteouts = new Set<string>();
-  private readonly fifos = new Map<string, { uid: number; gid: number; mode: number; mtime: Date }>();
   private readonly opaque = new Set<string>();
-  private readonly xattrs: LayerXattr[] = [];
+  private readonly files = new Set<string>();
   private readonly skippedDevices: string[] = [];
 
   constructor(private readonly options: ExtractOptions) {}
 
   private abs(rel: string): string {
-    return join(this.options.root, rel);
+    return rel ? join(this.options.root, rel) : this.options.root;
   }
 
-  /** Makes every parent of rel a real directory: missing ones are created, a symlink or file is refused. */
-  private ensureParents(rel: string, entry: string): void {
-    for (const parent of parentsOf(rel)) {
-      const st = lstatOrNull(this.abs(parent));
-      if (!st) mkdirSync(this.abs(parent), { mode: 0o755 });
-      else if (st.isSymbolicLink()) throw new UnsafeEntryError(`entry "${entry}" passes through the symlink "${parent}"`);
-      else if (!st.isDirectory()) throw new UnsafeEntryError(`entry "${entry}" passes through "${parent}", which is not a directory`);
+  /** Pending work for `rel` (and, when a directory went, everything below it) is void. */
+  private forget(rel: string, subtree: boolean): void {
+    for (const pending of [this.dirs, this.fifos, this.xattrs, this.whiteouts, this.opaque, this.files]) {
+      if (!subtree) {
+        pending.delete(rel);
+        continue;
+      }
+      for (const key of [...pending.keys()]) if (isSameOrBelow(key, rel)) pending.delete(key);
     }
   }
 
-  /** Removes whatever is at rel, unless it is a directory and a directory is wanted there. */
+  /**
+   * Makes sure every parent of `rel` is a real directory. Missing ones are created (with `create`) or make
+   * the result false; a symlink or anything else that is not a directory is refused.
+   */
+  private checkParents(rel: string, entry: string, create: boolean): boolean {
+    for (const parent of parentsOf(rel)) {
+      const st = lstatOrNull(this.abs(parent));
+      if (!st && this.fifos.has(parent)) throw new LayerEntryError(`entry "${entry}" passes through "${parent}", which is not a directory`);
+      if (!st) {
+        if (!create) return false;
+        mkdirSync(this.abs(parent), { mode: 0o755 });
+        this.whiteouts.delete(parent); // a directory made in this layer is no longer deleted by it
+        continue;
+      }
+      if (st.isSymbolicLink()) throw new LayerEntryError(`entry "${entry}" passes through the symlink "${parent}"`);
+      if (!st.isDirectory()) throw new LayerEntryError(`entry "${entry}" passes through "${parent}", which is not a directory`);
+    }
+    return true;
+  }
+
+  /** Removes whatever is at rel, unless it is a directory and a directory is wanted there (true then). */
   private clear(rel: string, keepDirectory: boolean): boolean {
     const st = lstatOrNull(this.abs(rel));
-    if (!st) return false;
+    if (!st) {
+      this.fifos.delete(rel); // FIFOs are made at the end: one due here is replaced too
+      return false;
+    }
     if (st.isDirectory() && keepDirectory) return true;
-    rmSync(this.abs(rel), { recursive: true, force: true });
-    this.whiteouts.delete(rel);
-    this.fifos.delete(rel);
+    rmSync(this.abs(rel), { recursive: st.isDirectory(), force: true });
+    this.forget(rel, st.isDirectory());
     return false;
   }
 
-  private ownLink(path: string, header: tar.Header): void {
-    if (!this.options.squashOwnership) lchownSync(path, header.uid ?? 0, header.gid ?? 0);
+  /** chown through `apply`; an id outside the user namespace's map gets a message that says so. */
+  private own(rel: string, meta: Meta, apply: (uid: number, gid: number) => void): void {
+    if (this.options.squashOwnership) return;
+    try {
+      apply(meta.uid, meta.gid);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EINVAL') throw error;
+      throw new LayerEntryError(
+        `entry "${rel}" is owned by ${meta.uid}:${meta.gid}, which the user namespace does not map ` +
+          '(give your user a larger range in /etc/subuid and /etc/subgid)',
+      );
+    }
   }
 
   private recordXattrs(rel: string, header: tar.Header): void {
+    const found: LayerXattr[] = [];
     for (const [key, value] of Object.entries((header.pax ?? {}) as Record<string, string>)) {
       if (!key.startsWith(XATTR_PAX)) continue;
       const name = key.slice(XATTR_PAX.length);
       // tar-stream decodes PAX records as UTF-8: a binary value (security.capability) would arrive mangled.
       if (isReservedXattr(name) || value.includes('\uFFFD')) continue;
-      this.xattrs.push({ path: rel, name, value: Buffer.from(value, 'utf8').toString('hex') });
+      found.push({ path: rel, name, value: Buffer.from(value, 'utf8').toString('hex') });
     }
+    if (found.length) this.xattrs.set(rel, found);
+    else this.xattrs.delete(rel);
   }
 
   async entry(header: tar.Header, body: Readable): Promise<void> {
     const rel = entryPath(header.name);
+    const kind = entryKind(header as { name: string; type?: string | null; pax?: Record<string, string> | null });
     const whiteout = classifyWhiteout(rel);
     if (whiteout.kind === 'opaque') {
-      // Its parents, the opaque directory among them, are made real directories.
-      this.ensureParents(rel, header.name);
-      if (whiteout.dir) this.opaque.add(whiteout.dir);
+      this.checkParents(rel, header.name, true); // the opaque directory itself among them
+      this.opaque.add(whiteout.dir);
       return;
     }
     if (whiteout.kind === 'whiteout') {
-      this.ensureParents(whiteout.target, header.name);
+      this.checkParents(whiteout.target, header.name, true);
       this.clear(whiteout.target, false);
       this.whiteouts.add(whiteout.target);
       return;
     }
     if (!rel) return; // the layer root itself: its metadata belongs to the layers below
-    this.ensureParents(rel, header.name);
+    this.checkParents(rel, header.name, true);
+    this.whiteouts.delete(rel); // a later entry at a whited-out path in the same layer wins
     const path = this.abs(rel);
-    const mode = (header.mode ?? 0o644) & 0o7777;
-    const mtime = header.mtime ?? new Date(0);
-    switch (header.type) {
-      case 'directory': {
+    const meta = metaOf(header);
+    switch (kind) {
+      case 'directory':
         if (!this.clear(rel, true)) mkdirSync(path, { mode: 0o700 });
-        this.dirs.set(rel, { path, uid: header.uid ?? 0, gid: header.gid ?? 0, mode, mtime });
-        break;
-      }
-      case 'file':
-      case 'contiguous-file': {
+        this.dirs.set(rel, meta);
+        this.recordXattrs(rel, header);
+        return;
+      case 'file': {
         this.clear(rel, false);
-        const fd = openSync(path, 'wx', 0o600);
+        const fd = openSync(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
         try {
           const writer = new SparseWriter(fd);
           for await (const chunk of body) writer.write(chunk as Buffer);
           writer.end();
-          if (!this.options.squashOwnership) fchownSync(fd, header.uid ?? 0, header.gid ?? 0);
-          fchmodSync(fd, mode); // after chown, which clears setuid and setgid
-          futimesSync(fd, mtime, mtime);
+          this.own(rel, meta, (uid, gid) => fchownSync(fd, uid, gid));
+          fchmodSync(fd, meta.mode); // after chown, which clears setuid and setgid
+          futimesSync(fd, meta.mtime, meta.mtime);
         } finally {
           closeSync(fd);
         }
-        break;
+        this.files.add(rel);
+        this.recordXattrs(rel, header);
+        return;
       }
-      case 'symlink': {
+      case 'symlink':
         this.clear(rel, false);
         symlinkSync(header.linkname ?? '', path);
-        this.ownLink(path, header);
-        lutimesSync(path, mtime, mtime);
-        break;
-      }
+        this.own(rel, meta, (uid, gid) => lchownSync(path, uid, gid));
+        lutimesSync(path, meta.mtime, meta.mtime);
+        return;
       case 'link': {
         const target = hardlinkTarget(header.name, header.linkname ?? '');
-        this.ensureParents(target, header.name);
-        const st = lstatOrNull(this.abs(target));
-        if (!st) throw new UnsafeEntryError(`hard link "${header.name}" points at "${header.linkname}", which is not in the layer`);
-        if (st.isDirectory()) throw new UnsafeEntryError(`hard link "${header.name}" points at a directory`);
-        if (target === rel) break;
+        const st = this.checkParents(target, header.name, false) ? lstatOrNull(this.abs(target)) : null;
+        if (!st) throw new LayerEntryError(`hard link "${header.name}" points at "${header.linkname}", which is not in the layer`);
+        if (st.isDirectory()) throw new LayerEntryError(`hard link "${header.name}" points at a directory`);
+        if (target === rel) return;
         this.clear(rel, false);
-        linkSync(this.abs(target), path);
-        break;
+        linkSync(this.abs(target), path); // link(2) does not follow a symlink target: it links the symlink
+        return;
       }
-      case 'fifo': {
+      case 'fifo':
         this.clear(rel, false);
-        this.fifos.set(rel, { uid: header.uid ?? 0, gid: header.gid ?? 0, mode, mtime });
-        break;
-      }
-      case 'character-device':
-      case 'block-device':
+        this.fifos.set(rel, meta);
+        return;
+      case 'device':
         // A user namespace may not create device nodes (containers/storage skips them the same way).
         this.skippedDevices.push(rel);
         return;
-      default:
-        return; // pax and GNU extension headers are consumed by tar-stream; nothing else is stored
     }
-    this.recordXattrs(rel, header);
   }
 
   async finish(): Promise<ExtractResult> {
+    const xattrs = [...this.xattrs.values()].flat();
     const ops: FsOp[] = [
       ...[...this.fifos].map(([rel, f]): FsOp => ({ op: 'fifo', path: this.abs(rel), mode: f.mode })),
       ...[...this.whiteouts].map((rel): FsOp => ({ op: 'whiteout', path: this.abs(rel) })),
       ...[...this.opaque].map((rel): FsOp => ({ op: 'xattr', path: this.abs(rel), name: OPAQUE_XATTR, value: Buffer.from('y') })),
-      ...this.xattrs.map((x): FsOp => ({ op: 'xattr', path: this.abs(x.path), name: x.name, value: Buffer.from(x.value, 'hex') })),
+      ...xattrs.map((x): FsOp => ({ op: 'xattr', path: this.abs(x.path), name: x.name, value: Buffer.from(x.value, 'hex') })),
     ];
     if (ops.length) await this.options.applyFsOps(ops);
     for (const [rel, f] of this.fifos) {
-      if (!this.options.squashOwnership) lchownSync(this.abs(rel), f.uid, f.gid);
-      utimesSync(this.abs(rel), f.mtime, f.mtime);
+      this.checkParents(rel, rel, false);
+      this.own(rel, f, (uid, gid) => lchownSync(this.abs(rel), uid, gid));
+      lutimesSync(this.abs(rel), f.mtime, f.mtime);
     }
-    // Deepest first: creating entries changed the parents' mtimes.
-    for (const d of [...this.dirs.values()].sort((a, b) => b.path.length - a.path.length)) {
-      if (!this.options.squashOwnership) chownSync(d.path, d.uid, d.gid);
-      chmodSync(d.path, d.mode);
-      utimesSync(d.path, d.mtime, d.mtime);
+    if (this.options.durable) await this.syncFiles();
+    // Deepest first (a descendant's path is longer): creating entries changed the parents' mtimes.
+    for (const [rel, d] of [...this.dirs].sort((a, b) => b[0].length - a[0].length)) {
+      this.checkParents(rel, rel, false);
+      const fd = openSync(this.abs(rel), O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+      try {
+        this.own(rel, d, (uid, gid) => fchownSync(fd, uid, gid));
+        fchmodSync(fd, d.mode);
+        futimesSync(fd, d.mtime, d.mtime);
+      } finally {
+        closeSync(fd);
+      }
     }
-    return { opaqueDirs: [...this.opaque], xattrs: this.xattrs, skippedDevices: this.skippedDevices };
+    if (this.options.durable) {
+      const fd = openSync(this.options.root, O_RDONLY | O_DIRECTORY);
+      fsyncSync(fd);
+      closeSync(fd);
+    }
+    return { opaqueDirs: [...this.opaque], xattrs, skippedDevices: this.skippedDevices };
+  }
+
+  /** fsyncs every regular file written, several at a time. */
+  private async syncFiles(): Promise<void> {
+    const paths = [...this.files].map((rel) => this.abs(rel));
+    let next = 0;
+    const worker = async () => {
+      while (next < paths.length) {
+        const handle = await open(paths[next++], O_RDONLY | O_NOFOLLOW);
+        try {
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: SYNC_CONCURRENCY }, worker));
   }
 }
 

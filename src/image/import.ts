@@ -1,35 +1,46 @@
-/** `devbox image import ROOTFS.tar NAME[:TAG]`: a root file system tar (plain or gzip) becomes a one-layer image, as `docker import` does. */
+/**
+ * `devbox image import ROOTFS.tar NAME[:TAG]`: a root file system tar (plain or gzip) becomes a one-layer
+ * image, as `docker import` does: the tar is stored as the layer blob as it is, its config gets the host's
+ * os/architecture, the layer's diffID and one history entry, and no command (give one to `devbox run`).
+ */
 import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { resolveIdMapping } from '../userns/idmap.js';
-import { DevboxError } from '../util/errors.js';
+import { describeError, DevboxError } from '../util/errors.js';
 import { writeBlob } from './blobs.js';
 import { collectGarbage } from './gc.js';
-import { detectCompression } from './layer-stream.js';
+import { checkSupportedCompression, detectCompression } from './layer-stream.js';
 import { commitImage } from './manifest-writer.js';
 import { hostArchitecture, MediaType, type ImageConfig } from './oci.js';
 import { normalizedName, parseReference } from './reference.js';
-import type { ImageStore, StoredImage } from './store.js';
+import type { ImageStore, ImportOptions, StoredImage } from './store.js';
 import { unpackLayer } from './unpack.js';
 
 function readHead(path: string): Buffer {
-  let fd: number;
+  let fd: number | undefined;
   try {
     fd = openSync(path, 'r');
-  } catch (error) {
-    throw new DevboxError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code}`, { fix: 'give the path of a root file system tar' });
-  }
-  try {
     const head = Buffer.alloc(512);
-    return head.subarray(0, readSync(fd, head, 0, 512, 0));
+    return head.subarray(0, readSync(fd, head, 0, head.length, 0));
+  } catch (error) {
+    throw new DevboxError(`cannot read ${path}: ${describeError(error)}`, { fix: 'give the path of a root file system tar' });
   } finally {
-    closeSync(fd);
+    if (fd !== undefined) closeSync(fd);
   }
 }
 
-export async function importRootfs(store: ImageStore, tarPath: string, name: string): Promise<StoredImage> {
-  const target = normalizedName(parseReference(name));
-  const compression = detectCompression(readHead(tarPath));
-  if (compression === 'zstd') throw new DevboxError(`${tarPath}: zstd-compressed tars are not supported yet`, { fix: 'use a plain or gzip tar' });
+/** The name to import as: NAME[:TAG], normalized; a digest cannot be given, the import makes one. */
+function importName(name: string): string {
+  const ref = parseReference(name);
+  if (ref.digest) throw new DevboxError(`cannot import as "${name}": give NAME[:TAG]; the image's digest comes from its content`, { exitCode: 125 });
+  return normalizedName(ref);
+}
+
+export async function importRootfs(store: ImageStore, tarPath: string, name: string, opts: ImportOptions = {}): Promise<StoredImage> {
+  const target = importName(name);
+  const head = readHead(tarPath);
+  if (!head.length) throw new DevboxError(`${tarPath} is empty, not a tar archive`, { fix: 'give the path of a root file system tar' });
+  const compression = detectCompression(head);
+  checkSupportedCompression(compression, tarPath);
   const { mapping } = resolveIdMapping();
   await store.withLock(async () => {
     const blob = await writeBlob(store.root, createReadStream(tarPath));
@@ -38,7 +49,8 @@ export async function importRootfs(store: ImageStore, tarPath: string, name: str
       diffID = await unpackLayer(store.root, mapping, blob.digest);
     } catch (error) {
       await collectGarbage(store, mapping); // the blob of a tar that did not unpack is referenced by nothing
-      throw new DevboxError(`${tarPath}: ${(error as Error).message.replace(/^layer [0-9a-f]+: /, '')}`, { fix: 'is it a root file system tar?', cause: error });
+      const reason = (error as Error).message.replace(/^layer sha256:[0-9a-f]+…: /, '');
+      throw new DevboxError(`${tarPath}: ${reason}`, { cause: error });
     }
     const created = new Date().toISOString();
     const config: ImageConfig = {
@@ -47,7 +59,7 @@ export async function importRootfs(store: ImageStore, tarPath: string, name: str
       os: 'linux',
       config: {},
       rootfs: { type: 'layers', diff_ids: [diffID] },
-      history: [{ created, created_by: 'devbox image import', comment: 'imported from a root file system tar' }],
+      history: [{ created, created_by: 'devbox image import', comment: opts.message ?? 'imported from a root file system tar' }],
     };
     const mediaType = compression === 'gzip' ? MediaType.ociLayerGzip : MediaType.ociLayer;
     await commitImage(store, config, [{ mediaType, digest: blob.digest, size: blob.size }], [target]);

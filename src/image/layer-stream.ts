@@ -4,39 +4,64 @@ import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { DevboxError } from '../util/errors.js';
 
-const GZIP = Buffer.from([0x1f, 0x8b]);
-const ZSTD = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
+const MAGIC: [Compression, Buffer][] = [
+  ['gzip', Buffer.from([0x1f, 0x8b])],
+  ['zstd', Buffer.from([0x28, 0xb5, 0x2f, 0xfd])],
+  ['xz', Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00])],
+  ['bzip2', Buffer.from('BZh')],
+];
 
-export type Compression = 'gzip' | 'zstd' | 'none';
+export type Compression = 'gzip' | 'zstd' | 'xz' | 'bzip2' | 'none';
 
+/** Compression of a stream from its first bytes (as docker and containers/storage detect it). */
 export function detectCompression(head: Buffer): Compression {
-  if (head.subarray(0, 2).equals(GZIP)) return 'gzip';
-  if (head.subarray(0, 4).equals(ZSTD)) return 'zstd';
-  return 'none';
+  return MAGIC.find(([, magic]) => head.subarray(0, magic.length).equals(magic))?.[0] ?? 'none';
 }
 
-/** The stream again, with its first chunk (for the magic bytes) read ahead. */
+/** Throws for what devbox cannot decompress (Node 20 has no zstd); the message says what it is. */
+export function checkSupportedCompression(compression: Compression, what: string): void {
+  if (compression === 'zstd' || compression === 'xz' || compression === 'bzip2') {
+    throw new DevboxError(`${what} is ${compression}-compressed, which devbox does not support yet`, { fix: 'use a plain or gzip-compressed tar' });
+  }
+}
+
+/** Bytes needed to recognize every format in MAGIC. */
+const HEAD_BYTES = 8;
+
+/** The stream again, with its first bytes (for the magic numbers) read ahead. */
 async function peek(input: Readable): Promise<{ head: Buffer; stream: Readable }> {
   const iterator = input[Symbol.asyncIterator]();
-  const first = await iterator.next();
-  const head: Buffer = first.done ? Buffer.alloc(0) : (first.value as Buffer);
+  const read: Buffer[] = [];
+  let length = 0;
+  let done = false;
+  while (length < HEAD_BYTES) {
+    const next = await iterator.next();
+    if (next.done) {
+      done = true;
+      break;
+    }
+    read.push(next.value as Buffer);
+    length += (next.value as Buffer).length;
+  }
+  const head = Buffer.concat(read);
   async function* rest() {
     if (head.length) yield head;
+    if (done) return;
     for (let r = await iterator.next(); !r.done; r = await iterator.next()) yield r.value as Buffer;
   }
   return { head, stream: Readable.from(rest(), { objectMode: false }) };
 }
 
-export async function decompressed(input: Readable): Promise<Readable> {
+/** The uncompressed tar stream of a plain or gzip-compressed input; anything else is an error. */
+export async function decompressed(input: Readable, what = 'the layer'): Promise<Readable> {
   const { head, stream } = await peek(input);
-  switch (detectCompression(head)) {
-    case 'gzip':
-      return stream.pipe(createGunzip());
-    case 'zstd':
-      throw new DevboxError('zstd-compressed layers are not supported yet', { fix: 'use gzip or uncompressed layers' });
-    case 'none':
-      return stream;
-  }
+  if (!head.length) throw new DevboxError(`${what} is empty, not a tar archive`);
+  const compression = detectCompression(head);
+  checkSupportedCompression(compression, what);
+  if (compression !== 'gzip') return stream;
+  const gunzip = createGunzip();
+  stream.on('error', (error) => gunzip.destroy(error));
+  return stream.pipe(gunzip);
 }
 
 export interface DigestCounter {
@@ -64,4 +89,18 @@ export function digesting(input: Readable): DigestCounter {
       return { digest, size };
     },
   };
+}
+
+/**
+ * The one-line reason for a failure while reading a tar stream: zlib and tar-stream report corrupt input in
+ * their own words, the user wants to know that the file is truncated or not a tar at all.
+ */
+export function describeStreamError(error: unknown): string | undefined {
+  const e = error as NodeJS.ErrnoException;
+  if (!e || typeof e !== 'object') return undefined;
+  if (typeof e.code === 'string' && e.code.startsWith('Z_')) return `corrupt or truncated gzip data (${e.message})`;
+  if (e.message === 'unexpected end of file') return 'truncated gzip data (unexpected end of file)';
+  if (e.message === 'Unexpected end of data') return 'the tar archive is truncated (unexpected end of data)';
+  if (typeof e.message === 'string' && e.message.startsWith('Invalid tar header')) return 'not a tar archive (invalid tar header)';
+  return undefined;
 }

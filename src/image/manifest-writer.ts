@@ -1,10 +1,9 @@
 /** Writing an image's config and OCI manifest into the store and registering it under its names. */
-import type { Descriptor, ImageConfig, ImageManifest } from './oci.js';
-import { MediaType } from './oci.js';
+import { MediaType, type Descriptor, type ImageConfig, type ImageManifest } from './oci.js';
 import { writeBlobBytes } from './blobs.js';
 import type { ImageStore } from './store.js';
 
-/** Stores config + manifest for layers already in the store; returns the image id. Call under the lock. */
+/** Stores config + manifest for layers already in the store and names the image; returns its id. Call under the lock. */
 export async function commitImage(store: ImageStore, config: ImageConfig, layers: Descriptor[], names: string[]): Promise<string> {
   const configBlob = await writeBlobBytes(store.root, JSON.stringify(config));
   const manifest: ImageManifest = {
@@ -14,6 +13,6 @@ export async function commitImage(store: ImageStore, config: ImageConfig, layers
     layers,
   };
   const manifestBlob = await writeBlobBytes(store.root, JSON.stringify(manifest));
-  await store.addImage(configBlob.digest, manifestBlob.digest, names);
+  await store.addImages([{ id: configBlob.digest, manifestDigest: manifestBlob.digest, names }]);
   return configBlob.digest;
 }

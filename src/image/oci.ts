@@ -1,4 +1,8 @@
-/** The OCI image-spec data model, with the spec's names, and the Docker schema 2 media types devbox accepts. */
+/**
+ * The OCI image-spec data model with the spec's names (descriptor.md, manifest.md, image-index.md,
+ * config.md), and the Docker schema 2 media types devbox also accepts, since docker-archives and many
+ * registries still use them.
+ */
 
 export const MediaType = {
   ociManifest: 'application/vnd.oci.image.manifest.v1+json',
@@ -10,15 +14,32 @@ export const MediaType = {
   dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
   dockerManifestList: 'application/vnd.docker.distribution.manifest.list.v2+json',
   dockerConfig: 'application/vnd.docker.container.image.v1+json',
+  dockerLayer: 'application/vnd.docker.image.rootfs.diff.tar',
   dockerLayerGzip: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+  dockerForeignLayerGzip: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
 } as const;
+
+/** Annotation keys devbox reads (image-spec annotations.md; containerd's own name key). */
+export const Annotation = {
+  refName: 'org.opencontainers.image.ref.name',
+  containerdImageName: 'io.containerd.image.name',
+} as const;
+
+export interface Platform {
+  architecture: string;
+  os: string;
+  'os.version'?: string;
+  'os.features'?: string[];
+  variant?: string;
+}
 
 export interface Descriptor {
   mediaType: string;
   digest: string;
   size: number;
+  urls?: string[];
   annotations?: Record<string, string>;
-  platform?: { architecture: string; os: string; variant?: string };
+  platform?: Platform;
 }
 
 export interface ImageManifest {
@@ -33,8 +54,10 @@ export interface ImageIndex {
   schemaVersion: 2;
   mediaType?: string;
   manifests: Descriptor[];
+  annotations?: Record<string, string>;
 }
 
+/** The `config` member of an image config: how to run a container from the image. */
 export interface ContainerConfig {
   User?: string;
   Env?: string[] | null;
@@ -49,6 +72,7 @@ export interface ContainerConfig {
 
 export interface HistoryEntry {
   created?: string;
+  author?: string;
   created_by?: string;
   comment?: string;
   empty_layer?: boolean;
@@ -56,16 +80,22 @@ export interface HistoryEntry {
 
 export interface ImageConfig {
   created?: string;
+  author?: string;
   architecture: string;
   os: string;
   variant?: string;
   config?: ContainerConfig;
+  /** diff_ids: digests of the uncompressed layer tars, bottom first (the layers' diffIDs). */
   rootfs: { type: 'layers'; diff_ids: string[] };
   history?: HistoryEntry[];
 }
 
-export function isGzipMediaType(mediaType: string): boolean {
-  return mediaType.endsWith('+gzip') || mediaType === MediaType.dockerLayerGzip;
+export function isImageManifestType(mediaType: string | undefined): boolean {
+  return mediaType === MediaType.ociManifest || mediaType === MediaType.dockerManifest;
+}
+
+export function isImageIndexType(mediaType: string | undefined): boolean {
+  return mediaType === MediaType.ociIndex || mediaType === MediaType.dockerManifestList;
 }
 
 /** The host platform in OCI terms (Node's x64 is OCI's amd64). */

@@ -1,7 +1,8 @@
 /**
  * Image references parsed and normalized as Docker does: `busybox` is `docker.io/library/busybox:latest`,
  * `user/app` is `docker.io/user/app`, a first component with a dot, a colon or `localhost` is a registry.
- * Grammar from the distribution spec: lowercase path components separated by `.`, `_`, `__` or `-`s.
+ * Grammar from the distribution spec: lowercase path components separated by `.`, `_`, `__` or `-`s;
+ * tags `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`; digests `sha256:` and 64 hex digits. Pure: no store, no network.
  */
 import { DevboxError } from '../util/errors.js';
 
@@ -11,7 +12,12 @@ export const DEFAULT_TAG = 'latest';
 const COMPONENT = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/;
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
-const DOMAIN = /^(?:localhost|[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)(?::\d+)?$/;
+const DOMAIN_COMPONENT = '(?:[A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9])';
+const DOMAIN = new RegExp(`^${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*(?::[0-9]+)?$`);
+/** Docker refuses a repository name that looks like an image id, which would be ambiguous. */
+const IMAGE_ID = /^[a-f0-9]{64}$/;
+/** The old name of Docker Hub's registry. */
+const LEGACY_DEFAULT_REGISTRY = 'index.docker.io';
 
 export interface ImageReference {
   /** Registry host[:port], e.g. docker.io. */
@@ -46,9 +52,10 @@ export function parseReference(text: string): ImageReference {
   const slash = rest.indexOf('/');
   const first = slash < 0 ? '' : rest.slice(0, slash);
   const hasDomain = slash >= 0 && (first.includes('.') || first.includes(':') || first === 'localhost' || first !== first.toLowerCase());
-  const domain = hasDomain ? first : DEFAULT_REGISTRY;
+  if (hasDomain && !DOMAIN.test(first)) throw invalid(text, `"${first}" is not a registry host[:port]`);
+  const domain = !hasDomain || first === LEGACY_DEFAULT_REGISTRY ? DEFAULT_REGISTRY : first;
   let path = hasDomain ? rest.slice(slash + 1) : rest;
-  if (hasDomain && !DOMAIN.test(domain)) throw invalid(text, `"${domain}" is not a registry host[:port]`);
+  if (!hasDomain && IMAGE_ID.test(path)) throw invalid(text, 'a repository name cannot be 64 hexadecimal digits (that is an image id)');
   if (domain === DEFAULT_REGISTRY && !path.includes('/')) path = `library/${path}`;
   for (const component of path.split('/')) {
     if (!COMPONENT.test(component)) {
@@ -64,7 +71,7 @@ export function repositoryName(ref: ImageReference): string {
   return `${ref.domain}/${ref.path}`;
 }
 
-/** The name an image is stored under: repository:tag (latest when neither tag nor digest was given). */
+/** The name an image is stored under: repository:tag, `latest` when no tag was given. */
 export function normalizedName(ref: ImageReference): string {
   return `${repositoryName(ref)}:${ref.tag ?? DEFAULT_TAG}`;
 }
@@ -74,5 +81,6 @@ export function familiarName(name: string): string {
   const prefix = `${DEFAULT_REGISTRY}/`;
   if (!name.startsWith(prefix)) return name;
   const rest = name.slice(prefix.length);
-  return rest.startsWith('library/') ? rest.slice('library/'.length) : rest;
+  const official = rest.slice('library/'.length);
+  return rest.startsWith('library/') && !official.includes('/') ? official : rest;
 }

@@ -1,39 +1,43 @@
-/** `devbox rmi`: untag a name, or remove an image, then collect what nothing references any more. */
+/**
+ * `devbox rmi` / `devbox image rm`: a name untags; an id, or an image's last name, removes the image; then
+ * blobs and unpacked layers nothing references any more are collected. All or nothing: an unknown image or
+ * a refusal anywhere in the list changes nothing.
+ */
 import { resolveIdMapping } from '../userns/idmap.js';
 import { DevboxError } from '../util/errors.js';
 import { collectGarbage } from './gc.js';
-import { familiarName, normalizedName, parseReference } from './reference.js';
-import type { ImageStore } from './store.js';
+import { imagesInUse } from './in-use.js';
+import { familiarName } from './reference.js';
+import { ImageStore, unknownImage } from './store.js';
 
-/** Returns one line per ref, as docker prints them: "Untagged: NAME" or "Deleted: ID". */
+/** Returns one line per change, as docker prints them: "Untagged: NAME", "Deleted: ID". */
 export async function removeImages(store: ImageStore, refs: readonly string[], force: boolean): Promise<string[]> {
   const { mapping } = resolveIdMapping();
   return store.withLock(async () => {
     const index = store.readIndex();
-    const inUse = store.imagesInUse();
+    const inUse = imagesInUse(store.root);
     const report: string[] = [];
     for (const ref of refs) {
-      const id = store.findId(ref, index);
-      if (!id) throw new DevboxError(`unknown image "${ref}"`, { fix: 'see "devbox images"' });
-      const record = index.images[id];
-      let byName: string | undefined;
-      try {
-        const name = normalizedName(parseReference(ref));
-        byName = record.names.includes(name) ? name : undefined;
-      } catch {
-        // an id, not a name
-      }
-      if (byName && record.names.length > 1) {
-        record.names = record.names.filter((n) => n !== byName);
-        report.push(`Untagged: ${familiarName(byName)}`);
+      const found = store.find(ref, index);
+      const record = found && index.images[found.id];
+      if (!found || !record) throw unknownImage(ref);
+      if (found.name && record.names.length > 1) {
+        record.names = record.names.filter((n) => n !== found.name);
+        report.push(`Untagged: ${familiarName(found.name)}`);
         continue;
       }
-      if (inUse.has(id) && !force) {
-        throw new DevboxError(`image "${ref}" is in use by a running container`, { fix: 'stop it first, or use --force' });
+      const short = ImageStore.shortId(found.id);
+      if (!found.name && record.names.length > 1 && !force) {
+        throw new DevboxError(`image ${short} has several names (${record.names.map(familiarName).join(', ')})`, {
+          fix: 'remove them by name, or use --force to remove the image',
+        });
+      }
+      if (inUse.has(found.id) && !force) {
+        throw new DevboxError(`image "${ref}" (${short}) is in use by a running container`, { fix: 'stop the container first, or use --force' });
       }
       for (const name of record.names) report.push(`Untagged: ${familiarName(name)}`);
-      delete index.images[id];
-      report.push(`Deleted: ${id}`);
+      delete index.images[found.id];
+      report.push(`Deleted: ${found.id}`);
     }
     await store.writeIndex(index);
     await collectGarbage(store, mapping);

@@ -1,16 +1,19 @@
 /**
  * The local image store (layout in docs/configuration.md). Readers take no lock: every write is a temp file
- * renamed into place. Writers (import, load, rmi, unpacking) hold the store lock. Loaded lazily on the hot
- * path: resolving an image is three small JSON reads.
+ * fsynced and renamed into place. Writers (import, load, rmi, unpacking) hold the store lock.
+ * `devbox run` comes through here on its hot path: resolving an image is three small JSON reads, and the
+ * modules that write (tar, lock, archives, unpacking) are imported only when needed.
  */
-import { existsSync, promises as fs, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Writable } from 'node:stream';
+import { readSettings } from '../settings/settings.js';
 import type { IdMapping } from '../userns/idmap.js';
 import { DevboxError } from '../util/errors.js';
-import { readSettings } from '../settings/settings.js';
 import { blobPath, digestHex, readBlobJson } from './blobs.js';
+import { writeFileAtomic } from './durable.js';
 import type { ImageConfig, ImageManifest } from './oci.js';
-import { familiarName, normalizedName, parseReference, repositoryName } from './reference.js';
+import { familiarName, normalizedName, parseReference, repositoryName, type ImageReference } from './reference.js';
 
 export interface ImageRecord {
   manifest: string;
@@ -18,7 +21,8 @@ export interface ImageRecord {
   created: string;
 }
 
-interface IndexFile {
+/** images.json */
+export interface ImageIndexFile {
   version: 1;
   images: Record<string, ImageRecord>;
 }
@@ -36,10 +40,31 @@ export interface ImageSummary {
   id: string;
   names: string[];
   created: string;
+  /** Bytes of the image's layer blobs as stored. */
   size: number;
 }
 
-const LOCK_OPTIONS = { realpath: false, stale: 30_000, retries: { retries: 600, minTimeout: 50, maxTimeout: 200 } };
+/** What a reference found: the image id, and the name when it named the image by one of its names. */
+export interface FoundImage {
+  id: string;
+  name?: string;
+}
+
+export type ArchiveFormat = 'docker-archive' | 'oci-archive';
+
+export interface ImportOptions {
+  /** Comment for the image's history entry (docker import --message). */
+  message?: string;
+}
+
+export function unknownImage(ref: string): DevboxError {
+  return new DevboxError(`unknown image "${ref}"`, {
+    fix: 'see "devbox images"; load one with "devbox image load -i FILE" or "devbox image import ROOTFS.tar NAME"',
+    exitCode: 125,
+  });
+}
+
+const SHORT_ID = /^[a-f0-9]{4,64}$/;
 
 export class ImageStore {
   private constructor(readonly root: string) {}
@@ -52,109 +77,119 @@ export class ImageStore {
     return join(this.root, 'images.json');
   }
 
-  readIndex(): IndexFile {
+  readIndex(): ImageIndexFile {
+    let index: ImageIndexFile;
     try {
-      return JSON.parse(readFileSync(this.indexPath, 'utf8')) as IndexFile;
+      index = JSON.parse(readFileSync(this.indexPath, 'utf8')) as ImageIndexFile;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, images: {} };
       throw new DevboxError(`${this.indexPath} is unreadable: ${(error as Error).message}`, { fix: 'restore it or remove the store' });
     }
+    if (index.version !== 1 || typeof index.images !== 'object' || index.images === null) {
+      throw new DevboxError(`${this.indexPath}: unknown format (version ${String(index.version)})`, { fix: 'was it written by a newer devbox?' });
+    }
+    return index;
   }
 
-  /** Replaces the index atomically; call under the lock. */
-  async writeIndex(index: IndexFile): Promise<void> {
-    const temp = `${this.indexPath}.${process.pid}.tmp`;
-    const handle = await fs.open(temp, 'w');
-    await handle.writeFile(JSON.stringify(index, null, 1));
-    await handle.sync();
-    await handle.close();
-    await fs.rename(temp, this.indexPath);
+  /** Replaces the index atomically and durably; call under the lock. */
+  async writeIndex(index: ImageIndexFile): Promise<void> {
+    await writeFileAtomic(this.root, this.indexPath, JSON.stringify(index, null, 1));
   }
 
-  /** Runs fn holding the store lock, so concurrent devbox commands never interleave their writes. */
+  /** Runs fn holding the store lock (re-entrant), so concurrent devbox commands never interleave writes. */
   async withLock<T>(fn: () => Promise<T>): Promise<T> {
-    await fs.mkdir(join(this.root, 'tmp'), { recursive: true });
-    const lockPath = join(this.root, 'lock');
-    const { default: lockfile } = await import('proper-lockfile');
-    let release: () => Promise<void>;
+    const { withStoreLock } = await import('./store-lock.js');
+    return withStoreLock(this.root, fn);
+  }
+
+  /**
+   * The image a reference names, as podman looks it up: a full image id; a name (normalized, so `busybox`
+   * is docker.io/library/busybox:latest) or name@digest; else a unique prefix (≥ 4 hex digits) of an id.
+   */
+  find(ref: string, index: ImageIndexFile = this.readIndex()): FoundImage | undefined {
+    const hex = ref.startsWith('sha256:') ? ref.slice('sha256:'.length) : ref;
+    if (/^[a-f0-9]{64}$/.test(hex) && index.images[`sha256:${hex}`]) return { id: `sha256:${hex}` };
+    const looksLikeId = SHORT_ID.test(hex);
+    let parsed: ImageReference | undefined;
     try {
-      release = await lockfile.lock(lockPath, LOCK_OPTIONS);
+      parsed = parseReference(ref);
     } catch (error) {
-      throw new DevboxError(`the store ${this.root} is locked by another devbox command`, { fix: 'wait for it to finish', cause: error });
+      if (!looksLikeId) throw error;
     }
-    try {
-      return await fn();
-    } finally {
-      await release();
-    }
-  }
-
-  /** The image id a reference names: a name, name@digest, or a full or shortened (≥ 4 hex digits) image id. */
-  findId(ref: string, index = this.readIndex()): string | undefined {
-    const hex = ref.startsWith('sha256:') ? ref.slice(7) : ref;
-    if (/^[a-f0-9]{4,64}$/.test(hex)) {
-      const matches = Object.keys(index.images).filter((id) => id.slice(7).startsWith(hex));
-      if (matches.length === 1) return matches[0];
-      if (matches.length > 1) throw new DevboxError(`image id prefix "${ref}" is ambiguous`, { fix: 'give more digits', exitCode: 125 });
-    }
-    const parsed = parseReference(ref);
     const entries = Object.entries(index.images);
-    if (parsed.digest) {
-      const repo = repositoryName(parsed);
-      return entries.find(([, r]) => r.manifest === parsed.digest && r.names.some((n) => n.startsWith(`${repo}:`)))?.[0] ?? entries.find(([, r]) => r.manifest === parsed.digest)?.[0];
+    if (parsed?.digest) {
+      const { digest } = parsed;
+      const repo = `${repositoryName(parsed)}:`;
+      const byDigest = entries.filter(([, r]) => r.manifest === digest);
+      const match = byDigest.find(([, r]) => r.names.some((n) => n.startsWith(repo))) ?? byDigest[0];
+      if (match) return { id: match[0] };
+    } else if (parsed) {
+      const name = normalizedName(parsed);
+      const match = entries.find(([, r]) => r.names.includes(name));
+      if (match) return { id: match[0], name };
     }
-    const name = normalizedName(parsed);
-    return entries.find(([, r]) => r.names.includes(name))?.[0];
+    if (!looksLikeId) return undefined;
+    const matches = entries.filter(([id]) => digestHex(id).startsWith(hex));
+    if (matches.length > 1) throw new DevboxError(`image id prefix "${ref}" is ambiguous`, { fix: 'give more digits', exitCode: 125 });
+    return matches.length ? { id: matches[0][0] } : undefined;
   }
 
+  /** The image for a reference (see find); unknown → DevboxError with exit status 125. */
   async resolve(ref: string): Promise<StoredImage> {
     const index = this.readIndex();
-    const id = this.findId(ref, index);
-    if (!id) {
-      throw new DevboxError(`unknown image "${ref}"`, {
-        fix: 'see "devbox images"; load one with "devbox image load -i FILE" or "devbox image import ROOTFS.tar NAME"',
-        exitCode: 125,
-      });
-    }
-    const record = index.images[id];
+    const found = this.find(ref, index);
+    if (!found) throw unknownImage(ref);
+    const record = index.images[found.id];
     const manifest = await readBlobJson<ImageManifest>(this.root, record.manifest);
-    const config = await readBlobJson<ImageConfig>(this.root, id);
-    return { id, names: record.names, manifestDigest: record.manifest, manifest, config };
+    const config = await readBlobJson<ImageConfig>(this.root, found.id);
+    return { id: found.id, names: record.names, manifestDigest: record.manifest, manifest, config };
   }
 
-  /** Unpacked layer directories, bottom first, for this id mapping; missing ones are unpacked first. */
+  /**
+   * Unpacked layer directories (overlay lowerdirs), bottom layer first, for this id mapping. Layers not yet
+   * unpacked for it are unpacked first, under the lock.
+   */
   async layerDirs(image: StoredImage, mapping: IdMapping): Promise<string[]> {
-    const { layerDir, layerRecordPath, unpackLayer } = await import('./unpack.js');
-    const diffIDs = image.config.rootfs.diff_ids;
+    const { layerDir, layerRecordPath } = await import('./layer-paths.js');
+    const diffIDs = image.config.rootfs?.diff_ids ?? [];
     if (diffIDs.length !== image.manifest.layers.length) {
-      throw new DevboxError(`image ${image.id.slice(7, 19)}: its config lists ${diffIDs.length} layers, its manifest ${image.manifest.layers.length}`, { fix: 'the image is corrupt' });
+      throw new DevboxError(`image ${ImageStore.shortId(image.id)}: its config lists ${diffIDs.length} layers, its manifest ${image.manifest.layers.length}`, {
+        fix: 'the image is corrupt: remove it and load it again',
+      });
     }
     const dirs = diffIDs.map((d) => layerDir(this.root, mapping, d));
     if (dirs.every((d) => existsSync(layerRecordPath(d)))) return dirs;
+    const { unpackLayer } = await import('./unpack.js');
     await this.withLock(async () => {
-      for (const [i, dir] of dirs.entries()) {
-        if (!existsSync(layerRecordPath(dir))) await unpackLayer(this.root, mapping, image.manifest.layers[i].digest, diffIDs[i]);
-      }
+      for (const [i, diffID] of diffIDs.entries()) await unpackLayer(this.root, mapping, image.manifest.layers[i].digest, diffID);
     });
     return dirs;
   }
 
-  /** Adds an image (its blobs already in the store) and gives it `names`, taking them from other images. */
-  async addImage(id: string, manifestDigest: string, names: string[]): Promise<void> {
-    const index = this.readIndex();
-    for (const record of Object.values(index.images)) record.names = record.names.filter((n) => !names.includes(n));
-    const existing = index.images[id];
-    index.images[id] = {
-      manifest: manifestDigest,
-      names: [...new Set([...(existing?.names ?? []), ...names])],
-      created: existing?.created ?? new Date().toISOString(),
-    };
-    await this.writeIndex(index);
+  /** Adds images (their blobs already stored) in one index write; names move to them from other images. */
+  async addImages(images: readonly { id: string; manifestDigest: string; names: readonly string[] }[]): Promise<void> {
+    await this.withLock(async () => {
+      const index = this.readIndex();
+      for (const image of images) {
+        for (const record of Object.values(index.images)) record.names = record.names.filter((n) => !image.names.includes(n));
+        const existing = index.images[image.id];
+        index.images[image.id] = {
+          manifest: image.manifestDigest,
+          names: [...new Set([...(existing?.names ?? []), ...image.names])],
+          created: existing?.created ?? new Date().toISOString(),
+        };
+      }
+      await this.writeIndex(index);
+    });
   }
 
+  /**
+   * Every image, newest first. Synchronous (a few small reads per image): `devbox ps` calls it to name
+   * containers' images.
+   */
   list(): ImageSummary[] {
     const index = this.readIndex();
-    return Object.entries(index.images).map(([id, record]) => {
+    const summaries = Object.entries(index.images).map(([id, record]) => {
       let created = record.created;
       let size = 0;
       try {
@@ -167,45 +202,57 @@ export class ImageStore {
       }
       return { id, names: record.names, created, size };
     });
+    return summaries.sort((a, b) => b.created.localeCompare(a.created));
   }
 
-  /** Ids of images that a running container uses (containers/<id>/state.json with a live devbox pid). */
-  imagesInUse(): Set<string> {
-    const inUse = new Set<string>();
-    const dir = join(this.root, 'containers');
-    if (!existsSync(dir)) return inUse;
-    for (const name of readdirSync(dir)) {
-      try {
-        const state = JSON.parse(readFileSync(join(dir, name, 'state.json'), 'utf8')) as { image: string; pid: number; exitCode?: number };
-        if (state.exitCode !== undefined) continue;
-        process.kill(state.pid, 0);
-        inUse.add(state.image);
-      } catch {
-        // no state, or its process is gone
-      }
-    }
-    return inUse;
-  }
-
+  /** What `devbox image inspect` shows for one image, in podman's field names. */
   async inspect(ref: string): Promise<Record<string, unknown>> {
     const image = await this.resolve(ref);
+    const repos = [...new Set(image.names.map((n) => n.slice(0, n.lastIndexOf(':'))))];
     return {
-      Id: image.id.slice(7),
+      Id: digestHex(image.id),
       Digest: image.manifestDigest,
       RepoTags: image.names.map(familiarName),
+      RepoDigests: repos.map((r) => `${r}@${image.manifestDigest}`),
       Created: image.config.created,
+      Author: image.config.author,
       Architecture: image.config.architecture,
       Os: image.config.os,
+      ...(image.config.variant ? { Variant: image.config.variant } : {}),
       Size: image.manifest.layers.reduce((n, l) => n + l.size, 0),
+      Labels: image.config.config?.Labels ?? null,
       Config: image.config.config ?? {},
-      RootFS: { Type: 'layers', Layers: image.config.rootfs.diff_ids },
+      RootFS: { Type: 'layers', Layers: image.config.rootfs?.diff_ids ?? [] },
       History: image.config.history ?? [],
       ManifestType: image.manifest.mediaType,
     };
   }
 
-  hasBlob(digest: string): boolean {
-    return existsSync(blobPath(this.root, digest));
+  /** Untags (a name) or removes (an id, or an image's last name); then collects what nothing references. */
+  async remove(refs: readonly string[], opts: { force: boolean }): Promise<string[]> {
+    const { removeImages } = await import('./remove.js');
+    return removeImages(this, refs, opts.force);
+  }
+
+  /** A root file system tar (plain or gzip) as a one-layer image named `name`, like `docker import`. */
+  async importRootfs(tarPath: string, name: string, opts: ImportOptions = {}): Promise<StoredImage> {
+    const { importRootfs } = await import('./import.js');
+    return importRootfs(this, tarPath, name, opts);
+  }
+
+  /**
+   * Loads a docker-archive or oci-archive (a path, or "-" for stdin); returns the images loaded, each with
+   * the names the archive gave it (`loadedNames`).
+   */
+  async loadArchive(path: string): Promise<(StoredImage & { loadedNames: string[] })[]> {
+    const { loadArchive } = await import('./archive-load.js');
+    return loadArchive(this, path);
+  }
+
+  /** Writes images to `out` (a path, written via a temp file, or a stream) as an archive podman load reads. */
+  async saveArchive(refs: readonly string[], out: string | Writable, format: ArchiveFormat = 'docker-archive'): Promise<void> {
+    const { saveArchive } = await import('./archive-save.js');
+    return saveArchive(this, refs, out, format);
   }
 
   /** For display: image id as Docker shows it (12 hex digits). */

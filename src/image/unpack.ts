@@ -1,70 +1,94 @@
 /**
- * Unpacking a layer blob into layers/<id map>/<diffID>/, inside the user namespace (unpack-worker.ts).
- * The worker writes into a temp directory beside the final one; only a complete layer whose diffID matches
- * is renamed into place, and its record (<diffID>.json) written last marks it complete.
+ * Unpacking a layer blob into layers/<id map>/<diffID hex>/, inside the user namespace (unpack-worker.ts),
+ * so that tar ownership lands in the mapped range. The worker writes into a temp directory beside the final
+ * one; only a complete layer whose diffID matches is renamed into place, and its record (<diffID hex>.json,
+ * storage/layer-format.ts) written last marks it complete. Call under the store lock.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import type { LayerRecord } from '../storage/layer-format.js';
 import { runNodeInUserNamespace } from '../userns/helper.js';
-import { idMappingFingerprint, type IdMapping } from '../userns/idmap.js';
+import type { IdMapping } from '../userns/idmap.js';
 import { removeAsNamespaceRoot } from '../userns/remove.js';
 import { DevboxError } from '../util/errors.js';
-import { blobPath, digestHex, openBlob } from './blobs.js';
+import { blobExists, digestHex, openBlob, shortDigest } from './blobs.js';
+import { syncDirectory, writeFileAtomic } from './durable.js';
+import { isLayerUnpacked, layerRecordPath, layersDir } from './layer-paths.js';
 
-export function layersDir(root: string, mapping: IdMapping): string {
-  return join(root, 'layers', idMappingFingerprint(mapping));
-}
-
-export function layerDir(root: string, mapping: IdMapping, diffID: string): string {
-  return join(layersDir(root, mapping), digestHex(diffID));
-}
-
-export function layerRecordPath(dir: string): string {
-  return `${dir}.json`;
-}
+/** Prefix of a layer being unpacked (or left half-unpacked by a crash). */
+const LAYER_TEMP_PREFIX = '.tmp-';
 
 interface WorkerResult extends LayerRecord {
   skippedDevices: string[];
 }
 
-/** Unpacks blob `digest`; returns its diffID. With expectedDiffID, a different one is an error. */
+/**
+ * Removes what an interrupted unpack left for this id map: temp directories, and layer directories whose
+ * record was never written. Call under the store lock.
+ */
+export async function removeStaleLayers(root: string, mapping: IdMapping): Promise<void> {
+  const dir = layersDir(root, mapping);
+  let names: string[];
+  try {
+    names = await fs.readdir(dir);
+  } catch {
+    return;
+  }
+  const present = new Set(names);
+  const stale = names.filter((n) => n.startsWith(LAYER_TEMP_PREFIX) || (/^[a-f0-9]{64}$/.test(n) && !present.has(`${n}.json`)));
+  await removeAsNamespaceRoot(mapping, stale.map((n) => join(dir, n)));
+}
+
+/** Layer directories already cleared of what interrupted unpacks left, by this process. */
+const checkedForStale = new Set<string>();
+
+/**
+ * Unpacks blob `digest` and returns its diffID; with `expectedDiffID`, different content is an error and
+ * nothing is kept. A layer already unpacked for this id map is not unpacked again.
+ */
 export async function unpackLayer(root: string, mapping: IdMapping, digest: string, expectedDiffID?: string): Promise<string> {
+  if (expectedDiffID && isLayerUnpacked(root, mapping, expectedDiffID)) return expectedDiffID;
+  const label = `layer ${shortDigest(digest)}`;
+  if (!blobExists(root, digest)) throw new DevboxError(`${label}: blob missing from the store`, { fix: 'load or import the image again' });
   const dir = layersDir(root, mapping);
   await fs.mkdir(dir, { recursive: true });
-  const temp = join(dir, `.tmp-${randomBytes(6).toString('hex')}`);
+  if (!checkedForStale.has(dir)) {
+    await removeStaleLayers(root, mapping);
+    checkedForStale.add(dir);
+  }
+  const temp = join(dir, `${LAYER_TEMP_PREFIX}${randomBytes(6).toString('hex')}`);
   await fs.mkdir(temp);
-  const short = digest.slice(7, 19);
   let result: WorkerResult;
   try {
-    if (!existsSync(blobPath(root, digest))) throw new DevboxError(`layer ${short}: blob missing from the store`, { fix: 'load or import the image again' });
     const out = await runNodeInUserNamespace(mapping, new URL('./unpack-worker.js', import.meta.url), [temp, ...(mapping.full ? [] : ['--squash'])], {
       input: openBlob(root, digest),
       allowFailure: true,
     });
-    if (out.exitCode !== 0) throw new DevboxError(`layer ${short}: ${out.stderr.trim().split('\n').pop() || `unpacking failed (status ${out.exitCode})`}`);
+    if (out.exitCode !== 0) throw new DevboxError(`${label}: ${out.stderr.trim().split('\n').pop() || `unpacking failed (status ${out.exitCode})`}`);
     result = JSON.parse(out.stdout) as WorkerResult;
     if (expectedDiffID && result.diffID !== expectedDiffID) {
-      throw new DevboxError(`layer ${short}: its content is ${result.diffID}, but the image config says ${expectedDiffID}`, { fix: 'the image is corrupt' });
+      throw new DevboxError(`${label}: its content is ${result.diffID}, but the image config says ${expectedDiffID}`, { fix: 'the image is corrupt' });
     }
   } catch (error) {
-    await removeAsNamespaceRoot(mapping, [temp]);
+    // What the worker wrote belongs to subordinate ids; if even this fails, removeStaleLayers gets it later.
+    await removeAsNamespaceRoot(mapping, [temp]).catch(() => {});
     throw error;
   }
   const final = join(dir, digestHex(result.diffID));
-  const recordPath = layerRecordPath(final);
-  if (existsSync(recordPath)) {
-    await removeAsNamespaceRoot(mapping, [temp]); // another image brought the same layer meanwhile
+  if (existsSync(layerRecordPath(final))) {
+    await removeAsNamespaceRoot(mapping, [temp]); // the same content is already unpacked
     return result.diffID;
   }
   if (existsSync(final)) await removeAsNamespaceRoot(mapping, [final]); // left by a crash before its record
   await fs.rename(temp, final);
+  await syncDirectory(dir);
   const record: LayerRecord = { diffID: result.diffID, size: result.size, opaqueDirs: result.opaqueDirs, xattrs: result.xattrs };
-  await fs.writeFile(`${recordPath}.tmp`, JSON.stringify(record));
-  await fs.rename(`${recordPath}.tmp`, recordPath);
+  await writeFileAtomic(root, layerRecordPath(final), JSON.stringify(record));
   if (result.skippedDevices.length) {
-    process.stderr.write(`devbox: layer ${short}: skipped ${result.skippedDevices.length} device node(s) (not allowed in a user namespace), e.g. /${result.skippedDevices[0]}\n`);
+    process.stderr.write(
+      `devbox: note: ${label}: skipped ${result.skippedDevices.length} device node(s), which a user namespace cannot create (e.g. /${result.skippedDevices[0]})\n`,
+    );
   }
   return result.diffID;
 }

@@ -1,14 +1,15 @@
 /**
  * The layer extractor on hostile and tricky tars, in-process and without namespaces (ownership squashed,
- * helper operations recorded instead of run): whatever a tar says, nothing lands outside the layer.
+ * helper operations recorded instead of run): whatever a tar says, nothing outside the layer changes.
+ * Cases after containerd's TestBreakouts (pkg/archive/tar_test.go) and umoci's scoping tests.
  */
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, mkdirSync, lstatSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { extractLayer } from '../../src/image/extract.js';
+import { extractLayer, type ExtractResult } from '../../src/image/extract.js';
 import type { FsOp } from '../../src/userns/helper.js';
 import { packTar, type TarEntry } from '../helpers/images.js';
 
@@ -23,7 +24,8 @@ test.before.each(() => {
   outside = join(base, 'outside');
   mkdirSync(layer);
   mkdirSync(outside);
-  writeFileSync(join(outside, 'victim'), 'untouched');
+  chmodSync(outside, 0o750);
+  writeFileSync(join(outside, 'victim'), 'untouched', { mode: 0o640 });
   ops = [];
 });
 
@@ -31,33 +33,48 @@ test.after.each(() => {
   rmSync(base, { recursive: true, force: true });
 });
 
-async function extract(entries: TarEntry[]) {
-  return extractLayer(Readable.from([await packTar(entries)]), {
+async function extract(entries: TarEntry[] | Buffer): Promise<ExtractResult> {
+  const tar = Buffer.isBuffer(entries) ? entries : await packTar(entries);
+  return extractLayer(Readable.from([tar]), {
     root: layer,
     squashOwnership: true,
+    durable: true,
     applyFsOps: async (batch) => {
       ops.push(...batch);
       // Stand-in for the helper's mkfifo, which Node.js cannot do: the extractor then sets owner and times.
-      for (const op of batch) if (op.op === 'fifo') writeFileSync(op.path, '');
+      for (const op of batch) if (op.op === 'fifo') writeFileSync(op.path, '', { flag: 'wx' });
     },
   });
 }
 
+/** The directory beside the layer, its file and their modes are exactly as the test made them. */
 function outsideUntouched() {
   assert.equal(readdirSync(outside), ['victim']);
   assert.is(readFileSync(join(outside, 'victim'), 'utf8'), 'untouched');
+  assert.is(statSync(outside).mode & 0o7777, 0o750, 'the mode of the outside directory changed');
+  assert.is(statSync(join(outside, 'victim')).mode & 0o7777, 0o640, 'the mode of the outside file changed');
+  assert.not.ok(ops.some((op) => !op.path.startsWith(`${layer}/`)), 'a helper operation aimed outside the layer');
 }
 
 const hostile: [string, () => TarEntry[], RegExp][] = [
-  ['a file written through a symlink to a host directory', () => [{ name: 'evil', type: 'symlink', linkname: outside }, { name: 'evil/pwned', content: 'x' }], /passes through the symlink "evil"/],
+  ['a name that climbs out ("../x")', () => [{ name: '../outside/pwned', content: 'x' }], /entry "..\/outside\/pwned" escapes the layer directory/],
+  ['an absolute name that climbs out ("/../../x")', () => [{ name: '/../../outside/pwned', content: 'x' }], /escapes the layer directory/],
+  ['a dot-prefixed name that climbs out ("./../x")', () => [{ name: './../outside/pwned', content: 'x' }], /escapes the layer directory/],
+  ['a file written through a symlink to a host directory', () => [{ name: 'evil', type: 'symlink', linkname: outside }, { name: 'evil/pwned', content: 'x' }], /entry "evil\/pwned" passes through the symlink "evil"/],
   ['a file written through a symlink to /', () => [{ name: 'root', type: 'symlink', linkname: '/' }, { name: `root${outside}/pwned`, content: 'x' }], /passes through the symlink "root"/],
   ['a relative symlink that climbs out, then a write through it', () => [{ name: 'up', type: 'symlink', linkname: '../outside' }, { name: 'up/pwned', content: 'x' }], /passes through the symlink "up"/],
-  ['a name that climbs out', () => [{ name: '../outside/pwned', content: 'x' }], /escapes the layer directory/],
-  ['a hard link to a file outside', () => [{ name: 'h', type: 'link', linkname: '../outside/victim' }], /escapes the layer directory/],
+  ['a directory entry through a symlink', () => [{ name: 'up', type: 'symlink', linkname: '../outside' }, { name: 'up/sub', type: 'directory', mode: 0o777 }], /passes through the symlink "up"/],
+  ['a symlink chain ending outside, then a write', () => [{ name: 'a', type: 'symlink', linkname: 'b' }, { name: 'b', type: 'symlink', linkname: outside }, { name: 'a/pwned', content: 'x' }], /passes through the symlink "a"/],
+  ['a hard link to a file outside ("../outside")', () => [{ name: 'h', type: 'link', linkname: '../outside/victim' }], /hard link "h" points at "..\/outside\/victim", which escapes the layer directory/],
   ['a hard link through a symlink', () => [{ name: 'l', type: 'symlink', linkname: outside }, { name: 'h', type: 'link', linkname: 'l/victim' }], /passes through the symlink "l"/],
-  ['a hard link to a file the layer does not have', () => [{ name: 'h', type: 'link', linkname: 'nothing' }], /not in the layer/],
+  ['a hard link to a file the layer does not have', () => [{ name: 'h', type: 'link', linkname: 'nothing' }], /which is not in the layer/],
+  ['a hard link to a directory', () => [{ name: 'd', type: 'directory' }, { name: 'h', type: 'link', linkname: 'd' }], /points at a directory/],
   ['a whiteout through a symlink', () => [{ name: 'l', type: 'symlink', linkname: outside }, { name: 'l/.wh.victim' }], /passes through the symlink "l"/],
-  ['a whiteout of the parent directory', () => [{ name: 'etc/.wh...' }], /names no file/],
+  ['a whiteout of the parent directory (".wh..." in the root)', () => [{ name: '.wh...' }], /names no file/],
+  ['a whiteout of ".." in a subdirectory', () => [{ name: 'etc/.wh...' }], /names no file/],
+  ['an opaque marker through a symlink', () => [{ name: 'l', type: 'symlink', linkname: outside }, { name: 'l/.wh..wh..opq' }], /passes through the symlink "l"/],
+  ['a file below a regular file', () => [{ name: 'f', content: 'x' }, { name: 'f/g', content: 'y' }], /passes through "f", which is not a directory/],
+  ['a file below a FIFO', () => [{ name: 'p', type: 'fifo' }, { name: 'p/g', content: 'y' }], /passes through "p", which is not a directory/],
 ];
 
 for (const [what, entries, message] of hostile) {
@@ -69,9 +86,29 @@ for (const [what, entries, message] of hostile) {
       assert.match((error as Error).message, message);
     }
     outsideUntouched();
-    assert.not.ok(ops.some((op) => !op.path.startsWith(layer)), 'a helper operation aimed outside the layer');
   });
 }
+
+test('a directory replaced by a symlink in the same layer: its mode is not applied to the symlink target (CVE-2021-32760)', async () => {
+  await extract([
+    { name: 'd', type: 'directory', mode: 0o777 },
+    { name: 'd/sub', type: 'directory', mode: 0o777 },
+    { name: 'd', type: 'symlink', linkname: outside },
+  ]);
+  assert.is(readlinkSync(join(layer, 'd')), outside);
+  outsideUntouched();
+});
+
+test('a hard link to a symlink links the symlink itself, and a later mode is not applied through it', async () => {
+  await extract([
+    { name: 's', type: 'symlink', linkname: join(outside, 'victim') },
+    { name: 'h', type: 'link', linkname: 's' },
+    { name: 'h', type: 'directory', mode: 0o777 },
+  ]);
+  assert.ok(lstatSync(join(layer, 's')).isSymbolicLink());
+  assert.ok(lstatSync(join(layer, 'h')).isDirectory());
+  outsideUntouched();
+});
 
 test('a later entry replaces a symlink instead of writing through it', async () => {
   await extract([
@@ -81,6 +118,48 @@ test('a later entry replaces a symlink instead of writing through it', async () 
   assert.ok(lstatSync(join(layer, 'x')).isFile());
   assert.is(readFileSync(join(layer, 'x'), 'utf8'), 'replaced');
   outsideUntouched();
+});
+
+test('a directory entry over a symlink replaces the symlink with a directory', async () => {
+  await extract([
+    { name: 'd', type: 'symlink', linkname: outside },
+    { name: 'd', type: 'directory', mode: 0o700 },
+  ]);
+  assert.ok(lstatSync(join(layer, 'd')).isDirectory());
+  assert.is(statSync(join(layer, 'd')).mode & 0o7777, 0o700);
+  outsideUntouched();
+});
+
+test('a directory entry over an existing directory keeps its contents and takes the new mode', async () => {
+  await extract([
+    { name: 'd', type: 'directory', mode: 0o700 },
+    { name: 'd/f', content: 'kept' },
+    { name: 'd', type: 'directory', mode: 0o751 },
+  ]);
+  assert.is(readFileSync(join(layer, 'd/f'), 'utf8'), 'kept');
+  assert.is(statSync(join(layer, 'd')).mode & 0o7777, 0o751);
+});
+
+test('a directory replaced by a file takes its pending children with it', async () => {
+  await extract([
+    { name: 'd', type: 'directory' },
+    { name: 'd/e', type: 'directory', mode: 0o700 },
+    { name: 'd/p', type: 'fifo' },
+    { name: 'd', content: 'now a file' },
+  ]);
+  assert.is(readFileSync(join(layer, 'd'), 'utf8'), 'now a file');
+  assert.equal(ops, []);
+});
+
+test('a later entry or a whiteout at the path of a FIFO replaces the FIFO', async () => {
+  await extract([
+    { name: 'p', type: 'fifo' },
+    { name: 'p', content: 'file now' },
+    { name: 'q', type: 'fifo' },
+    { name: '.wh.q' },
+  ]);
+  assert.is(readFileSync(join(layer, 'p'), 'utf8'), 'file now');
+  assert.equal(ops.map((o) => [o.op, o.path.slice(layer.length)]), [['whiteout', '/q']]);
 });
 
 test('whiteouts and opaque markers become helper operations on paths inside the layer', async () => {
@@ -103,22 +182,60 @@ test('whiteouts and opaque markers become helper operations on paths inside the 
   assert.is(readFileSync(join(layer, 'var/cache/new'), 'utf8'), 'n');
 });
 
-test('modes (setuid too), symlinks and hard links survive', async () => {
+test('an opaque marker in the root is recorded for the root', async () => {
+  const result = await extract([{ name: '.wh..wh..opq' }, { name: 'f', content: 'x' }]);
+  assert.equal(result.opaqueDirs, ['']);
+  assert.equal(ops.map((o) => [o.op, o.path]), [['xattr', layer]]);
+});
+
+test('a whiteout removes what the same layer extracted at that path earlier', async () => {
+  await extract([
+    { name: 'd/f', content: 'x' },
+    { name: '.wh.d' },
+  ]);
+  assert.not.ok(existsSync(join(layer, 'd')));
+  assert.equal(ops.map((o) => [o.op, o.path.slice(layer.length)]), [['whiteout', '/d']]);
+});
+
+test('an entry after a whiteout of the same path wins, and the whiteout is dropped', async () => {
+  await extract([{ name: '.wh.d' }, { name: 'd/x', content: 'x' }, { name: '.wh.f' }, { name: 'f', content: 'y' }]);
+  assert.is(readFileSync(join(layer, 'd/x'), 'utf8'), 'x');
+  assert.is(readFileSync(join(layer, 'f'), 'utf8'), 'y');
+  assert.equal(ops, []);
+});
+
+test('modes (setuid, setgid, sticky too), symlinks and hard links survive', async () => {
   await extract([
     { name: 'bin', type: 'directory', mode: 0o711 },
     { name: 'bin/tool', content: '#!/bin/sh\n', mode: 0o4755 },
+    { name: 'bin/group', content: 'g', mode: 0o2711 },
+    { name: 'tmp', type: 'directory', mode: 0o1777 },
     { name: 'bin/alias', type: 'symlink', linkname: 'tool' },
     { name: 'bin/same', type: 'link', linkname: 'bin/tool' },
   ]);
   assert.is(statSync(join(layer, 'bin/tool')).mode & 0o7777, 0o4755);
+  assert.is(statSync(join(layer, 'bin/group')).mode & 0o7777, 0o2711);
+  assert.is(statSync(join(layer, 'tmp')).mode & 0o7777, 0o1777);
   assert.is(statSync(join(layer, 'bin')).mode & 0o7777, 0o711);
-  assert.is(lstatSync(join(layer, 'bin/alias')).isSymbolicLink(), true);
+  assert.is(readlinkSync(join(layer, 'bin/alias')), 'tool');
   assert.is(statSync(join(layer, 'bin/same')).ino, statSync(join(layer, 'bin/tool')).ino);
+});
+
+test('modification times are kept, directories\' too (set after their contents)', async () => {
+  await extract([
+    { name: 'd', type: 'directory' },
+    { name: 'd/f', content: 'x' },
+    { name: 'd/l', type: 'symlink', linkname: 'f' },
+  ]);
+  const expected = 1700000000; // packTar's mtime
+  for (const path of ['d', 'd/f']) assert.is(Math.floor(statSync(join(layer, path)).mtimeMs / 1000), expected, path);
+  assert.is(Math.floor(lstatSync(join(layer, 'd/l')).mtimeMs / 1000), expected);
 });
 
 test('a file that is mostly zeros is written sparse', async () => {
   const content = Buffer.alloc(8 * 1024 * 1024);
   content.write('start', 0);
+  content.write('middle', 4 * 1024 * 1024 + 100);
   content.write('end', content.length - 3);
   await extract([{ name: 'sparse', content }]);
   const st = statSync(join(layer, 'sparse'));
@@ -127,12 +244,52 @@ test('a file that is mostly zeros is written sparse', async () => {
   assert.ok(readFileSync(join(layer, 'sparse')).equals(content));
 });
 
-test('xattrs from PAX headers are applied, overlay metadata is not', async () => {
+test('a file ending in a hole keeps its full size', async () => {
+  const content = Buffer.alloc(1024 * 1024 + 17);
+  content.write('x', 0);
+  await extract([{ name: 'tail', content }]);
+  assert.is(statSync(join(layer, 'tail')).size, content.length);
+  assert.ok(readFileSync(join(layer, 'tail')).equals(content));
+});
+
+test('xattrs from PAX headers are applied, overlay metadata is not, and none go on symlinks', async () => {
   const result = await extract([
     { name: 'f', content: 'x', pax: { 'SCHILY.xattr.user.note': 'hello', 'SCHILY.xattr.user.overlay.opaque': 'y', 'SCHILY.xattr.trusted.overlay.redirect': '/etc' } },
+    { name: 'l', type: 'symlink', linkname: 'f', pax: { 'SCHILY.xattr.user.note': 'no' } },
   ]);
   assert.equal(result.xattrs, [{ path: 'f', name: 'user.note', value: Buffer.from('hello').toString('hex') }]);
-  assert.equal(ops.map((o) => (o.op === 'xattr' ? o.name : o.op)), ['user.note']);
+  assert.equal(ops.map((o) => (o.op === 'xattr' ? `${o.name}@${o.path.slice(layer.length)}` : o.op)), ['user.note@/f']);
+});
+
+test('device nodes are skipped and reported', async () => {
+  const result = await extract([{ name: 'dev', type: 'directory' }, { name: 'dev/null', type: 'character-device' }]);
+  assert.equal(result.skippedDevices, ['dev/null']);
+  assert.equal(readdirSync(join(layer, 'dev')), []);
+});
+
+test('the layer root entry changes nothing', async () => {
+  chmodSync(layer, 0o755);
+  await extract([{ name: './', type: 'directory', mode: 0o700 }, { name: './f', content: 'x' }]);
+  assert.is(statSync(layer).mode & 0o7777, 0o755);
+  assert.is(readFileSync(join(layer, 'f'), 'utf8'), 'x');
+});
+
+test('a truncated tar is an error', async () => {
+  const tar = await packTar([{ name: 'f', content: Buffer.alloc(10000, 1) }]);
+  try {
+    await extract(tar.subarray(0, 3000));
+    assert.unreachable('a truncated tar was accepted');
+  } catch (error) {
+    assert.match((error as Error).message, /Unexpected end of data/);
+  }
+});
+
+test('a pre-existing symlink in the target is never followed', async () => {
+  // The extractor requires an empty directory; even if one is not, a link in it is replaced, not used.
+  symlinkSync(outside, join(layer, 'pre'));
+  await extract([{ name: 'pre', content: 'mine' }]);
+  assert.ok(lstatSync(join(layer, 'pre')).isFile());
+  outsideUntouched();
 });
 
 test.run();

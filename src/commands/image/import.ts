@@ -1,6 +1,5 @@
-import { Args } from '@oclif/core';
+import { Args, Flags } from '@oclif/core';
 import { DevboxCommand } from '../../cli/base-command.js';
-import { importRootfs } from '../../image/import.js';
 import { ImageStore } from '../../image/store.js';
 
 export default class ImageImport extends DevboxCommand {
@@ -10,10 +9,11 @@ export default class ImageImport extends DevboxCommand {
     file: Args.string({ description: 'root file system tar', required: true }),
     name: Args.string({ description: 'NAME[:TAG] for the image', required: true }),
   };
+  static flags = { message: Flags.string({ char: 'm', description: 'comment for the image history' }) };
 
   async run(): Promise<void> {
-    const { args } = await this.parse(ImageImport);
-    const image = await importRootfs(ImageStore.open(), args.file, args.name);
+    const { args, flags } = await this.parse(ImageImport);
+    const image = await ImageStore.open().importRootfs(args.file, args.name, { message: flags.message });
     this.log(image.id);
   }
 }

@@ -1,0 +1,25 @@
+/**
+ * Where unpacked layers live: layers/<id map fingerprint>/<diffID hex>/ and its record beside it. Kept apart
+ * from the unpacker so that `devbox run`, whose layers are usually in place, loads only this.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { idMappingFingerprint, type IdMapping } from '../userns/idmap.js';
+import { digestHex } from './blobs.js';
+
+export function layersDir(root: string, mapping: IdMapping): string {
+  return join(root, 'layers', idMappingFingerprint(mapping));
+}
+
+export function layerDir(root: string, mapping: IdMapping, diffID: string): string {
+  return join(layersDir(root, mapping), digestHex(diffID));
+}
+
+/** The layer's record (storage/layer-format.ts LayerRecord), written last: its presence marks the layer complete. */
+export function layerRecordPath(dir: string): string {
+  return `${dir}.json`;
+}
+
+export function isLayerUnpacked(root: string, mapping: IdMapping, diffID: string): boolean {
+  return existsSync(layerRecordPath(layerDir(root, mapping, diffID)));
+}

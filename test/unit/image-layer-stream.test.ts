@@ -1,0 +1,78 @@
+import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createHash } from 'node:crypto';
+import { decompressed, describeStreamError, detectCompression, digesting } from '../../src/image/layer-stream.js';
+
+async function collect(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+async function rejects(fn: () => Promise<unknown>, message: RegExp): Promise<void> {
+  try {
+    await fn();
+  } catch (error) {
+    assert.match((error as Error).message, message);
+    return;
+  }
+  assert.unreachable(`no error; expected ${message}`);
+}
+
+test('compression is told by magic bytes', () => {
+  assert.is(detectCompression(gzipSync('x')), 'gzip');
+  assert.is(detectCompression(Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0])), 'zstd');
+  assert.is(detectCompression(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00])), 'xz');
+  assert.is(detectCompression(Buffer.from('BZh91AY')), 'bzip2');
+  assert.is(detectCompression(Buffer.from('etc/passwd\0\0\0')), 'none');
+  assert.is(detectCompression(Buffer.alloc(0)), 'none');
+});
+
+test('a gzip stream is decompressed, even when it arrives one byte at a time', async () => {
+  const data = Buffer.from('hello layer'.repeat(100));
+  const gz = gzipSync(data);
+  const bytes = [...gz].map((b) => Buffer.from([b]));
+  assert.ok((await collect(await decompressed(Readable.from(bytes)))).equals(data));
+});
+
+test('a plain stream passes through unchanged', async () => {
+  const data = Buffer.from('plain tar bytes');
+  assert.ok((await collect(await decompressed(Readable.from([data])))).equals(data));
+});
+
+test('empty input, and zstd, xz or bzip2 input, are refused with what they are', async () => {
+  await rejects(async () => decompressed(Readable.from([]), 'x.tar'), /x.tar is empty, not a tar archive/);
+  await rejects(async () => decompressed(Readable.from([Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 1, 2, 3, 4])]), 'x.tar'), /x.tar is zstd-compressed, which devbox does not support yet/);
+  await rejects(async () => decompressed(Readable.from([Buffer.from('BZh91AY&SY')]), 'x.tar'), /bzip2-compressed/);
+});
+
+test('corrupt or truncated gzip data is described as such', async () => {
+  const gz = gzipSync(Buffer.alloc(100000, 7));
+  for (const broken of [gz.subarray(0, gz.length / 2), Buffer.concat([gz.subarray(0, 20), Buffer.alloc(200, 0xff)])]) {
+    try {
+      await collect(await decompressed(Readable.from([broken])));
+      assert.unreachable('accepted');
+    } catch (error) {
+      assert.match(describeStreamError(error) ?? '', /gzip data/);
+    }
+  }
+});
+
+test('tar-stream errors are described as a truncated tar or not a tar', () => {
+  assert.is(describeStreamError(new Error('Unexpected end of data')), 'the tar archive is truncated (unexpected end of data)');
+  assert.is(describeStreamError(new Error('Invalid tar header. Maybe the tar is corrupted or it needs to be gunzipped?')), 'not a tar archive (invalid tar header)');
+  assert.is(describeStreamError(new Error('something else')), undefined);
+});
+
+test('the digest and size of everything that passed are known once the stream ends', async () => {
+  const data = [Buffer.from('a'.repeat(1000)), Buffer.from('b'.repeat(3))];
+  const counter = digesting(Readable.from(data));
+  assert.throws(() => counter.result(), /has not ended/);
+  await collect(counter.stream);
+  const all = Buffer.concat(data);
+  assert.equal(counter.result(), { digest: `sha256:${createHash('sha256').update(all).digest('hex')}`, size: all.length });
+});
+
+test.run();
