@@ -13,7 +13,7 @@ import tar from 'tar-stream';
 import { describeError, DevboxError } from '../util/errors.js';
 import { ociBlobPath } from './archive-manifest.js';
 import { blobPath, digestHex, openBlob } from './blobs.js';
-import { syncFile } from './durable.js';
+import { syncPath } from './durable.js';
 import { Annotation, MediaType, type Descriptor, type ImageIndex } from './oci.js';
 import type { ArchiveFormat, ImageStore, StoredImage } from './store.js';
 
@@ -100,7 +100,7 @@ export async function saveArchive(store: ImageStore, refs: readonly string[], ou
     pack.finalize();
     await done;
     if (temp) {
-      await syncFile(temp);
+      await syncPath(temp);
       await fs.rename(temp, out as string);
     }
   } catch (error) {

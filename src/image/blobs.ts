@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DevboxError } from '../util/errors.js';
-import { syncDirectory, syncFile, tempDir, tempPath, type TempLabel } from './durable.js';
+import { syncPath, tempDir, tempPath, type TempLabel } from './durable.js';
 
 const DIGEST = /^sha256:([a-f0-9]{64})$/;
 
@@ -83,10 +83,10 @@ export async function adoptSpooled(root: string, file: SpooledFile, expected?: {
     }
     const final = blobPath(root, file.digest);
     if (!existsSync(final)) {
-      await syncFile(file.path);
+      await syncPath(file.path);
       await fs.mkdir(blobDir(root), { recursive: true });
       await fs.rename(file.path, final);
-      await syncDirectory(blobDir(root));
+      await syncPath(blobDir(root));
     }
     return { digest: file.digest, size: file.size };
   } finally {

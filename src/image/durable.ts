@@ -21,16 +21,8 @@ export function tempPath(root: string, label: TempLabel): string {
   return join(tempDir(root), `${label}-${randomBytes(6).toString('hex')}`);
 }
 
-export async function syncDirectory(dir: string): Promise<void> {
-  const handle = await fs.open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-export async function syncFile(path: string): Promise<void> {
+/** fsync of a file, or of a directory so that a rename into it is durable. */
+export async function syncPath(path: string): Promise<void> {
   const handle = await fs.open(path, 'r');
   try {
     await handle.sync();
@@ -56,7 +48,7 @@ export async function writeFileAtomic(root: string, path: string, data: string |
     await fs.rm(temp, { force: true });
     throw error;
   }
-  await syncDirectory(dirname(path));
+  await syncPath(dirname(path));
 }
 
 /**

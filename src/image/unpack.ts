@@ -13,7 +13,7 @@ import type { IdMapping } from '../userns/idmap.js';
 import { removeAsNamespaceRoot } from '../userns/remove.js';
 import { DevboxError } from '../util/errors.js';
 import { blobExists, digestHex, openBlob, shortDigest } from './blobs.js';
-import { syncDirectory, writeFileAtomic } from './durable.js';
+import { syncPath, writeFileAtomic } from './durable.js';
 import { isLayerUnpacked, layerRecordPath, layersDir } from './layer-paths.js';
 
 /** Prefix of a layer being unpacked (or left half-unpacked by a crash). */
@@ -82,7 +82,7 @@ export async function unpackLayer(root: string, mapping: IdMapping, digest: stri
   }
   if (existsSync(final)) await removeAsNamespaceRoot(mapping, [final]); // left by a crash before its record
   await fs.rename(temp, final);
-  await syncDirectory(dir);
+  await syncPath(dir);
   const record: LayerRecord = { diffID: result.diffID, size: result.size, opaqueDirs: result.opaqueDirs, xattrs: result.xattrs };
   await writeFileAtomic(root, layerRecordPath(final), JSON.stringify(record));
   if (result.skippedDevices.length) {
