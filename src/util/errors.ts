@@ -33,7 +33,9 @@ export function describeError(error: unknown): string {
   if (error instanceof DevboxError) return error.toLine();
   const e = error as NodeJS.ErrnoException;
   if (e && typeof e === 'object' && typeof e.code === 'string' && typeof e.syscall === 'string') {
-    return `${e.syscall}${e.path ? ` ${e.path}` : ''}: ${e.code}`;
+    // Node's message starts "ENOENT: no such file or directory, open …": keep the words, and the code for searching.
+    const words = /^[A-Z0-9]+: ([^,]+)/.exec(e.message ?? '')?.[1];
+    return `${e.syscall}${e.path ? ` ${e.path}` : ''}: ${words ? `${words} (${e.code})` : e.code}`;
   }
   return e instanceof Error ? e.message : String(error);
 }
