@@ -30,7 +30,8 @@
   X (GID, "--gid", 1, false)                    \
   X (GROUPS, "--groups", 1, false)              \
   X (TTY, "--tty", 0, false)                    \
-  X (REMOVE_AFTER, "--remove-after", 1, false)
+  X (REMOVE_AFTER, "--remove-after", 1, false)  \
+  X (SYNC_FD, "--sync-fd", 1, false)
 
 #define OPTION_ID(id, name, n_args, repeatable) OPT_##id,
 #define OPTION_ENTRY(id, name, n_args, repeatable) { name, n_args, repeatable },
@@ -110,6 +111,7 @@ apply_option (Options *opts, OptionId id, char **a)
     case OPT_GID: opts->gid = (gid_t) parse_number (a[0], 0xfffffffeUL, "--gid"); break;
     case OPT_GROUPS: parse_groups (a[0], opts); break;
     case OPT_REMOVE_AFTER: opts->remove_after = a[0]; break;
+    case OPT_SYNC_FD: opts->sync_fd = (int) parse_number (a[0], INT_MAX, "--sync-fd"); break;
     case N_OPTIONS:
     default:
       die ("unhandled option %d", (int) id);
@@ -121,6 +123,7 @@ parse_args (int argc, char **argv, Options *opts)
 {
   opts->env = xcalloc ((size_t) argc + 1, sizeof (char *));
   opts->cwd = "/";
+  opts->sync_fd = -1;
   int i = 1;
   while (i < argc && strcmp (argv[i], "--") != 0)
     {
@@ -234,6 +237,8 @@ validate_options (Options *opts)
   else if (opts->command == NULL)
     die ("no command given after --");
   validate_paths (opts);
+  if (opts->sync_fd >= 0)
+    validate_sync_fd (opts->sync_fd);
   find_programs (opts);
   validate_identity (opts);
 }

@@ -45,6 +45,7 @@ typedef struct
   gid_t *groups;
   size_t n_groups;
   char **command; /* NULL-terminated; NULL when none was given */
+  int sync_fd;    /* --sync-fd; -1 when not given */
 } Options;
 
 /* What the sandbox's pid 1 carries through setup: channels to the outer process, fds opened before pivot_root. */
@@ -103,6 +104,10 @@ int relay_poll_fds (const Relay *relay, struct pollfd *fds);
 void relay_handle (Relay *relay, const struct pollfd *fds);
 void relay_resize (const Relay *relay);
 void relay_finish (Relay *relay);
+
+/* sync.c */
+void validate_sync_fd (int fd);
+void sync_with_caller (int fd, pid_t child);
 
 /* fsops.c */
 int fsops_main (int argc, char **argv);

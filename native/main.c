@@ -267,6 +267,8 @@ main (int argc, char **argv)
   if (opts.tty)
     close (console[1]);
   write_id_maps (child, &opts);
+  if (opts.sync_fd >= 0)
+    sync_with_caller (opts.sync_fd, child);
   /* sync_pipe[1] stays open until we exit: the child polls it to learn whether we are still alive. */
   if (write_byte (sync_pipe[1], 'm') < 0)
     die_with_error ("start the sandbox");

@@ -25,7 +25,8 @@ export const RUN_OPTION_DEFS: readonly OptionDef[] = [
   { name: 'user', char: 'u', kind: 'string', helpValue: 'USER[:GROUP]', description: 'User name or uid (and group) to run as' },
   { name: 'hostname', char: 'h', kind: 'string', helpValue: 'NAME', description: 'Container host name' },
   { name: 'entrypoint', kind: 'string', helpValue: 'CMD', description: "Override the image's ENTRYPOINT" },
-  { name: 'network', kind: 'string', options: ['host', 'none'], description: 'Network: the host\'s, or none (loopback only)' },
+  { name: 'network', kind: 'string', helpValue: 'slirp4netns|host|none', description: 'Network: an isolated one through slirp4netns (alias slirp; default: the "network" setting), the host\'s, or none (loopback only)' },
+  { name: 'publish', char: 'p', kind: 'multiple', helpValue: '[HOSTIP:]HOSTPORT:PORT[/tcp|udp]', description: "Publish a container's port on the host (HOSTIP default 127.0.0.1)" },
   { name: 'storage', kind: 'string', options: STORAGE_DRIVERS, description: 'Root file system backend (default: the "storage" setting, auto)' },
 ];
 
@@ -39,7 +40,9 @@ export interface RunOptions {
   user?: string;
   hostname?: string;
   entrypoint?: string;
-  network: 'host' | 'none';
+  /** As given; resolved against the settings by network/options.ts. */
+  network?: string;
+  publish: string[];
   storage?: StorageSetting;
   image: string;
   command: string[];
@@ -119,7 +122,8 @@ export function parseRunArgs(argv: readonly string[]): RunOptions {
     user: str('user'),
     hostname: str('hostname'),
     entrypoint: str('entrypoint'),
-    network: (str('network') as 'host' | 'none' | undefined) ?? 'host',
+    network: str('network'),
+    publish: list('publish'),
     storage: str('storage') as StorageSetting | undefined,
     image: argv[i],
     command: argv.slice(i + 1),

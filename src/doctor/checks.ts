@@ -6,11 +6,12 @@ import { readFileSync, statSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { readSettings } from '../settings/settings.js';
 import { probeKernelOverlay } from '../storage/driver.js';
-import { findProgram, fuseDeviceUsable } from '../storage/fuse-overlayfs.js';
+import { fuseDeviceUsable } from '../storage/fuse-overlayfs.js';
 import { helperPath, userNamespaceArgs } from '../userns/helper.js';
 import { parseSubordinateRanges, resolveIdMapping, type IdMapping } from '../userns/idmap.js';
 import { describeError } from '../util/errors.js';
 import { execCapture } from '../util/exec.js';
+import { findProgram } from '../util/programs.js';
 
 export interface CheckResult {
   name: string;

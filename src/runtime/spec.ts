@@ -33,8 +33,11 @@ export interface SandboxSpec {
   rootfs: RootfsSpec;
   mounts: BindMount[];
   hostname: string;
-  /** `none` gives the sandbox its own network namespace with only loopback. */
-  network: 'host' | 'none';
+  /**
+   * `none` gives the sandbox its own network namespace with only loopback; so does `slirp4netns`, whose
+   * caller attaches slirp4netns to it before it starts (launch.ts `beforeStart`).
+   */
+  network: 'host' | 'none' | 'slirp4netns';
   process: ProcessSpec;
   /** Deleted by the helper, inside the user namespace, once the sandbox has ended (`run --rm`). */
   removeAfterExit?: string;
@@ -65,11 +68,12 @@ function envEntry(entry: string): [string, string] {
   return eq < 0 ? [entry, ''] : [entry.slice(0, eq), entry.slice(eq + 1)];
 }
 
-/** The helper's command line for this sandbox. */
-export function helperArgs(spec: SandboxSpec): string[] {
+/** The helper's command line for this sandbox; `syncFd`: the descriptor of the helper's --sync-fd. */
+export function helperArgs(spec: SandboxSpec, syncFd?: number): string[] {
   const p = spec.process;
   const args = ['--uid-map', formatIdMap(spec.idMapping.uidMap), '--gid-map', formatIdMap(spec.idMapping.gidMap)];
-  if (spec.network === 'none') args.push('--unshare-net');
+  if (spec.network !== 'host') args.push('--unshare-net');
+  if (syncFd !== undefined) args.push('--sync-fd', String(syncFd));
   args.push(...rootfsArgs(spec.rootfs));
   for (const m of spec.mounts) args.push(m.readonly ? '--ro-bind' : '--bind', m.source, m.destination);
   args.push('--hostname', spec.hostname, '--chdir', p.cwd, '--uid', String(p.uid), '--gid', String(p.gid));

@@ -1,12 +1,14 @@
 /**
  * A container's directory in the store: containers/<id>/ holds its writable layer (upper, work), the
- * mountpoint (merged) or private copy (rootfs), the files bound over /etc/hosts and /etc/hostname, and
- * state.json while it runs (the image store reads it to refuse removing an image in use).
+ * mountpoint (merged) or private copy (rootfs), the files bound over /etc/hosts, /etc/hostname (and
+ * /etc/resolv.conf with slirp4netns), state.json while it runs (the image store reads it to refuse removing
+ * an image in use), and ports.json: the sandbox's port forwards, for `devbox ports`.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DevboxError } from '../util/errors.js';
+import type { PortForward } from '../network/sandbox-network.js';
+import { DevboxError, describeError } from '../util/errors.js';
 
 export interface ContainerState {
   id: string;
@@ -30,20 +32,44 @@ export function createContainerDir(storeRoot: string): ContainerDir {
   return { id, dir };
 }
 
-/** /etc/hosts and /etc/hostname for the container, as Docker writes them. */
-export function writeNameFiles(container: ContainerDir, hostname: string): { hosts: string; hostname: string } {
-  const hosts = join(container.dir, 'hosts');
-  const name = join(container.dir, 'hostname');
-  writeFileSync(hosts, `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${hostname}\n`);
-  writeFileSync(name, `${hostname}\n`);
-  return { hosts, hostname: name };
+export interface NameFiles {
+  hosts: string;
+  hostname: string;
+  /** Only when the network has a resolver of its own. */
+  resolvConf?: string;
+}
+
+/** /etc/hosts, /etc/hostname (and /etc/resolv.conf) for the container, as Docker writes them. */
+export function writeNameFiles(container: ContainerDir, hostname: string, hostsEntries: readonly string[], resolvConf?: string): NameFiles {
+  const files: NameFiles = { hosts: join(container.dir, 'hosts'), hostname: join(container.dir, 'hostname') };
+  writeFileSync(files.hosts, ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', ...hostsEntries, ''].join('\n'));
+  writeFileSync(files.hostname, `${hostname}\n`);
+  if (resolvConf !== undefined) writeFileSync((files.resolvConf = join(container.dir, 'resolv.conf')), resolvConf);
+  return files;
+}
+
+/** temp + rename: a reader in another process never sees a half-written file. */
+function writeJson(path: string, value: unknown): void {
+  writeFileSync(`${path}.tmp`, JSON.stringify(value));
+  renameSync(`${path}.tmp`, path);
 }
 
 export function writeState(container: ContainerDir, state: ContainerState): void {
-  const path = join(container.dir, 'state.json');
-  // temp + rename: a reader never sees a half-written file
-  writeFileSync(`${path}.tmp`, JSON.stringify(state));
-  renameSync(`${path}.tmp`, path);
+  writeJson(join(container.dir, 'state.json'), state);
+}
+
+export function writePorts(container: ContainerDir, forwards: readonly PortForward[]): void {
+  writeJson(join(container.dir, 'ports.json'), forwards);
+}
+
+/** The forwards of the container in `dir`; none when it has no network of its own. */
+export function readPorts(dir: string): PortForward[] {
+  try {
+    return JSON.parse(readFileSync(join(dir, 'ports.json'), 'utf8')) as PortForward[];
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new DevboxError(`cannot read the ports of the container in ${dir}: ${describeError(error)}`);
+  }
 }
 
 export interface ContainerSummary extends ContainerState {

@@ -3,10 +3,13 @@
  * describe the sandbox and hand it to the native helper, which runs it in the foreground.
  * This is the hot path of devbox: it loads no oclif, execa or tar code unless a layer must be unpacked.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunOptions } from '../cli/run-options.js';
 import { ImageStore } from '../image/store.js';
+import { networkHostsEntries, slirpResolvConf } from '../network/dns.js';
+import { resolveNetworkOptions } from '../network/options.js';
+import { attachSandboxNetwork, prepareSlirp4netns, type SandboxNetwork } from '../network/sandbox-network.js';
 import type { BindMount, RootfsSpec, SandboxSpec } from '../runtime/spec.js';
 import { launchSandbox } from '../runtime/launch.js';
 import { readSettings } from '../settings/settings.js';
@@ -15,9 +18,9 @@ import { selectDriver, type StorageDriver } from '../storage/driver.js';
 import { requireFuseOverlayfs } from '../storage/fuse-overlayfs.js';
 import { hostIdFor, resolveIdMapping, type IdMapping } from '../userns/idmap.js';
 import { removeAsNamespaceRoot } from '../userns/remove.js';
-import { DevboxError } from '../util/errors.js';
+import { DevboxError, describeError } from '../util/errors.js';
 import { containerArgs, containerEnv, containerWorkdir, type ProcessRequest } from './container-process.js';
-import { createContainerDir, writeNameFiles, writeState, type ContainerDir } from './containers.js';
+import { createContainerDir, writeNameFiles, writePorts, writeState, type ContainerDir } from './containers.js';
 import { parseGroup, parsePasswd, readImageFile, resolveUser } from './passwd.js';
 import { parseVolume } from './volumes.js';
 
@@ -52,8 +55,14 @@ function checkMapped(mapping: IdMapping, uid: number, gid: number): void {
   });
 }
 
+/** The host's resolver configuration, whose search domains and options the sandbox keeps. */
+function hostResolvConf(): string {
+  return existsSync('/etc/resolv.conf') ? readFileSync('/etc/resolv.conf', 'utf8') : '';
+}
+
 export async function runImage(options: RunOptions): Promise<number> {
   const settings = readSettings();
+  const network = resolveNetworkOptions(options, settings);
   const store = ImageStore.open(settings.storageRoot);
   const { mapping, warning } = resolveIdMapping();
   if (warning) process.stderr.write(`devbox: warning: ${warning}\n`);
@@ -62,24 +71,29 @@ export async function runImage(options: RunOptions): Promise<number> {
   const lowerDirs = await store.layerDirs(image, mapping);
   const driver = await selectDriver(options.storage ?? settings.storage, store.root, mapping);
   const config = image.config.config ?? {};
+  const slirp = network.mode === 'slirp4netns' ? await prepareSlirp4netns(join(store.root, 'slirp4netns.json')) : undefined;
 
   const container = createContainerDir(store.root);
   const hostname = options.hostname ?? container.id.slice(0, 12);
   const request: ProcessRequest = { command: options.command, entrypoint: options.entrypoint, env: options.env, workdir: options.workdir, tty: options.tty, hostname };
   const user = resolveUser(options.user || config.User || 'root', parsePasswd(readImageFile(lowerDirs, 'etc/passwd')), parseGroup(readImageFile(lowerDirs, 'etc/group')));
   checkMapped(mapping, user.uid, user.gid);
-  const names = writeNameFiles(container, hostname);
+  const names = writeNameFiles(container, hostname, networkHostsEntries(network, hostname), slirp ? slirpResolvConf(hostResolvConf()) : undefined);
   const systemMounts: BindMount[] = [
     { source: names.hosts, destination: '/etc/hosts', readonly: false },
     { source: names.hostname, destination: '/etc/hostname', readonly: false },
-    ...(existsSync('/etc/resolv.conf') ? [{ source: '/etc/resolv.conf', destination: '/etc/resolv.conf', readonly: true }] : []),
+    ...(names.resolvConf
+      ? [{ source: names.resolvConf, destination: '/etc/resolv.conf', readonly: false }]
+      : existsSync('/etc/resolv.conf')
+        ? [{ source: '/etc/resolv.conf', destination: '/etc/resolv.conf', readonly: true }]
+        : []),
   ];
   const spec: SandboxSpec = {
     idMapping: mapping,
     rootfs: await assembleRootfs(driver, mapping, lowerDirs, container),
     mounts: [...systemMounts, ...mounts],
     hostname,
-    network: options.network,
+    network: network.mode,
     process: {
       args: containerArgs(config, request),
       env: containerEnv(config, request, user.home, process.env),
@@ -96,7 +110,25 @@ export async function runImage(options: RunOptions): Promise<number> {
   // devbox's own pid marks the container live: it waits for the sandbox for as long as it runs.
   const state = { id: container.id, image: image.id, pid: process.pid, created: new Date().toISOString() };
   writeState(container, state);
-  const exitCode = await launchSandbox(spec, { stdin: options.interactive ? 'inherit' : 'ignore' });
+  let attached: SandboxNetwork | undefined;
+  const warn = (error: unknown) => process.stderr.write(`devbox: warning: port auto-forward stopped: ${describeError(error)}\n`);
+  let exitCode: number;
+  try {
+    exitCode = await launchSandbox(spec, {
+      stdin: options.interactive ? 'inherit' : 'ignore',
+      beforeStart:
+        slirp &&
+        (async (sandbox) => {
+          attached = await attachSandboxNetwork(slirp, sandbox, network, container.dir, (forwards) => writePorts(container, forwards), warn);
+        }),
+    });
+  } catch (error) {
+    // The sandbox never started (its network could not be set up): nothing of it may stay.
+    if (driver === 'copy') await removeAsNamespaceRoot(mapping, [container.dir]);
+    else rmSync(container.dir, { recursive: true, force: true });
+    throw error;
+  }
+  await attached?.close();
   if (!options.rm) writeState(container, { ...state, exitCode });
   else if (driver === 'copy') await removeAsNamespaceRoot(mapping, [container.dir]);
   return exitCode;

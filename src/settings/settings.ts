@@ -9,15 +9,23 @@ import { DevboxError } from '../util/errors.js';
 
 export const STORAGE_DRIVERS = ['auto', 'native', 'fuse', 'copy'] as const;
 export type StorageSetting = (typeof STORAGE_DRIVERS)[number];
+export const NETWORK_MODES = ['slirp4netns', 'host', 'none'] as const;
+export type NetworkMode = (typeof NETWORK_MODES)[number];
 
 export interface Settings {
   /** Where images, layers and containers live. */
   storageRoot: string;
   /** Which overlay backend to use; `auto` probes kernel overlay, then fuse-overlayfs, then copies. */
   storage: StorageSetting;
+  /** The network of `devbox run` sandboxes when --network is not given (see docs/networking.md). */
+  network: NetworkMode;
+  /** Forward ports that processes in a slirp4netns sandbox start listening on. */
+  autoForward: boolean;
+  /** Let slirp4netns sandboxes reach the host's 127.0.0.1 as 10.0.2.2. */
+  allowHostLoopback: boolean;
 }
 
-export const SETTING_KEYS = ['storageRoot', 'storage'] as const;
+export const SETTING_KEYS = ['storageRoot', 'storage', 'network', 'autoForward', 'allowHostLoopback'] as const;
 export type SettingKey = (typeof SETTING_KEYS)[number];
 
 function xdg(variable: string, fallback: string): string {
@@ -34,7 +42,7 @@ export function settingsPath(): string {
 }
 
 export function defaultSettings(): Settings {
-  return { storageRoot: join(xdg('XDG_DATA_HOME', '.local/share'), 'devbox'), storage: 'auto' };
+  return { storageRoot: join(xdg('XDG_DATA_HOME', '.local/share'), 'devbox'), storage: 'auto', network: 'slirp4netns', autoForward: true, allowHostLoopback: false };
 }
 
 /** Checks one value; returns the reason it is wrong, or undefined. */
@@ -44,7 +52,18 @@ export function validateSetting(key: SettingKey, value: unknown): string | undef
       return typeof value === 'string' && value.startsWith('/') ? undefined : 'an absolute path';
     case 'storage':
       return STORAGE_DRIVERS.includes(value as StorageSetting) ? undefined : `one of ${STORAGE_DRIVERS.join(', ')}`;
+    case 'network':
+      return NETWORK_MODES.includes(value as NetworkMode) ? undefined : `one of ${NETWORK_MODES.join(', ')}`;
+    case 'autoForward':
+    case 'allowHostLoopback':
+      return typeof value === 'boolean' ? undefined : 'true or false';
   }
+}
+
+/** A value as `devbox config set KEY VALUE` gives it, in the type the settings file keeps. */
+export function settingValue(key: SettingKey, text: string): unknown {
+  const booleans: readonly SettingKey[] = ['autoForward', 'allowHostLoopback'];
+  return booleans.includes(key) && (text === 'true' || text === 'false') ? text === 'true' : text;
 }
 
 export function readSettings(path = settingsPath()): Settings {

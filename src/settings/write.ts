@@ -1,6 +1,6 @@
 /** Changing settings goes through conf (atomic writes, schema check); reading stays in settings.ts. */
 import { DevboxError } from '../util/errors.js';
-import { configDir, SETTING_KEYS, validateSetting, type SettingKey } from './settings.js';
+import { configDir, SETTING_KEYS, settingValue, validateSetting, type SettingKey } from './settings.js';
 
 export function asSettingKey(key: string): SettingKey {
   if (!(SETTING_KEYS as readonly string[]).includes(key)) {
@@ -15,9 +15,10 @@ async function openConf() {
 }
 
 export async function setSetting(key: SettingKey, value: string): Promise<void> {
-  const expected = validateSetting(key, value);
+  const typed = settingValue(key, value);
+  const expected = validateSetting(key, typed);
   if (expected) throw new DevboxError(`setting "${key}" must be ${expected}, not "${value}"`);
-  (await openConf()).set(key, value);
+  (await openConf()).set(key, typed);
 }
 
 export async function unsetSetting(key: SettingKey): Promise<void> {

@@ -14,7 +14,8 @@ import { userNamespaceArgs, helperPath } from '../userns/helper.js';
 import type { IdMapping } from '../userns/idmap.js';
 import { execCapture } from '../util/exec.js';
 import { DevboxError } from '../util/errors.js';
-import { findProgram, fuseDeviceUsable } from './fuse-overlayfs.js';
+import { findProgram } from '../util/programs.js';
+import { fuseDeviceUsable } from './fuse-overlayfs.js';
 
 export type StorageDriver = 'native' | 'fuse' | 'copy';
 

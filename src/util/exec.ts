@@ -1,12 +1,13 @@
 /**
  * The one seam through which devbox starts other programs: argument arrays only, never shell strings.
  * `execCapture` (execa, loaded lazily: it costs ~100 ms of start-up) for programs whose output we read;
- * `execForeground` (node:child_process) for the sandbox helper on the hot path of `devbox run`.
+ * `execForeground` (node:child_process) for the sandbox helper on the hot path of `devbox run`;
+ * `spawnBeside` for programs that run next to a sandbox (slirp4netns).
  */
-import { spawn, type StdioOptions } from 'node:child_process';
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 import type { Readable } from 'node:stream';
-import { DevboxError } from './errors.js';
+import { DevboxError, describeError } from './errors.js';
 
 export interface CaptureResult {
   stdout: string;
@@ -59,13 +60,18 @@ export async function execCapture(file: string, args: readonly string[], options
 const FORWARDED_SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGHUP', 'SIGUSR1', 'SIGUSR2'];
 const TERMINAL_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGQUIT'];
 
-/**
- * Runs a program in the foreground with the given stdio and resolves with its exit status
- * (128+signal when it was killed), the way a shell reports it.
- */
-export function execForeground(file: string, args: readonly string[], stdio: StdioOptions): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { stdio });
+export type { ChildProcess };
+
+export interface ForegroundChild {
+  child: ChildProcess;
+  /** The exit status (128+signal when it was killed), the way a shell reports it. */
+  exit: Promise<number>;
+}
+
+/** Starts a program in the foreground: devbox passes signals on to it until it exits. */
+export function startForeground(file: string, args: readonly string[], stdio: StdioOptions): ForegroundChild {
+  const child = spawn(file, args, { stdio });
+  const exit = new Promise<number>((resolve, reject) => {
     const forward = (signal: NodeJS.Signals) => child.kill(signal);
     const ignore = () => {};
     for (const s of FORWARDED_SIGNALS) process.on(s, forward);
@@ -82,5 +88,30 @@ export function execForeground(file: string, args: readonly string[], stdio: Std
       detach();
       resolve(code ?? 128 + (signal ? osConstants.signals[signal] : 0));
     });
+  });
+  return { child, exit };
+}
+
+/** Runs a program in the foreground with the given stdio and resolves with its exit status. */
+export function execForeground(file: string, args: readonly string[], stdio: StdioOptions): Promise<number> {
+  return startForeground(file, args, stdio).exit;
+}
+
+/**
+ * Starts a program that runs beside devbox (given by absolute path, found beforehand) and resolves once it
+ * runs. Its end is the caller's business: it gets no signals from devbox. `umask`: the child's.
+ */
+export function spawnBeside(file: string, args: readonly string[], options: { cwd: string; stdio: StdioOptions; umask?: number }): Promise<ChildProcess> {
+  return new Promise((resolve, reject) => {
+    // The child inherits the umask at fork, which spawn() does before it returns.
+    const previous = options.umask === undefined ? undefined : process.umask(options.umask);
+    let child: ChildProcess;
+    try {
+      child = spawn(file, args, { cwd: options.cwd, stdio: options.stdio });
+    } finally {
+      if (previous !== undefined) process.umask(previous);
+    }
+    child.once('spawn', () => resolve(child));
+    child.once('error', (error) => reject(new DevboxError(`cannot run ${file}: ${describeError(error)}`, { exitCode: 125, cause: error })));
   });
 }

@@ -1,0 +1,24 @@
+import { Args } from '@oclif/core';
+import { DevboxCommand } from '../cli/base-command.js';
+import { table } from '../cli/format.js';
+import { findContainer, listContainers, readPorts } from '../sandbox/containers.js';
+import { readSettings } from '../settings/settings.js';
+import { DevboxError } from '../util/errors.js';
+
+export default class Ports extends DevboxCommand {
+  static summary = 'List the ports forwarded to running containers: published (-p) and auto-forwarded';
+  static examples = ['<%= config.bin %> ports', '<%= config.bin %> ports 3f2a'];
+  static args = { container: Args.string({ description: 'container id or unique prefix (default: every running container)' }) };
+
+  async run(): Promise<void> {
+    const { args } = await this.parse(Ports);
+    const all = listContainers(readSettings().storageRoot);
+    const containers = args.container ? [findContainer(all, args.container)] : all.filter((c) => c.running);
+    const stopped = containers.find((c) => !c.running);
+    if (stopped) throw new DevboxError(`container ${stopped.id.slice(0, 12)} is not running`, { fix: 'forwards end with the container' });
+    const rows = containers.flatMap((c) =>
+      readPorts(c.dir).map((f) => [c.id.slice(0, 12), `${f.containerPort}/${f.protocol}`, `${f.hostIp}:${f.hostPort}`, f.origin === 'publish' ? 'published' : 'auto']),
+    );
+    this.log(table(['CONTAINER ID', 'PORT', 'HOST ADDRESS', 'FORWARD'], rows));
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * How a sandbox is networked: the typed NetworkOptions that `devbox run` flags, settings and project
+ * config resolve to, checked before anything is created. See docs/networking.md.
+ */
+import { NETWORK_MODES, type NetworkMode, type Settings } from '../settings/settings.js';
+import { DevboxError } from '../util/errors.js';
+import { formatPortMapping, parsePortMapping, type PortMapping } from './port-mapping.js';
+
+export type { NetworkMode };
+
+export interface NetworkOptions {
+  /** slirp4netns: a network namespace of its own behind user-mode NAT; host: the host's; none: loopback only. */
+  mode: NetworkMode;
+  /** Host ports forwarded into the sandbox (slirp4netns only). */
+  publish: PortMapping[];
+  /** Forward each port a process inside starts listening on to the same host port, or the next free one. */
+  autoForward: boolean;
+  /** The host's 127.0.0.1 is reachable from inside as 10.0.2.2 (slirp4netns hides it by default). */
+  allowHostLoopback: boolean;
+}
+
+/** What a command line or project file asks for; anything left out comes from the user's settings. */
+export interface NetworkRequest {
+  network?: string;
+  publish?: readonly string[];
+}
+
+const usage = (message: string, fix: string) => new DevboxError(message, { fix, exitCode: 125 });
+
+/** `host`, `none`, `slirp4netns` (alias `slirp`), the latter with Podman's `:allow_host_loopback=true|false`. */
+export function parseNetwork(text: string): { mode: NetworkMode; allowHostLoopback?: boolean } {
+  const [name, ...rest] = text.split(':');
+  const mode = name === 'slirp' ? 'slirp4netns' : name;
+  if (!NETWORK_MODES.includes(mode as NetworkMode)) {
+    throw usage(`unknown network "${text}"`, `use one of ${NETWORK_MODES.join(', ')} (slirp4netns may be written slirp)`);
+  }
+  if (!rest.length) return { mode: mode as NetworkMode };
+  const options = rest.join(':');
+  if (mode !== 'slirp4netns') throw usage(`network "${name}" takes no options ("${options}")`, `write --network ${name}`);
+  let allowHostLoopback: boolean | undefined;
+  for (const option of options.split(',')) {
+    const match = /^allow_host_loopback=(true|false)$/.exec(option);
+    if (!match) throw usage(`unsupported slirp4netns option "${option}"`, 'devbox supports allow_host_loopback=true|false');
+    allowHostLoopback = match[1] === 'true';
+  }
+  return { mode: 'slirp4netns', allowHostLoopback };
+}
+
+export function resolveNetworkOptions(request: NetworkRequest, settings: Pick<Settings, 'network' | 'autoForward' | 'allowHostLoopback'>): NetworkOptions {
+  const chosen = request.network === undefined ? { mode: settings.network } : parseNetwork(request.network);
+  const publish = (request.publish ?? []).map(parsePortMapping);
+  if (publish.length && chosen.mode !== 'slirp4netns') {
+    throw usage(`cannot publish ports with network "${chosen.mode}"`, chosen.mode === 'host' ? 'the host network needs no -p: servers inside listen on the host already' : 'use --network slirp4netns');
+  }
+  publish.forEach((m, i) => {
+    // 0.0.0.0 overlaps every address, so it clashes with any other mapping of the same port.
+    const clash = publish.slice(0, i).find((o) => o.protocol === m.protocol && o.hostPort === m.hostPort && (o.hostIp === m.hostIp || o.hostIp === '0.0.0.0' || m.hostIp === '0.0.0.0'));
+    if (clash) throw usage(`host port ${m.hostPort}/${m.protocol} is published twice (${formatPortMapping(clash)}, ${formatPortMapping(m)})`, 'give each -p its own host port');
+  });
+  return {
+    mode: chosen.mode,
+    publish,
+    autoForward: settings.autoForward,
+    allowHostLoopback: chosen.allowHostLoopback ?? settings.allowHostLoopback,
+  };
+}

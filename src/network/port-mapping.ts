@@ -1,0 +1,53 @@
+/**
+ * `-p/--publish [HOSTIP:]HOSTPORT:PORT[/tcp|udp]` as docker and podman write it. Unlike Docker, a published
+ * port binds 127.0.0.1 unless a host address is given: a dev server is for this machine, not the LAN.
+ */
+import { isIPv4 } from 'node:net';
+import { DevboxError } from '../util/errors.js';
+
+export type Protocol = 'tcp' | 'udp';
+
+export interface PortMapping {
+  /** IPv4 address on the host (slirp4netns forwards IPv4 only). */
+  hostIp: string;
+  hostPort: number;
+  containerPort: number;
+  protocol: Protocol;
+}
+
+export const DEFAULT_HOST_IP = '127.0.0.1';
+
+const FORMAT = '[HOSTIP:]HOSTPORT:PORT[/tcp|udp]';
+
+function invalid(spec: string, reason: string): DevboxError {
+  return new DevboxError(`invalid port mapping "${spec}": ${reason}`, { fix: `expected ${FORMAT}, e.g. -p 8080:80`, exitCode: 125 });
+}
+
+function parsePort(spec: string, text: string, what: string): number {
+  const port = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
+  if (!(port >= 1 && port <= 65535)) throw invalid(spec, `${what} "${text}" is not a port number (1-65535)`);
+  return port;
+}
+
+export function parsePortMapping(spec: string): PortMapping {
+  const slash = spec.lastIndexOf('/');
+  const protocol = slash < 0 ? 'tcp' : spec.slice(slash + 1);
+  if (protocol !== 'tcp' && protocol !== 'udp') throw invalid(spec, `protocol "${protocol}" is not tcp or udp`);
+  const ports = slash < 0 ? spec : spec.slice(0, slash);
+  const colon = ports.lastIndexOf(':');
+  if (colon < 0) throw invalid(spec, 'no host port (devbox does not pick one at random)');
+  const containerPort = parsePort(spec, ports.slice(colon + 1), 'container port');
+  const hostPart = ports.slice(0, colon);
+  const ipColon = hostPart.lastIndexOf(':');
+  const hostPort = parsePort(spec, hostPart.slice(ipColon + 1), 'host port');
+  let hostIp = ipColon < 0 ? DEFAULT_HOST_IP : hostPart.slice(0, ipColon);
+  if (hostIp.startsWith('[') && hostIp.endsWith(']')) throw invalid(spec, 'slirp4netns publishes on IPv4 addresses only');
+  if (hostIp === '') hostIp = DEFAULT_HOST_IP;
+  if (!isIPv4(hostIp)) throw invalid(spec, `host address "${hostIp}" is not an IPv4 address`);
+  return { hostIp, hostPort, containerPort, protocol };
+}
+
+/** `127.0.0.1:8080->80/tcp`, as `docker ps` shows a published port. */
+export function formatPortMapping(m: PortMapping): string {
+  return `${m.hostIp}:${m.hostPort}->${m.containerPort}/${m.protocol}`;
+}

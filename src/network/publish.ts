@@ -1,0 +1,40 @@
+/**
+ * Publishing -p mappings through slirp4netns. slirp4netns only says that its bind failed; devbox looks at
+ * the host's socket tables to say why: which process holds the port, or that the port is privileged.
+ */
+import { DevboxError } from '../util/errors.js';
+import { Slirp4netnsApiError, type Slirp4netnsApi } from './api.js';
+import { formatPortMapping, type PortMapping } from './port-mapping.js';
+import { findSocketOwner, readSockets, unprivilegedPortStart } from './proc-net.js';
+
+const WILDCARDS = new Set(['0.0.0.0', '::']);
+
+/** Why the host refused to bind the mapping's host port, as one DevboxError. */
+export function hostPortError(m: PortMapping, cause: Slirp4netnsApiError): DevboxError {
+  const where = `${m.hostIp}:${m.hostPort}/${m.protocol}`;
+  const other = m.hostPort < 65535 ? m.hostPort + 1 : m.hostPort - 1;
+  const fix = `stop it, or publish another host port: -p ${other}:${m.containerPort}`;
+  const holder = readSockets('/proc/self/net', m.protocol).find(
+    (s) => s.port === m.hostPort && (s.address === m.hostIp || s.address === `::ffff:${m.hostIp}` || WILDCARDS.has(s.address) || WILDCARDS.has(m.hostIp)),
+  );
+  if (holder) {
+    const owner = findSocketOwner(holder.inode);
+    const by = owner ? `${owner.command} (pid ${owner.pid})` : "another user's process";
+    return new DevboxError(`host port ${where} is already in use by ${by}`, { fix, exitCode: 125 });
+  }
+  const start = unprivilegedPortStart();
+  if (m.hostPort < start && process.getuid!() !== 0) {
+    return new DevboxError(`host port ${where} is privileged: only root may listen below ${start}`, { fix: `publish a port from ${start} up, e.g. -p ${m.hostPort + 8000}:${m.containerPort}`, exitCode: 125 });
+  }
+  return new DevboxError(`cannot publish ${formatPortMapping(m)}: slirp4netns: ${cause.message}`, { fix: `check that ${m.hostIp} is an address of this host`, exitCode: 125 });
+}
+
+export async function publishPorts(api: Slirp4netnsApi, mappings: readonly PortMapping[]): Promise<void> {
+  for (const m of mappings) {
+    try {
+      await api.addHostForward({ protocol: m.protocol, hostIp: m.hostIp, hostPort: m.hostPort, guestPort: m.containerPort });
+    } catch (error) {
+      throw error instanceof Slirp4netnsApiError ? hostPortError(m, error) : error;
+    }
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * The slirp4netns program: finding it, what the installed version supports (probed once from --help and
+ * recorded), and starting it against a sandbox's network namespace. It is handed the sandbox's lifetime
+ * descriptor as --exit-fd, so it ends when the sandbox's pid 1 does, whichever process started it.
+ */
+import { closeSync, openSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { DevboxError } from '../util/errors.js';
+import { execCapture, spawnBeside, type ChildProcess } from '../util/exec.js';
+import { findProgram } from '../util/programs.js';
+import { API_SOCKET_NAME, Slirp4netnsApi } from './api.js';
+
+/** MTU of the tap device: 65520 rather than 1500 multiplies throughput (slirp4netns benchmarks, Podman's default). */
+export const SLIRP_MTU = 65520;
+/** slirp4netns's fixed addresses in its default 10.0.2.0/24. */
+export const SLIRP_GATEWAY = '10.0.2.2';
+export const SLIRP_DNS = '10.0.2.3';
+export const SLIRP_GUEST = '10.0.2.100';
+export const SLIRP_TAP = 'tap0';
+
+export const LOG_NAME = 'slirp4netns.log';
+
+export interface Slirp4netnsFeatures {
+  sandbox: boolean;
+  seccomp: boolean;
+}
+
+interface FeatureRecord extends Slirp4netnsFeatures {
+  program: string;
+  mtimeMs: number;
+  size: number;
+}
+
+export function requireSlirp4netns(): string {
+  const program = findProgram('slirp4netns');
+  if (!program) throw new DevboxError('slirp4netns not found: it provides the isolated network', { fix: 'apt-get install slirp4netns, or run with --network host', exitCode: 125 });
+  return program;
+}
+
+export function parseFeatures(help: string): Slirp4netnsFeatures {
+  return { sandbox: help.includes('--enable-sandbox'), seccomp: help.includes('--enable-seccomp') };
+}
+
+/** What `program` supports, from `recordPath` while the program file is unchanged, else probed and recorded. */
+export async function slirp4netnsFeatures(program: string, recordPath: string): Promise<Slirp4netnsFeatures> {
+  const st = statSync(program);
+  try {
+    const record = JSON.parse(readFileSync(recordPath, 'utf8')) as FeatureRecord;
+    if (record.program === program && record.mtimeMs === st.mtimeMs && record.size === st.size) return { sandbox: record.sandbox, seccomp: record.seccomp };
+  } catch {
+    // no record yet, or unreadable: probe
+  }
+  const features = parseFeatures((await execCapture(program, ['--help'])).stdout);
+  const temp = `${recordPath}.${process.pid}.tmp`;
+  writeFileSync(temp, JSON.stringify({ program, mtimeMs: st.mtimeMs, size: st.size, ...features } satisfies FeatureRecord));
+  renameSync(temp, recordPath);
+  return features;
+}
+
+export interface Slirp4netnsRequest {
+  /** pid 1 of the sandbox, as this process sees it. */
+  pid: number;
+  allowHostLoopback: boolean;
+  features: Slirp4netnsFeatures;
+}
+
+/** The command line; fd 3 is the sandbox's lifetime descriptor, fd 4 the ready pipe. */
+export function slirp4netnsArgs(request: Slirp4netnsRequest): string[] {
+  return [
+    '--configure',
+    `--mtu=${SLIRP_MTU}`,
+    '--exit-fd=3',
+    '--ready-fd=4',
+    `--api-socket=${API_SOCKET_NAME}`,
+    ...(request.allowHostLoopback ? [] : ['--disable-host-loopback']),
+    ...(request.features.sandbox ? ['--enable-sandbox'] : []),
+    ...(request.features.seccomp ? ['--enable-seccomp'] : []),
+    String(request.pid),
+    SLIRP_TAP,
+  ];
+}
+
+export interface Slirp4netnsProcess {
+  api: Slirp4netnsApi;
+  /** Resolves when slirp4netns has exited. */
+  exited: Promise<void>;
+  kill(): void;
+}
+
+/** Why slirp4netns failed, from the last line of its log. */
+function lastLogLine(dir: string): string {
+  try {
+    const lines = readFileSync(join(dir, LOG_NAME), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !/is exiting|^child failed/.test(l));
+    return lines.pop() ?? 'no message';
+  } catch {
+    return 'no message';
+  }
+}
+
+/**
+ * Starts slirp4netns for the sandbox and waits until the network inside is configured. It runs in `dir`
+ * (the container's directory: its API socket and log live there) and ends when `lifetime` hangs up.
+ */
+export async function startSlirp4netns(program: string, request: Slirp4netnsRequest, dir: string, lifetime: Socket): Promise<Slirp4netnsProcess> {
+  const log = openSync(join(dir, LOG_NAME), 'w', 0o600);
+  let child: ChildProcess;
+  try {
+    // With --enable-sandbox it creates its API socket as root of the sandbox's user namespace, which is not
+    // us: umask 0 lets us connect. The container directory (0700) keeps everyone else out.
+    child = await spawnBeside(program, slirp4netnsArgs(request), { cwd: dir, stdio: ['ignore', 'ignore', log, lifetime, 'pipe'], umask: 0 });
+  } finally {
+    closeSync(log);
+  }
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const ready = new Promise<boolean>((resolve) => {
+    const pipe = child.stdio[4] as Readable;
+    pipe.once('data', () => resolve(true));
+    pipe.once('end', () => resolve(false));
+    pipe.on('error', () => resolve(false));
+  });
+  if (!(await ready)) {
+    child.kill('SIGKILL');
+    await exited;
+    throw new DevboxError(`slirp4netns could not set up the network: ${lastLogLine(dir)}`, { fix: 'see "devbox doctor"; /dev/net/tun must be usable', exitCode: 125 });
+  }
+  (child.stdio[4] as Readable).destroy();
+  return { api: new Slirp4netnsApi(dir), exited, kill: () => child.kill('SIGKILL') };
+}
