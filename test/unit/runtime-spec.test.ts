@@ -34,6 +34,14 @@ test('network none unshares the network; fuse and directory roots', () => {
   assert.equal(helperArgs(spec).slice(5, 7), ['--rootfs', '/c/rootfs']);
 });
 
+test('slirp4netns: a network namespace of its own, and the sync descriptor the caller attaches it through', () => {
+  const spec = base();
+  spec.network = 'slirp4netns';
+  const args = helperArgs(spec, 3);
+  assert.equal(args.slice(4, 7), ['--unshare-net', '--sync-fd', '3']);
+  assert.not.ok(helperArgs(base()).includes('--sync-fd'));
+});
+
 test('a layer path with a colon cannot be smuggled into overlay options', () => {
   const spec = base();
   spec.rootfs = { kind: 'overlay', lowerDirs: ['/a:b'], upperDir: '/u', workDir: '/w', mountpoint: '/m' };

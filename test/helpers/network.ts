@@ -1,0 +1,154 @@
+/** For network tests: an image with busybox's network applets, free host ports, curl, and waiting. */
+import { execFile, execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import { hostIdFor, resolveIdMapping } from '../../src/userns/idmap.js';
+import { DEVBOX_BIN, devboxOk } from './cli.js';
+import { busyboxRootfs, testDir, writeTar, type TarEntry } from './images.js';
+
+const NETWORK_APPLETS = ['httpd', 'nc', 'nslookup', 'ip'];
+
+/** busybox with httpd, nc, nslookup and ip, imported as `name`. */
+export async function importNetworkImage(name = 'netbox:latest'): Promise<string> {
+  const dir = await testDir('netbox');
+  const path = join(dir, 'rootfs.tar');
+  const applets = NETWORK_APPLETS.map((a): TarEntry => ({ name: `bin/${a}`, type: 'symlink', linkname: 'busybox' }));
+  await writeTar(path, [...busyboxRootfs(), ...applets]);
+  await devboxOk(['image', 'import', path, name]);
+  return name;
+}
+
+/** A server on 127.0.0.1 holding a port the system chose (so it is free of every other suite's). */
+export function listenOnFreePort(): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = createServer((socket) => {
+      socket.resume(); // read what the client sends, so its end (and close) are seen
+      socket.end('held by the test\n');
+    });
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve(server));
+  });
+}
+
+export function portOf(server: Server): number {
+  return (server.address() as { port: number }).port;
+}
+
+export function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+/** A port that was free a moment ago. */
+export async function freePort(): Promise<number> {
+  const server = await listenOnFreePort();
+  const port = portOf(server);
+  await closeServer(server);
+  return port;
+}
+
+/** curl http://127.0.0.1:PORT/ (never through a proxy): the body, or undefined when nothing answers. */
+export function httpGet(port: number, host = '127.0.0.1'): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    execFile('curl', ['--noproxy', '*', '--http0.9', '-sS', '--max-time', '3', `http://${host}:${port}/`], (error, stdout) => resolve(error ? undefined : stdout));
+  });
+}
+
+/** Polls `probe` until it returns something other than undefined, or fails after `timeoutMs`. */
+export async function eventually<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 10000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export interface RunningSandbox {
+  child: ChildProcessWithoutNullStreams;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves once the command has printed `text`. */
+  printed(text: string): Promise<void>;
+  /** Sends a line to the command's stdin (it runs with -i). */
+  send(line: string): void;
+  /** Closes its stdin and resolves with devbox's exit status. */
+  finish(): Promise<number>;
+}
+
+/** `devbox run --rm -i ARGS…` in the background. */
+export function startSandbox(args: readonly string[], env: NodeJS.ProcessEnv = {}): RunningSandbox {
+  const child = spawn(process.execPath, [DEVBOX_BIN, 'run', '--rm', '-i', ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
+  let ended = false;
+  const exited = new Promise<number>((resolve) =>
+    child.once('close', (code, signal) => {
+      ended = true;
+      resolve(code ?? (signal === 'SIGKILL' ? 137 : 143));
+    }),
+  );
+  return {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    printed: async (text) => {
+      await eventually(`"${text}" from the sandbox`, () => {
+        if (out.includes(text)) return true;
+        if (ended) throw new Error(`the sandbox ended without printing "${text}": ${err}`);
+        return undefined;
+      });
+    },
+    send: (line) => child.stdin.write(`${line}\n`),
+    finish: () => {
+      child.stdin.end();
+      return exited;
+    },
+  };
+}
+
+/**
+ * slirp4netns processes started by this suite's runs: their environment names the suite's store, or, where
+ * it cannot be read (slirp4netns --enable-sandbox runs as root of the sandbox's user namespace), they run as
+ * this user's container root.
+ */
+export function suiteSlirpProcesses(): number[] {
+  const { mapping } = resolveIdMapping();
+  const containerRoot = hostIdFor(mapping.uidMap, 0);
+  let pids: number[];
+  try {
+    pids = execFileSync('pgrep', ['-x', 'slirp4netns'], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+  } catch {
+    return []; // pgrep exits 1 when nothing matches
+  }
+  return pids.filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(`XDG_DATA_HOME=${process.env.XDG_DATA_HOME}`);
+    } catch {
+      try {
+        return Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) === containerRoot;
+      } catch {
+        return false; // gone
+      }
+    }
+  });
+}
+
+/** The pids of slirp4netns processes whose parent is `pid`. */
+export function slirpChildren(pid: number): Promise<number[]> {
+  return new Promise((resolve) => {
+    execFile('pgrep', ['-P', String(pid), '-x', 'slirp4netns'], (_error, stdout) => resolve(stdout.split('\n').filter(Boolean).map(Number)));
+  });
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

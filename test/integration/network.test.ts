@@ -1,0 +1,128 @@
+/**
+ * Sandbox networks with real slirp4netns, as the unprivileged user running the suite: the isolated network's
+ * interface, routes, resolver and hosts file, DNS through slirp4netns to a resolver on this machine's
+ * loopback, `none` and `host`, and slirp4netns's lifetime. All traffic stays on loopback.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readlinkSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { helperPath, userNamespaceArgs } from '../../src/userns/helper.js';
+import { resolveIdMapping } from '../../src/userns/idmap.js';
+import { devbox, devboxOk } from '../helpers/cli.js';
+import { startDnsResponder } from '../helpers/dns-responder.js';
+import { testDir } from '../helpers/images.js';
+import { eventually, importNetworkImage, isAlive, slirpChildren, startSandbox, suiteSlirpProcesses } from '../helpers/network.js';
+
+const IMAGE = 'netbox:latest';
+const containersDir = () => join(process.env.XDG_DATA_HOME!, 'devbox', 'containers');
+const containers = () => (existsSync(containersDir()) ? readdirSync(containersDir()) : []);
+
+test.before(async () => {
+  await importNetworkImage(IMAGE);
+});
+
+test('the default network is slirp4netns: tap0 with MTU 65520, a route via 10.0.2.2, slirp\'s resolver, the name in hosts', async () => {
+  const r = await devboxOk(['run', '--rm', '--hostname', 'box1', IMAGE, 'sh', '-c', 'ls /sys/class/net; cat /sys/class/net/tap0/mtu; ip -4 addr show tap0; ip route; cat /etc/resolv.conf /etc/hosts']);
+  const out = r.stdout;
+  assert.match(out, /^lo\ntap0\n65520\n/);
+  assert.match(out, /inet 10\.0\.2\.100\/24/);
+  assert.match(out, /^default via 10\.0\.2\.2 dev tap0/m);
+  assert.match(out, /^nameserver 10\.0\.2\.3$/m);
+  assert.is(out.match(/^nameserver/gm)?.length, 1, 'only slirp4netns\'s resolver');
+  assert.match(out, /^10\.0\.2\.100\tbox1$/m);
+  assert.not.match(out, /host\.containers\.internal/, 'the host is hidden by default');
+});
+
+test('--network slirp is slirp4netns; allow_host_loopback=true names the host in hosts', async () => {
+  const r = await devboxOk(['run', '--rm', '--network', 'slirp:allow_host_loopback=true', IMAGE, 'sh', '-c', 'ls /sys/class/net; cat /etc/hosts']);
+  assert.match(r.stdout, /^lo\ntap0\n/);
+  assert.match(r.stdout, /^10\.0\.2\.2\thost\.containers\.internal host\.docker\.internal$/m);
+});
+
+test('none has only loopback, up; host sees the host\'s interfaces', async () => {
+  const none = await devboxOk(['run', '--rm', '--network', 'none', IMAGE, 'sh', '-c', 'ls /sys/class/net; ip -4 addr show lo; ip route']);
+  assert.match(none.stdout, /^lo\n/);
+  assert.match(none.stdout, /inet 127\.0\.0\.1\/8/);
+  assert.not.match(none.stdout, /tap0|default/);
+  const host = await devboxOk(['run', '--rm', '--network', 'host', IMAGE, 'ls', '/sys/class/net']);
+  assert.equal(host.stdout.trim().split('\n'), readdirSync('/sys/class/net').sort());
+});
+
+test('DNS: a name resolves inside through slirp4netns against a resolver on the host\'s loopback', async () => {
+  const resolver = await startDnsResponder({ 'build.devbox.test': '192.0.2.55' });
+  try {
+    // slirp4netns forwards 10.0.2.2 to the host's 127.0.0.1 only when allowed; the query carries the port,
+    // since an unprivileged test cannot listen on 53.
+    const server = `10.0.2.2:${resolver.port}`;
+    const r = await devboxOk(['run', '--rm', '--network', 'slirp4netns:allow_host_loopback=true', IMAGE, 'nslookup', '-type=a', 'build.devbox.test', server]);
+    assert.match(r.stdout, /Name:\s+build\.devbox\.test\nAddress: 192\.0\.2\.55/);
+    assert.ok(resolver.queries.includes('build.devbox.test'));
+    const hidden = await devbox(['run', '--rm', IMAGE, 'nslookup', '-type=a', 'build.devbox.test', server]);
+    assert.is.not(hidden.exitCode, 0, 'the host\'s loopback is hidden by default');
+    assert.not.match(hidden.stdout, /192\.0\.2\.55/);
+  } finally {
+    await resolver.close();
+  }
+});
+
+test('slirp4netns ends with the sandbox when the command exits, and leaves nothing in the store', async () => {
+  const before = containers();
+  const sandbox = startSandbox([IMAGE, 'sh', '-c', 'echo ready; read line || true']);
+  await sandbox.printed('ready');
+  const [slirp] = await slirpChildren(sandbox.child.pid!);
+  assert.ok(slirp, 'slirp4netns runs beside the sandbox');
+  assert.is(await sandbox.finish(), 0, sandbox.stderr());
+  assert.not.ok(isAlive(slirp), 'slirp4netns is gone when devbox returns');
+  assert.equal(containers(), before);
+});
+
+test('slirp4netns ends with the sandbox when devbox is killed with SIGKILL', async () => {
+  const sandbox = startSandbox([IMAGE, 'sh', '-c', 'echo ready; sleep 600']);
+  await sandbox.printed('ready');
+  const [slirp] = await slirpChildren(sandbox.child.pid!);
+  assert.ok(slirp, 'slirp4netns runs beside the sandbox');
+  sandbox.child.kill('SIGKILL');
+  await sandbox.finish();
+  await eventually('slirp4netns to exit', () => (isAlive(slirp) ? undefined : true), 5000);
+});
+
+test('no slirp4netns of this suite outlives its sandboxes', () => {
+  assert.equal(suiteSlirpProcesses(), []);
+});
+
+test('helper --sync-fd: the pid comes before anything runs; a caller that gives up leaves nothing started', async () => {
+  const dir = await testDir('sync');
+  const marker = join(dir, 'ran');
+  const args = [...userNamespaceArgs(resolveIdMapping().mapping), '--unshare-net', '--sync-fd', '3', '--rootfs', '/', '--bind', dir, '/mnt', '--', '/bin/sh', '-c', 'touch /mnt/ran'];
+  const helper = spawn(helperPath(), args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  helper.stderr!.on('data', (d) => (stderr += d));
+  const sync = helper.stdio[3] as Socket;
+  const line = await new Promise<string>((resolve) => sync.once('data', (d: Buffer) => resolve(d.toString())));
+  const pid = Number(line.trim());
+  assert.match(line, /^\d+\n$/);
+  assert.ok(readlinkSync(`/proc/${pid}/ns/net`) !== readlinkSync('/proc/self/ns/net'), 'the pid is in a network namespace of its own');
+  sync.destroy();
+  const code = await new Promise<number | null>((resolve) => helper.once('close', resolve));
+  assert.is(code, 125);
+  assert.is(stderr, '', 'the caller says why it gave up');
+  assert.not.ok(existsSync(marker), 'the command never ran');
+  await eventually('the sandbox\'s pid 1 to end', () => (isAlive(pid) ? undefined : true), 5000);
+  const refused = spawnSync(helperPath(), [...args.slice(0, 5), '--sync-fd', '1', ...args.slice(7)], { encoding: 'utf8' });
+  assert.is(refused.status, 125);
+  assert.match(refused.stderr, /--sync-fd: 1 is a standard stream/);
+});
+
+test('slirp4netns missing: one line naming the package, nothing created', async () => {
+  const before = containers();
+  const r = await devbox(['run', '--rm', IMAGE, 'true'], { env: { PATH: '/nonexistent' } });
+  assert.is(r.exitCode, 125);
+  assert.is(r.stderr, 'devbox: slirp4netns not found: it provides the isolated network (apt-get install slirp4netns, or run with --network host)\n');
+  assert.equal(containers(), before);
+  assert.equal(suiteSlirpProcesses(), []);
+});
+
+test.run();

@@ -1,0 +1,96 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { networkHostsEntries, slirpResolvConf } from '../../src/network/dns.js';
+import { parseNetwork, resolveNetworkOptions } from '../../src/network/options.js';
+import { formatPortMapping, parsePortMapping } from '../../src/network/port-mapping.js';
+import { parseFeatures, slirp4netnsArgs } from '../../src/network/slirp4netns.js';
+import { defaultSettings, settingValue, validateSetting } from '../../src/settings/settings.js';
+import { DevboxError } from '../../src/util/errors.js';
+
+const settings = defaultSettings();
+
+test('-p takes docker\'s forms; the host address defaults to 127.0.0.1 and the protocol to tcp', () => {
+  assert.equal(parsePortMapping('8080:80'), { hostIp: '127.0.0.1', hostPort: 8080, containerPort: 80, protocol: 'tcp' });
+  assert.equal(parsePortMapping('0.0.0.0:5353:53/udp'), { hostIp: '0.0.0.0', hostPort: 5353, containerPort: 53, protocol: 'udp' });
+  assert.equal(parsePortMapping(':3000:3000'), { hostIp: '127.0.0.1', hostPort: 3000, containerPort: 3000, protocol: 'tcp' });
+  assert.is(formatPortMapping(parsePortMapping('192.168.1.2:443:8443/tcp')), '192.168.1.2:443->8443/tcp');
+});
+
+for (const [spec, reason] of [
+  ['80', /no host port/],
+  ['', /no host port/],
+  ['0:80', /host port "0" is not a port number/],
+  ['8080:65536', /container port "65536"/],
+  ['8080:80/', /protocol "" is not tcp or udp/],
+  ['8080:80/tcp/udp', /container port "80\/tcp"/],
+  ['1.2.3:8080:80', /host address "1.2.3" is not an IPv4 address/],
+  ['[::1]:8080:80', /IPv4 addresses only/],
+  ['+80:80', /host port "\+80"/],
+] as const) {
+  test(`-p "${spec}" is refused with the expected form`, () => {
+    try {
+      parsePortMapping(spec);
+      assert.unreachable('accepted');
+    } catch (error) {
+      assert.instance(error, DevboxError);
+      assert.match((error as DevboxError).toLine(), reason);
+      assert.match((error as DevboxError).toLine(), /expected \[HOSTIP:\]HOSTPORT:PORT\[\/tcp\|udp\]/);
+      assert.is((error as DevboxError).exitCode, 125);
+    }
+  });
+}
+
+test('--network: the three modes, slirp as an alias, Podman\'s allow_host_loopback option', () => {
+  assert.equal(parseNetwork('host'), { mode: 'host' });
+  assert.equal(parseNetwork('none'), { mode: 'none' });
+  assert.equal(parseNetwork('slirp'), { mode: 'slirp4netns' });
+  assert.equal(parseNetwork('slirp4netns:allow_host_loopback=true'), { mode: 'slirp4netns', allowHostLoopback: true });
+  assert.throws(() => parseNetwork('bridge'), /unknown network "bridge"/);
+  assert.throws(() => parseNetwork('host:x=1'), /network "host" takes no options/);
+  assert.throws(() => parseNetwork('slirp4netns:mtu=1500'), /unsupported slirp4netns option "mtu=1500"/);
+});
+
+test('network options: flags over settings; ports only with slirp4netns, each host port once', () => {
+  assert.equal(resolveNetworkOptions({}, settings), { mode: 'slirp4netns', publish: [], autoForward: true, allowHostLoopback: false });
+  assert.equal(resolveNetworkOptions({ network: 'slirp:allow_host_loopback=false' }, { ...settings, allowHostLoopback: true }).allowHostLoopback, false);
+  assert.is(resolveNetworkOptions({}, { ...settings, network: 'host' }).mode, 'host');
+  assert.is(resolveNetworkOptions({ publish: ['8080:80', '8081:80'] }, settings).publish.length, 2);
+  assert.is(resolveNetworkOptions({ publish: ['8080:80', '8080:80/udp'] }, settings).publish.length, 2);
+  assert.throws(() => resolveNetworkOptions({ network: 'host', publish: ['8080:80'] }, settings), /cannot publish ports with network "host"/);
+  assert.throws(() => resolveNetworkOptions({ publish: ['8080:80'] }, { ...settings, network: 'none' }), /cannot publish ports with network "none"/);
+  assert.throws(() => resolveNetworkOptions({ publish: ['8080:80', '127.0.0.1:8080:81'] }, settings), /host port 8080\/tcp is published twice/);
+  assert.throws(() => resolveNetworkOptions({ publish: ['0.0.0.0:8080:80', '10.1.1.1:8080:81'] }, settings), /published twice/);
+});
+
+test('settings: network, autoForward and allowHostLoopback are checked and typed', () => {
+  assert.is(validateSetting('network', 'slirp4netns'), undefined);
+  assert.is(validateSetting('network', 'slirp'), 'one of slirp4netns, host, none');
+  assert.is(settingValue('autoForward', 'false'), false);
+  assert.is(validateSetting('autoForward', settingValue('autoForward', 'false')), undefined);
+  assert.is(validateSetting('allowHostLoopback', settingValue('allowHostLoopback', 'yes')), 'true or false');
+});
+
+test('slirp4netns command line: MTU 65520, host loopback hidden unless allowed, sandbox and seccomp when supported', () => {
+  const features = parseFeatures('--enable-sandbox  create a new mount namespace\n--enable-seccomp  enable seccomp\n');
+  assert.equal(features, { sandbox: true, seccomp: true });
+  assert.equal(slirp4netnsArgs({ pid: 42, allowHostLoopback: false, features }), [
+    '--configure', '--mtu=65520', '--exit-fd=3', '--ready-fd=4', '--api-socket=slirp4netns.sock',
+    '--disable-host-loopback', '--enable-sandbox', '--enable-seccomp', '42', 'tap0',
+  ]);
+  const old = slirp4netnsArgs({ pid: 7, allowHostLoopback: true, features: parseFeatures('-c, --configure') });
+  assert.not.ok(old.some((a) => /disable-host-loopback|sandbox|seccomp/.test(a)));
+});
+
+test('resolv.conf names slirp4netns\'s resolver and keeps the host\'s search domains and options', () => {
+  const host = '# managed\nnameserver 127.0.0.53\nsearch corp.example\noptions edns0 trust-ad\n';
+  assert.is(slirpResolvConf(host), 'nameserver 10.0.2.3\nsearch corp.example\noptions edns0 trust-ad\n');
+  assert.is(slirpResolvConf(''), 'nameserver 10.0.2.3\n');
+});
+
+test('hosts: the sandbox\'s name on its address; the host only when reachable', () => {
+  assert.equal(networkHostsEntries({ mode: 'slirp4netns', allowHostLoopback: false }, 'box'), ['10.0.2.100\tbox']);
+  assert.equal(networkHostsEntries({ mode: 'slirp4netns', allowHostLoopback: true }, 'box'), ['10.0.2.100\tbox', '10.0.2.2\thost.containers.internal host.docker.internal']);
+  assert.equal(networkHostsEntries({ mode: 'host', allowHostLoopback: true }, 'box'), ['127.0.1.1\tbox']);
+});
+
+test.run();
