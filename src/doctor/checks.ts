@@ -121,7 +121,7 @@ function checkSlirp(): CheckResult {
   const program = findProgram('slirp4netns');
   return program
     ? { name: 'slirp4netns', ok: true, required: false, detail: program }
-    : { name: 'slirp4netns', ok: false, required: false, detail: 'not found (isolated networks unavailable)', fix: 'apt-get install slirp4netns' };
+    : { name: 'slirp4netns', ok: false, required: false, detail: 'not found: the default network is unavailable (--network host still works)', fix: 'apt-get install slirp4netns' };
 }
 
 function checkStore(): CheckResult {
