@@ -52,8 +52,7 @@ function environmentOf(file: ConfigFile, root: string, json: DevboxJson): Enviro
   return { kind: 'dockerfile', dockerfile, context, buildArgs: { ...build.args }, ...(build.target ? { target: build.target } : {}) };
 }
 
-export function projectFromDevboxJson(file: ConfigFile, hostEnv: NodeJS.ProcessEnv, home: string): ProjectConfig {
-  const root = dirname(file.path);
+export function projectFromDevboxJson(file: ConfigFile, root: string, hostEnv: NodeJS.ProcessEnv, home: string): ProjectConfig {
   checkedObject(file, devboxSchema());
   const json = substituteVariables(file.value as DevboxJson, { localWorkspaceFolder: root, containerWorkspaceFolder: root, localEnv: hostEnv });
   const name = json.name ?? basename(root);

@@ -80,12 +80,6 @@ const READ_PROPERTIES = new Set(['$schema', ...Object.keys(devcontainerSchema().
 const READ_BUILD_PROPERTIES = new Set(['dockerfile', 'context', 'args', 'target']);
 const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '::1']);
 
-/** Where the project root is for a devcontainer.json: the folder holding .devcontainer/ or .devcontainer.json. */
-export function devcontainerRoot(path: string): string {
-  const folder = dirname(path);
-  return basename(folder) === '.devcontainer' ? dirname(folder) : folder;
-}
-
 function environmentOf(file: ConfigFile, json: DevcontainerJson): EnvironmentSource {
   const dockerfileKey = json.build?.dockerfile !== undefined ? ['build', 'dockerfile'] : ['dockerFile'];
   const dockerfileValue = json.build?.dockerfile ?? json.dockerFile;
@@ -125,8 +119,7 @@ function mergeEnv(containerEnv: Record<string, string>, remoteEnv: Record<string
   return merged;
 }
 
-export function projectFromDevcontainerJson(file: ConfigFile, hostEnv: NodeJS.ProcessEnv, home: string): ProjectConfig {
-  const root = devcontainerRoot(file.path);
+export function projectFromDevcontainerJson(file: ConfigFile, root: string, hostEnv: NodeJS.ProcessEnv, home: string): ProjectConfig {
   const raw = checkedObject(file, devcontainerSchema());
   if (raw.dockerComposeFile !== undefined) {
     throw errorAt(file, ['dockerComposeFile'], 'is not supported: devbox runs one sandbox, not a Docker Compose project', 'write a devbox.json for the service you work in (devbox init), which takes precedence');

@@ -10,6 +10,8 @@ export interface ConfigLocation {
   format: ConfigFormat;
   /** Absolute path of the config file. */
   path: string;
+  /** The project root: the folder holding devbox.json, .devcontainer/ or .devcontainer.json. */
+  root: string;
 }
 
 /** Looked for in each folder, in this order (the second and third as the Dev Containers spec places them). */
@@ -31,7 +33,7 @@ export function findProjectConfig(start: string): ConfigLocation | undefined {
   for (let dir = resolve(start); ; dir = dirname(dir)) {
     for (const { name, format } of CONFIG_NAMES) {
       const path = join(dir, name);
-      if (isFile(path)) return { format, path };
+      if (isFile(path)) return { format, path, root: dir };
     }
     if (dirname(dir) === dir) return undefined;
   }

@@ -19,16 +19,22 @@ export function loadProjectConfig(location: ConfigLocation, options: LoadOptions
   const file = readConfigFile(location.path);
   const env = options.env ?? process.env;
   const home = options.home ?? homedir();
-  return location.format === 'devbox.json' ? projectFromDevboxJson(file, env, home) : projectFromDevcontainerJson(file, env, home);
+  const from = location.format === 'devbox.json' ? projectFromDevboxJson : projectFromDevcontainerJson;
+  return from(file, location.root, env, home);
 }
 
-/** The project `start` is in (walking up); a DevboxError saying how to create one when there is none. */
-export function loadProject(start: string = process.cwd(), options: LoadOptions = {}): ProjectConfig {
+/** Where the project around `start` is (walking up); a DevboxError saying how to create one when there is none. */
+export function requireProjectConfig(start: string = process.cwd()): ConfigLocation {
   const location = findProjectConfig(start);
   if (!location) {
     throw new DevboxError(`no devbox.json or .devcontainer/devcontainer.json in ${start} or any folder above it`, {
-      fix: 'run devbox init in the project\'s root folder (devbox init --list shows the templates)',
+      fix: "run devbox init in the project's root folder (devbox init --list shows the templates)",
     });
   }
-  return loadProjectConfig(location, options);
+  return location;
+}
+
+/** The ProjectConfig of the project around `start`. */
+export function loadProject(start: string = process.cwd(), options: LoadOptions = {}): ProjectConfig {
+  return loadProjectConfig(requireProjectConfig(start), options);
 }

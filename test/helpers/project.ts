@@ -2,6 +2,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { DevboxError } from '../../src/util/errors.js';
 
 /** A fresh folder with `files` (path → content) written into it; returns its absolute path. */
 export function projectDir(files: Record<string, string> = {}): string {
@@ -18,3 +19,14 @@ export function writeFiles(root: string, files: Record<string, string>): void {
 }
 
 export const DOCKERFILE = 'FROM debian:bookworm-slim\n';
+
+/** The one line a command prints for the DevboxError `action` throws (or rejects with). */
+export async function errorLine(action: () => unknown): Promise<string> {
+  try {
+    await action();
+  } catch (error) {
+    if (error instanceof DevboxError) return error.toLine();
+    throw error;
+  }
+  throw new Error('expected a DevboxError');
+}

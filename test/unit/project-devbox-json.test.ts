@@ -2,21 +2,12 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadProject } from '../../src/project/load.js';
-import { DevboxError } from '../../src/util/errors.js';
-import { DOCKERFILE, projectDir, writeFiles } from '../helpers/project.js';
+import { DOCKERFILE, errorLine, projectDir, writeFiles } from '../helpers/project.js';
 
 const HOME = '/home/alice';
 
 /** The one-line message a command would print for loading the project in `root`. */
-function loadError(root: string): string {
-  try {
-    loadProject(root, { env: {}, home: HOME });
-  } catch (error) {
-    if (error instanceof DevboxError) return error.toLine();
-    throw error;
-  }
-  throw new Error('expected the project to be refused');
-}
+const loadError = (root: string) => errorLine(() => loadProject(root, { env: {}, home: HOME }));
 
 test('found from a subfolder: defaults fill in, paths are absolute', () => {
   const root = projectDir({ 'devbox.json': '{}', '.devbox/Dockerfile': DOCKERFILE, 'src/app/main.js': '' });
@@ -112,27 +103,27 @@ const cases: [string, string, string][] = [
   ['postCreateCommand empty array', '{"image": "x", "postCreateCommand": []}', '1:37: "postCreateCommand" must have at least 1 item (e.g. "postCreateCommand": "npm ci")'],
 ];
 for (const [name, text, expected] of cases) {
-  test(`refused: ${name}`, () => {
+  test(`refused: ${name}`, async () => {
     const root = projectDir({ 'devbox.json': text });
-    assert.is(loadError(root), `${join(root, 'devbox.json')}:${expected.replace('ROOT', root)}`);
+    assert.is(await loadError(root), `${join(root, 'devbox.json')}:${expected.replace('ROOT', root)}`);
   });
 }
 
-test('invalid JSON is reported at its line and column', () => {
+test('invalid JSON is reported at its line and column', async () => {
   const root = projectDir({ 'devbox.json': '{\n  "image": "x"\n  "network": "host"\n}' });
-  assert.is(loadError(root), `${join(root, 'devbox.json')}:3:3: invalid JSON: expected "," (fix the syntax at that position)`);
+  assert.is(await loadError(root), `${join(root, 'devbox.json')}:3:3: invalid JSON: expected "," (fix the syntax at that position)`);
 });
 
-test('empty file and missing default Dockerfile say what to do', () => {
+test('empty file and missing default Dockerfile say what to do', async () => {
   const empty = projectDir({ 'devbox.json': '  \n' });
-  assert.is(loadError(empty), `${join(empty, 'devbox.json')}: the file is empty (write a JSON object, e.g. {})`);
+  assert.is(await loadError(empty), `${join(empty, 'devbox.json')}: the file is empty (write a JSON object, e.g. {})`);
   const bare = projectDir({ 'devbox.json': '{}' });
-  assert.match(loadError(bare), `${join(bare, 'devbox.json')}: no Dockerfile at .devbox/Dockerfile, where devbox looks when "build.dockerfile" is not set (`);
+  assert.match(await loadError(bare), `${join(bare, 'devbox.json')}: no Dockerfile at .devbox/Dockerfile, where devbox looks when "build.dockerfile" is not set (`);
 });
 
-test('no config anywhere above: says how to devbox init', () => {
+test('no config anywhere above: says how to devbox init', async () => {
   const root = projectDir({ 'src/.keep': '' });
-  const message = loadError(join(root, 'src'));
+  const message = await loadError(join(root, 'src'));
   assert.is(message, `no devbox.json or .devcontainer/devcontainer.json in ${join(root, 'src')} or any folder above it (run devbox init in the project's root folder (devbox init --list shows the templates))`);
 });
 
