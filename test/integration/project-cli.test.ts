@@ -71,35 +71,42 @@ test('editor jetbrains prints the shell path, using plain "devbox" when the PATH
   assert.match(r.stderr, /Settings \| Tools \| Terminal \| Shell path/);
 });
 
-/**
- * The bash hook from `devbox shellenv bash`, run by a real bash before each "prompt" (we call the hook the
- * way PROMPT_COMMAND would). `devbox` on the PATH is a recorder here: `devbox shell` itself is the
- * sandbox's business; this checks when the hook enters.
- */
-test('shellenv bash: enters a project once per visit, from any subfolder, never inside a sandbox or when turned off', async () => {
-  const bin = projectDir();
-  const log = join(bin, 'calls.log');
-  writeFileSync(join(bin, 'devbox'), `#!/bin/sh\necho "$* $PWD" >> ${log}\n`);
-  chmodSync(join(bin, 'devbox'), 0o755);
-  const env = { PATH: `${bin}:${process.env.PATH}` };
-  const hook = (await devboxOk(['shellenv', 'bash'], { env })).stdout;
-  assert.match(hook, /PROMPT_COMMAND="\$\{PROMPT_COMMAND:\+\$PROMPT_COMMAND;\}_devbox_auto_shell"/);
+/** How each shell runs the hook before a prompt, and sets and unsets a variable. */
+const SHELLS = {
+  bash: { argv: ['bash', '--norc', '--noprofile', '-c'], prompt: 'eval "$PROMPT_COMMAND"', set: (k: string, v: string) => `${k}=${v}`, unset: (k: string) => `unset ${k}` },
+  zsh: { argv: ['zsh', '-f', '-c'], prompt: 'for f in $precmd_functions; do $f; done', set: (k: string, v: string) => `${k}=${v}`, unset: (k: string) => `unset ${k}` },
+  fish: { argv: ['fish', '--no-config', '-c'], prompt: 'emit fish_prompt', set: (k: string, v: string) => `set -g ${k} ${v}`, unset: (k: string) => `set -e ${k}` },
+};
 
-  const shop = projectDir({ 'devbox.json': '{}', 'src/deep/.keep': '' });
-  const blog = projectDir({ '.devcontainer.json': '{}' });
-  mkdirSync(join(blog, 'posts'));
-  const script = `${hook}
-prompt() { eval "$PROMPT_COMMAND"; }
-cd ${shop}/src/deep; prompt; prompt
-cd ${shop}; prompt
-cd /; prompt
-cd ${shop}; prompt
-cd ${blog}/posts; prompt
-DEVBOX_AUTO_SHELL=0; cd /; prompt; cd ${shop}; prompt; unset DEVBOX_AUTO_SHELL
-cd /; prompt; DEVBOX_PROJECT=${shop}; cd ${shop}; prompt
-`;
-  execFileSync('bash', ['--norc', '--noprofile', '-c', script], { env: { ...process.env, ...env }, stdio: 'inherit' });
-  assert.is(readFileSync(log, 'utf8'), `shell ${shop}/src/deep\nshell ${shop}\nshell ${blog}/posts\n`);
-});
+/**
+ * The hooks from `devbox shellenv`, run by the real shells before each "prompt". `devbox` on the PATH is a
+ * recorder here: what `devbox shell` does is the sandbox's business; this checks when the hook enters.
+ */
+for (const [name, shell] of Object.entries(SHELLS)) {
+  test(`shellenv ${name}: enters a project once per visit, from any subfolder, never inside a sandbox or when turned off`, async () => {
+    const bin = projectDir();
+    const log = join(bin, 'calls.log');
+    writeFileSync(join(bin, 'devbox'), `#!/bin/sh\necho "$* $PWD" >> ${log}\n`);
+    chmodSync(join(bin, 'devbox'), 0o755);
+    const env = { PATH: `${bin}:${process.env.PATH}` };
+    const hook = (await devboxOk(['shellenv', name], { env })).stdout;
+
+    const shop = projectDir({ 'devbox.json': '{}', 'src/deep/.keep': '' });
+    const blog = projectDir({ '.devcontainer.json': '{}' });
+    mkdirSync(join(blog, 'posts'));
+    const visit = (dir: string) => `cd ${dir}; ${shell.prompt}`;
+    const script = [
+      hook,
+      visit(`${shop}/src/deep`), shell.prompt, // entered once
+      visit(shop), // same project: not again
+      visit('/'), visit(shop), // left and came back: again
+      visit(`${blog}/posts`), // another project
+      shell.set('DEVBOX_AUTO_SHELL', '0'), visit('/'), visit(shop), shell.unset('DEVBOX_AUTO_SHELL'),
+      visit('/'), shell.set('DEVBOX_PROJECT', shop), visit(shop), // inside a sandbox
+    ].join('\n');
+    execFileSync(shell.argv[0], [...shell.argv.slice(1), script], { env: { ...process.env, ...env }, stdio: 'inherit' });
+    assert.is(readFileSync(log, 'utf8'), `shell ${shop}/src/deep\nshell ${shop}\nshell ${blog}/posts\n`);
+  });
+}
 
 test.run();
