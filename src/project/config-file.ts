@@ -1,19 +1,36 @@
 /**
- * A JSONC file (comments and trailing commas allowed, as in devcontainer.json and VS Code settings) read with
- * its syntax tree, so that every error can point at file:line:col.
+ * A JSONC file (comments and trailing commas allowed, as in devcontainer.json and VS Code settings), whose
+ * errors point at file:line:col. Plain JSON is read with JSON.parse; jsonc-parser (12 ms to load, on the
+ * path of every `devbox shell`) is loaded only for comments, syntax errors and error positions.
  */
 import { readFileSync } from 'node:fs';
-import { getNodeValue, parseTree, printParseErrorCode, type JSONPath, type Node, type ParseError } from 'jsonc-parser';
+import { createRequire } from 'node:module';
+import type { JSONPath, Node, ParseError } from 'jsonc-parser';
 import { DevboxError, describeError } from '../util/errors.js';
 
 export interface ConfigFile {
   /** Absolute path, as shown in messages. */
   path: string;
   text: string;
-  /** The syntax tree; undefined for an empty file. */
-  tree: Node | undefined;
-  /** The parsed value (comments dropped). */
+  /** The parsed value (comments dropped); undefined for an empty file. */
   value: unknown;
+}
+
+type JsoncParser = typeof import('jsonc-parser');
+let parser: JsoncParser | undefined;
+
+/** jsonc-parser, loaded on first use (synchronously: it is a CommonJS module). */
+export function jsonc(): JsoncParser {
+  parser ??= createRequire(import.meta.url)('jsonc-parser') as JsoncParser;
+  return parser;
+}
+
+const trees = new WeakMap<ConfigFile, Node | undefined>();
+
+/** The file's syntax tree, for positions; parsed once, on demand. */
+export function syntaxTree(file: ConfigFile): Node | undefined {
+  if (!trees.has(file)) trees.set(file, jsonc().parseTree(file.text, [], { allowTrailingComma: true }));
+  return trees.get(file);
 }
 
 /** Words for jsonc-parser's error codes, as a reader of the file would put them. */
@@ -55,17 +72,22 @@ export function locate(file: Pick<ConfigFile, 'path' | 'text'>, offset: number):
 
 /** Parses JSONC text; a syntax error becomes a DevboxError at its file:line:col. */
 export function parseConfigText(path: string, text: string): ConfigFile {
-  if (text.trim() === '') return { path, text, tree: undefined, value: undefined };
+  if (text.trim() === '') return { path, text, value: undefined };
+  try {
+    return { path, text, value: JSON.parse(text) };
+  } catch {
+    // Comments, trailing commas or a real mistake: jsonc-parser tells which, and where.
+  }
+  const { parse, printParseErrorCode } = jsonc();
   const errors: ParseError[] = [];
-  const tree = parseTree(text, errors, { allowTrailingComma: true, disallowComments: false });
+  const value: unknown = parse(text, errors, { allowTrailingComma: true });
   if (errors.length > 0) {
-    const first = errors[0];
-    const code = printParseErrorCode(first.error);
-    throw new DevboxError(`${locate({ path, text }, first.offset)}: invalid JSON: ${PARSE_ERRORS[code] ?? code}`, {
+    const code = printParseErrorCode(errors[0].error);
+    throw new DevboxError(`${locate({ path, text }, errors[0].offset)}: invalid JSON: ${PARSE_ERRORS[code] ?? code}`, {
       fix: 'fix the syntax at that position',
     });
   }
-  return { path, text, tree, value: tree === undefined ? undefined : getNodeValue(tree) };
+  return { path, text, value };
 }
 
 export function readConfigFile(path: string): ConfigFile {
@@ -88,14 +110,16 @@ export function formatJsonPath(path: JSONPath): string {
   return out;
 }
 
-/** The node at a JSON path, or the nearest existing ancestor (for "missing key" errors). */
-export function nodeAt(file: ConfigFile, path: JSONPath): Node | undefined {
-  let node = file.tree;
+/** The node at a JSON path (its key with `atKey`), or the nearest existing ancestor (for "missing key" errors). */
+export function nodeAt(file: ConfigFile, path: JSONPath, atKey = false): Node | undefined {
+  let node = syntaxTree(file);
   for (const segment of path) {
     if (!node) return undefined;
     let next: Node | undefined;
     if (node.type === 'object' && typeof segment === 'string') {
-      next = node.children?.find((p) => p.children?.[0]?.value === segment)?.children?.[1];
+      // The last property of that name: the one JSON.parse kept.
+      const property = node.children?.filter((p) => p.children?.[0]?.value === segment).at(-1);
+      next = atKey && segment === path.at(-1) ? property?.children?.[0] : property?.children?.[1];
     } else if (node.type === 'array' && typeof segment === 'number') {
       next = node.children?.[segment];
     }
@@ -105,8 +129,9 @@ export function nodeAt(file: ConfigFile, path: JSONPath): Node | undefined {
   return node;
 }
 
-/** An error about the value at `path` (or at `node`, when given): "file:line:col: "key" message". */
-export function errorAt(file: ConfigFile, path: JSONPath, message: string, fix?: string, node = nodeAt(file, path)): DevboxError {
+/** An error about the value at `path` (or its key): "file:line:col: "key" message". */
+export function errorAt(file: ConfigFile, path: JSONPath, message: string, fix?: string, atKey = false): DevboxError {
+  const node = nodeAt(file, path, atKey);
   const where = node ? locate(file, node.offset) : file.path;
   const key = path.length > 0 ? `"${formatJsonPath(path)}" ` : '';
   return new DevboxError(`${where}: ${key}${message}`, { fix });

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { applyEdits, findNodeAtLocation, getNodeValue, modify, type FormattingOptions, type JSONPath } from 'jsonc-parser';
+import { applyEdits, modify, type FormattingOptions, type JSONPath } from 'jsonc-parser';
 import { DevboxError } from '../util/errors.js';
 import { parseConfigText } from './config-file.js';
 import { writeFilesAtomically } from './write-files.js';
@@ -29,6 +29,12 @@ export function vscodeSettings(devbox: string): [JSONPath, unknown][] {
   ];
 }
 
+function valueAt(value: unknown, path: JSONPath): unknown {
+  let current = value;
+  for (const segment of path) current = current !== null && typeof current === 'object' ? (current as Record<string | number, unknown>)[segment] : undefined;
+  return current;
+}
+
 /** Indentation and line ends as the file already has them, so our edits look like the user's. */
 function formattingOf(text: string): FormattingOptions {
   const eol = text.includes('\r\n') ? '\r\n' : '\n';
@@ -46,8 +52,7 @@ export function mergeVscodeSettings(path: string, text: string, devbox: string):
   let merged = text.trim() === '' ? '{}' : text;
   const formattingOptions = formattingOf(merged);
   for (const [jsonPath, value] of vscodeSettings(devbox)) {
-    const current = file.tree && findNodeAtLocation(file.tree, jsonPath);
-    if (current && isDeepStrictEqual(getNodeValue(current), value)) continue;
+    if (isDeepStrictEqual(valueAt(file.value, jsonPath), value)) continue;
     merged = applyEdits(merged, modify(merged, jsonPath, value, { formattingOptions }));
   }
   return merged.endsWith(formattingOptions.eol!) ? merged : merged + formattingOptions.eol;

@@ -13,9 +13,9 @@ import { validateAgainstSchema, type JsonSchema } from './schema-validate.js';
 
 /** The file's top-level object, checked against the schema. */
 export function checkedObject(file: ConfigFile, schema: JsonSchema): Record<string, unknown> {
-  if (!file.tree) throw new DevboxError(`${file.path}: the file is empty`, { fix: 'write a JSON object, e.g. {}' });
-  const violation = validateAgainstSchema(file.tree, schema);
-  if (violation) throw errorAt(file, violation.path, violation.message, violation.fix, violation.node);
+  if (file.value === undefined) throw new DevboxError(`${file.path}: the file is empty`, { fix: 'write a JSON object, e.g. {}' });
+  const violation = validateAgainstSchema(file.value, schema);
+  if (violation) throw errorAt(file, violation.path, violation.message, violation.fix, violation.atKey);
   return file.value as Record<string, unknown>;
 }
 

@@ -1,12 +1,12 @@
 /**
- * Checks a JSONC syntax tree against the subset of JSON Schema our schemas use, and reports the first
- * violation with the node it is about (so the message can say file:line:col) and what was expected.
+ * Checks a parsed JSON value against the subset of JSON Schema our schemas use, and reports the first
+ * violation with its JSON path (so the message can say file:line:col) and what was expected.
  *
  * Hand-written rather than ajv: ajv takes 45–75 ms to load and compile here, which every `devbox shell`
  * would pay, and its messages ("must be equal to one of the allowed values") name neither the values nor
  * the position. The schema file stays the single source of truth, for editors and for this check.
  */
-import type { JSONPath, Node } from 'jsonc-parser';
+import type { JSONPath } from 'jsonc-parser';
 
 export interface JsonSchema {
   $ref?: string;
@@ -34,18 +34,18 @@ export interface JsonSchema {
 type SchemaType = 'string' | 'number' | 'integer' | 'boolean' | 'object' | 'array' | 'null';
 
 export interface SchemaViolation {
-  /** JSON path of the offending value (or of the unknown key). */
+  /** JSON path of the offending value, or of the unknown key. */
   path: JSONPath;
-  /** The node to point at. */
-  node: Node;
+  /** Point at the key rather than its value (an unknown key). */
+  atKey?: boolean;
   /** What is wrong, without the key: `must be one of "host", "none"`. */
   message: string;
   fix?: string;
 }
 
-/** The first violation in document order, or undefined when the tree conforms. */
-export function validateAgainstSchema(tree: Node, schema: JsonSchema): SchemaViolation | undefined {
-  return check(tree, schema, [], schema);
+/** The first violation found, or undefined when the value conforms. */
+export function validateAgainstSchema(value: unknown, schema: JsonSchema): SchemaViolation | undefined {
+  return check(value, schema, [], schema);
 }
 
 function resolve(schema: JsonSchema, root: JsonSchema): JsonSchema {
@@ -54,11 +54,6 @@ function resolve(schema: JsonSchema, root: JsonSchema): JsonSchema {
   const target = name === undefined ? undefined : root.$defs?.[name];
   if (!target) throw new Error(`schema: unresolved $ref ${schema.$ref}`);
   return resolve(target, root);
-}
-
-function nodeType(node: Node): SchemaType {
-  if (node.type === 'number') return Number.isInteger(node.value) ? 'integer' : 'number';
-  return node.type as SchemaType;
 }
 
 function accepts(schema: JsonSchema, type: SchemaType, root: JsonSchema): boolean {
@@ -118,10 +113,10 @@ export function describeExpected(schema: JsonSchema, root: JsonSchema): string {
   );
 }
 
-function shortValue(node: Node): string {
-  if (node.type === 'object') return 'an object';
-  if (node.type === 'array') return 'an array';
-  const text = JSON.stringify(node.value);
+function shortValue(value: unknown): string {
+  const type = jsonType(value);
+  if (type === 'object' || type === 'array') return ARTICLE[type];
+  const text = JSON.stringify(value);
   return text.length > 40 ? `${text.slice(0, 37)}...` : text;
 }
 
@@ -162,21 +157,21 @@ function unknownKeyFix(key: string, schema: JsonSchema, root: JsonSchema): strin
   return scored.length > 0 ? `did you mean "${scored[0].name}"?` : `known keys: ${known.join(', ')}`;
 }
 
-function mismatch(node: Node, path: JSONPath, schema: JsonSchema, root: JsonSchema): SchemaViolation {
-  return { path, node, message: `must be ${describeExpected(schema, root)}, not ${shortValue(node)}`, fix: exampleFix(path, schema, root) };
+function mismatch(value: unknown, path: JSONPath, schema: JsonSchema, root: JsonSchema): SchemaViolation {
+  return { path, message: `must be ${describeExpected(schema, root)}, not ${shortValue(value)}`, fix: exampleFix(path, schema, root) };
 }
 
-function check(node: Node, schemaRef: JsonSchema, path: JSONPath, root: JsonSchema): SchemaViolation | undefined {
+function check(value: unknown, schemaRef: JsonSchema, path: JSONPath, root: JsonSchema): SchemaViolation | undefined {
   const schema = resolve(schemaRef, root);
-  const type = nodeType(node);
+  const type = jsonType(value);
 
   if (schema.anyOf) {
     // Validate against the alternative(s) of the value's own type, so the error is about the right shape.
     const candidates = schema.anyOf.filter((alternative) => accepts(alternative, type, root));
-    if (candidates.length === 0) return mismatch(node, path, schema, root);
+    if (candidates.length === 0) return mismatch(value, path, schema, root);
     let first: SchemaViolation | undefined;
     for (const candidate of candidates) {
-      const violation = check(node, candidate, path, root);
+      const violation = check(value, candidate, path, root);
       if (!violation) return undefined;
       first ??= violation;
     }
@@ -185,56 +180,49 @@ function check(node: Node, schemaRef: JsonSchema, path: JSONPath, root: JsonSche
     return first;
   }
 
-  if (!accepts(schema, type, root)) return mismatch(node, path, schema, root);
-  if (schema.enum && !schema.enum.includes(node.value)) return mismatch(node, path, schema, root);
+  if (!accepts(schema, type, root)) return mismatch(value, path, schema, root);
+  if (schema.enum && !schema.enum.includes(value)) return mismatch(value, path, schema, root);
 
-  if (node.type === 'string') {
-    const text = node.value as string;
-    if (schema.minLength !== undefined && text.length < schema.minLength) return mismatch(node, path, schema, root);
-    if (schema.pattern !== undefined && !new RegExp(schema.pattern, 'u').test(text)) return mismatch(node, path, schema, root);
+  if (typeof value === 'string') {
+    if (schema.minLength !== undefined && value.length < schema.minLength) return mismatch(value, path, schema, root);
+    if (schema.pattern !== undefined && !new RegExp(schema.pattern, 'u').test(value)) return mismatch(value, path, schema, root);
   }
-  if (node.type === 'number') {
-    const n = node.value as number;
-    if ((schema.minimum !== undefined && n < schema.minimum) || (schema.maximum !== undefined && n > schema.maximum)) {
-      return mismatch(node, path, schema, root);
+  if (typeof value === 'number') {
+    if ((schema.minimum !== undefined && value < schema.minimum) || (schema.maximum !== undefined && value > schema.maximum)) {
+      return mismatch(value, path, schema, root);
     }
   }
-  if (node.type === 'array') {
-    const items = node.children ?? [];
-    if (schema.minItems !== undefined && items.length < schema.minItems) {
-      return { path, node, message: `must have at least ${schema.minItems} item${schema.minItems === 1 ? '' : 's'}`, fix: exampleFix(path, schema, root) };
+  if (Array.isArray(value)) {
+    if (schema.minItems !== undefined && value.length < schema.minItems) {
+      return { path, message: `must have at least ${schema.minItems} item${schema.minItems === 1 ? '' : 's'}`, fix: exampleFix(path, schema, root) };
     }
     if (schema.items) {
-      for (const [index, item] of items.entries()) {
+      for (const [index, item] of value.entries()) {
         const violation = check(item, schema.items, [...path, index], root);
         if (violation) return violation;
       }
     }
   }
-  if (node.type === 'object') return checkObject(node, schema, path, root);
+  if (type === 'object') return checkObject(value as Record<string, unknown>, schema, path, root);
   return undefined;
 }
 
-function checkObject(node: Node, schema: JsonSchema, path: JSONPath, root: JsonSchema): SchemaViolation | undefined {
-  const present = new Set<string>();
-  for (const property of node.children ?? []) {
-    const [keyNode, valueNode] = property.children ?? [];
-    const key = keyNode.value as string;
-    present.add(key);
-    const propertySchema = schema.properties?.[key];
+function checkObject(object: Record<string, unknown>, schema: JsonSchema, path: JSONPath, root: JsonSchema): SchemaViolation | undefined {
+  for (const [key, value] of Object.entries(object)) {
+    const propertySchema = Object.hasOwn(schema.properties ?? {}, key) ? schema.properties![key] : undefined;
     if (propertySchema) {
-      const violation = valueNode && check(valueNode, propertySchema, [...path, key], root);
+      const violation = check(value, propertySchema, [...path, key], root);
       if (violation) return violation;
     } else if (schema.additionalProperties === false) {
-      return { path: [...path, key], node: keyNode, message: 'is not a known key', fix: unknownKeyFix(key, schema, root) };
-    } else if (typeof schema.additionalProperties === 'object' && valueNode) {
-      const violation = check(valueNode, schema.additionalProperties, [...path, key], root);
+      return { path: [...path, key], atKey: true, message: 'is not a known key', fix: unknownKeyFix(key, schema, root) };
+    } else if (typeof schema.additionalProperties === 'object') {
+      const violation = check(value, schema.additionalProperties, [...path, key], root);
       if (violation) return violation;
     }
   }
-  const missing = schema.required?.find((key) => !present.has(key));
+  const missing = schema.required?.find((key) => !Object.hasOwn(object, key));
   if (missing) {
-    return { path, node, message: `needs "${missing}"`, fix: exampleFix([missing], schema.properties?.[missing] ?? {}, root) };
+    return { path, message: `needs "${missing}"`, fix: exampleFix([missing], schema.properties?.[missing] ?? {}, root) };
   }
   return undefined;
 }
