@@ -2,9 +2,9 @@
 import { basename, dirname, relative, resolve } from 'node:path';
 import { errorAt, type ConfigFile } from './config-file.js';
 import type { MountObject } from './mounts.js';
-import { checkedObject, lifecycleCommand, normalizeEnv, normalizeMounts, normalizePorts, pathProblem, requirePath } from './normalize.js';
+import { checkedObject, lifecycleCommand, normalizeEnv, normalizeMounts, normalizePorts, pathProblem, requirePath, type LifecycleValue } from './normalize.js';
 import { devboxSchema } from './package-files.js';
-import type { EnvironmentSource, NetworkMode, ProjectConfig } from './project-config.js';
+import { defaultPrompt, type EnvironmentSource, type NetworkMode, type ProjectConfig } from './project-config.js';
 import { substituteVariables } from './variables.js';
 import { DevboxError } from '../util/errors.js';
 
@@ -20,13 +20,9 @@ export interface DevboxJson {
   network?: NetworkMode;
   ports?: (string | number)[];
   shell?: string | string[];
-  postCreateCommand?: string | string[] | Record<string, string | string[]>;
+  postCreateCommand?: LifecycleValue;
   home?: 'private' | 'host';
   prompt?: string;
-}
-
-export function defaultPrompt(name: string): string {
-  return `(devbox:${name}) `;
 }
 
 function environmentOf(file: ConfigFile, root: string, json: DevboxJson): EnvironmentSource {

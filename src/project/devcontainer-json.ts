@@ -4,18 +4,14 @@
  * are named in one warning (and listed in docs/project-config.md).
  */
 import { basename, dirname, resolve } from 'node:path';
-import type { ConfigFile } from './config-file.js';
-import { errorAt } from './config-file.js';
-import { defaultPrompt } from './devbox-json.js';
+import { errorAt, type ConfigFile } from './config-file.js';
 import type { MountObject } from './mounts.js';
-import { checkedObject, lifecycleCommand, normalizeEnv, normalizeMounts, requirePath } from './normalize.js';
+import { checkedObject, lifecycleCommand, normalizeEnv, normalizeMounts, requirePath, type LifecycleValue } from './normalize.js';
 import { devboxSchema } from './package-files.js';
 import { parsePort } from './ports.js';
-import type { EnvironmentSource, LifecycleCommand, PortMapping, ProjectConfig } from './project-config.js';
+import { defaultPrompt, replaceContainerEnv, type EnvironmentSource, type LifecycleCommand, type PortMapping, type ProjectConfig } from './project-config.js';
 import type { JsonSchema } from './schema-validate.js';
 import { substituteString, substituteVariables } from './variables.js';
-
-type LifecycleValue = string | string[] | Record<string, string | string[]>;
 
 interface DevcontainerJson {
   name?: string;
@@ -111,10 +107,9 @@ function forwardedPorts(ports: (number | string)[], warnings: string[]): PortMap
 
 /** remoteEnv may read containerEnv: answer what containerEnv itself sets now; the rest is the image's. */
 function mergeEnv(containerEnv: Record<string, string>, remoteEnv: Record<string, string | null>): Record<string, string | null> {
-  const own = /\$\{containerEnv:([^}:]+)(?::[^}]*)?\}/g;
   const merged: Record<string, string | null> = { ...containerEnv };
   for (const [key, value] of Object.entries(remoteEnv)) {
-    merged[key] = value === null ? null : value.replace(own, (whole, name: string) => containerEnv[name] ?? whole);
+    merged[key] = value === null ? null : replaceContainerEnv(value, (name) => containerEnv[name]);
   }
   return merged;
 }

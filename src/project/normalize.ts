@@ -41,7 +41,8 @@ export function normalizePorts(file: ConfigFile, key: string, ports: (string | n
   return (ports ?? []).map((port, index) => unwrap(file, [key, index], parsePort(port)));
 }
 
-type LifecycleValue = string | string[] | Record<string, string | string[]>;
+/** A lifecycle command as written: a string, an array, or named ones of either. */
+export type LifecycleValue = string | string[] | Record<string, string | string[]>;
 
 function lifecycleStep(value: string | string[]): LifecycleStep {
   return typeof value === 'string' ? { kind: 'shell', command: value } : { kind: 'exec', argv: value };

@@ -84,7 +84,17 @@ export interface ProjectConfig {
   warnings: string[];
 }
 
+/** The prompt prefix when the config sets none. */
+export function defaultPrompt(name: string): string {
+  return `(devbox:${name}) `;
+}
+
 const CONTAINER_ENV = /\$\{containerEnv:([^}:]+)(?::([^}]*))?\}/g;
+
+/** Replaces each ${containerEnv:NAME[:default]} in `value` with `lookup`'s answer; undefined keeps it as written. */
+export function replaceContainerEnv(value: string, lookup: (name: string, fallback?: string) => string | undefined): string {
+  return value.replace(CONTAINER_ENV, (whole, name: string, fallback?: string) => lookup(name, fallback) ?? whole);
+}
 
 /**
  * The sandbox's environment: the image's variables, then the project's, with ${containerEnv:VAR} in the
@@ -94,7 +104,7 @@ export function sandboxEnvironment(config: Pick<ProjectConfig, 'env'>, imageEnv:
   const env = { ...imageEnv };
   for (const [key, value] of Object.entries(config.env)) {
     if (value === null) delete env[key];
-    else env[key] = value.replace(CONTAINER_ENV, (_, name: string, fallback?: string) => imageEnv[name] ?? fallback ?? '');
+    else env[key] = replaceContainerEnv(value, (name, fallback) => imageEnv[name] ?? fallback ?? '');
   }
   return env;
 }
