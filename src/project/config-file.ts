@@ -20,7 +20,7 @@ type JsoncParser = typeof import('jsonc-parser');
 let parser: JsoncParser | undefined;
 
 /** jsonc-parser, loaded on first use (synchronously: it is a CommonJS module). */
-export function jsonc(): JsoncParser {
+function jsonc(): JsoncParser {
   parser ??= createRequire(import.meta.url)('jsonc-parser') as JsoncParser;
   return parser;
 }
@@ -28,7 +28,7 @@ export function jsonc(): JsoncParser {
 const trees = new WeakMap<ConfigFile, Node | undefined>();
 
 /** The file's syntax tree, for positions; parsed once, on demand. */
-export function syntaxTree(file: ConfigFile): Node | undefined {
+function syntaxTree(file: ConfigFile): Node | undefined {
   if (!trees.has(file)) trees.set(file, jsonc().parseTree(file.text, [], { allowTrailingComma: true }));
   return trees.get(file);
 }
@@ -54,7 +54,7 @@ const PARSE_ERRORS: Record<string, string> = {
 };
 
 /** 1-based line and column of an offset, counting columns in UTF-16 units as editors do. */
-export function lineAndColumn(text: string, offset: number): { line: number; column: number } {
+function lineAndColumn(text: string, offset: number): { line: number; column: number } {
   let line = 1;
   let lineStart = 0;
   for (let i = text.indexOf('\n'); i !== -1 && i < offset; i = text.indexOf('\n', i + 1)) {
@@ -65,7 +65,7 @@ export function lineAndColumn(text: string, offset: number): { line: number; col
 }
 
 /** "file:line:col" of an offset in a file. */
-export function locate(file: Pick<ConfigFile, 'path' | 'text'>, offset: number): string {
+function locate(file: Pick<ConfigFile, 'path' | 'text'>, offset: number): string {
   const { line, column } = lineAndColumn(file.text, offset);
   return `${file.path}:${line}:${column}`;
 }
@@ -101,7 +101,7 @@ export function readConfigFile(path: string): ConfigFile {
 }
 
 /** How a JSON path reads in a message: build.args.FOO, mounts[2]. */
-export function formatJsonPath(path: JSONPath): string {
+function formatJsonPath(path: JSONPath): string {
   let out = '';
   for (const segment of path) {
     if (typeof segment === 'number') out += `[${segment}]`;
@@ -111,7 +111,7 @@ export function formatJsonPath(path: JSONPath): string {
 }
 
 /** The node at a JSON path (its key with `atKey`), or the nearest existing ancestor (for "missing key" errors). */
-export function nodeAt(file: ConfigFile, path: JSONPath, atKey = false): Node | undefined {
+function nodeAt(file: ConfigFile, path: JSONPath, atKey = false): Node | undefined {
   let node = syntaxTree(file);
   for (const segment of path) {
     if (!node) return undefined;

@@ -11,7 +11,7 @@ import { DevboxError } from '../util/errors.js';
 export const DEFAULT_DOCKERFILE = '.devbox/Dockerfile';
 
 /** devbox.json as the schema allows it. */
-export interface DevboxJson {
+interface DevboxJson {
   name?: string;
   image?: string;
   build?: { dockerfile?: string; context?: string; args?: Record<string, string>; target?: string };

@@ -11,10 +11,10 @@ import { DevboxError } from '../util/errors.js';
 import { parseConfigText } from './config-file.js';
 import { writeFilesAtomically } from './write-files.js';
 
-export const VSCODE_PROFILE = 'devbox';
+const VSCODE_PROFILE = 'devbox';
 
 /** The settings devbox owns, each as a JSON path in settings.json and its value. */
-export function vscodeSettings(devbox: string): [JSONPath, unknown][] {
+function vscodeSettings(devbox: string): [JSONPath, unknown][] {
   return [
     // A profile that runs `devbox shell`, made the default for new terminals. Set key by key, so that
     // what the user added to the profile (color, env) stays.

@@ -40,8 +40,7 @@ export interface PortMapping {
   protocol: 'tcp' | 'udp';
 }
 
-export const NETWORK_MODES = ['slirp4netns', 'host', 'none'] as const;
-export type NetworkMode = (typeof NETWORK_MODES)[number];
+export type NetworkMode = 'slirp4netns' | 'host' | 'none';
 
 /** A command in Dev Containers' lifecycle forms. */
 export type LifecycleStep =

@@ -87,7 +87,7 @@ function joinAlternatives(words: string[]): string {
 }
 
 /** What a schema expects, in words: `one of "host", "none"`, `an integer from 1 to 65535`, `a string or an array of strings`. */
-export function describeExpected(schema: JsonSchema, root: JsonSchema): string {
+function describeExpected(schema: JsonSchema, root: JsonSchema): string {
   const s = resolve(schema, root);
   if (s.enum) return `one of ${s.enum.map((v) => JSON.stringify(v)).join(', ')}`;
   if (s.anyOf) return joinAlternatives(s.anyOf.map((alternative) => describeExpected(alternative, root)));

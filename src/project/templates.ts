@@ -17,7 +17,7 @@ export interface TemplateInfo {
 
 export const DEFAULT_TEMPLATE = 'base';
 /** Where init puts the schema copy that devbox.json's "$schema" names: editors find it offline. */
-export const SCHEMA_COPY = '.devbox/devbox.schema.json';
+const SCHEMA_COPY = '.devbox/devbox.schema.json';
 
 function describeTemplate(dir: string): string {
   const header = readFileSync(join(dir, 'Dockerfile'), 'utf8').split('\n').find((line) => line.startsWith('# '));

@@ -27,8 +27,12 @@ test('every template shares the same base layers and keeps apt downloads in a ca
   assert.match(base, /^FROM debian:bookworm-slim\n/);
   for (const [index, dockerfile] of dockerfiles.entries()) {
     assert.ok(fromLine(dockerfile).startsWith(base), NAMES[index]);
-    for (const install of dockerfile.split(/\n(?=RUN )/).filter((step) => step.includes('apt-get install'))) {
-      assert.match(install, /^RUN --mount=type=cache,target=\/var\/cache\/apt,sharing=locked \\\n {4}--mount=type=cache,target=\/var\/lib\/apt,sharing=locked/, NAMES[index]);
+    const installs = dockerfile.split(/\n(?=RUN )/).filter((step) => step.includes('apt-get install'));
+    assert.ok(installs.length >= 1, NAMES[index]);
+    for (const install of installs) {
+      // One cache mount per step (podman 4.3 hangs on a second step holding two), lists out of the layer.
+      assert.match(install, /^RUN --mount=type=cache,target=\/var\/cache\/apt,sharing=locked \\\n {4}apt-get update \\\n/, NAMES[index]);
+      assert.match(install, /&& rm -rf \/var\/lib\/apt\/lists\/\*\n/, NAMES[index]);
     }
   }
 });
