@@ -1,0 +1,82 @@
+import { chmodSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { loadProject } from '../../src/project/load.js';
+import { SCHEMA_PATH, TEMPLATES_DIR } from '../../src/project/package-files.js';
+import { initProject, listTemplates } from '../../src/project/templates.js';
+import { errorLine, projectDir } from '../helpers/project.js';
+
+const NAMES = ['base', 'go', 'java', 'node', 'python', 'rust'];
+
+test('the templates are listed base first, each with the first line of its Dockerfile header', () => {
+  const templates = listTemplates();
+  assert.equal(templates.map((t) => t.name), NAMES);
+  for (const t of templates) {
+    const dockerfile = readFileSync(join(TEMPLATES_DIR, t.name, 'Dockerfile'), 'utf8');
+    assert.ok(t.description.length > 20, t.name);
+    assert.ok(dockerfile.startsWith(`# ${t.description}\n`), t.name);
+  }
+});
+
+test('every template shares the same base layers and keeps apt downloads in a cache mount', () => {
+  const dockerfiles = NAMES.map((name) => readFileSync(join(TEMPLATES_DIR, name, 'Dockerfile'), 'utf8'));
+  // The part from FROM to the end of the base template is the common prefix every template builds on.
+  const fromLine = (dockerfile: string) => dockerfile.slice(dockerfile.search(/^FROM /m));
+  const base = fromLine(dockerfiles[0]);
+  assert.match(base, /^FROM debian:bookworm-slim\n/);
+  for (const [index, dockerfile] of dockerfiles.entries()) {
+    assert.ok(fromLine(dockerfile).startsWith(base), NAMES[index]);
+    const installs = dockerfile.split(/\n(?=RUN )/).filter((step) => step.includes('apt-get install'));
+    assert.ok(installs.length >= 1, NAMES[index]);
+    for (const install of installs) {
+      // One cache mount per step (podman 4.3 hangs on a second step holding two), lists out of the layer.
+      assert.match(install, /^RUN --mount=type=cache,target=\/var\/cache\/apt,sharing=locked \\\n {4}apt-get update \\\n/, NAMES[index]);
+      assert.match(install, /&& rm -rf \/var\/lib\/apt\/lists\/\*\n/, NAMES[index]);
+    }
+  }
+});
+
+for (const name of NAMES) {
+  test(`init --template ${name} writes a project that loads`, async () => {
+    const root = projectDir();
+    const written = await initProject(root, { template: name });
+    assert.equal(written, [join(root, 'devbox.json'), join(root, '.devbox/Dockerfile'), join(root, '.devbox/devbox.schema.json')]);
+    assert.is(readFileSync(join(root, '.devbox/Dockerfile'), 'utf8'), readFileSync(join(TEMPLATES_DIR, name, 'Dockerfile'), 'utf8'));
+    assert.is(readFileSync(join(root, '.devbox/devbox.schema.json'), 'utf8'), readFileSync(SCHEMA_PATH, 'utf8'));
+    const config = loadProject(root, { env: {}, home: '/home/alice' });
+    assert.equal(config.environment, { kind: 'dockerfile', dockerfile: join(root, '.devbox/Dockerfile'), context: join(root, '.devbox'), buildArgs: {} });
+    // Language templates keep their package manager's cache in a named volume under the home folder.
+    for (const mount of config.mounts) {
+      assert.is(mount.type, 'volume');
+      assert.ok(mount.type === 'volume' && mount.source.startsWith('devbox-') && mount.target.startsWith('/home/alice/'), JSON.stringify(mount));
+    }
+    assert.is(config.mounts.length === 0, name === 'base');
+  });
+}
+
+test('init refuses to overwrite devbox.json or the Dockerfile without force, and writes nothing', async () => {
+  const root = projectDir({ 'devbox.json': '{"image": "mine"}\n' });
+  assert.is(
+    await errorLine(() => initProject(root, { template: 'node' })),
+    `${join(root, 'devbox.json')} already exists; nothing written (devbox init --force overwrites them)`,
+  );
+  assert.is(readFileSync(join(root, 'devbox.json'), 'utf8'), '{"image": "mine"}\n');
+  assert.throws(() => readFileSync(join(root, '.devbox/Dockerfile')), /ENOENT/);
+  await initProject(root, { template: 'node', force: true });
+  assert.match(readFileSync(join(root, 'devbox.json'), 'utf8'), /devbox-npm-cache/);
+});
+
+test('an unknown template names the known ones', async () => {
+  const root = projectDir();
+  assert.is(await errorLine(() => initProject(root, { template: 'cobol' })), `unknown template "cobol" (choose one of: ${NAMES.join(', ')})`);
+});
+
+test('init keeps an existing file\'s mode when forced', async () => {
+  const root = projectDir({ 'devbox.json': '{}' });
+  chmodSync(join(root, 'devbox.json'), 0o600);
+  await initProject(root, { force: true });
+  assert.is(statSync(join(root, 'devbox.json')).mode & 0o777, 0o600);
+});
+
+test.run();
