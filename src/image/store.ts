@@ -19,6 +19,8 @@ export interface ImageRecord {
   manifest: string;
   names: string[];
   created: string;
+  /** Other digests the image is known by: the manifest lists or indexes it was pulled through. */
+  digests?: string[];
 }
 
 /** images.json */
@@ -120,7 +122,7 @@ export class ImageStore {
     if (parsed?.digest) {
       const { digest } = parsed;
       const repo = `${repositoryName(parsed)}:`;
-      const byDigest = entries.filter(([, r]) => r.manifest === digest);
+      const byDigest = entries.filter(([, r]) => r.manifest === digest || r.digests?.includes(digest));
       const match = byDigest.find(([, r]) => r.names.some((n) => n.startsWith(repo))) ?? byDigest[0];
       if (match) return { id: match[0] };
     } else if (parsed) {
@@ -167,16 +169,18 @@ export class ImageStore {
   }
 
   /** Adds images (their blobs already stored) in one index write; names move to them from other images. */
-  async addImages(images: readonly { id: string; manifestDigest: string; names: readonly string[] }[]): Promise<void> {
+  async addImages(images: readonly { id: string; manifestDigest: string; names: readonly string[]; digests?: readonly string[] }[]): Promise<void> {
     await this.withLock(async () => {
       const index = this.readIndex();
       for (const image of images) {
         for (const record of Object.values(index.images)) record.names = record.names.filter((n) => !image.names.includes(n));
         const existing = index.images[image.id];
+        const digests = [...new Set([...(existing?.digests ?? []), ...(image.digests ?? [])])];
         index.images[image.id] = {
           manifest: image.manifestDigest,
           names: [...new Set([...(existing?.names ?? []), ...image.names])],
           created: existing?.created ?? new Date().toISOString(),
+          ...(digests.length ? { digests } : {}),
         };
       }
       await this.writeIndex(index);

@@ -15,9 +15,15 @@ export interface Settings {
   storageRoot: string;
   /** Which overlay backend to use; `auto` probes kernel overlay, then fuse-overlayfs, then copies. */
   storage: StorageSetting;
+  /** Per registry host, mirrors (`host[:port][/path]`) tried in order before it, like registries.conf mirrors. */
+  registryMirrors: Record<string, string[]>;
+  /** Registries (host[:port]) spoken to over plain HTTP; loopback ones always are, as with Docker. */
+  insecureRegistries: string[];
+  /** Platform pulled from a multi-platform image when --platform is not given; empty: the host's. */
+  defaultPlatform: string;
 }
 
-export const SETTING_KEYS = ['storageRoot', 'storage'] as const;
+export const SETTING_KEYS = ['storageRoot', 'storage', 'registryMirrors', 'insecureRegistries', 'defaultPlatform'] as const;
 export type SettingKey = (typeof SETTING_KEYS)[number];
 
 function xdg(variable: string, fallback: string): string {
@@ -34,7 +40,18 @@ export function settingsPath(): string {
 }
 
 export function defaultSettings(): Settings {
-  return { storageRoot: join(xdg('XDG_DATA_HOME', '.local/share'), 'devbox'), storage: 'auto' };
+  return { storageRoot: join(xdg('XDG_DATA_HOME', '.local/share'), 'devbox'), storage: 'auto', registryMirrors: {}, insecureRegistries: [], defaultPlatform: '' };
+}
+
+/** Keys whose value is JSON (a list or an object) rather than a string. */
+export const JSON_SETTING_KEYS: readonly SettingKey[] = ['registryMirrors', 'insecureRegistries'];
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isStringList(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((v) => typeof v === 'string' && v.length > 0);
 }
 
 /** Checks one value; returns the reason it is wrong, or undefined. */
@@ -44,6 +61,12 @@ export function validateSetting(key: SettingKey, value: unknown): string | undef
       return typeof value === 'string' && value.startsWith('/') ? undefined : 'an absolute path';
     case 'storage':
       return STORAGE_DRIVERS.includes(value as StorageSetting) ? undefined : `one of ${STORAGE_DRIVERS.join(', ')}`;
+    case 'registryMirrors':
+      return isPlainObject(value) && Object.values(value).every(isStringList) ? undefined : 'a JSON object of registry → list of mirrors';
+    case 'insecureRegistries':
+      return isStringList(value) ? undefined : 'a JSON list of registries';
+    case 'defaultPlatform':
+      return typeof value === 'string' && /^([a-z0-9._-]+(\/[a-z0-9._-]+){0,2})?$/.test(value) ? undefined : 'os/arch[/variant], e.g. linux/arm64';
   }
 }
 

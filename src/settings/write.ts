@@ -1,6 +1,6 @@
 /** Changing settings goes through conf (atomic writes, schema check); reading stays in settings.ts. */
 import { DevboxError } from '../util/errors.js';
-import { configDir, SETTING_KEYS, validateSetting, type SettingKey } from './settings.js';
+import { configDir, JSON_SETTING_KEYS, SETTING_KEYS, validateSetting, type SettingKey } from './settings.js';
 
 export function asSettingKey(key: string): SettingKey {
   if (!(SETTING_KEYS as readonly string[]).includes(key)) {
@@ -14,9 +14,20 @@ async function openConf() {
   return new Conf<Record<string, unknown>>({ projectName: 'devbox', cwd: configDir(), configName: 'config' });
 }
 
-export async function setSetting(key: SettingKey, value: string): Promise<void> {
+/** The value to store for `devbox config set KEY TEXT`: TEXT itself, or parsed for JSON-valued keys. */
+function settingValue(key: SettingKey, text: string): unknown {
+  if (!JSON_SETTING_KEYS.includes(key)) return text;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text; // reported below as not of the expected shape
+  }
+}
+
+export async function setSetting(key: SettingKey, text: string): Promise<void> {
+  const value = settingValue(key, text);
   const expected = validateSetting(key, value);
-  if (expected) throw new DevboxError(`setting "${key}" must be ${expected}, not "${value}"`);
+  if (expected) throw new DevboxError(`setting "${key}" must be ${expected}, not ${JSON.stringify(text)}`);
   (await openConf()).set(key, value);
 }
 
