@@ -5,6 +5,7 @@
  */
 import { DevboxError } from '../util/errors.js';
 import { STORAGE_DRIVERS, type StorageSetting } from '../settings/settings.js';
+import { PULL_POLICIES, type PullPolicy } from '../registry/ensure.js';
 
 interface OptionDef {
   name: string;
@@ -27,6 +28,8 @@ export const RUN_OPTION_DEFS: readonly OptionDef[] = [
   { name: 'entrypoint', kind: 'string', helpValue: 'CMD', description: "Override the image's ENTRYPOINT" },
   { name: 'network', kind: 'string', options: ['host', 'none'], description: 'Network: the host\'s, or none (loopback only)' },
   { name: 'storage', kind: 'string', options: STORAGE_DRIVERS, description: 'Root file system backend (default: the "storage" setting, auto)' },
+  { name: 'pull', kind: 'string', options: PULL_POLICIES, description: 'Pull the image: when missing (default), always, or never' },
+  { name: 'platform', kind: 'string', helpValue: 'OS/ARCH[/VARIANT]', description: 'Platform to pull when the image is a multi-platform one' },
 ];
 
 export interface RunOptions {
@@ -41,6 +44,8 @@ export interface RunOptions {
   entrypoint?: string;
   network: 'host' | 'none';
   storage?: StorageSetting;
+  pull: PullPolicy;
+  platform?: string;
   image: string;
   command: string[];
 }
@@ -121,6 +126,8 @@ export function parseRunArgs(argv: readonly string[]): RunOptions {
     entrypoint: str('entrypoint'),
     network: (str('network') as 'host' | 'none' | undefined) ?? 'host',
     storage: str('storage') as StorageSetting | undefined,
+    pull: (str('pull') as PullPolicy | undefined) ?? 'missing',
+    platform: str('platform'),
     image: argv[i],
     command: argv.slice(i + 1),
   };

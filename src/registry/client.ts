@@ -28,8 +28,9 @@ export class RegistryStatusError extends DevboxError {
     message: string,
     readonly status: number,
     readonly code?: string,
+    fix?: string,
   ) {
-    super(message);
+    super(message, { fix });
   }
 }
 
@@ -37,7 +38,11 @@ export class RegistryStatusError extends DevboxError {
 function registryErrorText(body: Buffer): { code?: string; text?: string } {
   try {
     const first = (JSON.parse(body.toString('utf8')) as { errors?: { code?: string; message?: string }[] }).errors?.[0];
-    if (first?.code) return { code: first.code, text: `${first.code.toLowerCase().replace(/_/g, ' ')}${first.message ? `: ${first.message}` : ''}` };
+    if (first?.code) {
+      const words = first.code.toLowerCase().replace(/_/g, ' ');
+      const detail = first.message && first.message.toLowerCase() !== words ? `: ${first.message}` : '';
+      return { code: first.code, text: `${words}${detail}` };
+    }
   } catch {
     // not JSON: a proxy's or server's own page
   }
@@ -121,6 +126,7 @@ export class RegistryClient {
     const { code, text } = registryErrorText(body);
     const words = text ?? STATUS_WORDS[response.status] ?? 'unexpected answer';
     const hint = response.status === 401 || response.status === 403 ? (this.credentials ? ` (with credentials from ${this.credentials.source})` : ' (not logged in)') : '';
-    return new RegistryStatusError(`${response.status} ${words}${hint}`, response.status, code);
+    const fix = response.status === 401 || response.status === 403 ? `devbox login ${this.endpoint.host}` : response.status === 404 ? 'check the name and the tag' : undefined;
+    return new RegistryStatusError(`${response.status} ${words}${hint}`, response.status, code, fix);
   }
 }
