@@ -145,8 +145,8 @@ export interface TestProxy {
   /** "METHOD path" of every request that passed. */
   log: string[];
   mode: ProxyMode;
-  /** Resolves when a blob response has been cut off in "stall" mode. */
-  stalled: Promise<void>;
+  /** Resolves when the next blob response has been cut off in "stall" mode. */
+  nextStall(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -156,9 +156,9 @@ export interface TestProxy {
  * and then nothing.
  */
 export async function startProxy(upstream: string, mode: ProxyMode = 'pass'): Promise<TestProxy> {
-  let markStalled!: () => void;
+  const waiting: (() => void)[] = [];
   const held = new Set<http.ServerResponse>();
-  const proxy: TestProxy = { host: '', log: [], mode, stalled: new Promise((r) => (markStalled = r)), stop: async () => {} };
+  const proxy: TestProxy = { host: '', log: [], mode, nextStall: () => new Promise((r) => waiting.push(r)), stop: async () => {} };
   const server = http.createServer((req, res) => {
     proxy.log.push(`${req.method} ${req.url}`);
     const chunks: Buffer[] = [];
@@ -187,7 +187,7 @@ export async function startProxy(upstream: string, mode: ProxyMode = 'pass'): Pr
             if (proxy.mode === 'truncate') res.socket?.destroy();
             else {
               held.add(res);
-              markStalled();
+              for (const wake of waiting.splice(0)) wake();
             }
           });
         });
