@@ -67,11 +67,13 @@ export class RegistryClient {
   private pinged = false;
   readonly credentials: Credentials | undefined;
 
+  /** `credentials`: those to use; by default the ones stored for the endpoint (credentials.ts). */
   constructor(
     readonly endpoint: Endpoint,
     private readonly scopes: readonly string[],
+    credentials: Credentials | undefined = findCredentials(endpoint.host, endpoint.path),
   ) {
-    this.credentials = findCredentials(endpoint.host, endpoint.path);
+    this.credentials = credentials;
   }
 
   /** A client for pulling (`pull`) or pushing (`pull,push`, plus pull access to `mountFrom` repositories). */

@@ -4,13 +4,16 @@
  * token server; a proxy that can record, corrupt, truncate or stall what passes; and skopeo as the
  * independent client that seeds images.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes, sign, X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import http from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
 
 export const sha256 = (data: Buffer | string) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
 
@@ -65,6 +68,8 @@ export async function startRegistry(dir: string, auth?: RegistryAuth): Promise<T
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const killOnExit = () => child.kill('SIGKILL'); // a test run that dies must not leave the registry running
+  process.once('exit', killOnExit);
   child.once('error', (error) => (stderr += String(error)));
   await waitForHttp(`http://127.0.0.1:${port}/v2/`, child, () => stderr);
   return {
@@ -72,6 +77,7 @@ export async function startRegistry(dir: string, auth?: RegistryAuth): Promise<T
     stop: async () => {
       if (child.exitCode === null) child.kill('SIGTERM');
       await exited;
+      process.off('exit', killOnExit);
     },
   };
 }
@@ -211,11 +217,12 @@ export async function startProxy(upstream: string, mode: ProxyMode = 'pass'): Pr
  * skopeo, as the independent client. Its credentials file is one of the test run's own (without
  * XDG_RUNTIME_DIR it would look in /run/containers/UID, which a test user may not have).
  */
-export function skopeo(args: readonly string[]): string {
+export async function skopeo(args: readonly string[]): Promise<string> {
   const authFile = join(process.env.DEVBOX_TEST_TMP ?? tmpdir(), 'skopeo-auth.json');
   if (!existsSync(authFile)) writeFileSync(authFile, '{"auths":{}}');
   try {
-    return execFileSync('skopeo', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, REGISTRY_AUTH_FILE: authFile } });
+    // Asynchronous: the token server skopeo asks may be in this very process.
+    return (await execFileAsync('skopeo', args, { encoding: 'utf8', env: { ...process.env, REGISTRY_AUTH_FILE: authFile } })).stdout;
   } catch (error) {
     const e = error as { code?: string; stderr?: string };
     throw new Error(`skopeo ${args.join(' ')} failed: ${e.code === 'ENOENT' ? 'skopeo is not installed' : (e.stderr ?? String(error)).trim()}`);
@@ -223,8 +230,8 @@ export function skopeo(args: readonly string[]): string {
 }
 
 /** Copies a docker-archive into the registry with skopeo (which gzips the layers, as a registry push does). */
-export function seedImage(archive: string, dest: string, creds?: string): void {
-  skopeo(['copy', '-q', '--dest-tls-verify=false', ...(creds ? ['--dest-creds', creds] : []), `docker-archive:${archive}`, `docker://${dest}`]);
+export async function seedImage(archive: string, dest: string, creds?: string): Promise<void> {
+  await skopeo(['copy', '-q', '--dest-tls-verify=false', ...(creds ? ['--dest-creds', creds] : []), `docker-archive:${archive}`, `docker://${dest}`]);
 }
 
 /** A request straight to the registry's API (anonymous). */

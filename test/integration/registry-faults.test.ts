@@ -24,7 +24,7 @@ const fixtures = once(async () => {
   const archive = join(await suite.tempDir('seed'), 'image.tar');
   const layers = [await packTar(busyboxRootfs()), await packTar([{ name: 'etc/marker', content: 'sound\n' }])];
   writeFileSync(archive, await dockerArchive([{ layers, names: ['app:1'], config: { Cmd: ['cat', '/etc/marker'] } }]));
-  seedImage(archive, `${registry.host}/app:1`);
+  await seedImage(archive, `${registry.host}/app:1`);
 });
 
 test.before.each(fixtures);

@@ -23,7 +23,7 @@ async function seed(repoTag: string, marker: string, config: Record<string, unkn
   const archive = join(await suite.tempDir('seed'), 'image.tar');
   const layers = [await packTar(busyboxRootfs()), await packTar([{ name: 'etc/marker', content: `${marker}\n` }])];
   writeFileSync(archive, await dockerArchive([{ layers, names: [repoTag], config: { Cmd: ['cat', '/etc/marker'], ...config } }]));
-  seedImage(archive, `${registry.host}/${repoTag}`);
+  await seedImage(archive, `${registry.host}/${repoTag}`);
 }
 
 async function manifestOf(repo: string, tag: string): Promise<{ digest: string; size: number; body: Buffer }> {
