@@ -13,7 +13,7 @@ import { DevboxError } from '../util/errors.js';
 import { blobPath, digestHex, readBlobJson } from './blobs.js';
 import { writeFileAtomic } from './durable.js';
 import type { ImageConfig, ImageManifest } from './oci.js';
-import { familiarName, normalizedName, parseReference, repositoryName, type ImageReference } from './reference.js';
+import { familiarName, nameForTagging, normalizedName, parseReference, repositoryName, type ImageReference } from './reference.js';
 
 export interface ImageRecord {
   manifest: string;
@@ -184,6 +184,15 @@ export class ImageStore {
         };
       }
       await this.writeIndex(index);
+    });
+  }
+
+  /** Adds names to an image (`docker tag`); a name another image had moves to this one. */
+  async tag(ref: string, targets: readonly string[]): Promise<void> {
+    const names = targets.map((t) => nameForTagging(t, 'tag as'));
+    await this.withLock(async () => {
+      const image = await this.resolve(ref);
+      await this.addImages([{ id: image.id, manifestDigest: image.manifestDigest, names }]);
     });
   }
 
