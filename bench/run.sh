@@ -9,6 +9,7 @@ if [ "$(id -u)" != 0 ]; then
   # podman's rootless pause process, if this run started it, ends with the run
   pause_before=$(pgrep -u "$(id -u)" -x catatonit || true)
   node dist/bench/startup.js "$@"
+  node dist/bench/pull.js
   for pid in $(pgrep -u "$(id -u)" -x catatonit || true); do
     case " $pause_before " in *" $pid "*) ;; *) kill "$pid" 2>/dev/null || true ;; esac
   done
@@ -22,4 +23,5 @@ trap 'rm -rf "$work"' EXIT
 cp -a bench bin dist native node_modules package.json "$work/"
 chown -R "$user:" "$work"
 runuser -u "$user" -- env -i PATH="$PATH" HOME="$(getent passwd "$user" | cut -d: -f6)" LANG=C.UTF-8 DEVBOX_BENCH_BUILT=1 \
+  ${DEVBOX_BENCH_ROOTFS:+DEVBOX_BENCH_ROOTFS="$DEVBOX_BENCH_ROOTFS"} \
   bash "$work/bench/run.sh" "$@"

@@ -5,6 +5,7 @@
  */
 import { DevboxError } from '../util/errors.js';
 import { STORAGE_DRIVERS, type StorageSetting } from '../settings/settings.js';
+import { PULL_POLICIES, type PullPolicy } from '../registry/ensure.js';
 
 interface OptionDef {
   name: string;
@@ -28,6 +29,8 @@ export const RUN_OPTION_DEFS: readonly OptionDef[] = [
   { name: 'network', kind: 'string', helpValue: 'slirp4netns|host|none', description: 'Network: an isolated one through slirp4netns (alias slirp; default: the "network" setting), the host\'s, or none (loopback only)' },
   { name: 'publish', char: 'p', kind: 'multiple', helpValue: '[HOSTIP:]HOSTPORT:PORT[/tcp|udp]', description: "Publish a container's port on the host (HOSTIP default 127.0.0.1)" },
   { name: 'storage', kind: 'string', options: STORAGE_DRIVERS, description: 'Root file system backend (default: the "storage" setting, auto)' },
+  { name: 'pull', kind: 'string', options: PULL_POLICIES, description: 'Pull the image: when missing (default), always, or never' },
+  { name: 'platform', kind: 'string', helpValue: 'OS/ARCH[/VARIANT]', description: 'Platform to pull when the image is a multi-platform one' },
 ];
 
 export interface RunOptions {
@@ -44,6 +47,8 @@ export interface RunOptions {
   network?: string;
   publish: string[];
   storage?: StorageSetting;
+  pull: PullPolicy;
+  platform?: string;
   image: string;
   command: string[];
 }
@@ -125,6 +130,8 @@ export function parseRunArgs(argv: readonly string[]): RunOptions {
     network: str('network'),
     publish: list('publish'),
     storage: str('storage') as StorageSetting | undefined,
+    pull: (str('pull') as PullPolicy | undefined) ?? 'missing',
+    platform: str('platform'),
     image: argv[i],
     command: argv.slice(i + 1),
   };

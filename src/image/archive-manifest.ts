@@ -5,6 +5,7 @@
  */
 import { DevboxError } from '../util/errors.js';
 import { Annotation, type Descriptor, type ImageIndex, type ImageManifest } from './oci.js';
+import { matchPlatform, offeredPlatforms } from './platform.js';
 import { normalizedName, parseReference } from './reference.js';
 
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
@@ -109,12 +110,8 @@ export function parseImageManifest(data: Buffer, label: string, name: string): I
  * first match), else all of them. Nested indexes are followed by the caller.
  */
 export function selectPlatform(manifests: readonly Descriptor[], architecture: string, label: string): Descriptor[] {
-  const withPlatform = manifests.filter((m) => m.platform);
-  if (!withPlatform.length) return [...manifests];
-  const match = withPlatform.find((m) => m.platform!.os === 'linux' && m.platform!.architecture === architecture);
-  if (!match) {
-    const offered = withPlatform.map((m) => `${m.platform!.os}/${m.platform!.architecture}`).join(', ');
-    throw new DevboxError(`${label}: no image for linux/${architecture} in the archive (it has ${offered})`);
-  }
+  if (!manifests.some((m) => m.platform)) return [...manifests];
+  const match = matchPlatform(manifests, { os: 'linux', architecture });
+  if (!match) throw new DevboxError(`${label}: no image for linux/${architecture} in the archive (it has ${offeredPlatforms(manifests)})`);
   return [match];
 }

@@ -20,33 +20,41 @@ function readJson<T>(path: string): T {
   return JSON.parse(readFileSync(path, 'utf8')) as T;
 }
 
+/** Blob and layer digests (hex) that images reference. */
+export interface References {
+  blobs: Set<string>;
+  diffIDs: Set<string>;
+}
+
+/**
+ * Adds what image `id` references to `refs`: its config, its manifest (when known) with the layer blobs, the
+ * layers' diffIDs. Returns false when the image is damaged (a blob unreadable), having added what it could.
+ */
+export function addReferences(root: string, id: string, manifestDigest: string | undefined, refs: References): boolean {
+  try {
+    refs.blobs.add(digestHex(id));
+    if (manifestDigest) {
+      refs.blobs.add(digestHex(manifestDigest));
+      for (const layer of readJson<ImageManifest>(blobPath(root, manifestDigest)).layers) refs.blobs.add(digestHex(layer.digest));
+    }
+    for (const d of readJson<ImageConfig>(blobPath(root, id)).rootfs.diff_ids) refs.diffIDs.add(digestHex(d));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export async function collectGarbage(store: ImageStore, mapping: IdMapping): Promise<void> {
   await store.withLock(async () => {
     await removeStaleLayers(store.root, mapping);
-    const blobs = new Set<string>();
-    const diffIDs = new Set<string>();
+    const refs: References = { blobs: new Set(), diffIDs: new Set() };
     const index = store.readIndex();
     for (const [id, record] of Object.entries(index.images)) {
-      blobs.add(digestHex(id)).add(digestHex(record.manifest));
-      try {
-        const manifest = readJson<ImageManifest>(blobPath(store.root, record.manifest));
-        for (const layer of manifest.layers) blobs.add(digestHex(layer.digest));
-        const config = readJson<ImageConfig>(blobPath(store.root, id));
-        for (const d of config.rootfs.diff_ids) diffIDs.add(digestHex(d));
-      } catch {
-        return; // a damaged image: nothing it might need is collected on a guess
-      }
+      if (!addReferences(store.root, id, record.manifest, refs)) return; // a damaged image: nothing it might need is collected on a guess
     }
-    for (const id of imagesInUse(store.root)) {
-      if (index.images[id]) continue;
-      try {
-        const config = readJson<ImageConfig>(blobPath(store.root, id));
-        blobs.add(digestHex(id));
-        for (const d of config.rootfs.diff_ids) diffIDs.add(digestHex(d));
-      } catch {
-        // its config is gone already: nothing left to keep
-      }
-    }
+    // An image removed while a container runs from it keeps what it has left.
+    for (const id of imagesInUse(store.root)) if (!index.images[id]) addReferences(store.root, id, undefined, refs);
+    const { blobs, diffIDs } = refs;
     if (existsSync(blobDir(store.root))) {
       for (const name of await fs.readdir(blobDir(store.root))) {
         if (/^[a-f0-9]{64}$/.test(name) && !blobs.has(name)) await fs.rm(join(blobDir(store.root), name), { force: true });

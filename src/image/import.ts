@@ -11,7 +11,7 @@ import { collectGarbage } from './gc.js';
 import { checkSupportedCompression, detectCompression } from './layer-stream.js';
 import { commitImage } from './manifest-writer.js';
 import { hostArchitecture, MediaType, type ImageConfig } from './oci.js';
-import { normalizedName, parseReference } from './reference.js';
+import { nameForTagging } from './reference.js';
 import type { ImageStore, ImportOptions, StoredImage } from './store.js';
 import { unpackLayer } from './unpack.js';
 
@@ -28,15 +28,8 @@ function readHead(path: string): Buffer {
   }
 }
 
-/** The name to import as: NAME[:TAG], normalized; a digest cannot be given, the import makes one. */
-function importName(name: string): string {
-  const ref = parseReference(name);
-  if (ref.digest) throw new DevboxError(`cannot import as "${name}": give NAME[:TAG]; the image's digest comes from its content`, { exitCode: 125 });
-  return normalizedName(ref);
-}
-
 export async function importRootfs(store: ImageStore, tarPath: string, name: string, opts: ImportOptions = {}): Promise<StoredImage> {
-  const target = importName(name);
+  const target = nameForTagging(name, 'import as');
   const head = readHead(tarPath);
   if (!head.length) throw new DevboxError(`${tarPath} is empty, not a tar archive`, { fix: 'give the path of a root file system tar' });
   const compression = detectCompression(head);

@@ -23,6 +23,11 @@ function isAlive(pid: number): boolean {
 
 /** Image ids (config digests) of containers whose devbox process is still running. */
 export function imagesInUse(root: string): Set<string> {
+  return containerImages(root, true);
+}
+
+/** Image ids of every container kept in the store (`docker image prune -a` keeps these), or only running ones. */
+export function containerImages(root: string, runningOnly = false): Set<string> {
   const inUse = new Set<string>();
   let ids: string[];
   try {
@@ -37,7 +42,8 @@ export function imagesInUse(root: string): Set<string> {
     } catch {
       continue; // being created, or damaged: it names no image
     }
-    if (state.image && state.exitCode === undefined && typeof state.pid === 'number' && state.pid > 0 && isAlive(state.pid)) inUse.add(state.image);
+    const running = state.exitCode === undefined && typeof state.pid === 'number' && state.pid > 0 && isAlive(state.pid);
+    if (state.image && (running || !runningOnly)) inUse.add(state.image);
   }
   return inUse;
 }

@@ -76,6 +76,16 @@ export function normalizedName(ref: ImageReference): string {
   return `${repositoryName(ref)}:${ref.tag ?? DEFAULT_TAG}`;
 }
 
+/**
+ * The store name for NAME[:TAG] given as a new name for an image (import, tag): normalized; a digest cannot be
+ * given, since the image's digest comes from its content.
+ */
+export function nameForTagging(text: string, action: string): string {
+  const ref = parseReference(text);
+  if (ref.digest) throw new DevboxError(`cannot ${action} "${text}": give NAME[:TAG]; the image's digest comes from its content`, { exitCode: 125 });
+  return normalizedName(ref);
+}
+
 /** Docker's short display form: busybox:latest, user/app:1, host:5000/x:y. */
 export function familiarName(name: string): string {
   const prefix = `${DEFAULT_REGISTRY}/`;

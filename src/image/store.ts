@@ -13,12 +13,14 @@ import { DevboxError } from '../util/errors.js';
 import { blobPath, digestHex, readBlobJson } from './blobs.js';
 import { writeFileAtomic } from './durable.js';
 import type { ImageConfig, ImageManifest } from './oci.js';
-import { familiarName, normalizedName, parseReference, repositoryName, type ImageReference } from './reference.js';
+import { familiarName, nameForTagging, normalizedName, parseReference, repositoryName, type ImageReference } from './reference.js';
 
 export interface ImageRecord {
   manifest: string;
   names: string[];
   created: string;
+  /** Other digests the image is known by: the manifest lists or indexes it was pulled through. */
+  digests?: string[];
 }
 
 /** images.json */
@@ -120,7 +122,7 @@ export class ImageStore {
     if (parsed?.digest) {
       const { digest } = parsed;
       const repo = `${repositoryName(parsed)}:`;
-      const byDigest = entries.filter(([, r]) => r.manifest === digest);
+      const byDigest = entries.filter(([, r]) => r.manifest === digest || r.digests?.includes(digest));
       const match = byDigest.find(([, r]) => r.names.some((n) => n.startsWith(repo))) ?? byDigest[0];
       if (match) return { id: match[0] };
     } else if (parsed) {
@@ -167,19 +169,30 @@ export class ImageStore {
   }
 
   /** Adds images (their blobs already stored) in one index write; names move to them from other images. */
-  async addImages(images: readonly { id: string; manifestDigest: string; names: readonly string[] }[]): Promise<void> {
+  async addImages(images: readonly { id: string; manifestDigest: string; names: readonly string[]; digests?: readonly string[] }[]): Promise<void> {
     await this.withLock(async () => {
       const index = this.readIndex();
       for (const image of images) {
         for (const record of Object.values(index.images)) record.names = record.names.filter((n) => !image.names.includes(n));
         const existing = index.images[image.id];
+        const digests = [...new Set([...(existing?.digests ?? []), ...(image.digests ?? [])])];
         index.images[image.id] = {
           manifest: image.manifestDigest,
           names: [...new Set([...(existing?.names ?? []), ...image.names])],
           created: existing?.created ?? new Date().toISOString(),
+          ...(digests.length ? { digests } : {}),
         };
       }
       await this.writeIndex(index);
+    });
+  }
+
+  /** Adds names to an image (`docker tag`); a name another image had moves to this one. */
+  async tag(ref: string, targets: readonly string[]): Promise<void> {
+    const names = targets.map((t) => nameForTagging(t, 'tag as'));
+    await this.withLock(async () => {
+      const image = await this.resolve(ref);
+      await this.addImages([{ id: image.id, manifestDigest: image.manifestDigest, names }]);
     });
   }
 

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import type { LayerRecord } from '../storage/layer-format.js';
 import { runNodeInUserNamespace } from '../userns/helper.js';
 import type { IdMapping } from '../userns/idmap.js';
@@ -40,8 +41,20 @@ export async function removeStaleLayers(root: string, mapping: IdMapping): Promi
   await removeAsNamespaceRoot(mapping, stale.map((n) => join(dir, n)));
 }
 
-/** Layer directories already cleared of what interrupted unpacks left, by this process. */
-const checkedForStale = new Set<string>();
+/** Per layers directory, the clearing of what interrupted unpacks left, done once per process. */
+const staleCleared = new Map<string, Promise<void>>();
+
+export interface LayerSource {
+  /** How messages name the layer: "layer sha256:0123456789ab…". */
+  label: string;
+  /** The diffID the image config promises; different content is an error and nothing is kept. */
+  expectedDiffID?: string;
+  /**
+   * Resolves when the input is known to be the right blob (a download checked against its digest); the
+   * layer is put in place only then. Its rejection discards the layer.
+   */
+  verified?: Promise<unknown>;
+}
 
 /**
  * Unpacks blob `digest` and returns its diffID; with `expectedDiffID`, different content is an error and
@@ -51,20 +64,31 @@ export async function unpackLayer(root: string, mapping: IdMapping, digest: stri
   if (expectedDiffID && isLayerUnpacked(root, mapping, expectedDiffID)) return expectedDiffID;
   const label = `layer ${shortDigest(digest)}`;
   if (!blobExists(root, digest)) throw new DevboxError(`${label}: blob missing from the store`, { fix: 'load or import the image again' });
+  return unpackLayerStream(root, mapping, openBlob(root, digest), { label, expectedDiffID });
+}
+
+/**
+ * Unpacks a layer blob read from `input` (plain or gzip tar) and returns its diffID. Concurrent calls are
+ * safe (each unpacks into its own temp directory); call under the store lock.
+ */
+export async function unpackLayerStream(root: string, mapping: IdMapping, input: Readable, source: LayerSource): Promise<string> {
+  const { label, expectedDiffID } = source;
   const dir = layersDir(root, mapping);
   await fs.mkdir(dir, { recursive: true });
-  if (!checkedForStale.has(dir)) {
-    await removeStaleLayers(root, mapping);
-    checkedForStale.add(dir);
-  }
+  if (!staleCleared.has(dir)) staleCleared.set(dir, removeStaleLayers(root, mapping));
+  await staleCleared.get(dir);
   const temp = join(dir, `${LAYER_TEMP_PREFIX}${randomBytes(6).toString('hex')}`);
   await fs.mkdir(temp);
   let result: WorkerResult;
   try {
     const out = await runNodeInUserNamespace(mapping, new URL('./unpack-worker.js', import.meta.url), [temp, ...(mapping.full ? [] : ['--squash'])], {
-      input: openBlob(root, digest),
+      input,
       allowFailure: true,
     });
+    // A worker that failed early reads no more: let the rest of the input drain, so that a download feeding it
+    // runs to its end and its digest check can say what was wrong.
+    input.unpipe().resume();
+    await source.verified; // a blob that failed its digest check explains a failed unpack better than the unpacker does
     if (out.exitCode !== 0) throw new DevboxError(`${label}: ${out.stderr.trim().split('\n').pop() || `unpacking failed (status ${out.exitCode})`}`);
     result = JSON.parse(out.stdout) as WorkerResult;
     if (expectedDiffID && result.diffID !== expectedDiffID) {

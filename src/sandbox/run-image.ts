@@ -10,6 +10,7 @@ import { ImageStore } from '../image/store.js';
 import { networkHostsEntries, slirpResolvConf } from '../network/dns.js';
 import { resolveNetworkOptions } from '../network/options.js';
 import { attachSandboxNetwork, prepareSlirp4netns, type SandboxNetwork } from '../network/sandbox-network.js';
+import { ensureImage } from '../registry/ensure.js';
 import type { BindMount, RootfsSpec, SandboxSpec } from '../runtime/spec.js';
 import { launchSandbox } from '../runtime/launch.js';
 import { readSettings } from '../settings/settings.js';
@@ -67,7 +68,7 @@ export async function runImage(options: RunOptions): Promise<number> {
   const { mapping, warning } = resolveIdMapping();
   if (warning) process.stderr.write(`devbox: warning: ${warning}\n`);
   const mounts: BindMount[] = options.volumes.map(parseVolume);
-  const image = await store.resolve(options.image);
+  const image = await ensureImage(store, options.image, { pull: options.pull, platform: options.platform });
   const lowerDirs = await store.layerDirs(image, mapping);
   const driver = await selectDriver(options.storage ?? settings.storage, store.root, mapping);
   const config = image.config.config ?? {};

@@ -23,9 +23,15 @@ export interface Settings {
   autoForward: boolean;
   /** Let slirp4netns sandboxes reach the host's 127.0.0.1 as 10.0.2.2. */
   allowHostLoopback: boolean;
+  /** Per registry host, mirrors (`host[:port][/path]`) tried in order before it, like registries.conf mirrors. */
+  registryMirrors: Record<string, string[]>;
+  /** Registries (host[:port]) spoken to over plain HTTP; loopback ones always are, as with Docker. */
+  insecureRegistries: string[];
+  /** Platform pulled from a multi-platform image when --platform is not given; empty: the host's. */
+  defaultPlatform: string;
 }
 
-export const SETTING_KEYS = ['storageRoot', 'storage', 'network', 'autoForward', 'allowHostLoopback'] as const;
+export const SETTING_KEYS = ['storageRoot', 'storage', 'network', 'autoForward', 'allowHostLoopback', 'registryMirrors', 'insecureRegistries', 'defaultPlatform'] as const;
 export type SettingKey = (typeof SETTING_KEYS)[number];
 
 function xdg(variable: string, fallback: string): string {
@@ -42,7 +48,28 @@ export function settingsPath(): string {
 }
 
 export function defaultSettings(): Settings {
-  return { storageRoot: join(xdg('XDG_DATA_HOME', '.local/share'), 'devbox'), storage: 'auto', network: 'slirp4netns', autoForward: true, allowHostLoopback: false };
+  return {
+    storageRoot: join(xdg('XDG_DATA_HOME', '.local/share'), 'devbox'),
+    storage: 'auto',
+    network: 'slirp4netns',
+    autoForward: true,
+    allowHostLoopback: false,
+    registryMirrors: {},
+    insecureRegistries: [],
+    defaultPlatform: '',
+  };
+}
+
+/** Keys whose value is JSON (a list or an object) rather than a string. */
+const JSON_SETTING_KEYS: readonly SettingKey[] = ['registryMirrors', 'insecureRegistries'];
+const BOOLEAN_SETTING_KEYS: readonly SettingKey[] = ['autoForward', 'allowHostLoopback'];
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isStringList(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((v) => typeof v === 'string' && v.length > 0);
 }
 
 /** Checks one value; returns the reason it is wrong, or undefined. */
@@ -57,13 +84,24 @@ export function validateSetting(key: SettingKey, value: unknown): string | undef
     case 'autoForward':
     case 'allowHostLoopback':
       return typeof value === 'boolean' ? undefined : 'true or false';
+    case 'registryMirrors':
+      return isPlainObject(value) && Object.values(value).every(isStringList) ? undefined : 'a JSON object of registry → list of mirrors';
+    case 'insecureRegistries':
+      return isStringList(value) ? undefined : 'a JSON list of registries';
+    case 'defaultPlatform':
+      return typeof value === 'string' && /^([a-z0-9._-]+(\/[a-z0-9._-]+){0,2})?$/.test(value) ? undefined : 'os/arch[/variant], e.g. linux/arm64';
   }
 }
 
 /** A value as `devbox config set KEY VALUE` gives it, in the type the settings file keeps. */
 export function settingValue(key: SettingKey, text: string): unknown {
-  const booleans: readonly SettingKey[] = ['autoForward', 'allowHostLoopback'];
-  return booleans.includes(key) && (text === 'true' || text === 'false') ? text === 'true' : text;
+  if (BOOLEAN_SETTING_KEYS.includes(key)) return text === 'true' || text === 'false' ? text === 'true' : text;
+  if (!JSON_SETTING_KEYS.includes(key)) return text;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text; // reported by validateSetting as not of the expected shape
+  }
 }
 
 export function readSettings(path = settingsPath()): Settings {

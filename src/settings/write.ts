@@ -14,11 +14,11 @@ async function openConf() {
   return new Conf<Record<string, unknown>>({ projectName: 'devbox', cwd: configDir(), configName: 'config' });
 }
 
-export async function setSetting(key: SettingKey, value: string): Promise<void> {
-  const typed = settingValue(key, value);
-  const expected = validateSetting(key, typed);
-  if (expected) throw new DevboxError(`setting "${key}" must be ${expected}, not "${value}"`);
-  (await openConf()).set(key, typed);
+export async function setSetting(key: SettingKey, text: string): Promise<void> {
+  const value = settingValue(key, text);
+  const expected = validateSetting(key, value);
+  if (expected) throw new DevboxError(`setting "${key}" must be ${expected}, not ${JSON.stringify(text)}`);
+  (await openConf()).set(key, value);
 }
 
 export async function unsetSetting(key: SettingKey): Promise<void> {

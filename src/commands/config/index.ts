@@ -8,6 +8,6 @@ export default class Config extends DevboxCommand {
   async run(): Promise<void> {
     const settings = readSettings();
     this.log(`# ${settingsPath()}`);
-    for (const [key, value] of Object.entries(settings)) this.log(`${key} = ${value}`);
+    for (const [key, value] of Object.entries(settings)) this.log(`${key} = ${typeof value === 'string' ? value : JSON.stringify(value)}`);
   }
 }
