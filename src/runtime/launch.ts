@@ -6,8 +6,11 @@ import { helperArgs, type SandboxSpec } from './spec.js';
 export interface LaunchOptions {
   /** `inherit` to give the sandbox devbox's stdin (-i), `ignore` for /dev/null. */
   stdin: 'inherit' | 'ignore';
+  /** File descriptor for the sandbox's stdout and stderr (a build's log); devbox's own by default. */
+  output?: number;
 }
 
 export function launchSandbox(spec: SandboxSpec, options: LaunchOptions): Promise<number> {
-  return execForeground(helperPath(), helperArgs(spec), [options.stdin, 'inherit', 'inherit']);
+  const output = options.output ?? 'inherit';
+  return execForeground(helperPath(), helperArgs(spec), [options.stdin, output, output]);
 }

@@ -6,6 +6,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunOptions } from '../cli/run-options.js';
+import { parseGroup, parsePasswd, readImageFile, resolveUser } from '../image/passwd.js';
 import { ImageStore } from '../image/store.js';
 import type { BindMount, RootfsSpec, SandboxSpec } from '../runtime/spec.js';
 import { launchSandbox } from '../runtime/launch.js';
@@ -18,7 +19,6 @@ import { removeAsNamespaceRoot } from '../userns/remove.js';
 import { DevboxError } from '../util/errors.js';
 import { containerArgs, containerEnv, containerWorkdir, type ProcessRequest } from './container-process.js';
 import { createContainerDir, writeNameFiles, writeState, type ContainerDir } from './containers.js';
-import { parseGroup, parsePasswd, readImageFile, resolveUser } from './passwd.js';
 import { parseVolume } from './volumes.js';
 
 async function assembleRootfs(driver: StorageDriver, mapping: IdMapping, lowerDirs: string[], container: ContainerDir): Promise<RootfsSpec> {
