@@ -44,7 +44,7 @@ export type InstructionBody =
   | { kind: 'MAINTAINER'; name: string };
 
 export type Instruction = InstructionBody & { node: DockerfileNode };
-export type InstructionOf<K extends Instruction['kind']> = Extract<Instruction, { kind: K }>;
+export type InstructionOf<K extends Instruction['kind']> = Instruction & { kind: K };
 
 export interface Stage {
   /** Position among the Dockerfile's stages (what `COPY --from=0` names). */
