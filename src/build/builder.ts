@@ -21,7 +21,7 @@ import {
   checkSignal, commandArgs, ConfigError, destinationPath, exposedPorts, goQuoted, healthConfig, parseChmod, setEnv, workdirPath,
 } from './config-edits.js';
 import { hashContextSources, openContext, type BuildContext } from './context.js';
-import { expandWord, ExpansionError } from './expand.js';
+import { expandWord, expandWords, ExpansionError } from './expand.js';
 import type { FsAction, Owner } from './fs-actions.js';
 import { InstructionError, parseBuildPlan, parseTrigger, type BuildPlan, type Instruction, type InstructionOf, type Stage } from './instructions.js';
 import { commitStep, LayerWorkerError, runLayerWorker } from './layer-commit.js';
@@ -101,8 +101,7 @@ function baseConfig(image: ImageConfig): ImageConfig {
 }
 
 function scratchConfig(): ImageConfig {
-  // As BuildKit: an image from scratch gets Docker's default PATH.
-  return { architecture: hostArchitecture(), os: 'linux', config: { Env: [`PATH=${DEFAULT_PATH}`] }, rootfs: { type: 'layers', diff_ids: [] }, history: [] };
+  return { architecture: hostArchitecture(), os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [] }, history: [] };
 }
 
 function cloneConfig(config: ImageConfig): ImageConfig {
@@ -284,6 +283,8 @@ class Build {
       if (wanted && wanted !== `linux/${hostArchitecture()}`) this.progress.note(`devbox: warning: ${this.context.dockerfileLabel}:${stage.from.node.startLine}: --platform=${wanted} ignored: devbox builds for linux/${hostArchitecture()}`);
     }
     const config = state.config.config ?? (state.config.config = {});
+    // As BuildKit and buildah: every image built has a PATH, Docker's default when its base sets none.
+    if (!envMap(config.Env).has('PATH')) config.Env = [...(config.Env ?? []), `PATH=${DEFAULT_PATH}`];
     state.env = envMap(config.Env);
     // ONBUILD triggers of the base run first, then are cleared (they are for images built FROM this one).
     const triggers = (config.OnBuild ?? []).map((expression) => {
@@ -420,7 +421,7 @@ class Build {
           c.Shell = instruction.shell;
         });
       case 'EXPOSE': {
-        const ports = exposedPorts(instruction.ports.map(expand));
+        const ports = exposedPorts(instruction.ports.flatMap((p) => expandWords(p, (n) => state.env.get(n), { escape: this.plan.escape })));
         return this.step(state, instruction, { expose: ports }, `EXPOSE ${ports.join(' ')}`, (c) => {
           c.ExposedPorts = { ...(c.ExposedPorts ?? {}) };
           for (const p of ports) c.ExposedPorts[p] = {};

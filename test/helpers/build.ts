@@ -70,3 +70,85 @@ export async function savedLayers(suite: ImageSuite, image: string): Promise<Lay
   }
   return layers;
 }
+
+/** A file system entry as the differential tests compare it: everything but times. */
+export interface TreeEntry {
+  type: string;
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  linkname?: string;
+  sha256?: string;
+}
+
+function cleanName(name: string): string {
+  return name.replace(/^(\.\/|\/)+/, '').replace(/\/+$/, '');
+}
+
+/**
+ * The image config and root file system of a docker-archive's first image: its layers applied in order
+ * with OCI whiteout rules, hard links resolved to what they point at (which of two links is "the file" is
+ * arbitrary).
+ */
+export async function flattenArchive(archive: Buffer): Promise<{ config: Record<string, unknown>; tree: Map<string, TreeEntry> }> {
+  const { createHash } = await import('node:crypto');
+  const members = new Map((await tarEntries(archive)).map((m) => [cleanName(m.header.name), m.body]));
+  const manifest = JSON.parse(members.get('manifest.json')!.toString()) as { Config: string; Layers: string[] }[];
+  const config = (JSON.parse(members.get(cleanName(manifest[0].Config))!.toString()) as { config?: Record<string, unknown> }).config ?? {};
+  const tree = new Map<string, TreeEntry>();
+  const removeTree = (path: string, keepSelf: boolean) => {
+    for (const key of [...tree.keys()]) if (key.startsWith(`${path}/`) || (!keepSelf && key === path)) tree.delete(key);
+  };
+  for (const layerName of manifest[0].Layers) {
+    let data = members.get(cleanName(layerName))!;
+    if (data[0] === 0x1f && data[1] === 0x8b) data = (await import('node:zlib')).gunzipSync(data);
+    const entries = await tarEntries(data);
+    for (const { header } of entries) {
+      const name = cleanName(header.name);
+      const base = name.slice(name.lastIndexOf('/') + 1);
+      if (base === '.wh..wh..opq') removeTree(name.slice(0, Math.max(0, name.lastIndexOf('/'))), true);
+    }
+    for (const { header, body } of entries) {
+      const name = cleanName(header.name);
+      if (!name) continue;
+      const slash = name.lastIndexOf('/');
+      const base = name.slice(slash + 1);
+      if (base === '.wh..wh..opq') continue;
+      if (base.startsWith('.wh.')) {
+        removeTree(`${slash < 0 ? '' : `${name.slice(0, slash)}/`}${base.slice(4)}`, false);
+        continue;
+      }
+      if (header.type === 'link') {
+        const target = tree.get(cleanName(header.linkname ?? ''));
+        if (target) tree.set(name, { ...target });
+        continue;
+      }
+      const existing = tree.get(name);
+      if (existing && existing.type === 'directory' && header.type !== 'directory') removeTree(name, true);
+      tree.set(name, {
+        type: header.type,
+        mode: header.mode & 0o7777,
+        uid: header.uid,
+        gid: header.gid,
+        size: header.type === 'file' ? header.size : 0,
+        ...(header.type === 'symlink' ? { linkname: header.linkname } : {}),
+        ...(header.type === 'file' ? { sha256: createHash('sha256').update(body).digest('hex') } : {}),
+      });
+    }
+  }
+  return { config, tree };
+}
+
+/** Differences between two trees, one line each. */
+export function treeDifferences(ours: Map<string, TreeEntry>, theirs: Map<string, TreeEntry>): string[] {
+  const out: string[] = [];
+  for (const path of [...new Set([...ours.keys(), ...theirs.keys()])].sort()) {
+    const a = ours.get(path);
+    const b = theirs.get(path);
+    if (!a) out.push(`/${path}: only in podman's image (${JSON.stringify(b)})`);
+    else if (!b) out.push(`/${path}: only in devbox's image (${JSON.stringify(a)})`);
+    else if (JSON.stringify(a) !== JSON.stringify(b)) out.push(`/${path}: devbox ${JSON.stringify(a)} podman ${JSON.stringify(b)}`);
+  }
+  return out;
+}
