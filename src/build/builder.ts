@@ -27,6 +27,7 @@ import { InstructionError, parseBuildPlan, parseTrigger, type BuildPlan, type In
 import { commitStep, LayerWorkerError, runLayerWorker } from './layer-commit.js';
 import type { LayerTarResult } from './layer-tar.js';
 import { LayerView } from './layer-view.js';
+import { download, downloadName, isUrl } from './download.js';
 import { createProgress, type Progress, type ProgressMode } from './progress.js';
 import { parseRunMounts } from './run-mounts.js';
 import { runStep } from './run-step.js';
@@ -490,6 +491,7 @@ class Build {
     const result = await runLayerWorker(this.mapping, {
       op: 'stage',
       staging: workspace.path('staging'),
+      scratch: workspace.dir,
       out: workspace.tar,
       owner: { uid: this.mapping.uid, gid: this.mapping.gid },
       lowers: lowerDirs,
@@ -566,7 +568,11 @@ class Build {
     const mode = instruction.chmod === undefined ? undefined : parseChmod(expand(instruction.chmod));
     const from = this.copyFrom(instruction);
     const heredocs = instruction.heredocs.map((h) => ({ name: h.name, content: h.expand ? expandWord(chompHeredoc(h.content, h.chomp), (n) => state.env.get(n), { skipQuotes: true }) : chompHeredoc(h.content, h.chomp) }));
-    if (sources.some((s) => /^https?:\/\//.test(s))) throw new ConfigError('ADD of a URL is not supported yet');
+    const urls = sources.filter(isUrl);
+    const local = sources.filter((s) => !isUrl(s));
+    const checksum = instruction.checksum === undefined ? undefined : expand(instruction.checksum);
+    if (urls.length && instruction.kind === 'COPY') throw new ConfigError("source can't be a URL for COPY (use ADD)");
+    if (checksum !== undefined && (sources.length !== 1 || !urls.length)) throw new ConfigError('--checksum needs exactly one http(s) source');
     let sourceLayers: () => Promise<string[]>;
     let sourceKey: unknown;
     let keepOwner = false;
@@ -578,12 +584,13 @@ class Build {
       keepOwner = true;
       sourceLayers = () => this.lowerDirs({ key: result.key, config: result.config, layers: result.layers, env: new Map(), cmdSet: false });
     } else if (from !== undefined) {
+      if (urls.length) throw new ConfigError("a URL can't be combined with --from");
       const image = await resolveBaseImage(this.store, from);
       sourceKey = { image: image.id };
       keepOwner = true;
       sourceLayers = () => this.store.layerDirs(image, this.mapping);
     } else {
-      const hashed = hashContextSources(this.context, sources);
+      const hashed = hashContextSources(this.context, local);
       const missing = hashed.missing.filter((s) => !hasWildcards(s));
       if (missing.length) {
         throw new ConfigError(`${missing.map((m) => `"${m}"`).join(', ')}: not found in the build context${this.context.ignorePatterns.length ? ' (or excluded by its ignore file)' : ''}`);
@@ -592,12 +599,38 @@ class Build {
       ignore = this.context.ignorePatterns;
       sourceLayers = async () => [this.context.dir];
     }
-    const describe = { [instruction.kind]: sources, heredocs, dest, chown, mode, source: sourceKey };
+    // A URL with --checksum is known by it; without one it has to be downloaded to be known.
+    let downloads: StepWorkspace | undefined;
+    const urlKeys: string[] = [];
+    try {
+      if (urls.length && checksum === undefined) {
+        downloads = createWorkspace(this.store.root);
+        for (const url of urls) urlKeys.push((await download(url, downloads.dir)).digest);
+      }
+      return await this.copyStep(state, instruction, { sources, local, urls, checksum, urlKeys, downloads, heredocs, dest, chown, mode, keepOwner, ignore, sourceKey, sourceLayers });
+    } finally {
+      if (downloads) await removeWorkspace(this.mapping, downloads);
+    }
+  }
+
+  private async copyStep(state: StageState, instruction: InstructionOf<'COPY' | 'ADD'>, p: CopyPlan): Promise<void> {
+    const { sources, local, urls, checksum, heredocs, dest, chown, mode, keepOwner, ignore, sourceLayers } = p;
+    const describe = { [instruction.kind]: sources, heredocs, dest, chown, mode, source: p.sourceKey, urls: checksum ?? p.urlKeys };
     const history = `${instruction.kind}${chown ? ` --chown=${chown}` : ''}${mode !== undefined ? ` --chmod=${mode.toString(8)}` : ''} ${[...sources, ...heredocs.map((h) => `<<${h.name}`)].join(' ')} ${dest} # buildkit`;
     return this.step(state, instruction, describe, history, () => {}, async (workspace, lowerDirs) => {
       const owner = chown === undefined ? undefined : this.owner(chown, lowerDirs);
       const actions: FsAction[] = [];
-      if (sources.length) actions.push({ kind: 'copy', sourceLayers: await sourceLayers(), ignore, sources, dest, owner, keepOwner: keepOwner && !owner, mode });
+      if (local.length) {
+        actions.push({ kind: 'copy', sourceLayers: await sourceLayers(), ignore, sources: local, dest, owner, keepOwner: keepOwner && !owner, mode, unpack: instruction.kind === 'ADD', multiple: sources.length > 1 });
+      }
+      if (urls.length) {
+        const dir = p.downloads?.dir ?? workspace.path('downloads');
+        if (!p.downloads) {
+          await (await import('node:fs/promises')).mkdir(dir);
+          for (const url of urls) await download(url, dir, checksum);
+        }
+        actions.push({ kind: 'copy', sourceLayers: [dir], sources: urls.map(downloadName), dest, owner, keepOwner: false, mode, multiple: sources.length > 1 });
+      }
       for (const heredoc of heredocs) {
         const target = dest.endsWith('/') ? `${dest}${heredoc.name}` : sources.length + heredocs.length > 1 ? `${dest}/${heredoc.name}` : dest;
         actions.push({ kind: 'write', dest: target, content: heredoc.content, owner, mode });
@@ -606,6 +639,24 @@ class Build {
       return this.stageWorker(workspace, lowerDirs, actions);
     });
   }
+}
+
+interface CopyPlan {
+  sources: string[];
+  local: string[];
+  urls: string[];
+  checksum?: string;
+  /** Content digests of URLs downloaded to compute the key (no --checksum). */
+  urlKeys: string[];
+  downloads?: StepWorkspace;
+  heredocs: { name: string; content: string }[];
+  dest: string;
+  chown?: string;
+  mode?: number;
+  keepOwner: boolean;
+  ignore?: string[];
+  sourceKey: unknown;
+  sourceLayers: () => Promise<string[]>;
 }
 
 async function mkdirStaging(workspace: StepWorkspace): Promise<void> {

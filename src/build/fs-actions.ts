@@ -13,6 +13,8 @@ import {
 import { posix } from 'node:path';
 import { join } from 'node:path';
 import type { FsOp } from '../userns/helper.js';
+import { extractLayer } from '../image/extract.js';
+import { openTarArchive } from './archive.js';
 import { ignoreRules } from './context.js';
 import { cleanPath, LayerView } from './layer-view.js';
 import { hasWildcards, matchSources, walkTree, type SourceMatch } from './sources.js';
@@ -37,6 +39,10 @@ export type FsAction =
       keepOwner: boolean;
       /** --chmod */
       mode?: number;
+      /** ADD: a source that is a tar archive is extracted at the destination. */
+      unpack?: boolean;
+      /** One of several sources of the instruction (the destination must then be a directory). */
+      multiple?: boolean;
     }
   | { kind: 'write'; dest: string; content: string; owner?: Owner; mode?: number }
   | { kind: 'mkdir'; path: string; owner: Owner };
@@ -78,9 +84,14 @@ export class StagingWriter {
   /** FIFOs, made at the end through the helper (Node.js has no mkfifo). */
   private readonly fifos: { rel: string; mode: number; owner: Owner }[] = [];
 
+  /** Archives extracted so far (each into a directory of its own under `scratch`). */
+  private extracted = 0;
+
   constructor(
     lowerDirs: readonly string[],
     private readonly staging: string,
+    /** A directory for work that is not part of the layer (extracted archives). */
+    private readonly scratch: string,
     private readonly applyFsOps: (ops: FsOp[]) => Promise<void>,
   ) {
     this.below = LayerView.ofLayerDirs(lowerDirs);
@@ -155,7 +166,7 @@ export class StagingWriter {
 
   /** A source directory's contents into directory `destRel`. */
   private copyTree(view: LayerView, match: SourceMatch, ignore: ReturnType<typeof ignoreRules> | undefined, destRel: string, owner: (st: Stats) => Owner, mode: number | undefined): void {
-    for (const entry of walkTree(view, match.rel, ignore, match.rel === '' ? '' : match.rel)) {
+    for (const entry of walkTree(view, match.rel, ignore)) {
       const rel = destRel ? `${destRel}/${entry.rel}` : entry.rel;
       if (entry.stats.isDirectory()) {
         const existing = lstatOrUndefined(this.abs(rel));
@@ -173,7 +184,21 @@ export class StagingWriter {
     }
   }
 
-  copy(action: Extract<FsAction, { kind: 'copy' }>): void {
+  /** ADD of a tar archive: extracted as root of the user namespace (ownership from the tar), then copied in. */
+  private async unpack(archive: SourceMatch, destRel: string, owner: Owner | undefined, mode: number | undefined): Promise<boolean> {
+    const tar = await openTarArchive(archive.hostPath);
+    if (!tar) return false;
+    const dir = join(this.scratch, `archive-${this.extracted++}`);
+    mkdirSync(dir);
+    await extractLayer(tar, { root: dir, squashOwnership: false, applyFsOps: this.applyFsOps });
+    const view = new LayerView([{ dir, opaque: new Set() }]);
+    const root = view.lookup('')!;
+    this.ensureDir(destRel, owner ?? { uid: 0, gid: 0 });
+    this.copyTree(view, { name: '', rel: '', ...root }, undefined, destRel, (st) => owner ?? { uid: st.uid, gid: st.gid }, mode);
+    return true;
+  }
+
+  async copy(action: Extract<FsAction, { kind: 'copy' }>): Promise<void> {
     const sourceView = LayerView.ofLayerDirs(action.sourceLayers);
     const ignore = action.ignore?.length ? ignoreRules(action.ignore) : undefined;
     const root: Owner = { uid: 0, gid: 0 };
@@ -186,8 +211,9 @@ export class StagingWriter {
     }
     const destRel = this.view.resolve(cleanPath(action.dest), true);
     const destIsDir = action.dest.endsWith('/') || action.dest.endsWith('/.') || this.view.lookup(destRel)?.stats.isDirectory() === true;
-    const many = action.sources.length > 1 || action.sources.some(hasWildcards);
-    if (many && !destIsDir && matches.length > 1) {
+    // Several sources need a directory; so does a wildcard, once it matches more than one file.
+    const many = action.multiple || action.sources.length > 1 || matches.length > 1;
+    if (many && !destIsDir) {
       throw new CopyError(`when copying more than one source the destination must be a directory ending in /: "${action.dest}"`);
     }
     for (const match of matches) {
@@ -196,6 +222,7 @@ export class StagingWriter {
         this.copyTree(sourceView, match, ignore, destRel, owner, action.mode);
         continue;
       }
+      if (action.unpack && (await this.unpack(match, destRel, action.owner, action.mode))) continue;
       const target = destIsDir ? (destRel ? `${destRel}/${match.name}` : match.name) : destRel;
       if (!target) throw new CopyError(`cannot copy a file to "/"`);
       this.ensureDir(posix.dirname(target) === '.' ? '' : posix.dirname(target), action.owner ?? root);
@@ -227,8 +254,8 @@ export class StagingWriter {
     this.ensureDir(rel, action.owner);
   }
 
-  apply(action: FsAction): void {
-    if (action.kind === 'copy') this.copy(action);
+  async apply(action: FsAction): Promise<void> {
+    if (action.kind === 'copy') await this.copy(action);
     else if (action.kind === 'write') this.write(action);
     else this.mkdir(action);
   }

@@ -15,7 +15,7 @@ import { writeLayerTar, type LayerTarResult } from './layer-tar.js';
 
 export type LayerWorkerRequest =
   | { op: 'diff'; dir: string; out: string; owner: Owner; lowers: string[]; mountPoints: string[] }
-  | { op: 'stage'; staging: string; out: string; owner: Owner; lowers: string[]; actions: FsAction[] }
+  | { op: 'stage'; staging: string; scratch: string; out: string; owner: Owner; lowers: string[]; actions: FsAction[] }
   | { op: 'mkdirs'; dirs: { path: string; owner: Owner; mode: number }[] };
 
 /** Mount points (and their parents) the image did not have: what the sandbox created only to mount on. */
@@ -40,8 +40,8 @@ async function handle(request: LayerWorkerRequest): Promise<LayerTarResult | nul
       return result;
     }
     case 'stage': {
-      const writer = new StagingWriter(request.lowers, request.staging, applyFsOps);
-      for (const action of request.actions) writer.apply(action);
+      const writer = new StagingWriter(request.lowers, request.staging, request.scratch, applyFsOps);
+      for (const action of request.actions) await writer.apply(action);
       await writer.finish();
       const result = await writeLayerTar({ dir: request.staging, out: request.out, readXattrs });
       chownSync(request.out, request.owner.uid, request.owner.gid);

@@ -4,13 +4,14 @@
  * StopSignal, Healthcheck) and on the root file system (path, type, mode, uid, gid, size, link target,
  * content hash). Every difference fails, except those docs/building.md lists as intended (INTENDED below).
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { flattenArchive, treeDifferences, writeContext, type ContextFile, type TreeEntry } from '../helpers/build.js';
 import { createImageSuite, once, type ImageSuite } from '../helpers/image-suite.js';
-import { busyboxRootfs, writeTar } from '../helpers/images.js';
+import { busyboxRootfs, packTar, writeTar } from '../helpers/images.js';
 
 let suite: ImageSuite;
 const BASE = 'localhost/diff-base';
@@ -62,6 +63,8 @@ interface Case {
    * on devbox's image against these values, left out of the comparison.
    */
   dockerConfig?: Record<string, unknown>;
+  /** Put tree.tar and tree.tar.gz (owned by several users, with a link and a FIFO) in the context. */
+  archives?: boolean;
 }
 
 /**
@@ -165,6 +168,16 @@ COPY --from=build /bin/busybox /bin/busybox
 `,
   },
   {
+    name: 'add extracts archives',
+    dockerfile: `FROM ${BASE}
+ADD tree.tar /opt/
+ADD tree.tar.gz /srv/
+ADD plain.txt /etc/added.txt
+`,
+    files: { 'plain.txt': 'plain\n' },
+    archives: true,
+  },
+  {
     name: 'arg and env scoping',
     dockerfile: `ARG VERSION=1
 FROM ${BASE}
@@ -178,6 +191,16 @@ RUN echo "$VERSION $OTHER" > /versions
 
 async function buildBoth(c: Case, tag: string): Promise<{ ours: Map<string, TreeEntry>; theirs: Map<string, TreeEntry>; ourConfig: Record<string, unknown>; theirConfig: Record<string, unknown> }> {
   const dir = await writeContext(suite, { Dockerfile: c.dockerfile, ...(c.files ?? {}) });
+  if (c.archives) {
+    const tar = await packTar([
+      { name: 'app', type: 'directory', mode: 0o750, uid: 1000, gid: 1000 },
+      { name: 'app/run', content: '#!/bin/sh\n', mode: 0o755, uid: 1000, gid: 10 },
+      { name: 'app/link', type: 'symlink', linkname: 'run' },
+      { name: 'app/conf', content: 'c', mode: 0o600 },
+    ]);
+    writeFileSync(join(dir, 'tree.tar'), tar);
+    writeFileSync(join(dir, 'tree.tar.gz'), gzipSync(tar));
+  }
   await suite.devboxOk(['build', '-q', '-t', tag, dir]);
   suite.podman(['build', '--pull=never', '--format', 'docker', '-q', '-t', tag, dir]);
   const out = await suite.tempDir('archives');

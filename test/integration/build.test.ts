@@ -2,12 +2,17 @@
  * `devbox build` for real, rootless: every RUN in a user-namespace sandbox on kernel overlayfs (and
  * fuse-overlayfs), its changes as a layer, images that `devbox run` runs, the step cache.
  */
+import { createHash } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { xz } from '@napi-rs/lzma';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createImageSuite, once, type ImageSuite } from '../helpers/image-suite.js';
-import { busyboxRootfs, writeTar } from '../helpers/images.js';
+import { busyboxRootfs, packTar, writeTar } from '../helpers/images.js';
 import { savedLayers, writeContext, type ContextFile } from '../helpers/build.js';
 
 let suite: ImageSuite;
@@ -52,7 +57,8 @@ test('a built image runs with its CMD, ENV, WORKDIR and USER', async () => {
   assert.is(r.stdout, 'from the context\nhello, the world\nalice\n/app\n');
   const config = (await suite.inspect('greeter:1')) as unknown as { Id: string; Config: Record<string, unknown> };
   assert.is(`sha256:${config.Id}`, id);
-  assert.equal(config.Config.Env, ['GREETING=hello', 'TARGET=the world']);
+  // PATH: every built image has one, Docker's default when the base sets none (as BuildKit and buildah do).
+  assert.equal(config.Config.Env, ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'GREETING=hello', 'TARGET=the world']);
   assert.is(config.Config.WorkingDir, '/app');
   assert.is(config.Config.User, 'alice');
 });
@@ -190,6 +196,59 @@ test('COPY never follows a symlink out of the context: a top-level link resolves
   assert.is(await runIn('climb', 'ls -A /up'), 'Dockerfile\nup\n');
   await buildOk('FROM busybox\nCOPY dir /dir\n', { 'dir/out': { symlink: '/etc/shadow' }, 'dir/f': 'f' }, ['-t', 'links']);
   assert.is(await runIn('links', 'readlink /dir/out; ls /dir'), '/etc/shadow\nf\nout\n');
+});
+
+test('ADD extracts local tar, tar.gz and tar.xz archives with their ownership; other files are copied', async () => {
+  const tar = await packTar([
+    { name: 'pkg', type: 'directory' },
+    { name: 'pkg/tool', content: 'tool\n', mode: 0o755, uid: 1000, gid: 1000 },
+  ]);
+  const dir = await writeContext(suite, { Dockerfile: 'FROM busybox\nADD plain.tar gz.tar.gz xz.tar.xz /opt/\nADD notatar.gz /files/\n' });
+  writeFileSync(join(dir, 'plain.tar'), tar);
+  writeFileSync(join(dir, 'gz.tar.gz'), gzipSync(await packTar([{ name: 'from-gz', content: 'gz' }])));
+  writeFileSync(join(dir, 'xz.tar.xz'), await xz.compress(await packTar([{ name: 'from-xz', content: 'xz' }])));
+  writeFileSync(join(dir, 'notatar.gz'), gzipSync('just text'));
+  await suite.devboxOk(['build', '-t', 'added', dir]);
+  assert.is(await runIn('added', 'stat -c "%n %u:%g %a" /opt/pkg/tool; cat /opt/from-gz /opt/from-xz; echo; ls /files'), '/opt/pkg/tool 1000:1000 755\ngzxz\nnotatar.gz\n');
+});
+
+test('ADD of a URL: --checksum is verified, the file is mode 600, a cached step does not download again', async () => {
+  const body = 'downloaded content\n';
+  let requests = 0;
+  const server = createServer((req, res) => {
+    requests++;
+    if (req.url === '/files/tool.sh') res.end(body);
+    else res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const sum = `sha256:${createHash('sha256').update(body).digest('hex')}`;
+    const dockerfile = `FROM busybox\nADD --checksum=${sum} ${base}/files/tool.sh /bin/\n`;
+    await buildOk(dockerfile, {}, ['-t', 'url']);
+    assert.is(await runIn('url', 'cat /bin/tool.sh; stat -c %a /bin/tool.sh'), `${body}600\n`);
+    const before = requests;
+    await buildOk(dockerfile, {}, ['-t', 'url']);
+    assert.is(requests, before, 'a step known by its checksum is not downloaded again');
+    const wrong = await build(`FROM busybox\nADD --checksum=sha256:${'0'.repeat(64)} ${base}/files/tool.sh /x\n`);
+    assert.match(wrong.stderr, /Dockerfile:2: ADD .*checksum mismatch/);
+    const missing = await build(`FROM busybox\nADD ${base}/nothing /x\n`);
+    assert.match(missing.stderr, /Dockerfile:2: ADD .*HTTP 404/);
+    const copy = await build(`FROM busybox\nCOPY ${base}/files/tool.sh /x\n`);
+    assert.match(copy.stderr, /source can't be a URL for COPY/);
+  } finally {
+    server.close();
+  }
+});
+
+test('ONBUILD triggers are recorded, run in the image built FROM it, and not inherited further', async () => {
+  await buildOk('FROM busybox\nONBUILD RUN echo triggered > /trigger\nONBUILD ENV FROM_TRIGGER=yes\n', {}, ['-t', 'onbuild-base']);
+  const base = (await suite.inspect('onbuild-base')) as unknown as { Config: { OnBuild?: string[] } };
+  assert.equal(base.Config.OnBuild, ['RUN echo triggered > /trigger', 'ENV FROM_TRIGGER=yes']);
+  await buildOk('FROM onbuild-base\nRUN echo "$FROM_TRIGGER" >> /trigger\n', {}, ['-t', 'onbuild-child']);
+  assert.is(await runIn('onbuild-child', 'cat /trigger'), 'triggered\nyes\n');
+  const child = (await suite.inspect('onbuild-child')) as unknown as { Config: { OnBuild?: string[] } };
+  assert.is(child.Config.OnBuild, undefined);
 });
 
 test('bad input: Dockerfile:LINE, the instruction, the cause; a failed build leaves no image or layer behind', async () => {
