@@ -6,33 +6,31 @@
  * COPY, ADD, WORKDIR) get a workspace, produce a layer tar, and commit it with their cache entry.
  */
 import { readBuildCacheEntry, type BuildCacheEntry } from '../image/build-cache-store.js';
-import { commitImage } from '../image/manifest-writer.js';
 import { DEFAULT_PATH, hostArchitecture, MediaType, type ContainerConfig, type Descriptor, type ImageConfig } from '../image/oci.js';
 import { parseGroup, parsePasswd, readImageFile, resolveUser, type ResolvedUser } from '../image/passwd.js';
 import { normalizedName, parseReference } from '../image/reference.js';
 import { ImageStore, type StoredImage } from '../image/store.js';
-import { readSettings } from '../settings/settings.js';
-import { selectDriver, type StorageDriver } from '../storage/driver.js';
+import type { StorageDriver } from '../storage/driver.js';
 import { resolveIdMapping, type IdMapping } from '../userns/idmap.js';
 import { describeError, DevboxError } from '../util/errors.js';
 import { resolveBaseImage } from './base-image.js';
 import { stepKey } from './cache.js';
-import {
-  checkSignal, commandArgs, ConfigError, destinationPath, exposedPorts, goQuoted, healthConfig, parseChmod, setEnv, workdirPath,
-} from './config-edits.js';
+import { checkSignal, commandArgs, destinationPath, exposedPorts, goQuoted, healthConfig, parseChmod, setEnv, workdirPath } from './config-edits.js';
 import { hashContextSources, openContext, type BuildContext } from './context.js';
 import { expandWord, expandWords, ExpansionError } from './expand.js';
 import type { FsAction, Owner } from './fs-actions.js';
 import { InstructionError, parseBuildPlan, parseTrigger, type BuildPlan, type Instruction, type InstructionOf, type Stage } from './instructions.js';
-import { commitStep, LayerWorkerError, runLayerWorker } from './layer-commit.js';
 import type { LayerTarResult } from './layer-tar.js';
 import { LayerView } from './layer-view.js';
-import { download, downloadName, isUrl } from './download.js';
 import { createProgress, type Progress, type ProgressMode } from './progress.js';
 import { parseRunMounts } from './run-mounts.js';
-import { runStep } from './run-step.js';
-import { hasWildcards } from './sources.js';
+import { hasWildcards, isUrl } from './sources.js';
+import { StepError } from './step-error.js';
 import { createWorkspace, removeStaleWorkspaces, removeWorkspace, type StepWorkspace } from './workspace.js';
+
+// Modules only a step that runs (rather than coming from the cache) needs are imported when it does: a
+// rebuild with nothing to do should cost little more than starting Node.js.
+const layerCommit = () => import('./layer-commit.js');
 
 export interface BuildOptions {
   context: string;
@@ -72,7 +70,7 @@ interface StageResult {
 }
 
 /** A failure of one instruction: `Dockerfile:LINE: INSTRUCTION: why`. */
-class StepError extends DevboxError {}
+class DockerfileError extends DevboxError {}
 
 function shortInstruction(instruction: Instruction): string {
   const text = instruction.node.original.replace(/\s+/g, ' ');
@@ -142,8 +140,8 @@ class Build {
     }
   }
 
-  private fail(instruction: Instruction, message: string, fix?: string): StepError {
-    return new StepError(`${this.context.dockerfileLabel}:${instruction.node.startLine}: ${shortInstruction(instruction)}: ${message}`, { fix });
+  private fail(instruction: Instruction, message: string, fix?: string): DockerfileError {
+    return new DockerfileError(`${this.context.dockerfileLabel}:${instruction.node.startLine}: ${shortInstruction(instruction)}: ${message}`, { fix });
   }
 
   private expander(env: ReadonlyMap<string, string>): (word: string) => string {
@@ -255,6 +253,7 @@ class Build {
     const id = `sha256:${createHash('sha256').update(configJson).digest('hex')}`;
     const existing = this.store.readIndex().images[id];
     if (!existing || !names.every((n) => existing.names.includes(n))) {
+      const { commitImage } = await import('../image/manifest-writer.js');
       await this.store.withLock(() => commitImage(this.store, final.config, final.layers, names));
     }
     return { id, names };
@@ -301,8 +300,8 @@ class Build {
       try {
         await this.dispatch(stage, state, instruction);
       } catch (error) {
-        if (error instanceof StepError) throw error;
-        if (error instanceof InstructionError || error instanceof ExpansionError || error instanceof ConfigError || error instanceof LayerWorkerError) {
+        if (error instanceof DockerfileError) throw error;
+        if (error instanceof InstructionError || error instanceof ExpansionError || error instanceof StepError) {
           throw this.fail(instruction, error.message);
         }
         if (error instanceof DevboxError) throw this.fail(instruction, error.message, error.fix);
@@ -348,6 +347,7 @@ class Build {
         workspace = createWorkspace(this.store.root);
         tar = await produce(workspace, await this.lowerDirs(state));
       }
+      const { commitStep } = await layerCommit();
       const entry = await commitStep(this.store, this.mapping, key, tar, (layer) => {
         const created = new Date().toISOString();
         config.created = created;
@@ -430,7 +430,7 @@ class Build {
       }
       case 'VOLUME': {
         const volumes = instruction.volumes.map(expand);
-        if (volumes.some((v) => !v)) throw new ConfigError('VOLUME specified can not be an empty string');
+        if (volumes.some((v) => !v)) throw new StepError('VOLUME specified can not be an empty string');
         return this.step(state, instruction, { volume: volumes }, `VOLUME ${goQuoted(volumes)}`, (c) => {
           c.Volumes = { ...(c.Volumes ?? {}) };
           for (const v of volumes) c.Volumes[v] = {};
@@ -477,7 +477,7 @@ class Build {
       if (text === 'root') return 0;
       const content = readImageFile(lowerDirs, `etc/${file}`);
       const found = file === 'passwd' ? parsePasswd(content).find((p) => p.name === text)?.uid : parseGroup(content).find((g) => g.name === text)?.gid;
-      if (found === undefined) throw new ConfigError(`unable to find ${file === 'passwd' ? 'user' : 'group'} "${text}" in the image's /etc/${file}`);
+      if (found === undefined) throw new StepError(`unable to find ${file === 'passwd' ? 'user' : 'group'} "${text}" in the image's /etc/${file}`);
       return found;
     };
     const uid = lookupId(user, 'passwd');
@@ -488,6 +488,7 @@ class Build {
   }
 
   private async stageWorker(workspace: StepWorkspace, lowerDirs: string[], actions: FsAction[]): Promise<{ path: string } & LayerTarResult> {
+    const { runLayerWorker } = await layerCommit();
     const result = await runLayerWorker(this.mapping, {
       op: 'stage',
       staging: workspace.path('staging'),
@@ -523,7 +524,7 @@ class Build {
     const args = runArgs(instruction, c.Shell);
     const mounts = parseRunMounts(instruction.mounts, this.expander(state.env));
     const network = instruction.network === undefined || instruction.network === 'default' ? this.options.network : instruction.network;
-    if (network !== 'host' && network !== 'none') throw new ConfigError(`unsupported network mode "${instruction.network}": use default, none or host`);
+    if (network !== 'host' && network !== 'none') throw new StepError(`unsupported network mode "${instruction.network}": use default, none or host`);
     const env = new Map(state.env);
     if (!env.has('PATH')) env.set('PATH', DEFAULT_PATH);
     const proxies = PROXY_ARGS.filter((k) => this.buildArgs.has(k) && !env.has(k));
@@ -532,7 +533,8 @@ class Build {
     return this.step(state, instruction, describe, `RUN ${args.join(' ')} # buildkit`, () => {}, async (workspace, lowerDirs) => {
       const user: ResolvedUser = resolveUser(c.User || 'root', parsePasswd(readImageFile(lowerDirs, 'etc/passwd')), parseGroup(readImageFile(lowerDirs, 'etc/group')));
       const cacheDirs = mounts.map((m) => ({ path: m.cacheDir(this.store.root), owner: m.owner, mode: m.mode }));
-      if (cacheDirs.length) await runLayerWorker(this.mapping, { op: 'mkdirs', dirs: cacheDirs });
+      if (cacheDirs.length) await (await layerCommit()).runLayerWorker(this.mapping, { op: 'mkdirs', dirs: cacheDirs });
+      const { runStep } = await import('./run-step.js');
       const output = this.progress.openOutput(workspace.path('output.log'));
       let result: Awaited<ReturnType<typeof runStep>> | undefined;
       try {
@@ -550,12 +552,13 @@ class Build {
         output.close(result?.exitCode !== 0); // a failed step's output is shown even when quiet
       }
       const { exitCode, layer } = result;
-      if (exitCode !== 0) throw new ConfigError(`the command exited with status ${exitCode}`);
+      if (exitCode !== 0) throw new StepError(`the command exited with status ${exitCode}`);
       return layer;
     });
   }
 
   private async storageDriver(): Promise<StorageDriver> {
+    const [{ selectDriver }, { readSettings }] = await Promise.all([import('../storage/driver.js'), import('../settings/settings.js')]);
     this.driver ??= await selectDriver(readSettings().storage, this.store.root, this.mapping);
     return this.driver;
   }
@@ -571,8 +574,8 @@ class Build {
     const urls = sources.filter(isUrl);
     const local = sources.filter((s) => !isUrl(s));
     const checksum = instruction.checksum === undefined ? undefined : expand(instruction.checksum);
-    if (urls.length && instruction.kind === 'COPY') throw new ConfigError("source can't be a URL for COPY (use ADD)");
-    if (checksum !== undefined && (sources.length !== 1 || !urls.length)) throw new ConfigError('--checksum needs exactly one http(s) source');
+    if (urls.length && instruction.kind === 'COPY') throw new StepError("source can't be a URL for COPY (use ADD)");
+    if (checksum !== undefined && (sources.length !== 1 || !urls.length)) throw new StepError('--checksum needs exactly one http(s) source');
     let sourceLayers: () => Promise<string[]>;
     let sourceKey: unknown;
     let keepOwner = false;
@@ -584,7 +587,7 @@ class Build {
       keepOwner = true;
       sourceLayers = () => this.lowerDirs({ key: result.key, config: result.config, layers: result.layers, env: new Map(), cmdSet: false });
     } else if (from !== undefined) {
-      if (urls.length) throw new ConfigError("a URL can't be combined with --from");
+      if (urls.length) throw new StepError("a URL can't be combined with --from");
       const image = await resolveBaseImage(this.store, from);
       sourceKey = { image: image.id };
       keepOwner = true;
@@ -593,7 +596,7 @@ class Build {
       const hashed = hashContextSources(this.context, local);
       const missing = hashed.missing.filter((s) => !hasWildcards(s));
       if (missing.length) {
-        throw new ConfigError(`${missing.map((m) => `"${m}"`).join(', ')}: not found in the build context${this.context.ignorePatterns.length ? ' (or excluded by its ignore file)' : ''}`);
+        throw new StepError(`${missing.map((m) => `"${m}"`).join(', ')}: not found in the build context${this.context.ignorePatterns.length ? ' (or excluded by its ignore file)' : ''}`);
       }
       sourceKey = { context: hashed.digest };
       ignore = this.context.ignorePatterns;
@@ -605,6 +608,7 @@ class Build {
     try {
       if (urls.length && checksum === undefined) {
         downloads = createWorkspace(this.store.root);
+        const { download } = await import('./download.js');
         for (const url of urls) urlKeys.push((await download(url, downloads.dir)).digest);
       }
       return await this.copyStep(state, instruction, { sources, local, urls, checksum, urlKeys, downloads, heredocs, dest, chown, mode, keepOwner, ignore, sourceKey, sourceLayers });
@@ -624,6 +628,7 @@ class Build {
         actions.push({ kind: 'copy', sourceLayers: await sourceLayers(), ignore, sources: local, dest, owner, keepOwner: keepOwner && !owner, mode, unpack: instruction.kind === 'ADD', multiple: sources.length > 1 });
       }
       if (urls.length) {
+        const { download, downloadName } = await import('./download.js');
         const dir = p.downloads?.dir ?? workspace.path('downloads');
         if (!p.downloads) {
           await (await import('node:fs/promises')).mkdir(dir);

@@ -8,12 +8,11 @@ import { constants } from 'node:os';
 import { posix } from 'node:path';
 import type { HealthConfig } from '../image/oci.js';
 import type { CommandLine, HealthcheckOptions } from './instructions.js';
+import { StepError } from './step-error.js';
 
 /** The shell a shell-form command runs with when no SHELL instruction set one. */
 export const DEFAULT_SHELL = ['/bin/sh', '-c'];
 
-/** A usage error in an instruction's arguments; the builder adds the Dockerfile line. */
-export class ConfigError extends Error {}
 
 /** The argv of a command line: the exec form as is, the shell form through the image's shell. */
 export function commandArgs(command: CommandLine, shell: readonly string[] | undefined): string[] {
@@ -34,10 +33,10 @@ export function exposedPorts(ports: readonly string[]): string[] {
   const keys: string[] = [];
   for (const port of ports) {
     const m = /^(\d+)(?:-(\d+))?(?:\/(tcp|udp|sctp))?$/i.exec(port);
-    if (!m) throw new ConfigError(`invalid port "${port}": expected PORT[/PROTO] or START-END[/PROTO]`);
+    if (!m) throw new StepError(`invalid port "${port}": expected PORT[/PROTO] or START-END[/PROTO]`);
     const start = Number(m[1]);
     const end = m[2] === undefined ? start : Number(m[2]);
-    if (start > 65535 || end > 65535 || end < start) throw new ConfigError(`invalid port range "${port}"`);
+    if (start > 65535 || end > 65535 || end < start) throw new StepError(`invalid port range "${port}"`);
     const proto = (m[3] ?? 'tcp').toLowerCase();
     for (let p = start; p <= end; p++) keys.push(`${p}/${proto}`);
   }
@@ -55,7 +54,7 @@ export function parseDuration(text: string): number {
     total += Number(m[1]) * DURATION_UNITS[m[2]];
     matched = re.lastIndex;
   }
-  if (!text || matched !== text.length) throw new ConfigError(`invalid duration "${text}" (examples: 30s, 1m30s, 500ms)`);
+  if (!text || matched !== text.length) throw new StepError(`invalid duration "${text}" (examples: 30s, 1m30s, 500ms)`);
   return Math.round(total);
 }
 
@@ -72,11 +71,11 @@ export function healthConfig(test: 'NONE' | CommandLine, options: HealthcheckOpt
     const value = options[option];
     if (value === undefined) continue;
     const ns = parseDuration(value);
-    if (ns !== 0 && ns < 1e6) throw new ConfigError(`--${option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} cannot be less than 1ms`);
+    if (ns !== 0 && ns < 1e6) throw new StepError(`--${option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} cannot be less than 1ms`);
     if (ns) config[field] = ns;
   }
   if (options.retries !== undefined) {
-    if (!/^\d+$/.test(options.retries)) throw new ConfigError(`--retries must be a number, not "${options.retries}"`);
+    if (!/^\d+$/.test(options.retries)) throw new StepError(`--retries must be a number, not "${options.retries}"`);
     if (Number(options.retries)) config.Retries = Number(options.retries);
   }
   return config;
@@ -90,7 +89,7 @@ export function checkSignal(signal: string): void {
     const name = signal.toUpperCase().startsWith('SIG') ? signal.toUpperCase() : `SIG${signal.toUpperCase()}`;
     if (name in constants.signals || /^SIGRTM(IN|AX)([+-]\d+)?$/.test(name)) return;
   }
-  throw new ConfigError(`invalid signal "${signal}"`);
+  throw new StepError(`invalid signal "${signal}"`);
 }
 
 /** WORKDIR: relative to the current working directory, cleaned. */
@@ -112,6 +111,6 @@ export function goQuoted(list: readonly string[]): string {
 
 /** COPY/ADD --chmod: an octal mode up to 7777. */
 export function parseChmod(text: string): number {
-  if (!/^[0-7]{1,4}$/.test(text)) throw new ConfigError(`invalid --chmod "${text}": give an octal mode from 0 to 7777`);
+  if (!/^[0-7]{1,4}$/.test(text)) throw new StepError(`invalid --chmod "${text}": give an octal mode from 0 to 7777`);
   return parseInt(text, 8);
 }

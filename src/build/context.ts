@@ -5,16 +5,19 @@
  * names, types, permission bits, sizes, link targets and content, never mtimes or the host's ownership
  * (context files are copied as root), like BuildKit's contenthash.
  */
-import dockerignoreModule from '@balena/dockerignore';
+import type dockerignoreModule from '@balena/dockerignore';
 import { createHash, type Hash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, readlinkSync, readSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { basename, join, resolve } from 'node:path';
 import { describeError, DevboxError } from '../util/errors.js';
 import { LayerView } from './layer-view.js';
 import { matchSources, walkTree, type IgnoreRules, type SourceMatch } from './sources.js';
 
-// A CommonJS module whose typings declare an ES default export: the function is the module itself.
-const dockerignore = dockerignoreModule as unknown as typeof dockerignoreModule.default;
+/** @balena/dockerignore, loaded when a build has ignore patterns (a CommonJS module: the function is the module). */
+function dockerignore(): typeof dockerignoreModule.default {
+  return createRequire(import.meta.url)('@balena/dockerignore') as typeof dockerignoreModule.default;
+}
 
 export interface BuildContext {
   /** Absolute path of the context directory. */
@@ -73,7 +76,7 @@ export function readIgnorePatterns(contextDir: string, dockerfile: string): stri
 
 /** Docker's ignore rules for paths relative to the context root. */
 export function ignoreRules(patterns: readonly string[]): IgnoreRules {
-  const matcher = dockerignore({ ignorecase: false }).add([...patterns]);
+  const matcher = dockerignore()({ ignorecase: false }).add([...patterns]);
   return {
     ignores: (rel: string) => rel !== '' && matcher.ignores(rel),
     hasExceptions: patterns.some((p) => p.trim().startsWith('!')),

@@ -8,11 +8,7 @@ import { createWriteStream, utimesSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { ConfigError } from './config-edits.js';
-
-export function isUrl(source: string): boolean {
-  return /^https?:\/\//i.test(source);
-}
+import { StepError } from './step-error.js';
 
 /** The name Docker gives a downloaded file. */
 export function downloadName(url: string): string {
@@ -20,7 +16,7 @@ export function downloadName(url: string): string {
   try {
     base = posix.basename(new URL(url).pathname);
   } catch {
-    throw new ConfigError(`invalid URL "${url}"`);
+    throw new StepError(`invalid URL "${url}"`);
   }
   return base && base !== '/' ? decodeURIComponent(base) : '__unnamed__';
 }
@@ -32,14 +28,14 @@ export interface Downloaded {
 
 /** Downloads `url` into `dir`; with `checksum` (sha256:HEX) a different content is an error. */
 export async function download(url: string, dir: string, checksum?: string): Promise<Downloaded> {
-  if (checksum !== undefined && !/^sha256:[0-9a-f]{64}$/.test(checksum)) throw new ConfigError(`invalid --checksum "${checksum}": expected sha256:<64 hex digits>`);
+  if (checksum !== undefined && !/^sha256:[0-9a-f]{64}$/.test(checksum)) throw new StepError(`invalid --checksum "${checksum}": expected sha256:<64 hex digits>`);
   let response: Response;
   try {
     response = await fetch(url, { redirect: 'follow' });
   } catch (error) {
-    throw new ConfigError(`cannot download ${url}: ${(error as Error & { cause?: Error }).cause?.message ?? (error as Error).message}`);
+    throw new StepError(`cannot download ${url}: ${(error as Error & { cause?: Error }).cause?.message ?? (error as Error).message}`);
   }
-  if (!response.ok || !response.body) throw new ConfigError(`cannot download ${url}: HTTP ${response.status} ${response.statusText}`.trim());
+  if (!response.ok || !response.body) throw new StepError(`cannot download ${url}: HTTP ${response.status} ${response.statusText}`.trim());
   const name = downloadName(url);
   const path = join(dir, name);
   const hash = createHash('sha256');
@@ -54,7 +50,7 @@ export async function download(url: string, dir: string, checksum?: string): Pro
     createWriteStream(path, { mode: 0o600 }),
   );
   const digest = `sha256:${hash.digest('hex')}`;
-  if (checksum !== undefined && digest !== checksum) throw new ConfigError(`checksum mismatch for ${url}: expected ${checksum}, got ${digest}`);
+  if (checksum !== undefined && digest !== checksum) throw new StepError(`checksum mismatch for ${url}: expected ${checksum}, got ${digest}`);
   const modified = response.headers.get('last-modified');
   if (modified && !Number.isNaN(Date.parse(modified))) utimesSync(path, new Date(modified), new Date(modified));
   return { name, digest };

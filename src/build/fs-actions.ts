@@ -18,6 +18,7 @@ import { openTarArchive } from './archive.js';
 import { ignoreRules } from './context.js';
 import { cleanPath, LayerView } from './layer-view.js';
 import { hasWildcards, matchSources, walkTree, type SourceMatch } from './sources.js';
+import { StepError } from './step-error.js';
 
 export interface Owner {
   uid: number;
@@ -47,8 +48,6 @@ export type FsAction =
   | { kind: 'write'; dest: string; content: string; owner?: Owner; mode?: number }
   | { kind: 'mkdir'; path: string; owner: Owner };
 
-/** A COPY or ADD the user got wrong; the worker reports its message as the step's error. */
-export class CopyError extends Error {}
 
 const { O_CREAT, O_EXCL, O_NOFOLLOW, O_RDONLY, O_WRONLY } = constants;
 
@@ -109,11 +108,11 @@ export class StagingWriter {
       prefix = prefix ? `${prefix}/${part}` : part;
       const st = lstatOrUndefined(this.abs(prefix));
       if (st) {
-        if (!st.isDirectory()) throw new CopyError(`cannot copy to "/${prefix}": it is not a directory`);
+        if (!st.isDirectory()) throw new StepError(`cannot copy to "/${prefix}": it is not a directory`);
         continue;
       }
       const existing = this.below.lookup(prefix);
-      if (existing && !existing.stats.isDirectory()) throw new CopyError(`cannot copy to "/${rel}": "/${prefix}" is not a directory`);
+      if (existing && !existing.stats.isDirectory()) throw new StepError(`cannot copy to "/${rel}": "/${prefix}" is not a directory`);
       mkdirSync(this.abs(prefix), { mode: 0o700 });
       const meta = existing
         ? { uid: existing.stats.uid, gid: existing.stats.gid, mode: existing.stats.mode & 0o7777, mtime: existing.stats.mtime }
@@ -126,14 +125,14 @@ export class StagingWriter {
   private clear(rel: string): void {
     const st = lstatOrUndefined(this.abs(rel));
     if (!st) return;
-    if (st.isDirectory()) throw new CopyError(`cannot overwrite directory "/${rel}" with a non-directory`);
+    if (st.isDirectory()) throw new StepError(`cannot overwrite directory "/${rel}" with a non-directory`);
     rmSync(this.abs(rel));
   }
 
   /** Writes one source entry (not a directory) at `rel`, whose parent exists in the staging area. */
   private writeEntry(rel: string, source: { stats: Stats; hostPath: string }, owner: Owner, mode: number | undefined): void {
     const st = source.stats;
-    if (this.view.lookup(rel)?.stats.isDirectory()) throw new CopyError(`cannot overwrite directory "/${rel}" with a non-directory`);
+    if (this.view.lookup(rel)?.stats.isDirectory()) throw new StepError(`cannot overwrite directory "/${rel}" with a non-directory`);
     this.clear(rel);
     const path = this.abs(rel);
     const inode = `${st.dev}:${st.ino}`;
@@ -206,7 +205,7 @@ export class StagingWriter {
     const matches: SourceMatch[] = [];
     for (const source of action.sources) {
       const found = matchSources(sourceView, source, ignore);
-      if (!found.length && !hasWildcards(source)) throw new CopyError(`"${source}": no such file or directory`);
+      if (!found.length && !hasWildcards(source)) throw new StepError(`"${source}": no such file or directory`);
       matches.push(...found);
     }
     const destRel = this.view.resolve(cleanPath(action.dest), true);
@@ -214,7 +213,7 @@ export class StagingWriter {
     // Several sources need a directory; so does a wildcard, once it matches more than one file.
     const many = action.multiple || action.sources.length > 1 || matches.length > 1;
     if (many && !destIsDir) {
-      throw new CopyError(`when copying more than one source the destination must be a directory ending in /: "${action.dest}"`);
+      throw new StepError(`when copying more than one source the destination must be a directory ending in /: "${action.dest}"`);
     }
     for (const match of matches) {
       if (match.stats.isDirectory()) {
@@ -224,7 +223,7 @@ export class StagingWriter {
       }
       if (action.unpack && (await this.unpack(match, destRel, action.owner, action.mode))) continue;
       const target = destIsDir ? (destRel ? `${destRel}/${match.name}` : match.name) : destRel;
-      if (!target) throw new CopyError(`cannot copy a file to "/"`);
+      if (!target) throw new StepError(`cannot copy a file to "/"`);
       this.ensureDir(posix.dirname(target) === '.' ? '' : posix.dirname(target), action.owner ?? root);
       this.writeEntry(target, match, owner(match.stats), action.mode);
     }
@@ -234,7 +233,7 @@ export class StagingWriter {
   write(action: Extract<FsAction, { kind: 'write' }>): void {
     const target = this.view.resolve(cleanPath(action.dest), true);
     const owner = action.owner ?? { uid: 0, gid: 0 };
-    if (!target || action.dest.endsWith('/') || this.view.lookup(target)?.stats.isDirectory()) throw new CopyError(`"${action.dest}" is a directory`);
+    if (!target || action.dest.endsWith('/') || this.view.lookup(target)?.stats.isDirectory()) throw new StepError(`"${action.dest}" is a directory`);
     this.ensureDir(posix.dirname(target) === '.' ? '' : posix.dirname(target), owner);
     this.clear(target);
     const fd = openSync(this.abs(target), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);

@@ -13,16 +13,15 @@ import { runNodeInUserNamespace } from '../userns/helper.js';
 import type { IdMapping } from '../userns/idmap.js';
 import type { LayerTarResult } from './layer-tar.js';
 import type { LayerWorkerRequest } from './layer-worker.js';
+import { StepError } from './step-error.js';
 
-/** The worker refused or failed; the message is its one line of explanation. */
-export class LayerWorkerError extends Error {}
 
 export async function runLayerWorker(mapping: IdMapping, request: LayerWorkerRequest): Promise<LayerTarResult | null> {
   const result = await runNodeInUserNamespace(mapping, new URL('./layer-worker.js', import.meta.url), [], {
     input: JSON.stringify(request),
     allowFailure: true,
   });
-  if (result.exitCode !== 0) throw new LayerWorkerError(result.stderr.trim().split('\n').pop() || `the layer worker failed (status ${result.exitCode})`);
+  if (result.exitCode !== 0) throw new StepError(result.stderr.trim().split('\n').pop() || `the layer worker failed (status ${result.exitCode})`);
   return JSON.parse(result.stdout) as LayerTarResult | null;
 }
 

@@ -6,8 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import { join, posix } from 'node:path';
-import { ConfigError } from './config-edits.js';
 import type { Owner } from './fs-actions.js';
+import { StepError } from './step-error.js';
 
 export interface CacheMount {
   target: string;
@@ -23,7 +23,7 @@ const KEYS = new Set(['type', 'target', 'dst', 'destination', 'id', 'sharing', '
 
 function number(key: string, value: string, radix: number): number {
   const n = parseInt(value, radix);
-  if (!/^[0-9]+$/.test(value) || Number.isNaN(n)) throw new ConfigError(`--mount: ${key}=${value} is not a number`);
+  if (!/^[0-9]+$/.test(value) || Number.isNaN(n)) throw new StepError(`--mount: ${key}=${value} is not a number`);
   return n;
 }
 
@@ -33,16 +33,16 @@ export function parseRunMounts(specs: readonly string[], expand: (word: string) 
     for (const part of expand(spec).split(',')) {
       const eq = part.indexOf('=');
       const key = (eq < 0 ? part : part.slice(0, eq)).toLowerCase();
-      if (!KEYS.has(key)) throw new ConfigError(`--mount: unknown option "${key}"`);
+      if (!KEYS.has(key)) throw new StepError(`--mount: unknown option "${key}"`);
       fields.set(key, eq < 0 ? 'true' : part.slice(eq + 1));
     }
     const type = fields.get('type') ?? 'bind';
-    if (type !== 'cache') throw new ConfigError(`--mount=type=${type} is not supported by devbox build (only type=cache)`);
+    if (type !== 'cache') throw new StepError(`--mount=type=${type} is not supported by devbox build (only type=cache)`);
     const target = fields.get('target') ?? fields.get('dst') ?? fields.get('destination');
-    if (!target) throw new ConfigError('--mount=type=cache needs target=PATH');
-    if (!posix.isAbsolute(target)) throw new ConfigError(`--mount: target "${target}" must be an absolute path`);
+    if (!target) throw new StepError('--mount=type=cache needs target=PATH');
+    if (!posix.isAbsolute(target)) throw new StepError(`--mount: target "${target}" must be an absolute path`);
     const sharing = fields.get('sharing') ?? 'shared';
-    if (!['shared', 'private', 'locked'].includes(sharing)) throw new ConfigError(`--mount: sharing=${sharing}: use shared, private or locked`);
+    if (!['shared', 'private', 'locked'].includes(sharing)) throw new StepError(`--mount: sharing=${sharing}: use shared, private or locked`);
     const id = fields.get('id') ?? posix.normalize(target);
     const owner = { uid: number('uid', fields.get('uid') ?? '0', 10), gid: number('gid', fields.get('gid') ?? '0', 10) };
     const mode = number('mode', fields.get('mode') ?? '755', 8);

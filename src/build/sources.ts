@@ -7,7 +7,7 @@
  * copies them, so both see exactly the same list.
  */
 import type { Stats } from 'node:fs';
-import picomatch from 'picomatch';
+import { createRequire } from 'node:module';
 import { cleanPath, type LayerView } from './layer-view.js';
 
 /** Excludes paths (relative to the root), with Docker's .dockerignore rules (context.ts makes one). */
@@ -36,6 +36,18 @@ export interface TreeEntry {
 const GLOB = /[*?[\\]/;
 const MATCH_OPTIONS = { dot: true, nobrace: true, noextglob: true, noglobstar: true, posix: true, nonegate: true, noquantifiers: true } as const;
 
+// Loaded on the first wildcard: most builds have none, and a no-op rebuild should not pay for it.
+let picomatch: typeof import('picomatch') | undefined;
+function matcherFor(pattern: string): (name: string) => boolean {
+  picomatch ??= createRequire(import.meta.url)('picomatch') as typeof import('picomatch');
+  return picomatch(pattern, MATCH_OPTIONS);
+}
+
+/** ADD's http(s) sources (download.ts fetches them). */
+export function isUrl(source: string): boolean {
+  return /^https?:\/\//i.test(source);
+}
+
 export function hasWildcards(path: string): boolean {
   return GLOB.test(path);
 }
@@ -54,7 +66,7 @@ export function matchSources(view: LayerView, source: string, ignore?: IgnoreRul
         next.push(dir ? `${dir}/${part}` : part);
         continue;
       }
-      const matcher = picomatch(part, MATCH_OPTIONS);
+      const matcher = matcherFor(part);
       const resolved = view.resolve(dir, true);
       for (const name of view.readdir(resolved)) if (matcher(name)) next.push(dir ? `${dir}/${name}` : name);
     }

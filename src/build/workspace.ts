@@ -8,7 +8,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { IdMapping } from '../userns/idmap.js';
-import { removeAsNamespaceRoot } from '../userns/remove.js';
 
 export interface StepWorkspace {
   dir: string;
@@ -26,6 +25,11 @@ export function createWorkspace(root: string): StepWorkspace {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   writeFileSync(join(dir, 'pid'), String(process.pid));
   return { dir, tar: join(dir, 'layer.tar'), path: (name) => join(dir, name) };
+}
+
+async function removeAsNamespaceRoot(mapping: IdMapping, paths: string[]): Promise<void> {
+  const { removeAsNamespaceRoot: remove } = await import('../userns/remove.js');
+  await remove(mapping, paths);
 }
 
 export async function removeWorkspace(mapping: IdMapping, workspace: StepWorkspace): Promise<void> {
