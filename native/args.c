@@ -23,6 +23,7 @@
   X (BIND, "--bind", 2, true)                   \
   X (RO_BIND, "--ro-bind", 2, true)             \
   X (TMPFS, "--tmpfs", 1, true)                 \
+  X (IMAGE_TMP, "--image-tmp", 0, false)        \
   X (HOSTNAME, "--hostname", 1, false)          \
   X (CHDIR, "--chdir", 1, false)                \
   X (SETENV, "--setenv", 2, true)               \
@@ -83,6 +84,7 @@ apply_option (Options *opts, OptionId id, char **a)
     case OPT_UNSHARE_NET: opts->unshare_net = true; break;
     case OPT_NO_PIVOT: opts->no_pivot = true; break;
     case OPT_TTY: opts->tty = true; break;
+    case OPT_IMAGE_TMP: opts->image_tmp = true; break;
     case OPT_OVERLAY:
     case OPT_FUSE_OVERLAY:
       opts->rootfs = id == OPT_OVERLAY ? ROOTFS_OVERLAY : ROOTFS_FUSE;

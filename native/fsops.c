@@ -1,7 +1,7 @@
 /*
  * File operations by fd or without following symlinks:
- *  - fsops mode, for the layer unpacker (already root of the user namespace): what Node.js has no API for,
- *    whiteout devices, FIFOs with exact modes and extended attributes;
+ *  - fsops mode, for the layer unpacker and the build's layer diff (already root of the user namespace): what
+ *    Node.js has no API for, whiteout devices, FIFOs with exact modes, setting and listing extended attributes;
  *  - the recursive removal behind --remove-after.
  */
 #include "helper.h"
@@ -51,6 +51,8 @@ op_arity (const char *op)
     return 2;
   if (strcmp (op, "xattr") == 0)
     return 3;
+  if (strcmp (op, "xattrs") == 0)
+    return 1;
   die ("fsops: unknown operation \"%s\"", op);
 }
 
@@ -91,6 +93,46 @@ make_fifo (const char *path, mode_t mode)
     die_with_error ("fsops fifo %s", path);
 }
 
+static void
+print_hex (const unsigned char *data, size_t len)
+{
+  for (size_t i = 0; i < len; i++)
+    printf ("%02x", data[i]);
+}
+
+/* One line per attribute of path (not following a symlink): "PATH NAME VALUE", each hex-encoded. */
+static void
+list_xattrs (const char *path)
+{
+  ssize_t size = llistxattr (path, NULL, 0);
+  if (size < 0 && (errno == ENOTSUP || errno == EOPNOTSUPP))
+    return;
+  if (size < 0)
+    die_with_error ("fsops xattrs %s", path);
+  cleanup_free char *names = xcalloc ((size_t) size + 1, 1);
+  size = llistxattr (path, names, (size_t) size);
+  if (size < 0)
+    die_with_error ("fsops xattrs %s", path);
+  for (char *name = names; name < names + size; name += strlen (name) + 1)
+    {
+      ssize_t len = lgetxattr (path, name, NULL, 0);
+      if (len < 0 && errno == ENODATA) /* removed meanwhile */
+        continue;
+      if (len < 0)
+        die_with_error ("fsops xattrs %s %s", path, name);
+      cleanup_free unsigned char *value = xcalloc ((size_t) len + 1, 1);
+      len = lgetxattr (path, name, value, (size_t) len);
+      if (len < 0)
+        die_with_error ("fsops xattrs %s %s", path, name);
+      print_hex ((const unsigned char *) path, strlen (path));
+      putchar (' ');
+      print_hex ((const unsigned char *) name, strlen (name));
+      putchar (' ');
+      print_hex (value, (size_t) len);
+      putchar ('\n');
+    }
+}
+
 int
 fsops_main (int argc, char **argv)
 {
@@ -107,6 +149,8 @@ fsops_main (int argc, char **argv)
         }
       else if (strcmp (op, "fifo") == 0)
         make_fifo (path, parse_mode (argv[i + 2]));
+      else if (strcmp (op, "xattrs") == 0)
+        list_xattrs (path);
       else
         {
           size_t len = 0;
@@ -115,6 +159,8 @@ fsops_main (int argc, char **argv)
             die_with_error ("fsops xattr %s %s", path, argv[i + 2]);
         }
     }
+  if (fflush (stdout) != 0 || ferror (stdout))
+    die_with_error ("fsops: write to stdout");
   return 0;
 }
 

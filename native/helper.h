@@ -32,6 +32,7 @@ typedef struct
 {
   IdMap uid_map, gid_map;
   bool unshare_net, no_pivot, tty;
+  bool image_tmp; /* keep the root file system's /tmp (a build step's /tmp is part of the image) */
   RootfsKind rootfs;
   const char *lowerdirs, *upperdir, *workdir, *rootfs_dir, *mountpoint;
   char *fuse_program;

@@ -326,7 +326,8 @@ mount_sandbox_filesystems (const Options *opts, Sandbox *sb)
   mount_in_root ("proc", "/proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
   setup_dev (opts, sb);
   setup_sys ();
-  mount_in_root ("tmpfs", "/tmp", MS_NOSUID | MS_NODEV, "mode=1777");
+  if (!opts->image_tmp)
+    mount_in_root ("tmpfs", "/tmp", MS_NOSUID | MS_NODEV, "mode=1777");
   for (size_t i = 0; i < opts->n_mounts; i++)
     {
       const MountOp *m = &opts->mounts[i];

@@ -1,6 +1,6 @@
 /**
  * Garbage collection, under the store lock: blobs and unpacked layers (of the current id map) that no image
- * references any more, and what interrupted commands left behind. An image removed with --force while a
+ * and no build cache entry references any more, and what interrupted commands left behind. An image removed with --force while a
  * container still runs from it keeps its config and unpacked layers until that container has ended.
  * Unpacked layers belong to subordinate ids, so they are removed inside the user namespace; layers unpacked
  * under another id map are left alone (this mapping's root cannot delete them).
@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { IdMapping } from '../userns/idmap.js';
 import { removeAsNamespaceRoot } from '../userns/remove.js';
 import { blobDir, blobPath, digestHex } from './blobs.js';
+import { listBuildCacheEntries } from './build-cache-store.js';
 import { imagesInUse } from './in-use.js';
 import type { ImageConfig, ImageManifest } from './oci.js';
 import type { ImageStore } from './store.js';
@@ -51,6 +52,11 @@ export async function collectGarbage(store: ImageStore, mapping: IdMapping): Pro
     const index = store.readIndex();
     for (const [id, record] of Object.entries(index.images)) {
       if (!addReferences(store.root, id, record.manifest, refs)) return; // a damaged image: nothing it might need is collected on a guess
+    }
+    // Build cache entries keep their layers, so a rebuild finds them.
+    for (const entry of listBuildCacheEntries(store.root)) {
+      for (const layer of entry.layers) refs.blobs.add(digestHex(layer.digest));
+      for (const d of entry.config.rootfs.diff_ids) refs.diffIDs.add(digestHex(d));
     }
     // An image removed while a container runs from it keeps what it has left.
     for (const id of imagesInUse(store.root)) if (!index.images[id]) addReferences(store.root, id, undefined, refs);

@@ -28,13 +28,13 @@ export function checkSupportedCompression(compression: Compression, what: string
 /** Bytes needed to recognize every format in MAGIC. */
 const HEAD_BYTES = 8;
 
-/** The stream again, with its first bytes (for the magic numbers) read ahead. */
-async function peek(input: Readable): Promise<{ head: Buffer; stream: Readable }> {
+/** The stream again, with its first `bytes` bytes (for the magic numbers) read ahead. */
+export async function peek(input: Readable, bytes = HEAD_BYTES): Promise<{ head: Buffer; stream: Readable }> {
   const iterator = input[Symbol.asyncIterator]();
   const read: Buffer[] = [];
   let length = 0;
   let done = false;
-  while (length < HEAD_BYTES) {
+  while (length < bytes) {
     const next = await iterator.next();
     if (next.done) {
       done = true;

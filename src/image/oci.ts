@@ -68,6 +68,20 @@ export interface ContainerConfig {
   ExposedPorts?: Record<string, object> | null;
   Volumes?: Record<string, object> | null;
   StopSignal?: string;
+  /** Docker's extensions to the OCI config, which BuildKit and `podman build --format docker` write too. */
+  Healthcheck?: HealthConfig;
+  OnBuild?: string[] | null;
+  Shell?: string[];
+}
+
+/** HEALTHCHECK: Test is ["NONE"], ["CMD", args…] or ["CMD-SHELL", command]; durations in nanoseconds. */
+export interface HealthConfig {
+  Test: string[];
+  Interval?: number;
+  Timeout?: number;
+  StartPeriod?: number;
+  StartInterval?: number;
+  Retries?: number;
 }
 
 export interface HistoryEntry {
@@ -97,6 +111,9 @@ export function isImageManifestType(mediaType: string | undefined): boolean {
 export function isImageIndexType(mediaType: string | undefined): boolean {
   return mediaType === MediaType.ociIndex || mediaType === MediaType.dockerManifestList;
 }
+
+/** Docker's default PATH for images that set none (for containers and build steps alike). */
+export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** The host platform in OCI terms (Node's x64 is OCI's amd64). */
 export function hostArchitecture(): string {

@@ -20,6 +20,8 @@ export interface LaunchOptions {
    * it (slirp4netns attaches here). If it throws, the sandbox is ended and launchSandbox throws that.
    */
   beforeStart?: (sandbox: StartingSandbox) => Promise<void>;
+  /** File descriptor for the sandbox's stdout and stderr (a build's log); devbox's own by default. */
+  output?: number;
 }
 
 /** The helper's --sync-fd, the first descriptor after the standard streams. */
@@ -43,8 +45,9 @@ function readPid(sync: Socket): Promise<number | undefined> {
 }
 
 export async function launchSandbox(spec: SandboxSpec, options: LaunchOptions): Promise<number> {
-  if (!options.beforeStart) return execForeground(helperPath(), helperArgs(spec), [options.stdin, 'inherit', 'inherit']);
-  const { child, exit } = startForeground(helperPath(), helperArgs(spec, SYNC_FD), [options.stdin, 'inherit', 'inherit', 'pipe']);
+  const output = options.output ?? 'inherit';
+  if (!options.beforeStart) return execForeground(helperPath(), helperArgs(spec), [options.stdin, output, output]);
+  const { child, exit } = startForeground(helperPath(), helperArgs(spec, SYNC_FD), [options.stdin, output, output, 'pipe']);
   const sync = child.stdio[SYNC_FD] as Socket;
   const pid = await readPid(sync);
   if (pid === undefined) return exit;

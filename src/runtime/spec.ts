@@ -41,6 +41,8 @@ export interface SandboxSpec {
   process: ProcessSpec;
   /** Deleted by the helper, inside the user namespace, once the sandbox has ended (`run --rm`). */
   removeAfterExit?: string;
+  /** Keep the root file system's /tmp instead of a fresh tmpfs: a build step's /tmp is part of the image. */
+  imageTmp?: boolean;
 }
 
 /** overlayfs lists lowerdirs topmost first; devbox keeps layers bottom first like the image manifest. */
@@ -80,6 +82,7 @@ export function helperArgs(spec: SandboxSpec, syncFd?: number): string[] {
   if (p.groups.length) args.push('--groups', p.groups.join(','));
   for (const entry of p.env) args.push('--setenv', ...envEntry(entry));
   if (p.terminal) args.push('--tty');
+  if (spec.imageTmp) args.push('--image-tmp');
   if (spec.removeAfterExit) args.push('--remove-after', spec.removeAfterExit);
   args.push('--', ...p.args);
   return args;

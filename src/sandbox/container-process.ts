@@ -4,10 +4,10 @@
  * -e KEY=VALUE overrides image ENV, -e KEY copies the host's value; PATH and HOME get Docker's defaults.
  */
 import { posix } from 'node:path';
+import { DEFAULT_PATH } from '../image/oci.js';
 import { DevboxError } from '../util/errors.js';
 
-/** Docker's default PATH for images that set none. */
-export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+export { DEFAULT_PATH };
 
 export interface ImageProcessConfig {
   Entrypoint?: string[] | null;

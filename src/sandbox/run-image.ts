@@ -6,6 +6,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunOptions } from '../cli/run-options.js';
+import { parseGroup, parsePasswd, readImageFile, resolveUser } from '../image/passwd.js';
 import { ImageStore } from '../image/store.js';
 import { networkHostsEntries, slirpResolvConf } from '../network/dns.js';
 import { resolveNetworkOptions } from '../network/options.js';
@@ -22,7 +23,6 @@ import { removeAsNamespaceRoot } from '../userns/remove.js';
 import { DevboxError, describeError } from '../util/errors.js';
 import { containerArgs, containerEnv, containerWorkdir, type ProcessRequest } from './container-process.js';
 import { createContainerDir, writeNameFiles, writePorts, writeState, type ContainerDir } from './containers.js';
-import { parseGroup, parsePasswd, readImageFile, resolveUser } from './passwd.js';
 import { parseVolume } from './volumes.js';
 
 async function assembleRootfs(driver: StorageDriver, mapping: IdMapping, lowerDirs: string[], container: ContainerDir): Promise<RootfsSpec> {

@@ -72,20 +72,39 @@ function fsOpArgs(op: FsOp): string[] {
 /** Keeps each helper command line well below the kernel's argument size limit. */
 const FSOPS_ARG_BYTES = 256 * 1024;
 
-export async function applyFsOps(ops: readonly FsOp[]): Promise<void> {
+/** Runs `fsops` with the argument groups in batches that fit a command line; returns what each printed. */
+async function runFsOps(groups: readonly string[][]): Promise<string> {
+  let output = '';
   let batch: string[] = [];
   let bytes = 0;
   const flush = async () => {
-    if (batch.length) await execCapture(helperPath(), ['fsops', ...batch]);
+    if (batch.length) output += (await execCapture(helperPath(), ['fsops', ...batch])).stdout;
     batch = [];
     bytes = 0;
   };
-  for (const op of ops) {
-    const args = fsOpArgs(op);
+  for (const args of groups) {
     const size = args.reduce((n, a) => n + Buffer.byteLength(a) + 1, 0);
     if (bytes + size > FSOPS_ARG_BYTES) await flush();
     batch.push(...args);
     bytes += size;
   }
   await flush();
+  return output;
+}
+
+export async function applyFsOps(ops: readonly FsOp[]): Promise<void> {
+  await runFsOps(ops.map(fsOpArgs));
+}
+
+/** Extended attributes of each path (symlinks not followed), as root of the user namespace sees them. */
+export async function readXattrs(paths: readonly string[]): Promise<Map<string, { name: string; value: Buffer }[]>> {
+  const found = new Map<string, { name: string; value: Buffer }[]>();
+  const output = await runFsOps(paths.map((p) => ['xattrs', p]));
+  for (const line of output.split('\n')) {
+    if (!line) continue;
+    const [path, name, value] = line.split(' ').map((hex) => Buffer.from(hex, 'hex'));
+    const key = path.toString();
+    found.set(key, [...(found.get(key) ?? []), { name: name.toString(), value }]);
+  }
+  return found;
 }

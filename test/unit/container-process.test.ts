@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { containerArgs, containerEnv, containerWorkdir, DEFAULT_PATH, type ProcessRequest } from '../../src/sandbox/container-process.js';
-import { parseGroup, parsePasswd, resolveUser } from '../../src/sandbox/passwd.js';
+import { parseGroup, parsePasswd, resolveUser } from '../../src/image/passwd.js';
 
 const request = (over: Partial<ProcessRequest> = {}): ProcessRequest => ({ command: [], env: [], tty: false, hostname: 'h', ...over });
 const image = { Entrypoint: ['/entry'], Cmd: ['default', 'args'], Env: ['PATH=/img/bin', 'A=1'], WorkingDir: '/app' };

@@ -1,0 +1,278 @@
+/**
+ * COPY, ADD and WORKDIR as changes written into a staging directory that becomes the step's layer. Runs as
+ * root of the user namespace (layer-worker.ts). The image's current file system is read through a LayerView
+ * of its layers with the staging directory on top, so later sources see earlier ones and destinations are
+ * resolved the way Docker resolves them: symlinks in the destination followed inside the image, never out.
+ * Nothing is written outside the staging directory: every parent in it is checked with lstat and must be a
+ * directory this code made, files are created O_EXCL|O_NOFOLLOW, and sources are opened O_NOFOLLOW.
+ */
+import {
+  closeSync, constants, fchmodSync, fchownSync, futimesSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, openSync, readlinkSync,
+  readSync, rmSync, symlinkSync, writeSync, type Stats,
+} from 'node:fs';
+import { posix } from 'node:path';
+import { join } from 'node:path';
+import type { FsOp } from '../userns/helper.js';
+import { extractLayer } from '../image/extract.js';
+import { openTarArchive } from './archive.js';
+import { ignoreRules } from './context.js';
+import { cleanPath, LayerView } from './layer-view.js';
+import { hasWildcards, matchSources, walkTree, type SourceMatch } from './sources.js';
+import { StepError } from './step-error.js';
+
+export interface Owner {
+  uid: number;
+  gid: number;
+}
+
+export type FsAction =
+  | {
+      kind: 'copy';
+      /** Layer directories (bottom first) or a plain directory (the build context) to copy from. */
+      sourceLayers: string[];
+      /** .dockerignore patterns that apply (build context sources only). */
+      ignore?: string[];
+      sources: string[];
+      /** Absolute path in the image; a trailing slash means a directory. */
+      dest: string;
+      /** --chown; without it context files belong to root and files from a stage keep their owner. */
+      owner?: Owner;
+      keepOwner: boolean;
+      /** --chmod */
+      mode?: number;
+      /** ADD: a source that is a tar archive is extracted at the destination. */
+      unpack?: boolean;
+      /** One of several sources of the instruction (the destination must then be a directory). */
+      multiple?: boolean;
+    }
+  | { kind: 'write'; dest: string; content: string; owner?: Owner; mode?: number }
+  | { kind: 'mkdir'; path: string; owner: Owner };
+
+
+const { O_CREAT, O_EXCL, O_NOFOLLOW, O_RDONLY, O_WRONLY } = constants;
+
+function lstatOrUndefined(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+function copyContent(from: string, to: number): void {
+  const source = openSync(from, O_RDONLY | O_NOFOLLOW);
+  try {
+    const buffer = Buffer.alloc(1 << 20);
+    for (let n = readSync(source, buffer); n > 0; n = readSync(source, buffer)) {
+      for (let off = 0; off < n; ) off += writeSync(to, buffer, off, n - off);
+    }
+  } finally {
+    closeSync(source);
+  }
+}
+
+export class StagingWriter {
+  /** The image as it is before this step (to copy directory metadata up from). */
+  private readonly below: LayerView;
+  /** The image with what this step wrote so far on top. */
+  private readonly view: LayerView;
+  /** Directories written, with the metadata to set once their contents are in place. */
+  private readonly dirs = new Map<string, { uid: number; gid: number; mode: number; mtime: Date }>();
+  /** Source inode → path written, to keep hard links. */
+  private readonly links = new Map<string, string>();
+  /** FIFOs, made at the end through the helper (Node.js has no mkfifo). */
+  private readonly fifos: { rel: string; mode: number; owner: Owner }[] = [];
+
+  /** Archives extracted so far (each into a directory of its own under `scratch`). */
+  private extracted = 0;
+
+  constructor(
+    lowerDirs: readonly string[],
+    private readonly staging: string,
+    /** A directory for work that is not part of the layer (extracted archives). */
+    private readonly scratch: string,
+    private readonly applyFsOps: (ops: FsOp[]) => Promise<void>,
+  ) {
+    this.below = LayerView.ofLayerDirs(lowerDirs);
+    this.view = this.below.with(staging);
+  }
+
+  private abs(rel: string): string {
+    return join(this.staging, rel);
+  }
+
+  /** Makes `rel` a directory in the staging area: copied up from the image, or new with `owner`. */
+  ensureDir(rel: string, owner: Owner, mode = 0o755): void {
+    let prefix = '';
+    for (const part of rel ? rel.split('/') : []) {
+      prefix = prefix ? `${prefix}/${part}` : part;
+      const st = lstatOrUndefined(this.abs(prefix));
+      if (st) {
+        if (!st.isDirectory()) throw new StepError(`cannot copy to "/${prefix}": it is not a directory`);
+        continue;
+      }
+      const existing = this.below.lookup(prefix);
+      if (existing && !existing.stats.isDirectory()) throw new StepError(`cannot copy to "/${rel}": "/${prefix}" is not a directory`);
+      mkdirSync(this.abs(prefix), { mode: 0o700 });
+      const meta = existing
+        ? { uid: existing.stats.uid, gid: existing.stats.gid, mode: existing.stats.mode & 0o7777, mtime: existing.stats.mtime }
+        : { ...owner, mode, mtime: new Date() };
+      this.dirs.set(prefix, meta);
+    }
+  }
+
+  /** Removes what an earlier source of this step put at `rel`, so the new entry replaces it. */
+  private clear(rel: string): void {
+    const st = lstatOrUndefined(this.abs(rel));
+    if (!st) return;
+    if (st.isDirectory()) throw new StepError(`cannot overwrite directory "/${rel}" with a non-directory`);
+    rmSync(this.abs(rel));
+  }
+
+  /** Writes one source entry (not a directory) at `rel`, whose parent exists in the staging area. */
+  private writeEntry(rel: string, source: { stats: Stats; hostPath: string }, owner: Owner, mode: number | undefined): void {
+    const st = source.stats;
+    if (this.view.lookup(rel)?.stats.isDirectory()) throw new StepError(`cannot overwrite directory "/${rel}" with a non-directory`);
+    this.clear(rel);
+    const path = this.abs(rel);
+    const inode = `${st.dev}:${st.ino}`;
+    if (st.nlink > 1 && this.links.has(inode)) {
+      linkSync(this.abs(this.links.get(inode)!), path);
+      return;
+    }
+    if (st.isSymbolicLink()) {
+      symlinkSync(readlinkSync(source.hostPath), path);
+      lchownSync(path, owner.uid, owner.gid);
+      lutimesSync(path, st.mtime, st.mtime);
+    } else if (st.isFile()) {
+      const fd = openSync(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+      try {
+        copyContent(source.hostPath, fd);
+        fchownSync(fd, owner.uid, owner.gid);
+        fchmodSync(fd, mode ?? st.mode & 0o7777); // after chown, which clears setuid/setgid
+        futimesSync(fd, st.mtime, st.mtime);
+      } finally {
+        closeSync(fd);
+      }
+    } else if (st.isFIFO()) {
+      this.fifos.push({ rel, mode: mode ?? st.mode & 0o7777, owner });
+      return;
+    } else {
+      return; // sockets and devices are not copied
+    }
+    if (st.nlink > 1) this.links.set(inode, rel);
+  }
+
+  /** A source directory's contents into directory `destRel`. */
+  private copyTree(view: LayerView, match: SourceMatch, ignore: ReturnType<typeof ignoreRules> | undefined, destRel: string, owner: (st: Stats) => Owner, mode: number | undefined): void {
+    for (const entry of walkTree(view, match.rel, ignore)) {
+      const rel = destRel ? `${destRel}/${entry.rel}` : entry.rel;
+      if (entry.stats.isDirectory()) {
+        const existing = lstatOrUndefined(this.abs(rel));
+        if (existing && !existing.isDirectory()) this.clear(rel);
+        const o = owner(entry.stats);
+        const st = entry.stats;
+        if (!existing && !this.below.lookup(rel)?.stats.isDirectory()) {
+          this.ensureDir(posix.dirname(rel) === '.' ? '' : posix.dirname(rel), o);
+          mkdirSync(this.abs(rel), { mode: 0o700 });
+          this.dirs.set(rel, { ...o, mode: mode ?? st.mode & 0o7777, mtime: st.mtime });
+        } else this.ensureDir(rel, o);
+        continue;
+      }
+      this.writeEntry(rel, entry, owner(entry.stats), mode);
+    }
+  }
+
+  /** ADD of a tar archive: extracted as root of the user namespace (ownership from the tar), then copied in. */
+  private async unpack(archive: SourceMatch, destRel: string, owner: Owner | undefined, mode: number | undefined): Promise<boolean> {
+    const tar = await openTarArchive(archive.hostPath);
+    if (!tar) return false;
+    const dir = join(this.scratch, `archive-${this.extracted++}`);
+    mkdirSync(dir);
+    await extractLayer(tar, { root: dir, squashOwnership: false, applyFsOps: this.applyFsOps });
+    const view = new LayerView([{ dir, opaque: new Set() }]);
+    const root = view.lookup('')!;
+    this.ensureDir(destRel, owner ?? { uid: 0, gid: 0 });
+    this.copyTree(view, { name: '', rel: '', ...root }, undefined, destRel, (st) => owner ?? { uid: st.uid, gid: st.gid }, mode);
+    return true;
+  }
+
+  async copy(action: Extract<FsAction, { kind: 'copy' }>): Promise<void> {
+    const sourceView = LayerView.ofLayerDirs(action.sourceLayers);
+    const ignore = action.ignore?.length ? ignoreRules(action.ignore) : undefined;
+    const root: Owner = { uid: 0, gid: 0 };
+    const owner = (st: Stats): Owner => action.owner ?? (action.keepOwner ? { uid: st.uid, gid: st.gid } : root);
+    const matches: SourceMatch[] = [];
+    for (const source of action.sources) {
+      const found = matchSources(sourceView, source, ignore);
+      if (!found.length && !hasWildcards(source)) throw new StepError(`"${source}": no such file or directory`);
+      matches.push(...found);
+    }
+    const destRel = this.view.resolve(cleanPath(action.dest), true);
+    const destIsDir = action.dest.endsWith('/') || action.dest.endsWith('/.') || this.view.lookup(destRel)?.stats.isDirectory() === true;
+    // Several sources need a directory; so does a wildcard, once it matches more than one file.
+    const many = action.multiple || action.sources.length > 1 || matches.length > 1;
+    if (many && !destIsDir) {
+      throw new StepError(`when copying more than one source the destination must be a directory ending in /: "${action.dest}"`);
+    }
+    for (const match of matches) {
+      if (match.stats.isDirectory()) {
+        this.ensureDir(destRel, action.owner ?? root);
+        this.copyTree(sourceView, match, ignore, destRel, owner, action.mode);
+        continue;
+      }
+      if (action.unpack && (await this.unpack(match, destRel, action.owner, action.mode))) continue;
+      const target = destIsDir ? (destRel ? `${destRel}/${match.name}` : match.name) : destRel;
+      if (!target) throw new StepError(`cannot copy a file to "/"`);
+      this.ensureDir(posix.dirname(target) === '.' ? '' : posix.dirname(target), action.owner ?? root);
+      this.writeEntry(target, match, owner(match.stats), action.mode);
+    }
+  }
+
+  /** A file with the given content (COPY <<EOF). */
+  write(action: Extract<FsAction, { kind: 'write' }>): void {
+    const target = this.view.resolve(cleanPath(action.dest), true);
+    const owner = action.owner ?? { uid: 0, gid: 0 };
+    if (!target || action.dest.endsWith('/') || this.view.lookup(target)?.stats.isDirectory()) throw new StepError(`"${action.dest}" is a directory`);
+    this.ensureDir(posix.dirname(target) === '.' ? '' : posix.dirname(target), owner);
+    this.clear(target);
+    const fd = openSync(this.abs(target), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+    try {
+      writeSync(fd, action.content);
+      fchownSync(fd, owner.uid, owner.gid);
+      fchmodSync(fd, action.mode ?? 0o644);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** WORKDIR: the directory and missing parents, owned by the step's user. */
+  mkdir(action: Extract<FsAction, { kind: 'mkdir' }>): void {
+    const rel = this.view.resolve(cleanPath(action.path), true);
+    if (this.view.lookup(rel)?.stats.isDirectory()) return;
+    this.ensureDir(rel, action.owner);
+  }
+
+  async apply(action: FsAction): Promise<void> {
+    if (action.kind === 'copy') await this.copy(action);
+    else if (action.kind === 'write') this.write(action);
+    else this.mkdir(action);
+  }
+
+  /** Makes the FIFOs, then sets directory ownership, modes and times, deepest first, once their contents are written. */
+  async finish(): Promise<void> {
+    await this.applyFsOps(this.fifos.map((f): FsOp => ({ op: 'fifo', path: this.abs(f.rel), mode: f.mode })));
+    for (const f of this.fifos) lchownSync(this.abs(f.rel), f.owner.uid, f.owner.gid);
+    for (const [rel, d] of [...this.dirs].sort((a, b) => b[0].length - a[0].length)) {
+      const path = this.abs(rel);
+      lchownSync(path, d.uid, d.gid);
+      const fd = openSync(path, O_RDONLY | constants.O_DIRECTORY | O_NOFOLLOW);
+      try {
+        fchmodSync(fd, d.mode);
+        futimesSync(fd, d.mtime, d.mtime);
+      } finally {
+        closeSync(fd);
+      }
+    }
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * RUN --mount, of the one type devbox implements: `type=cache`, BuildKit's persistent cache directory
+ * (`target=`, `id=`, `mode=`, `uid=`, `gid=`, `sharing=`). It lives in the store, at
+ * build-cache-mounts/<hash of its id>, and survives every build: that is what makes apt and npm installs in
+ * templates fast. Other mount types are refused with a clear message rather than ignored.
+ */
+import { createHash } from 'node:crypto';
+import { join, posix } from 'node:path';
+import type { Owner } from './fs-actions.js';
+import { StepError } from './step-error.js';
+
+export interface CacheMount {
+  target: string;
+  owner: Owner;
+  mode: number;
+  /** What the cache key records about the mount. */
+  describe: string;
+  /** The directory in the store. */
+  cacheDir(storeRoot: string): string;
+}
+
+const KEYS = new Set(['type', 'target', 'dst', 'destination', 'id', 'sharing', 'mode', 'uid', 'gid', 'readonly', 'ro', 'rw', 'readwrite']);
+
+function number(key: string, value: string, radix: number): number {
+  const n = parseInt(value, radix);
+  if (!/^[0-9]+$/.test(value) || Number.isNaN(n)) throw new StepError(`--mount: ${key}=${value} is not a number`);
+  return n;
+}
+
+export function parseRunMounts(specs: readonly string[], expand: (word: string) => string): CacheMount[] {
+  return specs.map((spec) => {
+    const fields = new Map<string, string>();
+    for (const part of expand(spec).split(',')) {
+      const eq = part.indexOf('=');
+      const key = (eq < 0 ? part : part.slice(0, eq)).toLowerCase();
+      if (!KEYS.has(key)) throw new StepError(`--mount: unknown option "${key}"`);
+      fields.set(key, eq < 0 ? 'true' : part.slice(eq + 1));
+    }
+    const type = fields.get('type') ?? 'bind';
+    if (type !== 'cache') throw new StepError(`--mount=type=${type} is not supported by devbox build (only type=cache)`);
+    const target = fields.get('target') ?? fields.get('dst') ?? fields.get('destination');
+    if (!target) throw new StepError('--mount=type=cache needs target=PATH');
+    if (!posix.isAbsolute(target)) throw new StepError(`--mount: target "${target}" must be an absolute path`);
+    const sharing = fields.get('sharing') ?? 'shared';
+    if (!['shared', 'private', 'locked'].includes(sharing)) throw new StepError(`--mount: sharing=${sharing}: use shared, private or locked`);
+    const id = fields.get('id') ?? posix.normalize(target);
+    const owner = { uid: number('uid', fields.get('uid') ?? '0', 10), gid: number('gid', fields.get('gid') ?? '0', 10) };
+    const mode = number('mode', fields.get('mode') ?? '755', 8);
+    const hash = createHash('sha256').update(id).digest('hex').slice(0, 32);
+    return {
+      target: posix.normalize(target),
+      owner,
+      mode,
+      describe: `cache:${id}:${posix.normalize(target)}`,
+      cacheDir: (root) => join(root, 'build-cache-mounts', hash),
+    };
+  });
+}
