@@ -65,18 +65,39 @@ function envEntry(entry: string): [string, string] {
   return eq < 0 ? [entry, ''] : [entry.slice(0, eq), entry.slice(eq + 1)];
 }
 
-/** The helper's command line for this sandbox. */
-export function helperArgs(spec: SandboxSpec): string[] {
-  const p = spec.process;
+/** A sandbox kept up with no command of its own, for processes that join it later (a project's sandbox). */
+export type LiveSandboxSpec = Omit<SandboxSpec, 'process' | 'removeAfterExit'>;
+
+function sandboxArgs(spec: LiveSandboxSpec): string[] {
   const args = ['--uid-map', formatIdMap(spec.idMapping.uidMap), '--gid-map', formatIdMap(spec.idMapping.gidMap)];
   if (spec.network === 'none') args.push('--unshare-net');
   args.push(...rootfsArgs(spec.rootfs));
   for (const m of spec.mounts) args.push(m.readonly ? '--ro-bind' : '--bind', m.source, m.destination);
-  args.push('--hostname', spec.hostname, '--chdir', p.cwd, '--uid', String(p.uid), '--gid', String(p.gid));
+  args.push('--hostname', spec.hostname);
+  return args;
+}
+
+function processArgs(p: ProcessSpec): string[] {
+  const args = ['--chdir', p.cwd, '--uid', String(p.uid), '--gid', String(p.gid)];
   if (p.groups.length) args.push('--groups', p.groups.join(','));
   for (const entry of p.env) args.push('--setenv', ...envEntry(entry));
   if (p.terminal) args.push('--tty');
-  if (spec.removeAfterExit) args.push('--remove-after', spec.removeAfterExit);
-  args.push('--', ...p.args);
   return args;
+}
+
+/** The helper's command line for this sandbox. */
+export function helperArgs(spec: SandboxSpec): string[] {
+  const args = [...sandboxArgs(spec), ...processArgs(spec.process)];
+  if (spec.removeAfterExit) args.push('--remove-after', spec.removeAfterExit);
+  return [...args, '--', ...spec.process.args];
+}
+
+/** Starts a live sandbox: the helper prints its pid 1's host pid once it is up. */
+export function keepAliveArgs(spec: LiveSandboxSpec): string[] {
+  return [...sandboxArgs(spec), '--keep-alive'];
+}
+
+/** Runs a process in the live sandbox whose pid 1 has this host pid. */
+export function joinArgs(pid: number, process: ProcessSpec): string[] {
+  return ['--join', String(pid), ...processArgs(process), '--', ...process.args];
 }

@@ -1,0 +1,241 @@
+/**
+ * A project's live sandbox: namespaces and a mounted root file system kept up by the helper's pid 1
+ * (--keep-alive), joined by every `devbox shell`/`devbox run` of the project (--join). It lives in
+ * <store>/sandboxes/<key>/: the writable layer (kept across stop and start until `rm` or a new image), a
+ * private home, the files bound over /etc, a log of the helper's messages and state.json while it is up.
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { basename, join } from 'node:path';
+import type { ImageStore, StoredImage } from '../image/store.js';
+import { joinArgs, keepAliveArgs, type BindMount, type LiveSandboxSpec, type ProcessSpec } from '../runtime/spec.js';
+import type { StorageSetting } from '../settings/settings.js';
+import { selectDriver } from '../storage/driver.js';
+import { helperPath } from '../userns/helper.js';
+import { resolveIdMapping } from '../userns/idmap.js';
+import { removeAsNamespaceRoot } from '../userns/remove.js';
+import { DevboxError } from '../util/errors.js';
+import { execForeground } from '../util/exec.js';
+import { writeNameFiles } from './containers.js';
+import { groupWithUser, invokingUser, passwdWithUser, type SandboxUser } from './identity.js';
+import { readImageFile } from './passwd.js';
+import { assembleRootfs } from './rootfs.js';
+
+export interface LiveSandboxRequest {
+  projectRoot: string;
+  /** Shown by `devbox ps` and in the prompt. */
+  name: string;
+  image: StoredImage;
+  /** Identifies the inputs the image was made from; a sandbox made from other inputs is replaced. */
+  inputsHash: string;
+  mounts: BindMount[];
+  network: 'host' | 'none';
+  /** `private`: a home directory of the sandbox's own at the host home's path; `host`: the host's home. */
+  home: 'private' | 'host';
+  shell: string;
+  storage: StorageSetting;
+}
+
+export interface LiveSandboxState {
+  project: string;
+  name: string;
+  image: string;
+  inputsHash: string;
+  hostname: string;
+  user: SandboxUser;
+  /** Host pid of the sandbox's pid 1 (what is joined) and of the helper process that supervises it. */
+  pid: number;
+  outerPid: number;
+  /** Start times (/proc/PID/stat), so a recycled pid is never taken for the sandbox. */
+  pidStart: string;
+  outerStart: string;
+  created: string;
+}
+
+export function sandboxDir(storeRoot: string, projectRoot: string): string {
+  return join(storeRoot, 'sandboxes', createHash('sha256').update(projectRoot).digest('hex').slice(0, 16));
+}
+
+/** Field 22 of /proc/PID/stat (start time in clock ticks after boot); undefined when there is no such process. */
+function startTimeOf(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may contain spaces and parentheses: count from the last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+export function readSandboxState(dir: string): LiveSandboxState | undefined {
+  try {
+    return JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as LiveSandboxState;
+  } catch {
+    return undefined;
+  }
+}
+
+export function isLive(state: LiveSandboxState): boolean {
+  return startTimeOf(state.pid) === state.pidStart;
+}
+
+function writeSandboxState(dir: string, state: LiveSandboxState): void {
+  const path = join(dir, 'state.json');
+  writeFileSync(`${path}.tmp`, JSON.stringify(state, null, 2));
+  renameSync(`${path}.tmp`, path);
+}
+
+/** The last line the helper wrote to the sandbox's log: why it failed to start. */
+function lastLogLine(log: string): string {
+  const lines = readFileSync(log, 'utf8').trim().split('\n');
+  return lines[lines.length - 1].replace(/^devbox-helper: /, '') || 'no message';
+}
+
+/** Spawns the helper detached (it outlives this command) and waits for the host pid of the sandbox's pid 1. */
+function startHelper(dir: string, spec: LiveSandboxSpec, name: string): Promise<{ pid: number; outerPid: number }> {
+  const log = join(dir, 'log');
+  const logFd = openSync(log, 'w', 0o600);
+  const child = spawn(helperPath(), keepAliveArgs(spec), { cwd: dir, detached: true, stdio: ['ignore', 'pipe', logFd] });
+  closeSync(logFd);
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const stdout = child.stdout!; // a pipe, as asked
+    stdout.setEncoding('utf8');
+    stdout.on('data', (chunk: string) => (out += chunk));
+    child.once('error', reject);
+    stdout.once('end', () => {
+      const pid = Number(out.trim());
+      if (Number.isInteger(pid) && pid > 1) {
+        child.unref();
+        resolve({ pid, outerPid: child.pid! });
+        return;
+      }
+      child.once('exit', () =>
+        reject(new DevboxError(`the sandbox of ${name} failed to start: ${lastLogLine(log)}`, { fix: `see ${log} and "devbox doctor"`, exitCode: 125 })),
+      );
+    });
+  });
+}
+
+/** Starts the project's sandbox; the caller holds the store lock, so exactly one starts. */
+async function startSandbox(store: ImageStore, request: LiveSandboxRequest, dir: string): Promise<{ state: LiveSandboxState; fresh: boolean }> {
+  const { mapping, warning } = resolveIdMapping();
+  if (warning) process.stderr.write(`devbox: warning: ${warning}\n`);
+  const previous = readSandboxState(dir);
+  if (previous && (previous.image !== request.image.id || previous.inputsHash !== request.inputsHash)) {
+    // A new environment: the writable layer of the old one does not belong on top of it.
+    await removeAsNamespaceRoot(mapping, ['upper', 'work', 'rootfs'].map((d) => join(dir, d)).filter(existsSync));
+  }
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const fresh = !existsSync(join(dir, 'upper')) && !existsSync(join(dir, 'rootfs'));
+  const lowerDirs = await store.layerDirs(request.image, mapping);
+  const driver = await selectDriver(request.storage, store.root, mapping);
+  const user = invokingUser(mapping, request.shell);
+  const etc = join(dir, 'etc');
+  mkdirSync(etc, { recursive: true });
+  writeFileSync(join(etc, 'passwd'), passwdWithUser(readImageFile(lowerDirs, 'etc/passwd'), user));
+  writeFileSync(join(etc, 'group'), groupWithUser(readImageFile(lowerDirs, 'etc/group'), user));
+  const hostname = request.name.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63) || 'devbox';
+  const names = writeNameFiles({ id: basename(dir), dir }, hostname);
+  let home = homedir();
+  if (request.home === 'private') {
+    home = join(dir, 'home');
+    mkdirSync(home, { recursive: true, mode: 0o700 });
+  }
+  const spec: LiveSandboxSpec = {
+    idMapping: mapping,
+    rootfs: await assembleRootfs(driver, mapping, lowerDirs, dir),
+    mounts: [
+      { source: join(etc, 'passwd'), destination: '/etc/passwd', readonly: true },
+      { source: join(etc, 'group'), destination: '/etc/group', readonly: true },
+      { source: names.hosts, destination: '/etc/hosts', readonly: false },
+      { source: names.hostname, destination: '/etc/hostname', readonly: false },
+      ...(existsSync('/etc/resolv.conf') ? [{ source: '/etc/resolv.conf', destination: '/etc/resolv.conf', readonly: true }] : []),
+      { source: home, destination: user.home, readonly: false },
+      { source: request.projectRoot, destination: request.projectRoot, readonly: false },
+      ...request.mounts,
+    ],
+    hostname,
+    network: request.network,
+  };
+  const { pid, outerPid } = await startHelper(dir, spec, request.name);
+  const state: LiveSandboxState = {
+    project: request.projectRoot,
+    name: request.name,
+    image: request.image.id,
+    inputsHash: request.inputsHash,
+    hostname,
+    user,
+    pid,
+    outerPid,
+    pidStart: startTimeOf(pid) ?? '',
+    outerStart: startTimeOf(outerPid) ?? '',
+    created: new Date().toISOString(),
+  };
+  writeSandboxState(dir, state);
+  return { state, fresh };
+}
+
+/**
+ * The project's live sandbox, started when there is none (or the one there was made from other inputs).
+ * `fresh` says its writable layer is new: the caller runs the project's postCreate command then.
+ */
+export async function ensureLiveSandbox(store: ImageStore, request: LiveSandboxRequest): Promise<{ state: LiveSandboxState; fresh: boolean }> {
+  const dir = sandboxDir(store.root, request.projectRoot);
+  return store.withLock(async () => {
+    const current = readSandboxState(dir);
+    if (current && isLive(current)) {
+      if (current.image === request.image.id && current.inputsHash === request.inputsHash) return { state: current, fresh: false };
+      await stopLiveSandbox(current);
+    }
+    return startSandbox(store, request, dir);
+  });
+}
+
+export function joinLiveSandbox(state: LiveSandboxState, process: ProcessSpec, stdin: 'inherit' | 'ignore'): Promise<number> {
+  return execForeground(helperPath(), joinArgs(state.pid, process), [stdin, 'inherit', 'inherit']);
+}
+
+function alive(pid: number, start: string): boolean {
+  return startTimeOf(pid) === start;
+}
+
+/** Ends the sandbox and every process in it: SIGTERM to its helper, SIGKILL if it is still up after 5 s. */
+export async function stopLiveSandbox(state: LiveSandboxState): Promise<void> {
+  if (!alive(state.outerPid, state.outerStart)) {
+    // The supervising helper is gone; pid 1 dies with it (death signal), unless it is on its way out.
+    if (alive(state.pid, state.pidStart)) process.kill(state.pid, 'SIGKILL');
+    return;
+  }
+  process.kill(state.outerPid, 'SIGTERM');
+  for (let waited = 0; alive(state.outerPid, state.outerStart) || alive(state.pid, state.pidStart); waited += 20) {
+    if (waited === 5000) process.kill(state.outerPid, 'SIGKILL');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Discards a stopped sandbox's writable layer and home (`devbox rm`). */
+export async function removeSandboxDir(dir: string): Promise<void> {
+  const { mapping } = resolveIdMapping();
+  await removeAsNamespaceRoot(mapping, [dir]);
+}
+
+export interface SandboxSummary {
+  dir: string;
+  state: LiveSandboxState;
+  running: boolean;
+}
+
+export function listSandboxes(storeRoot: string): SandboxSummary[] {
+  const root = join(storeRoot, 'sandboxes');
+  if (!existsSync(root)) return [];
+  const summaries: SandboxSummary[] = [];
+  for (const key of readdirSync(root)) {
+    const dir = join(root, key);
+    const state = readSandboxState(dir);
+    if (state) summaries.push({ dir, state, running: isLive(state) });
+  }
+  return summaries.sort((a, b) => a.state.name.localeCompare(b.state.name));
+}
