@@ -32,6 +32,8 @@ export interface SandboxSpec {
   idMapping: IdMapping;
   rootfs: RootfsSpec;
   mounts: BindMount[];
+  /** Paths inside that get an empty tmpfs, after the binds. */
+  tmpfs?: string[];
   hostname: string;
   /** `none` gives the sandbox its own network namespace with only loopback. */
   network: 'host' | 'none';
@@ -73,6 +75,7 @@ function sandboxArgs(spec: LiveSandboxSpec): string[] {
   if (spec.network === 'none') args.push('--unshare-net');
   args.push(...rootfsArgs(spec.rootfs));
   for (const m of spec.mounts) args.push(m.readonly ? '--ro-bind' : '--bind', m.source, m.destination);
+  for (const dest of spec.tmpfs ?? []) args.push('--tmpfs', dest);
   args.push('--hostname', spec.hostname);
   return args;
 }

@@ -5,22 +5,21 @@
  * private home, the files bound over /etc, a log of the helper's messages and state.json while it is up.
  */
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { ImageStore, StoredImage } from '../image/store.js';
-import { joinArgs, keepAliveArgs, type BindMount, type LiveSandboxSpec, type ProcessSpec } from '../runtime/spec.js';
+import { keepAliveArgs, type BindMount, type LiveSandboxSpec } from '../runtime/spec.js';
 import type { StorageSetting } from '../settings/settings.js';
 import { selectDriver } from '../storage/driver.js';
 import { helperPath } from '../userns/helper.js';
 import { resolveIdMapping } from '../userns/idmap.js';
 import { removeAsNamespaceRoot } from '../userns/remove.js';
 import { DevboxError } from '../util/errors.js';
-import { execForeground } from '../util/exec.js';
 import { writeNameFiles } from './containers.js';
-import { groupWithUser, invokingUser, passwdWithUser, type SandboxUser } from './identity.js';
-import { readImageFile } from './passwd.js';
+import { groupWithUser, invokingUser, passwdWithUser } from './identity.js';
+import { isLive, readSandboxState, sandboxDir, startTimeOf, writeSandboxState, type LiveSandboxState } from './live-state.js';
+import { imageHasFile, readImageFile } from './passwd.js';
 import { assembleRootfs } from './rootfs.js';
 
 export interface LiveSandboxRequest {
@@ -31,60 +30,29 @@ export interface LiveSandboxRequest {
   /** Identifies the inputs the image was made from; a sandbox made from other inputs is replaced. */
   inputsHash: string;
   mounts: BindMount[];
+  /** Paths inside that get an empty tmpfs. */
+  tmpfs: string[];
   network: 'host' | 'none';
   /** `private`: a home directory of the sandbox's own at the host home's path; `host`: the host's home. */
   home: 'private' | 'host';
-  shell: string;
+  /** The user's login shell inside; undefined: bash when the image has it, else sh. */
+  shell?: string;
   storage: StorageSetting;
 }
 
-export interface LiveSandboxState {
-  project: string;
-  name: string;
-  image: string;
-  inputsHash: string;
-  hostname: string;
-  user: SandboxUser;
-  /** Host pid of the sandbox's pid 1 (what is joined) and of the helper process that supervises it. */
-  pid: number;
-  outerPid: number;
-  /** Start times (/proc/PID/stat), so a recycled pid is never taken for the sandbox. */
-  pidStart: string;
-  outerStart: string;
-  created: string;
-}
+/**
+ * What `devbox shell` starts bash with (--rcfile): the start-up files bash would have read, then the
+ * project's prompt prefix, so the user's own prompt stays and shows that this is the sandbox.
+ */
+const BASHRC = `# devbox: the usual start-up files, then the sandbox's prompt prefix
+[ -r /etc/bash.bashrc ] && . /etc/bash.bashrc
+[ -r ~/.bashrc ] && . ~/.bashrc
+PS1="\${DEVBOX_PROMPT-}\${PS1-}"
+`;
 
-export function sandboxDir(storeRoot: string, projectRoot: string): string {
-  return join(storeRoot, 'sandboxes', createHash('sha256').update(projectRoot).digest('hex').slice(0, 16));
-}
-
-/** Field 22 of /proc/PID/stat (start time in clock ticks after boot); undefined when there is no such process. */
-function startTimeOf(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may contain spaces and parentheses: count from the last ')'.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-}
-
-export function readSandboxState(dir: string): LiveSandboxState | undefined {
-  try {
-    return JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as LiveSandboxState;
-  } catch {
-    return undefined;
-  }
-}
-
-export function isLive(state: LiveSandboxState): boolean {
-  return startTimeOf(state.pid) === state.pidStart;
-}
-
-function writeSandboxState(dir: string, state: LiveSandboxState): void {
-  const path = join(dir, 'state.json');
-  writeFileSync(`${path}.tmp`, JSON.stringify(state, null, 2));
-  renameSync(`${path}.tmp`, path);
+function defaultShell(lowerDirs: readonly string[]): string {
+  // Debian and most distributions have merged /usr: /bin is a link to usr/bin.
+  return imageHasFile(lowerDirs, 'usr/bin/bash') || imageHasFile(lowerDirs, 'bin/bash') ? '/bin/bash' : '/bin/sh';
 }
 
 /** The last line the helper wrote to the sandbox's log: why it failed to start. */
@@ -132,11 +100,12 @@ async function startSandbox(store: ImageStore, request: LiveSandboxRequest, dir:
   const fresh = !existsSync(join(dir, 'upper')) && !existsSync(join(dir, 'rootfs'));
   const lowerDirs = await store.layerDirs(request.image, mapping);
   const driver = await selectDriver(request.storage, store.root, mapping);
-  const user = invokingUser(mapping, request.shell);
+  const user = invokingUser(mapping, request.shell ?? defaultShell(lowerDirs));
   const etc = join(dir, 'etc');
   mkdirSync(etc, { recursive: true });
   writeFileSync(join(etc, 'passwd'), passwdWithUser(readImageFile(lowerDirs, 'etc/passwd'), user));
   writeFileSync(join(etc, 'group'), groupWithUser(readImageFile(lowerDirs, 'etc/group'), user));
+  writeFileSync(join(etc, 'bashrc'), BASHRC);
   const hostname = request.name.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63) || 'devbox';
   const names = writeNameFiles({ id: basename(dir), dir }, hostname);
   let home = homedir();
@@ -150,6 +119,7 @@ async function startSandbox(store: ImageStore, request: LiveSandboxRequest, dir:
     mounts: [
       { source: join(etc, 'passwd'), destination: '/etc/passwd', readonly: true },
       { source: join(etc, 'group'), destination: '/etc/group', readonly: true },
+      { source: join(etc, 'bashrc'), destination: '/etc/devbox/bashrc', readonly: true },
       { source: names.hosts, destination: '/etc/hosts', readonly: false },
       { source: names.hostname, destination: '/etc/hostname', readonly: false },
       ...(existsSync('/etc/resolv.conf') ? [{ source: '/etc/resolv.conf', destination: '/etc/resolv.conf', readonly: true }] : []),
@@ -157,6 +127,7 @@ async function startSandbox(store: ImageStore, request: LiveSandboxRequest, dir:
       { source: request.projectRoot, destination: request.projectRoot, readonly: false },
       ...request.mounts,
     ],
+    tmpfs: request.tmpfs,
     hostname,
     network: request.network,
   };
@@ -173,6 +144,7 @@ async function startSandbox(store: ImageStore, request: LiveSandboxRequest, dir:
     pidStart: startTimeOf(pid) ?? '',
     outerStart: startTimeOf(outerPid) ?? '',
     created: new Date().toISOString(),
+    imageEnv: request.image.config.config?.Env ?? [],
   };
   writeSandboxState(dir, state);
   return { state, fresh };
@@ -192,10 +164,6 @@ export async function ensureLiveSandbox(store: ImageStore, request: LiveSandboxR
     }
     return startSandbox(store, request, dir);
   });
-}
-
-export function joinLiveSandbox(state: LiveSandboxState, process: ProcessSpec, stdin: 'inherit' | 'ignore'): Promise<number> {
-  return execForeground(helperPath(), joinArgs(state.pid, process), [stdin, 'inherit', 'inherit']);
 }
 
 function alive(pid: number, start: string): boolean {
