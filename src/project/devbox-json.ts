@@ -1,0 +1,76 @@
+/** devbox.json → ProjectConfig. Keys and defaults: schema/devbox.schema.json and docs/project-config.md. */
+import { basename, dirname, relative, resolve } from 'node:path';
+import { errorAt, type ConfigFile } from './config-file.js';
+import type { MountObject } from './mounts.js';
+import { checkedObject, lifecycleCommand, normalizeEnv, normalizeMounts, normalizePorts, pathProblem, requirePath } from './normalize.js';
+import { devboxSchema } from './package-files.js';
+import type { EnvironmentSource, NetworkMode, ProjectConfig } from './project-config.js';
+import { substituteVariables } from './variables.js';
+import { DevboxError } from '../util/errors.js';
+
+export const DEFAULT_DOCKERFILE = '.devbox/Dockerfile';
+
+/** devbox.json as the schema allows it. */
+export interface DevboxJson {
+  name?: string;
+  image?: string;
+  build?: { dockerfile?: string; context?: string; args?: Record<string, string>; target?: string };
+  env?: Record<string, string | null>;
+  mounts?: (string | MountObject)[];
+  network?: NetworkMode;
+  ports?: (string | number)[];
+  shell?: string | string[];
+  postCreateCommand?: string | string[] | Record<string, string | string[]>;
+  home?: 'private' | 'host';
+  prompt?: string;
+}
+
+export function defaultPrompt(name: string): string {
+  return `(devbox:${name}) `;
+}
+
+function environmentOf(file: ConfigFile, root: string, json: DevboxJson): EnvironmentSource {
+  if (json.image !== undefined) {
+    if (json.build !== undefined) throw errorAt(file, ['build'], 'cannot be used together with "image"', 'keep "image" to use an image as it is, or "build" to build a Dockerfile');
+    return { kind: 'image', image: json.image };
+  }
+  const build = json.build ?? {};
+  const dockerfile = resolve(root, build.dockerfile ?? DEFAULT_DOCKERFILE);
+  if (build.dockerfile === undefined) {
+    if (pathProblem(dockerfile, 'file')) {
+      throw new DevboxError(`${file.path}: no Dockerfile at ${relative(root, dockerfile)}, where devbox looks when "build.dockerfile" is not set`, {
+        fix: 'write one, set "build.dockerfile", or set "image"',
+      });
+    }
+  } else {
+    requirePath(file, ['build', 'dockerfile'], dockerfile, 'file', 'fix the path (relative to devbox.json)');
+  }
+  // The Dockerfile's folder by default, as devcontainer.json does: a context of the whole repo would make
+  // every source edit a change of the environment's inputs.
+  const context = build.context === undefined ? dirname(dockerfile) : resolve(root, build.context);
+  if (build.context !== undefined) requirePath(file, ['build', 'context'], context, 'directory', 'fix the path (relative to devbox.json)');
+  return { kind: 'dockerfile', dockerfile, context, buildArgs: { ...build.args }, ...(build.target ? { target: build.target } : {}) };
+}
+
+export function projectFromDevboxJson(file: ConfigFile, hostEnv: NodeJS.ProcessEnv, home: string): ProjectConfig {
+  const root = dirname(file.path);
+  checkedObject(file, devboxSchema());
+  const json = substituteVariables(file.value as DevboxJson, { localWorkspaceFolder: root, containerWorkspaceFolder: root, localEnv: hostEnv });
+  const name = json.name ?? basename(root);
+  return {
+    source: { format: 'devbox.json', path: file.path },
+    root,
+    name,
+    environment: environmentOf(file, root, json),
+    env: normalizeEnv(file, 'env', json.env),
+    mounts: normalizeMounts(file, 'mounts', json.mounts, { root, home }),
+    network: json.network ?? 'slirp4netns',
+    ports: normalizePorts(file, 'ports', json.ports),
+    ...(json.shell === undefined ? {} : { shell: typeof json.shell === 'string' ? [json.shell] : json.shell }),
+    postCreate: json.postCreateCommand === undefined ? [] : [lifecycleCommand(json.postCreateCommand)],
+    home: json.home ?? 'private',
+    prompt: json.prompt ?? defaultPrompt(name),
+    workspaceFolder: root,
+    warnings: [],
+  };
+}

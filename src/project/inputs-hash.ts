@@ -1,0 +1,46 @@
+/**
+ * The project's inputs hash: what the environment's image is built from. Equal hashes mean the image can be
+ * reused as it is (no build), including one a teammate pushed. So the hash holds no absolute path of this
+ * machine: files are named relative to the project root.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { relative } from 'node:path';
+import type { ProjectConfig } from './project-config.js';
+
+/**
+ * Hook filled by the build module: a digest of the build context as the Dockerfile can see it (the files
+ * left after .dockerignore, their modes and contents). Without it, the hash covers the config and the
+ * Dockerfile only, and a change to a file the Dockerfile COPYs goes unnoticed.
+ */
+export type BuildContextHasher = (context: string, dockerfile: string) => Promise<string>;
+
+/** Bump when what goes into the hash changes, so old images are not taken for current ones. */
+const FORMAT = 'devbox-project-inputs/1';
+
+function field(hash: Hash, name: string, value: string | Buffer): void {
+  const bytes = typeof value === 'string' ? Buffer.from(value) : value;
+  hash.update(`${name}\0${bytes.length}\0`);
+  hash.update(bytes);
+}
+
+/** "sha256:<hex>" of the config file, the Dockerfile (or the image reference) and the build context. */
+export async function projectInputsHash(config: ProjectConfig, hashBuildContext?: BuildContextHasher): Promise<string> {
+  const hash = createHash('sha256');
+  field(hash, 'format', FORMAT);
+  field(hash, 'config', relative(config.root, config.source.path));
+  field(hash, 'config-content', await readFile(config.source.path));
+  const environment = config.environment;
+  if (environment.kind === 'image') {
+    field(hash, 'image', environment.image);
+  } else {
+    field(hash, 'dockerfile', relative(config.root, environment.dockerfile));
+    field(hash, 'dockerfile-content', await readFile(environment.dockerfile));
+    field(hash, 'context', relative(config.root, environment.context));
+    // Resolved values: a ${localEnv:VAR} in an argument changes the build when VAR does.
+    field(hash, 'build-args', JSON.stringify(Object.entries(environment.buildArgs).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
+    field(hash, 'target', environment.target ?? '');
+    if (hashBuildContext) field(hash, 'context-content', await hashBuildContext(environment.context, environment.dockerfile));
+  }
+  return `sha256:${hash.digest('hex')}`;
+}

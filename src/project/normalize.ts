@@ -1,0 +1,70 @@
+/**
+ * Steps both config formats share: schema check, env, mounts, ports and lifecycle commands into their
+ * ProjectConfig shapes, with every error pointing at file:line:col of the entry at fault.
+ */
+import { statSync } from 'node:fs';
+import type { JSONPath } from 'jsonc-parser';
+import { DevboxError } from '../util/errors.js';
+import { errorAt, type ConfigFile } from './config-file.js';
+import { normalizeMount, parseMountString, type MountContext, type MountObject, type Parsed } from './mounts.js';
+import { parsePort } from './ports.js';
+import type { LifecycleCommand, LifecycleStep, MountConfig, PortMapping } from './project-config.js';
+import { validateAgainstSchema, type JsonSchema } from './schema-validate.js';
+
+/** The file's top-level object, checked against the schema. */
+export function checkedObject(file: ConfigFile, schema: JsonSchema): Record<string, unknown> {
+  if (!file.tree) throw new DevboxError(`${file.path}: the file is empty`, { fix: 'write a JSON object, e.g. {}' });
+  const violation = validateAgainstSchema(file.tree, schema);
+  if (violation) throw errorAt(file, violation.path, violation.message, violation.fix, violation.node);
+  return file.value as Record<string, unknown>;
+}
+
+function unwrap<T>(file: ConfigFile, path: JSONPath, parsed: Parsed<T>): T {
+  if (!parsed.ok) throw errorAt(file, path, parsed.reason);
+  return parsed.value;
+}
+
+export function normalizeEnv(file: ConfigFile, key: string, env: Record<string, string | null> | undefined): Record<string, string | null> {
+  for (const name of Object.keys(env ?? {})) {
+    if (name === '' || name.includes('=')) throw errorAt(file, [key, name], 'is not a valid variable name (it may not be empty or contain "=")');
+  }
+  return { ...env };
+}
+
+export function normalizeMounts(file: ConfigFile, key: string, mounts: (string | MountObject)[] | undefined, context: MountContext): MountConfig[] {
+  return (mounts ?? []).map((mount, index) =>
+    unwrap(file, [key, index], typeof mount === 'string' ? parseMountString(mount, context) : normalizeMount(mount, context)),
+  );
+}
+
+export function normalizePorts(file: ConfigFile, key: string, ports: (string | number)[] | undefined): PortMapping[] {
+  return (ports ?? []).map((port, index) => unwrap(file, [key, index], parsePort(port)));
+}
+
+type LifecycleValue = string | string[] | Record<string, string | string[]>;
+
+function lifecycleStep(value: string | string[]): LifecycleStep {
+  return typeof value === 'string' ? { kind: 'shell', command: value } : { kind: 'exec', argv: value };
+}
+
+/** The three forms of a Dev Containers lifecycle command (the schema has checked the shape). */
+export function lifecycleCommand(value: LifecycleValue): LifecycleCommand {
+  if (typeof value === 'string' || Array.isArray(value)) return lifecycleStep(value);
+  return { kind: 'parallel', steps: Object.fromEntries(Object.entries(value).map(([name, step]) => [name, lifecycleStep(step)])) };
+}
+
+/** Why a path cannot be used as a file or folder ("does not exist"), or undefined when it can. */
+export function pathProblem(absolute: string, kind: 'file' | 'directory'): string | undefined {
+  try {
+    const stats = statSync(absolute);
+    if (kind === 'file' ? stats.isFile() : stats.isDirectory()) return undefined;
+    return `is not a ${kind === 'file' ? 'file' : 'folder'}`;
+  } catch {
+    return 'does not exist';
+  }
+}
+
+export function requirePath(file: ConfigFile, path: JSONPath, absolute: string, kind: 'file' | 'directory', fix: string): void {
+  const problem = pathProblem(absolute, kind);
+  if (problem) throw errorAt(file, path, `names ${absolute}, which ${problem}`, fix);
+}
