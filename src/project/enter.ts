@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import { relative } from 'node:path';
 import type { ProcessSpec } from '../runtime/spec.js';
+import { HELPER_SETUP_FAILED } from '../userns/helper.js';
 import { isLive, joinLiveSandbox, readSandboxState, sandboxDir, type LiveSandboxState } from '../sandbox/live-state.js';
 import { readSettings, type Settings } from '../settings/settings.js';
 import { loadProject } from './load.js';
@@ -56,7 +57,7 @@ export function processFor(project: ProjectConfig, state: LiveSandboxState, opti
   const root = options.user === 'root';
   const user = root ? { name: 'root', uid: 0, gid: 0, home: '/root' } : state.user;
   const carried = Object.fromEntries(Object.entries(process.env).filter(([k, v]) => CARRIED.test(k) && v !== undefined)) as Record<string, string>;
-  const env = {
+  const env: Record<string, string> = {
     ...sandboxEnvironment(project, envRecord(state.imageEnv)),
     ...carried,
     HOME: user.home,
@@ -127,5 +128,9 @@ export async function enterProject(options: EnterOptions, cwd = process.cwd()): 
   const inputsHash = await projectInputsHash(project);
   let state = readSandboxState(sandboxDir(settings.storageRoot, project.root));
   if (!state || !isLive(state) || state.inputsHash !== inputsHash) state = await startProjectSandbox(project, inputsHash, settings);
-  return joinLiveSandbox(state, processFor(project, state, options, existsSync(cwd) ? cwd : project.root), options.interactive ? 'inherit' : 'ignore');
+  const join = (live: LiveSandboxState) => joinLiveSandbox(live, processFor(project, live, options, existsSync(cwd) ? cwd : project.root), options.interactive ? 'inherit' : 'ignore');
+  const status = await join(state);
+  // The sandbox ended between the check and the join (devbox stop, or its processes were killed): start it again.
+  if (status === HELPER_SETUP_FAILED && !isLive(state)) return join(await startProjectSandbox(project, inputsHash, settings));
+  return status;
 }

@@ -32,12 +32,16 @@ export function sandboxDir(storeRoot: string, projectRoot: string): string {
   return join(storeRoot, 'sandboxes', createHash('sha256').update(projectRoot).digest('hex').slice(0, 16));
 }
 
-/** Field 22 of /proc/PID/stat (start time in clock ticks after boot); undefined when there is no such process. */
+/**
+ * Field 22 of /proc/PID/stat (start time in clock ticks after boot); undefined when there is no such
+ * process or it has already exited (a zombie waiting to be reaped).
+ */
 export function startTimeOf(pid: number): string | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name (field 2) may contain spaces and parentheses: count from the last ')'.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[0] === 'Z' || fields[0] === 'X' ? undefined : fields[19];
   } catch {
     return undefined;
   }
@@ -51,8 +55,9 @@ export function readSandboxState(dir: string): LiveSandboxState | undefined {
   }
 }
 
+/** Up: its pid 1 and the helper supervising it are both the processes that started it (pid 1 dies with the helper). */
 export function isLive(state: LiveSandboxState): boolean {
-  return startTimeOf(state.pid) === state.pidStart;
+  return startTimeOf(state.pid) === state.pidStart && startTimeOf(state.outerPid) === state.outerStart;
 }
 
 export function writeSandboxState(dir: string, state: LiveSandboxState): void {
