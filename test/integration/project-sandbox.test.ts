@@ -3,7 +3,7 @@
  * its live sandbox once and join it; a real terminal (tmux) drives the shell.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -36,13 +36,26 @@ function sandboxState(root: string): { outerPid: number; project: string } {
   throw new Error(`no sandbox for ${root}`);
 }
 
-/** Helper processes of live sandboxes (the supervisors started with --keep-alive), by pid. */
+/**
+ * Supervising helpers of this suite's live sandboxes (started with --keep-alive), one per sandbox: the
+ * sandbox's pid 1 has the same command line but lives in the sandbox's pid namespace.
+ */
 function keepAliveHelpers(): string[] {
+  let pids: string[];
   try {
-    return execFileSync('pgrep', ['-u', String(uid), '-f', 'devbox-helper.*--keep-alive'], { encoding: 'utf8' }).trim().split('\n');
+    const pattern = `devbox-helper .*${sandboxesDir()}/.*--keep-alive`;
+    pids = execFileSync('pgrep', ['-f', pattern], { encoding: 'utf8' }).trim().split('\n');
   } catch {
     return [];
   }
+  const ours = readlinkSync('/proc/self/ns/pid');
+  return pids.filter((pid) => {
+    try {
+      return readlinkSync(`/proc/${pid}/ns/pid`) === ours;
+    } catch {
+      return false; // exited meanwhile
+    }
+  });
 }
 
 test.before(async () => {
