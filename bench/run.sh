@@ -10,6 +10,7 @@ if [ "$(id -u)" != 0 ]; then
   pause_before=$(pgrep -u "$(id -u)" -x catatonit || true)
   node dist/bench/startup.js "$@"
   node dist/bench/pull.js
+  node dist/bench/project.js "$@"
   for pid in $(pgrep -u "$(id -u)" -x catatonit || true); do
     case " $pause_before " in *" $pid "*) ;; *) kill "$pid" 2>/dev/null || true ;; esac
   done

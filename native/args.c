@@ -32,7 +32,9 @@
   X (GROUPS, "--groups", 1, false)              \
   X (TTY, "--tty", 0, false)                    \
   X (REMOVE_AFTER, "--remove-after", 1, false)  \
-  X (SYNC_FD, "--sync-fd", 1, false)
+  X (SYNC_FD, "--sync-fd", 1, false)            \
+  X (KEEP_ALIVE, "--keep-alive", 0, false)      \
+  X (JOIN, "--join", 1, false)
 
 #define OPTION_ID(id, name, n_args, repeatable) OPT_##id,
 #define OPTION_ENTRY(id, name, n_args, repeatable) { name, n_args, repeatable },
@@ -114,6 +116,8 @@ apply_option (Options *opts, OptionId id, char **a)
     case OPT_GROUPS: parse_groups (a[0], opts); break;
     case OPT_REMOVE_AFTER: opts->remove_after = a[0]; break;
     case OPT_SYNC_FD: opts->sync_fd = (int) parse_number (a[0], INT_MAX, "--sync-fd"); break;
+    case OPT_KEEP_ALIVE: opts->keep_alive = true; break;
+    case OPT_JOIN: opts->join_pid = (pid_t) parse_number (a[0], 0x3fffffffUL, "--join"); break;
     case N_OPTIONS:
     default:
       die ("unhandled option %d", (int) id);
@@ -220,9 +224,34 @@ find_programs (Options *opts)
     }
 }
 
+/* --join takes its namespaces, root and id maps from the live sandbox: only the process is described. */
+static void
+validate_join (const Options *opts)
+{
+  static const int process_options[] = { OPT_JOIN, OPT_CHDIR, OPT_SETENV, OPT_UID, OPT_GID, OPT_GROUPS, OPT_TTY };
+  for (int id = 0; id < N_OPTIONS; id++)
+    {
+      bool allowed = false;
+      for (size_t i = 0; i < N_ELEMENTS (process_options); i++)
+        allowed = allowed || id == process_options[i];
+      if (seen[id] && !allowed)
+        die ("--join cannot be combined with %s", option_table[id].name);
+    }
+  if (opts->join_pid < 2)
+    die ("--join: expected the host pid of a live sandbox's pid 1");
+  if (opts->command == NULL)
+    die ("no command given after --");
+  require_absolute (opts->cwd, "--chdir");
+}
+
 void
 validate_options (Options *opts)
 {
+  if (seen[OPT_JOIN])
+    {
+      validate_join (opts);
+      return;
+    }
   if (!seen[OPT_UID_MAP] || !seen[OPT_GID_MAP])
     die ("--uid-map and --gid-map are required");
   if (seen[OPT_OVERLAY] + seen[OPT_FUSE_OVERLAY] + seen[OPT_ROOTFS] > 1)
@@ -236,7 +265,9 @@ validate_options (Options *opts)
     validate_no_pivot ();
   else if (opts->rootfs == ROOTFS_NONE)
     die ("a root file system is required: --overlay, --fuse-overlay or --rootfs");
-  else if (opts->command == NULL)
+  else if (opts->keep_alive && (opts->command || opts->tty || opts->remove_after))
+    die ("--keep-alive takes no command, --tty or --remove-after: commands --join the sandbox");
+  else if (!opts->keep_alive && opts->command == NULL)
     die ("no command given after --");
   validate_paths (opts);
   if (opts->sync_fd >= 0)

@@ -33,6 +33,8 @@ typedef struct
   IdMap uid_map, gid_map;
   bool unshare_net, no_pivot, tty;
   bool image_tmp; /* keep the root file system's /tmp (a build step's /tmp is part of the image) */
+  bool keep_alive; /* no command: pid 1 keeps the sandbox up for later --join until it is told to stop */
+  pid_t join_pid;  /* --join: run the command in the live sandbox whose pid 1 this is */
   RootfsKind rootfs;
   const char *lowerdirs, *upperdir, *workdir, *rootfs_dir, *mountpoint;
   char *fuse_program;
@@ -89,6 +91,7 @@ void mount_sandbox_filesystems (const Options *opts, Sandbox *sb);
 void enter_rootfs (const Options *opts);
 int open_in_root (const char *path, int flags);
 int open_or_create_in_root (const char *path, bool directory);
+void use_current_root (void);
 void bind_fd (int source_fd, int dest_fd, const char *dest);
 
 /* process.c */
@@ -96,10 +99,17 @@ int run_init (const Options *opts, Sandbox *sb);
 void handled_signals (sigset_t *set);
 void reset_signals (void);
 void exec_failed (const char *cmd) __attribute__ ((noreturn));
+void exec_command (const Options *opts, int pty_slave) __attribute__ ((noreturn));
 void end_all_processes (void);
 
+/* main.c */
+int supervise (pid_t child, int ready_fd, int console_socket);
+
+/* join.c */
+int join_sandbox (const Options *opts);
+
 /* pty.c */
-int open_console (int console_socket);
+int open_console (int console_socket, bool bind_console);
 bool relay_start (Relay *relay, int console_socket);
 int relay_poll_fds (const Relay *relay, struct pollfd *fds);
 void relay_handle (Relay *relay, const struct pollfd *fds);

@@ -186,6 +186,8 @@ handle_signal (int sfd, pid_t child, const Relay *relay)
 static int
 status_after_setup (int status, int ready_fd)
 {
+  if (ready_fd < 0) /* already known to be up */
+    return status;
   char byte;
   if (read_byte (ready_fd, &byte) == 1)
     return status;
@@ -194,7 +196,7 @@ status_after_setup (int status, int ready_fd)
   return EXIT_SETUP_FAILED;
 }
 
-static int
+int
 supervise (pid_t child, int ready_fd, int console_socket)
 {
   Relay relay;
@@ -227,6 +229,27 @@ supervise (pid_t child, int ready_fd, int console_socket)
   return status_after_setup (status, ready_fd);
 }
 
+/*
+ * --keep-alive: once the sandbox is up, its pid 1's host pid goes to stdout (what devbox joins), and stdout is
+ * closed so the caller reading it sees the end; then wait for the sandbox to be stopped.
+ */
+static int
+announce_when_up (pid_t child, int ready_fd)
+{
+  char byte;
+  if (read_byte (ready_fd, &byte) != 1)
+    return supervise (child, ready_fd, -1); /* it failed: its status, reported as a setup failure */
+  close (ready_fd);
+  char line[32];
+  int len = snprintf (line, sizeof line, "%d\n", (int) child);
+  if (write_all (STDOUT_FILENO, line, (size_t) len) < 0)
+    die_with_error ("write the sandbox's pid");
+  cleanup_fd int null = open ("/dev/null", O_WRONLY | O_CLOEXEC);
+  if (null < 0 || dup2 (null, STDOUT_FILENO) < 0)
+    die_with_error ("close stdout");
+  return supervise (child, -1, -1);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -235,7 +258,9 @@ main (int argc, char **argv)
   parse_args (argc, argv, &opts);
   validate_options (&opts);
 
-  die_with_caller ();
+  /* A kept-alive sandbox outlives the devbox command that started it; devbox stop ends it. */
+  if (!opts.keep_alive)
+    die_with_caller ();
   /* Inherited fds must not reach the sandbox's programs (fuse-overlayfs, newuidmap): close them at exec. */
   if (!opts.no_pivot && syscall (SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
     die_with_error ("close_range");
@@ -244,6 +269,9 @@ main (int argc, char **argv)
   handled_signals (&set);
   if (sigprocmask (SIG_BLOCK, &set, NULL) < 0)
     die_with_error ("sigprocmask");
+
+  if (opts.join_pid)
+    return join_sandbox (&opts);
 
   int sync_pipe[2], ready_pipe[2], console[2] = { -1, -1 };
   if (pipe2 (sync_pipe, O_CLOEXEC) < 0 || pipe2 (ready_pipe, O_CLOEXEC) < 0)
@@ -272,5 +300,7 @@ main (int argc, char **argv)
   /* sync_pipe[1] stays open until we exit: the child polls it to learn whether we are still alive. */
   if (write_byte (sync_pipe[1], 'm') < 0)
     die_with_error ("start the sandbox");
+  if (opts.keep_alive)
+    return announce_when_up (child, ready_pipe[0]);
   return supervise (child, ready_pipe[0], console[0]);
 }

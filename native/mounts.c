@@ -211,6 +211,15 @@ open_or_create_in_root (const char *path, bool directory)
   return open_in_root (path, O_PATH);
 }
 
+/* A process that entered a live sandbox's mount namespace resolves paths inside its root, like pid 1 did. */
+void
+use_current_root (void)
+{
+  root_fd = open ("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root_fd < 0)
+    die_with_error ("open the sandbox's root");
+}
+
 void
 bind_fd (int source_fd, int dest_fd, const char *dest)
 {
@@ -298,7 +307,7 @@ setup_dev (const Options *opts, Sandbox *sb)
   if (mq >= 0)
     (void) mount ("mqueue", mq_target, "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
   if (opts->tty)
-    sb->pty_slave = open_console (sb->console_socket);
+    sb->pty_slave = open_console (sb->console_socket, true);
 }
 
 /* A fresh sysfs needs a network namespace of our own; otherwise bind the host's read-only, as runc does. */

@@ -138,7 +138,7 @@ exec_failed (const char *cmd)
   _exit (saved == ENOENT ? 127 : 126);
 }
 
-static void __attribute__ ((noreturn))
+void
 exec_command (const Options *opts, int pty_slave)
 {
   set_fatal_hook (NULL); /* pid 1 cleans up, not the command */
@@ -192,6 +192,52 @@ wait_for_command (int sfd, pid_t command)
     }
 }
 
+/*
+ * Entering a process's namespaces needs ptrace access to it, which a non-dumpable pid 1 refuses. Before
+ * becoming dumpable it lets go of everything a process in the sandbox could reach through it: its stdio
+ * (host files) becomes the sandbox's /dev/null, and it keeps only the capabilities the sandbox's root has.
+ */
+static void
+allow_joins (void)
+{
+  cleanup_fd int null = open ("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null < 0)
+    die_with_error ("open /dev/null in the sandbox");
+  for (int fd = 0; fd < 3; fd++)
+    if (dup2 (null, fd) < 0)
+      die_with_error ("dup2 /dev/null");
+  drop_bounding_set ();
+  limit_root_caps ();
+  if (prctl (PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+    die_with_error ("prctl(PR_SET_DUMPABLE)");
+}
+
+/* --keep-alive: reap whatever joined processes leave behind until told to stop (devbox stop sends SIGTERM). */
+static void
+keep_alive (int sfd)
+{
+  for (;;)
+    {
+      struct signalfd_siginfo info;
+      if (TEMP_FAILURE_RETRY (read (sfd, &info, sizeof info)) != sizeof info)
+        die_with_error ("read signalfd");
+      switch (info.ssi_signo)
+        {
+        case SIGCHLD:
+          while (waitpid (-1, NULL, WNOHANG) > 0)
+            ;
+          break;
+        case SIGTERM:
+        case SIGINT:
+        case SIGHUP:
+        case SIGQUIT:
+          return;
+        default:
+          break; /* nothing to forward them to */
+        }
+    }
+}
+
 /* End what the command left behind (daemons, fuse-overlayfs) and reap it all. */
 void
 end_all_processes (void)
@@ -211,6 +257,16 @@ run_init (const Options *opts, Sandbox *sb)
   cleanup_fd int sfd = signalfd (-1, &set, SFD_CLOEXEC);
   if (sfd < 0)
     die_with_error ("signalfd");
+  if (opts->keep_alive)
+    {
+      if (write_byte (sb->ready_fd, 'r') < 0)
+        die_with_error ("tell the outer process the sandbox is up");
+      close (sb->ready_fd);
+      allow_joins ();
+      keep_alive (sfd);
+      end_all_processes ();
+      return 0;
+    }
   /* fuse-overlayfs took pids 2 and 3; the command is pid 2 with every backend (ps, $$ checks). */
   if (opts->rootfs == ROOTFS_FUSE)
     (void) write_file ("/proc/sys/kernel/ns_last_pid", "1"); /* cosmetic: no error if refused */

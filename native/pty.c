@@ -56,9 +56,12 @@ receive_fd (int sock)
   return fd;
 }
 
-/* In pid 1, after devpts is mounted in the new root: returns the slave, the command's terminal. */
+/*
+ * After devpts is mounted in the sandbox's root: returns the slave, the command's terminal. Pid 1 also binds
+ * it on /dev/console; a process joining a live sandbox leaves the sandbox's console as it is.
+ */
 int
-open_console (int console_socket)
+open_console (int console_socket, bool bind_console)
 {
   cleanup_fd int master = open_in_root ("/dev/pts/ptmx", O_RDWR | O_NOCTTY);
   if (master < 0)
@@ -70,10 +73,13 @@ open_console (int console_socket)
   int slave = ioctl (master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (slave < 0)
     die_with_error ("open the pseudo-terminal's slave");
-  cleanup_fd int console = open_or_create_in_root ("/dev/console", false);
-  if (console < 0)
-    die_with_error ("create /dev/console in the sandbox");
-  bind_fd (slave, console, "/dev/console");
+  if (bind_console)
+    {
+      cleanup_fd int console = open_or_create_in_root ("/dev/console", false);
+      if (console < 0)
+        die_with_error ("create /dev/console in the sandbox");
+      bind_fd (slave, console, "/dev/console");
+    }
   send_fd (console_socket, master);
   /* Wait until the outer process has set the window size, so the command sees it from its first moment. */
   char go;

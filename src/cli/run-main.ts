@@ -1,13 +1,19 @@
 /**
  * `devbox run` without oclif: bin/devbox comes here directly, because loading oclif costs more than the
- * whole sandbox start. `devbox run --help` still goes through oclif (src/commands/run.ts).
+ * whole sandbox start. Inside a project (a devbox.json or devcontainer.json here or above) it runs the
+ * command in the project's sandbox; elsewhere, and always as `devbox container run`, it is docker's run.
+ * `devbox run --help` still goes through oclif (src/commands/run.ts).
  */
-import { runImage } from '../sandbox/run-image.js';
-import { parseRunArgs } from './run-options.js';
+import { findProjectConfig } from '../project/discover.js';
 import { reportError } from './report.js';
 
-export async function runMain(argv: readonly string[]): Promise<number> {
+export async function runMain(argv: readonly string[], inProject = findProjectConfig(process.cwd()) !== undefined): Promise<number> {
+  if (inProject) {
+    const { projectMain } = await import('./project-main.js');
+    return projectMain(argv, 'run');
+  }
   try {
+    const [{ runImage }, { parseRunArgs }] = await Promise.all([import('../sandbox/run-image.js'), import('./run-options.js')]);
     return await runImage(parseRunArgs(argv));
   } catch (error) {
     return reportError(error);

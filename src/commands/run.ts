@@ -15,12 +15,17 @@ function helpFlags() {
 }
 
 export default class Run extends DevboxCommand {
-  static summary = 'Run a command in a new container from an image';
+  static summary = "Run a command in the project's sandbox, or (outside a project) in a new container from an image";
   static description =
-    'Options have docker run\'s meaning and come before IMAGE; everything after IMAGE is the command. ' +
+    'Inside a project (devbox.json or .devcontainer/devcontainer.json here or in a folder above): devbox run ' +
+    "[-t] [-u root] CMD [ARG...] runs CMD in the project's sandbox, as you, in the folder you are in; the " +
+    'exit status, stdin, stdout and stderr are passed through. Elsewhere, and always as devbox container run: ' +
+    "options have docker run's meaning and come before IMAGE; everything after IMAGE is the command. " +
     "The image's ENTRYPOINT, CMD, ENV, WORKDIR and USER apply as in Docker.";
+  static aliases = ['container:run'];
   static examples = [
-    '<%= config.bin %> run --rm busybox echo hello',
+    '<%= config.bin %> run npm test',
+    '<%= config.bin %> container run --rm busybox echo hello',
     '<%= config.bin %> run --rm -it -v "$PWD:$PWD" -w "$PWD" debian:bookworm bash',
     '<%= config.bin %> run --rm --storage fuse -u 1000:1000 busybox id',
   ];

@@ -77,19 +77,27 @@ export function resolveUser(spec: string, passwd: readonly PasswdEntry[], group:
   return { uid, gid, groups, home: entry?.home || (uid === 0 ? '/root' : '/') };
 }
 
-/** Reads a file of the merged image from its layers (bottom first), honouring whiteouts; '' when absent. */
-export function readImageFile(layerDirs: readonly string[], path: string): string {
+/** The path's entry in the topmost layer that has one (bottom-first layer dirs); undefined when none does. */
+function topmostEntry(layerDirs: readonly string[], path: string): { full: string; isFile: boolean } | undefined {
   for (let i = layerDirs.length - 1; i >= 0; i--) {
     const full = join(layerDirs[i], path);
-    let st;
     try {
-      st = lstatSync(full);
+      // A character device 0/0 is an overlay whiteout: the file was deleted in this layer.
+      return { full, isFile: lstatSync(full).isFile() };
     } catch {
       continue;
     }
-    // A character device 0/0 is an overlay whiteout: the file was deleted in this layer.
-    if (!st.isFile()) return '';
-    return readFileSync(full, 'utf8');
   }
-  return '';
+  return undefined;
+}
+
+/** Reads a file of the merged image from its layers (bottom first), honouring whiteouts; '' when absent. */
+export function readImageFile(layerDirs: readonly string[], path: string): string {
+  const entry = topmostEntry(layerDirs, path);
+  return entry?.isFile ? readFileSync(entry.full, 'utf8') : '';
+}
+
+/** Whether the merged image has a regular file at path (symlinks are not followed: name the real path). */
+export function imageHasFile(layerDirs: readonly string[], path: string): boolean {
+  return topmostEntry(layerDirs, path)?.isFile ?? false;
 }

@@ -32,6 +32,8 @@ export interface SandboxSpec {
   idMapping: IdMapping;
   rootfs: RootfsSpec;
   mounts: BindMount[];
+  /** Paths inside that get an empty tmpfs, after the binds. */
+  tmpfs?: string[];
   hostname: string;
   /**
    * `none` gives the sandbox its own network namespace with only loopback; so does `slirp4netns`, whose
@@ -70,20 +72,43 @@ function envEntry(entry: string): [string, string] {
   return eq < 0 ? [entry, ''] : [entry.slice(0, eq), entry.slice(eq + 1)];
 }
 
-/** The helper's command line for this sandbox; `syncFd`: the descriptor of the helper's --sync-fd. */
-export function helperArgs(spec: SandboxSpec, syncFd?: number): string[] {
-  const p = spec.process;
+/** A sandbox kept up with no command of its own, for processes that join it later (a project's sandbox). */
+export type LiveSandboxSpec = Omit<SandboxSpec, 'process' | 'removeAfterExit'>;
+
+/** `syncFd`: the descriptor of the helper's --sync-fd. */
+function sandboxArgs(spec: LiveSandboxSpec, syncFd?: number): string[] {
   const args = ['--uid-map', formatIdMap(spec.idMapping.uidMap), '--gid-map', formatIdMap(spec.idMapping.gidMap)];
   if (spec.network !== 'host') args.push('--unshare-net');
   if (syncFd !== undefined) args.push('--sync-fd', String(syncFd));
   args.push(...rootfsArgs(spec.rootfs));
   for (const m of spec.mounts) args.push(m.readonly ? '--ro-bind' : '--bind', m.source, m.destination);
-  args.push('--hostname', spec.hostname, '--chdir', p.cwd, '--uid', String(p.uid), '--gid', String(p.gid));
+  for (const dest of spec.tmpfs ?? []) args.push('--tmpfs', dest);
+  if (spec.imageTmp) args.push('--image-tmp');
+  args.push('--hostname', spec.hostname);
+  return args;
+}
+
+function processArgs(p: ProcessSpec): string[] {
+  const args = ['--chdir', p.cwd, '--uid', String(p.uid), '--gid', String(p.gid)];
   if (p.groups.length) args.push('--groups', p.groups.join(','));
   for (const entry of p.env) args.push('--setenv', ...envEntry(entry));
   if (p.terminal) args.push('--tty');
-  if (spec.imageTmp) args.push('--image-tmp');
-  if (spec.removeAfterExit) args.push('--remove-after', spec.removeAfterExit);
-  args.push('--', ...p.args);
   return args;
+}
+
+/** The helper's command line for this sandbox; `syncFd`: the descriptor of the helper's --sync-fd. */
+export function helperArgs(spec: SandboxSpec, syncFd?: number): string[] {
+  const args = [...sandboxArgs(spec, syncFd), ...processArgs(spec.process)];
+  if (spec.removeAfterExit) args.push('--remove-after', spec.removeAfterExit);
+  return [...args, '--', ...spec.process.args];
+}
+
+/** Starts a live sandbox: the helper prints its pid 1's host pid once it is up. */
+export function keepAliveArgs(spec: LiveSandboxSpec, syncFd?: number): string[] {
+  return [...sandboxArgs(spec, syncFd), '--keep-alive'];
+}
+
+/** Runs a process in the live sandbox whose pid 1 has this host pid. */
+export function joinArgs(pid: number, process: ProcessSpec): string[] {
+  return ['--join', String(pid), ...processArgs(process), '--', ...process.args];
 }

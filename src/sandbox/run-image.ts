@@ -3,7 +3,7 @@
  * describe the sandbox and hand it to the native helper, which runs it in the foreground.
  * This is the hot path of devbox: it loads no oclif, execa or tar code unless a layer must be unpacked.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunOptions } from '../cli/run-options.js';
 import { parseGroup, parsePasswd, readImageFile, resolveUser } from '../image/passwd.js';
@@ -12,41 +12,17 @@ import { networkHostsEntries, slirpResolvConf } from '../network/dns.js';
 import { resolveNetworkOptions } from '../network/options.js';
 import { attachSandboxNetwork, prepareSlirp4netns, type SandboxNetwork } from '../network/sandbox-network.js';
 import { ensureImage } from '../registry/ensure.js';
-import type { BindMount, RootfsSpec, SandboxSpec } from '../runtime/spec.js';
+import type { BindMount, SandboxSpec } from '../runtime/spec.js';
 import { launchSandbox } from '../runtime/launch.js';
 import { readSettings } from '../settings/settings.js';
-import { copyLayers } from '../storage/copy.js';
-import { selectDriver, type StorageDriver } from '../storage/driver.js';
-import { requireFuseOverlayfs } from '../storage/fuse-overlayfs.js';
+import { selectDriver } from '../storage/driver.js';
 import { hostIdFor, resolveIdMapping, type IdMapping } from '../userns/idmap.js';
 import { removeAsNamespaceRoot } from '../userns/remove.js';
 import { DevboxError, describeError } from '../util/errors.js';
 import { containerArgs, containerEnv, containerWorkdir, type ProcessRequest } from './container-process.js';
-import { createContainerDir, writeNameFiles, writePorts, writeState, type ContainerDir } from './containers.js';
+import { createContainerDir, writeNameFiles, writePorts, writeState } from './containers.js';
+import { assembleRootfs } from './rootfs.js';
 import { parseVolume } from './volumes.js';
-
-async function assembleRootfs(driver: StorageDriver, mapping: IdMapping, lowerDirs: string[], container: ContainerDir): Promise<RootfsSpec> {
-  if (!lowerDirs.length) {
-    // An image with no layers (FROM scratch): overlayfs still wants one lower directory.
-    const empty = join(container.dir, 'empty');
-    mkdirSync(empty);
-    lowerDirs = [empty];
-  }
-  const layout = { lowerDirs, upperDir: join(container.dir, 'upper'), workDir: join(container.dir, 'work'), mountpoint: join(container.dir, 'merged') };
-  switch (driver) {
-    case 'native':
-      mkdirSync(layout.mountpoint);
-      return { kind: 'overlay', ...layout };
-    case 'fuse':
-      mkdirSync(layout.mountpoint);
-      return { kind: 'fuse-overlay', program: requireFuseOverlayfs(), ...layout };
-    case 'copy': {
-      const dir = join(container.dir, 'rootfs');
-      await copyLayers(mapping, lowerDirs, dir);
-      return { kind: 'directory', dir };
-    }
-  }
-}
 
 function checkMapped(mapping: IdMapping, uid: number, gid: number): void {
   if (hostIdFor(mapping.uidMap, uid) !== undefined && hostIdFor(mapping.gidMap, gid) !== undefined) return;
@@ -91,7 +67,7 @@ export async function runImage(options: RunOptions): Promise<number> {
   ];
   const spec: SandboxSpec = {
     idMapping: mapping,
-    rootfs: await assembleRootfs(driver, mapping, lowerDirs, container),
+    rootfs: await assembleRootfs(driver, mapping, lowerDirs, container.dir),
     mounts: [...systemMounts, ...mounts],
     hostname,
     network: network.mode,

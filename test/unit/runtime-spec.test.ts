@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { helperArgs, type SandboxSpec } from '../../src/runtime/spec.js';
+import { helperArgs, joinArgs, keepAliveArgs, type SandboxSpec } from '../../src/runtime/spec.js';
 
 const base = (): SandboxSpec => ({
   idMapping: { uidMap: [{ inside: 0, outside: 100000, count: 10 }], gidMap: [{ inside: 0, outside: 200000, count: 10 }], uid: 0, gid: 0, full: true },
@@ -46,6 +46,20 @@ test('a layer path with a colon cannot be smuggled into overlay options', () => 
   const spec = base();
   spec.rootfs = { kind: 'overlay', lowerDirs: ['/a:b'], upperDir: '/u', workDir: '/w', mountpoint: '/m' };
   assert.throws(() => helperArgs(spec), /contains ':' or ','/);
+});
+
+test('a live sandbox is the same sandbox with --keep-alive instead of a process', () => {
+  const { process: p, removeAfterExit, ...live } = base();
+  assert.equal(keepAliveArgs(live), [
+    '--uid-map', '0:100000:10', '--gid-map', '0:200000:10',
+    '--overlay', '/s/l/top:/s/l/base', '/c/upper', '/c/work', '--mountpoint', '/c/merged',
+    '--ro-bind', '/home/a/src', '/src', '--hostname', 'box', '--keep-alive',
+  ]);
+  assert.equal(joinArgs(4242, p), [
+    '--join', '4242', '--chdir', '/src', '--uid', '1000', '--gid', '1000', '--groups', '10,20',
+    '--setenv', 'PATH', '/bin', '--setenv', 'EMPTY', '', '--setenv', 'X', 'a=b', '--tty', '--', 'sh', '-c', 'echo hi',
+  ]);
+  assert.ok(removeAfterExit);
 });
 
 test.run();

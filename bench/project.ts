@@ -1,0 +1,97 @@
+/**
+ * Entering a project's live sandbox: `devbox run true` and `devbox shell` up to its prompt (in a real
+ * pseudo-terminal, through script(1)), and the no-op config check alone, against `podman exec` into a running
+ * container and `podman run --rm -v repo:repo`, measured in one run as the current (unprivileged) user.
+ * Usage: node dist/bench/project.js [RUNS]
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { loadProject } from '../src/project/load.js';
+import { projectInputsHash } from '../src/project/inputs-hash.js';
+import { busyboxRootfs, packTar } from '../test/helpers/images.js';
+import { DEVBOX_BIN } from '../test/helpers/cli.js';
+
+const runs = Number(process.argv[2] ?? 30);
+
+function sh(cmd: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): void {
+  const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], ...options });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+async function sample(fn: () => void | Promise<void>): Promise<number> {
+  for (let i = 0; i < 3; i++) await fn(); // warm caches
+  const samples: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await fn();
+    samples.push(performance.now() - t0);
+  }
+  return median(samples);
+}
+
+/** `devbox shell` in a pseudo-terminal until its prompt shows, then exit. */
+function shellToPrompt(cwd: string, env: NodeJS.ProcessEnv): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('script', ['-qec', `${process.execPath} ${DEVBOX_BIN} shell`, '/dev/null'], { cwd, env, stdio: ['pipe', 'pipe', 'inherit'] });
+    let out = '';
+    let prompted = false;
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (!prompted && out.includes('(devbox:')) {
+        prompted = true;
+        resolve();
+        child.stdin.end('exit\n');
+      }
+    });
+    child.once('exit', (code) => (prompted ? undefined : reject(new Error(`devbox shell exited ${code} before its prompt: ${out}`))));
+  });
+}
+
+const work = mkdtempSync(join(tmpdir(), 'devbox-bench-'));
+const env = { ...process.env, XDG_DATA_HOME: join(work, 'data'), XDG_CONFIG_HOME: join(work, 'config') };
+const podmanEnv = { ...process.env, XDG_DATA_HOME: join(work, 'podman-data') };
+const repo = join(work, 'repo');
+try {
+  const tarPath = join(work, 'rootfs.tar');
+  writeFileSync(tarPath, await packTar(busyboxRootfs()));
+  sh(process.execPath, [DEVBOX_BIN, 'image', 'import', tarPath, 'bench-busybox'], { env });
+  mkdirSync(repo);
+  writeFileSync(join(repo, 'devbox.json'), JSON.stringify({ image: 'bench-busybox' }));
+  sh(process.execPath, [DEVBOX_BIN, 'run', 'true'], { env, cwd: repo }); // the sandbox is live from here on
+
+  const run = await sample(() => sh(process.execPath, [DEVBOX_BIN, 'run', 'true'], { env, cwd: repo }));
+  const shell = await sample(() => shellToPrompt(repo, env));
+  const check = await sample(async () => {
+    await projectInputsHash(loadProject(repo));
+  });
+
+  sh('podman', ['import', tarPath, 'localhost/bench-busybox'], { env: podmanEnv });
+  sh('podman', ['--runtime', 'runc', 'run', '-d', '--name', 'bench-live', '--network', 'host', '-v', `${repo}:${repo}`, 'localhost/bench-busybox', 'sleep', '1d'], { env: podmanEnv });
+  const exec = await sample(() => sh('podman', ['exec', 'bench-live', 'true'], { env: podmanEnv }));
+  const podmanRun = await sample(() => sh('podman', ['--runtime', 'runc', 'run', '--rm', '--network', 'host', '-v', `${repo}:${repo}`, 'localhost/bench-busybox', 'true'], { env: podmanEnv }));
+
+  console.log(`entering a live project sandbox (busybox), median of ${runs} runs`);
+  const rows: [string, number][] = [
+    ['devbox run true', run],
+    ['devbox shell to prompt', shell],
+    ['config check (in process)', check],
+    ['podman exec true', exec],
+    ['podman run --rm -v repo:repo', podmanRun],
+  ];
+  for (const [name, ms] of rows) console.log(`${name.padEnd(30)} ${ms.toFixed(1).padStart(7)} ms   ${(ms / exec).toFixed(2)}x podman exec`);
+} finally {
+  spawnSync(process.execPath, [DEVBOX_BIN, 'stop'], { cwd: repo, env, stdio: 'ignore' });
+  spawnSync('podman', ['rm', '-f', '-t', '0', 'bench-live'], { stdio: 'ignore', env: podmanEnv });
+  spawnSync('podman', ['rmi', '-f', 'localhost/bench-busybox'], { stdio: 'ignore', env: podmanEnv });
+  spawnSync('podman', ['unshare', 'rm', '-rf', join(work, 'podman-data')], { stdio: 'ignore', env: podmanEnv });
+  spawnSync(process.execPath, [new URL('../test/helpers/remove-tree.js', import.meta.url).pathname, work], { stdio: 'inherit' });
+  rmSync(work, { recursive: true, force: true });
+}

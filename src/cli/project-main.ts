@@ -1,0 +1,42 @@
+/**
+ * `devbox shell` and `devbox run CMD` inside a project, without oclif (bin/devbox comes here directly: entering
+ * a live sandbox must take well under 100 ms). Their help goes through oclif (src/commands/shell.ts, run.ts).
+ * Options, as `docker exec` has them: -t/--tty, -u/--user root; the command starts at the first other word.
+ */
+import { enterProject, type EnterOptions } from '../project/enter.js';
+import { DevboxError } from '../util/errors.js';
+import { reportError } from './report.js';
+
+function parseProjectArgs(argv: readonly string[], what: 'shell' | 'run'): EnterOptions {
+  const options: EnterOptions = { tty: what === 'shell' && process.stdin.isTTY === true, interactive: true };
+  let i = 0;
+  for (; i < argv.length && argv[i].startsWith('-'); i++) {
+    const arg = argv[i];
+    if (arg === '--') {
+      i++;
+      break;
+    }
+    if (arg === '-t' || arg === '--tty') options.tty = true;
+    else if (arg === '-u' || arg === '--user' || arg.startsWith('--user=')) {
+      const value = arg.startsWith('--user=') ? arg.slice(7) : argv[++i];
+      if (value !== 'root') throw new DevboxError(`--user: expected root, got "${value ?? ''}"`, { fix: 'the sandbox runs as you; -u root gives root inside it', exitCode: 125 });
+      options.user = 'root';
+    } else throw new DevboxError(`devbox ${what}: unknown option "${arg}"`, { fix: `see devbox ${what} --help`, exitCode: 125 });
+  }
+  const command = argv.slice(i);
+  if (what === 'run') {
+    if (!command.length) throw new DevboxError('devbox run: no command given', { fix: 'devbox run CMD [ARG...], e.g. devbox run make test', exitCode: 125 });
+    options.command = command;
+  } else if (command.length) {
+    throw new DevboxError(`devbox shell takes no command ("${command[0]}")`, { fix: `use devbox run ${command.join(' ')}`, exitCode: 125 });
+  }
+  return options;
+}
+
+export async function projectMain(argv: readonly string[], what: 'shell' | 'run'): Promise<number> {
+  try {
+    return await enterProject(parseProjectArgs(argv, what));
+  } catch (error) {
+    return reportError(error);
+  }
+}

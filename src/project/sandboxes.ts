@@ -1,0 +1,45 @@
+/** `devbox stop` and `devbox rm` of project sandboxes, named by project name, folder or sandbox id. */
+import { basename, resolve } from 'node:path';
+import { listSandboxes, removeSandboxDir, stopLiveSandbox, type SandboxSummary } from '../sandbox/live-sandbox.js';
+import { readSettings } from '../settings/settings.js';
+import { DevboxError } from '../util/errors.js';
+import { loadProject } from './load.js';
+
+/** The sandboxes the refs name; no refs: the current project's. undefined for a ref that names none. */
+export function findSandboxes(refs: readonly string[]): { ref: string; sandbox?: SandboxSummary }[] {
+  const sandboxes = listSandboxes(readSettings().storageRoot);
+  if (!refs.length) {
+    const root = loadProject().root;
+    const sandbox = sandboxes.find((s) => s.state.project === root);
+    if (!sandbox) throw new DevboxError(`the project in ${root} has no sandbox`, { fix: 'devbox shell starts one' });
+    return [{ ref: root, sandbox }];
+  }
+  return refs.map((ref) => {
+    const matches = sandboxes.filter((s) => s.state.project === resolve(ref) || s.state.name === ref || basename(s.dir).startsWith(ref));
+    if (matches.length > 1) throw new DevboxError(`"${ref}" names ${matches.length} sandboxes`, { fix: 'name it by its project folder or its id (devbox ps -a)' });
+    return { ref, sandbox: matches[0] };
+  });
+}
+
+function unknown(ref: string): DevboxError {
+  return new DevboxError(`no sandbox "${ref}"`, { fix: 'see devbox ps -a' });
+}
+
+export async function stopProjectSandboxes(refs: readonly string[]): Promise<string[]> {
+  const found = findSandboxes(refs);
+  const missing = found.find((f) => !f.sandbox);
+  if (missing) throw unknown(missing.ref);
+  for (const { sandbox } of found) if (sandbox!.running) await stopLiveSandbox(sandbox!.state);
+  return found.map((f) => f.sandbox!.state.name);
+}
+
+/** Discards sandboxes' writable layers and homes; a running one only with force (it is stopped first). */
+export async function removeProjectSandboxes(sandboxes: readonly SandboxSummary[], force: boolean): Promise<string[]> {
+  const running = sandboxes.find((s) => s.running);
+  if (running && !force) throw new DevboxError(`the sandbox of ${running.state.name} is running`, { fix: 'devbox stop it first, or use --force' });
+  for (const sandbox of sandboxes) {
+    if (sandbox.running) await stopLiveSandbox(sandbox.state);
+    await removeSandboxDir(sandbox.dir);
+  }
+  return sandboxes.map((s) => s.state.name);
+}

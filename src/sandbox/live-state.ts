@@ -1,0 +1,72 @@
+/**
+ * A live sandbox's state.json and whether the sandbox is up: all `devbox shell` reads before joining one,
+ * kept apart from the lifecycle (live-sandbox.ts) so joining loads no store, image or storage code.
+ */
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { joinArgs, type ProcessSpec } from '../runtime/spec.js';
+import { helperPath } from '../userns/helper.js';
+import { execForeground } from '../util/exec.js';
+import type { SandboxUser } from './identity.js';
+
+export interface LiveSandboxState {
+  project: string;
+  name: string;
+  image: string;
+  inputsHash: string;
+  hostname: string;
+  user: SandboxUser;
+  /** Host pid of the sandbox's pid 1 (what is joined) and of the helper process that supervises it. */
+  pid: number;
+  outerPid: number;
+  /** Start times (/proc/PID/stat), so a recycled pid is never taken for the sandbox. */
+  pidStart: string;
+  outerStart: string;
+  created: string;
+  /** The image's Env, the base of every joined process's environment. */
+  imageEnv: string[];
+}
+
+export function sandboxDir(storeRoot: string, projectRoot: string): string {
+  return join(storeRoot, 'sandboxes', createHash('sha256').update(projectRoot).digest('hex').slice(0, 16));
+}
+
+/**
+ * Field 22 of /proc/PID/stat (start time in clock ticks after boot); undefined when there is no such
+ * process or it has already exited (a zombie waiting to be reaped).
+ */
+export function startTimeOf(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may contain spaces and parentheses: count from the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[0] === 'Z' || fields[0] === 'X' ? undefined : fields[19];
+  } catch {
+    return undefined;
+  }
+}
+
+export function readSandboxState(dir: string): LiveSandboxState | undefined {
+  try {
+    return JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as LiveSandboxState;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Up: its pid 1 and the helper supervising it are both the processes that started it (pid 1 dies with the helper). */
+export function isLive(state: LiveSandboxState): boolean {
+  return startTimeOf(state.pid) === state.pidStart && startTimeOf(state.outerPid) === state.outerStart;
+}
+
+export function writeSandboxState(dir: string, state: LiveSandboxState): void {
+  const path = join(dir, 'state.json');
+  writeFileSync(`${path}.tmp`, JSON.stringify(state, null, 2));
+  renameSync(`${path}.tmp`, path);
+}
+
+export function joinLiveSandbox(state: LiveSandboxState, process: ProcessSpec, stdin: 'inherit' | 'ignore'): Promise<number> {
+  return execForeground(helperPath(), joinArgs(state.pid, process), [stdin, 'inherit', 'inherit']);
+}
+

@@ -1,0 +1,171 @@
+/**
+ * Project sandboxes end to end, as the user running the suite: `devbox run`/`devbox shell` in a project start
+ * its live sandbox once and join it; a real terminal (tmux) drives the shell.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { DEVBOX_BIN, devbox, devboxOk } from '../helpers/cli.js';
+import { importBusybox, testDir } from '../helpers/images.js';
+import { openTerminal } from '../helpers/terminal.js';
+
+const IMAGE = 'busybox:latest';
+const projects: string[] = [];
+const sandboxesDir = () => join(process.env.XDG_DATA_HOME!, 'devbox', 'sandboxes');
+const uid = process.getuid!();
+
+/** A project folder with a devbox.json (or the given config files) and a subfolder "src". */
+async function project(files: Record<string, string> = { 'devbox.json': JSON.stringify({ image: IMAGE }) }): Promise<string> {
+  const root = await testDir('project');
+  for (const [name, content] of Object.entries(files)) {
+    mkdirSync(join(root, name, '..'), { recursive: true });
+    writeFileSync(join(root, name), content);
+  }
+  mkdirSync(join(root, 'src'));
+  projects.push(root);
+  return root;
+}
+
+function sandboxState(root: string): { outerPid: number; project: string } {
+  for (const dir of readdirSync(sandboxesDir())) {
+    const state = JSON.parse(readFileSync(join(sandboxesDir(), dir, 'state.json'), 'utf8'));
+    if (state.project === root) return state;
+  }
+  throw new Error(`no sandbox for ${root}`);
+}
+
+/**
+ * Supervising helpers of this suite's live sandboxes (started with --keep-alive), one per sandbox: the
+ * sandbox's pid 1 has the same command line but lives in the sandbox's pid namespace.
+ */
+function keepAliveHelpers(): string[] {
+  let pids: string[];
+  try {
+    const pattern = `devbox-helper .*${sandboxesDir()}/.*--keep-alive`;
+    pids = execFileSync('pgrep', ['-f', pattern], { encoding: 'utf8' }).trim().split('\n');
+  } catch {
+    return [];
+  }
+  const ours = readlinkSync('/proc/self/ns/pid');
+  return pids.filter((pid) => {
+    try {
+      return readlinkSync(`/proc/${pid}/ns/pid`) === ours;
+    } catch {
+      return false; // exited meanwhile
+    }
+  });
+}
+
+test.before(async () => {
+  await importBusybox(IMAGE);
+});
+
+test.after(async () => {
+  for (const root of projects) await devbox(['stop'], { cwd: root });
+});
+
+test('devbox run in a subfolder: the user, the folder, files owned by the user, status and stdin passed through', async () => {
+  const root = await project();
+  const cwd = join(root, 'src');
+  const r = await devboxOk(['run', 'sh', '-c', 'id -u; id -g; pwd; touch made-inside; echo "$HOME"'], { cwd });
+  const [u, g, pwd, home] = r.stdout.trim().split('\n');
+  assert.is(Number(u), uid);
+  assert.is(Number(g), process.getgid!());
+  assert.is(pwd, cwd);
+  assert.is(home, process.env.HOME ?? home);
+  assert.is(statSync(join(cwd, 'made-inside')).uid, uid);
+  const failed = await devbox(['run', 'sh', '-c', 'echo oops >&2; exit 3'], { cwd });
+  assert.is(failed.exitCode, 3);
+  assert.is(failed.stderr, 'oops\n');
+  const echoed = await devboxOk(['run', 'cat'], { cwd, input: 'through stdin\n' });
+  assert.is(echoed.stdout, 'through stdin\n');
+});
+
+test('every entry joins the one live sandbox: a process started by one is seen by the next', async () => {
+  const root = await project();
+  const first = await devboxOk(['run', 'sh', '-c', 'sleep 300 >/dev/null 2>&1 & echo started'], { cwd: root });
+  assert.is(first.stdout, 'started\n');
+  const ps = await devboxOk(['run', 'ps'], { cwd: join(root, 'src') });
+  assert.match(ps.stdout, /sleep 300/);
+});
+
+test('entries at the same moment start exactly one sandbox', async () => {
+  const root = await project();
+  const before = keepAliveHelpers().length;
+  // Each prints the start time of its pid 1: the same sandbox gives the same one.
+  const runs = await Promise.all([1, 2, 3].map(() => devboxOk(['run', 'sh', '-c', 'cut -d" " -f22 /proc/1/stat'], { cwd: root })));
+  assert.is(new Set(runs.map((r) => r.stdout)).size, 1);
+  assert.is(keepAliveHelpers().length, before + 1);
+});
+
+test('a shell in a terminal: the prompt, the folder, the user, the terminal, and the exit status back', async () => {
+  const root = await project();
+  const cwd = join(root, 'src');
+  const term = openTerminal(`${process.execPath} ${DEVBOX_BIN} shell; echo "shell exited $?"`, { cwd });
+  try {
+    await term.waitFor(/\(devbox:project-\d+-\w+\) /);
+    term.send('echo "in=$(pwd) uid=$(id -u) size=$(stty size)"\r');
+    const screen = await term.waitFor(/in=\S+ uid=\d+ size=\d+ \d+/);
+    assert.match(screen, `in=${cwd} uid=${uid} size=40 120`);
+    term.send('exit 4\r');
+    await term.waitFor(/shell exited 4/);
+  } finally {
+    term.close();
+  }
+});
+
+test('stop ends every process of the sandbox; the writable layer stays until rm', async () => {
+  const root = await project();
+  await devboxOk(['run', '-u', 'root', 'sh', '-c', 'echo kept > /etc/kept; sleep 300 >/dev/null 2>&1 &'], { cwd: root });
+  const live = keepAliveHelpers().length;
+  await devboxOk(['stop'], { cwd: root });
+  assert.is(keepAliveHelpers().length, live - 1);
+  const ps = await devboxOk(['ps', '-a']);
+  assert.match(ps.stdout, /Stopped +project-/);
+  assert.is((await devboxOk(['run', 'cat', '/etc/kept'], { cwd: root })).stdout, 'kept\n');
+  const rm = await devbox(['rm'], { cwd: root });
+  assert.is(rm.exitCode, 1);
+  assert.match(rm.stderr, /is running.*devbox stop/);
+  await devboxOk(['rm', '--force'], { cwd: root });
+  const after = await devbox(['run', 'cat', '/etc/kept'], { cwd: root });
+  assert.is(after.exitCode, 1);
+});
+
+test('a sandbox whose processes were killed is started again', async () => {
+  const root = await project();
+  await devboxOk(['run', 'true'], { cwd: root });
+  process.kill(sandboxState(root).outerPid, 'SIGKILL');
+  const r = await devboxOk(['run', 'echo', 'again'], { cwd: root });
+  assert.is(r.stdout, 'again\n');
+});
+
+test('a devcontainer.json project: containerEnv, and postCreateCommand once per fresh sandbox', async () => {
+  const root = await project({
+    '.devcontainer/devcontainer.json': `{
+      // as VS Code writes them: comments and trailing commas
+      "name": "dc-project",
+      "image": "${IMAGE}",
+      "containerEnv": { "GREETING": "hello from devcontainer" },
+      "postCreateCommand": "echo ran >> \${containerWorkspaceFolder}/post-create.log",
+    }`,
+  });
+  const r = await devboxOk(['run', 'sh', '-c', 'echo "$GREETING"'], { cwd: root });
+  assert.is(r.stdout, 'hello from devcontainer\n');
+  await devboxOk(['stop'], { cwd: root });
+  await devboxOk(['run', 'true'], { cwd: root });
+  assert.is(readFileSync(join(root, 'post-create.log'), 'utf8'), 'ran\n');
+});
+
+test('outside any project devbox run is docker run; no config and devbox shell says how to create one', async () => {
+  const dir = await testDir('no-project');
+  const r = await devbox(['shell'], { cwd: dir });
+  assert.is(r.exitCode, 1);
+  assert.match(r.stderr, /^devbox: no devbox\.json .* devbox init/);
+  assert.is(r.stderr.trim().split('\n').length, 1);
+  const image = await devboxOk(['run', '--rm', IMAGE, 'echo', 'image mode'], { cwd: dir });
+  assert.is(image.stdout, 'image mode\n');
+});
+
+test.run();
