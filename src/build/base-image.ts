@@ -1,15 +1,7 @@
-/**
- * The one place a build turns an image reference (FROM, COPY --from) into an image: today the local store.
- * When the registry client lands, this becomes `ensureImage(store, ref, { pull })`.
- */
+/** The one place a build turns an image reference (FROM, COPY --from) into an image: pulled when missing. */
 import type { ImageStore, StoredImage } from '../image/store.js';
-import { DevboxError } from '../util/errors.js';
+import { ensureImage } from '../registry/ensure.js';
 
 export async function resolveBaseImage(store: ImageStore, ref: string): Promise<StoredImage> {
-  if (store.find(ref) === undefined) {
-    throw new DevboxError(`image "${ref}" is not in the local store`, {
-      fix: 'load it first ("devbox image load -i FILE" or "devbox image import ROOTFS.tar NAME"), or name a stage of this Dockerfile',
-    });
-  }
-  return store.resolve(ref);
+  return ensureImage(store, ref, { pull: 'missing' });
 }

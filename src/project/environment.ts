@@ -7,16 +7,31 @@ import { join } from 'node:path';
 import { ImageStore, type StoredImage } from '../image/store.js';
 import type { BindMount } from '../runtime/spec.js';
 import type { Settings } from '../settings/settings.js';
-import { DevboxError } from '../util/errors.js';
+import { ensureImage } from '../registry/ensure.js';
 import type { ProjectConfig } from './project-config.js';
 
-export async function projectImage(project: ProjectConfig, settings: Settings): Promise<{ store: ImageStore; image: StoredImage }> {
+/** The project's image: pulled when missing, or built from its Dockerfile (a build with nothing to do is quick). */
+export async function projectImage(project: ProjectConfig, settings: Settings, inputsHash: string): Promise<{ store: ImageStore; image: StoredImage }> {
   const store = ImageStore.open(settings.storageRoot);
   const environment = project.environment;
-  if (environment.kind === 'image') return { store, image: await store.resolve(environment.image) };
-  throw new DevboxError(`${project.source.path}: building the environment from ${environment.dockerfile} needs devbox build`, {
-    fix: 'set "image" in the config to an image in the store for now',
+  if (environment.kind === 'image') return { store, image: await ensureImage(store, environment.image, { pull: 'missing' }) };
+  const { buildImage } = await import('../build/builder.js');
+  const { id } = await buildImage({
+    context: environment.context,
+    file: environment.dockerfile,
+    // Named after the project and its inputs, so `devbox images` says what it is and old ones can be pruned.
+    tags: [`localhost/devbox-env/${projectTag(project.name)}:${inputsHash.slice('sha256:'.length, 'sha256:'.length + 12)}`],
+    buildArgs: Object.entries(environment.buildArgs).map(([k, v]) => `${k}=${v}`),
+    target: environment.target,
+    noCache: false,
+    progress: 'auto',
+    network: 'host',
   });
+  return { store, image: await store.resolve(id) };
+}
+
+function projectTag(name: string): string {
+  return name.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '') || 'project';
 }
 
 /** Named volumes live in the store, shared by every project that names them (as Docker's). */

@@ -158,6 +158,23 @@ test('a devcontainer.json project: containerEnv, and postCreateCommand once per 
   assert.is(readFileSync(join(root, 'post-create.log'), 'utf8'), 'ran\n');
 });
 
+test('a Dockerfile project is built on first entry, again only when its context changes', async () => {
+  const root = await project({
+    'devbox.json': '{}',
+    '.devbox/Dockerfile': `FROM ${IMAGE}\nRUN echo built > /built\nCOPY hello.txt /hello.txt\n`,
+    '.devbox/hello.txt': 'v1\n',
+  });
+  const first = await devboxOk(['run', 'cat', '/built', '/hello.txt'], { cwd: root });
+  assert.is(first.stdout, 'built\nv1\n');
+  assert.match(first.stderr, /STEP 2\/3: RUN echo built/);
+  const again = await devboxOk(['run', 'cat', '/hello.txt'], { cwd: root });
+  assert.is(again.stderr, '', 'nothing is built or started when nothing changed');
+  writeFileSync(join(root, '.devbox/hello.txt'), 'v2\n');
+  const changed = await devboxOk(['run', 'cat', '/hello.txt'], { cwd: root });
+  assert.is(changed.stdout, 'v2\n');
+  assert.match(changed.stderr, /STEP 3\/3: COPY hello.txt/);
+});
+
 test('outside any project devbox run is docker run; no config and devbox shell says how to create one', async () => {
   const dir = await testDir('no-project');
   const r = await devbox(['shell'], { cwd: dir });
