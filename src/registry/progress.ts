@@ -5,7 +5,7 @@
  */
 import type { MultiBar, SingleBar } from 'cli-progress';
 import { formatSize } from '../cli/format.js';
-import { shortDigest } from '../image/blobs.js';
+import { digestHex, shortDigest } from '../image/blobs.js';
 
 export interface BlobProgress {
   advance(bytes: number): void;
@@ -56,7 +56,14 @@ class BarProgress implements Progress {
   blob(label: string, digest: string, size: number): BlobProgress {
     const started = Date.now();
     let done = 0;
-    const payload = (verb: string) => ({ name: `${label} ${shortDigest(digest)}`, verb, transferred: formatSize(done), total: formatSize(size), rate: `${formatSize(done / Math.max(0.001, (Date.now() - started) / 1000))}/s` });
+    // cli-progress reserves {value} and {total}: the payload uses other names.
+    const payload = (verb: string) => ({
+      name: `${label} ${digestHex(digest).slice(0, 12)}`,
+      verb,
+      done: formatSize(done),
+      size: formatSize(size),
+      rate: `${formatSize(done / Math.max(0.001, (Date.now() - started) / 1000))}/s`,
+    });
     const bar: SingleBar = this.bars.create(Math.max(size, 1), 0, payload(''));
     return {
       advance: (bytes) => {
@@ -64,7 +71,8 @@ class BarProgress implements Progress {
         bar.update(done, payload(''));
       },
       finish: (verb) => {
-        bar.update(Math.max(size, 1), { ...payload(verb), transferred: formatSize(size) });
+        done = size;
+        bar.update(Math.max(size, 1), payload(verb));
         bar.stop();
       },
     };
@@ -85,8 +93,8 @@ export async function createProgress(quiet: boolean, out: NodeJS.WriteStream = p
   const { default: cliProgress } = await import('cli-progress');
   const bars = new cliProgress.MultiBar({
     stream: out,
-    format: '{name} [{bar}] {transferred}/{total} {rate} {verb}',
-    barsize: 24,
+    format: '{name} [{bar}] {done} / {size} {rate} {verb}',
+    barsize: 20,
     hideCursor: true,
     clearOnComplete: false,
     autopadding: true,

@@ -44,7 +44,10 @@ export async function runImage(options: RunOptions): Promise<number> {
   const { mapping, warning } = resolveIdMapping();
   if (warning) process.stderr.write(`devbox: warning: ${warning}\n`);
   const mounts: BindMount[] = options.volumes.map(parseVolume);
-  const image = await ensureImage(store, options.image, { pull: options.pull, platform: options.platform });
+  const image = await ensureImage(store, options.image, { pull: options.pull, platform: options.platform }).catch((error: unknown) => {
+    // As with docker run: an image that could not be had means the container could not start.
+    throw error instanceof DevboxError ? new DevboxError(error.message, { fix: error.fix, exitCode: 125, cause: error }) : error;
+  });
   const lowerDirs = await store.layerDirs(image, mapping);
   const driver = await selectDriver(options.storage ?? settings.storage, store.root, mapping);
   const config = image.config.config ?? {};

@@ -94,7 +94,7 @@ const cases: Case[] = [
     1,
     /bad\.tar: layer sha256:[0-9a-f]{12}…: entry "..\/..\/escape" escapes the layer directory/,
   ],
-  ['run of an unknown image', async () => undefined, () => ['run', '--rm', 'nope:1', 'true'], 125, /unknown image "nope:1" \(see "devbox images"; load one with/],
+  ['run of an unknown image', async () => undefined, () => ['run', '--rm', '--pull', 'never', 'nope:1', 'true'], 125, /unknown image "nope:1" \(see "devbox images"; load one with/],
   ['inspect of an unknown image', async () => undefined, () => ['image', 'inspect', 'nope:1'], 125, /unknown image "nope:1"/],
   ['rmi of an unknown image', async () => undefined, () => ['rmi', 'nope:1'], 125, /unknown image "nope:1"/],
   ['save of an unknown image', async () => undefined, (p) => ['image', 'save', '-o', p, 'nope:1'], 125, /unknown image "nope:1"/],

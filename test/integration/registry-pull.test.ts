@@ -125,6 +125,10 @@ test('devbox run pulls a missing image; --pull never refuses to', async () => {
   const r = await suite.devboxOk(['run', '--rm', ref]);
   assert.is(r.stdout, 'pulled by run\n');
   assert.match(r.stderr, `Trying to pull ${ref}...`);
+  const closed = `127.0.0.1:${await freePort()}/app:1`;
+  const failed = await suite.devbox(['run', '--rm', closed]);
+  assert.is(failed.exitCode, 125);
+  assert.match(failed.stderr.trim().split('\n').pop()!, `devbox: cannot pull ${closed}: cannot reach`);
 });
 
 test('registry errors are one line naming the reference, with a non-zero exit and the store unchanged', async () => {

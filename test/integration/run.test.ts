@@ -90,7 +90,7 @@ test('a missing bind source is one line, exit 125, and leaves no container behin
 });
 
 test('an unknown image is one line with the fix, exit 125', async () => {
-  const r = await devbox(['run', '--rm', 'no-such-image:1', 'true']);
+  const r = await devbox(['run', '--rm', '--pull', 'never', 'no-such-image:1', 'true']);
   assert.is(r.exitCode, 125);
   assert.match(r.stderr, /^devbox: unknown image "no-such-image:1"/);
   assert.is(r.stderr.trim().split('\n').length, 1);

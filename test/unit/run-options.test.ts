@@ -37,6 +37,7 @@ for (const [argv, message] of [
   [['-v'], /--volume needs a value/],
   [['--rm'], /requires an IMAGE/],
   [['--rm=yes', 'img'], /--rm takes no value/],
+  [['--pull', 'sometimes', 'img'], /--pull must be one of missing, always, never/],
 ] as const) {
   test(`bad usage is one clear error: ${argv.join(' ')}`, () => {
     try {
@@ -49,5 +50,11 @@ for (const [argv, message] of [
     }
   });
 }
+
+test('--pull is missing unless given, and --platform is passed on', () => {
+  assert.is(parseRunArgs(['img']).pull, 'missing');
+  const opts = parseRunArgs(['--pull=always', '--platform', 'linux/arm64', 'img', 'true']);
+  assert.equal([opts.pull, opts.platform, opts.image, opts.command], ['always', 'linux/arm64', 'img', ['true']]);
+});
 
 test.run();
