@@ -579,7 +579,9 @@ class Build {
     let sourceLayers: () => Promise<string[]>;
     let sourceKey: unknown;
     let keepOwner = false;
-    let ignore: string[] | undefined;
+    // --exclude patterns work like more lines of the ignore file, for this instruction only.
+    const exclude = instruction.exclude.map(expand);
+    let ignore: string[] | undefined = exclude.length ? exclude : undefined;
     const sourceStage = from === undefined ? undefined : this.copySourceStage(stage, instruction, from);
     if (sourceStage) {
       const result = this.results.get(sourceStage.index)!;
@@ -593,13 +595,13 @@ class Build {
       keepOwner = true;
       sourceLayers = () => this.store.layerDirs(image, this.mapping);
     } else {
-      const hashed = hashContextSources(this.context, local);
+      ignore = [...this.context.ignorePatterns, ...exclude];
+      const hashed = hashContextSources(this.context, local, ignore);
       const missing = hashed.missing.filter((s) => !hasWildcards(s));
       if (missing.length) {
         throw new StepError(`${missing.map((m) => `"${m}"`).join(', ')}: not found in the build context${this.context.ignorePatterns.length ? ' (or excluded by its ignore file)' : ''}`);
       }
       sourceKey = { context: hashed.digest };
-      ignore = this.context.ignorePatterns;
       sourceLayers = async () => [this.context.dir];
     }
     // A URL with --checksum is known by it; without one it has to be downloaded to be known.
@@ -619,7 +621,7 @@ class Build {
 
   private async copyStep(state: StageState, instruction: InstructionOf<'COPY' | 'ADD'>, p: CopyPlan): Promise<void> {
     const { sources, local, urls, checksum, heredocs, dest, chown, mode, keepOwner, ignore, sourceLayers } = p;
-    const describe = { [instruction.kind]: sources, heredocs, dest, chown, mode, source: p.sourceKey, urls: checksum ?? p.urlKeys };
+    const describe = { [instruction.kind]: sources, heredocs, dest, chown, mode, source: p.sourceKey, urls: checksum ?? p.urlKeys, exclude: ignore };
     const history = `${instruction.kind}${chown ? ` --chown=${chown}` : ''}${mode !== undefined ? ` --chmod=${mode.toString(8)}` : ''} ${[...sources, ...heredocs.map((h) => `<<${h.name}`)].join(' ')} ${dest} # buildkit`;
     return this.step(state, instruction, describe, history, () => {}, async (workspace, lowerDirs) => {
       const owner = chown === undefined ? undefined : this.owner(chown, lowerDirs);
