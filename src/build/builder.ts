@@ -521,7 +521,7 @@ class Build {
 
   private async runCommand(state: StageState, instruction: InstructionOf<'RUN'>): Promise<void> {
     const c = state.config.config!;
-    const args = runArgs(instruction, c.Shell);
+    const { args, script } = runArgs(instruction, c.Shell);
     const mounts = parseRunMounts(instruction.mounts, this.expander(state.env));
     const network = instruction.network === undefined || instruction.network === 'default' ? this.options.network : instruction.network;
     if (network !== 'host' && network !== 'none') throw new StepError(`unsupported network mode "${instruction.network}": use default, none or host`);
@@ -529,12 +529,19 @@ class Build {
     if (!env.has('PATH')) env.set('PATH', DEFAULT_PATH);
     const proxies = PROXY_ARGS.filter((k) => this.buildArgs.has(k) && !env.has(k));
     const envList = [...env].map(([k, v]) => `${k}=${v}`);
-    const describe = { run: args, env: envList, user: c.User ?? '', cwd: c.WorkingDir ?? '', network, mounts: mounts.map((m) => m.describe) };
+    const describe = { run: args, script, env: envList, user: c.User ?? '', cwd: c.WorkingDir ?? '', network, mounts: mounts.map((m) => m.describe) };
     return this.step(state, instruction, describe, `RUN ${args.join(' ')} # buildkit`, () => {}, async (workspace, lowerDirs) => {
       const user: ResolvedUser = resolveUser(c.User || 'root', parsePasswd(readImageFile(lowerDirs, 'etc/passwd')), parseGroup(readImageFile(lowerDirs, 'etc/group')));
       const cacheDirs = mounts.map((m) => ({ path: m.cacheDir(this.store.root), owner: m.owner, mode: m.mode }));
       if (cacheDirs.length) await (await layerCommit()).runLayerWorker(this.mapping, { op: 'mkdirs', dirs: cacheDirs });
       const { runStep } = await import('./run-step.js');
+      const binds = mounts.map((m) => ({ source: m.cacheDir(this.store.root), destination: m.target, readonly: false }));
+      if (script) {
+        // As BuildKit: a lone heredoc with a #! line is a script, run by its interpreter from /dev/pipes.
+        const { writeFileSync } = await import('node:fs');
+        writeFileSync(workspace.path('script'), script.content, { mode: 0o755 });
+        binds.push({ source: workspace.path('script'), destination: args[0], readonly: true });
+      }
       const output = this.progress.openOutput(workspace.path('output.log'));
       let result: Awaited<ReturnType<typeof runStep>> | undefined;
       try {
@@ -545,7 +552,7 @@ class Build {
           cwd: c.WorkingDir || '/',
           user,
           network,
-          mounts: mounts.map((m) => ({ source: m.cacheDir(this.store.root), destination: m.target, readonly: false })),
+          mounts: binds,
           output: output.fd,
         });
       } finally {
@@ -676,13 +683,15 @@ function chompHeredoc(content: string, chomp: boolean): string {
 }
 
 /** A RUN's argv, with BuildKit's heredoc rules: a lone heredoc is the script, others go to the shell as written. */
-function runArgs(instruction: InstructionOf<'RUN'>, shell: readonly string[] | undefined): string[] {
+function runArgs(instruction: InstructionOf<'RUN'>, shell: readonly string[] | undefined): { args: string[]; script?: { content: string } } {
   const { command, heredocs } = instruction;
-  if (!heredocs.length || !('shell' in command)) return commandArgs(command, shell);
+  if (!heredocs.length || !('shell' in command)) return { args: commandArgs(command, shell) };
   if (heredocs.length === 1 && /^\d*<<-?\s*\S+$/.test(command.shell.trim())) {
-    return commandArgs({ shell: chompHeredoc(heredocs[0].content, heredocs[0].chomp) }, shell);
+    const content = chompHeredoc(heredocs[0].content, heredocs[0].chomp);
+    if (content.startsWith('#!')) return { args: [`/dev/pipes/${heredocs[0].name}`], script: { content } };
+    return { args: commandArgs({ shell: content }, shell) };
   }
-  return commandArgs({ shell: [command.shell, ...heredocs.map((h) => `${h.content}${h.name}`)].join('\n') }, shell);
+  return { args: commandArgs({ shell: [command.shell, ...heredocs.map((h) => `${h.content}${h.name}`)].join('\n') }, shell) };
 }
 
 /** Builds the image a Dockerfile describes and stores it under the tags given. */
