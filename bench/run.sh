@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks (npm run bench). Like the tests, they run as an unprivileged user; as root, as "devbox-test"
 # (set up by test/setup-machine.sh). Prints medians and ratios against podman and bwrap measured in the same run.
+# DEVBOX_MINBASE_TAR: a Debian minbase tar (mmdebstrap --variant=minbase bookworm FILE) for the build benchmark;
+# without it the benchmark makes one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -n "${DEVBOX_BENCH_BUILT:-}" ] || npm run --silent build
@@ -11,6 +13,7 @@ if [ "$(id -u)" != 0 ]; then
   node dist/bench/startup.js "$@"
   node dist/bench/pull.js
   node dist/bench/project.js "$@"
+  node dist/bench/build.js
   for pid in $(pgrep -u "$(id -u)" -x catatonit || true); do
     case " $pause_before " in *" $pid "*) ;; *) kill "$pid" 2>/dev/null || true ;; esac
   done
@@ -25,4 +28,5 @@ cp -a bench bin dist native node_modules package.json "$work/"
 chown -R "$user:" "$work"
 runuser -u "$user" -- env -i PATH="$PATH" HOME="$(getent passwd "$user" | cut -d: -f6)" LANG=C.UTF-8 DEVBOX_BENCH_BUILT=1 \
   ${DEVBOX_BENCH_ROOTFS:+DEVBOX_BENCH_ROOTFS="$DEVBOX_BENCH_ROOTFS"} \
+  ${DEVBOX_MINBASE_TAR:+DEVBOX_MINBASE_TAR="$DEVBOX_MINBASE_TAR"} \
   bash "$work/bench/run.sh" "$@"

@@ -521,7 +521,7 @@ class Build {
 
   private async runCommand(state: StageState, instruction: InstructionOf<'RUN'>): Promise<void> {
     const c = state.config.config!;
-    const args = runArgs(instruction, c.Shell);
+    const { args, script } = runArgs(instruction, c.Shell);
     const mounts = parseRunMounts(instruction.mounts, this.expander(state.env));
     const network = instruction.network === undefined || instruction.network === 'default' ? this.options.network : instruction.network;
     if (network !== 'host' && network !== 'none') throw new StepError(`unsupported network mode "${instruction.network}": use default, none or host`);
@@ -529,12 +529,19 @@ class Build {
     if (!env.has('PATH')) env.set('PATH', DEFAULT_PATH);
     const proxies = PROXY_ARGS.filter((k) => this.buildArgs.has(k) && !env.has(k));
     const envList = [...env].map(([k, v]) => `${k}=${v}`);
-    const describe = { run: args, env: envList, user: c.User ?? '', cwd: c.WorkingDir ?? '', network, mounts: mounts.map((m) => m.describe) };
+    const describe = { run: args, script, env: envList, user: c.User ?? '', cwd: c.WorkingDir ?? '', network, mounts: mounts.map((m) => m.describe) };
     return this.step(state, instruction, describe, `RUN ${args.join(' ')} # buildkit`, () => {}, async (workspace, lowerDirs) => {
       const user: ResolvedUser = resolveUser(c.User || 'root', parsePasswd(readImageFile(lowerDirs, 'etc/passwd')), parseGroup(readImageFile(lowerDirs, 'etc/group')));
       const cacheDirs = mounts.map((m) => ({ path: m.cacheDir(this.store.root), owner: m.owner, mode: m.mode }));
       if (cacheDirs.length) await (await layerCommit()).runLayerWorker(this.mapping, { op: 'mkdirs', dirs: cacheDirs });
       const { runStep } = await import('./run-step.js');
+      const binds = mounts.map((m) => ({ source: m.cacheDir(this.store.root), destination: m.target, readonly: false }));
+      if (script) {
+        // As BuildKit: a lone heredoc with a #! line is a script, run by its interpreter from /dev/pipes.
+        const { writeFileSync } = await import('node:fs');
+        writeFileSync(workspace.path('script'), script.content, { mode: 0o755 });
+        binds.push({ source: workspace.path('script'), destination: args[0], readonly: true });
+      }
       const output = this.progress.openOutput(workspace.path('output.log'));
       let result: Awaited<ReturnType<typeof runStep>> | undefined;
       try {
@@ -545,7 +552,7 @@ class Build {
           cwd: c.WorkingDir || '/',
           user,
           network,
-          mounts: mounts.map((m) => ({ source: m.cacheDir(this.store.root), destination: m.target, readonly: false })),
+          mounts: binds,
           output: output.fd,
         });
       } finally {
@@ -579,7 +586,9 @@ class Build {
     let sourceLayers: () => Promise<string[]>;
     let sourceKey: unknown;
     let keepOwner = false;
-    let ignore: string[] | undefined;
+    // --exclude patterns work like more lines of the ignore file, for this instruction only.
+    const exclude = instruction.exclude.map(expand);
+    let ignore: string[] | undefined = exclude.length ? exclude : undefined;
     const sourceStage = from === undefined ? undefined : this.copySourceStage(stage, instruction, from);
     if (sourceStage) {
       const result = this.results.get(sourceStage.index)!;
@@ -593,13 +602,13 @@ class Build {
       keepOwner = true;
       sourceLayers = () => this.store.layerDirs(image, this.mapping);
     } else {
-      const hashed = hashContextSources(this.context, local);
+      ignore = [...this.context.ignorePatterns, ...exclude];
+      const hashed = hashContextSources(this.context, local, ignore);
       const missing = hashed.missing.filter((s) => !hasWildcards(s));
       if (missing.length) {
         throw new StepError(`${missing.map((m) => `"${m}"`).join(', ')}: not found in the build context${this.context.ignorePatterns.length ? ' (or excluded by its ignore file)' : ''}`);
       }
       sourceKey = { context: hashed.digest };
-      ignore = this.context.ignorePatterns;
       sourceLayers = async () => [this.context.dir];
     }
     // A URL with --checksum is known by it; without one it has to be downloaded to be known.
@@ -619,7 +628,7 @@ class Build {
 
   private async copyStep(state: StageState, instruction: InstructionOf<'COPY' | 'ADD'>, p: CopyPlan): Promise<void> {
     const { sources, local, urls, checksum, heredocs, dest, chown, mode, keepOwner, ignore, sourceLayers } = p;
-    const describe = { [instruction.kind]: sources, heredocs, dest, chown, mode, source: p.sourceKey, urls: checksum ?? p.urlKeys };
+    const describe = { [instruction.kind]: sources, heredocs, dest, chown, mode, source: p.sourceKey, urls: checksum ?? p.urlKeys, exclude: ignore };
     const history = `${instruction.kind}${chown ? ` --chown=${chown}` : ''}${mode !== undefined ? ` --chmod=${mode.toString(8)}` : ''} ${[...sources, ...heredocs.map((h) => `<<${h.name}`)].join(' ')} ${dest} # buildkit`;
     return this.step(state, instruction, describe, history, () => {}, async (workspace, lowerDirs) => {
       const owner = chown === undefined ? undefined : this.owner(chown, lowerDirs);
@@ -674,13 +683,15 @@ function chompHeredoc(content: string, chomp: boolean): string {
 }
 
 /** A RUN's argv, with BuildKit's heredoc rules: a lone heredoc is the script, others go to the shell as written. */
-function runArgs(instruction: InstructionOf<'RUN'>, shell: readonly string[] | undefined): string[] {
+function runArgs(instruction: InstructionOf<'RUN'>, shell: readonly string[] | undefined): { args: string[]; script?: { content: string } } {
   const { command, heredocs } = instruction;
-  if (!heredocs.length || !('shell' in command)) return commandArgs(command, shell);
+  if (!heredocs.length || !('shell' in command)) return { args: commandArgs(command, shell) };
   if (heredocs.length === 1 && /^\d*<<-?\s*\S+$/.test(command.shell.trim())) {
-    return commandArgs({ shell: chompHeredoc(heredocs[0].content, heredocs[0].chomp) }, shell);
+    const content = chompHeredoc(heredocs[0].content, heredocs[0].chomp);
+    if (content.startsWith('#!')) return { args: [`/dev/pipes/${heredocs[0].name}`], script: { content } };
+    return { args: commandArgs({ shell: content }, shell) };
   }
-  return commandArgs({ shell: [command.shell, ...heredocs.map((h) => `${h.content}${h.name}`)].join('\n') }, shell);
+  return { args: commandArgs({ shell: [command.shell, ...heredocs.map((h) => `${h.content}${h.name}`)].join('\n') }, shell) };
 }
 
 /** Builds the image a Dockerfile describes and stores it under the tags given. */

@@ -109,10 +109,10 @@ export interface HashedSources {
   missing: string[];
 }
 
-/** The content hash of COPY/ADD sources in the context, after the ignore rules. */
-export function hashContextSources(context: BuildContext, sources: readonly string[]): HashedSources {
+/** The content hash of COPY/ADD sources in the context, after the ignore rules (`patterns`). */
+export function hashContextSources(context: BuildContext, sources: readonly string[], patterns: readonly string[] = context.ignorePatterns): HashedSources {
   const view = new LayerView([{ dir: context.dir, opaque: new Set() }]);
-  const ignore = context.ignorePatterns.length ? ignoreRules(context.ignorePatterns) : undefined;
+  const ignore = patterns.length ? ignoreRules(patterns) : undefined;
   const hash = createHash('sha256');
   const missing: string[] = [];
   for (const source of sources) {

@@ -1,6 +1,7 @@
 /** Test images made from scratch: tars written with tar-stream, a busybox root file system from busybox-static. */
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import tar from 'tar-stream';
@@ -97,4 +98,24 @@ export async function writeDockerArchive(path: string, repoTags: string | string
     ...layerTars.map((t, i): TarEntry => ({ name: layerNames[i], content: t })),
     { name: 'manifest.json', content: manifest },
   ]);
+}
+
+/**
+ * A Debian minbase root file system tar: DEVBOX_MINBASE_TAR when set, else made once per test run with
+ * mmdebstrap (~15 s, from Debian's mirrors) and kept in the suites' temp dir.
+ */
+export function minbaseTar(): string {
+  if (process.env.DEVBOX_MINBASE_TAR) return process.env.DEVBOX_MINBASE_TAR;
+  const base = process.env.DEVBOX_TEST_TMP;
+  if (!base) throw new Error('DEVBOX_TEST_TMP is not set: run the suites through test/run-suites.sh');
+  const path = join(base, 'minbase.tar');
+  if (!existsSync(path)) {
+    try {
+      execFileSync('mmdebstrap', ['--quiet', '--variant=minbase', 'bookworm', `${path}.tmp`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    } catch (error) {
+      throw new Error(`mmdebstrap could not make a Debian minbase (apt-get install mmdebstrap; or set DEVBOX_MINBASE_TAR): ${(error as { stderr?: Buffer }).stderr ?? error}`);
+    }
+    renameSync(`${path}.tmp`, path);
+  }
+  return path;
 }

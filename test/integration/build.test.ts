@@ -12,7 +12,7 @@ import { xz } from '@napi-rs/lzma';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createImageSuite, once, type ImageSuite } from '../helpers/image-suite.js';
-import { busyboxRootfs, packTar, writeTar } from '../helpers/images.js';
+import { busyboxRootfs, minbaseTar, packTar, writeTar } from '../helpers/images.js';
 import { savedLayers, writeContext, type ContextFile } from '../helpers/build.js';
 
 let suite: ImageSuite;
@@ -158,10 +158,26 @@ test('ARG: global ARGs in FROM, --build-arg over defaults, ENV over ARG, ARGs in
   assert.is(await runIn('args', 'cat /args; echo "[$GREETING]"'), 'hello hello-unset\n[]\n');
 });
 
-test('heredocs: RUN <<EOF runs the script, COPY <<EOF writes a file with variables expanded', async () => {
-  const dockerfile = 'FROM busybox\nENV NAME=world\nRUN <<EOF\necho one > /h1\necho two >> /h1\nEOF\nCOPY <<EOT <<"RAW" /docs/\nhello $NAME\nEOT\nkeep $NAME\nRAW\n';
+test('heredocs: RUN <<EOF runs through the shell, or its #! interpreter; COPY <<EOF writes a file with variables expanded', async () => {
+  const dockerfile = [
+    'FROM busybox',
+    'ENV NAME=world',
+    'RUN <<EOF',
+    'echo one > /h1',
+    'echo two >> /h1',
+    'EOF',
+    'RUN <<SCRIPT',
+    '#!/bin/busybox sh',
+    'echo "run by $0" > /h2',
+    'SCRIPT',
+    'COPY <<EOT <<"RAW" /docs/',
+    'hello $NAME',
+    'EOT',
+    'keep $NAME',
+    'RAW',
+  ].join('\n');
   await buildOk(dockerfile, {}, ['-t', 'heredoc']);
-  assert.is(await runIn('heredoc', 'cat /h1 /docs/EOT /docs/RAW'), 'one\ntwo\nhello world\nkeep $NAME\n');
+  assert.is(await runIn('heredoc', 'cat /h1 /h2 /docs/EOT /docs/RAW'), 'one\ntwo\nrun by /dev/pipes/SCRIPT\nhello world\nkeep $NAME\n');
 });
 
 test('RUN --mount=type=cache keeps its directory between builds and out of the image', async () => {
@@ -171,9 +187,9 @@ test('RUN --mount=type=cache keeps its directory between builds and out of the i
   assert.is(await runIn('cached-mount', 'cat /seen; test -e /var/cache && echo present || echo absent'), 'run\nrun\nabsent\n');
 });
 
-test('COPY: globs, directory contents, trailing slash, --chmod, .dockerignore with exceptions', async () => {
+test('COPY: globs, directory contents, trailing slash, --chmod, --exclude, .dockerignore with exceptions', async () => {
   const files: Record<string, ContextFile> = {
-    Dockerfile: 'FROM busybox\nCOPY *.txt /texts/\nCOPY src /srcdir\nCOPY --chmod=600 single.txt /renamed\n',
+    Dockerfile: 'FROM busybox\nCOPY *.txt /texts/\nCOPY src /srcdir\nCOPY --chmod=600 single.txt /renamed\nCOPY --exclude=src/*.js src /nojs\n',
     'a.txt': 'a',
     'b.txt': 'b',
     'single.txt': 's',
@@ -184,7 +200,10 @@ test('COPY: globs, directory contents, trailing slash, --chmod, .dockerignore wi
   };
   const dir = await writeContext(suite, files);
   await suite.devboxOk(['build', '-t', 'copies', dir]);
-  assert.is(await runIn('copies', 'ls /texts; find /srcdir | sort; stat -c %a /renamed'), 'a.txt\nb.txt\nsingle.txt\n/srcdir\n/srcdir/keep.js\n/srcdir/logs\n/srcdir/logs/important.log\n600\n');
+  assert.is(
+    await runIn('copies', 'ls /texts; find /srcdir | sort; stat -c %a /renamed; find /nojs | sort'),
+    'a.txt\nb.txt\nsingle.txt\n/srcdir\n/srcdir/keep.js\n/srcdir/logs\n/srcdir/logs/important.log\n600\n/nojs\n/nojs/logs\n/nojs/logs/important.log\n',
+  );
 });
 
 test('COPY never follows a symlink out of the context: a top-level link resolves inside it, links inside are copied as links', async () => {
@@ -249,6 +268,23 @@ test('ONBUILD triggers are recorded, run in the image built FROM it, and not inh
   assert.is(await runIn('onbuild-child', 'cat /trigger'), 'triggered\nyes\n');
   const child = (await suite.inspect('onbuild-child')) as unknown as { Config: { OnBuild?: string[] } };
   assert.is(child.Config.OnBuild, undefined);
+});
+
+test('Debian: RUN uses the whole subordinate range (useradd, shadow group, setuid programs survive a copy-up)', async () => {
+  await suite.devboxOk(['image', 'import', minbaseTar(), 'localhost/minbase']);
+  await buildOk('FROM localhost/minbase\nRUN useradd -m -u 1500 -s /bin/bash dev && install -d -o dev -g dev -m 750 /work && chmod u+s /usr/bin/passwd\nUSER dev\nWORKDIR /work\nRUN touch mine\n', {}, ['-t', 'debian-dev']);
+  const out = await runIn('debian-dev', 'stat -c "%n %u:%g %a" /etc/shadow /home/dev /work /work/mine /usr/bin/passwd');
+  assert.is(out, '/etc/shadow 0:42 640\n/home/dev 1500:1500 755\n/work 1500:1500 750\n/work/mine 1500:1500 644\n/usr/bin/passwd 0:0 4755\n');
+  assert.is((await suite.devboxOk(['run', '--rm', 'debian-dev', 'id'])).stdout, 'uid=1500(dev) gid=1500(dev) groups=1500(dev)\n');
+});
+
+test('-q shows nothing but the id, and the output of a step that fails', async () => {
+  const ok = await buildOk('FROM busybox\nRUN echo quiet-output\n', {}, ['-q']);
+  assert.is(ok.stderr, '');
+  assert.match(ok.stdout, /^sha256:[0-9a-f]{64}\n$/);
+  const failed = await build('FROM busybox\nRUN echo shown-on-failure && exit 2\n', {}, ['-q']);
+  assert.is(failed.stdout, '');
+  assert.match(failed.stderr, /^shown-on-failure\ndevbox: Dockerfile:2: RUN .*status 2/);
 });
 
 test('bad input: Dockerfile:LINE, the instruction, the cause; a failed build leaves no image or layer behind', async () => {
