@@ -110,12 +110,14 @@ export function minbaseTar(): string {
   if (!base) throw new Error('DEVBOX_TEST_TMP is not set: run the suites through test/run-suites.sh');
   const path = join(base, 'minbase.tar');
   if (!existsSync(path)) {
+    // mmdebstrap chooses its output format by the name: a temp name must still end in .tar
+    const temp = join(base, 'minbase.tmp.tar');
     try {
-      execFileSync('mmdebstrap', ['--quiet', '--variant=minbase', 'bookworm', `${path}.tmp`], { stdio: ['ignore', 'ignore', 'pipe'] });
+      execFileSync('mmdebstrap', ['--quiet', '--variant=minbase', 'bookworm', temp], { stdio: ['ignore', 'ignore', 'pipe'] });
     } catch (error) {
       throw new Error(`mmdebstrap could not make a Debian minbase (apt-get install mmdebstrap; or set DEVBOX_MINBASE_TAR): ${(error as { stderr?: Buffer }).stderr ?? error}`);
     }
-    renameSync(`${path}.tmp`, path);
+    renameSync(temp, path);
   }
   return path;
 }
