@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks (npm run bench). Like the tests, they run as an unprivileged user; as root, as "devbox-test"
-# (set up by test/setup-machine.sh). Prints medians and ratios against podman and bwrap measured in the same run.
+# (set up by test/setup-machine.sh). Prints medians and ratios against podman and bwrap measured in the same run:
+# sandbox start-up (startup.ts), network throughput and port-forward latency (network.ts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -n "${DEVBOX_BENCH_BUILT:-}" ] || npm run --silent build
@@ -9,6 +10,7 @@ if [ "$(id -u)" != 0 ]; then
   # podman's rootless pause process, if this run started it, ends with the run
   pause_before=$(pgrep -u "$(id -u)" -x catatonit || true)
   node dist/bench/startup.js "$@"
+  node dist/bench/network.js
   for pid in $(pgrep -u "$(id -u)" -x catatonit || true); do
     case " $pause_before " in *" $pid "*) ;; *) kill "$pid" 2>/dev/null || true ;; esac
   done
