@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks (npm run bench). Like the tests, they run as an unprivileged user; as root, as "devbox-test"
-# (set up by test/setup-machine.sh). Prints medians and ratios against podman and bwrap measured in the same run.
+# (set up by test/setup-machine.sh). Prints medians and ratios against podman and bwrap measured in the same run:
+# sandbox start-up (startup.ts), network throughput and port-forward latency (network.ts), pulls (pull.ts),
+# entering a project's sandbox (project.ts), template builds (build.ts).
 # DEVBOX_MINBASE_TAR: a Debian minbase tar (mmdebstrap --variant=minbase bookworm FILE) for the build benchmark;
 # without it the benchmark makes one.
 set -euo pipefail
@@ -11,6 +13,7 @@ if [ "$(id -u)" != 0 ]; then
   # podman's rootless pause process, if this run started it, ends with the run
   pause_before=$(pgrep -u "$(id -u)" -x catatonit || true)
   node dist/bench/startup.js "$@"
+  node dist/bench/network.js
   node dist/bench/pull.js
   node dist/bench/project.js "$@"
   node dist/bench/build.js

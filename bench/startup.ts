@@ -1,6 +1,7 @@
 /**
  * Sandbox start-up: `devbox run --rm IMG true` against `podman run --rm IMG true` (runc) and bwrap on the same
- * busybox root file system, measured in one run, as the current (unprivileged) user.
+ * busybox root file system, measured in one run, as the current (unprivileged) user; with the isolated
+ * (slirp4netns) network and with the host's.
  * Prints the median of each and the devbox/podman ratio. Usage: node dist/bench/startup.js [RUNS]
  */
 import { spawnSync } from 'node:child_process';
@@ -45,20 +46,22 @@ try {
   sh('tar', ['-xf', tarPath, '-C', rootfs]);
 
   sh(process.execPath, [DEVBOX_BIN, 'image', 'import', tarPath, 'bench-busybox'], env);
-  for (const storage of ['native', 'fuse']) {
-    const samples = time(process.execPath, [DEVBOX_BIN, 'run', '--rm', '--storage', storage, 'bench-busybox', 'true'], env);
-    results.push({ name: `devbox run --rm (${storage})`, median: median(samples) });
+  for (const [storage, network] of [['native', 'slirp4netns'], ['fuse', 'slirp4netns'], ['native', 'host']]) {
+    const samples = time(process.execPath, [DEVBOX_BIN, 'run', '--rm', '--storage', storage, '--network', network, 'bench-busybox', 'true'], env);
+    results.push({ name: `devbox run --rm (${storage}, ${network})`, median: median(samples) });
   }
   const podmanEnv = { ...process.env, XDG_DATA_HOME: join(work, 'podman-data') };
   sh('podman', ['import', tarPath, 'localhost/bench-busybox'], podmanEnv);
   const podman = median(time('podman', ['--runtime', 'runc', 'run', '--rm', '--network', 'host', 'localhost/bench-busybox', 'true'], podmanEnv));
-  results.push({ name: 'podman run --rm (runc)', median: podman });
+  results.push({ name: 'podman run --rm (runc, host)', median: podman });
+  const podmanSlirp = median(time('podman', ['--runtime', 'runc', 'run', '--rm', '--network', 'slirp4netns', 'localhost/bench-busybox', 'true'], podmanEnv));
+  results.push({ name: 'podman run --rm (runc, slirp4netns)', median: podmanSlirp });
   const bwrap = median(time('bwrap', ['--unshare-all', '--share-net', '--bind', rootfs, '/', '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', '/bin/true']));
   results.push({ name: 'bwrap', median: bwrap });
   results.push({ name: 'node -e 0', median: median(time(process.execPath, ['-e', '0'])) });
 
   console.log(`start-up of a busybox sandbox running true, median of ${runs} runs`);
-  for (const r of results) console.log(`${r.name.padEnd(28)} ${r.median.toFixed(1).padStart(7)} ms   ${(r.median / podman).toFixed(2)}x podman`);
+  for (const r of results) console.log(`${r.name.padEnd(38)} ${r.median.toFixed(1).padStart(7)} ms   ${(r.median / podman).toFixed(2)}x podman`);
   spawnSync('podman', ['rmi', '-f', 'localhost/bench-busybox'], { stdio: 'ignore', env: podmanEnv });
   spawnSync('podman', ['unshare', 'rm', '-rf', join(work, 'podman-data')], { stdio: 'ignore', env: podmanEnv });
 } finally {

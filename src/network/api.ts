@@ -11,32 +11,23 @@ import type { Protocol } from './port-mapping.js';
 
 export const API_SOCKET_NAME = 'slirp4netns.sock';
 
+/** A host port forwarded to the sandbox's address (10.0.2.100). */
 export interface HostForward {
-  id: number;
   protocol: Protocol;
   hostIp: string;
   hostPort: number;
-  guestIp: string;
   guestPort: number;
 }
 
 /** slirp4netns answered the request with an error (its `desc`); a failed connection is a plain error. */
 export class Slirp4netnsApiError extends Error {}
 
-interface ListedForward {
-  id: number;
-  proto: Protocol;
-  host_addr: string;
-  host_port: number;
-  guest_addr: string;
-  guest_port: number;
-}
-
 export class Slirp4netnsApi {
   /** `dir` holds the socket (named API_SOCKET_NAME). */
   constructor(readonly dir: string) {}
 
-  async addHostForward(forward: Omit<HostForward, 'id' | 'guestIp'>): Promise<number> {
+  /** Returns the forward's id, for removeHostForward. */
+  async addHostForward(forward: HostForward): Promise<number> {
     const reply = (await this.request('add_hostfwd', {
       proto: forward.protocol,
       host_addr: forward.hostIp,
@@ -48,11 +39,6 @@ export class Slirp4netnsApi {
 
   async removeHostForward(id: number): Promise<void> {
     await this.request('remove_hostfwd', { id });
-  }
-
-  async listHostForwards(): Promise<HostForward[]> {
-    const reply = (await this.request('list_hostfwd')) as { entries: ListedForward[] };
-    return reply.entries.map((e) => ({ id: e.id, protocol: e.proto, hostIp: e.host_addr, hostPort: e.host_port, guestIp: e.guest_addr, guestPort: e.guest_port }));
   }
 
   private async request(execute: string, args?: Record<string, unknown>): Promise<unknown> {

@@ -81,7 +81,7 @@ export class AutoForwarder {
   }
 
   /** One pass: forward new listeners, remove the forwards of listeners that went away. */
-  async scan(): Promise<void> {
+  private async scan(): Promise<void> {
     const listening = new Set(
       readSockets(`/proc/${this.options.pid}/net`, 'tcp')
         .filter((s) => REACHABLE.has(s.address) && !this.publishedPorts.has(s.port))

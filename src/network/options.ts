@@ -32,7 +32,7 @@ export function parseNetwork(text: string): { mode: NetworkMode; allowHostLoopba
   const [name, ...rest] = text.split(':');
   const mode = name === 'slirp' ? 'slirp4netns' : name;
   if (!NETWORK_MODES.includes(mode as NetworkMode)) {
-    throw usage(`unknown network "${text}"`, `use one of ${NETWORK_MODES.join(', ')} (slirp4netns may be written slirp)`);
+    throw usage(`unknown network "${text}"`, 'use slirp4netns (or slirp), host or none');
   }
   if (!rest.length) return { mode: mode as NetworkMode };
   const options = rest.join(':');

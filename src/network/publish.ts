@@ -10,7 +10,7 @@ import { findSocketOwner, readSockets, unprivilegedPortStart } from './proc-net.
 const WILDCARDS = new Set(['0.0.0.0', '::']);
 
 /** Why the host refused to bind the mapping's host port, as one DevboxError. */
-export function hostPortError(m: PortMapping, cause: Slirp4netnsApiError): DevboxError {
+function hostPortError(m: PortMapping, cause: Slirp4netnsApiError): DevboxError {
   const where = `${m.hostIp}:${m.hostPort}/${m.protocol}`;
   const other = m.hostPort < 65535 ? m.hostPort + 1 : m.hostPort - 1;
   const fix = `stop it, or publish another host port: -p ${other}:${m.containerPort}`;

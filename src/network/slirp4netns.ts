@@ -18,9 +18,8 @@ export const SLIRP_MTU = 65520;
 export const SLIRP_GATEWAY = '10.0.2.2';
 export const SLIRP_DNS = '10.0.2.3';
 export const SLIRP_GUEST = '10.0.2.100';
-export const SLIRP_TAP = 'tap0';
-
-export const LOG_NAME = 'slirp4netns.log';
+const SLIRP_TAP = 'tap0';
+const LOG_NAME = 'slirp4netns.log';
 
 export interface Slirp4netnsFeatures {
   sandbox: boolean;

@@ -1,0 +1,185 @@
+/**
+ * Sandbox networking, as the current (unprivileged) user, all on this machine's loopback:
+ *  - throughput host → sandbox through a forwarded port (MIB mebibytes read by busybox nc + dd inside) for
+ *    devbox's slirp4netns network with -p, devbox's host network (no forwarding: the baseline), and rootless
+ *    podman's slirp4netns network with its default port handler (rootlesskit) and with slirp4netns's own;
+ *  - latency of the first connection answered through a forward after a listener appears inside: through a
+ *    port published with -p (the forward exists already) and through auto-forward (devbox must notice it).
+ * Prints medians and ratios to podman. Usage: node dist/bench/network.js [RUNS] [MIB]
+ */
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { DEVBOX_BIN } from '../test/helpers/cli.js';
+import { busyboxRootfs, packTar, type TarEntry } from '../test/helpers/images.js';
+import { freePort } from '../test/helpers/network.js';
+
+const runs = Number(process.argv[2] ?? 3);
+const mib = Number(process.argv[3] ?? 1024);
+const LATENCY_RUNS = 10;
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function sh(cmd: string, args: string[], env: NodeJS.ProcessEnv): void {
+  const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+}
+
+/** A sandbox or container running a shell loop that prints a line each time its server is about to listen. */
+class Server {
+  private out = '';
+  private readonly proc: ChildProcessWithoutNullStreams;
+
+  constructor(cmd: string, args: string[], env: NodeJS.ProcessEnv) {
+    this.proc = spawn(cmd, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    this.proc.stdout.on('data', (d) => (this.out += d));
+    let err = '';
+    this.proc.stderr.on('data', (d) => (err += d));
+    this.proc.once('exit', (code) => {
+      if (code !== null && ![0, 137, 143].includes(code)) console.error(`${cmd} exited ${code}: ${err}`);
+    });
+  }
+
+  /** Waits for the n-th "listening" line. */
+  async listening(n: number): Promise<void> {
+    while ((this.out.match(/listening/g) ?? []).length < n) await sleep(10);
+    await sleep(300); // the line comes just before nc binds
+  }
+
+  send(line: string): void {
+    this.proc.stdin.write(`${line}\n`);
+  }
+
+  /** SIGTERM reaches the shell through devbox; podman's container needs `end` (its pid 1 ignores SIGTERM). */
+  async stop(end: () => void = () => this.proc.kill('SIGTERM')): Promise<void> {
+    const exited = new Promise((r) => this.proc.once('close', r));
+    end();
+    await exited;
+  }
+}
+
+/**
+ * Sends `bytes` to 127.0.0.1:port; ms from connect until the receiver, having read them all, closed the
+ * connection (it counts them itself: port forwarders do not all pass a half-close on).
+ */
+function send(port: number, bytes: number): Promise<number> {
+  const chunk = Buffer.alloc(1 << 20, 0x61);
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const socket = connect(port, '127.0.0.1');
+    let left = bytes;
+    const pump = (): void => {
+      while (left > 0) {
+        left -= chunk.length;
+        if (!socket.write(chunk)) {
+          socket.once('drain', pump);
+          return;
+        }
+      }
+    };
+    socket.once('connect', pump);
+    socket.on('data', () => {});
+    socket.once('close', () => (left <= 0 ? resolve(performance.now() - t0) : reject(new Error(`connection closed with ${left} bytes unsent`))));
+    socket.on('error', () => {}); // a reset once the receiver has everything; 'close' follows
+  });
+}
+
+async function throughput(name: string, cmd: string, args: string[], port: number, env: NodeJS.ProcessEnv, end?: () => void): Promise<{ name: string; gbps: number }> {
+  const server = new Server(cmd, args, env);
+  const samples: number[] = [];
+  try {
+    for (let i = 1; i <= runs + 1; i++) {
+      await server.listening(i);
+      const ms = await send(port, mib * 2 ** 20);
+      if (i > 1) samples.push((mib * 2 ** 20 * 8) / (ms / 1000) / 1e9); // the first is a warm-up
+    }
+  } finally {
+    await server.stop(end);
+  }
+  return { name, gbps: median(samples) };
+}
+
+/** Connects until an HTTP answer comes back; ms from `t0`. */
+async function firstAnswer(port: number, t0: number): Promise<number> {
+  for (;;) {
+    const answered = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => socket.end('GET / HTTP/1.0\r\n\r\n'));
+      let data = '';
+      socket.on('data', (d) => (data += d));
+      socket.once('close', () => resolve(data.includes('ok')));
+      socket.once('error', () => resolve(false));
+    });
+    if (answered) return performance.now() - t0;
+    await sleep(2);
+  }
+}
+
+/** httpd started on demand inside (`start PORT`, `stop`): the median time to the first answer on the host. */
+async function listenerLatency(args: string[], hostPort: (port: number) => number, innerPort: () => Promise<number>, env: NodeJS.ProcessEnv): Promise<number> {
+  const script = 'mkdir /www; echo ok > /www/index.html; echo listening; while read cmd port; do case $cmd in start) httpd -f -p $port -h /www & p=$!;; stop) kill $p; wait $p;; esac; done';
+  const server = new Server(process.execPath, [DEVBOX_BIN, 'run', '--rm', '-i', ...args, 'sh', '-c', script], env);
+  const samples: number[] = [];
+  try {
+    await server.listening(1);
+    for (let i = 0; i < LATENCY_RUNS + 1; i++) {
+      const port = await innerPort();
+      const t0 = performance.now();
+      server.send(`start ${port}`);
+      const ms = await firstAnswer(hostPort(port), t0);
+      if (i > 0) samples.push(ms);
+      server.send('stop');
+      await sleep(500); // the listener and its auto-forward go away
+    }
+  } finally {
+    await server.stop();
+  }
+  return median(samples);
+}
+
+const work = mkdtempSync(join(tmpdir(), 'devbox-bench-net-'));
+const env = { ...process.env, XDG_DATA_HOME: join(work, 'data'), XDG_CONFIG_HOME: join(work, 'config') };
+const podmanEnv = { ...process.env, XDG_DATA_HOME: join(work, 'podman-data') };
+try {
+  const tarPath = join(work, 'rootfs.tar');
+  const applets = ['nc', 'httpd', 'dd'].map((a): TarEntry => ({ name: `bin/${a}`, type: 'symlink', linkname: 'busybox' }));
+  writeFileSync(tarPath, await packTar([...busyboxRootfs(), ...applets]));
+  sh(process.execPath, [DEVBOX_BIN, 'image', 'import', tarPath, 'bench-net'], env);
+  sh('podman', ['import', tarPath, 'localhost/bench-net'], podmanEnv);
+
+  const loop = (port: number) => ['sh', '-c', `while :; do echo listening; nc -l -p ${port} -e dd bs=1M count=${mib} iflag=fullblock of=/dev/null 2>/dev/null; done`];
+  const results: { name: string; gbps: number }[] = [];
+  let port = await freePort();
+  results.push(await throughput('devbox slirp4netns -p', process.execPath, [DEVBOX_BIN, 'run', '--rm', '-i', '-p', `127.0.0.1:${port}:5000`, 'bench-net', ...loop(5000)], port, env));
+  port = await freePort();
+  results.push(await throughput('devbox host network', process.execPath, [DEVBOX_BIN, 'run', '--rm', '-i', '--network', 'host', 'bench-net', ...loop(port)], port, env));
+  for (const handler of ['rootlesskit', 'slirp4netns']) {
+    port = await freePort();
+    const name = `bench-net-${handler}`;
+    const podman = ['--runtime', 'runc', 'run', '--rm', '-i', '--name', name, '--network', `slirp4netns:port_handler=${handler}`, '-p', `127.0.0.1:${port}:5000`, 'localhost/bench-net', ...loop(5000)];
+    const remove = () => spawnSync('podman', ['rm', '-f', '-t', '0', name], { stdio: 'ignore', env: podmanEnv });
+    results.push(await throughput(`podman slirp4netns (${handler} ports)`, 'podman', podman, port, podmanEnv, remove));
+  }
+  const peer = results.find((r) => r.name.includes('rootlesskit'))!.gbps;
+  console.log(`throughput host → sandbox through a forwarded port, ${mib} MiB, median of ${runs} runs after a warm-up`);
+  for (const r of results) console.log(`${r.name.padEnd(40)} ${r.gbps.toFixed(2).padStart(6)} Gbit/s   ${(r.gbps / peer).toFixed(2)}x podman`);
+
+  const published = await freePort();
+  const viaPublished = await listenerLatency(['-p', `127.0.0.1:${published}:8080`, 'bench-net'], () => published, async () => 8080, env);
+  const viaAuto = await listenerLatency(['bench-net'], (p) => p, freePort, env);
+  console.log(`\nfirst answered connection after a listener starts inside, median of ${LATENCY_RUNS}`);
+  console.log(`${'published port (-p)'.padEnd(40)} ${viaPublished.toFixed(1).padStart(6)} ms`);
+  console.log(`${'auto-forward'.padEnd(40)} ${viaAuto.toFixed(1).padStart(6)} ms   (+${(viaAuto - viaPublished).toFixed(1)} ms)`);
+  spawnSync('podman', ['rmi', '-f', 'localhost/bench-net'], { stdio: 'ignore', env: podmanEnv });
+  spawnSync('podman', ['unshare', 'rm', '-rf', join(work, 'podman-data')], { stdio: 'ignore', env: podmanEnv });
+} finally {
+  spawnSync(process.execPath, [new URL('../test/helpers/remove-tree.js', import.meta.url).pathname, work], { stdio: 'inherit' });
+  rmSync(work, { recursive: true, force: true });
+}
