@@ -6,8 +6,7 @@
  * COPY, ADD, WORKDIR) get a workspace, produce a layer tar, and commit it with their cache entry.
  */
 import { readBuildCacheEntry, type BuildCacheEntry } from '../image/build-cache-store.js';
-import { DEFAULT_PATH, hostArchitecture, MediaType, type ContainerConfig, type Descriptor, type ImageConfig } from '../image/oci.js';
-import { parseGroup, parsePasswd, readImageFile, resolveUser, type ResolvedUser } from '../image/passwd.js';
+import { DEFAULT_PATH, hostArchitecture, MediaType, type Descriptor, type ImageConfig } from '../image/oci.js';
 import { normalizedName, parseReference } from '../image/reference.js';
 import { ImageStore, type StoredImage } from '../image/store.js';
 import type { StorageDriver } from '../storage/driver.js';
@@ -15,22 +14,15 @@ import { resolveIdMapping, type IdMapping } from '../userns/idmap.js';
 import { describeError, DevboxError } from '../util/errors.js';
 import { resolveBaseImage } from './base-image.js';
 import { stepKey } from './cache.js';
-import { checkSignal, commandArgs, destinationPath, exposedPorts, goQuoted, healthConfig, parseChmod, setEnv, workdirPath } from './config-edits.js';
-import { hashContextSources, openContext, type BuildContext } from './context.js';
-import { expandWord, expandWords, ExpansionError } from './expand.js';
-import type { FsAction, Owner } from './fs-actions.js';
+import { planConfigStep, type ArgScope } from './config-steps.js';
+import { openContext, type BuildContext } from './context.js';
+import { expandWord, ExpansionError } from './expand.js';
+import { planCopy, planRun, planWorkdir, type CopySource, type FileStepContext } from './file-steps.js';
 import { InstructionError, parseBuildPlan, parseTrigger, type BuildPlan, type Instruction, type InstructionOf, type Stage } from './instructions.js';
-import type { LayerTarResult } from './layer-tar.js';
-import { LayerView } from './layer-view.js';
 import { createProgress, type Progress, type ProgressMode } from './progress.js';
-import { parseRunMounts } from './run-mounts.js';
-import { hasWildcards, isUrl } from './sources.js';
+import { envMap, type LayerTar, type StageState, type StepPlan } from './stage-state.js';
 import { StepError } from './step-error.js';
 import { createWorkspace, removeStaleWorkspaces, removeWorkspace, type StepWorkspace } from './workspace.js';
-
-// Modules only a step that runs (rather than coming from the cache) needs are imported when it does: a
-// rebuild with nothing to do should cost little more than starting Node.js.
-const layerCommit = () => import('./layer-commit.js');
 
 export interface BuildOptions {
   context: string;
@@ -52,17 +44,6 @@ export interface BuildResult {
 /** ARGs every build has without declaring them (Docker's predefined proxy args): RUN sees them, the cache does not. */
 const PROXY_ARGS = ['HTTP_PROXY', 'HTTPS_PROXY', 'FTP_PROXY', 'NO_PROXY', 'ALL_PROXY'].flatMap((n) => [n, n.toLowerCase()]);
 
-/** The image config of one stage as it is built, and what its instructions see. */
-interface StageState {
-  key: string;
-  config: ImageConfig;
-  layers: Descriptor[];
-  /** Variables for expansion and RUN: the image's ENV and the ARGs declared so far. */
-  env: Map<string, string>;
-  /** CMD set in this stage (ENTRYPOINT then keeps it). */
-  cmdSet: boolean;
-}
-
 interface StageResult {
   key: string;
   config: ImageConfig;
@@ -75,15 +56,6 @@ class DockerfileError extends DevboxError {}
 function shortInstruction(instruction: Instruction): string {
   const text = instruction.node.original.replace(/\s+/g, ' ');
   return text.length > 80 ? `${text.slice(0, 79)}…` : text;
-}
-
-function envMap(env: readonly string[] | null | undefined): Map<string, string> {
-  const map = new Map<string, string>();
-  for (const entry of env ?? []) {
-    const eq = entry.indexOf('=');
-    map.set(eq < 0 ? entry : entry.slice(0, eq), eq < 0 ? '' : entry.slice(eq + 1));
-  }
-  return map;
 }
 
 /** The fields of an image config a new image inherits, in a fixed order (the config's digest is the image id). */
@@ -311,25 +283,15 @@ class Build {
     return { key: state.key, config: state.config, layers: state.layers };
   }
 
-  /** Layer directories of the state's image, unpacked for this id map. */
-  private lowerDirs(state: StageState): Promise<string[]> {
+  /** Layer directories of a stage's image, unpacked for this id map. */
+  private lowerDirs(state: { config: ImageConfig; layers: Descriptor[] }): Promise<string[]> {
     const manifest = { schemaVersion: 2 as const, mediaType: MediaType.ociManifest, config: { mediaType: MediaType.ociConfig, digest: '', size: 0 }, layers: state.layers };
     return this.store.layerDirs({ id: '', names: [], manifestDigest: '', manifest, config: state.config }, this.mapping);
   }
 
-  /**
-   * One cached step. `describe` is what the key is made of; `edit` changes the config; `produce`, for steps
-   * that change files, writes their layer tar into the workspace.
-   */
-  private async step(
-    state: StageState,
-    instruction: Instruction,
-    describe: unknown,
-    history: string,
-    edit: (config: ContainerConfig) => void,
-    produce?: (workspace: StepWorkspace, lowerDirs: string[]) => Promise<({ path: string } & LayerTarResult) | undefined>,
-  ): Promise<void> {
-    const key = stepKey(state.key, describe);
+  /** One step: taken from the cache when its key is there, else done and recorded. */
+  private async step(state: StageState, instruction: Instruction, plan: StepPlan): Promise<void> {
+    const key = stepKey(state.key, plan.describe);
     this.progress.step(++this.stepNumber, this.totalSteps, instruction.node.original);
     const cached = this.options.noCache ? undefined : readBuildCacheEntry(this.store.root, key);
     if (cached) {
@@ -339,19 +301,20 @@ class Build {
     }
     const started = Date.now();
     const config = cloneConfig(state.config);
-    edit(config.config ?? (config.config = {}));
+    plan.edit?.(config.config ?? (config.config = {}), config);
     let workspace: StepWorkspace | undefined;
     try {
-      let tar: ({ path: string } & LayerTarResult) | undefined;
-      if (produce) {
+      let tar: LayerTar | undefined;
+      if (plan.produce) {
         workspace = createWorkspace(this.store.root);
-        tar = await produce(workspace, await this.lowerDirs(state));
+        tar = await plan.produce(workspace, await this.lowerDirs(state));
       }
-      const { commitStep } = await layerCommit();
+      // Loaded only by a step that runs: a rebuild with nothing to do should cost little more than Node.js.
+      const { commitStep } = await import('./layer-commit.js');
       const entry = await commitStep(this.store, this.mapping, key, tar, (layer) => {
         const created = new Date().toISOString();
         config.created = created;
-        config.history = [...(config.history ?? []), { created, created_by: history, comment: 'devbox build', ...(layer ? {} : { empty_layer: true }) }];
+        config.history = [...(config.history ?? []), { created, created_by: plan.history, comment: 'devbox build', ...(layer ? {} : { empty_layer: true }) }];
         if (layer) config.rootfs.diff_ids = [...config.rootfs.diff_ids, layer.digest];
         return { config, layers: layer ? [...state.layers, layer] : state.layers };
       });
@@ -368,330 +331,66 @@ class Build {
     state.layers = entry.layers;
   }
 
-  private async dispatch(stage: Stage, state: StageState, instruction: Instruction): Promise<void> {
-    const expand = this.expander(state.env);
-    const config = () => state.config.config!;
-    switch (instruction.kind) {
-      case 'ENV': {
-        const pairs = instruction.pairs.map(([k, v]) => [expand(k), expand(v)] as const);
-        for (const [k, v] of pairs) state.env.set(k, v);
-        return this.step(state, instruction, { env: pairs }, `ENV ${pairs.map(([k, v]) => `${k}=${v}`).join(' ')}`, (c) => {
-          for (const [k, v] of pairs) c.Env = setEnv(c.Env, k, v);
-        });
-      }
-      case 'LABEL': {
-        const pairs = instruction.pairs.map(([k, v]) => [expand(k), expand(v)] as const);
-        return this.step(state, instruction, { label: pairs }, `LABEL ${pairs.map(([k, v]) => `${k}=${v}`).join(' ')}`, (c) => {
-          c.Labels = { ...(c.Labels ?? {}) };
-          for (const [k, v] of pairs) c.Labels[k] = v;
-        });
-      }
-      case 'ARG': {
-        const resolved: [string, string | undefined][] = [];
-        for (const arg of instruction.args) {
-          this.usedArgs.add(arg.name);
-          let value = this.buildArgs.get(arg.name);
-          if (value === undefined) value = arg.value !== undefined ? expand(arg.value) : this.metaEnv.get(arg.name);
-          resolved.push([arg.name, value]);
-          if (value !== undefined) state.env.set(arg.name, value);
-        }
-        return this.step(state, instruction, { arg: resolved }, `ARG ${resolved.map(([k, v]) => (v === undefined ? k : `${k}=${v}`)).join(' ')}`, () => {});
-      }
-      case 'USER': {
-        const user = expand(instruction.user);
-        return this.step(state, instruction, { user }, `USER ${user}`, (c) => {
-          c.User = user;
-        });
-      }
-      case 'CMD':
-      case 'ENTRYPOINT': {
-        const args = commandArgs(instruction.command, config().Shell);
-        const isCmd = instruction.kind === 'CMD';
-        if (isCmd) state.cmdSet = true;
-        const keepCmd = state.cmdSet;
-        return this.step(state, instruction, { [instruction.kind]: args, keepCmd }, `${instruction.kind} ${goQuoted(args)}`, (c) => {
-          if (isCmd) c.Cmd = args;
-          else {
-            c.Entrypoint = args;
-            if (!keepCmd) delete c.Cmd;
-          }
-        });
-      }
-      case 'SHELL':
-        return this.step(state, instruction, { shell: instruction.shell }, `SHELL ${goQuoted(instruction.shell)}`, (c) => {
-          c.Shell = instruction.shell;
-        });
-      case 'EXPOSE': {
-        const ports = exposedPorts(instruction.ports.flatMap((p) => expandWords(p, (n) => state.env.get(n), { escape: this.plan.escape })));
-        return this.step(state, instruction, { expose: ports }, `EXPOSE ${ports.join(' ')}`, (c) => {
-          c.ExposedPorts = { ...(c.ExposedPorts ?? {}) };
-          for (const p of ports) c.ExposedPorts[p] = {};
-        });
-      }
-      case 'VOLUME': {
-        const volumes = instruction.volumes.map(expand);
-        if (volumes.some((v) => !v)) throw new StepError('VOLUME specified can not be an empty string');
-        return this.step(state, instruction, { volume: volumes }, `VOLUME ${goQuoted(volumes)}`, (c) => {
-          c.Volumes = { ...(c.Volumes ?? {}) };
-          for (const v of volumes) c.Volumes[v] = {};
-        });
-      }
-      case 'STOPSIGNAL': {
-        const signal = expand(instruction.signal);
-        checkSignal(signal);
-        return this.step(state, instruction, { stopSignal: signal }, `STOPSIGNAL ${signal}`, (c) => {
-          c.StopSignal = signal;
-        });
-      }
-      case 'HEALTHCHECK': {
-        const health = healthConfig(instruction.test, instruction.options);
-        return this.step(state, instruction, { health }, `HEALTHCHECK ${JSON.stringify(health)}`, (c) => {
-          c.Healthcheck = health;
-        });
-      }
-      case 'ONBUILD':
-        return this.step(state, instruction, { onbuild: instruction.expression }, `ONBUILD ${instruction.expression}`, (c) => {
-          c.OnBuild = [...(c.OnBuild ?? []), instruction.expression];
-        });
-      case 'MAINTAINER':
-        return this.step(state, instruction, { maintainer: instruction.name }, `MAINTAINER ${instruction.name}`, () => {
-          state.config.author = instruction.name;
-        });
-      case 'WORKDIR':
-        return this.workdir(state, instruction, expand(instruction.path));
-      case 'RUN':
-        return this.runCommand(state, instruction);
-      case 'COPY':
-      case 'ADD':
-        return this.copy(stage, state, instruction, expand);
-      case 'FROM':
-        throw new InstructionError('FROM inside a stage', instruction.node.startLine);
-    }
-  }
-
-  /** uid:gid for --chown or a WORKDIR's owner, from the image's /etc/passwd and /etc/group (BuildKit's rules). */
-  private owner(spec: string, lowerDirs: readonly string[]): Owner {
-    const [user, group] = spec.split(':', 2);
-    const lookupId = (text: string, file: 'passwd' | 'group'): number => {
-      if (/^\d+$/.test(text)) return Number(text);
-      if (text === 'root') return 0;
-      const content = readImageFile(lowerDirs, `etc/${file}`);
-      const found = file === 'passwd' ? parsePasswd(content).find((p) => p.name === text)?.uid : parseGroup(content).find((g) => g.name === text)?.gid;
-      if (found === undefined) throw new StepError(`unable to find ${file === 'passwd' ? 'user' : 'group'} "${text}" in the image's /etc/${file}`);
-      return found;
+  private fileStepContext(): FileStepContext {
+    return {
+      store: this.store,
+      mapping: this.mapping,
+      progress: this.progress,
+      context: this.context,
+      network: this.options.network,
+      proxyEnv: (env) => PROXY_ARGS.filter((k) => this.buildArgs.has(k) && !env.has(k)).map((k) => `${k}=${this.buildArgs.get(k)}`),
+      storageDriver: async () => {
+        const [{ selectDriver }, { readSettings }] = await Promise.all([import('../storage/driver.js'), import('../settings/settings.js')]);
+        this.driver ??= await selectDriver(readSettings().storage, this.store.root, this.mapping);
+        return this.driver;
+      },
     };
-    const uid = lookupId(user, 'passwd');
-    let gid = uid;
-    if (group !== undefined) gid = lookupId(group, 'group');
-    else if (!/^\d+$/.test(user) && user !== 'root') gid = parsePasswd(readImageFile(lowerDirs, 'etc/passwd')).find((p) => p.name === user)!.gid;
-    return { uid, gid };
   }
 
-  private async stageWorker(workspace: StepWorkspace, lowerDirs: string[], actions: FsAction[]): Promise<{ path: string } & LayerTarResult> {
-    const { runLayerWorker } = await layerCommit();
-    const result = await runLayerWorker(this.mapping, {
-      op: 'stage',
-      staging: workspace.path('staging'),
-      scratch: workspace.dir,
-      out: workspace.tar,
-      owner: { uid: this.mapping.uid, gid: this.mapping.gid },
-      lowers: lowerDirs,
-      actions,
-    });
-    return { path: workspace.tar, ...result! };
-  }
-
-  private async workdir(state: StageState, instruction: InstructionOf<'WORKDIR'>, path: string): Promise<void> {
-    const dir = workdirPath(state.config.config?.WorkingDir, path);
-    const user = state.config.config?.User || '';
-    return this.step(state, instruction, { workdir: dir, user }, `WORKDIR ${dir}`, (c) => {
-      c.WorkingDir = dir;
-    }, async (workspace, lowerDirs) => {
-      if (dir === '/') return undefined;
-      try {
-        if (LayerView.ofLayerDirs(lowerDirs).lookup(LayerView.ofLayerDirs(lowerDirs).resolve(dir, true))?.stats.isDirectory()) return undefined;
-      } catch {
-        // unreadable as this user: the worker, as root of the user namespace, decides
-      }
-      const owner = user ? this.owner(user, lowerDirs) : { uid: 0, gid: 0 };
-      await mkdirStaging(workspace);
-      return this.stageWorker(workspace, lowerDirs, [{ kind: 'mkdir', path: dir, owner }]);
-    });
-  }
-
-  private async runCommand(state: StageState, instruction: InstructionOf<'RUN'>): Promise<void> {
-    const c = state.config.config!;
-    const { args, script } = runArgs(instruction, c.Shell);
-    const mounts = parseRunMounts(instruction.mounts, this.expander(state.env));
-    const network = instruction.network === undefined || instruction.network === 'default' ? this.options.network : instruction.network;
-    if (network !== 'host' && network !== 'none') throw new StepError(`unsupported network mode "${instruction.network}": use default, none or host`);
-    const env = new Map(state.env);
-    if (!env.has('PATH')) env.set('PATH', DEFAULT_PATH);
-    const proxies = PROXY_ARGS.filter((k) => this.buildArgs.has(k) && !env.has(k));
-    const envList = [...env].map(([k, v]) => `${k}=${v}`);
-    const describe = { run: args, script, env: envList, user: c.User ?? '', cwd: c.WorkingDir ?? '', network, mounts: mounts.map((m) => m.describe) };
-    return this.step(state, instruction, describe, `RUN ${args.join(' ')} # buildkit`, () => {}, async (workspace, lowerDirs) => {
-      const user: ResolvedUser = resolveUser(c.User || 'root', parsePasswd(readImageFile(lowerDirs, 'etc/passwd')), parseGroup(readImageFile(lowerDirs, 'etc/group')));
-      const cacheDirs = mounts.map((m) => ({ path: m.cacheDir(this.store.root), owner: m.owner, mode: m.mode }));
-      if (cacheDirs.length) await (await layerCommit()).runLayerWorker(this.mapping, { op: 'mkdirs', dirs: cacheDirs });
-      const { runStep } = await import('./run-step.js');
-      const binds = mounts.map((m) => ({ source: m.cacheDir(this.store.root), destination: m.target, readonly: false }));
-      if (script) {
-        // As BuildKit: a lone heredoc with a #! line is a script, run by its interpreter from /dev/pipes.
-        const { writeFileSync } = await import('node:fs');
-        writeFileSync(workspace.path('script'), script.content, { mode: 0o755 });
-        binds.push({ source: workspace.path('script'), destination: args[0], readonly: true });
-      }
-      const output = this.progress.openOutput(workspace.path('output.log'));
-      let result: Awaited<ReturnType<typeof runStep>> | undefined;
-      try {
-        result = await runStep(this.mapping, await this.storageDriver(), workspace, {
-          lowerDirs,
-          args,
-          env: [...envList, ...proxies.map((k) => `${k}=${this.buildArgs.get(k)}`)],
-          cwd: c.WorkingDir || '/',
-          user,
-          network,
-          mounts: binds,
-          output: output.fd,
-        });
-      } finally {
-        output.close(result?.exitCode !== 0); // a failed step's output is shown even when quiet
-      }
-      const { exitCode, layer } = result;
-      if (exitCode !== 0) throw new StepError(`the command exited with status ${exitCode}`);
-      return layer;
-    });
-  }
-
-  private async storageDriver(): Promise<StorageDriver> {
-    const [{ selectDriver }, { readSettings }] = await Promise.all([import('../storage/driver.js'), import('../settings/settings.js')]);
-    this.driver ??= await selectDriver(readSettings().storage, this.store.root, this.mapping);
-    return this.driver;
-  }
-
-  private async copy(stage: Stage, state: StageState, instruction: InstructionOf<'COPY' | 'ADD'>, expand: (w: string) => string): Promise<void> {
-    const c = state.config.config!;
-    const sources = instruction.sources.map(expand);
-    const dest = destinationPath(c.WorkingDir, expand(instruction.dest));
-    const chown = instruction.chown === undefined ? undefined : expand(instruction.chown);
-    const mode = instruction.chmod === undefined ? undefined : parseChmod(expand(instruction.chmod));
+  /** What COPY --from names: the context (no --from), an earlier stage's file system, or an image's. */
+  private async copySource(stage: Stage, instruction: InstructionOf<'COPY' | 'ADD'>): Promise<CopySource> {
     const from = this.copyFrom(instruction);
-    const heredocs = instruction.heredocs.map((h) => ({ name: h.name, content: h.expand ? expandWord(chompHeredoc(h.content, h.chomp), (n) => state.env.get(n), { skipQuotes: true }) : chompHeredoc(h.content, h.chomp) }));
-    const urls = sources.filter(isUrl);
-    const local = sources.filter((s) => !isUrl(s));
-    const checksum = instruction.checksum === undefined ? undefined : expand(instruction.checksum);
-    if (urls.length && instruction.kind === 'COPY') throw new StepError("source can't be a URL for COPY (use ADD)");
-    if (checksum !== undefined && (sources.length !== 1 || !urls.length)) throw new StepError('--checksum needs exactly one http(s) source');
-    let sourceLayers: () => Promise<string[]>;
-    let sourceKey: unknown;
-    let keepOwner = false;
-    // --exclude patterns work like more lines of the ignore file, for this instruction only.
-    const exclude = instruction.exclude.map(expand);
-    let ignore: string[] | undefined = exclude.length ? exclude : undefined;
-    const sourceStage = from === undefined ? undefined : this.copySourceStage(stage, instruction, from);
+    if (from === undefined) return { context: true };
+    const sourceStage = this.copySourceStage(stage, instruction, from);
     if (sourceStage) {
       const result = this.results.get(sourceStage.index)!;
-      sourceKey = { stage: result.key };
-      keepOwner = true;
-      sourceLayers = () => this.lowerDirs({ key: result.key, config: result.config, layers: result.layers, env: new Map(), cmdSet: false });
-    } else if (from !== undefined) {
-      if (urls.length) throw new StepError("a URL can't be combined with --from");
-      const image = await resolveBaseImage(this.store, from);
-      sourceKey = { image: image.id };
-      keepOwner = true;
-      sourceLayers = () => this.store.layerDirs(image, this.mapping);
-    } else {
-      ignore = [...this.context.ignorePatterns, ...exclude];
-      const hashed = hashContextSources(this.context, local, ignore);
-      const missing = hashed.missing.filter((s) => !hasWildcards(s));
-      if (missing.length) {
-        throw new StepError(`${missing.map((m) => `"${m}"`).join(', ')}: not found in the build context${this.context.ignorePatterns.length ? ' (or excluded by its ignore file)' : ''}`);
-      }
-      sourceKey = { context: hashed.digest };
-      sourceLayers = async () => [this.context.dir];
+      return { key: { stage: result.key }, layers: () => this.lowerDirs(result) };
     }
-    // A URL with --checksum is known by it; without one it has to be downloaded to be known.
-    let downloads: StepWorkspace | undefined;
-    const urlKeys: string[] = [];
+    const image = await resolveBaseImage(this.store, from);
+    return { key: { image: image.id }, layers: () => this.store.layerDirs(image, this.mapping) };
+  }
+
+  private async dispatch(stage: Stage, state: StageState, instruction: Instruction): Promise<void> {
+    const expand = this.expander(state.env);
+    const args: ArgScope = {
+      buildArg: (name) => this.buildArgs.get(name),
+      globalArg: (name) => this.metaEnv.get(name),
+      declared: (name) => this.usedArgs.add(name),
+    };
+    let plan = planConfigStep(instruction, state, expand, args, this.plan.escape);
+    if (!plan) {
+      const ctx = this.fileStepContext();
+      switch (instruction.kind) {
+        case 'WORKDIR':
+          plan = planWorkdir(ctx, state, instruction, expand);
+          break;
+        case 'RUN':
+          plan = planRun(ctx, state, instruction, expand);
+          break;
+        case 'COPY':
+        case 'ADD':
+          plan = await planCopy(ctx, state, instruction, expand, await this.copySource(stage, instruction));
+          break;
+        default:
+          throw new InstructionError(`${instruction.kind} inside a stage`, instruction.node.startLine);
+      }
+    }
     try {
-      if (urls.length && checksum === undefined) {
-        downloads = createWorkspace(this.store.root);
-        const { download } = await import('./download.js');
-        for (const url of urls) urlKeys.push((await download(url, downloads.dir)).digest);
-      }
-      return await this.copyStep(state, instruction, { sources, local, urls, checksum, urlKeys, downloads, heredocs, dest, chown, mode, keepOwner, ignore, sourceKey, sourceLayers });
+      await this.step(state, instruction, plan);
     } finally {
-      if (downloads) await removeWorkspace(this.mapping, downloads);
+      await plan.cleanup?.();
     }
   }
-
-  private async copyStep(state: StageState, instruction: InstructionOf<'COPY' | 'ADD'>, p: CopyPlan): Promise<void> {
-    const { sources, local, urls, checksum, heredocs, dest, chown, mode, keepOwner, ignore, sourceLayers } = p;
-    const describe = { [instruction.kind]: sources, heredocs, dest, chown, mode, source: p.sourceKey, urls: checksum ?? p.urlKeys, exclude: ignore };
-    const history = `${instruction.kind}${chown ? ` --chown=${chown}` : ''}${mode !== undefined ? ` --chmod=${mode.toString(8)}` : ''} ${[...sources, ...heredocs.map((h) => `<<${h.name}`)].join(' ')} ${dest} # buildkit`;
-    return this.step(state, instruction, describe, history, () => {}, async (workspace, lowerDirs) => {
-      const owner = chown === undefined ? undefined : this.owner(chown, lowerDirs);
-      const actions: FsAction[] = [];
-      if (local.length) {
-        actions.push({ kind: 'copy', sourceLayers: await sourceLayers(), ignore, sources: local, dest, owner, keepOwner: keepOwner && !owner, mode, unpack: instruction.kind === 'ADD', multiple: sources.length > 1 });
-      }
-      if (urls.length) {
-        const { download, downloadName } = await import('./download.js');
-        const dir = p.downloads?.dir ?? workspace.path('downloads');
-        if (!p.downloads) {
-          await (await import('node:fs/promises')).mkdir(dir);
-          for (const url of urls) await download(url, dir, checksum);
-        }
-        actions.push({ kind: 'copy', sourceLayers: [dir], sources: urls.map(downloadName), dest, owner, keepOwner: false, mode, multiple: sources.length > 1 });
-      }
-      for (const heredoc of heredocs) {
-        const target = dest.endsWith('/') ? `${dest}${heredoc.name}` : sources.length + heredocs.length > 1 ? `${dest}/${heredoc.name}` : dest;
-        actions.push({ kind: 'write', dest: target, content: heredoc.content, owner, mode });
-      }
-      await mkdirStaging(workspace);
-      return this.stageWorker(workspace, lowerDirs, actions);
-    });
-  }
-}
-
-interface CopyPlan {
-  sources: string[];
-  local: string[];
-  urls: string[];
-  checksum?: string;
-  /** Content digests of URLs downloaded to compute the key (no --checksum). */
-  urlKeys: string[];
-  downloads?: StepWorkspace;
-  heredocs: { name: string; content: string }[];
-  dest: string;
-  chown?: string;
-  mode?: number;
-  keepOwner: boolean;
-  ignore?: string[];
-  sourceKey: unknown;
-  sourceLayers: () => Promise<string[]>;
-}
-
-async function mkdirStaging(workspace: StepWorkspace): Promise<void> {
-  const { mkdir } = await import('node:fs/promises');
-  await mkdir(workspace.path('staging'));
-}
-
-function chompHeredoc(content: string, chomp: boolean): string {
-  return chomp ? content.replace(/^\t+/gm, '') : content;
-}
-
-/** A RUN's argv, with BuildKit's heredoc rules: a lone heredoc is the script, others go to the shell as written. */
-function runArgs(instruction: InstructionOf<'RUN'>, shell: readonly string[] | undefined): { args: string[]; script?: { content: string } } {
-  const { command, heredocs } = instruction;
-  if (!heredocs.length || !('shell' in command)) return { args: commandArgs(command, shell) };
-  if (heredocs.length === 1 && /^\d*<<-?\s*\S+$/.test(command.shell.trim())) {
-    const content = chompHeredoc(heredocs[0].content, heredocs[0].chomp);
-    if (content.startsWith('#!')) return { args: [`/dev/pipes/${heredocs[0].name}`], script: { content } };
-    return { args: commandArgs({ shell: content }, shell) };
-  }
-  return { args: commandArgs({ shell: [command.shell, ...heredocs.map((h) => `${h.content}${h.name}`)].join('\n') }, shell) };
 }
 
 /** Builds the image a Dockerfile describes and stores it under the tags given. */

@@ -109,15 +109,15 @@ export function minbaseTar(): string {
   const base = process.env.DEVBOX_TEST_TMP;
   if (!base) throw new Error('DEVBOX_TEST_TMP is not set: run the suites through test/run-suites.sh');
   const path = join(base, 'minbase.tar');
+  const partial = join(base, 'minbase.partial.tar');
   if (!existsSync(path)) {
-    // mmdebstrap chooses its output format by the name: a temp name must still end in .tar
-    const temp = join(base, 'minbase.tmp.tar');
     try {
-      execFileSync('mmdebstrap', ['--quiet', '--variant=minbase', 'bookworm', temp], { stdio: ['ignore', 'ignore', 'pipe'] });
+      // mmdebstrap picks the output format from the name: it must end in .tar.
+      execFileSync('mmdebstrap', ['--quiet', '--variant=minbase', 'bookworm', partial], { stdio: ['ignore', 'ignore', 'pipe'] });
     } catch (error) {
       throw new Error(`mmdebstrap could not make a Debian minbase (apt-get install mmdebstrap; or set DEVBOX_MINBASE_TAR): ${(error as { stderr?: Buffer }).stderr ?? error}`);
     }
-    renameSync(temp, path);
+    renameSync(partial, path);
   }
   return path;
 }

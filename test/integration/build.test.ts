@@ -63,10 +63,11 @@ test('a built image runs with its CMD, ENV, WORKDIR and USER', async () => {
   assert.is(config.Config.User, 'alice');
 });
 
-test('ENTRYPOINT in shell form runs through /bin/sh -c and drops an inherited CMD', async () => {
+test('ENTRYPOINT in shell form runs through /bin/sh -c and drops an inherited CMD; MAINTAINER sets the author', async () => {
   await buildOk('FROM busybox\nCMD ["echo", "base"]\n', {}, ['-t', 'with-cmd']);
-  await buildOk('FROM with-cmd\nENTRYPOINT echo entry "$0"\n', {}, ['-t', 'entry']);
-  const config = (await suite.inspect('entry')) as unknown as { Config: Record<string, unknown> };
+  await buildOk('FROM with-cmd\nMAINTAINER Jane Doe <jane@example.org>\nENTRYPOINT echo entry "$0"\n', {}, ['-t', 'entry']);
+  const config = (await suite.inspect('entry')) as unknown as { Author: string; Config: Record<string, unknown> };
+  assert.is(config.Author, 'Jane Doe <jane@example.org>');
   assert.equal(config.Config.Entrypoint, ['/bin/sh', '-c', 'echo entry "$0"']);
   assert.is(config.Config.Cmd, undefined);
   assert.is((await suite.devboxOk(['run', '--rm', 'entry'])).stdout, 'entry /bin/sh\n');
