@@ -106,6 +106,11 @@ async function runPostCreate(project: ProjectConfig, state: LiveSandboxState, co
 async function startProjectSandbox(project: ProjectConfig, inputsHash: string, settings: Settings): Promise<LiveSandboxState> {
   const [{ ensureLiveSandbox }, { projectImage, projectMounts }] = await Promise.all([import('../sandbox/live-sandbox.js'), import('./environment.js')]);
   for (const warning of project.warnings) process.stderr.write(`devbox: warning: ${warning}\n`);
+  if (project.network === 'slirp4netns') {
+    // A live sandbox outlives the command that starts it, and so would its slirp4netns and port watcher: not
+    // done yet. Servers inside listen on the host's ports directly meanwhile (docs/project-sandboxes.md).
+    process.stderr.write('devbox: note: project sandboxes use the host network for now (slirp4netns is not supported for them yet); "network": "none" isolates one\n');
+  }
   const { store, image } = await projectImage(project, settings, inputsHash);
   const { state, fresh } = await ensureLiveSandbox(store, {
     projectRoot: project.root,
