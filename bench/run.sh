@@ -11,13 +11,13 @@ cd "$(dirname "$0")/.."
 
 if [ "$(id -u)" != 0 ]; then
   # podman's rootless pause process, if this run started it, ends with the run
-  pause_before=$(pgrep -u "$(id -u)" -x catatonit || true)
+  pause_before=$(pgrep -u "$(id -u)" -x 'catatonit|podman pause' || true)
   node dist/bench/startup.js "$@"
   node dist/bench/network.js
   node dist/bench/pull.js
   node dist/bench/project.js "$@"
   node dist/bench/build.js
-  for pid in $(pgrep -u "$(id -u)" -x catatonit || true); do
+  for pid in $(pgrep -u "$(id -u)" -x 'catatonit|podman pause' || true); do
     case " $pause_before " in *" $pid "*) ;; *) kill "$pid" 2>/dev/null || true ;; esac
   done
   exit 0
@@ -27,7 +27,7 @@ user=devbox-test
 bash test/setup-machine.sh --create "$user"
 work=$(mktemp -d /var/tmp/devbox-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-cp -a bench bin dist native node_modules package.json "$work/"
+cp -a bench bin dist native node_modules package.json schema templates "$work/"
 chown -R "$user:" "$work"
 runuser -u "$user" -- env -i PATH="$PATH" HOME="$(getent passwd "$user" | cut -d: -f6)" LANG=C.UTF-8 DEVBOX_BENCH_BUILT=1 \
   ${DEVBOX_BENCH_ROOTFS:+DEVBOX_BENCH_ROOTFS="$DEVBOX_BENCH_ROOTFS"} \

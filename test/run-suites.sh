@@ -8,12 +8,13 @@ groups=("$@")
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/devbox-suites.XXXXXX")
 export DEVBOX_TEST_TMP="$tmp" XDG_DATA_HOME="$tmp/data" XDG_CONFIG_HOME="$tmp/config"
-# Rootless podman (the peer in some tests) leaves a pause process per user; end the one the suites started.
-pause_before=$(pgrep -u "$(id -u)" -x catatonit || true)
+# Rootless podman (the peer in some tests) leaves a pause process per user (catatonit, or podman itself named
+# "podman pause"); end the one the suites started.
+pause_before=$(pgrep -u "$(id -u)" -x 'catatonit|podman pause' || true)
 cleanup() {
   # Layer files belong to subordinate ids; remove them as root of the user namespace.
   node dist/test/helpers/remove-tree.js "$tmp" || echo "warning: could not remove $tmp" >&2
-  for pid in $(pgrep -u "$(id -u)" -x catatonit || true); do
+  for pid in $(pgrep -u "$(id -u)" -x 'catatonit|podman pause' || true); do
     case " $pause_before " in *" $pid "*) ;; *) kill "$pid" 2>/dev/null || true ;; esac
   done
 }
