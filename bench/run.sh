@@ -11,13 +11,15 @@ cd "$(dirname "$0")/.."
 
 if [ "$(id -u)" != 0 ]; then
   # podman's rootless pause process, if this run started it, ends with the run
-  pause_before=$(pgrep -u "$(id -u)" -x 'catatonit|podman pause' || true)
+  # pgrep matches at most 15 characters of a process name, so one pattern per name.
+  pause_processes() { pgrep -u "$(id -u)" -x catatonit; pgrep -u "$(id -u)" -x 'podman pause'; true; }
+  pause_before=$(pause_processes)
   node dist/bench/startup.js "$@"
   node dist/bench/network.js
   node dist/bench/pull.js
   node dist/bench/project.js "$@"
   node dist/bench/build.js
-  for pid in $(pgrep -u "$(id -u)" -x 'catatonit|podman pause' || true); do
+  for pid in $(pause_processes); do
     case " $pause_before " in *" $pid "*) ;; *) kill "$pid" 2>/dev/null || true ;; esac
   done
   exit 0

@@ -10,11 +10,13 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/devbox-suites.XXXXXX")
 export DEVBOX_TEST_TMP="$tmp" XDG_DATA_HOME="$tmp/data" XDG_CONFIG_HOME="$tmp/config"
 # Rootless podman (the peer in some tests) leaves a pause process per user (catatonit, or podman itself named
 # "podman pause"); end the one the suites started.
-pause_before=$(pgrep -u "$(id -u)" -x 'catatonit|podman pause' || true)
+# pgrep matches at most 15 characters of a process name, so one pattern per name.
+pause_processes() { pgrep -u "$(id -u)" -x catatonit; pgrep -u "$(id -u)" -x 'podman pause'; true; }
+pause_before=$(pause_processes)
 cleanup() {
   # Layer files belong to subordinate ids; remove them as root of the user namespace.
   node dist/test/helpers/remove-tree.js "$tmp" || echo "warning: could not remove $tmp" >&2
-  for pid in $(pgrep -u "$(id -u)" -x 'catatonit|podman pause' || true); do
+  for pid in $(pause_processes); do
     case " $pause_before " in *" $pid "*) ;; *) kill "$pid" 2>/dev/null || true ;; esac
   done
 }
