@@ -34,6 +34,14 @@ test('network none unshares the network; fuse and directory roots', () => {
   assert.equal(helperArgs(spec).slice(5, 7), ['--rootfs', '/c/rootfs']);
 });
 
+test('a build step keeps the image\'s /tmp: --image-tmp', () => {
+  const spec = base();
+  assert.not.ok(helperArgs(spec).includes('--image-tmp'));
+  spec.imageTmp = true;
+  const args = helperArgs(spec);
+  assert.ok(args.indexOf('--image-tmp') < args.indexOf('--'));
+});
+
 test('a layer path with a colon cannot be smuggled into overlay options', () => {
   const spec = base();
   spec.rootfs = { kind: 'overlay', lowerDirs: ['/a:b'], upperDir: '/u', workDir: '/w', mountpoint: '/m' };
