@@ -12,7 +12,7 @@ import { detectCompression, peek } from '../image/layer-stream.js';
 const TAR_BLOCK = 512;
 
 /** A tar header block: the ustar magic, or (for old v7 tars) a valid header checksum. */
-export function isTarHeader(block: Buffer): boolean {
+function isTarHeader(block: Buffer): boolean {
   if (block.length < TAR_BLOCK) return false;
   if (block.subarray(257, 262).toString('latin1') === 'ustar') return true;
   const recorded = parseInt(block.subarray(148, 156).toString('latin1').replace(/\0.*$/s, '').trim(), 8);

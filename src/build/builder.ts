@@ -5,6 +5,7 @@
  * parses, hashes the COPY sources and reads one small cache entry per step. Steps that change files (RUN,
  * COPY, ADD, WORKDIR) get a workspace, produce a layer tar, and commit it with their cache entry.
  */
+import { createHash } from 'node:crypto';
 import { readBuildCacheEntry, type BuildCacheEntry } from '../image/build-cache-store.js';
 import { DEFAULT_PATH, hostArchitecture, MediaType, type Descriptor, type ImageConfig } from '../image/oci.js';
 import { normalizedName, parseReference } from '../image/reference.js';
@@ -220,9 +221,8 @@ class Build {
 
   private async commit(final: StageResult): Promise<BuildResult> {
     const names = this.options.tags.map(tagName);
-    const configJson = JSON.stringify(final.config);
-    const { createHash } = await import('node:crypto');
-    const id = `sha256:${createHash('sha256').update(configJson).digest('hex')}`;
+    // The image id is the config's digest: when that image already has these names, there is nothing to write.
+    const id = `sha256:${createHash('sha256').update(JSON.stringify(final.config)).digest('hex')}`;
     const existing = this.store.readIndex().images[id];
     if (!existing || !names.every((n) => existing.names.includes(n))) {
       const { commitImage } = await import('../image/manifest-writer.js');

@@ -5,7 +5,7 @@
  * before the arguments), the JSON form, and heredocs for RUN, COPY and ADD (`<<EOF`, `<<-EOF`, quoted
  * markers for no expansion). Hand-written: see docs/building.md for why the npm parsers did not fit.
  */
-import { expandWord, expandWords } from './expand.js';
+import { expandWords } from './expand.js';
 
 export interface Heredoc {
   /** The marker word, which is also the file name a COPY heredoc gets. */
@@ -64,7 +64,7 @@ function isComment(line: string): boolean {
 }
 
 /** A JSON array of strings, or undefined when the text is not JSON; an array of anything else is an error. */
-export function parseJsonArray(text: string): string[] | undefined {
+function parseJsonArray(text: string): string[] | undefined {
   const trimmed = text.trimStart();
   if (!trimmed.startsWith('[')) return undefined;
   let value: unknown;
@@ -129,7 +129,7 @@ function heredocMarkers(line: string): { name: string; expand: boolean; chomp: b
 }
 
 /** `<<EOF`, `<<-EOF`, `<<"EOF"` as a heredoc marker, or undefined for any other word. */
-export function parseHeredocMarker(word: string): { name: string; expand: boolean; chomp: boolean } | undefined {
+function parseHeredocMarker(word: string): { name: string; expand: boolean; chomp: boolean } | undefined {
   const m = HEREDOC_WORD.exec(word);
   if (!m || !m[3]) return undefined;
   const plain = expandWords(m[3], () => undefined, { skipUnset: true });
@@ -269,9 +269,4 @@ export function splitQuotedWords(text: string, escape: string): string[] {
   }
   if (inWord) words.push(word);
   return words;
-}
-
-/** Removes quotes and escapes from a word without expanding variables (for keys and heredoc names). */
-export function unquote(word: string, escape: string): string {
-  return expandWord(word, () => undefined, { escape, skipUnset: true });
 }

@@ -1,7 +1,8 @@
 /**
  * Garbage collection, under the store lock: blobs and unpacked layers (of the current id map) that no image
- * and no build cache entry references any more, and what interrupted commands left behind. An image removed with --force while a
- * container still runs from it keeps its config and unpacked layers until that container has ended.
+ * and no build cache entry references any more, and what interrupted commands left behind. An image removed
+ * with --force while a container still runs from it keeps its config and unpacked layers until that container
+ * has ended.
  * Unpacked layers belong to subordinate ids, so they are removed inside the user namespace; layers unpacked
  * under another id map are left alone (this mapping's root cannot delete them).
  */

@@ -42,6 +42,14 @@ test('slirp4netns: a network namespace of its own, and the sync descriptor the c
   assert.not.ok(helperArgs(base()).includes('--sync-fd'));
 });
 
+test('a build step keeps the image\'s /tmp: --image-tmp', () => {
+  const spec = base();
+  assert.not.ok(helperArgs(spec).includes('--image-tmp'));
+  spec.imageTmp = true;
+  const args = helperArgs(spec);
+  assert.ok(args.indexOf('--image-tmp') < args.indexOf('--'));
+});
+
 test('a layer path with a colon cannot be smuggled into overlay options', () => {
   const spec = base();
   spec.rootfs = { kind: 'overlay', lowerDirs: ['/a:b'], upperDir: '/u', workDir: '/w', mountpoint: '/m' };
