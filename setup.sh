@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# From a fresh Debian machine to a running sandbox, offline: installs what devbox needs (through sudo when
-# not root), builds devbox, makes a busybox image locally from busybox-static and runs a command in it.
+# From a fresh Debian machine to a project's sandbox, offline: installs what devbox needs (through sudo when
+# not root), builds devbox, makes a busybox image locally from busybox-static, and enters an example project
+# whose environment is built from a Dockerfile on it.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -25,9 +26,20 @@ tar -C "$rootfs" -cf "$rootfs.tar" .
 rm -f "$rootfs.tar"
 
 ./bin/devbox doctor || true
+
+# devbox's main job: a project's sandbox. An example project whose environment is built from a Dockerfile on
+# the busybox image (offline), entered twice: the first entry builds and starts it, the second joins it.
+example=$(mktemp -d)
+trap 'rm -rf "$rootfs"; ./bin/devbox stop "$example" >/dev/null 2>&1 || true; rm -rf "$example"' EXIT
+mkdir -p "$example/.devbox"
+printf '{ "name": "example" }\n' > "$example/devbox.json"
+printf 'FROM busybox\nRUN echo "built by devbox build" > /etc/motd\n' > "$example/.devbox/Dockerfile"
+devbox=$PWD/bin/devbox
 echo
-echo "+ devbox run --rm -v \"\$PWD:\$PWD\" -w \"\$PWD\" busybox sh -c '…'"
-./bin/devbox run --rm -v "$PWD:$PWD" -w "$PWD" busybox \
-  sh -c 'echo "hello from $(hostname), pid $$, as $(id -u):$(id -g) in $(pwd)"; ls README.md'
+echo "+ cd $example && devbox run sh -c '…'"
+(cd "$example" && "$devbox" run sh -c 'cat /etc/motd; echo "hello from the sandbox of $DEVBOX_PROJECT, as $(id -un) in $(pwd)"; touch made-inside')
+ls -l "$example/made-inside"
+echo "+ devbox run ps   (a second entry joins the same sandbox)"
+(cd "$example" && "$devbox" run ps)
 echo
-echo "devbox is ready: ./bin/devbox --help   (or: npm link, then devbox --help)"
+echo "devbox is ready: ./bin/devbox --help   (or: npm link, then devbox --help; in a project: devbox init, devbox shell)"
