@@ -98,6 +98,7 @@ void bind_fd (int source_fd, int dest_fd, const char *dest);
 int run_init (const Options *opts, Sandbox *sb);
 void handled_signals (sigset_t *set);
 void reset_signals (void);
+void remember_command_line (int argc, char **argv);
 void exec_failed (const char *cmd) __attribute__ ((noreturn));
 void exec_command (const Options *opts, int pty_slave) __attribute__ ((noreturn));
 void end_all_processes (void);

@@ -256,6 +256,7 @@ main (int argc, char **argv)
   if (argc >= 2 && strcmp (argv[1], "fsops") == 0)
     return fsops_main (argc - 2, argv + 2);
   parse_args (argc, argv, &opts);
+  remember_command_line (argc, argv);
   validate_options (&opts);
 
   /* A kept-alive sandbox outlives the devbox command that started it; devbox stop ends it. */

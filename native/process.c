@@ -212,6 +212,29 @@ allow_joins (void)
     die_with_error ("prctl(PR_SET_DUMPABLE)");
 }
 
+static char *title_start, *title_end;
+
+void
+remember_command_line (int argc, char **argv)
+{
+  title_start = argv[0];
+  title_end = argv[argc - 1] + strlen (argv[argc - 1]) + 1;
+}
+
+/*
+ * pid 1's command line names host paths (layers, the store, binds) that `ps` inside would show. Once argv is
+ * no longer needed (opts points into it), its memory is overwritten: /proc/1/cmdline reads "devbox-init".
+ */
+static void
+hide_command_line (void)
+{
+  static const char title[] = "devbox-init";
+  if (title_start == NULL || (size_t) (title_end - title_start) < sizeof title)
+    return;
+  memset (title_start, 0, (size_t) (title_end - title_start));
+  memcpy (title_start, title, sizeof title);
+}
+
 /* --keep-alive: reap whatever joined processes leave behind until told to stop (devbox stop sends SIGTERM). */
 static void
 keep_alive (int sfd)
@@ -263,6 +286,7 @@ run_init (const Options *opts, Sandbox *sb)
         die_with_error ("tell the outer process the sandbox is up");
       close (sb->ready_fd);
       allow_joins ();
+      hide_command_line ();
       keep_alive (sfd);
       end_all_processes ();
       return 0;
@@ -280,6 +304,7 @@ run_init (const Options *opts, Sandbox *sb)
   if (write_byte (sb->ready_fd, 'r') < 0)
     die_with_error ("tell the outer process the sandbox is up");
   close (sb->ready_fd);
+  hide_command_line (); /* the command has its own copy of opts */
   int status = wait_for_command (sfd, command);
   end_all_processes ();
   if (sb->remove_parent >= 0)
