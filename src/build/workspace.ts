@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { IdMapping } from '../userns/idmap.js';
+import { isAlive } from '../util/processes.js';
 
 export interface StepWorkspace {
   dir: string;
@@ -36,14 +37,6 @@ export async function removeWorkspace(mapping: IdMapping, workspace: StepWorkspa
   await removeAsNamespaceRoot(mapping, [workspace.dir]);
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Removes workspaces left by builds that died (kill -9, power loss). */
 export async function removeStaleWorkspaces(root: string, mapping: IdMapping): Promise<void> {

@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync,
 import { join } from 'node:path';
 import type { PortForward } from '../network/sandbox-network.js';
 import { DevboxError, describeError } from '../util/errors.js';
+import { isAlive } from '../util/processes.js';
 
 export interface ContainerState {
   id: string;
@@ -77,14 +78,6 @@ export interface ContainerSummary extends ContainerState {
   dir: string;
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Every container in the store, newest first; one without a readable state is shown as exited (status -1). */
 export function listContainers(storeRoot: string): ContainerSummary[] {

@@ -19,9 +19,10 @@ import { removeAsNamespaceRoot } from '../userns/remove.js';
 import { DevboxError } from '../util/errors.js';
 import { writeNameFiles } from './containers.js';
 import { groupWithUser, invokingUser, passwdWithUser } from './identity.js';
-import { isLive, readSandboxState, sandboxDir, startTimeOf, writeSandboxState, type LiveSandboxState } from './live-state.js';
+import { isLive, readSandboxState, sandboxDir, writeSandboxState, type LiveSandboxState } from './live-state.js';
 import { imageHasFile, readImageFile } from '../image/passwd.js';
 import { assembleRootfs } from './rootfs.js';
+import { startTimeOf } from '../util/processes.js';
 
 export interface LiveSandboxRequest {
   projectRoot: string;

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { joinArgs, type ProcessSpec } from '../runtime/spec.js';
 import { helperPath } from '../userns/helper.js';
 import { execForeground } from '../util/exec.js';
+import { startTimeOf } from '../util/processes.js';
 import type { SandboxUser } from './identity.js';
 
 export interface LiveSandboxState {
@@ -30,21 +31,6 @@ export interface LiveSandboxState {
 
 export function sandboxDir(storeRoot: string, projectRoot: string): string {
   return join(storeRoot, 'sandboxes', createHash('sha256').update(projectRoot).digest('hex').slice(0, 16));
-}
-
-/**
- * Field 22 of /proc/PID/stat (start time in clock ticks after boot); undefined when there is no such
- * process or it has already exited (a zombie waiting to be reaped).
- */
-export function startTimeOf(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may contain spaces and parentheses: count from the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[0] === 'Z' || fields[0] === 'X' ? undefined : fields[19];
-  } catch {
-    return undefined;
-  }
 }
 
 export function readSandboxState(dir: string): LiveSandboxState | undefined {

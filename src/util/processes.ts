@@ -1,0 +1,27 @@
+/** Whether a process is still there, asked the cheap ways (no child processes, no libraries). */
+import { readFileSync } from 'node:fs';
+
+/** The process exists (EPERM: it does, but is not ours to signal). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Field 22 of /proc/PID/stat (start time in clock ticks after boot), which tells a process from a later one
+ * given the same pid; undefined when there is no such process or it has already exited (a zombie).
+ */
+export function startTimeOf(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may contain spaces and parentheses: count from the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[0] === 'Z' || fields[0] === 'X' ? undefined : fields[19];
+  } catch {
+    return undefined;
+  }
+}
