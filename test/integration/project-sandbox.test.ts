@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DEVBOX_BIN, devbox, devboxOk } from '../helpers/cli.js';
-import { importBusybox, testDir } from '../helpers/images.js';
+import { busyboxRootfs, importBusybox, testDir, writeTar } from '../helpers/images.js';
 import { openTerminal } from '../helpers/terminal.js';
 
 const IMAGE = 'busybox:latest';
@@ -173,6 +173,19 @@ test('a Dockerfile project is built on first entry, again only when its context 
   const changed = await devboxOk(['run', 'cat', '/hello.txt'], { cwd: root });
   assert.is(changed.stdout, 'v2\n');
   assert.match(changed.stderr, /STEP 3\/3: COPY hello.txt/);
+});
+
+test('the image of a live sandbox is in use: rmi refuses it until the sandbox stops', async () => {
+  const dir = await testDir('in-use');
+  await writeTar(join(dir, 'rootfs.tar'), [...busyboxRootfs(), { name: 'in-use-marker', content: 'mine\n' }]);
+  await devboxOk(['image', 'import', join(dir, 'rootfs.tar'), 'in-use:1']);
+  const root = await project({ 'devbox.json': JSON.stringify({ image: 'in-use:1' }) });
+  await devboxOk(['run', 'true'], { cwd: root });
+  const refused = await devbox(['rmi', 'in-use:1']);
+  assert.is(refused.exitCode, 1);
+  assert.match(refused.stderr, /is in use by a running container/);
+  await devboxOk(['stop'], { cwd: root });
+  await devboxOk(['rmi', 'in-use:1']);
 });
 
 test('outside any project devbox run is docker run; no config and devbox shell says how to create one', async () => {
