@@ -13,20 +13,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DEVBOX_BIN } from '../test/helpers/cli.js';
+import { median, sh } from './measure.js';
 
 const coldRuns = Number(process.argv[2] ?? 3);
 const noopRuns = Number(process.argv[3] ?? 10);
-
-function sh(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): string {
-  const r = spawnSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env, encoding: 'utf8', maxBuffer: 64 << 20 });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr.trim().split('\n').slice(-5).join('\n')}`);
-  return r.stdout;
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
 
 function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv): number {
   const t0 = performance.now();

@@ -16,22 +16,13 @@ import { performance } from 'node:perf_hooks';
 import { DEVBOX_BIN } from '../test/helpers/cli.js';
 import { busyboxRootfs, packTar, type TarEntry } from '../test/helpers/images.js';
 import { freePort } from '../test/helpers/network.js';
+import { median, sh } from './measure.js';
 
 const runs = Number(process.argv[2] ?? 3);
 const mib = Number(process.argv[3] ?? 1024);
 const LATENCY_RUNS = 10;
 
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function sh(cmd: string, args: string[], env: NodeJS.ProcessEnv): void {
-  const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
-}
 
 /** A sandbox or container running a shell loop that prints a line each time its server is about to listen. */
 class Server {

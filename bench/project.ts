@@ -13,20 +13,11 @@ import { loadProject } from '../src/project/load.js';
 import { projectInputsHash } from '../src/project/inputs-hash.js';
 import { busyboxRootfs, packTar } from '../test/helpers/images.js';
 import { DEVBOX_BIN } from '../test/helpers/cli.js';
+import { median, sh } from './measure.js';
 
 const runs = Number(process.argv[2] ?? 30);
 
-function sh(cmd: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): void {
-  const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], ...options });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
-
-async function sample(fn: () => void | Promise<void>): Promise<number> {
+async function sample(fn: () => unknown): Promise<number> {
   for (let i = 0; i < 3; i++) await fn(); // warm caches
   const samples: number[] = [];
   for (let i = 0; i < runs; i++) {
@@ -62,21 +53,21 @@ const repo = join(work, 'repo');
 try {
   const tarPath = join(work, 'rootfs.tar');
   writeFileSync(tarPath, await packTar(busyboxRootfs()));
-  sh(process.execPath, [DEVBOX_BIN, 'image', 'import', tarPath, 'bench-busybox'], { env });
+  sh(process.execPath, [DEVBOX_BIN, 'image', 'import', tarPath, 'bench-busybox'], env);
   mkdirSync(repo);
   writeFileSync(join(repo, 'devbox.json'), JSON.stringify({ image: 'bench-busybox' }));
-  sh(process.execPath, [DEVBOX_BIN, 'run', 'true'], { env, cwd: repo }); // the sandbox is live from here on
+  sh(process.execPath, [DEVBOX_BIN, 'run', 'true'], env, repo); // the sandbox is live from here on
 
-  const run = await sample(() => sh(process.execPath, [DEVBOX_BIN, 'run', 'true'], { env, cwd: repo }));
+  const run = await sample(() => sh(process.execPath, [DEVBOX_BIN, 'run', 'true'], env, repo));
   const shell = await sample(() => shellToPrompt(repo, env));
   const check = await sample(async () => {
     await projectInputsHash(loadProject(repo));
   });
 
-  sh('podman', ['import', tarPath, 'localhost/bench-busybox'], { env: podmanEnv });
-  sh('podman', ['--runtime', 'runc', 'run', '-d', '--name', 'bench-live', '--network', 'host', '-v', `${repo}:${repo}`, 'localhost/bench-busybox', 'sleep', '1d'], { env: podmanEnv });
-  const exec = await sample(() => sh('podman', ['exec', 'bench-live', 'true'], { env: podmanEnv }));
-  const podmanRun = await sample(() => sh('podman', ['--runtime', 'runc', 'run', '--rm', '--network', 'host', '-v', `${repo}:${repo}`, 'localhost/bench-busybox', 'true'], { env: podmanEnv }));
+  sh('podman', ['import', tarPath, 'localhost/bench-busybox'], podmanEnv);
+  sh('podman', ['--runtime', 'runc', 'run', '-d', '--name', 'bench-live', '--network', 'host', '-v', `${repo}:${repo}`, 'localhost/bench-busybox', 'sleep', '1d'], podmanEnv);
+  const exec = await sample(() => sh('podman', ['exec', 'bench-live', 'true'], podmanEnv));
+  const podmanRun = await sample(() => sh('podman', ['--runtime', 'runc', 'run', '--rm', '--network', 'host', '-v', `${repo}:${repo}`, 'localhost/bench-busybox', 'true'], podmanEnv));
 
   console.log(`entering a live project sandbox (busybox), median of ${runs} runs`);
   const rows: [string, number][] = [

@@ -5,25 +5,15 @@
  * Usage: node dist/bench/pull.js [RUNS]. The root file system comes from $DEVBOX_BENCH_ROOTFS (a tar), else
  * from a cached `mmdebstrap --variant=minbase bookworm` (made once, ~1 min, needs Debian's package mirror).
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DEVBOX_BIN } from '../test/helpers/cli.js';
 import { seedImage, startRegistry } from '../test/helpers/registry.js';
+import { median, sh } from './measure.js';
 
 const runs = Number(process.argv[2] ?? 5);
-
-function sh(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): void {
-  const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
 
 /** Removes a tree whose files belong to subordinate ids (unpacked layers), as root of the user namespace. */
 function removeTree(path: string): void {

@@ -11,18 +11,9 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { busyboxRootfs, packTar } from '../test/helpers/images.js';
 import { DEVBOX_BIN } from '../test/helpers/cli.js';
+import { median, sh } from './measure.js';
 
 const runs = Number(process.argv[2] ?? 30);
-
-function sh(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): void {
-  const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
 
 function time(cmd: string, args: string[], env?: NodeJS.ProcessEnv): number[] {
   for (let i = 0; i < 3; i++) sh(cmd, args, env); // warm caches
