@@ -7,17 +7,9 @@ import { parseArgs } from 'node:util';
 import type { BuildOptions } from '../build/builder.js';
 import type { ProgressMode } from '../build/progress.js';
 import { DevboxError } from '../util/errors.js';
+import type { OptionDef } from './option-table.js';
 
-interface BuildOptionDef {
-  name: string;
-  char?: string;
-  kind: 'boolean' | 'string' | 'multiple';
-  description: string;
-  helpValue?: string;
-  options?: readonly string[];
-}
-
-export const BUILD_OPTION_DEFS: readonly BuildOptionDef[] = [
+export const BUILD_OPTION_DEFS: readonly OptionDef[] = [
   { name: 'tag', char: 't', kind: 'multiple', helpValue: 'NAME[:TAG]', description: 'Name the image (repeatable)' },
   { name: 'file', char: 'f', kind: 'string', helpValue: 'PATH', description: 'The Dockerfile (default: CONTEXT/Dockerfile, else CONTEXT/Containerfile)' },
   { name: 'build-arg', kind: 'multiple', helpValue: 'KEY=VALUE', description: 'Set a build argument (KEY alone: take it from the environment)' },

@@ -6,15 +6,7 @@
 import { DevboxError } from '../util/errors.js';
 import { STORAGE_DRIVERS, type StorageSetting } from '../settings/settings.js';
 import { PULL_POLICIES, type PullPolicy } from '../registry/ensure.js';
-
-interface OptionDef {
-  name: string;
-  char?: string;
-  kind: 'boolean' | 'string' | 'multiple';
-  description: string;
-  helpValue?: string;
-  options?: readonly string[];
-}
+import type { OptionDef } from './option-table.js';
 
 export const RUN_OPTION_DEFS: readonly OptionDef[] = [
   { name: 'rm', kind: 'boolean', description: "Remove the container's writable layer when it exits" },

@@ -1,18 +1,8 @@
-import { Args, Flags, type Interfaces } from '@oclif/core';
+import { Args } from '@oclif/core';
 import { DevboxCommand } from '../cli/base-command.js';
+import { helpFlags } from '../cli/help-flags.js';
 import { buildMain } from '../cli/build-main.js';
 import { BUILD_OPTION_DEFS } from '../cli/build-options.js';
-
-/** oclif flags generated from the one option table, for help text only: parsing is build-options'. */
-function helpFlags() {
-  const flags: Interfaces.FlagInput = {};
-  for (const d of BUILD_OPTION_DEFS) {
-    const common = { description: d.description, ...(d.char ? { char: d.char as 't' } : {}) };
-    const value = { ...common, helpValue: d.helpValue, options: d.options as string[] | undefined };
-    flags[d.name] = d.kind === 'boolean' ? Flags.boolean(common) : d.kind === 'multiple' ? Flags.string({ ...value, multiple: true }) : Flags.string(value);
-  }
-  return flags;
-}
 
 export default class Build extends DevboxCommand {
   static summary = 'Build an image from a Dockerfile';
@@ -26,7 +16,7 @@ export default class Build extends DevboxCommand {
   ];
   static strict = false;
   static args = { context: Args.string({ description: 'the build context directory', required: true }) };
-  static flags = helpFlags();
+  static flags = helpFlags(BUILD_OPTION_DEFS);
 
   async run(): Promise<void> {
     process.exitCode = await buildMain(this.argv);

@@ -1,18 +1,8 @@
-import { Args, Flags, type Interfaces } from '@oclif/core';
+import { Args } from '@oclif/core';
 import { DevboxCommand } from '../cli/base-command.js';
+import { helpFlags } from '../cli/help-flags.js';
 import { RUN_OPTION_DEFS } from '../cli/run-options.js';
 import { runMain } from '../cli/run-main.js';
-
-/** oclif flags generated from the one option table, for help text only: parsing is Docker's (run-options). */
-function helpFlags() {
-  const flags: Interfaces.FlagInput = {};
-  for (const d of RUN_OPTION_DEFS) {
-    const common = { description: d.description, ...(d.char ? { char: d.char as 'i' } : {}) };
-    const value = { ...common, helpValue: d.helpValue, options: d.options as string[] | undefined };
-    flags[d.name] = d.kind === 'boolean' ? Flags.boolean(common) : d.kind === 'multiple' ? Flags.string({ ...value, multiple: true }) : Flags.string(value);
-  }
-  return flags;
-}
 
 export default class Run extends DevboxCommand {
   static summary = "Run a command in the project's sandbox, or (outside a project) in a new container from an image";
@@ -31,7 +21,7 @@ export default class Run extends DevboxCommand {
   ];
   static strict = false;
   static args = { image: Args.string({ description: 'image name, name:tag or id', required: true }) };
-  static flags = helpFlags();
+  static flags = helpFlags(RUN_OPTION_DEFS);
 
   async run(): Promise<void> {
     process.exitCode = await runMain(this.argv);
