@@ -5,7 +5,8 @@
  * (~/.docker/config.json). They are read in that order, the first with an entry wins. A key is a registry
  * (`host[:port]`, optionally with a URL scheme and path as Docker writes them) or, as containers-auth.json
  * allows, a registry with a repository namespace; the longest key that covers the repository applies.
- * Secrets never appear in messages.
+ * Within one file, as Docker does, a credential helper named for the registry (`credHelpers`) comes first, then
+ * `auths`, then the default helper (`credsStore`). Secrets never appear in messages.
  */
 import { randomBytes } from 'node:crypto';
 import { promises as fs, readFileSync } from 'node:fs';
@@ -13,6 +14,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { configDir } from '../settings/settings.js';
 import { describeError, DevboxError } from '../util/errors.js';
+import { credentialsFromHelper } from './credential-helper.js';
 
 export interface Credentials {
   username: string;
@@ -29,6 +31,9 @@ interface AuthEntry {
 
 interface AuthFile {
   auths?: Record<string, AuthEntry>;
+  /** Registry (host[:port]) → credential helper name. */
+  credHelpers?: Record<string, string>;
+  credsStore?: string;
   [other: string]: unknown;
 }
 
@@ -85,15 +90,25 @@ export function findCredentials(host: string, path = ''): Credentials | undefine
   const scopes = path.split('/').map((_, i, parts) => `${host}/${parts.slice(0, parts.length - i).join('/')}`);
   const wanted = [...(path ? scopes : []), host];
   for (const file of authFiles()) {
-    const auths = readAuthFile(file).auths ?? {};
-    const byKey = new Map(Object.entries(auths).map(([key, entry]) => [normalizeAuthKey(key), { key, entry }]));
+    const data = readAuthFile(file);
+    const named = Object.entries(data.credHelpers ?? {}).find(([key]) => normalizeAuthKey(key) === host)?.[1];
+    const fromNamed = named ? helperCredentials(named, host, file) : undefined;
+    if (fromNamed) return fromNamed;
+    const byKey = new Map(Object.entries(data.auths ?? {}).map(([key, entry]) => [normalizeAuthKey(key), { key, entry }]));
     for (const key of wanted) {
       const found = byKey.get(key);
       const credentials = found && decodeEntry(found.entry, key, file);
       if (credentials) return credentials;
     }
+    const fromStore = data.credsStore ? helperCredentials(data.credsStore, host, file) : undefined;
+    if (fromStore) return fromStore;
   }
   return undefined;
+}
+
+function helperCredentials(helper: string, host: string, file: string): Credentials | undefined {
+  const found = credentialsFromHelper(helper, host, file);
+  return found && { username: found.username, password: found.secret, source: `${file} (docker-credential-${helper})` };
 }
 
 /** Writes devbox's credentials file atomically, readable by its owner only. */

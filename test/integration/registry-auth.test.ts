@@ -2,7 +2,7 @@
  * Authentication against real registries: htpasswd (basic) and token auth (a token server of the test's,
  * trusted by the registry through a certificate made for the run). devbox login checks and stores
  * credentials with mode 0600 and never prints them; credentials written by skopeo and Docker's config.json
- * are used as they are.
+ * are used as they are, and so are those a Docker credential helper holds.
  */
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createImageSuite, dockerArchive, once, type ImageSuite } from '../helpers/image-suite.js';
 import { busyboxRootfs, packTar } from '../helpers/images.js';
+import { writeCredentialHelper } from '../helpers/credential-helper.js';
 import { seedImage, skopeo, startRegistry, startTokenServer, writeHtpasswd, type TestRegistry, type TokenServer } from '../helpers/registry.js';
 
 const USER = 'alice';
@@ -106,6 +107,23 @@ test('credentials that skopeo (containers auth.json) and Docker (config.json) st
   const logout = await suite.devbox(['logout', tokenRegistry.host], { env: { DOCKER_CONFIG: dockerConfig } });
   assert.is(logout.exitCode, 1);
   assert.match(logout.stderr, `the credentials in use come from ${join(dockerConfig, 'config.json')}`);
+});
+
+test('a Docker credential helper named in config.json (credHelpers) provides the credentials for a token registry', async () => {
+  const dir = await suite.tempDir('credential-helper');
+  writeCredentialHelper(dir, 'devbox-test', { [tokenRegistry.host]: { username: USER, secret: PASSWORD } });
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ credHelpers: { [tokenRegistry.host]: 'devbox-test' } }));
+  const env = { DOCKER_CONFIG: dir, PATH: `${dir}:${process.env.PATH}` };
+  const pulled = await suite.devbox(['pull', `${tokenRegistry.host}/app:1`], { env });
+  assert.is(pulled.exitCode, 0, pulled.stderr);
+  assert.not.match(pulled.stdout + pulled.stderr, PASSWORD);
+  assert.is(readFileSync(join(dir, 'asked'), 'utf8'), `${tokenRegistry.host}\n`);
+  assert.is((await suite.devboxOk(['run', '--rm', `${tokenRegistry.host}/app:1`])).stdout, 'authorized\n');
+  await suite.devboxOk(['rmi', `${tokenRegistry.host}/app:1`]);
+  // Without the helper on PATH the same config is one line naming it.
+  const missing = await suite.devbox(['pull', `${tokenRegistry.host}/app:1`], { env: { DOCKER_CONFIG: dir } });
+  assert.is(missing.exitCode, 1);
+  assert.is(missing.stderr.trim().split('\n').pop(), `devbox: cannot pull ${tokenRegistry.host}/app:1: ${join(dir, 'config.json')} names the credential helper docker-credential-devbox-test for ${tokenRegistry.host}, which is not installed (install docker-credential-devbox-test, or remove it from ${join(dir, 'config.json')})`);
 });
 
 test.run();

@@ -1,12 +1,14 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { writeCredentialHelper } from '../helpers/credential-helper.js';
 import type { Descriptor } from '../../src/image/oci.js';
 import { formatPlatform, matchPlatform, parsePlatform } from '../../src/image/platform.js';
 import { parseReference } from '../../src/image/reference.js';
 import { parseChallenge, repositoryScope } from '../../src/registry/auth.js';
+import { helperServerAddress } from '../../src/registry/credential-helper.js';
 import { findCredentials, normalizeAuthKey } from '../../src/registry/credentials.js';
 import { pullEndpoints, registryEndpoint } from '../../src/registry/endpoints.js';
 import { registryHost } from '../../src/registry/login.js';
@@ -70,6 +72,49 @@ test('credential keys as Docker and podman write them, and the most specific key
   } finally {
     process.env = saved;
   }
+});
+
+/** Runs `check` with DOCKER_CONFIG holding `config` and only it as a credentials source, `dir` first on PATH. */
+function withDockerConfig(dir: string, config: object, check: () => void): void {
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+  const saved = { ...process.env };
+  Object.assign(process.env, { DOCKER_CONFIG: dir, XDG_CONFIG_HOME: join(dir, 'none'), PATH: `${dir}:${process.env.PATH}` });
+  delete process.env.REGISTRY_AUTH_FILE;
+  delete process.env.XDG_RUNTIME_DIR;
+  try {
+    check();
+  } finally {
+    process.env = saved;
+  }
+}
+
+test('credential helpers: credHelpers for its registry first, then auths, then credsStore; "not found" moves on', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'devbox-helpers-'));
+  writeCredentialHelper(dir, 'team', { 'quay.io': { username: 'from-team-helper', secret: 't0k' } });
+  writeCredentialHelper(dir, 'store', { 'https://index.docker.io/v1/': { username: 'hub-user', secret: 'hub' }, 'quay.io': { username: 'from-store', secret: 's' }, 'ghcr.io': { username: 'store-ghcr', secret: 'g' } });
+  const auth = (user: string) => ({ auth: Buffer.from(`${user}:pw`).toString('base64') });
+  withDockerConfig(dir, { credHelpers: { 'quay.io': 'team', 'ghcr.io': 'team' }, credsStore: 'store', auths: { 'quay.io': auth('from-auths'), 'ghcr.io': auth('ghcr-auths') } }, () => {
+    const quay = findCredentials('quay.io', 'a/b');
+    assert.equal(quay && { username: quay.username, password: quay.password }, { username: 'from-team-helper', password: 't0k' });
+    assert.is(quay?.source, `${join(dir, 'config.json')} (docker-credential-team)`);
+    // The named helper has nothing for ghcr.io: auths is next, before the default store.
+    assert.is(findCredentials('ghcr.io', 'x')?.username, 'ghcr-auths');
+    assert.is(findCredentials('docker.io', 'library/busybox')?.username, 'hub-user');
+    assert.is(findCredentials('example.com', 'x'), undefined);
+  });
+  assert.equal(readFileSync(join(dir, 'asked'), 'utf8').split('\n').filter(Boolean), ['quay.io', 'ghcr.io', 'https://index.docker.io/v1/', 'example.com']);
+  assert.is(helperServerAddress('docker.io'), 'https://index.docker.io/v1/');
+});
+
+test('credential helpers: a missing helper, an identity token and a failing helper are one line each, without the secret', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'devbox-helpers-'));
+  writeCredentialHelper(dir, 'oauth', { 'quay.io': { username: '<token>', secret: 'refresh-SECRET' } });
+  writeFileSync(join(dir, 'docker-credential-broken'), '#!/bin/sh\necho "gpg: decryption failed: No secret key" >&2\nexit 3\n', { mode: 0o755 });
+  withDockerConfig(dir, { credHelpers: { 'quay.io': 'oauth', 'ghcr.io': 'absent', 'gitlab.com': 'broken' } }, () => {
+    assert.throws(() => findCredentials('quay.io'), (e: Error) => /docker-credential-oauth holds an identity token for quay.io, which devbox cannot use/.test(e.message) && !e.message.includes('SECRET'));
+    assert.throws(() => findCredentials('ghcr.io'), /names the credential helper docker-credential-absent for ghcr.io, which is not installed/);
+    assert.throws(() => findCredentials('gitlab.com'), /the credential helper docker-credential-broken failed for gitlab.com: gpg: decryption failed: No secret key/);
+  });
 });
 
 test('login takes a registry as users write it', () => {
