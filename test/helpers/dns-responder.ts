@@ -43,14 +43,15 @@ function answer(query: Buffer, records: ReadonlyMap<string, string>, queries: st
   return Buffer.concat([header, question, record]);
 }
 
-export function startDnsResponder(records: Record<string, string>): Promise<DnsResponder> {
+/** Listens on `address` (127.0.0.1) and `port` (any free one); port 53 needs root. */
+export function startDnsResponder(records: Record<string, string>, { address = '127.0.0.1', port = 0 } = {}): Promise<DnsResponder> {
   const table = new Map(Object.entries(records).map(([k, v]) => [k.toLowerCase(), v]));
   const queries: string[] = [];
   const socket: Socket = createSocket('udp4');
   socket.on('message', (message, from) => socket.send(answer(message, table, queries), from.port, from.address));
   return new Promise((resolve, reject) => {
     socket.once('error', reject);
-    socket.bind(0, '127.0.0.1', () => {
+    socket.bind(port, address, () => {
       resolve({ port: socket.address().port, queries, close: () => new Promise((done) => socket.close(() => done())) });
     });
   });

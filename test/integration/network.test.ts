@@ -1,22 +1,24 @@
 /**
  * Sandbox networks with real slirp4netns, as the unprivileged user running the suite: the isolated network's
- * interface, routes, resolver and hosts file, DNS through slirp4netns to a resolver on this machine's
+ * interface, routes, resolver and hosts file, DNS through slirp4netns (10.0.2.3 as root, 10.0.2.2 rootless) to a resolver on this machine's
  * loopback, `none` and `host`, and slirp4netns's lifetime. All traffic stays on loopback.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readlinkSync } from 'node:fs';
+import { execFile, spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { helperPath, userNamespaceArgs } from '../../src/userns/helper.js';
 import { resolveIdMapping } from '../../src/userns/idmap.js';
-import { devbox, devboxOk } from '../helpers/cli.js';
+import { DEVBOX_BIN, devbox, devboxOk } from '../helpers/cli.js';
 import { startDnsResponder } from '../helpers/dns-responder.js';
 import { testDir } from '../helpers/images.js';
 import { eventually, importNetworkImage, isAlive, slirpChildren, startSandbox, suiteSlirpProcesses } from '../helpers/network.js';
 
 const IMAGE = 'netbox:latest';
+const execFileAsync = promisify(execFile);
 const containersDir = () => join(process.env.XDG_DATA_HOME!, 'devbox', 'containers');
 const containers = () => (existsSync(containersDir()) ? readdirSync(containersDir()) : []);
 
@@ -50,6 +52,28 @@ test('none has only loopback, up; host sees the host\'s interfaces', async () =>
   const host = await devboxOk(['run', '--rm', '--network', 'host', IMAGE, 'ls', '/sys/class/net']);
   assert.equal(host.stdout.trim().split('\n'), readdirSync('/sys/class/net').sort());
 });
+
+if (process.getuid!() === 0) {
+  // Only root can listen on port 53, the only port slirp4netns forwards 10.0.2.3 to, and bind a resolv.conf
+  // of the test's over the host's in a mount namespace of devbox's own. The rootless pass checks the same
+  // path through 10.0.2.2 below.
+  test('DNS as root: the resolver in resolv.conf (10.0.2.3) answers from the host\'s resolver through slirp4netns', async () => {
+    const address = '127.83.0.1';
+    const resolver = await startDnsResponder({ 'api.devbox.test': '192.0.2.77' }, { address, port: 53 });
+    const dir = await testDir('resolv');
+    writeFileSync(join(dir, 'resolv.conf'), `nameserver ${address}\n`);
+    try {
+      // Asynchronously: the responder answers from this process's event loop.
+      const r = await execFileAsync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', 'mount --bind "$0" /etc/resolv.conf && exec "$@"', join(dir, 'resolv.conf'), process.execPath, DEVBOX_BIN, 'run', '--rm', IMAGE, 'sh', '-c', 'cat /etc/resolv.conf; nslookup -type=a api.devbox.test'], { encoding: 'utf8' });
+      assert.match(r.stdout, /^nameserver 10\.0\.2\.3$/m);
+      assert.match(r.stdout, /Server:\s+10\.0\.2\.3/);
+      assert.match(r.stdout, /Name:\s+api\.devbox\.test\nAddress: 192\.0\.2\.77/);
+      assert.ok(resolver.queries.includes('api.devbox.test'), JSON.stringify(resolver.queries));
+    } finally {
+      await resolver.close();
+    }
+  });
+}
 
 test('DNS: a name resolves inside through slirp4netns against a resolver on the host\'s loopback', async () => {
   const resolver = await startDnsResponder({ 'build.devbox.test': '192.0.2.55' });
