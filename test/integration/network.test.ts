@@ -1,7 +1,8 @@
 /**
  * Sandbox networks with real slirp4netns, as the unprivileged user running the suite: the isolated network's
- * interface, routes, resolver and hosts file, DNS through slirp4netns (10.0.2.3 as root, 10.0.2.2 rootless) to a resolver on this machine's
- * loopback, `none` and `host`, and slirp4netns's lifetime. All traffic stays on loopback.
+ * interface, routes, resolver and hosts file, DNS through slirp4netns to a resolver on this machine's
+ * loopback (through 10.0.2.3 as root, 10.0.2.2 rootless), `none` and `host`, and slirp4netns's lifetime.
+ * All traffic stays on loopback.
  */
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
