@@ -16,7 +16,7 @@ import {
 import { readArchive, resolveArchivePath, type ArchiveContents } from './archive-read.js';
 import { adoptSpooled, blobPath, isDigest, readBlobJson, writeBlobBytes, type WrittenBlob } from './blobs.js';
 import { collectGarbage } from './gc.js';
-import { checkSupportedCompression, detectCompression } from './layer-stream.js';
+import { checkSupportedCompression, detectCompression, layerMediaType } from './layer-stream.js';
 import { hostArchitecture, isImageIndexType, isImageManifestType, MediaType, type Descriptor, type ImageConfig, type ImageManifest } from './oci.js';
 import type { ImageStore, StoredImage } from './store.js';
 import { unpackLayer } from './unpack.js';
@@ -93,7 +93,7 @@ class ArchiveLoader {
         const blob = await this.storeMember(name, `layer ${name}`);
         const compression = detectCompression(await readHead(blobPath(this.store.root, blob.digest)));
         checkSupportedCompression(compression, `${this.label}: layer ${name}`);
-        layers.push({ mediaType: compression === 'gzip' ? MediaType.ociLayerGzip : MediaType.ociLayer, ...blob });
+        layers.push({ mediaType: layerMediaType(compression), ...blob });
       }
       const manifest: ImageManifest = {
         schemaVersion: 2,

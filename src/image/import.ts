@@ -8,9 +8,9 @@ import { resolveIdMapping } from '../userns/idmap.js';
 import { describeError, DevboxError } from '../util/errors.js';
 import { writeBlob } from './blobs.js';
 import { collectGarbage } from './gc.js';
-import { checkSupportedCompression, detectCompression } from './layer-stream.js';
+import { checkSupportedCompression, detectCompression, layerMediaType } from './layer-stream.js';
 import { commitImage } from './manifest-writer.js';
-import { hostArchitecture, MediaType, type ImageConfig } from './oci.js';
+import { hostArchitecture, type ImageConfig } from './oci.js';
 import { nameForTagging } from './reference.js';
 import type { ImageStore, ImportOptions, StoredImage } from './store.js';
 import { unpackLayer } from './unpack.js';
@@ -54,8 +54,7 @@ export async function importRootfs(store: ImageStore, tarPath: string, name: str
       rootfs: { type: 'layers', diff_ids: [diffID] },
       history: [{ created, created_by: 'devbox image import', comment: opts.message ?? 'imported from a root file system tar' }],
     };
-    const mediaType = compression === 'gzip' ? MediaType.ociLayerGzip : MediaType.ociLayer;
-    await commitImage(store, config, [{ mediaType, digest: blob.digest, size: blob.size }], [target]);
+    await commitImage(store, config, [{ mediaType: layerMediaType(compression), digest: blob.digest, size: blob.size }], [target]);
   });
   return store.resolve(target);
 }

@@ -2,7 +2,7 @@
  * Fetching what a reference names and narrowing it to one image manifest: a manifest list or OCI index is
  * resolved to the entry for the wanted platform, every manifest is checked against the digest it was asked
  * by, and only media types devbox can store and run are accepted (image-spec manifest.md, image-index.md;
- * Docker's schema 2). Schema 1 manifests, artifacts and zstd layers are refused with their media type named.
+ * Docker's schema 2). Schema 1 manifests and artifacts are refused with their media type named.
  */
 import { createHash } from 'node:crypto';
 import { parseImageIndex, parseImageManifest } from '../image/archive-manifest.js';
@@ -20,6 +20,7 @@ const MANIFEST_LIMIT = 4 << 20;
 const LAYER_TYPES = new Set<string>([
   MediaType.ociLayer,
   MediaType.ociLayerGzip,
+  MediaType.ociLayerZstd,
   MediaType.dockerLayer,
   MediaType.dockerLayerGzip,
   MediaType.dockerForeignLayerGzip,
@@ -47,9 +48,7 @@ export function sha256Digest(data: Buffer): string {
 function unsupported(mediaType: string, what: string): DevboxError {
   const why = mediaType.includes('manifest.v1')
     ? 'Docker schema 1 manifests are deprecated; push the image again with a current tool'
-    : mediaType.endsWith('+zstd')
-      ? 'devbox reads plain and gzip layers only'
-      : 'it is not a container image devbox can run';
+    : 'it is not a container image devbox can run';
   return new DevboxError(`unsupported media type ${mediaType} (${what}): ${why}`);
 }
 

@@ -230,8 +230,10 @@ export async function skopeo(args: readonly string[]): Promise<string> {
 }
 
 /** Copies a docker-archive into the registry with skopeo (which gzips the layers, as a registry push does). */
-export async function seedImage(archive: string, dest: string, creds?: string): Promise<void> {
-  await skopeo(['copy', '-q', '--dest-tls-verify=false', ...(creds ? ['--dest-creds', creds] : []), `docker-archive:${archive}`, `docker://${dest}`]);
+/** Copies a docker-archive into the registry with skopeo; `compression` recompresses its layers (as `--dest-compress-format`). */
+export async function seedImage(archive: string, dest: string, creds?: string, compression?: 'zstd'): Promise<void> {
+  const recompress = compression ? ['--dest-compress', '--dest-compress-format', compression, '--format', 'oci'] : [];
+  await skopeo(['copy', '-q', '--dest-tls-verify=false', ...(creds ? ['--dest-creds', creds] : []), ...recompress, `docker-archive:${archive}`, `docker://${dest}`]);
 }
 
 /** A request straight to the registry's API (anonymous). */

@@ -19,11 +19,11 @@ const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 
 /** Seeds REPO:TAG with busybox plus a layer holding /etc/marker = `marker`, via a docker-archive and skopeo. */
-async function seed(repoTag: string, marker: string, config: Record<string, unknown> = {}): Promise<void> {
+async function seed(repoTag: string, marker: string, config: Record<string, unknown> = {}, compression?: 'zstd'): Promise<void> {
   const archive = join(await suite.tempDir('seed'), 'image.tar');
   const layers = [await packTar(busyboxRootfs()), await packTar([{ name: 'etc/marker', content: `${marker}\n` }])];
   writeFileSync(archive, await dockerArchive([{ layers, names: [repoTag], config: { Cmd: ['cat', '/etc/marker'], ...config } }]));
-  await seedImage(archive, `${registry.host}/${repoTag}`);
+  await seedImage(archive, `${registry.host}/${repoTag}`, undefined, compression);
 }
 
 async function manifestOf(repo: string, tag: string): Promise<{ digest: string; size: number; body: Buffer }> {
@@ -52,6 +52,7 @@ const fixtures = once(async () => {
   await seed('team/app:1', 'app one');
   await seed('multi:amd64', 'amd64');
   await seed('multi:arm64', 'arm64', { Env: ['ARCH=arm64'] });
+  await seed('zstd:1', 'zstd layers', {}, 'zstd');
 });
 
 test.before.each(fixtures);
@@ -92,6 +93,17 @@ test('pulls by digest: the image is stored under that digest', async () => {
   const ref = `${registry.host}/team/app@${digest}`;
   await suite.devboxOk(['pull', '-q', ref]);
   assert.is(await run(ref), 'app one\n');
+});
+
+test('zstd layers (skopeo --dest-compress-format zstd) are verified, unpacked and run; push keeps them as they are', async () => {
+  const manifest = JSON.parse((await manifestOf('zstd', '1')).body.toString());
+  // skopeo may reuse a gzip layer the registry already has; the marker layer is new, so zstd.
+  assert.ok(manifest.layers.some((l: { mediaType: string }) => l.mediaType === 'application/vnd.oci.image.layer.v1.tar+zstd'), JSON.stringify(manifest.layers));
+  const ref = `${registry.host}/zstd:1`;
+  await suite.devboxOk(['pull', '-q', ref]);
+  assert.is(await run(ref), 'zstd layers\n');
+  await suite.devboxOk(['push', ref, `${registry.host}/zstd:copy`]);
+  assert.equal(JSON.parse((await manifestOf('zstd', 'copy')).body.toString()).layers, manifest.layers);
 });
 
 test('a manifest list gives the host platform by default, another with --platform, an error for none', async () => {
