@@ -282,11 +282,12 @@ run_init (const Options *opts, Sandbox *sb)
     die_with_error ("signalfd");
   if (opts->keep_alive)
     {
+      /* Joinable before the pid is announced: a join right after it must not find pid 1 undumpable. */
+      allow_joins ();
+      hide_command_line ();
       if (write_byte (sb->ready_fd, 'r') < 0)
         die_with_error ("tell the outer process the sandbox is up");
       close (sb->ready_fd);
-      allow_joins ();
-      hide_command_line ();
       keep_alive (sfd);
       end_all_processes ();
       return 0;

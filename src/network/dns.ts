@@ -1,6 +1,12 @@
 /** Name resolution inside a sandbox: its /etc/resolv.conf and the network's lines of its /etc/hosts. */
+import { existsSync, readFileSync } from 'node:fs';
 import type { NetworkOptions } from './options.js';
 import { SLIRP_DNS, SLIRP_GATEWAY, SLIRP_GUEST } from './slirp4netns.js';
+
+/** The host's resolver configuration, whose search domains and options a slirp4netns sandbox keeps. */
+export function hostResolvConf(): string {
+  return existsSync('/etc/resolv.conf') ? readFileSync('/etc/resolv.conf', 'utf8') : '';
+}
 
 /**
  * slirp4netns's resolver, which forwards to the host's own (a loopback one such as systemd-resolved's too,

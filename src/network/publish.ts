@@ -9,11 +9,15 @@ import { findSocketOwner, readSockets, unprivilegedPortStart } from './proc-net.
 
 const WILDCARDS = new Set(['0.0.0.0', '::']);
 
+/** How the user would publish a container port on another host port, for error messages. */
+export type OtherHostPort = (hostPort: number, containerPort: number) => string;
+export const PUBLISH_FLAG: OtherHostPort = (hostPort, containerPort) => `-p ${hostPort}:${containerPort}`;
+
 /** Why the host refused to bind the mapping's host port, as one DevboxError. */
-function hostPortError(m: PortMapping, cause: Slirp4netnsApiError): DevboxError {
+function hostPortError(m: PortMapping, cause: Slirp4netnsApiError, otherHostPort: OtherHostPort): DevboxError {
   const where = `${m.hostIp}:${m.hostPort}/${m.protocol}`;
   const other = m.hostPort < 65535 ? m.hostPort + 1 : m.hostPort - 1;
-  const fix = `stop it, or publish another host port: -p ${other}:${m.containerPort}`;
+  const fix = `stop it, or publish another host port: ${otherHostPort(other, m.containerPort)}`;
   const holder = readSockets('/proc/self/net', m.protocol).find(
     (s) => s.port === m.hostPort && (s.address === m.hostIp || s.address === `::ffff:${m.hostIp}` || WILDCARDS.has(s.address) || WILDCARDS.has(m.hostIp)),
   );
@@ -24,17 +28,17 @@ function hostPortError(m: PortMapping, cause: Slirp4netnsApiError): DevboxError 
   }
   const start = unprivilegedPortStart();
   if (m.hostPort < start && process.getuid!() !== 0) {
-    return new DevboxError(`host port ${where} is privileged: only root may listen below ${start}`, { fix: `publish a port from ${start} up, e.g. -p ${m.hostPort + 8000}:${m.containerPort}`, exitCode: 125 });
+    return new DevboxError(`host port ${where} is privileged: only root may listen below ${start}`, { fix: `publish a port from ${start} up, e.g. ${otherHostPort(m.hostPort + 8000, m.containerPort)}`, exitCode: 125 });
   }
   return new DevboxError(`cannot publish ${formatPortMapping(m)}: slirp4netns: ${cause.message}`, { fix: `check that ${m.hostIp} is an address of this host`, exitCode: 125 });
 }
 
-export async function publishPorts(api: Slirp4netnsApi, mappings: readonly PortMapping[]): Promise<void> {
+export async function publishPorts(api: Slirp4netnsApi, mappings: readonly PortMapping[], otherHostPort = PUBLISH_FLAG): Promise<void> {
   for (const m of mappings) {
     try {
       await api.addHostForward({ protocol: m.protocol, hostIp: m.hostIp, hostPort: m.hostPort, guestPort: m.containerPort });
     } catch (error) {
-      throw error instanceof Slirp4netnsApiError ? hostPortError(m, error) : error;
+      throw error instanceof Slirp4netnsApiError ? hostPortError(m, error, otherHostPort) : error;
     }
   }
 }

@@ -1,14 +1,16 @@
 /**
  * A slirp4netns network for one sandbox: slirp4netns attached to its network namespace before anything runs
  * in it, the -p mappings published, and the auto-forward watcher, with every forward reported to the caller
- * (who records them for `devbox ports`). On any failure nothing stays running.
+ * (who records them for `devbox ports`). On any failure nothing stays running. `devbox run` keeps both in its
+ * own process; a live project sandbox, which outlives the command that starts it, has them detached.
  */
 import type { Socket } from 'node:net';
+import type { Slirp4netnsApi } from './api.js';
 import { AutoForwarder } from './auto-forward.js';
 import type { NetworkOptions } from './options.js';
 import type { PortMapping } from './port-mapping.js';
-import { publishPorts } from './publish.js';
-import { requireSlirp4netns, slirp4netnsFeatures, startSlirp4netns, type Slirp4netnsFeatures } from './slirp4netns.js';
+import { publishPorts, type OtherHostPort } from './publish.js';
+import { requireSlirp4netns, slirp4netnsFeatures, startSlirp4netns, type Slirp4netnsFeatures, type Slirp4netnsProcess } from './slirp4netns.js';
 
 export interface PortForward extends PortMapping {
   /** `publish` for -p, `auto` for a listener found by auto-forward. */
@@ -20,42 +22,78 @@ export interface Slirp4netnsSetup {
   features: Slirp4netnsFeatures;
 }
 
-/** slirp4netns must be ready before a container is created: a missing program leaves nothing behind. */
-export async function prepareSlirp4netns(featureRecord: string): Promise<Slirp4netnsSetup> {
-  const program = requireSlirp4netns();
+/** slirp4netns must be ready before a sandbox is created: a missing program leaves nothing behind. `instead`: see requireSlirp4netns. */
+export async function prepareSlirp4netns(featureRecord: string, instead?: string): Promise<Slirp4netnsSetup> {
+  const program = requireSlirp4netns(instead);
   return { program, features: await slirp4netnsFeatures(program, featureRecord) };
 }
 
-/** How long slirp4netns may take to notice that the sandbox has ended before it is killed. */
-const EXIT_GRACE_MS = 2000;
+/** How long slirp4netns (and a port watcher) may take to notice that the sandbox has ended before it is killed. */
+export const EXIT_GRACE_MS = 2000;
+
+/** A sandbox whose namespaces exist: its pid 1, as this process sees it, and a socket that hangs up when that exits (launch.ts). */
+export interface NetworkedSandbox {
+  pid: number;
+  lifetime: Socket;
+}
+
+/**
+ * slirp4netns attached to the sandbox, with `options.publish` in place; on failure nothing stays running.
+ * `detached`: it outlives this process (a live sandbox's does). `otherHostPort`: see publishPorts.
+ */
+export async function startNetwork(
+  setup: Slirp4netnsSetup,
+  sandbox: NetworkedSandbox,
+  options: Pick<NetworkOptions, 'allowHostLoopback' | 'publish'>,
+  dir: string,
+  how: { detached: boolean; otherHostPort?: OtherHostPort },
+): Promise<Slirp4netnsProcess> {
+  const slirp = await startSlirp4netns(setup.program, { pid: sandbox.pid, allowHostLoopback: options.allowHostLoopback, features: setup.features }, dir, sandbox.lifetime, how.detached);
+  try {
+    await publishPorts(slirp.api, options.publish, how.otherHostPort);
+  } catch (error) {
+    slirp.kill();
+    await slirp.exited;
+    throw error;
+  }
+  return slirp;
+}
+
+export function publishedForwards(publish: readonly PortMapping[]): PortForward[] {
+  return publish.map((m) => ({ ...m, origin: 'publish' }));
+}
+
+/** Auto-forward of the sandbox's new listeners; each change is reported with the published forwards first. */
+export function watchForwards(
+  sandbox: { pid: number; api: Slirp4netnsApi },
+  publish: readonly PortMapping[],
+  onChange: (forwards: readonly PortForward[]) => void,
+  onError: (error: unknown) => void,
+): AutoForwarder {
+  const published = publishedForwards(publish);
+  const report = (auto: readonly PortMapping[]) => onChange([...published, ...auto.map((m): PortForward => ({ ...m, origin: 'auto' }))]);
+  const forwarder = new AutoForwarder({ pid: sandbox.pid, api: sandbox.api, published: publish, onChange: report, onError });
+  forwarder.start();
+  return forwarder;
+}
 
 export interface SandboxNetwork {
   /** Once the sandbox has ended: stops watching and waits until slirp4netns is gone. */
   close(): Promise<void>;
 }
 
+/** The network of a sandbox that runs in the foreground: slirp4netns and the watcher end with this process's wait. */
 export async function attachSandboxNetwork(
   setup: Slirp4netnsSetup,
-  /** Its pid 1, as this process sees it, and a socket that hangs up when that exits (launch.ts gives both). */
-  sandbox: { pid: number; lifetime: Socket },
+  sandbox: NetworkedSandbox,
   options: NetworkOptions,
   dir: string,
   onChange: (forwards: readonly PortForward[]) => void,
   onError: (error: unknown) => void,
 ): Promise<SandboxNetwork> {
-  const slirp = await startSlirp4netns(setup.program, { pid: sandbox.pid, allowHostLoopback: options.allowHostLoopback, features: setup.features }, dir, sandbox.lifetime);
-  try {
-    await publishPorts(slirp.api, options.publish);
-  } catch (error) {
-    slirp.kill();
-    await slirp.exited;
-    throw error;
-  }
-  const published: PortForward[] = options.publish.map((m) => ({ ...m, origin: 'publish' }));
-  const report = (auto: readonly PortMapping[]) => onChange([...published, ...auto.map((m): PortForward => ({ ...m, origin: 'auto' }))]);
-  report([]);
-  const forwarder = options.autoForward ? new AutoForwarder({ pid: sandbox.pid, api: slirp.api, published: options.publish, onChange: report, onError }) : undefined;
-  forwarder?.start();
+  const slirp = await startNetwork(setup, sandbox, options, dir, { detached: false });
+  onChange(publishedForwards(options.publish));
+  const forwarder = options.autoForward ? watchForwards({ pid: sandbox.pid, api: slirp.api }, options.publish, onChange, onError) : undefined;
   return {
     async close() {
       await forwarder?.stop();

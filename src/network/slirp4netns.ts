@@ -32,9 +32,10 @@ interface FeatureRecord extends Slirp4netnsFeatures {
   size: number;
 }
 
-export function requireSlirp4netns(): string {
+/** `instead`: how the user would do without it (e.g. `run with --network host`). */
+export function requireSlirp4netns(instead?: string): string {
   const program = findProgram('slirp4netns');
-  if (!program) throw new DevboxError('slirp4netns not found: it provides the isolated network', { fix: 'apt-get install slirp4netns, or run with --network host', exitCode: 125 });
+  if (!program) throw new DevboxError('slirp4netns not found: it provides the isolated network', { fix: `apt-get install slirp4netns${instead ? `, or ${instead}` : ''}`, exitCode: 125 });
   return program;
 }
 
@@ -82,6 +83,7 @@ export function slirp4netnsArgs(request: Slirp4netnsRequest): string[] {
 }
 
 export interface Slirp4netnsProcess {
+  pid: number;
   api: Slirp4netnsApi;
   /** Resolves when slirp4netns has exited. */
   exited: Promise<void>;
@@ -101,14 +103,15 @@ function lastLogLine(dir: string): string {
 /**
  * Starts slirp4netns for the sandbox and waits until the network inside is configured. It runs in `dir`
  * (the container's directory: its API socket and log live there) and ends when `lifetime` hangs up.
+ * `detached`: it outlives this process (a live sandbox does).
  */
-export async function startSlirp4netns(program: string, request: Slirp4netnsRequest, dir: string, lifetime: Socket): Promise<Slirp4netnsProcess> {
+export async function startSlirp4netns(program: string, request: Slirp4netnsRequest, dir: string, lifetime: Socket, detached = false): Promise<Slirp4netnsProcess> {
   const log = openSync(join(dir, LOG_NAME), 'w', 0o600);
   let child: ChildProcess;
   try {
     // With --enable-sandbox it creates its API socket as root of the sandbox's user namespace, which is not
     // us: umask 0 lets us connect. The container directory (0700) keeps everyone else out.
-    child = await spawnBeside(program, slirp4netnsArgs(request), { cwd: dir, stdio: ['ignore', 'ignore', log, lifetime, 'pipe'], umask: 0 });
+    child = await spawnBeside(program, slirp4netnsArgs(request), { cwd: dir, stdio: ['ignore', 'ignore', log, lifetime, 'pipe'], umask: 0, detached });
   } finally {
     closeSync(log);
   }
@@ -125,5 +128,5 @@ export async function startSlirp4netns(program: string, request: Slirp4netnsRequ
     throw new DevboxError(`slirp4netns could not set up the network: ${lastLogLine(dir)}`, { fix: 'see "devbox doctor"; /dev/net/tun must be usable', exitCode: 125 });
   }
   (child.stdio[4] as Readable).destroy();
-  return { api: new Slirp4netnsApi(dir), exited, kill: () => child.kill('SIGKILL') };
+  return { pid: child.pid!, api: new Slirp4netnsApi(dir), exited, kill: () => child.kill('SIGKILL') };
 }

@@ -104,13 +104,13 @@ async function runPostCreate(project: ProjectConfig, state: LiveSandboxState, co
 
 /** Starts (or restarts, when its inputs changed) the project's sandbox; loaded only when it is not up. */
 async function startProjectSandbox(project: ProjectConfig, inputsHash: string, settings: Settings): Promise<LiveSandboxState> {
-  const [{ ensureLiveSandbox }, { projectImage, projectMounts }] = await Promise.all([import('../sandbox/live-sandbox.js'), import('./environment.js')]);
+  const [{ ensureLiveSandbox }, { projectImage, projectMounts }, { projectNetwork }] = await Promise.all([
+    import('../sandbox/live-sandbox.js'),
+    import('./environment.js'),
+    import('./network.js'),
+  ]);
   for (const warning of project.warnings) process.stderr.write(`devbox: warning: ${warning}\n`);
-  if (project.network === 'slirp4netns') {
-    // A live sandbox outlives the command that starts it, and so would its slirp4netns and port watcher: not
-    // done yet. Servers inside listen on the host's ports directly meanwhile (docs/project-sandboxes.md).
-    process.stderr.write('devbox: note: project sandboxes use the host network for now (slirp4netns is not supported for them yet); "network": "none" isolates one\n');
-  }
+  const network = projectNetwork(project, settings);
   const { store, image } = await projectImage(project, settings, inputsHash);
   const { state, fresh } = await ensureLiveSandbox(store, {
     projectRoot: project.root,
@@ -118,7 +118,8 @@ async function startProjectSandbox(project: ProjectConfig, inputsHash: string, s
     image,
     inputsHash,
     ...projectMounts(project, store.root),
-    network: project.network === 'none' ? 'none' : 'host',
+    network: network.options,
+    networkFixes: network.fixes,
     home: project.home,
     shell: project.shell?.[0],
     storage: settings.storage,

@@ -33,7 +33,7 @@ export type MountConfig =
   | { type: 'tmpfs'; target: string };
 
 export interface PortMapping {
-  /** Host address to listen on; undefined = all addresses, as Docker does. */
+  /** Host address to listen on; undefined = 127.0.0.1, as for `devbox run -p` (a dev server is for this machine). */
   hostIp?: string;
   hostPort: number;
   containerPort: number;

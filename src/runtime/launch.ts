@@ -1,4 +1,7 @@
-/** Runs a sandbox in the foreground through the native helper and returns its exit status. */
+/**
+ * Runs a sandbox in the foreground through the native helper and returns its exit status; the --sync-fd
+ * exchange (readPid) serves live sandboxes too (sandbox/live-sandbox.ts).
+ */
 import type { Socket } from 'node:net';
 import { helperPath } from '../userns/helper.js';
 import { execForeground, startForeground } from '../util/exec.js';
@@ -25,10 +28,10 @@ export interface LaunchOptions {
 }
 
 /** The helper's --sync-fd, the first descriptor after the standard streams. */
-const SYNC_FD = 3;
+export const SYNC_FD = 3;
 
 /** The sandbox's pid from the helper's first line, or undefined when the helper ended first (it said why). */
-function readPid(sync: Socket): Promise<number | undefined> {
+export function readPid(sync: Socket): Promise<number | undefined> {
   return new Promise((resolve) => {
     let text = '';
     const onData = (chunk: Buffer) => {

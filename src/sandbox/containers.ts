@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PortForward } from '../network/sandbox-network.js';
+import type { BindMount } from '../runtime/spec.js';
 import { DevboxError, describeError } from '../util/errors.js';
 import { isAlive } from '../util/processes.js';
 
@@ -49,6 +50,19 @@ export function writeNameFiles(container: ContainerDir, hostname: string, hostsE
   return files;
 }
 
+/** The name files bound over /etc; a sandbox without a resolver of its own reads the host's /etc/resolv.conf. */
+export function nameFileMounts(names: NameFiles): BindMount[] {
+  return [
+    { source: names.hosts, destination: '/etc/hosts', readonly: false },
+    { source: names.hostname, destination: '/etc/hostname', readonly: false },
+    ...(names.resolvConf
+      ? [{ source: names.resolvConf, destination: '/etc/resolv.conf', readonly: false }]
+      : existsSync('/etc/resolv.conf')
+        ? [{ source: '/etc/resolv.conf', destination: '/etc/resolv.conf', readonly: true }]
+        : []),
+  ];
+}
+
 /** temp + rename: a reader in another process never sees a half-written file. */
 function writeJson(path: string, value: unknown): void {
   writeFileSync(`${path}.tmp`, JSON.stringify(value));
@@ -59,8 +73,9 @@ export function writeState(container: ContainerDir, state: ContainerState): void
   writeJson(join(container.dir, 'state.json'), state);
 }
 
-export function writePorts(container: ContainerDir, forwards: readonly PortForward[]): void {
-  writeJson(join(container.dir, 'ports.json'), forwards);
+/** `dir`: a container's or a live sandbox's directory. */
+export function writePorts(dir: string, forwards: readonly PortForward[]): void {
+  writeJson(join(dir, 'ports.json'), forwards);
 }
 
 /** The forwards of the container in `dir`; none when it has no network of its own. */
@@ -96,8 +111,8 @@ export function listContainers(storeRoot: string): ContainerSummary[] {
     .sort((a, b) => b.created.localeCompare(a.created));
 }
 
-/** Finds containers by full id or unique prefix. */
-export function findContainer(containers: readonly ContainerSummary[], ref: string): ContainerSummary {
+/** Finds containers (or anything with an id, such as project sandboxes) by full id or unique prefix. */
+export function findContainer<T extends { id: string }>(containers: readonly T[], ref: string): T {
   const matches = containers.filter((c) => c.id.startsWith(ref));
   if (matches.length === 1 && ref.length >= 1) return matches[0];
   throw new DevboxError(matches.length ? `container id prefix "${ref}" is ambiguous` : `no such container "${ref}"`, { fix: 'see "devbox ps -a"' });

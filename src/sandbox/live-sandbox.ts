@@ -5,11 +5,16 @@
  * private home, the files bound over /etc, a log of the helper's messages and state.json while it is up.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { homedir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { ImageStore, StoredImage } from '../image/store.js';
-import { networkHostsEntries } from '../network/dns.js';
+import { hostResolvConf, networkHostsEntries, slirpResolvConf } from '../network/dns.js';
+import type { NetworkOptions } from '../network/options.js';
+import type { OtherHostPort } from '../network/publish.js';
+import { EXIT_GRACE_MS, prepareSlirp4netns, type NetworkedSandbox } from '../network/sandbox-network.js';
+import { readPid, SYNC_FD } from '../runtime/launch.js';
 import { keepAliveArgs, type BindMount, type LiveSandboxSpec } from '../runtime/spec.js';
 import type { StorageSetting } from '../settings/settings.js';
 import { selectDriver } from '../storage/driver.js';
@@ -17,9 +22,10 @@ import { helperPath } from '../userns/helper.js';
 import { resolveIdMapping } from '../userns/idmap.js';
 import { removeAsNamespaceRoot } from '../userns/remove.js';
 import { DevboxError } from '../util/errors.js';
-import { writeNameFiles } from './containers.js';
+import { nameFileMounts, writeNameFiles } from './containers.js';
 import { groupWithUser, invokingUser, passwdWithUser } from './identity.js';
-import { isLive, readSandboxState, sandboxDir, writeSandboxState, type LiveSandboxState } from './live-state.js';
+import { attachLiveNetwork } from './live-network.js';
+import { isLive, readSandboxState, sandboxDir, writeSandboxState, type LiveSandboxState, type ProcessRecord } from './live-state.js';
 import { imageHasFile, readImageFile } from '../image/passwd.js';
 import { assembleRootfs } from './rootfs.js';
 import { startTimeOf } from '../util/processes.js';
@@ -34,7 +40,9 @@ export interface LiveSandboxRequest {
   mounts: BindMount[];
   /** Paths inside that get an empty tmpfs. */
   tmpfs: string[];
-  network: 'host' | 'none';
+  network: NetworkOptions;
+  /** For error messages: how to change the project's network in its config. */
+  networkFixes: { withoutSlirp4netns?: string; otherHostPort: OtherHostPort };
   /** `private`: a home directory of the sandbox's own at the host home's path; `host`: the host's home. */
   home: 'private' | 'host';
   /** The user's login shell inside; undefined: bash when the image has it, else sh. */
@@ -63,34 +71,59 @@ function lastLogLine(log: string): string {
   return lines[lines.length - 1].replace(/^devbox-helper: /, '') || 'no message';
 }
 
-/** Spawns the helper detached (it outlives this command) and waits for the host pid of the sandbox's pid 1. */
-function startHelper(dir: string, spec: LiveSandboxSpec, name: string): Promise<{ pid: number; outerPid: number }> {
+/** Attaches something (the network) to the sandbox before it is released; returns processes that end with it. */
+type Attach = (sandbox: NetworkedSandbox) => Promise<ProcessRecord[]>;
+
+/** The stream's whole text, once it ends. */
+function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  return new Promise((resolve) => {
+    let text = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => (text += chunk));
+    stream.once('end', () => resolve(text));
+  });
+}
+
+/**
+ * Spawns the helper detached (it outlives this command); `attach` runs between namespace creation and setup
+ * (the helper's --sync-fd). Resolves once the sandbox is up, with the host pid of its pid 1. If anything
+ * fails, the helper ends and takes the sandbox with it.
+ */
+async function startHelper(dir: string, spec: LiveSandboxSpec, name: string, attach?: Attach): Promise<{ pid: number; outerPid: number; network?: ProcessRecord[] }> {
   const log = join(dir, 'log');
   const logFd = openSync(log, 'w', 0o600);
-  const child = spawn(helperPath(), keepAliveArgs(spec), { cwd: dir, detached: true, stdio: ['ignore', 'pipe', logFd] });
+  const child = spawn(helperPath(), keepAliveArgs(spec, SYNC_FD), { cwd: dir, detached: true, stdio: ['ignore', 'pipe', logFd, 'pipe'] });
   closeSync(logFd);
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const stdout = child.stdout!; // a pipe, as asked
-    stdout.setEncoding('utf8');
-    stdout.on('data', (chunk: string) => (out += chunk));
-    child.once('error', reject);
-    stdout.once('end', () => {
-      const pid = Number(out.trim());
-      if (Number.isInteger(pid) && pid > 1) {
-        child.unref();
-        resolve({ pid, outerPid: child.pid! });
-        return;
-      }
-      child.once('exit', () =>
-        reject(new DevboxError(`the sandbox of ${name} failed to start: ${lastLogLine(log)}`, { fix: `see ${log} and "devbox doctor"`, exitCode: 125 })),
-      );
-    });
+  const ended = new Promise<Error | undefined>((resolve) => {
+    child.once('exit', () => resolve(undefined));
+    child.once('error', resolve);
   });
+  const failed = async () =>
+    (await ended) ?? new DevboxError(`the sandbox of ${name} failed to start: ${lastLogLine(log)}`, { fix: `see ${log} and "devbox doctor"`, exitCode: 125 });
+  const announced = readAll(child.stdout!);
+  const sync = child.stdio[SYNC_FD] as Socket;
+  const pid = await readPid(sync);
+  if (pid === undefined) throw await failed();
+  let network: ProcessRecord[] | undefined;
+  try {
+    network = await attach?.({ pid, lifetime: sync });
+  } catch (error) {
+    sync.destroy(); // the helper reads end of file and takes the sandbox down: nothing was started
+    await ended;
+    throw error;
+  }
+  // The go byte; from then on only pid 1 holds the helper's end, and only what `attach` started holds ours.
+  await new Promise<void>((resolve) => sync.write('g', () => resolve()));
+  sync.destroy();
+  if (Number((await announced).trim()) !== pid) throw await failed();
+  child.unref();
+  return { pid, outerPid: child.pid!, network };
 }
 
 /** Starts the project's sandbox; the caller holds the store lock, so exactly one starts. */
 async function startSandbox(store: ImageStore, request: LiveSandboxRequest, dir: string): Promise<{ state: LiveSandboxState; fresh: boolean }> {
+  const network = request.network;
+  const slirp = network.mode === 'slirp4netns' ? await prepareSlirp4netns(join(store.root, 'slirp4netns.json'), request.networkFixes.withoutSlirp4netns) : undefined;
   const { mapping, warning } = resolveIdMapping();
   if (warning) process.stderr.write(`devbox: warning: ${warning}\n`);
   const previous = readSandboxState(dir);
@@ -109,7 +142,8 @@ async function startSandbox(store: ImageStore, request: LiveSandboxRequest, dir:
   writeFileSync(join(etc, 'group'), groupWithUser(readImageFile(lowerDirs, 'etc/group'), user));
   writeFileSync(join(etc, 'bashrc'), BASHRC);
   const hostname = request.name.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63) || 'devbox';
-  const names = writeNameFiles({ id: basename(dir), dir }, hostname, networkHostsEntries({ mode: request.network, allowHostLoopback: false }, hostname));
+  const names = writeNameFiles({ id: basename(dir), dir }, hostname, networkHostsEntries(network, hostname), slirp ? slirpResolvConf(hostResolvConf()) : undefined);
+  rmSync(join(dir, 'ports.json'), { force: true }); // the forwards of an earlier start
   let home = homedir();
   if (request.home === 'private') {
     home = join(dir, 'home');
@@ -122,18 +156,17 @@ async function startSandbox(store: ImageStore, request: LiveSandboxRequest, dir:
       { source: join(etc, 'passwd'), destination: '/etc/passwd', readonly: true },
       { source: join(etc, 'group'), destination: '/etc/group', readonly: true },
       { source: join(etc, 'bashrc'), destination: '/etc/devbox/bashrc', readonly: true },
-      { source: names.hosts, destination: '/etc/hosts', readonly: false },
-      { source: names.hostname, destination: '/etc/hostname', readonly: false },
-      ...(existsSync('/etc/resolv.conf') ? [{ source: '/etc/resolv.conf', destination: '/etc/resolv.conf', readonly: true }] : []),
+      ...nameFileMounts(names),
       { source: home, destination: user.home, readonly: false },
       { source: request.projectRoot, destination: request.projectRoot, readonly: false },
       ...request.mounts,
     ],
     tmpfs: request.tmpfs,
     hostname,
-    network: request.network,
+    network: network.mode,
   };
-  const { pid, outerPid } = await startHelper(dir, spec, request.name);
+  const attach: Attach | undefined = slirp && ((sandbox) => attachLiveNetwork(slirp, sandbox, network, dir, request.networkFixes.otherHostPort));
+  const { pid, outerPid, network: networkProcesses } = await startHelper(dir, spec, request.name, attach);
   const state: LiveSandboxState = {
     project: request.projectRoot,
     name: request.name,
@@ -147,6 +180,7 @@ async function startSandbox(store: ImageStore, request: LiveSandboxRequest, dir:
     outerStart: startTimeOf(outerPid) ?? '',
     created: new Date().toISOString(),
     imageEnv: request.image.config.config?.Env ?? [],
+    ...(networkProcesses ? { network: networkProcesses } : {}),
   };
   writeSandboxState(dir, state);
   return { state, fresh };
@@ -160,30 +194,46 @@ export async function ensureLiveSandbox(store: ImageStore, request: LiveSandboxR
   const dir = sandboxDir(store.root, request.projectRoot);
   return store.withLock(async () => {
     const current = readSandboxState(dir);
-    if (current && isLive(current)) {
-      if (current.image === request.image.id && current.inputsHash === request.inputsHash) return { state: current, fresh: false };
-      await stopLiveSandbox(current);
-    }
+    if (current && isLive(current) && current.image === request.image.id && current.inputsHash === request.inputsHash) return { state: current, fresh: false };
+    // Also when it was killed: its slirp4netns may still hold the host ports the new one publishes.
+    if (current) await stopLiveSandbox(current);
     return startSandbox(store, request, dir);
   });
 }
 
-function alive(pid: number, start: string): boolean {
-  return startTimeOf(pid) === start;
+function alive(p: ProcessRecord): boolean {
+  return startTimeOf(p.pid) === p.start;
 }
 
-/** Ends the sandbox and every process in it: SIGTERM to its helper, SIGKILL if it is still up after 5 s. */
-export async function stopLiveSandbox(state: LiveSandboxState): Promise<void> {
-  if (!alive(state.outerPid, state.outerStart)) {
-    // The supervising helper is gone; pid 1 dies with it (death signal), unless it is on its way out.
-    if (alive(state.pid, state.pidStart)) process.kill(state.pid, 'SIGKILL');
-    return;
+/** Signals the process if it is still the one recorded; it may exit in between (ESRCH). */
+function signal(p: ProcessRecord, name: NodeJS.Signals): void {
+  try {
+    if (alive(p)) process.kill(p.pid, name);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
   }
-  process.kill(state.outerPid, 'SIGTERM');
-  for (let waited = 0; alive(state.outerPid, state.outerStart) || alive(state.pid, state.pidStart); waited += 20) {
-    if (waited === 5000) process.kill(state.outerPid, 'SIGKILL');
+}
+
+/** Waits until the processes have exited, SIGKILLs them after `graceMs`. */
+async function awaitExit(processes: readonly ProcessRecord[], graceMs: number): Promise<void> {
+  for (let waited = 0; processes.some(alive); waited += 20) {
+    if (waited === graceMs) for (const p of processes) signal(p, 'SIGKILL');
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/**
+ * Ends the sandbox and every process in it: SIGTERM to its helper, SIGKILL if it is still up after 5 s; then
+ * waits for its network processes, which end with it (and are killed if they have not soon after).
+ */
+export async function stopLiveSandbox(state: LiveSandboxState): Promise<void> {
+  const outer = { pid: state.outerPid, start: state.outerStart };
+  const pid1 = { pid: state.pid, start: state.pidStart };
+  // Without its supervising helper pid 1 dies too (death signal), unless it is on its way out.
+  if (alive(outer)) signal(outer, 'SIGTERM');
+  else signal(pid1, 'SIGKILL');
+  await awaitExit([outer, pid1], 5000);
+  await awaitExit(state.network ?? [], EXIT_GRACE_MS);
 }
 
 /** Discards a stopped sandbox's writable layer and home (`devbox rm`). */

@@ -11,6 +11,12 @@ import { execForeground } from '../util/exec.js';
 import { startTimeOf } from '../util/processes.js';
 import type { SandboxUser } from './identity.js';
 
+/** A process by pid and start time (/proc/PID/stat), so a recycled pid is never taken for it. */
+export interface ProcessRecord {
+  pid: number;
+  start: string;
+}
+
 export interface LiveSandboxState {
   project: string;
   name: string;
@@ -27,6 +33,8 @@ export interface LiveSandboxState {
   created: string;
   /** The image's Env, the base of every joined process's environment. */
   imageEnv: string[];
+  /** slirp4netns and the port watcher, with the slirp4netns network: they end with pid 1, stop waits for them. */
+  network?: ProcessRecord[];
 }
 
 export function sandboxDir(storeRoot: string, projectRoot: string): string {

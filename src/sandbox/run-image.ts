@@ -3,12 +3,12 @@
  * describe the sandbox and hand it to the native helper, which runs it in the foreground.
  * This is the hot path of devbox: it loads no oclif, execa or tar code unless a layer must be unpacked.
  */
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunOptions } from '../cli/run-options.js';
 import { parseGroup, parsePasswd, readImageFile, resolveUser } from '../image/passwd.js';
 import { ImageStore } from '../image/store.js';
-import { networkHostsEntries, slirpResolvConf } from '../network/dns.js';
+import { hostResolvConf, networkHostsEntries, slirpResolvConf } from '../network/dns.js';
 import { resolveNetworkOptions } from '../network/options.js';
 import { attachSandboxNetwork, prepareSlirp4netns, type SandboxNetwork } from '../network/sandbox-network.js';
 import { ensureImage } from '../registry/ensure.js';
@@ -20,7 +20,7 @@ import { hostIdFor, resolveIdMapping, type IdMapping } from '../userns/idmap.js'
 import { removeAsNamespaceRoot } from '../userns/remove.js';
 import { DevboxError, describeError } from '../util/errors.js';
 import { containerArgs, containerEnv, containerWorkdir, type ProcessRequest } from './container-process.js';
-import { createContainerDir, writeNameFiles, writePorts, writeState } from './containers.js';
+import { createContainerDir, nameFileMounts, writeNameFiles, writePorts, writeState } from './containers.js';
 import { assembleRootfs } from './rootfs.js';
 import { parseVolume } from './volumes.js';
 
@@ -30,11 +30,6 @@ function checkMapped(mapping: IdMapping, uid: number, gid: number): void {
     fix: mapping.full ? 'give this user a larger range in /etc/subuid and /etc/subgid' : 'add a range for this user to /etc/subuid and /etc/subgid (see "devbox doctor")',
     exitCode: 125,
   });
-}
-
-/** The host's resolver configuration, whose search domains and options the sandbox keeps. */
-function hostResolvConf(): string {
-  return existsSync('/etc/resolv.conf') ? readFileSync('/etc/resolv.conf', 'utf8') : '';
 }
 
 export async function runImage(options: RunOptions): Promise<number> {
@@ -51,7 +46,7 @@ export async function runImage(options: RunOptions): Promise<number> {
   const lowerDirs = await store.layerDirs(image, mapping);
   const driver = await selectDriver(options.storage ?? settings.storage, store.root, mapping);
   const config = image.config.config ?? {};
-  const slirp = network.mode === 'slirp4netns' ? await prepareSlirp4netns(join(store.root, 'slirp4netns.json')) : undefined;
+  const slirp = network.mode === 'slirp4netns' ? await prepareSlirp4netns(join(store.root, 'slirp4netns.json'), 'run with --network host') : undefined;
 
   const container = createContainerDir(store.root);
   const hostname = options.hostname ?? container.id.slice(0, 12);
@@ -59,19 +54,10 @@ export async function runImage(options: RunOptions): Promise<number> {
   const user = resolveUser(options.user || config.User || 'root', parsePasswd(readImageFile(lowerDirs, 'etc/passwd')), parseGroup(readImageFile(lowerDirs, 'etc/group')));
   checkMapped(mapping, user.uid, user.gid);
   const names = writeNameFiles(container, hostname, networkHostsEntries(network, hostname), slirp ? slirpResolvConf(hostResolvConf()) : undefined);
-  const systemMounts: BindMount[] = [
-    { source: names.hosts, destination: '/etc/hosts', readonly: false },
-    { source: names.hostname, destination: '/etc/hostname', readonly: false },
-    ...(names.resolvConf
-      ? [{ source: names.resolvConf, destination: '/etc/resolv.conf', readonly: false }]
-      : existsSync('/etc/resolv.conf')
-        ? [{ source: '/etc/resolv.conf', destination: '/etc/resolv.conf', readonly: true }]
-        : []),
-  ];
   const spec: SandboxSpec = {
     idMapping: mapping,
     rootfs: await assembleRootfs(driver, mapping, lowerDirs, container.dir),
-    mounts: [...systemMounts, ...mounts],
+    mounts: [...nameFileMounts(names), ...mounts],
     hostname,
     network: network.mode,
     process: {
@@ -99,7 +85,7 @@ export async function runImage(options: RunOptions): Promise<number> {
       beforeStart:
         slirp &&
         (async (sandbox) => {
-          attached = await attachSandboxNetwork(slirp, sandbox, network, container.dir, (forwards) => writePorts(container, forwards), warn);
+          attached = await attachSandboxNetwork(slirp, sandbox, network, container.dir, (forwards) => writePorts(container.dir, forwards), warn);
         }),
     });
   } catch (error) {

@@ -2,7 +2,7 @@
  * The one seam through which devbox starts other programs: argument arrays only, never shell strings.
  * `execCapture` (execa, loaded lazily: it costs ~100 ms of start-up) for programs whose output we read;
  * `execForeground` (node:child_process) for the sandbox helper on the hot path of `devbox run`;
- * `spawnBeside` for programs that run next to a sandbox (slirp4netns).
+ * `spawnBeside` for programs that run next to a sandbox (slirp4netns, a live sandbox's port watcher).
  */
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
@@ -99,19 +99,23 @@ export function execForeground(file: string, args: readonly string[], stdio: Std
 
 /**
  * Starts a program that runs beside devbox (given by absolute path, found beforehand) and resolves once it
- * runs. Its end is the caller's business: it gets no signals from devbox. `umask`: the child's.
+ * runs. Its end is the caller's business: it gets no signals from devbox. `umask`: the child's. `detached`:
+ * it outlives devbox (a session of its own, out of reach of the terminal's signals; devbox does not wait for it).
  */
-export function spawnBeside(file: string, args: readonly string[], options: { cwd: string; stdio: StdioOptions; umask?: number }): Promise<ChildProcess> {
+export function spawnBeside(file: string, args: readonly string[], options: { cwd: string; stdio: StdioOptions; umask?: number; detached?: boolean }): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
     // The child inherits the umask at fork, which spawn() does before it returns.
     const previous = options.umask === undefined ? undefined : process.umask(options.umask);
     let child: ChildProcess;
     try {
-      child = spawn(file, args, { cwd: options.cwd, stdio: options.stdio });
+      child = spawn(file, args, { cwd: options.cwd, stdio: options.stdio, detached: options.detached });
     } finally {
       if (previous !== undefined) process.umask(previous);
     }
-    child.once('spawn', () => resolve(child));
+    child.once('spawn', () => {
+      if (options.detached) child.unref();
+      resolve(child);
+    });
     child.once('error', (error) => reject(new DevboxError(`cannot run ${file}: ${describeError(error)}`, { exitCode: 125, cause: error })));
   });
 }

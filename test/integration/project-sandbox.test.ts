@@ -3,7 +3,7 @@
  * its live sandbox once and join it; a real terminal (tmux) drives the shell.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -30,7 +30,9 @@ async function project(files: Record<string, string> = { 'devbox.json': JSON.str
 
 function sandboxState(root: string): { outerPid: number; project: string } {
   for (const dir of readdirSync(sandboxesDir())) {
-    const state = JSON.parse(readFileSync(join(sandboxesDir(), dir, 'state.json'), 'utf8'));
+    const path = join(sandboxesDir(), dir, 'state.json');
+    if (!existsSync(path)) continue; // a sandbox that failed to start (another suite's test)
+    const state = JSON.parse(readFileSync(path, 'utf8'));
     if (state.project === root) return state;
   }
   throw new Error(`no sandbox for ${root}`);
