@@ -1,7 +1,11 @@
 /** The one place a build turns an image reference (FROM, COPY --from) into an image: pulled when missing. */
 import type { ImageStore, StoredImage } from '../image/store.js';
+import { normalizedName, parseReference } from '../image/reference.js';
 import { ensureImage } from '../registry/ensure.js';
 
-export async function resolveBaseImage(store: ImageStore, ref: string): Promise<StoredImage> {
-  return ensureImage(store, ref, { pull: 'missing' });
+/** `pins`: normalized reference → REPOSITORY@DIGEST to use for it (devbox.lock's entries). */
+export async function resolveBaseImage(store: ImageStore, ref: string, pins?: ReadonlyMap<string, string>): Promise<StoredImage> {
+  const parsed = pins?.size ? parseReference(ref) : undefined;
+  const pinned = parsed && !parsed.digest ? pins!.get(normalizedName(parsed)) : undefined;
+  return ensureImage(store, pinned ?? ref, { pull: 'missing' });
 }

@@ -35,7 +35,14 @@ export interface BuildOptions {
   noCache: boolean;
   progress: ProgressMode;
   network: 'host' | 'none';
+  /** `KEY=VALUE` labels of the image built (docker build --label): set on the final image only. */
+  labels: string[];
+  /** Image references (normalized, as devbox.lock keys them) → the `REPOSITORY@DIGEST` to use instead. */
+  pinnedImages?: ReadonlyMap<string, string>;
 }
+
+/** What the stage graph needs: which Dockerfile, its arguments, its target. */
+export type BuildGraphOptions = Pick<BuildOptions, 'context' | 'file' | 'buildArgs' | 'target'>;
 
 export interface BuildResult {
   id: string;
@@ -80,6 +87,16 @@ function cloneConfig(config: ImageConfig): ImageConfig {
   return JSON.parse(JSON.stringify(config)) as ImageConfig;
 }
 
+/** --label values as Docker reads them: KEY=VALUE, or KEY alone for an empty value. */
+function parseLabels(labels: readonly string[]): Record<string, string> {
+  const pairs = labels.map((label) => {
+    const eq = label.indexOf('=');
+    if (eq === 0) throw new DevboxError(`invalid --label "${label}"`, { fix: 'use --label KEY=VALUE', exitCode: 125 });
+    return eq < 0 ? ([label, ''] as const) : ([label.slice(0, eq), label.slice(eq + 1)] as const);
+  });
+  return Object.fromEntries(pairs);
+}
+
 /** NAME[:TAG] for -t, normalized as every image name in the store is (`app` → docker.io/library/app:latest). */
 function tagName(tag: string): string {
   const ref = parseReference(tag);
@@ -87,25 +104,18 @@ function tagName(tag: string): string {
   return normalizedName(ref);
 }
 
-class Build {
-  private readonly progress: Progress;
-  private readonly results = new Map<number, StageResult>();
-  private readonly metaEnv = new Map<string, string>();
-  private readonly buildArgs = new Map<string, string>();
-  private readonly usedArgs = new Set<string>();
-  private stepNumber = 0;
-  private totalSteps = 0;
-  private driver?: StorageDriver;
+/** A Dockerfile's stages after ARG expansion: which ones the target needs, and what their FROM and COPY --from name. */
+class StageGraph {
+  protected readonly metaEnv = new Map<string, string>();
+  protected readonly buildArgs = new Map<string, string>();
+  protected readonly usedArgs = new Set<string>();
 
   constructor(
-    private readonly store: ImageStore,
-    private readonly mapping: IdMapping,
-    private readonly context: BuildContext,
-    private readonly plan: BuildPlan,
-    private readonly options: BuildOptions,
+    protected readonly context: BuildContext,
+    protected readonly plan: BuildPlan,
+    protected readonly graphOptions: BuildGraphOptions,
   ) {
-    this.progress = createProgress(options.progress);
-    for (const arg of options.buildArgs) {
+    for (const arg of graphOptions.buildArgs) {
       const eq = arg.indexOf('=');
       if (eq === 0) throw new DevboxError(`invalid --build-arg "${arg}"`, { fix: 'use --build-arg KEY=VALUE', exitCode: 125 });
       if (eq > 0) this.buildArgs.set(arg.slice(0, eq), arg.slice(eq + 1));
@@ -113,16 +123,16 @@ class Build {
     }
   }
 
-  private fail(instruction: Instruction, message: string, fix?: string): DockerfileError {
+  protected fail(instruction: Instruction, message: string, fix?: string): DockerfileError {
     return new DockerfileError(`${this.context.dockerfileLabel}:${instruction.node.startLine}: ${shortInstruction(instruction)}: ${message}`, { fix });
   }
 
-  private expander(env: ReadonlyMap<string, string>): (word: string) => string {
+  protected expander(env: ReadonlyMap<string, string>): (word: string) => string {
     return (word) => expandWord(word, (name) => env.get(name), { escape: this.plan.escape });
   }
 
   /** Global ARGs (before the first FROM) with their --build-arg values, and BuildKit's platform ARGs. */
-  private resolveMetaArgs(): void {
+  protected resolveMetaArgs(): void {
     const arch = hostArchitecture();
     for (const prefix of ['BUILD', 'TARGET']) {
       this.metaEnv.set(`${prefix}PLATFORM`, `linux/${arch}`);
@@ -148,7 +158,7 @@ class Build {
   }
 
   /** What a stage's FROM names: an earlier stage, scratch, or an image. */
-  private fromTarget(stage: Stage): { stage: Stage } | { scratch: true } | { image: string } {
+  protected fromTarget(stage: Stage): { stage: Stage } | { scratch: true } | { image: string } {
     let name: string;
     try {
       name = this.expander(this.metaEnv)(stage.from.image);
@@ -163,7 +173,7 @@ class Build {
   }
 
   /** The stage COPY --from names (by name or index), or undefined for an image. */
-  private copySourceStage(stage: Stage, instruction: Instruction, from: string): Stage | undefined {
+  protected copySourceStage(stage: Stage, instruction: Instruction, from: string): Stage | undefined {
     const named = this.plan.stages.find((s) => s.name === from.toLowerCase()) ?? (/^\d+$/.test(from) ? this.plan.stages[Number(from)] : undefined);
     if (!named) {
       if (/^\d+$/.test(from)) throw this.fail(instruction, `there is no stage ${from}`);
@@ -173,7 +183,7 @@ class Build {
     return named;
   }
 
-  private copyFrom(instruction: Instruction & { from?: string }): string | undefined {
+  protected copyFrom(instruction: Instruction & { from?: string }): string | undefined {
     if (!instruction.from) return undefined;
     try {
       return this.expander(this.metaEnv)(instruction.from);
@@ -183,12 +193,13 @@ class Build {
   }
 
   /** The stages the target needs, in file order. */
-  private neededStages(): Stage[] {
+  protected neededStages(): Stage[] {
     const { stages } = this.plan;
+    const wanted = this.graphOptions.target;
     let target = stages[stages.length - 1];
-    if (this.options.target !== undefined) {
-      const found = stages.find((s) => s.name === this.options.target!.toLowerCase());
-      if (!found) throw new DevboxError(`target stage "${this.options.target}" could not be found`, { fix: `stages: ${stages.map((s) => s.name ?? `#${s.index}`).join(', ')}`, exitCode: 125 });
+    if (wanted !== undefined) {
+      const found = stages.find((s) => s.name === wanted.toLowerCase());
+      if (!found) throw new DevboxError(`target stage "${wanted}" could not be found`, { fix: `stages: ${stages.map((s) => s.name ?? `#${s.index}`).join(', ')}`, exitCode: 125 });
       target = found;
     }
     const needed = new Set<number>();
@@ -208,6 +219,47 @@ class Build {
     return stages.filter((s) => needed.has(s.index));
   }
 
+  /** The images (not stages, not scratch) the needed stages' FROM and COPY --from name, each once, in file order. */
+  imageReferences(): string[] {
+    this.resolveMetaArgs();
+    const refs = new Set<string>();
+    for (const stage of this.neededStages()) {
+      const from = this.fromTarget(stage);
+      if ('image' in from) refs.add(from.image);
+      for (const instruction of stage.instructions) {
+        const source = instruction.kind === 'COPY' ? this.copyFrom(instruction) : undefined;
+        if (source !== undefined && !this.copySourceStage(stage, instruction, source)) refs.add(source);
+      }
+    }
+    return [...refs];
+  }
+}
+
+class Build extends StageGraph {
+  private readonly progress: Progress;
+  private readonly results = new Map<number, StageResult>();
+  private stepNumber = 0;
+  private totalSteps = 0;
+  private driver?: StorageDriver;
+  private readonly labels: Record<string, string>;
+
+  constructor(
+    private readonly store: ImageStore,
+    private readonly mapping: IdMapping,
+    context: BuildContext,
+    plan: BuildPlan,
+    private readonly options: BuildOptions,
+  ) {
+    super(context, plan, options);
+    this.labels = parseLabels(options.labels);
+    this.progress = createProgress(options.progress);
+  }
+
+  /** A FROM or COPY --from image: devbox.lock's pinned digest when it has one for the reference. */
+  private baseImage(ref: string): Promise<StoredImage> {
+    return resolveBaseImage(this.store, ref, this.options.pinnedImages);
+  }
+
   async run(): Promise<BuildResult> {
     this.resolveMetaArgs();
     const stages = this.neededStages();
@@ -221,6 +273,12 @@ class Build {
 
   private async commit(final: StageResult): Promise<BuildResult> {
     const names = this.options.tags.map(tagName);
+    if (Object.keys(this.labels).length) {
+      // On the final image only, as Docker's --label: the steps' cache entries stay shared with unlabelled builds.
+      const config = cloneConfig(final.config);
+      config.config = { ...config.config, Labels: { ...(config.config?.Labels ?? {}), ...this.labels } };
+      final = { ...final, config };
+    }
     // The image id is the config's digest: when that image already has these names, there is nothing to write.
     const id = `sha256:${createHash('sha256').update(JSON.stringify(final.config)).digest('hex')}`;
     const existing = this.store.readIndex().images[id];
@@ -244,7 +302,7 @@ class Build {
     } else {
       let image: StoredImage;
       try {
-        image = await resolveBaseImage(this.store, from.image);
+        image = await this.baseImage(from.image);
       } catch (error) {
         throw this.fail(stage.from, (error as DevboxError).message, (error as DevboxError).fix);
       }
@@ -356,7 +414,7 @@ class Build {
       const result = this.results.get(sourceStage.index)!;
       return { key: { stage: result.key }, layers: () => this.lowerDirs(result) };
     }
-    const image = await resolveBaseImage(this.store, from);
+    const image = await this.baseImage(from);
     return { key: { image: image.id }, layers: () => this.store.layerDirs(image, this.mapping) };
   }
 
@@ -393,8 +451,8 @@ class Build {
   }
 }
 
-/** Builds the image a Dockerfile describes and stores it under the tags given. */
-export async function buildImage(options: BuildOptions): Promise<BuildResult> {
+/** The Dockerfile's context and parsed plan; errors at Dockerfile:LINE. */
+async function readBuildPlan(options: BuildGraphOptions): Promise<{ context: BuildContext; plan: BuildPlan }> {
   const context = openContext(options.context, options.file);
   let text: string;
   try {
@@ -403,15 +461,25 @@ export async function buildImage(options: BuildOptions): Promise<BuildResult> {
   } catch (error) {
     throw new DevboxError(`cannot read ${context.dockerfileLabel}: ${describeError(error)}`, { exitCode: 125 });
   }
-  let plan: BuildPlan;
   try {
-    plan = parseBuildPlan(text);
+    return { context, plan: parseBuildPlan(text) };
   } catch (error) {
     if (error instanceof InstructionError) {
       throw new DevboxError(`${context.dockerfileLabel}:${error.line}: ${error.instruction ? `${error.instruction}: ` : ''}${error.message}`, { exitCode: 1 });
     }
     throw error;
   }
+}
+
+/** The images a build of this Dockerfile would start from or copy from (what devbox.lock pins); nothing is pulled. */
+export async function buildImageReferences(options: BuildGraphOptions): Promise<string[]> {
+  const { context, plan } = await readBuildPlan(options);
+  return new StageGraph(context, plan, options).imageReferences();
+}
+
+/** Builds the image a Dockerfile describes and stores it under the tags given. */
+export async function buildImage(options: BuildOptions): Promise<BuildResult> {
+  const { context, plan } = await readBuildPlan(options);
   const store = ImageStore.open();
   const { mapping, warning } = resolveIdMapping();
   if (warning) process.stderr.write(`devbox: warning: ${warning}\n`);

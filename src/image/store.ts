@@ -21,6 +21,9 @@ export interface ImageRecord {
   created: string;
   /** Other digests the image is known by: the manifest lists or indexes it was pulled through. */
   digests?: string[];
+  /** REPOSITORY@DIGEST it was pulled as (Docker's RepoDigests): the digest its registry has it under, index
+   * digest first when it came through one. Absent for images built, imported or loaded here. */
+  repoDigests?: string[];
 }
 
 /** images.json */
@@ -169,22 +172,34 @@ export class ImageStore {
   }
 
   /** Adds images (their blobs already stored) in one index write; names move to them from other images. */
-  async addImages(images: readonly { id: string; manifestDigest: string; names: readonly string[]; digests?: readonly string[] }[]): Promise<void> {
+  async addImages(images: readonly { id: string; manifestDigest: string; names: readonly string[]; digests?: readonly string[]; repoDigests?: readonly string[] }[]): Promise<void> {
     await this.withLock(async () => {
       const index = this.readIndex();
       for (const image of images) {
         for (const record of Object.values(index.images)) record.names = record.names.filter((n) => !image.names.includes(n));
         const existing = index.images[image.id];
         const digests = [...new Set([...(existing?.digests ?? []), ...(image.digests ?? [])])];
+        // The latest pull last: registryDigest answers with the newest one.
+        const repoDigests = [...(existing?.repoDigests ?? []).filter((d) => !image.repoDigests?.includes(d)), ...(image.repoDigests ?? [])];
         index.images[image.id] = {
           manifest: image.manifestDigest,
           names: [...new Set([...(existing?.names ?? []), ...image.names])],
           created: existing?.created ?? new Date().toISOString(),
           ...(digests.length ? { digests } : {}),
+          ...(repoDigests.length ? { repoDigests } : {}),
         };
       }
       await this.writeIndex(index);
     });
+  }
+
+  /**
+   * The digest `repository` (host/path) had the image under when it was last pulled from there;
+   * undefined for an image that never came from that repository (built, imported, loaded).
+   */
+  registryDigest(id: string, repository: string, index: ImageIndexFile = this.readIndex()): string | undefined {
+    const prefix = `${repository}@`;
+    return index.images[id]?.repoDigests?.filter((d) => d.startsWith(prefix)).at(-1)?.slice(prefix.length);
   }
 
   /** Adds names to an image (`docker tag`); a name another image had moves to this one. */

@@ -14,6 +14,7 @@ export const DEFAULT_DOCKERFILE = '.devbox/Dockerfile';
 interface DevboxJson {
   name?: string;
   image?: string;
+  envImage?: string;
   build?: { dockerfile?: string; context?: string; args?: Record<string, string>; target?: string };
   env?: Record<string, string | null>;
   mounts?: (string | MountObject)[];
@@ -57,6 +58,7 @@ export function projectFromDevboxJson(file: ConfigFile, root: string, hostEnv: N
     root,
     name,
     environment: environmentOf(file, root, json),
+    ...(json.envImage === undefined ? {} : { envImage: json.envImage }),
     env: normalizeEnv(file, 'env', json.env),
     mounts: normalizeMounts(file, 'mounts', json.mounts, { root, home }),
     network: json.network ?? 'slirp4netns',

@@ -11,7 +11,7 @@ import { HELPER_SETUP_FAILED } from '../userns/helper.js';
 import { isLive, joinLiveSandbox, readSandboxState, sandboxDir, type LiveSandboxState } from '../sandbox/live-state.js';
 import { readSettings, type Settings } from '../settings/settings.js';
 import { loadProject } from './load.js';
-import { projectInputsHash, type BuildContextHasher } from './inputs-hash.js';
+import { projectInputsHash } from './inputs-hash.js';
 import { sandboxEnvironment, type LifecycleCommand, type LifecycleStep, type ProjectConfig } from './project-config.js';
 
 export interface EnterOptions {
@@ -111,12 +111,13 @@ async function startProjectSandbox(project: ProjectConfig, inputsHash: string, s
   ]);
   for (const warning of project.warnings) process.stderr.write(`devbox: warning: ${warning}\n`);
   const network = projectNetwork(project, settings);
-  const { store, image } = await projectImage(project, settings, inputsHash);
+  // Pinning a base image for the first time writes devbox.lock, one of the inputs: the hash changes with it.
+  const { store, image, inputsHash: lockedInputsHash } = await projectImage(project, settings, inputsHash);
   const { state, fresh } = await ensureLiveSandbox(store, {
     projectRoot: project.root,
     name: project.name,
     image,
-    inputsHash,
+    inputsHash: lockedInputsHash,
     ...projectMounts(project, store.root),
     network: network.options,
     networkFixes: network.fixes,
@@ -128,19 +129,10 @@ async function startProjectSandbox(project: ProjectConfig, inputsHash: string, s
   return state;
 }
 
-/** A Dockerfile project's inputs include its build context as the Dockerfile sees it (after .dockerignore). */
-function contextHasher(project: ProjectConfig): BuildContextHasher | undefined {
-  if (project.environment.kind !== 'dockerfile') return undefined;
-  return async (context, dockerfile) => {
-    const { openContext, hashContextSources } = await import('../build/context.js');
-    return hashContextSources(openContext(context, dockerfile), ['.']).digest;
-  };
-}
-
 export async function enterProject(options: EnterOptions, cwd = process.cwd()): Promise<number> {
   const project = loadProject(cwd);
   const settings = readSettings();
-  const inputsHash = await projectInputsHash(project, contextHasher(project));
+  const inputsHash = await projectInputsHash(project);
   let state = readSandboxState(sandboxDir(settings.storageRoot, project.root));
   if (!state || !isLive(state) || state.inputsHash !== inputsHash) state = await startProjectSandbox(project, inputsHash, settings);
   const join = (live: LiveSandboxState) => joinLiveSandbox(live, processFor(project, live, options, existsSync(cwd) ? cwd : project.root), options.interactive ? 'inherit' : 'ignore');

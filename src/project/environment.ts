@@ -4,34 +4,56 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { resolveBaseImage } from '../build/base-image.js';
 import { ImageStore, type StoredImage } from '../image/store.js';
 import type { BindMount } from '../runtime/spec.js';
 import type { Settings } from '../settings/settings.js';
-import { ensureImage } from '../registry/ensure.js';
-import type { ProjectConfig } from './project-config.js';
+import { ensurePinnedImages, lockBaseImages } from './base-images.js';
+import { INPUTS_HASH_LABEL, localEnvironmentName, pullSharedEnvironment } from './env-image.js';
+import { projectInputsHash } from './inputs-hash.js';
+import { buildArgList, type ProjectConfig } from './project-config.js';
 
-/** The project's image: pulled when missing, or built from its Dockerfile (a build with nothing to do is quick). */
-export async function projectImage(project: ProjectConfig, settings: Settings, inputsHash: string): Promise<{ store: ImageStore; image: StoredImage }> {
+export interface ProjectImage {
+  store: ImageStore;
+  image: StoredImage;
+  /** The inputs hash the image is made from: the one given, or the new one when devbox.lock was just written. */
+  inputsHash: string;
+}
+
+/**
+ * The project's image, made from the base images devbox.lock pins (pinning new ones first): the config's image;
+ * or, for a Dockerfile, the image already made from these inputs, else the one a teammate pushed to the
+ * project's envImage, else a build (one with nothing to do is quick).
+ */
+export async function projectImage(project: ProjectConfig, settings: Settings, inputsHash: string): Promise<ProjectImage> {
   const store = ImageStore.open(settings.storageRoot);
+  const { pins, changed } = await lockBaseImages(store, project, { update: false });
+  if (changed.length) inputsHash = await projectInputsHash(project);
   const environment = project.environment;
-  if (environment.kind === 'image') return { store, image: await ensureImage(store, environment.image, { pull: 'missing' }) };
+  if (environment.kind === 'image') {
+    await ensurePinnedImages(store, pins);
+    return { store, image: await resolveBaseImage(store, environment.image, pins), inputsHash };
+  }
+  const name = localEnvironmentName(project, inputsHash);
+  const made = store.find(name);
+  if (made) return { store, image: await store.resolve(made.id), inputsHash };
+  const shared = project.envImage === undefined ? undefined : await pullSharedEnvironment(store, project, project.envImage, inputsHash);
+  if (shared) return { store, image: shared, inputsHash };
+  await ensurePinnedImages(store, pins);
   const { buildImage } = await import('../build/builder.js');
   const { id } = await buildImage({
     context: environment.context,
     file: environment.dockerfile,
-    // Named after the project and its inputs, so `devbox images` says what it is and old ones can be pruned.
-    tags: [`localhost/devbox-env/${projectTag(project.name)}:${inputsHash.slice('sha256:'.length, 'sha256:'.length + 12)}`],
-    buildArgs: Object.entries(environment.buildArgs).map(([k, v]) => `${k}=${v}`),
+    tags: [name],
+    buildArgs: buildArgList(environment.buildArgs),
     target: environment.target,
     noCache: false,
     progress: 'auto',
     network: 'host',
+    labels: [`${INPUTS_HASH_LABEL}=${inputsHash}`],
+    pinnedImages: pins,
   });
-  return { store, image: await store.resolve(id) };
-}
-
-function projectTag(name: string): string {
-  return name.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '') || 'project';
+  return { store, image: await store.resolve(id), inputsHash };
 }
 
 /** Named volumes live in the store, shared by every project that names them (as Docker's). */

@@ -1,11 +1,13 @@
 /**
  * The project's inputs hash: what the environment's image is built from. Equal hashes mean the image can be
  * reused as it is (no build), including one a teammate pushed. So the hash holds no absolute path of this
- * machine: files are named relative to the project root.
+ * machine: files are named relative to the project root. devbox.lock is one of the inputs: the same lock
+ * means the same base images.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { relative } from 'node:path';
+import { lockPath } from './lock-file.js';
 import type { ProjectConfig } from './project-config.js';
 
 /**
@@ -16,7 +18,7 @@ import type { ProjectConfig } from './project-config.js';
 export type BuildContextHasher = (context: string, dockerfile: string) => Promise<string>;
 
 /** Bump when what goes into the hash changes, so old images are not taken for current ones. */
-const FORMAT = 'devbox-project-inputs/1';
+const FORMAT = 'devbox-project-inputs/2';
 
 function field(hash: Hash, name: string, value: string | Buffer): void {
   const bytes = typeof value === 'string' ? Buffer.from(value) : value;
@@ -24,12 +26,22 @@ function field(hash: Hash, name: string, value: string | Buffer): void {
   hash.update(bytes);
 }
 
-/** "sha256:<hex>" of the config file, the Dockerfile (or the image reference) and the build context. */
-export async function projectInputsHash(config: ProjectConfig, hashBuildContext?: BuildContextHasher): Promise<string> {
+/** A Dockerfile project's build context as the Dockerfile sees it (after .dockerignore), by the build module. */
+function contextHasher(config: ProjectConfig): BuildContextHasher | undefined {
+  if (config.environment.kind !== 'dockerfile') return undefined;
+  return async (context, dockerfile) => {
+    const { openContext, hashContextSources } = await import('../build/context.js');
+    return hashContextSources(openContext(context, dockerfile), ['.']).digest;
+  };
+}
+
+/** "sha256:<hex>" of the config file, devbox.lock, the Dockerfile (or the image reference) and the build context. */
+export async function projectInputsHash(config: ProjectConfig, hashBuildContext = contextHasher(config)): Promise<string> {
   const hash = createHash('sha256');
   field(hash, 'format', FORMAT);
   field(hash, 'config', relative(config.root, config.source.path));
   field(hash, 'config-content', await readFile(config.source.path));
+  field(hash, 'lock-content', await readFile(lockPath(config.root)).catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? '' : Promise.reject(error))));
   const environment = config.environment;
   if (environment.kind === 'image') {
     field(hash, 'image', environment.image);

@@ -59,6 +59,8 @@ export interface ProjectConfig {
   /** Shown in the prompt and in `devbox ps`. */
   name: string;
   environment: EnvironmentSource;
+  /** devbox.json's envImage: the repository (no tag) a built environment is pushed to and pulled from. */
+  envImage?: string;
   /** Variables set in the sandbox (null unsets one the image sets); values may hold ${containerEnv:VAR}. */
   env: Record<string, string | null>;
   mounts: MountConfig[];
@@ -81,6 +83,11 @@ export interface ProjectConfig {
   remoteUser?: string;
   /** Said once, when the environment is (re)built: properties devbox ignores, values it cannot honour. */
   warnings: string[];
+}
+
+/** Build arguments as `devbox build --build-arg` takes them. */
+export function buildArgList(args: Record<string, string>): string[] {
+  return Object.entries(args).map(([k, v]) => `${k}=${v}`);
 }
 
 /** The prompt prefix when the config sets none. */

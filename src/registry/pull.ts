@@ -107,7 +107,7 @@ class ImagePull {
     if (errors.length) throw errors[0];
   }
 
-  async run(resolved: ResolvedManifest, names: string[]): Promise<string> {
+  async run(resolved: ResolvedManifest, names: string[], repoDigest: string): Promise<string> {
     const { manifest } = resolved;
     return this.store.withLock(async () => {
       try {
@@ -115,7 +115,7 @@ class ImagePull {
         await this.layers(manifest.layers, config.rootfs.diff_ids);
         this.progress.note('Writing manifest to image destination');
         await writeBlobBytes(this.store.root, resolved.bytes);
-        await this.store.addImages([{ id: manifest.config.digest, manifestDigest: resolved.digest, names, digests: resolved.indexDigest ? [resolved.indexDigest] : [] }]);
+        await this.store.addImages([{ id: manifest.config.digest, manifestDigest: resolved.digest, names, digests: resolved.indexDigest ? [resolved.indexDigest] : [], repoDigests: [repoDigest] }]);
         return manifest.config.digest;
       } catch (error) {
         await collectGarbage(this.store, this.mapping); // what this pull added is referenced by nothing
@@ -125,26 +125,34 @@ class ImagePull {
   }
 }
 
-async function pullFrom(store: ImageStore, mapping: IdMapping, client: RegistryClient, ref: ImageReference, platform: Platform, progress: Progress): Promise<string> {
+/** An image just pulled, with the digest the reference resolved to (the index's when it named one). */
+export interface PulledImage extends StoredImage {
+  registryDigest: string;
+}
+
+async function pullFrom(store: ImageStore, mapping: IdMapping, client: RegistryClient, ref: ImageReference, platform: Platform, progress: Progress): Promise<{ id: string; digest: string }> {
   const resolved = await resolveManifest(client, ref.digest ?? ref.tag ?? 'latest', platform);
   const names = ref.digest ? [] : [normalizedName(ref)];
-  return new ImagePull(store, mapping, client, progress).run(resolved, names);
+  const digest = resolved.indexDigest ?? resolved.digest;
+  // Recorded under the repository asked for (not a mirror's path): that is what a later pull by digest names.
+  const id = await new ImagePull(store, mapping, client, progress).run(resolved, names, `${repositoryName(ref)}@${digest}`);
+  return { id, digest };
 }
 
 /** Pulls `refText` into the store and returns the image. Errors name the reference: "cannot pull REF: CAUSE". */
-export async function pullImage(store: ImageStore, refText: string, options: PullOptions = {}): Promise<StoredImage> {
+export async function pullImage(store: ImageStore, refText: string, options: PullOptions = {}): Promise<PulledImage> {
   const ref = parseReference(refText);
   const name = displayName(ref);
   const platform = wantedPlatform(options.platform);
   const { mapping } = resolveIdMapping();
   const progress = await createProgress(options.quiet ?? false);
-  let id: string | undefined;
+  let pulled: { id: string; digest: string } | undefined;
   try {
     progress.note(`Trying to pull ${name}...`);
     for (const endpoint of pullEndpoints(ref, readSettings())) {
       const client = RegistryClient.forRepository(endpoint, ['pull']);
       try {
-        id = await pullFrom(store, mapping, client, ref, platform, progress);
+        pulled = await pullFrom(store, mapping, client, ref, platform, progress);
         break;
       } catch (error) {
         if (!endpoint.mirror || !(error instanceof DevboxError)) throw error;
@@ -157,5 +165,5 @@ export async function pullImage(store: ImageStore, refText: string, options: Pul
   } finally {
     progress.stop();
   }
-  return store.resolve(id!);
+  return { ...(await store.resolve(pulled!.id)), registryDigest: pulled!.digest };
 }

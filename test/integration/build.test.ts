@@ -63,6 +63,16 @@ test('a built image runs with its CMD, ENV, WORKDIR and USER', async () => {
   assert.is(config.Config.User, 'alice');
 });
 
+test('--label sets labels on the final image only, over the base\'s; KEY alone is an empty value', async () => {
+  await buildOk('FROM busybox\nLABEL from.base=1 kept=yes\n', {}, ['-t', 'labelled-base']);
+  await buildOk('FROM labelled-base\nRUN true\n', {}, ['-t', 'labelled', '--label', 'from.base=2', '--label', 'dev.devbox.inputs-hash=sha256:x=y', '--label', 'empty']);
+  const config = (await suite.inspect('labelled')) as unknown as { Labels: Record<string, string> };
+  assert.equal(config.Labels, { 'from.base': '2', kept: 'yes', 'dev.devbox.inputs-hash': 'sha256:x=y', empty: '' });
+  const bad = await build('FROM busybox\n', {}, ['--label', '=v']);
+  assert.is(bad.exitCode, 125);
+  assert.is(bad.stderr, 'devbox: invalid --label "=v" (use --label KEY=VALUE)\n');
+});
+
 test('ENTRYPOINT in shell form runs through /bin/sh -c and drops an inherited CMD; MAINTAINER sets the author', async () => {
   await buildOk('FROM busybox\nCMD ["echo", "base"]\n', {}, ['-t', 'with-cmd']);
   await buildOk('FROM with-cmd\nMAINTAINER Jane Doe <jane@example.org>\nENTRYPOINT echo entry "$0"\n', {}, ['-t', 'entry']);

@@ -41,6 +41,20 @@ test('the Dockerfile, devbox.json and resolved build arguments change it; source
   assert.is.not(await hashOf(root), afterDockerfile);
 });
 
+test('devbox.lock counts: the same lock gives the same hash, another pin another one', async () => {
+  const root = project();
+  const unlocked = await hashOf(root);
+  const lock = (digest: string) => `{"lockfileVersion":1,"images":{"docker.io/library/debian:bookworm-slim":{"digest":"sha256:${digest.repeat(64)}"}}}\n`;
+  writeFileSync(join(root, 'devbox.lock'), lock('a'));
+  const locked = await hashOf(root);
+  assert.is.not(locked, unlocked);
+  const copy = projectDir();
+  cpSync(root, copy, { recursive: true });
+  assert.is(await hashOf(copy), locked);
+  writeFileSync(join(root, 'devbox.lock'), lock('b'));
+  assert.is.not(await hashOf(root), locked);
+});
+
 test('the build context hook is given the context and the Dockerfile, and its digest counts', async () => {
   const root = project();
   const calls: string[][] = [];
