@@ -4,8 +4,8 @@
  * nothing changed this reads the config, hashes its inputs, reads the sandbox's state and starts the helper:
  * no store, image or build code is loaded.
  */
-import { existsSync } from 'node:fs';
-import { relative } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import type { ProcessSpec } from '../runtime/spec.js';
 import { HELPER_SETUP_FAILED } from '../userns/helper.js';
 import { isLive, joinLiveSandbox, readSandboxState, sandboxDir, type LiveSandboxState } from '../sandbox/live-state.js';
@@ -103,27 +103,34 @@ async function runPostCreate(project: ProjectConfig, state: LiveSandboxState, co
 }
 
 /** Starts (or restarts, when its inputs changed) the project's sandbox; loaded only when it is not up. */
-async function startProjectSandbox(project: ProjectConfig, inputsHash: string, settings: Settings): Promise<LiveSandboxState> {
-  const [{ ensureLiveSandbox }, { projectImage, projectMounts }, { projectNetwork }] = await Promise.all([
+async function startProjectSandbox(project: ProjectConfig, settings: Settings): Promise<LiveSandboxState> {
+  const [{ ensureLiveSandbox }, { projectImage, projectMounts }, { projectNetwork }, { withFileLock }] = await Promise.all([
     import('../sandbox/live-sandbox.js'),
     import('./environment.js'),
     import('./network.js'),
+    import('../util/file-lock.js'),
   ]);
   for (const warning of project.warnings) process.stderr.write(`devbox: warning: ${warning}\n`);
   const network = projectNetwork(project, settings);
-  // Pinning a base image for the first time writes devbox.lock, one of the inputs: the hash changes with it.
-  const { store, image, inputsHash: lockedInputsHash } = await projectImage(project, settings, inputsHash);
-  const { state, fresh } = await ensureLiveSandbox(store, {
-    projectRoot: project.root,
-    name: project.name,
-    image,
-    inputsHash: lockedInputsHash,
-    ...projectMounts(project, store.root),
-    network: network.options,
-    networkFixes: network.fixes,
-    home: project.home,
-    shell: project.shell?.[0],
-    storage: settings.storage,
+  const dir = sandboxDir(settings.storageRoot, project.root);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // One entry at a time pins, builds and starts: entries at the same moment would each build the image, and
+  // hash a build context in which another one is writing devbox.lock. The later ones find the sandbox up.
+  const { state, fresh } = await withFileLock(join(dir, 'start.lock'), `the sandbox of ${project.name}`, async () => {
+    // Pinning a base image for the first time writes devbox.lock, one of the inputs: the hash changes with it.
+    const { store, image, inputsHash } = await projectImage(project, settings);
+    return ensureLiveSandbox(store, {
+      projectRoot: project.root,
+      name: project.name,
+      image,
+      inputsHash,
+      ...projectMounts(project, store.root),
+      network: network.options,
+      networkFixes: network.fixes,
+      home: project.home,
+      shell: project.shell?.[0],
+      storage: settings.storage,
+    });
   });
   if (fresh && project.postCreate.length) await runPostCreate(project, state, project.postCreate);
   return state;
@@ -134,10 +141,10 @@ export async function enterProject(options: EnterOptions, cwd = process.cwd()): 
   const settings = readSettings();
   const inputsHash = await projectInputsHash(project);
   let state = readSandboxState(sandboxDir(settings.storageRoot, project.root));
-  if (!state || !isLive(state) || state.inputsHash !== inputsHash) state = await startProjectSandbox(project, inputsHash, settings);
+  if (!state || !isLive(state) || state.inputsHash !== inputsHash) state = await startProjectSandbox(project, settings);
   const join = (live: LiveSandboxState) => joinLiveSandbox(live, processFor(project, live, options, existsSync(cwd) ? cwd : project.root), options.interactive ? 'inherit' : 'ignore');
   const status = await join(state);
   // The sandbox ended between the check and the join (devbox stop, or its processes were killed): start it again.
-  if (status === HELPER_SETUP_FAILED && !isLive(state)) return join(await startProjectSandbox(project, inputsHash, settings));
+  if (status === HELPER_SETUP_FAILED && !isLive(state)) return join(await startProjectSandbox(project, settings));
   return status;
 }

@@ -16,7 +16,7 @@ import { buildArgList, type ProjectConfig } from './project-config.js';
 export interface ProjectImage {
   store: ImageStore;
   image: StoredImage;
-  /** The inputs hash the image is made from: the one given, or the new one when devbox.lock was just written. */
+  /** The inputs hash the image is made from, devbox.lock as it is once every base image is pinned included. */
   inputsHash: string;
 }
 
@@ -25,10 +25,11 @@ export interface ProjectImage {
  * or, for a Dockerfile, the image already made from these inputs, else the one a teammate pushed to the
  * project's envImage, else a build (one with nothing to do is quick).
  */
-export async function projectImage(project: ProjectConfig, settings: Settings, inputsHash: string): Promise<ProjectImage> {
+export async function projectImage(project: ProjectConfig, settings: Settings): Promise<ProjectImage> {
   const store = ImageStore.open(settings.storageRoot);
-  const { pins, changed } = await lockBaseImages(store, project, { update: false });
-  if (changed.length) inputsHash = await projectInputsHash(project);
+  const { pins } = await lockBaseImages(store, project, { update: false });
+  // devbox.lock is one of the inputs, and this or a concurrent entry may have just written it: hash it now.
+  const inputsHash = await projectInputsHash(project);
   const environment = project.environment;
   if (environment.kind === 'image') {
     await ensurePinnedImages(store, pins);

@@ -7,7 +7,6 @@ import { readSettings } from '../settings/settings.js';
 import { DevboxError } from '../util/errors.js';
 import { environmentRepository, sharedEnvironmentName } from './env-image.js';
 import { projectImage } from './environment.js';
-import { projectInputsHash } from './inputs-hash.js';
 import { loadProject } from './load.js';
 
 export async function pushProjectEnvironment(repository: string | undefined, options: { quiet?: boolean } = {}, cwd = process.cwd()): Promise<PushResult> {
@@ -20,6 +19,6 @@ export async function pushProjectEnvironment(repository: string | undefined, opt
     throw new DevboxError(`the project uses the image ${project.environment.image} as it is: there is no built environment to push`, { fix: 'teammates pull that image themselves' });
   }
   const destination = environmentRepository(target, repository === undefined ? `${project.source.path}: "envImage"` : 'devbox push-env:');
-  const { store, image, inputsHash } = await projectImage(project, readSettings(), await projectInputsHash(project));
+  const { store, image, inputsHash } = await projectImage(project, readSettings());
   return pushImage(store, image.id, sharedEnvironmentName(destination, inputsHash), options);
 }

@@ -194,7 +194,8 @@ export async function ensureLiveSandbox(store: ImageStore, request: LiveSandboxR
   const dir = sandboxDir(store.root, request.projectRoot);
   return store.withLock(async () => {
     const current = readSandboxState(dir);
-    if (current && isLive(current) && current.image === request.image.id && current.inputsHash === request.inputsHash) return { state: current, fresh: false };
+    // Same inputs, same environment: entries that built the image at the same moment may hold two builds of it.
+    if (current && isLive(current) && current.inputsHash === request.inputsHash) return { state: current, fresh: false };
     // Also when it was killed: its slirp4netns may still hold the host ports the new one publishes.
     if (current) await stopLiveSandbox(current);
     return startSandbox(store, request, dir);

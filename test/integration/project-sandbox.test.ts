@@ -93,14 +93,20 @@ test('every entry joins the one live sandbox: a process started by one is seen b
   assert.match(ps.stdout, /sleep 300/);
 });
 
-test('entries at the same moment start exactly one sandbox', async () => {
-  const root = await project();
-  const before = keepAliveHelpers().length;
-  // Each prints the start time of its pid 1: the same sandbox gives the same one.
-  const runs = await Promise.all([1, 2, 3].map(() => devboxOk(['run', 'sh', '-c', 'cut -d" " -f22 /proc/1/stat'], { cwd: root })));
-  assert.is(new Set(runs.map((r) => r.stdout)).size, 1);
-  assert.is(keepAliveHelpers().length, before + 1);
-});
+for (const kind of ['an image', 'a Dockerfile'] as const) {
+  test(`entries at the same moment start exactly one sandbox (${kind}; devbox.lock written by one of them)`, async () => {
+    const root = await project(
+      kind === 'an image'
+        ? undefined
+        : { 'devbox.json': JSON.stringify({ build: { dockerfile: 'Dockerfile' } }), Dockerfile: `FROM ${IMAGE}\nRUN date +%N > /built\n` },
+    );
+    const before = keepAliveHelpers().length;
+    // Each prints the start time of its pid 1: the same sandbox gives the same one.
+    const runs = await Promise.all([1, 2, 3].map(() => devboxOk(['run', 'sh', '-c', 'cut -d" " -f22 /proc/1/stat'], { cwd: root })));
+    assert.is(new Set(runs.map((r) => r.stdout)).size, 1, JSON.stringify(runs.map((r) => r.stdout)));
+    assert.is(keepAliveHelpers().length, before + 1);
+  });
+}
 
 test('a shell in a terminal: the prompt, the folder, the user, the terminal, and the exit status back', async () => {
   const root = await project();
