@@ -1,7 +1,8 @@
 /**
  * Pull of a Debian minbase image (~170 MB unpacked, one gzip layer) from a local registry (docker-registry on
  * 127.0.0.1): `devbox pull` against `podman pull` and `skopeo copy` to a directory, fresh stores every run,
- * measured in one run as the current (unprivileged) user. Prints medians and ratios.
+ * measured in one run as the current (unprivileged) user, in rounds (see timeRounds). Prints medians and ratios.
+ * Every store is kept until the end: ~0.5 GB of disk per round.
  * Usage: node dist/bench/pull.js [RUNS]. The root file system comes from $DEVBOX_BENCH_ROOTFS (a tar), else
  * from a cached `mmdebstrap --variant=minbase bookworm` (made once, ~1 min, needs Debian's package mirror).
  */
@@ -33,14 +34,30 @@ function rootfsTar(): string {
   return tar;
 }
 
-/** Times `setup(); cmd; cleanup()` `runs` times (after one warm-up), timing only cmd. */
-function time(cmd: string, args: (i: number) => string[], env: NodeJS.ProcessEnv, cleanup: (i: number) => void): number[] {
-  const samples: number[] = [];
+interface Contender {
+  name: string;
+  /** The command for run i, each into a store of its own. */
+  run: (i: number) => [string, string[], NodeJS.ProcessEnv];
+}
+
+/**
+ * Rounds: each runs every contender once, starting with a different one each round, so that drift in the
+ * machine's load falls on all of them alike. Round 0 is a warm-up; only the command is timed. Stores are
+ * removed at the end, not after each run: a journal-less ext4 scans recently freed inodes on every create
+ * (for minutes after they were freed), so removing one run's ~8,700 files would slow the next run's creates
+ * several times over, measuring the file system rather than the tools.
+ */
+function timeRounds(contenders: Contender[]): number[][] {
+  const samples: number[][] = contenders.map(() => []);
   for (let i = 0; i <= runs; i++) {
-    const t0 = performance.now();
-    sh(cmd, args(i), env);
-    if (i > 0) samples.push(performance.now() - t0);
-    cleanup(i);
+    for (let j = 0; j < contenders.length; j++) {
+      const k = (i + j) % contenders.length;
+      const c = contenders[k];
+      const [cmd, args, env] = c.run(i);
+      const t0 = performance.now();
+      sh(cmd, args, env);
+      if (i > 0) samples[k].push(performance.now() - t0);
+    }
   }
   return samples;
 }
@@ -57,21 +74,27 @@ try {
   const archive = join(work, 'minbase-archive.tar');
   sh(process.execPath, [DEVBOX_BIN, 'image', 'save', '-o', archive, 'bench-minbase'], env('seed'));
   await seedImage(archive, ref);
-  removeTree(join(work, 'seed'));
-  rmSync(archive);
+  rmSync(archive); // the seed's store stays until the end, like the runs' (see timeRounds)
 
-  const results: { name: string; median: number }[] = [];
-  const devbox = time(process.execPath, () => [DEVBOX_BIN, 'pull', '-q', ref], env('devbox'), () => removeTree(join(work, 'devbox')));
-  results.push({ name: 'devbox pull', median: median(devbox) });
   const podmanRoot = (i: number) => ['--root', join(work, `podman-${i}`, 'root'), '--runroot', join(work, `podman-${i}`, 'run')];
-  const podman = time('podman', (i) => [...podmanRoot(i), 'pull', '-q', '--tls-verify=false', ref], process.env, (i) => removeTree(join(work, `podman-${i}`)));
-  results.push({ name: 'podman pull', median: median(podman) });
   const skopeoEnv = { ...process.env, REGISTRY_AUTH_FILE: join(work, 'skopeo-auth.json') }; // written by seedImage
-  const skopeo = time('skopeo', (i) => ['copy', '-q', '--src-tls-verify=false', `docker://${ref}`, `dir:${join(work, `skopeo-${i}`)}`], skopeoEnv, (i) => rmSync(join(work, `skopeo-${i}`), { recursive: true, force: true }));
-  results.push({ name: 'skopeo copy to dir: (no unpack)', median: median(skopeo) });
-
+  const contenders: Contender[] = [
+    {
+      name: 'devbox pull',
+      run: (i) => [process.execPath, [DEVBOX_BIN, 'pull', '-q', ref], env(`devbox-${i}`)],
+    },
+    {
+      name: 'podman pull',
+      run: (i) => ['podman', [...podmanRoot(i), 'pull', '-q', '--tls-verify=false', ref], process.env],
+    },
+    {
+      name: 'skopeo copy to dir: (no unpack)',
+      run: (i) => ['skopeo', ['copy', '-q', '--src-tls-verify=false', `docker://${ref}`, `dir:${join(work, `skopeo-${i}`)}`], skopeoEnv],
+    },
+  ];
+  const results = timeRounds(contenders).map((samples, k) => ({ name: contenders[k].name, median: median(samples) }));
   const podmanMedian = results[1].median;
-  console.log(`pull of Debian minbase (one gzip layer, ~170 MB unpacked) from a local registry, median of ${runs} runs`);
+  console.log(`pull of Debian minbase (one gzip layer, ~170 MB unpacked) from a local registry, median of ${runs} rounds (each tool once per round, in turn)`);
   for (const r of results) console.log(`${r.name.padEnd(32)} ${(r.median / 1000).toFixed(2).padStart(7)} s   ${(r.median / podmanMedian).toFixed(2)}x podman`);
 } finally {
   await registry.stop();

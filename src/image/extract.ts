@@ -3,7 +3,7 @@
  * Runs as root of the user namespace, so tar ownership lands in the mapped range. The tar is hostile until
  * proven otherwise:
  * - names are confined to the layer (tar-paths.ts), and no entry is written through a symlink: every
- *   existing parent is checked with lstat and must be a real directory;
+ *   existing parent is checked with lstat (once: see realDirs) and must be a real directory;
  * - whatever is at an entry's path is removed first, and files are created O_EXCL, so no existing link is
  *   ever opened; hard link targets must already be in the layer and are reached only through directories;
  * - metadata applied at the end (directories, FIFOs) goes through O_NOFOLLOW or l* calls, and anything
@@ -13,10 +13,9 @@
  * per call would make unpacking several times slower.
  */
 import {
-  closeSync, constants, fchmodSync, fchownSync, fsyncSync, futimesSync, lchownSync, linkSync, lstatSync, lutimesSync,
-  mkdirSync, openSync, rmSync, symlinkSync, type Stats,
+  closeSync, constants, fchmodSync, fchownSync, futimesSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync,
+  openSync, rmSync, symlinkSync, type Stats,
 } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import tar from 'tar-stream';
@@ -31,8 +30,6 @@ export interface ExtractOptions {
   squashOwnership: boolean;
   /** Makes whiteouts, FIFOs and xattrs (the helper's fsops mode in production). */
   applyFsOps: (ops: FsOp[]) => Promise<void>;
-  /** fsync every file written before returning: the store writes the layer's record only once it is on disk. */
-  durable?: boolean;
 }
 
 export interface ExtractResult {
@@ -50,16 +47,10 @@ interface Meta {
 
 const XATTR_PAX = 'SCHILY.xattr.';
 const { O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_RDONLY, O_WRONLY } = constants;
-/** Files fsynced at once at the end; the journal commits of parallel fsyncs are shared. */
-const SYNC_CONCURRENCY = 16;
 
+/** Without an exception for a missing path: building one costs more than the lstat, once per entry. */
 function lstatOrNull(path: string): Stats | null {
-  try {
-    return lstatSync(path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw error;
-  }
+  return lstatSync(path, { throwIfNoEntry: false }) ?? null;
 }
 
 function metaOf(header: tar.Header): Meta {
@@ -73,7 +64,12 @@ class LayerExtractor {
   private readonly xattrs = new Map<string, LayerXattr[]>();
   private readonly whiteouts = new Set<string>();
   private readonly opaque = new Set<string>();
-  private readonly files = new Set<string>();
+  /**
+   * Paths known to be real directories: made by this layer or checked with lstat. Only this extractor
+   * writes the temp directory, and every removal goes through clear(), which forgets them; so a parent
+   * checked once needs no lstat for each of the thousands of entries below it.
+   */
+  private readonly realDirs = new Set<string>();
   private readonly skippedDevices: string[] = [];
 
   constructor(private readonly options: ExtractOptions) {}
@@ -84,7 +80,7 @@ class LayerExtractor {
 
   /** Pending work for `rel` (and, when a directory went, everything below it) is void. */
   private forget(rel: string, subtree: boolean): void {
-    for (const pending of [this.dirs, this.fifos, this.xattrs, this.whiteouts, this.opaque, this.files]) {
+    for (const pending of [this.dirs, this.fifos, this.xattrs, this.whiteouts, this.opaque, this.realDirs]) {
       if (!subtree) {
         pending.delete(rel);
         continue;
@@ -99,22 +95,26 @@ class LayerExtractor {
    */
   private checkParents(rel: string, entry: string, create: boolean): boolean {
     for (const parent of parentsOf(rel)) {
+      if (this.realDirs.has(parent)) continue;
       const st = lstatOrNull(this.abs(parent));
       if (!st && this.fifos.has(parent)) throw new LayerEntryError(`entry "${entry}" passes through "${parent}", which is not a directory`);
       if (!st) {
         if (!create) return false;
         mkdirSync(this.abs(parent), { mode: 0o755 });
         this.whiteouts.delete(parent); // a directory made in this layer is no longer deleted by it
+        this.realDirs.add(parent);
         continue;
       }
       if (st.isSymbolicLink()) throw new LayerEntryError(`entry "${entry}" passes through the symlink "${parent}"`);
       if (!st.isDirectory()) throw new LayerEntryError(`entry "${entry}" passes through "${parent}", which is not a directory`);
+      this.realDirs.add(parent);
     }
     return true;
   }
 
   /** Removes whatever is at rel, unless it is a directory and a directory is wanted there (true then). */
   private clear(rel: string, keepDirectory: boolean): boolean {
+    if (keepDirectory && this.realDirs.has(rel)) return true;
     const st = lstatOrNull(this.abs(rel));
     if (!st) {
       this.fifos.delete(rel); // FIFOs are made at the end: one due here is replaced too
@@ -176,6 +176,7 @@ class LayerExtractor {
     switch (kind) {
       case 'directory':
         if (!this.clear(rel, true)) mkdirSync(path, { mode: 0o700 });
+        this.realDirs.add(rel);
         this.dirs.set(rel, meta);
         this.recordXattrs(rel, header);
         return;
@@ -192,7 +193,6 @@ class LayerExtractor {
         } finally {
           closeSync(fd);
         }
-        this.files.add(rel);
         this.recordXattrs(rel, header);
         return;
       }
@@ -237,7 +237,6 @@ class LayerExtractor {
       this.own(rel, f, (uid, gid) => lchownSync(this.abs(rel), uid, gid));
       lutimesSync(this.abs(rel), f.mtime, f.mtime);
     }
-    if (this.options.durable) await this.syncFiles();
     // Deepest first (a descendant's path is longer): creating entries changed the parents' mtimes.
     for (const [rel, d] of [...this.dirs].sort((a, b) => b[0].length - a[0].length)) {
       this.checkParents(rel, rel, false);
@@ -250,29 +249,7 @@ class LayerExtractor {
         closeSync(fd);
       }
     }
-    if (this.options.durable) {
-      const fd = openSync(this.options.root, O_RDONLY | O_DIRECTORY);
-      fsyncSync(fd);
-      closeSync(fd);
-    }
     return { opaqueDirs: [...this.opaque], xattrs, skippedDevices: this.skippedDevices };
-  }
-
-  /** fsyncs every regular file written, several at a time. */
-  private async syncFiles(): Promise<void> {
-    const paths = [...this.files].map((rel) => this.abs(rel));
-    let next = 0;
-    const worker = async () => {
-      while (next < paths.length) {
-        const handle = await open(paths[next++], O_RDONLY | O_NOFOLLOW);
-        try {
-          await handle.sync();
-        } finally {
-          await handle.close();
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: SYNC_CONCURRENCY }, worker));
   }
 }
 

@@ -10,6 +10,8 @@ const ZEROS = Buffer.alloc(BLOCK);
 
 export class SparseWriter {
   private pos = 0;
+  /** The file's size so far: the end of the last block written. */
+  private written = 0;
   private pending = Buffer.alloc(0);
 
   constructor(private readonly fd: number) {}
@@ -22,10 +24,11 @@ export class SparseWriter {
     this.pending = Buffer.from(data.subarray(whole));
   }
 
-  /** Writes what is left and sets the size. */
+  /** Writes what is left and sets the size (a file that ends in a hole needs ftruncate for it). */
   end(): void {
-    if (this.pending.length) writeAll(this.fd, this.pending, 0, this.pending.length, this.pos);
-    ftruncateSync(this.fd, this.pos + this.pending.length);
+    const size = this.pos + this.pending.length;
+    if (this.pending.length) this.writeAt(this.pending, 0, this.pending.length, this.pos);
+    if (this.written < size) ftruncateSync(this.fd, size);
   }
 
   private writeBlocks(data: Buffer): void {
@@ -34,11 +37,16 @@ export class SparseWriter {
       const atEnd = i === data.length;
       const zero = !atEnd && data.compare(ZEROS, 0, BLOCK, i, i + BLOCK) === 0;
       if ((zero || atEnd) && runStart >= 0) {
-        writeAll(this.fd, data, runStart, i - runStart, this.pos + runStart);
+        this.writeAt(data, runStart, i - runStart, this.pos + runStart);
         runStart = -1;
       } else if (!zero && !atEnd && runStart < 0) runStart = i;
     }
     this.pos += data.length;
+  }
+
+  private writeAt(data: Buffer, offset: number, length: number, position: number): void {
+    writeAll(this.fd, data, offset, length, position);
+    this.written = position + length;
   }
 }
 

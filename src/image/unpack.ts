@@ -1,27 +1,74 @@
 /**
  * Unpacking a layer blob into layers/<id map>/<diffID hex>/, inside the user namespace (unpack-worker.ts),
  * so that tar ownership lands in the mapped range. The worker writes into a temp directory beside the final
- * one; only a complete layer whose diffID matches is renamed into place, and its record (<diffID hex>.json,
- * storage/layer-format.ts) written last marks it complete. Call under the store lock.
+ * one; only a complete layer whose diffID matches is flushed to disk (one syncfs), then renamed into place,
+ * and its record (<diffID hex>.json, storage/layer-format.ts) written last marks it complete. Call under the
+ * store lock.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
-import type { LayerRecord } from '../storage/layer-format.js';
-import { runNodeInUserNamespace } from '../userns/helper.js';
+import { PassThrough, type Readable } from 'node:stream';
+import type { LayerRecord, LayerXattr } from '../storage/layer-format.js';
+import { runNodeInUserNamespace, syncFileSystem } from '../userns/helper.js';
 import type { IdMapping } from '../userns/idmap.js';
 import { removeAsNamespaceRoot } from '../userns/remove.js';
-import { DevboxError } from '../util/errors.js';
+import { describeError, DevboxError } from '../util/errors.js';
+import type { CaptureResult } from '../util/exec.js';
 import { blobExists, digestHex, openBlob, shortDigest } from './blobs.js';
 import { syncPath, writeFileAtomic } from './durable.js';
 import { isLayerUnpacked, layerRecordPath, layersDir } from './layer-paths.js';
+import { decompressed, describeStreamError, digesting, type DigestCounter } from './layer-stream.js';
 
 /** Prefix of a layer being unpacked (or left half-unpacked by a crash). */
 const LAYER_TEMP_PREFIX = '.tmp-';
 
-interface WorkerResult extends LayerRecord {
+/** What unpack-worker.ts prints. */
+interface WorkerResult {
+  opaqueDirs: string[];
+  xattrs: LayerXattr[];
   skippedDevices: string[];
+}
+
+/** Decompressed bytes that may wait for the worker. */
+const WORKER_READ_AHEAD = 8 * 1024 * 1024;
+
+type WorkerRun = { failure: unknown } | { layer: DigestCounter; out: CaptureResult };
+
+/**
+ * Decompresses and hashes `input` here and extracts it in the worker, inside the user namespace: the worker's
+ * one thread then only extracts, while zlib and the diffID hash run beside it in this process instead of
+ * taking turns with it. `failure` is the first error of reading or decompressing the input (the worker, whose
+ * input then ends early, fails for want of the rest). Whatever stopped reading the input, the rest of it is
+ * drained at the end, so that a download feeding it runs to its end and its digest check can say what was wrong.
+ */
+async function extractInWorker(mapping: IdMapping, dest: string, input: Readable): Promise<WorkerRun> {
+  const raw = new PassThrough();
+  input.on('error', (error) => raw.destroy(error));
+  input.pipe(raw);
+  const drain = () => {
+    input.unpipe(raw);
+    input.resume();
+  };
+  let layer: DigestCounter;
+  try {
+    layer = digesting(await decompressed(raw));
+  } catch (error) {
+    drain();
+    return { failure: error };
+  }
+  let failure: unknown;
+  // Room to decompress ahead while the worker is busy creating files (a pipe alone holds 64 KiB).
+  const toWorker = new PassThrough({ highWaterMark: WORKER_READ_AHEAD });
+  layer.stream.on('error', (error) => {
+    failure = error;
+    toWorker.end();
+  });
+  layer.stream.pipe(toWorker);
+  const args = [dest, ...(mapping.full ? [] : ['--squash'])];
+  const out = await runNodeInUserNamespace(mapping, new URL('./unpack-worker.js', import.meta.url), args, { input: toWorker, allowFailure: true });
+  drain();
+  return failure ? { failure } : { layer, out };
 }
 
 /**
@@ -79,18 +126,15 @@ export async function unpackLayerStream(root: string, mapping: IdMapping, input:
   await staleCleared.get(dir);
   const temp = join(dir, `${LAYER_TEMP_PREFIX}${randomBytes(6).toString('hex')}`);
   await fs.mkdir(temp);
-  let result: WorkerResult;
+  let result: LayerRecord & WorkerResult;
   try {
-    const out = await runNodeInUserNamespace(mapping, new URL('./unpack-worker.js', import.meta.url), [temp, ...(mapping.full ? [] : ['--squash'])], {
-      input,
-      allowFailure: true,
-    });
-    // A worker that failed early reads no more: let the rest of the input drain, so that a download feeding it
-    // runs to its end and its digest check can say what was wrong.
-    input.unpipe().resume();
+    const run = await extractInWorker(mapping, temp, input);
     await source.verified; // a blob that failed its digest check explains a failed unpack better than the unpacker does
+    if ('failure' in run) throw new DevboxError(`${label}: ${describeStreamError(run.failure) ?? describeError(run.failure)}`);
+    const { layer, out } = run;
     if (out.exitCode !== 0) throw new DevboxError(`${label}: ${out.stderr.trim().split('\n').pop() || `unpacking failed (status ${out.exitCode})`}`);
-    result = JSON.parse(out.stdout) as WorkerResult;
+    const { digest, size } = layer.result();
+    result = { diffID: digest, size, ...(JSON.parse(out.stdout) as WorkerResult) };
     if (expectedDiffID && result.diffID !== expectedDiffID) {
       throw new DevboxError(`${label}: its content is ${result.diffID}, but the image config says ${expectedDiffID}`, { fix: 'the image is corrupt' });
     }
@@ -105,6 +149,7 @@ export async function unpackLayerStream(root: string, mapping: IdMapping, input:
     return result.diffID;
   }
   if (existsSync(final)) await removeAsNamespaceRoot(mapping, [final]); // left by a crash before its record
+  await syncFileSystem(temp); // the layer's content is on disk before its name and record say it is complete
   await fs.rename(temp, final);
   await syncPath(dir);
   const record: LayerRecord = { diffID: result.diffID, size: result.size, opaqueDirs: result.opaqueDirs, xattrs: result.xattrs };

@@ -89,6 +89,13 @@ const cases: Case[] = [
     /bad\.tar: the archive has no "nowhere\/layer\.tar"/,
   ],
   [
+    'load of an archive whose gzip layer is corrupt past its first bytes',
+    async () => dockerArchive([{ layers: [Buffer.concat([gzipped().subarray(0, 2000), Buffer.alloc(8000, 0x55)])], names: ['z:1'], diffIDs: [`sha256:${'2'.repeat(64)}`] }]),
+    (p) => ['image', 'load', '-i', p],
+    1,
+    /bad\.tar: layer sha256:[0-9a-f]{12}…: corrupt or truncated gzip data/,
+  ],
+  [
     'load of an archive with a hostile layer',
     async () => dockerArchive([{ layers: [await packTar([{ name: '../../escape', content: 'x' }])], names: ['h:1'] }]),
     (p) => ['image', 'load', '-i', p],

@@ -38,7 +38,6 @@ async function extract(entries: TarEntry[] | Buffer): Promise<ExtractResult> {
   return extractLayer(Readable.from([tar]), {
     root: layer,
     squashOwnership: true,
-    durable: true,
     applyFsOps: async (batch) => {
       ops.push(...batch);
       // Stand-in for the helper's mkfifo, which Node.js cannot do: the extractor then sets owner and times.
@@ -75,6 +74,11 @@ const hostile: [string, () => TarEntry[], RegExp][] = [
   ['an opaque marker through a symlink', () => [{ name: 'l', type: 'symlink', linkname: outside }, { name: 'l/.wh..wh..opq' }], /passes through the symlink "l"/],
   ['a file below a regular file', () => [{ name: 'f', content: 'x' }, { name: 'f/g', content: 'y' }], /passes through "f", which is not a directory/],
   ['a file below a FIFO', () => [{ name: 'p', type: 'fifo' }, { name: 'p/g', content: 'y' }], /passes through "p", which is not a directory/],
+  // A parent is checked once; these replace one that was checked, then write below it again.
+  ['a directory replaced by a symlink, then a write below it', () => [{ name: 'd', type: 'directory' }, { name: 'd/a', content: 'x' }, { name: 'd', type: 'symlink', linkname: outside }, { name: 'd/pwned', content: 'x' }], /passes through the symlink "d"/],
+  ['a parent made for an entry, replaced by a symlink, then a deeper write', () => [{ name: 'p/q/a', content: 'x' }, { name: 'p', type: 'symlink', linkname: outside }, { name: 'p/q/pwned', content: 'x' }], /passes through the symlink "p"/],
+  ['a directory whited out, a symlink in its place, then a write below it', () => [{ name: 'd/a', content: 'x' }, { name: '.wh.d' }, { name: 'd', type: 'symlink', linkname: outside }, { name: 'd/pwned', content: 'x' }], /passes through the symlink "d"/],
+  ['a subdirectory replaced by a hard link to a symlink, then a write below it', () => [{ name: 's', type: 'symlink', linkname: outside }, { name: 'd/e/a', content: 'x' }, { name: 'd/e', type: 'link', linkname: 's' }, { name: 'd/e/pwned', content: 'x' }], /passes through the symlink "d\/e"/],
 ];
 
 for (const [what, entries, message] of hostile) {
@@ -138,6 +142,17 @@ test('a directory entry over an existing directory keeps its contents and takes 
   ]);
   assert.is(readFileSync(join(layer, 'd/f'), 'utf8'), 'kept');
   assert.is(statSync(join(layer, 'd')).mode & 0o7777, 0o751);
+});
+
+test('a directory replaced by a file and made again gets its subdirectories made again', async () => {
+  await extract([
+    { name: 'a/b/old', content: '1' },
+    { name: 'a', content: 'a file for a while' },
+    { name: 'a', type: 'directory' },
+    { name: 'a/b/new', content: '2' },
+  ]);
+  assert.equal(readdirSync(join(layer, 'a', 'b')), ['new']);
+  assert.is(readFileSync(join(layer, 'a', 'b', 'new'), 'utf8'), '2');
 });
 
 test('a directory replaced by a file takes its pending children with it', async () => {
