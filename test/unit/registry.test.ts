@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -13,6 +13,18 @@ import { findCredentials, normalizeAuthKey } from '../../src/registry/credential
 import { pullEndpoints, registryEndpoint } from '../../src/registry/endpoints.js';
 import { registryHost } from '../../src/registry/login.js';
 import { selectIndexEntry } from '../../src/registry/manifest.js';
+
+const scratch: string[] = [];
+
+function scratchDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  scratch.push(dir);
+  return dir;
+}
+
+test.after(() => {
+  for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
+});
 
 test('WWW-Authenticate: Bearer with quoted parameters, escapes and a scope list; Basic with a realm', () => {
   assert.equal(parseChallenge('Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/busybox:pull"'), {
@@ -57,7 +69,7 @@ test('credential keys as Docker and podman write them, and the most specific key
   assert.is(normalizeAuthKey('https://index.docker.io/v1/'), 'docker.io');
   assert.is(normalizeAuthKey('http://127.0.0.1:5000'), '127.0.0.1:5000');
   assert.is(normalizeAuthKey('quay.io/team'), 'quay.io/team');
-  const dir = mkdtempSync(join(tmpdir(), 'devbox-creds-'));
+  const dir = scratchDir('devbox-creds-');
   const auth = (user: string) => ({ auth: Buffer.from(`${user}:pw`).toString('base64') });
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ auths: { 'quay.io': auth('any'), 'quay.io/team': auth('team'), 'https://index.docker.io/v1/': auth('hub') } }));
   const saved = { ...process.env };
@@ -89,7 +101,7 @@ function withDockerConfig(dir: string, config: object, check: () => void): void 
 }
 
 test('credential helpers: credHelpers for its registry first, then auths, then credsStore; "not found" moves on', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'devbox-helpers-'));
+  const dir = scratchDir('devbox-helpers-');
   writeCredentialHelper(dir, 'team', { 'quay.io': { username: 'from-team-helper', secret: 't0k' } });
   writeCredentialHelper(dir, 'store', { 'https://index.docker.io/v1/': { username: 'hub-user', secret: 'hub' }, 'quay.io': { username: 'from-store', secret: 's' }, 'ghcr.io': { username: 'store-ghcr', secret: 'g' } });
   const auth = (user: string) => ({ auth: Buffer.from(`${user}:pw`).toString('base64') });
@@ -107,7 +119,7 @@ test('credential helpers: credHelpers for its registry first, then auths, then c
 });
 
 test('credential helpers: a missing helper, an identity token and a failing helper are one line each, without the secret', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'devbox-helpers-'));
+  const dir = scratchDir('devbox-helpers-');
   writeCredentialHelper(dir, 'oauth', { 'quay.io': { username: '<token>', secret: 'refresh-SECRET' } });
   writeFileSync(join(dir, 'docker-credential-broken'), '#!/bin/sh\necho "gpg: decryption failed: No secret key" >&2\nexit 3\n', { mode: 0o755 });
   withDockerConfig(dir, { credHelpers: { 'quay.io': 'oauth', 'ghcr.io': 'absent', 'gitlab.com': 'broken' } }, () => {
