@@ -1,5 +1,6 @@
 import { DevboxCommand } from '../cli/base-command.js';
-import { LOCK_FILE, type LockEntry } from '../project/lock-file.js';
+import { LOCK_FILE } from '../project/discover.js';
+import type { LockEntry } from '../project/lock-file.js';
 import { updateProjectLock } from '../project/update.js';
 
 function describe(entry: LockEntry | undefined): string {

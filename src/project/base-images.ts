@@ -9,7 +9,8 @@ import { normalizedName, parseReference, repositoryName } from '../image/referen
 import type { ImageStore } from '../image/store.js';
 import { RegistryStatusError } from '../registry/client.js';
 import { DevboxError } from '../util/errors.js';
-import { LOCK_FILE, readLock, writeLock, type LockEntry, type ProjectLock } from './lock-file.js';
+import { LOCK_FILE } from './discover.js';
+import { readLock, writeLock, type LockEntry, type ProjectLock } from './lock-file.js';
 import { buildArgList, type ProjectConfig } from './project-config.js';
 
 export interface LockedImages {

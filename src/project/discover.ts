@@ -21,6 +21,13 @@ export const CONFIG_NAMES: readonly { name: string; format: ConfigFormat }[] = [
   { name: '.devcontainer.json', format: 'devcontainer.json' },
 ];
 
+/** devbox.lock (lock-file.ts) sits at the project root; the inputs hash reads it on every entry. */
+export const LOCK_FILE = 'devbox.lock';
+
+export function lockPath(root: string): string {
+  return join(root, LOCK_FILE);
+}
+
 function isFile(path: string): boolean {
   try {
     return statSync(path).isFile();

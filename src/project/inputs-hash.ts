@@ -7,7 +7,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { relative } from 'node:path';
-import { lockPath } from './lock-file.js';
+import { lockPath } from './discover.js';
 import type { ProjectConfig } from './project-config.js';
 
 /**

@@ -13,14 +13,13 @@
  * so the file only changes when a pin does.
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { normalizedName, parseReference } from '../image/reference.js';
 import { errorAt, readConfigFile } from './config-file.js';
+import { lockPath } from './discover.js';
 import { checkedObject } from './normalize.js';
 import type { JsonSchema } from './schema-validate.js';
 import { writeFilesAtomically } from './write-files.js';
 
-export const LOCK_FILE = 'devbox.lock';
 const VERSION = 1;
 
 export type LockEntry = { digest: string } | { local: true };
@@ -50,10 +49,6 @@ const LOCK_SCHEMA: JsonSchema = {
 };
 
 const REWRITE = 'fix it, or remove it and devbox writes it again';
-
-export function lockPath(root: string): string {
-  return join(root, LOCK_FILE);
-}
 
 /** The project's lock; an empty one when there is no file. Errors point at file:line:col. */
 export function readLock(root: string): ProjectLock {

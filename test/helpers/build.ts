@@ -72,13 +72,7 @@ export async function savedLayers(suite: ImageSuite, image: string): Promise<Lay
 }
 
 /** A file system entry as the differential tests compare it: everything but times. */
-export interface TreeEntry {
-  type: string;
-  mode: number;
-  uid: number;
-  gid: number;
-  size: number;
-  linkname?: string;
+export interface TreeEntry extends Omit<LayerEntry, 'name'> {
   sha256?: string;
 }
 

@@ -143,12 +143,3 @@ export function slirpChildren(pid: number): Promise<number[]> {
     execFile('pgrep', ['-P', String(pid), '-x', 'slirp4netns'], (_error, stdout) => resolve(stdout.split('\n').filter(Boolean).map(Number)));
   });
 }
-
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

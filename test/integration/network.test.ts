@@ -16,7 +16,8 @@ import { resolveIdMapping } from '../../src/userns/idmap.js';
 import { DEVBOX_BIN, devbox, devboxOk } from '../helpers/cli.js';
 import { startDnsResponder } from '../helpers/dns-responder.js';
 import { testDir } from '../helpers/images.js';
-import { eventually, importNetworkImage, isAlive, slirpChildren, startSandbox, suiteSlirpProcesses } from '../helpers/network.js';
+import { isAlive } from '../../src/util/processes.js';
+import { eventually, importNetworkImage, slirpChildren, startSandbox, suiteSlirpProcesses } from '../helpers/network.js';
 
 const IMAGE = 'netbox:latest';
 const execFileAsync = promisify(execFile);
