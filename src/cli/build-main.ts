@@ -2,7 +2,7 @@
  * `devbox build` without oclif: bin/devbox comes here directly, so a rebuild with nothing to do costs what
  * Node.js and the build modules cost, not oclif's start-up. `devbox build --help` goes through oclif.
  */
-import { buildImage } from '../build/builder.js';
+import { buildImage } from '../builder/builder.js';
 import { parseBuildArgs } from './build-options.js';
 import { reportError } from './report.js';
 

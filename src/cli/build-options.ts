@@ -4,8 +4,8 @@
  * Names and meanings are docker build's.
  */
 import { parseArgs } from 'node:util';
-import type { BuildOptions } from '../build/builder.js';
-import type { ProgressMode } from '../build/progress.js';
+import type { BuildOptions } from '../builder/builder.js';
+import type { ProgressMode } from '../builder/progress.js';
 import { DevboxError } from '../util/errors.js';
 import type { OptionDef } from './option-table.js';
 

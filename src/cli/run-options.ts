@@ -6,7 +6,10 @@
 import { DevboxError } from '../util/errors.js';
 import { STORAGE_DRIVERS, type StorageSetting } from '../settings/settings.js';
 import { PULL_POLICIES, type PullPolicy } from '../registry/ensure.js';
+import type { RunOptions } from '../sandbox/run-image.js';
 import type { OptionDef } from './option-table.js';
+
+export type { RunOptions };
 
 export const RUN_OPTION_DEFS: readonly OptionDef[] = [
   { name: 'rm', kind: 'boolean', description: "Remove the container's writable layer when it exits" },
@@ -24,26 +27,6 @@ export const RUN_OPTION_DEFS: readonly OptionDef[] = [
   { name: 'pull', kind: 'string', options: PULL_POLICIES, description: 'Pull the image: when missing (default), always, or never' },
   { name: 'platform', kind: 'string', helpValue: 'OS/ARCH[/VARIANT]', description: 'Platform to pull when the image is a multi-platform one' },
 ];
-
-export interface RunOptions {
-  rm: boolean;
-  interactive: boolean;
-  tty: boolean;
-  volumes: string[];
-  env: string[];
-  workdir?: string;
-  user?: string;
-  hostname?: string;
-  entrypoint?: string;
-  /** As given; resolved against the settings by network/options.ts. */
-  network?: string;
-  publish: string[];
-  storage?: StorageSetting;
-  pull: PullPolicy;
-  platform?: string;
-  image: string;
-  command: string[];
-}
 
 const byName = new Map(RUN_OPTION_DEFS.map((d) => [d.name, d]));
 const byChar = new Map(RUN_OPTION_DEFS.filter((d) => d.char).map((d) => [d.char!, d]));

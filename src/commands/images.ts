@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { DevboxCommand } from '../cli/base-command.js';
-import { formatAge, formatSize, table } from '../cli/format.js';
+import { formatAge, formatSize, table } from '../util/format.js';
 import { familiarName } from '../image/reference.js';
 import { ImageStore } from '../image/store.js';
 

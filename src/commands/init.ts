@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { relative } from 'node:path';
 import { DevboxCommand } from '../cli/base-command.js';
-import { table } from '../cli/format.js';
+import { table } from '../util/format.js';
 import { DEFAULT_TEMPLATE, initProject, listTemplates } from '../project/templates.js';
 
 export default class Init extends DevboxCommand {

@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import { Args } from '@oclif/core';
 import { DevboxCommand } from '../cli/base-command.js';
-import { table } from '../cli/format.js';
+import { table } from '../util/format.js';
 import { findContainer, listContainers, readPorts } from '../sandbox/containers.js';
 import { listSandboxes } from '../sandbox/live-sandbox.js';
 import { readSettings } from '../settings/settings.js';

@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import { Flags } from '@oclif/core';
 import { DevboxCommand } from '../cli/base-command.js';
-import { formatAge, table } from '../cli/format.js';
+import { formatAge, table } from '../util/format.js';
 import { ImageStore } from '../image/store.js';
 import { familiarName } from '../image/reference.js';
 import { listContainers } from '../sandbox/containers.js';

@@ -1,5 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { DevboxCommand } from '../cli/base-command.js';
+import { removeImages } from '../image/remove.js';
 import { ImageStore } from '../image/store.js';
 
 export default class Rmi extends DevboxCommand {
@@ -13,6 +14,6 @@ export default class Rmi extends DevboxCommand {
 
   async run(): Promise<void> {
     const { argv, flags } = await this.parse(Rmi);
-    for (const line of await ImageStore.open().remove(argv as string[], { force: flags.force })) this.log(line);
+    for (const line of await removeImages(ImageStore.open(), argv as string[], flags.force)) this.log(line);
   }
 }

@@ -15,7 +15,9 @@ import { ociBlobPath } from './archive-manifest.js';
 import { blobPath, digestHex, openBlob } from './blobs.js';
 import { syncPath } from './durable.js';
 import { Annotation, MediaType, type Descriptor, type ImageIndex } from './oci.js';
-import type { ArchiveFormat, ImageStore, StoredImage } from './store.js';
+import type { ImageStore, StoredImage } from './store.js';
+
+export type ArchiveFormat = 'docker-archive' | 'oci-archive';
 
 /** An image to save, with the names it is saved under. */
 interface SaveItem {

@@ -12,7 +12,12 @@ import { checkSupportedCompression, detectCompression, layerMediaType } from './
 import { commitImage } from './manifest-writer.js';
 import { hostArchitecture, type ImageConfig } from './oci.js';
 import { nameForTagging } from './reference.js';
-import type { ImageStore, ImportOptions, StoredImage } from './store.js';
+import type { ImageStore, StoredImage } from './store.js';
+
+export interface ImportOptions {
+  /** Comment for the image's history entry (docker import --message). */
+  message?: string;
+}
 import { unpackLayer } from './unpack.js';
 
 function readHead(path: string): Buffer {

@@ -6,7 +6,6 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Writable } from 'node:stream';
 import { readSettings } from '../settings/settings.js';
 import type { IdMapping } from '../userns/idmap.js';
 import { DevboxError } from '../util/errors.js';
@@ -53,13 +52,6 @@ export interface ImageSummary {
 export interface FoundImage {
   id: string;
   name?: string;
-}
-
-export type ArchiveFormat = 'docker-archive' | 'oci-archive';
-
-export interface ImportOptions {
-  /** Comment for the image's history entry (docker import --message). */
-  message?: string;
 }
 
 export function unknownImage(ref: string): DevboxError {
@@ -254,33 +246,6 @@ export class ImageStore {
       History: image.config.history ?? [],
       ManifestType: image.manifest.mediaType,
     };
-  }
-
-  /** Untags (a name) or removes (an id, or an image's last name); then collects what nothing references. */
-  async remove(refs: readonly string[], opts: { force: boolean }): Promise<string[]> {
-    const { removeImages } = await import('./remove.js');
-    return removeImages(this, refs, opts.force);
-  }
-
-  /** A root file system tar (plain or gzip) as a one-layer image named `name`, like `docker import`. */
-  async importRootfs(tarPath: string, name: string, opts: ImportOptions = {}): Promise<StoredImage> {
-    const { importRootfs } = await import('./import.js');
-    return importRootfs(this, tarPath, name, opts);
-  }
-
-  /**
-   * Loads a docker-archive or oci-archive (a path, or "-" for stdin); returns the images loaded, each with
-   * the names the archive gave it (`loadedNames`).
-   */
-  async loadArchive(path: string): Promise<(StoredImage & { loadedNames: string[] })[]> {
-    const { loadArchive } = await import('./archive-load.js');
-    return loadArchive(this, path);
-  }
-
-  /** Writes images to `out` (a path, written via a temp file, or a stream) as an archive podman load reads. */
-  async saveArchive(refs: readonly string[], out: string | Writable, format: ArchiveFormat = 'docker-archive'): Promise<void> {
-    const { saveArchive } = await import('./archive-save.js');
-    return saveArchive(this, refs, out, format);
   }
 
   /** For display: image id as Docker shows it (12 hex digits). */

@@ -31,7 +31,7 @@ async function environmentReferences(project: ProjectConfig): Promise<string[]> 
   if (environment.kind === 'image') {
     refs = [environment.image];
   } else {
-    const { buildImageReferences } = await import('../build/builder.js');
+    const { buildImageReferences } = await import('../builder/builder.js');
     refs = await buildImageReferences({ context: environment.context, file: environment.dockerfile, buildArgs: buildArgList(environment.buildArgs), target: environment.target });
   }
   const normalized = refs.flatMap((text) => {

@@ -4,7 +4,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { resolveBaseImage } from '../build/base-image.js';
+import { resolveBaseImage } from '../builder/base-image.js';
 import { ImageStore, type StoredImage } from '../image/store.js';
 import type { BindMount } from '../runtime/spec.js';
 import type { Settings } from '../settings/settings.js';
@@ -41,7 +41,7 @@ export async function projectImage(project: ProjectConfig, settings: Settings): 
   const shared = project.envImage === undefined ? undefined : await pullSharedEnvironment(store, project, project.envImage, inputsHash);
   if (shared) return { store, image: shared, inputsHash };
   await ensurePinnedImages(store, pins);
-  const { buildImage } = await import('../build/builder.js');
+  const { buildImage } = await import('../builder/builder.js');
   const { id } = await buildImage({
     context: environment.context,
     file: environment.dockerfile,

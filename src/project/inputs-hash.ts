@@ -30,7 +30,7 @@ function field(hash: Hash, name: string, value: string | Buffer): void {
 function contextHasher(config: ProjectConfig): BuildContextHasher | undefined {
   if (config.environment.kind !== 'dockerfile') return undefined;
   return async (context, dockerfile) => {
-    const { openContext, hashContextSources } = await import('../build/context.js');
+    const { openContext, hashContextSources } = await import('../builder/context.js');
     return hashContextSources(openContext(context, dockerfile), ['.']).digest;
   };
 }

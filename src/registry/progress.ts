@@ -4,7 +4,7 @@
  * Quiet prints nothing.
  */
 import type { MultiBar, SingleBar } from 'cli-progress';
-import { formatSize } from '../cli/format.js';
+import { formatSize } from '../util/format.js';
 import { digestHex, shortDigest } from '../image/blobs.js';
 
 export interface BlobProgress {

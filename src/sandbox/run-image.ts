@@ -5,16 +5,16 @@
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RunOptions } from '../cli/run-options.js';
 import { parseGroup, parsePasswd, readImageFile, resolveUser } from '../image/passwd.js';
 import { ImageStore } from '../image/store.js';
 import { hostResolvConf, networkHostsEntries, slirpResolvConf } from '../network/dns.js';
 import { resolveNetworkOptions } from '../network/options.js';
 import { attachSandboxNetwork, prepareSlirp4netns, type SandboxNetwork } from '../network/sandbox-network.js';
 import { ensureImage } from '../registry/ensure.js';
+import type { PullPolicy } from '../registry/ensure.js';
 import type { BindMount, SandboxSpec } from '../runtime/spec.js';
 import { launchSandbox } from '../runtime/launch.js';
-import { readSettings } from '../settings/settings.js';
+import { readSettings, type StorageSetting } from '../settings/settings.js';
 import { selectDriver } from '../storage/driver.js';
 import { hostIdFor, resolveIdMapping, type IdMapping } from '../userns/idmap.js';
 import { removeAsNamespaceRoot } from '../userns/remove.js';
@@ -23,6 +23,27 @@ import { containerArgs, containerEnv, containerWorkdir, type ProcessRequest } fr
 import { createContainerDir, nameFileMounts, writeNameFiles, writePorts, writeState } from './containers.js';
 import { assembleRootfs } from './rootfs.js';
 import { parseVolume } from './volumes.js';
+
+/** `devbox run`'s options, as src/cli/run-options.ts parses them. */
+export interface RunOptions {
+  rm: boolean;
+  interactive: boolean;
+  tty: boolean;
+  volumes: string[];
+  env: string[];
+  workdir?: string;
+  user?: string;
+  hostname?: string;
+  entrypoint?: string;
+  /** As given; resolved against the settings by network/options.ts. */
+  network?: string;
+  publish: string[];
+  storage?: StorageSetting;
+  pull: PullPolicy;
+  platform?: string;
+  image: string;
+  command: string[];
+}
 
 function checkMapped(mapping: IdMapping, uid: number, gid: number): void {
   if (hostIdFor(mapping.uidMap, uid) !== undefined && hostIdFor(mapping.gidMap, gid) !== undefined) return;

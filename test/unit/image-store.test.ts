@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { saveArchive } from '../../src/image/archive-save.js';
 import { writeBlobBytes } from '../../src/image/blobs.js';
 import { removeStaleTemps } from '../../src/image/durable.js';
 import { hostArchitecture, MediaType, type ImageConfig, type ImageManifest } from '../../src/image/oci.js';
@@ -143,7 +144,7 @@ test('temp files a crash left are removed when the lock is next taken; other pro
 test('saving to a terminal is refused before anything is read', async () => {
   const terminal = Object.assign(new Writable({ write: (_c, _e, cb) => cb() }), { isTTY: true });
   await rejects(
-    () => store.saveArchive(['anything'], terminal),
+    () => saveArchive(store, ['anything'], terminal, 'docker-archive'),
     (e) => assert.match(e.message, /refusing to write an image archive to a terminal/),
   );
 });

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { buildImageReferences } from '../../src/build/builder.js';
+import { buildImageReferences } from '../../src/builder/builder.js';
 import { formatLock, readLock } from '../../src/project/lock-file.js';
 import { errorLine, projectDir } from '../helpers/project.js';
 

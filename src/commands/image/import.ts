@@ -1,5 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { DevboxCommand } from '../../cli/base-command.js';
+import { importRootfs } from '../../image/import.js';
 import { ImageStore } from '../../image/store.js';
 
 export default class ImageImport extends DevboxCommand {
@@ -13,7 +14,7 @@ export default class ImageImport extends DevboxCommand {
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(ImageImport);
-    const image = await ImageStore.open().importRootfs(args.file, args.name, { message: flags.message });
+    const image = await importRootfs(ImageStore.open(), args.file, args.name, { message: flags.message });
     this.log(image.id);
   }
 }

@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { DevboxCommand } from '../../cli/base-command.js';
 import { familiarName } from '../../image/reference.js';
+import { loadArchive } from '../../image/archive-load.js';
 import { ImageStore } from '../../image/store.js';
 import { DevboxError } from '../../util/errors.js';
 
@@ -13,7 +14,7 @@ export default class ImageLoad extends DevboxCommand {
   async run(): Promise<void> {
     const { flags } = await this.parse(ImageLoad);
     if (!flags.input && process.stdin.isTTY) throw new DevboxError('no archive to load', { fix: 'use -i FILE or pipe an archive into stdin' });
-    for (const image of await ImageStore.open().loadArchive(flags.input ?? '-')) {
+    for (const image of await loadArchive(ImageStore.open(), flags.input ?? '-')) {
       if (!image.loadedNames.length) this.log(`Loaded image ID: ${image.id}`);
       for (const name of image.loadedNames) this.log(`Loaded image: ${familiarName(name)}`);
     }

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { DevboxCommand } from '../../cli/base-command.js';
-import { formatSize } from '../../cli/format.js';
+import { formatSize } from '../../util/format.js';
 import { promptLine } from '../../cli/prompt.js';
 import { pruneImages } from '../../image/prune.js';
 import { familiarName } from '../../image/reference.js';

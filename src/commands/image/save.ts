@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { DevboxCommand } from '../../cli/base-command.js';
-import { ImageStore, type ArchiveFormat } from '../../image/store.js';
+import { saveArchive, type ArchiveFormat } from '../../image/archive-save.js';
+import { ImageStore } from '../../image/store.js';
 
 export default class ImageSave extends DevboxCommand {
   static summary = 'Save images to a docker-archive or oci-archive tar that podman load and docker load read';
@@ -15,6 +16,6 @@ export default class ImageSave extends DevboxCommand {
 
   async run(): Promise<void> {
     const { argv, flags } = await this.parse(ImageSave);
-    await ImageStore.open().saveArchive(argv as string[], flags.output ?? process.stdout, flags.format as ArchiveFormat);
+    await saveArchive(ImageStore.open(), argv as string[], flags.output ?? process.stdout, flags.format as ArchiveFormat);
   }
 }

@@ -1,5 +1,5 @@
 import { DevboxCommand } from '../../cli/base-command.js';
-import { formatSize, table } from '../../cli/format.js';
+import { formatSize, table } from '../../util/format.js';
 import { imagesUsage } from '../../image/usage.js';
 import { ImageStore } from '../../image/store.js';
 import { containersUsage } from '../../sandbox/container-usage.js';

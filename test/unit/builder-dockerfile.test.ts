@@ -1,8 +1,8 @@
 /** The Dockerfile parser and instruction checks, on the cases of BuildKit's parser tests. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseDockerfile, splitFlags, splitQuotedWords } from '../../src/build/dockerfile.js';
-import { InstructionError, parseBuildPlan, type InstructionOf } from '../../src/build/instructions.js';
+import { parseDockerfile, splitFlags, splitQuotedWords } from '../../src/builder/dockerfile.js';
+import { InstructionError, parseBuildPlan, type InstructionOf } from '../../src/builder/instructions.js';
 
 test('continuations join lines; comment and blank lines inside them are dropped; lines are counted', () => {
   const { nodes } = parseDockerfile('FROM x\n\n# c\nRUN echo a \\\n  # inner\n\n  && echo b\nCMD c\n');

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { stepKey } from '../../src/build/cache.js';
-import { commandArgs, destinationPath, exposedPorts, healthConfig, parseChmod, parseDuration, setEnv, workdirPath } from '../../src/build/config-edits.js';
-import { hashContextSources, ignoreRules, readIgnorePatterns, type BuildContext } from '../../src/build/context.js';
+import { stepKey } from '../../src/builder/cache.js';
+import { commandArgs, destinationPath, exposedPorts, healthConfig, parseChmod, parseDuration, setEnv, workdirPath } from '../../src/builder/config-edits.js';
+import { hashContextSources, ignoreRules, readIgnorePatterns, type BuildContext } from '../../src/builder/context.js';
 
 test('ENV replaces a variable where it is and appends a new one', () => {
   assert.equal(setEnv(['A=1', 'PATH=/bin', 'B=2'], 'PATH', '/x'), ['A=1', 'PATH=/x', 'B=2']);

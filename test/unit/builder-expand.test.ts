@@ -1,7 +1,7 @@
 /** Variable expansion in Dockerfile words, against what BuildKit's shell lexer produces. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { expandWord, expandWords, ExpansionError } from '../../src/build/expand.js';
+import { expandWord, expandWords, ExpansionError } from '../../src/builder/expand.js';
 
 const env = new Map([
   ['A', 'alpha'],
