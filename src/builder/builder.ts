@@ -312,7 +312,8 @@ class Build extends StageGraph {
       const wanted = this.expander(this.metaEnv)(platform);
       if (wanted && wanted !== `linux/${hostArchitecture()}`) this.progress.note(`devbox: warning: ${this.context.dockerfileLabel}:${stage.from.node.startLine}: --platform=${wanted} ignored: devbox builds for linux/${hostArchitecture()}`);
     }
-    const config = state.config.config ?? (state.config.config = {});
+    state.config.config ??= {};
+    const config = state.config.config;
     // As BuildKit and buildah: every image built has a PATH, Docker's default when its base sets none.
     if (!envMap(config.Env).has('PATH')) config.Env = [...(config.Env ?? []), `PATH=${DEFAULT_PATH}`];
     state.env = envMap(config.Env);
@@ -359,7 +360,8 @@ class Build extends StageGraph {
     }
     const started = Date.now();
     const config = cloneConfig(state.config);
-    plan.edit?.(config.config ?? (config.config = {}), config);
+    config.config ??= {};
+    plan.edit?.(config.config, config);
     let workspace: StepWorkspace | undefined;
     try {
       let tar: LayerTar | undefined;

@@ -54,7 +54,7 @@ export function planConfigStep(instruction: Instruction, state: StageState, expa
     }
     case 'USER': {
       const user = expand(instruction.user);
-      return { describe: { user }, history: `USER ${user}`, edit: (c) => void (c.User = user) };
+      return { describe: { user }, history: `USER ${user}`, edit: (c) => { c.User = user; } };
     }
     case 'CMD':
     case 'ENTRYPOINT': {
@@ -75,7 +75,7 @@ export function planConfigStep(instruction: Instruction, state: StageState, expa
       };
     }
     case 'SHELL':
-      return { describe: { shell: instruction.shell }, history: `SHELL ${goQuoted(instruction.shell)}`, edit: (c) => void (c.Shell = instruction.shell) };
+      return { describe: { shell: instruction.shell }, history: `SHELL ${goQuoted(instruction.shell)}`, edit: (c) => { c.Shell = instruction.shell; } };
     case 'EXPOSE': {
       const ports = exposedPorts(instruction.ports.flatMap((p) => expandWords(p, (n) => state.env.get(n), { escape })));
       return {
@@ -100,20 +100,20 @@ export function planConfigStep(instruction: Instruction, state: StageState, expa
     case 'STOPSIGNAL': {
       const signal = expand(instruction.signal);
       checkSignal(signal);
-      return { describe: { stopSignal: signal }, history: `STOPSIGNAL ${signal}`, edit: (c) => void (c.StopSignal = signal) };
+      return { describe: { stopSignal: signal }, history: `STOPSIGNAL ${signal}`, edit: (c) => { c.StopSignal = signal; } };
     }
     case 'HEALTHCHECK': {
       const health = healthConfig(instruction.test, instruction.options);
-      return { describe: { health }, history: `HEALTHCHECK ${JSON.stringify(health)}`, edit: (c) => void (c.Healthcheck = health) };
+      return { describe: { health }, history: `HEALTHCHECK ${JSON.stringify(health)}`, edit: (c) => { c.Healthcheck = health; } };
     }
     case 'ONBUILD':
       return {
         describe: { onbuild: instruction.expression },
         history: `ONBUILD ${instruction.expression}`,
-        edit: (c) => void (c.OnBuild = [...(c.OnBuild ?? []), instruction.expression]),
+        edit: (c) => { c.OnBuild = [...(c.OnBuild ?? []), instruction.expression]; },
       };
     case 'MAINTAINER':
-      return { describe: { maintainer: instruction.name }, history: `MAINTAINER ${instruction.name}`, edit: (_c, image) => void (image.author = instruction.name) };
+      return { describe: { maintainer: instruction.name }, history: `MAINTAINER ${instruction.name}`, edit: (_c, image) => { image.author = instruction.name; } };
     default:
       return undefined;
   }

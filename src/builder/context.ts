@@ -7,7 +7,7 @@
  */
 import type dockerignoreModule from '@balena/dockerignore';
 import { createHash, type Hash } from 'node:crypto';
-import { closeSync, existsSync, openSync, readFileSync, readlinkSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readlinkSync, readSync, statSync, type Stats } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, join, resolve } from 'node:path';
 import { describeError, DevboxError } from '../util/errors.js';
@@ -36,7 +36,7 @@ function fail(message: string, fix: string): DevboxError {
 /** Finds the context, the Dockerfile (-f, else Dockerfile, else Containerfile) and the ignore file. */
 export function openContext(contextPath: string, file?: string): BuildContext {
   const dir = resolve(contextPath);
-  let st;
+  let st: Stats;
   try {
     st = statSync(dir);
   } catch (error) {

@@ -131,7 +131,7 @@ function heredocMarkers(line: string): { name: string; expand: boolean; chomp: b
 /** `<<EOF`, `<<-EOF`, `<<"EOF"` as a heredoc marker, or undefined for any other word. */
 function parseHeredocMarker(word: string): { name: string; expand: boolean; chomp: boolean } | undefined {
   const m = HEREDOC_WORD.exec(word);
-  if (!m || !m[3]) return undefined;
+  if (!m?.[3]) return undefined;
   const plain = expandWords(m[3], () => undefined, { skipUnset: true });
   if (plain.length !== 1) return undefined;
   const raw = expandWords(m[3], () => undefined, { skipUnset: true, rawQuotes: true });

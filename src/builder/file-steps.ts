@@ -77,7 +77,7 @@ export function planWorkdir(ctx: FileStepContext, state: StageState, instruction
   return {
     describe: { workdir: dir, user },
     history: `WORKDIR ${dir}`,
-    edit: (c) => void (c.WorkingDir = dir),
+    edit: (c) => { c.WorkingDir = dir; },
     produce: async (workspace, lowerDirs) => {
       if (dir === '/') return undefined;
       try {

@@ -168,7 +168,7 @@ function keyValuePairs(node: DockerfileNode, escape: string): [string, string][]
 }
 
 function exactlyOne(node: DockerfileNode): string {
-  if (!node.args || node.args.split(/[\t\v\f\r ]+/).length !== 1) {
+  if (node.args?.split(/[\t\v\f\r ]+/).length !== 1) {
     // WORKDIR and USER keep their text whole in Docker; only "no argument" is an error for them.
     if (node.args && ['WORKDIR', 'USER', 'STOPSIGNAL', 'MAINTAINER'].includes(node.keyword)) return node.args;
     throw new InstructionError(`${node.keyword} requires exactly one argument`, node.startLine);
@@ -311,7 +311,7 @@ export function parseTrigger(expression: string, line: number): Instruction {
 
 /** The Dockerfile's text as stages; syntax and instruction errors become InstructionError with their line. */
 export function parseBuildPlan(text: string): BuildPlan {
-  let parsed;
+  let parsed: ReturnType<typeof parseDockerfile>;
   try {
     parsed = parseDockerfile(text);
   } catch (error) {

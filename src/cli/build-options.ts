@@ -29,12 +29,14 @@ export function parseBuildArgs(argv: readonly string[]): BuildOptions {
   const options = Object.fromEntries(
     BUILD_OPTION_DEFS.map((d) => [d.name, { type: d.kind === 'boolean' ? ('boolean' as const) : ('string' as const), multiple: d.kind === 'multiple', ...(d.char ? { short: d.char } : {}) }]),
   );
-  let parsed;
-  try {
-    parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
-  } catch (error) {
-    throw usage((error as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
-  }
+  const parse = () => {
+    try {
+      return parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+    } catch (error) {
+      throw usage((error as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
+    }
+  };
+  const parsed = parse();
   const values = parsed.values as Record<string, string | string[] | boolean | undefined>;
   for (const def of BUILD_OPTION_DEFS) {
     const value = values[def.name];

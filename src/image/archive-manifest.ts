@@ -93,7 +93,7 @@ function checkDescriptor(d: unknown, label: string, where: string): Descriptor {
 export function parseImageIndex(data: Buffer, label: string, name: string): ImageIndex {
   const index = parseJson<ImageIndex>(data, label, name);
   if (!index || !Array.isArray(index.manifests)) throw new DevboxError(`${label}: "${name}" is not an image index`);
-  index.manifests.forEach((d, i) => checkDescriptor(d, label, `${name} entry ${i + 1}`));
+  for (const [i, d] of index.manifests.entries()) checkDescriptor(d, label, `${name} entry ${i + 1}`);
   return index;
 }
 
@@ -101,7 +101,7 @@ export function parseImageManifest(data: Buffer, label: string, name: string): I
   const manifest = parseJson<ImageManifest>(data, label, name);
   if (!manifest || typeof manifest !== 'object' || !Array.isArray(manifest.layers)) throw new DevboxError(`${label}: "${name}" is not an image manifest`);
   checkDescriptor(manifest.config, label, `the config of ${name}`);
-  manifest.layers.forEach((d, i) => checkDescriptor(d, label, `layer ${i + 1} of ${name}`));
+  for (const [i, d] of manifest.layers.entries()) checkDescriptor(d, label, `layer ${i + 1} of ${name}`);
   return manifest;
 }
 

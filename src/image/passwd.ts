@@ -85,7 +85,6 @@ function topmostEntry(layerDirs: readonly string[], path: string): { full: strin
       // A character device 0/0 is an overlay whiteout: the file was deleted in this layer.
       return { full, isFile: lstatSync(full).isFile() };
     } catch {
-      continue;
     }
   }
   return undefined;

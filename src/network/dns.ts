@@ -14,7 +14,7 @@ export function hostResolvConf(): string {
  */
 export function slirpResolvConf(hostResolvConf: string): string {
   const kept = hostResolvConf.split('\n').filter((line) => /^(search|domain|options)\s/.test(line.trim()));
-  return [`nameserver ${SLIRP_DNS}`, ...kept.map((l) => l.trim())].join('\n') + '\n';
+  return `${[`nameserver ${SLIRP_DNS}`, ...kept.map((l) => l.trim())].join('\n')}\n`;
 }
 
 /** /etc/hosts lines for the sandbox's own name and, when the sandbox may reach it, the host (as Podman). */

@@ -22,8 +22,9 @@ export function parseChallenge(header: string): Challenge | undefined {
   if (!m) return undefined;
   const params: Record<string, string> = {};
   const param = /\s*([A-Za-z0-9_-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,"]*))\s*(?:,|$)/gy;
-  let match: RegExpExecArray | null;
-  while ((match = param.exec(m[2])) && match[0]) params[match[1].toLowerCase()] = match[2] !== undefined ? match[2].replace(/\\(.)/g, '$1') : match[3];
+  for (let match = param.exec(m[2]); match?.[0]; match = param.exec(m[2])) {
+    params[match[1].toLowerCase()] = match[2] !== undefined ? match[2].replace(/\\(.)/g, '$1') : match[3];
+  }
   return { scheme: m[1].toLowerCase(), params };
 }
 

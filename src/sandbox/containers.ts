@@ -46,7 +46,10 @@ export function writeNameFiles(container: ContainerDir, hostname: string, hostsE
   const files: NameFiles = { hosts: join(container.dir, 'hosts'), hostname: join(container.dir, 'hostname') };
   writeFileSync(files.hosts, ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', ...hostsEntries, ''].join('\n'));
   writeFileSync(files.hostname, `${hostname}\n`);
-  if (resolvConf !== undefined) writeFileSync((files.resolvConf = join(container.dir, 'resolv.conf')), resolvConf);
+  if (resolvConf !== undefined) {
+    files.resolvConf = join(container.dir, 'resolv.conf');
+    writeFileSync(files.resolvConf, resolvConf);
+  }
   return files;
 }
 

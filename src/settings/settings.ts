@@ -36,7 +36,7 @@ export type SettingKey = (typeof SETTING_KEYS)[number];
 
 function xdg(variable: string, fallback: string): string {
   const value = process.env[variable];
-  return value && value.startsWith('/') ? value : join(homedir(), fallback);
+  return value?.startsWith('/') ? value : join(homedir(), fallback);
 }
 
 export function configDir(): string {

@@ -39,7 +39,7 @@ function answer(query: Buffer, records: ReadonlyMap<string, string>, queries: st
   record.writeUInt16BE(1, 4); // IN
   record.writeUInt32BE(60, 6);
   record.writeUInt16BE(4, 10);
-  address.split('.').forEach((octet, i) => record.writeUInt8(Number(octet), 12 + i));
+  for (const [i, octet] of address.split('.').entries()) record.writeUInt8(Number(octet), 12 + i);
   return Buffer.concat([header, question, record]);
 }
 
