@@ -54,7 +54,8 @@ try {
   for (let i = 0; i < noopRuns; i++) noop.devbox.push(timed(process.execPath, devboxBuild([]), env));
   for (let i = 0; i < Math.max(3, Math.ceil(noopRuns / 2)); i++) noop.podman.push(timed('podman', podmanBuild([]), podmanEnv));
 
-  const row = (name: string, ms: number, peer: number) => console.log(`${name.padEnd(34)} ${(ms / 1000).toFixed(3).padStart(8)} s   ${(ms / peer).toFixed(3)}x podman`);
+  const row = (name: string, ms: number, peer: number) =>
+    console.log(`${name.padEnd(34)} ${(ms / 1000).toFixed(3).padStart(8)} s   ${(ms / peer).toFixed(3)}x podman`);
   console.log(`Debian minbase + apt-get install -y git make; cold: median of ${coldRuns}, no-op: median of ${noopRuns} (podman storage: ${driver})`);
   row('devbox build, cold (--no-cache)', median(cold.devbox), median(cold.podman));
   row('podman build, cold (--no-cache)', median(cold.podman), median(cold.podman));

@@ -83,7 +83,14 @@ function send(port: number, bytes: number): Promise<number> {
   });
 }
 
-async function throughput(name: string, cmd: string, args: string[], port: number, env: NodeJS.ProcessEnv, end?: () => void): Promise<{ name: string; gbps: number }> {
+async function throughput(
+  name: string,
+  cmd: string,
+  args: string[],
+  port: number,
+  env: NodeJS.ProcessEnv,
+  end?: () => void,
+): Promise<{ name: string; gbps: number }> {
   const server = new Server(cmd, args, env);
   const samples: number[] = [];
   try {
@@ -115,7 +122,8 @@ async function firstAnswer(port: number, t0: number): Promise<number> {
 
 /** httpd started on demand inside (`start PORT`, `stop`): the median time to the first answer on the host. */
 async function listenerLatency(args: string[], hostPort: (port: number) => number, innerPort: () => Promise<number>, env: NodeJS.ProcessEnv): Promise<number> {
-  const script = 'mkdir /www; echo ok > /www/index.html; echo listening; while read cmd port; do case $cmd in start) httpd -f -p $port -h /www & p=$!;; stop) kill $p; wait $p;; esac; done';
+  const script =
+    'mkdir /www; echo ok > /www/index.html; echo listening; while read cmd port; do case $cmd in start) httpd -f -p $port -h /www & p=$!;; stop) kill $p; wait $p;; esac; done';
   const server = new Server(process.execPath, [DEVBOX_BIN, 'run', '--rm', '-i', ...args, 'sh', '-c', script], env);
   const samples: number[] = [];
   try {
@@ -145,16 +153,44 @@ try {
   sh(process.execPath, [DEVBOX_BIN, 'image', 'import', tarPath, 'bench-net'], env);
   sh('podman', ['import', tarPath, 'localhost/bench-net'], podmanEnv);
 
-  const loop = (port: number) => ['sh', '-c', `while :; do echo listening; nc -l -p ${port} -e dd bs=1M count=${mib} iflag=fullblock of=/dev/null 2>/dev/null; done`];
+  const loop = (port: number) => [
+    'sh',
+    '-c',
+    `while :; do echo listening; nc -l -p ${port} -e dd bs=1M count=${mib} iflag=fullblock of=/dev/null 2>/dev/null; done`,
+  ];
   const results: { name: string; gbps: number }[] = [];
   let port = await freePort();
-  results.push(await throughput('devbox slirp4netns -p', process.execPath, [DEVBOX_BIN, 'run', '--rm', '-i', '-p', `127.0.0.1:${port}:5000`, 'bench-net', ...loop(5000)], port, env));
+  results.push(
+    await throughput(
+      'devbox slirp4netns -p',
+      process.execPath,
+      [DEVBOX_BIN, 'run', '--rm', '-i', '-p', `127.0.0.1:${port}:5000`, 'bench-net', ...loop(5000)],
+      port,
+      env,
+    ),
+  );
   port = await freePort();
-  results.push(await throughput('devbox host network', process.execPath, [DEVBOX_BIN, 'run', '--rm', '-i', '--network', 'host', 'bench-net', ...loop(port)], port, env));
+  results.push(
+    await throughput('devbox host network', process.execPath, [DEVBOX_BIN, 'run', '--rm', '-i', '--network', 'host', 'bench-net', ...loop(port)], port, env),
+  );
   for (const handler of ['rootlesskit', 'slirp4netns']) {
     port = await freePort();
     const name = `bench-net-${handler}`;
-    const podman = ['--runtime', 'runc', 'run', '--rm', '-i', '--name', name, '--network', `slirp4netns:port_handler=${handler}`, '-p', `127.0.0.1:${port}:5000`, 'localhost/bench-net', ...loop(5000)];
+    const podman = [
+      '--runtime',
+      'runc',
+      'run',
+      '--rm',
+      '-i',
+      '--name',
+      name,
+      '--network',
+      `slirp4netns:port_handler=${handler}`,
+      '-p',
+      `127.0.0.1:${port}:5000`,
+      'localhost/bench-net',
+      ...loop(5000),
+    ];
     const remove = () => spawnSync('podman', ['rm', '-f', '-t', '0', name], { stdio: 'ignore', env: podmanEnv });
     results.push(await throughput(`podman slirp4netns (${handler} ports)`, 'podman', podman, port, podmanEnv, remove));
   }
@@ -163,7 +199,12 @@ try {
   for (const r of results) console.log(`${r.name.padEnd(40)} ${r.gbps.toFixed(2).padStart(6)} Gbit/s   ${(r.gbps / peer).toFixed(2)}x podman`);
 
   const published = await freePort();
-  const viaPublished = await listenerLatency(['-p', `127.0.0.1:${published}:8080`, 'bench-net'], () => published, async () => 8080, env);
+  const viaPublished = await listenerLatency(
+    ['-p', `127.0.0.1:${published}:8080`, 'bench-net'],
+    () => published,
+    async () => 8080,
+    env,
+  );
   const viaAuto = await listenerLatency(['bench-net'], (p) => p, freePort, env);
   console.log(`\nfirst answered connection after a listener starts inside, median of ${LATENCY_RUNS}`);
   console.log(`${'published port (-p)'.padEnd(40)} ${viaPublished.toFixed(1).padStart(6)} ms`);

@@ -79,12 +79,22 @@ try {
   const startHost = await sample(() => sh(process.execPath, [DEVBOX_BIN, 'run', 'true'], env, hostRepo), stop(hostRepo));
 
   sh('podman', ['import', tarPath, 'localhost/bench-busybox'], podmanEnv);
-  sh('podman', ['--runtime', 'runc', 'run', '-d', '--name', 'bench-live', '--network', 'host', '-v', `${repo}:${repo}`, 'localhost/bench-busybox', 'sleep', '1d'], podmanEnv);
+  sh(
+    'podman',
+    ['--runtime', 'runc', 'run', '-d', '--name', 'bench-live', '--network', 'host', '-v', `${repo}:${repo}`, 'localhost/bench-busybox', 'sleep', '1d'],
+    podmanEnv,
+  );
   const exec = await sample(() => sh('podman', ['exec', 'bench-live', 'true'], podmanEnv));
-  const podmanRun = await sample(() => sh('podman', ['--runtime', 'runc', 'run', '--rm', '--network', 'host', '-v', `${repo}:${repo}`, 'localhost/bench-busybox', 'true'], podmanEnv));
+  const podmanRun = await sample(() =>
+    sh('podman', ['--runtime', 'runc', 'run', '--rm', '--network', 'host', '-v', `${repo}:${repo}`, 'localhost/bench-busybox', 'true'], podmanEnv),
+  );
   const removeDetached = () => sh('podman', ['rm', '-f', '--ignore', '-t', '0', 'bench-start'], podmanEnv);
   const detached = (network: string) => () =>
-    sh('podman', ['--runtime', 'runc', 'run', '-d', '--name', 'bench-start', '--network', network, '-v', `${repo}:${repo}`, 'localhost/bench-busybox', 'sleep', '1d'], podmanEnv);
+    sh(
+      'podman',
+      ['--runtime', 'runc', 'run', '-d', '--name', 'bench-start', '--network', network, '-v', `${repo}:${repo}`, 'localhost/bench-busybox', 'sleep', '1d'],
+      podmanEnv,
+    );
   const podmanStart = await sample(detached('slirp4netns'), removeDetached);
   const podmanStartHost = await sample(detached('host'), removeDetached);
   removeDetached();

@@ -37,7 +37,11 @@ try {
   sh('tar', ['-xf', tarPath, '-C', rootfs]);
 
   sh(process.execPath, [DEVBOX_BIN, 'image', 'import', tarPath, 'bench-busybox'], env);
-  for (const [storage, network] of [['native', 'slirp4netns'], ['fuse', 'slirp4netns'], ['native', 'host']]) {
+  for (const [storage, network] of [
+    ['native', 'slirp4netns'],
+    ['fuse', 'slirp4netns'],
+    ['native', 'host'],
+  ]) {
     const samples = time(process.execPath, [DEVBOX_BIN, 'run', '--rm', '--storage', storage, '--network', network, 'bench-busybox', 'true'], env);
     results.push({ name: `devbox run --rm (${storage}, ${network})`, median: median(samples) });
   }
@@ -47,7 +51,9 @@ try {
   results.push({ name: 'podman run --rm (runc, host)', median: podman });
   const podmanSlirp = median(time('podman', ['--runtime', 'runc', 'run', '--rm', '--network', 'slirp4netns', 'localhost/bench-busybox', 'true'], podmanEnv));
   results.push({ name: 'podman run --rm (runc, slirp4netns)', median: podmanSlirp });
-  const bwrap = median(time('bwrap', ['--unshare-all', '--share-net', '--bind', rootfs, '/', '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', '/bin/true']));
+  const bwrap = median(
+    time('bwrap', ['--unshare-all', '--share-net', '--bind', rootfs, '/', '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', '/bin/true']),
+  );
   results.push({ name: 'bwrap', median: bwrap });
   results.push({ name: 'node -e 0', median: median(time(process.execPath, ['-e', '0'])) });
 

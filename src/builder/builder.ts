@@ -199,7 +199,11 @@ class StageGraph {
     let target = stages[stages.length - 1];
     if (wanted !== undefined) {
       const found = stages.find((s) => s.name === wanted.toLowerCase());
-      if (!found) throw new DevboxError(`target stage "${wanted}" could not be found`, { fix: `stages: ${stages.map((s) => s.name ?? `#${s.index}`).join(', ')}`, exitCode: 125 });
+      if (!found)
+        throw new DevboxError(`target stage "${wanted}" could not be found`, {
+          fix: `stages: ${stages.map((s) => s.name ?? `#${s.index}`).join(', ')}`,
+          exitCode: 125,
+        });
       target = found;
     }
     const needed = new Set<number>();
@@ -310,7 +314,10 @@ class Build extends StageGraph {
     }
     if (platform !== undefined) {
       const wanted = this.expander(this.metaEnv)(platform);
-      if (wanted && wanted !== `linux/${hostArchitecture()}`) this.progress.note(`devbox: warning: ${this.context.dockerfileLabel}:${stage.from.node.startLine}: --platform=${wanted} ignored: devbox builds for linux/${hostArchitecture()}`);
+      if (wanted && wanted !== `linux/${hostArchitecture()}`)
+        this.progress.note(
+          `devbox: warning: ${this.context.dockerfileLabel}:${stage.from.node.startLine}: --platform=${wanted} ignored: devbox builds for linux/${hostArchitecture()}`,
+        );
     }
     state.config.config ??= {};
     const config = state.config.config;
@@ -344,7 +351,12 @@ class Build extends StageGraph {
 
   /** Layer directories of a stage's image, unpacked for this id map. */
   private lowerDirs(state: { config: ImageConfig; layers: Descriptor[] }): Promise<string[]> {
-    const manifest = { schemaVersion: 2 as const, mediaType: MediaType.ociManifest, config: { mediaType: MediaType.ociConfig, digest: '', size: 0 }, layers: state.layers };
+    const manifest = {
+      schemaVersion: 2 as const,
+      mediaType: MediaType.ociManifest,
+      config: { mediaType: MediaType.ociConfig, digest: '', size: 0 },
+      layers: state.layers,
+    };
     return this.store.layerDirs({ id: '', names: [], manifestDigest: '', manifest, config: state.config }, this.mapping);
   }
 

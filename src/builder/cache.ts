@@ -11,5 +11,7 @@ const CACHE_VERSION = 'devbox-build-v1';
 
 /** The key of a step: `parent` (the previous key) and a JSON-serializable description of the step. */
 export function stepKey(parent: string, step: unknown): string {
-  return createHash('sha256').update(`${CACHE_VERSION}\n${parent}\n${JSON.stringify(step)}`).digest('hex');
+  return createHash('sha256')
+    .update(`${CACHE_VERSION}\n${parent}\n${JSON.stringify(step)}`)
+    .digest('hex');
 }

@@ -13,7 +13,6 @@ import { StepError } from './step-error.js';
 /** The shell a shell-form command runs with when no SHELL instruction set one. */
 export const DEFAULT_SHELL = ['/bin/sh', '-c'];
 
-
 /** The argv of a command line: the exec form as is, the shell form through the image's shell. */
 export function commandArgs(command: CommandLine, shell: readonly string[] | undefined): string[] {
   return 'exec' in command ? command.exec : [...(shell?.length ? shell : DEFAULT_SHELL), command.shell];

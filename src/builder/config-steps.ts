@@ -20,7 +20,13 @@ export interface ArgScope {
 const pairsText = (pairs: readonly (readonly [string, string])[]) => pairs.map(([k, v]) => `${k}=${v}`).join(' ');
 
 /** The plan of a config-only step, or undefined for instructions that change files. */
-export function planConfigStep(instruction: Instruction, state: StageState, expand: (word: string) => string, args: ArgScope, escape: string): StepPlan | undefined {
+export function planConfigStep(
+  instruction: Instruction,
+  state: StageState,
+  expand: (word: string) => string,
+  args: ArgScope,
+  escape: string,
+): StepPlan | undefined {
   switch (instruction.kind) {
     case 'ENV': {
       const pairs = instruction.pairs.map(([k, v]) => [expand(k), expand(v)] as const);
@@ -54,7 +60,13 @@ export function planConfigStep(instruction: Instruction, state: StageState, expa
     }
     case 'USER': {
       const user = expand(instruction.user);
-      return { describe: { user }, history: `USER ${user}`, edit: (c) => { c.User = user; } };
+      return {
+        describe: { user },
+        history: `USER ${user}`,
+        edit: (c) => {
+          c.User = user;
+        },
+      };
     }
     case 'CMD':
     case 'ENTRYPOINT': {
@@ -75,7 +87,13 @@ export function planConfigStep(instruction: Instruction, state: StageState, expa
       };
     }
     case 'SHELL':
-      return { describe: { shell: instruction.shell }, history: `SHELL ${goQuoted(instruction.shell)}`, edit: (c) => { c.Shell = instruction.shell; } };
+      return {
+        describe: { shell: instruction.shell },
+        history: `SHELL ${goQuoted(instruction.shell)}`,
+        edit: (c) => {
+          c.Shell = instruction.shell;
+        },
+      };
     case 'EXPOSE': {
       const ports = exposedPorts(instruction.ports.flatMap((p) => expandWords(p, (n) => state.env.get(n), { escape })));
       return {
@@ -100,20 +118,40 @@ export function planConfigStep(instruction: Instruction, state: StageState, expa
     case 'STOPSIGNAL': {
       const signal = expand(instruction.signal);
       checkSignal(signal);
-      return { describe: { stopSignal: signal }, history: `STOPSIGNAL ${signal}`, edit: (c) => { c.StopSignal = signal; } };
+      return {
+        describe: { stopSignal: signal },
+        history: `STOPSIGNAL ${signal}`,
+        edit: (c) => {
+          c.StopSignal = signal;
+        },
+      };
     }
     case 'HEALTHCHECK': {
       const health = healthConfig(instruction.test, instruction.options);
-      return { describe: { health }, history: `HEALTHCHECK ${JSON.stringify(health)}`, edit: (c) => { c.Healthcheck = health; } };
+      return {
+        describe: { health },
+        history: `HEALTHCHECK ${JSON.stringify(health)}`,
+        edit: (c) => {
+          c.Healthcheck = health;
+        },
+      };
     }
     case 'ONBUILD':
       return {
         describe: { onbuild: instruction.expression },
         history: `ONBUILD ${instruction.expression}`,
-        edit: (c) => { c.OnBuild = [...(c.OnBuild ?? []), instruction.expression]; },
+        edit: (c) => {
+          c.OnBuild = [...(c.OnBuild ?? []), instruction.expression];
+        },
       };
     case 'MAINTAINER':
-      return { describe: { maintainer: instruction.name }, history: `MAINTAINER ${instruction.name}`, edit: (_c, image) => { image.author = instruction.name; } };
+      return {
+        describe: { maintainer: instruction.name },
+        history: `MAINTAINER ${instruction.name}`,
+        edit: (_c, image) => {
+          image.author = instruction.name;
+        },
+      };
     default:
       return undefined;
   }

@@ -28,7 +28,8 @@ export interface Downloaded {
 
 /** Downloads `url` into `dir`; with `checksum` (sha256:HEX) a different content is an error. */
 export async function download(url: string, dir: string, checksum?: string): Promise<Downloaded> {
-  if (checksum !== undefined && !/^sha256:[0-9a-f]{64}$/.test(checksum)) throw new StepError(`invalid --checksum "${checksum}": expected sha256:<64 hex digits>`);
+  if (checksum !== undefined && !/^sha256:[0-9a-f]{64}$/.test(checksum))
+    throw new StepError(`invalid --checksum "${checksum}": expected sha256:<64 hex digits>`);
   let response: Response;
   try {
     response = await fetch(url, { redirect: 'follow' });

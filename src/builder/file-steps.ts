@@ -77,7 +77,9 @@ export function planWorkdir(ctx: FileStepContext, state: StageState, instruction
   return {
     describe: { workdir: dir, user },
     history: `WORKDIR ${dir}`,
-    edit: (c) => { c.WorkingDir = dir; },
+    edit: (c) => {
+      c.WorkingDir = dir;
+    },
     produce: async (workspace, lowerDirs) => {
       if (dir === '/') return undefined;
       try {
@@ -223,7 +225,18 @@ export async function planCopy(
       const multiple = sources.length > 1;
       const actions: FsAction[] = [];
       if (local.length) {
-        actions.push({ kind: 'copy', sourceLayers: await sourceLayers(), ignore, sources: local, dest, owner, keepOwner, mode, unpack: instruction.kind === 'ADD', multiple });
+        actions.push({
+          kind: 'copy',
+          sourceLayers: await sourceLayers(),
+          ignore,
+          sources: local,
+          dest,
+          owner,
+          keepOwner,
+          mode,
+          unpack: instruction.kind === 'ADD',
+          multiple,
+        });
       }
       if (urls.length) {
         const { download, downloadName } = await import('./download.js');

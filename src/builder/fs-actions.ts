@@ -7,8 +7,23 @@
  * directory this code made, files are created O_EXCL|O_NOFOLLOW, and sources are opened O_NOFOLLOW.
  */
 import {
-  closeSync, constants, fchmodSync, fchownSync, futimesSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, openSync, readlinkSync,
-  readSync, rmSync, symlinkSync, writeSync, type Stats,
+  closeSync,
+  constants,
+  fchmodSync,
+  fchownSync,
+  futimesSync,
+  lchownSync,
+  linkSync,
+  lstatSync,
+  lutimesSync,
+  mkdirSync,
+  openSync,
+  readlinkSync,
+  readSync,
+  rmSync,
+  symlinkSync,
+  writeSync,
+  type Stats,
 } from 'node:fs';
 import { posix } from 'node:path';
 import { join } from 'node:path';
@@ -47,7 +62,6 @@ export type FsAction =
     }
   | { kind: 'write'; dest: string; content: string; owner?: Owner; mode?: number }
   | { kind: 'mkdir'; path: string; owner: Owner };
-
 
 const { O_CREAT, O_EXCL, O_NOFOLLOW, O_RDONLY, O_WRONLY } = constants;
 
@@ -164,7 +178,14 @@ export class StagingWriter {
   }
 
   /** A source directory's contents into directory `destRel`. */
-  private copyTree(view: LayerView, match: SourceMatch, ignore: ReturnType<typeof ignoreRules> | undefined, destRel: string, owner: (st: Stats) => Owner, mode: number | undefined): void {
+  private copyTree(
+    view: LayerView,
+    match: SourceMatch,
+    ignore: ReturnType<typeof ignoreRules> | undefined,
+    destRel: string,
+    owner: (st: Stats) => Owner,
+    mode: number | undefined,
+  ): void {
     for (const entry of walkTree(view, match.rel, ignore)) {
       const rel = destRel ? `${destRel}/${entry.rel}` : entry.rel;
       if (entry.stats.isDirectory()) {

@@ -130,7 +130,8 @@ function parseFlags(node: DockerfileNode): FlagValues {
     }
     const value = eq < 0 ? undefined : flag.slice(eq + 1);
     if (spec.kind === 'boolean') {
-      if (value !== undefined && value !== 'true' && value !== 'false') throw new InstructionError(`--${name}: expected true or false, not "${value}"`, node.startLine);
+      if (value !== undefined && value !== 'true' && value !== 'false')
+        throw new InstructionError(`--${name}: expected true or false, not "${value}"`, node.startLine);
       values.set(name, value !== 'false');
     } else if (value === undefined) {
       throw new InstructionError(`--${name} needs a value (--${name}=VALUE)`, node.startLine);
@@ -205,7 +206,11 @@ export function toInstruction(node: DockerfileNode, escape: string): Instruction
       case 'COPY':
       case 'ADD': {
         const words = node.json ?? whitespaceWords(node.args);
-        if (words.length < 2) throw new InstructionError(`${node.keyword} requires at least two arguments, but only one was provided. Destination could not be determined`, node.startLine);
+        if (words.length < 2)
+          throw new InstructionError(
+            `${node.keyword} requires at least two arguments, but only one was provided. Destination could not be determined`,
+            node.startLine,
+          );
         const dest = words[words.length - 1];
         const heredocNames = new Set(node.heredocs.map((h) => h.name));
         const sources: string[] = [];
@@ -217,7 +222,17 @@ export function toInstruction(node: DockerfileNode, escape: string): Instruction
           else sources.push(word);
         }
         if (node.keyword === 'COPY' && str('checksum')) throw new InstructionError("checksum can't be specified for COPY", node.startLine);
-        return { kind: node.keyword, sources, heredocs, dest, chown: str('chown'), chmod: str('chmod'), from: str('from'), checksum: str('checksum'), exclude: list('exclude') };
+        return {
+          kind: node.keyword,
+          sources,
+          heredocs,
+          dest,
+          chown: str('chown'),
+          chmod: str('chmod'),
+          from: str('from'),
+          checksum: str('checksum'),
+          exclude: list('exclude'),
+        };
       }
       case 'ENV':
       case 'LABEL':
@@ -270,7 +285,13 @@ export function toInstruction(node: DockerfileNode, escape: string): Instruction
         }
         if (type !== 'CMD') throw new InstructionError(`unknown type "${m[1]}" in HEALTHCHECK (try CMD)`, node.startLine);
         if (!m[2].trim()) throw new InstructionError('missing command after HEALTHCHECK CMD', node.startLine);
-        const options = { interval: str('interval'), timeout: str('timeout'), startPeriod: str('start-period'), startInterval: str('start-interval'), retries: str('retries') };
+        const options = {
+          interval: str('interval'),
+          timeout: str('timeout'),
+          startPeriod: str('start-period'),
+          startInterval: str('start-interval'),
+          retries: str('retries'),
+        };
         return { kind: 'HEALTHCHECK', test: commandLine(m[2].trim(), node.json), options };
       }
       case 'ONBUILD': {
@@ -333,7 +354,8 @@ export function parseBuildPlan(text: string): BuildPlan {
       continue;
     }
     if (!stages.length) {
-      if (instruction.kind !== 'ARG') throw new InstructionError('no build stage in current context: the first instruction must be FROM (or ARG)', node.startLine, node.original);
+      if (instruction.kind !== 'ARG')
+        throw new InstructionError('no build stage in current context: the first instruction must be FROM (or ARG)', node.startLine, node.original);
       metaArgs.push(instruction);
       continue;
     }

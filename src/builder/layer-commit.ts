@@ -15,7 +15,6 @@ import type { LayerTarResult } from './layer-tar.js';
 import type { LayerWorkerRequest } from './layer-worker.js';
 import { StepError } from './step-error.js';
 
-
 export async function runLayerWorker(mapping: IdMapping, request: LayerWorkerRequest): Promise<LayerTarResult | null> {
   const result = await runNodeInUserNamespace(mapping, new URL('./layer-worker.js', import.meta.url), [], {
     input: JSON.stringify(request),

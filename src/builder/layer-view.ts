@@ -127,7 +127,10 @@ export class LayerView {
         names.set(name, !isWhiteout(lstatSync(join(this.layers[i].dir, rel, name))));
       }
     }
-    return [...names].filter(([, visible]) => visible).map(([name]) => name).sort();
+    return [...names]
+      .filter(([, visible]) => visible)
+      .map(([name]) => name)
+      .sort();
   }
 
   /**

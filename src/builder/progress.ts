@@ -34,7 +34,8 @@ export function createProgress(mode: ProgressMode, stream: NodeJS.WriteStream = 
     if (!quiet) stream.write(text);
   };
   return {
-    step: (number, total, text) => write(tty ? `${BOLD}${BLUE}STEP ${number}/${total}:${RESET}${BOLD} ${limit(text)}${RESET}\n` : `STEP ${number}/${total}: ${limit(text)}\n`),
+    step: (number, total, text) =>
+      write(tty ? `${BOLD}${BLUE}STEP ${number}/${total}:${RESET}${BOLD} ${limit(text)}${RESET}\n` : `STEP ${number}/${total}: ${limit(text)}\n`),
     cached: () => write(tty ? `${DIM}--> Using cache${RESET}\n` : '--> Using cache\n'),
     done: (seconds) => write(tty ? `${DIM}--> done in ${seconds.toFixed(1)}s${RESET}\n` : `--> done in ${seconds.toFixed(1)}s\n`),
     note: (text) => stream.write(`${text}\n`),

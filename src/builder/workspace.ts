@@ -37,7 +37,6 @@ export async function removeWorkspace(mapping: IdMapping, workspace: StepWorkspa
   await removeAsNamespaceRoot(mapping, [workspace.dir]);
 }
 
-
 /** Removes workspaces left by builds that died (kill -9, power loss). */
 export async function removeStaleWorkspaces(root: string, mapping: IdMapping): Promise<void> {
   let names: string[];
@@ -59,5 +58,9 @@ export async function removeStaleWorkspaces(root: string, mapping: IdMapping): P
       }
     }
   });
-  if (stale.length) await removeAsNamespaceRoot(mapping, stale.map((name) => join(workspacesDir(root), name)));
+  if (stale.length)
+    await removeAsNamespaceRoot(
+      mapping,
+      stale.map((name) => join(workspacesDir(root), name)),
+    );
 }

@@ -16,7 +16,12 @@ export const BUILD_OPTION_DEFS: readonly OptionDef[] = [
   { name: 'label', kind: 'multiple', helpValue: 'KEY=VALUE', description: 'Set a label on the image (repeatable)' },
   { name: 'target', kind: 'string', helpValue: 'STAGE', description: 'Build this stage (and only the stages it needs)' },
   { name: 'no-cache', kind: 'boolean', description: 'Run every step; do not reuse cached results' },
-  { name: 'progress', kind: 'string', options: ['auto', 'plain', 'tty', 'quiet'], description: 'Progress output (auto: coloured on a terminal, plain otherwise)' },
+  {
+    name: 'progress',
+    kind: 'string',
+    options: ['auto', 'plain', 'tty', 'quiet'],
+    description: 'Progress output (auto: coloured on a terminal, plain otherwise)',
+  },
   { name: 'quiet', char: 'q', kind: 'boolean', description: 'Show nothing but the image id (--progress=quiet)' },
   { name: 'network', kind: 'string', options: ['default', 'host', 'none'], description: "Network for RUN steps: the host's (default) or none" },
 ];
@@ -27,7 +32,10 @@ function usage(message: string): DevboxError {
 
 export function parseBuildArgs(argv: readonly string[]): BuildOptions {
   const options = Object.fromEntries(
-    BUILD_OPTION_DEFS.map((d) => [d.name, { type: d.kind === 'boolean' ? ('boolean' as const) : ('string' as const), multiple: d.kind === 'multiple', ...(d.char ? { short: d.char } : {}) }]),
+    BUILD_OPTION_DEFS.map((d) => [
+      d.name,
+      { type: d.kind === 'boolean' ? ('boolean' as const) : ('string' as const), multiple: d.kind === 'multiple', ...(d.char ? { short: d.char } : {}) },
+    ]),
   );
   const parse = () => {
     try {
@@ -40,9 +48,15 @@ export function parseBuildArgs(argv: readonly string[]): BuildOptions {
   const values = parsed.values as Record<string, string | string[] | boolean | undefined>;
   for (const def of BUILD_OPTION_DEFS) {
     const value = values[def.name];
-    if (def.options && typeof value === 'string' && !def.options.includes(value)) throw usage(`--${def.name} must be one of ${def.options.join(', ')}, not "${value}"`);
+    if (def.options && typeof value === 'string' && !def.options.includes(value))
+      throw usage(`--${def.name} must be one of ${def.options.join(', ')}, not "${value}"`);
   }
-  if (parsed.positionals.length !== 1) throw usage(parsed.positionals.length ? `"devbox build" takes one CONTEXT, not ${parsed.positionals.length}` : '"devbox build" requires a CONTEXT directory (e.g. ".")');
+  if (parsed.positionals.length !== 1)
+    throw usage(
+      parsed.positionals.length
+        ? `"devbox build" takes one CONTEXT, not ${parsed.positionals.length}`
+        : '"devbox build" requires a CONTEXT directory (e.g. ".")',
+    );
   const progress = values.quiet ? 'quiet' : ((values.progress as string | undefined) ?? 'auto');
   const network = (values.network as string | undefined) ?? 'default';
   return {

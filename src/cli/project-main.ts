@@ -19,7 +19,8 @@ function parseProjectArgs(argv: readonly string[], what: 'shell' | 'run'): Enter
     if (arg === '-t' || arg === '--tty') options.tty = true;
     else if (arg === '-u' || arg === '--user' || arg.startsWith('--user=')) {
       const value = arg.startsWith('--user=') ? arg.slice(7) : argv[++i];
-      if (value !== 'root') throw new DevboxError(`--user: expected root, got "${value ?? ''}"`, { fix: 'the sandbox runs as you; -u root gives root inside it', exitCode: 125 });
+      if (value !== 'root')
+        throw new DevboxError(`--user: expected root, got "${value ?? ''}"`, { fix: 'the sandbox runs as you; -u root gives root inside it', exitCode: 125 });
       options.user = 'root';
     } else throw new DevboxError(`devbox ${what}: unknown option "${arg}"`, { fix: `see devbox ${what} --help`, exitCode: 125 });
   }

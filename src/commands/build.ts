@@ -7,7 +7,7 @@ import { BUILD_OPTION_DEFS } from '../cli/build-options.js';
 export default class Build extends DevboxCommand {
   static summary = 'Build an image from a Dockerfile';
   static description =
-    'Rootless and daemonless, with docker build\'s options and Dockerfile semantics: every RUN runs in a sandbox on ' +
+    "Rootless and daemonless, with docker build's options and Dockerfile semantics: every RUN runs in a sandbox on " +
     'the image built so far, every step is cached, and the result is an OCI image in the local store. ' +
     'Progress goes to stderr, the image id to stdout. See docs/building.md.';
   static examples = [

@@ -18,7 +18,13 @@ export default class Images extends DevboxCommand {
     const { flags } = await this.parse(Images);
     const images = ImageStore.open().list();
     if (flags.format === 'json') {
-      this.log(JSON.stringify(images.map((i) => ({ Id: i.id, Names: i.names, Created: i.created, Size: i.size })), null, 2));
+      this.log(
+        JSON.stringify(
+          images.map((i) => ({ Id: i.id, Names: i.names, Created: i.created, Size: i.size })),
+          null,
+          2,
+        ),
+      );
       return;
     }
     const id = (full: string) => (flags['no-trunc'] ? full : ImageStore.shortId(full));

@@ -16,7 +16,12 @@ export default class Init extends DevboxCommand {
   async run(): Promise<void> {
     const { flags } = await this.parse(Init);
     if (flags.list) {
-      this.log(table(['TEMPLATE', 'DESCRIPTION'], listTemplates().map((t) => [t.name, t.description])));
+      this.log(
+        table(
+          ['TEMPLATE', 'DESCRIPTION'],
+          listTemplates().map((t) => [t.name, t.description]),
+        ),
+      );
       return;
     }
     const cwd = process.cwd();

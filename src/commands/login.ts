@@ -8,14 +8,19 @@ import { DevboxError } from '../util/errors.js';
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
 }
 
 export default class Login extends DevboxCommand {
   static summary = 'Log in to a registry: check the credentials and store them for pull and push';
   static description =
     'Credentials are saved in $XDG_CONFIG_HOME/devbox/auth.json (mode 0600). Credentials that docker login or podman login stored are used too, without logging in again.';
-  static examples = ['<%= config.bin %> login registry.example.com', 'echo "$TOKEN" | <%= config.bin %> login -u ci --password-stdin registry.example.com:5000'];
+  static examples = [
+    '<%= config.bin %> login registry.example.com',
+    'echo "$TOKEN" | <%= config.bin %> login -u ci --password-stdin registry.example.com:5000',
+  ];
   static args = { registry: Args.string({ description: `registry host[:port] (default: ${DEFAULT_REGISTRY})` }) };
   static flags = {
     username: Flags.string({ char: 'u', description: 'user name' }),
@@ -32,7 +37,8 @@ export default class Login extends DevboxCommand {
     if (flags.password) this.warn('using --password on the command line is insecure: use --password-stdin');
     const username = flags.username ?? (interactive ? await promptLine('Username: ') : '');
     const password = flags['password-stdin'] ? await readStdin() : (flags.password ?? (interactive ? await promptHidden('Password: ') : ''));
-    if (!username || !password) throw new DevboxError(`no ${username ? 'password' : 'user name'} given for ${host}`, { fix: 'use -u USER and --password-stdin' });
+    if (!username || !password)
+      throw new DevboxError(`no ${username ? 'password' : 'user name'} given for ${host}`, { fix: 'use -u USER and --password-stdin' });
     await login(host, username, password);
     this.log('Login Succeeded!');
   }

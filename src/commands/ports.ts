@@ -24,7 +24,12 @@ export default class Ports extends DevboxCommand {
     const stopped = containers.find((c) => !c.running);
     if (stopped) throw new DevboxError(`container ${stopped.id.slice(0, 12)} is not running`, { fix: 'forwards end with the container' });
     const rows = containers.flatMap((c) =>
-      readPorts(c.dir).map((f) => [c.id.slice(0, 12), `${f.containerPort}/${f.protocol}`, `${f.hostIp}:${f.hostPort}`, f.origin === 'publish' ? 'published' : 'auto']),
+      readPorts(c.dir).map((f) => [
+        c.id.slice(0, 12),
+        `${f.containerPort}/${f.protocol}`,
+        `${f.hostIp}:${f.hostPort}`,
+        f.origin === 'publish' ? 'published' : 'auto',
+      ]),
     );
     this.log(table(['CONTAINER ID', 'PORT', 'HOST ADDRESS', 'FORWARD'], rows));
   }

@@ -24,7 +24,13 @@ export default class Ps extends DevboxCommand {
     const sandboxes = listSandboxes(store.root).filter((s) => flags.all || s.running);
     const containers = listContainers(store.root).filter((c) => flags.all || c.running);
     const rows = [
-      ...sandboxes.map((s) => [basename(s.dir).slice(0, 12), imageName(s.state.image), formatAge(s.state.created), s.running ? 'Up' : 'Stopped', `${s.state.name} (${s.state.project})`]),
+      ...sandboxes.map((s) => [
+        basename(s.dir).slice(0, 12),
+        imageName(s.state.image),
+        formatAge(s.state.created),
+        s.running ? 'Up' : 'Stopped',
+        `${s.state.name} (${s.state.project})`,
+      ]),
       ...containers.map((c) => [c.id.slice(0, 12), imageName(c.image), formatAge(c.created), c.running ? 'Up' : `Exited (${c.exitCode ?? '?'})`, '']),
     ];
     if (flags.quiet) {

@@ -9,7 +9,9 @@ export default class Rm extends DevboxCommand {
   static strict = false;
   static examples = ['<%= config.bin %> rm', '<%= config.bin %> rm 3f2a9c1b7d4e', '<%= config.bin %> rm $(<%= config.bin %> ps -a -q)'];
   static args = { container: Args.string({ description: 'container id or unique prefix, project name or folder (one or more)' }) };
-  static flags = { force: Flags.boolean({ char: 'f', description: 'also remove running containers (their files go; the process keeps running until it exits)' }) };
+  static flags = {
+    force: Flags.boolean({ char: 'f', description: 'also remove running containers (their files go; the process keeps running until it exits)' }),
+  };
 
   async run(): Promise<void> {
     const { argv, flags } = await this.parse(Rm);

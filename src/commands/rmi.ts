@@ -4,7 +4,7 @@ import { removeImages } from '../image/remove.js';
 import { ImageStore } from '../image/store.js';
 
 export default class Rmi extends DevboxCommand {
-  static summary = 'Remove images: a name untags, an id (or an image\'s last name) removes the image';
+  static summary = "Remove images: a name untags, an id (or an image's last name) removes the image";
   static description = 'Blobs and unpacked layers no image uses any more are deleted too. An image a running container uses is kept unless --force.';
   static aliases = ['image:rm'];
   static strict = false;

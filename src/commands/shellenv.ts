@@ -7,11 +7,12 @@ import { DevboxError } from '../util/errors.js';
 
 export default class Shellenv extends DevboxCommand {
   static summary = "Print a hook that enters a project's sandbox in terminals opened in it";
-  static description = 'Add it to your shell\'s rc file. `exit` returns to the host shell; DEVBOX_AUTO_SHELL=0 turns it off. `devbox shellenv direnv` prints an .envrc line to turn it on per folder.';
+  static description =
+    "Add it to your shell's rc file. `exit` returns to the host shell; DEVBOX_AUTO_SHELL=0 turns it off. `devbox shellenv direnv` prints an .envrc line to turn it on per folder.";
   static examples = [
     'echo \'eval "$(<%= config.bin %> shellenv bash)"\' >> ~/.bashrc',
     'echo \'eval "$(<%= config.bin %> shellenv zsh)"\' >> ~/.zshrc',
-    'echo \'<%= config.bin %> shellenv fish | source\' >> ~/.config/fish/config.fish',
+    "echo '<%= config.bin %> shellenv fish | source' >> ~/.config/fish/config.fish",
     '<%= config.bin %> shellenv direnv >> .envrc',
   ];
   static args = { shell: Args.string({ description: 'bash, zsh, fish or direnv (default: from $SHELL)', options: [...SHELLENV_SHELLS] }) };

@@ -19,6 +19,8 @@ export default class Update extends DevboxCommand {
     const { lock, changed } = await updateProjectLock();
     for (const [ref, entry] of Object.entries(lock.images)) this.log(`${ref} ${describe(entry)}`);
     for (const change of changed.filter((c) => c.after === undefined)) this.log(`${change.ref} dropped (no longer used)`);
-    process.stderr.write(changed.length ? `devbox: ${LOCK_FILE} updated; the environment is remade on the next devbox shell or run\n` : `devbox: ${LOCK_FILE} is up to date\n`);
+    process.stderr.write(
+      changed.length ? `devbox: ${LOCK_FILE} updated; the environment is remade on the next devbox shell or run\n` : `devbox: ${LOCK_FILE} is up to date\n`,
+    );
   }
 }

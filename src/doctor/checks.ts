@@ -53,7 +53,13 @@ async function checkUserNamespaces(): Promise<CheckResult> {
   try {
     const result = await execCapture(helperPath(), [...userNamespaceArgs(mapping), '--no-pivot'], { allowFailure: true });
     if (result.exitCode === 0) return { name, ok: true, required: true, detail: 'an unprivileged user namespace can be created' };
-    return { name, ok: false, required: true, detail: result.stderr.trim() || `helper exit ${result.exitCode}`, fix: 'enable unprivileged user namespaces in the kernel' };
+    return {
+      name,
+      ok: false,
+      required: true,
+      detail: result.stderr.trim() || `helper exit ${result.exitCode}`,
+      fix: 'enable unprivileged user namespaces in the kernel',
+    };
   } catch (error) {
     return { name, ok: false, required: true, detail: describeError(error) };
   }
@@ -91,7 +97,12 @@ function checkSetuidProgram(program: string): CheckResult {
   const setuid = (st.mode & 0o4000) !== 0 && st.uid === 0;
   return setuid
     ? { name: program, ok: true, required: true, detail: `${path} (setuid root)` }
-    : { name: program, ok: true, required: true, detail: `${path} is not setuid root; it needs file capabilities cap_set${program === 'newuidmap' ? 'uid' : 'gid'}+ep` };
+    : {
+        name: program,
+        ok: true,
+        required: true,
+        detail: `${path} is not setuid root; it needs file capabilities cap_set${program === 'newuidmap' ? 'uid' : 'gid'}+ep`,
+      };
 }
 
 async function checkFullMapping(mapping: IdMapping): Promise<CheckResult> {
@@ -100,20 +111,34 @@ async function checkFullMapping(mapping: IdMapping): Promise<CheckResult> {
   const result = await execCapture(helperPath(), [...userNamespaceArgs(mapping), '--no-pivot'], { allowFailure: true });
   return result.exitCode === 0
     ? { name, ok: true, required: true, detail: process.getuid!() === 0 ? 'the id map was applied' : 'newuidmap/newgidmap accepted the keep-id map' }
-    : { name, ok: false, required: true, detail: result.stderr.trim().split('\n').pop() ?? 'failed', fix: 'check /etc/subuid, /etc/subgid and that newuidmap is setuid root (apt-get install --reinstall uidmap)' };
+    : {
+        name,
+        ok: false,
+        required: true,
+        detail: result.stderr.trim().split('\n').pop() ?? 'failed',
+        fix: 'check /etc/subuid, /etc/subgid and that newuidmap is setuid root (apt-get install --reinstall uidmap)',
+      };
 }
 
 async function checkOverlay(mapping: IdMapping): Promise<CheckResult> {
   const ok = await probeKernelOverlay(mapping, tmpdir());
   return ok
     ? { name: 'overlayfs in a user namespace', ok, required: false, detail: 'kernel overlay works (storage "native")' }
-    : { name: 'overlayfs in a user namespace', ok, required: false, detail: 'the kernel refuses it: devbox uses fuse-overlayfs, else copies layers', fix: 'Linux ≥ 5.11 mounts overlay in a user namespace' };
+    : {
+        name: 'overlayfs in a user namespace',
+        ok,
+        required: false,
+        detail: 'the kernel refuses it: devbox uses fuse-overlayfs, else copies layers',
+        fix: 'Linux ≥ 5.11 mounts overlay in a user namespace',
+      };
 }
 
 function checkFuse(): CheckResult {
   const program = findProgram('fuse-overlayfs');
-  if (!program) return { name: 'fuse-overlayfs', ok: false, required: false, detail: 'not found (storage "fuse" unavailable)', fix: 'apt-get install fuse-overlayfs' };
-  if (!fuseDeviceUsable()) return { name: 'fuse-overlayfs', ok: false, required: false, detail: '/dev/fuse is not readable and writable by you', fix: 'as root: chmod 666 /dev/fuse' };
+  if (!program)
+    return { name: 'fuse-overlayfs', ok: false, required: false, detail: 'not found (storage "fuse" unavailable)', fix: 'apt-get install fuse-overlayfs' };
+  if (!fuseDeviceUsable())
+    return { name: 'fuse-overlayfs', ok: false, required: false, detail: '/dev/fuse is not readable and writable by you', fix: 'as root: chmod 666 /dev/fuse' };
   return { name: 'fuse-overlayfs', ok: true, required: false, detail: `${program}, /dev/fuse usable` };
 }
 
@@ -121,7 +146,13 @@ function checkSlirp(): CheckResult {
   const program = findProgram('slirp4netns');
   return program
     ? { name: 'slirp4netns', ok: true, required: false, detail: program }
-    : { name: 'slirp4netns', ok: false, required: false, detail: 'not found: the default network is unavailable (--network host still works)', fix: 'apt-get install slirp4netns' };
+    : {
+        name: 'slirp4netns',
+        ok: false,
+        required: false,
+        detail: 'not found: the default network is unavailable (--network host still works)',
+        fix: 'apt-get install slirp4netns',
+      };
 }
 
 function checkStore(): CheckResult {

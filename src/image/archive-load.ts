@@ -10,7 +10,13 @@ import type { Readable } from 'node:stream';
 import { resolveIdMapping } from '../userns/idmap.js';
 import { describeError, DevboxError } from '../util/errors.js';
 import {
-  digestFromArchivePath, normalizeNames, ociBlobPath, ociRefName, parseDockerArchiveManifest, parseImageIndex, parseImageManifest,
+  digestFromArchivePath,
+  normalizeNames,
+  ociBlobPath,
+  ociRefName,
+  parseDockerArchiveManifest,
+  parseImageIndex,
+  parseImageManifest,
   selectPlatform,
 } from './archive-manifest.js';
 import { readArchive, resolveArchivePath, type ArchiveContents } from './archive-read.js';

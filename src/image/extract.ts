@@ -13,8 +13,20 @@
  * per call would make unpacking several times slower.
  */
 import {
-  closeSync, constants, fchmodSync, fchownSync, futimesSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync,
-  openSync, rmSync, symlinkSync, type Stats,
+  closeSync,
+  constants,
+  fchmodSync,
+  fchownSync,
+  futimesSync,
+  lchownSync,
+  linkSync,
+  lstatSync,
+  lutimesSync,
+  mkdirSync,
+  openSync,
+  rmSync,
+  symlinkSync,
+  type Stats,
 } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';

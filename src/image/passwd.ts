@@ -84,8 +84,7 @@ function topmostEntry(layerDirs: readonly string[], path: string): { full: strin
     try {
       // A character device 0/0 is an overlay whiteout: the file was deleted in this layer.
       return { full, isFile: lstatSync(full).isFile() };
-    } catch {
-    }
+    } catch {}
   }
   return undefined;
 }

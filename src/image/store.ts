@@ -164,7 +164,9 @@ export class ImageStore {
   }
 
   /** Adds images (their blobs already stored) in one index write; names move to them from other images. */
-  async addImages(images: readonly { id: string; manifestDigest: string; names: readonly string[]; digests?: readonly string[]; repoDigests?: readonly string[] }[]): Promise<void> {
+  async addImages(
+    images: readonly { id: string; manifestDigest: string; names: readonly string[]; digests?: readonly string[]; repoDigests?: readonly string[] }[],
+  ): Promise<void> {
     await this.withLock(async () => {
       const index = this.readIndex();
       for (const image of images) {
@@ -191,7 +193,10 @@ export class ImageStore {
    */
   registryDigest(id: string, repository: string, index: ImageIndexFile = this.readIndex()): string | undefined {
     const prefix = `${repository}@`;
-    return index.images[id]?.repoDigests?.filter((d) => d.startsWith(prefix)).at(-1)?.slice(prefix.length);
+    return index.images[id]?.repoDigests
+      ?.filter((d) => d.startsWith(prefix))
+      .at(-1)
+      ?.slice(prefix.length);
   }
 
   /** Adds names to an image (`docker tag`); a name another image had moves to this one. */

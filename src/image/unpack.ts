@@ -85,7 +85,10 @@ export async function removeStaleLayers(root: string, mapping: IdMapping): Promi
   }
   const present = new Set(names);
   const stale = names.filter((n) => n.startsWith(LAYER_TEMP_PREFIX) || (/^[a-f0-9]{64}$/.test(n) && !present.has(`${n}.json`)));
-  await removeAsNamespaceRoot(mapping, stale.map((n) => join(dir, n)));
+  await removeAsNamespaceRoot(
+    mapping,
+    stale.map((n) => join(dir, n)),
+  );
 }
 
 /** Per layers directory, the clearing of what interrupted unpacks left, done once per process. */

@@ -50,7 +50,9 @@ export function parseNetwork(text: string): { mode: NetworkMode; allowHostLoopba
 export function hostPortClash(publish: readonly PortMapping[]): string | undefined {
   for (const [i, m] of publish.entries()) {
     // 0.0.0.0 overlaps every address, so it clashes with any other mapping of the same port.
-    const clash = publish.slice(0, i).find((o) => o.protocol === m.protocol && o.hostPort === m.hostPort && (o.hostIp === m.hostIp || o.hostIp === '0.0.0.0' || m.hostIp === '0.0.0.0'));
+    const clash = publish
+      .slice(0, i)
+      .find((o) => o.protocol === m.protocol && o.hostPort === m.hostPort && (o.hostIp === m.hostIp || o.hostIp === '0.0.0.0' || m.hostIp === '0.0.0.0'));
     if (clash) return `host port ${m.hostPort}/${m.protocol} is published twice (${formatPortMapping(clash)}, ${formatPortMapping(m)})`;
   }
   return undefined;
@@ -60,7 +62,10 @@ export function resolveNetworkOptions(request: NetworkRequest, settings: Pick<Se
   const chosen = request.network === undefined ? { mode: settings.network } : parseNetwork(request.network);
   const publish = (request.publish ?? []).map(parsePortMapping);
   if (publish.length && chosen.mode !== 'slirp4netns') {
-    throw usage(`cannot publish ports with network "${chosen.mode}"`, chosen.mode === 'host' ? 'the host network needs no -p: servers inside listen on the host already' : 'use --network slirp4netns');
+    throw usage(
+      `cannot publish ports with network "${chosen.mode}"`,
+      chosen.mode === 'host' ? 'the host network needs no -p: servers inside listen on the host already' : 'use --network slirp4netns',
+    );
   }
   const clash = hostPortClash(publish);
   if (clash) throw usage(clash, 'give each -p its own host port');

@@ -28,9 +28,15 @@ function hostPortError(m: PortMapping, cause: Slirp4netnsApiError, otherHostPort
   }
   const start = unprivilegedPortStart();
   if (m.hostPort < start && process.getuid!() !== 0) {
-    return new DevboxError(`host port ${where} is privileged: only root may listen below ${start}`, { fix: `publish a port from ${start} up, e.g. ${otherHostPort(m.hostPort + 8000, m.containerPort)}`, exitCode: 125 });
+    return new DevboxError(`host port ${where} is privileged: only root may listen below ${start}`, {
+      fix: `publish a port from ${start} up, e.g. ${otherHostPort(m.hostPort + 8000, m.containerPort)}`,
+      exitCode: 125,
+    });
   }
-  return new DevboxError(`cannot publish ${formatPortMapping(m)}: slirp4netns: ${cause.message}`, { fix: `check that ${m.hostIp} is an address of this host`, exitCode: 125 });
+  return new DevboxError(`cannot publish ${formatPortMapping(m)}: slirp4netns: ${cause.message}`, {
+    fix: `check that ${m.hostIp} is an address of this host`,
+    exitCode: 125,
+  });
 }
 
 export async function publishPorts(api: Slirp4netnsApi, mappings: readonly PortMapping[], otherHostPort = PUBLISH_FLAG): Promise<void> {

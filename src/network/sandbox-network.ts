@@ -48,7 +48,13 @@ export async function startNetwork(
   dir: string,
   how: { detached: boolean; otherHostPort?: OtherHostPort },
 ): Promise<Slirp4netnsProcess> {
-  const slirp = await startSlirp4netns(setup.program, { pid: sandbox.pid, allowHostLoopback: options.allowHostLoopback, features: setup.features }, dir, sandbox.lifetime, how.detached);
+  const slirp = await startSlirp4netns(
+    setup.program,
+    { pid: sandbox.pid, allowHostLoopback: options.allowHostLoopback, features: setup.features },
+    dir,
+    sandbox.lifetime,
+    how.detached,
+  );
   try {
     await publishPorts(slirp.api, options.publish, how.otherHostPort);
   } catch (error) {

@@ -35,7 +35,11 @@ interface FeatureRecord extends Slirp4netnsFeatures {
 /** `instead`: how the user would do without it (e.g. `run with --network host`). */
 export function requireSlirp4netns(instead?: string): string {
   const program = findProgram('slirp4netns');
-  if (!program) throw new DevboxError('slirp4netns not found: it provides the isolated network', { fix: `apt-get install slirp4netns${instead ? `, or ${instead}` : ''}`, exitCode: 125 });
+  if (!program)
+    throw new DevboxError('slirp4netns not found: it provides the isolated network', {
+      fix: `apt-get install slirp4netns${instead ? `, or ${instead}` : ''}`,
+      exitCode: 125,
+    });
   return program;
 }
 
@@ -93,7 +97,10 @@ export interface Slirp4netnsProcess {
 /** Why slirp4netns failed, from the last line of its log. */
 function lastLogLine(dir: string): string {
   try {
-    const lines = readFileSync(join(dir, LOG_NAME), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !/is exiting|^child failed/.test(l));
+    const lines = readFileSync(join(dir, LOG_NAME), 'utf8')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !/is exiting|^child failed/.test(l));
     return lines.pop() ?? 'no message';
   } catch {
     return 'no message';
@@ -105,7 +112,13 @@ function lastLogLine(dir: string): string {
  * (the container's directory: its API socket and log live there) and ends when `lifetime` hangs up.
  * `detached`: it outlives this process (a live sandbox does).
  */
-export async function startSlirp4netns(program: string, request: Slirp4netnsRequest, dir: string, lifetime: Socket, detached = false): Promise<Slirp4netnsProcess> {
+export async function startSlirp4netns(
+  program: string,
+  request: Slirp4netnsRequest,
+  dir: string,
+  lifetime: Socket,
+  detached = false,
+): Promise<Slirp4netnsProcess> {
   const log = openSync(join(dir, LOG_NAME), 'w', 0o600);
   let child: ChildProcess;
   try {
@@ -125,7 +138,10 @@ export async function startSlirp4netns(program: string, request: Slirp4netnsRequ
   if (!(await ready)) {
     child.kill('SIGKILL');
     await exited;
-    throw new DevboxError(`slirp4netns could not set up the network: ${lastLogLine(dir)}`, { fix: 'see "devbox doctor"; /dev/net/tun must be usable', exitCode: 125 });
+    throw new DevboxError(`slirp4netns could not set up the network: ${lastLogLine(dir)}`, {
+      fix: 'see "devbox doctor"; /dev/net/tun must be usable',
+      exitCode: 125,
+    });
   }
   (child.stdio[4] as Readable).destroy();
   return { pid: child.pid!, api: new Slirp4netnsApi(dir), exited, kill: () => child.kill('SIGKILL') };

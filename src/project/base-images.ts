@@ -32,7 +32,12 @@ async function environmentReferences(project: ProjectConfig): Promise<string[]> 
     refs = [environment.image];
   } else {
     const { buildImageReferences } = await import('../builder/builder.js');
-    refs = await buildImageReferences({ context: environment.context, file: environment.dockerfile, buildArgs: buildArgList(environment.buildArgs), target: environment.target });
+    refs = await buildImageReferences({
+      context: environment.context,
+      file: environment.dockerfile,
+      buildArgs: buildArgList(environment.buildArgs),
+      target: environment.target,
+    });
   }
   const normalized = refs.flatMap((text) => {
     try {

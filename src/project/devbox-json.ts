@@ -28,7 +28,8 @@ interface DevboxJson {
 
 function environmentOf(file: ConfigFile, root: string, json: DevboxJson): EnvironmentSource {
   if (json.image !== undefined) {
-    if (json.build !== undefined) throw errorAt(file, ['build'], 'cannot be used together with "image"', 'keep "image" to use an image as it is, or "build" to build a Dockerfile');
+    if (json.build !== undefined)
+      throw errorAt(file, ['build'], 'cannot be used together with "image"', 'keep "image" to use an image as it is, or "build" to build a Dockerfile');
     return { kind: 'image', image: json.image };
   }
   const build = json.build ?? {};

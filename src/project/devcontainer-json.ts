@@ -97,7 +97,8 @@ function environmentOf(file: ConfigFile, json: DevcontainerJson): EnvironmentSou
 function forwardedPorts(ports: (number | string)[], warnings: string[]): PortMapping[] {
   const mappings: PortMapping[] = [];
   for (const port of ports) {
-    const [host, number] = typeof port === 'number' ? ['localhost', port] : [port.slice(0, port.lastIndexOf(':')), Number(port.slice(port.lastIndexOf(':') + 1))];
+    const [host, number] =
+      typeof port === 'number' ? ['localhost', port] : [port.slice(0, port.lastIndexOf(':')), Number(port.slice(port.lastIndexOf(':') + 1))];
     const parsed = LOCAL_HOSTS.has(host) ? parsePort(number) : undefined;
     if (parsed?.ok) mappings.push(parsed.value);
     else warnings.push(`forwardPorts "${port}" is a port of another container (Docker Compose); devbox runs one sandbox, so it is not forwarded`);
@@ -117,7 +118,12 @@ function mergeEnv(containerEnv: Record<string, string>, remoteEnv: Record<string
 export function projectFromDevcontainerJson(file: ConfigFile, root: string, hostEnv: NodeJS.ProcessEnv, home: string): ProjectConfig {
   const raw = checkedObject(file, devcontainerSchema());
   if (raw.dockerComposeFile !== undefined) {
-    throw errorAt(file, ['dockerComposeFile'], 'is not supported: devbox runs one sandbox, not a Docker Compose project', 'write a devbox.json for the service you work in (devbox init), which takes precedence');
+    throw errorAt(
+      file,
+      ['dockerComposeFile'],
+      'is not supported: devbox runs one sandbox, not a Docker Compose project',
+      'write a devbox.json for the service you work in (devbox init), which takes precedence',
+    );
   }
   const localOnly = { localWorkspaceFolder: root, containerWorkspaceFolder: root, localEnv: hostEnv };
   const workspaceFolder = raw.workspaceFolder === undefined ? root : resolve('/', substituteString(raw.workspaceFolder as string, localOnly));
@@ -125,7 +131,9 @@ export function projectFromDevcontainerJson(file: ConfigFile, root: string, host
 
   const ignored = [
     ...Object.keys(raw).filter((key) => !READ_PROPERTIES.has(key)),
-    ...Object.keys(json.build ?? {}).filter((key) => !READ_BUILD_PROPERTIES.has(key)).map((key) => `build.${key}`),
+    ...Object.keys(json.build ?? {})
+      .filter((key) => !READ_BUILD_PROPERTIES.has(key))
+      .map((key) => `build.${key}`),
   ];
   const warnings = ignored.length > 0 ? [`${file.path}: devbox ignores ${ignored.join(', ')} (see "Dev Containers" in docs/project-config.md)`] : [];
   const name = json.name || basename(root);

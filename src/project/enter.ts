@@ -90,13 +90,19 @@ async function runPostCreate(project: ProjectConfig, state: LiveSandboxState, co
     const statuses = await Promise.all(
       steps.map((step) => {
         process.stderr.write(`devbox: postCreate: ${stepArgs(step).join(' ')}\n`);
-        return joinLiveSandbox(state, processFor(project, state, { command: stepArgs(step), tty: false, interactive: false }, project.workspaceFolder), 'ignore');
+        return joinLiveSandbox(
+          state,
+          processFor(project, state, { command: stepArgs(step), tty: false, interactive: false }, project.workspaceFolder),
+          'ignore',
+        );
       }),
     );
     const failed = statuses.find((s) => s !== 0);
     if (failed !== undefined) {
       // As Dev Containers: the sandbox stays usable, the user sees why their setup is incomplete.
-      process.stderr.write(`devbox: warning: a postCreate command exited with status ${failed}; the remaining ones were skipped (they run again after "devbox rm")\n`);
+      process.stderr.write(
+        `devbox: warning: a postCreate command exited with status ${failed}; the remaining ones were skipped (they run again after "devbox rm")\n`,
+      );
       return;
     }
   }
@@ -142,7 +148,8 @@ export async function enterProject(options: EnterOptions, cwd = process.cwd()): 
   const inputsHash = await projectInputsHash(project);
   let state = readSandboxState(sandboxDir(settings.storageRoot, project.root));
   if (!state || !isLive(state) || state.inputsHash !== inputsHash) state = await startProjectSandbox(project, settings);
-  const join = (live: LiveSandboxState) => joinLiveSandbox(live, processFor(project, live, options, existsSync(cwd) ? cwd : project.root), options.interactive ? 'inherit' : 'ignore');
+  const join = (live: LiveSandboxState) =>
+    joinLiveSandbox(live, processFor(project, live, options, existsSync(cwd) ? cwd : project.root), options.interactive ? 'inherit' : 'ignore');
   const status = await join(state);
   // The sandbox ended between the check and the join (devbox stop, or its processes were killed): start it again.
   if (status === HELPER_SETUP_FAILED && !isLive(state)) return join(await startProjectSandbox(project, settings));

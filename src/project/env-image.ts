@@ -18,7 +18,11 @@ export function inputsHashTag(inputsHash: string): string {
 
 /** localhost/devbox-env/NAME:HASH12: named after the project and its inputs, so `devbox images` says what it is. */
 export function localEnvironmentName(project: ProjectConfig, inputsHash: string): string {
-  const name = project.name.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '') || 'project';
+  const name =
+    project.name
+      .toLowerCase()
+      .replace(/[^a-z0-9._-]+/g, '-')
+      .replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '') || 'project';
   return `localhost/devbox-env/${name}:${inputsHashTag(inputsHash)}`;
 }
 
@@ -26,7 +30,9 @@ export function localEnvironmentName(project: ProjectConfig, inputsHash: string)
 export function environmentRepository(text: string, where: string): ImageReference {
   const ref = parseReference(text);
   if (ref.tag || ref.digest) {
-    throw new DevboxError(`${where} "${text}" names a ${ref.digest ? 'digest' : 'tag'}`, { fix: 'give the repository alone (REGISTRY/NAME): devbox tags it with the inputs hash' });
+    throw new DevboxError(`${where} "${text}" names a ${ref.digest ? 'digest' : 'tag'}`, {
+      fix: 'give the repository alone (REGISTRY/NAME): devbox tags it with the inputs hash',
+    });
   }
   return ref;
 }
@@ -53,7 +59,9 @@ export async function pullSharedEnvironment(store: ImageStore, project: ProjectC
   }
   const label = image.config.config?.Labels?.[INPUTS_HASH_LABEL];
   if (label !== inputsHash) {
-    process.stderr.write(`devbox: note: ${name} was built from other inputs (label ${INPUTS_HASH_LABEL}=${label ?? 'missing'}); building the environment here\n`);
+    process.stderr.write(
+      `devbox: note: ${name} was built from other inputs (label ${INPUTS_HASH_LABEL}=${label ?? 'missing'}); building the environment here\n`,
+    );
     return undefined;
   }
   await store.tag(image.id, [localEnvironmentName(project, inputsHash)]);

@@ -71,7 +71,8 @@ export function projectMounts(project: ProjectConfig, storeRoot: string): { moun
   if (project.workspaceFolder !== project.root) mounts.push({ source: project.root, destination: project.workspaceFolder, readonly: false });
   for (const mount of project.mounts) {
     if (mount.type === 'tmpfs') tmpfs.push(mount.target);
-    else mounts.push({ source: mount.type === 'volume' ? volumeDir(storeRoot, mount.source) : mount.source, destination: mount.target, readonly: mount.readonly });
+    else
+      mounts.push({ source: mount.type === 'volume' ? volumeDir(storeRoot, mount.source) : mount.source, destination: mount.target, readonly: mount.readonly });
   }
   return { mounts, tmpfs };
 }

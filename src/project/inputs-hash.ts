@@ -41,7 +41,11 @@ export async function projectInputsHash(config: ProjectConfig, hashBuildContext 
   field(hash, 'format', FORMAT);
   field(hash, 'config', relative(config.root, config.source.path));
   field(hash, 'config-content', await readFile(config.source.path));
-  field(hash, 'lock-content', await readFile(lockPath(config.root)).catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? '' : Promise.reject(error))));
+  field(
+    hash,
+    'lock-content',
+    await readFile(lockPath(config.root)).catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? '' : Promise.reject(error))),
+  );
   const environment = config.environment;
   if (environment.kind === 'image') {
     field(hash, 'image', environment.image);

@@ -65,14 +65,18 @@ export function readLock(root: string): ProjectLock {
       // reported below
     }
     if (normalized !== key) throw errorAt(file, ['images', key], 'is not an image reference as devbox writes them (REGISTRY/REPOSITORY:TAG)', REWRITE, true);
-    if (('digest' in entry) === ('local' in entry)) throw errorAt(file, ['images', key], 'needs either "digest" or "local": true', REWRITE);
+    if ('digest' in entry === 'local' in entry) throw errorAt(file, ['images', key], 'needs either "digest" or "local": true', REWRITE);
   }
   return { images: value.images };
 }
 
 /** The file's text: keys sorted, two-space indent, final newline. */
 export function formatLock(lock: ProjectLock): string {
-  const images = Object.fromEntries(Object.keys(lock.images).sort().map((key) => [key, lock.images[key]]));
+  const images = Object.fromEntries(
+    Object.keys(lock.images)
+      .sort()
+      .map((key) => [key, lock.images[key]]),
+  );
   return `${JSON.stringify({ lockfileVersion: VERSION, images }, null, 2)}\n`;
 }
 

@@ -20,7 +20,10 @@ export interface ProjectNetwork {
 function published(port: ConfigPort, where: string): PortMapping {
   const hostIp = port.hostIp ?? DEFAULT_HOST_IP;
   if (!isIPv4(hostIp)) {
-    throw new DevboxError(`${where}: cannot publish port ${port.containerPort} on ${hostIp}: slirp4netns publishes on IPv4 addresses only`, { fix: 'give an IPv4 address such as 127.0.0.1, or none', exitCode: 125 });
+    throw new DevboxError(`${where}: cannot publish port ${port.containerPort} on ${hostIp}: slirp4netns publishes on IPv4 addresses only`, {
+      fix: 'give an IPv4 address such as 127.0.0.1, or none',
+      exitCode: 125,
+    });
   }
   return { hostIp, hostPort: port.hostPort, containerPort: port.containerPort, protocol: port.protocol };
 }

@@ -13,10 +13,14 @@ export async function pushProjectEnvironment(repository: string | undefined, opt
   const project = loadProject(cwd);
   const target = repository ?? project.envImage;
   if (target === undefined) {
-    throw new DevboxError(`${project.source.path} names no registry repository for the environment`, { fix: 'give one (devbox push-env REGISTRY/NAME) or set "envImage" in devbox.json' });
+    throw new DevboxError(`${project.source.path} names no registry repository for the environment`, {
+      fix: 'give one (devbox push-env REGISTRY/NAME) or set "envImage" in devbox.json',
+    });
   }
   if (project.environment.kind === 'image') {
-    throw new DevboxError(`the project uses the image ${project.environment.image} as it is: there is no built environment to push`, { fix: 'teammates pull that image themselves' });
+    throw new DevboxError(`the project uses the image ${project.environment.image} as it is: there is no built environment to push`, {
+      fix: 'teammates pull that image themselves',
+    });
   }
   const destination = environmentRepository(target, repository === undefined ? `${project.source.path}: "envImage"` : 'devbox push-env:');
   const { store, image, inputsHash } = await projectImage(project, readSettings());

@@ -16,7 +16,8 @@ export function findSandboxes(refs: readonly string[]): { ref: string; sandbox?:
   }
   return refs.map((ref) => {
     const matches = sandboxes.filter((s) => s.state.project === resolve(ref) || s.state.name === ref || basename(s.dir).startsWith(ref));
-    if (matches.length > 1) throw new DevboxError(`"${ref}" names ${matches.length} sandboxes`, { fix: 'name it by its project folder or its id (devbox ps -a)' });
+    if (matches.length > 1)
+      throw new DevboxError(`"${ref}" names ${matches.length} sandboxes`, { fix: 'name it by its project folder or its id (devbox ps -a)' });
     return { ref, sandbox: matches[0] };
   });
 }

@@ -20,7 +20,9 @@ export const DEFAULT_TEMPLATE = 'base';
 const SCHEMA_COPY = '.devbox/devbox.schema.json';
 
 function describeTemplate(dir: string): string {
-  const header = readFileSync(join(dir, 'Dockerfile'), 'utf8').split('\n').find((line) => line.startsWith('# '));
+  const header = readFileSync(join(dir, 'Dockerfile'), 'utf8')
+    .split('\n')
+    .find((line) => line.startsWith('# '));
   return header?.slice(2).trim() ?? '';
 }
 
@@ -55,7 +57,10 @@ export async function initProject(root: string, options: InitOptions = {}): Prom
     [join(root, SCHEMA_COPY), readFileSync(SCHEMA_PATH)],
   ];
   // The schema copy is devbox's own file, refreshed freely; the other two are the user's once written.
-  const existing = files.slice(0, 2).filter(([path]) => existsSync(path)).map(([path]) => path);
+  const existing = files
+    .slice(0, 2)
+    .filter(([path]) => existsSync(path))
+    .map(([path]) => path);
   if (existing.length > 0 && !options.force) {
     throw new DevboxError(`${existing.join(' and ')} already exist${existing.length === 1 ? 's' : ''}; nothing written`, {
       fix: 'devbox init --force overwrites them',

@@ -16,7 +16,10 @@ export async function writeFilesAtomically(files: readonly (readonly [string, st
       const temp = join(dirname(path), `.${basename(path)}.devbox-${randomBytes(4).toString('hex')}`);
       temps.push([temp, path]);
       // Keep an existing file's mode (a settings file the user made private stays private).
-      const mode = await fs.stat(path).then((s) => s.mode & 0o777, () => 0o644);
+      const mode = await fs.stat(path).then(
+        (s) => s.mode & 0o777,
+        () => 0o644,
+      );
       await fs.writeFile(temp, content, { mode, flag: 'wx' });
     }
     for (const [temp, path] of temps) await fs.rename(temp, path);

@@ -45,7 +45,8 @@ export async function downloadBlob(client: RegistryClient, root: string, descrip
     try {
       for await (const chunk of response.body as AsyncIterable<Buffer>) {
         size += chunk.length;
-        if (size > descriptor.size) throw new DevboxError(`${what}: the registry sent more than its ${descriptor.size} bytes`, { fix: 'the registry or a proxy is broken' });
+        if (size > descriptor.size)
+          throw new DevboxError(`${what}: the registry sent more than its ${descriptor.size} bytes`, { fix: 'the registry or a proxy is broken' });
         hash.update(chunk);
         options.progress.advance(chunk.length);
         await Promise.all([write(file, chunk), options.tee && write(options.tee, chunk)]);
@@ -59,7 +60,9 @@ export async function downloadBlob(client: RegistryClient, root: string, descrip
     file.end();
     await finished(file);
     if (size !== descriptor.size) {
-      throw new DevboxError(`${what}: truncated: the registry sent ${size} of ${descriptor.size} bytes`, { fix: 'try again; if it persists, the registry is broken' });
+      throw new DevboxError(`${what}: truncated: the registry sent ${size} of ${descriptor.size} bytes`, {
+        fix: 'try again; if it persists, the registry is broken',
+      });
     }
   } catch (error) {
     file.destroy();

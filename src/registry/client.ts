@@ -103,7 +103,8 @@ export class RegistryClient {
     const response = await send({ method: 'GET', url: new URL('/v2/', this.endpoint.origin) });
     response.body.resume();
     if (response.status === 401) await this.authorizeFor(response);
-    else if (response.status !== 200) throw new RegistryStatusError(`${this.endpoint.host} is not a registry (GET /v2/ answered ${response.status})`, response.status);
+    else if (response.status !== 200)
+      throw new RegistryStatusError(`${this.endpoint.host} is not a registry (GET /v2/ answered ${response.status})`, response.status);
     this.pinged = true;
   }
 
@@ -127,8 +128,14 @@ export class RegistryClient {
     const body = await readBody(response, 64 * 1024, 'an error response').catch(() => Buffer.alloc(0));
     const { code, text } = registryErrorText(body);
     const words = text ?? STATUS_WORDS[response.status] ?? 'unexpected answer';
-    const hint = response.status === 401 || response.status === 403 ? (this.credentials ? ` (with credentials from ${this.credentials.source})` : ' (not logged in)') : '';
-    const fix = response.status === 401 || response.status === 403 ? `devbox login ${this.endpoint.host}` : response.status === 404 ? 'check the name and the tag' : undefined;
+    const hint =
+      response.status === 401 || response.status === 403 ? (this.credentials ? ` (with credentials from ${this.credentials.source})` : ' (not logged in)') : '';
+    const fix =
+      response.status === 401 || response.status === 403
+        ? `devbox login ${this.endpoint.host}`
+        : response.status === 404
+          ? 'check the name and the tag'
+          : undefined;
     return new RegistryStatusError(`${response.status} ${words}${hint}`, response.status, code, fix);
   }
 }

@@ -25,7 +25,10 @@ export function helperServerAddress(host: string): string {
 export function credentialsFromHelper(helper: string, host: string, source: string): HelperCredentials | undefined {
   const name = `docker-credential-${helper}`;
   const program = findProgram(name);
-  if (!program) throw new DevboxError(`${source} names the credential helper ${name} for ${host}, which is not installed`, { fix: `install ${name}, or remove it from ${source}` });
+  if (!program)
+    throw new DevboxError(`${source} names the credential helper ${name} for ${host}, which is not installed`, {
+      fix: `install ${name}, or remove it from ${source}`,
+    });
   const result = spawnSync(program, ['get'], { input: helperServerAddress(host), encoding: 'utf8', timeout: HELPER_TIMEOUT_MS });
   if (result.error) throw new DevboxError(`the credential helper ${name} failed for ${host}: ${result.error.message}`);
   if (result.status !== 0) {
@@ -45,7 +48,9 @@ export function credentialsFromHelper(helper: string, host: string, source: stri
   }
   if (parsed.Username === '<token>') {
     // An identity token is exchanged at the token server through OAuth2, which devbox's client does not do.
-    throw new DevboxError(`the credential helper ${name} holds an identity token for ${host}, which devbox cannot use`, { fix: `devbox login ${host} with a user name and password or access token` });
+    throw new DevboxError(`the credential helper ${name} holds an identity token for ${host}, which devbox cannot use`, {
+      fix: `devbox login ${host} with a user name and password or access token`,
+    });
   }
   return { username: parsed.Username, secret: parsed.Secret };
 }

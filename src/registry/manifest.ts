@@ -85,7 +85,8 @@ function checkImageManifest(manifest: ImageManifest): void {
 /** The entry of an index for `platform`; none is an error listing what the index offers. */
 export function selectIndexEntry(manifests: readonly Descriptor[], platform: Platform): Descriptor {
   const match = matchPlatform(manifests, platform);
-  if (!match) throw new DevboxError(`no image for ${formatPlatform(platform)} (the image has ${offeredPlatforms(manifests)})`, { fix: 'choose one with --platform' });
+  if (!match)
+    throw new DevboxError(`no image for ${formatPlatform(platform)} (the image has ${offeredPlatforms(manifests)})`, { fix: 'choose one with --platform' });
   if (!isImageManifestType(match.mediaType)) throw unsupported(match.mediaType, `the entry for ${formatPlatform(platform)}`);
   return match;
 }

@@ -115,7 +115,15 @@ class ImagePull {
         await this.layers(manifest.layers, config.rootfs.diff_ids);
         this.progress.note('Writing manifest to image destination');
         await writeBlobBytes(this.store.root, resolved.bytes);
-        await this.store.addImages([{ id: manifest.config.digest, manifestDigest: resolved.digest, names, digests: resolved.indexDigest ? [resolved.indexDigest] : [], repoDigests: [repoDigest] }]);
+        await this.store.addImages([
+          {
+            id: manifest.config.digest,
+            manifestDigest: resolved.digest,
+            names,
+            digests: resolved.indexDigest ? [resolved.indexDigest] : [],
+            repoDigests: [repoDigest],
+          },
+        ]);
         return manifest.config.digest;
       } catch (error) {
         await collectGarbage(this.store, this.mapping); // what this pull added is referenced by nothing
@@ -130,7 +138,14 @@ export interface PulledImage extends StoredImage {
   registryDigest: string;
 }
 
-async function pullFrom(store: ImageStore, mapping: IdMapping, client: RegistryClient, ref: ImageReference, platform: Platform, progress: Progress): Promise<{ id: string; digest: string }> {
+async function pullFrom(
+  store: ImageStore,
+  mapping: IdMapping,
+  client: RegistryClient,
+  ref: ImageReference,
+  platform: Platform,
+  progress: Progress,
+): Promise<{ id: string; digest: string }> {
   const resolved = await resolveManifest(client, ref.digest ?? ref.tag ?? 'latest', platform);
   const names = ref.digest ? [] : [normalizedName(ref)];
   const digest = resolved.indexDigest ?? resolved.digest;

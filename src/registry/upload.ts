@@ -50,13 +50,20 @@ async function chunked(client: RegistryClient, location: string, path: string, d
 }
 
 /** Makes sure the client's repository has the blob; `mountFrom`: another repository on the registry that may have it. */
-export async function uploadBlob(client: RegistryClient, root: string, descriptor: Descriptor, progress: BlobProgress, mountFrom?: string): Promise<UploadResult> {
+export async function uploadBlob(
+  client: RegistryClient,
+  root: string,
+  descriptor: Descriptor,
+  progress: BlobProgress,
+  mountFrom?: string,
+): Promise<UploadResult> {
   const head = await client.request({ method: 'HEAD', path: `blobs/${descriptor.digest}`, ok: [200, 404] });
   head.body.resume();
   if (head.status === 200) return 'exists';
   const path = blobPath(root, descriptor.digest);
   const stored = statSync(path, { throwIfNoEntry: false });
-  if (stored?.size !== descriptor.size) throw new DevboxError(`blob ${shortDigest(descriptor.digest)} is missing or damaged in the store`, { fix: 'pull or load the image again' });
+  if (stored?.size !== descriptor.size)
+    throw new DevboxError(`blob ${shortDigest(descriptor.digest)} is missing or damaged in the store`, { fix: 'pull or load the image again' });
   const query = mountFrom ? `?mount=${encodeURIComponent(descriptor.digest)}&from=${encodeURIComponent(mountFrom)}` : '';
   const opened = await client.request({ method: 'POST', path: `blobs/uploads/${query}`, headers: { 'Content-Length': '0' }, ok: [201, 202] });
   if (opened.status === 201) {

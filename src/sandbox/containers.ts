@@ -96,7 +96,6 @@ export interface ContainerSummary extends ContainerState {
   dir: string;
 }
 
-
 /** Every container in the store, newest first; one without a readable state is shown as exited (status -1). */
 export function listContainers(storeRoot: string): ContainerSummary[] {
   const dir = join(storeRoot, 'containers');

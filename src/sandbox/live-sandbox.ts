@@ -89,7 +89,12 @@ function readAll(stream: NodeJS.ReadableStream): Promise<string> {
  * (the helper's --sync-fd). Resolves once the sandbox is up, with the host pid of its pid 1. If anything
  * fails, the helper ends and takes the sandbox with it.
  */
-async function startHelper(dir: string, spec: LiveSandboxSpec, name: string, attach?: Attach): Promise<{ pid: number; outerPid: number; network?: ProcessRecord[] }> {
+async function startHelper(
+  dir: string,
+  spec: LiveSandboxSpec,
+  name: string,
+  attach?: Attach,
+): Promise<{ pid: number; outerPid: number; network?: ProcessRecord[] }> {
   const log = join(dir, 'log');
   const logFd = openSync(log, 'w', 0o600);
   const child = spawn(helperPath(), keepAliveArgs(spec, SYNC_FD), { cwd: dir, detached: true, stdio: ['ignore', 'pipe', logFd, 'pipe'] });
@@ -123,7 +128,8 @@ async function startHelper(dir: string, spec: LiveSandboxSpec, name: string, att
 /** Starts the project's sandbox; the caller holds the store lock, so exactly one starts. */
 async function startSandbox(store: ImageStore, request: LiveSandboxRequest, dir: string): Promise<{ state: LiveSandboxState; fresh: boolean }> {
   const network = request.network;
-  const slirp = network.mode === 'slirp4netns' ? await prepareSlirp4netns(join(store.root, 'slirp4netns.json'), request.networkFixes.withoutSlirp4netns) : undefined;
+  const slirp =
+    network.mode === 'slirp4netns' ? await prepareSlirp4netns(join(store.root, 'slirp4netns.json'), request.networkFixes.withoutSlirp4netns) : undefined;
   const { mapping, warning } = resolveIdMapping();
   if (warning) process.stderr.write(`devbox: warning: ${warning}\n`);
   const previous = readSandboxState(dir);
@@ -141,8 +147,18 @@ async function startSandbox(store: ImageStore, request: LiveSandboxRequest, dir:
   writeFileSync(join(etc, 'passwd'), passwdWithUser(readImageFile(lowerDirs, 'etc/passwd'), user));
   writeFileSync(join(etc, 'group'), groupWithUser(readImageFile(lowerDirs, 'etc/group'), user));
   writeFileSync(join(etc, 'bashrc'), BASHRC);
-  const hostname = request.name.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63) || 'devbox';
-  const names = writeNameFiles({ id: basename(dir), dir }, hostname, networkHostsEntries(network, hostname), slirp ? slirpResolvConf(hostResolvConf()) : undefined);
+  const hostname =
+    request.name
+      .toLowerCase()
+      .replace(/[^a-z0-9-]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 63) || 'devbox';
+  const names = writeNameFiles(
+    { id: basename(dir), dir },
+    hostname,
+    networkHostsEntries(network, hostname),
+    slirp ? slirpResolvConf(hostResolvConf()) : undefined,
+  );
   rmSync(join(dir, 'ports.json'), { force: true }); // the forwards of an earlier start
   let home = homedir();
   if (request.home === 'private') {

@@ -63,4 +63,3 @@ export function writeSandboxState(dir: string, state: LiveSandboxState): void {
 export function joinLiveSandbox(state: LiveSandboxState, process: ProcessSpec, stdin: 'inherit' | 'ignore'): Promise<number> {
   return execForeground(helperPath(), joinArgs(state.pid, process), [stdin, 'inherit', 'inherit']);
 }
-

@@ -10,6 +10,9 @@ export async function removeContainers(refs: readonly string[], force: boolean):
   const targets = refs.map((ref) => findContainer(containers, ref));
   const running = targets.find((c) => c.running);
   if (running && !force) throw new DevboxError(`container ${running.id.slice(0, 12)} is running`, { fix: 'stop it first, or use --force' });
-  await removeAsNamespaceRoot(resolveIdMapping().mapping, targets.map((c) => c.dir));
+  await removeAsNamespaceRoot(
+    resolveIdMapping().mapping,
+    targets.map((c) => c.dir),
+  );
   return targets.map((c) => c.id.slice(0, 12));
 }

@@ -48,7 +48,9 @@ export interface RunOptions {
 function checkMapped(mapping: IdMapping, uid: number, gid: number): void {
   if (hostIdFor(mapping.uidMap, uid) !== undefined && hostIdFor(mapping.gidMap, gid) !== undefined) return;
   throw new DevboxError(`user ${uid}:${gid} is not mapped into the user namespace`, {
-    fix: mapping.full ? 'give this user a larger range in /etc/subuid and /etc/subgid' : 'add a range for this user to /etc/subuid and /etc/subgid (see "devbox doctor")',
+    fix: mapping.full
+      ? 'give this user a larger range in /etc/subuid and /etc/subgid'
+      : 'add a range for this user to /etc/subuid and /etc/subgid (see "devbox doctor")',
     exitCode: 125,
   });
 }
@@ -71,8 +73,19 @@ export async function runImage(options: RunOptions): Promise<number> {
 
   const container = createContainerDir(store.root);
   const hostname = options.hostname ?? container.id.slice(0, 12);
-  const request: ProcessRequest = { command: options.command, entrypoint: options.entrypoint, env: options.env, workdir: options.workdir, tty: options.tty, hostname };
-  const user = resolveUser(options.user || config.User || 'root', parsePasswd(readImageFile(lowerDirs, 'etc/passwd')), parseGroup(readImageFile(lowerDirs, 'etc/group')));
+  const request: ProcessRequest = {
+    command: options.command,
+    entrypoint: options.entrypoint,
+    env: options.env,
+    workdir: options.workdir,
+    tty: options.tty,
+    hostname,
+  };
+  const user = resolveUser(
+    options.user || config.User || 'root',
+    parsePasswd(readImageFile(lowerDirs, 'etc/passwd')),
+    parseGroup(readImageFile(lowerDirs, 'etc/group')),
+  );
   checkMapped(mapping, user.uid, user.gid);
   const names = writeNameFiles(container, hostname, networkHostsEntries(network, hostname), slirp ? slirpResolvConf(hostResolvConf()) : undefined);
   const spec: SandboxSpec = {

@@ -31,7 +31,16 @@ export interface Settings {
   defaultPlatform: string;
 }
 
-export const SETTING_KEYS = ['storageRoot', 'storage', 'network', 'autoForward', 'allowHostLoopback', 'registryMirrors', 'insecureRegistries', 'defaultPlatform'] as const;
+export const SETTING_KEYS = [
+  'storageRoot',
+  'storage',
+  'network',
+  'autoForward',
+  'allowHostLoopback',
+  'registryMirrors',
+  'insecureRegistries',
+  'defaultPlatform',
+] as const;
 export type SettingKey = (typeof SETTING_KEYS)[number];
 
 function xdg(variable: string, fallback: string): string {

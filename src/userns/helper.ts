@@ -45,7 +45,12 @@ export function runInUserNamespace(mapping: IdMapping, command: readonly string[
 }
 
 /** Runs a Node.js script of ours inside the user namespace (see runInUserNamespace). */
-export function runNodeInUserNamespace(mapping: IdMapping, script: URL, args: readonly string[], options: UserNamespaceRunOptions = {}): Promise<CaptureResult> {
+export function runNodeInUserNamespace(
+  mapping: IdMapping,
+  script: URL,
+  args: readonly string[],
+  options: UserNamespaceRunOptions = {},
+): Promise<CaptureResult> {
   return runInUserNamespace(mapping, [process.execPath, fileURLToPath(script), ...args], options);
 }
 
@@ -53,10 +58,7 @@ export function runNodeInUserNamespace(mapping: IdMapping, script: URL, args: re
  * File-system operations Node.js has no API for (whiteout device nodes, FIFOs, extended attributes), done by
  * the helper's `fsops` mode. Called from a process already inside the user namespace.
  */
-export type FsOp =
-  | { op: 'whiteout'; path: string }
-  | { op: 'fifo'; path: string; mode: number }
-  | { op: 'xattr'; path: string; name: string; value: Buffer };
+export type FsOp = { op: 'whiteout'; path: string } | { op: 'fifo'; path: string; mode: number } | { op: 'xattr'; path: string; name: string; value: Buffer };
 
 function fsOpArgs(op: FsOp): string[] {
   switch (op.op) {

@@ -102,7 +102,11 @@ export function execForeground(file: string, args: readonly string[], stdio: Std
  * runs. Its end is the caller's business: it gets no signals from devbox. `umask`: the child's. `detached`:
  * it outlives devbox (a session of its own, out of reach of the terminal's signals; devbox does not wait for it).
  */
-export function spawnBeside(file: string, args: readonly string[], options: { cwd: string; stdio: StdioOptions; umask?: number; detached?: boolean }): Promise<ChildProcess> {
+export function spawnBeside(
+  file: string,
+  args: readonly string[],
+  options: { cwd: string; stdio: StdioOptions; umask?: number; detached?: boolean },
+): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
     // The child inherits the umask at fork, which spawn() does before it returns.
     const previous = options.umask === undefined ? undefined : process.umask(options.umask);

@@ -37,7 +37,10 @@ export async function withFileLock<T>(lockPath: string, what: string, fn: () => 
     });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') throw error;
-    throw new DevboxError(`${what} is locked by another devbox command`, { fix: `wait for it to finish; if none is running, remove ${lockPath}.lock`, cause: error });
+    throw new DevboxError(`${what} is locked by another devbox command`, {
+      fix: `wait for it to finish; if none is running, remove ${lockPath}.lock`,
+      cause: error,
+    });
   }
   try {
     await onAcquired?.();

@@ -14,7 +14,10 @@ export interface HelperEntry {
 /** Writes `docker-credential-NAME` into `dir`; an address it does not hold gets Docker's "not found" answer. */
 export function writeCredentialHelper(dir: string, name: string, entries: Record<string, HelperEntry>): string {
   const cases = Object.entries(entries)
-    .map(([address, e]) => `  ${JSON.stringify(address)}) printf '%s' ${shellQuote(JSON.stringify({ ServerURL: address, Username: e.username, Secret: e.secret }))} ;;`)
+    .map(
+      ([address, e]) =>
+        `  ${JSON.stringify(address)}) printf '%s' ${shellQuote(JSON.stringify({ ServerURL: address, Username: e.username, Secret: e.secret }))} ;;`,
+    )
     .join('\n');
   const program = join(dir, `docker-credential-${name}`);
   writeFileSync(

@@ -146,7 +146,8 @@ export function dockerArchive(images: ArchiveImage[], layout: 'legacy' | 'docker
     return { Config: configName, RepoTags: image.names ?? null, Layers: layers };
   });
   entries.push({ name: 'manifest.json', content: JSON.stringify(manifest) });
-  if (layout === 'docker25') entries.push({ name: 'oci-layout', content: '{"imageLayoutVersion":"1.0.0"}' }, { name: 'index.json', content: '{"schemaVersion":2,"manifests":[]}' });
+  if (layout === 'docker25')
+    entries.push({ name: 'oci-layout', content: '{"imageLayoutVersion":"1.0.0"}' }, { name: 'index.json', content: '{"schemaVersion":2,"manifests":[]}' });
   return packTar(entries);
 }
 
@@ -160,9 +161,23 @@ export function ociArchive(images: (ArchiveImage & { refName?: string })[]): Pro
   };
   const manifests = images.map((image) => {
     const config = add(imageConfig(image));
-    const layers = image.layers.map((l) => ({ mediaType: l[0] === 0x1f ? 'application/vnd.oci.image.layer.v1.tar+gzip' : 'application/vnd.oci.image.layer.v1.tar', ...add(l) }));
-    const manifest = add(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config }, layers }));
-    return { mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest, ...(image.refName ? { annotations: { 'org.opencontainers.image.ref.name': image.refName } } : {}) };
+    const layers = image.layers.map((l) => ({
+      mediaType: l[0] === 0x1f ? 'application/vnd.oci.image.layer.v1.tar+gzip' : 'application/vnd.oci.image.layer.v1.tar',
+      ...add(l),
+    }));
+    const manifest = add(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
+        layers,
+      }),
+    );
+    return {
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      ...manifest,
+      ...(image.refName ? { annotations: { 'org.opencontainers.image.ref.name': image.refName } } : {}),
+    };
   });
   return packTar([
     { name: 'oci-layout', content: '{"imageLayoutVersion":"1.0.0"}' },

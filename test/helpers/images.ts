@@ -42,13 +42,40 @@ export async function writeTar(path: string, entries: readonly TarEntry[]): Prom
 }
 
 const BUSYBOX = '/bin/busybox';
-const APPLETS = ['sh', 'ls', 'id', 'cat', 'echo', 'true', 'false', 'sleep', 'ps', 'kill', 'touch', 'stat', 'tty', 'stty', 'mkdir', 'rm', 'env', 'pwd', 'hostname', 'grep', 'wc', 'test', 'readlink', 'mount'];
+const APPLETS = [
+  'sh',
+  'ls',
+  'id',
+  'cat',
+  'echo',
+  'true',
+  'false',
+  'sleep',
+  'ps',
+  'kill',
+  'touch',
+  'stat',
+  'tty',
+  'stty',
+  'mkdir',
+  'rm',
+  'env',
+  'pwd',
+  'hostname',
+  'grep',
+  'wc',
+  'test',
+  'readlink',
+  'mount',
+];
 
 /** A minimal root file system: busybox with its applets, /etc/passwd and /etc/group with a user "alice". */
 export function busyboxRootfs(): TarEntry[] {
   if (!existsSync(BUSYBOX)) throw new Error(`${BUSYBOX} is missing: apt-get install busybox-static`);
   return [
-    ...['bin', 'etc', 'tmp', 'root', 'home', 'home/alice', 'proc', 'dev', 'sys'].map((name): TarEntry => ({ name, type: 'directory', mode: name === 'tmp' ? 0o1777 : 0o755 })),
+    ...['bin', 'etc', 'tmp', 'root', 'home', 'home/alice', 'proc', 'dev', 'sys'].map(
+      (name): TarEntry => ({ name, type: 'directory', mode: name === 'tmp' ? 0o1777 : 0o755 }),
+    ),
     { name: 'bin/busybox', content: readFileSync(BUSYBOX), mode: 0o755 },
     ...APPLETS.map((a): TarEntry => ({ name: `bin/${a}`, type: 'symlink', linkname: 'busybox' })),
     { name: 'etc/passwd', content: 'root:x:0:0:root:/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\n' },
@@ -80,7 +107,12 @@ const sha256 = (data: Buffer | string) => createHash('sha256').update(data).dige
  * A docker-archive (the `docker save` format) with one layer per entry list, so tests can stack layers
  * with whiteouts the way an image built in several steps has them.
  */
-export async function writeDockerArchive(path: string, repoTags: string | string[], layers: readonly TarEntry[][], config: Record<string, unknown> = {}): Promise<void> {
+export async function writeDockerArchive(
+  path: string,
+  repoTags: string | string[],
+  layers: readonly TarEntry[][],
+  config: Record<string, unknown> = {},
+): Promise<void> {
   const layerTars = await Promise.all(layers.map((l) => packTar(l)));
   const diffIDs = layerTars.map((t) => `sha256:${sha256(t)}`);
   const configJson = JSON.stringify({
@@ -115,7 +147,9 @@ export function minbaseTar(): string {
       // mmdebstrap picks the output format from the name: it must end in .tar.
       execFileSync('mmdebstrap', ['--quiet', '--variant=minbase', 'bookworm', partial], { stdio: ['ignore', 'ignore', 'pipe'] });
     } catch (error) {
-      throw new Error(`mmdebstrap could not make a Debian minbase (apt-get install mmdebstrap; or set DEVBOX_MINBASE_TAR): ${(error as { stderr?: Buffer }).stderr ?? error}`);
+      throw new Error(
+        `mmdebstrap could not make a Debian minbase (apt-get install mmdebstrap; or set DEVBOX_MINBASE_TAR): ${(error as { stderr?: Buffer }).stderr ?? error}`,
+      );
     }
     renameSync(partial, path);
   }

@@ -50,7 +50,9 @@ export async function freePort(): Promise<number> {
 /** curl http://127.0.0.1:PORT/ (never through a proxy): the body, or undefined when nothing answers. */
 export function httpGet(port: number, host = '127.0.0.1'): Promise<string | undefined> {
   return new Promise((resolve) => {
-    execFile('curl', ['--noproxy', '*', '--http0.9', '-sS', '--max-time', '3', `http://${host}:${port}/`], (error, stdout) => resolve(error ? undefined : stdout));
+    execFile('curl', ['--noproxy', '*', '--http0.9', '-sS', '--max-time', '3', `http://${host}:${port}/`], (error, stdout) =>
+      resolve(error ? undefined : stdout),
+    );
   });
 }
 

@@ -106,7 +106,11 @@ const base64url = (data: Buffer | string) => Buffer.from(data).toString('base64u
 export async function startTokenServer(dir: string, user: string, password: string): Promise<TokenServer> {
   const keyPath = join(dir, 'token.key');
   const certPath = join(dir, 'token.crt');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyPath, '-out', certPath, '-days', '1', '-subj', '/CN=devbox test token'], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyPath, '-out', certPath, '-days', '1', '-subj', '/CN=devbox test token'],
+    { stdio: 'ignore' },
+  );
   const key = readFileSync(keyPath);
   const certDer = new X509Certificate(readFileSync(certPath)).raw;
   const service = 'devbox-test-registry';
@@ -128,7 +132,9 @@ export async function startTokenServer(dir: string, user: string, password: stri
       return { type, name: rest.join(':'), actions };
     });
     const header = base64url(JSON.stringify({ alg: 'RS256', typ: 'JWT', x5c: [certDer.toString('base64')] }));
-    const claims = base64url(JSON.stringify({ iss: issuer, sub: user, aud: service, exp: now + 300, nbf: now - 10, iat: now, jti: randomBytes(8).toString('hex'), access }));
+    const claims = base64url(
+      JSON.stringify({ iss: issuer, sub: user, aud: service, exp: now + 300, nbf: now - 10, iat: now, jti: randomBytes(8).toString('hex'), access }),
+    );
     const signature = base64url(sign('sha256', Buffer.from(`${header}.${claims}`), key));
     res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ token: `${header}.${claims}.${signature}` }));
   });
@@ -233,7 +239,15 @@ export async function skopeo(args: readonly string[]): Promise<string> {
 /** Copies a docker-archive into the registry with skopeo; `compression` recompresses its layers (as `--dest-compress-format`). */
 export async function seedImage(archive: string, dest: string, creds?: string, compression?: 'zstd'): Promise<void> {
   const recompress = compression ? ['--dest-compress', '--dest-compress-format', compression, '--format', 'oci'] : [];
-  await skopeo(['copy', '-q', '--dest-tls-verify=false', ...(creds ? ['--dest-creds', creds] : []), ...recompress, `docker-archive:${archive}`, `docker://${dest}`]);
+  await skopeo([
+    'copy',
+    '-q',
+    '--dest-tls-verify=false',
+    ...(creds ? ['--dest-creds', creds] : []),
+    ...recompress,
+    `docker-archive:${archive}`,
+    `docker://${dest}`,
+  ]);
 }
 
 /** A request straight to the registry's API (anonymous). */

@@ -15,7 +15,8 @@ export interface Terminal {
 
 export function openTerminal(command: string, options: { cwd: string; env?: Record<string, string> }): Terminal {
   const socket = `devbox-test-${randomBytes(6).toString('hex')}`;
-  const tmux = (...args: string[]) => execFileSync('tmux', ['-L', socket, '-f', '/dev/null', ...args], { encoding: 'utf8', cwd: options.cwd, env: { ...process.env, ...options.env } });
+  const tmux = (...args: string[]) =>
+    execFileSync('tmux', ['-L', socket, '-f', '/dev/null', ...args], { encoding: 'utf8', cwd: options.cwd, env: { ...process.env, ...options.env } });
   // remain-on-exit keeps the pane, so what the command printed last can still be read after it exits.
   // (in the same tmux command, before the server's event loop can see the command exit)
   tmux('new-session', '-d', '-x', '120', '-y', '40', '-c', options.cwd, command, ';', 'set-option', '-g', 'remain-on-exit', 'on');

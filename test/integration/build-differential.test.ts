@@ -189,7 +189,10 @@ RUN echo "$VERSION $OTHER" > /versions
   },
 ];
 
-async function buildBoth(c: Case, tag: string): Promise<{ ours: Map<string, TreeEntry>; theirs: Map<string, TreeEntry>; ourConfig: Record<string, unknown>; theirConfig: Record<string, unknown> }> {
+async function buildBoth(
+  c: Case,
+  tag: string,
+): Promise<{ ours: Map<string, TreeEntry>; theirs: Map<string, TreeEntry>; ourConfig: Record<string, unknown>; theirConfig: Record<string, unknown> }> {
   const dir = await writeContext(suite, { Dockerfile: c.dockerfile, ...(c.files ?? {}) });
   if (c.archives) {
     const tar = await packTar([

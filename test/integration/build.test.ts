@@ -63,9 +63,18 @@ test('a built image runs with its CMD, ENV, WORKDIR and USER', async () => {
   assert.is(config.Config.User, 'alice');
 });
 
-test('--label sets labels on the final image only, over the base\'s; KEY alone is an empty value', async () => {
+test("--label sets labels on the final image only, over the base's; KEY alone is an empty value", async () => {
   await buildOk('FROM busybox\nLABEL from.base=1 kept=yes\n', {}, ['-t', 'labelled-base']);
-  await buildOk('FROM labelled-base\nRUN true\n', {}, ['-t', 'labelled', '--label', 'from.base=2', '--label', 'dev.devbox.inputs-hash=sha256:x=y', '--label', 'empty']);
+  await buildOk('FROM labelled-base\nRUN true\n', {}, [
+    '-t',
+    'labelled',
+    '--label',
+    'from.base=2',
+    '--label',
+    'dev.devbox.inputs-hash=sha256:x=y',
+    '--label',
+    'empty',
+  ]);
   const config = (await suite.inspect('labelled')) as unknown as { Labels: Record<string, string> };
   assert.equal(config.Labels, { 'from.base': '2', kept: 'yes', 'dev.devbox.inputs-hash': 'sha256:x=y', empty: '' });
   const bad = await build('FROM busybox\n', {}, ['--label', '=v']);
@@ -107,7 +116,10 @@ for (const storage of ['native', 'fuse']) {
       await suite.devboxOk(['config', 'unset', 'storage']);
     }
     // (a step's /tmp is the image's, so the second RUN sees what the first left there)
-    const out = await runIn(`owned-${storage}`, 'cat /from-tmp; stat -c "%n %u:%g %a %F" /srv/d /srv/d/f /srv/link /srv/pipe; stat -c %h /srv/hard; readlink /srv/link; ls -A /home');
+    const out = await runIn(
+      `owned-${storage}`,
+      'cat /from-tmp; stat -c "%n %u:%g %a %F" /srv/d /srv/d/f /srv/link /srv/pipe; stat -c %h /srv/hard; readlink /srv/link; ls -A /home',
+    );
     assert.is(
       out,
       `${storage}\n/srv/d 1000:10 755 directory\n/srv/d/f 1000:10 4750 regular file\n/srv/link 0:0 777 symbolic link\n/srv/pipe 0:0 640 fifo\n2\nd/f\nonly\n`,
@@ -119,7 +131,10 @@ test('what the sandbox mounted over is not part of the image', async () => {
   await buildOk('FROM busybox\nRUN test -s /etc/resolv.conf && echo built > /built\n', {}, ['-t', 'stubs']);
   const layers = await savedLayers(suite, 'stubs');
   const names = layers[layers.length - 1].map((e) => e.name);
-  assert.equal(names.filter((n) => !n.startsWith('etc') || n === 'etc/hosts' || n === 'etc/resolv.conf'), ['built']);
+  assert.equal(
+    names.filter((n) => !n.startsWith('etc') || n === 'etc/hosts' || n === 'etc/resolv.conf'),
+    ['built'],
+  );
 });
 
 test('a rebuild with nothing changed reuses every step and gives the same image', async () => {
@@ -163,7 +178,8 @@ test('multi-stage: --target builds only the stages it needs; COPY --from keeps o
 });
 
 test('ARG: global ARGs in FROM, --build-arg over defaults, ENV over ARG, ARGs in the RUN environment only', async () => {
-  const dockerfile = 'ARG BASE=nothing\nFROM $BASE\nARG GREETING=hi\nARG UNSET\nENV FROM_ENV=${GREETING:-none}-${UNSET:-unset}\nRUN echo "$GREETING $FROM_ENV" > /args\n';
+  const dockerfile =
+    'ARG BASE=nothing\nFROM $BASE\nARG GREETING=hi\nARG UNSET\nENV FROM_ENV=${GREETING:-none}-${UNSET:-unset}\nRUN echo "$GREETING $FROM_ENV" > /args\n';
   const { stderr } = await buildOk(dockerfile, {}, ['--build-arg', 'BASE=busybox', '--build-arg', 'GREETING=hello', '--build-arg', 'EXTRA=1', '-t', 'args']);
   assert.match(stderr, /not consumed by any ARG: EXTRA/);
   assert.is(await runIn('args', 'cat /args; echo "[$GREETING]"'), 'hello hello-unset\n[]\n');
@@ -239,7 +255,10 @@ test('ADD extracts local tar, tar.gz and tar.xz archives with their ownership; o
   writeFileSync(join(dir, 'xz.tar.xz'), await xz.compress(await packTar([{ name: 'from-xz', content: 'xz' }])));
   writeFileSync(join(dir, 'notatar.gz'), gzipSync('just text'));
   await suite.devboxOk(['build', '-t', 'added', dir]);
-  assert.is(await runIn('added', 'stat -c "%n %u:%g %a" /opt/pkg/tool; cat /opt/from-gz /opt/from-xz; echo; ls /files'), '/opt/pkg/tool 1000:1000 755\ngzxz\nnotatar.gz\n');
+  assert.is(
+    await runIn('added', 'stat -c "%n %u:%g %a" /opt/pkg/tool; cat /opt/from-gz /opt/from-xz; echo; ls /files'),
+    '/opt/pkg/tool 1000:1000 755\ngzxz\nnotatar.gz\n',
+  );
 });
 
 test('ADD of a URL: --checksum is verified, the file is mode 600, a cached step does not download again', async () => {
@@ -283,7 +302,11 @@ test('ONBUILD triggers are recorded, run in the image built FROM it, and not inh
 
 test('Debian: RUN uses the whole subordinate range (useradd, shadow group, setuid programs survive a copy-up)', async () => {
   await suite.devboxOk(['image', 'import', minbaseTar(), 'localhost/minbase']);
-  await buildOk('FROM localhost/minbase\nRUN useradd -m -u 1500 -s /bin/bash dev && install -d -o dev -g dev -m 750 /work && chmod u+s /usr/bin/passwd\nUSER dev\nWORKDIR /work\nRUN touch mine\n', {}, ['-t', 'debian-dev']);
+  await buildOk(
+    'FROM localhost/minbase\nRUN useradd -m -u 1500 -s /bin/bash dev && install -d -o dev -g dev -m 750 /work && chmod u+s /usr/bin/passwd\nUSER dev\nWORKDIR /work\nRUN touch mine\n',
+    {},
+    ['-t', 'debian-dev'],
+  );
   const out = await runIn('debian-dev', 'stat -c "%n %u:%g %a" /etc/shadow /home/dev /work /work/mine /usr/bin/passwd');
   assert.is(out, '/etc/shadow 0:42 640\n/home/dev 1500:1500 755\n/work 1500:1500 750\n/work/mine 1500:1500 644\n/usr/bin/passwd 0:0 4755\n');
   assert.is((await suite.devboxOk(['run', '--rm', 'debian-dev', 'id'])).stdout, 'uid=1500(dev) gid=1500(dev) groups=1500(dev)\n');
@@ -305,9 +328,18 @@ test('bad input: Dockerfile:LINE, the instruction, the cause; a failed build lea
     ['FROM busybox\nCOPY --nope=1 a /b\n', /^devbox: Dockerfile:2: COPY --nope=1 a \/b: unknown flag: --nope/],
     ['FROM busybox\nCOPY missing.txt /b\n', /^devbox: Dockerfile:2: COPY missing.txt \/b: "missing.txt": not found in the build context/],
     // Base images are pulled when missing; a registry nothing listens on keeps the test offline.
-    ['FROM 127.0.0.1:1/no-such-image:1\n', /^devbox: Dockerfile:1: FROM 127\.0\.0\.1:1\/no-such-image:1: cannot pull 127\.0\.0\.1:1\/no-such-image:1: cannot reach 127\.0\.0\.1:1: connection refused/],
-    ['FROM busybox\nCOPY --from=127.0.0.1:1/nostage /a /b\n', /^devbox: Dockerfile:2: COPY --from=127\.0\.0\.1:1\/nostage \/a \/b: cannot pull 127\.0\.0\.1:1\/nostage:latest: cannot reach/],
-    ['FROM busybox\nRUN echo partial > /partial && exit 3\n', /^devbox: Dockerfile:2: RUN echo partial > \/partial && exit 3: the command exited with status 3/],
+    [
+      'FROM 127.0.0.1:1/no-such-image:1\n',
+      /^devbox: Dockerfile:1: FROM 127\.0\.0\.1:1\/no-such-image:1: cannot pull 127\.0\.0\.1:1\/no-such-image:1: cannot reach 127\.0\.0\.1:1: connection refused/,
+    ],
+    [
+      'FROM busybox\nCOPY --from=127.0.0.1:1/nostage /a /b\n',
+      /^devbox: Dockerfile:2: COPY --from=127\.0\.0\.1:1\/nostage \/a \/b: cannot pull 127\.0\.0\.1:1\/nostage:latest: cannot reach/,
+    ],
+    [
+      'FROM busybox\nRUN echo partial > /partial && exit 3\n',
+      /^devbox: Dockerfile:2: RUN echo partial > \/partial && exit 3: the command exited with status 3/,
+    ],
     ['FROM busybox\nENV A=${B:?unset}\n', /^devbox: Dockerfile:2: ENV A=\$\{B:\?unset\}: B: unset/],
   ];
   for (const [dockerfile, message] of cases) {

@@ -29,7 +29,10 @@ test('a broken settings file makes doctor fail with the file and the fix, and ru
   assert.match(doctor.stdout, /^FAIL settings: .*config\.json: "storage" must be one of auto, native, fuse, copy/m);
   const run = await devbox(['run', '--rm', 'busybox', 'true'], { env });
   assert.is(run.exitCode, 1);
-  assert.is(run.stderr, `devbox: ${join(config, 'devbox', 'config.json')}: "storage" must be one of auto, native, fuse, copy (devbox config set storage VALUE)\n`);
+  assert.is(
+    run.stderr,
+    `devbox: ${join(config, 'devbox', 'config.json')}: "storage" must be one of auto, native, fuse, copy (devbox config set storage VALUE)\n`,
+  );
 });
 
 test('config set validates and persists a setting that run then uses', async () => {

@@ -58,7 +58,8 @@ for (const format of ['docker-archive', 'oci-archive']) {
     assert.equal(theirs.RootFS.Layers, ours.RootFS.Layers);
     assert.is(theirs.Id, ours.Id);
     // Rootful podman on this kind of machine cannot start containers (runc rlimits); rootless is the peer.
-    if (process.getuid!() !== 0) assert.is(suite.podman(['run', '--rm', '--network', 'host', 'docker.io/library/to-podman:1', 'echo', 'in podman']), 'in podman\n');
+    if (process.getuid!() !== 0)
+      assert.is(suite.podman(['run', '--rm', '--network', 'host', 'docker.io/library/to-podman:1', 'echo', 'in podman']), 'in podman\n');
     suite.podman(['rmi', 'docker.io/library/to-podman:1']);
   });
 }
@@ -68,7 +69,9 @@ test('an image imported from a gzip tar keeps its gzip layer, and podman loads i
   const gz = join(dir, 'rootfs.tar.gz');
   writeFileSync(gz, gzipSync(await packTar(busyboxRootfs())));
   await suite.devboxOk(['image', 'import', gz, 'gz:1']);
-  const manifest = JSON.parse(execFileSync('cat', [join(suite.storeRoot, 'blobs', 'sha256', (await suite.inspect('gz:1')).Digest.slice(7))], { encoding: 'utf8' }));
+  const manifest = JSON.parse(
+    execFileSync('cat', [join(suite.storeRoot, 'blobs', 'sha256', (await suite.inspect('gz:1')).Digest.slice(7))], { encoding: 'utf8' }),
+  );
   assert.is(manifest.layers[0].mediaType, 'application/vnd.oci.image.layer.v1.tar+gzip');
   const archive = join(dir, 'gz.tar');
   await suite.devboxOk(['image', 'save', '-o', archive, 'gz:1']);
@@ -82,7 +85,10 @@ test('saving to stdout streams the same archive as saving to a file', async () =
   const dir = await suite.tempDir('stdout');
   await suite.devboxOk(['image', 'save', '-o', join(dir, 'file.tar'), 'stream:1']);
   const fd = openSync(join(dir, 'stdout.tar'), 'w');
-  execFileSync(process.execPath, [DEVBOX_BIN, 'image', 'save', 'stream:1'], { stdio: ['ignore', fd, 'pipe'], env: { ...process.env, XDG_DATA_HOME: join(suite.dir, 'data'), XDG_CONFIG_HOME: join(suite.dir, 'config') } });
+  execFileSync(process.execPath, [DEVBOX_BIN, 'image', 'save', 'stream:1'], {
+    stdio: ['ignore', fd, 'pipe'],
+    env: { ...process.env, XDG_DATA_HOME: join(suite.dir, 'data'), XDG_CONFIG_HOME: join(suite.dir, 'config') },
+  });
   closeSync(fd);
   assert.is(execFileSync('cmp', [join(dir, 'file.tar'), join(dir, 'stdout.tar')], { encoding: 'utf8' }), '');
 });
@@ -92,7 +98,11 @@ test('an archive piped into stdin loads', async () => {
   const archive = join(dir, 'in.tar');
   writeFileSync(archive, await dockerArchive([{ layers: [await packTar(busyboxRootfs())], names: ['piped:1'] }]));
   const fd = openSync(archive, 'r');
-  const out = execFileSync(process.execPath, [DEVBOX_BIN, 'image', 'load'], { stdio: [fd, 'pipe', 'pipe'], encoding: 'utf8', env: { ...process.env, XDG_DATA_HOME: join(suite.dir, 'data'), XDG_CONFIG_HOME: join(suite.dir, 'config') } });
+  const out = execFileSync(process.execPath, [DEVBOX_BIN, 'image', 'load'], {
+    stdio: [fd, 'pipe', 'pipe'],
+    encoding: 'utf8',
+    env: { ...process.env, XDG_DATA_HOME: join(suite.dir, 'data'), XDG_CONFIG_HOME: join(suite.dir, 'config') },
+  });
   closeSync(fd);
   assert.is(out, 'Loaded image: piped:1\n');
 });

@@ -49,14 +49,50 @@ const cases: Case[] = [
   ['import of a file that is not a tar', tarOfText, (p) => ['image', 'import', p, 'bad:1'], 1, /bad\.tar: not a tar archive \(invalid tar header\)/],
   ['import of a truncated tar', truncatedTar, (p) => ['image', 'import', p, 'bad:1'], 1, /bad\.tar: the tar archive is truncated/],
   ['import of a truncated gzip tar', async () => gzipped().subarray(0, 5000), (p) => ['image', 'import', p, 'bad:1'], 1, /bad\.tar: .*gzip data/],
-  ['import of corrupt gzip data', async () => Buffer.concat([gzipped().subarray(0, 40), Buffer.alloc(4000, 0x55)]), (p) => ['image', 'import', p, 'bad:1'], 1, /bad\.tar: corrupt or truncated gzip data/],
-  ['import of a truncated zstd tar', async () => Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0, 0, 0, 0]), (p) => ['image', 'import', p, 'bad:1'], 1, /bad\.tar: truncated zstd data/],
-  ['import of an xz tar', async () => Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, 0, 0]), (p) => ['image', 'import', p, 'bad:1'], 1, /bad\.tar is xz-compressed, which image layers cannot be/],
+  [
+    'import of corrupt gzip data',
+    async () => Buffer.concat([gzipped().subarray(0, 40), Buffer.alloc(4000, 0x55)]),
+    (p) => ['image', 'import', p, 'bad:1'],
+    1,
+    /bad\.tar: corrupt or truncated gzip data/,
+  ],
+  [
+    'import of a truncated zstd tar',
+    async () => Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0, 0, 0, 0]),
+    (p) => ['image', 'import', p, 'bad:1'],
+    1,
+    /bad\.tar: truncated zstd data/,
+  ],
+  [
+    'import of an xz tar',
+    async () => Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, 0, 0]),
+    (p) => ['image', 'import', p, 'bad:1'],
+    1,
+    /bad\.tar is xz-compressed, which image layers cannot be/,
+  ],
   ['import of a file that does not exist', async () => undefined, (p) => ['image', 'import', p, 'bad:1'], 1, /cannot read .*bad\.tar: .*ENOENT/],
-  ['import under an invalid name', async () => busyboxLayer, (p) => ['image', 'import', p, 'Bad:Name'], 125, /invalid reference "Bad:Name": "Bad" must be lowercase/],
+  [
+    'import under an invalid name',
+    async () => busyboxLayer,
+    (p) => ['image', 'import', p, 'Bad:Name'],
+    125,
+    /invalid reference "Bad:Name": "Bad" must be lowercase/,
+  ],
   ['load of a file that is not a tar', tarOfText, (p) => ['image', 'load', '-i', p], 1, /bad\.tar: not a tar archive/],
-  ['load of a truncated archive', async () => (await dockerArchive([{ layers: [busyboxLayer], names: ['t:1'] }])).subarray(0, 700_000), (p) => ['image', 'load', '-i', p], 1, /bad\.tar: the tar archive is truncated/],
-  ['load of a tar that is no image archive', async () => packTar([{ name: 'README', content: 'hello' }]), (p) => ['image', 'load', '-i', p], 1, /bad\.tar: not a docker-archive or oci-archive \(it has no manifest\.json or index\.json\)/],
+  [
+    'load of a truncated archive',
+    async () => (await dockerArchive([{ layers: [busyboxLayer], names: ['t:1'] }])).subarray(0, 700_000),
+    (p) => ['image', 'load', '-i', p],
+    1,
+    /bad\.tar: the tar archive is truncated/,
+  ],
+  [
+    'load of a tar that is no image archive',
+    async () => packTar([{ name: 'README', content: 'hello' }]),
+    (p) => ['image', 'load', '-i', p],
+    1,
+    /bad\.tar: not a docker-archive or oci-archive \(it has no manifest\.json or index\.json\)/,
+  ],
   [
     'load of a docker-archive whose config does not match its digest',
     async () => patch(await dockerArchive([{ layers: [busyboxLayer], names: ['c:1'], config: { User: 'root' } }]), '"User":"root"', '"User":"evil"'),
@@ -82,7 +118,10 @@ const cases: Case[] = [
     'load of a docker-archive whose manifest names a missing layer',
     async () => {
       const good = JSON.stringify([{ Config: 'c.json', RepoTags: ['m:1'], Layers: ['nowhere/layer.tar'] }]);
-      return packTar([{ name: 'c.json', content: JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [`sha256:${'1'.repeat(64)}`] } }) }, { name: 'manifest.json', content: good }]);
+      return packTar([
+        { name: 'c.json', content: JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [`sha256:${'1'.repeat(64)}`] } }) },
+        { name: 'manifest.json', content: good },
+      ]);
     },
     (p) => ['image', 'load', '-i', p],
     1,
@@ -90,7 +129,10 @@ const cases: Case[] = [
   ],
   [
     'load of an archive whose gzip layer is corrupt past its first bytes',
-    async () => dockerArchive([{ layers: [Buffer.concat([gzipped().subarray(0, 2000), Buffer.alloc(8000, 0x55)])], names: ['z:1'], diffIDs: [`sha256:${'2'.repeat(64)}`] }]),
+    async () =>
+      dockerArchive([
+        { layers: [Buffer.concat([gzipped().subarray(0, 2000), Buffer.alloc(8000, 0x55)])], names: ['z:1'], diffIDs: [`sha256:${'2'.repeat(64)}`] },
+      ]),
     (p) => ['image', 'load', '-i', p],
     1,
     /bad\.tar: layer sha256:[0-9a-f]{12}…: corrupt or truncated gzip data/,
@@ -102,7 +144,13 @@ const cases: Case[] = [
     1,
     /bad\.tar: layer sha256:[0-9a-f]{12}…: entry "..\/..\/escape" escapes the layer directory/,
   ],
-  ['run of an unknown image', async () => undefined, () => ['run', '--rm', '--pull', 'never', 'nope:1', 'true'], 125, /unknown image "nope:1" \(see "devbox images"; load one with/],
+  [
+    'run of an unknown image',
+    async () => undefined,
+    () => ['run', '--rm', '--pull', 'never', 'nope:1', 'true'],
+    125,
+    /unknown image "nope:1" \(see "devbox images"; load one with/,
+  ],
   ['inspect of an unknown image', async () => undefined, () => ['image', 'inspect', 'nope:1'], 125, /unknown image "nope:1"/],
   ['rmi of an unknown image', async () => undefined, () => ['rmi', 'nope:1'], 125, /unknown image "nope:1"/],
   ['save of an unknown image', async () => undefined, (p) => ['image', 'save', '-o', p, 'nope:1'], 125, /unknown image "nope:1"/],

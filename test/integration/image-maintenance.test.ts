@@ -66,10 +66,12 @@ test('prune removes dangling images and unreferenced blobs; -a also named images
   const pruned = await suite.devboxOk(['image', 'prune', '-f']);
   assert.match(pruned.stdout, /^Deleted Images:\ndeleted: sha256:[0-9a-f]{64}\n\nTotal reclaimed space: \d/);
   assert.not.ok(blobs().includes('f'.repeat(64)));
-  assert.equal(JSON.parse((await suite.devboxOk(['images', '--format', 'json'])).stdout).map((i: { Names: string[] }) => i.Names[0]).sort(), [
-    'docker.io/library/named:1',
-    'docker.io/library/used:1',
-  ]);
+  assert.equal(
+    JSON.parse((await suite.devboxOk(['images', '--format', 'json'])).stdout)
+      .map((i: { Names: string[] }) => i.Names[0])
+      .sort(),
+    ['docker.io/library/named:1', 'docker.io/library/used:1'],
+  );
 
   const all = await suite.devboxOk(['image', 'prune', '-af']);
   assert.match(all.stdout, 'untagged: named:1');

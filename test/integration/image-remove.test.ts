@@ -40,8 +40,14 @@ test('images lists each name with its short id and size; -q and --no-trunc give 
   const id = (await suite.inspect('listed:7')).Id;
   const out = (await suite.devboxOk(['images'])).stdout.split('\n');
   assert.match(out[0], /^REPOSITORY\s+TAG\s+IMAGE ID\s+CREATED\s+SIZE$/);
-  assert.ok(out.some((l) => new RegExp(`^listed\\s+7\\s+${id.slice(0, 12)}\\s+\\S.*\\s+\\d+(\\.\\d+)?[kMG]?B$`).test(l)), out.join('\n'));
-  assert.ok(out.some((l) => new RegExp(`^localhost/listed\\s+8\\s+${id.slice(0, 12)}\\s`).test(l)), out.join('\n'));
+  assert.ok(
+    out.some((l) => new RegExp(`^listed\\s+7\\s+${id.slice(0, 12)}\\s+\\S.*\\s+\\d+(\\.\\d+)?[kMG]?B$`).test(l)),
+    out.join('\n'),
+  );
+  assert.ok(
+    out.some((l) => new RegExp(`^localhost/listed\\s+8\\s+${id.slice(0, 12)}\\s`).test(l)),
+    out.join('\n'),
+  );
   assert.ok((await suite.devboxOk(['images', '-q'])).stdout.split('\n').includes(id.slice(0, 12)));
   assert.ok((await suite.devboxOk(['images', '-q', '--no-trunc'])).stdout.split('\n').includes(`sha256:${id}`));
   assert.is((await suite.devboxOk(['image', 'ls'])).stdout, (await suite.devboxOk(['images'])).stdout);

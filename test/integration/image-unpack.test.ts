@@ -19,7 +19,10 @@ let layer: string;
 const SPARSE_SIZE = 16 * 1024 * 1024;
 
 function getxattr(path: string, name: string): string {
-  return execFileSync('python3', ['-c', 'import os,sys; print(os.getxattr(sys.argv[1], sys.argv[2]).decode())', path, name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+  return execFileSync('python3', ['-c', 'import os,sys; print(os.getxattr(sys.argv[1], sys.argv[2]).decode())', path, name], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  }).trim();
 }
 
 /** Fixtures, made before the first test (a failing `before` hook's error would be lost in uvu). */
@@ -132,10 +135,21 @@ test('a layer shared by two images is unpacked once', async () => {
 /** Hostile layers, imported for real as namespace root; `victim` is a directory of the caller's. */
 const hostileLayers: [string, (victim: string) => TarEntry[], RegExp][] = [
   ['an entry that climbs out', () => [{ name: '../../../escaped', content: 'x' }], /entry "..\/..\/..\/escaped" escapes the layer directory/],
-  ['a write through a symlink to a host directory', (victim) => [{ name: 'link', type: 'symlink', linkname: victim }, { name: 'link/escaped', content: 'x' }], /passes through the symlink "link"/],
+  [
+    'a write through a symlink to a host directory',
+    (victim) => [
+      { name: 'link', type: 'symlink', linkname: victim },
+      { name: 'link/escaped', content: 'x' },
+    ],
+    /passes through the symlink "link"/,
+  ],
   ['a hard link to a host file', () => [{ name: 'h', type: 'link', linkname: '../../../../etc/passwd' }], /escapes the layer directory/],
   ['a whiteout through a symlink', (victim) => [{ name: 'l', type: 'symlink', linkname: victim }, { name: 'l/.wh.keep' }], /passes through the symlink "l"/],
-  ['a file owned by an id the user namespace does not map', () => [{ name: 'far', content: 'x', uid: 200_000 }], /entry "far" is owned by 200000:0, which the user namespace does not map/],
+  [
+    'a file owned by an id the user namespace does not map',
+    () => [{ name: 'far', content: 'x', uid: 200_000 }],
+    /entry "far" is owned by 200000:0, which the user namespace does not map/,
+  ],
 ];
 
 for (const [what, entries, message] of hostileLayers) {
@@ -164,7 +178,10 @@ test('a directory replaced by a symlink in the same layer does not pass its mode
   const victim = join(dir, 'victim');
   mkdirSync(victim, { mode: 0o700 });
   const tar = join(dir, 'chmod.tar');
-  await writeTar(tar, [{ name: 'd', type: 'directory', mode: 0o777 }, { name: 'd', type: 'symlink', linkname: victim }]);
+  await writeTar(tar, [
+    { name: 'd', type: 'directory', mode: 0o777 },
+    { name: 'd', type: 'symlink', linkname: victim },
+  ]);
   await suite.devboxOk(['image', 'import', tar, 'chmod:1']);
   assert.is(statSync(victim).mode & 0o7777, 0o700);
   assert.is(statSync(victim).uid, process.getuid!());

@@ -9,33 +9,55 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readSockets } from '../../src/network/proc-net.js';
 import { devbox, devboxOk } from '../helpers/cli.js';
-import { closeServer, eventually, freePort, httpGet, importNetworkImage, listenOnFreePort, portOf, startSandbox, suiteSlirpProcesses } from '../helpers/network.js';
+import {
+  closeServer,
+  eventually,
+  freePort,
+  httpGet,
+  importNetworkImage,
+  listenOnFreePort,
+  portOf,
+  startSandbox,
+  suiteSlirpProcesses,
+} from '../helpers/network.js';
 
 const IMAGE = 'netbox:latest';
 const containersDir = () => join(process.env.XDG_DATA_HOME!, 'devbox', 'containers');
 const containers = () => (existsSync(containersDir()) ? readdirSync(containersDir()) : []);
 
 /** A command that serves `body` with busybox httpd on `port` inside, says "serving", then waits for stdin's end. */
-const serve = (body: string, port: number) => ['sh', '-c', `set -e; mkdir -p /www; echo ${body} > /www/index.html; httpd -p ${port} -h /www; echo serving; read line || true`];
+const serve = (body: string, port: number) => [
+  'sh',
+  '-c',
+  `set -e; mkdir -p /www; echo ${body} > /www/index.html; httpd -p ${port} -h /www; echo serving; read line || true`,
+];
 
 /** `devbox ports` rows as [port, host address, forward] (one sandbox runs at a time where this is used). */
 async function portsRows(): Promise<string[][]> {
   const out = (await devboxOk(['ports'])).stdout.trim().split('\n').slice(1);
-  return out.map((line) => line.trim().split(/\s{2,}/).slice(1));
+  return out.map((line) =>
+    line
+      .trim()
+      .split(/\s{2,}/)
+      .slice(1),
+  );
 }
 
 test.before(async () => {
   await importNetworkImage(IMAGE);
 });
 
-test('-p HOSTPORT:PORT publishes on the host\'s 127.0.0.1 only; devbox ports lists it', async () => {
+test("-p HOSTPORT:PORT publishes on the host's 127.0.0.1 only; devbox ports lists it", async () => {
   const hostPort = await freePort();
   const sandbox = startSandbox(['-p', `${hostPort}:8080`, IMAGE, ...serve('published', 8080)]);
   try {
     await sandbox.printed('serving');
     assert.is(await httpGet(hostPort), 'published\n');
     const bound = readSockets('/proc/self/net', 'tcp').filter((s) => s.port === hostPort);
-    assert.equal(bound.map((s) => s.address), ['127.0.0.1']);
+    assert.equal(
+      bound.map((s) => s.address),
+      ['127.0.0.1'],
+    );
     assert.equal(await portsRows(), [['8080/tcp', `127.0.0.1:${hostPort}`, 'published']], 'not auto-forwarded a second time');
   } finally {
     assert.is(await sandbox.finish(), 0, sandbox.stderr());
@@ -86,7 +108,7 @@ test('auto-forward takes the next free host port when the same one is taken', as
     assert.ok(hostPort > port, `forwarded from ${row.join(' ')}`);
     assert.equal(row, [`${port}/tcp`, `127.0.0.1:${hostPort}`, 'auto']);
     assert.is(await httpGet(hostPort), 'moved\n');
-    assert.is(await httpGet(port), 'held by the test\n', 'the host\'s own server keeps its port');
+    assert.is(await httpGet(port), 'held by the test\n', "the host's own server keeps its port");
   } finally {
     assert.is(await sandbox.finish(), 0, sandbox.stderr());
     await closeServer(held);
@@ -148,7 +170,10 @@ test('a taken host port is named with the process holding it; no container and n
   try {
     const r = await devbox(['run', '--rm', '-p', `${port}:80`, IMAGE, 'true']);
     assert.is(r.exitCode, 125);
-    assert.is(r.stderr, `devbox: host port 127.0.0.1:${port}/tcp is already in use by node (pid ${process.pid}) (stop it, or publish another host port: -p ${port + 1}:80)\n`);
+    assert.is(
+      r.stderr,
+      `devbox: host port 127.0.0.1:${port}/tcp is already in use by node (pid ${process.pid}) (stop it, or publish another host port: -p ${port + 1}:80)\n`,
+    );
     assert.equal(containers(), before);
     assert.equal(suiteSlirpProcesses(), []);
   } finally {

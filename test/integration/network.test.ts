@@ -28,14 +28,23 @@ test.before(async () => {
   await importNetworkImage(IMAGE);
 });
 
-test('the default network is slirp4netns: tap0 with MTU 65520, a route via 10.0.2.2, slirp\'s resolver, the name in hosts', async () => {
-  const r = await devboxOk(['run', '--rm', '--hostname', 'box1', IMAGE, 'sh', '-c', 'ls /sys/class/net; cat /sys/class/net/tap0/mtu; ip -4 addr show tap0; ip route; cat /etc/resolv.conf /etc/hosts']);
+test("the default network is slirp4netns: tap0 with MTU 65520, a route via 10.0.2.2, slirp's resolver, the name in hosts", async () => {
+  const r = await devboxOk([
+    'run',
+    '--rm',
+    '--hostname',
+    'box1',
+    IMAGE,
+    'sh',
+    '-c',
+    'ls /sys/class/net; cat /sys/class/net/tap0/mtu; ip -4 addr show tap0; ip route; cat /etc/resolv.conf /etc/hosts',
+  ]);
   const out = r.stdout;
   assert.match(out, /^lo\ntap0\n65520\n/);
   assert.match(out, /inet 10\.0\.2\.100\/24/);
   assert.match(out, /^default via 10\.0\.2\.2 dev tap0/m);
   assert.match(out, /^nameserver 10\.0\.2\.3$/m);
-  assert.is(out.match(/^nameserver/gm)?.length, 1, 'only slirp4netns\'s resolver');
+  assert.is(out.match(/^nameserver/gm)?.length, 1, "only slirp4netns's resolver");
   assert.match(out, /^10\.0\.2\.100\tbox1$/m);
   assert.not.match(out, /host\.containers\.internal/, 'the host is hidden by default');
 });
@@ -46,7 +55,7 @@ test('--network slirp is slirp4netns; allow_host_loopback=true names the host in
   assert.match(r.stdout, /^10\.0\.2\.2\thost\.containers\.internal host\.docker\.internal$/m);
 });
 
-test('none has only loopback, up; host sees the host\'s interfaces', async () => {
+test("none has only loopback, up; host sees the host's interfaces", async () => {
   const none = await devboxOk(['run', '--rm', '--network', 'none', IMAGE, 'sh', '-c', 'ls /sys/class/net; ip -4 addr show lo; ip route']);
   assert.match(none.stdout, /^lo\n/);
   assert.match(none.stdout, /inet 127\.0\.0\.1\/8/);
@@ -59,14 +68,34 @@ if (process.getuid!() === 0) {
   // Only root can listen on port 53, the only port slirp4netns forwards 10.0.2.3 to, and bind a resolv.conf
   // of the test's over the host's in a mount namespace of devbox's own. The rootless pass checks the same
   // path through 10.0.2.2 below.
-  test('DNS as root: the resolver in resolv.conf (10.0.2.3) answers from the host\'s resolver through slirp4netns', async () => {
+  test("DNS as root: the resolver in resolv.conf (10.0.2.3) answers from the host's resolver through slirp4netns", async () => {
     const address = '127.83.0.1';
     const resolver = await startDnsResponder({ 'api.devbox.test': '192.0.2.77' }, { address, port: 53 });
     const dir = await testDir('resolv');
     writeFileSync(join(dir, 'resolv.conf'), `nameserver ${address}\n`);
     try {
       // Asynchronously: the responder answers from this process's event loop.
-      const r = await execFileAsync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', 'mount --bind "$0" /etc/resolv.conf && exec "$@"', join(dir, 'resolv.conf'), process.execPath, DEVBOX_BIN, 'run', '--rm', IMAGE, 'sh', '-c', 'cat /etc/resolv.conf; nslookup -type=a api.devbox.test'], { encoding: 'utf8' });
+      const r = await execFileAsync(
+        'unshare',
+        [
+          '--mount',
+          '--propagation',
+          'private',
+          'sh',
+          '-c',
+          'mount --bind "$0" /etc/resolv.conf && exec "$@"',
+          join(dir, 'resolv.conf'),
+          process.execPath,
+          DEVBOX_BIN,
+          'run',
+          '--rm',
+          IMAGE,
+          'sh',
+          '-c',
+          'cat /etc/resolv.conf; nslookup -type=a api.devbox.test',
+        ],
+        { encoding: 'utf8' },
+      );
       assert.match(r.stdout, /^nameserver 10\.0\.2\.3$/m);
       assert.match(r.stdout, /Server:\s+10\.0\.2\.3/);
       assert.match(r.stdout, /Name:\s+api\.devbox\.test\nAddress: 192\.0\.2\.77/);
@@ -77,7 +106,7 @@ if (process.getuid!() === 0) {
   });
 }
 
-test('DNS: a name resolves inside through slirp4netns against a resolver on the host\'s loopback', async () => {
+test("DNS: a name resolves inside through slirp4netns against a resolver on the host's loopback", async () => {
   const resolver = await startDnsResponder({ 'build.devbox.test': '192.0.2.55' });
   try {
     // slirp4netns forwards 10.0.2.2 to the host's 127.0.0.1 only when allowed; the query carries the port,
@@ -87,7 +116,7 @@ test('DNS: a name resolves inside through slirp4netns against a resolver on the 
     assert.match(r.stdout, /Name:\s+build\.devbox\.test\nAddress: 192\.0\.2\.55/);
     assert.ok(resolver.queries.includes('build.devbox.test'));
     const hidden = await devbox(['run', '--rm', IMAGE, 'nslookup', '-type=a', 'build.devbox.test', server]);
-    assert.is.not(hidden.exitCode, 0, 'the host\'s loopback is hidden by default');
+    assert.is.not(hidden.exitCode, 0, "the host's loopback is hidden by default");
     assert.not.match(hidden.stdout, /192\.0\.2\.55/);
   } finally {
     await resolver.close();
@@ -122,7 +151,21 @@ test('no slirp4netns of this suite outlives its sandboxes', () => {
 test('helper --sync-fd: the pid comes before anything runs; a caller that gives up leaves nothing started', async () => {
   const dir = await testDir('sync');
   const marker = join(dir, 'ran');
-  const args = [...userNamespaceArgs(resolveIdMapping().mapping), '--unshare-net', '--sync-fd', '3', '--rootfs', '/', '--bind', dir, '/mnt', '--', '/bin/sh', '-c', 'touch /mnt/ran'];
+  const args = [
+    ...userNamespaceArgs(resolveIdMapping().mapping),
+    '--unshare-net',
+    '--sync-fd',
+    '3',
+    '--rootfs',
+    '/',
+    '--bind',
+    dir,
+    '/mnt',
+    '--',
+    '/bin/sh',
+    '-c',
+    'touch /mnt/ran',
+  ];
   const helper = spawn(helperPath(), args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
   let stderr = '';
   helper.stderr!.on('data', (d) => (stderr += d));
@@ -136,7 +179,7 @@ test('helper --sync-fd: the pid comes before anything runs; a caller that gives 
   assert.is(code, 125);
   assert.is(stderr, '', 'the caller says why it gave up');
   assert.not.ok(existsSync(marker), 'the command never ran');
-  await eventually('the sandbox\'s pid 1 to end', () => (isAlive(pid) ? undefined : true), 5000);
+  await eventually("the sandbox's pid 1 to end", () => (isAlive(pid) ? undefined : true), 5000);
   const refused = spawnSync(helperPath(), [...args.slice(0, 5), '--sync-fd', '1', ...args.slice(7)], { encoding: 'utf8' });
   assert.is(refused.status, 125);
   assert.match(refused.stderr, /--sync-fd: 1 is a standard stream/);

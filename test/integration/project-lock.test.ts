@@ -34,7 +34,9 @@ async function seed(repoTag: string, marker: string): Promise<string> {
 
 /** The lock devbox writes for these pins: sorted keys, two-space indent, final newline. */
 function lockText(images: Record<string, string>): string {
-  const entries = Object.keys(images).sort().map((ref) => [ref, { digest: images[ref] }]);
+  const entries = Object.keys(images)
+    .sort()
+    .map((ref) => [ref, { digest: images[ref] }]);
   return `${JSON.stringify({ lockfileVersion: 1, images: Object.fromEntries(entries) }, null, 2)}\n`;
 }
 
@@ -113,17 +115,26 @@ test('a pinned digest that exists nowhere is a stale lock: one line naming the i
   const r = await run(root, ['true'], await otherStore());
   assert.is(r.exitCode, 1);
   const lines = r.stderr.trim().split('\n');
-  assert.is(lines.at(-1), `devbox: devbox.lock pins ${ref} to sha256:${gone.slice(7, 19)}…, which is neither in the image store nor in its registry (run "devbox update" to pin its current digest)`);
+  assert.is(
+    lines.at(-1),
+    `devbox: devbox.lock pins ${ref} to sha256:${gone.slice(7, 19)}…, which is neither in the image store nor in its registry (run "devbox update" to pin its current digest)`,
+  );
   assert.is(lines.filter((line) => /^devbox: (?!note:)/.test(line)).length, 1, r.stderr);
 });
 
 test('a malformed lock is reported at file:line:col, like the config', async () => {
-  const root = projectDir({ 'devbox.json': JSON.stringify({ image: `${registry.host}/lock/base:1` }), 'devbox.lock': '{\n  "lockfileVersion": 1,\n  "images": { "x:1": { "digest": "sha256:12" } }\n}\n' });
+  const root = projectDir({
+    'devbox.json': JSON.stringify({ image: `${registry.host}/lock/base:1` }),
+    'devbox.lock': '{\n  "lockfileVersion": 1,\n  "images": { "x:1": { "digest": "sha256:12" } }\n}\n',
+  });
   const path = join(root, 'devbox.lock');
   const errorLine = async () => {
     const r = await run(root, ['true']);
     assert.is(r.exitCode, 1);
-    const errors = r.stderr.trim().split('\n').filter((line) => !line.startsWith('devbox: note:'));
+    const errors = r.stderr
+      .trim()
+      .split('\n')
+      .filter((line) => !line.startsWith('devbox: note:'));
     assert.is(errors.length, 1, r.stderr);
     return errors[0];
   };
@@ -131,7 +142,10 @@ test('a malformed lock is reported at file:line:col, like the config', async () 
   writeFileSync(path, '{ "lockfileVersion": 1, "images": {} ]\n');
   assert.is(await errorLine(), `devbox: ${path}:1:38: invalid JSON: expected "," (fix the syntax at that position)`);
   writeFileSync(path, '{ "lockfileVersion": 1, "images": { "busybox": { "local": true } } }\n');
-  assert.is(await errorLine(), `devbox: ${path}:1:37: "images.busybox" is not an image reference as devbox writes them (REGISTRY/REPOSITORY:TAG) (fix it, or remove it and devbox writes it again)`);
+  assert.is(
+    await errorLine(),
+    `devbox: ${path}:1:37: "images.busybox" is not an image reference as devbox writes them (REGISTRY/REPOSITORY:TAG) (fix it, or remove it and devbox writes it again)`,
+  );
 });
 
 test('push-env, then a teammate with another store and the repo at another path enters without building', async () => {
@@ -165,7 +179,10 @@ test('an envImage without the tag, or unreachable, falls back to building with o
   const missing = projectDir({ 'devbox.json': JSON.stringify({ envImage: `${registry.host}/lock/nothing-here` }), '.devbox/Dockerfile': dockerfile });
   const r = await runOk(missing, ['cat', '/built']);
   assert.is(r.stdout, 'built\n');
-  assert.match(r.stderr, new RegExp(`devbox: note: cannot pull ${registry.host}/lock/nothing-here:[0-9a-f]{12}: 404 [^\\n]*; building the environment here\\n`));
+  assert.match(
+    r.stderr,
+    new RegExp(`devbox: note: cannot pull ${registry.host}/lock/nothing-here:[0-9a-f]{12}: 404 [^\\n]*; building the environment here\\n`),
+  );
   assert.match(r.stderr, /STEP 2\/2: RUN echo built/);
 
   const unreachable = projectDir({ 'devbox.json': JSON.stringify({ envImage: `127.0.0.1:${await freePort()}/env` }), '.devbox/Dockerfile': dockerfile });
@@ -178,7 +195,10 @@ test('push-env refuses a tag, and a project that uses an image as it is', async 
   const root = projectDir({ 'devbox.json': '{}', '.devbox/Dockerfile': `FROM ${registry.host}/lock/base:1\n` });
   const tagged = await devbox(['push-env', `${registry.host}/lock/env:v1`], { cwd: root });
   assert.is(tagged.exitCode, 1);
-  assert.is(tagged.stderr, `devbox: devbox push-env: "${registry.host}/lock/env:v1" names a tag (give the repository alone (REGISTRY/NAME): devbox tags it with the inputs hash)\n`);
+  assert.is(
+    tagged.stderr,
+    `devbox: devbox push-env: "${registry.host}/lock/env:v1" names a tag (give the repository alone (REGISTRY/NAME): devbox tags it with the inputs hash)\n`,
+  );
   const imageProject = projectDir({ 'devbox.json': JSON.stringify({ image: `${registry.host}/lock/base:1`, envImage: `${registry.host}/lock/env` }) });
   const r = await devbox(['push-env'], { cwd: imageProject });
   assert.is(r.exitCode, 1);

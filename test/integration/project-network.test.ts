@@ -51,13 +51,23 @@ const serve = (body: string, port: number, address = '') =>
 /** `devbox ports` rows of one sandbox as [port, host address, forward]. */
 async function portsRows(id: string): Promise<string[][]> {
   const lines = (await devboxOk(['ports', id])).stdout.trim().split('\n').slice(1);
-  return lines.map((line) => line.trim().split(/\s{2,}/).slice(1)).sort();
+  return lines
+    .map((line) =>
+      line
+        .trim()
+        .split(/\s{2,}/)
+        .slice(1),
+    )
+    .sort();
 }
 
 /** The network processes the sandbox recorded: running, and slirp4netns and node (the port watcher). */
 function networkProcesses(state: SandboxState): ProcessRecord[] {
   const processes = state.network ?? [];
-  assert.equal(processes.map((p) => readFileSync(`/proc/${p.pid}/stat`, 'utf8').split(' ')[1]), ['(slirp4netns)', '(node)']);
+  assert.equal(
+    processes.map((p) => readFileSync(`/proc/${p.pid}/stat`, 'utf8').split(' ')[1]),
+    ['(slirp4netns)', '(node)'],
+  );
   assert.ok(processes.every(running));
   return processes;
 }
@@ -88,10 +98,13 @@ test('a server inside answers on the host through "ports" and through auto-forwa
   assert.is(await httpGet(hostPort), 'published\n');
   assert.is(await eventually('the auto-forward', () => httpGet(autoPort)), 'auto\n');
   const { id } = sandboxOf(root);
-  assert.equal(await portsRows(id), [
-    [`${autoPort}/tcp`, `127.0.0.1:${autoPort}`, 'auto'],
-    ['8080/tcp', `127.0.0.1:${hostPort}`, 'published'],
-  ].sort());
+  assert.equal(
+    await portsRows(id),
+    [
+      [`${autoPort}/tcp`, `127.0.0.1:${autoPort}`, 'auto'],
+      ['8080/tcp', `127.0.0.1:${hostPort}`, 'published'],
+    ].sort(),
+  );
   const resolv = await devboxOk(['run', 'cat', '/etc/resolv.conf'], { cwd: root });
   assert.match(resolv.stdout, /^nameserver 10\.0\.2\.3$/m);
 });
@@ -106,15 +119,18 @@ test('two projects listen on the same port inside, each published on its own hos
   assert.is(await httpGet(portB), 'second\n');
 });
 
-test('every entry shares the sandbox\'s network: a second one reaches the first one\'s server on 127.0.0.1', async () => {
+test("every entry shares the sandbox's network: a second one reaches the first one's server on 127.0.0.1", async () => {
   const port = await freePort();
   const root = await project({});
   const netns = 'readlink /proc/self/ns/net';
   const first = await devboxOk(['run', 'sh', '-c', `${serve('shared', port, '127.0.0.1')} && ${netns}`], { cwd: root });
-  const second = await devboxOk(['run', 'sh', '-c', `${netns}; ip -o link show tap0 | grep -c tap0; printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc 127.0.0.1 ${port}`], { cwd: root });
+  const second = await devboxOk(
+    ['run', 'sh', '-c', `${netns}; ip -o link show tap0 | grep -c tap0; printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc 127.0.0.1 ${port}`],
+    { cwd: root },
+  );
   const [ns, taps, ...reply] = second.stdout.split('\n');
   assert.is(ns, first.stdout.trim());
-  assert.ok(ns !== readlinkSync('/proc/self/ns/net'), 'not the host\'s network');
+  assert.ok(ns !== readlinkSync('/proc/self/ns/net'), "not the host's network");
   assert.is(taps, '1');
   assert.ok(reply.includes('shared'), second.stdout);
   assert.is(await httpGet(port), undefined, 'a listener on loopback inside is not forwarded');
@@ -127,7 +143,7 @@ test('"network": "none" has only loopback, and no slirp4netns', async () => {
   assert.is(sandboxOf(root).state.network, undefined);
 });
 
-test('devbox stop ends the sandbox\'s slirp4netns and port watcher and frees its host port', async () => {
+test("devbox stop ends the sandbox's slirp4netns and port watcher and frees its host port", async () => {
   const hostPort = await freePort();
   const root = await project({ ports: [`${hostPort}:8080`] });
   await devboxOk(['run', 'sh', '-c', serve('stopped', 8080)], { cwd: root });
@@ -178,7 +194,10 @@ test('slirp4netns missing: one line naming the package and the config key; nothi
   const root = await project({});
   const r = await devbox(['run', 'true'], { cwd: root, env: { PATH: '/nonexistent' } });
   assert.is(r.exitCode, 125);
-  assert.is(r.stderr, `devbox: slirp4netns not found: it provides the isolated network (apt-get install slirp4netns, or set "network": "host" in ${root}/devbox.json)\n`);
+  assert.is(
+    r.stderr,
+    `devbox: slirp4netns not found: it provides the isolated network (apt-get install slirp4netns, or set "network": "host" in ${root}/devbox.json)\n`,
+  );
   assert.not.match((await devboxOk(['ps', '-a'])).stdout, root);
 });
 

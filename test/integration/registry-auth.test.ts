@@ -55,7 +55,10 @@ for (const kind of ['htpasswd (basic)', 'token'] as const) {
     const before = suite.snapshot();
     const r = await suite.devbox(['pull', `${registry().host}/app:1`]);
     assert.is(r.exitCode, 1);
-    assert.is(r.stderr.trim().split('\n').pop(), `devbox: cannot pull ${registry().host}/app:1: ${registry().host} requires authentication (devbox login ${registry().host})`);
+    assert.is(
+      r.stderr.trim().split('\n').pop(),
+      `devbox: cannot pull ${registry().host}/app:1: ${registry().host} requires authentication (devbox login ${registry().host})`,
+    );
     assert.is(suite.snapshot(), before);
   });
 
@@ -80,7 +83,11 @@ for (const kind of ['htpasswd (basic)', 'token'] as const) {
     assert.is(pulled.exitCode, 0, pulled.stderr);
     assert.not.match(pulled.stdout + pulled.stderr, PASSWORD);
     assert.is((await suite.devboxOk(['run', '--rm', `${registry().host}/app:1`])).stdout, 'authorized\n');
-    if (kind === 'token') assert.ok(tokens.requests.some((s) => s.includes('repository:app:pull')), JSON.stringify(tokens.requests));
+    if (kind === 'token')
+      assert.ok(
+        tokens.requests.some((s) => s.includes('repository:app:pull')),
+        JSON.stringify(tokens.requests),
+      );
 
     assert.is((await suite.devboxOk(['logout', registry().host])).stdout, `Removed login credentials for ${registry().host}\n`);
     assert.equal(JSON.parse(readFileSync(authFile(), 'utf8')).auths, {});
@@ -101,7 +108,10 @@ test('credentials that skopeo (containers auth.json) and Docker (config.json) st
 
   const dockerConfig = join(dir, 'docker');
   mkdirSync(dockerConfig);
-  writeFileSync(join(dockerConfig, 'config.json'), JSON.stringify({ auths: { [`http://${tokenRegistry.host}`]: { auth: Buffer.from(`${USER}:${PASSWORD}`).toString('base64') } } }));
+  writeFileSync(
+    join(dockerConfig, 'config.json'),
+    JSON.stringify({ auths: { [`http://${tokenRegistry.host}`]: { auth: Buffer.from(`${USER}:${PASSWORD}`).toString('base64') } } }),
+  );
   const viaDocker = await suite.devbox(['pull', '-q', `${tokenRegistry.host}/app:1`], { env: { DOCKER_CONFIG: dockerConfig } });
   assert.is(viaDocker.exitCode, 0, viaDocker.stderr);
   const logout = await suite.devbox(['logout', tokenRegistry.host], { env: { DOCKER_CONFIG: dockerConfig } });
@@ -123,7 +133,10 @@ test('a Docker credential helper named in config.json (credHelpers) provides the
   // Without the helper on PATH the same config is one line naming it.
   const missing = await suite.devbox(['pull', `${tokenRegistry.host}/app:1`], { env: { DOCKER_CONFIG: dir } });
   assert.is(missing.exitCode, 1);
-  assert.is(missing.stderr.trim().split('\n').pop(), `devbox: cannot pull ${tokenRegistry.host}/app:1: ${join(dir, 'config.json')} names the credential helper docker-credential-devbox-test for ${tokenRegistry.host}, which is not installed (install docker-credential-devbox-test, or remove it from ${join(dir, 'config.json')})`);
+  assert.is(
+    missing.stderr.trim().split('\n').pop(),
+    `devbox: cannot pull ${tokenRegistry.host}/app:1: ${join(dir, 'config.json')} names the credential helper docker-credential-devbox-test for ${tokenRegistry.host}, which is not installed (install docker-credential-devbox-test, or remove it from ${join(dir, 'config.json')})`,
+  );
 });
 
 test.run();

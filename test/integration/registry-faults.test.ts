@@ -55,7 +55,10 @@ test('a blob with a flipped byte is refused: digest mismatch named, nothing stor
 test('a blob cut short is refused as truncated, nothing stored', async () => {
   const { result, before, after } = await pullThrough('truncate');
   assert.is(result.exitCode, 1);
-  assert.match(result.stderr, new RegExp(`devbox: cannot pull ${proxy.host}/app:1: blob sha256:[0-9a-f]{12}…: the transfer broke off after \\d+ of \\d+ bytes`));
+  assert.match(
+    result.stderr,
+    new RegExp(`devbox: cannot pull ${proxy.host}/app:1: blob sha256:[0-9a-f]{12}…: the transfer broke off after \\d+ of \\d+ bytes`),
+  );
   assert.is(after, before);
 });
 

@@ -27,7 +27,9 @@ async function seed(repoTag: string, marker: string, config: Record<string, unkn
 }
 
 async function manifestOf(repo: string, tag: string): Promise<{ digest: string; size: number; body: Buffer }> {
-  const res = await registryApi(registry.host, `${repo}/manifests/${tag}`, { headers: { Accept: `${OCI_MANIFEST}, application/vnd.docker.distribution.manifest.v2+json` } });
+  const res = await registryApi(registry.host, `${repo}/manifests/${tag}`, {
+    headers: { Accept: `${OCI_MANIFEST}, application/vnd.docker.distribution.manifest.v2+json` },
+  });
   assert.is(res.status, 200, `manifest ${repo}:${tag}`);
   const body = Buffer.from(await res.arrayBuffer());
   return { digest: sha256(body), size: body.length, body };
@@ -98,7 +100,10 @@ test('pulls by digest: the image is stored under that digest', async () => {
 test('zstd layers (skopeo --dest-compress-format zstd) are verified, unpacked and run; push keeps them as they are', async () => {
   const manifest = JSON.parse((await manifestOf('zstd', '1')).body.toString());
   // skopeo may reuse a gzip layer the registry already has; the marker layer is new, so zstd.
-  assert.ok(manifest.layers.some((l: { mediaType: string }) => l.mediaType === 'application/vnd.oci.image.layer.v1.tar+zstd'), JSON.stringify(manifest.layers));
+  assert.ok(
+    manifest.layers.some((l: { mediaType: string }) => l.mediaType === 'application/vnd.oci.image.layer.v1.tar+zstd'),
+    JSON.stringify(manifest.layers),
+  );
   const ref = `${registry.host}/zstd:1`;
   await suite.devboxOk(['pull', '-q', ref]);
   assert.is(await run(ref), 'zstd layers\n');
@@ -124,7 +129,10 @@ test('a manifest list gives the host platform by default, another with --platfor
   const before = suite.snapshot();
   const none = await suite.devbox(['pull', '--platform', 'linux/s390x', ref]);
   assert.is(none.exitCode, 1);
-  assert.is(none.stderr.trim().split('\n').pop(), `devbox: cannot pull ${ref}: no image for linux/s390x (the image has linux/arm64/v8, linux/amd64) (choose one with --platform)`);
+  assert.is(
+    none.stderr.trim().split('\n').pop(),
+    `devbox: cannot pull ${ref}: no image for linux/s390x (the image has linux/arm64/v8, linux/amd64) (choose one with --platform)`,
+  );
   assert.is(suite.snapshot(), before);
 });
 
@@ -162,8 +170,16 @@ test('registry errors are one line naming the reference, with a non-zero exit an
   const location = new URL(upload.headers.get('location')!, `http://${registry.host}`);
   location.searchParams.set('digest', sha256(config));
   assert.is((await fetch(location, { method: 'PUT', body: config })).status, 201);
-  const artifact = JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: { mediaType: 'application/vnd.example.thing.config.v1+json', digest: sha256(config), size: config.length }, layers: [] });
-  assert.is((await registryApi(registry.host, 'artifact/manifests/1', { method: 'PUT', headers: { 'Content-Type': OCI_MANIFEST }, body: artifact })).status, 201);
+  const artifact = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST,
+    config: { mediaType: 'application/vnd.example.thing.config.v1+json', digest: sha256(config), size: config.length },
+    layers: [],
+  });
+  assert.is(
+    (await registryApi(registry.host, 'artifact/manifests/1', { method: 'PUT', headers: { 'Content-Type': OCI_MANIFEST }, body: artifact })).status,
+    201,
+  );
   const unsupported = await suite.devbox(['pull', `${registry.host}/artifact:1`]);
   assert.is(unsupported.exitCode, 1);
   assert.match(unsupported.stderr, `cannot pull ${registry.host}/artifact:1: unsupported media type application/vnd.example.thing.config.v1+json (config)`);
@@ -181,7 +197,10 @@ test('mirrors are tried in order, and the registry itself when they fail', async
     const ref = `${registry.host}/mirrored:1`;
     const pulled = await suite.devboxOk(['pull', ref]);
     assert.match(pulled.stderr, `Mirror ${dead} failed`);
-    assert.ok(mirror.log.some((l) => /^GET \/v2\/mirrored\/blobs\/sha256:/.test(l)), mirror.log.join('\n'));
+    assert.ok(
+      mirror.log.some((l) => /^GET \/v2\/mirrored\/blobs\/sha256:/.test(l)),
+      mirror.log.join('\n'),
+    );
     assert.is(await run(ref), 'via mirror\n');
     await suite.devboxOk(['rmi', ref]);
 

@@ -56,14 +56,20 @@ test('pushing again sends no blob; pushing to another repository mounts the blob
   proxy.log.length = 0;
   const again = await suite.devboxOk(['push', name]);
   assert.match(again.stderr, /Copying blob sha256:[0-9a-f]{12}… skipped: already exists/);
-  assert.ok(proxy.log.some((l) => l.startsWith('HEAD /v2/team/app/blobs/sha256:')), proxy.log.join('\n'));
+  assert.ok(
+    proxy.log.some((l) => l.startsWith('HEAD /v2/team/app/blobs/sha256:')),
+    proxy.log.join('\n'),
+  );
   assert.equal(uploads(proxy.log), []);
 
   proxy.log.length = 0;
   const mounted = await suite.devboxOk(['push', name, `${proxy.host}/other/copy:2`]);
   assert.match(mounted.stderr, 'mounted from team/app');
   const posts = uploads(proxy.log);
-  assert.ok(posts.length > 0 && posts.every((l) => /^POST \/v2\/other\/copy\/blobs\/uploads\/\?mount=sha256%3A[0-9a-f]{64}&from=team%2Fapp$/.test(l)), posts.join('\n'));
+  assert.ok(
+    posts.length > 0 && posts.every((l) => /^POST \/v2\/other\/copy\/blobs\/uploads\/\?mount=sha256%3A[0-9a-f]{64}&from=team%2Fapp$/.test(l)),
+    posts.join('\n'),
+  );
   assert.is(JSON.parse(await skopeo(['inspect', '--tls-verify=false', `docker://${registry.host}/other/copy:2`])).Digest, (await suite.inspect(name)).Digest);
 });
 
@@ -98,7 +104,10 @@ test('push errors are one line naming the destination', async () => {
   const closed = await freePort();
   const unreachable = await suite.devbox(['push', 'local/app:1', `127.0.0.1:${closed}/x:1`]);
   assert.is(unreachable.exitCode, 1);
-  assert.is(unreachable.stderr.trim().split('\n').pop(), `devbox: cannot push 127.0.0.1:${closed}/x:1: cannot reach 127.0.0.1:${closed}: connection refused (ECONNREFUSED)`);
+  assert.is(
+    unreachable.stderr.trim().split('\n').pop(),
+    `devbox: cannot push 127.0.0.1:${closed}/x:1: cannot reach 127.0.0.1:${closed}: connection refused (ECONNREFUSED)`,
+  );
   const digest = await suite.devbox(['push', 'local/app:1', `${registry.host}/x@sha256:${'a'.repeat(64)}`]);
   assert.is(digest.exitCode, 1);
   assert.match(digest.stderr, 'cannot push to a digest');

@@ -58,10 +58,10 @@ test('image and flag environment, working directory and user apply as in Docker'
   assert.is(env, 'hi /home/alice');
   assert.is(cwd, '/tmp/new/dir');
   // The kernel keeps supplementary groups sorted; the primary group is one of them, as with runc.
-  assert.is(id, "uid=1000(alice) gid=1000(alice) groups=10(wheel),1000(alice)");
+  assert.is(id, 'uid=1000(alice) gid=1000(alice) groups=10(wheel),1000(alice)');
 });
 
-test('keep-id: a file written into a bind mount as the caller\'s uid belongs to the caller outside', async () => {
+test("keep-id: a file written into a bind mount as the caller's uid belongs to the caller outside", async () => {
   const dir = await testDir('bind');
   const uid = process.getuid!();
   const gid = process.getgid!();
@@ -117,19 +117,25 @@ test('network none leaves only loopback', async () => {
 });
 
 test('SIGTERM sent to devbox reaches the command, whose status comes back', async () => {
-  const child = spawn(process.execPath, [DEVBOX_BIN, 'run', '--rm', IMAGE, 'sh', '-c', 'trap "exit 42" TERM; echo ready; while :; do sleep 0.1; done'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [DEVBOX_BIN, 'run', '--rm', IMAGE, 'sh', '-c', 'trap "exit 42" TERM; echo ready; while :; do sleep 0.1; done'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
   child.kill('SIGTERM');
   const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
   assert.is(code, 42);
 });
 
-test('-t gives the command a terminal of its own devpts with the caller\'s window size', async () => {
+test("-t gives the command a terminal of its own devpts with the caller's window size", async () => {
   // script(1) runs devbox on a real pseudo-terminal of 33 rows x 77 columns.
-  const out = execFileSync('script', ['-qec', `stty rows 33 cols 77; ${process.execPath} ${DEVBOX_BIN} run --rm -t ${IMAGE} sh -c 'tty; stty size'`, '/dev/null'], {
-    encoding: 'utf8',
-    env: process.env,
-  });
+  const out = execFileSync(
+    'script',
+    ['-qec', `stty rows 33 cols 77; ${process.execPath} ${DEVBOX_BIN} run --rm -t ${IMAGE} sh -c 'tty; stty size'`, '/dev/null'],
+    {
+      encoding: 'utf8',
+      env: process.env,
+    },
+  );
   const lines = out.replace(/\r/g, '').trim().split('\n');
   assert.match(lines[0], /^\/dev\/pts\/\d+$/);
   assert.is(lines[1], '33 77');
@@ -147,7 +153,13 @@ for (const storage of ['native', 'fuse', 'copy']) {
     const name = `layered-${storage}:latest`;
     const base = (await import('../helpers/images.js')).busyboxRootfs();
     await writeDockerArchive(archive, name, [
-      [...base, { name: 'etc/gone', content: 'lower' }, { name: 'opq', type: 'directory' }, { name: 'opq/old', content: 'old' }, { name: 'kept', content: 'lower\n' }],
+      [
+        ...base,
+        { name: 'etc/gone', content: 'lower' },
+        { name: 'opq', type: 'directory' },
+        { name: 'opq/old', content: 'old' },
+        { name: 'kept', content: 'lower\n' },
+      ],
       [{ name: 'etc/.wh.gone' }, { name: 'opq/.wh..wh..opq' }, { name: 'opq/new', content: 'new' }, { name: 'kept', content: 'upper\n' }],
     ]);
     await devboxOk(['image', 'load', '-i', archive]);
@@ -167,7 +179,10 @@ for (const storage of ['native', 'fuse', 'copy']) {
 
 test('no sandbox process or fuse-overlayfs daemon outlives the runs', async () => {
   const mine = execFileSync('ps', ['-u', String(process.getuid!()), '-o', 'comm='], { encoding: 'utf8' }).split('\n');
-  assert.equal(mine.filter((c) => /fuse-overlayfs|devbox-helper/.test(c)), []);
+  assert.equal(
+    mine.filter((c) => /fuse-overlayfs|devbox-helper/.test(c)),
+    [],
+  );
 });
 
 test.run();

@@ -96,11 +96,39 @@ test('cache keys chain: same parent and step give the same key, anything else an
   assert.match(a, /^[a-f0-9]{64}$/);
 });
 
-
 test('build options: docker build flags, repeatable tags and args, -q as quiet, errors as usage', async () => {
   const { parseBuildArgs } = await import('../../src/cli/build-options.js');
-  const options = parseBuildArgs(['-t', 'a', '--tag=b:1', '-f', 'Containerfile', '--build-arg', 'X=1', '--build-arg', 'Y', '--label', 'k=v', '--target', 'dev', '--no-cache', '-q', '--network', 'none', 'ctx']);
-  assert.equal(options, { context: 'ctx', file: 'Containerfile', tags: ['a', 'b:1'], buildArgs: ['X=1', 'Y'], labels: ['k=v'], target: 'dev', noCache: true, progress: 'quiet', network: 'none' });
+  const options = parseBuildArgs([
+    '-t',
+    'a',
+    '--tag=b:1',
+    '-f',
+    'Containerfile',
+    '--build-arg',
+    'X=1',
+    '--build-arg',
+    'Y',
+    '--label',
+    'k=v',
+    '--target',
+    'dev',
+    '--no-cache',
+    '-q',
+    '--network',
+    'none',
+    'ctx',
+  ]);
+  assert.equal(options, {
+    context: 'ctx',
+    file: 'Containerfile',
+    tags: ['a', 'b:1'],
+    buildArgs: ['X=1', 'Y'],
+    labels: ['k=v'],
+    target: 'dev',
+    noCache: true,
+    progress: 'quiet',
+    network: 'none',
+  });
   assert.is(parseBuildArgs(['.']).progress, 'auto');
   assert.is(parseBuildArgs(['--network=default', '.']).network, 'host');
   assert.throws(() => parseBuildArgs(['--progress=fancy', '.']), /--progress must be one of/);

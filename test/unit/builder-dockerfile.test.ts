@@ -6,16 +6,22 @@ import { InstructionError, parseBuildPlan, type InstructionOf } from '../../src/
 
 test('continuations join lines; comment and blank lines inside them are dropped; lines are counted', () => {
   const { nodes } = parseDockerfile('FROM x\n\n# c\nRUN echo a \\\n  # inner\n\n  && echo b\nCMD c\n');
-  assert.equal(nodes.map((n) => [n.keyword, n.args, n.startLine, n.endLine]), [
-    ['FROM', 'x', 1, 1],
-    ['RUN', 'echo a   && echo b', 4, 7],
-    ['CMD', 'c', 8, 8],
-  ]);
+  assert.equal(
+    nodes.map((n) => [n.keyword, n.args, n.startLine, n.endLine]),
+    [
+      ['FROM', 'x', 1, 1],
+      ['RUN', 'echo a   && echo b', 4, 7],
+      ['CMD', 'c', 8, 8],
+    ],
+  );
 });
 
 test('an escaped escape character at the end of a line does not continue it', () => {
   const { nodes } = parseDockerfile('FROM x\nRUN echo a\\\\\nRUN b\n');
-  assert.equal(nodes.map((n) => n.args), ['x', 'echo a\\\\', 'b']);
+  assert.equal(
+    nodes.map((n) => n.args),
+    ['x', 'echo a\\\\', 'b'],
+  );
 });
 
 test('parser directives: escape changes the continuation character; directives stop at the first other line', () => {
@@ -61,10 +67,13 @@ test('ENV and LABEL words keep their quotes for expansion; the legacy form takes
 test('stages: meta ARGs before FROM, stage names lower-cased, instructions grouped', () => {
   const plan = parseBuildPlan('ARG BASE=x\nFROM $BASE AS Build\nRUN a\nFROM scratch\nCOPY --from=build /a /a\n');
   assert.is(plan.metaArgs.length, 1);
-  assert.equal(plan.stages.map((s) => [s.index, s.name, s.instructions.length]), [
-    [0, 'build', 1],
-    [1, undefined, 1],
-  ]);
+  assert.equal(
+    plan.stages.map((s) => [s.index, s.name, s.instructions.length]),
+    [
+      [0, 'build', 1],
+      [1, undefined, 1],
+    ],
+  );
   assert.is((plan.stages[1].instructions[0] as InstructionOf<'COPY'>).from, 'build');
 });
 

@@ -36,7 +36,10 @@ test('${VAR:+x} and ${VAR+x}', () => {
 });
 
 test('${VAR:?msg} fails with the message for unset or empty', () => {
-  assert.throws(() => word('${NOPE:?must be set}'), (e: Error) => e instanceof ExpansionError && e.message === 'NOPE: must be set');
+  assert.throws(
+    () => word('${NOPE:?must be set}'),
+    (e: Error) => e instanceof ExpansionError && e.message === 'NOPE: must be set',
+  );
   assert.throws(() => word('${EMPTY:?}'), /EMPTY: is not allowed to be empty/);
   assert.is(word('${EMPTY?}'), '');
 });

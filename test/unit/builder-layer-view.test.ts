@@ -26,7 +26,11 @@ test.before.each(() => {
 
 test.after.each(() => rmSync(dir, { recursive: true, force: true }));
 
-const view = () => new LayerView([{ dir: lower, opaque: new Set() }, { dir: upper, opaque: new Set(['data']) }]);
+const view = () =>
+  new LayerView([
+    { dir: lower, opaque: new Set() },
+    { dir: upper, opaque: new Set(['data']) },
+  ]);
 
 test('upper entries win; directories merge unless opaque; a file hides a lower directory', () => {
   const v = view();
@@ -49,17 +53,32 @@ test('symlinks resolve inside the view: absolute targets and .. stop at its root
   assert.is(v.resolve('app/rel', true), 'app/added');
   assert.is(v.resolve('app/rel', false), 'app/rel');
   assert.is(v.resolve('/../../abs/../etc', true), 'etc');
-  assert.throws(() => v.resolve('loop1', true), (e: Error) => e instanceof SymlinkLoopError);
+  assert.throws(
+    () => v.resolve('loop1', true),
+    (e: Error) => e instanceof SymlinkLoopError,
+  );
   assert.is(cleanPath('/a/../../b/./c/'), 'b/c');
 });
 
 test('COPY sources: wildcards per component, a top-level link followed inside the root', () => {
   symlinkSync('/app', join(upper, 'applink'));
   const v = view();
-  assert.equal(matchSources(v, 'app/*').map((m) => [m.name, m.rel]), [['added', 'app/added'], ['kept', 'app/kept']]);
-  assert.equal(matchSources(v, 'applink').map((m) => [m.name, m.rel]), [['applink', 'app']]);
+  assert.equal(
+    matchSources(v, 'app/*').map((m) => [m.name, m.rel]),
+    [
+      ['added', 'app/added'],
+      ['kept', 'app/kept'],
+    ],
+  );
+  assert.equal(
+    matchSources(v, 'applink').map((m) => [m.name, m.rel]),
+    [['applink', 'app']],
+  );
   // As Go's filepath.Glob: a wildcard directory matches through a symlinked one too.
-  assert.equal(matchSources(v, '*/kept').map((m) => m.rel), ['app/kept', 'app/kept']);
+  assert.equal(
+    matchSources(v, '*/kept').map((m) => m.rel),
+    ['app/kept', 'app/kept'],
+  );
   assert.equal(matchSources(v, 'nothing*'), []);
 });
 

@@ -1,7 +1,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  digestFromArchivePath, normalizeNames, ociRefName, parseDockerArchiveManifest, parseImageIndex, parseImageManifest, selectPlatform,
+  digestFromArchivePath,
+  normalizeNames,
+  ociRefName,
+  parseDockerArchiveManifest,
+  parseImageIndex,
+  parseImageManifest,
+  selectPlatform,
 } from '../../src/image/archive-manifest.js';
 import type { Descriptor } from '../../src/image/oci.js';
 
@@ -41,7 +47,7 @@ test('archive paths that promise a digest: OCI blobs and docker-archive configs,
   assert.is(digestFromArchivePath(`blobs/sha512/${hex}`), undefined);
 });
 
-test('OCI ref names: a full name names the image, a bare tag does not; containerd\'s annotation wins', () => {
+test("OCI ref names: a full name names the image, a bare tag does not; containerd's annotation wins", () => {
   assert.is(ociRefName({ 'org.opencontainers.image.ref.name': 'localhost/x:1' }), 'localhost/x:1');
   assert.is(ociRefName({ 'org.opencontainers.image.ref.name': 'docker.io/library/busybox:latest' }), 'docker.io/library/busybox:latest');
   assert.is(ociRefName({ 'org.opencontainers.image.ref.name': 'latest' }), undefined);
@@ -56,7 +62,12 @@ test('names from an archive are normalized; a bad one is an error naming the arc
   assert.throws(() => normalizeNames([`x@${digest}`], 'a.tar'), /a digest reference, not a name/);
 });
 
-const descriptor = (platform?: { os: string; architecture: string }): Descriptor => ({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest, size: 1, ...(platform ? { platform } : {}) });
+const descriptor = (platform?: { os: string; architecture: string }): Descriptor => ({
+  mediaType: 'application/vnd.oci.image.manifest.v1+json',
+  digest,
+  size: 1,
+  ...(platform ? { platform } : {}),
+});
 
 test('platform selection: the entry for linux/<arch>; entries without platforms are all kept', () => {
   const amd = descriptor({ os: 'linux', architecture: 'amd64' });

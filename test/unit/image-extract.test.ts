@@ -3,7 +3,20 @@
  * helper operations recorded instead of run): whatever a tar says, nothing outside the layer changes.
  * Cases after containerd's TestBreakouts (pkg/archive/tar_test.go) and umoci's scoping tests.
  */
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -52,33 +65,138 @@ function outsideUntouched() {
   assert.is(readFileSync(join(outside, 'victim'), 'utf8'), 'untouched');
   assert.is(statSync(outside).mode & 0o7777, 0o750, 'the mode of the outside directory changed');
   assert.is(statSync(join(outside, 'victim')).mode & 0o7777, 0o640, 'the mode of the outside file changed');
-  assert.not.ok(ops.some((op) => !op.path.startsWith(`${layer}/`)), 'a helper operation aimed outside the layer');
+  assert.not.ok(
+    ops.some((op) => !op.path.startsWith(`${layer}/`)),
+    'a helper operation aimed outside the layer',
+  );
 }
 
 const hostile: [string, () => TarEntry[], RegExp][] = [
   ['a name that climbs out ("../x")', () => [{ name: '../outside/pwned', content: 'x' }], /entry "..\/outside\/pwned" escapes the layer directory/],
   ['an absolute name that climbs out ("/../../x")', () => [{ name: '/../../outside/pwned', content: 'x' }], /escapes the layer directory/],
   ['a dot-prefixed name that climbs out ("./../x")', () => [{ name: './../outside/pwned', content: 'x' }], /escapes the layer directory/],
-  ['a file written through a symlink to a host directory', () => [{ name: 'evil', type: 'symlink', linkname: outside }, { name: 'evil/pwned', content: 'x' }], /entry "evil\/pwned" passes through the symlink "evil"/],
-  ['a file written through a symlink to /', () => [{ name: 'root', type: 'symlink', linkname: '/' }, { name: `root${outside}/pwned`, content: 'x' }], /passes through the symlink "root"/],
-  ['a relative symlink that climbs out, then a write through it', () => [{ name: 'up', type: 'symlink', linkname: '../outside' }, { name: 'up/pwned', content: 'x' }], /passes through the symlink "up"/],
-  ['a directory entry through a symlink', () => [{ name: 'up', type: 'symlink', linkname: '../outside' }, { name: 'up/sub', type: 'directory', mode: 0o777 }], /passes through the symlink "up"/],
-  ['a symlink chain ending outside, then a write', () => [{ name: 'a', type: 'symlink', linkname: 'b' }, { name: 'b', type: 'symlink', linkname: outside }, { name: 'a/pwned', content: 'x' }], /passes through the symlink "a"/],
-  ['a hard link to a file outside ("../outside")', () => [{ name: 'h', type: 'link', linkname: '../outside/victim' }], /hard link "h" points at "..\/outside\/victim", which escapes the layer directory/],
-  ['a hard link through a symlink', () => [{ name: 'l', type: 'symlink', linkname: outside }, { name: 'h', type: 'link', linkname: 'l/victim' }], /passes through the symlink "l"/],
+  [
+    'a file written through a symlink to a host directory',
+    () => [
+      { name: 'evil', type: 'symlink', linkname: outside },
+      { name: 'evil/pwned', content: 'x' },
+    ],
+    /entry "evil\/pwned" passes through the symlink "evil"/,
+  ],
+  [
+    'a file written through a symlink to /',
+    () => [
+      { name: 'root', type: 'symlink', linkname: '/' },
+      { name: `root${outside}/pwned`, content: 'x' },
+    ],
+    /passes through the symlink "root"/,
+  ],
+  [
+    'a relative symlink that climbs out, then a write through it',
+    () => [
+      { name: 'up', type: 'symlink', linkname: '../outside' },
+      { name: 'up/pwned', content: 'x' },
+    ],
+    /passes through the symlink "up"/,
+  ],
+  [
+    'a directory entry through a symlink',
+    () => [
+      { name: 'up', type: 'symlink', linkname: '../outside' },
+      { name: 'up/sub', type: 'directory', mode: 0o777 },
+    ],
+    /passes through the symlink "up"/,
+  ],
+  [
+    'a symlink chain ending outside, then a write',
+    () => [
+      { name: 'a', type: 'symlink', linkname: 'b' },
+      { name: 'b', type: 'symlink', linkname: outside },
+      { name: 'a/pwned', content: 'x' },
+    ],
+    /passes through the symlink "a"/,
+  ],
+  [
+    'a hard link to a file outside ("../outside")',
+    () => [{ name: 'h', type: 'link', linkname: '../outside/victim' }],
+    /hard link "h" points at "..\/outside\/victim", which escapes the layer directory/,
+  ],
+  [
+    'a hard link through a symlink',
+    () => [
+      { name: 'l', type: 'symlink', linkname: outside },
+      { name: 'h', type: 'link', linkname: 'l/victim' },
+    ],
+    /passes through the symlink "l"/,
+  ],
   ['a hard link to a file the layer does not have', () => [{ name: 'h', type: 'link', linkname: 'nothing' }], /which is not in the layer/],
-  ['a hard link to a directory', () => [{ name: 'd', type: 'directory' }, { name: 'h', type: 'link', linkname: 'd' }], /points at a directory/],
+  [
+    'a hard link to a directory',
+    () => [
+      { name: 'd', type: 'directory' },
+      { name: 'h', type: 'link', linkname: 'd' },
+    ],
+    /points at a directory/,
+  ],
   ['a whiteout through a symlink', () => [{ name: 'l', type: 'symlink', linkname: outside }, { name: 'l/.wh.victim' }], /passes through the symlink "l"/],
   ['a whiteout of the parent directory (".wh..." in the root)', () => [{ name: '.wh...' }], /names no file/],
   ['a whiteout of ".." in a subdirectory', () => [{ name: 'etc/.wh...' }], /names no file/],
-  ['an opaque marker through a symlink', () => [{ name: 'l', type: 'symlink', linkname: outside }, { name: 'l/.wh..wh..opq' }], /passes through the symlink "l"/],
-  ['a file below a regular file', () => [{ name: 'f', content: 'x' }, { name: 'f/g', content: 'y' }], /passes through "f", which is not a directory/],
-  ['a file below a FIFO', () => [{ name: 'p', type: 'fifo' }, { name: 'p/g', content: 'y' }], /passes through "p", which is not a directory/],
+  [
+    'an opaque marker through a symlink',
+    () => [{ name: 'l', type: 'symlink', linkname: outside }, { name: 'l/.wh..wh..opq' }],
+    /passes through the symlink "l"/,
+  ],
+  [
+    'a file below a regular file',
+    () => [
+      { name: 'f', content: 'x' },
+      { name: 'f/g', content: 'y' },
+    ],
+    /passes through "f", which is not a directory/,
+  ],
+  [
+    'a file below a FIFO',
+    () => [
+      { name: 'p', type: 'fifo' },
+      { name: 'p/g', content: 'y' },
+    ],
+    /passes through "p", which is not a directory/,
+  ],
   // A parent is checked once; these replace one that was checked, then write below it again.
-  ['a directory replaced by a symlink, then a write below it', () => [{ name: 'd', type: 'directory' }, { name: 'd/a', content: 'x' }, { name: 'd', type: 'symlink', linkname: outside }, { name: 'd/pwned', content: 'x' }], /passes through the symlink "d"/],
-  ['a parent made for an entry, replaced by a symlink, then a deeper write', () => [{ name: 'p/q/a', content: 'x' }, { name: 'p', type: 'symlink', linkname: outside }, { name: 'p/q/pwned', content: 'x' }], /passes through the symlink "p"/],
-  ['a directory whited out, a symlink in its place, then a write below it', () => [{ name: 'd/a', content: 'x' }, { name: '.wh.d' }, { name: 'd', type: 'symlink', linkname: outside }, { name: 'd/pwned', content: 'x' }], /passes through the symlink "d"/],
-  ['a subdirectory replaced by a hard link to a symlink, then a write below it', () => [{ name: 's', type: 'symlink', linkname: outside }, { name: 'd/e/a', content: 'x' }, { name: 'd/e', type: 'link', linkname: 's' }, { name: 'd/e/pwned', content: 'x' }], /passes through the symlink "d\/e"/],
+  [
+    'a directory replaced by a symlink, then a write below it',
+    () => [
+      { name: 'd', type: 'directory' },
+      { name: 'd/a', content: 'x' },
+      { name: 'd', type: 'symlink', linkname: outside },
+      { name: 'd/pwned', content: 'x' },
+    ],
+    /passes through the symlink "d"/,
+  ],
+  [
+    'a parent made for an entry, replaced by a symlink, then a deeper write',
+    () => [
+      { name: 'p/q/a', content: 'x' },
+      { name: 'p', type: 'symlink', linkname: outside },
+      { name: 'p/q/pwned', content: 'x' },
+    ],
+    /passes through the symlink "p"/,
+  ],
+  [
+    'a directory whited out, a symlink in its place, then a write below it',
+    () => [{ name: 'd/a', content: 'x' }, { name: '.wh.d' }, { name: 'd', type: 'symlink', linkname: outside }, { name: 'd/pwned', content: 'x' }],
+    /passes through the symlink "d"/,
+  ],
+  [
+    'a subdirectory replaced by a hard link to a symlink, then a write below it',
+    () => [
+      { name: 's', type: 'symlink', linkname: outside },
+      { name: 'd/e/a', content: 'x' },
+      { name: 'd/e', type: 'link', linkname: 's' },
+      { name: 'd/e/pwned', content: 'x' },
+    ],
+    /passes through the symlink "d\/e"/,
+  ],
 ];
 
 for (const [what, entries, message] of hostile) {
@@ -167,14 +285,12 @@ test('a directory replaced by a file takes its pending children with it', async 
 });
 
 test('a later entry or a whiteout at the path of a FIFO replaces the FIFO', async () => {
-  await extract([
-    { name: 'p', type: 'fifo' },
-    { name: 'p', content: 'file now' },
-    { name: 'q', type: 'fifo' },
-    { name: '.wh.q' },
-  ]);
+  await extract([{ name: 'p', type: 'fifo' }, { name: 'p', content: 'file now' }, { name: 'q', type: 'fifo' }, { name: '.wh.q' }]);
   assert.is(readFileSync(join(layer, 'p'), 'utf8'), 'file now');
-  assert.equal(ops.map((o) => [o.op, o.path.slice(layer.length)]), [['whiteout', '/q']]);
+  assert.equal(
+    ops.map((o) => [o.op, o.path.slice(layer.length)]),
+    [['whiteout', '/q']],
+  );
 });
 
 test('whiteouts and opaque markers become helper operations on paths inside the layer', async () => {
@@ -200,16 +316,19 @@ test('whiteouts and opaque markers become helper operations on paths inside the 
 test('an opaque marker in the root is recorded for the root', async () => {
   const result = await extract([{ name: '.wh..wh..opq' }, { name: 'f', content: 'x' }]);
   assert.equal(result.opaqueDirs, ['']);
-  assert.equal(ops.map((o) => [o.op, o.path]), [['xattr', layer]]);
+  assert.equal(
+    ops.map((o) => [o.op, o.path]),
+    [['xattr', layer]],
+  );
 });
 
 test('a whiteout removes what the same layer extracted at that path earlier', async () => {
-  await extract([
-    { name: 'd/f', content: 'x' },
-    { name: '.wh.d' },
-  ]);
+  await extract([{ name: 'd/f', content: 'x' }, { name: '.wh.d' }]);
   assert.not.ok(existsSync(join(layer, 'd')));
-  assert.equal(ops.map((o) => [o.op, o.path.slice(layer.length)]), [['whiteout', '/d']]);
+  assert.equal(
+    ops.map((o) => [o.op, o.path.slice(layer.length)]),
+    [['whiteout', '/d']],
+  );
 });
 
 test('an entry after a whiteout of the same path wins, and the whiteout is dropped', async () => {
@@ -236,7 +355,7 @@ test('modes (setuid, setgid, sticky too), symlinks and hard links survive', asyn
   assert.is(statSync(join(layer, 'bin/same')).ino, statSync(join(layer, 'bin/tool')).ino);
 });
 
-test('modification times are kept, directories\' too (set after their contents)', async () => {
+test("modification times are kept, directories' too (set after their contents)", async () => {
   await extract([
     { name: 'd', type: 'directory' },
     { name: 'd/f', content: 'x' },
@@ -269,22 +388,35 @@ test('a file ending in a hole keeps its full size', async () => {
 
 test('xattrs from PAX headers are applied, overlay metadata is not, and none go on symlinks', async () => {
   const result = await extract([
-    { name: 'f', content: 'x', pax: { 'SCHILY.xattr.user.note': 'hello', 'SCHILY.xattr.user.overlay.opaque': 'y', 'SCHILY.xattr.trusted.overlay.redirect': '/etc' } },
+    {
+      name: 'f',
+      content: 'x',
+      pax: { 'SCHILY.xattr.user.note': 'hello', 'SCHILY.xattr.user.overlay.opaque': 'y', 'SCHILY.xattr.trusted.overlay.redirect': '/etc' },
+    },
     { name: 'l', type: 'symlink', linkname: 'f', pax: { 'SCHILY.xattr.user.note': 'no' } },
   ]);
   assert.equal(result.xattrs, [{ path: 'f', name: 'user.note', value: Buffer.from('hello').toString('hex') }]);
-  assert.equal(ops.map((o) => (o.op === 'xattr' ? `${o.name}@${o.path.slice(layer.length)}` : o.op)), ['user.note@/f']);
+  assert.equal(
+    ops.map((o) => (o.op === 'xattr' ? `${o.name}@${o.path.slice(layer.length)}` : o.op)),
+    ['user.note@/f'],
+  );
 });
 
 test('device nodes are skipped and reported', async () => {
-  const result = await extract([{ name: 'dev', type: 'directory' }, { name: 'dev/null', type: 'character-device' }]);
+  const result = await extract([
+    { name: 'dev', type: 'directory' },
+    { name: 'dev/null', type: 'character-device' },
+  ]);
   assert.equal(result.skippedDevices, ['dev/null']);
   assert.equal(readdirSync(join(layer, 'dev')), []);
 });
 
 test('the layer root entry changes nothing', async () => {
   chmodSync(layer, 0o755);
-  await extract([{ name: './', type: 'directory', mode: 0o700 }, { name: './f', content: 'x' }]);
+  await extract([
+    { name: './', type: 'directory', mode: 0o700 },
+    { name: './f', content: 'x' },
+  ]);
   assert.is(statSync(layer).mode & 0o7777, 0o755);
   assert.is(readFileSync(join(layer, 'f'), 'utf8'), 'x');
 });

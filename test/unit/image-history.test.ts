@@ -40,7 +40,10 @@ test('history: newest first, empty_layer steps have no size, layers pair with th
 });
 
 test('history: an image without history shows one row per layer', () => {
-  assert.equal(imageHistory(image(undefined, [5, 6])).map((r) => r.size), [6, 5]);
+  assert.equal(
+    imageHistory(image(undefined, [5, 6])).map((r) => r.size),
+    [6, 5],
+  );
 });
 
 test.run();

@@ -75,7 +75,10 @@ test('corrupt or truncated zstd data is described as such', async () => {
 
 test('empty input, and xz or bzip2 input, are refused with what they are', async () => {
   await rejects(async () => decompressed(Readable.from([]), 'x.tar'), /x.tar is empty, not a tar archive/);
-  await rejects(async () => decompressed(Readable.from([Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0, 1, 2])]), 'x.tar'), /x.tar is xz-compressed, which image layers cannot be/);
+  await rejects(
+    async () => decompressed(Readable.from([Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0, 1, 2])]), 'x.tar'),
+    /x.tar is xz-compressed, which image layers cannot be/,
+  );
   await rejects(async () => decompressed(Readable.from([Buffer.from('BZh91AY&SY')]), 'x.tar'), /bzip2-compressed/);
 });
 
@@ -93,7 +96,10 @@ test('corrupt or truncated gzip data is described as such', async () => {
 
 test('tar-stream errors are described as a truncated tar or not a tar', () => {
   assert.is(describeStreamError(new Error('Unexpected end of data')), 'the tar archive is truncated (unexpected end of data)');
-  assert.is(describeStreamError(new Error('Invalid tar header. Maybe the tar is corrupted or it needs to be gunzipped?')), 'not a tar archive (invalid tar header)');
+  assert.is(
+    describeStreamError(new Error('Invalid tar header. Maybe the tar is corrupted or it needs to be gunzipped?')),
+    'not a tar archive (invalid tar header)',
+  );
   assert.is(describeStreamError(new Error('something else')), undefined);
 });
 

@@ -68,7 +68,10 @@ test('an unknown image: one line with how to get one, exit status 125', async ()
   await rejects(
     () => store.resolve('nothing:here'),
     (e) => {
-      assert.is(e.toLine(), 'unknown image "nothing:here" (see "devbox images"; load one with "devbox image load -i FILE" or "devbox image import ROOTFS.tar NAME")');
+      assert.is(
+        e.toLine(),
+        'unknown image "nothing:here" (see "devbox images"; load one with "devbox image load -i FILE" or "devbox image import ROOTFS.tar NAME")',
+      );
       assert.is(e.exitCode, 125);
     },
   );
@@ -95,7 +98,10 @@ test('list shows every image, newest first', async () => {
   await addImage(['docker.io/library/old:1'], '2020-01-01T00:00:00Z');
   await addImage(['docker.io/library/new:1'], '2025-01-01T00:00:00Z');
   await addImage([], '2022-01-01T00:00:00Z');
-  assert.equal(store.list().map((i) => i.names[0] ?? '<none>'), ['docker.io/library/new:1', '<none>', 'docker.io/library/old:1']);
+  assert.equal(
+    store.list().map((i) => i.names[0] ?? '<none>'),
+    ['docker.io/library/new:1', '<none>', 'docker.io/library/old:1'],
+  );
 });
 
 test('the index is replaced through tmp/ and nothing is left there', async () => {
@@ -133,7 +139,7 @@ test('a stale lock left by a dead command is taken over', async () => {
   assert.is(await store.withLock(async () => 'got it'), 'got it');
 });
 
-test('temp files a crash left are removed when the lock is next taken; other programs\' files stay', async () => {
+test("temp files a crash left are removed when the lock is next taken; other programs' files stay", async () => {
   mkdirSync(join(root, 'tmp'), { recursive: true });
   for (const name of ['blob-0123456789ab', 'archive-aaaaaaaaaaaa', 'file-bbbbbbbbbbbb', 'probe-x1']) writeFileSync(join(root, 'tmp', name), '');
   await store.withLock(async () => {});

@@ -9,7 +9,7 @@ import { DevboxError } from '../../src/util/errors.js';
 
 const settings = defaultSettings();
 
-test('-p takes docker\'s forms; the host address defaults to 127.0.0.1 and the protocol to tcp', () => {
+test("-p takes docker's forms; the host address defaults to 127.0.0.1 and the protocol to tcp", () => {
   assert.equal(parsePortMapping('8080:80'), { hostIp: '127.0.0.1', hostPort: 8080, containerPort: 80, protocol: 'tcp' });
   assert.equal(parsePortMapping('0.0.0.0:5353:53/udp'), { hostIp: '0.0.0.0', hostPort: 5353, containerPort: 53, protocol: 'udp' });
   assert.equal(parsePortMapping(':3000:3000'), { hostIp: '127.0.0.1', hostPort: 3000, containerPort: 3000, protocol: 'tcp' });
@@ -40,7 +40,7 @@ for (const [spec, reason] of [
   });
 }
 
-test('--network: the three modes, slirp as an alias, Podman\'s allow_host_loopback option', () => {
+test("--network: the three modes, slirp as an alias, Podman's allow_host_loopback option", () => {
   assert.equal(parseNetwork('host'), { mode: 'host' });
   assert.equal(parseNetwork('none'), { mode: 'none' });
   assert.equal(parseNetwork('slirp'), { mode: 'slirp4netns' });
@@ -74,22 +74,33 @@ test('slirp4netns command line: MTU 65520, host loopback hidden unless allowed, 
   const features = parseFeatures('--enable-sandbox  create a new mount namespace\n--enable-seccomp  enable seccomp\n');
   assert.equal(features, { sandbox: true, seccomp: true });
   assert.equal(slirp4netnsArgs({ pid: 42, allowHostLoopback: false, features }), [
-    '--configure', '--mtu=65520', '--exit-fd=3', '--ready-fd=4', '--api-socket=slirp4netns.sock',
-    '--disable-host-loopback', '--enable-sandbox', '--enable-seccomp', '42', 'tap0',
+    '--configure',
+    '--mtu=65520',
+    '--exit-fd=3',
+    '--ready-fd=4',
+    '--api-socket=slirp4netns.sock',
+    '--disable-host-loopback',
+    '--enable-sandbox',
+    '--enable-seccomp',
+    '42',
+    'tap0',
   ]);
   const old = slirp4netnsArgs({ pid: 7, allowHostLoopback: true, features: parseFeatures('-c, --configure') });
   assert.not.ok(old.some((a) => /disable-host-loopback|sandbox|seccomp/.test(a)));
 });
 
-test('resolv.conf names slirp4netns\'s resolver and keeps the host\'s search domains and options', () => {
+test("resolv.conf names slirp4netns's resolver and keeps the host's search domains and options", () => {
   const host = '# managed\nnameserver 127.0.0.53\nsearch corp.example\noptions edns0 trust-ad\n';
   assert.is(slirpResolvConf(host), 'nameserver 10.0.2.3\nsearch corp.example\noptions edns0 trust-ad\n');
   assert.is(slirpResolvConf(''), 'nameserver 10.0.2.3\n');
 });
 
-test('hosts: the sandbox\'s name on its address; the host only when reachable', () => {
+test("hosts: the sandbox's name on its address; the host only when reachable", () => {
   assert.equal(networkHostsEntries({ mode: 'slirp4netns', allowHostLoopback: false }, 'box'), ['10.0.2.100\tbox']);
-  assert.equal(networkHostsEntries({ mode: 'slirp4netns', allowHostLoopback: true }, 'box'), ['10.0.2.100\tbox', '10.0.2.2\thost.containers.internal host.docker.internal']);
+  assert.equal(networkHostsEntries({ mode: 'slirp4netns', allowHostLoopback: true }, 'box'), [
+    '10.0.2.100\tbox',
+    '10.0.2.2\thost.containers.internal host.docker.internal',
+  ]);
   assert.equal(networkHostsEntries({ mode: 'host', allowHostLoopback: true }, 'box'), ['127.0.1.1\tbox']);
 });
 

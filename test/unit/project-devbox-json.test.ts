@@ -52,7 +52,13 @@ test('every key, with comments and trailing commas, normalized', () => {
     'env/Dockerfile': DOCKERFILE,
   });
   const config = loadProject(root, { env: { HOME }, home: HOME });
-  assert.equal(config.environment, { kind: 'dockerfile', dockerfile: join(root, 'env/Dockerfile'), context: root, buildArgs: { USER_HOME: HOME }, target: 'dev' });
+  assert.equal(config.environment, {
+    kind: 'dockerfile',
+    dockerfile: join(root, 'env/Dockerfile'),
+    context: root,
+    buildArgs: { USER_HOME: HOME },
+    target: 'dev',
+  });
   assert.equal(config.env, { RUST_BACKTRACE: '1', PATH: `\${containerEnv:PATH}:${root}/bin`, GONOSUMDB: null });
   assert.equal(config.mounts, [
     { type: 'volume', source: 'devbox-npm-cache', target: `${HOME}/.npm`, readonly: false },
@@ -68,7 +74,10 @@ test('every key, with comments and trailing commas, normalized', () => {
   ]);
   assert.equal(config.shell, ['bash', '-l']);
   assert.equal(config.postCreate, [
-    { kind: 'parallel', steps: { deps: { kind: 'shell', command: 'npm ci' }, hooks: { kind: 'exec', argv: ['git', 'config', 'core.hooksPath', '.githooks'] } } },
+    {
+      kind: 'parallel',
+      steps: { deps: { kind: 'shell', command: 'npm ci' }, hooks: { kind: 'exec', argv: ['git', 'config', 'core.hooksPath', '.githooks'] } },
+    },
   ]);
   assert.is(config.home, 'host');
   assert.is(config.prompt, '(shop) ');
@@ -87,20 +96,48 @@ test('an image instead of a Dockerfile needs no .devbox/Dockerfile', () => {
 const cases: [string, string, string][] = [
   ['unknown key with a near miss', '{\n  "dockerfile": "x"\n}', '2:3: "dockerfile" is not a known key (did you mean "build.dockerfile"?)'],
   ['misspelled key', '{\n  "netwrok": "host"\n}', '2:3: "netwrok" is not a known key (did you mean "network"?)'],
-  ['enum', '{\n  "image": "x",\n  "network": "bridge"\n}', '3:14: "network" must be one of "slirp4netns", "host", "none", not "bridge" (e.g. "network": "host")'],
+  [
+    'enum',
+    '{\n  "image": "x",\n  "network": "bridge"\n}',
+    '3:14: "network" must be one of "slirp4netns", "host", "none", not "bridge" (e.g. "network": "host")',
+  ],
   ['nested type', '{"image": "x", "build": {"args": {"A": 1}}}', '1:40: "build.args.A" must be a string, not 1'],
   ['unknown nested key', '{"build": {"dockerFile": "x"}}', '1:12: "build.dockerFile" is not a known key (did you mean "dockerfile"?)'],
-  ['array item shape', '{"image": "x",\n "ports": [3000, "http"]}', '2:18: "ports[1]" must be a port like "3000", "8080:80", "127.0.0.1:8080:80" or "5353:53/udp", not "http" (e.g. "8080:80")'],
+  [
+    'array item shape',
+    '{"image": "x",\n "ports": [3000, "http"]}',
+    '2:18: "ports[1]" must be a port like "3000", "8080:80", "127.0.0.1:8080:80" or "5353:53/udp", not "http" (e.g. "8080:80")',
+  ],
   ['port out of range', '{"image": "x", "ports": ["70000:80"]}', '1:26: "ports[0]" a port is from 1 to 65535'],
-  ['shell with arguments in a string', '{"image": "x", "shell": "bash -l"}', '1:25: "shell" must be a program name or path (give arguments as an array, e.g. ["bash", "-l"]), not "bash -l" (e.g. "shell": "zsh")'],
+  [
+    'shell with arguments in a string',
+    '{"image": "x", "shell": "bash -l"}',
+    '1:25: "shell" must be a program name or path (give arguments as an array, e.g. ["bash", "-l"]), not "bash -l" (e.g. "shell": "zsh")',
+  ],
   ['mount without target', '{"image": "x", "mounts": [{"source": "cache"}]}', '1:27: "mounts[0]" needs "target" (e.g. "target": "~/.npm")'],
   ['mount string', '{"image": "x", "mounts": ["cache"]}', '1:27: "mounts[0]" anonymous volumes are not kept by devbox: write NAME:PATH or SRC:DST'],
-  ['mount relative target', '{"image": "x", "mounts": ["type=volume,source=c,target=data"]}', '1:27: "mounts[0]" target "data" must be an absolute path (or start with ~/)'],
+  [
+    'mount relative target',
+    '{"image": "x", "mounts": ["type=volume,source=c,target=data"]}',
+    '1:27: "mounts[0]" target "data" must be an absolute path (or start with ~/)',
+  ],
   ['env name', '{"image": "x", "env": {"A=B": "1"}}', '1:31: "env.A=B" is not a valid variable name (it may not be empty or contain "=")'],
-  ['image and build', '{"image": "x", "build": {}}', '1:25: "build" cannot be used together with "image" (keep "image" to use an image as it is, or "build" to build a Dockerfile)'],
-  ['missing Dockerfile named', '{"build": {"dockerfile": "nope/Dockerfile"}}', '1:26: "build.dockerfile" names ROOT/nope/Dockerfile, which does not exist (fix the path (relative to devbox.json))'],
+  [
+    'image and build',
+    '{"image": "x", "build": {}}',
+    '1:25: "build" cannot be used together with "image" (keep "image" to use an image as it is, or "build" to build a Dockerfile)',
+  ],
+  [
+    'missing Dockerfile named',
+    '{"build": {"dockerfile": "nope/Dockerfile"}}',
+    '1:26: "build.dockerfile" names ROOT/nope/Dockerfile, which does not exist (fix the path (relative to devbox.json))',
+  ],
   ['top level not an object', '[]', '1:1: must be an object, not an array'],
-  ['postCreateCommand empty array', '{"image": "x", "postCreateCommand": []}', '1:37: "postCreateCommand" must have at least 1 item (e.g. "postCreateCommand": "npm ci")'],
+  [
+    'postCreateCommand empty array',
+    '{"image": "x", "postCreateCommand": []}',
+    '1:37: "postCreateCommand" must have at least 1 item (e.g. "postCreateCommand": "npm ci")',
+  ],
 ];
 for (const [name, text, expected] of cases) {
   test(`refused: ${name}`, async () => {
@@ -118,13 +155,19 @@ test('empty file and missing default Dockerfile say what to do', async () => {
   const empty = projectDir({ 'devbox.json': '  \n' });
   assert.is(await loadError(empty), `${join(empty, 'devbox.json')}: the file is empty (write a JSON object, e.g. {})`);
   const bare = projectDir({ 'devbox.json': '{}' });
-  assert.match(await loadError(bare), `${join(bare, 'devbox.json')}: no Dockerfile at .devbox/Dockerfile, where devbox looks when "build.dockerfile" is not set (`);
+  assert.match(
+    await loadError(bare),
+    `${join(bare, 'devbox.json')}: no Dockerfile at .devbox/Dockerfile, where devbox looks when "build.dockerfile" is not set (`,
+  );
 });
 
 test('no config anywhere above: says how to devbox init', async () => {
   const root = projectDir({ 'src/.keep': '' });
   const message = await loadError(join(root, 'src'));
-  assert.is(message, `no devbox.json or .devcontainer/devcontainer.json in ${join(root, 'src')} or any folder above it (run devbox init in the project's root folder (devbox init --list shows the templates))`);
+  assert.is(
+    message,
+    `no devbox.json or .devcontainer/devcontainer.json in ${join(root, 'src')} or any folder above it (run devbox init in the project's root folder (devbox init --list shows the templates))`,
+  );
 });
 
 test('the nearest project wins, and devbox.json wins over devcontainer.json in the same folder', () => {

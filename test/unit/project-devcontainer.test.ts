@@ -149,12 +149,21 @@ test('Go-shaped config: legacy dockerFile, mounts, containerEnv/remoteEnv, works
 
 test('refused: Docker Compose configs, no image or Dockerfile, wrong types, a missing Dockerfile', async () => {
   const cases: [string, string][] = [
-    ['{\n  "dockerComposeFile": "docker-compose.yml",\n  "service": "app"\n}', '2:24: "dockerComposeFile" is not supported: devbox runs one sandbox, not a Docker Compose project (write a devbox.json for the service you work in (devbox init), which takes precedence)'],
+    [
+      '{\n  "dockerComposeFile": "docker-compose.yml",\n  "service": "app"\n}',
+      '2:24: "dockerComposeFile" is not supported: devbox runs one sandbox, not a Docker Compose project (write a devbox.json for the service you work in (devbox init), which takes precedence)',
+    ],
     ['{ "name": "x" }', '1:1: needs "image" or "build.dockerfile" (name the image to use, or the Dockerfile to build (relative to devcontainer.json))'],
     ['{ "image": "x", "forwardPorts": ["3000"] }', '1:34: "forwardPorts[0]" must be a port number or "HOST:PORT", not "3000"'],
     ['{ "image": "x", "containerEnv": { "A": 1 } }', '1:40: "containerEnv.A" must be a string, not 1'],
-    ['{ "build": { "dockerfile": "Missing" } }', '1:28: "build.dockerfile" names ROOT/.devcontainer/Missing, which does not exist (paths in devcontainer.json are relative to its folder)'],
-    ['{ "image": "x", "postCreateCommand": 3 }', '1:38: "postCreateCommand" must be a non-empty string, a non-empty array of strings or an object, not 3 (e.g. "postCreateCommand": "npm ci")'],
+    [
+      '{ "build": { "dockerfile": "Missing" } }',
+      '1:28: "build.dockerfile" names ROOT/.devcontainer/Missing, which does not exist (paths in devcontainer.json are relative to its folder)',
+    ],
+    [
+      '{ "image": "x", "postCreateCommand": 3 }',
+      '1:38: "postCreateCommand" must be a non-empty string, a non-empty array of strings or an object, not 3 (e.g. "postCreateCommand": "npm ci")',
+    ],
   ];
   for (const [text, expected] of cases) {
     const root = projectDir({ '.devcontainer/devcontainer.json': text });

@@ -24,7 +24,10 @@ test('devbox.lock errors point at file:line:col', async () => {
     return { path: join(root, 'devbox.lock'), read: () => readLock(root) };
   };
   const both = lockAt(`{ "lockfileVersion": 1,\n  "images": { "docker.io/library/a:1": { "digest": "${DIGEST}", "local": true } } }`);
-  assert.is(await errorLine(both.read), `${both.path}:2:40: "images.docker.io/library/a:1" needs either "digest" or "local": true (fix it, or remove it and devbox writes it again)`);
+  assert.is(
+    await errorLine(both.read),
+    `${both.path}:2:40: "images.docker.io/library/a:1" needs either "digest" or "local": true (fix it, or remove it and devbox writes it again)`,
+  );
   const version = lockAt('{ "lockfileVersion": 2, "images": {} }');
   assert.is(await errorLine(version.read), `${version.path}:1:22: "lockfileVersion" must be one of 1, not 2`);
   const unknown = lockAt('{ "lockfileVersion": 1, "images": {}, "extra": 1 }');

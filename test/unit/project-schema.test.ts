@@ -8,7 +8,10 @@ const DOCS = readFileSync(fileURLToPath(new URL('../../../docs/project-config.md
 
 test('docs/project-config.md has a table row for every key of the schema, nested build keys included', () => {
   const schema = devboxSchema();
-  const keys = Object.entries(schema.properties ?? {}).flatMap(([key, value]) => [key, ...Object.keys(value.properties ?? {}).map((inner) => `${key}.${inner}`)]);
+  const keys = Object.entries(schema.properties ?? {}).flatMap(([key, value]) => [
+    key,
+    ...Object.keys(value.properties ?? {}).map((inner) => `${key}.${inner}`),
+  ]);
   assert.ok(keys.includes('build.dockerfile'));
   for (const key of keys) assert.match(DOCS, new RegExp(`^\\| \`${key.replace(/[$.]/g, '\\$&')}\` \\|`, 'm'), key);
 });

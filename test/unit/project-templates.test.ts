@@ -11,7 +11,10 @@ const NAMES = ['base', 'go', 'java', 'node', 'python', 'rust'];
 
 test('the templates are listed base first, each with the first line of its Dockerfile header', () => {
   const templates = listTemplates();
-  assert.equal(templates.map((t) => t.name), NAMES);
+  assert.equal(
+    templates.map((t) => t.name),
+    NAMES,
+  );
   for (const t of templates) {
     const dockerfile = readFileSync(join(TEMPLATES_DIR, t.name, 'Dockerfile'), 'utf8');
     assert.ok(t.description.length > 20, t.name);
@@ -72,7 +75,7 @@ test('an unknown template names the known ones', async () => {
   assert.is(await errorLine(() => initProject(root, { template: 'cobol' })), `unknown template "cobol" (choose one of: ${NAMES.join(', ')})`);
 });
 
-test('init keeps an existing file\'s mode when forced', async () => {
+test("init keeps an existing file's mode when forced", async () => {
   const root = projectDir({ 'devbox.json': '{}' });
   chmodSync(join(root, 'devbox.json'), 0o600);
   await initProject(root, { force: true });

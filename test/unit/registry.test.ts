@@ -42,13 +42,21 @@ test('platforms parse like --platform, and index entries match os/arch with arm6
   assert.equal(parsePlatform('x86_64'), { os: 'linux', architecture: 'amd64' });
   assert.throws(() => parsePlatform('linux/'), /invalid platform "linux\/"/);
   assert.throws(() => parsePlatform('a/b/c/d'), /invalid platform/);
-  const entry = (architecture: string, variant?: string): Descriptor => ({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${architecture.padEnd(64, '0')}`, size: 1, platform: { os: 'linux', architecture, ...(variant ? { variant } : {}) } });
+  const entry = (architecture: string, variant?: string): Descriptor => ({
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    digest: `sha256:${architecture.padEnd(64, '0')}`,
+    size: 1,
+    platform: { os: 'linux', architecture, ...(variant ? { variant } : {}) },
+  });
   const list = [entry('arm', 'v7'), entry('arm', 'v6'), entry('arm64'), entry('amd64')];
   assert.is(matchPlatform(list, parsePlatform('linux/arm64/v8')), list[2]);
   assert.is(matchPlatform(list, parsePlatform('linux/arm')), list[0]);
   assert.is(matchPlatform(list, parsePlatform('linux/arm/v6')), list[1]);
   assert.is(matchPlatform(list, parsePlatform('linux/386')), undefined);
-  assert.throws(() => selectIndexEntry(list, parsePlatform('linux/s390x')), /no image for linux\/s390x \(the image has linux\/arm\/v7, linux\/arm\/v6, linux\/arm64, linux\/amd64\)/);
+  assert.throws(
+    () => selectIndexEntry(list, parsePlatform('linux/s390x')),
+    /no image for linux\/s390x \(the image has linux\/arm\/v7, linux\/arm\/v6, linux\/arm64, linux\/amd64\)/,
+  );
   assert.is(formatPlatform(parsePlatform('linux/arm/v7')), 'linux/arm/v7');
 });
 
@@ -62,7 +70,10 @@ test('endpoints: mirrors in order with their path prefix, then the registry; loo
   assert.is(registryEndpoint(parseReference('localhost:5000/a'), settings).origin, 'http://localhost:5000');
   assert.is(registryEndpoint(parseReference('127.0.0.1:5000/a'), settings).origin, 'http://127.0.0.1:5000');
   assert.is(registryEndpoint(parseReference('quay.io/a/b'), settings).origin, 'https://quay.io');
-  assert.throws(() => pullEndpoints(parseReference('busybox'), { registryMirrors: { 'docker.io': ['bad host!'] }, insecureRegistries: [] }), /registry mirror "bad host!" of docker.io is not host\[:port\]\[\/path\]/);
+  assert.throws(
+    () => pullEndpoints(parseReference('busybox'), { registryMirrors: { 'docker.io': ['bad host!'] }, insecureRegistries: [] }),
+    /registry mirror "bad host!" of docker.io is not host\[:port\]\[\/path\]/,
+  );
 });
 
 test('credential keys as Docker and podman write them, and the most specific key wins', () => {
@@ -71,7 +82,10 @@ test('credential keys as Docker and podman write them, and the most specific key
   assert.is(normalizeAuthKey('quay.io/team'), 'quay.io/team');
   const dir = scratchDir('devbox-creds-');
   const auth = (user: string) => ({ auth: Buffer.from(`${user}:pw`).toString('base64') });
-  writeFileSync(join(dir, 'config.json'), JSON.stringify({ auths: { 'quay.io': auth('any'), 'quay.io/team': auth('team'), 'https://index.docker.io/v1/': auth('hub') } }));
+  writeFileSync(
+    join(dir, 'config.json'),
+    JSON.stringify({ auths: { 'quay.io': auth('any'), 'quay.io/team': auth('team'), 'https://index.docker.io/v1/': auth('hub') } }),
+  );
   const saved = { ...process.env };
   Object.assign(process.env, { DOCKER_CONFIG: dir, XDG_CONFIG_HOME: join(dir, 'none') });
   delete process.env.REGISTRY_AUTH_FILE;
@@ -103,17 +117,25 @@ function withDockerConfig(dir: string, config: object, check: () => void): void 
 test('credential helpers: credHelpers for its registry first, then auths, then credsStore; "not found" moves on', () => {
   const dir = scratchDir('devbox-helpers-');
   writeCredentialHelper(dir, 'team', { 'quay.io': { username: 'from-team-helper', secret: 't0k' } });
-  writeCredentialHelper(dir, 'store', { 'https://index.docker.io/v1/': { username: 'hub-user', secret: 'hub' }, 'quay.io': { username: 'from-store', secret: 's' }, 'ghcr.io': { username: 'store-ghcr', secret: 'g' } });
-  const auth = (user: string) => ({ auth: Buffer.from(`${user}:pw`).toString('base64') });
-  withDockerConfig(dir, { credHelpers: { 'quay.io': 'team', 'ghcr.io': 'team' }, credsStore: 'store', auths: { 'quay.io': auth('from-auths'), 'ghcr.io': auth('ghcr-auths') } }, () => {
-    const quay = findCredentials('quay.io', 'a/b');
-    assert.equal(quay && { username: quay.username, password: quay.password }, { username: 'from-team-helper', password: 't0k' });
-    assert.is(quay?.source, `${join(dir, 'config.json')} (docker-credential-team)`);
-    // The named helper has nothing for ghcr.io: auths is next, before the default store.
-    assert.is(findCredentials('ghcr.io', 'x')?.username, 'ghcr-auths');
-    assert.is(findCredentials('docker.io', 'library/busybox')?.username, 'hub-user');
-    assert.is(findCredentials('example.com', 'x'), undefined);
+  writeCredentialHelper(dir, 'store', {
+    'https://index.docker.io/v1/': { username: 'hub-user', secret: 'hub' },
+    'quay.io': { username: 'from-store', secret: 's' },
+    'ghcr.io': { username: 'store-ghcr', secret: 'g' },
   });
+  const auth = (user: string) => ({ auth: Buffer.from(`${user}:pw`).toString('base64') });
+  withDockerConfig(
+    dir,
+    { credHelpers: { 'quay.io': 'team', 'ghcr.io': 'team' }, credsStore: 'store', auths: { 'quay.io': auth('from-auths'), 'ghcr.io': auth('ghcr-auths') } },
+    () => {
+      const quay = findCredentials('quay.io', 'a/b');
+      assert.equal(quay && { username: quay.username, password: quay.password }, { username: 'from-team-helper', password: 't0k' });
+      assert.is(quay?.source, `${join(dir, 'config.json')} (docker-credential-team)`);
+      // The named helper has nothing for ghcr.io: auths is next, before the default store.
+      assert.is(findCredentials('ghcr.io', 'x')?.username, 'ghcr-auths');
+      assert.is(findCredentials('docker.io', 'library/busybox')?.username, 'hub-user');
+      assert.is(findCredentials('example.com', 'x'), undefined);
+    },
+  );
   assert.equal(readFileSync(join(dir, 'asked'), 'utf8').split('\n').filter(Boolean), ['quay.io', 'ghcr.io', 'https://index.docker.io/v1/', 'example.com']);
   assert.is(helperServerAddress('docker.io'), 'https://index.docker.io/v1/');
 });
@@ -123,9 +145,15 @@ test('credential helpers: a missing helper, an identity token and a failing help
   writeCredentialHelper(dir, 'oauth', { 'quay.io': { username: '<token>', secret: 'refresh-SECRET' } });
   writeFileSync(join(dir, 'docker-credential-broken'), '#!/bin/sh\necho "gpg: decryption failed: No secret key" >&2\nexit 3\n', { mode: 0o755 });
   withDockerConfig(dir, { credHelpers: { 'quay.io': 'oauth', 'ghcr.io': 'absent', 'gitlab.com': 'broken' } }, () => {
-    assert.throws(() => findCredentials('quay.io'), (e: Error) => /docker-credential-oauth holds an identity token for quay.io, which devbox cannot use/.test(e.message) && !e.message.includes('SECRET'));
+    assert.throws(
+      () => findCredentials('quay.io'),
+      (e: Error) => /docker-credential-oauth holds an identity token for quay.io, which devbox cannot use/.test(e.message) && !e.message.includes('SECRET'),
+    );
     assert.throws(() => findCredentials('ghcr.io'), /names the credential helper docker-credential-absent for ghcr.io, which is not installed/);
-    assert.throws(() => findCredentials('gitlab.com'), /the credential helper docker-credential-broken failed for gitlab.com: gpg: decryption failed: No secret key/);
+    assert.throws(
+      () => findCredentials('gitlab.com'),
+      /the credential helper docker-credential-broken failed for gitlab.com: gpg: decryption failed: No secret key/,
+    );
   });
 });
 

@@ -25,7 +25,11 @@ test('short options take attached values and -- ends the options', () => {
 test('network and storage default to the settings; -p repeats', () => {
   const o = parseRunArgs(['img']);
   assert.is(o.network, undefined);
-  assert.equal(parseRunArgs(['-p', '8080:80', '--publish=127.0.0.1:53:53/udp', '--network', 'slirp', 'img']), { ...o, publish: ['8080:80', '127.0.0.1:53:53/udp'], network: 'slirp' });
+  assert.equal(parseRunArgs(['-p', '8080:80', '--publish=127.0.0.1:53:53/udp', '--network', 'slirp', 'img']), {
+    ...o,
+    publish: ['8080:80', '127.0.0.1:53:53/udp'],
+    network: 'slirp',
+  });
   assert.is(o.storage, undefined);
   assert.is(parseRunArgs(['--storage', 'fuse', 'img']).storage, 'fuse');
 });

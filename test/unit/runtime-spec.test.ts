@@ -14,12 +14,45 @@ const base = (): SandboxSpec => ({
 
 test('the helper gets maps, overlay lowers topmost first, binds, identity, env, tty and the command last', () => {
   assert.equal(helperArgs(base()), [
-    '--uid-map', '0:100000:10', '--gid-map', '0:200000:10',
-    '--overlay', '/s/l/top:/s/l/base', '/c/upper', '/c/work', '--mountpoint', '/c/merged',
-    '--ro-bind', '/home/a/src', '/src',
-    '--hostname', 'box', '--chdir', '/src', '--uid', '1000', '--gid', '1000', '--groups', '10,20',
-    '--setenv', 'PATH', '/bin', '--setenv', 'EMPTY', '', '--setenv', 'X', 'a=b',
-    '--tty', '--remove-after', '/c', '--', 'sh', '-c', 'echo hi',
+    '--uid-map',
+    '0:100000:10',
+    '--gid-map',
+    '0:200000:10',
+    '--overlay',
+    '/s/l/top:/s/l/base',
+    '/c/upper',
+    '/c/work',
+    '--mountpoint',
+    '/c/merged',
+    '--ro-bind',
+    '/home/a/src',
+    '/src',
+    '--hostname',
+    'box',
+    '--chdir',
+    '/src',
+    '--uid',
+    '1000',
+    '--gid',
+    '1000',
+    '--groups',
+    '10,20',
+    '--setenv',
+    'PATH',
+    '/bin',
+    '--setenv',
+    'EMPTY',
+    '',
+    '--setenv',
+    'X',
+    'a=b',
+    '--tty',
+    '--remove-after',
+    '/c',
+    '--',
+    'sh',
+    '-c',
+    'echo hi',
   ]);
 });
 
@@ -29,7 +62,15 @@ test('network none unshares the network; fuse and directory roots', () => {
   spec.rootfs = { kind: 'fuse-overlay', program: '/usr/bin/fuse-overlayfs', lowerDirs: ['/l'], upperDir: '/u', workDir: '/w', mountpoint: '/m' };
   const args = helperArgs(spec);
   assert.ok(args.includes('--unshare-net'));
-  assert.equal(args.slice(args.indexOf('--fuse-overlay'), args.indexOf('--fuse-overlay') + 7), ['--fuse-overlay', '/usr/bin/fuse-overlayfs', '/l', '/u', '/w', '--mountpoint', '/m']);
+  assert.equal(args.slice(args.indexOf('--fuse-overlay'), args.indexOf('--fuse-overlay') + 7), [
+    '--fuse-overlay',
+    '/usr/bin/fuse-overlayfs',
+    '/l',
+    '/u',
+    '/w',
+    '--mountpoint',
+    '/m',
+  ]);
   spec.rootfs = { kind: 'directory', dir: '/c/rootfs' };
   assert.equal(helperArgs(spec).slice(5, 7), ['--rootfs', '/c/rootfs']);
 });
@@ -42,7 +83,7 @@ test('slirp4netns: a network namespace of its own, and the sync descriptor the c
   assert.not.ok(helperArgs(base()).includes('--sync-fd'));
 });
 
-test('a build step keeps the image\'s /tmp: --image-tmp', () => {
+test("a build step keeps the image's /tmp: --image-tmp", () => {
   const spec = base();
   assert.not.ok(helperArgs(spec).includes('--image-tmp'));
   spec.imageTmp = true;
@@ -59,13 +100,48 @@ test('a layer path with a colon cannot be smuggled into overlay options', () => 
 test('a live sandbox is the same sandbox with --keep-alive instead of a process', () => {
   const { process: p, removeAfterExit, ...live } = base();
   assert.equal(keepAliveArgs(live), [
-    '--uid-map', '0:100000:10', '--gid-map', '0:200000:10',
-    '--overlay', '/s/l/top:/s/l/base', '/c/upper', '/c/work', '--mountpoint', '/c/merged',
-    '--ro-bind', '/home/a/src', '/src', '--hostname', 'box', '--keep-alive',
+    '--uid-map',
+    '0:100000:10',
+    '--gid-map',
+    '0:200000:10',
+    '--overlay',
+    '/s/l/top:/s/l/base',
+    '/c/upper',
+    '/c/work',
+    '--mountpoint',
+    '/c/merged',
+    '--ro-bind',
+    '/home/a/src',
+    '/src',
+    '--hostname',
+    'box',
+    '--keep-alive',
   ]);
   assert.equal(joinArgs(4242, p), [
-    '--join', '4242', '--chdir', '/src', '--uid', '1000', '--gid', '1000', '--groups', '10,20',
-    '--setenv', 'PATH', '/bin', '--setenv', 'EMPTY', '', '--setenv', 'X', 'a=b', '--tty', '--', 'sh', '-c', 'echo hi',
+    '--join',
+    '4242',
+    '--chdir',
+    '/src',
+    '--uid',
+    '1000',
+    '--gid',
+    '1000',
+    '--groups',
+    '10,20',
+    '--setenv',
+    'PATH',
+    '/bin',
+    '--setenv',
+    'EMPTY',
+    '',
+    '--setenv',
+    'X',
+    'a=b',
+    '--tty',
+    '--',
+    'sh',
+    '-c',
+    'echo hi',
   ]);
   assert.ok(removeAfterExit);
 });

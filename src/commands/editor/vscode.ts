@@ -6,7 +6,8 @@ import { requireProjectConfig } from '../../project/load.js';
 
 export default class EditorVscode extends DevboxCommand {
   static summary = "Make VS Code's terminals, tasks and debug terminals open inside the project's sandbox";
-  static description = 'Merges a "devbox" terminal profile (the default) and an automation profile into .vscode/settings.json at the project root, keeping your other settings and comments.';
+  static description =
+    'Merges a "devbox" terminal profile (the default) and an automation profile into .vscode/settings.json at the project root, keeping your other settings and comments.';
   static examples = ['<%= config.bin %> editor vscode'];
 
   async run(): Promise<void> {

@@ -20,7 +20,13 @@ export default class ImageHistory extends DevboxCommand {
     const rows = imageHistory(await ImageStore.open().resolve(args.image));
     const id = (full?: string) => (full ? (flags['no-trunc'] ? full : ImageStore.shortId(full)) : '<missing>');
     if (flags.format === 'json') {
-      this.log(JSON.stringify(rows.map((r) => ({ id: id(r.id), created: r.created ?? null, createdBy: r.createdBy, size: r.size, comment: r.comment })), null, 2));
+      this.log(
+        JSON.stringify(
+          rows.map((r) => ({ id: id(r.id), created: r.created ?? null, createdBy: r.createdBy, size: r.size, comment: r.comment })),
+          null,
+          2,
+        ),
+      );
       return;
     }
     if (flags.quiet) {
@@ -28,6 +34,11 @@ export default class ImageHistory extends DevboxCommand {
       return;
     }
     const command = (text: string) => (flags['no-trunc'] || text.length <= 45 ? text : `${text.slice(0, 44)}…`);
-    this.log(table(['IMAGE', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT'], rows.map((r) => [id(r.id), r.created ? formatAge(r.created) : '', command(r.createdBy), formatSize(r.size), r.comment])));
+    this.log(
+      table(
+        ['IMAGE', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT'],
+        rows.map((r) => [id(r.id), r.created ? formatAge(r.created) : '', command(r.createdBy), formatSize(r.size), r.comment]),
+      ),
+    );
   }
 }
