@@ -7,6 +7,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# A fresh clone has no node_modules yet: the test command installs what it builds with.
+[ -x node_modules/.bin/tsc ] || npm ci --no-audit --no-fund
+# Style and layering first: a formatting slip or an import pointing up fails in seconds, not after the suites.
+npm run --silent lint
+
 if [ "$(id -u)" != 0 ]; then
   npm run --silent build
   exec bash test/run-suites.sh
