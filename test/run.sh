@@ -17,7 +17,8 @@ if [ "$(id -u)" != 0 ]; then
   exec bash test/run-suites.sh
 fi
 
-TEST_USER=devbox-test
+# DEVBOX_TEST_USER: another user name, so that two runs on one machine do not share a user (and its podman).
+TEST_USER=${DEVBOX_TEST_USER:-devbox-test}
 bash test/setup-machine.sh --create "$TEST_USER"
 npm run --silent build
 
@@ -30,7 +31,7 @@ chmod 755 "$work"
 
 status=0
 echo "== suites as $TEST_USER (rootless)"
-runuser -u "$TEST_USER" -- env -i PATH="$PATH" HOME="$(getent passwd "$TEST_USER" | cut -d: -f6)" LANG=C.UTF-8 \
+runuser -u "$TEST_USER" -- env -i PATH="$PATH" HOME="$(getent passwd "$TEST_USER" | cut -d: -f6)" LANG=C.UTF-8 DEVBOX_TEST_FILES="${DEVBOX_TEST_FILES:-}" \
   bash "$work/test/run-suites.sh" | tee "$work/rootless.log" || status=1
 echo "== suites as root"
 DEVBOX_TEST_AS_ROOT=1 bash test/run-suites.sh | tee "$work/root.log" || status=1

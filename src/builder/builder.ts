@@ -24,6 +24,7 @@ import { createProgress, type Progress, type ProgressMode } from './progress.js'
 import { envMap, type LayerTar, type StageState, type StepPlan } from './stage-state.js';
 import { StepError } from './step-error.js';
 import { createWorkspace, removeStaleWorkspaces, removeWorkspace, type StepWorkspace } from './workspace.js';
+import { warn } from '../util/warn.js';
 
 export interface BuildOptions {
   context: string;
@@ -91,7 +92,7 @@ function cloneConfig(config: ImageConfig): ImageConfig {
 function parseLabels(labels: readonly string[]): Record<string, string> {
   const pairs = labels.map((label) => {
     const eq = label.indexOf('=');
-    if (eq === 0) throw new DevboxError(`invalid --label "${label}"`, { fix: 'use --label KEY=VALUE', exitCode: 125 });
+    if (eq === 0) throw new DevboxError(`invalid --label "${label}"`, { fix: 'use --label KEY=VALUE', kind: 'usage' });
     return eq < 0 ? ([label, ''] as const) : ([label.slice(0, eq), label.slice(eq + 1)] as const);
   });
   return Object.fromEntries(pairs);
@@ -100,7 +101,7 @@ function parseLabels(labels: readonly string[]): Record<string, string> {
 /** NAME[:TAG] for -t, normalized as every image name in the store is (`app` → docker.io/library/app:latest). */
 function tagName(tag: string): string {
   const ref = parseReference(tag);
-  if (ref.digest) throw new DevboxError(`invalid tag "${tag}": give NAME[:TAG], the digest comes from the content`, { exitCode: 125 });
+  if (ref.digest) throw new DevboxError(`invalid tag "${tag}": give NAME[:TAG], the digest comes from the content`, { kind: 'usage' });
   return normalizedName(ref);
 }
 
@@ -117,7 +118,7 @@ class StageGraph {
   ) {
     for (const arg of graphOptions.buildArgs) {
       const eq = arg.indexOf('=');
-      if (eq === 0) throw new DevboxError(`invalid --build-arg "${arg}"`, { fix: 'use --build-arg KEY=VALUE', exitCode: 125 });
+      if (eq === 0) throw new DevboxError(`invalid --build-arg "${arg}"`, { fix: 'use --build-arg KEY=VALUE', kind: 'usage' });
       if (eq > 0) this.buildArgs.set(arg.slice(0, eq), arg.slice(eq + 1));
       else if (process.env[arg] !== undefined) this.buildArgs.set(arg, process.env[arg]!);
     }
@@ -202,7 +203,7 @@ class StageGraph {
       if (!found)
         throw new DevboxError(`target stage "${wanted}" could not be found`, {
           fix: `stages: ${stages.map((s) => s.name ?? `#${s.index}`).join(', ')}`,
-          exitCode: 125,
+          kind: 'usage',
         });
       target = found;
     }
@@ -473,13 +474,13 @@ async function readBuildPlan(options: BuildGraphOptions): Promise<{ context: Bui
     const { readFileSync } = await import('node:fs');
     text = readFileSync(context.dockerfile, 'utf8');
   } catch (error) {
-    throw new DevboxError(`cannot read ${context.dockerfileLabel}: ${describeError(error)}`, { exitCode: 125 });
+    throw new DevboxError(`cannot read ${context.dockerfileLabel}: ${describeError(error)}`);
   }
   try {
     return { context, plan: parseBuildPlan(text) };
   } catch (error) {
     if (error instanceof InstructionError) {
-      throw new DevboxError(`${context.dockerfileLabel}:${error.line}: ${error.instruction ? `${error.instruction}: ` : ''}${error.message}`, { exitCode: 1 });
+      throw new DevboxError(`${context.dockerfileLabel}:${error.line}: ${error.instruction ? `${error.instruction}: ` : ''}${error.message}`);
     }
     throw error;
   }
@@ -496,7 +497,7 @@ export async function buildImage(options: BuildOptions): Promise<BuildResult> {
   const { context, plan } = await readBuildPlan(options);
   const store = ImageStore.open();
   const { mapping, warning } = resolveIdMapping();
-  if (warning) process.stderr.write(`devbox: warning: ${warning}\n`);
+  if (warning) warn(`${warning}`);
   await removeStaleWorkspaces(store.root, mapping);
   return new Build(store, mapping, context, plan, options).run();
 }

@@ -30,7 +30,7 @@ export interface BuildContext {
 }
 
 function fail(message: string, fix: string): DevboxError {
-  return new DevboxError(message, { fix, exitCode: 125 });
+  return new DevboxError(message, { fix });
 }
 
 /** Finds the context, the Dockerfile (-f, else Dockerfile, else Containerfile) and the ignore file. */

@@ -27,7 +27,7 @@ export const BUILD_OPTION_DEFS: readonly OptionDef[] = [
 ];
 
 function usage(message: string): DevboxError {
-  return new DevboxError(message, { fix: 'see "devbox build --help"', exitCode: 125 });
+  return new DevboxError(message, { fix: 'see "devbox build --help"', kind: 'usage' });
 }
 
 export function parseBuildArgs(argv: readonly string[]): BuildOptions {

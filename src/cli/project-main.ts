@@ -5,7 +5,7 @@
  */
 import { enterProject, type EnterOptions } from '../project/enter.js';
 import { DevboxError } from '../util/errors.js';
-import { reportError } from './report.js';
+import { CONTAINER_START_FAILED, reportError } from './report.js';
 
 function parseProjectArgs(argv: readonly string[], what: 'shell' | 'run'): EnterOptions {
   const options: EnterOptions = { tty: what === 'shell' && process.stdin.isTTY === true, interactive: true };
@@ -20,16 +20,16 @@ function parseProjectArgs(argv: readonly string[], what: 'shell' | 'run'): Enter
     else if (arg === '-u' || arg === '--user' || arg.startsWith('--user=')) {
       const value = arg.startsWith('--user=') ? arg.slice(7) : argv[++i];
       if (value !== 'root')
-        throw new DevboxError(`--user: expected root, got "${value ?? ''}"`, { fix: 'the sandbox runs as you; -u root gives root inside it', exitCode: 125 });
+        throw new DevboxError(`--user: expected root, got "${value ?? ''}"`, { fix: 'the sandbox runs as you; -u root gives root inside it', kind: 'usage' });
       options.user = 'root';
-    } else throw new DevboxError(`devbox ${what}: unknown option "${arg}"`, { fix: `see devbox ${what} --help`, exitCode: 125 });
+    } else throw new DevboxError(`devbox ${what}: unknown option "${arg}"`, { fix: `see devbox ${what} --help`, kind: 'usage' });
   }
   const command = argv.slice(i);
   if (what === 'run') {
-    if (!command.length) throw new DevboxError('devbox run: no command given', { fix: 'devbox run CMD [ARG...], e.g. devbox run make test', exitCode: 125 });
+    if (!command.length) throw new DevboxError('devbox run: no command given', { fix: 'devbox run CMD [ARG...], e.g. devbox run make test', kind: 'usage' });
     options.command = command;
   } else if (command.length) {
-    throw new DevboxError(`devbox shell takes no command ("${command[0]}")`, { fix: `use devbox run ${command.join(' ')}`, exitCode: 125 });
+    throw new DevboxError(`devbox shell takes no command ("${command[0]}")`, { fix: `use devbox run ${command.join(' ')}`, kind: 'usage' });
   }
   return options;
 }
@@ -38,6 +38,6 @@ export async function projectMain(argv: readonly string[], what: 'shell' | 'run'
   try {
     return await enterProject(parseProjectArgs(argv, what));
   } catch (error) {
-    return reportError(error);
+    return reportError(error, CONTAINER_START_FAILED);
   }
 }

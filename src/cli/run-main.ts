@@ -5,7 +5,7 @@
  * `devbox run --help` still goes through oclif (src/commands/run.ts).
  */
 import { findProjectConfig } from '../project/discover.js';
-import { reportError } from './report.js';
+import { CONTAINER_START_FAILED, reportError } from './report.js';
 
 export async function runMain(argv: readonly string[], inProject = findProjectConfig(process.cwd()) !== undefined): Promise<number> {
   if (inProject) {
@@ -16,6 +16,7 @@ export async function runMain(argv: readonly string[], inProject = findProjectCo
     const [{ runImage }, { parseRunArgs }] = await Promise.all([import('../sandbox/run-image.js'), import('./run-options.js')]);
     return await runImage(parseRunArgs(argv));
   } catch (error) {
-    return reportError(error);
+    // As docker run: whatever stopped the container from starting is status 125.
+    return reportError(error, CONTAINER_START_FAILED);
   }
 }

@@ -43,7 +43,7 @@ const byName = new Map(RUN_OPTION_DEFS.map((d) => [d.name, d]));
 const byChar = new Map(RUN_OPTION_DEFS.filter((d) => d.char).map((d) => [d.char!, d]));
 
 function usage(message: string): DevboxError {
-  return new DevboxError(message, { fix: 'see "devbox run --help"', exitCode: 125 });
+  return new DevboxError(message, { fix: 'see "devbox run --help"', kind: 'usage' });
 }
 
 /** Parses the arguments after `run`. */

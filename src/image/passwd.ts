@@ -58,7 +58,6 @@ export function resolveUser(spec: string, passwd: readonly PasswdEntry[], group:
   if (!entry && !numeric) {
     throw new DevboxError(`unable to find user ${userPart}: no matching entries in the image's /etc/passwd`, {
       fix: 'use a numeric uid or a user the image defines',
-      exitCode: 125,
     });
   }
   const uid = numeric ? Number(userPart) : entry!.uid;
@@ -67,7 +66,7 @@ export function resolveUser(spec: string, passwd: readonly PasswdEntry[], group:
     if (/^\d+$/.test(groupPart)) gid = Number(groupPart);
     else {
       const g = group.find((x) => x.name === groupPart);
-      if (!g) throw new DevboxError(`unable to find group ${groupPart}: no matching entries in the image's /etc/group`, { exitCode: 125 });
+      if (!g) throw new DevboxError(`unable to find group ${groupPart}: no matching entries in the image's /etc/group`);
       gid = g.gid;
     }
   }

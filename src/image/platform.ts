@@ -14,7 +14,7 @@ export function parsePlatform(text: string): Platform {
   const parts = text.trim().toLowerCase().split('/');
   const [os, architecture, variant] = parts.length === 1 ? ['linux', parts[0]] : parts;
   if (parts.length > 3 || !os || !architecture || parts.some((p) => !/^[a-z0-9._-]+$/.test(p))) {
-    throw new DevboxError(`invalid platform "${text}"`, { fix: 'give os/arch[/variant], e.g. linux/amd64 or linux/arm64/v8', exitCode: 125 });
+    throw new DevboxError(`invalid platform "${text}"`, { fix: 'give os/arch[/variant], e.g. linux/amd64 or linux/arm64/v8', kind: 'usage' });
   }
   return { os, architecture: normalizeArchitecture(architecture), ...(variant ? { variant } : {}) };
 }

@@ -29,7 +29,7 @@ export interface ImageReference {
 }
 
 function invalid(text: string, why: string): DevboxError {
-  return new DevboxError(`invalid reference "${text}": ${why}`, { exitCode: 125 });
+  return new DevboxError(`invalid reference "${text}": ${why}`, { kind: 'usage' });
 }
 
 export function parseReference(text: string): ImageReference {
@@ -82,7 +82,7 @@ export function normalizedName(ref: ImageReference): string {
  */
 export function nameForTagging(text: string, action: string): string {
   const ref = parseReference(text);
-  if (ref.digest) throw new DevboxError(`cannot ${action} "${text}": give NAME[:TAG]; the image's digest comes from its content`, { exitCode: 125 });
+  if (ref.digest) throw new DevboxError(`cannot ${action} "${text}": give NAME[:TAG]; the image's digest comes from its content`, { kind: 'usage' });
   return normalizedName(ref);
 }
 

@@ -57,7 +57,6 @@ export interface FoundImage {
 export function unknownImage(ref: string): DevboxError {
   return new DevboxError(`unknown image "${ref}"`, {
     fix: 'see "devbox images"; load one with "devbox image load -i FILE" or "devbox image import ROOTFS.tar NAME"',
-    exitCode: 125,
   });
 }
 
@@ -127,7 +126,7 @@ export class ImageStore {
     }
     if (!looksLikeId) return undefined;
     const matches = entries.filter(([id]) => digestHex(id).startsWith(hex));
-    if (matches.length > 1) throw new DevboxError(`image id prefix "${ref}" is ambiguous`, { fix: 'give more digits', exitCode: 125 });
+    if (matches.length > 1) throw new DevboxError(`image id prefix "${ref}" is ambiguous`, { fix: 'give more digits' });
     return matches.length ? { id: matches[0][0] } : undefined;
   }
 

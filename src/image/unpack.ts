@@ -19,6 +19,7 @@ import { blobExists, digestHex, openBlob, shortDigest } from './blobs.js';
 import { syncPath, writeFileAtomic } from './durable.js';
 import { isLayerUnpacked, layerRecordPath, layersDir } from './layer-paths.js';
 import { decompressed, describeStreamError, digesting, type DigestCounter } from './layer-stream.js';
+import { note } from '../util/warn.js';
 
 /** Prefix of a layer being unpacked (or left half-unpacked by a crash). */
 const LAYER_TEMP_PREFIX = '.tmp-';
@@ -158,9 +159,7 @@ export async function unpackLayerStream(root: string, mapping: IdMapping, input:
   const record: LayerRecord = { diffID: result.diffID, size: result.size, opaqueDirs: result.opaqueDirs, xattrs: result.xattrs };
   await writeFileAtomic(root, layerRecordPath(final), JSON.stringify(record));
   if (result.skippedDevices.length) {
-    process.stderr.write(
-      `devbox: note: ${label}: skipped ${result.skippedDevices.length} device node(s), which a user namespace cannot create (e.g. /${result.skippedDevices[0]})\n`,
-    );
+    note(`${label}: skipped ${result.skippedDevices.length} device node(s), which a user namespace cannot create (e.g. /${result.skippedDevices[0]})`);
   }
   return result.diffID;
 }

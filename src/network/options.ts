@@ -25,7 +25,7 @@ export interface NetworkRequest {
   publish?: readonly string[];
 }
 
-const usage = (message: string, fix: string) => new DevboxError(message, { fix, exitCode: 125 });
+const usage = (message: string, fix: string) => new DevboxError(message, { fix, kind: 'usage' });
 
 /** `host`, `none`, `slirp4netns` (alias `slirp`), the latter with Podman's `:allow_host_loopback=true|false`. */
 export function parseNetwork(text: string): { mode: NetworkMode; allowHostLoopback?: boolean } {

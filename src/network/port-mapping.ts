@@ -20,7 +20,7 @@ export const DEFAULT_HOST_IP = '127.0.0.1';
 const FORMAT = '[HOSTIP:]HOSTPORT:PORT[/tcp|udp]';
 
 function invalid(spec: string, reason: string): DevboxError {
-  return new DevboxError(`invalid port mapping "${spec}": ${reason}`, { fix: `expected ${FORMAT}, e.g. -p 8080:80`, exitCode: 125 });
+  return new DevboxError(`invalid port mapping "${spec}": ${reason}`, { fix: `expected ${FORMAT}, e.g. -p 8080:80`, kind: 'usage' });
 }
 
 function parsePort(spec: string, text: string, what: string): number {

@@ -24,18 +24,16 @@ function hostPortError(m: PortMapping, cause: Slirp4netnsApiError, otherHostPort
   if (holder) {
     const owner = findSocketOwner(holder.inode);
     const by = owner ? `${owner.command} (pid ${owner.pid})` : "another user's process";
-    return new DevboxError(`host port ${where} is already in use by ${by}`, { fix, exitCode: 125 });
+    return new DevboxError(`host port ${where} is already in use by ${by}`, { fix });
   }
   const start = unprivilegedPortStart();
   if (m.hostPort < start && process.getuid!() !== 0) {
     return new DevboxError(`host port ${where} is privileged: only root may listen below ${start}`, {
       fix: `publish a port from ${start} up, e.g. ${otherHostPort(m.hostPort + 8000, m.containerPort)}`,
-      exitCode: 125,
     });
   }
   return new DevboxError(`cannot publish ${formatPortMapping(m)}: slirp4netns: ${cause.message}`, {
     fix: `check that ${m.hostIp} is an address of this host`,
-    exitCode: 125,
   });
 }
 

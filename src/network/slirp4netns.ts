@@ -38,7 +38,6 @@ export function requireSlirp4netns(instead?: string): string {
   if (!program)
     throw new DevboxError('slirp4netns not found: it provides the isolated network', {
       fix: `apt-get install slirp4netns${instead ? `, or ${instead}` : ''}`,
-      exitCode: 125,
     });
   return program;
 }
@@ -140,7 +139,6 @@ export async function startSlirp4netns(
     await exited;
     throw new DevboxError(`slirp4netns could not set up the network: ${lastLogLine(dir)}`, {
       fix: 'see "devbox doctor"; /dev/net/tun must be usable',
-      exitCode: 125,
     });
   }
   (child.stdio[4] as Readable).destroy();

@@ -13,6 +13,7 @@ import { readSettings, type Settings } from '../settings/settings.js';
 import { loadProject } from './load.js';
 import { projectInputsHash } from './inputs-hash.js';
 import { sandboxEnvironment, type LifecycleCommand, type LifecycleStep, type ProjectConfig } from './project-config.js';
+import { warn } from '../util/warn.js';
 
 export interface EnterOptions {
   /** The command to run; undefined starts the project's shell. */
@@ -100,9 +101,7 @@ async function runPostCreate(project: ProjectConfig, state: LiveSandboxState, co
     const failed = statuses.find((s) => s !== 0);
     if (failed !== undefined) {
       // As Dev Containers: the sandbox stays usable, the user sees why their setup is incomplete.
-      process.stderr.write(
-        `devbox: warning: a postCreate command exited with status ${failed}; the remaining ones were skipped (they run again after "devbox rm")\n`,
-      );
+      warn(`a postCreate command exited with status ${failed}; the remaining ones were skipped (they run again after "devbox rm")`);
       return;
     }
   }
@@ -116,7 +115,7 @@ async function startProjectSandbox(project: ProjectConfig, settings: Settings): 
     import('./network.js'),
     import('../util/file-lock.js'),
   ]);
-  for (const warning of project.warnings) process.stderr.write(`devbox: warning: ${warning}\n`);
+  for (const warning of project.warnings) warn(`${warning}`);
   const network = projectNetwork(project, settings);
   const dir = sandboxDir(settings.storageRoot, project.root);
   mkdirSync(dir, { recursive: true, mode: 0o700 });

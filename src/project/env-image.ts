@@ -8,6 +8,7 @@ import { normalizedName, parseReference, type ImageReference } from '../image/re
 import type { ImageStore, StoredImage } from '../image/store.js';
 import { DevboxError } from '../util/errors.js';
 import type { ProjectConfig } from './project-config.js';
+import { note } from '../util/warn.js';
 
 export const INPUTS_HASH_LABEL = 'dev.devbox.inputs-hash';
 
@@ -54,14 +55,12 @@ export async function pullSharedEnvironment(store: ImageStore, project: ProjectC
     image = await pullImage(store, name);
   } catch (error) {
     if (!(error instanceof DevboxError)) throw error;
-    process.stderr.write(`devbox: note: ${error.message}; building the environment here\n`);
+    note(`${error.message}; building the environment here`);
     return undefined;
   }
   const label = image.config.config?.Labels?.[INPUTS_HASH_LABEL];
   if (label !== inputsHash) {
-    process.stderr.write(
-      `devbox: note: ${name} was built from other inputs (label ${INPUTS_HASH_LABEL}=${label ?? 'missing'}); building the environment here\n`,
-    );
+    note(`${name} was built from other inputs (label ${INPUTS_HASH_LABEL}=${label ?? 'missing'}); building the environment here`);
     return undefined;
   }
   await store.tag(image.id, [localEnvironmentName(project, inputsHash)]);

@@ -22,7 +22,6 @@ function published(port: ConfigPort, where: string): PortMapping {
   if (!isIPv4(hostIp)) {
     throw new DevboxError(`${where}: cannot publish port ${port.containerPort} on ${hostIp}: slirp4netns publishes on IPv4 addresses only`, {
       fix: 'give an IPv4 address such as 127.0.0.1, or none',
-      exitCode: 125,
     });
   }
   return { hostIp, hostPort: port.hostPort, containerPort: port.containerPort, protocol: port.protocol };
@@ -34,7 +33,7 @@ export function projectNetwork(project: ProjectConfig, settings: Pick<Settings, 
   const key = devboxJson ? 'ports' : 'forwardPorts';
   const publish = project.network === 'slirp4netns' ? project.ports.map((port) => published(port, `${file}: "${key}"`)) : [];
   const clash = hostPortClash(publish);
-  if (clash) throw new DevboxError(`${file}: "${key}": ${clash}`, { fix: 'give each port its own host port', exitCode: 125 });
+  if (clash) throw new DevboxError(`${file}: "${key}": ${clash}`, { fix: 'give each port its own host port' });
   const mapping = (hostPort: number, containerPort: number) => `"ports": ["${hostPort}:${containerPort}"]`;
   return {
     options: { mode: project.network, publish, autoForward: settings.autoForward, allowHostLoopback: settings.allowHostLoopback },

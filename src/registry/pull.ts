@@ -176,7 +176,7 @@ export async function pullImage(store: ImageStore, refText: string, options: Pul
     }
   } catch (error) {
     if (!(error instanceof DevboxError)) throw error;
-    throw new DevboxError(`cannot pull ${name}: ${error.message}`, { fix: error.fix, exitCode: error.exitCode, cause: error });
+    throw new DevboxError(`cannot pull ${name}: ${error.message}`, { fix: error.fix, kind: error.kind, cause: error });
   } finally {
     progress.stop();
   }

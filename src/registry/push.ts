@@ -90,7 +90,7 @@ export async function pushImage(store: ImageStore, source: string, dest: string 
     return { name, tag, digest: image.manifestDigest, size: bytes.length };
   } catch (error) {
     if (!(error instanceof DevboxError)) throw error;
-    throw new DevboxError(`cannot push ${name}: ${error.message}`, { fix: error.fix, exitCode: error.exitCode, cause: error });
+    throw new DevboxError(`cannot push ${name}: ${error.message}`, { fix: error.fix, kind: error.kind, cause: error });
   } finally {
     progress.stop();
   }

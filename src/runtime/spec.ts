@@ -3,6 +3,7 @@
  * Pure: everything here is unit-tested without namespaces.
  */
 import { formatIdMap, type IdMapping } from '../userns/idmap.js';
+import { DevboxError } from '../util/errors.js';
 
 /** How the root file system is assembled (see storage/). Lower dirs are given bottom layer first. */
 export type RootfsSpec =
@@ -50,8 +51,12 @@ export interface SandboxSpec {
 /** overlayfs lists lowerdirs topmost first; devbox keeps layers bottom first like the image manifest. */
 function overlayLowers(lowerDirs: readonly string[]): string {
   for (const dir of lowerDirs) {
-    // ':' separates lowerdirs and ',' separates mount options; the store never makes such paths.
-    if (/[:,]/.test(dir)) throw new Error(`layer path contains ':' or ',': ${dir}`);
+    // ':' separates lowerdirs and ',' separates mount options: such a path cannot be given to overlayfs.
+    if (/[:,]/.test(dir)) {
+      throw new DevboxError(`layer path ${dir} contains ':' or ',', which overlay mounts cannot take`, {
+        fix: 'move the store to a path without them: devbox config set storageRoot DIR',
+      });
+    }
   }
   return [...lowerDirs].reverse().join(':');
 }

@@ -31,7 +31,7 @@ export function containerArgs(config: ImageProcessConfig, request: ProcessReques
   const cmd = request.command.length ? request.command : request.entrypoint !== undefined ? [] : (config.Cmd ?? []);
   const args = [...entrypoint, ...cmd];
   if (!args.length) {
-    throw new DevboxError('no command specified: the image has no CMD or ENTRYPOINT', { fix: 'give one after the image name', exitCode: 125 });
+    throw new DevboxError('no command specified: the image has no CMD or ENTRYPOINT', { fix: 'give one after the image name' });
   }
   return args;
 }
@@ -51,7 +51,7 @@ function mergeEnv(...lists: string[][]): string[] {
 export function containerEnv(config: ImageProcessConfig, request: ProcessRequest, home: string, hostEnv: NodeJS.ProcessEnv): string[] {
   const fromFlags: string[] = [];
   for (const entry of request.env) {
-    if (entry.startsWith('=') || entry === '') throw new DevboxError(`invalid environment variable "${entry}"`, { fix: 'use -e KEY=VALUE', exitCode: 125 });
+    if (entry.startsWith('=') || entry === '') throw new DevboxError(`invalid environment variable "${entry}"`, { fix: 'use -e KEY=VALUE', kind: 'usage' });
     if (entry.includes('=')) fromFlags.push(entry);
     else if (hostEnv[entry] !== undefined) fromFlags.push(`${entry}=${hostEnv[entry]}`);
   }
@@ -63,7 +63,7 @@ export function containerEnv(config: ImageProcessConfig, request: ProcessRequest
 export function containerWorkdir(config: ImageProcessConfig, request: ProcessRequest): string {
   const dir = request.workdir ?? (config.WorkingDir || '/');
   if (!posix.isAbsolute(dir)) {
-    throw new DevboxError(`the working directory "${dir}" is invalid: it needs to be an absolute path`, { exitCode: 125 });
+    throw new DevboxError(`the working directory "${dir}" is invalid: it needs to be an absolute path`, { kind: 'usage' });
   }
   return posix.normalize(dir);
 }

@@ -29,6 +29,7 @@ import { isLive, readSandboxState, sandboxDir, writeSandboxState, type LiveSandb
 import { imageHasFile, readImageFile } from '../image/passwd.js';
 import { assembleRootfs } from './rootfs.js';
 import { startTimeOf } from '../util/processes.js';
+import { warn } from '../util/warn.js';
 
 export interface LiveSandboxRequest {
   projectRoot: string;
@@ -104,7 +105,7 @@ async function startHelper(
     child.once('error', resolve);
   });
   const failed = async () =>
-    (await ended) ?? new DevboxError(`the sandbox of ${name} failed to start: ${lastLogLine(log)}`, { fix: `see ${log} and "devbox doctor"`, exitCode: 125 });
+    (await ended) ?? new DevboxError(`the sandbox of ${name} failed to start: ${lastLogLine(log)}`, { fix: `see ${log} and "devbox doctor"` });
   const announced = readAll(child.stdout!);
   const sync = child.stdio[SYNC_FD] as Socket;
   const pid = await readPid(sync);
@@ -131,7 +132,7 @@ async function startSandbox(store: ImageStore, request: LiveSandboxRequest, dir:
   const slirp =
     network.mode === 'slirp4netns' ? await prepareSlirp4netns(join(store.root, 'slirp4netns.json'), request.networkFixes.withoutSlirp4netns) : undefined;
   const { mapping, warning } = resolveIdMapping();
-  if (warning) process.stderr.write(`devbox: warning: ${warning}\n`);
+  if (warning) warn(`${warning}`);
   const previous = readSandboxState(dir);
   if (previous && (previous.image !== request.image.id || previous.inputsHash !== request.inputsHash)) {
     // A new environment: the writable layer of the old one does not belong on top of it.

@@ -23,6 +23,7 @@ import { containerArgs, containerEnv, containerWorkdir, type ProcessRequest } fr
 import { createContainerDir, nameFileMounts, writeNameFiles, writePorts, writeState } from './containers.js';
 import { assembleRootfs } from './rootfs.js';
 import { parseVolume } from './volumes.js';
+import { warn } from '../util/warn.js';
 
 /** `devbox run`'s options, as src/cli/run-options.ts parses them. */
 export interface RunOptions {
@@ -51,7 +52,6 @@ function checkMapped(mapping: IdMapping, uid: number, gid: number): void {
     fix: mapping.full
       ? 'give this user a larger range in /etc/subuid and /etc/subgid'
       : 'add a range for this user to /etc/subuid and /etc/subgid (see "devbox doctor")',
-    exitCode: 125,
   });
 }
 
@@ -60,12 +60,9 @@ export async function runImage(options: RunOptions): Promise<number> {
   const network = resolveNetworkOptions(options, settings);
   const store = ImageStore.open(settings.storageRoot);
   const { mapping, warning } = resolveIdMapping();
-  if (warning) process.stderr.write(`devbox: warning: ${warning}\n`);
+  if (warning) warn(`${warning}`);
   const mounts: BindMount[] = options.volumes.map(parseVolume);
-  const image = await ensureImage(store, options.image, { pull: options.pull, platform: options.platform }).catch((error: unknown) => {
-    // As with docker run: an image that could not be had means the container could not start.
-    throw error instanceof DevboxError ? new DevboxError(error.message, { fix: error.fix, exitCode: 125, cause: error }) : error;
-  });
+  const image = await ensureImage(store, options.image, { pull: options.pull, platform: options.platform });
   const lowerDirs = await store.layerDirs(image, mapping);
   const driver = await selectDriver(options.storage ?? settings.storage, store.root, mapping);
   const config = image.config.config ?? {};
@@ -111,7 +108,7 @@ export async function runImage(options: RunOptions): Promise<number> {
   const state = { id: container.id, image: image.id, pid: process.pid, created: new Date().toISOString() };
   writeState(container, state);
   let attached: SandboxNetwork | undefined;
-  const warn = (error: unknown) => process.stderr.write(`devbox: warning: port auto-forward stopped: ${describeError(error)}\n`);
+  const onForwardError = (error: unknown) => warn(`port auto-forward stopped: ${describeError(error)}`);
   let exitCode: number;
   try {
     exitCode = await launchSandbox(spec, {
@@ -119,7 +116,7 @@ export async function runImage(options: RunOptions): Promise<number> {
       beforeStart:
         slirp &&
         (async (sandbox) => {
-          attached = await attachSandboxNetwork(slirp, sandbox, network, container.dir, (forwards) => writePorts(container.dir, forwards), warn);
+          attached = await attachSandboxNetwork(slirp, sandbox, network, container.dir, (forwards) => writePorts(container.dir, forwards), onForwardError);
         }),
     });
   } catch (error) {

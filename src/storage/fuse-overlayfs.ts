@@ -15,11 +15,10 @@ export function fuseDeviceUsable(): boolean {
 /** The program's path, or a DevboxError saying what is missing and how to get it. */
 export function requireFuseOverlayfs(): string {
   const program = findProgram('fuse-overlayfs');
-  if (!program) throw new DevboxError('fuse-overlayfs not found', { fix: 'apt-get install fuse-overlayfs', exitCode: 125 });
+  if (!program) throw new DevboxError('fuse-overlayfs not found', { fix: 'apt-get install fuse-overlayfs' });
   if (!fuseDeviceUsable()) {
     throw new DevboxError('/dev/fuse is not readable and writable by this user', {
       fix: 'as root: chmod 666 /dev/fuse (or apt-get install fuse3, which sets it up)',
-      exitCode: 125,
     });
   }
   return program;

@@ -22,7 +22,6 @@ export function helperPath(): string {
   if (!existsSync(path)) {
     throw new DevboxError(`the native helper is not built: ${path} is missing`, {
       fix: 'run "npm run build" in the devbox checkout (needs a C compiler: apt-get install gcc make)',
-      exitCode: HELPER_SETUP_FAILED,
     });
   }
   cachedPath = path;

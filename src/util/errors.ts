@@ -1,24 +1,32 @@
 /**
  * The one error type for expected failures: what went wrong (naming the file, image or path), how to fix it,
- * and the exit status. Commands print `toLine()`; a stack trace only with DEVBOX_DEBUG=1.
+ * and its kind. Entry points print `toLine()` and turn the kind into an exit status (cli/report.ts); a stack
+ * trace only with DEVBOX_DEBUG=1.
  */
+
+/**
+ * `usage`: the command line is wrong (an unknown option, a malformed value): status 125 from every command, as
+ * docker's CLI. `failure`: anything else: status 1, or 125 from commands that run a container (`docker run`'s
+ * "the error is with the engine, not the command").
+ */
+export type ErrorKind = 'usage' | 'failure';
+
 export interface DevboxErrorOptions {
   /** What the user can do about it, appended after the message. */
   fix?: string;
-  /** Process exit status; 125 like `docker run` for "could not start", 1 otherwise. */
-  exitCode?: number;
+  kind?: ErrorKind;
   cause?: unknown;
 }
 
 export class DevboxError extends Error {
   readonly fix?: string;
-  readonly exitCode: number;
+  readonly kind: ErrorKind;
 
   constructor(message: string, options: DevboxErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'DevboxError';
     this.fix = options.fix;
-    this.exitCode = options.exitCode ?? 1;
+    this.kind = options.kind ?? 'failure';
   }
 
   /** The single line shown to the user. */
@@ -26,6 +34,11 @@ export class DevboxError extends Error {
     const text = this.fix ? `${this.message} (${this.fix})` : this.message;
     return text.replace(/\s*\n\s*/g, ' ');
   }
+}
+
+/** A malformed command line or option value. */
+export function usageError(message: string, fix?: string): DevboxError {
+  return new DevboxError(message, { fix, kind: 'usage' });
 }
 
 /** Error text of an unknown thrown value, for wrapping system errors into a DevboxError message. */

@@ -42,7 +42,7 @@ export async function execCapture(file: string, args: readonly string[], options
   const result = await subprocess;
   const failure = result as { code?: string; exitCode?: number; signal?: string; originalMessage?: string };
   if (failure.code === 'ENOENT') {
-    throw new DevboxError(`cannot run ${file}: program not found`, { exitCode: 127 });
+    throw new DevboxError(`cannot run ${file}: program not found`);
   }
   if (failure.exitCode === undefined && !failure.signal) {
     throw new DevboxError(`cannot run ${file}: ${failure.originalMessage ?? failure.code ?? 'unknown error'}`);
@@ -51,7 +51,7 @@ export async function execCapture(file: string, args: readonly string[], options
   const out = { stdout: String(result.stdout ?? ''), stderr: String(result.stderr ?? ''), exitCode };
   if (exitCode !== 0 && !options.allowFailure) {
     const detail = out.stderr.trim().split('\n').filter(Boolean).pop() ?? `exit status ${exitCode}`;
-    throw new DevboxError(`${file} failed: ${detail}`, { exitCode: exitCode === 0 ? 1 : exitCode });
+    throw new DevboxError(`${file} failed: ${detail}`);
   }
   return out;
 }
@@ -82,7 +82,7 @@ export function startForeground(file: string, args: readonly string[], stdio: St
     };
     child.once('error', (error: NodeJS.ErrnoException) => {
       detach();
-      reject(error.code === 'ENOENT' ? new DevboxError(`cannot run ${file}: program not found`, { exitCode: 125 }) : error);
+      reject(error.code === 'ENOENT' ? new DevboxError(`cannot run ${file}: program not found`) : error);
     });
     child.once('exit', (code, signal) => {
       detach();
@@ -120,6 +120,6 @@ export function spawnBeside(
       if (options.detached) child.unref();
       resolve(child);
     });
-    child.once('error', (error) => reject(new DevboxError(`cannot run ${file}: ${describeError(error)}`, { exitCode: 125, cause: error })));
+    child.once('error', (error) => reject(new DevboxError(`cannot run ${file}: ${describeError(error)}`, { cause: error })));
   });
 }

@@ -73,7 +73,7 @@ for (const [input, why] of [
       assert.instance(error, DevboxError);
       assert.match((error as Error).message, `invalid reference "${input}"`);
       assert.match((error as Error).message, why);
-      assert.is((error as DevboxError).exitCode, 125);
+      assert.is((error as DevboxError).kind, 'usage');
     }
   });
 }

@@ -35,7 +35,7 @@ for (const [spec, reason] of [
       assert.instance(error, DevboxError);
       assert.match((error as DevboxError).toLine(), reason);
       assert.match((error as DevboxError).toLine(), /expected \[HOSTIP:\]HOSTPORT:PORT\[\/tcp\|udp\]/);
-      assert.is((error as DevboxError).exitCode, 125);
+      assert.is((error as DevboxError).kind, 'usage');
     }
   });
 }

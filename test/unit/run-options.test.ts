@@ -50,7 +50,7 @@ for (const [argv, message] of [
     } catch (error) {
       assert.instance(error, DevboxError);
       assert.match((error as DevboxError).message, message);
-      assert.is((error as DevboxError).exitCode, 125);
+      assert.is((error as DevboxError).kind, 'usage');
     }
   });
 }
