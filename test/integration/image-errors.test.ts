@@ -151,9 +151,9 @@ const cases: Case[] = [
     125,
     /unknown image "nope:1" \(see "devbox images"; load one with/,
   ],
-  ['inspect of an unknown image', async () => undefined, () => ['image', 'inspect', 'nope:1'], 125, /unknown image "nope:1"/],
-  ['rmi of an unknown image', async () => undefined, () => ['rmi', 'nope:1'], 125, /unknown image "nope:1"/],
-  ['save of an unknown image', async () => undefined, (p) => ['image', 'save', '-o', p, 'nope:1'], 125, /unknown image "nope:1"/],
+  ['inspect of an unknown image', async () => undefined, () => ['image', 'inspect', 'nope:1'], 1, /unknown image "nope:1"/],
+  ['rmi of an unknown image', async () => undefined, () => ['rmi', 'nope:1'], 1, /unknown image "nope:1"/],
+  ['save of an unknown image', async () => undefined, (p) => ['image', 'save', '-o', p, 'nope:1'], 1, /unknown image "nope:1"/],
 ];
 
 for (const [what, file, command, exitCode, message] of cases) {

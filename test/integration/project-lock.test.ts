@@ -113,7 +113,7 @@ test('a pinned digest that exists nowhere is a stale lock: one line naming the i
   const gone = sha256('no such manifest');
   const root = projectDir({ 'devbox.json': JSON.stringify({ image: ref }), 'devbox.lock': lockText({ [ref]: gone }) });
   const r = await run(root, ['true'], await otherStore());
-  assert.is(r.exitCode, 1);
+  assert.is(r.exitCode, 125);
   const lines = r.stderr.trim().split('\n');
   assert.is(
     lines.at(-1),
@@ -130,7 +130,7 @@ test('a malformed lock is reported at file:line:col, like the config', async () 
   const path = join(root, 'devbox.lock');
   const errorLine = async () => {
     const r = await run(root, ['true']);
-    assert.is(r.exitCode, 1);
+    assert.is(r.exitCode, 125);
     const errors = r.stderr
       .trim()
       .split('\n')

@@ -199,7 +199,7 @@ test('the image of a live sandbox is in use: rmi refuses it until the sandbox st
 test('outside any project devbox run is docker run; no config and devbox shell says how to create one', async () => {
   const dir = await testDir('no-project');
   const r = await devbox(['shell'], { cwd: dir });
-  assert.is(r.exitCode, 1);
+  assert.is(r.exitCode, 125);
   assert.match(r.stderr, /^devbox: no devbox\.json .* devbox init/);
   assert.is(r.stderr.trim().split('\n').length, 1);
   const image = await devboxOk(['run', '--rm', IMAGE, 'echo', 'image mode'], { cwd: dir });
