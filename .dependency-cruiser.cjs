@@ -8,6 +8,7 @@ const LAYERS = [
   ['cli'],
   ['project', 'doctor'],
   ['sandbox'],
+  ['volume'],
   ['builder'],
   ['registry'],
   ['image'],

@@ -7,6 +7,7 @@
 
 #include <limits.h>
 #include <stdlib.h>
+#include <sys/mount.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -22,7 +23,8 @@
   X (MOUNTPOINT, "--mountpoint", 1, false)      \
   X (BIND, "--bind", 2, true)                   \
   X (RO_BIND, "--ro-bind", 2, true)             \
-  X (TMPFS, "--tmpfs", 1, true)                 \
+  X (TMPFS, "--tmpfs", 2, true)                 \
+  X (PROPAGATION, "--propagation", 2, true)     \
   X (IMAGE_TMP, "--image-tmp", 0, false)        \
   X (HOSTNAME, "--hostname", 1, false)          \
   X (CHDIR, "--chdir", 1, false)                \
@@ -34,7 +36,8 @@
   X (REMOVE_AFTER, "--remove-after", 1, false)  \
   X (SYNC_FD, "--sync-fd", 1, false)            \
   X (KEEP_ALIVE, "--keep-alive", 0, false)      \
-  X (JOIN, "--join", 1, false)
+  X (JOIN, "--join", 1, false)                  \
+  X (ARCHIVE, "--archive", 0, false)
 
 #define OPTION_ID(id, name, n_args, repeatable) OPT_##id,
 #define OPTION_ENTRY(id, name, n_args, repeatable) { name, n_args, repeatable },
@@ -57,11 +60,74 @@ lookup_option (const char *arg)
   die ("unknown option \"%s\" (a command goes after --)", arg);
 }
 
-static void
+static MountOp *
 add_mount (Options *opts, MountKind kind, const char *source, const char *dest)
 {
   opts->mounts = xrealloc (opts->mounts, opts->n_mounts + 1, sizeof (MountOp));
-  opts->mounts[opts->n_mounts++] = (MountOp){ kind, source, dest };
+  opts->mounts[opts->n_mounts] = (MountOp){ .kind = kind, .source = source, .dest = dest };
+  return &opts->mounts[opts->n_mounts++];
+}
+
+/* --tmpfs DST OPTIONS: mount(8)-style options, the flags among them taken out of the data string tmpfs gets. */
+static void
+parse_tmpfs_options (const char *text, MountOp *m)
+{
+  static const struct
+  {
+    const char *name;
+    unsigned long set, clear;
+  } flags[] = {
+    { "ro", MS_RDONLY, 0 },      { "rw", 0, MS_RDONLY },          { "nosuid", MS_NOSUID, 0 },
+    { "suid", 0, MS_NOSUID },    { "nodev", MS_NODEV, 0 },        { "dev", 0, MS_NODEV },
+    { "noexec", MS_NOEXEC, 0 },  { "exec", 0, MS_NOEXEC },        { "noatime", MS_NOATIME, 0 },
+    { "atime", 0, MS_NOATIME },  { "relatime", MS_RELATIME, 0 },  { "norelatime", 0, MS_RELATIME },
+    { "strictatime", MS_STRICTATIME, 0 },
+  };
+  static const char *const keys[] = { "size=", "mode=", "uid=", "gid=", "nr_inodes=", "nr_blocks=" };
+  cleanup_free char *copy = xstrdup (text);
+  char *data = xstrdup ("");
+  char *save = NULL;
+  for (char *opt = strtok_r (copy, ",", &save); opt; opt = strtok_r (NULL, ",", &save))
+    {
+      bool known = false;
+      for (size_t i = 0; i < N_ELEMENTS (flags) && !known; i++)
+        if (strcmp (opt, flags[i].name) == 0)
+          {
+            m->flags = (m->flags | flags[i].set) & ~flags[i].clear;
+            known = true;
+          }
+      for (size_t i = 0; i < N_ELEMENTS (keys) && !known; i++)
+        if (strncmp (opt, keys[i], strlen (keys[i])) == 0)
+          {
+            const char *value = opt + strlen (keys[i]);
+            if (!*value || strspn (value, "0123456789kKmMgG%") != strlen (value))
+              die ("--tmpfs %s: invalid option \"%s\"", m->dest, opt);
+            char *joined = xasprintf ("%s%s%s", data, *data ? "," : "", opt);
+            free (data);
+            data = joined;
+            known = true;
+          }
+      if (!known)
+        die ("--tmpfs %s: unknown option \"%s\"", m->dest, opt);
+    }
+  m->data = data;
+}
+
+static void
+parse_propagation (const char *mode, MountOp *m)
+{
+  static const struct
+  {
+    const char *name;
+    unsigned long flags;
+  } modes[] = { { "private", MS_PRIVATE }, { "rprivate", MS_PRIVATE | MS_REC }, { "slave", MS_SLAVE }, { "rslave", MS_SLAVE | MS_REC } };
+  for (size_t i = 0; i < N_ELEMENTS (modes); i++)
+    if (strcmp (mode, modes[i].name) == 0)
+      {
+        m->flags = modes[i].flags;
+        return;
+      }
+  die ("--propagation %s: \"%s\" is not private, rprivate, slave or rslave", m->dest, mode);
 }
 
 static void
@@ -103,7 +169,8 @@ apply_option (Options *opts, OptionId id, char **a)
     case OPT_MOUNTPOINT: opts->mountpoint = a[0]; break;
     case OPT_BIND: add_mount (opts, MOUNT_BIND, a[0], a[1]); break;
     case OPT_RO_BIND: add_mount (opts, MOUNT_RO_BIND, a[0], a[1]); break;
-    case OPT_TMPFS: add_mount (opts, MOUNT_TMPFS, NULL, a[0]); break;
+    case OPT_TMPFS: parse_tmpfs_options (a[1], add_mount (opts, MOUNT_TMPFS, NULL, a[0])); break;
+    case OPT_PROPAGATION: parse_propagation (a[1], add_mount (opts, MOUNT_PROPAGATION, NULL, a[0])); break;
     case OPT_HOSTNAME: opts->hostname = a[0]; break;
     case OPT_CHDIR: opts->cwd = a[0]; break;
     case OPT_SETENV:
@@ -118,6 +185,7 @@ apply_option (Options *opts, OptionId id, char **a)
     case OPT_SYNC_FD: opts->sync_fd = (int) parse_number (a[0], INT_MAX, "--sync-fd"); break;
     case OPT_KEEP_ALIVE: opts->keep_alive = true; break;
     case OPT_JOIN: opts->join_pid = (pid_t) parse_number (a[0], 0x3fffffffUL, "--join"); break;
+    case OPT_ARCHIVE: opts->archive = true; break;
     case N_OPTIONS:
     default:
       die ("unhandled option %d", (int) id);
@@ -173,6 +241,11 @@ validate_paths (const Options *opts)
       require_absolute (opts->mounts[i].dest, "a mount destination");
       if (opts->mounts[i].dest[strspn (opts->mounts[i].dest, "/")] == '\0')
         die ("a mount destination cannot be /");
+      bool bound = false;
+      for (size_t j = 0; j < i && opts->mounts[i].kind == MOUNT_PROPAGATION; j++)
+        bound = bound || (opts->mounts[j].kind != MOUNT_TMPFS && opts->mounts[j].kind != MOUNT_PROPAGATION && strcmp (opts->mounts[j].dest, opts->mounts[i].dest) == 0);
+      if (opts->mounts[i].kind == MOUNT_PROPAGATION && !bound)
+        die ("--propagation %s: no --bind to %s comes before it", opts->mounts[i].dest, opts->mounts[i].dest);
     }
   if (opts->remove_after)
     {
@@ -224,11 +297,22 @@ find_programs (Options *opts)
     }
 }
 
+/* --archive runs an operation of the helper's own as root of the namespace: there is no process to describe. */
+static void
+validate_archive (const Options *opts)
+{
+  static const int process_options[] = { OPT_CHDIR, OPT_SETENV, OPT_UID, OPT_GID, OPT_GROUPS, OPT_TTY, OPT_KEEP_ALIVE, OPT_REMOVE_AFTER, OPT_SYNC_FD };
+  for (size_t i = 0; i < N_ELEMENTS (process_options); i++)
+    if (seen[process_options[i]])
+      die ("--archive cannot be combined with %s", option_table[process_options[i]].name);
+  validate_archive_command (opts->command);
+}
+
 /* --join takes its namespaces, root and id maps from the live sandbox: only the process is described. */
 static void
 validate_join (const Options *opts)
 {
-  static const int process_options[] = { OPT_JOIN, OPT_CHDIR, OPT_SETENV, OPT_UID, OPT_GID, OPT_GROUPS, OPT_TTY };
+  static const int process_options[] = { OPT_JOIN, OPT_CHDIR, OPT_SETENV, OPT_UID, OPT_GID, OPT_GROUPS, OPT_TTY, OPT_ARCHIVE };
   for (int id = 0; id < N_OPTIONS; id++)
     {
       bool allowed = false;
@@ -242,6 +326,8 @@ validate_join (const Options *opts)
   if (opts->command == NULL)
     die ("no command given after --");
   require_absolute (opts->cwd, "--chdir");
+  if (opts->archive)
+    validate_archive (opts);
 }
 
 void
@@ -269,6 +355,8 @@ validate_options (Options *opts)
     die ("--keep-alive takes no command, --tty or --remove-after: commands --join the sandbox");
   else if (!opts->keep_alive && opts->command == NULL)
     die ("no command given after --");
+  if (opts->archive)
+    validate_archive (opts);
   validate_paths (opts);
   if (opts->sync_fd >= 0)
     validate_sync_fd (opts->sync_fd);

@@ -10,13 +10,15 @@
 #include <termios.h>
 
 typedef enum { ROOTFS_NONE, ROOTFS_OVERLAY, ROOTFS_FUSE, ROOTFS_DIRECTORY } RootfsKind;
-typedef enum { MOUNT_BIND, MOUNT_RO_BIND, MOUNT_TMPFS } MountKind;
+typedef enum { MOUNT_BIND, MOUNT_RO_BIND, MOUNT_TMPFS, MOUNT_PROPAGATION } MountKind;
 
 typedef struct
 {
   MountKind kind;
-  const char *source; /* on the host; NULL for tmpfs */
-  const char *dest;   /* inside the sandbox */
+  const char *source;  /* on the host; NULL for tmpfs and propagation */
+  const char *dest;    /* inside the sandbox */
+  unsigned long flags; /* tmpfs: MS_* mount flags; propagation: MS_PRIVATE or MS_SLAVE, maybe with MS_REC */
+  char *data;          /* tmpfs: the file system's options (size=, mode=, …) */
 } MountOp;
 
 typedef struct { unsigned long inside, outside, count; } IdRange;
@@ -34,6 +36,7 @@ typedef struct
   bool unshare_net, no_pivot, tty;
   bool image_tmp; /* keep the root file system's /tmp (a build step's /tmp is part of the image) */
   bool keep_alive; /* no command: pid 1 keeps the sandbox up for later --join until it is told to stop */
+  bool archive;    /* the command is one of the helper's own file operations (archive.c), not a program */
   pid_t join_pid;  /* --join: run the command in the live sandbox whose pid 1 this is */
   RootfsKind rootfs;
   const char *lowerdirs, *upperdir, *workdir, *rootfs_dir, *mountpoint;
@@ -100,6 +103,7 @@ void handled_signals (sigset_t *set);
 void reset_signals (void);
 void remember_command_line (int argc, char **argv);
 void exec_failed (const char *cmd) __attribute__ ((noreturn));
+void prepare_process (const Options *opts, int pty_slave);
 void exec_command (const Options *opts, int pty_slave) __attribute__ ((noreturn));
 void end_all_processes (void);
 
@@ -120,6 +124,10 @@ void relay_finish (Relay *relay);
 /* sync.c */
 void validate_sync_fd (int fd);
 void sync_with_caller (int fd, pid_t child);
+
+/* archive.c */
+void validate_archive_command (char **command);
+int run_archive (const Options *opts);
 
 /* fsops.c */
 int fsops_main (int argc, char **argv);

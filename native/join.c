@@ -73,6 +73,8 @@ join_sandbox (const Options *opts)
           close (console[0]);
           pty_slave = open_console (console[1], false);
         }
+      if (opts->archive)
+        _exit (run_archive (opts));
       exec_command (opts, pty_slave);
     }
   if (opts->tty)

@@ -267,6 +267,18 @@ bind_into_root (const char *source, const char *dest, bool readonly)
     make_readonly (dest);
 }
 
+/* A bind's propagation, as asked (docker's bind-propagation); the shared kinds cannot reach the host from here. */
+static void
+set_propagation (const char *dest, unsigned long flags)
+{
+  cleanup_fd int fd = open_in_root (dest, O_PATH);
+  if (fd < 0)
+    die_with_error ("open %s in the sandbox", dest);
+  cleanup_free char *target = fd_path (fd);
+  if (mount (NULL, target, NULL, flags, NULL) < 0)
+    die_with_error ("set the propagation of %s", dest);
+}
+
 /* Mounts a fresh file system on a directory inside the root, creating the directory if missing. */
 static void
 mount_in_root (const char *fstype, const char *dest, unsigned long flags, const char *data)
@@ -332,16 +344,22 @@ setup_sys (void)
 void
 mount_sandbox_filesystems (const Options *opts, Sandbox *sb)
 {
-  mount_in_root ("proc", "/proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
-  setup_dev (opts, sb);
-  setup_sys ();
-  if (!opts->image_tmp)
+  /* --archive sees what Docker's cp sees of a stopped container: its files and its volumes, no kernel file systems. */
+  if (!opts->archive)
+    {
+      mount_in_root ("proc", "/proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+      setup_dev (opts, sb);
+      setup_sys ();
+    }
+  if (!opts->image_tmp && !opts->archive)
     mount_in_root ("tmpfs", "/tmp", MS_NOSUID | MS_NODEV, "mode=1777");
   for (size_t i = 0; i < opts->n_mounts; i++)
     {
       const MountOp *m = &opts->mounts[i];
       if (m->kind == MOUNT_TMPFS)
-        mount_in_root ("tmpfs", m->dest, MS_NOSUID | MS_NODEV, "mode=1777");
+        mount_in_root ("tmpfs", m->dest, m->flags, m->data);
+      else if (m->kind == MOUNT_PROPAGATION)
+        set_propagation (m->dest, m->flags);
       else
         bind_into_root (m->source, m->dest, m->kind == MOUNT_RO_BIND);
     }

@@ -138,8 +138,9 @@ exec_failed (const char *cmd)
   _exit (saved == ENOENT ? 127 : 126);
 }
 
+/* What a process started in the sandbox goes through before it runs: a command, or an --archive operation. */
 void
-exec_command (const Options *opts, int pty_slave)
+prepare_process (const Options *opts, int pty_slave)
 {
   set_fatal_hook (NULL); /* pid 1 cleans up, not the command */
   reset_signals ();
@@ -152,6 +153,12 @@ exec_command (const Options *opts, int pty_slave)
   /* No fd of ours may reach the command: one to a host directory is a way out (CVE-2024-21626). */
   if (syscall (SYS_close_range, 3U, ~0U, 0U) < 0)
     die_with_error ("close_range");
+}
+
+void
+exec_command (const Options *opts, int pty_slave)
+{
+  prepare_process (opts, pty_slave);
   extern char **environ;
   environ = opts->env; /* so execvp searches the container's PATH */
   execvp (opts->command[0], opts->command);
@@ -299,7 +306,11 @@ run_init (const Options *opts, Sandbox *sb)
   if (command < 0)
     die_with_error ("fork the command");
   if (command == 0)
-    exec_command (opts, sb->pty_slave);
+    {
+      if (opts->archive)
+        _exit (run_archive (opts));
+      exec_command (opts, sb->pty_slave);
+    }
   if (sb->pty_slave >= 0)
     close (sb->pty_slave); /* the command's alone: when it and its children close it, the relay sees EOF */
   if (write_byte (sb->ready_fd, 'r') < 0)

@@ -7,6 +7,7 @@ import { DevboxError } from '../util/errors.js';
 import { STORAGE_DRIVERS, type StorageSetting } from '../settings/settings.js';
 import { PULL_POLICIES, type PullPolicy } from '../registry/ensure.js';
 import type { RunOptions } from '../sandbox/run-image.js';
+import { MountSpecError, parseMountFlag, parseTmpfsFlag, parseVolumeFlag, type MountSpec } from '../volume/mount-spec.js';
 import type { OptionDef } from './option-table.js';
 
 export type { RunOptions };
@@ -15,7 +16,25 @@ export const RUN_OPTION_DEFS: readonly OptionDef[] = [
   { name: 'rm', kind: 'boolean', description: "Remove the container's writable layer when it exits" },
   { name: 'interactive', char: 'i', kind: 'boolean', description: 'Keep STDIN open' },
   { name: 'tty', char: 't', kind: 'boolean', description: 'Allocate a pseudo-TTY' },
-  { name: 'volume', char: 'v', kind: 'multiple', helpValue: 'SRC:DST[:ro]', description: 'Bind mount a host path (ro: read-only)' },
+  {
+    name: 'volume',
+    char: 'v',
+    kind: 'multiple',
+    helpValue: '[SRC:]DST[:OPTS]',
+    description: 'Mount a volume (NAME:DST, made on first use), an anonymous one (DST) or a host path (/SRC:DST); OPTS ro, nocopy, rslave',
+  },
+  {
+    name: 'mount',
+    kind: 'multiple',
+    helpValue: 'type=bind|volume|tmpfs,src=…,dst=…[,readonly]',
+    description: "Mount as docker's --mount (keys: source/src, destination/dst/target, readonly/ro, bind-propagation, volume-nocopy, tmpfs-size, tmpfs-mode)",
+  },
+  {
+    name: 'tmpfs',
+    kind: 'multiple',
+    helpValue: 'DST[:OPTS]',
+    description: 'Mount an empty tmpfs (default rw,noexec,nosuid,nodev; OPTS: size=64m, mode=1777, exec …)',
+  },
   { name: 'env', char: 'e', kind: 'multiple', helpValue: 'KEY=VALUE', description: 'Set an environment variable (KEY alone: take it from the host)' },
   { name: 'workdir', char: 'w', kind: 'string', helpValue: 'DIR', description: 'Working directory inside the container' },
   { name: 'user', char: 'u', kind: 'string', helpValue: 'USER[:GROUP]', description: 'User name or uid (and group) to run as' },
@@ -44,6 +63,36 @@ const byChar = new Map(RUN_OPTION_DEFS.filter((d) => d.char).map((d) => [d.char!
 
 function usage(message: string): DevboxError {
   return new DevboxError(message, { fix: 'see "devbox run --help"', kind: 'usage' });
+}
+
+/** -v, --mount and --tmpfs as one list; relative bind sources (`-v ./data:/data`) are relative to the current directory, as with Docker. */
+function runMounts(volumes: readonly string[], mounts: readonly string[], tmpfs: readonly string[]): MountSpec[] {
+  const context = { base: process.cwd() };
+  const parse = <T>(spec: string, parser: (spec: string) => T, what: (spec: string) => string): T => {
+    try {
+      return parser(spec);
+    } catch (error) {
+      if (error instanceof MountSpecError) throw usage(`${what(spec)}: ${error.reason}`);
+      throw error;
+    }
+  };
+  return [
+    ...volumes.map((v) =>
+      parse(
+        v,
+        (spec) => parseVolumeFlag(spec, context),
+        (spec) => `invalid volume specification "${spec}"`,
+      ),
+    ),
+    ...mounts.map((m) =>
+      parse(
+        m,
+        (spec) => parseMountFlag(spec, context),
+        (spec) => `invalid argument "${spec}" for "--mount" flag`,
+      ),
+    ),
+    ...tmpfs.map((t) => parse(t, parseTmpfsFlag, (spec) => `invalid argument "${spec}" for "--tmpfs" flag`)),
+  ];
 }
 
 /** Parses the arguments after `run`. */
@@ -107,7 +156,7 @@ export function parseRunArgs(argv: readonly string[]): RunOptions {
     rm: values.get('rm') === true,
     interactive: values.get('interactive') === true,
     tty: values.get('tty') === true,
-    volumes: list('volume'),
+    mounts: runMounts(list('volume'), list('mount'), list('tmpfs')),
     env: list('env'),
     workdir: str('workdir'),
     user: str('user'),

@@ -11,6 +11,7 @@ export default class Rm extends DevboxCommand {
   static args = { container: Args.string({ description: 'container id or unique prefix, project name or folder (one or more)' }) };
   static flags = {
     force: Flags.boolean({ char: 'f', description: 'also remove running containers (their files go; the process keeps running until it exits)' }),
+    volumes: Flags.boolean({ char: 'v', description: "also remove the anonymous volumes of the containers (-v /path, the image's VOLUME)" }),
   };
 
   async run(): Promise<void> {
@@ -19,6 +20,6 @@ export default class Rm extends DevboxCommand {
     const sandboxes = found.flatMap((f) => (f.sandbox ? [f.sandbox] : []));
     for (const name of await removeProjectSandboxes(sandboxes, flags.force)) this.log(name);
     const containers = found.filter((f) => !f.sandbox).map((f) => f.ref);
-    if (containers.length) for (const id of await removeContainers(containers, flags.force)) this.log(id);
+    if (containers.length) for (const id of await removeContainers(containers, flags.force, flags.volumes)) this.log(id);
   }
 }

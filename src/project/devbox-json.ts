@@ -1,7 +1,7 @@
 /** devbox.json → ProjectConfig. Keys and defaults: schema/devbox.schema.json and docs/project-config.md. */
 import { basename, dirname, relative, resolve } from 'node:path';
 import { errorAt, type ConfigFile } from './config-file.js';
-import type { MountObject } from './mounts.js';
+import type { MountObject } from '../volume/mount-spec.js';
 import { checkedObject, lifecycleCommand, normalizeEnv, normalizeMounts, normalizePorts, pathProblem, requirePath, type LifecycleValue } from './normalize.js';
 import { devboxSchema } from './package-files.js';
 import { defaultPrompt, type EnvironmentSource, type NetworkMode, type ProjectConfig } from './project-config.js';
@@ -61,7 +61,7 @@ export function projectFromDevboxJson(file: ConfigFile, root: string, hostEnv: N
     environment: environmentOf(file, root, json),
     ...(json.envImage === undefined ? {} : { envImage: json.envImage }),
     env: normalizeEnv(file, 'env', json.env),
-    mounts: normalizeMounts(file, 'mounts', json.mounts, { root, home }),
+    mounts: normalizeMounts(file, 'mounts', json.mounts, { base: root, home }),
     network: json.network ?? 'slirp4netns',
     ports: normalizePorts(file, 'ports', json.ports),
     ...(json.shell === undefined ? {} : { shell: typeof json.shell === 'string' ? [json.shell] : json.shell }),

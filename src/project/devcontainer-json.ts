@@ -5,7 +5,7 @@
  */
 import { basename, dirname, resolve } from 'node:path';
 import { errorAt, type ConfigFile } from './config-file.js';
-import type { MountObject } from './mounts.js';
+import type { MountObject } from '../volume/mount-spec.js';
 import { checkedObject, lifecycleCommand, normalizeEnv, normalizeMounts, requirePath, type LifecycleValue } from './normalize.js';
 import { devboxSchema } from './package-files.js';
 import { parsePort } from './ports.js';
@@ -147,7 +147,7 @@ export function projectFromDevcontainerJson(file: ConfigFile, root: string, host
     name,
     environment: environmentOf(file, json),
     env: mergeEnv(containerEnv, remoteEnv),
-    mounts: normalizeMounts(file, 'mounts', json.mounts, { root, home }),
+    mounts: normalizeMounts(file, 'mounts', json.mounts, { base: root, home }),
     network: 'slirp4netns',
     ports: forwardedPorts(json.forwardPorts ?? [], warnings),
     postCreate,

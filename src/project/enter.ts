@@ -129,7 +129,7 @@ async function startProjectSandbox(project: ProjectConfig, settings: Settings): 
       name: project.name,
       image,
       inputsHash,
-      ...projectMounts(project, store.root),
+      mounts: projectMounts(project),
       network: network.options,
       networkFixes: network.fixes,
       home: project.home,

@@ -2,16 +2,14 @@
  * What a project's sandbox is made of: its image (from the store, pulled or built as the config says) and
  * its mounts (binds, named volumes kept in the store, tmpfs). Loaded only when the sandbox is (re)started.
  */
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { resolveBaseImage } from '../builder/base-image.js';
 import { ImageStore, type StoredImage } from '../image/store.js';
-import type { BindMount } from '../runtime/spec.js';
 import type { Settings } from '../settings/settings.js';
 import { ensurePinnedImages, lockBaseImages } from './base-images.js';
 import { INPUTS_HASH_LABEL, localEnvironmentName, pullSharedEnvironment } from './env-image.js';
 import { projectInputsHash } from './inputs-hash.js';
 import { buildArgList, type ProjectConfig } from './project-config.js';
+import type { MountSpec } from '../volume/mount-spec.js';
 
 export interface ProjectImage {
   store: ImageStore;
@@ -57,22 +55,9 @@ export async function projectImage(project: ProjectConfig, settings: Settings): 
   return { store, image: await store.resolve(id), inputsHash };
 }
 
-/** Named volumes live in the store, shared by every project that names them (as Docker's). */
-function volumeDir(storeRoot: string, name: string): string {
-  const dir = join(storeRoot, 'volumes', name);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  return dir;
-}
-
-export function projectMounts(project: ProjectConfig, storeRoot: string): { mounts: BindMount[]; tmpfs: string[] } {
-  const mounts: BindMount[] = [];
-  const tmpfs: string[] = [];
-  // The repo is always at its own path; a devcontainer.json's workspaceFolder shows it there too.
-  if (project.workspaceFolder !== project.root) mounts.push({ source: project.root, destination: project.workspaceFolder, readonly: false });
-  for (const mount of project.mounts) {
-    if (mount.type === 'tmpfs') tmpfs.push(mount.target);
-    else
-      mounts.push({ source: mount.type === 'volume' ? volumeDir(storeRoot, mount.source) : mount.source, destination: mount.target, readonly: mount.readonly });
-  }
-  return { mounts, tmpfs };
+/** The project's mounts: the repo at workspaceFolder too (when that is elsewhere), then the config's. */
+export function projectMounts(project: ProjectConfig): MountSpec[] {
+  const workspace: MountSpec[] =
+    project.workspaceFolder === project.root ? [] : [{ type: 'bind', source: project.root, target: project.workspaceFolder, readonly: false }];
+  return [...workspace, ...project.mounts];
 }

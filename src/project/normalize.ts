@@ -6,8 +6,8 @@ import { statSync } from 'node:fs';
 import type { JSONPath } from 'jsonc-parser';
 import { DevboxError } from '../util/errors.js';
 import { errorAt, type ConfigFile } from './config-file.js';
-import { normalizeMount, parseMountString, type MountContext, type MountObject, type Parsed } from './mounts.js';
-import { parsePort } from './ports.js';
+import { MountSpecError, parseMountObject, parseMountString, type MountContext, type MountObject, type MountSpec } from '../volume/mount-spec.js';
+import { parsePort, type Parsed } from './ports.js';
 import type { LifecycleCommand, LifecycleStep, MountConfig, PortMapping } from './project-config.js';
 import { validateAgainstSchema, type JsonSchema } from './schema-validate.js';
 
@@ -31,10 +31,20 @@ export function normalizeEnv(file: ConfigFile, key: string, env: Record<string, 
   return { ...env };
 }
 
+/** A project's mounts, by the parser `devbox run` uses; a project has no use for anonymous volumes (nothing would remove them). */
 export function normalizeMounts(file: ConfigFile, key: string, mounts: (string | MountObject)[] | undefined, context: MountContext): MountConfig[] {
-  return (mounts ?? []).map((mount, index) =>
-    unwrap(file, [key, index], typeof mount === 'string' ? parseMountString(mount, context) : normalizeMount(mount, context)),
-  );
+  return (mounts ?? []).map((mount, index) => {
+    let spec: MountSpec;
+    try {
+      spec = typeof mount === 'string' ? parseMountString(mount, context) : parseMountObject(mount, context);
+    } catch (error) {
+      if (error instanceof MountSpecError) throw errorAt(file, [key, index], error.reason);
+      throw error;
+    }
+    if (spec.type === 'volume' && spec.source === undefined)
+      throw errorAt(file, [key, index], 'needs a source: name the volume (NAME:PATH), or give a host path');
+    return spec;
+  });
 }
 
 export function normalizePorts(file: ConfigFile, key: string, ports: (string | number)[] | undefined): PortMapping[] {

@@ -4,8 +4,9 @@
  * forwardPorts), where Docker would pick a random host port nobody can find while developing.
  */
 import { isIP } from 'node:net';
-import type { Parsed } from './mounts.js';
 import type { PortMapping } from './project-config.js';
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };
 
 const PORT_SPEC = /^(?:(\[[0-9A-Fa-f:.]+\]|[0-9]+(?:\.[0-9]+){3}):)?(?:([0-9]+):)?([0-9]+)(?:\/(tcp|udp))?$/;
 

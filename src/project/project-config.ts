@@ -3,6 +3,7 @@
  * (devbox.json or a Dev Containers devcontainer.json). Paths in it are absolute and variables are
  * substituted, except ${containerEnv:VAR}, which only the image can answer (see sandboxEnvironment).
  */
+import type { MountSpec } from '../volume/mount-spec.js';
 
 export type ConfigFormat = 'devbox.json' | 'devcontainer.json';
 
@@ -25,12 +26,8 @@ export type EnvironmentSource =
       target?: string;
     };
 
-export type MountConfig =
-  /** A host path; `source` is absolute. */
-  | { type: 'bind'; source: string; target: string; readonly: boolean }
-  /** A named volume devbox keeps (like `docker volume`), shared by every project that names it. */
-  | { type: 'volume'; source: string; target: string; readonly: boolean }
-  | { type: 'tmpfs'; target: string };
+/** A bind (`source` absolute), a named volume devbox keeps (`devbox volume`, shared by every project naming it) or a tmpfs. */
+export type MountConfig = MountSpec;
 
 export interface PortMapping {
   /** Host address to listen on; undefined = 127.0.0.1, as for `devbox run -p` (a dev server is for this machine). */

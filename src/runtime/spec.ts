@@ -11,11 +11,23 @@ export type RootfsSpec =
   | { kind: 'fuse-overlay'; program: string; lowerDirs: string[]; upperDir: string; workDir: string; mountpoint: string }
   | { kind: 'directory'; dir: string };
 
+/** Docker's propagation modes a rootless bind can have (the shared ones cannot reach the host). */
+export type BindPropagation = 'private' | 'rprivate' | 'slave' | 'rslave';
+
 export interface BindMount {
   source: string;
   /** Absolute path inside the sandbox. */
   destination: string;
   readonly: boolean;
+  /** Unset: what the helper gives every bind (rslave: the host's later mounts under it show inside). */
+  propagation?: BindPropagation;
+}
+
+export interface TmpfsMount {
+  /** Absolute path inside the sandbox. */
+  destination: string;
+  /** As mount(8) takes them: flags (`ro`, `nosuid`, `noexec` …) and tmpfs options (`size=…`, `mode=…`). */
+  options: string[];
 }
 
 export interface ProcessSpec {
@@ -33,8 +45,8 @@ export interface SandboxSpec {
   idMapping: IdMapping;
   rootfs: RootfsSpec;
   mounts: BindMount[];
-  /** Paths inside that get an empty tmpfs, after the binds. */
-  tmpfs?: string[];
+  /** Fresh tmpfs mounts; with the binds, mounted parents first (Docker's order), whatever the order given. */
+  tmpfs?: TmpfsMount[];
   hostname: string;
   /**
    * `none` gives the sandbox its own network namespace with only loopback; so does `slirp4netns`, whose
@@ -80,14 +92,27 @@ function envEntry(entry: string): [string, string] {
 /** A sandbox kept up with no command of its own, for processes that join it later (a project's sandbox). */
 export type LiveSandboxSpec = Omit<SandboxSpec, 'process' | 'removeAfterExit'>;
 
+const depth = (path: string) => path.split('/').filter(Boolean).length;
+
+/** Binds and tmpfs mounts, shallower destinations first (a stable sort, as Docker's): a parent never hides a child. */
+function mountArgs(binds: readonly BindMount[], tmpfs: readonly TmpfsMount[]): string[] {
+  const items = [
+    ...binds.map((b) => ({
+      destination: b.destination,
+      args: [b.readonly ? '--ro-bind' : '--bind', b.source, b.destination, ...(b.propagation ? ['--propagation', b.destination, b.propagation] : [])],
+    })),
+    ...tmpfs.map((t) => ({ destination: t.destination, args: ['--tmpfs', t.destination, t.options.join(',')] })),
+  ];
+  return items.sort((a, b) => depth(a.destination) - depth(b.destination)).flatMap((m) => m.args);
+}
+
 /** `syncFd`: the descriptor of the helper's --sync-fd. */
 function sandboxArgs(spec: LiveSandboxSpec, syncFd?: number): string[] {
   const args = ['--uid-map', formatIdMap(spec.idMapping.uidMap), '--gid-map', formatIdMap(spec.idMapping.gidMap)];
   if (spec.network !== 'host') args.push('--unshare-net');
   if (syncFd !== undefined) args.push('--sync-fd', String(syncFd));
   args.push(...rootfsArgs(spec.rootfs));
-  for (const m of spec.mounts) args.push(m.readonly ? '--ro-bind' : '--bind', m.source, m.destination);
-  for (const dest of spec.tmpfs ?? []) args.push('--tmpfs', dest);
+  args.push(...mountArgs(spec.mounts, spec.tmpfs ?? []));
   if (spec.imageTmp) args.push('--image-tmp');
   args.push('--hostname', spec.hostname);
   return args;

@@ -1,10 +1,9 @@
 /**
  * Disk use of containers kept in the store, for `devbox system df`: the bytes of each container's writable
- * layer (upper/, or the private copy rootfs/ of the copy backend). Those files belong to the container's
- * ids; directories this user cannot read are not counted, so the figure is a lower bound.
+ * layer (upper/, or the private copy rootfs/ of the copy backend), a lower bound (util/disk-usage.ts).
  */
-import { lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { treeBytes } from '../util/disk-usage.js';
 import { listContainers } from './containers.js';
 
 export interface ContainersUsage {
@@ -12,23 +11,6 @@ export interface ContainersUsage {
   active: number;
   size: number;
   reclaimable: number;
-}
-
-function treeBytes(path: string): number {
-  let entries: string[];
-  try {
-    entries = readdirSync(path);
-  } catch {
-    return 0;
-  }
-  let bytes = 0;
-  for (const name of entries) {
-    const child = join(path, name);
-    const stat = lstatSync(child, { throwIfNoEntry: false });
-    if (!stat) continue;
-    bytes += stat.isDirectory() ? treeBytes(child) : stat.isFile() ? stat.blocks * 512 : 0;
-  }
-  return bytes;
 }
 
 export function containersUsage(storeRoot: string): ContainersUsage {

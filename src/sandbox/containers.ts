@@ -11,6 +11,7 @@ import type { PortForward } from '../network/sandbox-network.js';
 import type { BindMount } from '../runtime/spec.js';
 import { DevboxError, describeError } from '../util/errors.js';
 import { isAlive } from '../util/processes.js';
+import type { VolumeUse } from './mounts.js';
 
 export interface ContainerState {
   id: string;
@@ -20,6 +21,8 @@ export interface ContainerState {
   created: string;
   /** Once it has ended (containers kept without --rm). */
   exitCode?: number;
+  /** The volumes it mounts; its anonymous ones go with `rm -v`. */
+  volumes?: VolumeUse[];
 }
 
 export interface ContainerDir {

@@ -15,7 +15,7 @@ import type { NetworkOptions } from '../network/options.js';
 import type { OtherHostPort } from '../network/publish.js';
 import { EXIT_GRACE_MS, prepareSlirp4netns, type NetworkedSandbox } from '../network/sandbox-network.js';
 import { readPid, SYNC_FD } from '../runtime/launch.js';
-import { keepAliveArgs, type BindMount, type LiveSandboxSpec } from '../runtime/spec.js';
+import { keepAliveArgs, type LiveSandboxSpec } from '../runtime/spec.js';
 import type { StorageSetting } from '../settings/settings.js';
 import { selectDriver } from '../storage/driver.js';
 import { helperPath } from '../userns/helper.js';
@@ -25,11 +25,13 @@ import { DevboxError } from '../util/errors.js';
 import { nameFileMounts, writeNameFiles } from './containers.js';
 import { groupWithUser, invokingUser, passwdWithUser } from './identity.js';
 import { attachLiveNetwork } from './live-network.js';
+import { resolveMounts } from './mounts.js';
 import { isLive, readSandboxState, sandboxDir, writeSandboxState, type LiveSandboxState, type ProcessRecord } from './live-state.js';
 import { imageHasFile, readImageFile } from '../image/passwd.js';
 import { assembleRootfs } from './rootfs.js';
 import { startTimeOf } from '../util/processes.js';
 import { warn } from '../util/warn.js';
+import type { MountSpec } from '../volume/mount-spec.js';
 
 export interface LiveSandboxRequest {
   projectRoot: string;
@@ -38,9 +40,8 @@ export interface LiveSandboxRequest {
   image: StoredImage;
   /** Identifies the inputs the image was made from; a sandbox made from other inputs is replaced. */
   inputsHash: string;
-  mounts: BindMount[];
-  /** Paths inside that get an empty tmpfs. */
-  tmpfs: string[];
+  /** The project's mounts, as the config gives them: volumes are made (and filled) when the sandbox starts. */
+  mounts: MountSpec[];
   network: NetworkOptions;
   /** For error messages: how to change the project's network in its config. */
   networkFixes: { withoutSlirp4netns?: string; otherHostPort: OtherHostPort };
@@ -141,6 +142,7 @@ async function startSandbox(store: ImageStore, request: LiveSandboxRequest, dir:
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const fresh = !existsSync(join(dir, 'upper')) && !existsSync(join(dir, 'rootfs'));
   const lowerDirs = await store.layerDirs(request.image, mapping);
+  const mounts = await resolveMounts(request.mounts, { storeRoot: store.root, mapping, lowerDirs });
   const driver = await selectDriver(request.storage, store.root, mapping);
   const user = invokingUser(mapping, request.shell ?? defaultShell(lowerDirs));
   const etc = join(dir, 'etc');
@@ -176,9 +178,9 @@ async function startSandbox(store: ImageStore, request: LiveSandboxRequest, dir:
       ...nameFileMounts(names),
       { source: home, destination: user.home, readonly: false },
       { source: request.projectRoot, destination: request.projectRoot, readonly: false },
-      ...request.mounts,
+      ...mounts.binds,
     ],
-    tmpfs: request.tmpfs,
+    tmpfs: mounts.tmpfs,
     hostname,
     network: network.mode,
   };
@@ -197,6 +199,7 @@ async function startSandbox(store: ImageStore, request: LiveSandboxRequest, dir:
     outerStart: startTimeOf(outerPid) ?? '',
     created: new Date().toISOString(),
     imageEnv: request.image.config.config?.Env ?? [],
+    volumes: mounts.volumes.map((v) => v.name),
     ...(networkProcesses ? { network: networkProcesses } : {}),
   };
   writeSandboxState(dir, state);

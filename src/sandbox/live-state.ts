@@ -33,6 +33,8 @@ export interface LiveSandboxState {
   created: string;
   /** The image's Env, the base of every joined process's environment. */
   imageEnv: string[];
+  /** Names of the volumes it mounts (`devbox volume rm` refuses them while the sandbox exists). */
+  volumes?: string[];
   /** slirp4netns and the port watcher, with the slirp4netns network: they end with pid 1, stop waits for them. */
   network?: ProcessRecord[];
 }

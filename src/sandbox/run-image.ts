@@ -12,7 +12,7 @@ import { resolveNetworkOptions } from '../network/options.js';
 import { attachSandboxNetwork, prepareSlirp4netns, type SandboxNetwork } from '../network/sandbox-network.js';
 import { ensureImage } from '../registry/ensure.js';
 import type { PullPolicy } from '../registry/ensure.js';
-import type { BindMount, SandboxSpec } from '../runtime/spec.js';
+import type { SandboxSpec } from '../runtime/spec.js';
 import { launchSandbox } from '../runtime/launch.js';
 import { readSettings, type StorageSetting } from '../settings/settings.js';
 import { selectDriver } from '../storage/driver.js';
@@ -21,16 +21,19 @@ import { removeAsNamespaceRoot } from '../userns/remove.js';
 import { DevboxError, describeError } from '../util/errors.js';
 import { containerArgs, containerEnv, containerWorkdir, type ProcessRequest } from './container-process.js';
 import { createContainerDir, nameFileMounts, writeNameFiles, writePorts, writeState } from './containers.js';
+import { imageVolumes, resolveMounts } from './mounts.js';
 import { assembleRootfs } from './rootfs.js';
-import { parseVolume } from './volumes.js';
 import { warn } from '../util/warn.js';
+import type { MountSpec } from '../volume/mount-spec.js';
+import { removeVolumes } from '../volume/volume-store.js';
 
 /** `devbox run`'s options, as src/cli/run-options.ts parses them. */
 export interface RunOptions {
   rm: boolean;
   interactive: boolean;
   tty: boolean;
-  volumes: string[];
+  /** -v, --mount and --tmpfs, parsed. */
+  mounts: MountSpec[];
   env: string[];
   workdir?: string;
   user?: string;
@@ -61,13 +64,21 @@ export async function runImage(options: RunOptions): Promise<number> {
   const store = ImageStore.open(settings.storageRoot);
   const { mapping, warning } = resolveIdMapping();
   if (warning) warn(`${warning}`);
-  const mounts: BindMount[] = options.volumes.map(parseVolume);
   const image = await ensureImage(store, options.image, { pull: options.pull, platform: options.platform });
   const lowerDirs = await store.layerDirs(image, mapping);
   const driver = await selectDriver(options.storage ?? settings.storage, store.root, mapping);
   const config = image.config.config ?? {};
   const slirp = network.mode === 'slirp4netns' ? await prepareSlirp4netns(join(store.root, 'slirp4netns.json'), 'run with --network host') : undefined;
 
+  const user = resolveUser(
+    options.user || config.User || 'root',
+    parsePasswd(readImageFile(lowerDirs, 'etc/passwd')),
+    parseGroup(readImageFile(lowerDirs, 'etc/group')),
+  );
+  checkMapped(mapping, user.uid, user.gid);
+  const mounts = await resolveMounts([...options.mounts, ...imageVolumes(config.Volumes, options.mounts)], { storeRoot: store.root, mapping, lowerDirs });
+  // Anonymous volumes belong to this container: --rm, a failed start and `rm -v` remove them.
+  const anonymous = mounts.volumes.filter((v) => v.anonymous).map((v) => v.name);
   const container = createContainerDir(store.root);
   const hostname = options.hostname ?? container.id.slice(0, 12);
   const request: ProcessRequest = {
@@ -78,17 +89,12 @@ export async function runImage(options: RunOptions): Promise<number> {
     tty: options.tty,
     hostname,
   };
-  const user = resolveUser(
-    options.user || config.User || 'root',
-    parsePasswd(readImageFile(lowerDirs, 'etc/passwd')),
-    parseGroup(readImageFile(lowerDirs, 'etc/group')),
-  );
-  checkMapped(mapping, user.uid, user.gid);
   const names = writeNameFiles(container, hostname, networkHostsEntries(network, hostname), slirp ? slirpResolvConf(hostResolvConf()) : undefined);
   const spec: SandboxSpec = {
     idMapping: mapping,
     rootfs: await assembleRootfs(driver, mapping, lowerDirs, container.dir),
-    mounts: [...nameFileMounts(names), ...mounts],
+    mounts: [...nameFileMounts(names), ...mounts.binds],
+    tmpfs: mounts.tmpfs,
     hostname,
     network: network.mode,
     process: {
@@ -105,7 +111,7 @@ export async function runImage(options: RunOptions): Promise<number> {
     removeAfterExit: options.rm && driver !== 'copy' ? container.dir : undefined,
   };
   // devbox's own pid marks the container live: it waits for the sandbox for as long as it runs.
-  const state = { id: container.id, image: image.id, pid: process.pid, created: new Date().toISOString() };
+  const state = { id: container.id, image: image.id, pid: process.pid, created: new Date().toISOString(), volumes: mounts.volumes };
   writeState(container, state);
   let attached: SandboxNetwork | undefined;
   const onForwardError = (error: unknown) => warn(`port auto-forward stopped: ${describeError(error)}`);
@@ -123,10 +129,14 @@ export async function runImage(options: RunOptions): Promise<number> {
     // The sandbox never started (its network could not be set up): nothing of it may stay.
     if (driver === 'copy') await removeAsNamespaceRoot(mapping, [container.dir]);
     else rmSync(container.dir, { recursive: true, force: true });
+    await removeVolumes(store.root, mapping, anonymous, new Map());
     throw error;
   }
   await attached?.close();
   if (!options.rm) writeState(container, { ...state, exitCode });
-  else if (driver === 'copy') await removeAsNamespaceRoot(mapping, [container.dir]);
+  else {
+    if (driver === 'copy') await removeAsNamespaceRoot(mapping, [container.dir]);
+    await removeVolumes(store.root, mapping, anonymous, new Map());
+  }
   return exitCode;
 }

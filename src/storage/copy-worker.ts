@@ -1,7 +1,8 @@
 /**
- * Runs as root of the user namespace: `node copy-worker.js DEST LAYER...` (layers bottom first) makes DEST
- * the merged view of the layers, as overlayfs would show it: whiteouts delete, opaque dirs hide what lies
- * below, and ownership, modes, times, hard links, FIFOs and xattrs are kept.
+ * Runs as root of the user namespace: `node copy-worker.js DEST SUBPATH LAYER...` (layers bottom first) makes
+ * DEST the merged view of the layers' directory SUBPATH ('' for all of them), as overlayfs would show it:
+ * whiteouts delete, opaque dirs hide what lies below, and ownership, modes, times, hard links, FIFOs and
+ * xattrs are kept.
  * Every destination directory is checked with lstat before anything is written beneath it, so a symlink left
  * by a lower layer is replaced, never followed.
  */
@@ -79,13 +80,46 @@ async function copyEntry(layer: LayerCopy, rel: string): Promise<void> {
   if (st.nlink > 1) layer.links.set(inode, dest);
 }
 
-async function copyLayer(src: string, dest: string): Promise<void> {
-  const record = JSON.parse(await fs.readFile(`${src}.json`, 'utf8')) as LayerRecord;
-  const layer: LayerCopy = { src, dest, opaque: new Set(record.opaqueDirs), links: new Map(), fifos: [], dirs: [] };
+/** `path` relative to `sub` when it is `sub` or below it; undefined otherwise. */
+function below(path: string, sub: string): string | undefined {
+  if (!sub) return path;
+  if (path === sub) return '';
+  return path.startsWith(`${sub}/`) ? path.slice(sub.length + 1) : undefined;
+}
+
+/**
+ * What a layer does to the directory `sub` of the layers below: it may hide them (a whiteout, a file or an opaque
+ * directory at `sub` or above it), and it may bring a directory of its own there.
+ */
+async function layerAt(src: string, sub: string, opaque: ReadonlySet<string>): Promise<{ hides: boolean; dir: boolean }> {
+  let hides = opaque.has('');
+  let prefix = '';
+  for (const part of sub ? sub.split('/') : []) {
+    prefix = prefix ? `${prefix}/${part}` : part;
+    const st = await lstatOrNull(join(src, prefix));
+    if (!st) return { hides, dir: false };
+    if (!st.isDirectory()) return { hides: true, dir: false };
+    if (opaque.has(prefix)) hides = true;
+  }
+  return { hides, dir: true };
+}
+
+async function copyLayer(layerDir: string, dest: string, sub: string): Promise<void> {
+  const record = JSON.parse(await fs.readFile(`${layerDir}.json`, 'utf8')) as LayerRecord;
+  const opaqueHere = new Set(record.opaqueDirs);
+  const at = await layerAt(layerDir, sub, opaqueHere);
+  if (at.hides) await ensureDirectory(dest, true);
+  if (!at.dir) return;
+  const src = join(layerDir, sub);
+  const opaque = new Set(record.opaqueDirs.flatMap((d) => below(d, sub) ?? []));
+  const layer: LayerCopy = { src, dest, opaque, links: new Map(), fifos: [], dirs: [] };
   await copyEntry(layer, '');
   const ops: FsOp[] = [
     ...layer.fifos.map((f): FsOp => ({ op: 'fifo', path: f.path, mode: f.mode })),
-    ...record.xattrs.map((x): FsOp => ({ op: 'xattr', path: join(dest, x.path), name: x.name, value: Buffer.from(x.value, 'hex') })),
+    ...record.xattrs.flatMap((x): FsOp[] => {
+      const rel = below(x.path, sub);
+      return rel === undefined ? [] : [{ op: 'xattr', path: join(dest, rel), name: x.name, value: Buffer.from(x.value, 'hex') }];
+    }),
   ];
   await applyFsOps(ops);
   for (const f of layer.fifos) {
@@ -100,10 +134,10 @@ async function copyLayer(src: string, dest: string): Promise<void> {
   }
 }
 
-const [dest, ...layers] = process.argv.slice(2);
+const [dest, sub, ...layers] = process.argv.slice(2);
 try {
   await fs.mkdir(dest, { recursive: true });
-  for (const layer of layers) await copyLayer(layer, dest);
+  for (const layer of layers) await copyLayer(layer, dest, sub);
 } catch (error) {
   const e = error as NodeJS.ErrnoException;
   process.stderr.write(`copy of layers into ${dest} failed: ${e.syscall ?? ''} ${e.path ?? ''}: ${e.code ?? e.message}\n`);

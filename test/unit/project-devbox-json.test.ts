@@ -64,7 +64,7 @@ test('every key, with comments and trailing commas, normalized', () => {
     { type: 'volume', source: 'devbox-npm-cache', target: `${HOME}/.npm`, readonly: false },
     { type: 'bind', source: join(root, 'data'), target: '/data', readonly: true },
     { type: 'bind', source: '/etc/ssl', target: '/etc/host-ssl', readonly: true },
-    { type: 'tmpfs', target: '/scratch' },
+    { type: 'tmpfs', target: '/scratch', readonly: false, options: ['nosuid', 'nodev', 'mode=1777'] },
   ]);
   assert.is(config.network, 'host');
   assert.equal(config.ports, [
@@ -115,7 +115,8 @@ const cases: [string, string, string][] = [
     '1:25: "shell" must be a program name or path (give arguments as an array, e.g. ["bash", "-l"]), not "bash -l" (e.g. "shell": "zsh")',
   ],
   ['mount without target', '{"image": "x", "mounts": [{"source": "cache"}]}', '1:27: "mounts[0]" needs "target" (e.g. "target": "~/.npm")'],
-  ['mount string', '{"image": "x", "mounts": ["cache"]}', '1:27: "mounts[0]" anonymous volumes are not kept by devbox: write NAME:PATH or SRC:DST'],
+  ['mount string', '{"image": "x", "mounts": ["cache"]}', '1:27: "mounts[0]" target "cache" must be an absolute path (or start with ~/)'],
+  ['anonymous volume', '{"image": "x", "mounts": ["/cache"]}', '1:27: "mounts[0]" needs a source: name the volume (NAME:PATH), or give a host path'],
   [
     'mount relative target',
     '{"image": "x", "mounts": ["type=volume,source=c,target=data"]}',

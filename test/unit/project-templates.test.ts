@@ -52,7 +52,7 @@ for (const name of NAMES) {
     // Language templates keep their package manager's cache in a named volume under the home folder.
     for (const mount of config.mounts) {
       assert.is(mount.type, 'volume');
-      assert.ok(mount.type === 'volume' && mount.source.startsWith('devbox-') && mount.target.startsWith('/home/alice/'), JSON.stringify(mount));
+      assert.ok(mount.type === 'volume' && mount.source?.startsWith('devbox-') && mount.target.startsWith('/home/alice/'), JSON.stringify(mount));
     }
     assert.is(config.mounts.length === 0, name === 'base');
   });

@@ -8,7 +8,7 @@ test('options stop at the image; the command keeps its own flags', () => {
   assert.is(o.rm, true);
   assert.is(o.interactive, true);
   assert.is(o.tty, true);
-  assert.equal(o.volumes, ['/a:/b:ro']);
+  assert.equal(o.mounts, [{ type: 'bind', source: '/a', target: '/b', readonly: true }]);
   assert.equal(o.env, ['X=1', 'Y']);
   assert.is(o.image, 'busybox');
   assert.equal(o.command, ['ls', '-la', '--rm']);
