@@ -6,7 +6,7 @@ const LAYERS = [
   // top
   ['commands'],
   ['cli'],
-  ['project', 'doctor'],
+  ['project', 'doctor', 'container-files'],
   ['sandbox'],
   ['volume'],
   ['builder'],

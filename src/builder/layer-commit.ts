@@ -15,13 +15,14 @@ import type { LayerTarResult } from './layer-tar.js';
 import type { LayerWorkerRequest } from './layer-worker.js';
 import { StepError } from './step-error.js';
 
-export async function runLayerWorker(mapping: IdMapping, request: LayerWorkerRequest): Promise<LayerTarResult | null> {
+/** The worker's answer: a layer tar's result (diff, stage), the changes (changes), nothing (mkdirs). */
+export async function runLayerWorker<T = LayerTarResult | null>(mapping: IdMapping, request: LayerWorkerRequest): Promise<T> {
   const result = await runNodeInUserNamespace(mapping, new URL('./layer-worker.js', import.meta.url), [], {
     input: JSON.stringify(request),
     allowFailure: true,
   });
   if (result.exitCode !== 0) throw new StepError(result.stderr.trim().split('\n').pop() || `the layer worker failed (status ${result.exitCode})`);
-  return JSON.parse(result.stdout) as LayerTarResult | null;
+  return JSON.parse(result.stdout) as T;
 }
 
 /**

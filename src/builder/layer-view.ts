@@ -165,3 +165,17 @@ export class LayerView {
     return resolved.join('/');
   }
 }
+
+/** Mount points (and their parents) the image did not have: what a sandbox created only to mount on. */
+export function mountStubs(lowers: readonly string[], mountPoints: readonly string[]): Set<string> {
+  const view = LayerView.ofLayerDirs(lowers);
+  const stubs = new Set<string>();
+  for (const point of mountPoints) {
+    let prefix = '';
+    for (const part of cleanPath(point).split('/')) {
+      prefix = prefix ? `${prefix}/${part}` : part;
+      if (!view.lookup(prefix)) stubs.add(prefix);
+    }
+  }
+  return stubs;
+}

@@ -4,35 +4,24 @@
  *   diff   — an overlay upper directory after a RUN → layer tar (layer-tar.ts)
  *   stage  — COPY/ADD/WORKDIR actions into a staging directory (fs-actions.ts) → layer tar
  *   mkdirs — directories for RUN --mount=type=cache, owned as asked
+ *   changes — an overlay upper directory as Docker's A/C/D list (devbox diff)
  * Prints the result as JSON; any failure is one line on stderr and exit status 1.
  */
 import { chmodSync, chownSync, existsSync, mkdirSync } from 'node:fs';
 import { applyFsOps, readXattrs } from '../userns/helper.js';
 import { describeError } from '../util/errors.js';
 import { StagingWriter, type FsAction, type Owner } from './fs-actions.js';
-import { cleanPath, LayerView } from './layer-view.js';
+import { mountStubs } from './layer-view.js';
+import { listChanges, type Change } from './layer-changes.js';
 import { writeLayerTar, type LayerTarResult } from './layer-tar.js';
 
 export type LayerWorkerRequest =
   | { op: 'diff'; dir: string; out: string; owner: Owner; lowers: string[]; mountPoints: string[] }
   | { op: 'stage'; staging: string; scratch: string; out: string; owner: Owner; lowers: string[]; actions: FsAction[] }
-  | { op: 'mkdirs'; dirs: { path: string; owner: Owner; mode: number }[] };
+  | { op: 'mkdirs'; dirs: { path: string; owner: Owner; mode: number }[] }
+  | { op: 'changes'; dir: string; lowers: string[]; mountPoints: string[] };
 
-/** Mount points (and their parents) the image did not have: what the sandbox created only to mount on. */
-function mountStubs(lowers: readonly string[], mountPoints: readonly string[]): Set<string> {
-  const view = LayerView.ofLayerDirs(lowers);
-  const stubs = new Set<string>();
-  for (const point of mountPoints) {
-    let prefix = '';
-    for (const part of cleanPath(point).split('/')) {
-      prefix = prefix ? `${prefix}/${part}` : part;
-      if (!view.lookup(prefix)) stubs.add(prefix);
-    }
-  }
-  return stubs;
-}
-
-async function handle(request: LayerWorkerRequest): Promise<LayerTarResult | null> {
+async function handle(request: LayerWorkerRequest): Promise<LayerTarResult | Change[] | null> {
   switch (request.op) {
     case 'diff': {
       const result = await writeLayerTar({ dir: request.dir, out: request.out, mountStubs: mountStubs(request.lowers, request.mountPoints), readXattrs });
@@ -47,6 +36,8 @@ async function handle(request: LayerWorkerRequest): Promise<LayerTarResult | nul
       chownSync(request.out, request.owner.uid, request.owner.gid);
       return result;
     }
+    case 'changes':
+      return listChanges(request.dir, request.lowers, mountStubs(request.lowers, request.mountPoints), readXattrs);
     case 'mkdirs':
       for (const dir of request.dirs) {
         if (existsSync(dir.path)) continue;

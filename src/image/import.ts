@@ -1,7 +1,8 @@
 /**
- * `devbox image import ROOTFS.tar NAME[:TAG]`: a root file system tar (plain or gzip) becomes a one-layer
- * image, as `docker import` does: the tar is stored as the layer blob as it is, its config gets the host's
- * os/architecture, the layer's diffID and one history entry, and no command (give one to `devbox run`).
+ * `devbox import FILE|- [NAME[:TAG]]` (and `devbox image import`): a root file system tar (plain, gzip or
+ * zstd), from a file or stdin, becomes a one-layer image, as `docker import` does: the tar is stored as the
+ * layer blob as it is, its config gets the host's os/architecture, the layer's diffID and one history entry,
+ * and no command unless a --change gives one. Without NAME the image has no name, as Docker's.
  */
 import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { resolveIdMapping } from '../userns/idmap.js';
@@ -14,11 +15,16 @@ import { hostArchitecture, type ImageConfig } from './oci.js';
 import { nameForTagging } from './reference.js';
 import type { ImageStore, StoredImage } from './store.js';
 
+import { blobPath } from './blobs.js';
+import type { Readable } from 'node:stream';
+import { unpackLayer } from './unpack.js';
+
 export interface ImportOptions {
   /** Comment for the image's history entry (docker import --message). */
   message?: string;
+  /** Applies the --change instructions to the new image's config (the builder's edits, given by the caller). */
+  edit?: (config: ImageConfig) => ImageConfig;
 }
-import { unpackLayer } from './unpack.js';
 
 function readHead(path: string): Buffer {
   let fd: number | undefined;
@@ -33,33 +39,49 @@ function readHead(path: string): Buffer {
   }
 }
 
-export async function importRootfs(store: ImageStore, tarPath: string, name: string, opts: ImportOptions = {}): Promise<StoredImage> {
-  const target = nameForTagging(name, 'import as');
-  const head = readHead(tarPath);
-  if (!head.length) throw new DevboxError(`${tarPath} is empty, not a tar archive`, { fix: 'give the path of a root file system tar' });
-  const compression = detectCompression(head);
-  checkSupportedCompression(compression, tarPath);
+/** `source`: a file path, or a stream (stdin for `-`) named `sourceName` in messages. */
+export async function importRootfs(
+  store: ImageStore,
+  source: string | { stream: Readable; name: string },
+  name: string | undefined,
+  opts: ImportOptions = {},
+): Promise<StoredImage> {
+  const target = name === undefined ? undefined : nameForTagging(name, 'import as');
+  const label = typeof source === 'string' ? source : source.name;
+  if (typeof source === 'string') readHead(source); // an unreadable file is one line before anything is stored
   const { mapping } = resolveIdMapping();
-  await store.withLock(async () => {
-    const blob = await writeBlob(store.root, createReadStream(tarPath));
+  const id = await store.withLock(async () => {
+    const blob = await writeBlob(store.root, typeof source === 'string' ? createReadStream(source) : source.stream);
+    const head = readHead(blobPath(store.root, blob.digest));
+    const fail = async (error: DevboxError) => {
+      await collectGarbage(store, mapping); // a blob of what did not import is referenced by nothing
+      return error;
+    };
+    if (!head.length) throw await fail(new DevboxError(`${label} is empty, not a tar archive`, { fix: 'give a root file system tar' }));
+    const compression = detectCompression(head);
+    try {
+      checkSupportedCompression(compression, label);
+    } catch (error) {
+      throw await fail(error as DevboxError);
+    }
     let diffID: string;
     try {
       diffID = await unpackLayer(store.root, mapping, blob.digest);
     } catch (error) {
-      await collectGarbage(store, mapping); // the blob of a tar that did not unpack is referenced by nothing
       const reason = (error as Error).message.replace(/^layer sha256:[0-9a-f]+…: /, '');
-      throw new DevboxError(`${tarPath}: ${reason}`, { cause: error });
+      throw await fail(new DevboxError(`${label}: ${reason}`, { cause: error }));
     }
     const created = new Date().toISOString();
-    const config: ImageConfig = {
+    const base: ImageConfig = {
       created,
       architecture: hostArchitecture(),
       os: 'linux',
       config: {},
       rootfs: { type: 'layers', diff_ids: [diffID] },
-      history: [{ created, created_by: 'devbox image import', comment: opts.message ?? 'imported from a root file system tar' }],
+      history: [{ created, created_by: 'devbox import', comment: opts.message ?? 'imported from a root file system tar' }],
     };
-    await commitImage(store, config, [{ mediaType: layerMediaType(compression), digest: blob.digest, size: blob.size }], [target]);
+    const config = opts.edit ? opts.edit(base) : base;
+    return commitImage(store, config, [{ mediaType: layerMediaType(compression), digest: blob.digest, size: blob.size }], target ? [target] : []);
   });
-  return store.resolve(target);
+  return store.resolve(target ?? id);
 }

@@ -74,6 +74,7 @@ export function startArchive(target: ArchiveTarget, op: ArchiveOp): ArchiveProce
     const message = (lines.pop() ?? `status ${status}`).replace(/^devbox-helper: /, '');
     throw status === 125 ? new DevboxError(`cannot reach the container's files: ${message}`) : new ArchiveError(status, message);
   });
+  done.catch(() => {}); // the caller awaits it; a copy abandoned early must not crash devbox as an unhandled rejection
   return { stdin: child.stdin!, stdout: child.stdout!, done };
 }
 

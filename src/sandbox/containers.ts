@@ -21,6 +21,8 @@ export interface ContainerState {
   created: string;
   /** Once it has ended (containers kept without --rm). */
   exitCode?: number;
+  /** What it runs (ENTRYPOINT and CMD resolved): the history line of an image committed from it. */
+  command?: string[];
   /** The volumes it mounts; its anonymous ones go with `rm -v`. */
   volumes?: VolumeUse[];
 }

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { readdirSync, renameSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { cleanPath, LayerView } from '../builder/layer-view.js';
+import { cleanPath, LayerView, SymlinkLoopError } from '../builder/layer-view.js';
 import type { BindMount, TmpfsMount } from '../runtime/spec.js';
 import { copyLayers } from '../storage/copy.js';
 import type { IdMapping } from '../userns/idmap.js';
@@ -61,7 +61,13 @@ function isEmptyDirectory(path: string): boolean {
 async function fillFromImage(volume: Volume, target: string, context: MountContext): Promise<void> {
   if (!isEmptyDirectory(volume.mountpoint)) return;
   const view = LayerView.ofLayerDirs(context.lowerDirs);
-  const rel = view.resolve(cleanPath(target), true);
+  let rel: string;
+  try {
+    rel = view.resolve(cleanPath(target), true);
+  } catch (error) {
+    if (error instanceof SymlinkLoopError) return; // a symlink loop in the image: nothing there to copy
+    throw error;
+  }
   if (!rel || !view.lookup(rel)?.stats.isDirectory()) return;
   const made = join(dirname(volume.mountpoint), `.fill-${randomBytes(6).toString('hex')}`);
   await copyLayers(context.mapping, context.lowerDirs, made, rel);

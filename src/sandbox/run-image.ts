@@ -111,7 +111,7 @@ export async function runImage(options: RunOptions): Promise<number> {
     removeAfterExit: options.rm && driver !== 'copy' ? container.dir : undefined,
   };
   // devbox's own pid marks the container live: it waits for the sandbox for as long as it runs.
-  const state = { id: container.id, image: image.id, pid: process.pid, created: new Date().toISOString(), volumes: mounts.volumes };
+  const state = { id: container.id, image: image.id, pid: process.pid, created: new Date().toISOString(), command: spec.process.args, volumes: mounts.volumes };
   writeState(container, state);
   let attached: SandboxNetwork | undefined;
   const onForwardError = (error: unknown) => warn(`port auto-forward stopped: ${describeError(error)}`);

@@ -146,4 +146,29 @@ test('a live sandbox is the same sandbox with --keep-alive instead of a process'
   assert.ok(removeAfterExit);
 });
 
+test('binds and tmpfs mounts go parents first, whatever the order given; tmpfs options and bind propagation', () => {
+  const spec = base();
+  spec.mounts = [
+    { source: '/v/sub', destination: '/data/sub', readonly: false },
+    { source: '/h/src', destination: '/src', readonly: false, propagation: 'rprivate' },
+  ];
+  spec.tmpfs = [{ destination: '/data', options: ['nosuid', 'size=1m'] }];
+  const args = helperArgs(spec);
+  const mounts = args.slice(args.indexOf('/c/merged') + 1, args.indexOf('--hostname'));
+  assert.equal(mounts, [
+    '--bind',
+    '/h/src',
+    '/src',
+    '--propagation',
+    '/src',
+    'rprivate',
+    '--tmpfs',
+    '/data',
+    'nosuid,size=1m',
+    '--bind',
+    '/v/sub',
+    '/data/sub',
+  ]);
+});
+
 test.run();
