@@ -3,7 +3,7 @@ import { Args } from '@oclif/core';
 import { DevboxCommand } from '../cli/base-command.js';
 import { table } from '../util/format.js';
 import { findContainer, listContainers, readPorts } from '../sandbox/containers.js';
-import { listSandboxes } from '../sandbox/live-sandbox.js';
+import { listSandboxes } from '../sandbox/live-state.js';
 import { readSettings } from '../settings/settings.js';
 import { DevboxError } from '../util/errors.js';
 

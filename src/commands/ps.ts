@@ -5,7 +5,7 @@ import { formatAge, table } from '../util/format.js';
 import { ImageStore } from '../image/store.js';
 import { familiarName } from '../image/reference.js';
 import { listContainers } from '../sandbox/containers.js';
-import { listSandboxes } from '../sandbox/live-sandbox.js';
+import { listSandboxes } from '../sandbox/live-state.js';
 import { readSettings } from '../settings/settings.js';
 
 export default class Ps extends DevboxCommand {

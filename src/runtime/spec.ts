@@ -2,13 +2,22 @@
  * One typed description of a sandbox to run, and its translation into the native helper's argv.
  * Pure: everything here is unit-tested without namespaces.
  */
-import { formatIdMap, type IdMapping } from '../userns/idmap.js';
+import type { IdMapping } from '../userns/idmap.js';
 import { DevboxError } from '../util/errors.js';
+import { idMapArgs } from './helper.js';
 
-/** How the root file system is assembled (see storage/). Lower dirs are given bottom layer first. */
+/** An overlay's directories; lower dirs bottom layer first, as the image manifest lists layers. */
+export interface OverlayLayout {
+  lowerDirs: string[];
+  upperDir: string;
+  workDir: string;
+  mountpoint: string;
+}
+
+/** How the root file system is assembled (see storage/). */
 export type RootfsSpec =
-  | { kind: 'overlay'; lowerDirs: string[]; upperDir: string; workDir: string; mountpoint: string }
-  | { kind: 'fuse-overlay'; program: string; lowerDirs: string[]; upperDir: string; workDir: string; mountpoint: string }
+  | ({ kind: 'overlay' } & OverlayLayout)
+  | ({ kind: 'fuse-overlay'; program: string } & OverlayLayout)
   | { kind: 'directory'; dir: string };
 
 export interface BindMount {
@@ -61,7 +70,8 @@ function overlayLowers(lowerDirs: readonly string[]): string {
   return [...lowerDirs].reverse().join(':');
 }
 
-function rootfsArgs(rootfs: RootfsSpec): string[] {
+/** The helper options that mount this root file system. */
+export function rootfsArgs(rootfs: RootfsSpec): string[] {
   switch (rootfs.kind) {
     case 'overlay':
       return ['--overlay', overlayLowers(rootfs.lowerDirs), rootfs.upperDir, rootfs.workDir, '--mountpoint', rootfs.mountpoint];
@@ -82,7 +92,7 @@ export type LiveSandboxSpec = Omit<SandboxSpec, 'process' | 'removeAfterExit'>;
 
 /** `syncFd`: the descriptor of the helper's --sync-fd. */
 function sandboxArgs(spec: LiveSandboxSpec, syncFd?: number): string[] {
-  const args = ['--uid-map', formatIdMap(spec.idMapping.uidMap), '--gid-map', formatIdMap(spec.idMapping.gidMap)];
+  const args = idMapArgs(spec.idMapping);
   if (spec.network !== 'host') args.push('--unshare-net');
   if (syncFd !== undefined) args.push('--sync-fd', String(syncFd));
   args.push(...rootfsArgs(spec.rootfs));

@@ -5,18 +5,21 @@
  * an image in use), and ports.json: the sandbox's port forwards, for `devbox ports`.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PortForward } from '../network/sandbox-network.js';
 import type { BindMount } from '../runtime/spec.js';
+import { writeFileAtomicSync } from '../util/atomic-write.js';
 import { DevboxError, describeError } from '../util/errors.js';
-import { isAlive } from '../util/processes.js';
+import { isAlive, startTimeOf } from '../util/processes.js';
 
 export interface ContainerState {
   id: string;
   image: string;
-  /** While it runs: the pid of the devbox process waiting for it. */
+  /** While it runs: the pid of the devbox process waiting for it, and that process's start time. */
   pid: number;
+  /** /proc/PID/stat's start time, so a recycled pid is never taken for it (absent in older state files). */
+  pidStart?: string;
   created: string;
   /** Once it has ended (containers kept without --rm). */
   exitCode?: number;
@@ -66,10 +69,9 @@ export function nameFileMounts(names: NameFiles): BindMount[] {
   ];
 }
 
-/** temp + rename: a reader in another process never sees a half-written file. */
+/** Read by other processes while it changes; describes running processes, so nothing to keep across a power loss. */
 function writeJson(path: string, value: unknown): void {
-  writeFileSync(`${path}.tmp`, JSON.stringify(value));
-  renameSync(`${path}.tmp`, path);
+  writeFileAtomicSync(path, JSON.stringify(value), { durable: false });
 }
 
 export function writeState(container: ContainerDir, state: ContainerState): void {
@@ -91,6 +93,11 @@ export function readPorts(dir: string): PortForward[] {
   }
 }
 
+/** The devbox process that waits for the container is the one that started it. */
+function isRunning(state: ContainerState): boolean {
+  return state.pidStart === undefined ? isAlive(state.pid) : startTimeOf(state.pid) === state.pidStart;
+}
+
 export interface ContainerSummary extends ContainerState {
   running: boolean;
   dir: string;
@@ -105,7 +112,7 @@ export function listContainers(storeRoot: string): ContainerSummary[] {
       const path = join(dir, id);
       try {
         const state = JSON.parse(readFileSync(join(path, 'state.json'), 'utf8')) as ContainerState;
-        return { ...state, running: state.exitCode === undefined && isAlive(state.pid), dir: path };
+        return { ...state, running: state.exitCode === undefined && isRunning(state), dir: path };
       } catch {
         return { id, image: '', pid: 0, created: statSync(path).mtime.toISOString(), exitCode: -1, running: false, dir: path };
       }

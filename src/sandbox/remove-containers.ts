@@ -1,7 +1,7 @@
 /** `devbox rm`: a container's directory holds files of subordinate ids, removed inside the user namespace. */
 import { readSettings } from '../settings/settings.js';
 import { resolveIdMapping } from '../userns/idmap.js';
-import { removeAsNamespaceRoot } from '../userns/remove.js';
+import { removeAsNamespaceRoot } from '../storage/remove.js';
 import { DevboxError } from '../util/errors.js';
 import { findContainer, listContainers } from './containers.js';
 

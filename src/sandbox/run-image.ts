@@ -17,12 +17,13 @@ import { launchSandbox } from '../runtime/launch.js';
 import { readSettings, type StorageSetting } from '../settings/settings.js';
 import { selectDriver } from '../storage/driver.js';
 import { hostIdFor, resolveIdMapping, type IdMapping } from '../userns/idmap.js';
-import { removeAsNamespaceRoot } from '../userns/remove.js';
+import { removeAsNamespaceRoot } from '../storage/remove.js';
 import { DevboxError, describeError } from '../util/errors.js';
 import { containerArgs, containerEnv, containerWorkdir, type ProcessRequest } from './container-process.js';
 import { createContainerDir, nameFileMounts, writeNameFiles, writePorts, writeState } from './containers.js';
 import { assembleRootfs } from './rootfs.js';
 import { parseVolume } from './volumes.js';
+import { startTimeOf } from '../util/processes.js';
 import { warn } from '../util/warn.js';
 
 /** `devbox run`'s options, as src/cli/run-options.ts parses them. */
@@ -105,7 +106,7 @@ export async function runImage(options: RunOptions): Promise<number> {
     removeAfterExit: options.rm && driver !== 'copy' ? container.dir : undefined,
   };
   // devbox's own pid marks the container live: it waits for the sandbox for as long as it runs.
-  const state = { id: container.id, image: image.id, pid: process.pid, created: new Date().toISOString() };
+  const state = { id: container.id, image: image.id, pid: process.pid, pidStart: startTimeOf(process.pid), created: new Date().toISOString() };
   writeState(container, state);
   let attached: SandboxNetwork | undefined;
   const onForwardError = (error: unknown) => warn(`port auto-forward stopped: ${describeError(error)}`);

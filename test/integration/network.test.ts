@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { helperPath, userNamespaceArgs } from '../../src/userns/helper.js';
+import { helperPath, idMapArgs } from '../../src/runtime/helper.js';
 import { resolveIdMapping } from '../../src/userns/idmap.js';
 import { DEVBOX_BIN, devbox, devboxOk } from '../helpers/cli.js';
 import { startDnsResponder } from '../helpers/dns-responder.js';
@@ -152,7 +152,7 @@ test('helper --sync-fd: the pid comes before anything runs; a caller that gives 
   const dir = await testDir('sync');
   const marker = join(dir, 'ran');
   const args = [
-    ...userNamespaceArgs(resolveIdMapping().mapping),
+    ...idMapArgs(resolveIdMapping().mapping),
     '--unshare-net',
     '--sync-fd',
     '3',

@@ -23,7 +23,7 @@ import { Readable } from 'node:stream';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { extractLayer, type ExtractResult } from '../../src/image/extract.js';
-import type { FsOp } from '../../src/userns/helper.js';
+import type { FsOp } from '../../src/runtime/fsops.js';
 import { packTar, type TarEntry } from '../helpers/images.js';
 
 let base: string;

@@ -3,6 +3,7 @@ import { formatSize, table } from '../../util/format.js';
 import { imagesUsage } from '../../image/usage.js';
 import { ImageStore } from '../../image/store.js';
 import { containersUsage } from '../../sandbox/container-usage.js';
+import { imagesInUse } from '../../sandbox/images-in-use.js';
 import { resolveIdMapping } from '../../userns/idmap.js';
 
 export default class SystemDf extends DevboxCommand {
@@ -11,7 +12,7 @@ export default class SystemDf extends DevboxCommand {
 
   async run(): Promise<void> {
     const store = ImageStore.open();
-    const images = imagesUsage(store, resolveIdMapping().mapping);
+    const images = imagesUsage(store, resolveIdMapping().mapping, imagesInUse(store.root).used);
     const containers = containersUsage(store.root);
     const percent = (part: number, whole: number) => (whole ? ` (${Math.round((100 * part) / whole)}%)` : '');
     const row = (type: string, u: { total: number; active: number; size: number; reclaimable: number }) => [
