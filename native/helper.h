@@ -85,14 +85,19 @@ bool writes_map_itself (const IdMap *map, unsigned long own_id);
 void write_id_maps (pid_t child, const Options *opts);
 void become_namespace_root (void);
 
-/* mounts.c */
-void mount_rootfs (const Options *opts);
-void mount_sandbox_filesystems (const Options *opts, Sandbox *sb);
-void enter_rootfs (const Options *opts);
+/* root.c */
+void open_sandbox_root (const char *path);
+void use_current_root (void);
+int sandbox_root (void);
+void close_sandbox_root (void);
 int open_in_root (const char *path, int flags);
 int open_or_create_in_root (const char *path, bool directory);
-void use_current_root (void);
 void bind_fd (int source_fd, int dest_fd, const char *dest);
+
+/* mounts.c */
+void mount_rootfs (const Options *opts);
+void mount_sandbox_filesystems (const Options *opts);
+void enter_rootfs (const Options *opts);
 
 /* process.c */
 int run_init (const Options *opts, Sandbox *sb);
@@ -103,7 +108,7 @@ void exec_failed (const char *cmd) __attribute__ ((noreturn));
 void exec_command (const Options *opts, int pty_slave) __attribute__ ((noreturn));
 void end_all_processes (void);
 
-/* main.c */
+/* supervise.c */
 int supervise (pid_t child, int ready_fd, int console_socket);
 
 /* join.c */

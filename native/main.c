@@ -125,7 +125,10 @@ run_sandbox (void)
   if (opts.unshare_net)
     bring_up_loopback ();
   mount_rootfs (&opts);
-  mount_sandbox_filesystems (&opts, &sandbox);
+  mount_sandbox_filesystems (&opts);
+  /* After every mount, as runc: the terminal comes from the devpts the sandbox ends up with. */
+  if (opts.tty)
+    sandbox.pty_slave = open_console (sandbox.console_socket, true);
   enter_rootfs (&opts);
   _exit (run_init (&opts, &sandbox));
 }
@@ -163,70 +166,6 @@ die_with_caller (void)
     die_with_error ("prctl(PR_SET_PDEATHSIG)");
   if (getppid () != parent)
     die ("the calling process exited");
-}
-
-/* SIGCHLD → the exit status once the sandbox ended; SIGWINCH → resize; others go to pid 1. -1: go on. */
-static int
-handle_signal (int sfd, pid_t child, const Relay *relay)
-{
-  struct signalfd_siginfo info;
-  if (TEMP_FAILURE_RETRY (read (sfd, &info, sizeof info)) != sizeof info)
-    die_with_error ("read signalfd");
-  int wstatus;
-  if (info.ssi_signo == SIGCHLD)
-    return waitpid (child, &wstatus, WNOHANG) == child ? exit_status_of (wstatus) : -1;
-  if (info.ssi_signo == SIGWINCH && relay)
-    relay_resize (relay);
-  else
-    (void) kill (child, (int) info.ssi_signo); /* ESRCH: it is exiting, SIGCHLD follows */
-  return -1;
-}
-
-/* A sandbox that ended before it was up failed to start, whatever its status: 125. */
-static int
-status_after_setup (int status, int ready_fd)
-{
-  if (ready_fd < 0) /* already known to be up */
-    return status;
-  char byte;
-  if (read_byte (ready_fd, &byte) == 1)
-    return status;
-  if (status > 128)
-    warn_msg ("the sandbox was killed by signal %d while it was being set up", status - 128);
-  return EXIT_SETUP_FAILED;
-}
-
-int
-supervise (pid_t child, int ready_fd, int console_socket)
-{
-  Relay relay;
-  bool relaying = console_socket >= 0 && relay_start (&relay, console_socket);
-  if (console_socket >= 0)
-    close (console_socket);
-  sigset_t set;
-  handled_signals (&set);
-  cleanup_fd int sfd = signalfd (-1, &set, SFD_CLOEXEC);
-  if (sfd < 0)
-    die_with_error ("signalfd");
-  int status = -1;
-  while (status < 0)
-    {
-      struct pollfd fds[3] = { { .fd = sfd, .events = POLLIN } };
-      nfds_t n = 1 + (relaying ? (nfds_t) relay_poll_fds (&relay, fds + 1) : 0);
-      if (poll (fds, n, -1) < 0)
-        {
-          if (errno == EINTR)
-            continue;
-          die_with_error ("poll");
-        }
-      if (relaying)
-        relay_handle (&relay, fds + 1);
-      if (fds[0].revents & POLLIN)
-        status = handle_signal (sfd, child, relaying ? &relay : NULL);
-    }
-  if (relaying)
-    relay_finish (&relay);
-  return status_after_setup (status, ready_fd);
 }
 
 /*

@@ -284,6 +284,7 @@ run_init (const Options *opts, Sandbox *sb)
     {
       /* Joinable before the pid is announced: a join right after it must not find pid 1 undumpable. */
       allow_joins ();
+      /* Before the announcement too, so no joined `ps` ever sees host paths; a memset, no system call. */
       hide_command_line ();
       if (write_byte (sb->ready_fd, 'r') < 0)
         die_with_error ("tell the outer process the sandbox is up");
@@ -292,9 +293,13 @@ run_init (const Options *opts, Sandbox *sb)
       end_all_processes ();
       return 0;
     }
-  /* fuse-overlayfs took pids 2 and 3; the command is pid 2 with every backend (ps, $$ checks). */
+  /*
+   * fuse-overlayfs took pids 2 and 3. Without this the command would be pid 4 with that backend only, and a
+   * script's `$$` or pid-file check would differ by backend. Kept on the setup path because it must come
+   * before the fork; it is one write to procfs, made only with fuse-overlayfs, and not an error if refused.
+   */
   if (opts->rootfs == ROOTFS_FUSE)
-    (void) write_file ("/proc/sys/kernel/ns_last_pid", "1"); /* cosmetic: no error if refused */
+    (void) write_file ("/proc/sys/kernel/ns_last_pid", "1");
   pid_t command = fork ();
   if (command < 0)
     die_with_error ("fork the command");
@@ -305,7 +310,7 @@ run_init (const Options *opts, Sandbox *sb)
   if (write_byte (sb->ready_fd, 'r') < 0)
     die_with_error ("tell the outer process the sandbox is up");
   close (sb->ready_fd);
-  hide_command_line (); /* the command has its own copy of opts */
+  hide_command_line (); /* once the command runs (it has its own copy of opts): off the setup path */
   int status = wait_for_command (sfd, command);
   end_all_processes ();
   if (sb->remove_parent >= 0)
