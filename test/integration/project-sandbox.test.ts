@@ -4,8 +4,9 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'uvu';
+import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import { DEVBOX_BIN, devbox, devboxOk } from '../helpers/cli.js';
 import { busyboxRootfs, importBusybox, testDir, writeTar } from '../helpers/images.js';
@@ -76,7 +77,7 @@ test('devbox run in a subfolder: the user, the folder, files owned by the user, 
   assert.is(Number(u), uid);
   assert.is(Number(g), process.getgid!());
   assert.is(pwd, cwd);
-  assert.is(home, process.env.HOME ?? home);
+  assert.is(home, userInfo().homedir, "the home directory is at the host home's path");
   assert.is(statSync(join(cwd, 'made-inside')).uid, uid);
   const failed = await devbox(['run', 'sh', '-c', 'echo oops >&2; exit 3'], { cwd });
   assert.is(failed.exitCode, 3);

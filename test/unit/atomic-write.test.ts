@@ -2,8 +2,9 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'uvu';
+import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
+import { rejectionOf } from '../helpers/errors.js';
 import { tempBeside, writeFileAtomic, writeFileAtomicSync } from '../../src/util/atomic-write.js';
 
 let dir: string;
@@ -33,10 +34,8 @@ test('a write that cannot be renamed into place leaves the old files and no temp
   // rename(2) cannot replace a directory that has entries with a file.
   const target = join(dir, 'sub');
   mkdirSync(join(target, 'child'), { recursive: true });
-  await writeFileAtomic(target, 'new', { durable: true }).then(
-    () => assert.unreachable('a non-empty directory was replaced'),
-    (error: NodeJS.ErrnoException) => assert.is(error.code, 'EISDIR'),
-  );
+  const error = await rejectionOf(() => writeFileAtomic(target, 'new', { durable: true }), 'replacing a directory');
+  assert.is((error as NodeJS.ErrnoException).code, 'EISDIR');
   assert.throws(() => writeFileAtomicSync(target, 'new', { durable: false }), /EISDIR/);
   assert.is(readFileSync(path, 'utf8'), 'old');
   assert.equal(readdirSync(dir).sort(), ['record', 'sub']);
