@@ -61,9 +61,12 @@ test.before(async () => {
   chmodSync(join(rootfs, 'bin/busybox'), 0o755);
   for (const applet of ['sh', 'echo', 'cat', 'ls', 'ps', 'sleep', 'hostname', 'kill', 'true']) symlinkSync('busybox', join(rootfs, 'bin', applet));
   writeFileSync(join(rootfs, 'etc/not-a-program'), 'data\n');
-  // What a hostile image may hold: links that would lead a mount out of the root if they were followed as the host sees them.
+  // What a hostile image may hold: links that would lead a mount out of the root if they were followed as the
+  // host sees them. Their targets exist both on the host and, taken inside the root, in the image.
   symlinkSync(host, join(rootfs, 'absolute'));
+  mkdirSync(join(rootfs, host), { recursive: true });
   symlinkSync('../host', join(rootfs, 'relative'));
+  mkdirSync(join(rootfs, 'host'));
   symlinkSync('/nonexistent/target', join(rootfs, 'dangling'));
 });
 
@@ -76,7 +79,7 @@ const refusals: [string, () => string[], string][] = [
   ['an option without its arguments', () => [...MAPS, '--rootfs', rootfs, '--bind', '/x'], '--bind takes 2 arguments'],
   ['an option given twice', () => [...MAPS, '--hostname', 'a', '--hostname', 'b'], '--hostname may be given only once'],
   ['no id maps', () => ['--rootfs', rootfs, '--', 'true'], '--uid-map and --gid-map are required'],
-  ['a map that is not inside:outside:count', () => ['--uid-map', 'x', '--gid-map', '0:0:1'], '--uid-map: expected inside:outside:count, got "x"'],
+  ['a map that is not inside:outside:count', () => ['--uid-map', 'x', '--gid-map', '0:0:1'], '--uid-map: expected inside:outside:count'],
   ['a map of 0 ids', () => ['--uid-map', '0:0:0', '--gid-map', '0:0:1'], '--uid-map: a range of 0 ids'],
   [
     'maps without root',

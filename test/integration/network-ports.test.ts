@@ -119,8 +119,9 @@ test('auto-forward is off with the autoForward setting; listeners on loopback in
     IMAGE,
     'sh',
     '-c',
-    // The loopback listener is up before the control's, so the scan that finds the control's sees it too.
-    `nc -l -s 127.0.0.1 -p ${loopbackPort} & until ${loopbackListening}; do sleep 0.02; done; ${serve('control', controlPort)[2]}`,
+    // httpd listens before it returns: the loopback listener is up (checked) before the control's, so the scan
+    // that finds the control's sees it too.
+    `mkdir -p /lo; httpd -p 127.0.0.1:${loopbackPort} -h /lo; ${loopbackListening} || exit 9; ${serve('control', controlPort)[2]}`,
   ]);
   try {
     await off.printed('serving');
