@@ -86,6 +86,14 @@ test('devbox run in a subfolder: the user, the folder, files owned by the user, 
   assert.is(echoed.stdout, 'through stdin\n');
 });
 
+test("in a project folder, container run in each spelling is docker run, not the project's run", async () => {
+  const root = await project();
+  for (const spelling of [['container', 'run'], ['container:run']]) {
+    const r = await devboxOk([...spelling, '--rm', '--pull', 'never', IMAGE, 'cat', '/etc/hostname'], { cwd: root });
+    assert.match(r.stdout, /^[0-9a-f]{12}\n$/, `${spelling.join(' ')}: a container of its own, named by its id`);
+  }
+});
+
 test('every entry joins the one live sandbox: a process started by one is seen by the next', async () => {
   const root = await project();
   const first = await devboxOk(['run', 'sh', '-c', 'sleep 300 >/dev/null 2>&1 & echo started'], { cwd: root });
