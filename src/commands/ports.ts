@@ -10,9 +10,10 @@ import { DevboxError } from '../util/errors.js';
 export default class Ports extends DevboxCommand {
   static summary = 'List the ports forwarded to running containers and project sandboxes: published (-p, "ports") and auto-forwarded';
   static examples = ['<%= config.bin %> ports', '<%= config.bin %> ports 3f2a'];
+  static enableJsonFlag = true;
   static args = { container: Args.string({ description: 'container or sandbox id, or unique prefix (default: every running one)' }) };
 
-  async run(): Promise<void> {
+  async run(): Promise<object[]> {
     const { args } = await this.parse(Ports);
     const root = readSettings().storageRoot;
     // A project sandbox's id is its directory's name, as `devbox ps` shows it.
@@ -23,14 +24,18 @@ export default class Ports extends DevboxCommand {
     const containers = args.container ? [findContainer(all, args.container)] : all.filter((c) => c.running);
     const stopped = containers.find((c) => !c.running);
     if (stopped) throw new DevboxError(`container ${stopped.id.slice(0, 12)} is not running`, { fix: 'forwards end with the container' });
-    const rows = containers.flatMap((c) =>
-      readPorts(c.dir).map((f) => [
-        c.id.slice(0, 12),
-        `${f.containerPort}/${f.protocol}`,
-        `${f.hostIp}:${f.hostPort}`,
-        f.origin === 'publish' ? 'published' : 'auto',
-      ]),
+    const forwards = containers.flatMap((c) =>
+      readPorts(c.dir).map((f) => ({
+        container: c.id,
+        containerPort: f.containerPort,
+        protocol: f.protocol,
+        hostIp: f.hostIp,
+        hostPort: f.hostPort,
+        forward: f.origin === 'publish' ? 'published' : 'auto',
+      })),
     );
+    const rows = forwards.map((f) => [f.container.slice(0, 12), `${f.containerPort}/${f.protocol}`, `${f.hostIp}:${f.hostPort}`, f.forward]);
     this.log(table(['CONTAINER ID', 'PORT', 'HOST ADDRESS', 'FORWARD'], rows));
+    return forwards;
   }
 }

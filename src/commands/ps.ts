@@ -11,32 +11,51 @@ import { readSettings } from '../settings/settings.js';
 export default class Ps extends DevboxCommand {
   static summary = 'List containers and project sandboxes (running ones; with -a also stopped ones)';
   static examples = ['<%= config.bin %> ps', '<%= config.bin %> ps -a -q'];
+  static enableJsonFlag = true;
   static flags = {
     all: Flags.boolean({ char: 'a', description: 'also containers that have exited' }),
     quiet: Flags.boolean({ char: 'q', description: 'only container ids' }),
   };
 
-  async run(): Promise<void> {
+  async run(): Promise<object[]> {
     const { flags } = await this.parse(Ps);
     const store = ImageStore.open(readSettings().storageRoot);
     const images = new Map(store.list().map((i) => [i.id, i.names[0] ? familiarName(i.names[0]) : ImageStore.shortId(i.id)]));
     const imageName = (id: string) => images.get(id) ?? (id ? ImageStore.shortId(id) : '<unknown>');
     const sandboxes = listSandboxes(store.root).filter((s) => flags.all || s.running);
     const containers = listContainers(store.root).filter((c) => flags.all || c.running);
-    const rows = [
-      ...sandboxes.map((s) => [
-        basename(s.dir).slice(0, 12),
-        imageName(s.state.image),
-        formatAge(s.state.created),
-        s.running ? 'Up' : 'Stopped',
-        `${s.state.name} (${s.state.project})`,
-      ]),
-      ...containers.map((c) => [c.id.slice(0, 12), imageName(c.image), formatAge(c.created), c.running ? 'Up' : `Exited (${c.exitCode ?? '?'})`, '']),
+    const entries = [
+      ...sandboxes.map((s) => ({
+        Id: basename(s.dir),
+        Image: imageName(s.state.image),
+        ImageID: s.state.image,
+        Created: s.state.created,
+        State: s.running ? 'running' : 'stopped',
+        Status: s.running ? 'Up' : 'Stopped',
+        Project: s.state.project,
+        Name: s.state.name,
+      })),
+      ...containers.map((c) => ({
+        Id: c.id,
+        Image: imageName(c.image),
+        ImageID: c.image,
+        Created: c.created,
+        State: c.running ? 'running' : 'exited',
+        Status: c.running ? 'Up' : `Exited (${c.exitCode ?? '?'})`,
+        ...(c.exitCode === undefined ? {} : { ExitCode: c.exitCode }),
+      })),
     ];
     if (flags.quiet) {
-      for (const row of rows) this.log(row[0]);
-      return;
+      for (const entry of entries) this.log(entry.Id.slice(0, 12));
+      return entries;
     }
-    this.log(table(['CONTAINER ID', 'IMAGE', 'CREATED', 'STATUS', 'PROJECT'], rows));
+    const project = (e: (typeof entries)[number]) => ('Project' in e ? `${e.Name} (${e.Project})` : '');
+    this.log(
+      table(
+        ['CONTAINER ID', 'IMAGE', 'CREATED', 'STATUS', 'PROJECT'],
+        entries.map((e) => [e.Id.slice(0, 12), e.Image, formatAge(e.Created), e.Status, project(e)]),
+      ),
+    );
+    return entries;
   }
 }
