@@ -24,7 +24,7 @@ import { nameFileMounts, writeNameFiles } from './containers.js';
 import { groupWithUser, invokingUser, passwdWithUser } from './identity.js';
 import { attachLiveNetwork } from './live-network.js';
 import { isLive, readSandboxState, sandboxDir, writeSandboxState, type LiveSandboxState, type ProcessRecord } from './live-state.js';
-import { imageHasFile, readImageFile } from '../image/passwd.js';
+import { copyImageTree, imageHasFile, readImageFile } from '../image/passwd.js';
 import { assembleRootfs } from './rootfs.js';
 import { startTimeOf } from '../util/processes.js';
 import { warn } from '../util/warn.js';
@@ -128,7 +128,10 @@ async function startSandbox(store: ImageStore, request: LiveSandboxRequest, dir:
   let home = homedir();
   if (request.home === 'private') {
     home = join(dir, 'home');
+    const created = !existsSync(home);
     mkdirSync(home, { recursive: true, mode: 0o700 });
+    // A new home starts as useradd makes one: from the image's /etc/skel (a login's colours and aliases).
+    if (created) copyImageTree(lowerDirs, 'etc/skel', home);
   }
   const spec: LiveSandboxSpec = {
     idMapping: mapping,

@@ -94,6 +94,22 @@ test("in a project folder, container run in each spelling is docker run, not the
   }
 });
 
+test("a new private home starts from the image's /etc/skel, as useradd makes a home", async () => {
+  const dir = await testDir('skel');
+  const tar = join(dir, 'rootfs.tar');
+  await writeTar(tar, [
+    ...busyboxRootfs(),
+    { name: 'etc/skel', type: 'directory' },
+    { name: 'etc/skel/.profile', content: "alias ll='ls -l'\n" },
+    { name: 'etc/skel/.config', type: 'directory' },
+    { name: 'etc/skel/.config/app.conf', content: 'colour=yes\n' },
+  ]);
+  await devboxOk(['image', 'import', tar, 'skelbox:1']);
+  const root = await project({ 'devbox.json': JSON.stringify({ image: 'skelbox:1' }) });
+  const r = await devboxOk(['run', 'sh', '-c', 'cat ~/.profile ~/.config/app.conf; stat -c %u ~/.profile'], { cwd: root });
+  assert.is(r.stdout, `alias ll='ls -l'\ncolour=yes\n${uid}\n`);
+});
+
 test('every entry joins the one live sandbox: a process started by one is seen by the next', async () => {
   const root = await project();
   const first = await devboxOk(['run', 'sh', '-c', 'sleep 300 >/dev/null 2>&1 & echo started'], { cwd: root });
