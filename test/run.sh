@@ -22,7 +22,7 @@ fi
 
 # DEVBOX_TEST_USER: another user name, so that two runs on one machine do not share a user (and its podman).
 TEST_USER=${DEVBOX_TEST_USER:-devbox-test}
-bash test/setup-machine.sh --create "$TEST_USER"
+bash test/setup-machine.sh --tests --create "$TEST_USER"
 build
 
 # The checkout may sit under /root (mode 700): give the test user its own copy.
