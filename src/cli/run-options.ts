@@ -12,7 +12,8 @@ import type { OptionDef } from './option-table.js';
 export type { RunOptions };
 
 export const RUN_OPTION_DEFS: readonly OptionDef[] = [
-  { name: 'rm', kind: 'boolean', description: "Remove the container's writable layer when it exits" },
+  { name: 'name', kind: 'string', helpValue: 'NAME', description: 'Name the container (default: a generated one, like brave_otter)' },
+  { name: 'rm', kind: 'boolean', description: 'Remove the container when it exits' },
   { name: 'interactive', char: 'i', kind: 'boolean', description: 'Keep STDIN open' },
   { name: 'tty', char: 't', kind: 'boolean', description: 'Allocate a pseudo-TTY' },
   { name: 'volume', char: 'v', kind: 'multiple', helpValue: 'SRC:DST[:ro]', description: 'Bind mount a host path (ro: read-only)' },
@@ -104,6 +105,7 @@ export function parseRunArgs(argv: readonly string[]): RunOptions {
   const list = (name: string) => (values.get(name) as string[] | undefined) ?? [];
   const str = (name: string) => values.get(name) as string | undefined;
   return {
+    name: str('name'),
     rm: values.get('rm') === true,
     interactive: values.get('interactive') === true,
     tty: values.get('tty') === true,

@@ -4,7 +4,7 @@ import { DevboxCommand } from '../cli/base-command.js';
 import { formatAge, table } from '../util/format.js';
 import { ImageStore } from '../image/store.js';
 import { familiarName } from '../image/reference.js';
-import { listContainers } from '../sandbox/containers.js';
+import { isRunning, listContainers } from '../container/lookup.js';
 import { listSandboxes } from '../sandbox/live-sandbox.js';
 import { readSettings } from '../settings/settings.js';
 
@@ -22,7 +22,7 @@ export default class Ps extends DevboxCommand {
     const images = new Map(store.list().map((i) => [i.id, i.names[0] ? familiarName(i.names[0]) : ImageStore.shortId(i.id)]));
     const imageName = (id: string) => images.get(id) ?? (id ? ImageStore.shortId(id) : '<unknown>');
     const sandboxes = listSandboxes(store.root).filter((s) => flags.all || s.running);
-    const containers = listContainers(store.root).filter((c) => flags.all || c.running);
+    const containers = listContainers(store.root).filter((c) => flags.all || isRunning(c));
     const rows = [
       ...sandboxes.map((s) => [
         basename(s.dir).slice(0, 12),
@@ -31,12 +31,18 @@ export default class Ps extends DevboxCommand {
         s.running ? 'Up' : 'Stopped',
         `${s.state.name} (${s.state.project})`,
       ]),
-      ...containers.map((c) => [c.id.slice(0, 12), imageName(c.image), formatAge(c.created), c.running ? 'Up' : `Exited (${c.exitCode ?? '?'})`, '']),
+      ...containers.map((c) => [
+        c.id.slice(0, 12),
+        imageName(c.config.image),
+        formatAge(c.config.created),
+        isRunning(c) ? 'Up' : c.state.status === 'created' ? 'Created' : `Exited (${c.state.exitCode})`,
+        c.config.name,
+      ]),
     ];
     if (flags.quiet) {
       for (const row of rows) this.log(row[0]);
       return;
     }
-    this.log(table(['CONTAINER ID', 'IMAGE', 'CREATED', 'STATUS', 'PROJECT'], rows));
+    this.log(table(['CONTAINER ID', 'IMAGE', 'CREATED', 'STATUS', 'NAMES'], rows));
   }
 }

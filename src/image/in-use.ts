@@ -1,17 +1,39 @@
 /**
- * Which images containers and project sandboxes use. The run code writes containers/<id>/state.json with the
- * image id and the pid of the devbox process waiting for the sandbox, and adds exitCode once it has ended; a
- * project's sandboxes/<key>/state.json has the image id and the pid of the sandbox's pid 1 while it is up.
- * Read here rather than through sandbox/, which sits above image/.
+ * Which images containers and project sandboxes use. A container's config.json names its image and its
+ * state.json its supervisor while it runs (src/container/records.ts); a project's sandboxes/<key>/state.json
+ * has the image id and the pid of the sandbox's pid 1 while it is up. Read here rather than through
+ * container/ and sandbox/, which sit above image/.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isAlive } from '../util/processes.js';
+import { isAlive, startTimeOf } from '../util/processes.js';
 
-interface ContainerStateFile {
+interface RecordFiles {
   image?: string;
-  pid?: number;
-  exitCode?: number;
+  running: boolean;
+}
+
+function readJson(path: string): Record<string, unknown> | undefined {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  } catch {
+    return undefined; // being created, or damaged: it names no image
+  }
+}
+
+function containerRecord(dir: string): RecordFiles | undefined {
+  const config = readJson(join(dir, 'config.json'));
+  if (!config) return undefined;
+  const state = readJson(join(dir, 'state.json')) ?? {};
+  const supervised = state.status === 'running' || state.status === 'restarting';
+  const running = supervised && typeof state.supervisorPid === 'number' && startTimeOf(state.supervisorPid) === state.supervisorStart;
+  return { image: config.image as string | undefined, running };
+}
+
+function sandboxRecord(dir: string): RecordFiles | undefined {
+  const state = readJson(join(dir, 'state.json'));
+  if (!state) return undefined;
+  return { image: state.image as string | undefined, running: typeof state.pid === 'number' && state.pid > 0 && isAlive(state.pid) };
 }
 
 /** Image ids (config digests) of running containers and live project sandboxes. */
@@ -25,7 +47,10 @@ export function imagesInUse(root: string): Set<string> {
  */
 export function containerImages(root: string, runningOnly = false): Set<string> {
   const inUse = new Set<string>();
-  for (const kind of ['containers', 'sandboxes']) {
+  for (const [kind, read] of [
+    ['containers', containerRecord],
+    ['sandboxes', sandboxRecord],
+  ] as const) {
     let ids: string[];
     try {
       ids = readdirSync(join(root, kind));
@@ -33,14 +58,8 @@ export function containerImages(root: string, runningOnly = false): Set<string> 
       continue;
     }
     for (const id of ids) {
-      let state: ContainerStateFile;
-      try {
-        state = JSON.parse(readFileSync(join(root, kind, id, 'state.json'), 'utf8')) as ContainerStateFile;
-      } catch {
-        continue; // being created, or damaged: it names no image
-      }
-      const running = state.exitCode === undefined && typeof state.pid === 'number' && state.pid > 0 && isAlive(state.pid);
-      if (state.image && (running || !runningOnly)) inUse.add(state.image);
+      const record = read(join(root, kind, id));
+      if (record?.image && (record.running || !runningOnly)) inUse.add(record.image);
     }
   }
   return inUse;

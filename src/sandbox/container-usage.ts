@@ -5,7 +5,7 @@
  */
 import { lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { listContainers } from './containers.js';
+import { isRunning, listContainers } from '../container/lookup.js';
 
 export interface ContainersUsage {
   total: number;
@@ -37,7 +37,7 @@ export function containersUsage(storeRoot: string): ContainersUsage {
     const bytes = treeBytes(join(container.dir, 'upper')) + treeBytes(join(container.dir, 'rootfs'));
     usage.total++;
     usage.size += bytes;
-    if (container.running) usage.active++;
+    if (isRunning(container)) usage.active++;
     else usage.reclaimable += bytes;
   }
   return usage;
