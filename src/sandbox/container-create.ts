@@ -7,6 +7,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { appendEvent } from '../container/events.js';
 import { releaseName, reserveGeneratedName, reserveName, validateName } from '../container/names.js';
+import { parseLabels, parseRestartPolicy, resolveHealthcheck, type HealthOptions } from '../container/options.js';
 import { CREATED_STATE, containerDir, newContainerId, writeRecord, writeState, type ContainerRecord } from '../container/records.js';
 import { parseGroup, parsePasswd, readImageFile, resolveUser } from '../image/passwd.js';
 import type { ImageStore, StoredImage } from '../image/store.js';
@@ -16,6 +17,7 @@ import type { Settings, StorageSetting } from '../settings/settings.js';
 import { selectDriver } from '../storage/driver.js';
 import { hostIdFor, resolveIdMapping, type IdMapping } from '../userns/idmap.js';
 import { DevboxError } from '../util/errors.js';
+import { signalName, signalNumber } from '../util/signals.js';
 import { warn } from '../util/warn.js';
 import { containerArgs, containerEnv, containerWorkdir, type ProcessRequest } from './container-process.js';
 import { parseVolume } from './volumes.js';
@@ -50,6 +52,11 @@ export interface CreateOptions {
   platform?: string;
   image: string;
   command: string[];
+  labels: string[];
+  restart?: string;
+  health: HealthOptions;
+  stopSignal?: string;
+  stopTimeout?: string;
 }
 
 export interface CreatedContainer {
@@ -63,6 +70,14 @@ export interface CreatedContainer {
 export async function createContainer(store: ImageStore, settings: Settings, options: CreateOptions): Promise<CreatedContainer> {
   const network = resolveNetworkOptions(options, settings);
   const name = options.name === undefined ? undefined : validateName(options.name);
+  const labels = parseLabels(options.labels);
+  const restartPolicy = parseRestartPolicy(options.restart ?? 'no');
+  if (restartPolicy.name !== 'no' && options.rm)
+    throw new DevboxError('conflicting options: --restart and --rm', { fix: 'a container removed when it exits cannot be restarted', kind: 'usage' });
+  const stopSignal = options.stopSignal === undefined ? undefined : `SIG${signalName(signalNumber(options.stopSignal))}`;
+  const stopTimeout = options.stopTimeout === undefined ? 10 : Number(options.stopTimeout);
+  if (!Number.isInteger(stopTimeout) || stopTimeout < -1)
+    throw new DevboxError(`--stop-timeout: expected whole seconds, not "${options.stopTimeout}"`, { kind: 'usage' });
   const mounts = options.volumes.map(parseVolume);
   const { mapping, warning } = resolveIdMapping();
   if (warning) warn(warning);
@@ -81,7 +96,7 @@ export async function createContainer(store: ImageStore, settings: Settings, opt
     hostname,
   };
   const user = resolveUser(
-    options.user || config.User || 'root',
+    options.user || config.User || '',
     parsePasswd(readImageFile(lowerDirs, 'etc/passwd')),
     parseGroup(readImageFile(lowerDirs, 'etc/group')),
   );
@@ -99,18 +114,20 @@ export async function createContainer(store: ImageStore, settings: Settings, opt
       cwd: containerWorkdir(config, request),
       uid: user.uid,
       gid: user.gid,
-      groups: user.groups,
+      // With a single-id map setgroups is denied: no supplementary groups (the id map's warning says so).
+      groups: mapping.full ? user.groups : [],
       terminal: options.tty,
     },
     entrypoint: options.entrypoint !== undefined ? (options.entrypoint ? [options.entrypoint] : []) : (config.Entrypoint ?? []),
     cmd: options.command.length || options.entrypoint !== undefined ? options.command : (config.Cmd ?? []),
     user: options.user ?? config.User ?? '',
     hostname,
-    labels: { ...(config.Labels ?? {}) },
+    labels: { ...(config.Labels ?? {}), ...labels },
     interactive: options.interactive,
-    stopSignal: config.StopSignal || 'SIGTERM',
-    stopTimeout: 10,
-    restartPolicy: { name: 'no', maximumRetryCount: 0 },
+    stopSignal: stopSignal ?? config.StopSignal ?? 'SIGTERM',
+    stopTimeout,
+    healthcheck: resolveHealthcheck(options.health, config.Healthcheck),
+    restartPolicy,
     autoRemove: options.rm,
     network: { mode: network.mode, publish: network.publish, allowHostLoopback: network.allowHostLoopback },
     mounts,
