@@ -47,13 +47,16 @@ export function connectSupervisor(container: Pick<Container, 'dir' | 'config'>):
   const dirFd = openSync(container.dir, 'r');
   return new Promise((resolve, reject) => {
     const socket = connect(join(`/proc/self/fd/${dirFd}`, ATTACH_SOCKET));
-    socket.once('connect', () => {
-      closeSync(dirFd);
-      resolve(socket);
-    });
-    socket.once('error', (error) => {
+    const failed = (error: Error) => {
       closeSync(dirFd);
       reject(new DevboxError(`cannot reach the supervisor of container ${container.config.name}: ${error.message}`, { cause: error }));
+    };
+    socket.once('error', failed);
+    socket.once('connect', () => {
+      // Only this connect needed the directory's fd; later errors (the supervisor ending) are the caller's.
+      socket.off('error', failed);
+      closeSync(dirFd);
+      resolve(socket);
     });
   });
 }

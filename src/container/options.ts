@@ -2,6 +2,7 @@
  * Values of docker's container options, parsed the way docker parses them: restart policies, Go durations
  * (health check timings), detach keys, labels. Pure functions; each bad value is one usage error.
  */
+import type { HealthConfig } from '../image/oci.js';
 import { DevboxError } from '../util/errors.js';
 import type { HealthcheckConfig, RestartPolicy } from './records.js';
 
@@ -65,18 +66,8 @@ export interface HealthOptions {
   none: boolean;
 }
 
-/** The image's HEALTHCHECK as the image config has it (durations in nanoseconds). */
-export interface ImageHealthcheck {
-  Test: string[];
-  Interval?: number;
-  Timeout?: number;
-  StartPeriod?: number;
-  StartInterval?: number;
-  Retries?: number;
-}
-
 /** Docker's defaults: every 30 s, 30 s to answer, 3 failures in a row, no start period (probes every 5 s in one). */
-export function resolveHealthcheck(options: HealthOptions, image: ImageHealthcheck | undefined): HealthcheckConfig | undefined {
+export function resolveHealthcheck(options: HealthOptions, image: HealthConfig | undefined): HealthcheckConfig | undefined {
   if (options.none) {
     if (options.cmd !== undefined) throw usage('--no-healthcheck conflicts with --health-cmd');
     return undefined;
