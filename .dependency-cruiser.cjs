@@ -8,6 +8,7 @@ const LAYERS = [
   ['cli'],
   ['project', 'doctor'],
   ['sandbox'],
+  ['container'],
   ['builder'],
   ['registry'],
   ['image'],

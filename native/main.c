@@ -5,6 +5,7 @@
  */
 #include "helper.h"
 #include "kernel.h"
+#include "monitor.h"
 #include "util.h"
 
 #include <errno.h>
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <net/if.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -26,7 +28,7 @@
 #include <unistd.h>
 
 static Options opts;
-static Sandbox sandbox = { .ready_fd = -1, .console_socket = -1, .pty_slave = -1, .remove_parent = -1 };
+static Sandbox sandbox = { .ready_fd = -1, .console_socket = -1, .pty_slave = -1, .remove_parent = -1, .stdio = { -1, -1, -1 } };
 
 /* --remove-after also holds when setup fails: no half-made container stays in the store. */
 static void
@@ -120,7 +122,8 @@ run_sandbox (void)
   /* Not dumpable: nothing in the sandbox may open our fds through /proc/1/fd (runc does the same). */
   if (prctl (PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
     die_with_error ("prctl(PR_SET_DUMPABLE)");
-  if (opts.remove_after)
+  /* A container's supervisor removes it from outside: pid 1 is joinable and must hold no host directory. */
+  if (opts.remove_after && !opts.container.dir)
     open_remove_target (opts.remove_after);
   if (opts.unshare_net)
     bring_up_loopback ();
@@ -189,6 +192,45 @@ announce_when_up (pid_t child, int ready_fd)
   return supervise (child, -1, -1);
 }
 
+typedef struct
+{
+  int in[2], out[2], err[2];
+} ContainerPipes;
+
+/*
+ * --container: one supervisor per container (a lock on DIR, held by it and by pid 1, which inherits it), a
+ * message socket to pid 1 in place of the ready pipe, and the command's stdio as pipes unless it has a terminal.
+ */
+static void
+prepare_container (ContainerPipes *pipes, int ctl[2])
+{
+  int dir = open (opts.container.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0)
+    die_with_error ("open %s", opts.container.dir);
+  if (flock (dir, LOCK_EX | LOCK_NB) < 0)
+    {
+      if (errno == EWOULDBLOCK)
+        die ("the container in %s is already running: another supervisor holds it", opts.container.dir);
+      die_with_error ("lock %s", opts.container.dir);
+    }
+  if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) < 0)
+    die_with_error ("socketpair");
+  if (opts.tty)
+    return;
+  if ((opts.container.interactive && pipe2 (pipes->in, O_CLOEXEC) < 0) || pipe2 (pipes->out, O_CLOEXEC) < 0 || pipe2 (pipes->err, O_CLOEXEC) < 0)
+    die_with_error ("pipe2");
+}
+
+static int
+open_user_namespace (pid_t child)
+{
+  cleanup_free char *path = xasprintf ("/proc/%d/ns/user", (int) child);
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    die_with_error ("open %s", path);
+  return fd;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -198,8 +240,8 @@ main (int argc, char **argv)
   remember_command_line (argc, argv);
   validate_options (&opts);
 
-  /* A kept-alive sandbox outlives the devbox command that started it; devbox stop ends it. */
-  if (!opts.keep_alive)
+  /* A kept-alive sandbox or a detached container outlives the devbox command that started it; devbox stop ends it. */
+  if (!opts.keep_alive && !opts.container.detach)
     die_with_caller ();
   /* Inherited fds must not reach the sandbox's programs (fuse-overlayfs, newuidmap): close them at exec. */
   if (!opts.no_pivot && syscall (SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
@@ -214,7 +256,12 @@ main (int argc, char **argv)
     return join_sandbox (&opts);
 
   int sync_pipe[2], ready_pipe[2], console[2] = { -1, -1 };
-  if (pipe2 (sync_pipe, O_CLOEXEC) < 0 || pipe2 (ready_pipe, O_CLOEXEC) < 0)
+  ContainerPipes pipes = { .in = { -1, -1 }, .out = { -1, -1 }, .err = { -1, -1 } };
+  if (opts.container.dir)
+    prepare_container (&pipes, ready_pipe);
+  else if (pipe2 (ready_pipe, O_CLOEXEC) < 0)
+    die_with_error ("pipe2");
+  if (pipe2 (sync_pipe, O_CLOEXEC) < 0)
     die_with_error ("pipe2");
   if (opts.tty && socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, console) < 0)
     die_with_error ("socketpair");
@@ -228,12 +275,20 @@ main (int argc, char **argv)
         close (console[0]);
       sandbox.ready_fd = ready_pipe[1];
       sandbox.console_socket = console[1];
+      int ends[3] = { pipes.in[0], pipes.out[1], pipes.err[1] };
+      memcpy (sandbox.stdio, ends, sizeof ends);
+      int supervisors_ends[3] = { pipes.in[1], pipes.out[0], pipes.err[0] }; /* held here, the command would never see EOF */
+      for (int i = 0; i < 3; i++)
+        if (supervisors_ends[i] >= 0)
+          close (supervisors_ends[i]);
       run_child (sync_pipe[0]);
     }
   close (sync_pipe[0]);
   close (ready_pipe[1]);
   if (opts.tty)
     close (console[1]);
+  /* Held until the end: removing the container's files needs to be root of its user namespace. */
+  int userns = opts.container.dir ? open_user_namespace (child) : -1;
   write_id_maps (child, &opts);
   if (opts.sync_fd >= 0)
     sync_with_caller (opts.sync_fd, child);
@@ -242,5 +297,14 @@ main (int argc, char **argv)
     die_with_error ("start the sandbox");
   if (opts.keep_alive)
     return announce_when_up (child, ready_pipe[0]);
+  if (opts.container.dir)
+    {
+      int commands_ends[3] = { pipes.in[0], pipes.out[1], pipes.err[1] }; /* pid 1 has them */
+      for (int i = 0; i < 3; i++)
+        if (commands_ends[i] >= 0)
+          close (commands_ends[i]);
+      MonitorFds fds = { .ctl = ready_pipe[0], .console = console[0], .out = pipes.out[0], .err = pipes.err[0], .in = pipes.in[1], .userns = userns };
+      return monitor_container (&opts, child, &fds);
+    }
   return supervise (child, ready_pipe[0], console[0]);
 }

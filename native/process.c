@@ -197,7 +197,7 @@ wait_for_command (int sfd, pid_t command)
  * becoming dumpable it lets go of everything a process in the sandbox could reach through it: its stdio
  * (host files) becomes the sandbox's /dev/null, and it keeps only the capabilities the sandbox's root has.
  */
-static void
+void
 allow_joins (void)
 {
   cleanup_fd int null = open ("/dev/null", O_RDWR | O_CLOEXEC);
@@ -225,7 +225,7 @@ remember_command_line (int argc, char **argv)
  * pid 1's command line names host paths (layers, the store, binds) that `ps` inside would show. Once argv is
  * no longer needed (opts points into it), its memory is overwritten: /proc/1/cmdline reads "devbox-init".
  */
-static void
+void
 hide_command_line (void)
 {
   static const char title[] = "devbox-init";
@@ -273,6 +273,8 @@ end_all_processes (void)
 int
 run_init (const Options *opts, Sandbox *sb)
 {
+  if (opts->container.dir)
+    return run_container_init (opts, sb);
   sigset_t set;
   handled_signals (&set);
   if (sigprocmask (SIG_BLOCK, &set, NULL) < 0)

@@ -124,7 +124,7 @@ export function planRun(ctx: FileStepContext, state: StageState, instruction: In
     describe: { run: args, script, env: envList, user: c.User ?? '', cwd: c.WorkingDir ?? '', network, mounts: mounts.map((m) => m.describe) },
     history: `RUN ${args.join(' ')} # buildkit`,
     produce: async (workspace, lowerDirs) => {
-      const user = resolveUser(c.User || 'root', parsePasswd(readImageFile(lowerDirs, 'etc/passwd')), parseGroup(readImageFile(lowerDirs, 'etc/group')));
+      const user = resolveUser(c.User || '', parsePasswd(readImageFile(lowerDirs, 'etc/passwd')), parseGroup(readImageFile(lowerDirs, 'etc/group')));
       const binds = mounts.map((m) => ({ source: m.cacheDir(ctx.store.root), destination: m.target, readonly: false }));
       if (mounts.length) {
         const dirs = mounts.map((m) => ({ path: m.cacheDir(ctx.store.root), owner: m.owner, mode: m.mode }));

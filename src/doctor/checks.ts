@@ -9,7 +9,7 @@ import { probeKernelOverlay } from '../storage/driver.js';
 import { fuseDeviceUsable } from '../storage/fuse-overlayfs.js';
 import { helperPath } from '../runtime/helper.js';
 import { probeUserNamespace } from '../runtime/namespace.js';
-import { parseSubordinateRanges, resolveIdMapping, type IdMapping } from '../userns/idmap.js';
+import { freeSubordinateLine, parseSubordinateRanges, resolveIdMapping, type IdMapping } from '../userns/idmap.js';
 import { describeError } from '../util/errors.js';
 import { findProgram } from '../util/programs.js';
 
@@ -62,15 +62,17 @@ async function checkUserNamespaces(): Promise<CheckResult> {
 function checkSubordinateIds(): CheckResult[] {
   if (process.getuid!() === 0) return [{ name: 'subordinate ids', ok: true, required: false, detail: 'root maps ids 0-65535 to themselves' }];
   const user = userInfo().username;
-  const line = `${user}:100000:65536`;
-  return ['subuid', 'subgid'].map((kind) => {
-    let text = '';
+  const read = (kind: string) => {
     try {
-      text = readFileSync(`/etc/${kind}`, 'utf8');
+      return readFileSync(`/etc/${kind}`, 'utf8');
     } catch {
-      // treated as empty
+      return ''; // treated as empty
     }
-    const ranges = parseSubordinateRanges(text, user, process.getuid!());
+  };
+  // One range for both files, past every range either gives out: it collides with no other user's.
+  const line = freeSubordinateLine(`${read('subuid')}\n${read('subgid')}`, user);
+  return ['subuid', 'subgid'].map((kind) => {
+    const ranges = parseSubordinateRanges(read(kind), user, process.getuid!());
     const total = ranges.reduce((n, r) => n + r.count, 0);
     return ranges.length
       ? { name: `/etc/${kind}`, ok: true, required: false, detail: `${total} ids for ${user}` }
@@ -79,7 +81,7 @@ function checkSubordinateIds(): CheckResult[] {
           ok: false,
           required: false,
           detail: `no range for ${user}: only a single-id map (root inside = you) is possible`,
-          fix: `as root: echo "${line}" >> /etc/${kind}  (pick a range no other user has)`,
+          fix: `as root: echo "${line}" >> /etc/${kind}  (a range no other user has)`,
         };
   });
 }

@@ -24,10 +24,10 @@ export interface StartingSandbox {
 export type BeforeStart<T> = (sandbox: StartingSandbox) => Promise<T>;
 
 /** The helper's --sync-fd, the first descriptor after the standard streams. */
-const SYNC_FD = 3;
+export const SYNC_FD = 3;
 
 /** The sandbox's pid from the helper's first line, or undefined when the helper ended first (it said why). */
-function readPid(sync: Socket): Promise<number | undefined> {
+export function readPid(sync: Socket): Promise<number | undefined> {
   return new Promise((resolve) => {
     let text = '';
     const onData = (chunk: Buffer) => {

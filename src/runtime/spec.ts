@@ -127,3 +127,41 @@ export function keepAliveArgs(spec: LiveSandboxSpec, syncFd?: number): string[] 
 export function joinArgs(pid: number, process: ProcessSpec): string[] {
   return ['--join', String(pid), ...processArgs(process), '--', ...process.args];
 }
+
+/** What the helper's supervisor of a container (--container) does besides running it: see native/README.md. */
+export interface Supervision {
+  /** The container's directory: state.json, the attach socket and its lock are there. */
+  dir: string;
+  /** Outlive the caller; the helper reports "up PID" on notifyFd once the command runs. */
+  detach: boolean;
+  notifyFd: number;
+  /** Relay stdin (the caller's, or attach clients'). */
+  interactive: boolean;
+  log: { path: string; maxSize: number; maxFiles: number };
+  events: string;
+  restart: { name: 'no' | 'always' | 'unless-stopped' | 'on-failure'; maximumRetryCount: number };
+  stopSignal: number;
+  /** Byte values that detach the caller's terminal (with a terminal only). */
+  detachKeys: number[];
+  health?: { args: string[]; interval: number; timeout: number; startPeriod: number; startInterval: number; retries: number };
+}
+
+/** The helper's command line for a supervised container. */
+export function containerArgs(spec: SandboxSpec, supervision: Supervision, syncFd?: number): string[] {
+  const s = supervision;
+  const args = ['--container', s.dir, '--notify-fd', String(s.notifyFd), '--log', s.log.path];
+  args.push('--log-max-size', String(s.log.maxSize), '--log-max-files', String(s.log.maxFiles), '--events', s.events);
+  if (s.detach) args.push('--detach');
+  if (s.interactive) args.push('--interactive');
+  const restart = s.restart.name === 'on-failure' && s.restart.maximumRetryCount ? `on-failure:${s.restart.maximumRetryCount}` : s.restart.name;
+  args.push('--restart', restart, '--stop-signal', String(s.stopSignal));
+  if (s.detachKeys.length && spec.process.terminal) args.push('--detach-keys', s.detachKeys.join(','));
+  if (s.health) {
+    const h = s.health;
+    for (const arg of h.args) args.push('--health-cmd', arg);
+    args.push('--health-interval', String(h.interval), '--health-timeout', String(h.timeout), '--health-start-period', String(h.startPeriod));
+    args.push('--health-start-interval', String(h.startInterval), '--health-retries', String(h.retries));
+  }
+  const sandbox = helperArgs(spec, syncFd);
+  return [...args, ...sandbox];
+}

@@ -3,7 +3,7 @@
  * disk-use reports (image/ sits below sandbox/ and takes these sets from its caller). A container or sandbox
  * is running when the processes its state file names are the ones that started it (pid and start time).
  */
-import { listContainers } from './containers.js';
+import { isRunning, listContainers } from '../container/lookup.js';
 import { listSandboxes } from './live-state.js';
 
 export interface ImagesInUse {
@@ -20,7 +20,7 @@ export function imagesInUse(storeRoot: string): ImagesInUse {
     inUse.used.add(image);
     if (running) inUse.running.add(image);
   };
-  for (const container of listContainers(storeRoot)) add(container.image, container.running);
+  for (const container of listContainers(storeRoot)) add(container.config.image, isRunning(container));
   for (const sandbox of listSandboxes(storeRoot)) add(sandbox.state.image, sandbox.running);
   return inUse;
 }

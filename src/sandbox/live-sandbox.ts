@@ -6,7 +6,7 @@
  */
 import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import type { ImageStore, StoredImage } from '../image/store.js';
 import { hostResolvConf, networkHostsEntries, slirpResolvConf } from '../network/dns.js';
 import type { NetworkOptions } from '../network/options.js';
@@ -118,12 +118,7 @@ async function startSandbox(store: ImageStore, request: LiveSandboxRequest, dir:
       .replace(/[^a-z0-9-]+/g, '-')
       .replace(/^-+|-+$/g, '')
       .slice(0, 63) || 'devbox';
-  const names = writeNameFiles(
-    { id: basename(dir), dir },
-    hostname,
-    networkHostsEntries(network, hostname),
-    slirp ? slirpResolvConf(hostResolvConf()) : undefined,
-  );
+  const names = writeNameFiles(dir, hostname, networkHostsEntries(network, hostname), slirp ? slirpResolvConf(hostResolvConf()) : undefined);
   rmSync(join(dir, 'ports.json'), { force: true }); // the forwards of an earlier start
   let home = homedir();
   if (request.home === 'private') {

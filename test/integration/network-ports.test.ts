@@ -185,7 +185,7 @@ test('a taken host port is named with the process holding it; no container and n
 test('ports of a container that is not running: a clear error', async () => {
   const r = await devbox(['ports', 'ffffffffffff']);
   assert.is(r.exitCode, 1);
-  assert.match(r.stderr, /^devbox: no such container "ffffffffffff"/);
+  assert.match(r.stderr, /^devbox: no such container: ffffffffffff/);
 });
 
 test.run();
