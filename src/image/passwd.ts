@@ -3,7 +3,7 @@
  * (the topmost layer that has the file wins; a whiteout hides it). Parsed here rather than with getpwnam
  * inside the container: loading the image's NSS modules is how CVE-2019-14271 happened.
  */
-import { lstatSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DevboxError } from '../util/errors.js';
 
@@ -48,10 +48,13 @@ export interface ResolvedUser {
 }
 
 /**
- * Docker's rules: USER is `name|uid[:group|gid]`; a name must exist in /etc/passwd, a number need not
- * (then gid 0 and HOME=/); supplementary groups are the primary one and the /etc/group memberships.
+ * Docker's rules: USER is `name|uid[:group|gid]`, '' when none is set; a name must exist in /etc/passwd, a
+ * number need not (then gid 0 and HOME=/, /root for root); supplementary groups are the primary one and the
+ * /etc/group memberships.
  */
 export function resolveUser(spec: string, passwd: readonly PasswdEntry[], group: readonly GroupEntry[]): ResolvedUser {
+  // No --user and no USER: uid 0, as Docker and podman run it, without needing an /etc/passwd (FROM scratch, distroless).
+  if (spec === '') spec = '0';
   const [userPart, groupPart] = spec.split(':', 2);
   const numeric = /^\d+$/.test(userPart);
   const entry = numeric ? passwd.find((p) => p.uid === Number(userPart)) : passwd.find((p) => p.name === userPart);
@@ -92,6 +95,31 @@ function topmostEntry(layerDirs: readonly string[], path: string): { full: strin
 export function readImageFile(layerDirs: readonly string[], path: string): string {
   const entry = topmostEntry(layerDirs, path);
   return entry?.isFile ? readFileSync(entry.full, 'utf8') : '';
+}
+
+/**
+ * Copies the merged image's regular files and directories under `dir` (e.g. etc/skel) into `dest`, topmost
+ * layer first, whiteouts honoured; symlinks, devices and FIFOs are left out. Existing files in dest stay.
+ */
+export function copyImageTree(layerDirs: readonly string[], dir: string, dest: string): void {
+  const names = new Set<string>();
+  for (const layer of layerDirs) {
+    try {
+      for (const name of readdirSync(join(layer, dir))) names.add(name);
+    } catch {
+      // this layer has no such directory
+    }
+  }
+  for (const name of names) {
+    const entry = topmostEntry(layerDirs, join(dir, name));
+    if (!entry) continue;
+    const stat = lstatSync(entry.full);
+    const target = join(dest, name);
+    if (stat.isDirectory()) {
+      mkdirSync(target, { recursive: true, mode: stat.mode & 0o7777 });
+      copyImageTree(layerDirs, join(dir, name), target);
+    } else if (stat.isFile() && !existsSync(target)) copyFileSync(entry.full, target);
+  }
 }
 
 /** Whether the merged image has a regular file at path (symlinks are not followed: name the real path). */

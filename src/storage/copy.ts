@@ -2,7 +2,7 @@
  * The copy backend: a private copy of the layers, made inside the user namespace to keep ownership. Also what
  * fills a new volume: the merged view of one directory of the layers.
  */
-import { runNodeInUserNamespace } from '../userns/helper.js';
+import { runNodeInUserNamespace } from '../runtime/namespace.js';
 import type { IdMapping } from '../userns/idmap.js';
 
 /**

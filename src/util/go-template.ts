@@ -1,6 +1,6 @@
 /**
  * The part of Go's text/template that `docker … --format` users write: fields (`{{.Name}}`, `{{.State.Status}}`,
- * map keys as fields), pipelines (`{{.Labels | json}}`), `if`/`else`/`end`, `range`, `with`, `{{- -}}` trimming,
+ * map keys as fields, methods with arguments as `{{.Label "k"}}`), pipelines (`{{.Labels | json}}`), `if`/`else`/`end`, `range`, `with`, `{{- -}}` trimming,
  * string and number literals, Go's builtins (index, len, printf, print, println, eq, ne, lt, le, gt, ge, and, or,
  * not) and Docker's (json, join, split, lower, upper, title, truncate, pad). Values print as Go prints them:
  * `[a b]` for a list, `map[k:v]` for a map. `table …` (the column layout with a header row) is the caller's:
@@ -24,9 +24,12 @@ type Operand =
   | { kind: 'call'; name: string }
   | { kind: 'paren'; pipeline: Command[] };
 
+const FIX = 'see Go\'s text/template as docker\'s --format takes it, e.g. --format "{{.Names}}"';
+
+/** A template that does not parse ("template parsing error", as Docker says) or cannot run on the data. */
 export class TemplateError extends DevboxError {
-  constructor(message: string) {
-    super(`template: ${message}`, { kind: 'usage' });
+  constructor(message: string, phase: 'parse' | 'execute' = 'parse') {
+    super(phase === 'parse' ? `template parsing error: template: ${message}` : `template: ${message}`, { fix: FIX, kind: 'usage' });
   }
 }
 
@@ -204,12 +207,17 @@ export function parseTemplate(source: string): Node[] {
 
 /* Execution. */
 
-function field(dot: Value, root: Value, operand: Extract<Operand, { kind: 'field' }>): Value {
+/** A field, or a method called with `args` when the last name is one (Docker's {{.Label "k"}}). */
+function field(dot: Value, root: Value, operand: Extract<Operand, { kind: 'field' }>, args: Value[] = []): Value {
   let value = operand.root ? root : dot;
-  for (const name of operand.path) {
-    if (!isMap(value)) throw new TemplateError(`can't evaluate field ${name} in type ${Array.isArray(value) ? 'list' : typeof value}`);
-    if (!(name in value)) throw new TemplateError(`can't evaluate field ${name}`);
-    value = value[name];
+  for (const [i, name] of operand.path.entries()) {
+    if (!isMap(value)) throw new TemplateError(`can't evaluate field ${name} in type ${Array.isArray(value) ? 'list' : typeof value}`, 'execute');
+    if (!(name in value)) throw new TemplateError(`can't evaluate field ${name}`, 'execute');
+    const next = value[name];
+    const last = i === operand.path.length - 1;
+    if (typeof next === 'function') value = (next as (...a: Value[]) => Value).call(value, ...(last ? args : []));
+    else if (last && args.length) throw new TemplateError(`${name} is not a method but has arguments`, 'execute');
+    else value = next;
   }
   return value;
 }
@@ -226,8 +234,9 @@ function evaluate(pipeline: Command[], dot: Value, root: Value): Value {
     const [head, ...rest] = command;
     let result: Value;
     if (head.kind === 'call') result = FUNCTIONS[head.name](...rest.map(values), ...previous);
+    else if (head.kind === 'field' && (rest.length || previous.length)) result = field(dot, root, head, [...rest.map(values), ...previous]);
     else {
-      if (rest.length || previous.length) throw new TemplateError("can't give arguments to a non-function");
+      if (rest.length || previous.length) throw new TemplateError("can't give arguments to a non-function", 'execute');
       result = values(head);
     }
     previous = [result];
@@ -282,19 +291,21 @@ export function renderTemplate(source: string, data: Value): string {
 
 /**
  * Docker's --format for a list: `json` (one JSON object a line), `table [TEMPLATE]` (aligned columns under a
- * header row; the header of a field comes from `headers`, else its name upper-cased), or a template per row.
- * `defaultTable` is the template `table` alone stands for.
+ * header row; each action's header is the last field it names, as `headers` spells it, else upper-cased), or a
+ * template per row. `defaultTable` is the template `table` alone stands for. As Docker's CLI, a literal \t or \n
+ * in the format (as a shell passes "\t") is a tab or a newline. The template is parsed before any row is shown.
  */
-export function formatRows(format: string, rows: readonly Value[], headers: Record<string, string>, defaultTable: string): string[] {
+export function formatRows(format: string, rows: readonly Value[], headers: Record<string, string>, defaultTable = ''): string[] {
   if (format === 'json') return rows.map((r) => JSON.stringify(r));
+  const unescape = (text: string) => text.replace(/\\t/g, '\t').replace(/\\n/g, '\n');
   if (!format.startsWith('table')) {
-    const nodes = parseTemplate(format);
+    const nodes = parseTemplate(unescape(format));
     return rows.map((r) => execute(nodes, r));
   }
-  const source = format.slice('table'.length).trim() || defaultTable;
-  const nodes = parseTemplate(source.replace(/\\t/g, '\t'));
-  const header = new Proxy({}, { get: (_t, name: string) => headers[name] ?? name.toUpperCase(), has: () => true });
-  const lines = [execute(nodes, header), ...rows.map((r) => execute(nodes, r))].map((line) => line.split('\t'));
+  const source = unescape(format.slice('table'.length).trim() || defaultTable);
+  const nodes = parseTemplate(source);
+  const header = source.replace(/\{\{[^}]*?\.(\w+)[^.}]*\}\}/g, (_action, name: string) => headers[name] ?? name.toUpperCase());
+  const lines = [header, ...rows.map((r) => execute(nodes, r))].map((line) => line.split('\t'));
   const widths: number[] = [];
   for (const cells of lines) for (const [i, cell] of cells.entries()) widths[i] = Math.max(widths[i] ?? 0, cell.length);
   return lines.map((cells) =>

@@ -1,5 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { DevboxError } from '../../src/util/errors.js';
 import { formatRows, renderTemplate, TemplateError } from '../../src/util/go-template.js';
 
 const volume = { Name: 'cache', Driver: 'local', Labels: { team: 'web', env: 'dev' }, Options: {}, Mounts: ['/a', '/b'], Size: 3 };
@@ -63,5 +64,31 @@ test('formatRows: json lines, a template per row, and table with headers and ali
   ]);
   assert.equal(formatRows('table {{.Name}}\\t{{.Size}}', rows, {}, ''), ['NAME                 SIZE', 'cache                3', 'a-much-longer-name   3']);
 });
+
+const item = { Names: 'web', State: { Status: 'running', Pid: 42 }, Labels: { a: 'b' }, List: ['x', 'y'], Label: (k: string) => (k === 'a' ? 'b' : '') };
+
+test('methods with arguments, as docker ps offers {{.Label "k"}}, and functions on them', () => {
+  assert.is(renderTemplate('{{.Names}}: {{.State.Status}} {{.State.Pid}}', item), 'web: running 42');
+  assert.is(renderTemplate('{{.Label "a"}}|{{index .Labels "a"}}|{{json .State}}|{{join .List ","}}|{{upper .Names}}', item), 'b|b|{"Status":"running","Pid":42}|x,y|WEB');
+  assert.is(renderTemplate('{{.Label "a" | upper}}', item), 'B');
+  assert.throws(() => renderTemplate('{{.Names "a"}}', item), /Names is not a method but has arguments/);
+});
+
+test('table headers name the last field of each action; \\t and \\n from a shell are a tab and a newline', () => {
+  const lines = formatRows('table {{.Names}}\\t{{.State.Status}}', [item], { Names: 'NAMES' });
+  assert.equal(lines, ['NAMES   STATUS', 'web     running']);
+  assert.equal(formatRows('{{.Names}}\\n{{.State.Pid}}', [item], {}), ['web\n42']);
+});
+
+test('a template that does not parse is docker\'s "template parsing error", before any row', () => {
+  for (const bad of ['{{.Names', '{{if .Names}}x', '{{end}}', '{{nosuch .Names}}']) {
+    assert.throws(
+      () => formatRows(bad, [], {}),
+      (e: unknown) => e instanceof DevboxError && e.kind === 'usage' && /^template parsing error: /.test(e.message),
+      bad,
+    );
+  }
+});
+
 
 test.run();

@@ -1,7 +1,8 @@
-import { test } from 'uvu';
+import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import { familiarName, normalizedName, parseReference } from '../../src/image/reference.js';
 import { DevboxError } from '../../src/util/errors.js';
+import { thrownBy } from '../helpers/errors.js';
 
 const digest = `sha256:${'a'.repeat(64)}`;
 
@@ -66,15 +67,11 @@ for (const [input, why] of [
   [`reg.io/${'a'.repeat(250)}`, /longer than 255 characters/],
 ] as const) {
   test(`"${input.length > 40 ? `${input.slice(0, 40)}…` : input}" is refused naming the reference and the rule it breaks`, () => {
-    try {
-      parseReference(input);
-      assert.unreachable('accepted');
-    } catch (error) {
-      assert.instance(error, DevboxError);
-      assert.match((error as Error).message, `invalid reference "${input}"`);
-      assert.match((error as Error).message, why);
-      assert.is((error as DevboxError).kind, 'usage');
-    }
+    const error = thrownBy(() => parseReference(input));
+    assert.instance(error, DevboxError);
+    assert.match((error as Error).message, `invalid reference "${input}"`);
+    assert.match((error as Error).message, why);
+    assert.is((error as DevboxError).kind, 'usage');
   });
 }
 
