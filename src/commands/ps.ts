@@ -28,7 +28,7 @@ export default class Ps extends DevboxCommand {
         basename(s.dir).slice(0, 12),
         imageName(s.state.image),
         formatAge(s.state.created),
-        s.running ? 'Up' : 'Stopped',
+        s.running ? (s.state.starting ? 'Starting' : 'Up') : 'Stopped',
         `${s.state.name} (${s.state.project})`,
       ]),
       ...containers.map((c) => [c.id.slice(0, 12), imageName(c.image), formatAge(c.created), c.running ? 'Up' : `Exited (${c.exitCode ?? '?'})`, '']),

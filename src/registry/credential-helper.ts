@@ -30,7 +30,9 @@ export function credentialsFromHelper(helper: string, host: string, source: stri
       fix: `install ${name}, or remove it from ${source}`,
     });
   const result = spawnSync(program, ['get'], { input: helperServerAddress(host), encoding: 'utf8', timeout: HELPER_TIMEOUT_MS });
-  if (result.error) throw new DevboxError(`the credential helper ${name} failed for ${host}: ${result.error.message}`);
+  // A helper that exits without reading the address fails our write (EPIPE): its status and message say why.
+  const unread = (result.error as NodeJS.ErrnoException | undefined)?.code === 'EPIPE' && result.status !== null;
+  if (result.error && !unread) throw new DevboxError(`the credential helper ${name} failed for ${host}: ${result.error.message}`);
   if (result.status !== 0) {
     if (/credentials not found/i.test(result.stdout + result.stderr)) return undefined;
     // Its first line only: helpers print their own diagnostics, never the secret they could not find.

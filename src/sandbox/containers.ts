@@ -27,8 +27,12 @@ export interface ContainerDir {
   dir: string;
 }
 
-export function createContainerDir(storeRoot: string): ContainerDir {
-  const id = randomBytes(32).toString('hex');
+/** A new container id (64 hex digits, as Docker's); nothing is created until createContainerDir. */
+export function newContainerId(): string {
+  return randomBytes(32).toString('hex');
+}
+
+export function createContainerDir(storeRoot: string, id: string): ContainerDir {
   const dir = join(storeRoot, 'containers', id);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   return { id, dir };

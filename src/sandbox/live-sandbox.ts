@@ -25,8 +25,8 @@ import { DevboxError } from '../util/errors.js';
 import { nameFileMounts, writeNameFiles } from './containers.js';
 import { groupWithUser, invokingUser, passwdWithUser } from './identity.js';
 import { attachLiveNetwork } from './live-network.js';
-import { isLive, readSandboxState, sandboxDir, writeSandboxState, type LiveSandboxState, type ProcessRecord } from './live-state.js';
-import { imageHasFile, readImageFile } from '../image/passwd.js';
+import { hasProcesses, isLive, readSandboxState, sandboxDir, writeSandboxState, type LiveSandboxState, type ProcessRecord } from './live-state.js';
+import { imageHasFile, readImageFile } from '../image/image-files.js';
 import { assembleRootfs } from './rootfs.js';
 import { startTimeOf } from '../util/processes.js';
 import { warn } from '../util/warn.js';
@@ -62,8 +62,8 @@ PS1="\${DEVBOX_PROMPT-}\${PS1-}"
 `;
 
 function defaultShell(lowerDirs: readonly string[]): string {
-  // Debian and most distributions have merged /usr: /bin is a link to usr/bin.
-  return imageHasFile(lowerDirs, 'usr/bin/bash') || imageHasFile(lowerDirs, 'bin/bash') ? '/bin/bash' : '/bin/sh';
+  // Links are followed inside the image: with a merged /usr, /bin is a link to usr/bin.
+  return imageHasFile(lowerDirs, 'bin/bash') ? '/bin/bash' : '/bin/sh';
 }
 
 /** The last line the helper wrote to the sandbox's log: why it failed to start. */
@@ -85,17 +85,26 @@ function readAll(stream: NodeJS.ReadableStream): Promise<string> {
   });
 }
 
+/** The processes of a sandbox being started, recorded before it can outlive the command starting it. */
+interface StartedProcesses {
+  pid: number;
+  outerPid: number;
+  network?: ProcessRecord[];
+}
+
 /**
- * Spawns the helper detached (it outlives this command); `attach` runs between namespace creation and setup
- * (the helper's --sync-fd). Resolves once the sandbox is up, with the host pid of its pid 1. If anything
- * fails, the helper ends and takes the sandbox with it.
+ * Spawns the helper detached; `attach` runs between namespace creation and setup (the helper's --sync-fd).
+ * Until the go byte the helper dies with this process, so a sandbox can only outlive it once `record` has
+ * written down every process it has (devbox stop finds them there, whatever moment this command dies at).
+ * Resolves once the sandbox is up. If anything fails, the helper ends and takes the sandbox with it.
  */
 async function startHelper(
   dir: string,
   spec: LiveSandboxSpec,
   name: string,
+  record: (processes: StartedProcesses) => void,
   attach?: Attach,
-): Promise<{ pid: number; outerPid: number; network?: ProcessRecord[] }> {
+): Promise<StartedProcesses> {
   const log = join(dir, 'log');
   const logFd = openSync(log, 'w', 0o600);
   const child = spawn(helperPath(), keepAliveArgs(spec, SYNC_FD), { cwd: dir, detached: true, stdio: ['ignore', 'pipe', logFd, 'pipe'] });
@@ -110,9 +119,11 @@ async function startHelper(
   const sync = child.stdio[SYNC_FD] as Socket;
   const pid = await readPid(sync);
   if (pid === undefined) throw await failed();
-  let network: ProcessRecord[] | undefined;
+  const processes: StartedProcesses = { pid, outerPid: child.pid! };
   try {
-    network = await attach?.({ pid, lifetime: sync });
+    record(processes);
+    processes.network = await attach?.({ pid, lifetime: sync });
+    if (processes.network) record(processes);
   } catch (error) {
     sync.destroy(); // the helper reads end of file and takes the sandbox down: nothing was started
     await ended;
@@ -123,7 +134,7 @@ async function startHelper(
   sync.destroy();
   if (Number((await announced).trim()) !== pid) throw await failed();
   child.unref();
-  return { pid, outerPid: child.pid!, network };
+  return processes;
 }
 
 /** Starts the project's sandbox; the caller holds the store lock, so exactly one starts. */
@@ -183,8 +194,8 @@ async function startSandbox(store: ImageStore, request: LiveSandboxRequest, dir:
     network: network.mode,
   };
   const attach: Attach | undefined = slirp && ((sandbox) => attachLiveNetwork(slirp, sandbox, network, dir, request.networkFixes.otherHostPort));
-  const { pid, outerPid, network: networkProcesses } = await startHelper(dir, spec, request.name, attach);
-  const state: LiveSandboxState = {
+  const created = new Date().toISOString();
+  const stateOf = ({ pid, outerPid, network }: StartedProcesses): LiveSandboxState => ({
     project: request.projectRoot,
     name: request.name,
     image: request.image.id,
@@ -195,10 +206,13 @@ async function startSandbox(store: ImageStore, request: LiveSandboxRequest, dir:
     outerPid,
     pidStart: startTimeOf(pid) ?? '',
     outerStart: startTimeOf(outerPid) ?? '',
-    created: new Date().toISOString(),
+    created,
     imageEnv: request.image.config.config?.Env ?? [],
-    ...(networkProcesses ? { network: networkProcesses } : {}),
-  };
+    ...(network ? { network } : {}),
+  });
+  // Recorded as starting (not joinable) first: a command killed from here on leaves a sandbox stop can end.
+  const started = await startHelper(dir, spec, request.name, (processes) => writeSandboxState(dir, { ...stateOf(processes), starting: true }), attach);
+  const state = stateOf(started);
   writeSandboxState(dir, state);
   return { state, fresh };
 }
@@ -213,7 +227,8 @@ export async function ensureLiveSandbox(store: ImageStore, request: LiveSandboxR
     const current = readSandboxState(dir);
     // Same inputs, same environment: entries that built the image at the same moment may hold two builds of it.
     if (current && isLive(current) && current.inputsHash === request.inputsHash) return { state: current, fresh: false };
-    // Also when it was killed: its slirp4netns may still hold the host ports the new one publishes.
+    // Also when it was killed: its slirp4netns may still hold the host ports the new one publishes. One still
+    // recorded as starting lost its starter (we hold the lock it started under): it is ended, never joined.
     if (current) await stopLiveSandbox(current);
     return startSandbox(store, request, dir);
   });
@@ -263,6 +278,7 @@ export async function removeSandboxDir(dir: string): Promise<void> {
 export interface SandboxSummary {
   dir: string;
   state: LiveSandboxState;
+  /** Any of its processes runs: it is up, or being started, or its start was interrupted. */
   running: boolean;
 }
 
@@ -273,7 +289,7 @@ export function listSandboxes(storeRoot: string): SandboxSummary[] {
   for (const key of readdirSync(root)) {
     const dir = join(root, key);
     const state = readSandboxState(dir);
-    if (state) summaries.push({ dir, state, running: isLive(state) });
+    if (state) summaries.push({ dir, state, running: hasProcesses(state) });
   }
   return summaries.sort((a, b) => a.state.name.localeCompare(b.state.name));
 }

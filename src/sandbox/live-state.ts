@@ -35,6 +35,11 @@ export interface LiveSandboxState {
   imageEnv: string[];
   /** slirp4netns and the port watcher, with the slirp4netns network: they end with pid 1, stop waits for them. */
   network?: ProcessRecord[];
+  /**
+   * Written before the helper is let go, so that every sandbox that can outlive its starter is recorded; never
+   * joined. Still set once the starter is gone: the start was interrupted, and the next one ends it.
+   */
+  starting?: true;
 }
 
 export function sandboxDir(storeRoot: string, projectRoot: string): string {
@@ -49,9 +54,17 @@ export function readSandboxState(dir: string): LiveSandboxState | undefined {
   }
 }
 
-/** Up: its pid 1 and the helper supervising it are both the processes that started it (pid 1 dies with the helper). */
+/**
+ * Joinable: started to the end, and its pid 1 and the helper supervising it are both the processes that
+ * started it (pid 1 dies with the helper).
+ */
 export function isLive(state: LiveSandboxState): boolean {
-  return startTimeOf(state.pid) === state.pidStart && startTimeOf(state.outerPid) === state.outerStart;
+  return !state.starting && startTimeOf(state.pid) === state.pidStart && startTimeOf(state.outerPid) === state.outerStart;
+}
+
+/** Its pid 1 or its helper still runs, whether or not its start went to the end: devbox stop has work to do. */
+export function hasProcesses(state: LiveSandboxState): boolean {
+  return startTimeOf(state.pid) === state.pidStart || startTimeOf(state.outerPid) === state.outerStart;
 }
 
 export function writeSandboxState(dir: string, state: LiveSandboxState): void {

@@ -5,22 +5,23 @@
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseGroup, parsePasswd, readImageFile, resolveUser } from '../image/passwd.js';
+import { readImageFile } from '../image/image-files.js';
+import { parseGroup, parsePasswd, resolveUser } from '../image/passwd.js';
 import { ImageStore } from '../image/store.js';
 import { hostResolvConf, networkHostsEntries, slirpResolvConf } from '../network/dns.js';
 import { resolveNetworkOptions } from '../network/options.js';
 import { attachSandboxNetwork, prepareSlirp4netns, type SandboxNetwork } from '../network/sandbox-network.js';
 import { ensureImage } from '../registry/ensure.js';
 import type { PullPolicy } from '../registry/ensure.js';
-import type { BindMount, SandboxSpec } from '../runtime/spec.js';
+import type { BindMount, ProcessSpec, SandboxSpec } from '../runtime/spec.js';
 import { launchSandbox } from '../runtime/launch.js';
 import { readSettings, type StorageSetting } from '../settings/settings.js';
 import { selectDriver } from '../storage/driver.js';
 import { hostIdFor, resolveIdMapping, type IdMapping } from '../userns/idmap.js';
 import { removeAsNamespaceRoot } from '../userns/remove.js';
 import { DevboxError, describeError } from '../util/errors.js';
-import { containerArgs, containerEnv, containerWorkdir, type ProcessRequest } from './container-process.js';
-import { createContainerDir, nameFileMounts, writeNameFiles, writePorts, writeState } from './containers.js';
+import { checkProcessRequest, containerArgs, containerEnv, containerWorkdir, type ProcessRequest } from './container-process.js';
+import { createContainerDir, nameFileMounts, newContainerId, writeNameFiles, writePorts, writeState } from './containers.js';
 import { assembleRootfs } from './rootfs.js';
 import { parseVolume } from './volumes.js';
 import { warn } from '../util/warn.js';
@@ -62,14 +63,8 @@ export async function runImage(options: RunOptions): Promise<number> {
   const { mapping, warning } = resolveIdMapping();
   if (warning) warn(`${warning}`);
   const mounts: BindMount[] = options.volumes.map(parseVolume);
-  const image = await ensureImage(store, options.image, { pull: options.pull, platform: options.platform });
-  const lowerDirs = await store.layerDirs(image, mapping);
-  const driver = await selectDriver(options.storage ?? settings.storage, store.root, mapping);
-  const config = image.config.config ?? {};
-  const slirp = network.mode === 'slirp4netns' ? await prepareSlirp4netns(join(store.root, 'slirp4netns.json'), 'run with --network host') : undefined;
-
-  const container = createContainerDir(store.root);
-  const hostname = options.hostname ?? container.id.slice(0, 12);
+  const id = newContainerId();
+  const hostname = options.hostname ?? id.slice(0, 12);
   const request: ProcessRequest = {
     command: options.command,
     entrypoint: options.entrypoint,
@@ -78,12 +73,29 @@ export async function runImage(options: RunOptions): Promise<number> {
     tty: options.tty,
     hostname,
   };
+  checkProcessRequest(request); // before a pull: a refused run changes nothing
+  const image = await ensureImage(store, options.image, { pull: options.pull, platform: options.platform });
+  const lowerDirs = await store.layerDirs(image, mapping);
+  const driver = await selectDriver(options.storage ?? settings.storage, store.root, mapping);
+  const config = image.config.config ?? {};
+  const slirp = network.mode === 'slirp4netns' ? await prepareSlirp4netns(join(store.root, 'slirp4netns.json'), 'run with --network host') : undefined;
   const user = resolveUser(
     options.user || config.User || 'root',
     parsePasswd(readImageFile(lowerDirs, 'etc/passwd')),
     parseGroup(readImageFile(lowerDirs, 'etc/group')),
   );
   checkMapped(mapping, user.uid, user.gid);
+  const processSpec: ProcessSpec = {
+    args: containerArgs(config, request),
+    env: containerEnv(config, request, user.home, process.env),
+    cwd: containerWorkdir(config, request),
+    uid: user.uid,
+    gid: user.gid,
+    groups: user.groups,
+    terminal: options.tty,
+  };
+  // Everything is checked: only now does the container get a directory (a refused run leaves no record).
+  const container = createContainerDir(store.root, id);
   const names = writeNameFiles(container, hostname, networkHostsEntries(network, hostname), slirp ? slirpResolvConf(hostResolvConf()) : undefined);
   const spec: SandboxSpec = {
     idMapping: mapping,
@@ -91,15 +103,7 @@ export async function runImage(options: RunOptions): Promise<number> {
     mounts: [...nameFileMounts(names), ...mounts],
     hostname,
     network: network.mode,
-    process: {
-      args: containerArgs(config, request),
-      env: containerEnv(config, request, user.home, process.env),
-      cwd: containerWorkdir(config, request),
-      uid: user.uid,
-      gid: user.gid,
-      groups: user.groups,
-      terminal: options.tty,
-    },
+    process: processSpec,
     // A private copy is the sandbox's root, with /proc, /dev and the binds mounted inside it: it can only be
     // removed once the sandbox's mount namespace is gone, from outside.
     removeAfterExit: options.rm && driver !== 'copy' ? container.dir : undefined,
