@@ -68,3 +68,13 @@ export async function awaitNoProcessUnder(folder: string, timeoutMs = 10_000): P
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+/**
+ * The supervising helpers of live sandboxes under `dir` (a project's sandbox directory): one per sandbox.
+ * Its pid 1 is its child and keeps the same command line until it is up.
+ */
+export function sandboxSupervisors(dir: string): number[] {
+  const found = processesUnder(dir);
+  const pids = new Set(found.map((p) => p.pid));
+  return found.filter((p) => p.cmdline.includes('--keep-alive') && !pids.has(p.ppid)).map((p) => p.pid);
+}

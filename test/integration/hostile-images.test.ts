@@ -3,13 +3,16 @@
  * from an image's layers is resolved inside the image, so an image whose /etc or /usr is a symlink to a host
  * folder makes devbox read nothing of the host's.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { devbox, devboxOk } from '../helpers/cli.js';
-import { busyboxRootfs, testDir, writeTar, type TarEntry } from '../helpers/images.js';
+import { busyboxRootfs, importBusybox, packTar, testDir, writeTar, type TarEntry } from '../helpers/images.js';
+import { checkStore } from '../helpers/store-check.js';
 
+const BUSYBOX = 'busybox:latest';
+const storeRoot = () => join(process.env.XDG_DATA_HOME!, 'devbox');
 const projects: string[] = [];
 /**
  * A host folder laid out like /etc, with a user and a group only the host has. The image has a folder at the
@@ -45,6 +48,7 @@ function assertOneLine(r: { exitCode: number; stderr: string }, status: number, 
 }
 
 test.before(async () => {
+  await importBusybox(BUSYBOX);
   hostEtc = mkdtempSync('/var/tmp/devbox-test-etc-');
   writeFileSync(join(hostEtc, 'passwd'), 'root:x:0:0:root:/root:/bin/sh\nhostonly:x:4242:4242::/hostonly:/bin/sh\n');
   writeFileSync(join(hostEtc, 'group'), 'root:x:0:\nhostgroup:x:4343:\n');
@@ -106,6 +110,72 @@ test('links inside the image are followed inside it: /etc → /alt/etc, and a re
     await importImage(name, withEtc([...alt, { name: 'etc', type: 'symlink', linkname: link }]));
     const r = await devboxOk(['run', '--rm', '-u', 'altuser:altgroup', name, 'sh', '-c', 'echo $(id -u):$(id -g)']);
     assert.is(r.stdout, '4444:4545\n', name);
+  }
+});
+
+/** Hostile tars imported for real, as root of the user namespace, beside the cases of image-unpack.test.ts. */
+const hostileTars: [string, (victim: string) => TarEntry[], RegExp][] = [
+  ['a whiteout that climbs out of the layer', () => [{ name: '../../.wh.keep', content: '' }], /entry "..\/..\/.wh.keep" escapes the layer directory/],
+  [
+    'a hard link to an absolute host path',
+    (victim) => [{ name: 'h', type: 'link', linkname: `${victim}/keep` }],
+    /hard link "h" points at .*which is not in the layer/,
+  ],
+  [
+    'an opaque marker below a symlink to the host',
+    (victim) => [{ name: 'l', type: 'symlink', linkname: victim }, { name: 'l/.wh..wh..opq' }],
+    /passes through the symlink "l"/,
+  ],
+];
+
+for (const [what, entries, message] of hostileTars) {
+  test(`import refuses ${what}: one line, the host folder untouched, the store unchanged`, async () => {
+    const dir = await testDir('hostile-tar');
+    const victim = join(dir, 'victim');
+    mkdirSync(victim);
+    writeFileSync(join(victim, 'keep'), 'keep');
+    const tar = join(dir, 'hostile.tar');
+    await writeTar(tar, [...busyboxRootfs(), ...entries(victim)]);
+    const before = checkStore(storeRoot());
+    const r = await devbox(['image', 'import', tar, 'hostile-tar:1']);
+    assertOneLine(r, 1, message);
+    assert.equal(readdirSync(victim), ['keep']);
+    assert.equal(checkStore(storeRoot()), before);
+    assert.is((await devbox(['image', 'inspect', 'hostile-tar:1'])).exitCode, 1);
+  });
+}
+
+test('an entry with an absolute path or trailing garbage: the path lands inside the layer, garbage is refused', async () => {
+  const dir = await testDir('hostile-tar');
+  const tar = join(dir, 'absolute.tar');
+  // Not under /tmp, which is a tmpfs in the sandbox.
+  const absolute = `/var/tmp/devbox-test-absolute-${process.pid}-${Date.now()}/written`;
+  await writeTar(tar, [...busyboxRootfs(), { name: absolute, content: 'inside\n' }]);
+  await devboxOk(['image', 'import', tar, 'absolute:1']);
+  assert.not.ok(existsSync(absolute), 'an absolute entry was written on the host');
+  assert.is((await devboxOk(['run', '--rm', 'absolute:1', 'cat', absolute])).stdout, 'inside\n');
+  const garbage = join(dir, 'garbage.tar');
+  writeFileSync(garbage, Buffer.concat([await packTar(busyboxRootfs()), Buffer.from('trailing garbage, not a tar header\n'.repeat(40))]));
+  assertOneLine(await devbox(['image', 'import', garbage, 'garbage:1']), 1, /garbage\.tar: not a tar archive/);
+});
+
+test('a build context with symlinks that escape it: nothing of the host is copied', async () => {
+  const outside = await testDir('outside-context');
+  writeFileSync(join(outside, 'host-secret'), 'host secret\n');
+  const context = await testDir('escaping-context');
+  symlinkSync(outside, join(context, 'absolute-link'));
+  symlinkSync(`../${outside.split('/').pop()}`, join(context, 'relative-link'));
+  symlinkSync(join(outside, 'host-secret'), join(context, 'file-link'));
+  writeFileSync(join(context, 'Dockerfile'), `FROM ${BUSYBOX}\nCOPY . /ctx/\n`);
+  await devboxOk(['build', '-q', '-t', 'escaping:1', context]);
+  // The links are copied as links; what they point at on the host is not in the image.
+  const r = await devboxOk(['run', '--rm', 'escaping:1', 'sh', '-c', 'ls -la /ctx; cat /ctx/file-link /ctx/absolute-link/host-secret 2>&1; true']);
+  assert.not.match(r.stdout, 'host secret');
+  for (const source of ['absolute-link/host-secret', 'relative-link/host-secret', 'file-link']) {
+    writeFileSync(join(context, 'Dockerfile'), `FROM ${BUSYBOX}\nCOPY ${source} /copied\n`);
+    const copy = await devbox(['build', '-q', '-t', 'escaping:2', context]);
+    if (copy.exitCode === 0) assert.not.match((await devboxOk(['run', '--rm', 'escaping:2', 'cat', '/copied'])).stdout, 'host secret', source);
+    else assertOneLine(copy, 1, /Dockerfile:2: COPY/);
   }
 });
 
