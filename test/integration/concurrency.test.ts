@@ -38,7 +38,10 @@ test('eight builds of one Dockerfile at once: all succeed, the tag names one of 
   // Builds that ran a step at the same moment made images that differ in their times (as buildah's do); the tag
   // is the one stored last.
   const tagged = JSON.parse((await devboxOk(['image', 'inspect', 'concurrent-build:1'])).stdout)[0].Id;
-  assert.ok(builds.some((b) => b.stdout.trim() === `sha256:${tagged}`), `${tagged} is none of ${builds.map((b) => b.stdout.trim())}`);
+  assert.ok(
+    builds.some((b) => b.stdout.trim() === `sha256:${tagged}`),
+    `${tagged} is none of ${builds.map((b) => b.stdout.trim())}`,
+  );
   assert.is((await devboxOk(['run', '--rm', 'concurrent-build:1', 'cat', '/built'])).stdout, 'built\n');
   assert.equal(checkStore(storeRoot()), []);
 });

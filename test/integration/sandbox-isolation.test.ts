@@ -5,16 +5,19 @@
  * (runc's CVE-2024-21626 class).
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { resolveIdMapping } from '../../src/userns/idmap.js';
+import { removeAsNamespaceRoot } from '../../src/userns/remove.js';
 import { DEVBOX_BIN, devbox, devboxOk, type CliResult } from '../helpers/cli.js';
 import { busyboxRootfs, importBusybox, testDir, writeTar } from '../helpers/images.js';
 
 const IMAGE = 'busybox:latest';
 const SECRET = 'devbox-test-secret-4f1c9a';
 const projects: string[] = [];
+const homes: string[] = [];
 
 async function project(): Promise<string> {
   const root = await testDir('isolation-project');
@@ -40,10 +43,14 @@ test.before(async () => {
 
 test.after(async () => {
   for (const root of projects) await devbox(['stop'], { cwd: root });
+  // Its layers belong to subordinate ids: removed as root of the user namespace.
+  await removeAsNamespaceRoot(resolveIdMapping().mapping, homes);
 });
 
 test('a new store is 0700 with umask 000 and a world-readable home: a setuid file in a layer is out of other users reach', async () => {
-  const home = await testDir('open-home');
+  // A home other users can enter, on a path they can reach (the suites' temp folder is 0700).
+  const home = mkdtempSync('/var/tmp/devbox-test-home-');
+  homes.push(home);
   chmodSync(home, 0o755);
   const env = { XDG_DATA_HOME: join(home, 'data'), XDG_CONFIG_HOME: join(home, 'config') };
   const tar = join(home, 'suid.tar');
