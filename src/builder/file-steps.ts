@@ -18,7 +18,7 @@ import { expandWord } from './expand.js';
 import type { FsAction, Owner } from './fs-actions.js';
 import type { InstructionOf } from './instructions.js';
 import { LayerView } from '../image/layer-view.js';
-import type { Progress } from './progress.js';
+import type { Progress } from '../util/progress.js';
 import { parseRunMounts } from './run-mounts.js';
 import { hasWildcards, isUrl } from './sources.js';
 import type { LayerTar, StageState, StepPlan } from './stage-state.js';
@@ -128,7 +128,7 @@ export function planRun(ctx: FileStepContext, state: StageState, instruction: In
     describe: { run: args, script, env: envList, user: c.User ?? '', cwd: c.WorkingDir ?? '', network, mounts: mounts.map((m) => m.describe) },
     history: `RUN ${args.join(' ')} # buildkit`,
     produce: async (workspace, lowerDirs) => {
-      const user = resolveUser(c.User || 'root', parsePasswd(readImageFile(lowerDirs, 'etc/passwd')), parseGroup(readImageFile(lowerDirs, 'etc/group')));
+      const user = resolveUser(c.User || '', parsePasswd(readImageFile(lowerDirs, 'etc/passwd')), parseGroup(readImageFile(lowerDirs, 'etc/group')));
       const binds = mounts.map((m) => ({ source: m.cacheDir(ctx.store.root), destination: m.target, readonly: false }));
       if (mounts.length) {
         const dirs = mounts.map((m) => ({ path: m.cacheDir(ctx.store.root), owner: m.owner, mode: m.mode }));
@@ -139,7 +139,7 @@ export function planRun(ctx: FileStepContext, state: StageState, instruction: In
         binds.push({ source: workspace.path('script'), destination: args[0], readonly: true });
       }
       const { runStep } = await import('./run-step.js');
-      const output = ctx.progress.openOutput(workspace.path('output.log'));
+      const output = ctx.progress.commandOutput(workspace.path('output.log'));
       let result: Awaited<ReturnType<typeof runStep>> | undefined;
       try {
         result = await runStep(ctx.mapping, await ctx.storageDriver(), workspace, {

@@ -27,7 +27,7 @@ import {
 } from 'node:fs';
 import { posix } from 'node:path';
 import { join } from 'node:path';
-import type { FsOp } from '../userns/helper.js';
+import type { FsOp } from '../runtime/fsops.js';
 import { extractLayer } from '../image/extract.js';
 import { openTarArchive } from './archive.js';
 import { ignoreRules } from './context.js';

@@ -31,7 +31,7 @@ import {
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import tar from 'tar-stream';
-import type { FsOp } from '../userns/helper.js';
+import type { FsOp } from '../runtime/fsops.js';
 import { isReservedXattr, OPAQUE_XATTR, type LayerXattr } from '../storage/layer-format.js';
 import { abbreviate } from '../util/format.js';
 import { SparseWriter } from './sparse-writer.js';

@@ -4,7 +4,8 @@
  * the way (/etc → /alt/etc, bin → usr/bin) is resolved inside the image (layer-view.ts), never on the host. An
  * image whose /etc links to a host folder therefore has no /etc/passwd here, as it has none inside.
  */
-import { constants, openSync, readFileSync, closeSync } from 'node:fs';
+import { closeSync, constants, copyFileSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { DevboxError } from '../util/errors.js';
 import { LayerView, SymlinkLoopError, type ViewEntry } from './layer-view.js';
 
@@ -29,12 +30,7 @@ export function readImageFile(layerDirs: readonly string[], path: string): strin
   if (!entry) return '';
   // The entry's folders are real directories of its layer (checked on the way); the file itself is opened
   // without following a link, so nothing swapped in meanwhile is followed either.
-  let fd: number;
-  try {
-    fd = openSync(entry.hostPath, constants.O_RDONLY | constants.O_NOFOLLOW);
-  } catch (error) {
-    throw new DevboxError(`cannot read /${path} of the image: ${(error as NodeJS.ErrnoException).code}`, { cause: error });
-  }
+  const fd = openEntry(entry, path);
   try {
     return readFileSync(fd, 'utf8');
   } finally {
@@ -42,7 +38,52 @@ export function readImageFile(layerDirs: readonly string[], path: string): strin
   }
 }
 
+/** The entry's file, opened without following a link (its folders were checked on the way to it). */
+function openEntry(entry: ViewEntry, path: string): number {
+  try {
+    return openSync(entry.hostPath, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (error) {
+    throw new DevboxError(`cannot read /${path} of the image: ${(error as NodeJS.ErrnoException).code}`, { cause: error });
+  }
+}
+
 /** Whether the image has a regular file at `path` (relative to the image root), links followed inside it. */
 export function imageHasFile(layerDirs: readonly string[], path: string): boolean {
   return findImageFile(layerDirs, path) !== undefined;
+}
+
+/**
+ * Copies the image's folder `dir` (e.g. etc/skel; links on the way to it followed inside the image) into
+ * `dest`: its regular files and folders, as the container would see them; links, devices and FIFOs are left
+ * out, and files dest already has stay.
+ */
+export function copyImageTree(layerDirs: readonly string[], dir: string, dest: string): void {
+  const view = LayerView.ofLayerDirs(layerDirs);
+  let root: string;
+  try {
+    root = view.resolve(dir, true);
+  } catch (error) {
+    if (error instanceof SymlinkLoopError) return;
+    throw error;
+  }
+  const copy = (rel: string, target: string) => {
+    for (const name of view.readdir(rel)) {
+      const path = rel ? `${rel}/${name}` : name;
+      const entry = view.lookup(path);
+      if (!entry) continue;
+      const to = join(target, name);
+      if (entry.stats.isDirectory()) {
+        mkdirSync(to, { recursive: true, mode: entry.stats.mode & 0o777 });
+        copy(path, to);
+      } else if (entry.stats.isFile() && !existsSync(to)) {
+        const fd = openEntry(entry, path);
+        try {
+          copyFileSync(`/proc/self/fd/${fd}`, to);
+        } finally {
+          closeSync(fd);
+        }
+      }
+    }
+  };
+  if (view.lookup(root)?.stats.isDirectory()) copy(root, dest);
 }

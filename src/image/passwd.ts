@@ -46,10 +46,13 @@ export interface ResolvedUser {
 }
 
 /**
- * Docker's rules: USER is `name|uid[:group|gid]`; a name must exist in /etc/passwd, a number need not
- * (then gid 0 and HOME=/); supplementary groups are the primary one and the /etc/group memberships.
+ * Docker's rules: USER is `name|uid[:group|gid]`, '' when none is set; a name must exist in /etc/passwd, a
+ * number need not (then gid 0 and HOME=/, /root for root); supplementary groups are the primary one and the
+ * /etc/group memberships.
  */
 export function resolveUser(spec: string, passwd: readonly PasswdEntry[], group: readonly GroupEntry[]): ResolvedUser {
+  // No --user and no USER: uid 0, as Docker and podman run it, without needing an /etc/passwd (FROM scratch, distroless).
+  if (spec === '') spec = '0';
   const [userPart, groupPart] = spec.split(':', 2);
   const numeric = /^\d+$/.test(userPart);
   const entry = numeric ? passwd.find((p) => p.uid === Number(userPart)) : passwd.find((p) => p.name === userPart);

@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, relative } from 'node:path';
 import type { ProcessSpec } from '../runtime/spec.js';
-import { HELPER_SETUP_FAILED } from '../userns/helper.js';
+import { HELPER_STATUS } from '../runtime/helper.js';
 import { isLive, joinLiveSandbox, readSandboxState, sandboxDir, type LiveSandboxState } from '../sandbox/live-state.js';
 import { readSettings, type Settings } from '../settings/settings.js';
 import { loadProject } from './load.js';
@@ -154,6 +154,6 @@ export async function enterProject(options: EnterOptions, cwd = process.cwd()): 
     joinLiveSandbox(live, processFor(project, live, options, existsSync(cwd) ? cwd : project.root), options.interactive ? 'inherit' : 'ignore');
   const status = await join(state);
   // The sandbox ended between the check and the join (devbox stop, or its processes were killed): start it again.
-  if (status === HELPER_SETUP_FAILED && !isLive(state)) return join(await startProjectSandbox(project, settings));
+  if (status === HELPER_STATUS.setupFailed && !isLive(state)) return join(await startProjectSandbox(project, settings));
   return status;
 }

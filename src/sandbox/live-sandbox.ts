@@ -4,29 +4,27 @@
  * <store>/sandboxes/<key>/: the writable layer (kept across stop and start until `rm` or a new image), a
  * private home, the files bound over /etc, a log of the helper's messages and state.json while it is up.
  */
-import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import type { Socket } from 'node:net';
+import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import type { ImageStore, StoredImage } from '../image/store.js';
 import { hostResolvConf, networkHostsEntries, slirpResolvConf } from '../network/dns.js';
 import type { NetworkOptions } from '../network/options.js';
 import type { OtherHostPort } from '../network/publish.js';
 import { EXIT_GRACE_MS, prepareSlirp4netns, type NetworkedSandbox } from '../network/sandbox-network.js';
-import { readPid, SYNC_FD } from '../runtime/launch.js';
-import { keepAliveArgs, type BindMount, type LiveSandboxSpec } from '../runtime/spec.js';
+import { lastHelperMessage } from '../runtime/helper.js';
+import { startLiveSandbox, type StartingSandbox } from '../runtime/launch.js';
+import type { BindMount, LiveSandboxSpec } from '../runtime/spec.js';
 import type { StorageSetting } from '../settings/settings.js';
 import { selectDriver } from '../storage/driver.js';
-import { helperPath } from '../userns/helper.js';
 import { resolveIdMapping } from '../userns/idmap.js';
-import { removeAsNamespaceRoot } from '../userns/remove.js';
+import { removeAsNamespaceRoot } from '../storage/remove.js';
 import { DevboxError } from '../util/errors.js';
 import { nameFileMounts, writeNameFiles } from './containers.js';
 import { groupWithUser, invokingUser, passwdWithUser } from './identity.js';
 import { attachLiveNetwork } from './live-network.js';
-import { hasProcesses, isLive, readSandboxState, sandboxDir, writeSandboxState, type LiveSandboxState, type ProcessRecord } from './live-state.js';
-import { imageHasFile, readImageFile } from '../image/image-files.js';
+import { isLive, readSandboxState, sandboxDir, writeSandboxState, type LiveSandboxState, type ProcessRecord } from './live-state.js';
+import { copyImageTree, imageHasFile, readImageFile } from '../image/image-files.js';
 import { assembleRootfs } from './rootfs.js';
 import { startTimeOf } from '../util/processes.js';
 import { warn } from '../util/warn.js';
@@ -66,24 +64,8 @@ function defaultShell(lowerDirs: readonly string[]): string {
   return imageHasFile(lowerDirs, 'bin/bash') ? '/bin/bash' : '/bin/sh';
 }
 
-/** The last line the helper wrote to the sandbox's log: why it failed to start. */
-function lastLogLine(log: string): string {
-  const lines = readFileSync(log, 'utf8').trim().split('\n');
-  return lines[lines.length - 1].replace(/^devbox-helper: /, '') || 'no message';
-}
-
 /** Attaches something (the network) to the sandbox before it is released; returns processes that end with it. */
 type Attach = (sandbox: NetworkedSandbox) => Promise<ProcessRecord[]>;
-
-/** The stream's whole text, once it ends. */
-function readAll(stream: NodeJS.ReadableStream): Promise<string> {
-  return new Promise((resolve) => {
-    let text = '';
-    stream.setEncoding('utf8');
-    stream.on('data', (chunk: string) => (text += chunk));
-    stream.once('end', () => resolve(text));
-  });
-}
 
 /** The processes of a sandbox being started, recorded before it can outlive the command starting it. */
 interface StartedProcesses {
@@ -93,10 +75,9 @@ interface StartedProcesses {
 }
 
 /**
- * Spawns the helper detached; `attach` runs between namespace creation and setup (the helper's --sync-fd).
- * Until the go byte the helper dies with this process, so a sandbox can only outlive it once `record` has
- * written down every process it has (devbox stop finds them there, whatever moment this command dies at).
- * Resolves once the sandbox is up. If anything fails, the helper ends and takes the sandbox with it.
+ * Starts the helper detached; `attach` runs between namespace creation and setup. `record` writes down every
+ * process the sandbox has before it is let go (the helper dies with this command until then). Resolves once
+ * the sandbox is up. If anything fails, the helper ends and takes the sandbox with it.
  */
 async function startHelper(
   dir: string,
@@ -107,34 +88,22 @@ async function startHelper(
 ): Promise<StartedProcesses> {
   const log = join(dir, 'log');
   const logFd = openSync(log, 'w', 0o600);
-  const child = spawn(helperPath(), keepAliveArgs(spec, SYNC_FD), { cwd: dir, detached: true, stdio: ['ignore', 'pipe', logFd, 'pipe'] });
-  closeSync(logFd);
-  const ended = new Promise<Error | undefined>((resolve) => {
-    child.once('exit', () => resolve(undefined));
-    child.once('error', resolve);
-  });
-  const failed = async () =>
-    (await ended) ?? new DevboxError(`the sandbox of ${name} failed to start: ${lastLogLine(log)}`, { fix: `see ${log} and "devbox doctor"` });
-  const announced = readAll(child.stdout!);
-  const sync = child.stdio[SYNC_FD] as Socket;
-  const pid = await readPid(sync);
-  if (pid === undefined) throw await failed();
-  const processes: StartedProcesses = { pid, outerPid: child.pid! };
-  try {
+  const beforeStart = async (sandbox: StartingSandbox): Promise<StartedProcesses> => {
+    const processes: StartedProcesses = { pid: sandbox.pid, outerPid: sandbox.supervisorPid };
     record(processes);
-    processes.network = await attach?.({ pid, lifetime: sync });
-    if (processes.network) record(processes);
-  } catch (error) {
-    sync.destroy(); // the helper reads end of file and takes the sandbox down: nothing was started
-    await ended;
-    throw error;
+    if (!attach) return processes;
+    processes.network = await attach(sandbox);
+    record(processes);
+    return processes;
+  };
+  let started: Awaited<ReturnType<typeof startLiveSandbox<StartedProcesses>>>;
+  try {
+    started = await startLiveSandbox(spec, { cwd: dir, log: logFd, beforeStart });
+  } finally {
+    closeSync(logFd);
   }
-  // The go byte; from then on only pid 1 holds the helper's end, and only what `attach` started holds ours.
-  await new Promise<void>((resolve) => sync.write('g', () => resolve()));
-  sync.destroy();
-  if (Number((await announced).trim()) !== pid) throw await failed();
-  child.unref();
-  return processes;
+  if (!started?.attached) throw new DevboxError(`the sandbox of ${name} failed to start: ${lastHelperMessage(log)}`, { fix: `see ${log} and "devbox doctor"` });
+  return started.attached;
 }
 
 /** Starts the project's sandbox; the caller holds the store lock, so exactly one starts. */
@@ -165,17 +134,15 @@ async function startSandbox(store: ImageStore, request: LiveSandboxRequest, dir:
       .replace(/[^a-z0-9-]+/g, '-')
       .replace(/^-+|-+$/g, '')
       .slice(0, 63) || 'devbox';
-  const names = writeNameFiles(
-    { id: basename(dir), dir },
-    hostname,
-    networkHostsEntries(network, hostname),
-    slirp ? slirpResolvConf(hostResolvConf()) : undefined,
-  );
+  const names = writeNameFiles(dir, hostname, networkHostsEntries(network, hostname), slirp ? slirpResolvConf(hostResolvConf()) : undefined);
   rmSync(join(dir, 'ports.json'), { force: true }); // the forwards of an earlier start
   let home = homedir();
   if (request.home === 'private') {
     home = join(dir, 'home');
+    const created = !existsSync(home);
     mkdirSync(home, { recursive: true, mode: 0o700 });
+    // A new home starts as useradd makes one: from the image's /etc/skel (a login's colours and aliases).
+    if (created) copyImageTree(lowerDirs, 'etc/skel', home);
   }
   const spec: LiveSandboxSpec = {
     idMapping: mapping,
@@ -273,23 +240,4 @@ export async function stopLiveSandbox(state: LiveSandboxState): Promise<void> {
 export async function removeSandboxDir(dir: string): Promise<void> {
   const { mapping } = resolveIdMapping();
   await removeAsNamespaceRoot(mapping, [dir]);
-}
-
-export interface SandboxSummary {
-  dir: string;
-  state: LiveSandboxState;
-  /** Any of its processes runs: it is up, or being started, or its start was interrupted. */
-  running: boolean;
-}
-
-export function listSandboxes(storeRoot: string): SandboxSummary[] {
-  const root = join(storeRoot, 'sandboxes');
-  if (!existsSync(root)) return [];
-  const summaries: SandboxSummary[] = [];
-  for (const key of readdirSync(root)) {
-    const dir = join(root, key);
-    const state = readSandboxState(dir);
-    if (state) summaries.push({ dir, state, running: hasProcesses(state) });
-  }
-  return summaries.sort((a, b) => a.state.name.localeCompare(b.state.name));
 }

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { resolveIdMapping } from '../../src/userns/idmap.js';
-import { removeAsNamespaceRoot } from '../../src/userns/remove.js';
+import { removeAsNamespaceRoot } from '../../src/storage/remove.js';
 import { DEVBOX_BIN, devbox, devboxOk, type CliResult } from '../helpers/cli.js';
 import { busyboxRootfs, importBusybox, testDir, writeTar } from '../helpers/images.js';
 

@@ -1,5 +1,5 @@
 /** The Dockerfile parser and instruction checks, on the cases of BuildKit's parser tests. */
-import { test } from 'uvu';
+import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import { parseDockerfile, splitFlags, splitQuotedWords } from '../../src/builder/dockerfile.js';
 import { InstructionError, parseBuildPlan, type InstructionOf } from '../../src/builder/instructions.js';
