@@ -458,6 +458,8 @@ validate_options (Options *opts)
     die ("a root file system is required: --overlay, --fuse-overlay or --rootfs");
   else if (opts->keep_alive && (opts->command || opts->tty || opts->remove_after))
     die ("--keep-alive takes no command, --tty or --remove-after: commands --join the sandbox");
+  else if (opts->keep_alive && !seen[OPT_SYNC_FD])
+    die ("--keep-alive needs --sync-fd: the caller records the sandbox before it lets it start");
   else if (!opts->keep_alive && opts->command == NULL)
     die ("no command given after --");
   if (opts->archive)

@@ -111,6 +111,7 @@ int run_init (const Options *opts, Sandbox *sb);
 void handled_signals (sigset_t *set);
 void reset_signals (void);
 void remember_command_line (int argc, char **argv);
+void wipe_environment (void);
 void exec_failed (const char *cmd) __attribute__ ((noreturn));
 void prepare_process (const Options *opts, int pty_slave);
 void exec_command (const Options *opts, int pty_slave) __attribute__ ((noreturn));

@@ -115,6 +115,8 @@ bring_up_loopback (void)
 static void __attribute__ ((noreturn))
 run_sandbox (void)
 {
+  /* What pid 1 kept of the caller's environment, root in a live sandbox would read in /proc/1/environ. */
+  wipe_environment ();
   umask (022);
   /* Out of the caller's session and process group: terminal signals reach us once, through the outer process. */
   if (setsid () < 0)
@@ -134,6 +136,21 @@ run_sandbox (void)
     sandbox.pty_slave = open_console (sandbox.console_socket, true);
   enter_rootfs (&opts);
   _exit (run_init (&opts, &sandbox));
+}
+
+/* All but --sync-fd, which pid 1 holds as the sandbox's lifetime. */
+static void
+close_inherited_fds (int keep)
+{
+  unsigned int first = 3;
+  if (keep >= 3)
+    {
+      if ((unsigned int) keep > first && syscall (SYS_close_range, first, (unsigned int) keep - 1, 0U) < 0)
+        die_with_error ("close_range");
+      first = (unsigned int) keep + 1;
+    }
+  if (syscall (SYS_close_range, first, ~0U, 0U) < 0)
+    die_with_error ("close_range");
 }
 
 static void __attribute__ ((noreturn))
@@ -240,12 +257,13 @@ main (int argc, char **argv)
   remember_command_line (argc, argv);
   validate_options (&opts);
 
-  /* A kept-alive sandbox or a detached container outlives the devbox command that started it; devbox stop ends it. */
-  if (!opts.keep_alive && !opts.container.detach)
-    die_with_caller ();
-  /* Inherited fds must not reach the sandbox's programs (fuse-overlayfs, newuidmap): close them at exec. */
-  if (!opts.no_pivot && syscall (SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-    die_with_error ("close_range");
+  /* Until a kept-alive sandbox is released (--sync-fd) this process dies with its caller too: a sandbox that
+     outlives it is one its caller recorded first (devbox stop must find every sandbox there is). */
+  die_with_caller ();
+  /* Nothing the caller left open may reach the sandbox (CVE-2024-21626 is an fd leaked this way): pid 1
+     never execs, and in a live sandbox it is dumpable; the supervisor outlives the caller. --sync-fd is ours. */
+  if (!opts.no_pivot)
+    close_inherited_fds (opts.sync_fd);
   /* Blocked before clone, so none is lost before the signalfd loops start; the child inherits the mask. */
   sigset_t set;
   handled_signals (&set);
@@ -292,6 +310,9 @@ main (int argc, char **argv)
   write_id_maps (child, &opts);
   if (opts.sync_fd >= 0)
     sync_with_caller (opts.sync_fd, child);
+  /* Released: a kept-alive sandbox outlives the devbox command that started it; devbox stop ends it. */
+  if (opts.keep_alive && prctl (PR_SET_PDEATHSIG, 0) < 0)
+    die_with_error ("prctl(PR_SET_PDEATHSIG)");
   /* sync_pipe[1] stays open until we exit: the child polls it to learn whether we are still alive. */
   if (write_byte (sync_pipe[1], 'm') < 0)
     die_with_error ("start the sandbox");

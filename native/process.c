@@ -242,6 +242,20 @@ hide_command_line (void)
   memcpy (title_start, title, sizeof title);
 }
 
+/*
+ * pid 1 needs nothing of the environment it was started with (the command gets exactly --setenv, and
+ * fuse-overlayfs none), and that memory is what /proc/1/environ shows: it is zeroed, not only forgotten.
+ */
+void
+wipe_environment (void)
+{
+  extern char **environ;
+  static char *empty[] = { NULL };
+  for (char **entry = environ; *entry; entry++)
+    memset (*entry, 0, strlen (*entry));
+  environ = empty;
+}
+
 /* --keep-alive: reap whatever joined processes leave behind until told to stop (devbox stop sends SIGTERM). */
 static void
 keep_alive (int sfd)

@@ -25,6 +25,7 @@ import { envMap, type LayerTar, type StageState, type StepPlan } from './stage-s
 import { StepError } from './step-error.js';
 import { createWorkspace, removeStaleWorkspaces, removeWorkspace, type StepWorkspace } from './workspace.js';
 import { warn } from '../util/warn.js';
+import { abbreviate } from '../util/format.js';
 
 export interface BuildOptions {
   context: string;
@@ -63,8 +64,7 @@ interface StageResult {
 class DockerfileError extends DevboxError {}
 
 function shortInstruction(instruction: Instruction): string {
-  const text = instruction.node.original.replace(/\s+/g, ' ');
-  return text.length > 80 ? `${text.slice(0, 79)}…` : text;
+  return abbreviate(instruction.node.original.replace(/\s+/g, ' '));
 }
 
 /** The fields of an image config a new image inherits, in a fixed order (the config's digest is the image id). */

@@ -31,7 +31,7 @@ import type { FsOp } from '../runtime/fsops.js';
 import { extractLayer } from '../image/extract.js';
 import { openTarArchive } from './archive.js';
 import { ignoreRules } from './context.js';
-import { cleanPath, LayerView } from './layer-view.js';
+import { cleanPath, LayerView } from '../image/layer-view.js';
 import { hasWildcards, matchSources, walkTree, type SourceMatch } from './sources.js';
 import { StepError } from './step-error.js';
 

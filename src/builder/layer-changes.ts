@@ -8,7 +8,7 @@
 import { lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { XattrReader } from './layer-tar.js';
-import { isWhiteout, LayerView } from './layer-view.js';
+import { isWhiteout, LayerView } from '../image/layer-view.js';
 
 export interface Change {
   kind: 'A' | 'C' | 'D';

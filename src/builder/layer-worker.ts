@@ -11,7 +11,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync } from 'node:fs';
 import { applyFsOps, readXattrs } from '../runtime/fsops.js';
 import { describeError } from '../util/errors.js';
 import { StagingWriter, type FsAction, type Owner } from './fs-actions.js';
-import { mountStubs } from './layer-view.js';
+import { mountStubs } from '../image/layer-view.js';
 import { listChanges, type Change } from './layer-changes.js';
 import { writeLayerTar, type LayerTarResult } from './layer-tar.js';
 

@@ -91,20 +91,17 @@ export function parseExecArgs(argv: readonly string[]): ParsedExec {
 async function resolveExecUser(container: string, spec: string): Promise<ExecOptions['user']> {
   const numeric = /^(\d+)(?::(\d+))?$/.exec(spec);
   if (numeric) return { uid: Number(numeric[1]), gid: Number(numeric[2] ?? 0), groups: [] };
-  const [{ findContainer }, { ImageStore }, passwd, { readSettings }] = await Promise.all([
+  const [{ findContainer }, { ImageStore }, passwd, { readImageFile }, { readSettings }] = await Promise.all([
     import('../container/lookup.js'),
     import('../image/store.js'),
     import('../image/passwd.js'),
+    import('../image/image-files.js'),
     import('../settings/settings.js'),
   ]);
   const c = findContainer(readSettings().storageRoot, container);
   const store = ImageStore.open();
   const lowerDirs = await store.layerDirs(await store.resolve(c.config.image), c.config.idMapping);
-  const user = passwd.resolveUser(
-    spec,
-    passwd.parsePasswd(passwd.readImageFile(lowerDirs, 'etc/passwd')),
-    passwd.parseGroup(passwd.readImageFile(lowerDirs, 'etc/group')),
-  );
+  const user = passwd.resolveUser(spec, passwd.parsePasswd(readImageFile(lowerDirs, 'etc/passwd')), passwd.parseGroup(readImageFile(lowerDirs, 'etc/group')));
   return { uid: user.uid, gid: user.gid, groups: c.config.idMapping.full ? user.groups : [] };
 }
 

@@ -55,7 +55,7 @@ function sandboxItem(s: SandboxSummary, image: string, noTrunc: boolean): PsItem
     RunningFor: '',
     Ports: '',
     State: s.running ? 'running' : 'exited',
-    Status: s.running ? 'Up' : 'Stopped',
+    Status: s.running ? (s.state.starting ? 'Starting' : 'Up') : 'Stopped',
     Size: '',
     Names: s.state.name,
     Labels: `dev.devbox.project=${s.state.project}`,

@@ -1,10 +1,8 @@
 /**
- * Resolving `--user`/USER against the image's /etc/passwd and /etc/group, read from the layer directories
- * (the topmost layer that has the file wins; a whiteout hides it). Parsed here rather than with getpwnam
- * inside the container: loading the image's NSS modules is how CVE-2019-14271 happened.
+ * Resolving `--user`/USER against the image's /etc/passwd and /etc/group (read from its layers by
+ * image-files.ts). Parsed here rather than with getpwnam inside the container: loading the image's NSS
+ * modules is how CVE-2019-14271 happened.
  */
-import { copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { DevboxError } from '../util/errors.js';
 
 export interface PasswdEntry {
@@ -77,52 +75,4 @@ export function resolveUser(spec: string, passwd: readonly PasswdEntry[], group:
   const memberships = entry && groupPart === undefined ? group.filter((g) => g.members.includes(entry.name) && g.gid !== gid).map((g) => g.gid) : [];
   const groups = [gid, ...memberships];
   return { uid, gid, groups, home: entry?.home || (uid === 0 ? '/root' : '/') };
-}
-
-/** The path's entry in the topmost layer that has one (bottom-first layer dirs); undefined when none does. */
-function topmostEntry(layerDirs: readonly string[], path: string): { full: string; isFile: boolean } | undefined {
-  for (let i = layerDirs.length - 1; i >= 0; i--) {
-    const full = join(layerDirs[i], path);
-    try {
-      // A character device 0/0 is an overlay whiteout: the file was deleted in this layer.
-      return { full, isFile: lstatSync(full).isFile() };
-    } catch {}
-  }
-  return undefined;
-}
-
-/** Reads a file of the merged image from its layers (bottom first), honouring whiteouts; '' when absent. */
-export function readImageFile(layerDirs: readonly string[], path: string): string {
-  const entry = topmostEntry(layerDirs, path);
-  return entry?.isFile ? readFileSync(entry.full, 'utf8') : '';
-}
-
-/**
- * Copies the merged image's regular files and directories under `dir` (e.g. etc/skel) into `dest`, topmost
- * layer first, whiteouts honoured; symlinks, devices and FIFOs are left out. Existing files in dest stay.
- */
-export function copyImageTree(layerDirs: readonly string[], dir: string, dest: string): void {
-  const names = new Set<string>();
-  for (const layer of layerDirs) {
-    try {
-      for (const name of readdirSync(join(layer, dir))) names.add(name);
-    } catch {
-      // this layer has no such directory
-    }
-  }
-  for (const name of names) {
-    const entry = topmostEntry(layerDirs, join(dir, name));
-    if (!entry) continue;
-    const stat = lstatSync(entry.full);
-    const target = join(dest, name);
-    if (stat.isDirectory()) {
-      mkdirSync(target, { recursive: true, mode: stat.mode & 0o7777 });
-      copyImageTree(layerDirs, join(dir, name), target);
-    } else if (stat.isFile() && !existsSync(target)) copyFileSync(entry.full, target);
-  }
-}
-
-/** Whether the merged image has a regular file at path (symlinks are not followed: name the real path). */
-export function imageHasFile(layerDirs: readonly string[], path: string): boolean {
-  return topmostEntry(layerDirs, path)?.isFile ?? false;
 }

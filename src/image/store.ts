@@ -11,6 +11,7 @@ import type { IdMapping } from '../userns/idmap.js';
 import { DevboxError } from '../util/errors.js';
 import { blobPath, digestHex, readBlobJson } from './blobs.js';
 import { writeStoreFile } from './durable.js';
+import { ensurePrivateStoreRoot } from './store-root.js';
 import type { ImageConfig, ImageManifest } from './oci.js';
 import { familiarName, nameForTagging, normalizedName, parseReference, repositoryName, type ImageReference } from './reference.js';
 
@@ -70,7 +71,9 @@ const SHORT_ID = /^[a-f0-9]{4,64}$/;
 export class ImageStore {
   private constructor(readonly root: string) {}
 
+  /** The store at `root`, created (or, when others could enter it, tightened) as its user's alone. */
   static open(root: string = readSettings().storageRoot): ImageStore {
+    ensurePrivateStoreRoot(root);
     return new ImageStore(root);
   }
 

@@ -127,7 +127,7 @@ export async function unpackLayer(root: string, mapping: IdMapping, digest: stri
 export async function unpackLayerStream(root: string, mapping: IdMapping, input: Readable, source: LayerSource): Promise<string> {
   const { label, expectedDiffID } = source;
   const dir = layersDir(root, mapping);
-  await fs.mkdir(dir, { recursive: true });
+  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
   if (!staleCleared.has(dir)) staleCleared.set(dir, removeStaleLayers(root, mapping));
   await staleCleared.get(dir);
   const temp = join(dir, `${LAYER_TEMP_PREFIX}${randomBytes(6).toString('hex')}`);

@@ -13,6 +13,8 @@ import { helperArgs, joinArgs, keepAliveArgs, type LiveSandboxSpec, type Process
 export interface StartingSandbox {
   /** Its pid 1, as this process sees it. */
   pid: number;
+  /** The helper that supervises it. */
+  supervisorPid: number;
   /** Hangs up when the sandbox's pid 1 exits (hand it to programs that must end with the sandbox). */
   lifetime: Socket;
 }
@@ -48,12 +50,17 @@ export function readPid(sync: Socket): Promise<number | undefined> {
  * Undefined when the helper ended before announcing (it said why on its stderr). `ended` settles when the
  * helper exits.
  */
-async function handshake<T>(sync: Socket, ended: Promise<unknown>, beforeStart: BeforeStart<T>): Promise<{ pid: number; attached: T } | undefined> {
+async function handshake<T>(
+  sync: Socket,
+  supervisorPid: number,
+  ended: Promise<unknown>,
+  beforeStart: BeforeStart<T>,
+): Promise<{ pid: number; attached: T } | undefined> {
   const pid = await readPid(sync);
   if (pid === undefined) return undefined;
   let attached: T;
   try {
-    attached = await beforeStart({ pid, lifetime: sync });
+    attached = await beforeStart({ pid, supervisorPid, lifetime: sync });
   } catch (error) {
     sync.destroy(); // the helper reads end of file, gives up and takes the sandbox down: nothing was started
     await ended;
@@ -78,7 +85,7 @@ export async function launchSandbox(spec: SandboxSpec, options: LaunchOptions): 
   const output = options.output ?? 'inherit';
   if (!options.beforeStart) return execForeground(helperPath(), helperArgs(spec), [options.stdin, output, output]);
   const { child, exit } = startForeground(helperPath(), helperArgs(spec, SYNC_FD), [options.stdin, output, output, 'pipe']);
-  await handshake(child.stdio[SYNC_FD] as Socket, exit, options.beforeStart);
+  await handshake(child.stdio[SYNC_FD] as Socket, child.pid!, exit, options.beforeStart);
   return exit;
 }
 
@@ -110,9 +117,10 @@ function readAll(stream: NodeJS.ReadableStream): Promise<string> {
 }
 
 /**
- * Starts a sandbox that stays up with no command (--keep-alive) and outlives this process. Resolves once it is
- * up and joinable; undefined when the helper ended first (its log says why). If anything fails the helper
- * ends and takes the sandbox with it.
+ * Starts a sandbox that stays up with no command (--keep-alive). Until the go byte the helper dies with this
+ * process: a sandbox outlives it only once `beforeStart` has recorded it (devbox stop finds it there, whatever
+ * moment this command dies at). Resolves once it is up and joinable; undefined when the helper ended first
+ * (its log says why). If anything fails the helper ends and takes the sandbox with it.
  */
 export async function startLiveSandbox<T>(spec: LiveSandboxSpec, options: KeepAliveOptions<T>): Promise<LiveSandboxStart<T> | undefined> {
   const child = spawn(helperPath(), keepAliveArgs(spec, SYNC_FD), { cwd: options.cwd, detached: true, stdio: ['ignore', 'pipe', options.log, 'pipe'] });
@@ -122,7 +130,7 @@ export async function startLiveSandbox<T>(spec: LiveSandboxSpec, options: KeepAl
   });
   ended.catch(() => {}); // a spawn failure: thrown by the `await ended` below
   const announced = readAll(child.stdout!);
-  const started = await handshake(child.stdio[SYNC_FD] as Socket, ended, options.beforeStart ?? (async () => undefined));
+  const started = await handshake(child.stdio[SYNC_FD] as Socket, child.pid!, ended, options.beforeStart ?? (async () => undefined));
   // The helper writes pid 1's host pid on stdout once the sandbox is joinable, then closes it.
   if (!started || Number((await announced).trim()) !== started.pid) {
     await ended;

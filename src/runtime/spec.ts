@@ -69,6 +69,36 @@ export interface SandboxSpec {
   imageTmp?: boolean;
 }
 
+/** execve(2)'s limit on one argument or environment string, with its NUL (MAX_ARG_STRLEN: 32 pages). */
+const MAX_ARG_BYTES = 32 * 4096;
+/** Room for all of them together: ARG_MAX is a quarter of the stack limit, 2 MiB with the usual 8 MiB. */
+const MAX_COMMAND_LINE_BYTES = 2 * 1024 * 1024;
+
+/**
+ * Why Linux would refuse to start this process (E2BIG), or undefined: checked before anything is started, so a
+ * 10 MB RUN line is one clear line, not a spawn error. The helper passes every string on as an argument.
+ */
+export function commandLineProblem(command: Pick<ProcessSpec, 'args' | 'env'>): string | undefined {
+  const strings = [...command.args, ...command.env];
+  const longest = strings.reduce((a, b) => (Buffer.byteLength(b) > Buffer.byteLength(a) ? b : a), '');
+  const size = (bytes: number) => `${Math.ceil(bytes / 1024)} KiB`;
+  if (Buffer.byteLength(longest) + 1 > MAX_ARG_BYTES) {
+    const what = command.env.includes(longest) ? `the environment variable ${longest.slice(0, longest.indexOf('='))}` : 'an argument of the command';
+    return `${what} is ${size(Buffer.byteLength(longest))}, more than Linux takes in one (${size(MAX_ARG_BYTES)})`;
+  }
+  // The helper's own options (mounts, id maps) take a few KiB more.
+  const total = strings.reduce((n, s) => n + Buffer.byteLength(s) + 1 + 8, 0);
+  if (total > MAX_COMMAND_LINE_BYTES - 64 * 1024) {
+    return `the command and its environment take ${size(total)}, more than Linux takes for a program's start (${size(MAX_COMMAND_LINE_BYTES)})`;
+  }
+  return undefined;
+}
+
+function checkCommandLine(process: ProcessSpec): void {
+  const problem = commandLineProblem(process);
+  if (problem) throw new DevboxError(problem, { fix: 'put long scripts and data in a file' });
+}
+
 /** overlayfs lists lowerdirs topmost first; devbox keeps layers bottom first like the image manifest. */
 function overlayLowers(lowerDirs: readonly string[]): string {
   for (const dir of lowerDirs) {
@@ -138,6 +168,7 @@ function processArgs(p: ProcessSpec): string[] {
 
 /** The helper's command line for this sandbox; `syncFd`: the descriptor of the helper's --sync-fd. */
 export function helperArgs(spec: SandboxSpec, syncFd?: number): string[] {
+  checkCommandLine(spec.process);
   const args = [...sandboxArgs(spec, syncFd), ...processArgs(spec.process)];
   if (spec.removeAfterExit) args.push('--remove-after', spec.removeAfterExit);
   return [...args, '--', ...spec.process.args];
@@ -150,6 +181,7 @@ export function keepAliveArgs(spec: LiveSandboxSpec, syncFd?: number): string[] 
 
 /** Runs a process in the live sandbox whose pid 1 has this host pid. */
 export function joinArgs(pid: number, process: ProcessSpec): string[] {
+  checkCommandLine(process);
   return ['--join', String(pid), ...processArgs(process), '--', ...process.args];
 }
 

@@ -9,7 +9,8 @@ import { appendEvent } from '../container/events.js';
 import { releaseName, reserveGeneratedName, reserveName, validateName } from '../container/names.js';
 import { parseLabels, parseRestartPolicy, resolveHealthcheck, type HealthOptions } from '../container/options.js';
 import { CREATED_STATE, containerDir, newContainerId, writeRecord, writeState, type ContainerRecord } from '../container/records.js';
-import { parseGroup, parsePasswd, readImageFile, resolveUser } from '../image/passwd.js';
+import { readImageFile } from '../image/image-files.js';
+import { parseGroup, parsePasswd, resolveUser } from '../image/passwd.js';
 import type { ImageStore, StoredImage } from '../image/store.js';
 import { resolveNetworkOptions } from '../network/options.js';
 import { ensureImage, type PullPolicy } from '../registry/ensure.js';
@@ -19,7 +20,7 @@ import { hostIdFor, resolveIdMapping, type IdMapping } from '../userns/idmap.js'
 import { DevboxError } from '../util/errors.js';
 import { signalName, signalNumber } from '../util/signals.js';
 import { warn } from '../util/warn.js';
-import { containerArgs, containerEnv, containerWorkdir, type ProcessRequest } from './container-process.js';
+import { checkProcessRequest, containerArgs, containerEnv, containerWorkdir, type ProcessRequest } from './container-process.js';
 import { parseVolume } from './volumes.js';
 
 function checkMapped(mapping: IdMapping, uid: number, gid: number): void {
@@ -81,10 +82,6 @@ export async function createContainer(store: ImageStore, settings: Settings, opt
   const mounts = options.volumes.map(parseVolume);
   const { mapping, warning } = resolveIdMapping();
   if (warning) warn(warning);
-  const image = await ensureImage(store, options.image, { pull: options.pull, platform: options.platform });
-  const lowerDirs = await store.layerDirs(image, mapping);
-  const storage = await selectDriver(options.storage ?? settings.storage, store.root, mapping);
-  const config = image.config.config ?? {};
   const id = newContainerId();
   const hostname = options.hostname ?? id.slice(0, 12);
   const request: ProcessRequest = {
@@ -95,6 +92,11 @@ export async function createContainer(store: ImageStore, settings: Settings, opt
     tty: options.tty,
     hostname,
   };
+  checkProcessRequest(request); // before a pull: a refused run changes nothing
+  const image = await ensureImage(store, options.image, { pull: options.pull, platform: options.platform });
+  const lowerDirs = await store.layerDirs(image, mapping);
+  const storage = await selectDriver(options.storage ?? settings.storage, store.root, mapping);
+  const config = image.config.config ?? {};
   const user = resolveUser(
     options.user || config.User || '',
     parsePasswd(readImageFile(lowerDirs, 'etc/passwd')),

@@ -13,7 +13,7 @@ import type { NetworkOptions } from '../network/options.js';
 import type { OtherHostPort } from '../network/publish.js';
 import { EXIT_GRACE_MS, prepareSlirp4netns, type NetworkedSandbox } from '../network/sandbox-network.js';
 import { lastHelperMessage } from '../runtime/helper.js';
-import { startLiveSandbox } from '../runtime/launch.js';
+import { startLiveSandbox, type StartingSandbox } from '../runtime/launch.js';
 import type { LiveSandboxSpec } from '../runtime/spec.js';
 import type { StorageSetting } from '../settings/settings.js';
 import { selectDriver } from '../storage/driver.js';
@@ -25,7 +25,7 @@ import { groupWithUser, invokingUser, passwdWithUser } from './identity.js';
 import { attachLiveNetwork } from './live-network.js';
 import { resolveMounts } from './mounts.js';
 import { isLive, readSandboxState, sandboxDir, writeSandboxState, type LiveSandboxState, type ProcessRecord } from './live-state.js';
-import { copyImageTree, imageHasFile, readImageFile } from '../image/passwd.js';
+import { copyImageTree, imageHasFile, readImageFile } from '../image/image-files.js';
 import { assembleRootfs } from './rootfs.js';
 import { startTimeOf } from '../util/processes.js';
 import { warn } from '../util/warn.js';
@@ -61,34 +61,50 @@ PS1="\${DEVBOX_PROMPT-}\${PS1-}"
 `;
 
 function defaultShell(lowerDirs: readonly string[]): string {
-  // Debian and most distributions have merged /usr: /bin is a link to usr/bin.
-  return imageHasFile(lowerDirs, 'usr/bin/bash') || imageHasFile(lowerDirs, 'bin/bash') ? '/bin/bash' : '/bin/sh';
+  // Links are followed inside the image: with a merged /usr, /bin is a link to usr/bin.
+  return imageHasFile(lowerDirs, 'bin/bash') ? '/bin/bash' : '/bin/sh';
 }
 
 /** Attaches something (the network) to the sandbox before it is released; returns processes that end with it. */
 type Attach = (sandbox: NetworkedSandbox) => Promise<ProcessRecord[]>;
 
+/** The processes of a sandbox being started, recorded before it can outlive the command starting it. */
+interface StartedProcesses {
+  pid: number;
+  outerPid: number;
+  network?: ProcessRecord[];
+}
+
 /**
- * Starts the helper detached (it outlives this command); `attach` runs between namespace creation and setup.
- * Resolves once the sandbox is up, with the host pid of its pid 1. If anything fails, the helper ends and
- * takes the sandbox with it.
+ * Starts the helper detached; `attach` runs between namespace creation and setup. `record` writes down every
+ * process the sandbox has before it is let go (the helper dies with this command until then). Resolves once
+ * the sandbox is up. If anything fails, the helper ends and takes the sandbox with it.
  */
 async function startHelper(
   dir: string,
   spec: LiveSandboxSpec,
   name: string,
+  record: (processes: StartedProcesses) => void,
   attach?: Attach,
-): Promise<{ pid: number; outerPid: number; network?: ProcessRecord[] }> {
+): Promise<StartedProcesses> {
   const log = join(dir, 'log');
   const logFd = openSync(log, 'w', 0o600);
-  let started: Awaited<ReturnType<typeof startLiveSandbox<ProcessRecord[]>>>;
+  const beforeStart = async (sandbox: StartingSandbox): Promise<StartedProcesses> => {
+    const processes: StartedProcesses = { pid: sandbox.pid, outerPid: sandbox.supervisorPid };
+    record(processes);
+    if (!attach) return processes;
+    processes.network = await attach(sandbox);
+    record(processes);
+    return processes;
+  };
+  let started: Awaited<ReturnType<typeof startLiveSandbox<StartedProcesses>>>;
   try {
-    started = await startLiveSandbox(spec, { cwd: dir, log: logFd, beforeStart: attach });
+    started = await startLiveSandbox(spec, { cwd: dir, log: logFd, beforeStart });
   } finally {
     closeSync(logFd);
   }
-  if (!started) throw new DevboxError(`the sandbox of ${name} failed to start: ${lastHelperMessage(log)}`, { fix: `see ${log} and "devbox doctor"` });
-  return { pid: started.pid, outerPid: started.supervisorPid, network: started.attached };
+  if (!started?.attached) throw new DevboxError(`the sandbox of ${name} failed to start: ${lastHelperMessage(log)}`, { fix: `see ${log} and "devbox doctor"` });
+  return started.attached;
 }
 
 /** Starts the project's sandbox; the caller holds the store lock, so exactly one starts. */
@@ -147,8 +163,8 @@ async function startSandbox(store: ImageStore, request: LiveSandboxRequest, dir:
     network: network.mode,
   };
   const attach: Attach | undefined = slirp && ((sandbox) => attachLiveNetwork(slirp, sandbox, network, dir, request.networkFixes.otherHostPort));
-  const { pid, outerPid, network: networkProcesses } = await startHelper(dir, spec, request.name, attach);
-  const state: LiveSandboxState = {
+  const created = new Date().toISOString();
+  const stateOf = ({ pid, outerPid, network }: StartedProcesses): LiveSandboxState => ({
     project: request.projectRoot,
     name: request.name,
     image: request.image.id,
@@ -159,11 +175,14 @@ async function startSandbox(store: ImageStore, request: LiveSandboxRequest, dir:
     outerPid,
     pidStart: startTimeOf(pid) ?? '',
     outerStart: startTimeOf(outerPid) ?? '',
-    created: new Date().toISOString(),
+    created,
     imageEnv: request.image.config.config?.Env ?? [],
     volumes: mounts.volumes.map((v) => v.name),
-    ...(networkProcesses ? { network: networkProcesses } : {}),
-  };
+    ...(network ? { network } : {}),
+  });
+  // Recorded as starting (not joinable) first: a command killed from here on leaves a sandbox stop can end.
+  const started = await startHelper(dir, spec, request.name, (processes) => writeSandboxState(dir, { ...stateOf(processes), starting: true }), attach);
+  const state = stateOf(started);
   writeSandboxState(dir, state);
   return { state, fresh };
 }
@@ -178,7 +197,8 @@ export async function ensureLiveSandbox(store: ImageStore, request: LiveSandboxR
     const current = readSandboxState(dir);
     // Same inputs, same environment: entries that built the image at the same moment may hold two builds of it.
     if (current && isLive(current) && current.inputsHash === request.inputsHash) return { state: current, fresh: false };
-    // Also when it was killed: its slirp4netns may still hold the host ports the new one publishes.
+    // Also when it was killed: its slirp4netns may still hold the host ports the new one publishes. One still
+    // recorded as starting lost its starter (we hold the lock it started under): it is ended, never joined.
     if (current) await stopLiveSandbox(current);
     return startSandbox(store, request, dir);
   });

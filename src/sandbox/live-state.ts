@@ -37,6 +37,11 @@ export interface LiveSandboxState {
   volumes?: string[];
   /** slirp4netns and the port watcher, with the slirp4netns network: they end with pid 1, stop waits for them. */
   network?: ProcessRecord[];
+  /**
+   * Written before the helper is let go, so that every sandbox that can outlive its starter is recorded; never
+   * joined. Still set once the starter is gone: the start was interrupted, and the next one ends it.
+   */
+  starting?: true;
 }
 
 /**
@@ -59,9 +64,17 @@ export function readSandboxState(dir: string): LiveSandboxState | undefined {
   }
 }
 
-/** Up: its pid 1 and the helper supervising it are both the processes that started it (pid 1 dies with the helper). */
+/**
+ * Joinable: started to the end, and its pid 1 and the helper supervising it are both the processes that
+ * started it (pid 1 dies with the helper).
+ */
 export function isLive(state: LiveSandboxState): boolean {
-  return startTimeOf(state.pid) === state.pidStart && startTimeOf(state.outerPid) === state.outerStart;
+  return !state.starting && startTimeOf(state.pid) === state.pidStart && startTimeOf(state.outerPid) === state.outerStart;
+}
+
+/** Its pid 1 or its helper still runs, whether or not its start went to the end: devbox stop has work to do. */
+export function hasProcesses(state: LiveSandboxState): boolean {
+  return startTimeOf(state.pid) === state.pidStart || startTimeOf(state.outerPid) === state.outerStart;
 }
 
 export function writeSandboxState(dir: string, state: LiveSandboxState): void {
@@ -76,6 +89,7 @@ export function joinLiveSandbox(state: LiveSandboxState, process: ProcessSpec, s
 export interface SandboxSummary {
   dir: string;
   state: LiveSandboxState;
+  /** Any of its processes runs: it is up, or being started, or its start was interrupted. */
   running: boolean;
 }
 
@@ -86,7 +100,7 @@ export function listSandboxes(storeRoot: string): SandboxSummary[] {
   for (const key of readdirSync(root)) {
     const dir = join(root, key);
     const state = readSandboxState(dir);
-    if (state) summaries.push({ dir, state, running: isLive(state) });
+    if (state) summaries.push({ dir, state, running: hasProcesses(state) });
   }
   return summaries.sort((a, b) => a.state.name.localeCompare(b.state.name));
 }

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { readdirSync, renameSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { cleanPath, LayerView, SymlinkLoopError } from '../builder/layer-view.js';
+import { cleanPath, LayerView, SymlinkLoopError } from '../image/layer-view.js';
 import type { BindMount, TmpfsMount } from '../runtime/spec.js';
 import { copyLayers } from '../storage/copy.js';
 import type { IdMapping } from '../userns/idmap.js';

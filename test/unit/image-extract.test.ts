@@ -424,6 +424,15 @@ test('a truncated tar is an error', async () => {
   assert.match((error as Error).message, /Unexpected end of data/);
 });
 
+test('a name longer than Linux allows is an error naming the entry, not the path it was written to', async () => {
+  try {
+    await extract([{ name: `d/${'n'.repeat(300)}`, content: 'x' }]);
+    assert.unreachable('the layer was accepted');
+  } catch (error) {
+    assert.match((error as Error).message, /^entry "d\/n+…": a name in its path is longer than Linux allows \(255 bytes\)$/);
+  }
+});
+
 test('a pre-existing symlink in the target is never followed', async () => {
   // The extractor requires an empty directory; even if one is not, a link in it is replaced, not used.
   symlinkSync(outside, join(layer, 'pre'));

@@ -135,6 +135,11 @@ const cases: [string, string, string][] = [
   ],
   ['top level not an object', '[]', '1:1: must be an object, not an array'],
   [
+    'nested too deep to read',
+    `{"image": "x", "a": ${'['.repeat(64)}${']'.repeat(64)}}`,
+    '1:84: nested more than 64 levels deep (no devbox setting nests that deep)',
+  ],
+  [
     'postCreateCommand empty array',
     '{"image": "x", "postCreateCommand": []}',
     '1:37: "postCreateCommand" must have at least 1 item (e.g. "postCreateCommand": "npm ci")',
