@@ -90,7 +90,8 @@ export function psItem(container: Container, imageName: string, options: { noTru
     Labels: Object.entries(labels)
       .map(([k, v]) => `${k}=${v}`)
       .join(','),
-    Mounts: config.mounts.map((m) => m.source).join(','),
+    // As docker ps: a volume by its name, a bind by its host path.
+    Mounts: config.mounts.map((m) => config.volumes.find((v) => v.destination === m.destination)?.name ?? m.source).join(','),
     Networks: config.network.mode,
     Label: (key: string) => labels[key] ?? '',
   };
@@ -152,14 +153,31 @@ export function inspectContainer(container: Container, imageName: string): Recor
     Name: `/${config.name}`,
     RestartCount: state.restartCount,
     Driver: config.storage === 'copy' ? 'vfs' : 'overlay',
-    Mounts: config.mounts.map((m) => ({
-      Type: 'bind',
-      Source: m.source,
-      Destination: m.destination,
-      Mode: m.readonly ? 'ro' : '',
-      RW: !m.readonly,
-      Propagation: 'rprivate',
-    })),
+    Mounts: [
+      ...config.mounts.map((m) => {
+        const volume = config.volumes.find((v) => v.destination === m.destination);
+        return volume
+          ? {
+              Type: 'volume',
+              Name: volume.name,
+              Source: m.source,
+              Destination: m.destination,
+              Driver: 'local',
+              Mode: m.readonly ? 'ro' : '',
+              RW: !m.readonly,
+              Propagation: '',
+            }
+          : {
+              Type: 'bind',
+              Source: m.source,
+              Destination: m.destination,
+              Mode: m.readonly ? 'ro' : '',
+              RW: !m.readonly,
+              Propagation: m.propagation ?? 'rprivate',
+            };
+      }),
+      ...config.tmpfs.map((t) => ({ Type: 'tmpfs', Source: '', Destination: t.destination, Mode: '', RW: !t.options.includes('ro'), Propagation: '' })),
+    ],
     Config: {
       Hostname: config.hostname,
       User: config.user,
@@ -187,13 +205,16 @@ export function inspectContainer(container: Container, imageName: string): Recor
         : {}),
     },
     HostConfig: {
-      Binds: config.mounts.map((m) => `${m.source}:${m.destination}${m.readonly ? ':ro' : ''}`),
+      Binds: config.mounts.map((m) => {
+        const volume = config.volumes.find((v) => v.destination === m.destination);
+        return `${volume && !volume.anonymous ? volume.name : m.source}:${m.destination}${m.readonly ? ':ro' : ''}`;
+      }),
       NetworkMode: config.network.mode,
       PortBindings: ports,
       RestartPolicy: { Name: config.restartPolicy.name, MaximumRetryCount: config.restartPolicy.maximumRetryCount },
       AutoRemove: config.autoRemove,
       UsernsMode: config.userns === 'keep-id' ? 'keep-id' : '',
-      Tmpfs: Object.fromEntries(config.tmpfs.map((t) => [t, ''])),
+      Tmpfs: Object.fromEntries(config.tmpfs.map((t) => [t.destination, t.options.join(',')])),
     },
     NetworkSettings: { Ports: ports },
   };

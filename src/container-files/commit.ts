@@ -60,7 +60,7 @@ export async function commitContainer(container: FilesContainer, options: Commit
       }
       const history = {
         created,
-        created_by: container.summary.command?.join(' ') ?? '',
+        created_by: container.container.config.process.args.join(' '),
         ...(options.author ? { author: options.author } : {}),
         ...(options.message ? { comment: options.message } : {}),
         ...(tar.entries > 0 ? {} : { empty_layer: true }),

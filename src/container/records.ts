@@ -19,10 +19,11 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PortMapping } from '../network/port-mapping.js';
-import type { BindMount, ProcessSpec } from '../runtime/spec.js';
+import type { BindMount, ProcessSpec, TmpfsMount } from '../runtime/spec.js';
 import type { NetworkMode } from '../settings/settings.js';
 import type { StorageDriver } from '../storage/driver.js';
 import type { IdMapping } from '../userns/idmap.js';
+import type { VolumeUse } from '../volume/volume-store.js';
 import { DevboxError, describeError } from '../util/errors.js';
 
 export const CONFIG_FILE = 'config.json';
@@ -88,8 +89,11 @@ export interface ContainerRecord {
   /** --rm: removed when it exits. */
   autoRemove: boolean;
   network: { mode: NetworkMode; publish: PortMapping[]; allowHostLoopback: boolean };
+  /** What the helper binds, in order: host paths and the volumes' directories. */
   mounts: BindMount[];
-  tmpfs: string[];
+  /** Which of `mounts` are volumes, by destination: `rm -v`, `volume rm`'s in-use check, inspect's Mounts. */
+  volumes: VolumeUse[];
+  tmpfs: TmpfsMount[];
   storage: StorageDriver;
   userns: UsernsMode;
   idMapping: IdMapping;

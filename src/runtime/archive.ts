@@ -4,7 +4,7 @@
  * for the copy (a stopped container). The tar flows through the helper's stdin/stdout.
  */
 import type { Readable, Writable } from 'node:stream';
-import { helperPath } from '../userns/helper.js';
+import { helperPath } from './helper.js';
 import { DevboxError } from '../util/errors.js';
 import { startForeground } from '../util/exec.js';
 import { warn } from '../util/warn.js';

@@ -21,7 +21,9 @@ import { DevboxError } from '../util/errors.js';
 import { signalName, signalNumber } from '../util/signals.js';
 import { warn } from '../util/warn.js';
 import { checkProcessRequest, containerArgs, containerEnv, containerWorkdir, type ProcessRequest } from './container-process.js';
-import { parseVolume } from './volumes.js';
+import { imageVolumes, resolveMounts } from './mounts.js';
+import type { MountSpec } from '../volume/mount-spec.js';
+import { removeAnonymousVolumes } from './volumes.js';
 
 function checkMapped(mapping: IdMapping, uid: number, gid: number): void {
   if (hostIdFor(mapping.uidMap, uid) !== undefined && hostIdFor(mapping.gidMap, gid) !== undefined) return;
@@ -39,7 +41,8 @@ export interface CreateOptions {
   rm: boolean;
   interactive: boolean;
   tty: boolean;
-  volumes: string[];
+  /** -v, --mount and --tmpfs, parsed (volume/mount-spec.ts). */
+  mounts: MountSpec[];
   env: string[];
   workdir?: string;
   user?: string;
@@ -79,7 +82,6 @@ export async function createContainer(store: ImageStore, settings: Settings, opt
   const stopTimeout = options.stopTimeout === undefined ? 10 : Number(options.stopTimeout);
   if (!Number.isInteger(stopTimeout) || stopTimeout < -1)
     throw new DevboxError(`--stop-timeout: expected whole seconds, not "${options.stopTimeout}"`, { kind: 'usage' });
-  const mounts = options.volumes.map(parseVolume);
   const { mapping, warning } = resolveIdMapping();
   if (warning) warn(warning);
   const id = newContainerId();
@@ -103,6 +105,8 @@ export async function createContainer(store: ImageStore, settings: Settings, opt
     parseGroup(readImageFile(lowerDirs, 'etc/group')),
   );
   checkMapped(mapping, user.uid, user.gid);
+  // Volumes are made (and filled from the image) last, once nothing else can refuse the container.
+  const mounts = await resolveMounts([...options.mounts, ...imageVolumes(config.Volumes, options.mounts)], { storeRoot: store.root, mapping, lowerDirs });
   const record: ContainerRecord = {
     version: 1,
     id,
@@ -132,8 +136,9 @@ export async function createContainer(store: ImageStore, settings: Settings, opt
     restartPolicy,
     autoRemove: options.rm,
     network: { mode: network.mode, publish: network.publish, allowHostLoopback: network.allowHostLoopback },
-    mounts,
-    tmpfs: [],
+    mounts: mounts.binds,
+    volumes: mounts.volumes,
+    tmpfs: mounts.tmpfs,
     storage,
     userns: 'keep-id',
     idMapping: mapping,
@@ -150,6 +155,7 @@ export async function createContainer(store: ImageStore, settings: Settings, opt
   } catch (error) {
     if (record.name) releaseName(store.root, record.name, id);
     rmSync(dir, { recursive: true, force: true });
+    await removeAnonymousVolumes(store.root, record);
     throw error;
   }
   appendEvent(store.root, { action: 'create', id, name: record.name, image: options.image });

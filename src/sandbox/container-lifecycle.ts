@@ -14,6 +14,7 @@ import { removeAsNamespaceRoot } from '../storage/remove.js';
 import { DevboxError } from '../util/errors.js';
 import { signalNumber } from '../util/signals.js';
 import { startContainer, type StartOutcome } from './container-start.js';
+import { removeAnonymousVolumes } from './volumes.js';
 
 function storeRoot(): string {
   return readSettings().storageRoot;
@@ -73,8 +74,8 @@ export async function killContainers(refs: readonly string[], signal = 'KILL'): 
   }
 }
 
-/** docker rm: stopped containers; -f kills running ones first. */
-export async function removeContainers(refs: readonly string[], force: boolean): Promise<void> {
+/** docker rm: stopped containers; -f kills running ones first; -v (`volumes`) removes their anonymous volumes too. */
+export async function removeContainers(refs: readonly string[], force: boolean, volumes = false): Promise<void> {
   const root = storeRoot();
   const targets = refs.map((ref) => findContainer(root, ref));
   const running = targets.find(isRunning);
@@ -86,6 +87,7 @@ export async function removeContainers(refs: readonly string[], force: boolean):
     await removeAsNamespaceRoot(container.config.idMapping, [container.dir]);
     releaseName(root, container.config.name, container.id);
     appendEvent(root, { action: 'destroy', id: container.id, name: container.config.name });
+    if (volumes) await removeAnonymousVolumes(root, container.config);
   }
 }
 

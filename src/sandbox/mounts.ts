@@ -10,18 +10,10 @@ import { cleanPath, LayerView, SymlinkLoopError } from '../image/layer-view.js';
 import type { BindMount, TmpfsMount } from '../runtime/spec.js';
 import { copyLayers } from '../storage/copy.js';
 import type { IdMapping } from '../userns/idmap.js';
-import { removeAsNamespaceRoot } from '../userns/remove.js';
+import { removeAsNamespaceRoot } from '../storage/remove.js';
 import { DevboxError } from '../util/errors.js';
 import type { MountSpec } from '../volume/mount-spec.js';
-import { createVolume, type Volume } from '../volume/volume-store.js';
-
-/** A volume as a container uses it: what `rm -v` removes and `volume rm` checks. */
-export interface VolumeUse {
-  name: string;
-  destination: string;
-  anonymous: boolean;
-  readonly: boolean;
-}
+import { createVolume, type Volume, type VolumeUse } from '../volume/volume-store.js';
 
 export interface ResolvedMounts {
   binds: BindMount[];

@@ -15,6 +15,7 @@ import { removeAsNamespaceRoot } from '../storage/remove.js';
 import { describeError } from '../util/errors.js';
 import { createContainer, type CreateOptions } from './container-create.js';
 import { startContainer } from './container-start.js';
+import { removeAnonymousVolumes } from './volumes.js';
 
 /** `devbox run`'s options, as src/cli/run-options.ts parses them. */
 export interface RunOptions extends CreateOptions {
@@ -31,6 +32,7 @@ export async function removeLeftovers(store: ImageStore, record: ContainerRecord
   }
   releaseName(store.root, record.name, record.id);
   appendEvent(store.root, { action: 'destroy', id: record.id, name: record.name });
+  await removeAnonymousVolumes(store.root, record);
 }
 
 /** The exit status (as docker run's), 0 for a detached start (the id is printed). */

@@ -5,16 +5,30 @@
 import type { IdMapping } from '../userns/idmap.js';
 import { treeBytes } from '../util/disk-usage.js';
 import { DevboxError } from '../util/errors.js';
-import { listVolumes, removeVolumes, type Volume, type VolumeUsers } from '../volume/volume-store.js';
-import { listContainers } from './containers.js';
-import { listSandboxes } from './live-sandbox.js';
+import { listContainers } from '../container/lookup.js';
+import type { ContainerRecord } from '../container/records.js';
+import { findVolume, listVolumes, removeVolumes, type Volume, type VolumeUsers } from '../volume/volume-store.js';
+import { listSandboxes } from './live-state.js';
 
-export function volumeUsers(storeRoot: string): VolumeUsers {
+/** Who uses each volume; `except`: a container id left out (the one being removed). */
+export function volumeUsers(storeRoot: string, except?: string): VolumeUsers {
   const users = new Map<string, string[]>();
   const add = (name: string, user: string) => users.set(name, [...(users.get(name) ?? []), user]);
-  for (const container of listContainers(storeRoot)) for (const v of container.volumes ?? []) add(v.name, container.id.slice(0, 12));
+  for (const container of listContainers(storeRoot))
+    if (container.id !== except) for (const v of container.config.volumes ?? []) add(v.name, container.id.slice(0, 12));
   for (const sandbox of listSandboxes(storeRoot)) for (const name of sandbox.state.volumes ?? []) add(name, `${sandbox.state.name} (project sandbox)`);
   return users;
+}
+
+/**
+ * The volumes made for this container alone (`-v /path`, the image's VOLUMEs), which go with it on `rm -v`,
+ * `--rm` and a failed create, as Docker's. One another container still uses (--volumes-from) stays; one
+ * already gone is no error.
+ */
+export async function removeAnonymousVolumes(storeRoot: string, record: Pick<ContainerRecord, 'id' | 'volumes' | 'idMapping'>): Promise<void> {
+  const users = volumeUsers(storeRoot, record.id);
+  const names = record.volumes.filter((v) => v.anonymous && !users.get(v.name)?.length && findVolume(storeRoot, v.name)).map((v) => v.name);
+  if (names.length) await removeVolumes(storeRoot, record.idMapping, names, users);
 }
 
 /** Docker's `volume inspect` object. */

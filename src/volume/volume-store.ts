@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { removeAsNamespaceRoot } from '../userns/remove.js';
+import { removeAsNamespaceRoot } from '../storage/remove.js';
 import type { IdMapping } from '../userns/idmap.js';
 import { DevboxError, describeError } from '../util/errors.js';
 import { VOLUME_NAME } from './mount-spec.js';
@@ -23,6 +23,14 @@ export interface VolumeRecord {
   labels: Record<string, string>;
   /** Made for one container (`-v /path`, an image's VOLUME): `rm -v` and `--rm` remove it with the container. */
   anonymous: boolean;
+}
+
+/** A volume as a container or project sandbox uses it: what `rm -v` removes and `volume rm` checks. */
+export interface VolumeUse {
+  name: string;
+  destination: string;
+  anonymous: boolean;
+  readonly: boolean;
 }
 
 export interface Volume extends VolumeRecord {

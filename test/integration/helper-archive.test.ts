@@ -6,12 +6,14 @@
  * an NSS module that would run if the helper looked a name up in it (CVE-2019-14271).
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'uvu';
+import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import tar from 'tar-stream';
-import { helperPath, userNamespaceArgs } from '../../src/userns/helper.js';
+import { helperPath, idMapArgs } from '../../src/runtime/helper.js';
+import { startLiveSandbox } from '../../src/runtime/launch.js';
+import { isAlive } from '../../src/util/processes.js';
 import { resolveIdMapping } from '../../src/userns/idmap.js';
 import { packTar, testDir } from '../helpers/images.js';
 
@@ -42,7 +44,7 @@ function runHelper(args: readonly string[], input?: Buffer): Promise<Result> {
 type Place = { root: string } | { pid: number };
 
 function archive(place: Place, op: readonly string[], input?: Buffer): Promise<Result> {
-  const where = 'pid' in place ? ['--join', String(place.pid)] : [...userNamespaceArgs(mapping), '--rootfs', place.root, '--unshare-net'];
+  const where = 'pid' in place ? ['--join', String(place.pid)] : [...idMapArgs(mapping), '--rootfs', place.root, '--unshare-net'];
   return runHelper([...where, '--archive', '--', ...op], input);
 }
 
@@ -156,19 +158,25 @@ test('stat: the entry itself, then what a symlink leads to inside the root', asy
 
 /** Starts a live sandbox over `root`; returns its pid 1 and a stop function. */
 async function liveSandbox(root: string): Promise<{ pid: number; stop: () => Promise<void> }> {
-  const child = spawn(helperPath(), [...userNamespaceArgs(mapping), '--rootfs', root, '--unshare-net', '--keep-alive'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let text = '';
-  for await (const chunk of child.stdout) text += chunk;
-  const pid = Number(text.trim());
-  assert.ok(pid > 1, `no pid from the live sandbox: "${text}"`);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const log = openSync(join(await testDir('archive-live-log'), 'log'), 'w');
+  let started: Awaited<ReturnType<typeof startLiveSandbox>>;
+  try {
+    started = await startLiveSandbox(
+      { idMapping: mapping, rootfs: { kind: 'directory', dir: root }, mounts: [], hostname: 'archive', network: 'none' },
+      { cwd: root, log },
+    );
+  } finally {
+    closeSync(log);
+  }
+  assert.ok(started, 'the live sandbox did not start');
+  const { pid, supervisorPid } = started!;
   return {
     pid,
     stop: async () => {
-      child.kill('SIGTERM');
-      await exited;
+      process.kill(supervisorPid, 'SIGTERM');
+      const deadline = Date.now() + 10_000;
+      while (isAlive(supervisorPid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.not.ok(isAlive(supervisorPid), 'the live sandbox did not end');
     },
   };
 }

@@ -112,7 +112,7 @@ const refusals: [string, () => string[], string][] = [
   ['a relative working directory', () => [...MAPS, '--rootfs', rootfs, '--chdir', 'rel', '--', 'true'], '--chdir must be an absolute path: "rel"'],
   [
     'a relative mount destination',
-    () => [...MAPS, '--rootfs', rootfs, '--tmpfs', 'dest', '--', 'true'],
+    () => [...MAPS, '--rootfs', rootfs, '--tmpfs', 'dest', '', '--', 'true'],
     'a mount destination must be an absolute path: "dest"',
   ],
   ['a mount on /', () => [...MAPS, '--rootfs', rootfs, '--bind', '/tmp', '//', '--', 'true'], 'a mount destination cannot be /'],
@@ -132,7 +132,7 @@ const refusals: [string, () => string[], string][] = [
     '--sync-fd: 1 is a standard stream; give a descriptor of its own',
   ],
   ['a --sync-fd that is not open', () => [...MAPS, '--rootfs', rootfs, '--sync-fd', '97', '--', 'true'], '--sync-fd: descriptor 97: Bad file descriptor'],
-  ['--no-pivot with a mount', () => [...MAPS, '--no-pivot', '--tmpfs', '/x'], '--no-pivot cannot be combined with --tmpfs'],
+  ['--no-pivot with a mount', () => [...MAPS, '--no-pivot', '--tmpfs', '/x', ''], '--no-pivot cannot be combined with --tmpfs'],
   [
     'a fuse program that does not exist',
     () => [...MAPS, '--fuse-overlay', 'no-such-fuse-program', '/l', '/u', '/w', '--mountpoint', '/m', '--', 'true'],
@@ -187,7 +187,7 @@ test('a mount destination that is a symlink in the image is resolved inside the 
   for (const link of ['absolute', 'relative']) {
     // --image-tmp: the absolute link's target lies under the host's /tmp, which a sandbox's tmpfs would cover.
     const r = await run(
-      ['--image-tmp', '--ro-bind', source, `/${link}/mnt`, '--tmpfs', `/${link}/scratch`],
+      ['--image-tmp', '--ro-bind', source, `/${link}/mnt`, '--tmpfs', `/${link}/scratch`, ''],
       ['sh', '-c', `cat /${link}/mnt/file; ls /${link}`],
     );
     assert.is(r.status, 0, r.stderr);
@@ -201,7 +201,7 @@ test('a mount destination that is a symlink in the image is resolved inside the 
 });
 
 test('a mount destination that is a dangling symlink is refused, and nothing is created at its target', async () => {
-  const r = await run(['--tmpfs', '/dangling'], ['true']);
+  const r = await run(['--tmpfs', '/dangling', ''], ['true']);
   assert.equal(r, { status: 125, stdout: '', stderr: 'devbox-helper: create /dangling in the sandbox: No such file or directory\n' });
   assert.not.ok(existsSync(join(rootfs, 'nonexistent')));
 });

@@ -7,7 +7,6 @@ import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
-import { helperPath } from '../../src/userns/helper.js';
 import { hostIdFor, resolveIdMapping } from '../../src/userns/idmap.js';
 import { DEVBOX_BIN, devbox, devboxOk } from '../helpers/cli.js';
 import { importBusybox, testDir, writeDockerArchive } from '../helpers/images.js';

@@ -69,7 +69,10 @@ const item = { Names: 'web', State: { Status: 'running', Pid: 42 }, Labels: { a:
 
 test('methods with arguments, as docker ps offers {{.Label "k"}}, and functions on them', () => {
   assert.is(renderTemplate('{{.Names}}: {{.State.Status}} {{.State.Pid}}', item), 'web: running 42');
-  assert.is(renderTemplate('{{.Label "a"}}|{{index .Labels "a"}}|{{json .State}}|{{join .List ","}}|{{upper .Names}}', item), 'b|b|{"Status":"running","Pid":42}|x,y|WEB');
+  assert.is(
+    renderTemplate('{{.Label "a"}}|{{index .Labels "a"}}|{{json .State}}|{{join .List ","}}|{{upper .Names}}', item),
+    'b|b|{"Status":"running","Pid":42}|x,y|WEB',
+  );
   assert.is(renderTemplate('{{.Label "a" | upper}}', item), 'B');
   assert.throws(() => renderTemplate('{{.Names "a"}}', item), /Names is not a method but has arguments/);
 });
@@ -89,6 +92,5 @@ test('a template that does not parse is docker\'s "template parsing error", befo
     );
   }
 });
-
 
 test.run();
