@@ -183,6 +183,51 @@ test('export and import round trip: the imported image has the exported files, f
   assert.is((await suite.devboxOk(['run', '--rm', 'localhost/imported:1'])).stdout, 'hello\nchanged\n');
 });
 
+test('a running container: cp both ways and export work in its own mount namespace, volume included', async () => {
+  const id = (
+    await suite.devboxOk([
+      'run',
+      '-d',
+      '--network',
+      'none',
+      '-v',
+      'live-vol:/data',
+      IMAGE,
+      'sh',
+      '-c',
+      'echo live > /root/live; echo vol > /data/v; exec sleep 600',
+    ])
+  ).stdout.trim();
+  try {
+    const deadline = Date.now() + 30_000;
+    while ((await suite.devbox(['exec', id, 'cat', '/data/v'])).stdout !== 'vol\n') {
+      assert.ok(Date.now() < deadline, 'the container never wrote its files');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const host = await suite.tempDir('running');
+    await suite.devboxOk(['cp', `${id}:/root/live`, join(host, 'live')]);
+    await suite.devboxOk(['cp', `${id}:/data/v`, join(host, 'v')]);
+    assert.equal([readFileSync(join(host, 'live'), 'utf8'), readFileSync(join(host, 'v'), 'utf8')], ['live\n', 'vol\n']);
+    writeFileSync(join(host, 'in'), 'copied in\n');
+    await suite.devboxOk(['cp', join(host, 'in'), `${id}:/data/`]);
+    assert.is((await suite.devboxOk(['exec', id, 'cat', '/data/in'])).stdout, 'copied in\n');
+    const mounts = await suite.devboxOk(['inspect', '-f', '{{range .Mounts}}{{.Type}}:{{.Name}}:{{.Destination}} {{end}}', id]);
+    assert.is(mounts.stdout, 'volume:live-vol:/data \n');
+    // Export leaves the volume and the kernel file systems out, as mount points.
+    const files = await tarHeaders(await stdoutBuffer(['export', id]));
+    assert.equal(
+      [files.get('root/live')?.content, files.get('data')?.type, files.has('data/v'), files.get('proc')?.type],
+      ['live\n', 'directory', false, 'directory'],
+    );
+    assert.not.ok([...files.keys()].some((name) => name.startsWith('proc/')));
+  } finally {
+    await suite.devboxOk(['rm', '-f', '-v', id]);
+  }
+  // rm -v removes anonymous volumes only: the named one stays, with what was copied into it.
+  assert.match((await suite.devboxOk(['volume', 'ls', '-q'])).stdout, /^live-vol$/m);
+  await suite.devboxOk(['volume', 'rm', 'live-vol']);
+});
+
 test('bad input is one line, as Docker words it', async () => {
   const id = await changedContainer();
   for (const [args, status, message] of [
