@@ -44,6 +44,12 @@ export const RUN_OPTION_DEFS: readonly OptionDef[] = [
     description: "Mount as docker's --mount (keys: source/src, destination/dst/target, readonly/ro, bind-propagation, volume-nocopy, tmpfs-size, tmpfs-mode)",
   },
   {
+    name: 'volumes-from',
+    kind: 'multiple',
+    helpValue: 'CONTAINER[:ro|rw]',
+    description: 'Mount the volumes and binds of another container where it mounts them (ro/rw: all of them so; default: as it has them)',
+  },
+  {
     name: 'tmpfs',
     kind: 'multiple',
     helpValue: 'DST[:OPTS]',
@@ -187,6 +193,7 @@ export function parseRunArgs(argv: readonly string[]): RunOptions {
     interactive: values.get('interactive') === true,
     tty: values.get('tty') === true,
     mounts: runMounts(list('volume'), list('mount'), list('tmpfs')),
+    volumesFrom: list('volumes-from'),
     env: list('env'),
     workdir: str('workdir'),
     user: str('user'),

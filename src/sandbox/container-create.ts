@@ -6,6 +6,7 @@
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { appendEvent } from '../container/events.js';
+import { findContainer } from '../container/lookup.js';
 import { releaseName, reserveGeneratedName, reserveName, validateName } from '../container/names.js';
 import { parseLabels, parseRestartPolicy, resolveHealthcheck, type HealthOptions } from '../container/options.js';
 import { CREATED_STATE, containerDir, newContainerId, writeRecord, writeState, type ContainerRecord } from '../container/records.js';
@@ -25,6 +26,33 @@ import { imageVolumes, resolveMounts } from './mounts.js';
 import type { MountSpec } from '../volume/mount-spec.js';
 import { removeAnonymousVolumes } from './volumes.js';
 
+/**
+ * --volumes-from: each container's volumes and binds, at its destinations, with `:ro`/`:rw` overriding their
+ * modes (default: as that container has them); its tmpfs mounts are its own. A mount given here wins on its
+ * destination, as with Docker.
+ */
+function inheritedMounts(storeRoot: string, refs: readonly string[], given: readonly MountSpec[]): MountSpec[] {
+  const taken = new Set(given.map((m) => m.target));
+  const inherited: MountSpec[] = [];
+  for (const ref of refs) {
+    const match = /^(.*?)(?::(ro|rw))?$/.exec(ref)!;
+    if (!match[1]) throw new DevboxError(`invalid --volumes-from "${ref}"`, { fix: 'give CONTAINER[:ro|rw]', kind: 'usage' });
+    const { config } = findContainer(storeRoot, match[1]);
+    for (const mount of config.mounts) {
+      if (taken.has(mount.destination)) continue;
+      taken.add(mount.destination);
+      const readonly = match[2] ? match[2] === 'ro' : mount.readonly;
+      const volume = config.volumes.find((v) => v.destination === mount.destination);
+      inherited.push(
+        volume
+          ? { type: 'volume', source: volume.name, target: mount.destination, readonly, nocopy: true }
+          : { type: 'bind', source: mount.source, target: mount.destination, readonly, ...(mount.propagation ? { propagation: mount.propagation } : {}) },
+      );
+    }
+  }
+  return inherited;
+}
+
 function checkMapped(mapping: IdMapping, uid: number, gid: number): void {
   if (hostIdFor(mapping.uidMap, uid) !== undefined && hostIdFor(mapping.gidMap, gid) !== undefined) return;
   throw new DevboxError(`user ${uid}:${gid} is not mapped into the user namespace`, {
@@ -43,6 +71,8 @@ export interface CreateOptions {
   tty: boolean;
   /** -v, --mount and --tmpfs, parsed (volume/mount-spec.ts). */
   mounts: MountSpec[];
+  /** --volumes-from CONTAINER[:ro|rw]. */
+  volumesFrom: string[];
   env: string[];
   workdir?: string;
   user?: string;
@@ -105,8 +135,9 @@ export async function createContainer(store: ImageStore, settings: Settings, opt
     parseGroup(readImageFile(lowerDirs, 'etc/group')),
   );
   checkMapped(mapping, user.uid, user.gid);
+  const given = [...options.mounts, ...inheritedMounts(store.root, options.volumesFrom, options.mounts)];
   // Volumes are made (and filled from the image) last, once nothing else can refuse the container.
-  const mounts = await resolveMounts([...options.mounts, ...imageVolumes(config.Volumes, options.mounts)], { storeRoot: store.root, mapping, lowerDirs });
+  const mounts = await resolveMounts([...given, ...imageVolumes(config.Volumes, given)], { storeRoot: store.root, mapping, lowerDirs });
   const record: ContainerRecord = {
     version: 1,
     id,

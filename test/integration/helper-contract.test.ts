@@ -7,6 +7,7 @@
  * write without newuidmap.
  */
 import { spawn } from 'node:child_process';
+import type { Socket } from 'node:net';
 import { existsSync, mkdirSync, readdirSync, readlinkSync, symlinkSync, writeFileSync, copyFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -208,9 +209,26 @@ test('a mount destination that is a dangling symlink is refused, and nothing is 
 
 /** A --keep-alive sandbox: its pid 1's host pid once it is up, and its supervising helper. */
 async function startLive(hostname: string): Promise<{ pid: number; stop: () => Promise<number> }> {
-  const child = spawn(HELPER, [...MAPS, '--rootfs', rootfs, '--hostname', hostname, '--keep-alive'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(HELPER, [...MAPS, '--rootfs', rootfs, '--hostname', hostname, '--sync-fd', '3', '--keep-alive'], {
+    stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
+  // --sync-fd: pid 1's pid, then our go byte (the caller would record the sandbox in between).
+  const sync = child.stdio[3] as Socket;
+  await new Promise<void>((resolve) => {
+    let announced = '';
+    const onData = (chunk: Buffer) => {
+      announced += chunk;
+      if (!announced.includes('\n')) return;
+      sync.off('data', onData);
+      resolve();
+    };
+    sync.on('data', onData);
+    sync.once('close', () => resolve()); // it ended first: the stdout check below says so
+  });
+  await new Promise<void>((resolve) => sync.write('g', () => resolve()));
+  sync.destroy();
   const closed = new Promise<number>((resolve) => child.once('close', (code) => resolve(code ?? 128)));
   let stdout = '';
   for await (const chunk of child.stdout!) stdout += chunk; // the helper closes stdout once it has announced the pid

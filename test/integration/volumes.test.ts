@@ -152,6 +152,31 @@ test('volume create/ls/inspect: names, labels, Docker shapes and templates', asy
   assert.match(badFilter.stderr, /^devbox: invalid filter 'color=red'/);
 });
 
+test("--volumes-from mounts another container's volumes where it has them, :ro for all; rm -v keeps an anonymous one still in use", async () => {
+  const before = volumeNames();
+  const source = await keptContainer(['-v', 'from-shared:/shared', '-v', '/anon', IMAGE, 'sh', '-c', 'echo named > /shared/f; echo anon > /anon/f']);
+  const anon = volumeNames().filter((n) => !before.includes(n) && n !== 'from-shared');
+  assert.is(anon.length, 1);
+  const reader = await keptContainer([
+    '--volumes-from',
+    `${source}:ro`,
+    IMAGE,
+    'sh',
+    '-c',
+    'cat /shared/f /anon/f; touch /anon/x 2>/dev/null || echo read-only',
+  ]);
+  assert.is((await devboxOk(['logs', reader])).stdout, 'named\nanon\nread-only\n');
+  const mounts = await devboxOk(['inspect', '-f', '{{range .Mounts}}{{.Name}}:{{.Destination}}:{{.RW}} {{end}}', reader]);
+  assert.equal(mounts.stdout.trim().split(' ').sort(), [`${anon[0]}:/anon:false`, 'from-shared:/shared:false']);
+  await devboxOk(['rm', '-v', reader]);
+  assert.ok(volumeNames().includes(anon[0]), 'the anonymous volume its first container still has went');
+  await devboxOk(['rm', '-v', source]);
+  assert.equal(volumeNames().sort(), [...before, 'from-shared'].sort());
+  await devboxOk(['volume', 'rm', 'from-shared']);
+  const missing = await devbox(['run', '--rm', '--volumes-from', 'no-such-container', IMAGE, 'true']);
+  assert.equal([missing.exitCode, missing.stderr.split('\n')[0]], [125, 'devbox: no such container: no-such-container (see "devbox ps -a")']);
+});
+
 test('volume rm refuses a volume a container uses, by name; prune keeps named volumes unless --all', async () => {
   const id = await keptContainer(['-v', 'held:/data', IMAGE, 'true']);
   const refused = await devbox(['volume', 'rm', 'held']);
