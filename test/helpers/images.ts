@@ -37,6 +37,27 @@ export function packTar(entries: readonly TarEntry[]): Promise<Buffer> {
   return done;
 }
 
+/** Each entry of a tar, in order: its header and its content (a symlink's content is empty). */
+export async function readTar(data: Buffer): Promise<{ header: tar.Header; content: string }[]> {
+  const extract = tar.extract();
+  const found: { header: tar.Header; content: string }[] = [];
+  extract.on('entry', (header, stream, next) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (c) => chunks.push(c as Buffer));
+    stream.on('end', () => {
+      found.push({ header, content: Buffer.concat(chunks).toString() });
+      next();
+    });
+  });
+  const done = new Promise<void>((resolve, reject) => {
+    extract.on('finish', () => resolve());
+    extract.on('error', reject);
+  });
+  extract.end(data);
+  await done;
+  return found;
+}
+
 export async function writeTar(path: string, entries: readonly TarEntry[]): Promise<void> {
   await writeFile(path, await packTar(entries));
 }

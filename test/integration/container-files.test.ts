@@ -9,10 +9,10 @@ import { readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import tar from 'tar-stream';
+import type tar from 'tar-stream';
 import { flattenArchive, type TreeEntry } from '../helpers/build.js';
 import { createImageSuite, once, type ImageSuite } from '../helpers/image-suite.js';
-import { busyboxRootfs, writeDockerArchive } from '../helpers/images.js';
+import { busyboxRootfs, readTar, writeDockerArchive } from '../helpers/images.js';
 
 let suite: ImageSuite;
 const IMAGE = 'localhost/files-base:1';
@@ -49,23 +49,7 @@ async function changedContainer(): Promise<string> {
 }
 
 async function tarHeaders(data: Buffer): Promise<Map<string, tar.Header & { content: string }>> {
-  const extract = tar.extract();
-  const found = new Map<string, tar.Header & { content: string }>();
-  extract.on('entry', (header, stream, next) => {
-    const chunks: Buffer[] = [];
-    stream.on('data', (c) => chunks.push(c as Buffer));
-    stream.on('end', () => {
-      found.set(header.name.replace(/^\.\//, '').replace(/\/$/, ''), { ...header, content: Buffer.concat(chunks).toString() });
-      next();
-    });
-  });
-  const done = new Promise<void>((resolve, reject) => {
-    extract.on('finish', () => resolve());
-    extract.on('error', reject);
-  });
-  extract.end(data);
-  await done;
-  return found;
+  return new Map((await readTar(data)).map(({ header, content }) => [header.name.replace(/^\.\//, '').replace(/\/$/, ''), { ...header, content }]));
 }
 
 function stdoutBuffer(args: readonly string[]): Promise<Buffer> {

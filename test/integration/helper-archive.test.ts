@@ -10,12 +10,12 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, symlinkSync, w
 import { join } from 'node:path';
 import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
-import tar from 'tar-stream';
+import type tar from 'tar-stream';
 import { helperPath, idMapArgs } from '../../src/runtime/helper.js';
 import { startLiveSandbox } from '../../src/runtime/launch.js';
 import { isAlive } from '../../src/util/processes.js';
 import { resolveIdMapping } from '../../src/userns/idmap.js';
-import { packTar, testDir } from '../helpers/images.js';
+import { packTar, readTar, testDir } from '../helpers/images.js';
 
 const { mapping } = resolveIdMapping();
 const BUSYBOX_APPLETS = ['sh', 'mv', 'ln', 'rm', 'mkdir', 'sleep', 'cat'];
@@ -48,39 +48,13 @@ function archive(place: Place, op: readonly string[], input?: Buffer): Promise<R
   return runHelper([...where, '--archive', '--', ...op], input);
 }
 
-/** Names and contents of a tar. */
+/** Names and contents of a tar; a symlink's content is `-> TARGET`. */
 async function entries(data: Buffer): Promise<Map<string, string>> {
-  const extract = tar.extract();
-  const found = new Map<string, string>();
-  extract.on('entry', (header, stream, next) => {
-    const chunks: Buffer[] = [];
-    stream.on('data', (c) => chunks.push(c as Buffer));
-    stream.on('end', () => {
-      found.set(header.name, header.type === 'symlink' ? `-> ${header.linkname}` : Buffer.concat(chunks).toString());
-      next();
-    });
-  });
-  const done = new Promise<void>((resolve, reject) => {
-    extract.on('finish', () => resolve());
-    extract.on('error', reject);
-  });
-  extract.end(data);
-  await done;
-  return found;
+  return new Map((await readTar(data)).map(({ header, content }) => [header.name, header.type === 'symlink' ? `-> ${header.linkname}` : content]));
 }
 
 async function firstHeader(data: Buffer): Promise<tar.Header> {
-  const extract = tar.extract();
-  const headers: tar.Header[] = [];
-  extract.on('entry', (header, stream, next) => {
-    headers.push(header);
-    stream.resume();
-    stream.on('end', next);
-  });
-  const done = new Promise<void>((resolve) => extract.on('finish', () => resolve()));
-  extract.end(data);
-  await done;
-  return headers[0];
+  return (await readTar(data))[0].header;
 }
 
 /** A root file system whose symlinks lead at the host, and a host directory with a secret beside it. */
