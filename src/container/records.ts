@@ -171,7 +171,13 @@ export function writeRecord(dir: string, config: ContainerRecord): void {
 
 /** undefined while the container is being created (its directory exists, its config not yet). */
 export function readRecord(dir: string): ContainerRecord | undefined {
-  return readJson<ContainerRecord>(dir, CONFIG_FILE);
+  const record = readJson<ContainerRecord>(dir, CONFIG_FILE);
+  if (!record) return undefined;
+  // Records written before mounts named their volumes had no `volumes`, and tmpfs paths without options.
+  const tmpfs = (record.tmpfs ?? []).map((t: TmpfsMount | string) =>
+    typeof t === 'string' ? { destination: t, options: ['nosuid', 'nodev', 'mode=1777'] } : t,
+  );
+  return { ...record, volumes: record.volumes ?? [], tmpfs };
 }
 
 export function writeState(dir: string, state: ContainerState): void {
