@@ -138,7 +138,10 @@ run_sandbox (void)
   _exit (run_init (&opts, &sandbox));
 }
 
-/* All but ours: --sync-fd, which pid 1 holds as the sandbox's lifetime, and a container's --notify-fd. */
+/*
+ * All but the descriptors the caller hands over on purpose: --sync-fd, which pid 1 holds as the sandbox's
+ * lifetime, and a container's --notify-fd, which only the supervisor keeps (pid 1 closes it). -1: none.
+ */
 static void
 close_inherited_fds (int sync_fd, int notify_fd)
 {
@@ -290,6 +293,9 @@ main (int argc, char **argv)
   pid_t child = clone_child ();
   if (child == 0)
     {
+      /* The caller's pipe to the supervisor: pid 1 is joinable and must hold nothing of the host. */
+      if (opts.container.notify_fd >= 0)
+        close (opts.container.notify_fd);
       close (sync_pipe[1]);
       close (ready_pipe[0]);
       if (opts.tty)
@@ -313,8 +319,8 @@ main (int argc, char **argv)
   write_id_maps (child, &opts);
   if (opts.sync_fd >= 0)
     sync_with_caller (opts.sync_fd, child);
-  /* Released: a kept-alive sandbox or a detached container outlives the devbox command that started it (the
-     container's supervisor records it itself); devbox stop ends it. */
+  /* Released: a kept-alive sandbox or a detached container outlives the devbox command that started it (its
+     records exist by now); devbox stop ends it. */
   if ((opts.keep_alive || opts.container.detach) && prctl (PR_SET_PDEATHSIG, 0) < 0)
     die_with_error ("prctl(PR_SET_PDEATHSIG)");
   /* sync_pipe[1] stays open until we exit: the child polls it to learn whether we are still alive. */

@@ -7,9 +7,9 @@
  * write without newuidmap.
  */
 import { spawn } from 'node:child_process';
-import type { Socket } from 'node:net';
 import { existsSync, mkdirSync, readdirSync, readlinkSync, symlinkSync, writeFileSync, copyFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
@@ -212,23 +212,11 @@ async function startLive(hostname: string): Promise<{ pid: number; stop: () => P
   const child = spawn(HELPER, [...MAPS, '--rootfs', rootfs, '--hostname', hostname, '--sync-fd', '3', '--keep-alive'], {
     stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
   });
+  // The --sync-fd handshake: pid 1's pid, then the go byte (devbox records the sandbox in between).
+  const sync = child.stdio[3] as Writable & Readable;
+  sync.once('data', () => sync.write('g'));
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
-  // --sync-fd: pid 1's pid, then our go byte (the caller would record the sandbox in between).
-  const sync = child.stdio[3] as Socket;
-  await new Promise<void>((resolve) => {
-    let announced = '';
-    const onData = (chunk: Buffer) => {
-      announced += chunk;
-      if (!announced.includes('\n')) return;
-      sync.off('data', onData);
-      resolve();
-    };
-    sync.on('data', onData);
-    sync.once('close', () => resolve()); // it ended first: the stdout check below says so
-  });
-  await new Promise<void>((resolve) => sync.write('g', () => resolve()));
-  sync.destroy();
   const closed = new Promise<number>((resolve) => child.once('close', (code) => resolve(code ?? 128)));
   let stdout = '';
   for await (const chunk of child.stdout!) stdout += chunk; // the helper closes stdout once it has announced the pid
@@ -238,6 +226,7 @@ async function startLive(hostname: string): Promise<{ pid: number; stop: () => P
     stop: async () => {
       child.kill('SIGTERM');
       const status = await closed;
+      sync.destroy();
       assert.not.match(stderr, /Sanitizer|runtime error:/, stderr);
       return status;
     },
