@@ -7,7 +7,7 @@ set -euo pipefail
 create=0
 if [ "${1:-}" = --create ]; then create=1; shift; fi
 
-packages=(gcc make libc6-dev uidmap fuse-overlayfs fuse3 busybox-static slirp4netns podman runc skopeo bubblewrap zsh fish tmux docker-registry apache2-utils openssl mmdebstrap zstd)
+packages=(gcc make libc6-dev libseccomp-dev uidmap fuse-overlayfs fuse3 busybox-static slirp4netns podman runc skopeo bubblewrap zsh fish tmux docker-registry apache2-utils openssl mmdebstrap zstd)
 missing=()
 for p in "${packages[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

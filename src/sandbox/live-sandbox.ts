@@ -15,6 +15,7 @@ import type { NetworkOptions } from '../network/options.js';
 import type { OtherHostPort } from '../network/publish.js';
 import { EXIT_GRACE_MS, prepareSlirp4netns, type NetworkedSandbox } from '../network/sandbox-network.js';
 import { readPid, SYNC_FD } from '../runtime/launch.js';
+import { resolveSecurity } from '../runtime/security.js';
 import { keepAliveArgs, type BindMount, type LiveSandboxSpec } from '../runtime/spec.js';
 import type { StorageSetting } from '../settings/settings.js';
 import { selectDriver } from '../storage/driver.js';
@@ -181,6 +182,7 @@ async function startSandbox(store: ImageStore, request: LiveSandboxRequest, dir:
     tmpfs: request.tmpfs,
     hostname,
     network: network.mode,
+    security: resolveSecurity(),
   };
   const attach: Attach | undefined = slirp && ((sandbox) => attachLiveNetwork(slirp, sandbox, network, dir, request.networkFixes.otherHostPort));
   const { pid, outerPid, network: networkProcesses } = await startHelper(dir, spec, request.name, attach);
@@ -197,6 +199,7 @@ async function startSandbox(store: ImageStore, request: LiveSandboxRequest, dir:
     outerStart: startTimeOf(outerPid) ?? '',
     created: new Date().toISOString(),
     imageEnv: request.image.config.config?.Env ?? [],
+    security: spec.security,
     ...(networkProcesses ? { network: networkProcesses } : {}),
   };
   writeSandboxState(dir, state);

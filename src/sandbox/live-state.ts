@@ -5,6 +5,7 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
+import { resolveSecurity, type SecuritySpec } from '../runtime/security.js';
 import { joinArgs, type ProcessSpec } from '../runtime/spec.js';
 import { helperPath } from '../userns/helper.js';
 import { execForeground } from '../util/exec.js';
@@ -35,6 +36,8 @@ export interface LiveSandboxState {
   imageEnv: string[];
   /** slirp4netns and the port watcher, with the slirp4netns network: they end with pid 1, stop waits for them. */
   network?: ProcessRecord[];
+  /** How its processes are confined; every process that joins gets the same (absent: a sandbox of an older devbox). */
+  security?: SecuritySpec;
 }
 
 export function sandboxDir(storeRoot: string, projectRoot: string): string {
@@ -61,5 +64,5 @@ export function writeSandboxState(dir: string, state: LiveSandboxState): void {
 }
 
 export function joinLiveSandbox(state: LiveSandboxState, process: ProcessSpec, stdin: 'inherit' | 'ignore'): Promise<number> {
-  return execForeground(helperPath(), joinArgs(state.pid, process), [stdin, 'inherit', 'inherit']);
+  return execForeground(helperPath(), joinArgs(state.pid, process, state.security ?? resolveSecurity()), [stdin, 'inherit', 'inherit']);
 }

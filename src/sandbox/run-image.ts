@@ -14,6 +14,7 @@ import { ensureImage } from '../registry/ensure.js';
 import type { PullPolicy } from '../registry/ensure.js';
 import type { BindMount, SandboxSpec } from '../runtime/spec.js';
 import { launchSandbox } from '../runtime/launch.js';
+import type { SecuritySpec } from '../runtime/security.js';
 import { readSettings, type StorageSetting } from '../settings/settings.js';
 import { selectDriver } from '../storage/driver.js';
 import { hostIdFor, resolveIdMapping, type IdMapping } from '../userns/idmap.js';
@@ -42,6 +43,8 @@ export interface RunOptions {
   storage?: StorageSetting;
   pull: PullPolicy;
   platform?: string;
+  /** Capabilities, seccomp, masked paths: resolved and checked while the options are parsed. */
+  security: SecuritySpec;
   image: string;
   command: string[];
 }
@@ -103,6 +106,7 @@ export async function runImage(options: RunOptions): Promise<number> {
     // A private copy is the sandbox's root, with /proc, /dev and the binds mounted inside it: it can only be
     // removed once the sandbox's mount namespace is gone, from outside.
     removeAfterExit: options.rm && driver !== 'copy' ? container.dir : undefined,
+    security: options.security,
   };
   // devbox's own pid marks the container live: it waits for the sandbox for as long as it runs.
   const state = { id: container.id, image: image.id, pid: process.pid, created: new Date().toISOString() };

@@ -21,7 +21,7 @@ export function helperPath(): string {
   const path = fileURLToPath(new URL('../../../native/devbox-helper', import.meta.url));
   if (!existsSync(path)) {
     throw new DevboxError(`the native helper is not built: ${path} is missing`, {
-      fix: 'run "npm run build" in the devbox checkout (needs a C compiler: apt-get install gcc make)',
+      fix: 'run "npm run build" in the devbox checkout (needs a C compiler and libseccomp: apt-get install gcc make libseccomp-dev)',
     });
   }
   cachedPath = path;
@@ -36,11 +36,17 @@ export function userNamespaceArgs(mapping: IdMapping): string[] {
 export interface UserNamespaceRunOptions {
   input?: Readable | string | Buffer;
   allowFailure?: boolean;
+  /**
+   * The one directory the command may see and write, once it asks (userns/confinement.ts): the helper's
+   * --confine. The command starts on the host's file system, so that it can load its code first.
+   */
+  confine?: string;
 }
 
 /** Runs `command` as root of a new user namespace (and mount namespace) that keeps the host's file system. */
 export function runInUserNamespace(mapping: IdMapping, command: readonly string[], options: UserNamespaceRunOptions = {}): Promise<CaptureResult> {
-  return execCapture(helperPath(), [...userNamespaceArgs(mapping), '--no-pivot', '--', ...command], options);
+  const confine = options.confine ? ['--confine', options.confine] : [];
+  return execCapture(helperPath(), [...userNamespaceArgs(mapping), '--no-pivot', ...confine, '--', ...command], options);
 }
 
 /** Runs a Node.js script of ours inside the user namespace (see runInUserNamespace). */
@@ -59,7 +65,8 @@ export function runNodeInUserNamespace(
  */
 export type FsOp = { op: 'whiteout'; path: string } | { op: 'fifo'; path: string; mode: number } | { op: 'xattr'; path: string; name: string; value: Buffer };
 
-function fsOpArgs(op: FsOp): string[] {
+/** The words of one operation on the helper's `fsops` command line. */
+export function fsOpArgs(op: FsOp): string[] {
   switch (op.op) {
     case 'whiteout':
       return ['whiteout', op.path];

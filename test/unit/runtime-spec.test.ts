@@ -10,9 +10,10 @@ const base = (): SandboxSpec => ({
   network: 'host',
   process: { args: ['sh', '-c', 'echo hi'], env: ['PATH=/bin', 'EMPTY=', 'X=a=b'], cwd: '/src', uid: 1000, gid: 1000, groups: [10, 20], terminal: true },
   removeAfterExit: '/c',
+  security: { capabilities: ['CAP_CHOWN', 'CAP_KILL'], seccomp: 'default errno:38\nallow read', maskedPaths: ['/proc/kcore'], readonlyPaths: ['/proc/sys'] },
 });
 
-test('the helper gets maps, overlay lowers topmost first, binds, identity, env, tty and the command last', () => {
+test('the helper gets maps, overlay lowers topmost first, binds, masks after them, identity, env, tty, capabilities, the filter and the command last', () => {
   assert.equal(helperArgs(base()), [
     '--uid-map',
     '0:100000:10',
@@ -27,6 +28,10 @@ test('the helper gets maps, overlay lowers topmost first, binds, identity, env, 
     '--ro-bind',
     '/home/a/src',
     '/src',
+    '--masked-path',
+    '/proc/kcore',
+    '--readonly-path',
+    '/proc/sys',
     '--hostname',
     'box',
     '--chdir',
@@ -47,6 +52,10 @@ test('the helper gets maps, overlay lowers topmost first, binds, identity, env, 
     'X',
     'a=b',
     '--tty',
+    '--caps',
+    '0,5',
+    '--seccomp',
+    'default errno:38\nallow read',
     '--remove-after',
     '/c',
     '--',
@@ -97,7 +106,7 @@ test('a layer path with a colon cannot be smuggled into overlay options', () => 
   assert.throws(() => helperArgs(spec), /contains ':' or ','/);
 });
 
-test('a live sandbox is the same sandbox with --keep-alive instead of a process', () => {
+test('a live sandbox is the same sandbox with --keep-alive instead of a process; a join carries the capabilities and the filter', () => {
   const { process: p, removeAfterExit, ...live } = base();
   assert.equal(keepAliveArgs(live), [
     '--uid-map',
@@ -113,11 +122,17 @@ test('a live sandbox is the same sandbox with --keep-alive instead of a process'
     '--ro-bind',
     '/home/a/src',
     '/src',
+    '--masked-path',
+    '/proc/kcore',
+    '--readonly-path',
+    '/proc/sys',
     '--hostname',
     'box',
+    '--caps',
+    '0,5',
     '--keep-alive',
   ]);
-  assert.equal(joinArgs(4242, p), [
+  assert.equal(joinArgs(4242, p, live.security), [
     '--join',
     '4242',
     '--chdir',
@@ -138,6 +153,10 @@ test('a live sandbox is the same sandbox with --keep-alive instead of a process'
     'X',
     'a=b',
     '--tty',
+    '--caps',
+    '0,5',
+    '--seccomp',
+    'default errno:38\nallow read',
     '--',
     'sh',
     '-c',
