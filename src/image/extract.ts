@@ -33,6 +33,7 @@ import type { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import type { FsOp } from '../userns/helper.js';
 import { isReservedXattr, OPAQUE_XATTR, type LayerXattr } from '../storage/layer-format.js';
+import { keepRawPaxRecords, XATTR_PAX_PREFIX } from './pax.js';
 import { SparseWriter } from './sparse-writer.js';
 import { classifyWhiteout, entryKind, entryPath, hardlinkTarget, isSameOrBelow, LayerEntryError, parentsOf } from './tar-paths.js';
 
@@ -57,7 +58,6 @@ interface Meta {
   mtime: Date;
 }
 
-const XATTR_PAX = 'SCHILY.xattr.';
 const { O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_RDONLY, O_WRONLY } = constants;
 
 /** Without an exception for a missing path: building one costs more than the lstat, once per entry. */
@@ -152,20 +152,19 @@ class LayerExtractor {
     }
   }
 
-  private recordXattrs(rel: string, header: tar.Header): void {
+  /** The entry's xattrs from its PAX records as bytes (`raw`: binary values such as security.capability). */
+  private recordXattrs(rel: string, raw: Map<string, Buffer> | undefined): void {
     const found: LayerXattr[] = [];
-    for (const [key, value] of Object.entries((header.pax ?? {}) as Record<string, string>)) {
-      if (!key.startsWith(XATTR_PAX)) continue;
-      const name = key.slice(XATTR_PAX.length);
-      // tar-stream decodes PAX records as UTF-8: a binary value (security.capability) would arrive mangled.
-      if (isReservedXattr(name) || value.includes('\uFFFD')) continue;
-      found.push({ path: rel, name, value: Buffer.from(value, 'utf8').toString('hex') });
+    for (const [key, value] of raw ?? []) {
+      if (!key.startsWith(XATTR_PAX_PREFIX)) continue;
+      const name = key.slice(XATTR_PAX_PREFIX.length);
+      if (!isReservedXattr(name)) found.push({ path: rel, name, value: value.toString('hex') });
     }
     if (found.length) this.xattrs.set(rel, found);
     else this.xattrs.delete(rel);
   }
 
-  async entry(header: tar.Header, body: Readable): Promise<void> {
+  async entry(header: tar.Header, body: Readable, rawPax?: Map<string, Buffer>): Promise<void> {
     const rel = entryPath(header.name);
     const kind = entryKind(header as { name: string; type?: string | null; pax?: Record<string, string> | null });
     const whiteout = classifyWhiteout(rel);
@@ -190,7 +189,7 @@ class LayerExtractor {
         if (!this.clear(rel, true)) mkdirSync(path, { mode: 0o700 });
         this.realDirs.add(rel);
         this.dirs.set(rel, meta);
-        this.recordXattrs(rel, header);
+        this.recordXattrs(rel, rawPax);
         return;
       case 'file': {
         this.clear(rel, false);
@@ -205,7 +204,7 @@ class LayerExtractor {
         } finally {
           closeSync(fd);
         }
-        this.recordXattrs(rel, header);
+        this.recordXattrs(rel, rawPax);
         return;
       }
       case 'symlink':
@@ -269,10 +268,11 @@ class LayerExtractor {
 export async function extractLayer(tarStream: Readable, options: ExtractOptions): Promise<ExtractResult> {
   const extractor = new LayerExtractor(options);
   const extract = tar.extract();
+  const rawPax = keepRawPaxRecords(extract);
   tarStream.on('error', (error) => extract.destroy(error));
   tarStream.pipe(extract);
   for await (const entry of extract) {
-    await extractor.entry(entry.header, entry as unknown as Readable);
+    await extractor.entry(entry.header, entry as unknown as Readable, entry.header.pax ? rawPax.get(entry.header.pax) : undefined);
     entry.resume(); // drain whatever the entry did not read
   }
   return extractor.finish();
