@@ -5,71 +5,26 @@
  */
 import { readFileSync } from 'node:fs';
 import { DevboxError } from '../util/errors.js';
+import { words } from '../util/format.js';
+
+/** Capability names as capabilities(7) spells them: CAP_NET_ADMIN. */
+export type Capability = `CAP_${string}`;
+
+const named = (text: string): Capability[] => words(text).map((name): Capability => `CAP_${name}`);
 
 /** capabilities(7), by number. */
-const CAPABILITY_NAMES = [
-  'CAP_CHOWN',
-  'CAP_DAC_OVERRIDE',
-  'CAP_DAC_READ_SEARCH',
-  'CAP_FOWNER',
-  'CAP_FSETID',
-  'CAP_KILL',
-  'CAP_SETGID',
-  'CAP_SETUID',
-  'CAP_SETPCAP',
-  'CAP_LINUX_IMMUTABLE',
-  'CAP_NET_BIND_SERVICE',
-  'CAP_NET_BROADCAST',
-  'CAP_NET_ADMIN',
-  'CAP_NET_RAW',
-  'CAP_IPC_LOCK',
-  'CAP_IPC_OWNER',
-  'CAP_SYS_MODULE',
-  'CAP_SYS_RAWIO',
-  'CAP_SYS_CHROOT',
-  'CAP_SYS_PTRACE',
-  'CAP_SYS_PACCT',
-  'CAP_SYS_ADMIN',
-  'CAP_SYS_BOOT',
-  'CAP_SYS_NICE',
-  'CAP_SYS_RESOURCE',
-  'CAP_SYS_TIME',
-  'CAP_SYS_TTY_CONFIG',
-  'CAP_MKNOD',
-  'CAP_LEASE',
-  'CAP_AUDIT_WRITE',
-  'CAP_AUDIT_CONTROL',
-  'CAP_SETFCAP',
-  'CAP_MAC_OVERRIDE',
-  'CAP_MAC_ADMIN',
-  'CAP_SYSLOG',
-  'CAP_WAKE_ALARM',
-  'CAP_BLOCK_SUSPEND',
-  'CAP_AUDIT_READ',
-  'CAP_PERFMON',
-  'CAP_BPF',
-  'CAP_CHECKPOINT_RESTORE',
-] as const;
-
-export type Capability = (typeof CAPABILITY_NAMES)[number];
+const CAPABILITY_NAMES = named(`
+  CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID SETUID SETPCAP LINUX_IMMUTABLE NET_BIND_SERVICE
+  NET_BROADCAST NET_ADMIN NET_RAW IPC_LOCK IPC_OWNER SYS_MODULE SYS_RAWIO SYS_CHROOT SYS_PTRACE SYS_PACCT SYS_ADMIN
+  SYS_BOOT SYS_NICE SYS_RESOURCE SYS_TIME SYS_TTY_CONFIG MKNOD LEASE AUDIT_WRITE AUDIT_CONTROL SETFCAP MAC_OVERRIDE
+  MAC_ADMIN SYSLOG WAKE_ALARM BLOCK_SUSPEND AUDIT_READ PERFMON BPF CHECKPOINT_RESTORE
+`);
 
 /** What Docker gives a container's root by default (moby's oci/caps defaults), in capabilities(7) order. */
-export const DEFAULT_CAPABILITIES: readonly Capability[] = [
-  'CAP_CHOWN',
-  'CAP_DAC_OVERRIDE',
-  'CAP_FOWNER',
-  'CAP_FSETID',
-  'CAP_KILL',
-  'CAP_SETGID',
-  'CAP_SETUID',
-  'CAP_SETPCAP',
-  'CAP_NET_BIND_SERVICE',
-  'CAP_NET_RAW',
-  'CAP_SYS_CHROOT',
-  'CAP_MKNOD',
-  'CAP_AUDIT_WRITE',
-  'CAP_SETFCAP',
-];
+export const DEFAULT_CAPABILITIES: readonly Capability[] = named(`
+  CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID SETPCAP NET_BIND_SERVICE NET_RAW SYS_CHROOT MKNOD AUDIT_WRITE
+  SETFCAP
+`);
 
 /** Every capability this kernel has (`ALL`): the ones up to /proc/sys/kernel/cap_last_cap. */
 function allCapabilities(): Capability[] {
@@ -87,7 +42,7 @@ function normalize(name: string, option: string): Capability | 'ALL' {
   const upper = name.trim().toUpperCase();
   if (upper === 'ALL') return 'ALL';
   const full = upper.startsWith('CAP_') ? upper : `CAP_${upper}`;
-  if ((CAPABILITY_NAMES as readonly string[]).includes(full)) return full as Capability;
+  if (CAPABILITY_NAMES.includes(full as Capability)) return full as Capability;
   throw new DevboxError(`${option}: unknown capability "${name}"`, {
     fix: 'use a name from capabilities(7), with or without CAP_ (e.g. NET_ADMIN), or ALL',
     kind: 'usage',

@@ -12,10 +12,8 @@
  * patching the filter in runc). Only the native ABI is accepted: an x86_64 filter kills a process that uses
  * the i386 (int 0x80) or x32 entry points, whose different numbering is the classic way around a filter.
  */
+import { words } from '../util/format.js';
 import type { SeccompProfile, SeccompRule } from './seccomp.js';
-
-/** A list written as words, one or more per line. */
-const words = (text: string): string[] => text.trim().split(/\s+/);
 
 const ENOSYS = 38;
 const EPERM = 1;

@@ -38,3 +38,8 @@ export function formatAge(iso: string, now = Date.now()): string {
   }
   return 'Less than a minute ago';
 }
+
+/** A list written as words, one or more per line (long lists of names, kept readable by the formatter). */
+export function words(text: string): string[] {
+  return text.trim().split(/\s+/);
+}

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -112,6 +112,14 @@ test('the default profile: ENOSYS for the unknown, EPERM for the refused, the na
     ['errno:1'],
   );
   assert.is(checkSeccompProfile(DEFAULT_SECCOMP_PROFILE), undefined);
+});
+
+test("podman's own default profile (containers-common) is read as it is", () => {
+  const profile = JSON.parse(readFileSync('/usr/share/containers/seccomp.json', 'utf8')) as SeccompProfile;
+  assert.is(checkSeccompProfile(profile), undefined);
+  const program = compileSeccomp(profile, { capabilities: [...DEFAULT_CAPABILITIES], arch: 'x64', kernel: '6.1' }).split('\n');
+  assert.equal(program.slice(0, 4), ['default errno:38', 'arch x86_64', 'arch x86', 'arch x32']);
+  assert.ok(program.some((l) => l.startsWith('allow ') && l.split(' ')[1].split(',').includes('keyctl')));
 });
 
 test('a profile that cannot be compiled says where and what', () => {
