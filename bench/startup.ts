@@ -56,7 +56,10 @@ try {
   const helperBase = ['--uid-map', `0:${process.getuid!()}:1`, '--gid-map', `0:${process.getgid!()}:1`, '--rootfs', rootfs];
   const helperConfined = [...helperBase, ...pathSecurityArgs(security), ...processSecurityArgs(security), '--', '/bin/true'];
   results.push({ name: 'devbox-helper (default confinement)', median: median(time(helperPath(), helperConfined)) });
-  results.push({ name: 'devbox-helper (capabilities only)', median: median(time(helperPath(), [...helperBase, ...capabilityArgs(security), '--', '/bin/true'])) });
+  results.push({
+    name: 'devbox-helper (capabilities only)',
+    median: median(time(helperPath(), [...helperBase, ...capabilityArgs(security), '--', '/bin/true'])),
+  });
   const podmanEnv = { ...process.env, XDG_DATA_HOME: join(work, 'podman-data') };
   sh('podman', ['import', tarPath, 'localhost/bench-busybox'], podmanEnv);
   const podman = median(time('podman', ['--runtime', 'runc', 'run', '--rm', '--network', 'host', 'localhost/bench-busybox', 'true'], podmanEnv));

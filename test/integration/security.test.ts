@@ -100,7 +100,10 @@ test('--cap-drop removes a capability from the bounding and effective sets; --ca
   assert.ok(defaults.effective & CAP_CHOWN);
   assert.not.ok(defaults.effective & (CAP_NET_ADMIN | CAP_SYS_ADMIN));
   assert.equal(await capabilities(['--cap-drop', 'chown']), { effective: defaults.effective & ~CAP_CHOWN, bounding: defaults.effective & ~CAP_CHOWN });
-  assert.equal(await capabilities(['--cap-add', 'CAP_NET_ADMIN']), { effective: defaults.effective | CAP_NET_ADMIN, bounding: defaults.effective | CAP_NET_ADMIN });
+  assert.equal(await capabilities(['--cap-add', 'CAP_NET_ADMIN']), {
+    effective: defaults.effective | CAP_NET_ADMIN,
+    bounding: defaults.effective | CAP_NET_ADMIN,
+  });
   assert.equal(await capabilities(['--cap-drop', 'ALL', '--cap-add', 'chown']), { effective: CAP_CHOWN, bounding: CAP_CHOWN });
   // A user other than root has the bounding set but no capabilities, as in Docker.
   assert.equal(await capabilities(['--cap-add', 'NET_ADMIN'], 'alice'), { effective: 0n, bounding: defaults.effective | CAP_NET_ADMIN });
