@@ -4,15 +4,19 @@
  * /proc/self/status, runc's masked and read-only paths; for runs, build steps and processes joining a
  * project's sandbox alike.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { helperPath, userNamespaceArgs } from '../../src/userns/helper.js';
+import { resolveIdMapping } from '../../src/userns/idmap.js';
 import { devbox, devboxOk } from '../helpers/cli.js';
 import { testDir } from '../helpers/images.js';
 import { importProbeImage } from '../helpers/probe.js';
 
 const IMAGE = 'probe:latest';
+const { mapping } = resolveIdMapping();
 const containersDir = () => join(process.env.XDG_DATA_HOME!, 'devbox', 'containers');
 const containers = () => (existsSync(containersDir()) ? readdirSync(containersDir()) : []);
 const projects: string[] = [];
@@ -124,6 +128,24 @@ test('an unknown capability or security option is one line, status 125, before a
   assert.match(opt.stderr, /^devbox: --security-opt: unknown option "seccomp-profile" \(devbox takes seccomp=/);
   assert.is(opt.stderr.split('\n').length, 2);
   assert.equal(containers(), before);
+});
+
+test('the helper refuses a seccomp program it cannot compile, in one line, before any namespace exists', () => {
+  const run = (program: string) =>
+    spawnSync(helperPath(), [...userNamespaceArgs(mapping), '--rootfs', '/', '--seccomp', program, '--', '/bin/true'], { encoding: 'utf8' });
+  const cases: [string, string][] = [
+    ['allow read', '--seccomp: the program must start with "default ACTION"'],
+    ['default deny', '--seccomp line 1: unknown action "deny"'],
+    ['default errno:1\narch pdp11', '--seccomp line 2: unknown architecture "pdp11"'],
+    ['default errno:1\nallow read 6:eq:1', '--seccomp line 2: argument index: not a number from 0 to 5: "6"'],
+    ['default errno:1\nallow read 0:like:1', '--seccomp line 2: unknown comparison "like"'],
+    ['default errno:1\nerrno:5000 read', '--seccomp line 2: errno: not a number from 0 to 4095: "5000"'],
+  ];
+  for (const [program, message] of cases) {
+    const r = run(program);
+    assert.is(r.status, 125, program);
+    assert.is(r.stderr, `devbox-helper: ${message}\n`);
+  }
 });
 
 test('masked paths read empty, read-only paths refuse writes; unmask and systempaths=unconfined undo them', async () => {
