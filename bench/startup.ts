@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { busyboxRootfs, packTar } from '../test/helpers/images.js';
 import { DEVBOX_BIN } from '../test/helpers/cli.js';
 import { capabilityArgs, pathSecurityArgs, processSecurityArgs, resolveSecurity } from '../src/runtime/security.js';
-import { helperPath } from '../src/userns/helper.js';
+import { helperPath } from '../src/runtime/helper.js';
 import { median, sh } from './measure.js';
 
 const runs = Number(process.argv[2] ?? 30);

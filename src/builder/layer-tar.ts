@@ -19,7 +19,7 @@ import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { encodePaxRecords, paxHeaderEntry, XATTR_PAX_PREFIX } from '../image/pax.js';
 import { isReservedXattr, OPAQUE_WHITEOUT, WHITEOUT_PREFIX } from '../storage/layer-format.js';
-import { isWhiteout } from './layer-view.js';
+import { isWhiteout } from '../image/layer-view.js';
 
 const OPAQUE_XATTRS = new Set(['user.overlay.opaque', 'trusted.overlay.opaque', 'user.fuseoverlayfs.opaque']);
 

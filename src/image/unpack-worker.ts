@@ -6,7 +6,7 @@
  * cannot write anywhere else. Prints what the layer record needs as JSON on stdout. Any failure is one line
  * on stderr and exit status 1; the parent removes the directory then.
  */
-import { confinedFsOps, enterConfinement } from '../userns/confinement.js';
+import { confinedFsOps, enterConfinement } from '../runtime/confinement.js';
 import { describeError } from '../util/errors.js';
 import { extractLayer } from './extract.js';
 import { describeStreamError } from './layer-stream.js';

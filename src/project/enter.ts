@@ -5,9 +5,9 @@
  * no store, image or build code is loaded.
  */
 import { existsSync, mkdirSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, relative } from 'node:path';
 import type { ProcessSpec } from '../runtime/spec.js';
-import { HELPER_SETUP_FAILED } from '../userns/helper.js';
+import { HELPER_STATUS } from '../runtime/helper.js';
 import { isLive, joinLiveSandbox, readSandboxState, sandboxDir, type LiveSandboxState } from '../sandbox/live-state.js';
 import { readSettings, type Settings } from '../settings/settings.js';
 import { loadProject } from './load.js';
@@ -109,19 +109,22 @@ async function runPostCreate(project: ProjectConfig, state: LiveSandboxState, co
 
 /** Starts (or restarts, when its inputs changed) the project's sandbox; loaded only when it is not up. */
 async function startProjectSandbox(project: ProjectConfig, settings: Settings): Promise<LiveSandboxState> {
-  const [{ ensureLiveSandbox }, { projectImage, projectMounts }, { projectNetwork }, { withFileLock }] = await Promise.all([
+  const [{ ensureLiveSandbox }, { projectImage, projectMounts }, { projectNetwork }, { withFileLock }, { ensurePrivateStoreRoot }] = await Promise.all([
     import('../sandbox/live-sandbox.js'),
     import('./environment.js'),
     import('./network.js'),
     import('../util/file-lock.js'),
+    import('../image/store-root.js'),
   ]);
   for (const warning of project.warnings) warn(`${warning}`);
   const network = projectNetwork(project, settings);
+  ensurePrivateStoreRoot(settings.storageRoot);
   const dir = sandboxDir(settings.storageRoot, project.root);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  mkdirSync(dirname(dir), { recursive: true, mode: 0o700 });
   // One entry at a time pins, builds and starts: entries at the same moment would each build the image, and
   // hash a build context in which another one is writing devbox.lock. The later ones find the sandbox up.
-  const { state, fresh } = await withFileLock(join(dir, 'start.lock'), `the sandbox of ${project.name}`, async () => {
+  // The lock is beside the sandbox's directory, which a start refused before it began never creates.
+  const { state, fresh } = await withFileLock(`${dir}.start`, `the sandbox of ${project.name}`, async () => {
     // Pinning a base image for the first time writes devbox.lock, one of the inputs: the hash changes with it.
     const { store, image, inputsHash } = await projectImage(project, settings);
     return ensureLiveSandbox(store, {
@@ -151,6 +154,6 @@ export async function enterProject(options: EnterOptions, cwd = process.cwd()): 
     joinLiveSandbox(live, processFor(project, live, options, existsSync(cwd) ? cwd : project.root), options.interactive ? 'inherit' : 'ignore');
   const status = await join(state);
   // The sandbox ended between the check and the join (devbox stop, or its processes were killed): start it again.
-  if (status === HELPER_SETUP_FAILED && !isLive(state)) return join(await startProjectSandbox(project, settings));
+  if (status === HELPER_STATUS.setupFailed && !isLive(state)) return join(await startProjectSandbox(project, settings));
   return status;
 }

@@ -20,13 +20,13 @@ import { adoptSpooled, shortDigest, type WrittenBlob } from '../image/blobs.js';
 import { tempDir, tempPath } from '../image/durable.js';
 import type { Descriptor } from '../image/oci.js';
 import { DevboxError } from '../util/errors.js';
+import type { TransferProgress } from '../util/progress.js';
 import { note } from '../util/warn.js';
 import { RegistryStatusError, type RegistryClient } from './client.js';
 import { describeNetworkError, NetworkError, type HttpResponse } from './http.js';
-import type { BlobProgress } from './progress.js';
 
 export interface DownloadOptions {
-  progress: BlobProgress;
+  progress: TransferProgress;
   /** Also receives every byte, and its end (also when the download fails). */
   tee?: Writable;
   /** Aborting stops the transfer (another layer of the same pull failed). */

@@ -6,7 +6,7 @@
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { confinedFsOps, enterConfinement } from '../../src/userns/confinement.js';
+import { confinedFsOps, enterConfinement } from '../../src/runtime/confinement.js';
 
 const [hostDir, flag] = process.argv.slice(2);
 if (flag === '--forget-to-confine') process.exit(0);

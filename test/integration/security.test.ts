@@ -9,7 +9,7 @@ import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { helperPath, userNamespaceArgs } from '../../src/userns/helper.js';
+import { helperPath, idMapArgs } from '../../src/runtime/helper.js';
 import { resolveIdMapping } from '../../src/userns/idmap.js';
 import { devbox, devboxOk } from '../helpers/cli.js';
 import { testDir } from '../helpers/images.js';
@@ -132,7 +132,7 @@ test('an unknown capability or security option is one line, status 125, before a
 
 test('the helper refuses a seccomp program it cannot compile, in one line, before any namespace exists', () => {
   const run = (program: string) =>
-    spawnSync(helperPath(), [...userNamespaceArgs(mapping), '--rootfs', '/', '--seccomp', program, '--', '/bin/true'], { encoding: 'utf8' });
+    spawnSync(helperPath(), [...idMapArgs(mapping), '--rootfs', '/', '--seccomp', program, '--', '/bin/true'], { encoding: 'utf8' });
   const cases: [string, string][] = [
     ['allow read', '--seccomp: the program must start with "default ACTION"'],
     ['default deny', '--seccomp line 1: unknown action "deny"'],

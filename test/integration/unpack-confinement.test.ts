@@ -8,10 +8,10 @@ import { lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { runNodeInUserNamespace } from '../../src/userns/helper.js';
+import { runNodeInUserNamespace } from '../../src/runtime/namespace.js';
 import { resolveIdMapping } from '../../src/userns/idmap.js';
 import { testDir } from '../helpers/images.js';
-import { removeAsNamespaceRoot } from '../../src/userns/remove.js';
+import { removeAsNamespaceRoot } from '../../src/storage/remove.js';
 
 const { mapping } = resolveIdMapping();
 const WRITER = new URL('../helpers/confined-writer.js', import.meta.url);

@@ -4,7 +4,7 @@
  * fd 3. Synchronous, like the extraction that uses it: a request is a handful of system calls.
  */
 import { readSync, writeSync } from 'node:fs';
-import { type FsOp, fsOpArgs } from './helper.js';
+import { type FsOp, fsOpArgs } from './fsops.js';
 
 const CONTROL_FD = 3;
 
@@ -42,7 +42,7 @@ export function enterConfinement(): void {
   request(['confine']);
 }
 
-/** applyFsOps (userns/helper.ts) for a confined process: the helper does them, on paths inside the directory. */
+/** applyFsOps (runtime/fsops.ts) for a confined process: the helper does them, on paths inside the directory. */
 export async function confinedFsOps(ops: readonly FsOp[]): Promise<void> {
   request(['fsops', ...ops.flatMap(fsOpArgs)]);
 }
