@@ -20,6 +20,7 @@ const { mapping } = resolveIdMapping();
 const containersDir = () => join(process.env.XDG_DATA_HOME!, 'devbox', 'containers');
 const containers = () => (existsSync(containersDir()) ? readdirSync(containersDir()) : []);
 const projects: string[] = [];
+const named: string[] = [];
 
 /** What /probe prints for each probe, in one sandbox. */
 async function probe(options: string[], names: string[]): Promise<string[]> {
@@ -44,6 +45,7 @@ test.before(async () => {
 
 test.after(async () => {
   for (const root of projects) await devbox(['stop'], { cwd: root });
+  for (const name of named) await devbox(['rm', '-f', name]);
 });
 
 test('the default filter refuses keyctl and new namespaces with EPERM; seccomp=unconfined lets them through', async () => {
@@ -187,6 +189,30 @@ test("processes joining a project's sandbox are confined as the sandbox is; its 
   const [own, pid1] = rootUser.stdout.trim().split('\n');
   assert.is(own, pid1);
   assert.is(BigInt(`0x${own.split(':')[1].trim()}`), (await capabilities([])).effective);
+});
+
+test('a container keeps the confinement it was created with: its command, devbox exec, and the command after a restart', async () => {
+  const name = `confined-${process.pid}`;
+  named.push(name);
+  // The command records its own sets, then waits; exec reads them and its own.
+  const script = 'grep -E "^(CapEff|CapBnd|Seccomp):" /proc/self/status > /tmp/command; exec sleep 600';
+  await devboxOk(['create', '--name', name, '--cap-drop', 'CHOWN', '--cap-add', 'NET_ADMIN', IMAGE, 'sh', '-c', script]);
+  const expected = (await capabilities(['--cap-drop', 'CHOWN', '--cap-add', 'NET_ADMIN'])).effective.toString(16).padStart(16, '0');
+  const sets = `CapEff:\t${expected}\nCapBnd:\t${expected}\nSeccomp:\t2\n`;
+  const command = async () => {
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline; ) {
+      const r = await devbox(['exec', name, 'cat', '/tmp/command']);
+      if (r.exitCode === 0 && r.stdout) return r.stdout;
+    }
+    throw new Error('the command never wrote /tmp/command');
+  };
+  await devboxOk(['start', name]);
+  assert.is(await command(), sets);
+  const exec = await devboxOk(['exec', name, 'sh', '-c', 'grep -E "^(CapEff|CapBnd|Seccomp):" /proc/self/status; /probe keyctl; grep ^CapEff: /proc/1/status']);
+  assert.is(exec.stdout, `${sets}EPERM\nCapEff:\t${expected}\n`);
+  await devboxOk(['exec', name, 'rm', '/tmp/command']);
+  await devboxOk(['restart', '-t', '0', name]);
+  assert.is(await command(), sets);
 });
 
 test.run();
