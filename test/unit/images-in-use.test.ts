@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
+import { CREATED_STATE } from '../../src/container/records.js';
 import { imagesInUse } from '../../src/sandbox/images-in-use.js';
 import { startTimeOf } from '../../src/util/processes.js';
 
@@ -25,6 +26,12 @@ function writeState(kind: 'containers' | 'sandboxes', id: string, state: object)
   writeFileSync(join(root, kind, id, 'state.json'), JSON.stringify(state));
 }
 
+/** A container's records as its supervisor leaves them: the image in config.json, the supervisor in state.json. */
+function writeContainer(id: string, image: string, status: 'running' | 'exited', supervisorStart: string): void {
+  writeState('containers', id, { ...CREATED_STATE, status, supervisorPid: me.pid, supervisorStart });
+  writeFileSync(join(root, 'containers', id, 'config.json'), JSON.stringify({ id, image, created: '' }));
+}
+
 const me = { pid: process.pid, start: startTimeOf(process.pid)! };
 
 function sandboxState(image: string, start: string): object {
@@ -32,9 +39,9 @@ function sandboxState(image: string, start: string): object {
 }
 
 test('running: live pids with their start times; used: every container and sandbox kept, however it ended', () => {
-  writeState('containers', 'c1', { id: 'c1', image: 'sha256:running', pid: me.pid, pidStart: me.start, created: '' });
-  writeState('containers', 'c2', { id: 'c2', image: 'sha256:recycled', pid: me.pid, pidStart: `${me.start}0`, created: '' });
-  writeState('containers', 'c3', { id: 'c3', image: 'sha256:exited', pid: me.pid, pidStart: me.start, created: '', exitCode: 0 });
+  writeContainer('c1', 'sha256:running', 'running', me.start);
+  writeContainer('c2', 'sha256:recycled', 'running', `${me.start}0`);
+  writeContainer('c3', 'sha256:exited', 'exited', me.start);
   writeState('sandboxes', 's1', sandboxState('sha256:live-sandbox', me.start));
   writeState('sandboxes', 's2', sandboxState('sha256:stopped-sandbox', '1'));
   mkdirSync(join(root, 'containers', 'being-created'));
