@@ -9,8 +9,8 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { test } from 'uvu';
+import { basename, join } from 'node:path';
+import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import { sandboxDir } from '../../src/sandbox/live-state.js';
 import { DEVBOX_BIN, devbox, devboxOk } from '../helpers/cli.js';
@@ -135,8 +135,9 @@ async function project(): Promise<{ root: string; dir: string }> {
  */
 async function assertRecoverable(root: string, dir: string, when: string): Promise<void> {
   if (sandboxSupervisors(dir).length) {
-    const ps = await devboxOk(['ps']);
-    assert.ok(ps.stdout.includes(`(${root})`), `a sandbox that runs after a kill ${when} is not listed:\n${ps.stdout}`);
+    // A project sandbox's full id is its directory's name.
+    const ps = await devboxOk(['ps', '-q', '--no-trunc']);
+    assert.ok(ps.stdout.split('\n').includes(basename(dir)), `a sandbox that runs after a kill ${when} is not listed:\n${ps.stdout}`);
   }
   await devbox(['stop'], { cwd: root });
   await awaitNoProcessUnder(dir, 5000).catch((error) => assert.unreachable(`after a kill ${when} and stop: ${(error as Error).message}`));

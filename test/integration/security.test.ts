@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'uvu';
+import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import { helperPath, idMapArgs } from '../../src/runtime/helper.js';
 import { resolveIdMapping } from '../../src/userns/idmap.js';

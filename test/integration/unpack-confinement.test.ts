@@ -6,7 +6,7 @@
  */
 import { lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'uvu';
+import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import { runNodeInUserNamespace } from '../../src/runtime/namespace.js';
 import { resolveIdMapping } from '../../src/userns/idmap.js';

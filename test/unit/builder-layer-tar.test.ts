@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import tar from 'tar-stream';
-import { test } from 'uvu';
+import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import { writeLayerTar } from '../../src/builder/layer-tar.js';
 import { keepRawPaxRecords } from '../../src/image/pax.js';

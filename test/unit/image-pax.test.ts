@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { test } from 'uvu';
+import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import tar from 'tar-stream';
 import { encodePaxRecords, keepRawPaxRecords, parsePaxRecords } from '../../src/image/pax.js';

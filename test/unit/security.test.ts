@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'uvu';
+import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import { securityFromFlags } from '../../src/cli/security-options.js';
 import { DEFAULT_CAPABILITIES, resolveCapabilities } from '../../src/runtime/capabilities.js';
