@@ -134,10 +134,15 @@ async function project(): Promise<{ root: string; dir: string }> {
  * exactly one sandbox.
  */
 async function assertRecoverable(root: string, dir: string, when: string): Promise<void> {
-  if (sandboxSupervisors(dir).length) {
-    // A project sandbox's full id is its directory's name.
+  // A helper killed with its starter (before the sandbox was recorded it dies with it) can still be seen for a
+  // moment: what must be listed is a sandbox that stays. A project sandbox's full id is its directory's name.
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    if (!sandboxSupervisors(dir).length) break;
     const ps = await devboxOk(['ps', '-q', '--no-trunc']);
-    assert.ok(ps.stdout.split('\n').includes(basename(dir)), `a sandbox that runs after a kill ${when} is not listed:\n${ps.stdout}`);
+    if (ps.stdout.split('\n').includes(basename(dir))) break;
+    assert.ok(Date.now() < deadline, `a sandbox that runs after a kill ${when} is not listed:\n${ps.stdout}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
   await devbox(['stop'], { cwd: root });
   await awaitNoProcessUnder(dir, 5000).catch((error) => assert.unreachable(`after a kill ${when} and stop: ${(error as Error).message}`));
