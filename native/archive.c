@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <linux/magic.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -592,7 +593,12 @@ int
 run_archive (const Options *opts)
 {
   set_die_status (1);
-  prepare_process (opts, -1);
+  /* Docker's cp runs as root with every file capability: reading any file of the container, extracting with its
+     owners and modes. Those, whatever --caps says; nothing of the container runs with them. */
+  Options own = *opts;
+  own.caps = (UINT64_C (1) << CAP_CHOWN) | (UINT64_C (1) << CAP_DAC_OVERRIDE) | (UINT64_C (1) << CAP_DAC_READ_SEARCH) | (UINT64_C (1) << CAP_FOWNER)
+             | (UINT64_C (1) << CAP_FSETID);
+  prepare_process (&own, -1);
   use_current_root ();
   char **command = opts->command;
   int status;

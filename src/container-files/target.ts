@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { findContainer, isRunning, type Container } from '../container/lookup.js';
 import { ImageStore, type StoredImage } from '../image/store.js';
 import type { ArchiveTarget } from '../runtime/archive.js';
+import { resolveSecurity } from '../runtime/security.js';
 import type { LiveSandboxSpec } from '../runtime/spec.js';
 import { assembleRootfs } from '../sandbox/rootfs.js';
 import { readSettings } from '../settings/settings.js';
@@ -78,6 +79,8 @@ export async function archiveTarget(container: FilesContainer, withMounts: boole
     mounts: withMounts ? config.mounts.filter((m) => existsSync(m.source)) : [],
     hostname: config.hostname,
     network: 'none',
+    // The helper gives --archive the file capabilities it needs, whatever these say; nothing of the container runs.
+    security: config.security ?? resolveSecurity(),
   };
   return { kind: 'stopped', sandbox };
 }

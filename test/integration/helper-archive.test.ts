@@ -13,6 +13,7 @@ import * as assert from 'uvu/assert';
 import type tar from 'tar-stream';
 import { helperPath, idMapArgs } from '../../src/runtime/helper.js';
 import { startLiveSandbox } from '../../src/runtime/launch.js';
+import { resolveSecurity } from '../../src/runtime/security.js';
 import { isAlive } from '../../src/util/processes.js';
 import { resolveIdMapping } from '../../src/userns/idmap.js';
 import { packTar, readTar, testDir } from '../helpers/images.js';
@@ -136,7 +137,7 @@ async function liveSandbox(root: string): Promise<{ pid: number; stop: () => Pro
   let started: Awaited<ReturnType<typeof startLiveSandbox>>;
   try {
     started = await startLiveSandbox(
-      { idMapping: mapping, rootfs: { kind: 'directory', dir: root }, mounts: [], hostname: 'archive', network: 'none' },
+      { idMapping: mapping, rootfs: { kind: 'directory', dir: root }, mounts: [], hostname: 'archive', network: 'none', security: resolveSecurity() },
       { cwd: root, log },
     );
   } finally {

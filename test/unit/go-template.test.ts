@@ -1,4 +1,4 @@
-import { test } from 'uvu';
+import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import { DevboxError } from '../../src/util/errors.js';
 import { formatRows, renderTemplate, TemplateError } from '../../src/util/go-template.js';
