@@ -184,7 +184,10 @@ test('binds and tmpfs mounts go parents first, whatever the order given; tmpfs o
   ];
   spec.tmpfs = [{ destination: '/data', options: ['nosuid', 'size=1m'] }];
   const args = helperArgs(spec);
-  const mounts = args.slice(args.indexOf('/c/merged') + 1, args.indexOf('--hostname'));
+  const mounts = args.slice(
+    args.indexOf('/c/merged') + 1,
+    args.findIndex((a) => a === '--masked-path' || a === '--readonly-path' || a === '--hostname'),
+  );
   assert.equal(mounts, [
     '--bind',
     '/h/src',
