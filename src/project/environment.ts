@@ -16,6 +16,8 @@ import { buildArgList, type ProjectConfig } from './project-config.js';
 export interface ProjectImage {
   store: ImageStore;
   image: StoredImage;
+  /** How messages name it: the config's image, or the environment's local name. */
+  imageName: string;
   /** The inputs hash the image is made from, devbox.lock as it is once every base image is pinned included. */
   inputsHash: string;
 }
@@ -33,13 +35,13 @@ export async function projectImage(project: ProjectConfig, settings: Settings): 
   const environment = project.environment;
   if (environment.kind === 'image') {
     await ensurePinnedImages(store, pins);
-    return { store, image: await resolveBaseImage(store, environment.image, pins), inputsHash };
+    return { store, image: await resolveBaseImage(store, environment.image, pins), imageName: environment.image, inputsHash };
   }
   const name = localEnvironmentName(project, inputsHash);
   const made = store.find(name);
-  if (made) return { store, image: await store.resolve(made.id), inputsHash };
+  if (made) return { store, image: await store.resolve(made.id), imageName: name, inputsHash };
   const shared = project.envImage === undefined ? undefined : await pullSharedEnvironment(store, project, project.envImage, inputsHash);
-  if (shared) return { store, image: shared, inputsHash };
+  if (shared) return { store, image: shared, imageName: name, inputsHash };
   await ensurePinnedImages(store, pins);
   const { buildImage } = await import('../builder/builder.js');
   const { id } = await buildImage({
@@ -54,7 +56,7 @@ export async function projectImage(project: ProjectConfig, settings: Settings): 
     labels: [`${INPUTS_HASH_LABEL}=${inputsHash}`],
     pinnedImages: pins,
   });
-  return { store, image: await store.resolve(id), inputsHash };
+  return { store, image: await store.resolve(id), imageName: name, inputsHash };
 }
 
 /** Named volumes live in the store, shared by every project that names them (as Docker's). */

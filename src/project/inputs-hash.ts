@@ -18,7 +18,7 @@ import type { ProjectConfig } from './project-config.js';
 export type BuildContextHasher = (context: string, dockerfile: string) => Promise<string>;
 
 /** Bump when what goes into the hash changes, so old images are not taken for current ones. */
-const FORMAT = 'devbox-project-inputs/2';
+const FORMAT = 'devbox-project-inputs/3';
 
 function field(hash: Hash, name: string, value: string | Buffer): void {
   const bytes = typeof value === 'string' ? Buffer.from(value) : value;
