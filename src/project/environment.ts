@@ -11,7 +11,10 @@ import type { Settings } from '../settings/settings.js';
 import { ensurePinnedImages, lockBaseImages } from './base-images.js';
 import { INPUTS_HASH_LABEL, localEnvironmentName, pullSharedEnvironment } from './env-image.js';
 import { projectInputsHash } from './inputs-hash.js';
+import { buildFeaturesImage } from './devcontainer/feature-build.js';
+import { lockFeatures } from './devcontainer/feature-resolve.js';
 import { buildArgList, type ProjectConfig } from './project-config.js';
+import { warn } from '../util/warn.js';
 
 export interface ProjectImage {
   store: ImageStore;
@@ -23,17 +26,19 @@ export interface ProjectImage {
 }
 
 /**
- * The project's image, made from the base images devbox.lock pins (pinning new ones first): the config's image;
- * or, for a Dockerfile, the image already made from these inputs, else the one a teammate pushed to the
- * project's envImage, else a build (one with nothing to do is quick).
+ * The project's image, made from the base images and Features devbox.lock pins (pinning new ones first): the
+ * config's image as it is; else the image already made from these inputs, else the one a teammate pushed to
+ * the project's envImage, else a build: the Dockerfile, then the Features on top (a build with nothing to do
+ * is quick).
  */
 export async function projectImage(project: ProjectConfig, settings: Settings): Promise<ProjectImage> {
   const store = ImageStore.open(settings.storageRoot);
   const { pins } = await lockBaseImages(store, project, { update: false });
+  const environment = project.environment;
+  const features = project.features.length ? await lockFeatures(project, store.root, false) : undefined;
   // devbox.lock is one of the inputs, and this or a concurrent entry may have just written it: hash it now.
   const inputsHash = await projectInputsHash(project);
-  const environment = project.environment;
-  if (environment.kind === 'image') {
+  if (environment.kind === 'image' && !features) {
     await ensurePinnedImages(store, pins);
     return { store, image: await resolveBaseImage(store, environment.image, pins), imageName: environment.image, inputsHash };
   }
@@ -43,19 +48,27 @@ export async function projectImage(project: ProjectConfig, settings: Settings): 
   const shared = project.envImage === undefined ? undefined : await pullSharedEnvironment(store, project, project.envImage, inputsHash);
   if (shared) return { store, image: shared, imageName: name, inputsHash };
   await ensurePinnedImages(store, pins);
-  const { buildImage } = await import('../builder/builder.js');
-  const { id } = await buildImage({
-    context: environment.context,
-    file: environment.dockerfile,
-    tags: [name],
-    buildArgs: buildArgList(environment.buildArgs),
-    target: environment.target,
-    noCache: false,
-    progress: 'auto',
-    network: 'host',
-    labels: [`${INPUTS_HASH_LABEL}=${inputsHash}`],
-    pinnedImages: pins,
-  });
+  const label = `${INPUTS_HASH_LABEL}=${inputsHash}`;
+  const baseRef = environment.kind === 'image' ? environment.image : features ? name.replace(/:([^:]+)$/, '-base:$1') : name;
+  if (environment.kind === 'dockerfile') {
+    const { buildImage } = await import('../builder/builder.js');
+    const { id } = await buildImage({
+      context: environment.context,
+      file: environment.dockerfile,
+      tags: [baseRef],
+      buildArgs: buildArgList(environment.buildArgs),
+      target: environment.target,
+      noCache: false,
+      progress: 'auto',
+      network: 'host',
+      labels: [label],
+      pinnedImages: pins,
+    });
+    if (!features) return { store, image: await store.resolve(id), imageName: name, inputsHash };
+  }
+  for (const warning of features!.warnings) warn(warning);
+  const base = await resolveBaseImage(store, baseRef, pins);
+  const id = await buildFeaturesImage(project, { baseRef, base, features: features!.features, tags: [name], labels: [label], pinnedImages: pins });
   return { store, image: await store.resolve(id), imageName: name, inputsHash };
 }
 
