@@ -23,14 +23,21 @@ export default class Ports extends DevboxCommand {
     const containers = args.container ? [findContainer(all, args.container)] : all.filter((c) => c.running);
     const stopped = containers.find((c) => !c.running);
     if (stopped) throw new DevboxError(`container ${stopped.id.slice(0, 12)} is not running`, { fix: 'forwards end with the container' });
-    const rows = containers.flatMap((c) =>
-      readPorts(c.dir).map((f) => [
-        c.id.slice(0, 12),
-        `${f.containerPort}/${f.protocol}`,
-        `${f.hostIp}:${f.hostPort}`,
-        f.origin === 'publish' ? 'published' : 'auto',
-      ]),
-    );
-    this.log(table(['CONTAINER ID', 'PORT', 'HOST ADDRESS', 'FORWARD'], rows));
+    const forwards = containers.flatMap((c) => readPorts(c.dir).map((f) => ({ id: c.id, ...f })));
+    const rows = forwards.map((f) => [
+      f.id.slice(0, 12),
+      `${f.containerPort}/${f.protocol}`,
+      `${f.hostIp}:${f.hostPort}`,
+      f.origin === 'publish' ? 'published' : 'auto',
+    ]);
+    // A project's devcontainer.json may name its ports (portsAttributes): then they are shown.
+    if (forwards.some((f) => f.label)) {
+      this.log(
+        table(
+          ['CONTAINER ID', 'PORT', 'HOST ADDRESS', 'FORWARD', 'LABEL'],
+          rows.map((row, i) => [...row, forwards[i].label ?? '']),
+        ),
+      );
+    } else this.log(table(['CONTAINER ID', 'PORT', 'HOST ADDRESS', 'FORWARD'], rows));
   }
 }

@@ -120,12 +120,12 @@ function appPorts(file: ConfigFile, value: DevcontainerJson['appPort']): PortMap
   });
 }
 
-/** The workspace mount (workspaceMount), besides the repo at its own path, which devbox always mounts. */
-function workspaceMount(file: ConfigFile, json: DevcontainerJson, root: string, home: string): MountConfig[] {
-  if (json.workspaceMount === undefined) return [];
+/** workspaceMount: what is mounted at workspaceFolder (the repo stays at its own path too, as devbox always mounts it). */
+function workspaceMount(file: ConfigFile, json: DevcontainerJson, root: string, home: string): MountConfig | undefined {
+  if (json.workspaceMount === undefined) return undefined;
   const parsed = parseMountString(json.workspaceMount, { root, home });
   if (!parsed.ok) throw errorAt(file, ['workspaceMount'], parsed.reason);
-  return [parsed.value];
+  return parsed.value;
 }
 
 export function projectFromDevcontainerJson(file: ConfigFile, root: string, hostEnv: NodeJS.ProcessEnv, home: string): ProjectConfig {
@@ -158,7 +158,8 @@ export function projectFromDevcontainerJson(file: ConfigFile, root: string, host
   if (json.containerEnv) entry.containerEnv = normalizeEnv(file, 'containerEnv', json.containerEnv) as Record<string, string>;
   if (json.remoteEnv) entry.remoteEnv = normalizeEnv(file, 'remoteEnv', json.remoteEnv);
 
-  const mounts = [...workspaceMount(file, json, root, home), ...normalizeMounts(file, 'mounts', json.mounts as (string | MountObject)[] | undefined, context)];
+  const mounts = normalizeMounts(file, 'mounts', json.mounts as (string | MountObject)[] | undefined, context);
+  const workspace = workspaceMount(file, json, root, home);
   const ports = [...forwardedPorts(json.forwardPorts ?? [], warnings), ...appPorts(file, json.appPort)];
   let network: ProjectConfig['network'] = 'slirp4netns';
   let hostname: string | undefined;
@@ -188,6 +189,7 @@ export function projectFromDevcontainerJson(file: ConfigFile, root: string, host
     home: 'private',
     prompt: defaultPrompt(name),
     workspaceFolder,
+    ...(workspace ? { workspaceMount: workspace } : {}),
     ...(hostname ? { hostname } : {}),
     metadata: entry,
     imageMetadata: true,

@@ -13,6 +13,7 @@ import { describeFailure, readEntrySettings, type EntrySettings, type HookRecord
 import { processFor, type EnterOptions } from './entry-process.js';
 import { loadProject } from './load.js';
 import { projectInputsHash } from './inputs-hash.js';
+import { beginSession } from './sessions.js';
 import type { ProjectConfig } from './project-config.js';
 import type { Settings } from '../settings/settings.js';
 
@@ -55,11 +56,16 @@ export async function enterProject(options: EnterOptions, cwd = process.cwd()): 
   await inBackground(project, dir, entered, [...entered.background, ...attach]);
   const join = (live: LiveSandboxState, entry: EntrySettings | undefined) =>
     joinLiveSandbox(live, processFor(project, live, entry, options, existsSync(cwd) ? cwd : project.root), options.interactive ? 'inherit' : 'ignore');
-  const status = await join(entered.state, entered.entry);
+  const endSession = entered.entry?.shutdownAction === 'stopContainer' ? beginSession(dir) : undefined;
+  let status = await join(entered.state, entered.entry);
   // The sandbox ended between the check and the join (devbox stop, or its processes were killed): start it again.
   if (status === HELPER_SETUP_FAILED && !isLive(entered.state)) {
-    const again = await start(project, settings, options, dir);
-    return join(again.state, again.entry);
+    entered = await start(project, settings, options, dir);
+    status = await join(entered.state, entered.entry);
+  }
+  if (endSession?.()) {
+    const { stopLiveSandbox } = await import('../sandbox/live-sandbox.js');
+    await stopLiveSandbox(entered.state);
   }
   return status;
 }

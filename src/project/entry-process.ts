@@ -5,6 +5,7 @@
  */
 import { relative } from 'node:path';
 import type { ProcessSpec } from '../runtime/spec.js';
+import { proxyEnvironment } from '../settings/proxy.js';
 import type { LiveSandboxState } from '../sandbox/live-state.js';
 import type { EntrySettings } from './entry-file.js';
 import { resolveContainerEnv, type LifecycleStep, type ProjectConfig } from './project-config.js';
@@ -67,7 +68,8 @@ export function processFor(project: ProjectConfig, state: LiveSandboxState, entr
   const user = root ? { name: 'root', uid: 0, gid: 0, home: '/root', groups: [0] } : state.user;
   const image = envRecord(state.imageEnv);
   const own = entry?.env ?? entryEnvironment(image, { containerEnv: project.metadata.containerEnv ?? {}, remoteEnv: project.metadata.remoteEnv ?? {} });
-  const env: Record<string, string> = { ...image };
+  // Behind a proxy, the sandbox reaches the network through it as the host does (podman's --http-proxy=true).
+  const env: Record<string, string> = { ...image, ...proxyEnvironment() };
   for (const [key, value] of Object.entries(process.env)) if (CARRIED.test(key) && value !== undefined) env[key] = value;
   for (const [key, value] of Object.entries(own)) {
     if (value === null) delete env[key];

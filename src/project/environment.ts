@@ -82,9 +82,11 @@ function volumeDir(storeRoot: string, name: string): string {
 export function projectMounts(project: ProjectConfig, storeRoot: string): { mounts: BindMount[]; tmpfs: string[] } {
   const mounts: BindMount[] = [];
   const tmpfs: string[] = [];
-  // The repo is always at its own path; a devcontainer.json's workspaceFolder shows it there too.
-  if (project.workspaceFolder !== project.root) mounts.push({ source: project.root, destination: project.workspaceFolder, readonly: false });
-  for (const mount of project.mounts) {
+  // The repo is always at its own path; a devcontainer.json's workspaceFolder shows it (or workspaceMount's source) there too.
+  const workspace = project.workspaceMount ? [project.workspaceMount] : [];
+  if (!project.workspaceMount && project.workspaceFolder !== project.root)
+    mounts.push({ source: project.root, destination: project.workspaceFolder, readonly: false });
+  for (const mount of [...workspace, ...project.mounts]) {
     if (mount.type === 'tmpfs') tmpfs.push(mount.target);
     else
       mounts.push({ source: mount.type === 'volume' ? volumeDir(storeRoot, mount.source) : mount.source, destination: mount.target, readonly: mount.readonly });

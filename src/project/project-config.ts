@@ -79,6 +79,8 @@ export interface ProjectConfig {
   /** Where the repo is seen inside. Always `root` for devbox.json; a devcontainer.json's workspaceFolder
    * when it names another path: the repo is then mounted there as well as at `root`. */
   workspaceFolder: string;
+  /** devcontainer.json's workspaceMount: mounted instead of the repo at workspaceFolder (the repo stays at its own path). */
+  workspaceMount?: MountConfig;
   /**
    * What the config says in Dev Containers metadata terms (devbox.json: its env as remoteEnv, its
    * postCreateCommand), merged when the sandbox starts with the image's and the Features' metadata.

@@ -22,6 +22,7 @@ import {
   type UserEnvProbe,
   type WaitFor,
 } from './devcontainer/metadata.js';
+import type { PortAttributeRule, PortAttributeRules } from '../network/options.js';
 import { forwardedPorts } from './devcontainer-json.js';
 import { normalizeMount, parseMountString } from './mounts.js';
 import { lifecycleCommand } from './normalize.js';
@@ -46,9 +47,8 @@ export interface StartSettings {
   remoteEnv: Record<string, string | null>;
   mounts: MountConfig[];
   ports: PortMapping[];
-  /** Per port number (or range/pattern as written), what devcontainer.json says of it; `other` for the rest. */
-  portsAttributes: Record<string, PortAttributes>;
-  otherPortsAttributes?: PortAttributes;
+  /** portsAttributes and otherPortsAttributes as auto-forward applies them (labels, ports ignored). */
+  portAttributes?: PortAttributeRules;
   hooks: Hook[];
   waitFor: WaitFor;
   userEnvProbe: UserEnvProbe;
@@ -110,6 +110,28 @@ function unsupported(merged: MergedMetadata, warnings: string[]): void {
   if (options.length) warnings.push(`devbox does not apply securityOpt ${options.join(', ')}`);
 }
 
+/** portsAttributes keys devbox understands: a port, a range, or HOST:PORT of this sandbox. */
+function portRange(key: string): { from: number; to: number } | undefined {
+  const match = /^(?:(?:localhost|127\.0\.0\.1):)?(\d+)(?:-(\d+))?$/.exec(key);
+  return match ? { from: Number(match[1]), to: Number(match[2] ?? match[1]) } : undefined;
+}
+
+function ruleOf(attributes: PortAttributes): { label?: string; ignore?: boolean } {
+  return { ...(attributes.label ? { label: attributes.label } : {}), ...(attributes.onAutoForward === 'ignore' ? { ignore: true } : {}) };
+}
+
+/** The attributes auto-forward and `devbox ports` apply; patterns it cannot match are named. */
+function portAttributes(merged: MergedMetadata, warnings: string[]): PortAttributeRules | undefined {
+  const rules: PortAttributeRule[] = [];
+  for (const [key, attributes] of Object.entries(merged.portsAttributes)) {
+    const range = portRange(key);
+    if (range) rules.push({ ...range, ...ruleOf(attributes) });
+    else warnings.push(`portsAttributes "${key}": devbox matches port numbers and ranges (3000, 3000-3010), not patterns; left out`);
+  }
+  const others = merged.otherPortsAttributes ? ruleOf(merged.otherPortsAttributes) : undefined;
+  return rules.length || others ? { rules, ...(others ? { others } : {}) } : undefined;
+}
+
 /** The container command: each Feature's entrypoint, then the image's ENTRYPOINT and CMD when overrideCommand is false. */
 function containerCommand(merged: MergedMetadata, image: StoredImage): string[] | undefined {
   const own = merged.overrideCommand === false ? [...(image.config.config?.Entrypoint ?? []), ...(image.config.config?.Cmd ?? [])] : [];
@@ -145,6 +167,7 @@ export function resolveStartSettings(project: ProjectConfig, image: StoredImage,
   const imagePorts = forwardedPorts(merged.forwardPorts, warnings);
   const ports = [...project.ports, ...imagePorts.filter((port) => !project.ports.some((own) => own.containerPort === port.containerPort))];
   unsupported(merged, warnings);
+  const attributes = portAttributes(merged, warnings);
   const hooks = CONTAINER_HOOKS.flatMap((hook) => merged.hooks[hook].map(({ origin, command }) => ({ hook, origin, command: lifecycleCommand(command) })));
   return {
     ...(account ? { account } : {}),
@@ -153,8 +176,7 @@ export function resolveStartSettings(project: ProjectConfig, image: StoredImage,
     remoteEnv: merged.remoteEnv,
     mounts: mergedMounts(project, merged, warnings),
     ports,
-    portsAttributes: merged.portsAttributes,
-    ...(merged.otherPortsAttributes ? { otherPortsAttributes: merged.otherPortsAttributes } : {}),
+    ...(attributes ? { portAttributes: attributes } : {}),
     hooks,
     waitFor: merged.waitFor ?? 'updateContentCommand',
     userEnvProbe: project.imageMetadata ? (merged.userEnvProbe ?? 'loginInteractiveShell') : 'none',

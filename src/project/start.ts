@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { SANDBOX_CA_BUNDLE } from '../sandbox/ca-bundle.js';
 import { ensureLiveSandbox } from '../sandbox/live-sandbox.js';
 import { isLive, joinLiveSandbox, readSandboxState, type LiveSandboxState } from '../sandbox/live-state.js';
 import type { Settings } from '../settings/settings.js';
@@ -24,6 +25,8 @@ import { probeUserEnvironment, runHooksInSandbox, runInitializeCommand, startCon
 import { projectNetwork } from './network.js';
 import { resolveContainerEnv, type LifecycleCommand, type LifecycleStep, type ProjectConfig } from './project-config.js';
 import { resolveStartSettings, type Hook, type StartSettings } from './start-settings.js';
+
+const CA_VARIABLES = ['NODE_EXTRA_CA_CERTS', 'REQUESTS_CA_BUNDLE', 'SSL_CERT_FILE'];
 
 export interface ProjectStart {
   state: LiveSandboxState;
@@ -58,6 +61,7 @@ function hostShortfalls(requirements: StartSettings['hostRequirements'], storeRo
     if (bavail * bsize < requirements.storage)
       lines.push(`${formatSize(requirements.storage)} of storage, ${formatSize(bavail * bsize)} is free where devbox keeps its store`);
   }
+  if (requirements.gpu) lines.push('a GPU, which devbox does not give its sandboxes');
   return lines.map((line) => `the dev container asks for ${line} (hostRequirements)`);
 }
 
@@ -118,7 +122,7 @@ export async function startProject(project: ProjectConfig, settings: Settings, o
     const { store, image, imageName, inputsHash } = await projectImage(project, settings);
     const start = resolveStartSettings(project, image, imageName);
     warnOnce(dir, [...project.warnings, ...start.warnings, ...hostShortfalls(start.hostRequirements, store.root)]);
-    const net = projectNetwork({ ...project, ports: start.ports }, settings);
+    const net = projectNetwork({ ...project, ports: start.ports }, settings, start.portAttributes);
     const result = await ensureLiveSandbox(store, {
       projectRoot: project.root,
       name: project.name,
@@ -131,6 +135,7 @@ export async function startProject(project: ProjectConfig, settings: Settings, o
       shell: project.shell?.[0],
       ...(project.hostname ? { hostname: project.hostname } : {}),
       ...(start.account ? { account: start.account } : {}),
+      ...(settings.caCertificates ? { caCertificates: settings.caCertificates } : {}),
       storage: settings.storage,
     });
     return { ...result, start };
@@ -140,9 +145,12 @@ export async function startProject(project: ProjectConfig, settings: Settings, o
   const start = started.start;
   const imageEnv = envRecord(state.imageEnv);
   const previous = fresh ? undefined : readEntrySettings(dir);
+  // Tools that bring their own CA list read these (Node.js adds, requests and OpenSSL replace: the bundle has the image's too).
+  const caEnv = settings.caCertificates ? Object.fromEntries(CA_VARIABLES.map((name) => [name, SANDBOX_CA_BUNDLE])) : {};
+  const environment = (probed?: Record<string, string>) => ({ ...caEnv, ...entryEnvironment(imageEnv, start, probed) });
   let entry: EntrySettings = {
     pidStart: state.pidStart,
-    env: entryEnvironment(imageEnv, start),
+    env: environment(),
     postAttach: [],
     shutdownAction: start.shutdownAction,
     // A create-time command that failed stays failed: the sandbox's setup is still incomplete.
@@ -152,7 +160,7 @@ export async function startProject(project: ProjectConfig, settings: Settings, o
   if (fresh) await handOverHome(project, state, entry);
   await containerCommand(dir, project, state, entry, start);
   const probed = await probeUserEnvironment(project, state, entry, start.userEnvProbe);
-  entry = { ...entry, env: entryEnvironment(imageEnv, start, probed) };
+  entry = { ...entry, env: environment(probed) };
   const seen = { ...imageEnv, ...(Object.fromEntries(Object.entries(entry.env).filter(([, v]) => v !== null)) as Record<string, string>) };
   entry.postAttach = hookRecords(start.hooks, ['postAttachCommand'], seen);
   writeEntrySettings(dir, entry);

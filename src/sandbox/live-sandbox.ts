@@ -29,6 +29,7 @@ import { isLive, readSandboxState, sandboxDir, writeSandboxState, type LiveSandb
 import { DEFAULT_PATH } from '../image/oci.js';
 import { imageHasFile, readImageFile } from '../image/passwd.js';
 import { assembleRootfs } from './rootfs.js';
+import { caBundleMounts } from './ca-bundle.js';
 import { startTimeOf } from '../util/processes.js';
 import { warn } from '../util/warn.js';
 
@@ -53,6 +54,8 @@ export interface LiveSandboxRequest {
   hostname?: string;
   /** Enter as this account of the image instead of as the invoking user; its home is the image's. */
   account?: AccountRequest;
+  /** A PEM file of CAs to trust besides the image's (the caCertificates setting). */
+  caCertificates?: string;
   storage: StorageSetting;
 }
 
@@ -201,6 +204,7 @@ async function startSandbox(store: ImageStore, request: LiveSandboxRequest, dir:
       ...(home === undefined ? [] : [{ source: home, destination: user.home, readonly: false }]),
       { source: request.projectRoot, destination: request.projectRoot, readonly: false },
       ...request.mounts,
+      ...(request.caCertificates ? caBundleMounts(dir, lowerDirs, request.caCertificates) : []),
     ],
     tmpfs: request.tmpfs,
     hostname,

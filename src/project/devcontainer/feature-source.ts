@@ -66,12 +66,13 @@ export function parseFeatureSource(id: string, folder: string): FeatureSource | 
     if (url.protocol !== 'https:' && !isLoopbackUrl(url)) return { invalid: 'a Feature tarball is fetched over https://' };
     return { kind: 'tarball', url: url.href };
   }
+  // `node` or `owner/repo/feature@v1`, the retired built-in and GitHub-release forms, name no registry.
+  const first = id.split('/')[0];
+  if (!id.includes('/') || !(first.includes('.') || first.includes(':') || first === 'localhost')) {
+    return { invalid: 'is not a Feature reference devbox knows: an OCI reference (ghcr.io/OWNER/REPO/NAME:VERSION), ./path or an https:// tarball URL' };
+  }
   try {
     const ref = parseReference(id.toLowerCase());
-    if (ref.domain === 'docker.io' && !id.toLowerCase().startsWith('docker.io/')) {
-      // `node` or `owner/repo/feature@v1`: the retired built-in and GitHub-release forms.
-      return { invalid: 'is not a Feature reference devbox knows: an OCI reference (ghcr.io/OWNER/REPO/NAME:VERSION), ./path or an https:// tarball URL' };
-    }
     return { kind: 'oci', resource: repositoryName(ref), ...(ref.tag ? { tag: ref.tag } : {}), ...(ref.digest ? { digest: ref.digest } : {}) };
   } catch (error) {
     return { invalid: `is not a Feature reference: ${describeError(error)}` };
@@ -88,7 +89,7 @@ function cacheDir(storeRoot: string, digest: string): string {
 }
 
 /** Writes the tar's files and folders into `dir`; links that lead out and entries through links are refused. */
-async function extractFeatureTar(data: Buffer, dir: string, label: string): Promise<void> {
+export async function extractFeatureTar(data: Buffer, dir: string, label: string): Promise<void> {
   const bytes = data[0] === 0x1f && data[1] === 0x8b ? gunzipSync(data) : data;
   const extract = tar.extract();
   Readable.from([bytes]).pipe(extract);

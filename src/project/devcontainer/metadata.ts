@@ -125,7 +125,12 @@ export const METADATA_PROPERTIES: Record<keyof MetadataEntry, JsonSchema> = {
   updateRemoteUserUID: { type: 'boolean' },
   hostRequirements: {
     type: 'object',
-    properties: { cpus: { type: 'integer', minimum: 1, maximum: 4096 }, memory: size, storage: size },
+    properties: {
+      cpus: { type: 'integer', minimum: 1, maximum: 4096 },
+      memory: size,
+      storage: size,
+      gpu: { anyOf: [{ type: 'boolean' }, { enum: ['optional'] }, { type: 'object' }] },
+    },
   },
 };
 
@@ -195,7 +200,8 @@ export interface MergedMetadata {
   forwardPorts: (number | string)[];
   shutdownAction?: MetadataEntry['shutdownAction'];
   updateRemoteUserUID?: boolean;
-  hostRequirements?: { cpus?: number; memory?: number; storage?: number };
+  /** Sizes in bytes; gpu: a GPU is required (not when `optional`). */
+  hostRequirements?: { cpus?: number; memory?: number; storage?: number; gpu?: boolean };
 }
 
 /** "4gb" → bytes, as the reference implementation reads sizes (no unit: bytes). */
@@ -257,6 +263,7 @@ export function mergeMetadata(entries: readonly OriginEntry[]): MergedMetadata {
   const cpus = maxOf(entries.map(({ entry }) => entry.hostRequirements?.cpus ?? 0));
   const memory = maxOf(entries.map(({ entry }) => parseSize(entry.hostRequirements?.memory ?? '0')));
   const storage = maxOf(entries.map(({ entry }) => parseSize(entry.hostRequirements?.storage ?? '0')));
+  const gpu = entries.some(({ entry }) => entry.hostRequirements?.gpu === true || typeof entry.hostRequirements?.gpu === 'object');
   return {
     init: entries.some(({ entry }) => entry.init),
     privileged: entries.filter(({ entry }) => entry.privileged).map(({ origin }) => ({ origin })),
@@ -278,6 +285,6 @@ export function mergeMetadata(entries: readonly OriginEntry[]): MergedMetadata {
     forwardPorts: mergeForwardPorts(entries),
     shutdownAction: last(entries, 'shutdownAction'),
     updateRemoteUserUID: last(entries, 'updateRemoteUserUID'),
-    ...(cpus || memory || storage ? { hostRequirements: { cpus, memory, storage } } : {}),
+    ...(cpus || memory || storage || gpu ? { hostRequirements: { cpus, memory, storage, ...(gpu ? { gpu } : {}) } } : {}),
   };
 }
