@@ -23,6 +23,8 @@ interface Entered {
   state: LiveSandboxState;
   entry?: EntrySettings;
   background: HookRecord[];
+  /** A lifecycle command failed during this entry's start (and was said). */
+  failed?: unknown;
 }
 
 async function start(project: ProjectConfig, settings: Settings, options: EnterOptions, dir: string): Promise<Entered> {
@@ -35,7 +37,8 @@ async function inBackground(project: ProjectConfig, dir: string, entered: Entere
   if (!hooks.length || !entered.entry) return;
   const { runHooksInBackground } = await import('./lifecycle.js');
   const log = await runHooksInBackground(project, dir, entered.state, entered.entry, hooks, 'lifecycle.log');
-  note(`${[...new Set(hooks.map((h) => h.hook))].join(', ')} ${hooks.length > 1 ? 'run' : 'runs'} in the background; output: ${log}`);
+  const names = [...new Set(hooks.map((h) => h.hook))];
+  note(`${names.join(', ')} ${names.length > 1 ? 'run' : 'runs'} in the background; output: ${log}`);
 }
 
 export async function enterProject(options: EnterOptions, cwd = process.cwd()): Promise<number> {
@@ -46,11 +49,10 @@ export async function enterProject(options: EnterOptions, cwd = process.cwd()): 
   const current = readSandboxState(dir);
   let entered: Entered;
   if (!current || !isLive(current) || current.inputsHash !== inputsHash) entered = await start(project, settings, options, dir);
-  else {
-    entered = { state: current, entry: readEntrySettings(dir, current), background: [] };
-    // The sandbox is not what it should be: say so at every entry until it is made again.
-    if (entered.entry?.failed)
-      warn(`the setup of this sandbox is incomplete: ${describeFailure(entered.entry.failed)} (devbox rm, then enter, to run it again)`);
+  else entered = { state: current, entry: readEntrySettings(dir, current), background: [] };
+  // The sandbox is not what it should be: say so at every entry until it is made again.
+  if (entered.entry?.failed && !entered.failed) {
+    warn(`the setup of this sandbox is incomplete: ${describeFailure(entered.entry.failed)} (devbox rm, then enter, to run it again)`);
   }
   const attach = options.command === undefined && !entered.entry?.failed ? (entered.entry?.postAttach ?? []) : [];
   await inBackground(project, dir, entered, [...entered.background, ...attach]);
