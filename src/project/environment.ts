@@ -14,7 +14,6 @@ import { projectInputsHash } from './inputs-hash.js';
 import { buildFeaturesImage } from './devcontainer/feature-build.js';
 import { lockFeatures } from './devcontainer/feature-resolve.js';
 import { buildArgList, type ProjectConfig } from './project-config.js';
-import { warn } from '../util/warn.js';
 
 export interface ProjectImage {
   store: ImageStore;
@@ -66,7 +65,6 @@ export async function projectImage(project: ProjectConfig, settings: Settings): 
     });
     if (!features) return { store, image: await store.resolve(id), imageName: name, inputsHash };
   }
-  for (const warning of features!.warnings) warn(warning);
   const base = await resolveBaseImage(store, baseRef, pins);
   const id = await buildFeaturesImage(project, { baseRef, base, features: features!.features, tags: [name], labels: [label], pinnedImages: pins });
   return { store, image: await store.resolve(id), imageName: name, inputsHash };

@@ -54,7 +54,8 @@ export async function runInitializeCommand(project: ProjectConfig): Promise<void
   if (!project.initializeCommand) return;
   const failed = await runHooks(
     [{ hook: 'initializeCommand', origin: project.source.format, command: project.initializeCommand }],
-    (argv) => execForeground(argv[0], argv.slice(1), ['ignore', 'inherit', 'inherit'], { cwd: project.root }),
+    // Output on stderr: stdout is the user's command's (devbox run CMD | …).
+    (argv) => execForeground(argv[0], argv.slice(1), ['ignore', 2, 'inherit'], { cwd: project.root }),
     (line) => note(line),
   );
   if (failed) {
@@ -81,7 +82,7 @@ export async function runHooksInSandbox(
   const spec = hookProcess(project, state, entry);
   const failed = await runHooks(
     hooks,
-    (argv) => joinLiveSandbox(state, { ...spec, args: argv }, 'ignore'),
+    (argv) => joinLiveSandbox(state, { ...spec, args: argv }, 'ignore', 'stderr'),
     (line) => note(line),
   );
   if (failed) {

@@ -5,6 +5,7 @@
  * ports, lifecycle hooks and what devbox cannot honour, in one place. Pure but for reading nothing: the image
  * is already resolved.
  */
+import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import type { StoredImage } from '../image/store.js';
 import type { AccountRequest } from '../sandbox/identity.js';
@@ -90,9 +91,16 @@ function mergedMounts(project: ProjectConfig, merged: MergedMetadata, warnings: 
   const context = { root: project.root, home: homedir() };
   const fromMetadata = merged.mounts.flatMap(({ origin, mount }) => {
     const parsed = typeof mount === 'string' ? parseMountString(mount, context) : normalizeMount(mount, context);
-    if (parsed.ok) return [parsed.value];
-    warnings.push(`a mount of ${origin} is not one devbox can make (${parsed.reason}): left out`);
-    return [];
+    if (!parsed.ok) {
+      warnings.push(`a mount of ${origin} is not one devbox can make (${parsed.reason}): left out`);
+      return [];
+    }
+    // An image or Feature may expect what this machine lacks (docker-outside-of-docker: /var/run/docker.sock).
+    if (parsed.value.type === 'bind' && !existsSync(parsed.value.source)) {
+      warnings.push(`${origin} mounts ${parsed.value.source}, which this machine does not have: left out`);
+      return [];
+    }
+    return [parsed.value];
   });
   const all = [...fromMetadata, ...project.mounts];
   return all.filter((mount, index) => !all.slice(index + 1).some((later) => later.target === mount.target));

@@ -87,7 +87,7 @@ async function handOverHome(project: ProjectConfig, state: LiveSandboxState, ent
     { command: ['chown', '-R', `${user.uid}:${user.gid}`, user.home], tty: false, interactive: false, user: 'root' },
     '/',
   );
-  const status = await joinLiveSandbox(state, spec, 'ignore');
+  const status = await joinLiveSandbox(state, spec, 'ignore', 'stderr');
   if (status !== 0)
     warn(`could not give ${user.home} to ${user.name} (chown exited with status ${status}): files there stay owned by uid ${user.updatedFrom.uid}`);
 }

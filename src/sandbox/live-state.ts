@@ -60,6 +60,12 @@ export function writeSandboxState(dir: string, state: LiveSandboxState): void {
   renameSync(`${path}.tmp`, path);
 }
 
-export function joinLiveSandbox(state: LiveSandboxState, process: ProcessSpec, stdin: 'inherit' | 'ignore'): Promise<number> {
-  return execForeground(helperPath(), joinArgs(state.pid, process), [stdin, 'inherit', 'inherit']);
+/** `output: 'stderr'`: the process's stdout goes to devbox's stderr (what devbox runs besides the user's command). */
+export function joinLiveSandbox(
+  state: LiveSandboxState,
+  process: ProcessSpec,
+  stdin: 'inherit' | 'ignore',
+  output: 'stdout' | 'stderr' = 'stdout',
+): Promise<number> {
+  return execForeground(helperPath(), joinArgs(state.pid, process), [stdin, output === 'stdout' ? 'inherit' : 2, 'inherit']);
 }

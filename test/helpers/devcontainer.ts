@@ -49,9 +49,9 @@ export async function loadDevcontainerImage(name: string, image: DevcontainerIma
 }
 
 /** Polls until `read` gives a value (a file an asynchronous command writes), failing after `ms`. */
-export async function eventually<T>(read: () => T | undefined, what: string, ms = 20_000): Promise<T> {
+export async function eventually<T>(read: () => T | undefined | Promise<T | undefined>, what: string, ms = 20_000): Promise<T> {
   for (const deadline = Date.now() + ms; Date.now() < deadline; await new Promise((r) => setTimeout(r, 100))) {
-    const value = read();
+    const value = await read();
     if (value !== undefined) return value;
   }
   throw new Error(`timed out waiting for ${what}`);

@@ -43,10 +43,10 @@ function installWrapper(feature: ResolvedFeature): string {
 set -e
 failed() {
 	status=$?
-	[ "$status" -eq 0 ] || echo "devbox: Feature "${name}" failed to install (status $status)" >&2
+	[ "$status" -eq 0 ] || echo "Feature "${name}" failed to install (status $status)" >&2
 }
 trap failed EXIT
-echo "devbox: installing Feature "${name}
+echo "==> Feature "${name}
 set -a
 . ../${BUILTIN_ENV}
 . ./devcontainer-features.env

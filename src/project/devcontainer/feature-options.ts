@@ -37,21 +37,21 @@ export function givenOptions(value: Record<string, FeatureOptionValue> | string,
 export function resolveOptions(
   given: Record<string, FeatureOptionValue>,
   metadata: FeatureMetadata,
-): { values: Record<string, string>; problems: OptionProblem[]; unknown: string[] } {
+): { values: Record<string, string>; problems: OptionProblem[] } {
   const declared = metadata.options ?? {};
   const values: Record<string, string> = {};
   const problems: OptionProblem[] = [];
   for (const [name, option] of Object.entries(declared)) {
     if (option.default !== undefined) values[name] = String(option.default);
   }
-  const unknown: string[] = [];
   for (const [name, value] of Object.entries(given)) {
+    // An option the Feature does not declare is passed on as given, as the reference implementation does.
     const option = declared[name];
-    if (!option) unknown.push(name);
-    else if (option.type === 'boolean' && !(typeof value === 'boolean' || value === 'true' || value === 'false')) {
+    if (option?.type === 'boolean' && !(typeof value === 'boolean' || value === 'true' || value === 'false')) {
       problems.push({ option: name, message: `must be true or false (option "${name}" of Feature ${metadata.id} is a boolean), not ${JSON.stringify(value)}` });
       continue;
-    } else if (option.enum && !option.enum.includes(String(value))) {
+    }
+    if (option?.enum && !option.enum.includes(String(value))) {
       problems.push({
         option: name,
         message: `must be one of ${option.enum.map((v) => JSON.stringify(v)).join(', ')} (option "${name}" of Feature ${metadata.id}), not ${JSON.stringify(value)}`,
@@ -60,7 +60,7 @@ export function resolveOptions(
     }
     values[name] = String(value);
   }
-  return { values, problems, unknown };
+  return { values, problems };
 }
 
 /** A value as sh reads it back: the spec's double quotes when that is safe, else single quotes. */

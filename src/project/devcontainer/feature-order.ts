@@ -107,7 +107,7 @@ export function installOrder(nodes: readonly OrderNode[], override: readonly str
   while (worklist.length) {
     const round = worklist.filter((node) => requires(node).every((dep) => installed.includes(dep)));
     if (!round.length) {
-      throw new FeatureOrderError(`the Features depend on each other in a cycle: ${findCycle(worklist, requires).join(' → ')}`);
+      throw new FeatureOrderError(`form a cycle of dependencies: ${findCycle(worklist, requires).join(' → ')}`);
     }
     const top = Math.max(...round.map(priority));
     const committed = round.filter((node) => priority(node) === top).sort(stableCompare);

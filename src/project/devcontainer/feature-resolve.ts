@@ -32,7 +32,6 @@ export interface ResolvedFeatures {
   features: ResolvedFeature[];
   /** devbox.lock's "features" as they are now. */
   pins: Record<string, { digest: string }>;
-  warnings: string[];
 }
 
 /** Where a request comes from, for messages: devcontainer.json (with its JSON path) or a Feature's dependsOn. */
@@ -81,7 +80,6 @@ export async function resolveFeatures(
     return errorAt(readConfigFile(project.source.path), ['features', ...path], message, options.fix, options.at === undefined);
   };
 
-  const warnings: string[] = [];
   const pins: Record<string, { digest: string }> = {};
   const nodes: { node: OrderNode; feature: ResolvedFeature; identity: string; requires: Request[] }[] = [];
   const queue: Request[] = project.features.map((f) => ({ id: f.id, options: f.options, from: { config: true } }));
@@ -100,14 +98,8 @@ export async function resolveFeatures(
     const parsed = givenOptions(request.options, metadata);
     if (!parsed.ok) throw fail(request, parsed.reason, { at: 'value' });
     const given = parsed.value;
-    const { values, problems, unknown } = resolveOptions(given, metadata);
+    const { values, problems } = resolveOptions(given, metadata);
     if (problems.length) throw fail(request, problems[0].message, { at: { option: problems[0].option! } });
-    if (unknown.length) {
-      const known = Object.keys(metadata.options ?? {});
-      warnings.push(
-        `Feature ${request.id} has no option ${unknown.map((u) => `"${u}"`).join(', ')} (its options: ${known.join(', ') || 'none'}); passed on as given`,
-      );
-    }
     if (key && content.digest) pins[key] = { digest: content.digest };
     // Equal Features (the spec's "Feature Equality") are installed once: same content, same options.
     const identity = JSON.stringify([content.digest ?? content.dir, Object.entries(given).sort()]);
@@ -148,11 +140,11 @@ export async function resolveFeatures(
     );
   } catch (error) {
     if (!(error instanceof FeatureOrderError)) throw error;
-    throw new DevboxError(`${project.source.path}: ${error.message}`, {
-      fix: 'change dependsOn, installsAfter or overrideFeatureInstallOrder so that no Feature waits for itself',
-    });
+    const key = error.message.startsWith('overrideFeatureInstallOrder') ? 'overrideFeatureInstallOrder' : 'features';
+    const fix = key === 'features' ? 'change dependsOn, installsAfter or overrideFeatureInstallOrder so that no Feature waits for itself' : undefined;
+    throw errorAt(readConfigFile(project.source.path), [key], error.message.replace(/^overrideFeatureInstallOrder /, ''), fix, true);
   }
-  return { features: order.map((o) => nodes.find((n) => n.node === o)!.feature), pins, warnings };
+  return { features: order.map((o) => nodes.find((n) => n.node === o)!.feature), pins };
 }
 
 /**
@@ -161,7 +153,7 @@ export async function resolveFeatures(
  */
 export async function lockFeatures(project: ProjectConfig, storeRoot: string, update: boolean): Promise<ResolvedFeatures & { changed: boolean }> {
   const lock = readLock(project.root);
-  const resolved = project.features.length ? await resolveFeatures(project, storeRoot, lock.features, update) : { features: [], pins: {}, warnings: [] };
+  const resolved = project.features.length ? await resolveFeatures(project, storeRoot, lock.features, update) : { features: [], pins: {} };
   const changed = JSON.stringify(formatLock({ ...lock, features: resolved.pins })) !== JSON.stringify(formatLock(lock));
   if (changed) await writeLock(project.root, { ...lock, features: resolved.pins });
   return { ...resolved, changed };
