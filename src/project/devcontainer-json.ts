@@ -70,9 +70,9 @@ function devcontainerSchema(): JsonSchema {
   };
 }
 
-const READ_PROPERTIES = new Set(['$schema', ...Object.keys(devcontainerSchema().properties ?? {})]);
-/** build.* properties that only make sense for Docker's builder. */
-const READ_BUILD_PROPERTIES = new Set(['dockerfile', 'context', 'args', 'target']);
+/** The properties devbox reads (the others are named in a warning), `build.*` ones with their prefix. */
+export const READ_PROPERTIES = new Set(['$schema', ...Object.keys(devcontainerSchema().properties ?? {})]);
+export const READ_BUILD_PROPERTIES = new Set(['dockerfile', 'context', 'args', 'target']);
 const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '::1']);
 /** The metadata properties the config's entry carries; mounts and forwardPorts are read into the config's own. */
 const ENTRY_PROPERTIES = Object.keys(METADATA_PROPERTIES).filter(
