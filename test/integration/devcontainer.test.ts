@@ -161,6 +161,27 @@ test("overrideCommand false runs the image's command beside the sandbox; a Featu
   assert.is(entries, 'entrypoint\nentrypoint\n');
 });
 
+test('portsAttributes: devbox ports shows a label, onAutoForward ignore keeps a port from being forwarded; hostRequirements warn', async () => {
+  const labelled = 20000 + Math.floor(Math.random() * 20000);
+  const ignored = labelled + 1;
+  const root = project({ portsAttributes: { [labelled]: { label: 'web app' }, [ignored]: { onAutoForward: 'ignore' } }, hostRequirements: { cpus: 4096 } });
+  const started = await devboxOk(
+    ['run', 'sh', '-c', `mkdir -p /tmp/www && echo hi > /tmp/www/index.html && httpd -p ${labelled} -h /tmp/www && httpd -p ${ignored} -h /tmp/www`],
+    {
+      cwd: root,
+    },
+  );
+  assert.match(started.stderr, /devbox: warning: the dev container asks for 4096 CPUs, this machine has \d+ \(hostRequirements\)/);
+  const id = sandboxFolder(storeRoot(), root).split('/').at(-1)!;
+  const ports = await eventually(async () => {
+    const out = (await devboxOk(['ports', id])).stdout;
+    return out.includes('web app') ? out : undefined;
+  }, 'the labelled forward');
+  assert.match(ports, /LABEL/);
+  // Both servers listened before the watcher's scan that forwarded the first: the second was seen and left alone.
+  assert.not.match(ports, new RegExp(`${ignored}/tcp`));
+});
+
 test('shutdownAction stopContainer: the sandbox stops when the last session in it ends', async () => {
   const root = project({ shutdownAction: 'stopContainer' });
   await devboxOk(['run', 'true'], { cwd: root });
