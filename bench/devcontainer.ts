@@ -7,7 +7,7 @@
  * removed at the end (deleting many files slows the disk down for what follows).
  * Usage: node dist/bench/devcontainer.js [COLD_RUNS] [WARM_RUNS]
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,32 +16,13 @@ import { DEVBOX_BIN } from '../test/helpers/cli.js';
 import { devcontainerArchive } from '../test/helpers/devcontainer.js';
 import { publishFeature, writeFeature } from '../test/helpers/features.js';
 import { startRegistry } from '../test/helpers/registry.js';
-import { median, sh } from './measure.js';
+import { median, sh, shellToPrompt } from './measure.js';
 
 const coldRuns = Number(process.argv[2] ?? 3);
 const warmRuns = Number(process.argv[3] ?? 30);
 const work = mkdtempSync(join(tmpdir(), 'devbox-bench-dc-'));
 process.env.DEVBOX_TEST_TMP = work; // the test helpers make their files there
 const IMAGE = 'mcr.microsoft.com/devcontainers/base:bookworm';
-
-/** `devbox shell` in a pseudo-terminal until its prompt shows, then exit; resolves with the time it took. */
-function shellToPrompt(cwd: string, env: NodeJS.ProcessEnv): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const child = spawn('script', ['-qec', `${process.execPath} ${DEVBOX_BIN} shell`, '/dev/null'], { cwd, env, stdio: ['pipe', 'pipe', 'ignore'] });
-    let out = '';
-    let prompted = false;
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (!prompted && out.includes('(devbox:')) {
-        prompted = true;
-        resolve(performance.now() - t0);
-        child.stdin.end('exit\n');
-      }
-    });
-    child.once('exit', (code) => (prompted ? undefined : reject(new Error(`devbox shell exited ${code} before its prompt: ${out.slice(-500)}`))));
-  });
-}
 
 const FEATURES = {
   'common-utils': {

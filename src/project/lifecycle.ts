@@ -21,13 +21,19 @@ import { note, warn } from '../util/warn.js';
 import { describeFailure, recordFailure, type EntrySettings, type HookFailure, type HookRecord } from './entry-file.js';
 import { processFor, stepArgs } from './entry-process.js';
 import type { UserEnvProbe } from './devcontainer/metadata.js';
-import type { LifecycleCommand, ProjectConfig } from './project-config.js';
+import type { LifecycleCommand, LifecycleStep, ProjectConfig } from './project-config.js';
 
 const WORKER = fileURLToPath(new URL('./lifecycle-worker.js', import.meta.url));
 
 /** The commands of one lifecycle command: one, or the object form's named ones. */
-function commandSteps(command: LifecycleCommand): { name?: string; argv: string[] }[] {
-  return command.kind === 'parallel' ? Object.entries(command.steps).map(([name, step]) => ({ name, argv: stepArgs(step) })) : [{ argv: stepArgs(command) }];
+function commandSteps(command: LifecycleCommand): { name?: string; step: LifecycleStep; argv: string[] }[] {
+  const entries: [string | undefined, LifecycleStep][] = command.kind === 'parallel' ? Object.entries(command.steps) : [[undefined, command]];
+  return entries.map(([name, step]) => ({ ...(name === undefined ? {} : { name }), step, argv: stepArgs(step) }));
+}
+
+/** A command as the config writes it: the string, or the array's words. */
+function asWritten({ name, step }: { name?: string; step: LifecycleStep }): string {
+  return `${name ? `${name}: ` : ''}${step.kind === 'shell' ? step.command : step.argv.join(' ')}`;
 }
 
 /**
@@ -41,7 +47,7 @@ export async function runHooks(
 ): Promise<HookFailure | undefined> {
   for (const { hook, origin, command } of hooks) {
     const steps = commandSteps(command);
-    say(`${hook} from ${origin}: ${steps.map((s) => (s.name ? `${s.name}: ` : '') + s.argv.join(' ')).join('; ')}`);
+    say(`${hook} from ${origin}: ${steps.map(asWritten).join('; ')}`);
     const statuses = await Promise.all(steps.map((step) => run(step.argv)));
     const index = statuses.findIndex((status) => status !== 0);
     if (index >= 0) return { hook, origin, ...(steps[index].name ? { name: steps[index].name } : {}), status: statuses[index] };

@@ -140,9 +140,24 @@ export async function startProject(project: ProjectConfig, settings: Settings, o
     });
     return { ...result, start };
   });
-  const { state, fresh } = started;
-  if (!started.started || !('start' in started)) return { state, entry: readEntrySettings(dir, state), background: [] };
-  const start = started.start;
+  if (!started.started || !('start' in started)) return { state: started.state, entry: readEntrySettings(dir, started.state), background: [] };
+  return afterStart(project, settings, options, dir, started.state, started.fresh, started.start);
+}
+
+/**
+ * What follows a start, as Dev Containers does after creating or starting a container: the remote user's home
+ * handed over (a new sandbox), the container command, the user's environment probed, entry.json written, then
+ * the lifecycle commands due: those up to waitFor here, the rest left to the caller's background worker.
+ */
+async function afterStart(
+  project: ProjectConfig,
+  settings: Settings,
+  options: EnterOptions,
+  dir: string,
+  state: LiveSandboxState,
+  fresh: boolean,
+  start: StartSettings,
+): Promise<ProjectStart> {
   const imageEnv = envRecord(state.imageEnv);
   const previous = fresh ? undefined : readEntrySettings(dir);
   // Tools that bring their own CA list read these (Node.js adds, requests and OpenSSL replace: the bundle has the image's too).
@@ -159,8 +174,7 @@ export async function startProject(project: ProjectConfig, settings: Settings, o
   writeEntrySettings(dir, entry);
   if (fresh) await handOverHome(project, state, entry);
   await containerCommand(dir, project, state, entry, start);
-  const probed = await probeUserEnvironment(project, state, entry, start.userEnvProbe);
-  entry = { ...entry, env: environment(probed) };
+  entry = { ...entry, env: environment(await probeUserEnvironment(project, state, entry, start.userEnvProbe)) };
   const seen = { ...imageEnv, ...(Object.fromEntries(Object.entries(entry.env).filter(([, v]) => v !== null)) as Record<string, string>) };
   entry.postAttach = hookRecords(start.hooks, ['postAttachCommand'], seen);
   writeEntrySettings(dir, entry);
