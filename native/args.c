@@ -34,7 +34,24 @@
   X (REMOVE_AFTER, "--remove-after", 1, false)  \
   X (SYNC_FD, "--sync-fd", 1, false)            \
   X (KEEP_ALIVE, "--keep-alive", 0, false)      \
-  X (JOIN, "--join", 1, false)
+  X (JOIN, "--join", 1, false)                              \
+  X (CONTAINER, "--container", 1, false)                    \
+  X (DETACH, "--detach", 0, false)                          \
+  X (NOTIFY_FD, "--notify-fd", 1, false)                    \
+  X (INTERACTIVE, "--interactive", 0, false)                \
+  X (LOG, "--log", 1, false)                                \
+  X (LOG_MAX_SIZE, "--log-max-size", 1, false)              \
+  X (LOG_MAX_FILES, "--log-max-files", 1, false)            \
+  X (EVENTS, "--events", 1, false)                          \
+  X (RESTART, "--restart", 1, false)                        \
+  X (STOP_SIGNAL, "--stop-signal", 1, false)                \
+  X (DETACH_KEYS, "--detach-keys", 1, false)                \
+  X (HEALTH_CMD, "--health-cmd", 1, true)                   \
+  X (HEALTH_INTERVAL, "--health-interval", 1, false)        \
+  X (HEALTH_TIMEOUT, "--health-timeout", 1, false)          \
+  X (HEALTH_START_PERIOD, "--health-start-period", 1, false) \
+  X (HEALTH_START_INTERVAL, "--health-start-interval", 1, false) \
+  X (HEALTH_RETRIES, "--health-retries", 1, false)
 
 #define OPTION_ID(id, name, n_args, repeatable) OPT_##id,
 #define OPTION_ENTRY(id, name, n_args, repeatable) { name, n_args, repeatable },
@@ -73,6 +90,71 @@ parse_groups (const char *text, Options *opts)
     {
       opts->groups = xrealloc (opts->groups, opts->n_groups + 1, sizeof (gid_t));
       opts->groups[opts->n_groups++] = (gid_t) parse_number (tok, 0xfffffffeUL, "--groups");
+    }
+}
+
+static void
+parse_restart (const char *text, ContainerOpts *c)
+{
+  if (strcmp (text, "no") == 0)
+    c->restart = RESTART_NO;
+  else if (strcmp (text, "always") == 0)
+    c->restart = RESTART_ALWAYS;
+  else if (strcmp (text, "unless-stopped") == 0)
+    c->restart = RESTART_UNLESS_STOPPED;
+  else if (strcmp (text, "on-failure") == 0)
+    c->restart = RESTART_ON_FAILURE;
+  else if (strncmp (text, "on-failure:", 11) == 0)
+    {
+      c->restart = RESTART_ON_FAILURE;
+      c->restart_max = parse_number (text + 11, 1000000, "--restart on-failure:N");
+    }
+  else
+    die ("--restart: expected no, always, unless-stopped or on-failure[:N], not \"%s\"", text);
+}
+
+/* Byte values, comma-separated: "16,17" is ctrl-p,ctrl-q. */
+static void
+parse_detach_keys (const char *text, ContainerOpts *c)
+{
+  cleanup_free char *copy = xstrdup (text);
+  char *save = NULL;
+  for (char *tok = strtok_r (copy, ",", &save); tok; tok = strtok_r (NULL, ",", &save))
+    {
+      if (c->n_detach_keys == N_ELEMENTS (c->detach_keys))
+        die ("--detach-keys: at most %zu keys", N_ELEMENTS (c->detach_keys));
+      c->detach_keys[c->n_detach_keys++] = (unsigned char) parse_number (tok, 255, "--detach-keys");
+    }
+}
+
+static void
+apply_container_option (ContainerOpts *c, OptionId id, char **a)
+{
+  switch (id)
+    {
+    case OPT_CONTAINER: c->dir = a[0]; break;
+    case OPT_DETACH: c->detach = true; break;
+    case OPT_NOTIFY_FD: c->notify_fd = (int) parse_number (a[0], INT_MAX, "--notify-fd"); break;
+    case OPT_INTERACTIVE: c->interactive = true; break;
+    case OPT_LOG: c->log_path = a[0]; break;
+    case OPT_LOG_MAX_SIZE: c->log_max_size = (long) parse_number (a[0], LONG_MAX, "--log-max-size"); break;
+    case OPT_LOG_MAX_FILES: c->log_max_files = (int) parse_number (a[0], 100, "--log-max-files"); break;
+    case OPT_EVENTS: c->events_path = a[0]; break;
+    case OPT_RESTART: parse_restart (a[0], c); break;
+    case OPT_STOP_SIGNAL: c->stop_signal = (int) parse_number (a[0], 64, "--stop-signal"); break;
+    case OPT_DETACH_KEYS: parse_detach_keys (a[0], c); break;
+    case OPT_HEALTH_CMD:
+      c->health_cmd = xrealloc (c->health_cmd, c->n_health_cmd + 2, sizeof (char *));
+      c->health_cmd[c->n_health_cmd++] = a[0];
+      c->health_cmd[c->n_health_cmd] = NULL;
+      break;
+    case OPT_HEALTH_INTERVAL: c->health_interval_ms = (long) parse_number (a[0], LONG_MAX, "--health-interval"); break;
+    case OPT_HEALTH_TIMEOUT: c->health_timeout_ms = (long) parse_number (a[0], LONG_MAX, "--health-timeout"); break;
+    case OPT_HEALTH_START_PERIOD: c->health_start_period_ms = (long) parse_number (a[0], LONG_MAX, "--health-start-period"); break;
+    case OPT_HEALTH_START_INTERVAL: c->health_start_interval_ms = (long) parse_number (a[0], LONG_MAX, "--health-start-interval"); break;
+    case OPT_HEALTH_RETRIES: c->health_retries = parse_number (a[0], 1000000, "--health-retries"); break;
+    default:
+      die ("unhandled option %d", (int) id);
     }
 }
 
@@ -118,6 +200,7 @@ apply_option (Options *opts, OptionId id, char **a)
     case OPT_SYNC_FD: opts->sync_fd = (int) parse_number (a[0], INT_MAX, "--sync-fd"); break;
     case OPT_KEEP_ALIVE: opts->keep_alive = true; break;
     case OPT_JOIN: opts->join_pid = (pid_t) parse_number (a[0], 0x3fffffffUL, "--join"); break;
+    case OPT_CONTAINER ... OPT_HEALTH_RETRIES: apply_container_option (&opts->container, id, a); break;
     case N_OPTIONS:
     default:
       die ("unhandled option %d", (int) id);
@@ -130,6 +213,8 @@ parse_args (int argc, char **argv, Options *opts)
   opts->env = xcalloc ((size_t) argc + 1, sizeof (char *));
   opts->cwd = "/";
   opts->sync_fd = -1;
+  opts->container = (ContainerOpts){ .notify_fd = -1, .log_max_files = 1, .stop_signal = 15, .health_interval_ms = 30000,
+                                     .health_timeout_ms = 30000, .health_start_interval_ms = 5000, .health_retries = 3 };
   int i = 1;
   while (i < argc && strcmp (argv[i], "--") != 0)
     {
@@ -244,6 +329,26 @@ validate_join (const Options *opts)
   require_absolute (opts->cwd, "--chdir");
 }
 
+/* The supervisor's options need --container, which runs one command, not a kept-alive or joined sandbox. */
+static void
+validate_container (const Options *opts)
+{
+  for (int id = OPT_CONTAINER + 1; id <= OPT_HEALTH_RETRIES; id++)
+    if (seen[id] && !seen[OPT_CONTAINER])
+      die ("%s needs --container", option_table[id].name);
+  if (!seen[OPT_CONTAINER])
+    return;
+  if (opts->keep_alive || opts->no_pivot)
+    die ("--container cannot be combined with %s", opts->keep_alive ? "--keep-alive" : "--no-pivot");
+  require_absolute (opts->container.dir, "--container");
+  if (opts->container.detach && opts->container.notify_fd < 0)
+    die ("--detach needs --notify-fd: the caller learns there that the container is up");
+  if (opts->container.notify_fd >= 0 && opts->container.notify_fd < 3)
+    die ("--notify-fd: %d is a standard stream; give a descriptor of its own", opts->container.notify_fd);
+  if (opts->container.n_detach_keys && !opts->tty)
+    die ("--detach-keys needs --tty");
+}
+
 void
 validate_options (Options *opts)
 {
@@ -267,8 +372,11 @@ validate_options (Options *opts)
     die ("a root file system is required: --overlay, --fuse-overlay or --rootfs");
   else if (opts->keep_alive && (opts->command || opts->tty || opts->remove_after))
     die ("--keep-alive takes no command, --tty or --remove-after: commands --join the sandbox");
+  else if (opts->keep_alive && !seen[OPT_SYNC_FD])
+    die ("--keep-alive needs --sync-fd: the caller records the sandbox before it lets it start");
   else if (!opts->keep_alive && opts->command == NULL)
     die ("no command given after --");
+  validate_container (opts);
   validate_paths (opts);
   if (opts->sync_fd >= 0)
     validate_sync_fd (opts->sync_fd);

@@ -9,6 +9,8 @@
 #include <sys/types.h>
 #include <termios.h>
 
+#include "container.h"
+
 typedef enum { ROOTFS_NONE, ROOTFS_OVERLAY, ROOTFS_FUSE, ROOTFS_DIRECTORY } RootfsKind;
 typedef enum { MOUNT_BIND, MOUNT_RO_BIND, MOUNT_TMPFS } MountKind;
 
@@ -49,6 +51,7 @@ typedef struct
   size_t n_groups;
   char **command; /* NULL-terminated; NULL when none was given */
   int sync_fd;    /* --sync-fd; -1 when not given */
+  ContainerOpts container;
 } Options;
 
 /* What the sandbox's pid 1 carries through setup: channels to the outer process, fds opened before pivot_root. */
@@ -59,6 +62,7 @@ typedef struct
   int pty_slave;      /* --tty: the command's terminal */
   int remove_parent;  /* --remove-after: the directory's parent, O_PATH */
   char *remove_name;
+  int stdio[3];       /* --container without --tty: the command's stdin, stdout, stderr (pipes to the supervisor) */
 } Sandbox;
 
 /* The outer process's side of --tty. */
@@ -85,25 +89,36 @@ bool writes_map_itself (const IdMap *map, unsigned long own_id);
 void write_id_maps (pid_t child, const Options *opts);
 void become_namespace_root (void);
 
-/* mounts.c */
-void mount_rootfs (const Options *opts);
-void mount_sandbox_filesystems (const Options *opts, Sandbox *sb);
-void enter_rootfs (const Options *opts);
+/* root.c */
+void open_sandbox_root (const char *path);
+void use_current_root (void);
+int sandbox_root (void);
+void close_sandbox_root (void);
 int open_in_root (const char *path, int flags);
 int open_or_create_in_root (const char *path, bool directory);
-void use_current_root (void);
 void bind_fd (int source_fd, int dest_fd, const char *dest);
+
+/* mounts.c */
+void mount_rootfs (const Options *opts);
+void mount_sandbox_filesystems (const Options *opts);
+void enter_rootfs (const Options *opts);
 
 /* process.c */
 int run_init (const Options *opts, Sandbox *sb);
 void handled_signals (sigset_t *set);
 void reset_signals (void);
 void remember_command_line (int argc, char **argv);
+void wipe_environment (void);
 void exec_failed (const char *cmd) __attribute__ ((noreturn));
 void exec_command (const Options *opts, int pty_slave) __attribute__ ((noreturn));
 void end_all_processes (void);
+void allow_joins (void);
+void hide_command_line (void);
 
-/* main.c */
+/* container-init.c */
+int run_container_init (const Options *opts, Sandbox *sb);
+
+/* supervise.c */
 int supervise (pid_t child, int ready_fd, int console_socket);
 
 /* join.c */

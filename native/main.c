@@ -5,6 +5,7 @@
  */
 #include "helper.h"
 #include "kernel.h"
+#include "monitor.h"
 #include "util.h"
 
 #include <errno.h>
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <net/if.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -26,7 +28,7 @@
 #include <unistd.h>
 
 static Options opts;
-static Sandbox sandbox = { .ready_fd = -1, .console_socket = -1, .pty_slave = -1, .remove_parent = -1 };
+static Sandbox sandbox = { .ready_fd = -1, .console_socket = -1, .pty_slave = -1, .remove_parent = -1, .stdio = { -1, -1, -1 } };
 
 /* --remove-after also holds when setup fails: no half-made container stays in the store. */
 static void
@@ -113,6 +115,8 @@ bring_up_loopback (void)
 static void __attribute__ ((noreturn))
 run_sandbox (void)
 {
+  /* What pid 1 kept of the caller's environment, root in a live sandbox would read in /proc/1/environ. */
+  wipe_environment ();
   umask (022);
   /* Out of the caller's session and process group: terminal signals reach us once, through the outer process. */
   if (setsid () < 0)
@@ -120,14 +124,33 @@ run_sandbox (void)
   /* Not dumpable: nothing in the sandbox may open our fds through /proc/1/fd (runc does the same). */
   if (prctl (PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
     die_with_error ("prctl(PR_SET_DUMPABLE)");
-  if (opts.remove_after)
+  /* A container's supervisor removes it from outside: pid 1 is joinable and must hold no host directory. */
+  if (opts.remove_after && !opts.container.dir)
     open_remove_target (opts.remove_after);
   if (opts.unshare_net)
     bring_up_loopback ();
   mount_rootfs (&opts);
-  mount_sandbox_filesystems (&opts, &sandbox);
+  mount_sandbox_filesystems (&opts);
+  /* After every mount, as runc: the terminal comes from the devpts the sandbox ends up with. */
+  if (opts.tty)
+    sandbox.pty_slave = open_console (sandbox.console_socket, true);
   enter_rootfs (&opts);
   _exit (run_init (&opts, &sandbox));
+}
+
+/* All but --sync-fd, which pid 1 holds as the sandbox's lifetime. */
+static void
+close_inherited_fds (int keep)
+{
+  unsigned int first = 3;
+  if (keep >= 3)
+    {
+      if ((unsigned int) keep > first && syscall (SYS_close_range, first, (unsigned int) keep - 1, 0U) < 0)
+        die_with_error ("close_range");
+      first = (unsigned int) keep + 1;
+    }
+  if (syscall (SYS_close_range, first, ~0U, 0U) < 0)
+    die_with_error ("close_range");
 }
 
 static void __attribute__ ((noreturn))
@@ -165,70 +188,6 @@ die_with_caller (void)
     die ("the calling process exited");
 }
 
-/* SIGCHLD → the exit status once the sandbox ended; SIGWINCH → resize; others go to pid 1. -1: go on. */
-static int
-handle_signal (int sfd, pid_t child, const Relay *relay)
-{
-  struct signalfd_siginfo info;
-  if (TEMP_FAILURE_RETRY (read (sfd, &info, sizeof info)) != sizeof info)
-    die_with_error ("read signalfd");
-  int wstatus;
-  if (info.ssi_signo == SIGCHLD)
-    return waitpid (child, &wstatus, WNOHANG) == child ? exit_status_of (wstatus) : -1;
-  if (info.ssi_signo == SIGWINCH && relay)
-    relay_resize (relay);
-  else
-    (void) kill (child, (int) info.ssi_signo); /* ESRCH: it is exiting, SIGCHLD follows */
-  return -1;
-}
-
-/* A sandbox that ended before it was up failed to start, whatever its status: 125. */
-static int
-status_after_setup (int status, int ready_fd)
-{
-  if (ready_fd < 0) /* already known to be up */
-    return status;
-  char byte;
-  if (read_byte (ready_fd, &byte) == 1)
-    return status;
-  if (status > 128)
-    warn_msg ("the sandbox was killed by signal %d while it was being set up", status - 128);
-  return EXIT_SETUP_FAILED;
-}
-
-int
-supervise (pid_t child, int ready_fd, int console_socket)
-{
-  Relay relay;
-  bool relaying = console_socket >= 0 && relay_start (&relay, console_socket);
-  if (console_socket >= 0)
-    close (console_socket);
-  sigset_t set;
-  handled_signals (&set);
-  cleanup_fd int sfd = signalfd (-1, &set, SFD_CLOEXEC);
-  if (sfd < 0)
-    die_with_error ("signalfd");
-  int status = -1;
-  while (status < 0)
-    {
-      struct pollfd fds[3] = { { .fd = sfd, .events = POLLIN } };
-      nfds_t n = 1 + (relaying ? (nfds_t) relay_poll_fds (&relay, fds + 1) : 0);
-      if (poll (fds, n, -1) < 0)
-        {
-          if (errno == EINTR)
-            continue;
-          die_with_error ("poll");
-        }
-      if (relaying)
-        relay_handle (&relay, fds + 1);
-      if (fds[0].revents & POLLIN)
-        status = handle_signal (sfd, child, relaying ? &relay : NULL);
-    }
-  if (relaying)
-    relay_finish (&relay);
-  return status_after_setup (status, ready_fd);
-}
-
 /*
  * --keep-alive: once the sandbox is up, its pid 1's host pid goes to stdout (what devbox joins), and stdout is
  * closed so the caller reading it sees the end; then wait for the sandbox to be stopped.
@@ -250,6 +209,45 @@ announce_when_up (pid_t child, int ready_fd)
   return supervise (child, -1, -1);
 }
 
+typedef struct
+{
+  int in[2], out[2], err[2];
+} ContainerPipes;
+
+/*
+ * --container: one supervisor per container (a lock on DIR, held by it and by pid 1, which inherits it), a
+ * message socket to pid 1 in place of the ready pipe, and the command's stdio as pipes unless it has a terminal.
+ */
+static void
+prepare_container (ContainerPipes *pipes, int ctl[2])
+{
+  int dir = open (opts.container.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0)
+    die_with_error ("open %s", opts.container.dir);
+  if (flock (dir, LOCK_EX | LOCK_NB) < 0)
+    {
+      if (errno == EWOULDBLOCK)
+        die ("the container in %s is already running: another supervisor holds it", opts.container.dir);
+      die_with_error ("lock %s", opts.container.dir);
+    }
+  if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) < 0)
+    die_with_error ("socketpair");
+  if (opts.tty)
+    return;
+  if ((opts.container.interactive && pipe2 (pipes->in, O_CLOEXEC) < 0) || pipe2 (pipes->out, O_CLOEXEC) < 0 || pipe2 (pipes->err, O_CLOEXEC) < 0)
+    die_with_error ("pipe2");
+}
+
+static int
+open_user_namespace (pid_t child)
+{
+  cleanup_free char *path = xasprintf ("/proc/%d/ns/user", (int) child);
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    die_with_error ("open %s", path);
+  return fd;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -259,12 +257,13 @@ main (int argc, char **argv)
   remember_command_line (argc, argv);
   validate_options (&opts);
 
-  /* A kept-alive sandbox outlives the devbox command that started it; devbox stop ends it. */
-  if (!opts.keep_alive)
-    die_with_caller ();
-  /* Inherited fds must not reach the sandbox's programs (fuse-overlayfs, newuidmap): close them at exec. */
-  if (!opts.no_pivot && syscall (SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-    die_with_error ("close_range");
+  /* Until a kept-alive sandbox is released (--sync-fd) this process dies with its caller too: a sandbox that
+     outlives it is one its caller recorded first (devbox stop must find every sandbox there is). */
+  die_with_caller ();
+  /* Nothing the caller left open may reach the sandbox (CVE-2024-21626 is an fd leaked this way): pid 1
+     never execs, and in a live sandbox it is dumpable; the supervisor outlives the caller. --sync-fd is ours. */
+  if (!opts.no_pivot)
+    close_inherited_fds (opts.sync_fd);
   /* Blocked before clone, so none is lost before the signalfd loops start; the child inherits the mask. */
   sigset_t set;
   handled_signals (&set);
@@ -275,7 +274,12 @@ main (int argc, char **argv)
     return join_sandbox (&opts);
 
   int sync_pipe[2], ready_pipe[2], console[2] = { -1, -1 };
-  if (pipe2 (sync_pipe, O_CLOEXEC) < 0 || pipe2 (ready_pipe, O_CLOEXEC) < 0)
+  ContainerPipes pipes = { .in = { -1, -1 }, .out = { -1, -1 }, .err = { -1, -1 } };
+  if (opts.container.dir)
+    prepare_container (&pipes, ready_pipe);
+  else if (pipe2 (ready_pipe, O_CLOEXEC) < 0)
+    die_with_error ("pipe2");
+  if (pipe2 (sync_pipe, O_CLOEXEC) < 0)
     die_with_error ("pipe2");
   if (opts.tty && socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, console) < 0)
     die_with_error ("socketpair");
@@ -289,19 +293,39 @@ main (int argc, char **argv)
         close (console[0]);
       sandbox.ready_fd = ready_pipe[1];
       sandbox.console_socket = console[1];
+      int ends[3] = { pipes.in[0], pipes.out[1], pipes.err[1] };
+      memcpy (sandbox.stdio, ends, sizeof ends);
+      int supervisors_ends[3] = { pipes.in[1], pipes.out[0], pipes.err[0] }; /* held here, the command would never see EOF */
+      for (int i = 0; i < 3; i++)
+        if (supervisors_ends[i] >= 0)
+          close (supervisors_ends[i]);
       run_child (sync_pipe[0]);
     }
   close (sync_pipe[0]);
   close (ready_pipe[1]);
   if (opts.tty)
     close (console[1]);
+  /* Held until the end: removing the container's files needs to be root of its user namespace. */
+  int userns = opts.container.dir ? open_user_namespace (child) : -1;
   write_id_maps (child, &opts);
   if (opts.sync_fd >= 0)
     sync_with_caller (opts.sync_fd, child);
+  /* Released: a kept-alive sandbox outlives the devbox command that started it; devbox stop ends it. */
+  if (opts.keep_alive && prctl (PR_SET_PDEATHSIG, 0) < 0)
+    die_with_error ("prctl(PR_SET_PDEATHSIG)");
   /* sync_pipe[1] stays open until we exit: the child polls it to learn whether we are still alive. */
   if (write_byte (sync_pipe[1], 'm') < 0)
     die_with_error ("start the sandbox");
   if (opts.keep_alive)
     return announce_when_up (child, ready_pipe[0]);
+  if (opts.container.dir)
+    {
+      int commands_ends[3] = { pipes.in[0], pipes.out[1], pipes.err[1] }; /* pid 1 has them */
+      for (int i = 0; i < 3; i++)
+        if (commands_ends[i] >= 0)
+          close (commands_ends[i]);
+      MonitorFds fds = { .ctl = ready_pipe[0], .console = console[0], .out = pipes.out[0], .err = pipes.err[0], .in = pipes.in[1], .userns = userns };
+      return monitor_container (&opts, child, &fds);
+    }
   return supervise (child, ready_pipe[0], console[0]);
 }

@@ -1,8 +1,7 @@
 /*
  * The sandbox's file system: the root (kernel overlay, fuse-overlayfs or a prepared directory), then /proc,
- * /dev, /sys, /tmp and the caller's mounts inside it, then pivot_root. Every path inside the new root is
- * resolved with openat2(RESOLVE_IN_ROOT) and mounted on through /proc/self/fd, so a symlink in a hostile
- * image can never aim a mount or a mkdir at the host (the class of CVE-2021-30465 and CVE-2025-31133).
+ * /dev, /sys, /tmp and the caller's mounts inside it, then pivot_root. Every path inside the new root goes
+ * through root.c, so a symlink in a hostile image can never aim a mount or a mkdir at the host.
  */
 #include <linux/mount.h> /* before kernel.h, which fills what old headers lack */
 
@@ -13,7 +12,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,8 +21,6 @@
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-
-static int root_fd = -1; /* the assembled root, O_PATH */
 
 static const char *
 root_path (const Options *opts)
@@ -170,63 +166,7 @@ mount_rootfs (const Options *opts)
     die_with_error ("bind %s onto itself", opts->rootfs_dir);
   if (opts->no_pivot)
     return;
-  root_fd = open (root_path (opts), O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (root_fd < 0)
-    die_with_error ("open %s", root_path (opts));
-}
-
-int
-open_in_root (const char *path, int flags)
-{
-  struct open_how how = {
-    .flags = (unsigned long long) (flags | O_CLOEXEC),
-    .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-  };
-  while (*path == '/')
-    path++;
-  return (int) syscall (SYS_openat2, root_fd, *path ? path : ".", &how, sizeof how);
-}
-
-/*
- * Opens path inside the root (O_PATH), creating what is missing: parents as directories, the last component
- * as a directory or an empty file. Each parent is resolved inside the root and created relative to its fd.
- */
-int
-open_or_create_in_root (const char *path, bool directory)
-{
-  int fd = open_in_root (path, O_PATH);
-  if (fd >= 0 || errno != ENOENT)
-    return fd;
-  cleanup_free char *parent_path = xstrdup (path);
-  char *slash = strrchr (parent_path, '/');
-  const char *name = slash ? slash + 1 : parent_path;
-  if (slash)
-    *slash = '\0';
-  cleanup_fd int parent = open_or_create_in_root (slash ? parent_path : "/", true);
-  if (parent < 0)
-    return -1;
-  int ret = directory ? mkdirat (parent, name, 0755) : mknodat (parent, name, S_IFREG | 0644, 0);
-  if (ret < 0 && errno != EEXIST)
-    return -1;
-  return open_in_root (path, O_PATH);
-}
-
-/* A process that entered a live sandbox's mount namespace resolves paths inside its root, like pid 1 did. */
-void
-use_current_root (void)
-{
-  root_fd = open ("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (root_fd < 0)
-    die_with_error ("open the sandbox's root");
-}
-
-void
-bind_fd (int source_fd, int dest_fd, const char *dest)
-{
-  cleanup_free char *from = fd_path (source_fd);
-  cleanup_free char *to = fd_path (dest_fd);
-  if (mount (from, to, NULL, MS_BIND | MS_REC, NULL) < 0)
-    die_with_error ("bind mount on %s", dest);
+  open_sandbox_root (root_path (opts));
 }
 
 /* Makes the mount at dest, and every mount below it, read-only. */
@@ -280,7 +220,7 @@ mount_in_root (const char *fstype, const char *dest, unsigned long flags, const 
 }
 
 static void
-setup_dev (const Options *opts, Sandbox *sb)
+setup_dev (const Options *opts)
 {
   mount_in_root ("tmpfs", "/dev", MS_NOSUID, "mode=0755,size=65536k");
   /* mknod is not allowed in a user namespace: bind the host's nodes, as runc does for rootless containers. */
@@ -306,8 +246,6 @@ setup_dev (const Options *opts, Sandbox *sb)
   cleanup_free char *mq_target = mq >= 0 ? fd_path (mq) : NULL;
   if (mq >= 0)
     (void) mount ("mqueue", mq_target, "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
-  if (opts->tty)
-    sb->pty_slave = open_console (sb->console_socket, true);
 }
 
 /* A fresh sysfs needs a network namespace of our own; otherwise bind the host's read-only, as runc does. */
@@ -330,10 +268,10 @@ setup_sys (void)
 }
 
 void
-mount_sandbox_filesystems (const Options *opts, Sandbox *sb)
+mount_sandbox_filesystems (const Options *opts)
 {
   mount_in_root ("proc", "/proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
-  setup_dev (opts, sb);
+  setup_dev (opts);
   setup_sys ();
   if (!opts->image_tmp)
     mount_in_root ("tmpfs", "/tmp", MS_NOSUID | MS_NODEV, "mode=1777");
@@ -351,7 +289,7 @@ mount_sandbox_filesystems (const Options *opts, Sandbox *sb)
 void
 enter_rootfs (const Options *opts)
 {
-  if (fchdir (root_fd) < 0)
+  if (fchdir (sandbox_root ()) < 0)
     die_with_error ("chdir %s", root_path (opts));
   if (syscall (SYS_pivot_root, ".", ".") < 0)
     die_with_error ("pivot_root %s", root_path (opts));
@@ -360,8 +298,7 @@ enter_rootfs (const Options *opts)
   /* Never keep a host directory as the cwd (CVE-2024-21626). */
   if (chdir ("/") < 0)
     die_with_error ("chdir /");
-  close (root_fd);
-  root_fd = -1;
+  close_sandbox_root ();
   if (opts->hostname && sethostname (opts->hostname, strlen (opts->hostname)) < 0)
     die_with_error ("sethostname %s", opts->hostname);
 }

@@ -197,7 +197,7 @@ wait_for_command (int sfd, pid_t command)
  * becoming dumpable it lets go of everything a process in the sandbox could reach through it: its stdio
  * (host files) becomes the sandbox's /dev/null, and it keeps only the capabilities the sandbox's root has.
  */
-static void
+void
 allow_joins (void)
 {
   cleanup_fd int null = open ("/dev/null", O_RDWR | O_CLOEXEC);
@@ -225,7 +225,7 @@ remember_command_line (int argc, char **argv)
  * pid 1's command line names host paths (layers, the store, binds) that `ps` inside would show. Once argv is
  * no longer needed (opts points into it), its memory is overwritten: /proc/1/cmdline reads "devbox-init".
  */
-static void
+void
 hide_command_line (void)
 {
   static const char title[] = "devbox-init";
@@ -233,6 +233,20 @@ hide_command_line (void)
     return;
   memset (title_start, 0, (size_t) (title_end - title_start));
   memcpy (title_start, title, sizeof title);
+}
+
+/*
+ * pid 1 needs nothing of the environment it was started with (the command gets exactly --setenv, and
+ * fuse-overlayfs none), and that memory is what /proc/1/environ shows: it is zeroed, not only forgotten.
+ */
+void
+wipe_environment (void)
+{
+  extern char **environ;
+  static char *empty[] = { NULL };
+  for (char **entry = environ; *entry; entry++)
+    memset (*entry, 0, strlen (*entry));
+  environ = empty;
 }
 
 /* --keep-alive: reap whatever joined processes leave behind until told to stop (devbox stop sends SIGTERM). */
@@ -273,6 +287,8 @@ end_all_processes (void)
 int
 run_init (const Options *opts, Sandbox *sb)
 {
+  if (opts->container.dir)
+    return run_container_init (opts, sb);
   sigset_t set;
   handled_signals (&set);
   if (sigprocmask (SIG_BLOCK, &set, NULL) < 0)
@@ -284,6 +300,7 @@ run_init (const Options *opts, Sandbox *sb)
     {
       /* Joinable before the pid is announced: a join right after it must not find pid 1 undumpable. */
       allow_joins ();
+      /* Before the announcement too, so no joined `ps` ever sees host paths; a memset, no system call. */
       hide_command_line ();
       if (write_byte (sb->ready_fd, 'r') < 0)
         die_with_error ("tell the outer process the sandbox is up");
@@ -292,9 +309,13 @@ run_init (const Options *opts, Sandbox *sb)
       end_all_processes ();
       return 0;
     }
-  /* fuse-overlayfs took pids 2 and 3; the command is pid 2 with every backend (ps, $$ checks). */
+  /*
+   * fuse-overlayfs took pids 2 and 3. Without this the command would be pid 4 with that backend only, and a
+   * script's `$$` or pid-file check would differ by backend. Kept on the setup path because it must come
+   * before the fork; it is one write to procfs, made only with fuse-overlayfs, and not an error if refused.
+   */
   if (opts->rootfs == ROOTFS_FUSE)
-    (void) write_file ("/proc/sys/kernel/ns_last_pid", "1"); /* cosmetic: no error if refused */
+    (void) write_file ("/proc/sys/kernel/ns_last_pid", "1");
   pid_t command = fork ();
   if (command < 0)
     die_with_error ("fork the command");
@@ -305,7 +326,7 @@ run_init (const Options *opts, Sandbox *sb)
   if (write_byte (sb->ready_fd, 'r') < 0)
     die_with_error ("tell the outer process the sandbox is up");
   close (sb->ready_fd);
-  hide_command_line (); /* the command has its own copy of opts */
+  hide_command_line (); /* once the command runs (it has its own copy of opts): off the setup path */
   int status = wait_for_command (sfd, command);
   end_all_processes ();
   if (sb->remove_parent >= 0)

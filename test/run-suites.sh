@@ -26,7 +26,9 @@ trap cleanup EXIT
 total=0; passed=0; skipped=0; crashed=0
 for group in "${groups[@]}"; do
   log="$tmp/$group.log"
-  node node_modules/uvu/bin.js "dist/test/$group" "${DEVBOX_TEST_FILES:-\.test\.js$}" 2>&1 | tee "$log"
+  # A limit on the whole group besides each test's own (test/helpers/test.ts): what a hung test left running
+  # cannot hold the run. timeout signals the whole process group, the suites' children with them.
+  timeout --kill-after=30 "${DEVBOX_SUITE_TIMEOUT:-3600}" node node_modules/uvu/bin.js "dist/test/$group" "${DEVBOX_TEST_FILES:-\.test\.js$}" 2>&1 | tee "$log"
   t=$(sed -n 's/^ *Total: *\([0-9]*\).*/\1/p' "$log" | tail -n 1)
   p=$(sed -n 's/^ *Passed: *\([0-9]*\).*/\1/p' "$log" | tail -n 1)
   s=$(sed -n 's/^ *Skipped: *\([0-9]*\).*/\1/p' "$log" | tail -n 1)

@@ -12,15 +12,18 @@ cd "$(dirname "$0")/.."
 # Style and layering first: a formatting slip or an import pointing up fails in seconds, not after the suites.
 npm run --silent lint
 
+# The helper's contract suite runs the sanitizer build of the helper (native/README.md).
+build() { npm run --silent build && make -s -C native sanitize; }
+
 if [ "$(id -u)" != 0 ]; then
-  npm run --silent build
+  build
   exec bash test/run-suites.sh
 fi
 
 # DEVBOX_TEST_USER: another user name, so that two runs on one machine do not share a user (and its podman).
 TEST_USER=${DEVBOX_TEST_USER:-devbox-test}
-bash test/setup-machine.sh --create "$TEST_USER"
-npm run --silent build
+bash test/setup-machine.sh --tests --create "$TEST_USER"
+build
 
 # The checkout may sit under /root (mode 700): give the test user its own copy.
 work=$(mktemp -d /var/tmp/devbox-test.XXXXXX)

@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
 # Root only. Makes a Debian machine ready for rootless devbox; idempotent.
-#   setup-machine.sh [--create] [USER...]
-# Installs the packages devbox and its tests use, makes /dev/fuse and /dev/net/tun usable by users (as a desktop
-# has them), and gives each USER a subordinate id range (creating the user first with --create).
+#   setup-machine.sh [--tests] [--create] [USER...]
+# Installs the packages devbox needs (with --tests also those its test suites use), makes /dev/fuse and
+# /dev/net/tun usable by users (as a desktop has them), and gives each USER a subordinate id range (creating
+# the user first with --create).
 set -euo pipefail
+tests=0
 create=0
+if [ "${1:-}" = --tests ]; then tests=1; shift; fi
 if [ "${1:-}" = --create ]; then create=1; shift; fi
 
-packages=(gcc make libc6-dev uidmap fuse-overlayfs fuse3 busybox-static slirp4netns podman runc skopeo bubblewrap zsh fish tmux docker-registry apache2-utils openssl mmdebstrap zstd)
+# devbox: the helper's compiler, newuidmap/newgidmap, fuse-overlayfs, slirp4netns; busybox for setup's example.
+packages=(gcc make libc6-dev uidmap fuse-overlayfs fuse3 busybox-static slirp4netns)
+# The suites: peers to compare with (podman, skopeo, bubblewrap), shells and a terminal multiplexer for the
+# terminal tests, a registry with htpasswd and TLS, Debian images (mmdebstrap), zstd layers.
+if [ "$tests" = 1 ]; then packages+=(podman runc skopeo bubblewrap zsh fish tmux docker-registry apache2-utils openssl mmdebstrap zstd); fi
 missing=()
 for p in "${packages[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -2,10 +2,11 @@
 import type { ImageStore, StoredImage } from '../image/store.js';
 import { normalizedName, parseReference } from '../image/reference.js';
 import { ensureImage } from '../registry/ensure.js';
+import type { Progress } from '../util/progress.js';
 
 /** `pins`: normalized reference → REPOSITORY@DIGEST to use for it (devbox.lock's entries). */
-export async function resolveBaseImage(store: ImageStore, ref: string, pins?: ReadonlyMap<string, string>): Promise<StoredImage> {
+export async function resolveBaseImage(store: ImageStore, ref: string, pins?: ReadonlyMap<string, string>, progress?: Progress): Promise<StoredImage> {
   const parsed = pins?.size ? parseReference(ref) : undefined;
   const pinned = parsed && !parsed.digest ? pins!.get(normalizedName(parsed)) : undefined;
-  return ensureImage(store, pinned ?? ref, { pull: 'missing' });
+  return ensureImage(store, pinned ?? ref, { pull: 'missing', progress });
 }

@@ -21,11 +21,12 @@ import { openContext, type BuildContext } from './context.js';
 import { expandWord, ExpansionError } from './expand.js';
 import { planCopy, planRun, planWorkdir, type CopySource, type FileStepContext } from './file-steps.js';
 import { InstructionError, parseBuildPlan, parseTrigger, type BuildPlan, type Instruction, type InstructionOf, type Stage } from './instructions.js';
-import { createProgress, type Progress, type ProgressMode } from './progress.js';
+import { createProgress, type Progress, type ProgressMode } from '../util/progress.js';
 import { envMap, type LayerTar, type StageState, type StepPlan } from './stage-state.js';
 import { StepError } from './step-error.js';
 import { createWorkspace, removeStaleWorkspaces, removeWorkspace, type StepWorkspace } from './workspace.js';
 import { warn } from '../util/warn.js';
+import { abbreviate } from '../util/format.js';
 
 export interface BuildOptions {
   context: string;
@@ -64,8 +65,7 @@ interface StageResult {
 class DockerfileError extends DevboxError {}
 
 function shortInstruction(instruction: Instruction): string {
-  const text = instruction.node.original.replace(/\s+/g, ' ');
-  return text.length > 80 ? `${text.slice(0, 79)}…` : text;
+  return abbreviate(instruction.node.original.replace(/\s+/g, ' '));
 }
 
 /** The fields of an image config a new image inherits, in a fixed order (the config's digest is the image id). */
@@ -244,7 +244,7 @@ class StageGraph {
 }
 
 class Build extends StageGraph {
-  private readonly progress: Progress;
+  readonly progress: Progress;
   private readonly results = new Map<number, StageResult>();
   private stepNumber = 0;
   private totalSteps = 0;
@@ -265,7 +265,7 @@ class Build extends StageGraph {
 
   /** A FROM or COPY --from image: devbox.lock's pinned digest when it has one for the reference. */
   private baseImage(ref: string): Promise<StoredImage> {
-    return resolveBaseImage(this.store, ref, this.options.pinnedImages);
+    return resolveBaseImage(this.store, ref, this.options.pinnedImages, this.progress);
   }
 
   async run(): Promise<BuildResult> {
@@ -274,7 +274,7 @@ class Build extends StageGraph {
     this.totalSteps = stages.reduce((n, s) => n + 1 + s.instructions.length, 0);
     for (const stage of stages) this.results.set(stage.index, await this.buildStage(stage));
     const unused = [...this.buildArgs.keys()].filter((k) => !this.usedArgs.has(k) && !PROXY_ARGS.includes(k));
-    if (unused.length) this.progress.note(`devbox: warning: build arguments not consumed by any ARG: ${unused.join(', ')}`);
+    if (unused.length) warn(`build arguments not consumed by any ARG: ${unused.join(', ')}`);
     const final = this.results.get(stages[stages.length - 1].index)!;
     return this.commit(final);
   }
@@ -319,9 +319,7 @@ class Build extends StageGraph {
     if (platform !== undefined) {
       const wanted = this.expander(this.metaEnv)(platform);
       if (wanted && wanted !== `linux/${hostArchitecture()}`)
-        this.progress.note(
-          `devbox: warning: ${this.context.dockerfileLabel}:${stage.from.node.startLine}: --platform=${wanted} ignored: devbox builds for linux/${hostArchitecture()}`,
-        );
+        warn(`${this.context.dockerfileLabel}:${stage.from.node.startLine}: --platform=${wanted} ignored: devbox builds for linux/${hostArchitecture()}`);
     }
     state.config.config ??= {};
     const config = state.config.config;
@@ -502,5 +500,10 @@ export async function buildImage(options: BuildOptions): Promise<BuildResult> {
   const { mapping, warning } = resolveIdMapping();
   if (warning) warn(`${warning}`);
   await removeStaleWorkspaces(store.root, mapping);
-  return new Build(store, mapping, context, plan, options).run();
+  const build = new Build(store, mapping, context, plan, options);
+  try {
+    return await build.run();
+  } finally {
+    build.progress.stop();
+  }
 }

@@ -11,7 +11,7 @@ import { closeSync, existsSync, openSync, readFileSync, readlinkSync, readSync, 
 import { createRequire } from 'node:module';
 import { basename, join, resolve } from 'node:path';
 import { describeError, DevboxError } from '../util/errors.js';
-import { LayerView } from './layer-view.js';
+import { LayerView } from '../image/layer-view.js';
 import { matchSources, walkTree, type IgnoreRules, type SourceMatch } from './sources.js';
 
 /** @balena/dockerignore, loaded when a build has ignore patterns (a CommonJS module: the function is the module). */

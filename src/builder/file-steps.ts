@@ -6,17 +6,19 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { DEFAULT_PATH } from '../image/oci.js';
-import { parseGroup, parsePasswd, readImageFile, resolveUser } from '../image/passwd.js';
+import { readImageFile } from '../image/image-files.js';
+import { parseGroup, parsePasswd, resolveUser } from '../image/passwd.js';
 import type { ImageStore } from '../image/store.js';
 import type { StorageDriver } from '../storage/driver.js';
+import { commandLineProblem } from '../runtime/spec.js';
 import type { IdMapping } from '../userns/idmap.js';
 import { commandArgs, destinationPath, parseChmod, workdirPath } from './config-edits.js';
 import { hashContextSources, type BuildContext } from './context.js';
 import { expandWord } from './expand.js';
 import type { FsAction, Owner } from './fs-actions.js';
 import type { InstructionOf } from './instructions.js';
-import { LayerView } from './layer-view.js';
-import type { Progress } from './progress.js';
+import { LayerView } from '../image/layer-view.js';
+import type { Progress } from '../util/progress.js';
 import { parseRunMounts } from './run-mounts.js';
 import { hasWildcards, isUrl } from './sources.js';
 import type { LayerTar, StageState, StepPlan } from './stage-state.js';
@@ -120,11 +122,13 @@ export function planRun(ctx: FileStepContext, state: StageState, instruction: In
   const env = new Map(state.env);
   if (!env.has('PATH')) env.set('PATH', DEFAULT_PATH);
   const envList = [...env].map(([k, v]) => `${k}=${v}`);
+  const tooLong = commandLineProblem({ args, env: envList });
+  if (tooLong) throw new StepError(`${tooLong}: put the script in a file (COPY it, or a heredoc starting with #!)`);
   return {
     describe: { run: args, script, env: envList, user: c.User ?? '', cwd: c.WorkingDir ?? '', network, mounts: mounts.map((m) => m.describe) },
     history: `RUN ${args.join(' ')} # buildkit`,
     produce: async (workspace, lowerDirs) => {
-      const user = resolveUser(c.User || 'root', parsePasswd(readImageFile(lowerDirs, 'etc/passwd')), parseGroup(readImageFile(lowerDirs, 'etc/group')));
+      const user = resolveUser(c.User || '', parsePasswd(readImageFile(lowerDirs, 'etc/passwd')), parseGroup(readImageFile(lowerDirs, 'etc/group')));
       const binds = mounts.map((m) => ({ source: m.cacheDir(ctx.store.root), destination: m.target, readonly: false }));
       if (mounts.length) {
         const dirs = mounts.map((m) => ({ path: m.cacheDir(ctx.store.root), owner: m.owner, mode: m.mode }));
@@ -135,7 +139,7 @@ export function planRun(ctx: FileStepContext, state: StageState, instruction: In
         binds.push({ source: workspace.path('script'), destination: args[0], readonly: true });
       }
       const { runStep } = await import('./run-step.js');
-      const output = ctx.progress.openOutput(workspace.path('output.log'));
+      const output = ctx.progress.commandOutput(workspace.path('output.log'));
       let result: Awaited<ReturnType<typeof runStep>> | undefined;
       try {
         result = await runStep(ctx.mapping, await ctx.storageDriver(), workspace, {

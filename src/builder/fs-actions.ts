@@ -27,11 +27,11 @@ import {
 } from 'node:fs';
 import { posix } from 'node:path';
 import { join } from 'node:path';
-import type { FsOp } from '../userns/helper.js';
+import type { FsOp } from '../runtime/fsops.js';
 import { extractLayer } from '../image/extract.js';
 import { openTarArchive } from './archive.js';
 import { ignoreRules } from './context.js';
-import { cleanPath, LayerView } from './layer-view.js';
+import { cleanPath, LayerView } from '../image/layer-view.js';
 import { hasWildcards, matchSources, walkTree, type SourceMatch } from './sources.js';
 import { StepError } from './step-error.js';
 

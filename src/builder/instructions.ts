@@ -4,6 +4,7 @@
  * expanded here: that needs the build's state and happens when the step is dispatched (dispatch.ts).
  */
 import { parseDockerfile, splitQuotedWords, type DockerfileNode, type Heredoc, DockerfileSyntaxError } from './dockerfile.js';
+import { ExpansionError, expandWord } from './expand.js';
 
 /** RUN, CMD, ENTRYPOINT and HEALTHCHECK take a JSON array (exec form) or a shell command line. */
 export type CommandLine = { exec: string[] } | { shell: string };
@@ -244,8 +245,8 @@ export function toInstruction(node: DockerfileNode, escape: string): Instruction
           kind: 'ARG',
           args: words.map((word) => {
             const eq = word.indexOf('=');
-            if (eq === 0) throw new InstructionError('ARG names cannot be blank', node.startLine);
-            return eq < 0 ? { name: word } : { name: word.slice(0, eq), value: word.slice(eq + 1) };
+            const name = argName(eq < 0 ? word : word.slice(0, eq), escape, node.startLine);
+            return eq < 0 ? { name } : { name, value: word.slice(eq + 1) };
           }),
         };
       }
@@ -311,6 +312,22 @@ export function toInstruction(node: DockerfileNode, escape: string): Instruction
   return { ...body, node } as Instruction;
 }
 
+/**
+ * An ARG's name with its quotes removed, as BuildKit lexes it (`ARG "A"=1` declares A); an unmatched quote
+ * or nothing left is an error. Variables in a name are left as written: names are not expanded here.
+ */
+function argName(raw: string, escape: string, line: number): string {
+  let name: string;
+  try {
+    name = expandWord(raw, () => undefined, { escape, skipUnset: true });
+  } catch (error) {
+    if (error instanceof ExpansionError) throw new InstructionError(error.message, line);
+    throw error;
+  }
+  if (!name) throw new InstructionError('ARG names cannot be blank', line);
+  return name;
+}
+
 /** An ONBUILD trigger expression as an instruction, reported at `line` (the FROM or ONBUILD that holds it). */
 export function parseTrigger(expression: string, line: number): Instruction {
   let nodes: DockerfileNode[];
@@ -332,6 +349,9 @@ export function parseTrigger(expression: string, line: number): Instruction {
 
 /** The Dockerfile's text as stages; syntax and instruction errors become InstructionError with their line. */
 export function parseBuildPlan(text: string): BuildPlan {
+  const nul = text.indexOf('\0');
+  // No program could be given the line as an argument; BuildKit fails the step, devbox the Dockerfile.
+  if (nul >= 0) throw new InstructionError('contains a NUL byte: a Dockerfile is text', text.slice(0, nul).split('\n').length);
   let parsed: ReturnType<typeof parseDockerfile>;
   try {
     parsed = parseDockerfile(text);

@@ -9,7 +9,7 @@ import { writeBuildCacheEntry, type BuildCacheEntry } from '../image/build-cache
 import { MediaType, type Descriptor } from '../image/oci.js';
 import type { ImageStore } from '../image/store.js';
 import { unpackLayer } from '../image/unpack.js';
-import { runNodeInUserNamespace } from '../userns/helper.js';
+import { runNodeInUserNamespace } from '../runtime/namespace.js';
 import type { IdMapping } from '../userns/idmap.js';
 import type { LayerTarResult } from './layer-tar.js';
 import type { LayerWorkerRequest } from './layer-worker.js';

@@ -17,7 +17,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { isReservedXattr, OPAQUE_WHITEOUT, WHITEOUT_PREFIX } from '../storage/layer-format.js';
-import { isWhiteout } from './layer-view.js';
+import { isWhiteout } from '../image/layer-view.js';
 
 const OPAQUE_XATTRS = new Set(['user.overlay.opaque', 'trusted.overlay.opaque', 'user.fuseoverlayfs.opaque']);
 

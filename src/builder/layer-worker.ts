@@ -7,10 +7,10 @@
  * Prints the result as JSON; any failure is one line on stderr and exit status 1.
  */
 import { chmodSync, chownSync, existsSync, mkdirSync } from 'node:fs';
-import { applyFsOps, readXattrs } from '../userns/helper.js';
+import { applyFsOps, readXattrs } from '../runtime/fsops.js';
 import { describeError } from '../util/errors.js';
 import { StagingWriter, type FsAction, type Owner } from './fs-actions.js';
-import { cleanPath, LayerView } from './layer-view.js';
+import { cleanPath, LayerView } from '../image/layer-view.js';
 import { writeLayerTar, type LayerTarResult } from './layer-tar.js';
 
 export type LayerWorkerRequest =

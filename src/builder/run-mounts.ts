@@ -32,12 +32,13 @@ export function parseRunMounts(specs: readonly string[], expand: (word: string) 
     const fields = new Map<string, string>();
     for (const part of expand(spec).split(',')) {
       const eq = part.indexOf('=');
-      const key = (eq < 0 ? part : part.slice(0, eq)).toLowerCase();
-      if (!KEYS.has(key)) throw new StepError(`--mount: unknown option "${key}"`);
-      fields.set(key, eq < 0 ? 'true' : part.slice(eq + 1));
+      fields.set((eq < 0 ? part : part.slice(0, eq)).toLowerCase(), eq < 0 ? 'true' : part.slice(eq + 1));
     }
+    // The type first: the options of a bind or secret mount are not unknown, only unsupported with them.
     const type = fields.get('type') ?? 'bind';
     if (type !== 'cache') throw new StepError(`--mount=type=${type} is not supported by devbox build (only type=cache)`);
+    const unknown = [...fields.keys()].find((key) => !KEYS.has(key));
+    if (unknown !== undefined) throw new StepError(`--mount: unknown option "${unknown}"`);
     const target = fields.get('target') ?? fields.get('dst') ?? fields.get('destination');
     if (!target) throw new StepError('--mount=type=cache needs target=PATH');
     if (!posix.isAbsolute(target)) throw new StepError(`--mount: target "${target}" must be an absolute path`);

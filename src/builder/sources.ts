@@ -8,7 +8,7 @@
  */
 import type { Stats } from 'node:fs';
 import { createRequire } from 'node:module';
-import { cleanPath, type LayerView } from './layer-view.js';
+import { cleanPath, type LayerView } from '../image/layer-view.js';
 
 /** Excludes paths (relative to the root), with Docker's .dockerignore rules (context.ts makes one). */
 export interface IgnoreRules {

@@ -29,7 +29,7 @@ export function createWorkspace(root: string): StepWorkspace {
 }
 
 async function removeAsNamespaceRoot(mapping: IdMapping, paths: string[]): Promise<void> {
-  const { removeAsNamespaceRoot: remove } = await import('../userns/remove.js');
+  const { removeAsNamespaceRoot: remove } = await import('../storage/remove.js');
   await remove(mapping, paths);
 }
 

@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { BuildOptions } from '../builder/builder.js';
-import type { ProgressMode } from '../builder/progress.js';
+import type { ProgressMode } from '../util/progress.js';
 import { DevboxError } from '../util/errors.js';
 import type { OptionDef } from './option-table.js';
 

@@ -12,7 +12,21 @@ import type { OptionDef } from './option-table.js';
 export type { RunOptions };
 
 export const RUN_OPTION_DEFS: readonly OptionDef[] = [
-  { name: 'rm', kind: 'boolean', description: "Remove the container's writable layer when it exits" },
+  { name: 'name', kind: 'string', helpValue: 'NAME', description: 'Name the container (default: a generated one, like brave_otter)' },
+  { name: 'detach', char: 'd', kind: 'boolean', description: 'Run in the background and print the container id' },
+  { name: 'rm', kind: 'boolean', description: 'Remove the container when it exits' },
+  { name: 'label', char: 'l', kind: 'multiple', helpValue: 'KEY=VALUE', description: 'Set a label on the container (repeatable)' },
+  { name: 'restart', kind: 'string', helpValue: 'POLICY', description: 'Restart policy: no (default), always, unless-stopped, on-failure[:N]' },
+  { name: 'health-cmd', kind: 'string', helpValue: 'CMD', description: 'Command that checks the container is healthy (run with sh -c)' },
+  { name: 'health-interval', kind: 'string', helpValue: 'DURATION', description: 'Time between health checks (default 30s)' },
+  { name: 'health-timeout', kind: 'string', helpValue: 'DURATION', description: 'Longest a health check may take (default 30s)' },
+  { name: 'health-start-period', kind: 'string', helpValue: 'DURATION', description: 'Time to start up, in which failed checks do not count' },
+  { name: 'health-start-interval', kind: 'string', helpValue: 'DURATION', description: 'Time between checks in the start period (default 5s)' },
+  { name: 'health-retries', kind: 'string', helpValue: 'N', description: 'Failed checks in a row that make it unhealthy (default 3)' },
+  { name: 'no-healthcheck', kind: 'boolean', description: "Disable the image's HEALTHCHECK" },
+  { name: 'stop-signal', kind: 'string', helpValue: 'SIGNAL', description: "Signal that stops the container (default: the image's, else SIGTERM)" },
+  { name: 'stop-timeout', kind: 'string', helpValue: 'SECONDS', description: 'Seconds stop waits before it kills (default 10)' },
+  { name: 'detach-keys', kind: 'string', helpValue: 'KEYS', description: 'Keys that detach from the container (default ctrl-p,ctrl-q)' },
   { name: 'interactive', char: 'i', kind: 'boolean', description: 'Keep STDIN open' },
   { name: 'tty', char: 't', kind: 'boolean', description: 'Allocate a pseudo-TTY' },
   { name: 'volume', char: 'v', kind: 'multiple', helpValue: 'SRC:DST[:ro]', description: 'Bind mount a host path (ro: read-only)' },
@@ -104,6 +118,22 @@ export function parseRunArgs(argv: readonly string[]): RunOptions {
   const list = (name: string) => (values.get(name) as string[] | undefined) ?? [];
   const str = (name: string) => values.get(name) as string | undefined;
   return {
+    name: str('name'),
+    detach: values.get('detach') === true,
+    detachKeys: str('detach-keys'),
+    labels: list('label'),
+    restart: str('restart'),
+    health: {
+      cmd: str('health-cmd'),
+      interval: str('health-interval'),
+      timeout: str('health-timeout'),
+      startPeriod: str('health-start-period'),
+      startInterval: str('health-start-interval'),
+      retries: str('health-retries'),
+      none: values.get('no-healthcheck') === true,
+    },
+    stopSignal: str('stop-signal'),
+    stopTimeout: str('stop-timeout'),
     rm: values.get('rm') === true,
     interactive: values.get('interactive') === true,
     tty: values.get('tty') === true,

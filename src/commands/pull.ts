@@ -22,7 +22,7 @@ export default class Pull extends DevboxCommand {
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Pull);
-    const image = await pullImage(ImageStore.open(), args.image, { platform: flags.platform, quiet: flags.quiet });
+    const image = await pullImage(ImageStore.open(), args.image, { platform: flags.platform, progress: flags.quiet ? 'quiet' : 'auto' });
     this.log(digestHex(image.id));
   }
 }

@@ -14,7 +14,7 @@ export default class PushEnv extends DevboxCommand {
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(PushEnv);
-    const pushed = await pushProjectEnvironment(args.repository, { quiet: flags.quiet });
+    const pushed = await pushProjectEnvironment(args.repository, { progress: flags.quiet ? 'quiet' : 'auto' });
     this.log(`${pushed.name}: digest: ${pushed.digest} size: ${pushed.size}`);
   }
 }

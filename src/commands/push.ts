@@ -16,7 +16,7 @@ export default class Push extends DevboxCommand {
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Push);
-    const pushed = await pushImage(ImageStore.open(), args.image, args.destination, { quiet: flags.quiet });
+    const pushed = await pushImage(ImageStore.open(), args.image, args.destination, { progress: flags.quiet ? 'quiet' : 'auto' });
     this.log(`${pushed.tag}: digest: ${pushed.digest} size: ${pushed.size}`);
   }
 }

@@ -2,6 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { DevboxCommand } from '../cli/base-command.js';
 import { removeImages } from '../image/remove.js';
 import { ImageStore } from '../image/store.js';
+import { imagesInUse } from '../sandbox/images-in-use.js';
 
 export default class Rmi extends DevboxCommand {
   static summary = "Remove images: a name untags, an id (or an image's last name) removes the image";
@@ -14,6 +15,7 @@ export default class Rmi extends DevboxCommand {
 
   async run(): Promise<void> {
     const { argv, flags } = await this.parse(Rmi);
-    for (const line of await removeImages(ImageStore.open(), argv as string[], flags.force)) this.log(line);
+    const store = ImageStore.open();
+    for (const line of await removeImages(store, argv as string[], flags.force, imagesInUse(store.root).running)) this.log(line);
   }
 }

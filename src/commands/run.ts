@@ -9,10 +9,9 @@ export default class Run extends DevboxCommand {
   static description =
     'Inside a project (devbox.json or .devcontainer/devcontainer.json here or in a folder above): devbox run ' +
     "[-t] [-u root] CMD [ARG...] runs CMD in the project's sandbox, as you, in the folder you are in; the " +
-    'exit status, stdin, stdout and stderr are passed through. Elsewhere, and always as devbox container run: ' +
+    'exit status, stdin, stdout and stderr are passed through. Elsewhere, and as devbox container run anywhere: ' +
     "options have docker run's meaning and come before IMAGE; everything after IMAGE is the command. " +
     "The image's ENTRYPOINT, CMD, ENV, WORKDIR and USER apply as in Docker.";
-  static aliases = ['container:run'];
   static examples = [
     '<%= config.bin %> run npm test',
     '<%= config.bin %> container run --rm busybox echo hello',

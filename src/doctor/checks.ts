@@ -7,10 +7,10 @@ import { tmpdir, userInfo } from 'node:os';
 import { readSettings } from '../settings/settings.js';
 import { probeKernelOverlay } from '../storage/driver.js';
 import { fuseDeviceUsable } from '../storage/fuse-overlayfs.js';
-import { helperPath, userNamespaceArgs } from '../userns/helper.js';
-import { parseSubordinateRanges, resolveIdMapping, type IdMapping } from '../userns/idmap.js';
+import { helperPath } from '../runtime/helper.js';
+import { probeUserNamespace } from '../runtime/namespace.js';
+import { freeSubordinateLine, parseSubordinateRanges, resolveIdMapping, type IdMapping } from '../userns/idmap.js';
 import { describeError } from '../util/errors.js';
-import { execCapture } from '../util/exec.js';
 import { findProgram } from '../util/programs.js';
 
 export interface CheckResult {
@@ -51,15 +51,9 @@ async function checkUserNamespaces(): Promise<CheckResult> {
   const gself = [{ inside: 0, outside: process.getgid!(), count: 1 }];
   const mapping: IdMapping = { uidMap: self, gidMap: gself, uid: 0, gid: 0, full: false };
   try {
-    const result = await execCapture(helperPath(), [...userNamespaceArgs(mapping), '--no-pivot'], { allowFailure: true });
-    if (result.exitCode === 0) return { name, ok: true, required: true, detail: 'an unprivileged user namespace can be created' };
-    return {
-      name,
-      ok: false,
-      required: true,
-      detail: result.stderr.trim() || `helper exit ${result.exitCode}`,
-      fix: 'enable unprivileged user namespaces in the kernel',
-    };
+    const probe = await probeUserNamespace(mapping);
+    if (probe.ok) return { name, ok: true, required: true, detail: 'an unprivileged user namespace can be created' };
+    return { name, ok: false, required: true, detail: probe.reason, fix: 'enable unprivileged user namespaces in the kernel' };
   } catch (error) {
     return { name, ok: false, required: true, detail: describeError(error) };
   }
@@ -68,15 +62,17 @@ async function checkUserNamespaces(): Promise<CheckResult> {
 function checkSubordinateIds(): CheckResult[] {
   if (process.getuid!() === 0) return [{ name: 'subordinate ids', ok: true, required: false, detail: 'root maps ids 0-65535 to themselves' }];
   const user = userInfo().username;
-  const line = `${user}:100000:65536`;
-  return ['subuid', 'subgid'].map((kind) => {
-    let text = '';
+  const read = (kind: string) => {
     try {
-      text = readFileSync(`/etc/${kind}`, 'utf8');
+      return readFileSync(`/etc/${kind}`, 'utf8');
     } catch {
-      // treated as empty
+      return ''; // treated as empty
     }
-    const ranges = parseSubordinateRanges(text, user, process.getuid!());
+  };
+  // One range for both files, past every range either gives out: it collides with no other user's.
+  const line = freeSubordinateLine(`${read('subuid')}\n${read('subgid')}`, user);
+  return ['subuid', 'subgid'].map((kind) => {
+    const ranges = parseSubordinateRanges(read(kind), user, process.getuid!());
     const total = ranges.reduce((n, r) => n + r.count, 0);
     return ranges.length
       ? { name: `/etc/${kind}`, ok: true, required: false, detail: `${total} ids for ${user}` }
@@ -85,7 +81,7 @@ function checkSubordinateIds(): CheckResult[] {
           ok: false,
           required: false,
           detail: `no range for ${user}: only a single-id map (root inside = you) is possible`,
-          fix: `as root: echo "${line}" >> /etc/${kind}  (pick a range no other user has)`,
+          fix: `as root: echo "${line}" >> /etc/${kind}  (a range no other user has)`,
         };
   });
 }
@@ -108,14 +104,14 @@ function checkSetuidProgram(program: string): CheckResult {
 async function checkFullMapping(mapping: IdMapping): Promise<CheckResult> {
   const name = 'full id mapping';
   if (!mapping.full) return { name, ok: false, required: false, detail: 'skipped: no subordinate ids' };
-  const result = await execCapture(helperPath(), [...userNamespaceArgs(mapping), '--no-pivot'], { allowFailure: true });
-  return result.exitCode === 0
+  const probe = await probeUserNamespace(mapping);
+  return probe.ok
     ? { name, ok: true, required: true, detail: process.getuid!() === 0 ? 'the id map was applied' : 'newuidmap/newgidmap accepted the keep-id map' }
     : {
         name,
         ok: false,
         required: true,
-        detail: result.stderr.trim().split('\n').pop() ?? 'failed',
+        detail: probe.reason,
         fix: 'check /etc/subuid, /etc/subgid and that newuidmap is setuid root (apt-get install --reinstall uidmap)',
       };
 }

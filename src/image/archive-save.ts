@@ -4,16 +4,14 @@
  * Blobs are streamed from the store as they are, so digests stay valid; a file is written through a temp
  * file beside it and renamed when complete, a stream (stdout) directly.
  */
-import { randomBytes } from 'node:crypto';
 import { createWriteStream, promises as fs, statSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
+import { commitTemp, tempBeside } from '../util/atomic-write.js';
 import { describeError, DevboxError } from '../util/errors.js';
 import { ociBlobPath } from './archive-manifest.js';
 import { blobPath, digestHex, openBlob } from './blobs.js';
-import { syncPath } from './durable.js';
 import { Annotation, MediaType, type Descriptor, type ImageIndex } from './oci.js';
 import type { ImageStore, StoredImage } from './store.js';
 
@@ -91,7 +89,7 @@ export async function saveArchive(store: ImageStore, refs: readonly string[], ou
     const asked = store.find(ref, index)?.name;
     items.push({ image, names: asked ? [asked] : image.names });
   }
-  const temp = typeof out === 'string' ? join(dirname(out), `.${basename(out)}.${randomBytes(4).toString('hex')}.tmp`) : undefined;
+  const temp = typeof out === 'string' ? tempBeside(out) : undefined;
   const pack = tar.pack();
   try {
     const sink = temp ? createWriteStream(temp, { flags: 'wx' }) : (out as Writable);
@@ -101,10 +99,7 @@ export async function saveArchive(store: ImageStore, refs: readonly string[], ou
     else await writeOciArchive(pack, store, items);
     pack.finalize();
     await done;
-    if (temp) {
-      await syncPath(temp);
-      await fs.rename(temp, out as string);
-    }
+    if (temp) await commitTemp(temp, out as string, { durable: true });
   } catch (error) {
     pack.destroy();
     if (temp) await fs.rm(temp, { force: true });

@@ -8,8 +8,9 @@ import { createReadStream, createWriteStream, existsSync, promises as fs } from 
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { commitTemp } from '../util/atomic-write.js';
 import { DevboxError } from '../util/errors.js';
-import { syncPath, tempDir, tempPath, type TempLabel } from './durable.js';
+import { tempDir, tempPath, type TempLabel } from './durable.js';
 
 const DIGEST = /^sha256:([a-f0-9]{64})$/;
 
@@ -83,10 +84,8 @@ export async function adoptSpooled(root: string, file: SpooledFile, expected?: {
     }
     const final = blobPath(root, file.digest);
     if (!existsSync(final)) {
-      await syncPath(file.path);
       await fs.mkdir(blobDir(root), { recursive: true });
-      await fs.rename(file.path, final);
-      await syncPath(blobDir(root));
+      await commitTemp(file.path, final, { durable: true });
     }
     return { digest: file.digest, size: file.size };
   } finally {

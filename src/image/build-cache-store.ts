@@ -7,7 +7,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { blobExists } from './blobs.js';
-import { writeFileAtomic } from './durable.js';
+import { writeStoreFile } from './durable.js';
 import type { Descriptor, ImageConfig } from './oci.js';
 
 export interface BuildCacheEntry {
@@ -42,7 +42,7 @@ export function readBuildCacheEntry(root: string, key: string): BuildCacheEntry 
 export async function writeBuildCacheEntry(root: string, key: string, entry: BuildCacheEntry): Promise<void> {
   const { mkdir } = await import('node:fs/promises');
   await mkdir(buildCacheDir(root), { recursive: true });
-  await writeFileAtomic(root, entryPath(root, key), JSON.stringify(entry));
+  await writeStoreFile(root, entryPath(root, key), JSON.stringify(entry));
 }
 
 /** Every entry, for gc; unreadable ones are skipped (they protect nothing). */

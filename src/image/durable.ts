@@ -1,11 +1,12 @@
 /**
- * Crash-safe writes into the store: a temp file in <root>/tmp (same file system), fsynced, renamed over the
- * target, and the target's directory fsynced so the rename itself survives a power loss. A crash leaves
- * the old file or the new one, and at worst a stray temp file, which removeStaleTemps clears.
+ * The store's temp files: in <root>/tmp (same file system as everything in the store), named so that
+ * removeStaleTemps can tell them from other files there and clear what a crashed command left. Store files
+ * are replaced durably through util/atomic-write.ts with a temp file from here.
  */
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../util/atomic-write.js';
 
 /** Prefixes of the temp files the image store makes in tmp/ (other code may use tmp/ for its own). */
 const TEMP_PREFIXES = ['blob', 'archive', 'file'] as const;
@@ -21,34 +22,10 @@ export function tempPath(root: string, label: TempLabel): string {
   return join(tempDir(root), `${label}-${randomBytes(6).toString('hex')}`);
 }
 
-/** fsync of a file, or of a directory so that a rename into it is durable. */
-export async function syncPath(path: string): Promise<void> {
-  const handle = await fs.open(path, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
 /** Replaces `path` with `data` atomically and durably. Call under the store lock. */
-export async function writeFileAtomic(root: string, path: string, data: string | Buffer): Promise<void> {
+export async function writeStoreFile(root: string, path: string, data: string | Buffer): Promise<void> {
   await fs.mkdir(tempDir(root), { recursive: true });
-  const temp = tempPath(root, 'file');
-  try {
-    const handle = await fs.open(temp, 'wx', 0o644);
-    try {
-      await handle.writeFile(data);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await fs.rename(temp, path);
-  } catch (error) {
-    await fs.rm(temp, { force: true });
-    throw error;
-  }
-  await syncPath(dirname(path));
+  await writeFileAtomic(path, data, { durable: true, temp: tempPath(root, 'file') });
 }
 
 /**

@@ -31,8 +31,9 @@ import {
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import tar from 'tar-stream';
-import type { FsOp } from '../userns/helper.js';
+import type { FsOp } from '../runtime/fsops.js';
 import { isReservedXattr, OPAQUE_XATTR, type LayerXattr } from '../storage/layer-format.js';
+import { abbreviate } from '../util/format.js';
 import { SparseWriter } from './sparse-writer.js';
 import { classifyWhiteout, entryKind, entryPath, hardlinkTarget, isSameOrBelow, LayerEntryError, parentsOf } from './tar-paths.js';
 
@@ -265,6 +266,18 @@ class LayerExtractor {
   }
 }
 
+/**
+ * A system error while writing an entry, told by the entry's name rather than the path it was being written
+ * to (a temp directory of the store, meaningless to the user): `entry "a…": name too long (ENAMETOOLONG)`.
+ */
+function entryFailure(name: string, error: unknown): unknown {
+  const e = error as NodeJS.ErrnoException;
+  if (error instanceof LayerEntryError || typeof e?.code !== 'string' || typeof e.syscall !== 'string') return error;
+  const words = /^[A-Z0-9]+: ([^,]+)/.exec(e.message)?.[1] ?? e.code;
+  const why = e.code === 'ENAMETOOLONG' ? 'a name in its path is longer than Linux allows (255 bytes)' : `${words} (${e.code})`;
+  return new LayerEntryError(`entry "${abbreviate(name)}": ${why}`);
+}
+
 /** Extracts the (uncompressed) tar stream into options.root, which must exist and be empty. */
 export async function extractLayer(tarStream: Readable, options: ExtractOptions): Promise<ExtractResult> {
   const extractor = new LayerExtractor(options);
@@ -272,7 +285,11 @@ export async function extractLayer(tarStream: Readable, options: ExtractOptions)
   tarStream.on('error', (error) => extract.destroy(error));
   tarStream.pipe(extract);
   for await (const entry of extract) {
-    await extractor.entry(entry.header, entry as unknown as Readable);
+    try {
+      await extractor.entry(entry.header, entry as unknown as Readable);
+    } catch (error) {
+      throw entryFailure(entry.header.name, error);
+    }
     entry.resume(); // drain whatever the entry did not read
   }
   return extractor.finish();

@@ -1,18 +1,17 @@
 /**
  * Garbage collection, under the store lock: blobs and unpacked layers (of the current id map) that no image
  * and no build cache entry references any more, and what interrupted commands left behind. An image removed
- * with --force while a container still runs from it keeps its config and unpacked layers until that container
- * has ended.
+ * with --force while a container still ran from it (images.json's `retained`) keeps its config and unpacked
+ * layers until a collection is told which images are in use and it is not among them.
  * Unpacked layers belong to subordinate ids, so they are removed inside the user namespace; layers unpacked
  * under another id map are left alone (this mapping's root cannot delete them).
  */
 import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { IdMapping } from '../userns/idmap.js';
-import { removeAsNamespaceRoot } from '../userns/remove.js';
+import { removeAsNamespaceRoot } from '../storage/remove.js';
 import { blobDir, blobPath, digestHex } from './blobs.js';
 import { listBuildCacheEntries } from './build-cache-store.js';
-import { imagesInUse } from './in-use.js';
 import type { ImageConfig, ImageManifest } from './oci.js';
 import type { ImageStore } from './store.js';
 import { layersDir } from './layer-paths.js';
@@ -46,11 +45,20 @@ export function addReferences(root: string, id: string, manifestDigest: string |
   }
 }
 
-export async function collectGarbage(store: ImageStore, mapping: IdMapping): Promise<void> {
+/**
+ * `running`: the ids of images containers and sandboxes run from now (the caller reads them, above the store);
+ * without it, images removed while in use are all kept.
+ */
+export async function collectGarbage(store: ImageStore, mapping: IdMapping, running?: ReadonlySet<string>): Promise<void> {
   await store.withLock(async () => {
     await removeStaleLayers(store.root, mapping);
     const refs: References = { blobs: new Set(), diffIDs: new Set() };
     const index = store.readIndex();
+    if (running && index.retained?.length) {
+      const retained = index.retained.filter((id) => running.has(id));
+      if (retained.length !== index.retained.length) await store.writeIndex({ ...index, retained });
+      index.retained = retained;
+    }
     for (const [id, record] of Object.entries(index.images)) {
       if (!addReferences(store.root, id, record.manifest, refs)) return; // a damaged image: nothing it might need is collected on a guess
     }
@@ -59,8 +67,8 @@ export async function collectGarbage(store: ImageStore, mapping: IdMapping): Pro
       for (const layer of entry.layers) refs.blobs.add(digestHex(layer.digest));
       for (const d of entry.config.rootfs.diff_ids) refs.diffIDs.add(digestHex(d));
     }
-    // An image removed while a container runs from it keeps what it has left.
-    for (const id of imagesInUse(store.root)) if (!index.images[id]) addReferences(store.root, id, undefined, refs);
+    // An image removed while a container ran from it keeps what the container needs.
+    for (const id of index.retained ?? []) addReferences(store.root, id, undefined, refs);
     const { blobs, diffIDs } = refs;
     if (existsSync(blobDir(store.root))) {
       for (const name of await fs.readdir(blobDir(store.root))) {

@@ -1,10 +1,8 @@
 /**
- * Resolving `--user`/USER against the image's /etc/passwd and /etc/group, read from the layer directories
- * (the topmost layer that has the file wins; a whiteout hides it). Parsed here rather than with getpwnam
- * inside the container: loading the image's NSS modules is how CVE-2019-14271 happened.
+ * Resolving `--user`/USER against the image's /etc/passwd and /etc/group (read from its layers by
+ * image-files.ts). Parsed here rather than with getpwnam inside the container: loading the image's NSS
+ * modules is how CVE-2019-14271 happened.
  */
-import { lstatSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { DevboxError } from '../util/errors.js';
 
 export interface PasswdEntry {
@@ -48,10 +46,13 @@ export interface ResolvedUser {
 }
 
 /**
- * Docker's rules: USER is `name|uid[:group|gid]`; a name must exist in /etc/passwd, a number need not
- * (then gid 0 and HOME=/); supplementary groups are the primary one and the /etc/group memberships.
+ * Docker's rules: USER is `name|uid[:group|gid]`, '' when none is set; a name must exist in /etc/passwd, a
+ * number need not (then gid 0 and HOME=/, /root for root); supplementary groups are the primary one and the
+ * /etc/group memberships.
  */
 export function resolveUser(spec: string, passwd: readonly PasswdEntry[], group: readonly GroupEntry[]): ResolvedUser {
+  // No --user and no USER: uid 0, as Docker and podman run it, without needing an /etc/passwd (FROM scratch, distroless).
+  if (spec === '') spec = '0';
   const [userPart, groupPart] = spec.split(':', 2);
   const numeric = /^\d+$/.test(userPart);
   const entry = numeric ? passwd.find((p) => p.uid === Number(userPart)) : passwd.find((p) => p.name === userPart);
@@ -74,27 +75,4 @@ export function resolveUser(spec: string, passwd: readonly PasswdEntry[], group:
   const memberships = entry && groupPart === undefined ? group.filter((g) => g.members.includes(entry.name) && g.gid !== gid).map((g) => g.gid) : [];
   const groups = [gid, ...memberships];
   return { uid, gid, groups, home: entry?.home || (uid === 0 ? '/root' : '/') };
-}
-
-/** The path's entry in the topmost layer that has one (bottom-first layer dirs); undefined when none does. */
-function topmostEntry(layerDirs: readonly string[], path: string): { full: string; isFile: boolean } | undefined {
-  for (let i = layerDirs.length - 1; i >= 0; i--) {
-    const full = join(layerDirs[i], path);
-    try {
-      // A character device 0/0 is an overlay whiteout: the file was deleted in this layer.
-      return { full, isFile: lstatSync(full).isFile() };
-    } catch {}
-  }
-  return undefined;
-}
-
-/** Reads a file of the merged image from its layers (bottom first), honouring whiteouts; '' when absent. */
-export function readImageFile(layerDirs: readonly string[], path: string): string {
-  const entry = topmostEntry(layerDirs, path);
-  return entry?.isFile ? readFileSync(entry.full, 'utf8') : '';
-}
-
-/** Whether the merged image has a regular file at path (symlinks are not followed: name the real path). */
-export function imageHasFile(layerDirs: readonly string[], path: string): boolean {
-  return topmostEntry(layerDirs, path)?.isFile ?? false;
 }

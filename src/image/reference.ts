@@ -5,6 +5,7 @@
  * tags `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`; digests `sha256:` and 64 hex digits. Pure: no store, no network.
  */
 import { DevboxError } from '../util/errors.js';
+import { abbreviate } from '../util/format.js';
 
 export const DEFAULT_REGISTRY = 'docker.io';
 export const DEFAULT_TAG = 'latest';
@@ -29,8 +30,11 @@ export interface ImageReference {
 }
 
 function invalid(text: string, why: string): DevboxError {
-  return new DevboxError(`invalid reference "${text}": ${why}`, { kind: 'usage' });
+  return new DevboxError(`invalid reference "${abbreviate(text)}": ${why}`, { kind: 'usage' });
 }
+
+/** The largest TCP port. */
+const MAX_PORT = 65535;
 
 export function parseReference(text: string): ImageReference {
   let rest = text;
@@ -52,14 +56,16 @@ export function parseReference(text: string): ImageReference {
   const slash = rest.indexOf('/');
   const first = slash < 0 ? '' : rest.slice(0, slash);
   const hasDomain = slash >= 0 && (first.includes('.') || first.includes(':') || first === 'localhost' || first !== first.toLowerCase());
-  if (hasDomain && !DOMAIN.test(first)) throw invalid(text, `"${first}" is not a registry host[:port]`);
+  if (hasDomain && !DOMAIN.test(first)) throw invalid(text, `"${abbreviate(first, 40)}" is not a registry host[:port]`);
+  const port = hasDomain && first.includes(':') ? Number(first.slice(first.lastIndexOf(':') + 1)) : undefined;
+  if (port !== undefined && !(port >= 1 && port <= MAX_PORT)) throw invalid(text, `port ${port} is out of range (1-${MAX_PORT})`);
   const domain = !hasDomain || first === LEGACY_DEFAULT_REGISTRY ? DEFAULT_REGISTRY : first;
   let path = hasDomain ? rest.slice(slash + 1) : rest;
   if (!hasDomain && IMAGE_ID.test(path)) throw invalid(text, 'a repository name cannot be 64 hexadecimal digits (that is an image id)');
   if (domain === DEFAULT_REGISTRY && !path.includes('/')) path = `library/${path}`;
   for (const component of path.split('/')) {
     if (!COMPONENT.test(component)) {
-      throw invalid(text, `"${component}" must be lowercase letters and digits, separated by ".", "_", "__" or "-"`);
+      throw invalid(text, `"${abbreviate(component, 40)}" must be lowercase letters and digits, separated by ".", "_", "__" or "-"`);
     }
   }
   if (domain.length + 1 + path.length > 255) throw invalid(text, 'the name is longer than 255 characters');

@@ -10,7 +10,8 @@ import { readSettings } from '../settings/settings.js';
 import type { IdMapping } from '../userns/idmap.js';
 import { DevboxError } from '../util/errors.js';
 import { blobPath, digestHex, readBlobJson } from './blobs.js';
-import { writeFileAtomic } from './durable.js';
+import { writeStoreFile } from './durable.js';
+import { ensurePrivateStoreRoot } from './store-root.js';
 import type { ImageConfig, ImageManifest } from './oci.js';
 import { familiarName, nameForTagging, normalizedName, parseReference, repositoryName, type ImageReference } from './reference.js';
 
@@ -29,6 +30,11 @@ export interface ImageRecord {
 export interface ImageIndexFile {
   version: 1;
   images: Record<string, ImageRecord>;
+  /**
+   * Ids of images removed (rmi --force) while a container or sandbox ran from them: no longer listed or found,
+   * but their config and unpacked layers stay until a collection that knows it has ended (gc.ts).
+   */
+  retained?: string[];
 }
 
 export interface StoredImage {
@@ -65,7 +71,9 @@ const SHORT_ID = /^[a-f0-9]{4,64}$/;
 export class ImageStore {
   private constructor(readonly root: string) {}
 
+  /** The store at `root`, created (or, when others could enter it, tightened) as its user's alone. */
   static open(root: string = readSettings().storageRoot): ImageStore {
+    ensurePrivateStoreRoot(root);
     return new ImageStore(root);
   }
 
@@ -89,7 +97,7 @@ export class ImageStore {
 
   /** Replaces the index atomically and durably; call under the lock. */
   async writeIndex(index: ImageIndexFile): Promise<void> {
-    await writeFileAtomic(this.root, this.indexPath, JSON.stringify(index, null, 1));
+    await writeStoreFile(this.root, this.indexPath, JSON.stringify(index, null, 1));
   }
 
   /** Runs fn holding the store lock (re-entrant), so concurrent devbox commands never interleave writes. */
@@ -130,7 +138,7 @@ export class ImageStore {
     return matches.length ? { id: matches[0][0] } : undefined;
   }
 
-  /** The image for a reference (see find); unknown → DevboxError with exit status 125. */
+  /** The image for a reference (see find); unknown → DevboxError (unknownImage). */
   async resolve(ref: string): Promise<StoredImage> {
     const index = this.readIndex();
     const found = this.find(ref, index);

@@ -4,7 +4,7 @@
  * only extracts. Prints what the layer record needs as JSON on stdout. Any failure is one line on stderr and
  * exit status 1; the parent removes DEST then.
  */
-import { applyFsOps } from '../userns/helper.js';
+import { applyFsOps } from '../runtime/fsops.js';
 import { describeError } from '../util/errors.js';
 import { extractLayer } from './extract.js';
 import { describeStreamError } from './layer-stream.js';

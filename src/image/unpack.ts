@@ -10,13 +10,15 @@ import { existsSync, promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import type { LayerRecord, LayerXattr } from '../storage/layer-format.js';
-import { runNodeInUserNamespace, syncFileSystem } from '../userns/helper.js';
+import { syncFileSystem } from '../runtime/fsops.js';
+import { runNodeInUserNamespace } from '../runtime/namespace.js';
 import type { IdMapping } from '../userns/idmap.js';
-import { removeAsNamespaceRoot } from '../userns/remove.js';
+import { removeAsNamespaceRoot } from '../storage/remove.js';
 import { describeError, DevboxError } from '../util/errors.js';
 import type { CaptureResult } from '../util/exec.js';
 import { blobExists, digestHex, openBlob, shortDigest } from './blobs.js';
-import { syncPath, writeFileAtomic } from './durable.js';
+import { syncPath } from '../util/atomic-write.js';
+import { writeStoreFile } from './durable.js';
 import { isLayerUnpacked, layerRecordPath, layersDir } from './layer-paths.js';
 import { decompressed, describeStreamError, digesting, type DigestCounter } from './layer-stream.js';
 import { note } from '../util/warn.js';
@@ -125,7 +127,7 @@ export async function unpackLayer(root: string, mapping: IdMapping, digest: stri
 export async function unpackLayerStream(root: string, mapping: IdMapping, input: Readable, source: LayerSource): Promise<string> {
   const { label, expectedDiffID } = source;
   const dir = layersDir(root, mapping);
-  await fs.mkdir(dir, { recursive: true });
+  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
   if (!staleCleared.has(dir)) staleCleared.set(dir, removeStaleLayers(root, mapping));
   await staleCleared.get(dir);
   const temp = join(dir, `${LAYER_TEMP_PREFIX}${randomBytes(6).toString('hex')}`);
@@ -157,7 +159,7 @@ export async function unpackLayerStream(root: string, mapping: IdMapping, input:
   await fs.rename(temp, final);
   await syncPath(dir);
   const record: LayerRecord = { diffID: result.diffID, size: result.size, opaqueDirs: result.opaqueDirs, xattrs: result.xattrs };
-  await writeFileAtomic(root, layerRecordPath(final), JSON.stringify(record));
+  await writeStoreFile(root, layerRecordPath(final), JSON.stringify(record));
   if (result.skippedDevices.length) {
     note(`${label}: skipped ${result.skippedDevices.length} device node(s), which a user namespace cannot create (e.g. /${result.skippedDevices[0]})`);
   }

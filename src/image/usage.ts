@@ -1,7 +1,8 @@
 /**
  * Disk use of the image store, for `devbox system df` and `devbox image prune`: blobs as stored, plus each
  * layer unpacked for the current id map (the uncompressed size its record gives). "Active" images are those
- * a container kept in the store was created from; what only inactive images (or nothing) use is reclaimable.
+ * a container kept in the store was created from (`used`, read by the caller); what only inactive images (or
+ * nothing) use is reclaimable.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,7 +10,6 @@ import type { LayerRecord } from '../storage/layer-format.js';
 import type { IdMapping } from '../userns/idmap.js';
 import { blobDir } from './blobs.js';
 import { addReferences, type References } from './gc.js';
-import { containerImages } from './in-use.js';
 import { layersDir } from './layer-paths.js';
 import type { ImageStore } from './store.js';
 
@@ -54,9 +54,8 @@ export function storeSize(root: string, mapping: IdMapping): number {
   return [...blobs.values(), ...layers.values()].reduce((a, b) => a + b, 0);
 }
 
-export function imagesUsage(store: ImageStore, mapping: IdMapping): ImagesUsage {
+export function imagesUsage(store: ImageStore, mapping: IdMapping, used: ReadonlySet<string>): ImagesUsage {
   const index = store.readIndex();
-  const used = containerImages(store.root);
   const active = Object.keys(index.images).filter((id) => used.has(id));
   const refs: References = { blobs: new Set(), diffIDs: new Set() };
   for (const id of active) addReferences(store.root, id, index.images[id].manifest, refs);

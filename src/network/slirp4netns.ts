@@ -3,10 +3,11 @@
  * recorded), and starting it against a sandbox's network namespace. It is handed the sandbox's lifetime
  * descriptor as --exit-fd, so it ends when the sandbox's pid 1 does, whichever process started it.
  */
-import { closeSync, openSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { writeFileAtomicSync } from '../util/atomic-write.js';
 import { DevboxError } from '../util/errors.js';
 import { execCapture, spawnBeside, type ChildProcess } from '../util/exec.js';
 import { findProgram } from '../util/programs.js';
@@ -56,9 +57,9 @@ export async function slirp4netnsFeatures(program: string, recordPath: string): 
     // no record yet, or unreadable: probe
   }
   const features = parseFeatures((await execCapture(program, ['--help'])).stdout);
-  const temp = `${recordPath}.${process.pid}.tmp`;
-  writeFileSync(temp, JSON.stringify({ program, mtimeMs: st.mtimeMs, size: st.size, ...features } satisfies FeatureRecord));
-  renameSync(temp, recordPath);
+  // A cache: lost on a power loss, it is probed again.
+  const record: FeatureRecord = { program, mtimeMs: st.mtimeMs, size: st.size, ...features };
+  writeFileAtomicSync(recordPath, JSON.stringify(record), { durable: false });
   return features;
 }
 

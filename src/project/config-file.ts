@@ -70,9 +70,33 @@ function locate(file: Pick<ConfigFile, 'path' | 'text'>, offset: number): string
   return `${file.path}:${line}:${column}`;
 }
 
+/** Deeper than any configuration needs; what is deeper would exhaust the stack of a recursive reader. */
+const MAX_DEPTH = 64;
+
+/** Offset of the first `{` or `[` nested deeper than MAX_DEPTH (strings and comments skipped), or -1. */
+function tooDeep(text: string): number {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === '\\') i++;
+    } else if (c === '/' && text[i + 1] === '/') {
+      i = text.indexOf('\n', i) < 0 ? text.length : text.indexOf('\n', i);
+    } else if (c === '/' && text[i + 1] === '*') {
+      i = text.indexOf('*/', i + 2) < 0 ? text.length : text.indexOf('*/', i + 2) + 1;
+    } else if (c === '{' || c === '[') {
+      if (++depth > MAX_DEPTH) return i;
+    } else if (c === '}' || c === ']') depth--;
+  }
+  return -1;
+}
+
 /** Parses JSONC text; a syntax error becomes a DevboxError at its file:line:col. */
 export function parseConfigText(path: string, text: string): ConfigFile {
   if (text.trim() === '') return { path, text, value: undefined };
+  const deep = tooDeep(text);
+  if (deep >= 0)
+    throw new DevboxError(`${locate({ path, text }, deep)}: nested more than ${MAX_DEPTH} levels deep`, { fix: 'no devbox setting nests that deep' });
   try {
     return { path, text, value: JSON.parse(text) };
   } catch {

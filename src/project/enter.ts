@@ -5,7 +5,7 @@
  * the helper: no store, image or build code is loaded.
  */
 import { existsSync } from 'node:fs';
-import { HELPER_SETUP_FAILED } from '../userns/helper.js';
+import { HELPER_STATUS } from '../runtime/helper.js';
 import { isLive, joinLiveSandbox, readSandboxState, sandboxDir, type LiveSandboxState } from '../sandbox/live-state.js';
 import { readSettings } from '../settings/settings.js';
 import { note, warn } from '../util/warn.js';
@@ -61,7 +61,7 @@ export async function enterProject(options: EnterOptions, cwd = process.cwd()): 
   const endSession = entered.entry?.shutdownAction === 'stopContainer' ? beginSession(dir) : undefined;
   let status = await join(entered.state, entered.entry);
   // The sandbox ended between the check and the join (devbox stop, or its processes were killed): start it again.
-  if (status === HELPER_SETUP_FAILED && !isLive(entered.state)) {
+  if (status === HELPER_STATUS.setupFailed && !isLive(entered.state)) {
     entered = await start(project, settings, options, dir);
     status = await join(entered.state, entered.entry);
   }

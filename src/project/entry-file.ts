@@ -5,9 +5,10 @@
  * the sandbox starts and when a lifecycle command fails; read by every entry (one small JSON read). It
  * names the sandbox it belongs to by its pid 1's start time: an older file is not used.
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LiveSandboxState } from '../sandbox/live-state.js';
+import { writeFileAtomicSync } from '../util/atomic-write.js';
 import type { LifecycleCommand } from './project-config.js';
 
 /** A lifecycle command in a form a worker process can take (JSON). */
@@ -51,9 +52,8 @@ export function readEntrySettings(dir: string, state?: Pick<LiveSandboxState, 'p
 }
 
 export function writeEntrySettings(dir: string, settings: EntrySettings): void {
-  const path = entryPath(dir);
-  writeFileSync(`${path}.${process.pid}.tmp`, JSON.stringify(settings, null, 2));
-  renameSync(`${path}.${process.pid}.tmp`, path);
+  // Belongs to the running sandbox (its pidStart): nothing to keep across a power loss.
+  writeFileAtomicSync(entryPath(dir), JSON.stringify(settings, null, 2), { durable: false });
 }
 
 /** Records a failure in the sandbox's entry.json (when it still belongs to that sandbox). */

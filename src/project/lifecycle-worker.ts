@@ -5,9 +5,7 @@
  * failure is recorded in the sandbox's entry.json, so the next entry says so.
  */
 import { readFileSync, rmSync } from 'node:fs';
-import { joinArgs } from '../runtime/spec.js';
-import { helperPath } from '../userns/helper.js';
-import { execForeground } from '../util/exec.js';
+import { joinSandbox } from '../runtime/launch.js';
 import { describeFailure, recordFailure } from './entry-file.js';
 import { runHooks, type WorkerSpec } from './lifecycle.js';
 
@@ -16,7 +14,7 @@ const spec = JSON.parse(readFileSync(specPath, 'utf8')) as WorkerSpec;
 rmSync(specPath, { force: true });
 const failed = await runHooks(
   spec.hooks,
-  (argv) => execForeground(helperPath(), joinArgs(spec.pid, { ...spec.process, args: argv }), ['ignore', 'inherit', 'inherit']),
+  (argv) => joinSandbox(spec.pid, { ...spec.process, args: argv }, 'ignore'),
   (line) => process.stdout.write(`devbox: ${line}\n`),
 );
 if (failed) {

@@ -11,12 +11,11 @@
 import { closeSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { captureInSandbox, startInSandbox } from '../runtime/launch.js';
 import type { ProcessSpec } from '../runtime/spec.js';
-import { joinArgs } from '../runtime/spec.js';
 import { joinLiveSandbox, type LiveSandboxState } from '../sandbox/live-state.js';
-import { helperPath } from '../userns/helper.js';
 import { DevboxError } from '../util/errors.js';
-import { execCapture, execForeground, spawnBeside } from '../util/exec.js';
+import { execForeground, spawnBeside } from '../util/exec.js';
 import { note, warn } from '../util/warn.js';
 import { describeFailure, recordFailure, type EntrySettings, type HookFailure, type HookRecord } from './entry-file.js';
 import { processFor, stepArgs } from './entry-process.js';
@@ -133,7 +132,7 @@ export async function runHooksInBackground(
 export async function startContainerCommand(dir: string, state: LiveSandboxState, spec: ProcessSpec): Promise<void> {
   const fd = openSync(join(dir, 'container.log'), 'a', 0o600);
   try {
-    await spawnBeside(helperPath(), joinArgs(state.pid, spec), { cwd: dir, stdio: ['ignore', fd, fd], detached: true });
+    await startInSandbox(state.pid, spec, { cwd: dir, log: fd });
   } finally {
     closeSync(fd);
   }
@@ -163,7 +162,7 @@ export async function probeUserEnvironment(
   const mark = `devbox-env-${process.pid}-${Date.now()}`;
   const base = processFor(project, state, entry, { command: [], tty: false, interactive: false }, project.workspaceFolder);
   const spec = { ...base, args: [state.user.shell, PROBE_FLAGS[probe], `printf ${mark}; cat /proc/self/environ; printf ${mark}`] };
-  const result = await execCapture(helperPath(), joinArgs(state.pid, spec), { allowFailure: true, timeoutMs: PROBE_TIMEOUT_MS });
+  const result = await captureInSandbox(state.pid, spec, PROBE_TIMEOUT_MS);
   const match = new RegExp(`${mark}([^]*)${mark}`).exec(result.stdout);
   if (!match) {
     warn(

@@ -2,14 +2,14 @@
  * `devbox push-env [REPOSITORY]`: the project's environment image (built first when these inputs have none)
  * pushed as REPOSITORY:<inputs hash, 12 hex digits>, REPOSITORY defaulting to devbox.json's "envImage".
  */
-import { pushImage, type PushResult } from '../registry/push.js';
+import { pushImage, type PushOptions, type PushResult } from '../registry/push.js';
 import { readSettings } from '../settings/settings.js';
 import { DevboxError } from '../util/errors.js';
 import { environmentRepository, sharedEnvironmentName } from './env-image.js';
 import { projectImage } from './environment.js';
 import { loadProject } from './load.js';
 
-export async function pushProjectEnvironment(repository: string | undefined, options: { quiet?: boolean } = {}, cwd = process.cwd()): Promise<PushResult> {
+export async function pushProjectEnvironment(repository: string | undefined, options: PushOptions = {}, cwd = process.cwd()): Promise<PushResult> {
   const project = loadProject(cwd);
   const target = repository ?? project.envImage;
   if (target === undefined) {

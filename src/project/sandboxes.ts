@@ -1,6 +1,7 @@
 /** `devbox stop` and `devbox rm` of project sandboxes, named by project name, folder or sandbox id. */
 import { basename, resolve } from 'node:path';
-import { listSandboxes, removeSandboxDir, stopLiveSandbox, type SandboxSummary } from '../sandbox/live-sandbox.js';
+import { removeSandboxDir, stopLiveSandbox } from '../sandbox/live-sandbox.js';
+import { listSandboxes, type SandboxSummary } from '../sandbox/live-state.js';
 import { readSettings } from '../settings/settings.js';
 import { DevboxError } from '../util/errors.js';
 import { loadProject } from './load.js';

@@ -8,7 +8,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { ensurePrivateStoreRoot } from '../image/store-root.js';
 import { SANDBOX_CA_BUNDLE } from '../sandbox/ca-bundle.js';
 import { ensureLiveSandbox } from '../sandbox/live-sandbox.js';
 import { isLive, joinLiveSandbox, readSandboxState, type LiveSandboxState } from '../sandbox/live-state.js';
@@ -37,15 +38,17 @@ export interface ProjectStart {
   failed?: HookFailure;
 }
 
-/** Said once per change of their text (not at every start): what devbox ignores or cannot honour. */
-function warnOnce(dir: string, lines: readonly string[]): void {
+/**
+ * Said once per change of their text (not at every start): what devbox ignores or cannot honour. Returns what
+ * records them as said, called once the sandbox started (its folder exists then; a failed start says them again).
+ */
+function warnOnce(dir: string, lines: readonly string[]): () => void {
   const path = join(dir, 'warnings.sha256');
   const digest = createHash('sha256').update(lines.join('\n')).digest('hex');
   const said = existsSync(path) ? readFileSync(path, 'utf8') : '';
-  if (said === digest) return;
+  if (said === digest) return () => {};
   for (const line of lines) warn(line);
-  if (lines.length) writeFileSync(path, digest);
-  else rmSync(path, { force: true });
+  return () => (lines.length ? writeFileSync(path, digest) : rmSync(path, { force: true }));
 }
 
 /** hostRequirements the machine does not meet, in words. */
@@ -111,17 +114,19 @@ function hookRecords(hooks: readonly Hook[], names: readonly ContainerHook[], en
 }
 
 export async function startProject(project: ProjectConfig, settings: Settings, options: EnterOptions, dir: string): Promise<ProjectStart> {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  ensurePrivateStoreRoot(settings.storageRoot);
+  mkdirSync(dirname(dir), { recursive: true, mode: 0o700 });
   // One entry at a time pins, builds and starts: entries at the same moment would each build the image, and
   // hash a build context in which another one is writing devbox.lock. The later ones find the sandbox up.
-  const started = await withFileLock(join(dir, 'start.lock'), `the sandbox of ${project.name}`, async () => {
+  // The lock is beside the sandbox's directory, which a start refused before it began never creates.
+  const started = await withFileLock(`${dir}.start`, `the sandbox of ${project.name}`, async () => {
     const current = readSandboxState(dir);
     if (current && isLive(current) && current.inputsHash === (await projectInputsHash(project))) return { state: current, fresh: false, started: false };
     await runInitializeCommand(project);
     // Pinning a base image for the first time writes devbox.lock, one of the inputs: the hash changes with it.
     const { store, image, imageName, inputsHash } = await projectImage(project, settings);
     const start = resolveStartSettings(project, image, imageName);
-    warnOnce(dir, [...project.warnings, ...start.warnings, ...hostShortfalls(start.hostRequirements, store.root)]);
+    const warned = warnOnce(dir, [...project.warnings, ...start.warnings, ...hostShortfalls(start.hostRequirements, store.root)]);
     const net = projectNetwork({ ...project, ports: start.ports }, settings, start.portAttributes);
     const result = await ensureLiveSandbox(store, {
       projectRoot: project.root,
@@ -138,6 +143,7 @@ export async function startProject(project: ProjectConfig, settings: Settings, o
       ...(settings.caCertificates ? { caCertificates: settings.caCertificates } : {}),
       storage: settings.storage,
     });
+    warned();
     return { ...result, start };
   });
   if (!started.started || !('start' in started)) return { state: started.state, entry: readEntrySettings(dir, started.state), background: [] };

@@ -4,11 +4,11 @@
  *   ${localEnv:VAR}, ${localEnv:VAR:default}, ${env:VAR} (older spelling), ${localWorkspaceFolder},
  *   ${localWorkspaceFolderBasename}, ${containerWorkspaceFolder}, ${containerWorkspaceFolderBasename},
  *   ${devcontainerId}.
- * ${containerEnv:VAR} is left in place: only the image knows it (sandboxEnvironment answers it).
+ * ${containerEnv:VAR} is left in place: only the image knows it (the entry environment answers it).
  * Unknown variables are left as written, as the reference implementation does.
  */
-import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
+import { projectKey } from '../sandbox/live-state.js';
 
 export interface SubstitutionContext {
   localWorkspaceFolder: string;
@@ -18,11 +18,6 @@ export interface SubstitutionContext {
 }
 
 const VARIABLE = /\$\{([A-Za-z]+)(?::([^}:]*)(?::([^}]*))?)?\}/g;
-
-/** A stable id for a project folder, for volume names that must differ per project. */
-export function projectId(root: string): string {
-  return createHash('sha256').update(root).digest('hex').slice(0, 16);
-}
 
 export function substituteString(text: string, context: SubstitutionContext): string {
   return text.replace(VARIABLE, (whole, name: string, argument?: string, fallback?: string) => {
@@ -39,7 +34,7 @@ export function substituteString(text: string, context: SubstitutionContext): st
       case 'containerWorkspaceFolderBasename':
         return basename(context.containerWorkspaceFolder);
       case 'devcontainerId':
-        return projectId(context.localWorkspaceFolder);
+        return projectKey(context.localWorkspaceFolder);
       default:
         return whole;
     }

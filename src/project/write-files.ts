@@ -3,9 +3,9 @@
  * whole: every file goes to a temp file beside it first, and only when all are written are they renamed
  * into place.
  */
-import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { dirname } from 'node:path';
+import { commitTemp, tempBeside } from '../util/atomic-write.js';
 import { DevboxError, describeError } from '../util/errors.js';
 
 export async function writeFilesAtomically(files: readonly (readonly [string, string | Buffer])[]): Promise<void> {
@@ -13,7 +13,7 @@ export async function writeFilesAtomically(files: readonly (readonly [string, st
   try {
     for (const [path, content] of files) {
       await fs.mkdir(dirname(path), { recursive: true });
-      const temp = join(dirname(path), `.${basename(path)}.devbox-${randomBytes(4).toString('hex')}`);
+      const temp = tempBeside(path);
       temps.push([temp, path]);
       // Keep an existing file's mode (a settings file the user made private stays private).
       const mode = await fs.stat(path).then(
@@ -22,7 +22,7 @@ export async function writeFilesAtomically(files: readonly (readonly [string, st
       );
       await fs.writeFile(temp, content, { mode, flag: 'wx' });
     }
-    for (const [temp, path] of temps) await fs.rename(temp, path);
+    for (const [temp, path] of temps) await commitTemp(temp, path, { durable: true });
   } catch (error) {
     await Promise.all(temps.map(([temp]) => fs.rm(temp, { force: true })));
     throw new DevboxError(`could not write ${files.map(([path]) => path).join(', ')}: ${describeError(error)}`, { cause: error });

@@ -15,10 +15,10 @@ import { tempDir, tempPath } from '../image/durable.js';
 import type { Descriptor } from '../image/oci.js';
 import { describeError, DevboxError } from '../util/errors.js';
 import type { RegistryClient } from './client.js';
-import type { BlobProgress } from './progress.js';
+import type { TransferProgress } from '../util/progress.js';
 
 export interface DownloadOptions {
-  progress: BlobProgress;
+  progress: TransferProgress;
   /** Also receives every byte, and its end (also when the download fails). */
   tee?: Writable;
   /** Aborting stops the transfer (another layer of the same pull failed). */

@@ -21,6 +21,14 @@ export function helperServerAddress(host: string): string {
   return host === 'docker.io' ? 'https://index.docker.io/v1/' : host;
 }
 
+/**
+ * A helper that fails before reading the address (a locked keychain) has closed its stdin when the address is
+ * written: EPIPE. That is no failure of its own; its status and message say what happened.
+ */
+function exitedBeforeReading(error: Error): boolean {
+  return (error as NodeJS.ErrnoException).code === 'EPIPE';
+}
+
 /** The credentials `helper` holds for `host`, or undefined when it has none. */
 export function credentialsFromHelper(helper: string, host: string, source: string): HelperCredentials | undefined {
   const name = `docker-credential-${helper}`;
@@ -30,7 +38,7 @@ export function credentialsFromHelper(helper: string, host: string, source: stri
       fix: `install ${name}, or remove it from ${source}`,
     });
   const result = spawnSync(program, ['get'], { input: helperServerAddress(host), encoding: 'utf8', timeout: HELPER_TIMEOUT_MS });
-  if (result.error) throw new DevboxError(`the credential helper ${name} failed for ${host}: ${result.error.message}`);
+  if (result.error && !exitedBeforeReading(result.error)) throw new DevboxError(`the credential helper ${name} failed for ${host}: ${result.error.message}`);
   if (result.status !== 0) {
     if (/credentials not found/i.test(result.stdout + result.stderr)) return undefined;
     // Its first line only: helpers print their own diagnostics, never the secret they could not find.

@@ -8,11 +8,11 @@
  * Within one file, as Docker does, a credential helper named for the registry (`credHelpers`) comes first, then
  * `auths`, then the default helper (`credsStore`). Secrets never appear in messages.
  */
-import { randomBytes } from 'node:crypto';
 import { promises as fs, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { configDir } from '../settings/settings.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
 import { describeError, DevboxError } from '../util/errors.js';
 import { credentialsFromHelper } from './credential-helper.js';
 
@@ -114,12 +114,9 @@ function helperCredentials(helper: string, host: string, file: string): Credenti
 /** Writes devbox's credentials file atomically, readable by its owner only. */
 async function writeAuthFile(path: string, data: AuthFile): Promise<void> {
   await fs.mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const temp = `${path}.${randomBytes(6).toString('hex')}`;
   try {
-    await fs.writeFile(temp, `${JSON.stringify(data, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
-    await fs.rename(temp, path);
+    await writeFileAtomic(path, `${JSON.stringify(data, null, 2)}\n`, { durable: true, mode: 0o600 });
   } catch (error) {
-    await fs.rm(temp, { force: true });
     throw new DevboxError(`cannot write ${path}: ${describeError(error)}`);
   }
 }

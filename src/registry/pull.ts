@@ -23,13 +23,13 @@ import { downloadBlob } from './blob-download.js';
 import { RegistryClient } from './client.js';
 import { pullEndpoints } from './endpoints.js';
 import { resolveManifest, type ResolvedManifest } from './manifest.js';
-import { createProgress, type Progress } from './progress.js';
+import { progressFor, type Progress, type ProgressMode } from '../util/progress.js';
 
 export interface PullOptions {
   /** os/arch[/variant]; default: the defaultPlatform setting, else the host's. */
   platform?: string;
-  /** No progress output. */
-  quiet?: boolean;
+  /** Where to report: the caller's progress, or the mode of one of its own (default `auto`). */
+  progress?: Progress | ProgressMode;
 }
 
 /** Docker's default max-concurrent-downloads. */
@@ -55,7 +55,7 @@ class ImagePull {
 
   private async config(descriptor: Descriptor, layerCount: number): Promise<ImageConfig> {
     if (!blobExists(this.store.root, descriptor.digest)) {
-      const report = this.progress.blob('Copying config', descriptor.digest, descriptor.size);
+      const report = this.progress.transfer('Copying config', shortDigest(descriptor.digest), descriptor.size);
       await downloadBlob(this.client, this.store.root, descriptor, { progress: report });
       report.finish('done');
     }
@@ -72,12 +72,12 @@ class ImagePull {
     const root = this.store.root;
     if (blobExists(root, descriptor.digest)) {
       const unpacked = isLayerUnpacked(root, this.mapping, diffID);
-      const report = this.progress.blob('Copying blob', descriptor.digest, descriptor.size);
+      const report = this.progress.transfer('Copying blob', shortDigest(descriptor.digest), descriptor.size);
       await unpackLayer(root, this.mapping, descriptor.digest, diffID);
       report.finish(unpacked ? 'skipped: already exists' : 'unpacked from the store');
       return;
     }
-    const report = this.progress.blob('Copying blob', descriptor.digest, descriptor.size);
+    const report = this.progress.transfer('Copying blob', shortDigest(descriptor.digest), descriptor.size);
     const tee = new PassThrough({ highWaterMark: 1 << 20 });
     const verified = downloadBlob(this.client, root, descriptor, { progress: report, tee, signal });
     const unpacked = unpackLayerStream(root, this.mapping, tee, { label: `layer ${shortDigest(descriptor.digest)}`, expectedDiffID: diffID, verified });
@@ -160,7 +160,7 @@ export async function pullImage(store: ImageStore, refText: string, options: Pul
   const name = displayName(ref);
   const platform = wantedPlatform(options.platform);
   const { mapping } = resolveIdMapping();
-  const progress = await createProgress(options.quiet ?? false);
+  const { progress, own } = progressFor(options.progress);
   let pulled: { id: string; digest: string } | undefined;
   try {
     progress.note(`Trying to pull ${name}...`);
@@ -178,7 +178,7 @@ export async function pullImage(store: ImageStore, refText: string, options: Pul
     if (!(error instanceof DevboxError)) throw error;
     throw new DevboxError(`cannot pull ${name}: ${error.message}`, { fix: error.fix, kind: error.kind, cause: error });
   } finally {
-    progress.stop();
+    if (own) progress.stop();
   }
   return { ...(await store.resolve(pulled!.id)), registryDigest: pulled!.digest };
 }

@@ -4,7 +4,7 @@
  * mounted from another repository of the same registry when the image has a name there.
  */
 import { promises as fs } from 'node:fs';
-import { blobPath } from '../image/blobs.js';
+import { blobPath, shortDigest } from '../image/blobs.js';
 import { MediaType, type Descriptor } from '../image/oci.js';
 import { DEFAULT_TAG, normalizedName, parseReference, type ImageReference } from '../image/reference.js';
 import type { ImageStore, StoredImage } from '../image/store.js';
@@ -12,11 +12,12 @@ import { readSettings } from '../settings/settings.js';
 import { DevboxError } from '../util/errors.js';
 import { RegistryClient } from './client.js';
 import { registryEndpoint } from './endpoints.js';
-import { createProgress, type Progress } from './progress.js';
+import { progressFor, type Progress, type ProgressMode } from '../util/progress.js';
 import { uploadBlob } from './upload.js';
 
 export interface PushOptions {
-  quiet?: boolean;
+  /** Where to report: the caller's progress, or the mode of one of its own (default `auto`). */
+  progress?: Progress | ProgressMode;
 }
 
 export interface PushResult {
@@ -59,7 +60,7 @@ async function uploadAll(client: RegistryClient, root: string, blobs: Descriptor
   const queue = [...new Map(blobs.map((b) => [b.digest, b])).values()];
   const worker = async () => {
     for (let blob = queue.shift(); blob; blob = queue.shift()) {
-      const report = progress.blob('Copying blob', blob.digest, blob.size);
+      const report = progress.transfer('Copying blob', shortDigest(blob.digest), blob.size);
       const result = await uploadBlob(client, root, blob, report, mountFrom);
       report.finish(result === 'exists' ? 'skipped: already exists' : result === 'mounted' ? `mounted from ${mountFrom}` : 'done');
     }
@@ -74,7 +75,7 @@ export async function pushImage(store: ImageStore, source: string, dest: string 
   const tag = ref.tag ?? DEFAULT_TAG;
   const mountFrom = mountSource(image, ref);
   const client = RegistryClient.forRepository(registryEndpoint(ref, readSettings()), ['pull', 'push'], mountFrom ? [mountFrom] : []);
-  const progress = await createProgress(options.quiet ?? false);
+  const { progress, own } = progressFor(options.progress);
   try {
     progress.note(`Pushing ${name}`);
     await uploadAll(client, store.root, [...image.manifest.layers, image.manifest.config], progress, mountFrom);
@@ -92,6 +93,6 @@ export async function pushImage(store: ImageStore, source: string, dest: string 
     if (!(error instanceof DevboxError)) throw error;
     throw new DevboxError(`cannot push ${name}: ${error.message}`, { fix: error.fix, kind: error.kind, cause: error });
   } finally {
-    progress.stop();
+    if (own) progress.stop();
   }
 }

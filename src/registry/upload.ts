@@ -11,7 +11,7 @@ import type { Descriptor } from '../image/oci.js';
 import { DevboxError } from '../util/errors.js';
 import type { RegistryClient } from './client.js';
 import type { HttpResponse } from './http.js';
-import type { BlobProgress } from './progress.js';
+import type { TransferProgress } from '../util/progress.js';
 
 /** Blobs larger than this go up in chunks of this size; smaller ones in one request. */
 export const CHUNK_SIZE = 16 << 20;
@@ -32,13 +32,13 @@ function withDigest(location: string, digest: string): string {
   return url.toString();
 }
 
-async function monolithic(client: RegistryClient, location: string, path: string, descriptor: Descriptor, progress: BlobProgress): Promise<void> {
+async function monolithic(client: RegistryClient, location: string, path: string, descriptor: Descriptor, progress: TransferProgress): Promise<void> {
   const body = createReadStream(path).on('data', (chunk) => progress.advance(chunk.length));
   const headers = { 'Content-Type': 'application/octet-stream', 'Content-Length': String(descriptor.size) };
   (await client.request({ method: 'PUT', path: withDigest(location, descriptor.digest), headers, body, ok: [201] })).body.resume();
 }
 
-async function chunked(client: RegistryClient, location: string, path: string, descriptor: Descriptor, progress: BlobProgress): Promise<void> {
+async function chunked(client: RegistryClient, location: string, path: string, descriptor: Descriptor, progress: TransferProgress): Promise<void> {
   let next = location;
   for (let start = 0; start < descriptor.size; start += CHUNK_SIZE) {
     const end = Math.min(start + CHUNK_SIZE, descriptor.size) - 1;
@@ -54,7 +54,7 @@ export async function uploadBlob(
   client: RegistryClient,
   root: string,
   descriptor: Descriptor,
-  progress: BlobProgress,
+  progress: TransferProgress,
   mountFrom?: string,
 ): Promise<UploadResult> {
   const head = await client.request({ method: 'HEAD', path: `blobs/${descriptor.digest}`, ok: [200, 404] });

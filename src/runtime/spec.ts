@@ -2,13 +2,22 @@
  * One typed description of a sandbox to run, and its translation into the native helper's argv.
  * Pure: everything here is unit-tested without namespaces.
  */
-import { formatIdMap, type IdMapping } from '../userns/idmap.js';
+import type { IdMapping } from '../userns/idmap.js';
 import { DevboxError } from '../util/errors.js';
+import { idMapArgs } from './helper.js';
 
-/** How the root file system is assembled (see storage/). Lower dirs are given bottom layer first. */
+/** An overlay's directories; lower dirs bottom layer first, as the image manifest lists layers. */
+export interface OverlayLayout {
+  lowerDirs: string[];
+  upperDir: string;
+  workDir: string;
+  mountpoint: string;
+}
+
+/** How the root file system is assembled (see storage/). */
 export type RootfsSpec =
-  | { kind: 'overlay'; lowerDirs: string[]; upperDir: string; workDir: string; mountpoint: string }
-  | { kind: 'fuse-overlay'; program: string; lowerDirs: string[]; upperDir: string; workDir: string; mountpoint: string }
+  | ({ kind: 'overlay' } & OverlayLayout)
+  | ({ kind: 'fuse-overlay'; program: string } & OverlayLayout)
   | { kind: 'directory'; dir: string };
 
 export interface BindMount {
@@ -48,6 +57,36 @@ export interface SandboxSpec {
   imageTmp?: boolean;
 }
 
+/** execve(2)'s limit on one argument or environment string, with its NUL (MAX_ARG_STRLEN: 32 pages). */
+const MAX_ARG_BYTES = 32 * 4096;
+/** Room for all of them together: ARG_MAX is a quarter of the stack limit, 2 MiB with the usual 8 MiB. */
+const MAX_COMMAND_LINE_BYTES = 2 * 1024 * 1024;
+
+/**
+ * Why Linux would refuse to start this process (E2BIG), or undefined: checked before anything is started, so a
+ * 10 MB RUN line is one clear line, not a spawn error. The helper passes every string on as an argument.
+ */
+export function commandLineProblem(command: Pick<ProcessSpec, 'args' | 'env'>): string | undefined {
+  const strings = [...command.args, ...command.env];
+  const longest = strings.reduce((a, b) => (Buffer.byteLength(b) > Buffer.byteLength(a) ? b : a), '');
+  const size = (bytes: number) => `${Math.ceil(bytes / 1024)} KiB`;
+  if (Buffer.byteLength(longest) + 1 > MAX_ARG_BYTES) {
+    const what = command.env.includes(longest) ? `the environment variable ${longest.slice(0, longest.indexOf('='))}` : 'an argument of the command';
+    return `${what} is ${size(Buffer.byteLength(longest))}, more than Linux takes in one (${size(MAX_ARG_BYTES)})`;
+  }
+  // The helper's own options (mounts, id maps) take a few KiB more.
+  const total = strings.reduce((n, s) => n + Buffer.byteLength(s) + 1 + 8, 0);
+  if (total > MAX_COMMAND_LINE_BYTES - 64 * 1024) {
+    return `the command and its environment take ${size(total)}, more than Linux takes for a program's start (${size(MAX_COMMAND_LINE_BYTES)})`;
+  }
+  return undefined;
+}
+
+function checkCommandLine(process: ProcessSpec): void {
+  const problem = commandLineProblem(process);
+  if (problem) throw new DevboxError(problem, { fix: 'put long scripts and data in a file' });
+}
+
 /** overlayfs lists lowerdirs topmost first; devbox keeps layers bottom first like the image manifest. */
 function overlayLowers(lowerDirs: readonly string[]): string {
   for (const dir of lowerDirs) {
@@ -61,7 +100,8 @@ function overlayLowers(lowerDirs: readonly string[]): string {
   return [...lowerDirs].reverse().join(':');
 }
 
-function rootfsArgs(rootfs: RootfsSpec): string[] {
+/** The helper options that mount this root file system. */
+export function rootfsArgs(rootfs: RootfsSpec): string[] {
   switch (rootfs.kind) {
     case 'overlay':
       return ['--overlay', overlayLowers(rootfs.lowerDirs), rootfs.upperDir, rootfs.workDir, '--mountpoint', rootfs.mountpoint];
@@ -82,7 +122,7 @@ export type LiveSandboxSpec = Omit<SandboxSpec, 'process' | 'removeAfterExit'>;
 
 /** `syncFd`: the descriptor of the helper's --sync-fd. */
 function sandboxArgs(spec: LiveSandboxSpec, syncFd?: number): string[] {
-  const args = ['--uid-map', formatIdMap(spec.idMapping.uidMap), '--gid-map', formatIdMap(spec.idMapping.gidMap)];
+  const args = idMapArgs(spec.idMapping);
   if (spec.network !== 'host') args.push('--unshare-net');
   if (syncFd !== undefined) args.push('--sync-fd', String(syncFd));
   args.push(...rootfsArgs(spec.rootfs));
@@ -103,6 +143,7 @@ function processArgs(p: ProcessSpec): string[] {
 
 /** The helper's command line for this sandbox; `syncFd`: the descriptor of the helper's --sync-fd. */
 export function helperArgs(spec: SandboxSpec, syncFd?: number): string[] {
+  checkCommandLine(spec.process);
   const args = [...sandboxArgs(spec, syncFd), ...processArgs(spec.process)];
   if (spec.removeAfterExit) args.push('--remove-after', spec.removeAfterExit);
   return [...args, '--', ...spec.process.args];
@@ -115,5 +156,44 @@ export function keepAliveArgs(spec: LiveSandboxSpec, syncFd?: number): string[] 
 
 /** Runs a process in the live sandbox whose pid 1 has this host pid. */
 export function joinArgs(pid: number, process: ProcessSpec): string[] {
+  checkCommandLine(process);
   return ['--join', String(pid), ...processArgs(process), '--', ...process.args];
+}
+
+/** What the helper's supervisor of a container (--container) does besides running it: see native/README.md. */
+export interface Supervision {
+  /** The container's directory: state.json, the attach socket and its lock are there. */
+  dir: string;
+  /** Outlive the caller; the helper reports "up PID" on notifyFd once the command runs. */
+  detach: boolean;
+  notifyFd: number;
+  /** Relay stdin (the caller's, or attach clients'). */
+  interactive: boolean;
+  log: { path: string; maxSize: number; maxFiles: number };
+  events: string;
+  restart: { name: 'no' | 'always' | 'unless-stopped' | 'on-failure'; maximumRetryCount: number };
+  stopSignal: number;
+  /** Byte values that detach the caller's terminal (with a terminal only). */
+  detachKeys: number[];
+  health?: { args: string[]; interval: number; timeout: number; startPeriod: number; startInterval: number; retries: number };
+}
+
+/** The helper's command line for a supervised container. */
+export function containerArgs(spec: SandboxSpec, supervision: Supervision, syncFd?: number): string[] {
+  const s = supervision;
+  const args = ['--container', s.dir, '--notify-fd', String(s.notifyFd), '--log', s.log.path];
+  args.push('--log-max-size', String(s.log.maxSize), '--log-max-files', String(s.log.maxFiles), '--events', s.events);
+  if (s.detach) args.push('--detach');
+  if (s.interactive) args.push('--interactive');
+  const restart = s.restart.name === 'on-failure' && s.restart.maximumRetryCount ? `on-failure:${s.restart.maximumRetryCount}` : s.restart.name;
+  args.push('--restart', restart, '--stop-signal', String(s.stopSignal));
+  if (s.detachKeys.length && spec.process.terminal) args.push('--detach-keys', s.detachKeys.join(','));
+  if (s.health) {
+    const h = s.health;
+    for (const arg of h.args) args.push('--health-cmd', arg);
+    args.push('--health-interval', String(h.interval), '--health-timeout', String(h.timeout), '--health-start-period', String(h.startPeriod));
+    args.push('--health-start-interval', String(h.startInterval), '--health-retries', String(h.retries));
+  }
+  const sandbox = helperArgs(spec, syncFd);
+  return [...args, ...sandbox];
 }

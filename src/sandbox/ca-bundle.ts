@@ -8,7 +8,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { imageHasFile, readImageFile } from '../image/passwd.js';
+import { imageHasFile, readImageFile } from '../image/image-files.js';
 import type { BindMount } from '../runtime/spec.js';
 import { DevboxError, describeError } from '../util/errors.js';
 

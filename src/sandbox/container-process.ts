@@ -48,10 +48,17 @@ function mergeEnv(...lists: string[][]): string[] {
   return [...merged.values()];
 }
 
+/** What can be checked before the image is at hand: `-e` entries, and `-w` when given. */
+export function checkProcessRequest(request: ProcessRequest): void {
+  const invalid = request.env.find((entry) => entry.startsWith('=') || entry === '');
+  if (invalid !== undefined) throw new DevboxError(`invalid environment variable "${invalid}"`, { fix: 'use -e KEY=VALUE', kind: 'usage' });
+  if (request.workdir !== undefined) containerWorkdir({}, request);
+}
+
 export function containerEnv(config: ImageProcessConfig, request: ProcessRequest, home: string, hostEnv: NodeJS.ProcessEnv): string[] {
+  checkProcessRequest(request);
   const fromFlags: string[] = [];
   for (const entry of request.env) {
-    if (entry.startsWith('=') || entry === '') throw new DevboxError(`invalid environment variable "${entry}"`, { fix: 'use -e KEY=VALUE', kind: 'usage' });
     if (entry.includes('=')) fromFlags.push(entry);
     else if (hostEnv[entry] !== undefined) fromFlags.push(`${entry}=${hostEnv[entry]}`);
   }

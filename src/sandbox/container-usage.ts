@@ -5,7 +5,7 @@
  */
 import { lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { listContainers } from './containers.js';
+import { isRunning, listContainers } from '../container/lookup.js';
 
 export interface ContainersUsage {
   total: number;
@@ -31,13 +31,18 @@ function treeBytes(path: string): number {
   return bytes;
 }
 
+/** Bytes of a container's writable layer (upper/, or the private copy rootfs/). */
+export function containerSize(dir: string): number {
+  return treeBytes(join(dir, 'upper')) + treeBytes(join(dir, 'rootfs'));
+}
+
 export function containersUsage(storeRoot: string): ContainersUsage {
   const usage: ContainersUsage = { total: 0, active: 0, size: 0, reclaimable: 0 };
   for (const container of listContainers(storeRoot)) {
-    const bytes = treeBytes(join(container.dir, 'upper')) + treeBytes(join(container.dir, 'rootfs'));
+    const bytes = containerSize(container.dir);
     usage.total++;
     usage.size += bytes;
-    if (container.running) usage.active++;
+    if (isRunning(container)) usage.active++;
     else usage.reclaimable += bytes;
   }
   return usage;

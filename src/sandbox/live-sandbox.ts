@@ -4,30 +4,28 @@
  * <store>/sandboxes/<key>/: the writable layer (kept across stop and start until `rm` or a new image), a
  * private home, the files bound over /etc, a log of the helper's messages and state.json while it is up.
  */
-import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import type { Socket } from 'node:net';
+import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import type { ImageStore, StoredImage } from '../image/store.js';
 import { hostResolvConf, networkHostsEntries, slirpResolvConf } from '../network/dns.js';
 import type { NetworkOptions } from '../network/options.js';
 import type { OtherHostPort } from '../network/publish.js';
 import { EXIT_GRACE_MS, prepareSlirp4netns, type NetworkedSandbox } from '../network/sandbox-network.js';
-import { readPid, SYNC_FD } from '../runtime/launch.js';
-import { keepAliveArgs, type BindMount, type LiveSandboxSpec } from '../runtime/spec.js';
+import { lastHelperMessage } from '../runtime/helper.js';
+import { startLiveSandbox, type StartingSandbox } from '../runtime/launch.js';
+import type { BindMount, LiveSandboxSpec } from '../runtime/spec.js';
 import type { StorageSetting } from '../settings/settings.js';
 import { selectDriver } from '../storage/driver.js';
-import { helperPath } from '../userns/helper.js';
 import { resolveIdMapping, type IdMapping } from '../userns/idmap.js';
-import { removeAsNamespaceRoot } from '../userns/remove.js';
+import { removeAsNamespaceRoot } from '../storage/remove.js';
 import { DevboxError } from '../util/errors.js';
 import { nameFileMounts, writeNameFiles } from './containers.js';
 import { groupWithUser, imageAccount, invokingUser, passwdWithUser, type AccountRequest, type SandboxAccounts } from './identity.js';
 import { attachLiveNetwork } from './live-network.js';
 import { isLive, readSandboxState, sandboxDir, writeSandboxState, type LiveSandboxState, type ProcessRecord } from './live-state.js';
 import { DEFAULT_PATH } from '../image/oci.js';
-import { imageHasFile, readImageFile } from '../image/passwd.js';
+import { copyImageTree, imageHasFile, readImageFile } from '../image/image-files.js';
 import { assembleRootfs } from './rootfs.js';
 import { caBundleMounts } from './ca-bundle.js';
 import { startTimeOf } from '../util/processes.js';
@@ -70,8 +68,8 @@ PS1="\${DEVBOX_PROMPT-}\${PS1-}"
 `;
 
 function defaultShell(lowerDirs: readonly string[]): string {
-  // Debian and most distributions have merged /usr: /bin is a link to usr/bin.
-  return imageHasFile(lowerDirs, 'usr/bin/bash') || imageHasFile(lowerDirs, 'bin/bash') ? '/bin/bash' : '/bin/sh';
+  // Links are followed inside the image: with a merged /usr, /bin is a link to usr/bin.
+  return imageHasFile(lowerDirs, 'bin/bash') ? '/bin/bash' : '/bin/sh';
 }
 
 /** Who enters, and the /etc/passwd and /etc/group that say so. */
@@ -90,64 +88,46 @@ function baseEnv(image: StoredImage): string[] {
   return env.some((entry) => entry.startsWith('PATH=')) ? env : [`PATH=${DEFAULT_PATH}`, ...env];
 }
 
-/** The last line the helper wrote to the sandbox's log: why it failed to start. */
-function lastLogLine(log: string): string {
-  const lines = readFileSync(log, 'utf8').trim().split('\n');
-  return lines[lines.length - 1].replace(/^devbox-helper: /, '') || 'no message';
-}
-
 /** Attaches something (the network) to the sandbox before it is released; returns processes that end with it. */
 type Attach = (sandbox: NetworkedSandbox) => Promise<ProcessRecord[]>;
 
-/** The stream's whole text, once it ends. */
-function readAll(stream: NodeJS.ReadableStream): Promise<string> {
-  return new Promise((resolve) => {
-    let text = '';
-    stream.setEncoding('utf8');
-    stream.on('data', (chunk: string) => (text += chunk));
-    stream.once('end', () => resolve(text));
-  });
+/** The processes of a sandbox being started, recorded before it can outlive the command starting it. */
+interface StartedProcesses {
+  pid: number;
+  outerPid: number;
+  network?: ProcessRecord[];
 }
 
 /**
- * Spawns the helper detached (it outlives this command); `attach` runs between namespace creation and setup
- * (the helper's --sync-fd). Resolves once the sandbox is up, with the host pid of its pid 1. If anything
- * fails, the helper ends and takes the sandbox with it.
+ * Starts the helper detached; `attach` runs between namespace creation and setup. `record` writes down every
+ * process the sandbox has before it is let go (the helper dies with this command until then). Resolves once
+ * the sandbox is up. If anything fails, the helper ends and takes the sandbox with it.
  */
 async function startHelper(
   dir: string,
   spec: LiveSandboxSpec,
   name: string,
+  record: (processes: StartedProcesses) => void,
   attach?: Attach,
-): Promise<{ pid: number; outerPid: number; network?: ProcessRecord[] }> {
+): Promise<StartedProcesses> {
   const log = join(dir, 'log');
   const logFd = openSync(log, 'w', 0o600);
-  const child = spawn(helperPath(), keepAliveArgs(spec, SYNC_FD), { cwd: dir, detached: true, stdio: ['ignore', 'pipe', logFd, 'pipe'] });
-  closeSync(logFd);
-  const ended = new Promise<Error | undefined>((resolve) => {
-    child.once('exit', () => resolve(undefined));
-    child.once('error', resolve);
-  });
-  const failed = async () =>
-    (await ended) ?? new DevboxError(`the sandbox of ${name} failed to start: ${lastLogLine(log)}`, { fix: `see ${log} and "devbox doctor"` });
-  const announced = readAll(child.stdout!);
-  const sync = child.stdio[SYNC_FD] as Socket;
-  const pid = await readPid(sync);
-  if (pid === undefined) throw await failed();
-  let network: ProcessRecord[] | undefined;
+  const beforeStart = async (sandbox: StartingSandbox): Promise<StartedProcesses> => {
+    const processes: StartedProcesses = { pid: sandbox.pid, outerPid: sandbox.supervisorPid };
+    record(processes);
+    if (!attach) return processes;
+    processes.network = await attach(sandbox);
+    record(processes);
+    return processes;
+  };
+  let started: Awaited<ReturnType<typeof startLiveSandbox<StartedProcesses>>>;
   try {
-    network = await attach?.({ pid, lifetime: sync });
-  } catch (error) {
-    sync.destroy(); // the helper reads end of file and takes the sandbox down: nothing was started
-    await ended;
-    throw error;
+    started = await startLiveSandbox(spec, { cwd: dir, log: logFd, beforeStart });
+  } finally {
+    closeSync(logFd);
   }
-  // The go byte; from then on only pid 1 holds the helper's end, and only what `attach` started holds ours.
-  await new Promise<void>((resolve) => sync.write('g', () => resolve()));
-  sync.destroy();
-  if (Number((await announced).trim()) !== pid) throw await failed();
-  child.unref();
-  return { pid, outerPid: child.pid!, network };
+  if (!started?.attached) throw new DevboxError(`the sandbox of ${name} failed to start: ${lastHelperMessage(log)}`, { fix: `see ${log} and "devbox doctor"` });
+  return started.attached;
 }
 
 /** Starts the project's sandbox; the caller holds the store lock, so exactly one starts. */
@@ -180,18 +160,16 @@ async function startSandbox(store: ImageStore, request: LiveSandboxRequest, dir:
       .replace(/^-+|-+$/g, '')
       .slice(0, 63) ||
       'devbox');
-  const names = writeNameFiles(
-    { id: basename(dir), dir },
-    hostname,
-    networkHostsEntries(network, hostname),
-    slirp ? slirpResolvConf(hostResolvConf()) : undefined,
-  );
+  const names = writeNameFiles(dir, hostname, networkHostsEntries(network, hostname), slirp ? slirpResolvConf(hostResolvConf()) : undefined);
   rmSync(join(dir, 'ports.json'), { force: true }); // the forwards of an earlier start
   // An image account keeps the home the image gives it, in the writable layer.
   let home: string | undefined = request.account ? undefined : homedir();
   if (request.home === 'private' && home !== undefined) {
     home = join(dir, 'home');
+    const created = !existsSync(home);
     mkdirSync(home, { recursive: true, mode: 0o700 });
+    // A new home starts as useradd makes one: from the image's /etc/skel (a login's colours and aliases).
+    if (created) copyImageTree(lowerDirs, 'etc/skel', home);
   }
   const spec: LiveSandboxSpec = {
     idMapping: mapping,
@@ -211,8 +189,8 @@ async function startSandbox(store: ImageStore, request: LiveSandboxRequest, dir:
     network: network.mode,
   };
   const attach: Attach | undefined = slirp && ((sandbox) => attachLiveNetwork(slirp, sandbox, network, dir, request.networkFixes.otherHostPort));
-  const { pid, outerPid, network: networkProcesses } = await startHelper(dir, spec, request.name, attach);
-  const state: LiveSandboxState = {
+  const created = new Date().toISOString();
+  const stateOf = ({ pid, outerPid, network }: StartedProcesses): LiveSandboxState => ({
     project: request.projectRoot,
     name: request.name,
     image: request.image.id,
@@ -223,10 +201,13 @@ async function startSandbox(store: ImageStore, request: LiveSandboxRequest, dir:
     outerPid,
     pidStart: startTimeOf(pid) ?? '',
     outerStart: startTimeOf(outerPid) ?? '',
-    created: new Date().toISOString(),
+    created,
     imageEnv: baseEnv(request.image),
-    ...(networkProcesses ? { network: networkProcesses } : {}),
-  };
+    ...(network ? { network } : {}),
+  });
+  // Recorded as starting (not joinable) first: a command killed from here on leaves a sandbox stop can end.
+  const started = await startHelper(dir, spec, request.name, (processes) => writeSandboxState(dir, { ...stateOf(processes), starting: true }), attach);
+  const state = stateOf(started);
   writeSandboxState(dir, state);
   return { state, fresh, started: true };
 }
@@ -246,7 +227,8 @@ export async function ensureLiveSandbox(store: ImageStore, request: LiveSandboxR
     const current = readSandboxState(dir);
     // Same inputs, same environment: entries that built the image at the same moment may hold two builds of it.
     if (current && isLive(current) && current.inputsHash === request.inputsHash) return { state: current, fresh: false, started: false };
-    // Also when it was killed: its slirp4netns may still hold the host ports the new one publishes.
+    // Also when it was killed: its slirp4netns may still hold the host ports the new one publishes. One still
+    // recorded as starting lost its starter (we hold the lock it started under): it is ended, never joined.
     if (current) await stopLiveSandbox(current);
     return startSandbox(store, request, dir);
   });
@@ -291,22 +273,4 @@ export async function stopLiveSandbox(state: LiveSandboxState): Promise<void> {
 export async function removeSandboxDir(dir: string): Promise<void> {
   const { mapping } = resolveIdMapping();
   await removeAsNamespaceRoot(mapping, [dir]);
-}
-
-export interface SandboxSummary {
-  dir: string;
-  state: LiveSandboxState;
-  running: boolean;
-}
-
-export function listSandboxes(storeRoot: string): SandboxSummary[] {
-  const root = join(storeRoot, 'sandboxes');
-  if (!existsSync(root)) return [];
-  const summaries: SandboxSummary[] = [];
-  for (const key of readdirSync(root)) {
-    const dir = join(root, key);
-    const state = readSandboxState(dir);
-    if (state) summaries.push({ dir, state, running: isLive(state) });
-  }
-  return summaries.sort((a, b) => a.state.name.localeCompare(b.state.name));
 }

@@ -2,12 +2,12 @@
  * A live sandbox's state.json and whether the sandbox is up: all `devbox shell` reads before joining one,
  * kept apart from the lifecycle (live-sandbox.ts) so joining loads no store, image or storage code.
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { joinArgs, type ProcessSpec } from '../runtime/spec.js';
-import { helperPath } from '../userns/helper.js';
-import { execForeground } from '../util/exec.js';
+import { joinSandbox } from '../runtime/launch.js';
+import type { ProcessSpec } from '../runtime/spec.js';
+import { writeFileAtomicSync } from '../util/atomic-write.js';
 import { startTimeOf } from '../util/processes.js';
 import type { SandboxUser } from './identity.js';
 
@@ -35,10 +35,23 @@ export interface LiveSandboxState {
   imageEnv: string[];
   /** slirp4netns and the port watcher, with the slirp4netns network: they end with pid 1, stop waits for them. */
   network?: ProcessRecord[];
+  /**
+   * Written before the helper is let go, so that every sandbox that can outlive its starter is recorded; never
+   * joined. Still set once the starter is gone: the start was interrupted, and the next one ends it.
+   */
+  starting?: true;
+}
+
+/**
+ * A project's key: names its sandbox's directory, and is its ${devcontainerId} (volume names that differ per
+ * project). Stable for as long as the project folder keeps its path.
+ */
+export function projectKey(projectRoot: string): string {
+  return createHash('sha256').update(projectRoot).digest('hex').slice(0, 16);
 }
 
 export function sandboxDir(storeRoot: string, projectRoot: string): string {
-  return join(storeRoot, 'sandboxes', createHash('sha256').update(projectRoot).digest('hex').slice(0, 16));
+  return join(storeRoot, 'sandboxes', projectKey(projectRoot));
 }
 
 export function readSandboxState(dir: string): LiveSandboxState | undefined {
@@ -49,15 +62,22 @@ export function readSandboxState(dir: string): LiveSandboxState | undefined {
   }
 }
 
-/** Up: its pid 1 and the helper supervising it are both the processes that started it (pid 1 dies with the helper). */
+/**
+ * Joinable: started to the end, and its pid 1 and the helper supervising it are both the processes that
+ * started it (pid 1 dies with the helper).
+ */
 export function isLive(state: LiveSandboxState): boolean {
-  return startTimeOf(state.pid) === state.pidStart && startTimeOf(state.outerPid) === state.outerStart;
+  return !state.starting && startTimeOf(state.pid) === state.pidStart && startTimeOf(state.outerPid) === state.outerStart;
+}
+
+/** Its pid 1 or its helper still runs, whether or not its start went to the end: devbox stop has work to do. */
+export function hasProcesses(state: LiveSandboxState): boolean {
+  return startTimeOf(state.pid) === state.pidStart || startTimeOf(state.outerPid) === state.outerStart;
 }
 
 export function writeSandboxState(dir: string, state: LiveSandboxState): void {
-  const path = join(dir, 'state.json');
-  writeFileSync(`${path}.tmp`, JSON.stringify(state, null, 2));
-  renameSync(`${path}.tmp`, path);
+  // Describes running processes: nothing to keep across a power loss.
+  writeFileAtomicSync(join(dir, 'state.json'), JSON.stringify(state, null, 2), { durable: false });
 }
 
 /** `output: 'stderr'`: the process's stdout goes to devbox's stderr (what devbox runs besides the user's command). */
@@ -67,5 +87,24 @@ export function joinLiveSandbox(
   stdin: 'inherit' | 'ignore',
   output: 'stdout' | 'stderr' = 'stdout',
 ): Promise<number> {
-  return execForeground(helperPath(), joinArgs(state.pid, process), [stdin, output === 'stdout' ? 'inherit' : 2, 'inherit']);
+  return joinSandbox(state.pid, process, stdin, output);
+}
+
+export interface SandboxSummary {
+  dir: string;
+  state: LiveSandboxState;
+  /** Any of its processes runs: it is up, or being started, or its start was interrupted. */
+  running: boolean;
+}
+
+export function listSandboxes(storeRoot: string): SandboxSummary[] {
+  const root = join(storeRoot, 'sandboxes');
+  if (!existsSync(root)) return [];
+  const summaries: SandboxSummary[] = [];
+  for (const key of readdirSync(root)) {
+    const dir = join(root, key);
+    const state = readSandboxState(dir);
+    if (state) summaries.push({ dir, state, running: hasProcesses(state) });
+  }
+  return summaries.sort((a, b) => a.state.name.localeCompare(b.state.name));
 }

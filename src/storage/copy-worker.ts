@@ -7,7 +7,7 @@
  */
 import { promises as fs, constants } from 'node:fs';
 import { join } from 'node:path';
-import { applyFsOps, type FsOp } from '../userns/helper.js';
+import { applyFsOps, type FsOp } from '../runtime/fsops.js';
 import type { LayerRecord } from './layer-format.js';
 
 async function lstatOrNull(path: string) {

@@ -6,13 +6,13 @@
  * `auto` probes once and records the answer in <store>/storage.json (per kernel release), as
  * containers/storage records its mount program.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { release } from 'node:os';
 import { join } from 'node:path';
 import type { StorageSetting } from '../settings/settings.js';
-import { userNamespaceArgs, helperPath } from '../userns/helper.js';
+import { probeOverlayMount } from '../runtime/namespace.js';
 import type { IdMapping } from '../userns/idmap.js';
-import { execCapture } from '../util/exec.js';
+import { writeFileAtomicSync } from '../util/atomic-write.js';
 import { DevboxError } from '../util/errors.js';
 import { findProgram } from '../util/programs.js';
 import { fuseDeviceUsable } from './fuse-overlayfs.js';
@@ -30,12 +30,8 @@ export async function probeKernelOverlay(mapping: IdMapping, tmpDir: string): Pr
   const dir = mkdtempSync(join(tmpDir, 'probe-'));
   try {
     for (const sub of ['l1', 'l2', 'upper', 'work', 'merged']) mkdirSync(join(dir, sub));
-    const result = await execCapture(
-      helperPath(),
-      [...userNamespaceArgs(mapping), '--no-pivot', '--overlay', `${dir}/l2:${dir}/l1`, `${dir}/upper`, `${dir}/work`, '--mountpoint', `${dir}/merged`],
-      { allowFailure: true },
-    );
-    return result.exitCode === 0;
+    const layout = { lowerDirs: [`${dir}/l1`, `${dir}/l2`], upperDir: `${dir}/upper`, workDir: `${dir}/work`, mountpoint: `${dir}/merged` };
+    return (await probeOverlayMount(mapping, layout)).ok;
   } finally {
     // Nothing was written through the mount: what overlay left behind are empty dirs the caller may remove.
     rmSync(dir, { recursive: true, force: true });
@@ -59,10 +55,9 @@ export async function selectDriver(requested: StorageSetting, storeRoot: string,
     // no record yet, or unreadable: probe
   }
   const driver = await probeDriver(mapping, join(storeRoot, 'tmp'));
-  const temp = `${recordPath}.${process.pid}.tmp`;
   try {
-    writeFileSync(temp, JSON.stringify({ kernel: release(), driver } satisfies ProbeRecord));
-    renameSync(temp, recordPath);
+    // A cache: lost on a power loss, it is probed again.
+    writeFileAtomicSync(recordPath, JSON.stringify({ kernel: release(), driver } satisfies ProbeRecord), { durable: false });
   } catch (error) {
     throw new DevboxError(`cannot record the storage probe in ${recordPath}: ${(error as Error).message}`, { cause: error });
   }

@@ -106,6 +106,19 @@ function readOptional(path: string): string {
   }
 }
 
+/**
+ * A subordinate range for `user` that no line of `text` (/etc/subuid or /etc/subgid) overlaps: 65536 ids from
+ * the end of the highest range given out, and from 100000 at least, as useradd picks them.
+ */
+export function freeSubordinateLine(text: string, user: string): string {
+  let start = 100000;
+  for (const raw of text.split('\n')) {
+    const [, s, c] = raw.trim().split(':');
+    if (/^\d+$/.test(s ?? '') && /^\d+$/.test(c ?? '')) start = Math.max(start, Number(s) + Number(c));
+  }
+  return `${user}:${start}:65536`;
+}
+
 /** Builds the mapping for the calling user from /etc/subuid and /etc/subgid. */
 export function resolveIdMapping(files = { subuid: '/etc/subuid', subgid: '/etc/subgid' }): ResolvedIdMapping {
   const uid = process.getuid!();
@@ -130,7 +143,7 @@ export function resolveIdMapping(files = { subuid: '/etc/subuid', subgid: '/etc/
       full: false,
     },
     warning:
-      `no subordinate ids for ${name} in ${missing}: running with a single-id map (only root exists inside); ` +
-      `for full images add "${name}:100000:65536" to /etc/subuid and /etc/subgid`,
+      `no subordinate ids for ${name} in ${missing}: running with a single-id map (only root exists inside, without supplementary groups); ` +
+      `for full images add "${freeSubordinateLine(`${readOptional(files.subuid)}\n${readOptional(files.subgid)}`, name)}" to /etc/subuid and /etc/subgid`,
   };
 }

@@ -38,3 +38,8 @@ export function formatAge(iso: string, now = Date.now()): string {
   }
   return 'Less than a minute ago';
 }
+
+/** `text` cut to at most `max` characters (ending in "…"), for echoing user input back in a one-line message. */
+export function abbreviate(text: string, max = 80): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}

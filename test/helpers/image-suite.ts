@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { hostArchitecture } from '../../src/image/oci.js';
 import { idMappingFingerprint, resolveIdMapping, type IdMapping } from '../../src/userns/idmap.js';
-import { removeAsNamespaceRoot } from '../../src/userns/remove.js';
+import { removeAsNamespaceRoot } from '../../src/storage/remove.js';
 import { devbox, type CliOptions, type CliResult } from './cli.js';
 import { packTar, type TarEntry } from './images.js';
 

@@ -1,9 +1,7 @@
 /** For network tests: an image with busybox's network applets, free host ports, curl, and waiting. */
-import { execFile, execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
-import { hostIdFor, resolveIdMapping } from '../../src/userns/idmap.js';
 import { DEVBOX_BIN, devboxOk } from './cli.js';
 import { busyboxRootfs, testDir, writeTar, type TarEntry } from './images.js';
 
@@ -110,33 +108,6 @@ export function startSandbox(args: readonly string[], env: NodeJS.ProcessEnv = {
       return exited;
     },
   };
-}
-
-/**
- * slirp4netns processes started by this suite's runs: their environment names the suite's store, or, where
- * it cannot be read (slirp4netns --enable-sandbox runs as root of the sandbox's user namespace), they run as
- * this user's container root.
- */
-export function suiteSlirpProcesses(): number[] {
-  const { mapping } = resolveIdMapping();
-  const containerRoot = hostIdFor(mapping.uidMap, 0);
-  let pids: number[];
-  try {
-    pids = execFileSync('pgrep', ['-x', 'slirp4netns'], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
-  } catch {
-    return []; // pgrep exits 1 when nothing matches
-  }
-  return pids.filter((pid) => {
-    try {
-      return readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(`XDG_DATA_HOME=${process.env.XDG_DATA_HOME}`);
-    } catch {
-      try {
-        return Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) === containerRoot;
-      } catch {
-        return false; // gone
-      }
-    }
-  });
 }
 
 /** The pids of slirp4netns processes whose parent is `pid`. */

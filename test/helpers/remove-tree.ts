@@ -1,7 +1,7 @@
 /** `node remove-tree.js DIR`: removes a test tree whose store files belong to subordinate ids. */
 import { rm } from 'node:fs/promises';
 import { resolveIdMapping } from '../../src/userns/idmap.js';
-import { removeAsNamespaceRoot } from '../../src/userns/remove.js';
+import { removeAsNamespaceRoot } from '../../src/storage/remove.js';
 
 const dir = process.argv[2];
 await removeAsNamespaceRoot(resolveIdMapping().mapping, [dir]);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { xz } from '@napi-rs/lzma';
-import { test } from 'uvu';
+import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import { createImageSuite, once, type ImageSuite } from '../helpers/image-suite.js';
 import { busyboxRootfs, minbaseTar, packTar, writeTar } from '../helpers/images.js';

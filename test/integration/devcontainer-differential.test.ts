@@ -7,7 +7,7 @@
  */
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'uvu';
+import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import { flattenArchive, treeDifferences } from '../helpers/build.js';
 import { devcontainerArchive, sandboxFolder } from '../helpers/devcontainer.js';

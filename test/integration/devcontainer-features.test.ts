@@ -9,7 +9,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { test } from 'uvu';
+import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import { devbox, devboxOk } from '../helpers/cli.js';
 import { loadDevcontainerImage, sandboxFolder } from '../helpers/devcontainer.js';

@@ -9,7 +9,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { test } from 'uvu';
+import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import { devbox, devboxOk } from '../helpers/cli.js';
 import { devcontainerArchive, eventually } from '../helpers/devcontainer.js';

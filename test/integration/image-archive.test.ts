@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { test } from 'uvu';
+import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import { DEVBOX_BIN } from '../helpers/cli.js';
 import { createImageSuite, dockerArchive, ociArchive, once, type ImageSuite } from '../helpers/image-suite.js';

@@ -6,7 +6,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { test } from 'uvu';
+import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import { createImageSuite, dockerArchive, ociArchive, once, type ImageSuite } from '../helpers/image-suite.js';
 import { busyboxRootfs, packTar, writeTar } from '../helpers/images.js';

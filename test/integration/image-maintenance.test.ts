@@ -4,7 +4,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'uvu';
+import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import { createImageSuite, dockerArchive, once, type ImageSuite } from '../helpers/image-suite.js';
 import { busyboxRootfs, packTar, writeTar } from '../helpers/images.js';

@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'uvu';
+import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import { DEVBOX_BIN } from '../helpers/cli.js';
 import { createImageSuite, dockerArchive, once, type ImageSuite } from '../helpers/image-suite.js';

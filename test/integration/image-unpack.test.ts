@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'uvu';
+import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import { hostIdFor } from '../../src/userns/idmap.js';
 import { createImageSuite, dockerArchive, once, type ImageSuite } from '../helpers/image-suite.js';

@@ -5,21 +5,13 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'uvu';
+import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import { readSockets } from '../../src/network/proc-net.js';
 import { devbox, devboxOk } from '../helpers/cli.js';
-import {
-  closeServer,
-  eventually,
-  freePort,
-  httpGet,
-  importNetworkImage,
-  listenOnFreePort,
-  portOf,
-  startSandbox,
-  suiteSlirpProcesses,
-} from '../helpers/network.js';
+import { testDir } from '../helpers/images.js';
+import { startedSince, suiteProcesses } from '../helpers/processes.js';
+import { closeServer, eventually, freePort, httpGet, importNetworkImage, listenOnFreePort, portOf, startSandbox } from '../helpers/network.js';
 
 const IMAGE = 'netbox:latest';
 const containersDir = () => join(process.env.XDG_DATA_HOME!, 'devbox', 'containers');
@@ -116,24 +108,32 @@ test('auto-forward takes the next free host port when the same one is taken', as
 });
 
 test('auto-forward is off with the autoForward setting; listeners on loopback inside are never forwarded', async () => {
-  const port = await freePort();
-  await devboxOk(['config', 'set', 'autoForward', 'false']);
-  const off = startSandbox([IMAGE, ...serve('off', port)]);
+  // Absence is shown against a control: a sandbox that forwards, whose watcher scans while the listeners that
+  // must not be forwarded are up. Once the control's port is forwarded, a scan has seen them all.
+  const [offPort, loopbackPort, controlPort] = [await freePort(), await freePort(), await freePort()];
+  const offConfig = await testDir('forward-off');
+  await devboxOk(['config', 'set', 'autoForward', 'false'], { env: { XDG_CONFIG_HOME: offConfig } });
+  const off = startSandbox([IMAGE, ...serve('off', offPort)], { XDG_CONFIG_HOME: offConfig });
+  const loopbackListening = `grep -q "0100007F:$(printf %04X ${loopbackPort}) 00000000:0000 0A" /proc/net/tcp`;
+  const control = startSandbox([
+    IMAGE,
+    'sh',
+    '-c',
+    // httpd listens before it returns: the loopback listener is up (checked) before the control's, so the scan
+    // that finds the control's sees it too.
+    `mkdir -p /lo; httpd -p 127.0.0.1:${loopbackPort} -h /lo; ${loopbackListening} || exit 9; ${serve('control', controlPort)[2]}`,
+  ]);
   try {
     await off.printed('serving');
-    await new Promise((r) => setTimeout(r, 1500)); // several scan intervals
-    assert.equal(await portsRows(), []);
+    await control.printed('serving');
+    await eventually('the control port to be forwarded', async () => ((await portsRows()).some((row) => row[0] === `${controlPort}/tcp`) ? true : undefined));
+    const forwarded = (await portsRows()).map((row) => row[0]);
+    assert.not.ok(forwarded.includes(`${offPort}/tcp`), 'forwarded with autoForward false');
+    assert.not.ok(forwarded.includes(`${loopbackPort}/tcp`), 'a listener on loopback was forwarded');
+    assert.is(await httpGet(controlPort), 'control\n');
   } finally {
     assert.is(await off.finish(), 0, off.stderr());
-    await devboxOk(['config', 'unset', 'autoForward']);
-  }
-  const loopback = startSandbox([IMAGE, 'sh', '-c', `nc -l -s 127.0.0.1 -p ${port} & echo serving; read line || true; kill $!`]);
-  try {
-    await loopback.printed('serving');
-    await new Promise((r) => setTimeout(r, 1500));
-    assert.equal(await portsRows(), []);
-  } finally {
-    await loopback.finish();
+    assert.is(await control.finish(), 0, control.stderr());
   }
 });
 
@@ -167,6 +167,7 @@ test('a taken host port is named with the process holding it; no container and n
   const held = await listenOnFreePort();
   const port = portOf(held);
   const before = containers();
+  const slirpBefore = suiteProcesses('slirp4netns');
   try {
     const r = await devbox(['run', '--rm', '-p', `${port}:80`, IMAGE, 'true']);
     assert.is(r.exitCode, 125);
@@ -175,7 +176,7 @@ test('a taken host port is named with the process holding it; no container and n
       `devbox: host port 127.0.0.1:${port}/tcp is already in use by node (pid ${process.pid}) (stop it, or publish another host port: -p ${port + 1}:80)\n`,
     );
     assert.equal(containers(), before);
-    assert.equal(suiteSlirpProcesses(), []);
+    assert.equal(startedSince(slirpBefore, 'slirp4netns'), []);
   } finally {
     await closeServer(held);
   }
@@ -184,7 +185,7 @@ test('a taken host port is named with the process holding it; no container and n
 test('ports of a container that is not running: a clear error', async () => {
   const r = await devbox(['ports', 'ffffffffffff']);
   assert.is(r.exitCode, 1);
-  assert.match(r.stderr, /^devbox: no such container "ffffffffffff"/);
+  assert.match(r.stderr, /^devbox: no such container: ffffffffffff/);
 });
 
 test.run();

@@ -9,15 +9,16 @@ import { existsSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { test } from 'uvu';
+import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
-import { helperPath, userNamespaceArgs } from '../../src/userns/helper.js';
+import { helperPath, idMapArgs } from '../../src/runtime/helper.js';
 import { resolveIdMapping } from '../../src/userns/idmap.js';
 import { DEVBOX_BIN, devbox, devboxOk } from '../helpers/cli.js';
 import { startDnsResponder } from '../helpers/dns-responder.js';
 import { testDir } from '../helpers/images.js';
 import { isAlive } from '../../src/util/processes.js';
-import { eventually, importNetworkImage, slirpChildren, startSandbox, suiteSlirpProcesses } from '../helpers/network.js';
+import { eventually, importNetworkImage, slirpChildren, startSandbox } from '../helpers/network.js';
+import { startedSince, suiteProcesses, type SuiteProcess } from '../helpers/processes.js';
 
 const IMAGE = 'netbox:latest';
 const execFileAsync = promisify(execFile);
@@ -26,6 +27,14 @@ const containers = () => (existsSync(containersDir()) ? readdirSync(containersDi
 
 test.before(async () => {
   await importNetworkImage(IMAGE);
+});
+
+let slirpBefore: SuiteProcess[] = [];
+test.before.each(() => {
+  slirpBefore = suiteProcesses('slirp4netns');
+});
+test.after.each(() => {
+  assert.equal(startedSince(slirpBefore, 'slirp4netns'), [], 'a slirp4netns of this test outlived its sandbox');
 });
 
 test("the default network is slirp4netns: tap0 with MTU 65520, a route via 10.0.2.2, slirp's resolver, the name in hosts", async () => {
@@ -144,15 +153,11 @@ test('slirp4netns ends with the sandbox when devbox is killed with SIGKILL', asy
   await eventually('slirp4netns to exit', () => (isAlive(slirp) ? undefined : true), 5000);
 });
 
-test('no slirp4netns of this suite outlives its sandboxes', () => {
-  assert.equal(suiteSlirpProcesses(), []);
-});
-
 test('helper --sync-fd: the pid comes before anything runs; a caller that gives up leaves nothing started', async () => {
   const dir = await testDir('sync');
   const marker = join(dir, 'ran');
   const args = [
-    ...userNamespaceArgs(resolveIdMapping().mapping),
+    ...idMapArgs(resolveIdMapping().mapping),
     '--unshare-net',
     '--sync-fd',
     '3',
@@ -191,7 +196,6 @@ test('slirp4netns missing: one line naming the package, nothing created', async 
   assert.is(r.exitCode, 125);
   assert.is(r.stderr, 'devbox: slirp4netns not found: it provides the isolated network (apt-get install slirp4netns, or run with --network host)\n');
   assert.equal(containers(), before);
-  assert.equal(suiteSlirpProcesses(), []);
 });
 
 test.run();

@@ -6,7 +6,7 @@
  */
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'uvu';
+import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import { devbox, devboxOk, type CliOptions } from '../helpers/cli.js';
 import { dockerArchive, once } from '../helpers/image-suite.js';

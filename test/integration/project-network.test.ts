@@ -5,12 +5,13 @@
  */
 import { existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'uvu';
+import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import { devbox, devboxOk } from '../helpers/cli.js';
 import { testDir } from '../helpers/images.js';
 import { startTimeOf } from '../../src/util/processes.js';
-import { closeServer, eventually, freePort, httpGet, importNetworkImage, listenOnFreePort, portOf, suiteSlirpProcesses } from '../helpers/network.js';
+import { closeServer, eventually, freePort, httpGet, importNetworkImage, listenOnFreePort, portOf } from '../helpers/network.js';
+import { startedSince, suiteProcesses } from '../helpers/processes.js';
 
 const IMAGE = 'netbox:latest';
 const projects: string[] = [];
@@ -175,7 +176,7 @@ test('a "ports" host port taken on the host: one line naming it and its process;
   const held = await listenOnFreePort();
   const port = portOf(held);
   const root = await project({ ports: [`${port}:80`] });
-  const slirpBefore = suiteSlirpProcesses().length;
+  const slirpBefore = suiteProcesses('slirp4netns');
   try {
     const r = await devbox(['run', 'true'], { cwd: root });
     assert.is(r.exitCode, 125);
@@ -184,7 +185,7 @@ test('a "ports" host port taken on the host: one line naming it and its process;
       `devbox: host port 127.0.0.1:${port}/tcp is already in use by node (pid ${process.pid}) (stop it, or publish another host port: "ports": ["${port + 1}:80"] in ${root}/devbox.json)\n`,
     );
     assert.not.match((await devboxOk(['ps'])).stdout, root, 'no sandbox is up');
-    assert.is(suiteSlirpProcesses().length, slirpBefore);
+    assert.equal(startedSince(slirpBefore, 'slirp4netns'), [], 'a slirp4netns of the failed start is still running');
   } finally {
     await closeServer(held);
   }

@@ -7,7 +7,7 @@
 import { connect } from 'node:tls';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { test } from 'uvu';
+import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import { devbox, devboxOk } from '../helpers/cli.js';
 import { importBusybox, minbaseTar, testDir } from '../helpers/images.js';

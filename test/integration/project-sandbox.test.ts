@@ -4,8 +4,9 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'uvu';
+import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import { DEVBOX_BIN, devbox, devboxOk } from '../helpers/cli.js';
 import { busyboxRootfs, importBusybox, testDir, writeTar } from '../helpers/images.js';
@@ -76,13 +77,37 @@ test('devbox run in a subfolder: the user, the folder, files owned by the user, 
   assert.is(Number(u), uid);
   assert.is(Number(g), process.getgid!());
   assert.is(pwd, cwd);
-  assert.is(home, process.env.HOME ?? home);
+  assert.is(home, userInfo().homedir, "the home directory is at the host home's path");
   assert.is(statSync(join(cwd, 'made-inside')).uid, uid);
   const failed = await devbox(['run', 'sh', '-c', 'echo oops >&2; exit 3'], { cwd });
   assert.is(failed.exitCode, 3);
   assert.is(failed.stderr, 'oops\n');
   const echoed = await devboxOk(['run', 'cat'], { cwd, input: 'through stdin\n' });
   assert.is(echoed.stdout, 'through stdin\n');
+});
+
+test("in a project folder, container run in each spelling is docker run, not the project's run", async () => {
+  const root = await project();
+  for (const spelling of [['container', 'run'], ['container:run']]) {
+    const r = await devboxOk([...spelling, '--rm', '--pull', 'never', IMAGE, 'cat', '/etc/hostname'], { cwd: root });
+    assert.match(r.stdout, /^[0-9a-f]{12}\n$/, `${spelling.join(' ')}: a container of its own, named by its id`);
+  }
+});
+
+test("a new private home starts from the image's /etc/skel, as useradd makes a home", async () => {
+  const dir = await testDir('skel');
+  const tar = join(dir, 'rootfs.tar');
+  await writeTar(tar, [
+    ...busyboxRootfs(),
+    { name: 'etc/skel', type: 'directory' },
+    { name: 'etc/skel/.profile', content: "alias ll='ls -l'\n" },
+    { name: 'etc/skel/.config', type: 'directory' },
+    { name: 'etc/skel/.config/app.conf', content: 'colour=yes\n' },
+  ]);
+  await devboxOk(['image', 'import', tar, 'skelbox:1']);
+  const root = await project({ 'devbox.json': JSON.stringify({ image: 'skelbox:1' }) });
+  const r = await devboxOk(['run', 'sh', '-c', 'cat ~/.profile ~/.config/app.conf; stat -c %u ~/.profile'], { cwd: root });
+  assert.is(r.stdout, `alias ll='ls -l'\ncolour=yes\n${uid}\n`);
 });
 
 test('every entry joins the one live sandbox: a process started by one is seen by the next', async () => {

@@ -6,7 +6,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'uvu';
+import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import { createImageSuite, dockerArchive, once, type ImageSuite } from '../helpers/image-suite.js';
 import { busyboxRootfs, packTar } from '../helpers/images.js';

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { test } from 'uvu';
+import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import { createImageSuite, once, type ImageSuite } from '../helpers/image-suite.js';
 import { busyboxRootfs, writeTar } from '../helpers/images.js';

@@ -5,11 +5,12 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'uvu';
+import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import { hostIdFor, resolveIdMapping } from '../../src/userns/idmap.js';
 import { DEVBOX_BIN, devbox, devboxOk } from '../helpers/cli.js';
 import { importBusybox, testDir, writeDockerArchive } from '../helpers/images.js';
+import { startedSince, suiteProcesses, type SuiteProcess } from '../helpers/processes.js';
 
 const IMAGE = 'busybox:latest';
 const { mapping } = resolveIdMapping();
@@ -17,6 +18,16 @@ const containersDir = () => join(process.env.XDG_DATA_HOME!, 'devbox', 'containe
 
 test.before(async () => {
   await importBusybox(IMAGE);
+});
+
+// No sandbox process or fuse-overlayfs daemon of a test outlives it.
+const SANDBOX_PROCESSES = ['devbox-helper', 'fuse-overlayfs'];
+let running: SuiteProcess[][] = [];
+test.before.each(() => {
+  running = SANDBOX_PROCESSES.map(suiteProcesses);
+});
+test.after.each(() => {
+  for (const [i, name] of SANDBOX_PROCESSES.entries()) assert.equal(startedSince(running[i], name), [], `a ${name} outlived the test`);
 });
 
 test('runs a command and passes its output and exit status through', async () => {
@@ -105,9 +116,9 @@ test('--rm removes the container; without it the container stays, listed by ps -
   const kept = list().filter((id) => !before.includes(id));
   assert.is(kept.length, 1);
   const ps = (await devboxOk(['ps', '-a'])).stdout;
-  assert.match(ps, new RegExp(`^${kept[0].slice(0, 12)}\\s+busybox:latest\\s+.*Exited \\(3\\)$`, 'm'));
+  assert.match(ps, new RegExp(`^${kept[0].slice(0, 12)}\\s+busybox:latest\\s+.*Exited \\(3\\)`, 'm'));
   assert.is((await devboxOk(['ps', '-q'])).stdout, '', 'an exited container is not listed as running');
-  assert.is((await devboxOk(['rm', kept[0].slice(0, 8)])).stdout, `${kept[0].slice(0, 12)}\n`);
+  assert.is((await devboxOk(['rm', kept[0].slice(0, 8)])).stdout, `${kept[0].slice(0, 8)}\n`, 'rm prints each container as it was named');
   assert.equal(list(), before);
 });
 
@@ -176,13 +187,5 @@ for (const storage of ['native', 'fuse', 'copy']) {
     assert.equal(existsSync(containersDir()) ? readdirSync(containersDir()) : [], before);
   });
 }
-
-test('no sandbox process or fuse-overlayfs daemon outlives the runs', async () => {
-  const mine = execFileSync('ps', ['-u', String(process.getuid!()), '-o', 'comm='], { encoding: 'utf8' }).split('\n');
-  assert.equal(
-    mine.filter((c) => /fuse-overlayfs|devbox-helper/.test(c)),
-    [],
-  );
-});
 
 test.run();

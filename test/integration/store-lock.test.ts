@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { test } from 'uvu';
+import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import { devbox, devboxOk } from '../helpers/cli.js';
 import { busyboxRootfs, testDir, writeTar } from '../helpers/images.js';

@@ -2,7 +2,7 @@
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'uvu';
+import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import { stepKey } from '../../src/builder/cache.js';
 import { commandArgs, destinationPath, exposedPorts, healthConfig, parseChmod, parseDuration, setEnv, workdirPath } from '../../src/builder/config-edits.js';

@@ -1,5 +1,5 @@
 /** The Dockerfile parser and instruction checks, on the cases of BuildKit's parser tests. */
-import { test } from 'uvu';
+import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import { parseDockerfile, splitFlags, splitQuotedWords } from '../../src/builder/dockerfile.js';
 import { InstructionError, parseBuildPlan, type InstructionOf } from '../../src/builder/instructions.js';
@@ -102,6 +102,14 @@ test('bad input is refused with its line', () => {
   refused('FROM x\nHEALTHCHECK WHAT x\n', /unknown type/, 2);
   refused('FROM x\nENV A\n', /must have two arguments/, 2);
   refused('FROM x\nCOPY --checksum=sha256:00 a b\n', /unknown flag: --checksum/, 2);
+  refused('FROM x\nRUN echo a\0b\n', /contains a NUL byte/, 2);
+  refused('FROM x\nARG "x\n', /matching double-quote/, 2);
+  refused('FROM x\nARG ""=1\n', /ARG names cannot be blank/, 2);
+});
+
+test('ARG names lose their quotes as BuildKit lexes them; variables in them are kept as written', () => {
+  const plan = parseBuildPlan('FROM x\nARG "A"=1 \'B\' $C=2\n');
+  assert.equal((plan.stages[0].instructions[0] as InstructionOf<'ARG'>).args, [{ name: 'A', value: '1' }, { name: 'B' }, { name: '$C', value: '2' }]);
 });
 
 test.run();

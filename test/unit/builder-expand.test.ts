@@ -1,5 +1,5 @@
 /** Variable expansion in Dockerfile words, against what BuildKit's shell lexer produces. */
-import { test } from 'uvu';
+import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import { expandWord, expandWords, ExpansionError } from '../../src/builder/expand.js';
 

@@ -1,4 +1,4 @@
-import { test } from 'uvu';
+import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import { containerArgs, containerEnv, containerWorkdir, DEFAULT_PATH, type ProcessRequest } from '../../src/sandbox/container-process.js';
 import { parseGroup, parsePasswd, resolveUser } from '../../src/image/passwd.js';

@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'uvu';
+import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import { featuresDockerfile } from '../../src/project/devcontainer/feature-build.js';
 import type { FeatureMetadata } from '../../src/project/devcontainer/feature-metadata.js';

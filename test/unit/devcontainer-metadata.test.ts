@@ -1,4 +1,4 @@
-import { test } from 'uvu';
+import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import type { StoredImage } from '../../src/image/store.js';
 import { parseRunArgs } from '../../src/project/devcontainer/run-args.js';

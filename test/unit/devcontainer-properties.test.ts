@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { test } from 'uvu';
+import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import { READ_BUILD_PROPERTIES, READ_PROPERTIES } from '../../src/project/devcontainer-json.js';
 

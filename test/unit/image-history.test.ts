@@ -1,4 +1,4 @@
-import { test } from 'uvu';
+import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import { imageHistory } from '../../src/image/history.js';
 import type { ImageConfig, ImageManifest } from '../../src/image/oci.js';

@@ -1,4 +1,4 @@
-import { test } from 'uvu';
+import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import { classifyWhiteout, entryKind, entryPath, hardlinkTarget, isSameOrBelow, parentsOf } from '../../src/image/tar-paths.js';
 

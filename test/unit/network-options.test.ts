@@ -1,4 +1,4 @@
-import { test } from 'uvu';
+import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import { networkHostsEntries, slirpResolvConf } from '../../src/network/dns.js';
 import { parseNetwork, resolveNetworkOptions } from '../../src/network/options.js';
@@ -6,6 +6,7 @@ import { formatPortMapping, parsePortMapping } from '../../src/network/port-mapp
 import { parseFeatures, slirp4netnsArgs } from '../../src/network/slirp4netns.js';
 import { defaultSettings, settingValue, validateSetting } from '../../src/settings/settings.js';
 import { DevboxError } from '../../src/util/errors.js';
+import { thrownBy } from '../helpers/errors.js';
 
 const settings = defaultSettings();
 
@@ -28,15 +29,11 @@ for (const [spec, reason] of [
   ['+80:80', /host port "\+80"/],
 ] as const) {
   test(`-p "${spec}" is refused with the expected form`, () => {
-    try {
-      parsePortMapping(spec);
-      assert.unreachable('accepted');
-    } catch (error) {
-      assert.instance(error, DevboxError);
-      assert.match((error as DevboxError).toLine(), reason);
-      assert.match((error as DevboxError).toLine(), /expected \[HOSTIP:\]HOSTPORT:PORT\[\/tcp\|udp\]/);
-      assert.is((error as DevboxError).kind, 'usage');
-    }
+    const error = thrownBy(() => parsePortMapping(spec));
+    assert.instance(error, DevboxError);
+    assert.match((error as DevboxError).toLine(), reason);
+    assert.match((error as DevboxError).toLine(), /expected \[HOSTIP:\]HOSTPORT:PORT\[\/tcp\|udp\]/);
+    assert.is((error as DevboxError).kind, 'usage');
   });
 }
 

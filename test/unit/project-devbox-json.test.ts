@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { test } from 'uvu';
+import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import { loadProject } from '../../src/project/load.js';
 import { DOCKERFILE, errorLine, projectDir, writeFiles } from '../helpers/project.js';
@@ -131,6 +131,11 @@ const cases: [string, string, string][] = [
     '1:26: "build.dockerfile" names ROOT/nope/Dockerfile, which does not exist (fix the path (relative to devbox.json))',
   ],
   ['top level not an object', '[]', '1:1: must be an object, not an array'],
+  [
+    'nested too deep to read',
+    `{"image": "x", "a": ${'['.repeat(64)}${']'.repeat(64)}}`,
+    '1:84: nested more than 64 levels deep (no devbox setting nests that deep)',
+  ],
   [
     'postCreateCommand empty array',
     '{"image": "x", "postCreateCommand": []}',

@@ -1,9 +1,9 @@
 import { join } from 'node:path';
-import { test } from 'uvu';
+import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import { loadProject } from '../../src/project/load.js';
 import { entryEnvironment } from '../../src/project/entry-process.js';
-import { projectId } from '../../src/project/variables.js';
+import { projectKey } from '../../src/sandbox/live-state.js';
 import { DOCKERFILE, errorLine, projectDir } from '../helpers/project.js';
 
 const HOME = '/home/alice';
@@ -118,7 +118,7 @@ test('Go-shaped config: legacy dockerFile, mounts, containerEnv/remoteEnv, works
   assert.equal(config.environment, { kind: 'dockerfile', dockerfile: join(root, 'Dockerfile.dev'), context: root, buildArgs: {} });
   assert.is(config.workspaceFolder, `/workspaces/${base}`);
   assert.equal(config.mounts, [
-    { type: 'volume', source: `go-modules-${projectId(root)}`, target: '/go/pkg/mod', readonly: false },
+    { type: 'volume', source: `go-modules-${projectKey(root)}`, target: '/go/pkg/mod', readonly: false },
     { type: 'bind', source: `${HOME}/.ssh`, target: '/home/vscode/.ssh', readonly: false },
     { type: 'bind', source: `${root}/.cache`, target: `/workspaces/${base}/.cache`, readonly: false },
   ]);

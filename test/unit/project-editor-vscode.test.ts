@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'jsonc-parser';
-import { test } from 'uvu';
+import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import { configureVscode, mergeVscodeSettings } from '../../src/project/editor-vscode.js';
 import { errorLine, projectDir } from '../helpers/project.js';

@@ -1,6 +1,6 @@
 import { cpSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'uvu';
+import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import { projectInputsHash } from '../../src/project/inputs-hash.js';
 import { loadProject } from '../../src/project/load.js';

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { test } from 'uvu';
+import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import { buildImageReferences } from '../../src/builder/builder.js';
 import { formatLock, readLock } from '../../src/project/lock-file.js';

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { test } from 'uvu';
+import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import { loadProject } from '../../src/project/load.js';
 import { projectNetwork } from '../../src/project/network.js';

@@ -1,6 +1,6 @@
 import { chmodSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'uvu';
+import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import { loadProject } from '../../src/project/load.js';
 import { SCHEMA_PATH, TEMPLATES_DIR } from '../../src/project/package-files.js';

@@ -1,7 +1,8 @@
-import { test } from 'uvu';
+import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import { parseRunArgs } from '../../src/cli/run-options.js';
 import { DevboxError } from '../../src/util/errors.js';
+import { thrownBy } from '../helpers/errors.js';
 
 test('options stop at the image; the command keeps its own flags', () => {
   const o = parseRunArgs(['--rm', '-it', '-v', '/a:/b:ro', '--env=X=1', '-e', 'Y', 'busybox', 'ls', '-la', '--rm']);
@@ -44,14 +45,10 @@ for (const [argv, message] of [
   [['--pull', 'sometimes', 'img'], /--pull must be one of missing, always, never/],
 ] as const) {
   test(`bad usage is one clear error: ${argv.join(' ')}`, () => {
-    try {
-      parseRunArgs(argv);
-      assert.unreachable('should have thrown');
-    } catch (error) {
-      assert.instance(error, DevboxError);
-      assert.match((error as DevboxError).message, message);
-      assert.is((error as DevboxError).kind, 'usage');
-    }
+    const error = thrownBy(() => parseRunArgs(argv));
+    assert.instance(error, DevboxError);
+    assert.match((error as DevboxError).message, message);
+    assert.is((error as DevboxError).kind, 'usage');
   });
 }
 

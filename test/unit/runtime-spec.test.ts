@@ -1,6 +1,6 @@
-import { test } from 'uvu';
+import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
-import { helperArgs, joinArgs, keepAliveArgs, type SandboxSpec } from '../../src/runtime/spec.js';
+import { commandLineProblem, helperArgs, joinArgs, keepAliveArgs, type SandboxSpec } from '../../src/runtime/spec.js';
 
 const base = (): SandboxSpec => ({
   idMapping: { uidMap: [{ inside: 0, outside: 100000, count: 10 }], gidMap: [{ inside: 0, outside: 200000, count: 10 }], uid: 0, gid: 0, full: true },
@@ -95,6 +95,14 @@ test('a layer path with a colon cannot be smuggled into overlay options', () => 
   const spec = base();
   spec.rootfs = { kind: 'overlay', lowerDirs: ['/a:b'], upperDir: '/u', workDir: '/w', mountpoint: '/m' };
   assert.throws(() => helperArgs(spec), /contains ':' or ','/);
+});
+
+test('a command Linux would refuse to start (E2BIG) is one clear error before anything starts', () => {
+  const spec = (args: string[], env: string[] = []) => ({ ...base(), process: { ...base().process, args, env } });
+  assert.throws(() => helperArgs(spec(['sh', '-c', 'x'.repeat(200_000)])), /an argument of the command is 196 KiB, more than Linux takes in one \(128 KiB\)/);
+  assert.throws(() => helperArgs(spec(['true'], [`BIG=${'x'.repeat(131_072)}`])), /the environment variable BIG is \d+ KiB, more than Linux takes in one/);
+  assert.throws(() => joinArgs(1, spec(['echo', ...Array(30).fill('x'.repeat(100_000))]).process), /the command and its environment take \d+ KiB/);
+  assert.is(commandLineProblem({ args: ['sh', '-c', 'x'.repeat(100_000)], env: ['A=1'] }), undefined);
 });
 
 test('a live sandbox is the same sandbox with --keep-alive instead of a process', () => {

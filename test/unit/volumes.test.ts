@@ -1,4 +1,4 @@
-import { test } from 'uvu';
+import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import { tmpdir } from 'node:os';
 import { parseVolume } from '../../src/sandbox/volumes.js';

@@ -5,6 +5,7 @@ import { promptLine } from '../../cli/prompt.js';
 import { pruneImages } from '../../image/prune.js';
 import { familiarName } from '../../image/reference.js';
 import { ImageStore } from '../../image/store.js';
+import { imagesInUse } from '../../sandbox/images-in-use.js';
 
 export default class ImagePrune extends DevboxCommand {
   static summary = 'Remove unused images, and every blob and layer nothing references';
@@ -22,7 +23,8 @@ export default class ImagePrune extends DevboxCommand {
       const answer = await promptLine(`WARNING! This will remove ${what}.\nAre you sure you want to continue? [y/N] `);
       if (!/^y(es)?$/i.test(answer)) return;
     }
-    const result = await pruneImages(ImageStore.open(), { all: flags.all });
+    const store = ImageStore.open();
+    const result = await pruneImages(store, { all: flags.all }, imagesInUse(store.root));
     if (result.deleted.length) {
       this.log('Deleted Images:');
       for (const name of result.untagged) this.log(`untagged: ${familiarName(name)}`);

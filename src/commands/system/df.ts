@@ -3,15 +3,17 @@ import { formatSize, table } from '../../util/format.js';
 import { imagesUsage } from '../../image/usage.js';
 import { ImageStore } from '../../image/store.js';
 import { containersUsage } from '../../sandbox/container-usage.js';
+import { imagesInUse } from '../../sandbox/images-in-use.js';
 import { resolveIdMapping } from '../../userns/idmap.js';
 
 export default class SystemDf extends DevboxCommand {
   static summary = 'Show the disk space images and containers use (docker system df)';
-  static examples = ['<%= config.bin %> system df'];
+  static examples = ['<%= config.bin %> system df', '<%= config.bin %> system df --json'];
+  static enableJsonFlag = true;
 
-  async run(): Promise<void> {
+  async run(): Promise<object> {
     const store = ImageStore.open();
-    const images = imagesUsage(store, resolveIdMapping().mapping);
+    const images = imagesUsage(store, resolveIdMapping().mapping, imagesInUse(store.root).used);
     const containers = containersUsage(store.root);
     const percent = (part: number, whole: number) => (whole ? ` (${Math.round((100 * part) / whole)}%)` : '');
     const row = (type: string, u: { total: number; active: number; size: number; reclaimable: number }) => [
@@ -22,5 +24,6 @@ export default class SystemDf extends DevboxCommand {
       `${formatSize(u.reclaimable)}${percent(u.reclaimable, u.size)}`,
     ];
     this.log(table(['TYPE', 'TOTAL', 'ACTIVE', 'SIZE', 'RECLAIMABLE'], [row('Images', images), row('Containers', containers)]));
+    return { images, containers };
   }
 }

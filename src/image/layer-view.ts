@@ -3,7 +3,8 @@
  * resolution scoped to the view's root: a link is resolved inside the view, `..` and absolute targets stop at
  * its root, so no path resolved here leads out of it (the securejoin idea; CVE-2018-15664 and umoci's
  * CVE-2021-29136 were links followed out of the root). Only lstat and readlink touch the file system.
- * Used for build contexts (one layer), COPY --from sources and COPY destinations.
+ * Used for every file devbox reads from an image (image-files.ts: /etc/passwd, /etc/group, the shell), build
+ * contexts (one layer), COPY --from sources and COPY destinations.
  */
 import { lstatSync, readdirSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
 import { join } from 'node:path';

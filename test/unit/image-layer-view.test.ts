@@ -2,9 +2,9 @@
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'uvu';
+import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
-import { cleanPath, LayerView, SymlinkLoopError } from '../../src/builder/layer-view.js';
+import { cleanPath, LayerView, SymlinkLoopError } from '../../src/image/layer-view.js';
 import { matchSources } from '../../src/builder/sources.js';
 
 let dir: string;

@@ -1,0 +1,24 @@
+import { Args } from '@oclif/core';
+import { DevboxCommand } from '../cli/base-command.js';
+import { findContainer } from '../container/lookup.js';
+import { readSettings } from '../settings/settings.js';
+import { DevboxError } from '../util/errors.js';
+
+export default class Port extends DevboxCommand {
+  static summary = "List a container's published ports, or the host address of one (docker port)";
+  static aliases = ['container:port'];
+  static examples = ['<%= config.bin %> port web', '<%= config.bin %> port web 80/tcp'];
+  static args = {
+    container: Args.string({ description: 'container name, id or unique id prefix', required: true }),
+    port: Args.string({ description: 'PORT[/PROTOCOL]: only this one' }),
+  };
+
+  async run(): Promise<void> {
+    const { args } = await this.parse(Port);
+    const container = findContainer(readSettings().storageRoot, args.container);
+    const [port, protocol = 'tcp'] = (args.port ?? '').split('/');
+    const published = container.config.network.publish.filter((p) => !args.port || (String(p.containerPort) === port && p.protocol === protocol));
+    if (args.port && !published.length) throw new DevboxError(`no public port '${args.port}' published for ${args.container}`);
+    for (const p of published) this.log(args.port ? `${p.hostIp}:${p.hostPort}` : `${p.containerPort}/${p.protocol} -> ${p.hostIp}:${p.hostPort}`);
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * `devbox logs`: the container's log files (k8s-file lines, written by its supervisor: native/logfile.c), oldest
+ * rotated file first, printed to stdout or stderr as the command wrote them. -f follows the current file (and
+ * its rotations) until the container stops.
+ */
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { DevboxError } from '../util/errors.js';
+import { parseDuration } from './options.js';
+import { type Container, currentState, isRunning } from './lookup.js';
+import { LOG_FILE, readState } from './records.js';
+
+export interface LogsOptions {
+  follow: boolean;
+  /** Lines from the end; undefined: all. */
+  tail?: number;
+  timestamps: boolean;
+  /** Milliseconds since the epoch. */
+  since?: number;
+  until?: number;
+}
+
+export interface LogLine {
+  time: string;
+  stream: 'stdout' | 'stderr';
+  text: string;
+}
+
+/** docker's --since/--until: an RFC 3339 time, Unix seconds, or a duration before now ("10m"). */
+export function parseLogTime(text: string, what: string, now = Date.now()): number {
+  if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1000;
+  if (/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(text)) return now - parseDuration(text, what);
+  const time = Date.parse(text);
+  if (Number.isNaN(time))
+    throw new DevboxError(`${what}: invalid time "${text}"`, { fix: 'use an RFC 3339 time, Unix seconds or a duration such as 10m', kind: 'usage' });
+  return time;
+}
+
+/** Lines of k8s-file text; parts (P) are joined to the line they continue. `carry` keeps an unfinished part. */
+export function parseLogText(text: string, carry: { part?: LogLine } = {}): LogLine[] {
+  const lines: LogLine[] = [];
+  for (const raw of text.split('\n')) {
+    const match = /^(\S+) (stdout|stderr) ([FP]) (.*)$/s.exec(raw);
+    if (!match) continue;
+    const [, time, stream, tag, content] = match;
+    const part = carry.part && carry.part.stream === stream ? carry.part : undefined;
+    const line: LogLine = { time: part?.time ?? time, stream: stream as LogLine['stream'], text: (part?.text ?? '') + content };
+    if (tag === 'P') carry.part = line;
+    else {
+      carry.part = undefined;
+      lines.push(line);
+    }
+  }
+  return lines;
+}
+
+function logFiles(dir: string): string[] {
+  const files: string[] = [];
+  for (let i = 100; i >= 1; i--) if (existsSync(join(dir, `${LOG_FILE}.${i}`))) files.push(join(dir, `${LOG_FILE}.${i}`));
+  if (existsSync(join(dir, LOG_FILE))) files.push(join(dir, LOG_FILE));
+  return files;
+}
+
+function emit(line: LogLine, options: LogsOptions): void {
+  const stream = line.stream === 'stderr' ? process.stderr : process.stdout;
+  stream.write(options.timestamps ? `${line.time} ${line.text}\n` : `${line.text}\n`);
+}
+
+function wanted(line: LogLine, options: LogsOptions): boolean {
+  const time = Date.parse(line.time);
+  return (options.since === undefined || time >= options.since) && (options.until === undefined || time <= options.until);
+}
+
+export async function printLogs(container: Container, options: LogsOptions): Promise<void> {
+  const carry: { part?: LogLine } = {};
+  let lines = logFiles(container.dir).flatMap((file) => parseLogText(readFileSync(file, 'utf8'), carry));
+  lines = lines.filter((l) => wanted(l, options));
+  if (options.tail !== undefined) lines = options.tail === 0 ? [] : lines.slice(-options.tail);
+  for (const line of lines) emit(line, options);
+  if (!options.follow || !isRunning(container)) return;
+  // Follow the current file from where it ended; a rotation (a new inode, or a shorter file) starts it over.
+  const path = join(container.dir, LOG_FILE);
+  let fd = openSync(path, 'r');
+  let offset = fstatSync(fd).size;
+  let inode = fstatSync(fd).ino;
+  const buffer = Buffer.alloc(65536);
+  let pending = '';
+  for (let running = true; ; ) {
+    for (let n = readSync(fd, buffer, 0, buffer.length, offset); n > 0; n = readSync(fd, buffer, 0, buffer.length, offset)) {
+      offset += n;
+      pending += buffer.toString('utf8', 0, n);
+      const end = pending.lastIndexOf('\n');
+      if (end < 0) continue;
+      for (const line of parseLogText(pending.slice(0, end), carry)) if (wanted(line, options)) emit(line, options);
+      pending = pending.slice(end + 1);
+    }
+    if (!running) break;
+    await new Promise((r) => setTimeout(r, 100));
+    running = isRunning({ state: currentState(readState(container.dir)) });
+    const now = existsSync(path) ? statSync(path) : undefined;
+    if (now && (now.ino !== inode || now.size < offset)) {
+      closeSync(fd);
+      fd = openSync(path, 'r');
+      inode = now.ino;
+      offset = 0;
+    }
+  }
+  closeSync(fd);
+}

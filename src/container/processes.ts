@@ -1,0 +1,58 @@
+/**
+ * A container's processes from the host's /proc, for `devbox top`: every process in the pid namespace of its
+ * pid 1 (devbox's own init included, as docker shows the container's init). Processes of other users are
+ * skipped unread: their namespace links cannot be read.
+ */
+import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { userInfo } from 'node:os';
+
+export interface ProcessRow {
+  user: string;
+  pid: number;
+  ppid: number;
+  stime: string;
+  tty: string;
+  time: string;
+  command: string;
+}
+
+const TICKS = 100; // USER_HZ on Linux
+
+function clock(seconds: number): string {
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = Math.floor(seconds % 60);
+  return [h, m, s].map((n) => String(n).padStart(2, '0')).join(':');
+}
+
+export function containerProcesses(pid1: number): ProcessRow[] {
+  const ns = readlinkSync(`/proc/${pid1}/ns/pid`);
+  const boot = Date.now() / 1000 - Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+  const me = userInfo();
+  const rows: ProcessRow[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const own = readlinkSync(`/proc/${entry}/ns/pid`);
+      // pid 1 lives in the namespace it made; its children are in it too.
+      if (own !== ns && entry !== String(pid1)) continue;
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
+      const uid = statSync(`/proc/${entry}`).uid;
+      const started = new Date((boot + Number(fields[19]) / TICKS) * 1000);
+      rows.push({
+        user: uid === me.uid ? me.username : String(uid),
+        pid: Number(entry),
+        ppid: Number(fields[1]),
+        stime: started.toTimeString().slice(0, 5),
+        tty: Number(fields[4]) === 0 ? '?' : `pts/${Number(fields[4]) & 0xff}`,
+        time: clock((Number(fields[11]) + Number(fields[12])) / TICKS),
+        command: cmdline || stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
+      });
+    } catch {
+      // exited meanwhile, or another user's
+    }
+  }
+  return rows.sort((a, b) => a.pid - b.pid);
+}

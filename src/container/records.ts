@@ -1,0 +1,188 @@
+/**
+ * A container's records in the store, the model every container command shares (docs/containers.md):
+ *
+ *   containers/<id>/         mode 0700; <id> is 64 hex digits, shown as its first 12
+ *     config.json            what devbox create/run decided, written once by devbox (rename rewrites `name`)
+ *     state.json             what happened to it: written by devbox at create ("created"), then only by its
+ *                            supervisor (native/README.md), at every start, restart, health change and exit
+ *     log, log.1 …           the command's stdout and stderr, podman's k8s-file format, written by the supervisor
+ *     attach                 the supervisor's socket while it runs: attach clients, stop and kill requests
+ *     supervisor.log         the supervisor's own messages (why a start failed)
+ *     upper/ work/ merged/   the writable layer and mountpoint (kernel overlay, fuse-overlayfs), or
+ *     rootfs/                its private copy (copy backend); empty/ stands in for an image without layers
+ *     hosts hostname resolv.conf   bound over /etc;  ports.json: its port forwards (devbox ports)
+ *   container-names/<name>   a symlink to <id>: reserves the name (names.ts)
+ *
+ * Readers take no lock: every record is written to a temp file and renamed over the old one.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { PortMapping } from '../network/port-mapping.js';
+import type { BindMount, ProcessSpec } from '../runtime/spec.js';
+import type { NetworkMode } from '../settings/settings.js';
+import type { StorageDriver } from '../storage/driver.js';
+import type { IdMapping } from '../userns/idmap.js';
+import { DevboxError, describeError } from '../util/errors.js';
+
+export const CONFIG_FILE = 'config.json';
+export const STATE_FILE = 'state.json';
+export const LOG_FILE = 'log';
+export const ATTACH_SOCKET = 'attach';
+export const SUPERVISOR_LOG = 'supervisor.log';
+
+export function containersRoot(storeRoot: string): string {
+  return join(storeRoot, 'containers');
+}
+
+export function containerDir(storeRoot: string, id: string): string {
+  return join(containersRoot(storeRoot), id);
+}
+
+/** Docker's restart policies; `unless-stopped` acts as `always` for a tool without a daemon (nothing restarts after a reboot). */
+export type RestartPolicyName = 'no' | 'always' | 'unless-stopped' | 'on-failure';
+
+export interface RestartPolicy {
+  name: RestartPolicyName;
+  /** on-failure:N; 0: no limit. */
+  maximumRetryCount: number;
+}
+
+/** Docker's Healthcheck config: `test` is ["CMD", arg…] or ["CMD-SHELL", command]; durations in milliseconds. */
+export interface HealthcheckConfig {
+  test: string[];
+  interval: number;
+  timeout: number;
+  startPeriod: number;
+  startInterval: number;
+  retries: number;
+}
+
+/** How devbox maps ids: `root` (container root is the user, as rootless podman's default), `keep-id` (the user is themselves). */
+export type UsernsMode = 'root' | 'keep-id';
+
+/** config.json, the container's record: everything needed to start the container again and to show it as docker inspect does. */
+export interface ContainerRecord {
+  version: 1;
+  id: string;
+  name: string;
+  created: string;
+  /** The image id (config digest), and the reference it was given as (docker's Config.Image). */
+  image: string;
+  imageName: string;
+  /** The process it runs, resolved from the image and the options (ENTRYPOINT/CMD, ENV, WORKDIR, USER). */
+  process: ProcessSpec;
+  /** As given, for inspect: docker's Config.Entrypoint, Cmd and User. */
+  entrypoint: string[];
+  cmd: string[];
+  user: string;
+  hostname: string;
+  labels: Record<string, string>;
+  /** -i: the command's stdin stays open for attach. */
+  interactive: boolean;
+  /** What `stop` sends first ("SIGTERM" unless the image or --stop-signal says otherwise), and how long it waits. */
+  stopSignal: string;
+  stopTimeout: number;
+  healthcheck?: HealthcheckConfig;
+  restartPolicy: RestartPolicy;
+  /** --rm: removed when it exits. */
+  autoRemove: boolean;
+  network: { mode: NetworkMode; publish: PortMapping[]; allowHostLoopback: boolean };
+  mounts: BindMount[];
+  tmpfs: string[];
+  storage: StorageDriver;
+  userns: UsernsMode;
+  idMapping: IdMapping;
+  /** Log rotation: a new file once the current one reaches maxSize bytes, keeping maxFiles in all. */
+  log: { maxSize: number; maxFiles: number };
+}
+
+export type HealthStatus = 'starting' | 'healthy' | 'unhealthy';
+
+export interface HealthLogEntry {
+  start: string;
+  end: string;
+  exitCode: number;
+  output: string;
+}
+
+export interface HealthState {
+  status: HealthStatus;
+  failingStreak: number;
+  /** The last five checks, oldest first. */
+  log: HealthLogEntry[];
+}
+
+/** What the records say; `currentState` in lookup.ts tells whether its supervisor is still there. */
+export type RecordedStatus = 'created' | 'running' | 'restarting' | 'exited';
+
+/** state.json. Times are ISO 8601 (UTC), '' when it has not happened; start times are /proc/PID/stat field 22. */
+export interface ContainerState {
+  status: RecordedStatus;
+  /** Host pid of the sandbox's pid 1, what `exec` joins; 0 when not running. */
+  pid: number;
+  pidStart: string;
+  /** The process that supervises it: the helper that started pid 1, which records its exit. */
+  supervisorPid: number;
+  supervisorStart: string;
+  startedAt: string;
+  finishedAt: string;
+  exitCode: number;
+  restartCount: number;
+  /** Why it failed to start, or how it ended when that was not its command's doing. */
+  error?: string;
+  health?: HealthState;
+}
+
+export const CREATED_STATE: ContainerState = {
+  status: 'created',
+  pid: 0,
+  pidStart: '',
+  supervisorPid: 0,
+  supervisorStart: '',
+  startedAt: '',
+  finishedAt: '',
+  exitCode: 0,
+  restartCount: 0,
+};
+
+/** temp + rename, the temp named uniquely: a reader never sees half a file, two writers never share a temp. */
+function writeJson(path: string, value: unknown): void {
+  const temp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
+  writeFileSync(temp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
+  renameSync(temp, path);
+}
+
+function readJson<T>(dir: string, file: string): T | undefined {
+  try {
+    return JSON.parse(readFileSync(join(dir, file), 'utf8')) as T;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new DevboxError(`the container record ${join(dir, file)} is unreadable: ${describeError(error)}`, { fix: 'remove the container with devbox rm -f' });
+  }
+}
+
+export function writeRecord(dir: string, config: ContainerRecord): void {
+  writeJson(join(dir, CONFIG_FILE), config);
+}
+
+/** undefined while the container is being created (its directory exists, its config not yet). */
+export function readRecord(dir: string): ContainerRecord | undefined {
+  return readJson<ContainerRecord>(dir, CONFIG_FILE);
+}
+
+export function writeState(dir: string, state: ContainerState): void {
+  writeJson(join(dir, STATE_FILE), state);
+}
+
+export function readState(dir: string): ContainerState {
+  return readJson<ContainerState>(dir, STATE_FILE) ?? CREATED_STATE;
+}
+
+export function newContainerId(): string {
+  return randomBytes(32).toString('hex');
+}
+
+export function shortId(id: string): string {
+  return id.slice(0, 12);
+}

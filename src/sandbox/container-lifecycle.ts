@@ -1,0 +1,113 @@
+/**
+ * The container verbs that change whether a container runs: start, stop, restart, kill, rm, rename, wait —
+ * each a short process that reads the records and talks to the container's supervisor (container/control.ts).
+ */
+import { stopContainer, requestSignal, waitForExit } from '../container/control.js';
+import { appendEvent } from '../container/events.js';
+import { findContainer, isRunning, type Container } from '../container/lookup.js';
+import { releaseName, reserveName, validateName } from '../container/names.js';
+import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../container/options.js';
+import { writeRecord } from '../container/records.js';
+import { ImageStore } from '../image/store.js';
+import { readSettings } from '../settings/settings.js';
+import { removeAsNamespaceRoot } from '../storage/remove.js';
+import { DevboxError } from '../util/errors.js';
+import { signalNumber } from '../util/signals.js';
+import { startContainer, type StartOutcome } from './container-start.js';
+
+function storeRoot(): string {
+  return readSettings().storageRoot;
+}
+
+function notRunning(ref: string): DevboxError {
+  return new DevboxError(`container ${ref} is not running`, { fix: `see "devbox ps -a"; start it with devbox start ${ref}` });
+}
+
+export interface StartOptions {
+  attach: boolean;
+  interactive: boolean;
+  detachKeys?: string;
+}
+
+/** docker start: detached, or with -a in the foreground (its status then). A running container is left as it is. */
+export async function startContainers(refs: readonly string[], options: StartOptions): Promise<StartOutcome | undefined> {
+  const settings = readSettings();
+  const store = ImageStore.open(settings.storageRoot);
+  const detachKeys = parseDetachKeys(options.detachKeys ?? DEFAULT_DETACH_KEYS);
+  if (options.attach && refs.length > 1) throw new DevboxError('you cannot start and attach multiple containers at once', { kind: 'usage' });
+  let outcome: StartOutcome | undefined;
+  for (const ref of refs) {
+    const container = findContainer(store.root, ref);
+    if (isRunning(container)) continue;
+    outcome = await startContainer(store, container.config, container.dir, {
+      detach: !options.attach,
+      stdin: options.interactive ? 'inherit' : 'ignore',
+      detachKeys,
+      autoForward: settings.autoForward,
+    });
+  }
+  return outcome;
+}
+
+export async function stopContainers(refs: readonly string[], timeoutSec?: number, signal?: string): Promise<void> {
+  if (signal !== undefined) signalNumber(signal); // a bad signal is refused before anything is stopped
+  const targets = refs.map((ref) => findContainer(storeRoot(), ref));
+  for (const c of targets) {
+    await stopContainer(c, timeoutSec ?? c.config.stopTimeout, signal);
+    appendEvent(storeRoot(), { action: 'stop', id: c.id, name: c.config.name });
+  }
+}
+
+export async function restartContainers(refs: readonly string[], timeoutSec?: number): Promise<void> {
+  await stopContainers(refs, timeoutSec);
+  await startContainers(refs, { attach: false, interactive: false });
+}
+
+/** docker kill: the signal (SIGKILL by default) to each; one that is not running is an error. */
+export async function killContainers(refs: readonly string[], signal = 'KILL'): Promise<void> {
+  signalNumber(signal);
+  const targets = refs.map((ref) => findContainer(storeRoot(), ref));
+  for (const [i, c] of targets.entries()) {
+    if (!isRunning(c) || (await requestSignal(c, signal, false).catch(() => -1)) !== 0) throw notRunning(refs[i]);
+    appendEvent(storeRoot(), { action: 'kill', id: c.id, name: c.config.name, attributes: { signal } });
+  }
+}
+
+/** docker rm: stopped containers; -f kills running ones first. */
+export async function removeContainers(refs: readonly string[], force: boolean): Promise<void> {
+  const root = storeRoot();
+  const targets = refs.map((ref) => findContainer(root, ref));
+  const running = targets.find(isRunning);
+  if (running && !force) {
+    throw new DevboxError(`cannot remove container ${running.config.name}: it is running`, { fix: 'stop it first, or use devbox rm -f' });
+  }
+  for (const container of targets) {
+    if (isRunning(container)) await stopContainer(container, 0, 'KILL');
+    await removeAsNamespaceRoot(container.config.idMapping, [container.dir]);
+    releaseName(root, container.config.name, container.id);
+    appendEvent(root, { action: 'destroy', id: container.id, name: container.config.name });
+  }
+}
+
+export function renameContainer(ref: string, newName: string): void {
+  const root = storeRoot();
+  const container = findContainer(root, ref);
+  const name = validateName(newName);
+  if (name === container.config.name) throw new DevboxError(`renaming container ${ref}: the new name is the same as the old one`, { kind: 'usage' });
+  reserveName(root, name, container.id);
+  const old = container.config.name;
+  writeRecord(container.dir, { ...container.config, name });
+  releaseName(root, old, container.id);
+  appendEvent(root, { action: 'rename', id: container.id, name, attributes: { oldName: old } });
+}
+
+/** docker wait: each container's exit code once it has stopped. */
+export async function waitContainers(refs: readonly string[]): Promise<number[]> {
+  const targets: Container[] = refs.map((ref) => findContainer(storeRoot(), ref));
+  const codes: number[] = [];
+  for (const c of targets) {
+    const state = (await waitForExit(c)) ?? c.state;
+    codes.push(state.exitCode);
+  }
+  return codes;
+}

@@ -1,0 +1,85 @@
+/**
+ * What people reach for in their first minute with a CLI: `devbox help COMMAND`, a suggestion for a mistyped
+ * command, shell completion, `--json` on every command that lists or inspects, topic help that lists each
+ * command of the topic.
+ */
+import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import * as assert from 'uvu/assert';
+import { suggestCommand } from '../../src/cli/command-not-found.js';
+import { devbox, devboxOk } from '../helpers/cli.js';
+import { importBusybox } from '../helpers/images.js';
+import { test } from '../helpers/test.js';
+
+const IMAGE = 'busybox:latest';
+
+test.before(async () => {
+  await importBusybox(IMAGE);
+});
+
+test("devbox help COMMAND is the command's help, as devbox COMMAND --help", async () => {
+  const help = await devboxOk(['help', 'ps']);
+  assert.match(help.stdout, /^List containers and project sandboxes/);
+  assert.match(help.stdout, /\$ devbox ps \[--json\] \[-a\] \[-q\]/);
+  assert.is(help.stdout, (await devboxOk(['ps', '--help'])).stdout);
+  assert.match((await devboxOk(['help', 'image', 'ls'])).stdout, /\$ devbox image ls/);
+});
+
+test('a mistyped command is one line naming the closest command, status 127', async () => {
+  const r = await devbox(['imgaes']);
+  assert.equal(
+    [r.exitCode, r.stdout, r.stderr],
+    [127, '', 'devbox: "imgaes" is not a devbox command (did you mean "devbox images"? devbox help lists them all)\n'],
+  );
+  const topic = await devbox(['image', 'lsit']);
+  assert.match(topic.stderr, /^devbox: "image lsit" is not a devbox command \(did you mean "devbox image ls"\?/);
+  const far = await devbox(['frobnicate']);
+  assert.equal([far.exitCode, far.stderr], [127, 'devbox: "frobnicate" is not a devbox command (devbox help lists the commands)\n']);
+});
+
+test('suggestions: the nearest command within a few edits, none for a word that is nothing like one', () => {
+  const commands = ['images', 'image ls', 'ps', 'pull', 'push'];
+  assert.is(suggestCommand('pussh', commands), 'push');
+  assert.is(suggestCommand('image lss', commands), 'image ls');
+  assert.is(suggestCommand('completely-different', commands), undefined);
+  assert.is(suggestCommand('ps', []), undefined);
+});
+
+test('--json on every command that lists or inspects prints JSON only', async () => {
+  const listing: [string[], (value: unknown) => boolean][] = [
+    [['images'], (v) => Array.isArray(v) && (v as { Names: string[] }[]).some((i) => i.Names.includes('docker.io/library/busybox:latest'))],
+    [['ps', '-a'], Array.isArray],
+    [['ports'], Array.isArray],
+    [['image', 'history', IMAGE], (v) => Array.isArray(v) && (v as unknown[]).length > 0],
+    [['image', 'inspect', IMAGE], (v) => Array.isArray(v) && (v as unknown[]).length === 1],
+    [['system', 'df'], (v) => typeof (v as { images?: { total?: number } }).images?.total === 'number'],
+    [['config'], (v) => typeof (v as { path?: string }).path === 'string'],
+    [['doctor'], (v) => Array.isArray(v) && (v as { name?: string }[]).every((c) => typeof c.name === 'string')],
+  ];
+  for (const [args, check] of listing) {
+    const r = await devbox([...args, '--json']);
+    let value: unknown;
+    assert.not.throws(() => (value = JSON.parse(r.stdout)), `${args.join(' ')} --json: ${r.stdout.slice(0, 200)}`);
+    assert.ok(check(value), `${args.join(' ')} --json: ${r.stdout.slice(0, 200)}`);
+  }
+});
+
+test('topic help lists every command of the topic', async () => {
+  const commandsDir = fileURLToPath(new URL('../../src/commands/', import.meta.url));
+  for (const topic of ['image', 'system', 'editor', 'container', 'config']) {
+    const help = (await devboxOk([topic, '--help'])).stdout;
+    const commands = readdirSync(`${commandsDir}${topic}`)
+      .filter((f) => f.endsWith('.js') && f !== 'index.js')
+      .map((f) => f.slice(0, -3));
+    for (const command of commands) assert.match(help, new RegExp(`^  ${topic} ${command}\\b`, 'm'), `${topic} --help misses ${command}`);
+  }
+});
+
+test('shell completion for bash and zsh: devbox autocomplete prints how to set it up', async () => {
+  for (const shell of ['bash', 'zsh']) {
+    const r = await devboxOk(['autocomplete', shell]);
+    assert.match(r.stdout, new RegExp(`devbox autocomplete:script ${shell}|\\.${shell}rc`), shell);
+  }
+});
+
+test.run();
