@@ -16,13 +16,14 @@
  * Readers take no lock: every record is written to a temp file and renamed over the old one.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PortMapping } from '../network/port-mapping.js';
 import type { BindMount, ProcessSpec } from '../runtime/spec.js';
 import type { NetworkMode } from '../settings/settings.js';
 import type { StorageDriver } from '../storage/driver.js';
 import type { IdMapping } from '../userns/idmap.js';
+import { writeFileAtomicSync } from '../util/atomic-write.js';
 import { DevboxError, describeError } from '../util/errors.js';
 
 export const CONFIG_FILE = 'config.json';
@@ -146,11 +147,9 @@ export const CREATED_STATE: ContainerState = {
   restartCount: 0,
 };
 
-/** temp + rename, the temp named uniquely: a reader never sees half a file, two writers never share a temp. */
+/** Not durable: a container's records describe processes, which do not outlive a reboot either. */
 function writeJson(path: string, value: unknown): void {
-  const temp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
-  writeFileSync(temp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
-  renameSync(temp, path);
+  writeFileAtomicSync(path, `${JSON.stringify(value, null, 2)}\n`, { durable: false, mode: 0o600 });
 }
 
 function readJson<T>(dir: string, file: string): T | undefined {
