@@ -135,8 +135,9 @@ async function project(): Promise<{ root: string; dir: string }> {
  */
 async function assertRecoverable(root: string, dir: string, when: string): Promise<void> {
   if (sandboxSupervisors(dir).length) {
-    const ps = await devboxOk(['ps']);
-    assert.ok(ps.stdout.includes(`(${root})`), `a sandbox that runs after a kill ${when} is not listed:\n${ps.stdout}`);
+    // A project sandbox's row is labelled with its project's folder.
+    const ps = await devboxOk(['ps', '--format', '{{.Labels}}']);
+    assert.ok(ps.stdout.split('\n').includes(`dev.devbox.project=${root}`), `a sandbox that runs after a kill ${when} is not listed:\n${ps.stdout}`);
   }
   await devbox(['stop'], { cwd: root });
   await awaitNoProcessUnder(dir, 5000).catch((error) => assert.unreachable(`after a kill ${when} and stop: ${(error as Error).message}`));
