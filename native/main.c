@@ -138,16 +138,22 @@ run_sandbox (void)
   _exit (run_init (&opts, &sandbox));
 }
 
-/* All but --sync-fd, which pid 1 holds as the sandbox's lifetime. */
+/*
+ * All but the descriptors the caller hands over on purpose: --sync-fd, which pid 1 holds as the sandbox's
+ * lifetime, and a container's --notify-fd, which only the supervisor keeps (pid 1 closes it). -1: none.
+ */
 static void
-close_inherited_fds (int keep)
+close_inherited_fds (int sync_fd, int notify_fd)
 {
+  int keep[2] = { sync_fd < notify_fd ? sync_fd : notify_fd, sync_fd < notify_fd ? notify_fd : sync_fd };
   unsigned int first = 3;
-  if (keep >= 3)
+  for (size_t i = 0; i < N_ELEMENTS (keep); i++)
     {
-      if ((unsigned int) keep > first && syscall (SYS_close_range, first, (unsigned int) keep - 1, 0U) < 0)
+      if (keep[i] < (int) first)
+        continue;
+      if ((unsigned int) keep[i] > first && syscall (SYS_close_range, first, (unsigned int) keep[i] - 1, 0U) < 0)
         die_with_error ("close_range");
-      first = (unsigned int) keep + 1;
+      first = (unsigned int) keep[i] + 1;
     }
   if (syscall (SYS_close_range, first, ~0U, 0U) < 0)
     die_with_error ("close_range");
@@ -263,7 +269,7 @@ main (int argc, char **argv)
   /* Nothing the caller left open may reach the sandbox (CVE-2024-21626 is an fd leaked this way): pid 1
      never execs, and in a live sandbox it is dumpable; the supervisor outlives the caller. --sync-fd is ours. */
   if (!opts.no_pivot)
-    close_inherited_fds (opts.sync_fd);
+    close_inherited_fds (opts.sync_fd, opts.container.notify_fd);
   /* Blocked before clone, so none is lost before the signalfd loops start; the child inherits the mask. */
   sigset_t set;
   handled_signals (&set);
@@ -287,6 +293,9 @@ main (int argc, char **argv)
   pid_t child = clone_child ();
   if (child == 0)
     {
+      /* The caller's pipe to the supervisor: pid 1 is joinable and must hold nothing of the host. */
+      if (opts.container.notify_fd >= 0)
+        close (opts.container.notify_fd);
       close (sync_pipe[1]);
       close (ready_pipe[0]);
       if (opts.tty)
@@ -310,8 +319,9 @@ main (int argc, char **argv)
   write_id_maps (child, &opts);
   if (opts.sync_fd >= 0)
     sync_with_caller (opts.sync_fd, child);
-  /* Released: a kept-alive sandbox outlives the devbox command that started it; devbox stop ends it. */
-  if (opts.keep_alive && prctl (PR_SET_PDEATHSIG, 0) < 0)
+  /* Released: a kept-alive sandbox or a detached container outlives the devbox command that started it (its
+     records exist by now); devbox stop ends it. */
+  if ((opts.keep_alive || opts.container.detach) && prctl (PR_SET_PDEATHSIG, 0) < 0)
     die_with_error ("prctl(PR_SET_PDEATHSIG)");
   /* sync_pipe[1] stays open until we exit: the child polls it to learn whether we are still alive. */
   if (write_byte (sync_pipe[1], 'm') < 0)

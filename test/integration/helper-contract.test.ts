@@ -9,6 +9,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readlinkSync, symlinkSync, writeFileSync, copyFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
@@ -208,7 +209,12 @@ test('a mount destination that is a dangling symlink is refused, and nothing is 
 
 /** A --keep-alive sandbox: its pid 1's host pid once it is up, and its supervising helper. */
 async function startLive(hostname: string): Promise<{ pid: number; stop: () => Promise<number> }> {
-  const child = spawn(HELPER, [...MAPS, '--rootfs', rootfs, '--hostname', hostname, '--keep-alive'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(HELPER, [...MAPS, '--rootfs', rootfs, '--hostname', hostname, '--sync-fd', '3', '--keep-alive'], {
+    stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+  });
+  // The --sync-fd handshake: pid 1's pid, then the go byte (devbox records the sandbox in between).
+  const sync = child.stdio[3] as Writable & Readable;
+  sync.once('data', () => sync.write('g'));
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
   const closed = new Promise<number>((resolve) => child.once('close', (code) => resolve(code ?? 128)));
@@ -220,6 +226,7 @@ async function startLive(hostname: string): Promise<{ pid: number; stop: () => P
     stop: async () => {
       child.kill('SIGTERM');
       const status = await closed;
+      sync.destroy();
       assert.not.match(stderr, /Sanitizer|runtime error:/, stderr);
       return status;
     },
