@@ -11,50 +11,63 @@ import type { Settings } from '../settings/settings.js';
 import { ensurePinnedImages, lockBaseImages } from './base-images.js';
 import { INPUTS_HASH_LABEL, localEnvironmentName, pullSharedEnvironment } from './env-image.js';
 import { projectInputsHash } from './inputs-hash.js';
+import { buildFeaturesImage } from './devcontainer/feature-build.js';
+import { lockFeatures } from './devcontainer/feature-resolve.js';
 import { buildArgList, type ProjectConfig } from './project-config.js';
 
 export interface ProjectImage {
   store: ImageStore;
   image: StoredImage;
+  /** How messages name it: the config's image, or the environment's local name. */
+  imageName: string;
   /** The inputs hash the image is made from, devbox.lock as it is once every base image is pinned included. */
   inputsHash: string;
 }
 
 /**
- * The project's image, made from the base images devbox.lock pins (pinning new ones first): the config's image;
- * or, for a Dockerfile, the image already made from these inputs, else the one a teammate pushed to the
- * project's envImage, else a build (one with nothing to do is quick).
+ * The project's image, made from the base images and Features devbox.lock pins (pinning new ones first): the
+ * config's image as it is; else the image already made from these inputs, else the one a teammate pushed to
+ * the project's envImage, else a build: the Dockerfile, then the Features on top (a build with nothing to do
+ * is quick).
  */
 export async function projectImage(project: ProjectConfig, settings: Settings): Promise<ProjectImage> {
   const store = ImageStore.open(settings.storageRoot);
   const { pins } = await lockBaseImages(store, project, { update: false });
+  const environment = project.environment;
+  const features = project.features.length ? await lockFeatures(project, store.root, false) : undefined;
   // devbox.lock is one of the inputs, and this or a concurrent entry may have just written it: hash it now.
   const inputsHash = await projectInputsHash(project);
-  const environment = project.environment;
-  if (environment.kind === 'image') {
+  if (environment.kind === 'image' && !features) {
     await ensurePinnedImages(store, pins);
-    return { store, image: await resolveBaseImage(store, environment.image, pins), inputsHash };
+    return { store, image: await resolveBaseImage(store, environment.image, pins), imageName: environment.image, inputsHash };
   }
   const name = localEnvironmentName(project, inputsHash);
   const made = store.find(name);
-  if (made) return { store, image: await store.resolve(made.id), inputsHash };
+  if (made) return { store, image: await store.resolve(made.id), imageName: name, inputsHash };
   const shared = project.envImage === undefined ? undefined : await pullSharedEnvironment(store, project, project.envImage, inputsHash);
-  if (shared) return { store, image: shared, inputsHash };
+  if (shared) return { store, image: shared, imageName: name, inputsHash };
   await ensurePinnedImages(store, pins);
-  const { buildImage } = await import('../builder/builder.js');
-  const { id } = await buildImage({
-    context: environment.context,
-    file: environment.dockerfile,
-    tags: [name],
-    buildArgs: buildArgList(environment.buildArgs),
-    target: environment.target,
-    noCache: false,
-    progress: 'auto',
-    network: 'host',
-    labels: [`${INPUTS_HASH_LABEL}=${inputsHash}`],
-    pinnedImages: pins,
-  });
-  return { store, image: await store.resolve(id), inputsHash };
+  const label = `${INPUTS_HASH_LABEL}=${inputsHash}`;
+  const baseRef = environment.kind === 'image' ? environment.image : features ? name.replace(/:([^:]+)$/, '-base:$1') : name;
+  if (environment.kind === 'dockerfile') {
+    const { buildImage } = await import('../builder/builder.js');
+    const { id } = await buildImage({
+      context: environment.context,
+      file: environment.dockerfile,
+      tags: [baseRef],
+      buildArgs: buildArgList(environment.buildArgs),
+      target: environment.target,
+      noCache: false,
+      progress: 'auto',
+      network: 'host',
+      labels: [label],
+      pinnedImages: pins,
+    });
+    if (!features) return { store, image: await store.resolve(id), imageName: name, inputsHash };
+  }
+  const base = await resolveBaseImage(store, baseRef, pins);
+  const id = await buildFeaturesImage(project, { baseRef, base, features: features!.features, tags: [name], labels: [label], pinnedImages: pins });
+  return { store, image: await store.resolve(id), imageName: name, inputsHash };
 }
 
 /** Named volumes live in the store, shared by every project that names them (as Docker's). */
@@ -67,9 +80,11 @@ function volumeDir(storeRoot: string, name: string): string {
 export function projectMounts(project: ProjectConfig, storeRoot: string): { mounts: BindMount[]; tmpfs: string[] } {
   const mounts: BindMount[] = [];
   const tmpfs: string[] = [];
-  // The repo is always at its own path; a devcontainer.json's workspaceFolder shows it there too.
-  if (project.workspaceFolder !== project.root) mounts.push({ source: project.root, destination: project.workspaceFolder, readonly: false });
-  for (const mount of project.mounts) {
+  // The repo is always at its own path; a devcontainer.json's workspaceFolder shows it (or workspaceMount's source) there too.
+  const workspace = project.workspaceMount ? [project.workspaceMount] : [];
+  if (!project.workspaceMount && project.workspaceFolder !== project.root)
+    mounts.push({ source: project.root, destination: project.workspaceFolder, readonly: false });
+  for (const mount of [...workspace, ...project.mounts]) {
     if (mount.type === 'tmpfs') tmpfs.push(mount.target);
     else
       mounts.push({ source: mount.type === 'volume' ? volumeDir(storeRoot, mount.source) : mount.source, destination: mount.target, readonly: mount.readonly });

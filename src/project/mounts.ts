@@ -7,16 +7,10 @@
  * relative to the project root, as in Compose; `~` means the user's home, which is at the same path inside.
  */
 import { isAbsolute, posix, resolve } from 'node:path';
+import type { MountObject } from './devcontainer/metadata.js';
 import type { MountConfig } from './project-config.js';
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };
-
-export interface MountObject {
-  type?: 'bind' | 'volume' | 'tmpfs';
-  source?: string;
-  target: string;
-  readonly?: boolean;
-}
 
 export interface MountContext {
   /** Relative bind sources resolve against it. */

@@ -6,10 +6,11 @@ import { statSync } from 'node:fs';
 import type { JSONPath } from 'jsonc-parser';
 import { DevboxError } from '../util/errors.js';
 import { errorAt, type ConfigFile } from './config-file.js';
-import { normalizeMount, parseMountString, type MountContext, type MountObject, type Parsed } from './mounts.js';
+import { normalizeMount, parseMountString, type MountContext, type Parsed } from './mounts.js';
 import { parsePort } from './ports.js';
 import type { LifecycleCommand, LifecycleStep, MountConfig, PortMapping } from './project-config.js';
 import { validateAgainstSchema, type JsonSchema } from './schema-validate.js';
+import type { LifecycleValue, MountObject } from './devcontainer/metadata.js';
 
 /** The file's top-level object, checked against the schema. */
 export function checkedObject(file: ConfigFile, schema: JsonSchema): Record<string, unknown> {
@@ -40,9 +41,6 @@ export function normalizeMounts(file: ConfigFile, key: string, mounts: (string |
 export function normalizePorts(file: ConfigFile, key: string, ports: (string | number)[] | undefined): PortMapping[] {
   return (ports ?? []).map((port, index) => unwrap(file, [key, index], parsePort(port)));
 }
-
-/** A lifecycle command as written: a string, an array, or named ones of either. */
-export type LifecycleValue = string | string[] | Record<string, string | string[]>;
 
 function lifecycleStep(value: string | string[]): LifecycleStep {
   return typeof value === 'string' ? { kind: 'shell', command: value } : { kind: 'exec', argv: value };

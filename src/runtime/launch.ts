@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { Socket } from 'node:net';
-import { execForeground, startForeground } from '../util/exec.js';
+import { execCapture, execForeground, spawnBeside, startForeground, type CaptureResult } from '../util/exec.js';
 import { helperPath } from './helper.js';
 import type { SecuritySpec } from './security.js';
 import { helperArgs, joinArgs, keepAliveArgs, type LiveSandboxSpec, type ProcessSpec, type SandboxSpec } from './spec.js';
@@ -141,7 +141,26 @@ export async function startLiveSandbox<T>(spec: LiveSandboxSpec, options: KeepAl
   return { pid: started.pid, supervisorPid: child.pid!, attached: started.attached as T | undefined };
 }
 
-/** Runs a process, confined by `security`, in the live sandbox whose pid 1 has this host pid; resolves with its exit status. */
-export function joinSandbox(pid: number, process: ProcessSpec, security: SecuritySpec, stdin: 'inherit' | 'ignore'): Promise<number> {
-  return execForeground(helperPath(), joinArgs(pid, process, security), [stdin, 'inherit', 'inherit']);
+/**
+ * Runs a process, confined by `security`, in the live sandbox whose pid 1 has this host pid; resolves with its
+ * exit status. `output: 'stderr'` sends its stdout to devbox's stderr.
+ */
+export function joinSandbox(
+  pid: number,
+  process: ProcessSpec,
+  security: SecuritySpec,
+  stdin: 'inherit' | 'ignore',
+  output: 'stdout' | 'stderr' = 'stdout',
+): Promise<number> {
+  return execForeground(helperPath(), joinArgs(pid, process, security), [stdin, output === 'stdout' ? 'inherit' : 2, 'inherit']);
+}
+
+/** Starts a process in the live sandbox and leaves it running (it outlives devbox); its output goes to `log`. */
+export async function startInSandbox(pid: number, process: ProcessSpec, security: SecuritySpec, options: { cwd: string; log: number }): Promise<void> {
+  await spawnBeside(helperPath(), joinArgs(pid, process, security), { cwd: options.cwd, stdio: ['ignore', options.log, options.log], detached: true });
+}
+
+/** Runs a process in the live sandbox and captures its output; a status other than 0 is the caller's to judge. */
+export function captureInSandbox(pid: number, process: ProcessSpec, security: SecuritySpec, timeoutMs: number): Promise<CaptureResult> {
+  return execCapture(helperPath(), joinArgs(pid, process, security), { allowFailure: true, timeoutMs });
 }
