@@ -159,27 +159,36 @@ handled_signals (sigset_t *set)
     sigaddset (set, forwarded[i]);
 }
 
+bool
+pass_signal_or_reap (int sfd, pid_t command, int *status)
+{
+  struct signalfd_siginfo info;
+  if (TEMP_FAILURE_RETRY (read (sfd, &info, sizeof info)) != sizeof info)
+    die_with_error ("read signalfd");
+  if (info.ssi_signo != SIGCHLD)
+    {
+      (void) kill (command, (int) info.ssi_signo); /* ESRCH: it is exiting, SIGCHLD follows */
+      return false;
+    }
+  int wstatus;
+  pid_t pid;
+  while ((pid = waitpid (-1, &wstatus, WNOHANG)) > 0)
+    if (pid == command)
+      {
+        *status = exit_status_of (wstatus);
+        return true;
+      }
+  return false;
+}
+
 /* Forwards signals to the command and reaps every child (orphans re-parent to us) until the command exits. */
 static int
 wait_for_command (int sfd, pid_t command)
 {
-  for (;;)
-    {
-      struct signalfd_siginfo info;
-      ssize_t n = TEMP_FAILURE_RETRY (read (sfd, &info, sizeof info));
-      if (n != sizeof info)
-        die_with_error ("read signalfd");
-      if (info.ssi_signo != SIGCHLD)
-        {
-          (void) kill (command, (int) info.ssi_signo); /* ESRCH: it is exiting, SIGCHLD follows */
-          continue;
-        }
-      int wstatus;
-      pid_t pid;
-      while ((pid = waitpid (-1, &wstatus, WNOHANG)) > 0)
-        if (pid == command)
-          return exit_status_of (wstatus);
-    }
+  int status;
+  while (!pass_signal_or_reap (sfd, command, &status))
+    ;
+  return status;
 }
 
 /*
