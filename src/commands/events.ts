@@ -10,7 +10,7 @@ import { readSettings } from '../settings/settings.js';
 export default class Events extends DevboxCommand {
   static summary = 'Show container events from the store (create, start, die, stop, kill, rename, destroy, …) as they happen';
   static description =
-    'As docker events: prints the recorded events (since --since), then waits for new ones until interrupted; with --until it stops at that time, with --no-stream at the end of the log.';
+    'As docker events: waits for new events until interrupted (with --since, first the recorded ones since then); with --until it stops at that time, with --no-stream at the end of the log (all recorded events unless --since).';
   static aliases = ['system:events'];
   static examples = [
     '<%= config.bin %> events',
@@ -29,9 +29,12 @@ export default class Events extends DevboxCommand {
   async run(): Promise<void> {
     const { flags } = await this.parse(Events);
     const now = Date.now();
+    const until = flags.until === undefined ? undefined : parseLogTime(flags.until, '--until', now);
+    // As docker: following with no --since shows only what happens from now on.
+    const following = flags.stream && (until === undefined || until > now);
     const query = {
-      since: flags.since === undefined ? undefined : parseLogTime(flags.since, '--since', now),
-      until: flags.until === undefined ? undefined : parseLogTime(flags.until, '--until', now),
+      since: flags.since === undefined ? (following ? now : undefined) : parseLogTime(flags.since, '--since', now),
+      until,
       filters: parseEventFilters(flags.filter ?? []),
     };
     const template = flags.format && flags.format !== 'json' ? parseTemplate(flags.format.replace(/\\t/g, '\t').replace(/\\n/g, '\n')) : undefined;

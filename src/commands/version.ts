@@ -26,7 +26,7 @@ export default class Version extends DevboxCommand {
       helper = `missing (${describeError(error)})`;
     }
     const info: VersionInfo = {
-      Client: { Version: this.config.version, NodeVersion: process.version, Os: 'linux', Arch: arch(), KernelVersion: release() },
+      Client: { Version: this.config.version, NodeVersion: process.version, Os: 'linux', Arch: arch() === 'x64' ? 'amd64' : arch(), KernelVersion: release() },
       Engine: { Version: this.config.version, Helper: helper, Daemonless: true },
     };
     if (flags.format) {

@@ -4,7 +4,7 @@
  * info says what a run would do, not a second guess.
  */
 import { readFileSync } from 'node:fs';
-import { arch, cpus, hostname, release, totalmem } from 'node:os';
+import { cpus, hostname, machine, release, totalmem } from 'node:os';
 import { isRunning, listContainers } from '../container/lookup.js';
 import { ImageStore } from '../image/store.js';
 import { readSettings } from '../settings/settings.js';
@@ -74,7 +74,7 @@ export async function machineInfo(): Promise<MachineInfo> {
     KernelVersion: release(),
     OperatingSystem: operatingSystem(),
     OSType: 'linux',
-    Architecture: arch(),
+    Architecture: machine(),
     NCPU: cpus().length,
     MemTotal: totalmem(),
     Name: hostname(),
