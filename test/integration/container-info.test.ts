@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { arch, release } from 'node:os';
+import { arch, release, userInfo } from 'node:os';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { DEVBOX_BIN, devbox, devboxOk } from '../helpers/cli.js';
@@ -64,7 +64,7 @@ test('info: counts, the storage driver `run` used, id maps, network and cgroups 
     uid === 0 ||
     readFileSync('/etc/subuid', 'utf8')
       .split('\n')
-      .some((l) => l.startsWith(`${process.env.USER ?? ''}:`) || l.startsWith(`${uid}:`));
+      .some((l) => l.startsWith(`${userInfo().username}:`) || l.startsWith(`${uid}:`));
   assert.is(info.IdMaps.Subordinate, hasSubuid);
   assert.ok(
     info.IdMaps.UidMap.split(',').some((e: string) => {
@@ -103,7 +103,8 @@ test('events: create, start, die and stop of a detached container, in order, wit
   const event = JSON.parse(json);
   assert.is(event.Actor.ID, id);
   assert.is(event.Actor.Attributes.image, IMAGE);
-  assert.ok(Number.isInteger(event.timeNano) || typeof event.timeNano === 'number');
+  assert.is(typeof event.timeNano, 'number');
+  assert.is(Math.floor(event.timeNano / 1e9), event.time);
   assert.is((await devbox(['events', '--filter', 'colour=red', '--until', '0s'])).exitCode, 125);
 });
 
@@ -121,7 +122,13 @@ function follow(args: string[]) {
     new Promise<void>((resolve, reject) => {
       if (match.test(out)) return resolve();
       const timer = setTimeout(() => reject(new Error(`events never printed ${match}: ${out}`)), 15_000);
-      waiters.push({ match, resolve: () => (clearTimeout(timer), resolve()) });
+      waiters.push({
+        match,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      });
     });
   return { child, seen, exited, output: () => out };
 }
