@@ -13,9 +13,10 @@ export default class Pause extends DevboxCommand {
   static args = { container: Args.string({ description: 'container name or id (one or more)', required: true }) };
   // podman's status for an engine failure; the refusal is one.
   protected failureStatus = CONTAINER_START_FAILED;
+  protected verb: 'pause' | 'unpause' = 'pause';
 
   async run(): Promise<void> {
-    const { argv } = await this.parse(Pause);
-    pauseContainers(argv as string[], 'pause');
+    const { argv } = await this.parse();
+    pauseContainers(argv as string[], this.verb);
   }
 }

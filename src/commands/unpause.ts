@@ -1,21 +1,9 @@
-import { Args } from '@oclif/core';
-import { DevboxCommand } from '../cli/base-command.js';
-import { CONTAINER_START_FAILED } from '../cli/report.js';
-import { pauseContainers } from '../sandbox/container-lifecycle.js';
+import Pause from './pause.js';
 
-export default class Unpause extends DevboxCommand {
-  static summary = 'Unpause all processes of containers (needs a cgroup freezer: a delegated cgroup v2)';
-  static description =
-    'Where containers get no cgroup (cgroup v1 or hybrid, no systemd user session) this is refused with the reason, status 125, as rootless podman does.';
+/** `pause` undone: the same freezer, so the same refusal where there is none. */
+export default class Unpause extends Pause {
+  static summary = 'Unpause paused containers (needs a cgroup freezer: a delegated cgroup v2)';
   static aliases = ['container:unpause'];
-  static strict = false;
   static examples = ['<%= config.bin %> unpause web'];
-  static args = { container: Args.string({ description: 'container name or id (one or more)', required: true }) };
-  // podman's status for an engine failure; the refusal is one.
-  protected failureStatus = CONTAINER_START_FAILED;
-
-  async run(): Promise<void> {
-    const { argv } = await this.parse(Unpause);
-    pauseContainers(argv as string[], 'unpause');
-  }
+  protected verb = 'unpause' as const;
 }
