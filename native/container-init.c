@@ -160,13 +160,7 @@ start_command (const Options *opts, const Sandbox *sb)
 int
 run_container_init (const Options *opts, Sandbox *sb)
 {
-  sigset_t set;
-  handled_signals (&set);
-  if (sigprocmask (SIG_BLOCK, &set, NULL) < 0)
-    die_with_error ("sigprocmask");
-  cleanup_fd int sfd = signalfd (-1, &set, SFD_CLOEXEC);
-  if (sfd < 0)
-    die_with_error ("signalfd");
+  cleanup_fd int sfd = init_signalfd ();
   PidList spare = { 0 };
   scan_processes (&spare, NULL, 0); /* fuse-overlayfs, when it serves the root */
   /* The command line's memory is overwritten below (hide_command_line); restarts need the command and its directory. */

@@ -324,17 +324,24 @@ end_all_processes (void)
 }
 
 int
-run_init (const Options *opts, Sandbox *sb)
+init_signalfd (void)
 {
-  if (opts->container.dir)
-    return run_container_init (opts, sb);
   sigset_t set;
   handled_signals (&set);
   if (sigprocmask (SIG_BLOCK, &set, NULL) < 0)
     die_with_error ("sigprocmask");
-  cleanup_fd int sfd = signalfd (-1, &set, SFD_CLOEXEC);
+  int sfd = signalfd (-1, &set, SFD_CLOEXEC);
   if (sfd < 0)
     die_with_error ("signalfd");
+  return sfd;
+}
+
+int
+run_init (const Options *opts, Sandbox *sb)
+{
+  if (opts->container.dir)
+    return run_container_init (opts, sb);
+  cleanup_fd int sfd = init_signalfd ();
   if (opts->keep_alive)
     {
       /* Joinable before the pid is announced: a join right after it must not find pid 1 undumpable. */
