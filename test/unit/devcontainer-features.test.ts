@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from '../helpers/test.js';
@@ -127,34 +127,42 @@ test('the generated build: each Feature its containerEnv, then one COPY and one 
 });
 
 test("a Feature's tar: files and folders written, entries that leave the folder or go through a link refused", async () => {
-  const dir = () => mkdtempSync(join(tmpdir(), 'devbox-feature-'));
-  const good = dir();
-  await extractFeatureTar(
-    await packTar([
-      { name: './', type: 'directory' },
-      { name: './install.sh', content: '#!/bin/sh\n', mode: 0o755 },
-      { name: './lib/helper.sh', content: 'x' },
-    ]),
-    good,
-    'f',
-  );
-  assert.is(readFileSync(join(good, 'lib/helper.sh'), 'utf8'), 'x');
-  const hostile: [string, Parameters<typeof packTar>[0]][] = [
-    ['escapes the layer directory', [{ name: '../outside', content: 'x' }]],
-    [
-      'goes through a symbolic link',
+  const made: string[] = [];
+  const dir = () => {
+    made.push(mkdtempSync(join(tmpdir(), 'devbox-feature-')));
+    return made[made.length - 1];
+  };
+  try {
+    const good = dir();
+    await extractFeatureTar(
+      await packTar([
+        { name: './', type: 'directory' },
+        { name: './install.sh', content: '#!/bin/sh\n', mode: 0o755 },
+        { name: './lib/helper.sh', content: 'x' },
+      ]),
+      good,
+      'f',
+    );
+    assert.is(readFileSync(join(good, 'lib/helper.sh'), 'utf8'), 'x');
+    const hostile: [string, Parameters<typeof packTar>[0]][] = [
+      ['escapes the layer directory', [{ name: '../outside', content: 'x' }]],
       [
-        { name: 'etc', type: 'symlink', linkname: '/etc' },
-        { name: 'etc/passwd', content: 'x' },
+        'goes through a symbolic link',
+        [
+          { name: 'etc', type: 'symlink', linkname: '/etc' },
+          { name: 'etc/passwd', content: 'x' },
+        ],
       ],
-    ],
-  ];
-  for (const [why, entries] of hostile) {
-    const error = await extractFeatureTar(await packTar(entries), dir(), 'f').catch((e: Error) => e);
-    assert.instance(error, Error);
-    assert.match((error as Error).message, why);
+    ];
+    for (const [why, entries] of hostile) {
+      const error = await extractFeatureTar(await packTar(entries), dir(), 'f').catch((e: Error) => e);
+      assert.instance(error, Error);
+      assert.match((error as Error).message, why);
+    }
+    assert.not.ok(existsSync(join(tmpdir(), 'outside')));
+  } finally {
+    for (const d of made) rmSync(d, { recursive: true, force: true });
   }
-  assert.not.ok(existsSync(join(tmpdir(), 'outside')));
 });
 
 test.run();
