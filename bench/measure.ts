@@ -1,5 +1,7 @@
-/** What every benchmark script shares: running a step that must succeed, and the median of samples. */
-import { spawnSync } from 'node:child_process';
+/** What every benchmark script shares: running a step that must succeed, the median of samples, a shell to its prompt. */
+import { spawn, spawnSync } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import { DEVBOX_BIN } from '../test/helpers/cli.js';
 
 /** Runs a command that must succeed (its last lines of stderr in the error otherwise); returns its stdout. */
 export function sh(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env, cwd?: string): string {
@@ -11,4 +13,23 @@ export function sh(cmd: string, args: string[], env: NodeJS.ProcessEnv = process
 export function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/** `devbox shell` in a pseudo-terminal (script(1)) until its prompt shows, then exit; resolves with the time to the prompt. */
+export function shellToPrompt(cwd: string, env: NodeJS.ProcessEnv): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn('script', ['-qec', `${process.execPath} ${DEVBOX_BIN} shell`, '/dev/null'], { cwd, env, stdio: ['pipe', 'pipe', 'inherit'] });
+    let out = '';
+    let prompted = false;
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (!prompted && out.includes('(devbox:')) {
+        prompted = true;
+        resolve(performance.now() - t0);
+        child.stdin.end('exit\n');
+      }
+    });
+    child.once('exit', (code) => (prompted ? undefined : reject(new Error(`devbox shell exited ${code} before its prompt: ${out.slice(-500)}`))));
+  });
 }

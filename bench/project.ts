@@ -6,7 +6,7 @@
  * (unprivileged) user.
  * Usage: node dist/bench/project.js [RUNS]
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +15,7 @@ import { loadProject } from '../src/project/load.js';
 import { projectInputsHash } from '../src/project/inputs-hash.js';
 import { busyboxRootfs, packTar } from '../test/helpers/images.js';
 import { DEVBOX_BIN } from '../test/helpers/cli.js';
-import { median, sh } from './measure.js';
+import { median, sh, shellToPrompt } from './measure.js';
 
 const runs = Number(process.argv[2] ?? 30);
 
@@ -33,24 +33,6 @@ async function sample(fn: () => unknown, before: () => unknown = () => {}): Prom
     samples.push(performance.now() - t0);
   }
   return median(samples);
-}
-
-/** `devbox shell` in a pseudo-terminal until its prompt shows, then exit. */
-function shellToPrompt(cwd: string, env: NodeJS.ProcessEnv): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('script', ['-qec', `${process.execPath} ${DEVBOX_BIN} shell`, '/dev/null'], { cwd, env, stdio: ['pipe', 'pipe', 'inherit'] });
-    let out = '';
-    let prompted = false;
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (!prompted && out.includes('(devbox:')) {
-        prompted = true;
-        resolve();
-        child.stdin.end('exit\n');
-      }
-    });
-    child.once('exit', (code) => (prompted ? undefined : reject(new Error(`devbox shell exited ${code} before its prompt: ${out}`))));
-  });
 }
 
 const work = mkdtempSync(join(tmpdir(), 'devbox-bench-'));

@@ -2,7 +2,8 @@
 # Benchmarks (npm run bench). Like the tests, they run as an unprivileged user; as root, as "devbox-test"
 # (set up by test/setup-machine.sh). Prints medians and ratios against podman and bwrap measured in the same run:
 # sandbox start-up (startup.ts), network throughput and port-forward latency (network.ts), pulls (pull.ts),
-# entering a project's sandbox (project.ts), template builds (build.ts), the container verbs (containers.ts).
+# entering a project's sandbox (project.ts), opening a devcontainer.json with Features (devcontainer.ts),
+# template builds (build.ts), the container verbs (containers.ts).
 # DEVBOX_MINBASE_TAR: a Debian minbase tar (mmdebstrap --variant=minbase bookworm FILE) for the build benchmark;
 # without it the benchmark makes one.
 set -euo pipefail
@@ -18,6 +19,7 @@ if [ "$(id -u)" != 0 ]; then
   node dist/bench/network.js
   node dist/bench/pull.js
   node dist/bench/project.js "$@"
+  node dist/bench/devcontainer.js
   node dist/bench/build.js
   node dist/bench/containers.js
   for pid in $(pause_processes); do

@@ -119,21 +119,9 @@ wait_for_command (int sfd, int ctl, pid_t command)
           if (kind == PID1_SIGNAL)
             (void) kill (command, value);
         }
-      if (!(fds[0].revents & POLLIN))
-        continue;
-      struct signalfd_siginfo info;
-      if (TEMP_FAILURE_RETRY (read (sfd, &info, sizeof info)) != sizeof info)
-        die_with_error ("read signalfd");
-      if (info.ssi_signo != SIGCHLD)
-        {
-          (void) kill (command, (int) info.ssi_signo);
-          continue;
-        }
-      int wstatus;
-      pid_t pid;
-      while ((pid = waitpid (-1, &wstatus, WNOHANG)) > 0)
-        if (pid == command)
-          return exit_status_of (wstatus);
+      int status;
+      if ((fds[0].revents & POLLIN) && pass_signal_or_reap (sfd, command, &status))
+        return status;
     }
 }
 
@@ -172,13 +160,7 @@ start_command (const Options *opts, const Sandbox *sb)
 int
 run_container_init (const Options *opts, Sandbox *sb)
 {
-  sigset_t set;
-  handled_signals (&set);
-  if (sigprocmask (SIG_BLOCK, &set, NULL) < 0)
-    die_with_error ("sigprocmask");
-  cleanup_fd int sfd = signalfd (-1, &set, SFD_CLOEXEC);
-  if (sfd < 0)
-    die_with_error ("signalfd");
+  cleanup_fd int sfd = init_signalfd ();
   PidList spare = { 0 };
   scan_processes (&spare, NULL, 0); /* fuse-overlayfs, when it serves the root */
   /* The command line's memory is overwritten below (hide_command_line); restarts need the command and its directory. */

@@ -11,6 +11,7 @@ import { DEFAULT_PATH, hostArchitecture, MediaType, type Descriptor, type ImageC
 import { normalizedName, parseReference } from '../image/reference.js';
 import { ImageStore, type StoredImage } from '../image/store.js';
 import type { StorageDriver } from '../storage/driver.js';
+import { PROXY_VARIABLES, proxyEnvironment } from '../settings/proxy.js';
 import { resolveIdMapping, type IdMapping } from '../userns/idmap.js';
 import { describeError, DevboxError } from '../util/errors.js';
 import { resolveBaseImage } from './base-image.js';
@@ -52,7 +53,7 @@ export interface BuildResult {
 }
 
 /** ARGs every build has without declaring them (Docker's predefined proxy args): RUN sees them, the cache does not. */
-const PROXY_ARGS = ['HTTP_PROXY', 'HTTPS_PROXY', 'FTP_PROXY', 'NO_PROXY', 'ALL_PROXY'].flatMap((n) => [n, n.toLowerCase()]);
+const PROXY_ARGS = PROXY_VARIABLES;
 
 interface StageResult {
   key: string;
@@ -122,6 +123,8 @@ class StageGraph {
       if (eq > 0) this.buildArgs.set(arg.slice(0, eq), arg.slice(eq + 1));
       else if (process.env[arg] !== undefined) this.buildArgs.set(arg, process.env[arg]!);
     }
+    // Behind a proxy, RUN steps need it as the host has it (podman's --http-proxy=true, docker's config.json proxies).
+    for (const [name, value] of Object.entries(proxyEnvironment())) if (!this.buildArgs.has(name)) this.buildArgs.set(name, value);
   }
 
   protected fail(instruction: Instruction, message: string, fix?: string): DockerfileError {

@@ -21,44 +21,33 @@ export interface ParsedExec {
 
 export function parseExecArgs(argv: readonly string[]): ParsedExec {
   const options: ParsedExec['options'] = { interactive: false, tty: false, detach: false, env: [], envFiles: [] };
+  const setUser = (v: string) => {
+    options.userSpec = v;
+  };
+  const setWorkdir = (v: string) => {
+    options.workdir = v;
+  };
+  const addEnv = (v: string) => options.env.push(v);
   const valued: Record<string, (v: string) => void> = {
-    u: (v) => {
-      options.userSpec = v;
-    },
-    user: (v) => {
-      options.userSpec = v;
-    },
-    w: (v) => {
-      options.workdir = v;
-    },
-    workdir: (v) => {
-      options.workdir = v;
-    },
-    e: (v) => options.env.push(v),
-    env: (v) => options.env.push(v),
+    u: setUser,
+    user: setUser,
+    w: setWorkdir,
+    workdir: setWorkdir,
+    e: addEnv,
+    env: addEnv,
     'env-file': (v) => options.envFiles.push(v),
     'detach-keys': () => {},
   };
-  const flags: Record<string, () => void> = {
-    i: () => {
-      options.interactive = true;
-    },
-    interactive: () => {
-      options.interactive = true;
-    },
-    t: () => {
-      options.tty = true;
-    },
-    tty: () => {
-      options.tty = true;
-    },
-    d: () => {
-      options.detach = true;
-    },
-    detach: () => {
-      options.detach = true;
-    },
+  const interactive = () => {
+    options.interactive = true;
   };
+  const tty = () => {
+    options.tty = true;
+  };
+  const detach = () => {
+    options.detach = true;
+  };
+  const flags: Record<string, () => void> = { i: interactive, interactive, t: tty, tty, d: detach, detach };
   let i = 0;
   for (; i < argv.length && argv[i].startsWith('-') && argv[i] !== '-'; i++) {
     const arg = argv[i];

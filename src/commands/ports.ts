@@ -48,10 +48,19 @@ export default class Ports extends DevboxCommand {
         hostIp: f.hostIp,
         hostPort: f.hostPort,
         forward: f.origin === 'publish' ? 'published' : 'auto',
+        ...(f.label ? { label: f.label } : {}),
       })),
     );
     const rows = forwards.map((f) => [f.container.slice(0, 12), `${f.containerPort}/${f.protocol}`, `${f.hostIp}:${f.hostPort}`, f.forward]);
-    this.log(table(['CONTAINER ID', 'PORT', 'HOST ADDRESS', 'FORWARD'], rows));
+    // A project's devcontainer.json may name its ports (portsAttributes): then they are shown.
+    if (forwards.some((f) => f.label)) {
+      this.log(
+        table(
+          ['CONTAINER ID', 'PORT', 'HOST ADDRESS', 'FORWARD', 'LABEL'],
+          rows.map((row, i) => [...row, forwards[i].label ?? '']),
+        ),
+      );
+    } else this.log(table(['CONTAINER ID', 'PORT', 'HOST ADDRESS', 'FORWARD'], rows));
     return forwards;
   }
 }

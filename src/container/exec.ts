@@ -3,13 +3,11 @@
  * --join, as a project sandbox is entered), with the container's environment, user and working directory
  * unless -e/--env-file, -u and -w say otherwise. No daemon and no conmon in between: one helper exec.
  */
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { joinArgs, type ProcessSpec } from '../runtime/spec.js';
+import { joinSandbox, startInSandbox } from '../runtime/launch.js';
+import type { ProcessSpec } from '../runtime/spec.js';
 import { readSettings } from '../settings/settings.js';
-import { helperPath } from '../runtime/helper.js';
 import { DevboxError, describeError } from '../util/errors.js';
-import { execForeground } from '../util/exec.js';
 import { appendEvent } from './events.js';
 import { findContainer, isRunning } from './lookup.js';
 import { containerSecurity } from './records.js';
@@ -72,11 +70,10 @@ export async function execInContainer(ref: string, command: string[], options: E
     terminal: options.tty,
   };
   appendEvent(root, { action: 'exec_start', id: container.id, name: container.config.name, attributes: { execID: command.join(' ') } });
-  const args = joinArgs(container.state.pid, spec, containerSecurity(container.config));
+  const security = containerSecurity(container.config);
   if (options.detach) {
-    const child = spawn(helperPath(), args, { detached: true, stdio: 'ignore' });
-    child.unref();
+    await startInSandbox(container.state.pid, spec, security);
     return 0;
   }
-  return execForeground(helperPath(), args, [options.interactive ? 'inherit' : 'ignore', 'inherit', 'inherit']);
+  return joinSandbox(container.state.pid, spec, security, options.interactive ? 'inherit' : 'ignore');
 }

@@ -7,6 +7,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { readSettings } from '../settings/settings.js';
 import { probeKernelOverlay } from '../storage/driver.js';
 import { fuseDeviceUsable } from '../storage/fuse-overlayfs.js';
+import { CGROUP_FIX, probeCgroups } from '../runtime/cgroups.js';
 import { helperPath } from '../runtime/helper.js';
 import { probeUserNamespace } from '../runtime/namespace.js';
 import { freeSubordinateLine, parseSubordinateRanges, resolveIdMapping, type IdMapping } from '../userns/idmap.js';
@@ -151,6 +152,13 @@ function checkSlirp(): CheckResult {
       };
 }
 
+function checkCgroups(): CheckResult {
+  const cgroups = probeCgroups();
+  return cgroups.limits.length
+    ? { name: 'cgroups', ok: true, required: false, detail: `${cgroups.detail}: ${cgroups.limits.join(' ')} could be enforced` }
+    : { name: 'cgroups', ok: false, required: false, detail: `${cgroups.detail}; containers run without them`, fix: CGROUP_FIX };
+}
+
 function checkStore(): CheckResult {
   try {
     const settings = readSettings();
@@ -167,6 +175,6 @@ export async function runChecks(): Promise<CheckResult[]> {
   const { mapping } = resolveIdMapping();
   results.push(await checkUserNamespaces(), ...checkSubordinateIds());
   if (mapping.full && process.getuid!() !== 0) results.push(checkSetuidProgram('newuidmap'), checkSetuidProgram('newgidmap'));
-  results.push(await checkFullMapping(mapping), await checkOverlay(mapping), checkFuse(), checkSlirp());
+  results.push(await checkFullMapping(mapping), await checkOverlay(mapping), checkFuse(), checkSlirp(), checkCgroups());
   return results;
 }

@@ -21,6 +21,8 @@ export interface AutoForwarderOptions {
   api: Slirp4netnsApi;
   /** Container ports published with -p: not forwarded a second time. */
   published: readonly PortMapping[];
+  /** Ports never forwarded (a project's onAutoForward: ignore). */
+  ignore?: (port: number) => boolean;
   /** After each change, with every auto-forward now in place. */
   onChange: (forwards: readonly PortMapping[]) => void;
   /** An unexpected failure; watching has stopped. */
@@ -84,7 +86,7 @@ export class AutoForwarder {
   private async scan(): Promise<void> {
     const listening = new Set(
       readSockets(`/proc/${this.options.pid}/net`, 'tcp')
-        .filter((s) => REACHABLE.has(s.address) && !this.publishedPorts.has(s.port))
+        .filter((s) => REACHABLE.has(s.address) && !this.publishedPorts.has(s.port) && !this.options.ignore?.(s.port))
         .map((s) => s.port),
     );
     let changed = false;

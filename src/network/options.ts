@@ -17,6 +17,28 @@ export interface NetworkOptions {
   autoForward: boolean;
   /** The host's 127.0.0.1 is reachable from inside as 10.0.2.2 (slirp4netns hides it by default). */
   allowHostLoopback: boolean;
+  /** What a project says of its ports (devcontainer.json's portsAttributes): labels, ports not to auto-forward. */
+  portAttributes?: PortAttributeRules;
+}
+
+/** Attributes of a port range (from = to for one port); the first rule that holds a port applies, else `others`. */
+export interface PortAttributeRule {
+  from: number;
+  to: number;
+  label?: string;
+  /** Not auto-forwarded (onAutoForward: ignore). */
+  ignore?: boolean;
+}
+
+export interface PortAttributeRules {
+  rules: PortAttributeRule[];
+  others?: Omit<PortAttributeRule, 'from' | 'to'>;
+}
+
+/** The attributes that apply to a port. */
+export function attributesOf(port: number, attributes: PortAttributeRules | undefined): Omit<PortAttributeRule, 'from' | 'to'> {
+  const rule = attributes?.rules.find((r) => port >= r.from && port <= r.to);
+  return rule ?? attributes?.others ?? {};
 }
 
 /** What a command line or project file asks for; anything left out comes from the user's settings. */

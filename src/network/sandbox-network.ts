@@ -7,7 +7,7 @@
 import type { Socket } from 'node:net';
 import type { Slirp4netnsApi } from './api.js';
 import { AutoForwarder } from './auto-forward.js';
-import type { NetworkOptions } from './options.js';
+import { attributesOf, type NetworkOptions, type PortAttributeRules } from './options.js';
 import type { PortMapping } from './port-mapping.js';
 import { publishPorts, type OtherHostPort } from './publish.js';
 import { requireSlirp4netns, slirp4netnsFeatures, startSlirp4netns, type Slirp4netnsFeatures, type Slirp4netnsProcess } from './slirp4netns.js';
@@ -15,6 +15,8 @@ import { requireSlirp4netns, slirp4netnsFeatures, startSlirp4netns, type Slirp4n
 export interface PortForward extends PortMapping {
   /** `publish` for -p, `auto` for a listener found by auto-forward. */
   origin: 'publish' | 'auto';
+  /** What the project calls the port (devcontainer.json's portsAttributes label). */
+  label?: string;
 }
 
 export interface Slirp4netnsSetup {
@@ -65,8 +67,13 @@ export async function startNetwork(
   return slirp;
 }
 
-export function publishedForwards(publish: readonly PortMapping[]): PortForward[] {
-  return publish.map((m) => ({ ...m, origin: 'publish' }));
+export function publishedForwards(publish: readonly PortMapping[], attributes?: PortAttributeRules): PortForward[] {
+  return publish.map((m) => withLabel({ ...m, origin: 'publish' }, attributes));
+}
+
+function withLabel(forward: PortForward, attributes: PortAttributeRules | undefined): PortForward {
+  const { label } = attributesOf(forward.containerPort, attributes);
+  return label ? { ...forward, label } : forward;
 }
 
 /** Auto-forward of the sandbox's new listeners; each change is reported with the published forwards first. */
@@ -75,10 +82,12 @@ export function watchForwards(
   publish: readonly PortMapping[],
   onChange: (forwards: readonly PortForward[]) => void,
   onError: (error: unknown) => void,
+  attributes?: PortAttributeRules,
 ): AutoForwarder {
-  const published = publishedForwards(publish);
-  const report = (auto: readonly PortMapping[]) => onChange([...published, ...auto.map((m): PortForward => ({ ...m, origin: 'auto' }))]);
-  const forwarder = new AutoForwarder({ pid: sandbox.pid, api: sandbox.api, published: publish, onChange: report, onError });
+  const published = publishedForwards(publish, attributes);
+  const report = (auto: readonly PortMapping[]) => onChange([...published, ...auto.map((m) => withLabel({ ...m, origin: 'auto' }, attributes))]);
+  const ignore = attributes ? (port: number) => attributesOf(port, attributes).ignore === true : undefined;
+  const forwarder = new AutoForwarder({ pid: sandbox.pid, api: sandbox.api, published: publish, onChange: report, onError, ignore });
   forwarder.start();
   return forwarder;
 }

@@ -86,7 +86,7 @@ function sameEntry(a: LockEntry | undefined, b: LockEntry | undefined): boolean 
  */
 export async function lockBaseImages(store: ImageStore, project: ProjectConfig, options: { update: boolean }): Promise<LockedImages> {
   const old = readLock(project.root);
-  const lock: ProjectLock = { images: {} };
+  const lock: ProjectLock = { images: {}, features: old.features };
   for (const ref of await environmentReferences(project)) {
     lock.images[ref] = !options.update && old.images[ref] ? old.images[ref] : await pinReference(store, ref, options.update);
   }

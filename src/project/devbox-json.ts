@@ -2,7 +2,8 @@
 import { basename, dirname, relative, resolve } from 'node:path';
 import { errorAt, type ConfigFile } from './config-file.js';
 import type { MountObject } from '../volume/mount-spec.js';
-import { checkedObject, lifecycleCommand, normalizeEnv, normalizeMounts, normalizePorts, pathProblem, requirePath, type LifecycleValue } from './normalize.js';
+import type { LifecycleValue } from './devcontainer/metadata.js';
+import { checkedObject, normalizeEnv, normalizeMounts, normalizePorts, pathProblem, requirePath } from './normalize.js';
 import { devboxSchema } from './package-files.js';
 import { defaultPrompt, type EnvironmentSource, type NetworkMode, type ProjectConfig } from './project-config.js';
 import { substituteVariables } from './variables.js';
@@ -60,12 +61,17 @@ export function projectFromDevboxJson(file: ConfigFile, root: string, hostEnv: N
     name,
     environment: environmentOf(file, root, json),
     ...(json.envImage === undefined ? {} : { envImage: json.envImage }),
-    env: normalizeEnv(file, 'env', json.env),
     mounts: normalizeMounts(file, 'mounts', json.mounts, { base: root, home }),
     network: json.network ?? 'slirp4netns',
     ports: normalizePorts(file, 'ports', json.ports),
     ...(json.shell === undefined ? {} : { shell: typeof json.shell === 'string' ? [json.shell] : json.shell }),
-    postCreate: json.postCreateCommand === undefined ? [] : [lifecycleCommand(json.postCreateCommand)],
+    metadata: {
+      remoteEnv: normalizeEnv(file, 'env', json.env),
+      ...(json.postCreateCommand === undefined ? {} : { postCreateCommand: json.postCreateCommand }),
+    },
+    imageMetadata: false,
+    features: [],
+    featureInstallOrder: [],
     home: json.home ?? 'private',
     prompt: json.prompt ?? defaultPrompt(name),
     workspaceFolder: root,

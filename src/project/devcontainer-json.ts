@@ -1,45 +1,46 @@
 /**
  * A Dev Containers devcontainer.json (containers.dev/implementors/json_reference) → ProjectConfig, so a
- * repo written for Dev Containers opens without Docker. Only the properties below are read; the others
- * are named in one warning (and listed in docs/project-config.md).
+ * repo written for Dev Containers opens without Docker. The metadata properties (containerEnv, remoteUser,
+ * the lifecycle commands, …) become the config's metadata entry, merged when the sandbox starts with the
+ * image's devcontainer.metadata label and the Features' (devcontainer/metadata.ts). Properties devbox does
+ * not read are named in one warning (docs/project-config.md lists them).
  */
 import { basename, dirname, resolve } from 'node:path';
 import { errorAt, type ConfigFile } from './config-file.js';
-import type { MountObject } from '../volume/mount-spec.js';
-import { checkedObject, lifecycleCommand, normalizeEnv, normalizeMounts, requirePath, type LifecycleValue } from './normalize.js';
+import type { MountObject, MountSpec } from '../volume/mount-spec.js';
+import { featureRequests, type FeatureOptionValue } from './devcontainer/feature-request.js';
+import { METADATA_PROPERTIES, type LifecycleValue, type MetadataEntry } from './devcontainer/metadata.js';
+import { parseRunArgs } from './devcontainer/run-args.js';
+import { checkedObject, lifecycleCommand, normalizeEnv, normalizeMounts, projectMount, requirePath } from './normalize.js';
 import { devboxSchema } from './package-files.js';
 import { parsePort } from './ports.js';
-import { defaultPrompt, replaceContainerEnv, type EnvironmentSource, type LifecycleCommand, type PortMapping, type ProjectConfig } from './project-config.js';
+import { defaultPrompt, type EnvironmentSource, type PortMapping, type ProjectConfig } from './project-config.js';
 import type { JsonSchema } from './schema-validate.js';
 import { substituteString, substituteVariables } from './variables.js';
 
-interface DevcontainerJson {
+interface DevcontainerJson extends Omit<MetadataEntry, 'id' | 'entrypoint'> {
   name?: string;
   image?: string;
   build?: { dockerfile?: string; context?: string; args?: Record<string, string>; target?: string };
   /** The older, top-level spellings of build.dockerfile and build.context. */
   dockerFile?: string;
   context?: string;
-  containerEnv?: Record<string, string>;
-  remoteEnv?: Record<string, string | null>;
-  remoteUser?: string;
-  mounts?: (string | MountObject)[];
-  forwardPorts?: (number | string)[];
-  onCreateCommand?: LifecycleValue;
-  updateContentCommand?: LifecycleValue;
-  postCreateCommand?: LifecycleValue;
+  appPort?: number | string | (number | string)[];
+  features?: Record<string, Record<string, FeatureOptionValue> | string | boolean>;
+  overrideFeatureInstallOrder?: string[];
+  initializeCommand?: LifecycleValue;
   workspaceFolder?: string;
+  workspaceMount?: string;
+  runArgs?: string[];
 }
-
-/** Lifecycle commands devbox runs once per fresh sandbox, in the spec's order. */
-const CREATE_COMMANDS = ['onCreateCommand', 'updateContentCommand', 'postCreateCommand'] as const;
 
 const string = { type: 'string', minLength: 1 } as const;
 const stringMap = { type: 'object', additionalProperties: { type: 'string' } } as const;
 
-/** The properties devbox reads, with the types the spec gives them; any other property is ignored. */
+/** The properties devbox reads, with the types the spec gives them; any other property is named in a warning. */
 function devcontainerSchema(): JsonSchema {
   const { $defs } = devboxSchema();
+  const { id: _id, entrypoint: _entrypoint, ...metadata } = METADATA_PROPERTIES;
   return {
     $defs,
     type: 'object',
@@ -52,29 +53,31 @@ function devcontainerSchema(): JsonSchema {
       },
       dockerFile: string,
       context: string,
-      containerEnv: stringMap,
-      remoteEnv: { type: 'object', additionalProperties: { type: ['string', 'null'] } },
-      remoteUser: string,
-      mounts: { type: 'array', items: { $ref: '#/$defs/mount' } },
-      forwardPorts: {
-        type: 'array',
-        items: {
-          anyOf: [
-            { type: 'integer', minimum: 1, maximum: 65535 },
-            { type: 'string', pattern: '^[^:\\s]+:[0-9]+$', patternErrorMessage: 'a port number or "HOST:PORT"' },
-          ],
-        },
+      ...metadata,
+      appPort: {
+        anyOf: [{ type: 'integer', minimum: 1, maximum: 65535 }, { type: 'string' }, { type: 'array', items: { type: ['integer', 'string'] } }],
       },
-      ...Object.fromEntries(CREATE_COMMANDS.map((key) => [key, { $ref: '#/$defs/lifecycleCommand' }])),
+      features: {
+        type: 'object',
+        additionalProperties: { anyOf: [{ type: 'object', additionalProperties: { type: ['string', 'boolean'] } }, { type: 'string' }, { type: 'boolean' }] },
+      },
+      overrideFeatureInstallOrder: { type: 'array', items: string },
+      initializeCommand: { $ref: '#/$defs/lifecycleCommand' },
       workspaceFolder: string,
+      workspaceMount: string,
+      runArgs: { type: 'array', items: { type: 'string' } },
     },
   };
 }
 
-const READ_PROPERTIES = new Set(['$schema', ...Object.keys(devcontainerSchema().properties ?? {})]);
-/** build.* properties that only make sense for Docker's builder. */
-const READ_BUILD_PROPERTIES = new Set(['dockerfile', 'context', 'args', 'target']);
+/** The properties devbox reads (the others are named in a warning), `build.*` ones with their prefix. */
+export const READ_PROPERTIES = new Set(['$schema', ...Object.keys(devcontainerSchema().properties ?? {})]);
+export const READ_BUILD_PROPERTIES = new Set(['dockerfile', 'context', 'args', 'target']);
 const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '::1']);
+/** The metadata properties the config's entry carries; mounts and forwardPorts are read into the config's own. */
+const ENTRY_PROPERTIES = Object.keys(METADATA_PROPERTIES).filter(
+  (key) => !['id', 'entrypoint', 'mounts', 'forwardPorts'].includes(key),
+) as (keyof MetadataEntry)[];
 
 function environmentOf(file: ConfigFile, json: DevcontainerJson): EnvironmentSource {
   const dockerfileKey = json.build?.dockerfile !== undefined ? ['build', 'dockerfile'] : ['dockerFile'];
@@ -94,7 +97,8 @@ function environmentOf(file: ConfigFile, json: DevcontainerJson): EnvironmentSou
   return { kind: 'dockerfile', dockerfile, context, buildArgs: { ...json.build?.args }, ...(target ? { target } : {}) };
 }
 
-function forwardedPorts(ports: (number | string)[], warnings: string[]): PortMapping[] {
+/** forwardPorts of this sandbox, published on the same host port; those of other Compose services are named. */
+export function forwardedPorts(ports: readonly (number | string)[], warnings: string[]): PortMapping[] {
   const mappings: PortMapping[] = [];
   for (const port of ports) {
     const [host, number] =
@@ -106,13 +110,22 @@ function forwardedPorts(ports: (number | string)[], warnings: string[]): PortMap
   return mappings;
 }
 
-/** remoteEnv may read containerEnv: answer what containerEnv itself sets now; the rest is the image's. */
-function mergeEnv(containerEnv: Record<string, string>, remoteEnv: Record<string, string | null>): Record<string, string | null> {
-  const merged: Record<string, string | null> = { ...containerEnv };
-  for (const [key, value] of Object.entries(remoteEnv)) {
-    merged[key] = value === null ? null : replaceContainerEnv(value, (name) => containerEnv[name]);
-  }
-  return merged;
+/** appPort: published ports, as `docker run -p` takes them. */
+function appPorts(file: ConfigFile, value: DevcontainerJson['appPort']): PortMapping[] {
+  const list = value === undefined ? [] : Array.isArray(value) ? value : [value];
+  return list.map((port, index) => {
+    const parsed = parsePort(typeof port === 'string' && /^\d+$/.test(port) ? Number(port) : port);
+    if (!parsed.ok) throw errorAt(file, Array.isArray(value) ? ['appPort', index] : ['appPort'], parsed.reason);
+    return parsed.value;
+  });
+}
+
+/** workspaceMount: what is mounted at workspaceFolder (the repo stays at its own path too, as devbox always mounts it). */
+function workspaceMount(file: ConfigFile, json: DevcontainerJson, root: string, home: string): MountSpec | undefined {
+  if (json.workspaceMount === undefined) return undefined;
+  const parsed = projectMount(json.workspaceMount, { base: root, home });
+  if (!parsed.ok) throw errorAt(file, ['workspaceMount'], parsed.reason);
+  return parsed.value;
 }
 
 export function projectFromDevcontainerJson(file: ConfigFile, root: string, hostEnv: NodeJS.ProcessEnv, home: string): ProjectConfig {
@@ -137,24 +150,52 @@ export function projectFromDevcontainerJson(file: ConfigFile, root: string, host
   ];
   const warnings = ignored.length > 0 ? [`${file.path}: devbox ignores ${ignored.join(', ')} (see "Dev Containers" in docs/project-config.md)`] : [];
   const name = json.name || basename(root);
-  const postCreate: LifecycleCommand[] = CREATE_COMMANDS.flatMap((key) => (json[key] === undefined ? [] : [lifecycleCommand(json[key])]));
+  const context = { base: root, home };
 
-  const containerEnv = normalizeEnv(file, 'containerEnv', json.containerEnv) as Record<string, string>;
-  const remoteEnv = normalizeEnv(file, 'remoteEnv', json.remoteEnv);
+  const metadata: Record<string, unknown> = {};
+  for (const key of ENTRY_PROPERTIES) if (json[key as keyof DevcontainerJson] !== undefined) metadata[key] = json[key as keyof DevcontainerJson];
+  const entry = metadata as MetadataEntry;
+  if (json.containerEnv) entry.containerEnv = normalizeEnv(file, 'containerEnv', json.containerEnv) as Record<string, string>;
+  if (json.remoteEnv) entry.remoteEnv = normalizeEnv(file, 'remoteEnv', json.remoteEnv);
+
+  const mounts = normalizeMounts(file, 'mounts', json.mounts as (string | MountObject)[] | undefined, context);
+  const workspace = workspaceMount(file, json, root, home);
+  const ports = [...forwardedPorts(json.forwardPorts ?? [], warnings), ...appPorts(file, json.appPort)];
+  let network: ProjectConfig['network'] = 'slirp4netns';
+  let hostname: string | undefined;
+  if (json.runArgs?.length) {
+    const run = parseRunArgs(json.runArgs, context, hostEnv);
+    if (run.errors.length) throw errorAt(file, ['runArgs'], run.errors[0]);
+    entry.containerEnv = { ...run.containerEnv, ...entry.containerEnv };
+    mounts.push(...run.mounts);
+    ports.push(...run.ports);
+    network = run.network ?? network;
+    hostname = run.hostname;
+    if (run.containerUser && !entry.containerUser) entry.containerUser = run.containerUser;
+    if (run.capAdd.length) entry.capAdd = [...(entry.capAdd ?? []), ...run.capAdd];
+    if (run.securityOpt.length) entry.securityOpt = [...(entry.securityOpt ?? []), ...run.securityOpt];
+    if (run.init) entry.init = true;
+    if (run.privileged) entry.privileged = true;
+    if (run.unsupported.length) warnings.push(`${file.path}: devbox does not apply runArgs ${run.unsupported.join(', ')} (no devbox run option does that)`);
+  }
   return {
     source: { format: 'devcontainer.json', path: file.path },
     root,
     name,
     environment: environmentOf(file, json),
-    env: mergeEnv(containerEnv, remoteEnv),
-    mounts: normalizeMounts(file, 'mounts', json.mounts, { base: root, home }),
-    network: 'slirp4netns',
-    ports: forwardedPorts(json.forwardPorts ?? [], warnings),
-    postCreate,
+    mounts,
+    network,
+    ports,
     home: 'private',
     prompt: defaultPrompt(name),
     workspaceFolder,
-    ...(json.remoteUser ? { remoteUser: json.remoteUser } : {}),
+    ...(workspace ? { workspaceMount: workspace } : {}),
+    ...(hostname ? { hostname } : {}),
+    metadata: entry,
+    imageMetadata: true,
+    ...(json.initializeCommand === undefined ? {} : { initializeCommand: lifecycleCommand(json.initializeCommand) }),
+    features: featureRequests(json.features),
+    featureInstallOrder: json.overrideFeatureInstallOrder ?? [],
     warnings,
   };
 }

@@ -5,8 +5,8 @@
  * means the same base images.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { relative } from 'node:path';
+import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
+import { dirname, join, relative, resolve } from 'node:path';
 import { lockPath } from './discover.js';
 import type { ProjectConfig } from './project-config.js';
 
@@ -18,7 +18,7 @@ import type { ProjectConfig } from './project-config.js';
 export type BuildContextHasher = (context: string, dockerfile: string) => Promise<string>;
 
 /** Bump when what goes into the hash changes, so old images are not taken for current ones. */
-const FORMAT = 'devbox-project-inputs/2';
+const FORMAT = 'devbox-project-inputs/3';
 
 function field(hash: Hash, name: string, value: string | Buffer): void {
   const bytes = typeof value === 'string' ? Buffer.from(value) : value;
@@ -35,6 +35,20 @@ function contextHasher(config: ProjectConfig): BuildContextHasher | undefined {
   };
 }
 
+/** Every file of a folder (a local Feature): names, executable bits, contents, link targets; in name order. */
+async function hashTree(hash: Hash, root: string, dir = root): Promise<void> {
+  for (const name of (await readdir(dir)).sort()) {
+    const path = join(dir, name);
+    const stats = await lstat(path);
+    const where = relative(root, path);
+    if (stats.isDirectory()) {
+      field(hash, 'dir', where);
+      await hashTree(hash, root, path);
+    } else if (stats.isSymbolicLink()) field(hash, `link:${where}`, await readlink(path));
+    else if (stats.isFile()) field(hash, `file:${where}:${stats.mode & 0o111 ? 'x' : '-'}`, await readFile(path));
+  }
+}
+
 /** "sha256:<hex>" of the config file, devbox.lock, the Dockerfile (or the image reference) and the build context. */
 export async function projectInputsHash(config: ProjectConfig, hashBuildContext = contextHasher(config)): Promise<string> {
   const hash = createHash('sha256');
@@ -46,6 +60,11 @@ export async function projectInputsHash(config: ProjectConfig, hashBuildContext 
     'lock-content',
     await readFile(lockPath(config.root)).catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? '' : Promise.reject(error))),
   );
+  // Local Features are files of the repo, not pinned by the lock: their content is an input.
+  for (const feature of config.features.filter((f) => f.id.startsWith('./') || f.id.startsWith('../'))) {
+    field(hash, 'local-feature', feature.id);
+    await hashTree(hash, resolve(dirname(config.source.path), feature.id)).catch(() => field(hash, 'missing', feature.id));
+  }
   const environment = config.environment;
   if (environment.kind === 'image') {
     field(hash, 'image', environment.image);

@@ -6,8 +6,11 @@
  *
  *   { "lockfileVersion": 1,
  *     "images": { "docker.io/library/debian:12": { "digest": "sha256:…" },
- *                 "localhost/base:dev": { "local": true } } }
+ *                 "localhost/base:dev": { "local": true } },
+ *     "features": { "ghcr.io/devcontainers/features/node:1": { "digest": "sha256:…" } } }
  *
+ * Dev Container Features are pinned the same way: an OCI Feature to its manifest's digest, a tarball URL to
+ * the tarball's sha256 ("features" is left out while there are none).
  * "local" marks an image that exists only in the image store (built or imported here, never pulled): there is
  * no registry digest to pin, so it is used as the store has it. Written with sorted keys and two-space indent,
  * so the file only changes when a pin does.
@@ -26,7 +29,10 @@ export type LockEntry = { digest: string } | { local: true };
 
 export interface ProjectLock {
   images: Record<string, LockEntry>;
+  features: Record<string, { digest: string }>;
 }
+
+const DIGEST = { type: 'string', pattern: '^sha256:[a-f0-9]{64}$', patternErrorMessage: 'sha256: and 64 lowercase hex digits' } as const;
 
 const LOCK_SCHEMA: JsonSchema = {
   type: 'object',
@@ -40,10 +46,14 @@ const LOCK_SCHEMA: JsonSchema = {
         type: 'object',
         additionalProperties: false,
         properties: {
-          digest: { type: 'string', pattern: '^sha256:[a-f0-9]{64}$', patternErrorMessage: 'sha256: and 64 lowercase hex digits' },
+          digest: DIGEST,
           local: { enum: [true] },
         },
       },
+    },
+    features: {
+      type: 'object',
+      additionalProperties: { type: 'object', additionalProperties: false, required: ['digest'], properties: { digest: DIGEST } },
     },
   },
 };
@@ -53,9 +63,9 @@ const REWRITE = 'fix it, or remove it and devbox writes it again';
 /** The project's lock; an empty one when there is no file. Errors point at file:line:col. */
 export function readLock(root: string): ProjectLock {
   const path = lockPath(root);
-  if (!existsSync(path)) return { images: {} };
+  if (!existsSync(path)) return { images: {}, features: {} };
   const file = readConfigFile(path);
-  const value = checkedObject(file, LOCK_SCHEMA) as { images: Record<string, LockEntry> };
+  const value = checkedObject(file, LOCK_SCHEMA) as { images: Record<string, LockEntry>; features?: ProjectLock['features'] };
   for (const [key, entry] of Object.entries(value.images)) {
     let normalized: string | undefined;
     try {
@@ -67,17 +77,21 @@ export function readLock(root: string): ProjectLock {
     if (normalized !== key) throw errorAt(file, ['images', key], 'is not an image reference as devbox writes them (REGISTRY/REPOSITORY:TAG)', REWRITE, true);
     if ('digest' in entry === 'local' in entry) throw errorAt(file, ['images', key], 'needs either "digest" or "local": true', REWRITE);
   }
-  return { images: value.images };
+  return { images: value.images, features: value.features ?? {} };
+}
+
+function sorted<T>(record: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(
+    Object.keys(record)
+      .sort()
+      .map((key) => [key, record[key]]),
+  );
 }
 
 /** The file's text: keys sorted, two-space indent, final newline. */
 export function formatLock(lock: ProjectLock): string {
-  const images = Object.fromEntries(
-    Object.keys(lock.images)
-      .sort()
-      .map((key) => [key, lock.images[key]]),
-  );
-  return `${JSON.stringify({ lockfileVersion: VERSION, images }, null, 2)}\n`;
+  const features = Object.keys(lock.features).length ? { features: sorted(lock.features) } : {};
+  return `${JSON.stringify({ lockfileVersion: VERSION, images: sorted(lock.images), ...features }, null, 2)}\n`;
 }
 
 /** Replaces devbox.lock whole (temp file, then rename). */

@@ -4,7 +4,7 @@
  * file, for error messages.
  */
 import { isIPv4 } from 'node:net';
-import { hostPortClash, type NetworkOptions } from '../network/options.js';
+import { hostPortClash, type NetworkOptions, type PortAttributeRules } from '../network/options.js';
 import { DEFAULT_HOST_IP, type PortMapping } from '../network/port-mapping.js';
 import type { OtherHostPort } from '../network/publish.js';
 import type { Settings } from '../settings/settings.js';
@@ -27,7 +27,11 @@ function published(port: ConfigPort, where: string): PortMapping {
   return { hostIp, hostPort: port.hostPort, containerPort: port.containerPort, protocol: port.protocol };
 }
 
-export function projectNetwork(project: ProjectConfig, settings: Pick<Settings, 'autoForward' | 'allowHostLoopback'>): ProjectNetwork {
+export function projectNetwork(
+  project: ProjectConfig,
+  settings: Pick<Settings, 'autoForward' | 'allowHostLoopback'>,
+  portAttributes?: PortAttributeRules,
+): ProjectNetwork {
   const file = project.source.path;
   const devboxJson = project.source.format === 'devbox.json';
   const key = devboxJson ? 'ports' : 'forwardPorts';
@@ -36,7 +40,13 @@ export function projectNetwork(project: ProjectConfig, settings: Pick<Settings, 
   if (clash) throw new DevboxError(`${file}: "${key}": ${clash}`, { fix: 'give each port its own host port' });
   const mapping = (hostPort: number, containerPort: number) => `"ports": ["${hostPort}:${containerPort}"]`;
   return {
-    options: { mode: project.network, publish, autoForward: settings.autoForward, allowHostLoopback: settings.allowHostLoopback },
+    options: {
+      mode: project.network,
+      publish,
+      autoForward: settings.autoForward,
+      allowHostLoopback: settings.allowHostLoopback,
+      ...(portAttributes ? { portAttributes } : {}),
+    },
     // devcontainer.json has no network setting, and its forwardPorts keep the port number on the host.
     fixes: devboxJson
       ? { withoutSlirp4netns: `set "network": "host" in ${file}`, otherHostPort: (host, container) => `${mapping(host, container)} in ${file}` }

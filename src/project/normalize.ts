@@ -8,8 +8,9 @@ import { DevboxError } from '../util/errors.js';
 import { errorAt, type ConfigFile } from './config-file.js';
 import { MountSpecError, parseMountObject, parseMountString, type MountContext, type MountObject, type MountSpec } from '../volume/mount-spec.js';
 import { parsePort, type Parsed } from './ports.js';
-import type { LifecycleCommand, LifecycleStep, MountConfig, PortMapping } from './project-config.js';
+import type { LifecycleCommand, LifecycleStep, PortMapping } from './project-config.js';
 import { validateAgainstSchema, type JsonSchema } from './schema-validate.js';
+import type { LifecycleValue } from './devcontainer/metadata.js';
 
 /** The file's top-level object, checked against the schema. */
 export function checkedObject(file: ConfigFile, schema: JsonSchema): Record<string, unknown> {
@@ -31,28 +32,30 @@ export function normalizeEnv(file: ConfigFile, key: string, env: Record<string, 
   return { ...env };
 }
 
-/** A project's mounts, by the parser `devbox run` uses; a project has no use for anonymous volumes (nothing would remove them). */
-export function normalizeMounts(file: ConfigFile, key: string, mounts: (string | MountObject)[] | undefined, context: MountContext): MountConfig[] {
-  return (mounts ?? []).map((mount, index) => {
-    let spec: MountSpec;
-    try {
-      spec = typeof mount === 'string' ? parseMountString(mount, context) : parseMountObject(mount, context);
-    } catch (error) {
-      if (error instanceof MountSpecError) throw errorAt(file, [key, index], error.reason);
-      throw error;
-    }
-    if (spec.type === 'volume' && spec.source === undefined)
-      throw errorAt(file, [key, index], 'needs a source: name the volume (NAME:PATH), or give a host path');
-    return spec;
-  });
+/**
+ * One mount of a project (devbox.json, devcontainer.json's mounts, workspaceMount and runArgs, an image's or a
+ * Feature's metadata), by the parser `devbox run` uses. A project has no use for an anonymous volume: nothing
+ * would ever remove it.
+ */
+export function projectMount(mount: string | MountObject, context: MountContext, parse = parseMountString): Parsed<MountSpec> {
+  let spec: MountSpec;
+  try {
+    spec = typeof mount === 'string' ? parse(mount, context) : parseMountObject(mount, context);
+  } catch (error) {
+    if (error instanceof MountSpecError) return { ok: false, reason: error.reason };
+    throw error;
+  }
+  if (spec.type === 'volume' && spec.source === undefined) return { ok: false, reason: 'needs a source: name the volume (NAME:PATH), or give a host path' };
+  return { ok: true, value: spec };
+}
+
+export function normalizeMounts(file: ConfigFile, key: string, mounts: (string | MountObject)[] | undefined, context: MountContext): MountSpec[] {
+  return (mounts ?? []).map((mount, index) => unwrap(file, [key, index], projectMount(mount, context)));
 }
 
 export function normalizePorts(file: ConfigFile, key: string, ports: (string | number)[] | undefined): PortMapping[] {
   return (ports ?? []).map((port, index) => unwrap(file, [key, index], parsePort(port)));
 }
-
-/** A lifecycle command as written: a string, an array, or named ones of either. */
-export type LifecycleValue = string | string[] | Record<string, string | string[]>;
 
 function lifecycleStep(value: string | string[]): LifecycleStep {
   return typeof value === 'string' ? { kind: 'shell', command: value } : { kind: 'exec', argv: value };

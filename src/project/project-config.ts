@@ -1,9 +1,11 @@
 /**
  * ProjectConfig: one typed description of a project's environment, whichever file it came from
  * (devbox.json or a Dev Containers devcontainer.json). Paths in it are absolute and variables are
- * substituted, except ${containerEnv:VAR}, which only the image can answer (see sandboxEnvironment).
+ * substituted, except ${containerEnv:VAR}, which only the running sandbox can answer (start-settings.ts).
  */
 import type { MountSpec } from '../volume/mount-spec.js';
+import type { MetadataEntry } from './devcontainer/metadata.js';
+import type { FeatureRequest } from './devcontainer/feature-request.js';
 
 export type ConfigFormat = 'devbox.json' | 'devcontainer.json';
 
@@ -25,9 +27,6 @@ export type EnvironmentSource =
       buildArgs: Record<string, string>;
       target?: string;
     };
-
-/** A bind (`source` absolute), a named volume devbox keeps (`devbox volume`, shared by every project naming it) or a tmpfs. */
-export type MountConfig = MountSpec;
 
 export interface PortMapping {
   /** Host address to listen on; undefined = 127.0.0.1, as for `devbox run -p` (a dev server is for this machine). */
@@ -58,27 +57,41 @@ export interface ProjectConfig {
   environment: EnvironmentSource;
   /** devbox.json's envImage: the repository (no tag) a built environment is pushed to and pulled from. */
   envImage?: string;
-  /** Variables set in the sandbox (null unsets one the image sets); values may hold ${containerEnv:VAR}. */
-  env: Record<string, string | null>;
-  mounts: MountConfig[];
+  /**
+   * The config's own mounts (the image's and the Features' are added when the sandbox starts): binds (`source`
+   * absolute), named volumes (`devbox volume`, shared by every project naming them) and tmpfs.
+   */
+  mounts: MountSpec[];
   network: NetworkMode;
+  /** The config's own published ports (devcontainer.json's forwardPorts of this sandbox). */
   ports: PortMapping[];
   /** argv of the program `devbox shell` starts; undefined = the user's shell. */
   shell?: string[];
-  /** Run once per fresh sandbox, in order, in the project folder (devcontainer.json's onCreateCommand,
-   * updateContentCommand and postCreateCommand, in the spec's order). */
-  postCreate: LifecycleCommand[];
   /** private: a sandbox-private home at the user's home path; host: the user's real home is mounted. */
   home: 'private' | 'host';
   /** Prefix for the shell prompt inside; '' leaves the prompt alone. */
   prompt: string;
+  /** The sandbox's host name (runArgs --hostname); default: made from the name. */
+  hostname?: string;
   /** Where the repo is seen inside. Always `root` for devbox.json; a devcontainer.json's workspaceFolder
    * when it names another path: the repo is then mounted there as well as at `root`. */
   workspaceFolder: string;
-  /** devcontainer.json's remoteUser: the image account whose place the invoking user takes (its uid/gid
-   * become the user's, as Dev Containers' updateRemoteUserUID does on Linux). */
-  remoteUser?: string;
-  /** Said once, when the environment is (re)built: properties devbox ignores, values it cannot honour. */
+  /** devcontainer.json's workspaceMount: mounted instead of the repo at workspaceFolder (the repo stays at its own path). */
+  workspaceMount?: MountSpec;
+  /**
+   * What the config says in Dev Containers metadata terms (devbox.json: its env as remoteEnv, its
+   * postCreateCommand), merged when the sandbox starts with the image's and the Features' metadata.
+   */
+  metadata: MetadataEntry;
+  /** devcontainer.json: the image's devcontainer.metadata label takes part in the merge. */
+  imageMetadata: boolean;
+  /** devcontainer.json's initializeCommand: run on the host before each start. */
+  initializeCommand?: LifecycleCommand;
+  /** devcontainer.json's Features, as written (resolved and installed when the environment is built). */
+  features: FeatureRequest[];
+  /** devcontainer.json's overrideFeatureInstallOrder. */
+  featureInstallOrder: string[];
+  /** Said once per change of their text, when the sandbox starts: properties devbox ignores, values it cannot honour. */
   warnings: string[];
 }
 
@@ -99,15 +112,7 @@ export function replaceContainerEnv(value: string, lookup: (name: string, fallba
   return value.replace(CONTAINER_ENV, (whole, name: string, fallback?: string) => lookup(name, fallback) ?? whole);
 }
 
-/**
- * The sandbox's environment: the image's variables, then the project's, with ${containerEnv:VAR} in the
- * project's values read from the image's (as remoteEnv's `"PATH": "${containerEnv:PATH}:/opt/bin"` expects).
- */
-export function sandboxEnvironment(config: Pick<ProjectConfig, 'env'>, imageEnv: Record<string, string>): Record<string, string> {
-  const env = { ...imageEnv };
-  for (const [key, value] of Object.entries(config.env)) {
-    if (value === null) delete env[key];
-    else env[key] = replaceContainerEnv(value, (name, fallback) => imageEnv[name] ?? fallback ?? '');
-  }
-  return env;
+/** ${containerEnv:VAR} answered from `env` (the sandbox's), an unset variable without default being empty. */
+export function resolveContainerEnv(value: string, env: Readonly<Record<string, string>>): string {
+  return replaceContainerEnv(value, (name, fallback) => env[name] ?? fallback ?? '');
 }

@@ -4,7 +4,7 @@
  *   ${localEnv:VAR}, ${localEnv:VAR:default}, ${env:VAR} (older spelling), ${localWorkspaceFolder},
  *   ${localWorkspaceFolderBasename}, ${containerWorkspaceFolder}, ${containerWorkspaceFolderBasename},
  *   ${devcontainerId}.
- * ${containerEnv:VAR} is left in place: only the image knows it (sandboxEnvironment answers it).
+ * ${containerEnv:VAR} is left in place: only the image knows it (the entry environment answers it).
  * Unknown variables are left as written, as the reference implementation does.
  */
 import { basename } from 'node:path';

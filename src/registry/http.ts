@@ -45,7 +45,11 @@ function sendOnce(request: HttpRequest): Promise<HttpResponse> {
     req.once('error', (error) => reject(new NetworkError(`cannot reach ${url.host}: ${describeNetworkError(error)}`, { cause: error })));
     req.once('response', (res) => {
       // After the headers the body has its own idle timeout: a stalled transfer must fail, not hang.
-      res.socket.setTimeout(IDLE_TIMEOUT_MS, () => res.destroy(Object.assign(new Error(`${url.host} stopped sending data`), { code: 'ETIMEDOUT' })));
+      const stalled = () => res.destroy(Object.assign(new Error(`${url.host} stopped sending data`), { code: 'ETIMEDOUT' }));
+      const socket = res.socket;
+      socket.setTimeout(IDLE_TIMEOUT_MS, stalled);
+      // A keep-alive socket serves many responses: each takes its listener off again, or they pile up on it.
+      res.once('close', () => socket.setTimeout(0, stalled));
       resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res, url });
     });
     if (request.body === undefined || Buffer.isBuffer(request.body)) req.end(request.body);

@@ -3,9 +3,9 @@
  * up for later joins (a project's live sandbox), and joining one. Both starts speak the helper's --sync-fd
  * handshake here, so the caller can attach something (slirp4netns) before anything runs inside.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type StdioOptions } from 'node:child_process';
 import type { Socket } from 'node:net';
-import { execForeground, startForeground } from '../util/exec.js';
+import { execCapture, execForeground, type ForegroundChild, spawnBeside, startForeground, type CaptureResult } from '../util/exec.js';
 import { helperPath } from './helper.js';
 import type { SecuritySpec } from './security.js';
 import { helperArgs, joinArgs, keepAliveArgs, type LiveSandboxSpec, type ProcessSpec, type SandboxSpec } from './spec.js';
@@ -141,7 +141,44 @@ export async function startLiveSandbox<T>(spec: LiveSandboxSpec, options: KeepAl
   return { pid: started.pid, supervisorPid: child.pid!, attached: started.attached as T | undefined };
 }
 
-/** Runs a process, confined by `security`, in the live sandbox whose pid 1 has this host pid; resolves with its exit status. */
-export function joinSandbox(pid: number, process: ProcessSpec, security: SecuritySpec, stdin: 'inherit' | 'ignore'): Promise<number> {
-  return execForeground(helperPath(), joinArgs(pid, process, security), [stdin, 'inherit', 'inherit']);
+/**
+ * Runs a process, confined by `security`, in the live sandbox whose pid 1 has this host pid; resolves with its
+ * exit status. `output: 'stderr'` sends its stdout to devbox's stderr.
+ */
+export function joinSandbox(
+  pid: number,
+  process: ProcessSpec,
+  security: SecuritySpec,
+  stdin: 'inherit' | 'ignore',
+  output: 'stdout' | 'stderr' = 'stdout',
+): Promise<number> {
+  return execForeground(helperPath(), joinArgs(pid, process, security), [stdin, output === 'stdout' ? 'inherit' : 2, 'inherit']);
+}
+
+/**
+ * Starts a process in the live sandbox and leaves it running (it outlives devbox); its output goes to `log`
+ * (default: nowhere).
+ */
+export async function startInSandbox(pid: number, process: ProcessSpec, security: SecuritySpec, options: { cwd?: string; log?: number } = {}): Promise<void> {
+  const output = options.log ?? 'ignore';
+  await spawnBeside(helperPath(), joinArgs(pid, process, security), { cwd: options.cwd ?? '/', stdio: ['ignore', output, output], detached: true });
+}
+
+/**
+ * Spawns a container's supervisor (the helper with `--container`; `args` from spec.ts's containerArgs): with
+ * `detach` in a session of its own that outlives devbox, otherwise as devbox's child with signals forwarded.
+ */
+export function spawnContainerSupervisor(args: readonly string[], options: { detach: boolean; cwd: string; stdio: StdioOptions }): ForegroundChild {
+  if (!options.detach) return startForeground(helperPath(), args, options.stdio);
+  const child = spawn(helperPath(), args, { cwd: options.cwd, detached: true, stdio: options.stdio });
+  const exit = new Promise<number>((resolve) => {
+    child.once('exit', (code) => resolve(code ?? 125));
+    child.once('error', () => resolve(125));
+  });
+  return { child, exit };
+}
+
+/** Runs a process in the live sandbox and captures its output; a status other than 0 is the caller's to judge. */
+export function captureInSandbox(pid: number, process: ProcessSpec, security: SecuritySpec, timeoutMs: number): Promise<CaptureResult> {
+  return execCapture(helperPath(), joinArgs(pid, process, security), { allowFailure: true, timeoutMs });
 }

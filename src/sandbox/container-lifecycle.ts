@@ -10,6 +10,7 @@ import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../container/options.js';
 import { writeRecord } from '../container/records.js';
 import { ImageStore } from '../image/store.js';
 import { readSettings } from '../settings/settings.js';
+import { CGROUP_FIX, probeCgroups } from '../runtime/cgroups.js';
 import { removeAsNamespaceRoot } from '../storage/remove.js';
 import { DevboxError } from '../util/errors.js';
 import { signalNumber } from '../util/signals.js';
@@ -65,6 +66,22 @@ export async function restartContainers(refs: readonly string[], timeoutSec?: nu
 }
 
 /** docker kill: the signal (SIGKILL by default) to each; one that is not running is an error. */
+/**
+ * docker pause/unpause need the cgroup freezer, and devbox gives containers no cgroup of their own: on cgroup
+ * v1/hybrid nothing is delegated to a user, and on a delegated cgroup v2 devbox does not create one yet.
+ * Refused in one line, as rootless podman does on cgroup v1; stopping the processes with SIGSTOP instead would
+ * be seen by them (their parent gets SIGCHLD, a shell reports "Stopped") and a SIGCONT from inside undoes it.
+ */
+export function pauseContainers(refs: readonly string[], verb: 'pause' | 'unpause'): never {
+  for (const ref of refs) if (!isRunning(findContainer(storeRoot(), ref))) throw notRunning(ref);
+  const cgroups = probeCgroups();
+  if (cgroups.delegated)
+    throw new DevboxError(
+      `cannot ${verb} ${refs.join(', ')}: ${verb} needs the cgroup freezer, and devbox does not yet give containers a cgroup (${cgroups.detail})`,
+    );
+  throw new DevboxError(`cannot ${verb} ${refs.join(', ')}: ${verb} needs the cgroup freezer, and ${cgroups.detail}`, { fix: CGROUP_FIX });
+}
+
 export async function killContainers(refs: readonly string[], signal = 'KILL'): Promise<void> {
   signalNumber(signal);
   const targets = refs.map((ref) => findContainer(storeRoot(), ref));

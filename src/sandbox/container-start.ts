@@ -4,7 +4,6 @@
  * state.json. In the foreground (`run`, `start -a`) the supervisor is devbox's child and relays its stdio; the
  * detach keys leave it running on its own. Detached (`run -d`, `start`) it outlives devbox from the start.
  */
-import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
@@ -14,11 +13,9 @@ import type { ImageStore } from '../image/store.js';
 import { hostResolvConf, networkHostsEntries, slirpResolvConf } from '../network/dns.js';
 import type { NetworkOptions } from '../network/options.js';
 import { attachSandboxNetwork, prepareSlirp4netns, type SandboxNetwork } from '../network/sandbox-network.js';
-import { readPid, SYNC_FD } from '../runtime/launch.js';
+import { readPid, spawnContainerSupervisor, SYNC_FD } from '../runtime/launch.js';
 import { containerArgs, type SandboxSpec, type Supervision } from '../runtime/spec.js';
-import { helperPath } from '../runtime/helper.js';
 import { DevboxError, describeError } from '../util/errors.js';
-import { startForeground } from '../util/exec.js';
 import { signalNumber } from '../util/signals.js';
 import { warn } from '../util/warn.js';
 import { nameFileMounts, writeNameFiles, writePorts } from './containers.js';
@@ -122,17 +119,7 @@ export async function startContainer(store: ImageStore, record: ContainerRecord,
   const stdio = request.detach
     ? (['ignore', 'ignore', messages, slirp ? 'pipe' : 'ignore', 'pipe'] as const)
     : ([request.stdin, 'inherit', 'inherit', slirp ? 'pipe' : 'ignore', 'pipe'] as const);
-  let child: ReturnType<typeof spawn>;
-  let exit: Promise<number>;
-  if (request.detach) {
-    child = spawn(helperPath(), args, { cwd: dir, detached: true, stdio: [...stdio] });
-    exit = new Promise((resolve) => {
-      child.once('exit', (code) => resolve(code ?? 125));
-      child.once('error', () => resolve(125));
-    });
-  } else {
-    ({ child, exit } = startForeground(helperPath(), args, [...stdio]));
-  }
+  const { child, exit } = spawnContainerSupervisor(args, { detach: request.detach, cwd: dir, stdio: [...stdio] });
   closeSync(messages);
   const notify = child.stdio[NOTIFY_FD] as Socket;
   const up = readLine(notify);

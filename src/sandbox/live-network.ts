@@ -31,11 +31,18 @@ export async function attachLiveNetwork(
   otherHostPort: OtherHostPort,
 ): Promise<ProcessRecord[]> {
   const slirp = await startNetwork(setup, sandbox, options, dir, { detached: true, otherHostPort });
-  writePorts(dir, publishedForwards(options.publish));
+  writePorts(dir, publishedForwards(options.publish, options.portAttributes));
   if (!options.autoForward) return [record(slirp.pid)];
   const log = openSync(join(dir, WATCHER_LOG), 'w', 0o600);
   try {
-    const watcher = await spawnBeside(process.execPath, [WATCHER, dir, String(sandbox.pid), JSON.stringify(options.publish)], {
+    const args = [
+      WATCHER,
+      dir,
+      String(sandbox.pid),
+      JSON.stringify(options.publish),
+      ...(options.portAttributes ? [JSON.stringify(options.portAttributes)] : []),
+    ];
+    const watcher = await spawnBeside(process.execPath, args, {
       cwd: dir,
       stdio: ['ignore', 'ignore', log, sandbox.lifetime],
       detached: true,

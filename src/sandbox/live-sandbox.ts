@@ -18,16 +18,18 @@ import { resolveSecurity } from '../runtime/security.js';
 import type { LiveSandboxSpec } from '../runtime/spec.js';
 import type { StorageSetting } from '../settings/settings.js';
 import { selectDriver } from '../storage/driver.js';
-import { resolveIdMapping } from '../userns/idmap.js';
+import { resolveIdMapping, type IdMapping } from '../userns/idmap.js';
 import { removeAsNamespaceRoot } from '../storage/remove.js';
 import { DevboxError } from '../util/errors.js';
 import { nameFileMounts, writeNameFiles } from './containers.js';
-import { groupWithUser, invokingUser, passwdWithUser } from './identity.js';
+import { groupWithUser, imageAccount, invokingUser, passwdWithUser, type AccountRequest, type SandboxAccounts } from './identity.js';
 import { attachLiveNetwork } from './live-network.js';
 import { resolveMounts } from './mounts.js';
 import { isLive, readSandboxState, sandboxDir, writeSandboxState, type LiveSandboxState, type ProcessRecord } from './live-state.js';
+import { DEFAULT_PATH } from '../image/oci.js';
 import { copyImageTree, imageHasFile, readImageFile } from '../image/image-files.js';
 import { assembleRootfs } from './rootfs.js';
+import { caBundleMounts } from './ca-bundle.js';
 import { startTimeOf } from '../util/processes.js';
 import { warn } from '../util/warn.js';
 import type { MountSpec } from '../volume/mount-spec.js';
@@ -48,6 +50,12 @@ export interface LiveSandboxRequest {
   home: 'private' | 'host';
   /** The user's login shell inside; undefined: bash when the image has it, else sh. */
   shell?: string;
+  /** The sandbox's host name; default: made from `name`. */
+  hostname?: string;
+  /** Enter as this account of the image instead of as the invoking user; its home is the image's. */
+  account?: AccountRequest;
+  /** A PEM file of CAs to trust besides the image's (the caCertificates setting). */
+  caCertificates?: string;
   storage: StorageSetting;
 }
 
@@ -64,6 +72,22 @@ PS1="\${DEVBOX_PROMPT-}\${PS1-}"
 function defaultShell(lowerDirs: readonly string[]): string {
   // Links are followed inside the image: with a merged /usr, /bin is a link to usr/bin.
   return imageHasFile(lowerDirs, 'bin/bash') ? '/bin/bash' : '/bin/sh';
+}
+
+/** Who enters, and the /etc/passwd and /etc/group that say so. */
+function sandboxAccounts(request: LiveSandboxRequest, mapping: IdMapping, lowerDirs: readonly string[]): SandboxAccounts {
+  const passwd = readImageFile(lowerDirs, 'etc/passwd');
+  const group = readImageFile(lowerDirs, 'etc/group');
+  const shell = request.shell ?? defaultShell(lowerDirs);
+  if (request.account) return imageAccount(mapping, passwd, group, request.account, shell);
+  const user = invokingUser(mapping, shell);
+  return { user, passwd: passwdWithUser(passwd, user), group: groupWithUser(group, user) };
+}
+
+/** The image's Env, with Docker's default PATH when it sets none (as `devbox run` and podman give it). */
+function baseEnv(image: StoredImage): string[] {
+  const env = image.config.config?.Env ?? [];
+  return env.some((entry) => entry.startsWith('PATH=')) ? env : [`PATH=${DEFAULT_PATH}`, ...env];
 }
 
 /** Attaches something (the network) to the sandbox before it is released; returns processes that end with it. */
@@ -109,7 +133,7 @@ async function startHelper(
 }
 
 /** Starts the project's sandbox; the caller holds the store lock, so exactly one starts. */
-async function startSandbox(store: ImageStore, request: LiveSandboxRequest, dir: string): Promise<{ state: LiveSandboxState; fresh: boolean }> {
+async function startSandbox(store: ImageStore, request: LiveSandboxRequest, dir: string): Promise<LiveSandboxStart> {
   const network = request.network;
   const slirp =
     network.mode === 'slirp4netns' ? await prepareSlirp4netns(join(store.root, 'slirp4netns.json'), request.networkFixes.withoutSlirp4netns) : undefined;
@@ -125,22 +149,25 @@ async function startSandbox(store: ImageStore, request: LiveSandboxRequest, dir:
   const lowerDirs = await store.layerDirs(request.image, mapping);
   const mounts = await resolveMounts(request.mounts, { storeRoot: store.root, mapping, lowerDirs });
   const driver = await selectDriver(request.storage, store.root, mapping);
-  const user = invokingUser(mapping, request.shell ?? defaultShell(lowerDirs));
+  const { user, passwd, group } = sandboxAccounts(request, mapping, lowerDirs);
   const etc = join(dir, 'etc');
   mkdirSync(etc, { recursive: true });
-  writeFileSync(join(etc, 'passwd'), passwdWithUser(readImageFile(lowerDirs, 'etc/passwd'), user));
-  writeFileSync(join(etc, 'group'), groupWithUser(readImageFile(lowerDirs, 'etc/group'), user));
+  writeFileSync(join(etc, 'passwd'), passwd);
+  writeFileSync(join(etc, 'group'), group);
   writeFileSync(join(etc, 'bashrc'), BASHRC);
   const hostname =
-    request.name
+    request.hostname ??
+    (request.name
       .toLowerCase()
       .replace(/[^a-z0-9-]+/g, '-')
       .replace(/^-+|-+$/g, '')
-      .slice(0, 63) || 'devbox';
+      .slice(0, 63) ||
+      'devbox');
   const names = writeNameFiles(dir, hostname, networkHostsEntries(network, hostname), slirp ? slirpResolvConf(hostResolvConf()) : undefined);
   rmSync(join(dir, 'ports.json'), { force: true }); // the forwards of an earlier start
-  let home = homedir();
-  if (request.home === 'private') {
+  // An image account keeps the home the image gives it, in the writable layer.
+  let home: string | undefined = request.account ? undefined : homedir();
+  if (request.home === 'private' && home !== undefined) {
     home = join(dir, 'home');
     const created = !existsSync(home);
     mkdirSync(home, { recursive: true, mode: 0o700 });
@@ -155,9 +182,10 @@ async function startSandbox(store: ImageStore, request: LiveSandboxRequest, dir:
       { source: join(etc, 'group'), destination: '/etc/group', readonly: true },
       { source: join(etc, 'bashrc'), destination: '/etc/devbox/bashrc', readonly: true },
       ...nameFileMounts(names),
-      { source: home, destination: user.home, readonly: false },
+      ...(home === undefined ? [] : [{ source: home, destination: user.home, readonly: false }]),
       { source: request.projectRoot, destination: request.projectRoot, readonly: false },
       ...mounts.binds,
+      ...(request.caCertificates ? caBundleMounts(dir, lowerDirs, request.caCertificates) : []),
     ],
     tmpfs: mounts.tmpfs,
     hostname,
@@ -178,7 +206,7 @@ async function startSandbox(store: ImageStore, request: LiveSandboxRequest, dir:
     pidStart: startTimeOf(pid) ?? '',
     outerStart: startTimeOf(outerPid) ?? '',
     created,
-    imageEnv: request.image.config.config?.Env ?? [],
+    imageEnv: baseEnv(request.image),
     volumes: mounts.volumes.map((v) => v.name),
     security: spec.security,
     ...(network ? { network } : {}),
@@ -187,19 +215,24 @@ async function startSandbox(store: ImageStore, request: LiveSandboxRequest, dir:
   const started = await startHelper(dir, spec, request.name, (processes) => writeSandboxState(dir, { ...stateOf(processes), starting: true }), attach);
   const state = stateOf(started);
   writeSandboxState(dir, state);
-  return { state, fresh };
+  return { state, fresh, started: true };
 }
 
-/**
- * The project's live sandbox, started when there is none (or the one there was made from other inputs).
- * `fresh` says its writable layer is new: the caller runs the project's postCreate command then.
- */
-export async function ensureLiveSandbox(store: ImageStore, request: LiveSandboxRequest): Promise<{ state: LiveSandboxState; fresh: boolean }> {
+export interface LiveSandboxStart {
+  state: LiveSandboxState;
+  /** Its writable layer is new: the caller runs the project's create-time commands. */
+  fresh: boolean;
+  /** This call started it (another entry may have, meanwhile). */
+  started: boolean;
+}
+
+/** The project's live sandbox, started when there is none (or the one there was made from other inputs). */
+export async function ensureLiveSandbox(store: ImageStore, request: LiveSandboxRequest): Promise<LiveSandboxStart> {
   const dir = sandboxDir(store.root, request.projectRoot);
   return store.withLock(async () => {
     const current = readSandboxState(dir);
     // Same inputs, same environment: entries that built the image at the same moment may hold two builds of it.
-    if (current && isLive(current) && current.inputsHash === request.inputsHash) return { state: current, fresh: false };
+    if (current && isLive(current) && current.inputsHash === request.inputsHash) return { state: current, fresh: false, started: false };
     // Also when it was killed: its slirp4netns may still hold the host ports the new one publishes. One still
     // recorded as starting lost its starter (we hold the lock it started under): it is ended, never joined.
     if (current) await stopLiveSandbox(current);

@@ -85,8 +85,19 @@ export function writeSandboxState(dir: string, state: LiveSandboxState): void {
   writeFileAtomicSync(join(dir, 'state.json'), JSON.stringify(state, null, 2), { durable: false });
 }
 
-export function joinLiveSandbox(state: LiveSandboxState, process: ProcessSpec, stdin: 'inherit' | 'ignore'): Promise<number> {
-  return joinSandbox(state.pid, process, state.security ?? resolveSecurity(), stdin);
+/** What confines the processes joined into it: as recorded at its start (Docker's defaults for an older record). */
+export function sandboxSecurity(state: LiveSandboxState): SecuritySpec {
+  return state.security ?? resolveSecurity();
+}
+
+/** `output: 'stderr'`: the process's stdout goes to devbox's stderr (what devbox runs besides the user's command). */
+export function joinLiveSandbox(
+  state: LiveSandboxState,
+  process: ProcessSpec,
+  stdin: 'inherit' | 'ignore',
+  output: 'stdout' | 'stderr' = 'stdout',
+): Promise<number> {
+  return joinSandbox(state.pid, process, sandboxSecurity(state), stdin, output);
 }
 
 export interface SandboxSummary {

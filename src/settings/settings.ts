@@ -29,6 +29,8 @@ export interface Settings {
   insecureRegistries: string[];
   /** Platform pulled from a multi-platform image when --platform is not given; empty: the host's. */
   defaultPlatform: string;
+  /** A PEM file of certificate authorities project sandboxes trust besides their image's (a proxy's CA); empty: none. */
+  caCertificates: string;
 }
 
 export const SETTING_KEYS = [
@@ -40,6 +42,7 @@ export const SETTING_KEYS = [
   'registryMirrors',
   'insecureRegistries',
   'defaultPlatform',
+  'caCertificates',
 ] as const;
 export type SettingKey = (typeof SETTING_KEYS)[number];
 
@@ -66,6 +69,7 @@ export function defaultSettings(): Settings {
     registryMirrors: {},
     insecureRegistries: [],
     defaultPlatform: '',
+    caCertificates: '',
   };
 }
 
@@ -97,6 +101,8 @@ export function validateSetting(key: SettingKey, value: unknown): string | undef
       return isPlainObject(value) && Object.values(value).every(isStringList) ? undefined : 'a JSON object of registry → list of mirrors';
     case 'insecureRegistries':
       return isStringList(value) ? undefined : 'a JSON list of registries';
+    case 'caCertificates':
+      return typeof value === 'string' && (value === '' || value.startsWith('/')) ? undefined : 'the absolute path of a PEM file, or "" for none';
     case 'defaultPlatform':
       return typeof value === 'string' && /^([a-z0-9._-]+(\/[a-z0-9._-]+){0,2})?$/.test(value) ? undefined : 'os/arch[/variant], e.g. linux/arm64';
   }

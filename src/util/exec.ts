@@ -13,6 +13,8 @@ export interface CaptureResult {
   stdout: string;
   stderr: string;
   exitCode: number;
+  /** It was killed after `timeoutMs`. */
+  timedOut?: boolean;
 }
 
 export interface CaptureOptions {
@@ -21,6 +23,8 @@ export interface CaptureOptions {
   env?: NodeJS.ProcessEnv;
   /** Resolve with a non-zero exit code instead of throwing. */
   allowFailure?: boolean;
+  /** Kill it (SIGTERM) after this long; the result says timedOut. */
+  timeoutMs?: number;
 }
 
 /** Runs a program to completion and returns its output; a missing program becomes a DevboxError naming it. */
@@ -34,13 +38,14 @@ export async function execCapture(file: string, args: readonly string[], options
     extendEnv: options.env === undefined,
     reject: false,
     stripFinalNewline: false,
+    ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }),
     ...(input === undefined ? { stdin: 'ignore' as const } : streamed ? { stdin: 'pipe' as const } : { input: input as string | Buffer }),
   });
   // execa takes only fd-backed streams as stdin; any other stream is piped in. An early exit of the child
   // (EPIPE) shows in its exit status and stderr, not here.
   if (streamed) (input as Readable).pipe(subprocess.stdin!).on('error', () => {});
   const result = await subprocess;
-  const failure = result as { code?: string; exitCode?: number; signal?: string; originalMessage?: string };
+  const failure = result as { code?: string; exitCode?: number; signal?: string; originalMessage?: string; timedOut?: boolean };
   if (failure.code === 'ENOENT') {
     throw new DevboxError(`cannot run ${file}: program not found`);
   }
@@ -48,7 +53,7 @@ export async function execCapture(file: string, args: readonly string[], options
     throw new DevboxError(`cannot run ${file}: ${failure.originalMessage ?? failure.code ?? 'unknown error'}`);
   }
   const exitCode = result.exitCode ?? (result.signal ? 128 + (osConstants.signals[result.signal as keyof typeof osConstants.signals] ?? 0) : 1);
-  const out = { stdout: String(result.stdout ?? ''), stderr: String(result.stderr ?? ''), exitCode };
+  const out = { stdout: String(result.stdout ?? ''), stderr: String(result.stderr ?? ''), exitCode, ...(failure.timedOut ? { timedOut: true } : {}) };
   if (exitCode !== 0 && !options.allowFailure) {
     const detail = out.stderr.trim().split('\n').filter(Boolean).pop() ?? `exit status ${exitCode}`;
     throw new DevboxError(`${file} failed: ${detail}`);
@@ -69,8 +74,8 @@ export interface ForegroundChild {
 }
 
 /** Starts a program in the foreground: devbox passes signals on to it until it exits. */
-export function startForeground(file: string, args: readonly string[], stdio: StdioOptions): ForegroundChild {
-  const child = spawn(file, args, { stdio });
+export function startForeground(file: string, args: readonly string[], stdio: StdioOptions, options: { cwd?: string } = {}): ForegroundChild {
+  const child = spawn(file, args, { stdio, cwd: options.cwd });
   const exit = new Promise<number>((resolve, reject) => {
     const forward = (signal: NodeJS.Signals) => child.kill(signal);
     const ignore = () => {};
@@ -93,8 +98,8 @@ export function startForeground(file: string, args: readonly string[], stdio: St
 }
 
 /** Runs a program in the foreground with the given stdio and resolves with its exit status. */
-export function execForeground(file: string, args: readonly string[], stdio: StdioOptions): Promise<number> {
-  return startForeground(file, args, stdio).exit;
+export function execForeground(file: string, args: readonly string[], stdio: StdioOptions, options: { cwd?: string } = {}): Promise<number> {
+  return startForeground(file, args, stdio, options).exit;
 }
 
 /**

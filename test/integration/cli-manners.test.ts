@@ -3,7 +3,10 @@
  * command, shell completion, `--json` on every command that lists or inspects, topic help that lists each
  * command of the topic.
  */
-import { readdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as assert from 'uvu/assert';
 import { suggestCommand } from '../../src/cli/command-not-found.js';
@@ -79,6 +82,29 @@ test('shell completion for bash and zsh: devbox autocomplete prints how to set i
   for (const shell of ['bash', 'zsh']) {
     const r = await devboxOk(['autocomplete', shell]);
     assert.match(r.stdout, new RegExp(`devbox autocomplete:script ${shell}|\\.${shell}rc`), shell);
+  }
+});
+
+test('shell completion for fish: devbox completion fish, sourced by a real fish, completes words level by level and flags', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'devbox-fish-'));
+  try {
+    writeFileSync(join(dir, 'devbox.fish'), (await devboxOk(['completion', 'fish'])).stdout);
+    // Candidates are "WORD<TAB>DESCRIPTION" lines; only the words are compared.
+    const complete = (line: string) =>
+      execFileSync('fish', ['--no-config', '-c', `source ${dir}/devbox.fish; complete -C '${line}'`], { encoding: 'utf8' })
+        .split('\n')
+        .filter(Boolean)
+        .map((candidate) => candidate.split('\t')[0]);
+    assert.equal(complete('devbox contai'), ['container']);
+    assert.equal(complete('devbox container st'), ['start', 'stop']);
+    assert.ok(complete('devbox container run --').includes('--detach'), 'container run --detach');
+    assert.ok(complete('devbox image ').includes('prune'), 'image prune');
+    assert.equal(complete('devbox config u'), ['unset']);
+    // Flags are per command: ps has --all, run does not.
+    assert.ok(complete('devbox ps --').includes('--all'));
+    assert.not.ok(complete('devbox run --').includes('--all'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

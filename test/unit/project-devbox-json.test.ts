@@ -17,11 +17,13 @@ test('found from a subfolder: defaults fill in, paths are absolute', () => {
     root,
     name: root.split('/').at(-1)!,
     environment: { kind: 'dockerfile', dockerfile: join(root, '.devbox/Dockerfile'), context: join(root, '.devbox'), buildArgs: {} },
-    env: {},
     mounts: [],
     network: 'slirp4netns',
     ports: [],
-    postCreate: [],
+    metadata: { remoteEnv: {} },
+    imageMetadata: false,
+    features: [],
+    featureInstallOrder: [],
     home: 'private',
     prompt: `(devbox:${root.split('/').at(-1)}) `,
     workspaceFolder: root,
@@ -59,7 +61,7 @@ test('every key, with comments and trailing commas, normalized', () => {
     buildArgs: { USER_HOME: HOME },
     target: 'dev',
   });
-  assert.equal(config.env, { RUST_BACKTRACE: '1', PATH: `\${containerEnv:PATH}:${root}/bin`, GONOSUMDB: null });
+  assert.equal(config.metadata.remoteEnv, { RUST_BACKTRACE: '1', PATH: `\${containerEnv:PATH}:${root}/bin`, GONOSUMDB: null });
   assert.equal(config.mounts, [
     { type: 'volume', source: 'devbox-npm-cache', target: `${HOME}/.npm`, readonly: false },
     { type: 'bind', source: join(root, 'data'), target: '/data', readonly: true },
@@ -73,12 +75,8 @@ test('every key, with comments and trailing commas, normalized', () => {
     { hostPort: 5353, containerPort: 53, protocol: 'udp' },
   ]);
   assert.equal(config.shell, ['bash', '-l']);
-  assert.equal(config.postCreate, [
-    {
-      kind: 'parallel',
-      steps: { deps: { kind: 'shell', command: 'npm ci' }, hooks: { kind: 'exec', argv: ['git', 'config', 'core.hooksPath', '.githooks'] } },
-    },
-  ]);
+  assert.equal(config.metadata.postCreateCommand, { deps: 'npm ci', hooks: ['git', 'config', 'core.hooksPath', '.githooks'] });
+  assert.is(config.imageMetadata, false);
   assert.is(config.home, 'host');
   assert.is(config.prompt, '(shop) ');
   assert.is(config.name, 'shop');

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import { loadProject } from '../../src/project/load.js';
-import { sandboxEnvironment } from '../../src/project/project-config.js';
+import { entryEnvironment } from '../../src/project/entry-process.js';
 import { projectKey } from '../../src/sandbox/live-state.js';
 import { DOCKERFILE, errorLine, projectDir } from '../helpers/project.js';
 
@@ -33,14 +33,16 @@ test('image-based config shaped like the Node.js & TypeScript template: comments
     root,
     name: 'Node.js & TypeScript',
     environment: { kind: 'image', image: 'mcr.microsoft.com/devcontainers/typescript-node:1-22-bookworm' },
-    env: {},
     mounts: [],
     network: 'slirp4netns',
     ports: [],
-    postCreate: [{ kind: 'shell', command: 'npm install' }],
     home: 'private',
     prompt: '(devbox:Node.js & TypeScript) ',
     workspaceFolder: root,
+    metadata: { postCreateCommand: 'npm install' },
+    imageMetadata: true,
+    features: [],
+    featureInstallOrder: [],
     warnings: [],
   });
 });
@@ -73,10 +75,14 @@ test('Dockerfile-based config shaped like the Python template: paths relative to
     buildArgs: { VARIANT: '3.12-bookworm' },
   });
   assert.equal(config.ports, [{ hostPort: 8000, containerPort: 8000, protocol: 'tcp' }]);
-  assert.is(config.remoteUser, 'vscode');
-  assert.equal(config.postCreate, [{ kind: 'shell', command: 'pip3 install --user -r requirements.txt' }]);
+  assert.equal(config.metadata, {
+    postCreateCommand: 'pip3 install --user -r requirements.txt',
+    customizations: { vscode: { extensions: ['ms-python.python'] } },
+    remoteUser: 'vscode',
+  });
+  assert.equal(config.features, [{ id: 'ghcr.io/devcontainers/features/node:1', options: { version: 'lts' } }]);
   assert.equal(config.warnings, [
-    `${join(root, '.devcontainer/devcontainer.json')}: devbox ignores features, customizations, build.cacheFrom (see "Dev Containers" in docs/project-config.md)`,
+    `${join(root, '.devcontainer/devcontainer.json')}: devbox ignores build.cacheFrom (see "Dev Containers" in docs/project-config.md)`,
   ]);
 });
 
@@ -116,34 +122,34 @@ test('Go-shaped config: legacy dockerFile, mounts, containerEnv/remoteEnv, works
     { type: 'bind', source: `${HOME}/.ssh`, target: '/home/vscode/.ssh', readonly: false },
     { type: 'bind', source: `${root}/.cache`, target: `/workspaces/${base}/.cache`, readonly: false },
   ]);
-  assert.equal(config.env, {
-    GOFLAGS: '-mod=mod -v',
+  assert.equal(config.metadata.containerEnv, { GOFLAGS: '-mod=mod' });
+  assert.equal(config.metadata.remoteEnv, {
     PATH: '${containerEnv:PATH}:/home/vscode/go/bin',
+    GOFLAGS: '${containerEnv:GOFLAGS} -v',
     LOCAL_USER: 'alice',
     EDITOR: 'vi',
     PROJECT: base,
     GOPROXY: null,
   });
-  assert.equal(config.postCreate, [
-    { kind: 'shell', command: 'echo created' },
-    { kind: 'exec', argv: ['go', 'mod', 'download'] },
-  ]);
+  assert.equal(config.metadata.onCreateCommand, 'echo created');
+  assert.equal(config.metadata.postCreateCommand, ['go', 'mod', 'download']);
+  // runArgs: SYS_PTRACE and seccomp=unconfined become capAdd and securityOpt, as the spec's own properties.
+  assert.equal(config.metadata.capAdd, ['SYS_PTRACE']);
+  assert.equal(config.metadata.securityOpt, ['seccomp=unconfined']);
   assert.equal(config.ports, [
     { hostPort: 8080, containerPort: 8080, protocol: 'tcp' },
     { hostPort: 6060, containerPort: 6060, protocol: 'tcp' },
   ]);
-  assert.equal(config.warnings, [
-    `${join(root, '.devcontainer.json')}: devbox ignores runArgs (see "Dev Containers" in docs/project-config.md)`,
-    'forwardPorts "db:5432" is a port of another container (Docker Compose); devbox runs one sandbox, so it is not forwarded',
-  ]);
-  // ${containerEnv:PATH} is the image's; GOPROXY set by the image is unset.
-  assert.equal(sandboxEnvironment(config, { PATH: '/usr/local/go/bin:/usr/bin', GOPROXY: 'direct', LANG: 'C.UTF-8' }), {
-    PATH: '/usr/local/go/bin:/usr/bin:/home/vscode/go/bin',
-    LANG: 'C.UTF-8',
+  assert.equal(config.warnings, ['forwardPorts "db:5432" is a port of another container (Docker Compose); devbox runs one sandbox, so it is not forwarded']);
+  // ${containerEnv:PATH} is the image's, ${containerEnv:GOFLAGS} containerEnv's; GOPROXY set by the image is unset.
+  const image = { PATH: '/usr/local/go/bin:/usr/bin', GOPROXY: 'direct', LANG: 'C.UTF-8' };
+  assert.equal(entryEnvironment(image, { containerEnv: config.metadata.containerEnv!, remoteEnv: config.metadata.remoteEnv! }), {
     GOFLAGS: '-mod=mod -v',
+    PATH: '/usr/local/go/bin:/usr/bin:/home/vscode/go/bin',
     LOCAL_USER: 'alice',
     EDITOR: 'vi',
     PROJECT: base,
+    GOPROXY: null,
   });
 });
 

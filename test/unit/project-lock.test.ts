@@ -8,7 +8,7 @@ import { errorLine, projectDir } from '../helpers/project.js';
 const DIGEST = `sha256:${'c'.repeat(64)}`;
 
 test('devbox.lock: sorted keys, two-space indent, final newline; read back as written; no file is an empty lock', () => {
-  const text = formatLock({ images: { 'localhost/base:1': { local: true }, 'docker.io/library/debian:12': { digest: DIGEST } } });
+  const text = formatLock({ images: { 'localhost/base:1': { local: true }, 'docker.io/library/debian:12': { digest: DIGEST } }, features: {} });
   assert.is(
     text,
     `{\n  "lockfileVersion": 1,\n  "images": {\n    "docker.io/library/debian:12": {\n      "digest": "${DIGEST}"\n    },\n    "localhost/base:1": {\n      "local": true\n    }\n  }\n}\n`,
@@ -16,6 +16,14 @@ test('devbox.lock: sorted keys, two-space indent, final newline; read back as wr
   const root = projectDir({ 'devbox.lock': text });
   assert.equal(readLock(root).images, { 'docker.io/library/debian:12': { digest: DIGEST }, 'localhost/base:1': { local: true } });
   assert.equal(readLock(projectDir()).images, {});
+});
+
+test('devbox.lock: Features pinned beside images, left out while there are none', () => {
+  const features = { 'ghcr.io/devcontainers/features/node:1': { digest: DIGEST }, 'https://example.com/devcontainer-feature-x.tgz': { digest: DIGEST } };
+  const text = formatLock({ images: {}, features });
+  assert.ok(text.includes('"features": {\n    "ghcr.io/devcontainers/features/node:1": {'), text);
+  assert.equal(readLock(projectDir({ 'devbox.lock': text })).features, features);
+  assert.not.ok(formatLock({ images: {}, features: {} }).includes('features'));
 });
 
 test('devbox.lock errors point at file:line:col', async () => {

@@ -1,4 +1,6 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from '../helpers/test.js';
@@ -12,6 +14,7 @@ import { helperServerAddress } from '../../src/registry/credential-helper.js';
 import { findCredentials, normalizeAuthKey } from '../../src/registry/credentials.js';
 import { pullEndpoints, registryEndpoint } from '../../src/registry/endpoints.js';
 import { registryHost } from '../../src/registry/login.js';
+import { readBody, send } from '../../src/registry/http.js';
 import { selectIndexEntry } from '../../src/registry/manifest.js';
 
 const scratch: string[] = [];
@@ -24,6 +27,25 @@ function scratchDir(prefix: string): string {
 
 test.after(() => {
   for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
+});
+
+test('a keep-alive connection serving many responses keeps one idle-timeout listener, not one per response', async () => {
+  const server = http.createServer((_req, res) => res.end('ok'));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+  try {
+    let socket: Socket | undefined;
+    for (let i = 0; i < 20; i++) {
+      const response = await send({ method: 'GET', url });
+      socket = response.body.socket;
+      await readBody(response, 100, 'test');
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    assert.ok(socket!.listenerCount('timeout') <= 1, `${socket!.listenerCount('timeout')} timeout listeners`);
+  } finally {
+    server.closeAllConnections();
+    server.close();
+  }
 });
 
 test('WWW-Authenticate: Bearer with quoted parameters, escapes and a scope list; Basic with a realm', () => {
