@@ -223,4 +223,23 @@ test('runArgs: the options devbox run has become the config; the others are name
   ]);
 });
 
+test("runArgs' mounts go through devbox run's parser: --tmpfs keeps its options, a relative bind is the project's, an anonymous volume is refused", () => {
+  const root = projectDir();
+  const run = parseRunArgs(['--tmpfs', '/run/app:size=64m,exec', '-v', './data:/data:ro', '--mount', 'type=volume,dst=/anon'], { base: root, home: HOME }, {});
+  assert.equal(run.mounts, [
+    { type: 'tmpfs', target: '/run/app', readonly: false, options: ['exec', 'nosuid', 'nodev', 'mode=1777', 'size=64m'] },
+    { type: 'bind', source: `${root}/data`, target: '/data', readonly: true },
+  ]);
+  assert.equal(run.errors, ['--mount: needs a source: name the volume (NAME:PATH), or give a host path']);
+});
+
+test("start settings: a metadata mount devbox cannot make is left out with a word; the config's own wins on its target", () => {
+  const labelled = image({
+    Labels: { 'devcontainer.metadata': JSON.stringify([{ mounts: ['type=volume,target=/anon', 'source=img-cache,target=/cache,type=volume'] }]) },
+  });
+  const settings = resolveStartSettings(project({ mounts: ['type=bind,source=/,target=/cache'] }), labelled, 'img');
+  assert.equal(settings.mounts, [{ type: 'bind', source: '/', target: '/cache', readonly: false }]);
+  assert.match(settings.warnings.join('\n'), /a mount of image img is not one devbox can make \(needs a source/);
+});
+
 test.run();
