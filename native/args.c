@@ -60,7 +60,8 @@
   X (HEALTH_TIMEOUT, "--health-timeout", 1, false)          \
   X (HEALTH_START_PERIOD, "--health-start-period", 1, false) \
   X (HEALTH_START_INTERVAL, "--health-start-interval", 1, false) \
-  X (HEALTH_RETRIES, "--health-retries", 1, false)
+  X (HEALTH_RETRIES, "--health-retries", 1, false)          \
+  X (EXIT_COMMAND, "--exit-command", 1, true)
 
 #define OPTION_ID(id, name, n_args, repeatable) OPT_##id,
 #define OPTION_ENTRY(id, name, n_args, repeatable) { name, n_args, repeatable },
@@ -236,6 +237,11 @@ apply_container_option (ContainerOpts *c, OptionId id, char **a)
     case OPT_HEALTH_START_PERIOD: c->health_start_period_ms = (long) parse_number (a[0], LONG_MAX, "--health-start-period"); break;
     case OPT_HEALTH_START_INTERVAL: c->health_start_interval_ms = (long) parse_number (a[0], LONG_MAX, "--health-start-interval"); break;
     case OPT_HEALTH_RETRIES: c->health_retries = parse_number (a[0], 1000000, "--health-retries"); break;
+    case OPT_EXIT_COMMAND:
+      c->exit_command = xrealloc (c->exit_command, c->n_exit_command + 2, sizeof (char *));
+      c->exit_command[c->n_exit_command++] = a[0];
+      c->exit_command[c->n_exit_command] = NULL;
+      break;
     default:
       die ("unhandled option %d", (int) id);
     }
@@ -290,7 +296,7 @@ apply_option (Options *opts, OptionId id, char **a)
     case OPT_MASKED_PATH: add_mount (opts, MOUNT_MASK, NULL, a[0]); break;
     case OPT_READONLY_PATH: add_mount (opts, MOUNT_READONLY, NULL, a[0]); break;
     case OPT_CONFINE: opts->confine_dir = a[0]; break;
-    case OPT_CONTAINER ... OPT_HEALTH_RETRIES: apply_container_option (&opts->container, id, a); break;
+    case OPT_CONTAINER ... OPT_EXIT_COMMAND: apply_container_option (&opts->container, id, a); break;
     case N_OPTIONS:
     default:
       die ("unhandled option %d", (int) id);
@@ -446,7 +452,7 @@ validate_join (const Options *opts)
 static void
 validate_container (const Options *opts)
 {
-  for (int id = OPT_CONTAINER + 1; id <= OPT_HEALTH_RETRIES; id++)
+  for (int id = OPT_CONTAINER + 1; id <= OPT_EXIT_COMMAND; id++)
     if (seen[id] && !seen[OPT_CONTAINER])
       die ("%s needs --container", option_table[id].name);
   if (!seen[OPT_CONTAINER])
@@ -460,6 +466,8 @@ validate_container (const Options *opts)
     die ("--notify-fd: %d is a standard stream; give a descriptor of its own", opts->container.notify_fd);
   if (opts->container.n_detach_keys && !opts->tty)
     die ("--detach-keys needs --tty");
+  if (opts->container.exit_command)
+    require_absolute (opts->container.exit_command[0], "--exit-command's program");
 }
 
 void

@@ -33,6 +33,8 @@ typedef struct
   size_t n_health_cmd;
   long health_interval_ms, health_timeout_ms, health_start_period_ms, health_start_interval_ms;
   unsigned long health_retries;
+  char **exit_command; /* NULL-terminated; run once the container is done for good (podman's --exit-command) */
+  size_t n_exit_command;
 } ContainerOpts;
 
 /* Messages between the supervisor and pid 1 (a SOCK_SEQPACKET pair): a kind byte, then an int32 for some. */

@@ -23,6 +23,7 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -400,6 +401,35 @@ remove_container_dir (Monitor *m)
     warn_msg ("could not remove %s", m->c->dir);
 }
 
+/*
+ * The caller's cleanup once the container is done for good (a --rm container's anonymous volumes): run to its
+ * end before the supervisor exits, so a caller waiting for the supervisor finds it done. It is the caller's
+ * own program, run on the host as the supervisor is; its output is not the container's.
+ */
+static void
+run_exit_command (Monitor *m)
+{
+  pid_t pid = fork ();
+  if (pid < 0)
+    {
+      warn_msg ("could not run the exit command: %s", strerror (errno));
+      return;
+    }
+  if (pid == 0)
+    {
+      reset_signals ();
+      int null = open ("/dev/null", O_RDWR | O_CLOEXEC);
+      if (null < 0 || dup2 (null, STDIN_FILENO) < 0 || dup2 (null, STDOUT_FILENO) < 0)
+        _exit (127);
+      if (syscall (SYS_close_range, 3U, ~0U, 0U) < 0)
+        _exit (127);
+      execv (m->c->exit_command[0], m->c->exit_command);
+      _exit (127);
+    }
+  if (wait_exit_status (pid) != 0)
+    warn_msg ("the exit command %s failed", m->c->exit_command[0]);
+}
+
 static int
 finish (Monitor *m)
 {
@@ -430,6 +460,8 @@ finish (Monitor *m)
     remove_container_dir (m);
   else
     write_state (m);
+  if (m->c->exit_command)
+    run_exit_command (m);
   return m->exit_code;
 }
 

@@ -208,6 +208,8 @@ export interface Supervision {
   /** Byte values that detach the caller's terminal (with a terminal only). */
   detachKeys: number[];
   health?: { args: string[]; interval: number; timeout: number; startPeriod: number; startInterval: number; retries: number };
+  /** Run (argv, absolute program) once the container is done for good and before the supervisor exits. */
+  exitCommand?: string[];
 }
 
 /** The helper's command line for a supervised container. */
@@ -226,6 +228,7 @@ export function containerArgs(spec: SandboxSpec, supervision: Supervision, syncF
     args.push('--health-interval', String(h.interval), '--health-timeout', String(h.timeout), '--health-start-period', String(h.startPeriod));
     args.push('--health-start-interval', String(h.startInterval), '--health-retries', String(h.retries));
   }
+  for (const arg of s.exitCommand ?? []) args.push('--exit-command', arg);
   const sandbox = helperArgs(spec, syncFd);
   return [...args, ...sandbox];
 }

@@ -14,8 +14,8 @@ import { CGROUP_FIX, probeCgroups } from '../runtime/cgroups.js';
 import { removeAsNamespaceRoot } from '../storage/remove.js';
 import { DevboxError } from '../util/errors.js';
 import { signalNumber } from '../util/signals.js';
-import { startContainer, type StartOutcome } from './container-start.js';
-import { removeAnonymousVolumes } from './volumes.js';
+import { startAndSettle, type StartOutcome } from './container-start.js';
+import { forgetRemovedContainer } from './container-removal.js';
 
 function storeRoot(): string {
   return readSettings().storageRoot;
@@ -41,7 +41,7 @@ export async function startContainers(refs: readonly string[], options: StartOpt
   for (const ref of refs) {
     const container = findContainer(store.root, ref);
     if (isRunning(container)) continue;
-    outcome = await startContainer(store, container.config, container.dir, {
+    outcome = await startAndSettle(store, container.config, container.dir, {
       detach: !options.attach,
       stdin: options.interactive ? 'inherit' : 'ignore',
       detachKeys,
@@ -102,9 +102,7 @@ export async function removeContainers(refs: readonly string[], force: boolean, 
   for (const container of targets) {
     if (isRunning(container)) await stopContainer(container, 0, 'KILL');
     await removeAsNamespaceRoot(container.config.idMapping, [container.dir]);
-    releaseName(root, container.config.name, container.id);
-    appendEvent(root, { action: 'destroy', id: container.id, name: container.config.name });
-    if (volumes) await removeAnonymousVolumes(root, container.config);
+    await forgetRemovedContainer(root, container.config, volumes);
   }
 }
 

@@ -7,6 +7,7 @@
 import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { eventsLog } from '../container/events.js';
 import { containerSecurity, LOG_FILE, SUPERVISOR_LOG, type ContainerRecord } from '../container/records.js';
 import type { ImageStore } from '../image/store.js';
@@ -20,10 +21,26 @@ import { signalNumber } from '../util/signals.js';
 import { warn } from '../util/warn.js';
 import { nameFileMounts, writeNameFiles, writePorts } from './containers.js';
 import { attachLiveNetwork } from './live-network.js';
+import type { AutoRemoval } from './auto-remove-worker.js';
+import { removeLeftovers } from './container-removal.js';
 import { assembleRootfs } from './rootfs.js';
 
 /** Where the supervisor reports "up PID" (and, in the foreground, "detached"). */
 const NOTIFY_FD = 4;
+const AUTO_REMOVE_WORKER = fileURLToPath(new URL('./auto-remove-worker.js', import.meta.url));
+
+/**
+ * A --rm container's supervisor removes its directory when it ends, and then runs this to finish the removal
+ * (name, destroy event, anonymous volumes): devbox may be long gone by then (-d, the detach keys).
+ */
+function autoRemoval(store: ImageStore, record: ContainerRecord): string[] | undefined {
+  if (!record.autoRemove) return undefined;
+  const removal: AutoRemoval = {
+    storeRoot: store.root,
+    container: { id: record.id, name: record.name, volumes: record.volumes, idMapping: record.idMapping },
+  };
+  return [process.execPath, AUTO_REMOVE_WORKER, JSON.stringify(removal)];
+}
 
 export interface StartRequest {
   /** Outlive this command from the start; else relay stdio and wait. */
@@ -44,6 +61,7 @@ function supervision(store: ImageStore, record: ContainerRecord, dir: string, re
     h && h.test[0] !== 'NONE' && h.test.length > 1
       ? { args: h.test[0] === 'CMD-SHELL' ? ['/bin/sh', '-c', h.test.slice(1).join(' ')] : h.test.slice(1), ...h }
       : undefined;
+  const exitCommand = autoRemoval(store, record);
   return {
     dir,
     detach: request.detach,
@@ -62,6 +80,7 @@ function supervision(store: ImageStore, record: ContainerRecord, dir: string, re
       startInterval: h!.startInterval,
       retries: h!.retries,
     },
+    ...(exitCommand ? { exitCommand } : {}),
   };
 }
 
@@ -165,4 +184,17 @@ export async function startContainer(store: ImageStore, record: ContainerRecord,
   const status = await exit;
   await attached?.close();
   return { exited: status };
+}
+
+/** startContainer, and a --rm container removed when it did not start or has ended in the foreground. */
+export async function startAndSettle(store: ImageStore, record: ContainerRecord, dir: string, request: StartRequest): Promise<StartOutcome> {
+  let outcome: StartOutcome;
+  try {
+    outcome = await startContainer(store, record, dir, request);
+  } catch (error) {
+    if (record.autoRemove) await removeLeftovers(store.root, record, dir);
+    throw error;
+  }
+  if ('exited' in outcome && record.autoRemove) await removeLeftovers(store.root, record, dir);
+  return outcome;
 }

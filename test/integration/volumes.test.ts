@@ -3,13 +3,14 @@
  * from the image, anonymous ones (-v /path, the image's VOLUME) going with --rm and rm -v, --mount and --tmpfs,
  * `devbox volume` create/ls/inspect/rm/prune and their errors.
  */
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { hostIdFor, resolveIdMapping } from '../../src/userns/idmap.js';
 import { devbox, devboxOk } from '../helpers/cli.js';
 import { busyboxRootfs, importBusybox, testDir, writeDockerArchive } from '../helpers/images.js';
+import { eventually } from '../helpers/network.js';
 
 const IMAGE = 'busybox:latest';
 /** An image with content at /srv/data (a directory of uid 1000, mode 0700) that its VOLUME names. */
@@ -19,6 +20,11 @@ const volumesDir = () => join(process.env.XDG_DATA_HOME!, 'devbox', 'volumes');
 const volumeNames = () => readdirSync(volumesDir()).filter((n) => !n.startsWith('.'));
 const containersDir = () => join(process.env.XDG_DATA_HOME!, 'devbox', 'containers');
 const containerIds = () => (existsSync(containersDir()) ? readdirSync(containersDir()) : []);
+/** Whether the store's event log has `destroy` for this container: its removal is then complete. */
+const destroyed = (id: string) =>
+  readFileSync(join(process.env.XDG_DATA_HOME!, 'devbox', 'events.log'), 'utf8')
+    .split('\n')
+    .some((line) => line.includes(`"${id}"`) && line.includes('"destroy"')) || undefined;
 
 /** Runs a container kept after it exits (other suites' containers and sandboxes share the store): its id. */
 async function keptContainer(args: readonly string[]): Promise<string> {
@@ -86,6 +92,30 @@ test("anonymous volumes (-v /path and the image's VOLUME) go with --rm, and with
   for (const name of made) assert.match(name, /^[0-9a-f]{64}$/);
   await devboxOk(['rm', '-v', id]);
   assert.equal(volumeNames(), before);
+});
+
+test('a detached --rm container takes its anonymous volumes when it ends; one another container still mounts stays', async () => {
+  const before = volumeNames();
+  const shared = (await devboxOk(['run', '-d', '--rm', '-v', '/anon', IMAGE, 'sleep', '1000'])).stdout.trim();
+  const sharedVolume = volumeNames().filter((n) => !before.includes(n));
+  assert.is(sharedVolume.length, 1);
+  const keeper = await keptContainer(['--volumes-from', shared, IMAGE, 'true']);
+  await devboxOk(['stop', '-t', '0', shared]);
+  await eventually('the shared container removed', () => destroyed(shared));
+  assert.not.ok(existsSync(join(containersDir(), shared)));
+  assert.ok(volumeNames().includes(sharedVolume[0]), 'the volume the kept container mounts went with the --rm one');
+  const own = (await devboxOk(['run', '-d', '--rm', '-v', '/own', IMAGE, 'sleep', '1000'])).stdout.trim();
+  assert.is(volumeNames().length, before.length + 2);
+  await devboxOk(['stop', '-t', '0', own]);
+  await eventually('the second container removed', () => destroyed(own));
+  assert.equal(volumeNames().sort(), [...before, sharedVolume[0]].sort());
+  await devboxOk(['rm', '-v', keeper]);
+  assert.equal(volumeNames().sort(), [...before].sort());
+  // Created with --rm, started attached: gone, with its volume, when start -a returns.
+  const created = (await devboxOk(['create', '--rm', '-v', '/attached', IMAGE, 'true'])).stdout.trim();
+  assert.is(volumeNames().length, before.length + 1);
+  await devboxOk(['start', '-a', created]);
+  assert.equal([existsSync(join(containersDir(), created)), volumeNames().sort()], [false, [...before].sort()]);
 });
 
 test('--mount and --tmpfs: read-only binds, tmpfs size and mode, noexec by default for --tmpfs', async () => {

@@ -1,0 +1,37 @@
+/**
+ * What is left to do once a container's directory is gone: its name freed, the `destroy` event, and, for
+ * `--rm` and `rm -v`, the anonymous volumes it made (volumes.ts keeps those another container still uses).
+ * `devbox rm` does it; for a --rm container, the supervisor that removed the directory runs it as its exit
+ * command (auto-remove-worker.ts), and devbox when no supervisor got that far.
+ */
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { appendEvent } from '../container/events.js';
+import { releaseName } from '../container/names.js';
+import type { ContainerRecord } from '../container/records.js';
+import { removeAsNamespaceRoot } from '../storage/remove.js';
+import { removeAnonymousVolumes } from './volumes.js';
+
+export type RemovedContainer = Pick<ContainerRecord, 'id' | 'name' | 'volumes' | 'idMapping'>;
+
+/** The `destroy` event comes last, whatever happened before it: who waits for it finds the removal done. */
+export async function forgetRemovedContainer(storeRoot: string, record: RemovedContainer, volumes: boolean): Promise<void> {
+  try {
+    releaseName(storeRoot, record.name, record.id);
+    if (volumes) await removeAnonymousVolumes(storeRoot, record);
+  } finally {
+    appendEvent(storeRoot, { action: 'destroy', id: record.id, name: record.name });
+  }
+}
+
+/**
+ * A --rm container that has ended or failed to start. Once its directory is gone, its supervisor removed it and
+ * ran the rest as its exit command before it exited; otherwise no supervisor got that far and this does it all.
+ */
+export async function removeLeftovers(storeRoot: string, record: ContainerRecord, dir: string): Promise<void> {
+  if (!existsSync(dir)) return;
+  // Its writable layer holds files of subordinate ids once anything ran in it.
+  if (record.storage === 'copy' || existsSync(join(dir, 'upper'))) await removeAsNamespaceRoot(record.idMapping, [dir]);
+  else rmSync(dir, { recursive: true, force: true });
+  await forgetRemovedContainer(storeRoot, record, true);
+}
