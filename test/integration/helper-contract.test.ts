@@ -139,6 +139,12 @@ const refusals: [string, () => string[], string][] = [
     () => [...MAPS, '--fuse-overlay', 'no-such-fuse-program', '/l', '/u', '/w', '--mountpoint', '/m', '--', 'true'],
     '--fuse-overlay: no-such-fuse-program not found',
   ],
+  ['--exit-command without --container', () => [...MAPS, '--rootfs', rootfs, '--exit-command', '/bin/true', '--', 'true'], '--exit-command needs --container'],
+  [
+    'a relative --exit-command',
+    () => [...MAPS, '--rootfs', rootfs, '--container', '/c', '--exit-command', 'true', '--', 'true'],
+    '--exit-command\'s program must be an absolute path: "true"',
+  ],
   ['--join with a mount', () => ['--join', '2', '--bind', '/a', '/b', '--', 'true'], '--join cannot be combined with --bind'],
   ['--join of pid 1', () => ['--join', '1', '--', 'true'], "--join: expected the host pid of a live sandbox's pid 1"],
   ['--join without a command', () => ['--join', '2'], 'no command given after --'],
