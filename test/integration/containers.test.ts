@@ -161,6 +161,23 @@ test('a --rm container that cannot start, or that ends detached, leaves no direc
   await devboxOk(['run', '--rm', '--name', 'gone1', IMAGE, 'true']);
 });
 
+test('attach: the output from then on and stdin for a -i container, its status; the detach keys leave it running', async () => {
+  const id = await runDetached(['-i', IMAGE, 'sh', '-c', 'read line; echo "got $line"; echo oops >&2; exit 3']);
+  const ended = await devbox(['attach', id], { input: 'hello\n' });
+  assert.equal([ended.exitCode, ended.stdout, ended.stderr], [3, 'got hello\n', 'oops\n']);
+  const stopped = await devbox(['attach', id]);
+  assert.equal(
+    [stopped.exitCode, stopped.stderr.split('\n')[0]],
+    [1, `devbox: cannot attach to container ${(await inspect(id, '{{.Name}}')).slice(1)}: it is not running`],
+  );
+  // What follows the keys (ctrl-p,ctrl-q) never reaches the command: the next attach's input comes right after.
+  const cat = await runDetached(['-i', IMAGE, 'cat']);
+  assert.is((await devbox(['attach', cat], { input: 'one\n\x10\x11lost\n' })).exitCode, 0);
+  assert.is((await devbox(['attach', '--detach-keys', 'ctrl-x', cat], { input: 'two\n\x18' })).exitCode, 0);
+  assert.is(await inspect(cat, '{{.State.Running}}'), 'true');
+  await until('its input in the log', async () => (await devboxOk(['logs', cat])).stdout === 'one\ntwo\n' || undefined);
+});
+
 test('kill -9 of the supervisor leaves nothing of the container running, and ps calls it exited', async () => {
   const id = await runDetached([IMAGE, 'sleep', '1000']);
   const s = state(id);
