@@ -2,6 +2,7 @@
  * The container verbs that change whether a container runs: start, stop, restart, kill, rm, rename, wait —
  * each a short process that reads the records and talks to the container's supervisor (container/control.ts).
  */
+import { attachContainer } from '../container/attach.js';
 import { stopContainer, requestSignal, waitForExit } from '../container/control.js';
 import { appendEvent } from '../container/events.js';
 import { findContainer, isRunning, type Container } from '../container/lookup.js';
@@ -31,7 +32,7 @@ export interface StartOptions {
   detachKeys?: string;
 }
 
-/** docker start: detached, or with -a in the foreground (its status then). A running container is left as it is. */
+/** docker start: detached, or with -a in the foreground (its status then). A running container is left as it is, or attached to with -a. */
 export async function startContainers(refs: readonly string[], options: StartOptions): Promise<StartOutcome | undefined> {
   const settings = readSettings();
   const store = ImageStore.open(settings.storageRoot);
@@ -40,7 +41,11 @@ export async function startContainers(refs: readonly string[], options: StartOpt
   let outcome: StartOutcome | undefined;
   for (const ref of refs) {
     const container = findContainer(store.root, ref);
-    if (isRunning(container)) continue;
+    if (isRunning(container)) {
+      // docker start -a of a running container attaches to it.
+      if (options.attach) outcome = await attachContainer(container, { stdin: options.interactive, sigProxy: true, detachKeys });
+      continue;
+    }
     outcome = await startAndSettle(store, container.config, container.dir, {
       detach: !options.attach,
       stdin: options.interactive ? 'inherit' : 'ignore',

@@ -176,6 +176,9 @@ test('attach: the output from then on and stdin for a -i container, its status; 
   assert.is((await devbox(['attach', '--detach-keys', 'ctrl-x', cat], { input: 'two\n\x18' })).exitCode, 0);
   assert.is(await inspect(cat, '{{.State.Running}}'), 'true');
   await until('its input in the log', async () => (await devboxOk(['logs', cat])).stdout === 'one\ntwo\n' || undefined);
+  // start -a of a running container attaches to it: the end of this input is the end of cat's.
+  const attached = await devbox(['start', '-ai', cat], { input: 'three\n' });
+  assert.equal([attached.exitCode, attached.stdout], [0, 'three\n']);
 });
 
 test('kill -9 of the supervisor leaves nothing of the container running, and ps calls it exited', async () => {
