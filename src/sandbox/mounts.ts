@@ -21,7 +21,7 @@ export interface ResolvedMounts {
   volumes: VolumeUse[];
 }
 
-export interface MountContext {
+export interface MountResources {
   storeRoot: string;
   mapping: IdMapping;
   /** The image's unpacked layers, bottom first: what fills a new volume. */
@@ -50,7 +50,7 @@ function isEmptyDirectory(path: string): boolean {
  * _data and renamed over it, so nothing another container writes into the volume meanwhile (a symlink) is
  * ever followed, and a volume filled meanwhile by someone else keeps its files.
  */
-async function fillFromImage(volume: Volume, target: string, context: MountContext): Promise<void> {
+async function fillFromImage(volume: Volume, target: string, context: MountResources): Promise<void> {
   if (!isEmptyDirectory(volume.mountpoint)) return;
   const view = LayerView.ofLayerDirs(context.lowerDirs);
   let rel: string;
@@ -72,7 +72,7 @@ async function fillFromImage(volume: Volume, target: string, context: MountConte
   }
 }
 
-export async function resolveMounts(specs: readonly MountSpec[], context: MountContext): Promise<ResolvedMounts> {
+export async function resolveMounts(specs: readonly MountSpec[], context: MountResources): Promise<ResolvedMounts> {
   // Everything that can be wrong is checked before the first volume is made.
   const seen = new Set<string>();
   for (const spec of specs) {
