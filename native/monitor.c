@@ -421,7 +421,7 @@ run_exit_command (Monitor *m)
       int null = open ("/dev/null", O_RDWR | O_CLOEXEC);
       if (null < 0 || dup2 (null, STDIN_FILENO) < 0 || dup2 (null, STDOUT_FILENO) < 0)
         _exit (127);
-      if (syscall (SYS_close_range, 3U, ~0U, 0U) < 0)
+      if (syscall (SYS_close_range, 3U, ~0U, 0U) < 0 || chdir ("/") < 0) /* the supervisor's folder is gone */
         _exit (127);
       execv (m->c->exit_command[0], m->c->exit_command);
       _exit (127);
