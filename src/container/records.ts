@@ -18,6 +18,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { NetworkAttachment } from '../network/networks.js';
 import type { PortMapping } from '../network/port-mapping.js';
 import { resolveSecurity, type SecuritySpec } from '../runtime/security.js';
 import type { BindMount, ProcessSpec, TmpfsMount } from '../runtime/spec.js';
@@ -90,7 +91,8 @@ export interface ContainerRecord {
   restartPolicy: RestartPolicy;
   /** --rm: removed when it exits. */
   autoRemove: boolean;
-  network: { mode: NetworkMode; publish: PortMapping[]; allowHostLoopback: boolean };
+  /** `networks`: the user-defined networks it is attached to (absent: a record of an older devbox, or none). */
+  network: { mode: NetworkMode; publish: PortMapping[]; allowHostLoopback: boolean; networks?: NetworkAttachment[] };
   /** What the helper binds, in order: host paths and the volumes' directories. */
   mounts: BindMount[];
   /** Which of `mounts` are volumes, by destination: `rm -v`, `volume rm`'s in-use check, inspect's Mounts. */
