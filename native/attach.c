@@ -18,6 +18,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 /* A client that does not read its output is dropped once this much waits for it. */
@@ -214,6 +215,32 @@ clients_output (Monitor *m, char kind, const char *buf, size_t len)
       send_frame (&m->clients[i], kind, buf, len);
 }
 
+/*
+ * Half-closes and waits (a second at most) for the client to hang up, as it does once it has the status. Input
+ * it wrote meanwhile (its stdin's end, sent just after the rest) must not meet a closed socket: its EPIPE would
+ * end the client before it read the output and the status waiting for it.
+ */
+static void
+await_hang_up (Client *client)
+{
+  (void) shutdown (client->fd, SHUT_WR);
+  struct timespec now, deadline;
+  clock_gettime (CLOCK_MONOTONIC, &deadline);
+  deadline.tv_sec += 1;
+  for (;;)
+    {
+      clock_gettime (CLOCK_MONOTONIC, &now);
+      long left = (deadline.tv_sec - now.tv_sec) * 1000 + (deadline.tv_nsec - now.tv_nsec) / 1000000;
+      struct pollfd p = { .fd = client->fd, .events = POLLIN };
+      if (left <= 0 || poll (&p, 1, (int) left) <= 0)
+        return;
+      char sink[4096];
+      ssize_t n = read (client->fd, sink, sizeof sink);
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+        return;
+    }
+}
+
 /* The command exited: attached clients get its status and are let go (docker attach ends with the container). */
 void
 clients_exit (Monitor *m, int status)
@@ -232,6 +259,8 @@ clients_exit (Monitor *m, int status)
             break;
           write_client (c);
         }
+      if (c->fd >= 0)
+        await_hang_up (c);
       if (c->fd >= 0)
         drop (c);
     }
