@@ -106,7 +106,12 @@ export async function stopContainer(container: Container, timeoutSec: number, si
   const answer = await requestSignal(container, signal, true).catch(() => -1);
   const grace = answer === 0 ? (timeoutSec < 0 ? Number.POSITIVE_INFINITY : timeoutSec * 1000) : 0;
   if (await waitForExit(container, grace)) return;
-  if (answer === 0 && (await requestSignal(container, 'KILL', true).catch(() => -1)) === 0 && (await waitForExit(container, 5000))) return;
+  // A supervisor that took the stop may no longer answer because it is finishing (a --rm container's removal
+  // and exit command): it is waited for all the same, not killed in the middle.
+  if (answer === 0) {
+    await requestSignal(container, 'KILL', true).catch(() => -1);
+    if (await waitForExit(container, 5000)) return;
+  }
   const state = container.state;
   signalProcess(state.supervisorPid, state.supervisorStart, 'SIGKILL');
   signalProcess(state.pid, state.pidStart, 'SIGKILL');

@@ -101,13 +101,13 @@ test('a detached --rm container takes its anonymous volumes when it ends; one an
   assert.is(sharedVolume.length, 1);
   const keeper = await keptContainer(['--volumes-from', shared, IMAGE, 'true']);
   await devboxOk(['stop', '-t', '0', shared]);
-  await eventually('the shared container removed', () => destroyed(shared));
+  await eventually('the shared container removed', () => destroyed(shared), 30_000);
   assert.not.ok(existsSync(join(containersDir(), shared)));
   assert.ok(volumeNames().includes(sharedVolume[0]), 'the volume the kept container mounts went with the --rm one');
   const own = (await devboxOk(['run', '-d', '--rm', '-v', '/own', IMAGE, 'sleep', '1000'])).stdout.trim();
   assert.is(volumeNames().length, before.length + 2);
   await devboxOk(['stop', '-t', '0', own]);
-  await eventually('the second container removed', () => destroyed(own));
+  await eventually('the second container removed', () => destroyed(own), 30_000);
   assert.equal(volumeNames().sort(), [...before, sharedVolume[0]].sort());
   await devboxOk(['rm', '-v', keeper]);
   assert.equal(volumeNames().sort(), [...before].sort());
