@@ -1,128 +1,117 @@
 /**
- * `devbox attach`: this terminal joined to a running container through its supervisor's socket (control.ts,
- * native/attach.c): the command's output from now on, and with `-i` containers our stdin, until the command
- * exits (its status is ours) or the detach keys are typed (the container runs on). Docker's and podman's rules:
- * no stdin for a container made without -i or with --no-stdin; signals go to the command unless it has a
- * terminal or --sig-proxy=false.
+ * `devbox attach`: this terminal (or these pipes) joined to a running container's command through its
+ * supervisor's socket (native/attach.c): the command's output from now on, our input when the container keeps
+ * its stdin open (-i), window sizes on a terminal. The detach keys (ctrl-p,ctrl-q by default) leave the
+ * container running; without a terminal, SIGINT and SIGTERM are passed on to it (docker's --sig-proxy).
+ * Resolves with the command's exit status, or 0 when detached.
  */
 import type { Socket } from 'node:net';
 import { DevboxError } from '../util/errors.js';
-import { signalNumber } from '../util/signals.js';
 import { connectSupervisor, FrameReader, frame, u32 } from './control.js';
-import { type Container, currentState, isRunning } from './lookup.js';
-import { readState } from './records.js';
+import type { Container } from './lookup.js';
 
 export interface AttachOptions {
-  /** Relay our stdin (when the container keeps its stdin open). */
+  /** Send our input (when the container keeps its stdin open). */
   stdin: boolean;
-  /** Pass SIGINT, SIGTERM and SIGHUP on to the command (not with a terminal: the keys go through it). */
-  sigProxy: boolean;
   detachKeys: number[];
+  /** Pass SIGINT and SIGTERM on to the command (not on a terminal, where they are keys). */
+  sigProxy: boolean;
 }
 
-/** How an attach ended: the command's exit status, or the detach keys left it running. */
-export type AttachOutcome = { exited: number } | { detached: true };
-
-const PROXIED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+const ATTACH_STDIN = 1;
+const ATTACH_OUTPUT = 2;
 
 /**
- * Finds the detach keys in input: bytes that may begin them are held until they do or do not, so a key
- * sequence split across reads still detaches and a partial one is passed on whole.
+ * Watches input for the detach sequence, which may arrive split over reads. Returns the bytes to forward:
+ * a partial match is held back until it completes (detach) or fails (forwarded then, as typed).
  */
-export class DetachKeyFilter {
-  private held: number[] = [];
+export class DetachKeyMatcher {
+  private matched = 0;
 
   constructor(private readonly keys: readonly number[]) {}
 
-  /** The bytes to pass on, and whether the keys were typed (what follows them is dropped). */
-  push(chunk: Buffer): { pass: Buffer; detach: boolean } {
-    const pass: number[] = [];
+  feed(chunk: Buffer): { forward: Buffer; detach: boolean } {
+    const out: number[] = [];
     for (const byte of chunk) {
-      if (!this.keys.length) {
-        pass.push(byte);
+      if (this.keys.length && byte === this.keys[this.matched]) {
+        if (++this.matched === this.keys.length) return { forward: Buffer.from(out), detach: true };
         continue;
       }
-      this.held.push(byte);
-      while (this.held.length && !this.held.every((b, i) => b === this.keys[i])) pass.push(this.held.shift()!);
-      if (this.held.length === this.keys.length) return { pass: Buffer.from(pass), detach: true };
+      out.push(...this.keys.slice(0, this.matched));
+      this.matched = 0;
+      if (this.keys.length && byte === this.keys[0]) this.matched = 1;
+      else out.push(byte);
     }
-    return { pass: Buffer.from(pass), detach: false };
+    return { forward: Buffer.from(out), detach: false };
   }
 }
 
-function resize(socket: Socket): void {
-  const { rows, columns } = process.stdout;
-  if (!rows || !columns) return;
-  const size = Buffer.alloc(4);
-  size.writeUInt16BE(rows, 0);
-  size.writeUInt16BE(columns, 2);
-  socket.write(frame('w', size));
+function sizeFrame(): Buffer {
+  const data = Buffer.alloc(4);
+  data.writeUInt16BE(process.stdout.rows ?? 24, 0);
+  data.writeUInt16BE(process.stdout.columns ?? 80, 2);
+  return frame('w', data);
 }
 
-export async function attachContainer(container: Container, options: AttachOptions): Promise<AttachOutcome> {
-  if (!isRunning(container)) {
-    throw new DevboxError(`cannot attach to container ${container.config.name}: it is not running`, {
-      fix: `start it attached: devbox start -a${container.config.interactive ? 'i' : ''} ${container.config.name}`,
-    });
-  }
-  const terminal = container.config.process.terminal;
-  const input = options.stdin && container.config.interactive;
-  const socket = await connectSupervisor(container);
-  const stdin = process.stdin;
-  const raw = input && terminal && stdin.isTTY;
-  const cleanups: (() => void)[] = [];
-  return new Promise<AttachOutcome>((resolve) => {
+export async function attachContainer(container: Container, options: AttachOptions): Promise<number> {
+  const socket: Socket = await connectSupervisor(container);
+  const withStdin = options.stdin && container.config.interactive;
+  const terminal = container.config.process.terminal && process.stdin.isTTY === true;
+  socket.write(frame('a', Buffer.from([(withStdin ? ATTACH_STDIN : 0) | ATTACH_OUTPUT])));
+  if (terminal) socket.write(sizeFrame());
+
+  return new Promise<number>((resolve, reject) => {
+    const cleanups: (() => void)[] = [];
     let settled = false;
-    const finish = (outcome: AttachOutcome) => {
+    const finish = (status: number | Error) => {
       if (settled) return;
       settled = true;
-      for (const cleanup of cleanups) cleanup();
-      socket.end(); // the input written so far still reaches the command
-      resolve(outcome);
+      for (const undo of cleanups.reverse()) undo();
+      socket.destroy();
+      if (status instanceof Error) reject(status);
+      else resolve(status);
     };
     const reader = new FrameReader();
-    socket.on('data', (chunk: Buffer) =>
+    socket.on('data', (chunk) =>
       reader.push(chunk, (kind, data) => {
         if (kind === 'o') process.stdout.write(data);
         else if (kind === 'E') process.stderr.write(data);
-        else if (kind === 'x') finish({ exited: data.readUInt32BE(0) });
+        else if (kind === 'x') finish(data.readUInt32BE(0));
       }),
     );
-    // The supervisor hung up without a status (killed): the status it recorded, if any.
-    socket.once('close', () => finish({ exited: currentState(readState(container.dir)).exitCode }));
-    socket.once('error', () => socket.destroy());
-    socket.write(frame('a', Buffer.from([(input ? 1 : 0) | 2])));
-    if (input) {
-      const filter = new DetachKeyFilter(options.detachKeys);
-      if (raw) {
-        stdin.setRawMode(true);
-        cleanups.push(() => stdin.setRawMode(false));
+    socket.on('error', (error) => finish(new DevboxError(`lost the supervisor of container ${container.config.name}: ${error.message}`)));
+    // The supervisor hangs up after the exit frame; a hang-up without one is a supervisor that died.
+    socket.on('close', () => finish(new DevboxError(`the supervisor of container ${container.config.name} ended without its status`)));
+
+    if (withStdin) {
+      const matcher = new DetachKeyMatcher(options.detachKeys);
+      if (terminal) {
+        process.stdin.setRawMode(true);
+        cleanups.push(() => process.stdin.setRawMode(false));
+        const resize = () => socket.write(sizeFrame());
+        process.stdout.on('resize', resize);
+        cleanups.push(() => process.stdout.off('resize', resize));
       }
       const onData = (chunk: Buffer) => {
-        const { pass, detach } = filter.push(chunk);
-        if (pass.length) socket.write(frame('i', pass));
-        if (detach) finish({ detached: true });
+        // The keys detach only on a terminal, as docker's: piped input is passed on as it is.
+        const { forward, detach } = terminal ? matcher.feed(chunk) : { forward: chunk, detach: false };
+        if (forward.length) socket.write(frame('i', forward));
+        if (detach) finish(0);
       };
       const onEnd = () => socket.write(frame('e'));
-      stdin.on('data', onData);
-      stdin.once('end', onEnd);
+      process.stdin.on('data', onData);
+      process.stdin.on('end', onEnd);
       cleanups.push(() => {
-        stdin.off('data', onData);
-        stdin.off('end', onEnd);
-        stdin.pause();
+        process.stdin.off('data', onData);
+        process.stdin.off('end', onEnd);
+        process.stdin.pause();
       });
     }
-    if (terminal && process.stdout.isTTY) {
-      resize(socket);
-      const onResize = () => resize(socket);
-      process.stdout.on('resize', onResize);
-      cleanups.push(() => process.stdout.off('resize', onResize));
-    }
     if (options.sigProxy && !terminal) {
-      for (const signal of PROXIED) {
-        const forward = () => socket.write(frame('k', u32(signalNumber(signal))));
-        process.on(signal, forward);
-        cleanups.push(() => process.off(signal, forward));
+      for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+        const pass = () => socket.write(frame('k', u32(signal === 'SIGINT' ? 2 : 15)));
+        process.on(signal, pass);
+        cleanups.push(() => process.off(signal, pass));
       }
     }
   });

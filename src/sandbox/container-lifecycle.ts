@@ -43,7 +43,7 @@ export async function startContainers(refs: readonly string[], options: StartOpt
     const container = findContainer(store.root, ref);
     if (isRunning(container)) {
       // docker start -a of a running container attaches to it.
-      if (options.attach) outcome = await attachContainer(container, { stdin: options.interactive, sigProxy: true, detachKeys });
+      if (options.attach) outcome = { exited: await attachContainer(container, { stdin: options.interactive, sigProxy: true, detachKeys }) };
       continue;
     }
     outcome = await startAndSettle(store, container.config, container.dir, {

@@ -2,7 +2,6 @@ import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import { parseDetachKeys, parseDuration, parseRestartPolicy, resolveHealthcheck } from '../../src/container/options.js';
 import { parseLogText } from '../../src/container/logs.js';
-import { DetachKeyFilter } from '../../src/container/attach.js';
 import { freeSubordinateLine } from '../../src/userns/idmap.js';
 
 test('restart policies as docker spells them; anything else is refused', () => {
@@ -47,16 +46,6 @@ test('k8s-file log lines: streams kept apart, parts joined to the line they cont
 test('the suggested subordinate range starts past every range already given out', () => {
   assert.is(freeSubordinateLine('alice:100000:65536\nbob:165536:65536\n', 'carol'), 'carol:231072:65536');
   assert.is(freeSubordinateLine('', 'carol'), 'carol:100000:65536');
-});
-
-test('the detach keys are found across reads; a partial sequence passes on whole, what follows the keys is dropped', () => {
-  const keys = parseDetachKeys('ctrl-p,ctrl-q');
-  const filter = new DetachKeyFilter(keys);
-  const text = (r: { pass: Buffer; detach: boolean }) => [r.pass.toString('latin1'), r.detach];
-  assert.equal(text(filter.push(Buffer.from('ab\x10'))), ['ab', false]);
-  assert.equal(text(filter.push(Buffer.from('c\x10\x10'))), ['\x10c\x10', false]);
-  assert.equal(text(filter.push(Buffer.from('\x11after'))), ['', true]);
-  assert.equal(text(new DetachKeyFilter([]).push(Buffer.from('\x10\x11'))), ['\x10\x11', false]);
 });
 
 test.run();
