@@ -40,6 +40,8 @@ typedef struct
   bool image_tmp; /* keep the root file system's /tmp (a build step's /tmp is part of the image) */
   bool keep_alive; /* no command: pid 1 keeps the sandbox up for later --join until it is told to stop */
   pid_t join_pid;  /* --join: run the command in the live sandbox whose pid 1 this is */
+  pid_t userns_of; /* --userns-of: our user namespace is made inside this process's (a devbox network's) */
+  pid_t netns_of;  /* --netns-of: share this process's network namespace (--network container:NAME) */
   RootfsKind rootfs;
   const char *lowerdirs, *upperdir, *workdir, *rootfs_dir, *mountpoint;
   char *fuse_program;
@@ -143,6 +145,7 @@ int supervise (pid_t child, int ready_fd, int console_socket);
 
 /* join.c */
 int join_sandbox (const Options *opts);
+void enter_outer_namespaces (const Options *opts);
 
 /* pty.c */
 int open_console (int console_socket, bool bind_console);

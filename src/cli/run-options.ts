@@ -39,9 +39,11 @@ export const RUN_OPTION_DEFS: readonly OptionDef[] = [
   {
     name: 'network',
     kind: 'string',
-    helpValue: 'slirp4netns|host|none',
-    description: 'Network: an isolated one through slirp4netns (alias slirp; default: the "network" setting), the host\'s, or none (loopback only)',
+    helpValue: 'slirp4netns|host|none|NAME|container:NAME',
+    description:
+      'Network: an isolated one through slirp4netns (alias slirp; default: the "network" setting), the host\'s, none (loopback only), a devbox network by name, or another container\'s',
   },
+  { name: 'network-alias', kind: 'multiple', helpValue: 'ALIAS', description: 'Another name the container answers to on its network' },
   {
     name: 'publish',
     char: 'p',
@@ -154,6 +156,7 @@ export function parseRunArgs(argv: readonly string[]): RunOptions {
     hostname: str('hostname'),
     entrypoint: str('entrypoint'),
     network: str('network'),
+    networkAliases: list('network-alias'),
     publish: list('publish'),
     storage: str('storage') as StorageSetting | undefined,
     pull: (str('pull') as PullPolicy | undefined) ?? 'missing',

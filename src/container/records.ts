@@ -18,7 +18,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { NetworkAttachment } from '../network/networks.js';
+import type { NetworkAttachment } from '../network/network-name.js';
 import type { PortMapping } from '../network/port-mapping.js';
 import { resolveSecurity, type SecuritySpec } from '../runtime/security.js';
 import type { BindMount, ProcessSpec } from '../runtime/spec.js';
@@ -90,8 +90,11 @@ export interface ContainerRecord {
   restartPolicy: RestartPolicy;
   /** --rm: removed when it exits. */
   autoRemove: boolean;
-  /** `networks`: the user-defined networks it is attached to (absent: a record of an older devbox, or none). */
-  network: { mode: NetworkMode; publish: PortMapping[]; allowHostLoopback: boolean; networks?: NetworkAttachment[] };
+  /**
+   * `networks`: the devbox networks it joins (absent: none, or a record of an older devbox); `shareWith`: the
+   * id of the container whose network namespace it shares (--network container:NAME). Both with mode `none`.
+   */
+  network: { mode: NetworkMode; publish: PortMapping[]; allowHostLoopback: boolean; networks?: NetworkAttachment[]; shareWith?: string };
   mounts: BindMount[];
   tmpfs: string[];
   /** How its processes are confined, and every process exec joins into it (absent: a record of an older devbox). */

@@ -13,8 +13,17 @@ export function hostResolvConf(): string {
  * even with the host's loopback hidden); the host's search domains and options still apply.
  */
 export function slirpResolvConf(hostResolvConf: string): string {
+  return resolvConfWith(SLIRP_DNS, hostResolvConf);
+}
+
+/** A devbox network's resolver, on its gateway (network/dns-server.ts); the host's search domains and options still apply. */
+export function bridgeResolvConf(gateway: string, hostResolvConf: string): string {
+  return resolvConfWith(gateway, hostResolvConf);
+}
+
+function resolvConfWith(nameserver: string, hostResolvConf: string): string {
   const kept = hostResolvConf.split('\n').filter((line) => /^(search|domain|options)\s/.test(line.trim()));
-  return `${[`nameserver ${SLIRP_DNS}`, ...kept.map((l) => l.trim())].join('\n')}\n`;
+  return `${[`nameserver ${nameserver}`, ...kept.map((l) => l.trim())].join('\n')}\n`;
 }
 
 /** /etc/hosts lines for the sandbox's own name and, when the sandbox may reach it, the host (as Podman). */

@@ -8,10 +8,12 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { appendEvent } from '../container/events.js';
 import { releaseName, reserveGeneratedName, reserveName, validateName } from '../container/names.js';
 import { parseLabels, parseRestartPolicy, resolveHealthcheck, type HealthOptions } from '../container/options.js';
+import { findContainer } from '../container/lookup.js';
 import { CREATED_STATE, containerDir, newContainerId, writeRecord, writeState, type ContainerRecord } from '../container/records.js';
 import { readImageFile } from '../image/image-files.js';
 import { parseGroup, parsePasswd, resolveUser } from '../image/passwd.js';
 import type { ImageStore, StoredImage } from '../image/store.js';
+import { requireNetwork } from '../network/networks.js';
 import { resolveNetworkOptions } from '../network/options.js';
 import { ensureImage, type PullPolicy } from '../registry/ensure.js';
 import type { SecuritySpec } from '../runtime/security.js';
@@ -48,6 +50,7 @@ export interface CreateOptions {
   entrypoint?: string;
   /** As given; resolved against the settings by network/options.ts. */
   network?: string;
+  networkAliases?: string[];
   publish: string[];
   storage?: StorageSetting;
   pull: PullPolicy;
@@ -73,6 +76,7 @@ export interface CreatedContainer {
 
 export async function createContainer(store: ImageStore, settings: Settings, options: CreateOptions): Promise<CreatedContainer> {
   const network = resolveNetworkOptions(options, settings);
+  for (const attachment of network.networks ?? []) requireNetwork(store.root, attachment.name);
   const name = options.name === undefined ? undefined : validateName(options.name);
   const labels = parseLabels(options.labels);
   const restartPolicy = parseRestartPolicy(options.restart ?? 'no');
@@ -134,7 +138,13 @@ export async function createContainer(store: ImageStore, settings: Settings, opt
     healthcheck: resolveHealthcheck(options.health, config.Healthcheck),
     restartPolicy,
     autoRemove: options.rm,
-    network: { mode: network.mode, publish: network.publish, allowHostLoopback: network.allowHostLoopback },
+    network: {
+      mode: network.mode,
+      publish: network.publish,
+      allowHostLoopback: network.allowHostLoopback,
+      ...(network.networks ? { networks: network.networks } : {}),
+      ...(network.shareWith ? { shareWith: findContainer(store.root, network.shareWith).id } : {}),
+    },
     mounts,
     tmpfs: [],
     security: options.security,
