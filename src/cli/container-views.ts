@@ -4,6 +4,8 @@
  */
 import { type Container, isRunning } from '../container/lookup.js';
 import type { ContainerRecord } from '../container/records.js';
+import type { PortMapping } from '../network/port-mapping.js';
+import { publishedPorts } from '../sandbox/containers.js';
 
 /** docker's units.HumanDuration. */
 export function humanDuration(ms: number): string {
@@ -45,8 +47,10 @@ function quoteCommand(record: ContainerRecord): string {
   return record.process.args.join(' ');
 }
 
-function portsText(record: ContainerRecord): string {
-  return record.network.publish.map((p) => `${p.hostIp}:${p.hostPort}->${p.containerPort}/${p.protocol}`).join(', ');
+function portsText(container: Container): string {
+  return publishedPorts(container.dir, isRunning(container), container.config.network.publish)
+    .map((p) => `${p.hostIp}:${p.hostPort}->${p.containerPort}/${p.protocol}`)
+    .join(', ');
 }
 
 /** Go's time.Time string, as docker's ps {{.CreatedAt}} shows it. */
@@ -82,7 +86,7 @@ export function psItem(container: Container, imageName: string, options: { noTru
     Command: `"${options.noTrunc || command.length <= 20 ? command : `${command.slice(0, 19)}…`}"`,
     CreatedAt: goTime(config.created),
     RunningFor: `${humanDuration(now - Date.parse(config.created))} ago`,
-    Ports: portsText(config),
+    Ports: portsText(container),
     State: container.state.status,
     Status: statusText(container, now),
     Size: options.size ?? '',
@@ -91,7 +95,7 @@ export function psItem(container: Container, imageName: string, options: { noTru
       .map(([k, v]) => `${k}=${v}`)
       .join(','),
     Mounts: config.mounts.map((m) => m.source).join(','),
-    Networks: config.network.mode,
+    Networks: config.network.networks?.map((n) => n.name).join(',') ?? config.network.mode,
     Label: (key: string) => labels[key] ?? '',
   };
 }
@@ -119,8 +123,14 @@ export function inspectContainer(container: Container, imageName: string): Recor
   const { config, state } = container;
   const ns = (ms: number) => ms * 1e6;
   const portKey = (p: { containerPort: number; protocol: string }) => `${p.containerPort}/${p.protocol}`;
-  const ports: Record<string, { HostIp: string; HostPort: string }[]> = {};
-  for (const p of config.network.publish) ports[portKey(p)] = [...(ports[portKey(p)] ?? []), { HostIp: p.hostIp, HostPort: String(p.hostPort) }];
+  const byPort = (mappings: readonly PortMapping[]) => {
+    const ports: Record<string, { HostIp: string; HostPort: string }[]> = {};
+    // A port published without a host port has none in the configuration (Docker's ""), and the one picked at start while it runs.
+    for (const p of mappings) ports[portKey(p)] = [...(ports[portKey(p)] ?? []), { HostIp: p.hostIp, HostPort: p.hostPort ? String(p.hostPort) : '' }];
+    return ports;
+  };
+  const bindings = byPort(config.network.publish);
+  const ports = byPort(publishedPorts(container.dir, isRunning(container), config.network.publish));
   return {
     Id: container.id,
     Created: config.created,
@@ -189,7 +199,7 @@ export function inspectContainer(container: Container, imageName: string): Recor
     HostConfig: {
       Binds: config.mounts.map((m) => `${m.source}:${m.destination}${m.readonly ? ':ro' : ''}`),
       NetworkMode: config.network.mode,
-      PortBindings: ports,
+      PortBindings: bindings,
       RestartPolicy: { Name: config.restartPolicy.name, MaximumRetryCount: config.restartPolicy.maximumRetryCount },
       AutoRemove: config.autoRemove,
       UsernsMode: config.userns === 'keep-id' ? 'keep-id' : '',

@@ -18,6 +18,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { NameOptions } from '../network/dns.js';
 import type { NetworkAttachment } from '../network/network-name.js';
 import type { PortMapping } from '../network/port-mapping.js';
 import { resolveSecurity, type SecuritySpec } from '../runtime/security.js';
@@ -94,7 +95,15 @@ export interface ContainerRecord {
    * `networks`: the devbox networks it joins (absent: none, or a record of an older devbox); `shareWith`: the
    * id of the container whose network namespace it shares (--network container:NAME). Both with mode `none`.
    */
-  network: { mode: NetworkMode; publish: PortMapping[]; allowHostLoopback: boolean; networks?: NetworkAttachment[]; shareWith?: string };
+  network: {
+    mode: NetworkMode;
+    publish: PortMapping[];
+    allowHostLoopback: boolean;
+    networks?: NetworkAttachment[];
+    shareWith?: string;
+    /** --add-host, --dns, --dns-search, --dns-option. */
+    names?: NameOptions;
+  };
   mounts: BindMount[];
   tmpfs: string[];
   /** How its processes are confined, and every process exec joins into it (absent: a record of an older devbox). */

@@ -44,7 +44,12 @@ export interface AttachRequest {
   pid: number;
   /** Its name, aliases and host name: what the network's resolver answers with its address. */
   names: string[];
+  /** --dns: where the resolver asks other names for this container (none: the network's outbound resolver). */
+  upstream: string[];
 }
+
+/** What holder.sock takes: one request per connection, one JSON line; the reply likewise. */
+export type HolderRequest = ({ op?: 'attach' } & AttachRequest) | { op: 'detach'; pid: number };
 
 export interface AttachReply {
   address: string;
@@ -176,6 +181,22 @@ export async function withNetworkHolder<T>(
 
 /** Gives the container whose pid 1 is `request.pid` its veth pair and address on the holder's network. */
 export async function attachToNetwork(holder: NetworkHolder, request: AttachRequest): Promise<AttachReply> {
+  return (await ask(holder, request, `cannot join network ${holder.network.name}`)) as AttachReply;
+}
+
+/**
+ * Cuts the link of the container whose pid 1 is `pid` (network disconnect); false when the network has no
+ * holder or the container no link on it.
+ */
+export async function detachFromNetwork(storeRoot: string, network: NetworkRecord, pid: number): Promise<boolean> {
+  const dir = holderDir(storeRoot, network);
+  const state = liveHolder(dir);
+  if (!state) return false;
+  return ((await ask({ pid: state.pid, dir, network }, { op: 'detach', pid }, `cannot leave network ${network.name}`)) as { detached: boolean }).detached;
+}
+
+/** One request to the holder; `failed` starts the message of a failure. */
+async function ask(holder: NetworkHolder, request: HolderRequest, failed: string): Promise<unknown> {
   const dirFd = openSync(holder.dir, constants.O_RDONLY | constants.O_DIRECTORY);
   const text = await new Promise<string>((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -187,10 +208,10 @@ export async function attachToNetwork(holder: NetworkHolder, request: AttachRequ
     socket.on('error', reject);
   })
     .catch((error) => {
-      throw new DevboxError(`cannot join network ${holder.network.name}: ${describeError(error)}`);
+      throw new DevboxError(`${failed}: ${describeError(error)}`);
     })
     .finally(() => closeSync(dirFd));
-  const reply = JSON.parse(text) as AttachReply | { error: string };
-  if ('error' in reply) throw new DevboxError(`cannot join network ${holder.network.name}: ${reply.error}`);
+  const reply = JSON.parse(text) as { error?: string };
+  if (reply.error) throw new DevboxError(`${failed}: ${reply.error}`);
   return reply;
 }

@@ -68,15 +68,19 @@ export interface Resolver {
 
 /**
  * Serves `lookup` (a name, lower case → its addresses; undefined: not a container of the network) on
- * address:53. `upstream`: where other names are asked, or undefined to refuse them.
+ * address:53. `upstream(client address)`: where that client's other names are asked, or undefined to refuse them.
  */
-export async function startResolver(address: string, lookup: (name: string) => string[] | undefined, upstream: string | undefined): Promise<Resolver> {
+export async function startResolver(
+  address: string,
+  lookup: (name: string) => string[] | undefined,
+  upstream: (client: string) => string | undefined,
+): Promise<Resolver> {
   const server = createSocket('udp4');
-  const forwarder = upstream ? createSocket('udp4') : undefined;
+  const forwarder = createSocket('udp4');
   /** Forwarded queries by the id devbox gave them upstream, so that two clients' ids never clash there. */
   const pending = new Map<number, { port: number; address: string; clientId: number; timer: NodeJS.Timeout }>();
   let nextId = 0;
-  forwarder?.on('message', (reply) => {
+  forwarder.on('message', (reply) => {
     const waiting = reply.length >= 12 ? pending.get(reply.readUInt16BE(0)) : undefined;
     if (!waiting) return;
     clearTimeout(waiting.timer);
@@ -93,7 +97,8 @@ export async function startResolver(address: string, lookup: (name: string) => s
       server.send(answer(query, question, question.type === TYPE_A ? addresses : []), client.port, client.address);
       return;
     }
-    if (!forwarder || !upstream) {
+    const to = upstream(client.address);
+    if (!to) {
       server.send(answer(query, question, [], RCODE_REFUSED), client.port, client.address);
       return;
     }
@@ -104,7 +109,7 @@ export async function startResolver(address: string, lookup: (name: string) => s
     pending.set(id, { port: client.port, address: client.address, clientId: query.readUInt16BE(0), timer });
     const forwarded = Buffer.from(query);
     forwarded.writeUInt16BE(id, 0);
-    forwarder.send(forwarded, 53, upstream);
+    forwarder.send(forwarded, 53, to);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -113,7 +118,7 @@ export async function startResolver(address: string, lookup: (name: string) => s
   return {
     close() {
       server.close();
-      forwarder?.close();
+      forwarder.close();
       for (const { timer } of pending.values()) clearTimeout(timer);
     },
   };

@@ -20,7 +20,7 @@ import { createInterface } from 'node:readline';
 import { withFileLock } from '../util/file-lock.js';
 import { startResolver } from './dns-server.js';
 import { hostAddress, parseSubnet } from './subnet.js';
-import type { AttachReply, AttachRequest, HolderConfig } from './bridge.js';
+import type { AttachReply, AttachRequest, HolderConfig, HolderRequest } from './bridge.js';
 
 const config = JSON.parse(process.argv[2]) as HolderConfig;
 const subnet = parseSubnet(config.subnet);
@@ -33,6 +33,7 @@ interface Endpoint {
   pid: number;
   address: string;
   names: string[];
+  upstream: string[];
 }
 const endpoints = new Map<string, Endpoint>();
 let busy = 0;
@@ -57,10 +58,19 @@ function freeAddress(): string {
   }
 }
 
+/** Cuts a container's link (network disconnect): its veth pair goes, and its names with it. */
+async function detach(pid: number): Promise<{ detached: boolean }> {
+  const found = [...endpoints].find(([, e]) => e.pid === pid);
+  if (!found) return { detached: false };
+  await ip(['link', 'del', found[0]]);
+  endpoints.delete(found[0]);
+  return { detached: true };
+}
+
 async function attach(request: AttachRequest): Promise<AttachReply> {
   const address = freeAddress();
   const veth = `vd${randomBytes(4).toString('hex')}`;
-  endpoints.set(veth, { pid: request.pid, address, names: request.names.map((n) => n.toLowerCase()) });
+  endpoints.set(veth, { pid: request.pid, address, names: request.names.map((n) => n.toLowerCase()), upstream: request.upstream ?? [] });
   try {
     await ip(['link', 'add', veth, 'mtu', String(MTU), 'type', 'veth', 'peer', 'name', 'eth0', 'mtu', String(MTU), 'netns', String(request.pid)]);
     await ip(['link', 'set', veth, 'master', 'br0', 'up']);
@@ -102,16 +112,17 @@ function serve(socket: Socket): void {
     text += chunk.toString('utf8');
     if (!text.includes('\n')) return;
     busy++;
-    let reply: AttachReply | { error: string };
+    let reply: AttachReply | { detached: boolean } | { error: string };
     try {
-      reply = await attach(JSON.parse(text) as AttachRequest);
+      const request = JSON.parse(text) as HolderRequest;
+      reply = request.op === 'detach' ? await detach(request.pid) : await attach(request);
     } catch (error) {
       reply = { error: (error as Error).message };
     } finally {
       busy--;
     }
     socket.end(`${JSON.stringify(reply)}\n`);
-    if ('error' in reply) void exitIfUnused();
+    if (!('address' in reply)) void exitIfUnused();
   });
   socket.on('error', () => {});
 }
@@ -128,7 +139,10 @@ async function main(): Promise<void> {
       ),
     );
   }
-  await startResolver(config.gateway, lookup, config.internal ? undefined : config.upstreamDns);
+  // Other names: the container's --dns server, else the outbound link's resolver; none on an internal network.
+  const upstream = (client: string) =>
+    config.internal ? undefined : ([...endpoints.values()].find((e) => e.address === client)?.upstream[0] ?? config.upstreamDns);
+  await startResolver(config.gateway, lookup, upstream);
   const monitor = spawn(config.programs.ip, ['-o', 'monitor', 'link'], { stdio: ['ignore', 'pipe', 'ignore'] });
   createInterface({ input: monitor.stdout! }).on('line', (line) => {
     const gone = /^Deleted (?:link )?\d+: (vd[0-9a-f]+)[@:]/.exec(line)?.[1];

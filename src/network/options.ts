@@ -4,6 +4,7 @@
  */
 import { NETWORK_MODES, type NetworkMode, type Settings } from '../settings/settings.js';
 import { DevboxError } from '../util/errors.js';
+import { customizesResolver, type NameOptions, resolveNameOptions } from './dns.js';
 import { type NetworkAttachment, validateNetworkName } from './network-name.js';
 import { formatPortMapping, parsePortMapping, type PortMapping } from './port-mapping.js';
 
@@ -24,6 +25,8 @@ export interface NetworkOptions {
   networks?: NetworkAttachment[];
   /** --network container:NAME: that container's network namespace (as given; mode `none`). */
   shareWith?: string;
+  /** --add-host, --dns, --dns-search, --dns-option (absent: none given). */
+  names?: NameOptions;
 }
 
 /** Attributes of a port range (from = to for one port); the first rule that holds a port applies, else `others`. */
@@ -51,6 +54,7 @@ export interface NetworkRequest {
   network?: string;
   networkAliases?: readonly string[];
   publish?: readonly string[];
+  names?: Partial<NameOptions>;
 }
 
 const usage = (message: string, fix: string) => new DevboxError(message, { fix, kind: 'usage' });
@@ -77,6 +81,7 @@ export function parseNetwork(text: string): { mode: NetworkMode; allowHostLoopba
 /** Two mappings that bind the same host port, said in a sentence; undefined when there are none. */
 export function hostPortClash(publish: readonly PortMapping[]): string | undefined {
   for (const [i, m] of publish.entries()) {
+    if (m.hostPort === 0) continue; // a free port each
     // 0.0.0.0 overlaps every address, so it clashes with any other mapping of the same port.
     const clash = publish
       .slice(0, i)
@@ -94,6 +99,20 @@ function networkName(text: string | undefined): string | undefined {
 }
 
 export function resolveNetworkOptions(request: NetworkRequest, settings: Pick<Settings, 'network' | 'autoForward' | 'allowHostLoopback'>): NetworkOptions {
+  const names = request.names ? resolveNameOptions(request.names) : undefined;
+  const resolved = resolveNetwork(request, settings);
+  if (names && (names.extraHosts.length || customizesResolver(names))) {
+    if (resolved.shareWith)
+      throw usage(
+        '--add-host, --dns and --dns-search cannot be given with --network container:…',
+        'the names are those of the container whose network it shares',
+      );
+    resolved.names = names;
+  }
+  return resolved;
+}
+
+function resolveNetwork(request: NetworkRequest, settings: Pick<Settings, 'network' | 'autoForward' | 'allowHostLoopback'>): NetworkOptions {
   const aliases = [...(request.networkAliases ?? [])];
   const name = networkName(request.network);
   if (aliases.length && !name) throw usage('--network-alias needs --network NAME', 'aliases are names on a devbox network (devbox network create)');

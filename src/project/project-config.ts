@@ -66,6 +66,8 @@ export interface ProjectConfig {
   /** The config's own mounts (the image's and the Features' are added when the sandbox starts). */
   mounts: MountConfig[];
   network: NetworkMode;
+  /** devbox.json's "network": NAME: the devbox network the sandbox joins (`network` is then `none`). */
+  networkName?: string;
   /** The config's own published ports (devcontainer.json's forwardPorts of this sandbox). */
   ports: PortMapping[];
   /** argv of the program `devbox shell` starts; undefined = the user's shell. */

@@ -14,7 +14,9 @@ import { readImageFile } from '../image/image-files.js';
 import { parseGroup, parsePasswd, resolveUser } from '../image/passwd.js';
 import type { ImageStore, StoredImage } from '../image/store.js';
 import { requireNetwork } from '../network/networks.js';
-import { resolveNetworkOptions } from '../network/options.js';
+import type { NameOptions } from '../network/dns.js';
+import { type NetworkOptions, resolveNetworkOptions } from '../network/options.js';
+import { parsePortMapping, type PortMapping } from '../network/port-mapping.js';
 import { ensureImage, type PullPolicy } from '../registry/ensure.js';
 import type { SecuritySpec } from '../runtime/security.js';
 import type { Settings, StorageSetting } from '../settings/settings.js';
@@ -51,7 +53,10 @@ export interface CreateOptions {
   /** As given; resolved against the settings by network/options.ts. */
   network?: string;
   networkAliases?: string[];
+  names?: Partial<NameOptions>;
   publish: string[];
+  /** -P: every port the image EXPOSEs, each on a free host port. */
+  publishAll?: boolean;
   storage?: StorageSetting;
   pull: PullPolicy;
   platform?: string;
@@ -72,6 +77,19 @@ export interface CreatedContainer {
   image: StoredImage;
   /** The image's unpacked layers for the container's id map, bottom first. */
   lowerDirs: string[];
+}
+
+/** -P: the image's EXPOSEd ports not published already, each to a free host port on 127.0.0.1. */
+function exposedPorts(exposed: Record<string, object> | null | undefined, network: NetworkOptions): PortMapping[] {
+  const ports = Object.keys(exposed ?? {})
+    .map(parsePortMapping)
+    .filter((e) => !network.publish.some((p) => p.containerPort === e.containerPort && p.protocol === e.protocol));
+  if (ports.length && network.mode !== 'slirp4netns')
+    throw new DevboxError(`cannot publish ports with network "${network.networks?.[0]?.name ?? network.mode}"`, {
+      fix: 'leave -P out, or use --network slirp4netns',
+      kind: 'usage',
+    });
+  return ports;
 }
 
 export async function createContainer(store: ImageStore, settings: Settings, options: CreateOptions): Promise<CreatedContainer> {
@@ -104,6 +122,7 @@ export async function createContainer(store: ImageStore, settings: Settings, opt
   const lowerDirs = await store.layerDirs(image, mapping);
   const storage = await selectDriver(options.storage ?? settings.storage, store.root, mapping);
   const config = image.config.config ?? {};
+  if (options.publishAll) network.publish.push(...exposedPorts(config.ExposedPorts, network));
   const user = resolveUser(
     options.user || config.User || '',
     parsePasswd(readImageFile(lowerDirs, 'etc/passwd')),
@@ -143,6 +162,7 @@ export async function createContainer(store: ImageStore, settings: Settings, opt
       publish: network.publish,
       allowHostLoopback: network.allowHostLoopback,
       ...(network.networks ? { networks: network.networks } : {}),
+      ...(network.names ? { names: network.names } : {}),
       ...(network.shareWith ? { shareWith: findContainer(store.root, network.shareWith).id } : {}),
     },
     mounts,

@@ -11,13 +11,21 @@ import { eventsLog } from '../container/events.js';
 import { type Container, isRunning, loadContainer } from '../container/lookup.js';
 import { containerSecurity, LOG_FILE, SUPERVISOR_LOG, shortId, type ContainerRecord } from '../container/records.js';
 import type { ImageStore } from '../image/store.js';
-import { bridgeResolvConf, hostResolvConf, networkHostsEntries, slirpResolvConf } from '../network/dns.js';
+import {
+  bridgeResolvConf,
+  customizesResolver,
+  extraHostsEntries,
+  hostResolvConf,
+  hostResolvConfWith,
+  networkHostsEntries,
+  slirpResolvConf,
+} from '../network/dns.js';
 import { requireNetwork } from '../network/networks.js';
 import type { NetworkOptions } from '../network/options.js';
 import { attachSandboxNetwork, prepareSlirp4netns, type SandboxNetwork } from '../network/sandbox-network.js';
 import { readPid, spawnContainerSupervisor, SYNC_FD } from '../runtime/launch.js';
 import { containerArgs, type SandboxSpec, type Supervision } from '../runtime/spec.js';
-import { type IdMapping, nestIdMap } from '../userns/idmap.js';
+import { type IdMapping, nestIdMapping } from '../userns/idmap.js';
 import { DevboxError, describeError } from '../util/errors.js';
 import { signalNumber } from '../util/signals.js';
 import { warn } from '../util/warn.js';
@@ -119,11 +127,9 @@ function sharedContainer(store: ImageStore, record: ContainerRecord): Container 
 }
 
 function nestedMapping(outer: IdMapping, mapping: IdMapping): IdMapping {
-  const uidMap = nestIdMap(outer.uidMap, mapping.uidMap);
-  const gidMap = nestIdMap(outer.gidMap, mapping.gidMap);
-  if (!uidMap || !gidMap)
-    throw new DevboxError("the container's id map is not inside its network's", { fix: 'recreate the container (devbox rm, devbox run)' });
-  return { ...mapping, uidMap, gidMap };
+  const nested = nestIdMapping(outer, mapping);
+  if (!nested) throw new DevboxError("the container's id map is not inside its network's", { fix: 'recreate the container (devbox rm, devbox run)' });
+  return nested;
 }
 
 export async function startContainer(store: ImageStore, record: ContainerRecord, dir: string, request: StartRequest): Promise<StartOutcome> {
@@ -138,8 +144,9 @@ export async function startContainer(store: ImageStore, record: ContainerRecord,
         outerMapping: record.idMapping,
         async attach(pid) {
           const names = [record.name, ...attachment.aliases, record.hostname];
-          const given = await attachToNetwork(holder, { pid, names });
-          writeNameFiles(dir, record.hostname, [`${given.address}\t${record.hostname} ${record.name}`], bridgeResolvConf(given.gateway, hostResolvConf()));
+          const given = await attachToNetwork(holder, { pid, names, upstream: record.network.names?.dns ?? [] });
+          const hosts = [`${given.address}\t${record.hostname} ${record.name}`, ...extraHostsEntries(record.network.names?.extraHosts ?? [])];
+          writeNameFiles(dir, record.hostname, hosts, bridgeResolvConf(given.gateway, hostResolvConf(), record.network.names));
         },
       }),
     );
@@ -163,12 +170,16 @@ async function launchContainer(store: ImageStore, record: ContainerRecord, dir: 
   const lowerDirs = await store.layerDirs(image, record.idMapping);
   const network: NetworkOptions = { ...record.network, autoForward: request.autoForward && !request.detach };
   const slirp = network.mode === 'slirp4netns' ? await prepareSlirp4netns(join(store.root, 'slirp4netns.json'), 'run with --network host') : undefined;
-  const names = writeNameFiles(
-    dir,
-    record.hostname,
-    networkHostsEntries(network, record.hostname),
-    slirp ? slirpResolvConf(hostResolvConf()) : join_ ? '' : undefined,
-  );
+  const given = record.network.names;
+  const resolvConf = slirp
+    ? slirpResolvConf(hostResolvConf(), given)
+    : join_
+      ? '' // written when the network is joined
+      : given && customizesResolver(given)
+        ? hostResolvConfWith(hostResolvConf(), given)
+        : undefined;
+  const hosts = [...networkHostsEntries(network, record.hostname), ...extraHostsEntries(given?.extraHosts ?? [])];
+  const names = writeNameFiles(dir, record.hostname, hosts, resolvConf);
   rmSync(join(dir, 'ports.json'), { force: true }); // the forwards of an earlier start
   const spec: SandboxSpec = {
     idMapping: join_ ? nestedMapping(join_.outerMapping, record.idMapping) : record.idMapping,

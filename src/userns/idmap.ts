@@ -169,3 +169,10 @@ export function nestIdMap(outer: readonly IdMapEntry[], inner: readonly IdMapEnt
   }
   return nested;
 }
+
+/** `mapping` for a user namespace made inside one with `outer` (nestIdMap of both maps); undefined when it does not fit. */
+export function nestIdMapping(outer: IdMapping, mapping: IdMapping): IdMapping | undefined {
+  const uidMap = nestIdMap(outer.uidMap, mapping.uidMap);
+  const gidMap = nestIdMap(outer.gidMap, mapping.gidMap);
+  return uidMap && gidMap ? { ...mapping, uidMap, gidMap } : undefined;
+}

@@ -162,6 +162,39 @@ test('--network container:NAME shares its localhost; a target that is not runnin
   assert.is(refused.stderr.trim().split('\n').length, 1);
 });
 
+test('disconnect cuts a running container off at once; connect puts a stopped one on the network from its next start', async () => {
+  await network('bridge-d');
+  await start('cut', 'bridge-d', 'nc -ll -p 7000 -e echo cut-ok');
+  const reach = async () =>
+    (
+      await devbox([
+        'run',
+        '--rm',
+        '--network',
+        'bridge-d',
+        IMAGE,
+        'sh',
+        '-c',
+        untilOk('nc -w 2 cut 7000 </dev/null | grep -q cut-ok') + '; nc -w 2 cut 7000 </dev/null',
+      ])
+    ).stdout;
+  assert.match(await reach(), /cut-ok/);
+  await devboxOk(['network', 'disconnect', 'bridge-d', 'cut']);
+  const links = (await devboxOk(['exec', 'cut', 'ls', '/sys/class/net'])).stdout;
+  assert.is(links, 'lo\n', 'its eth0 went with the veth pair');
+  assert.not.match(await reach(), /cut-ok/);
+  const inspect = JSON.parse((await devboxOk(['network', 'inspect', 'bridge-d'])).stdout);
+  assert.equal(inspect[0].Containers, {});
+  containers.push('joiner');
+  await devboxOk(['create', '--name', 'joiner', '--network', 'none', IMAGE, 'sh', '-c', 'nc -ll -p 7001 -e echo joiner-ok']);
+  await devboxOk(['network', 'connect', '--alias', 'late', 'bridge-d', 'joiner']);
+  await devboxOk(['start', 'joiner']);
+  const r = await devboxOk(['run', '--rm', '--network', 'bridge-d', IMAGE, 'sh', '-c', untilOk('nc -w 2 late 7001 </dev/null | grep joiner-ok')]);
+  assert.match(r.stdout, /joiner-ok/);
+  const running = await devbox(['network', 'connect', 'bridge-d', 'joiner']);
+  assert.match(running.stderr, /^devbox: container joiner is already connected to network bridge-d/);
+});
+
 test('bad input: an unknown network, a network in use — one line each', async () => {
   const unknown = await devbox(['run', '--rm', '--network', 'bridge-nope', IMAGE, 'true']);
   assert.is(unknown.exitCode, 125);
@@ -187,6 +220,8 @@ test('kill -9 of a supervisor: its container and then the network holder and sli
   assert.ok(supervisorPid > 0);
   const [holder] = holders();
   assert.ok(holder, 'a holder runs while the container does');
+  // exec enters a container whose user namespace is nested in the network's.
+  assert.match((await devboxOk(['exec', 'victim', 'cat', '/proc/self/net/dev'])).stdout, /eth0:/);
   process.kill(supervisorPid, 'SIGKILL');
   await eventually('the holder to go', () => (startTimeOf(holder!.pid) === holder!.start ? undefined : true), 15000);
   assert.not.ok(existsSync(join(networksDir(), 'bridge-k.run', 'holder.json')));
