@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { usageError } from '../util/errors.js';
-import type { NetworkOptions } from './options.js';
+import type { NetworkMode } from '../settings/settings.js';
 import { SLIRP_DNS, SLIRP_GATEWAY, SLIRP_GUEST } from './slirp4netns.js';
 
 /** The host's resolver configuration, whose search domains and options a slirp4netns sandbox keeps. */
@@ -80,7 +80,7 @@ export function customizesResolver(names: NameOptions): boolean {
 }
 
 /** /etc/hosts lines for the sandbox's own name and, when the sandbox may reach it, the host (as Podman). */
-export function networkHostsEntries(options: Pick<NetworkOptions, 'mode' | 'allowHostLoopback'>, hostname: string): string[] {
+export function networkHostsEntries(options: { mode: NetworkMode; allowHostLoopback: boolean }, hostname: string): string[] {
   if (options.mode !== 'slirp4netns') return [`127.0.1.1\t${hostname}`];
   return [`${SLIRP_GUEST}\t${hostname}`, ...(options.allowHostLoopback ? [`${SLIRP_GATEWAY}\thost.containers.internal host.docker.internal`] : [])];
 }
