@@ -5,7 +5,7 @@
 import { type Container, isRunning } from '../container/lookup.js';
 import type { ContainerRecord } from '../container/records.js';
 import type { PortMapping } from '../network/port-mapping.js';
-import { publishedPorts } from '../sandbox/containers.js';
+import { publishedPorts, readJoinedNetworks } from '../sandbox/containers.js';
 
 /** docker's units.HumanDuration. */
 export function humanDuration(ms: number): string {
@@ -198,13 +198,24 @@ export function inspectContainer(container: Container, imageName: string): Recor
     },
     HostConfig: {
       Binds: config.mounts.map((m) => `${m.source}:${m.destination}${m.readonly ? ':ro' : ''}`),
-      NetworkMode: config.network.mode,
+      NetworkMode: config.network.networks?.[0]?.name ?? (config.network.shareWith ? `container:${config.network.shareWith}` : config.network.mode),
       PortBindings: bindings,
       RestartPolicy: { Name: config.restartPolicy.name, MaximumRetryCount: config.restartPolicy.maximumRetryCount },
       AutoRemove: config.autoRemove,
       UsernsMode: config.userns === 'keep-id' ? 'keep-id' : '',
       Tmpfs: Object.fromEntries(config.tmpfs.map((t) => [t, ''])),
     },
-    NetworkSettings: { Ports: ports },
+    NetworkSettings: { Ports: ports, Networks: networksOf(container) },
   };
+}
+
+/** NetworkSettings.Networks: each devbox network the container is on, with its address there while it runs. */
+function networksOf(container: Container): Record<string, unknown> {
+  const joined = isRunning(container) ? readJoinedNetworks(container.dir) : {};
+  return Object.fromEntries(
+    (container.config.network.networks ?? []).map((n) => {
+      const at = joined[n.name];
+      return [n.name, { Aliases: n.aliases, IPAddress: at?.address ?? '', IPPrefixLen: at?.prefix ?? 0, Gateway: at?.gateway ?? '' }];
+    }),
+  );
 }

@@ -29,7 +29,7 @@ import { type IdMapping, nestIdMapping } from '../userns/idmap.js';
 import { DevboxError, describeError } from '../util/errors.js';
 import { signalNumber } from '../util/signals.js';
 import { warn } from '../util/warn.js';
-import { nameFileMounts, writeNameFiles, writePorts } from './containers.js';
+import { nameFileMounts, writeJoinedNetworks, writeNameFiles, writePorts } from './containers.js';
 import { attachLiveNetwork } from './live-network.js';
 import { assembleRootfs } from './rootfs.js';
 
@@ -145,6 +145,7 @@ export async function startContainer(store: ImageStore, record: ContainerRecord,
         async attach(pid) {
           const names = [record.name, ...attachment.aliases, record.hostname];
           const given = await attachToNetwork(holder, { pid, names, upstream: record.network.names?.dns ?? [] });
+          writeJoinedNetworks(dir, { [network.name]: given });
           const hosts = [`${given.address}\t${record.hostname} ${record.name}`, ...extraHostsEntries(record.network.names?.extraHosts ?? [])];
           writeNameFiles(dir, record.hostname, hosts, bridgeResolvConf(given.gateway, hostResolvConf(), record.network.names));
         },
@@ -180,7 +181,8 @@ async function launchContainer(store: ImageStore, record: ContainerRecord, dir: 
         : undefined;
   const hosts = [...networkHostsEntries(network, record.hostname), ...extraHostsEntries(given?.extraHosts ?? [])];
   const names = writeNameFiles(dir, record.hostname, hosts, resolvConf);
-  rmSync(join(dir, 'ports.json'), { force: true }); // the forwards of an earlier start
+  // The forwards and addresses of an earlier start.
+  for (const file of ['ports.json', 'networks.json']) rmSync(join(dir, file), { force: true });
   const spec: SandboxSpec = {
     idMapping: join_ ? nestedMapping(join_.outerMapping, record.idMapping) : record.idMapping,
     rootfs: await assembleRootfs(record.storage, record.idMapping, lowerDirs, dir),

@@ -73,3 +73,18 @@ export function publishedPorts(dir: string, running: boolean, publish: readonly 
     .filter((f) => f.origin === 'publish')
     .map(({ hostIp, hostPort, containerPort, protocol }) => ({ hostIp, hostPort, containerPort, protocol }));
 }
+
+/** Where a running container is on each devbox network it joined (networks.json, written at its start). */
+export type JoinedNetworks = Record<string, { address: string; gateway: string; prefix: number }>;
+
+export function writeJoinedNetworks(dir: string, joined: JoinedNetworks): void {
+  writeJson(join(dir, 'networks.json'), joined);
+}
+
+export function readJoinedNetworks(dir: string): JoinedNetworks {
+  try {
+    return JSON.parse(readFileSync(join(dir, 'networks.json'), 'utf8')) as JoinedNetworks;
+  } catch {
+    return {}; // not on a network, or not started since devbox wrote it
+  }
+}

@@ -93,6 +93,8 @@ test('two containers on a network reach each other by name and alias, TCP and UD
   assert.match(udp, /udp-ok/);
   const address = (await probe('bridge-a', 'nslookup db 2>/dev/null | sed -n "s/^Address: *//p" | tail -n 1')).trim();
   assert.match(address, /^10\.89\.\d+\.\d+$/);
+  const inspected = await devboxOk(['inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}} {{.HostConfig.NetworkMode}}', 'db']);
+  assert.is(inspected.stdout, `${address} bridge-a\n`);
   // From another network: the name is unknown there, and the address leads out through slirp4netns, to the
   // host, which has no such network (slirp4netns accepts the connection and closes it: no reply comes).
   const other = await probe('bridge-b', `nslookup db 2>&1; nc -w 2 ${address} 5432 </dev/null; echo done`);
