@@ -6,7 +6,7 @@
  *  - latency of the first connection answered through a forward after a listener appears inside: through a
  *    port published with -p (the forward exists already) and through auto-forward (devbox must notice it);
  *  - container → container on one user-defined network (devbox network create / podman network create): MIB
- *    mebibytes from busybox dd through nc to a server container, as dd in the client reports them, and the
+ *    mebibytes from busybox dd through nc to a server container, timed in the client by busybox time, and the
  *    time from `run` of a client to its first exchange with the server done (start-up, joining the network,
  *    one connection).
  * Prints medians and ratios to podman. Usage: node dist/bench/network.js [RUNS] [MIB]
@@ -147,11 +147,11 @@ async function listenerLatency(args: string[], hostPort: (port: number) => numbe
   return median(samples);
 }
 
-/** busybox dd's closing line: "N bytes (…) copied, S seconds, …". */
-function ddGbps(output: string): number {
-  const m = /(\d+) bytes .*copied, ([\d.]+) seconds/.exec(output);
-  if (!m) throw new Error(`no dd statistics in: ${output.slice(-300)}`);
-  return (Number(m[1]) * 8) / Number(m[2]) / 1e9;
+/** Gbit/s of `mib` MiB sent in the time busybox's `time` reports ("real\t0m 1.23s"). */
+function timedGbps(output: string): number {
+  const m = /real\s+(\d+)m\s*([\d.]+)s/.exec(output);
+  if (!m) throw new Error(`no time in: ${output.slice(-300)}`);
+  return (mib * 2 ** 20 * 8) / (Number(m[1]) * 60 + Number(m[2])) / 1e9;
 }
 
 /**
@@ -188,8 +188,8 @@ async function betweenContainers(
     client(`until echo | nc ${address} 5001 | grep -q hi; do sleep 0.1; done`); // the server listens
     const samples: number[] = [];
     for (let i = 0; i <= runs; i++) {
-      const out = client(`dd if=/dev/zero bs=1M count=${mib} 2>/tmp/dd | nc ${address} 5000; cat /tmp/dd`);
-      if (i > 0) samples.push(ddGbps(out));
+      const out = client(`time sh -c 'dd if=/dev/zero bs=1M count=${mib} 2>/dev/null | nc ${address} 5000' 2>&1`);
+      if (i > 0) samples.push(timedGbps(out));
     }
     const first: number[] = [];
     for (let i = 0; i < runs; i++) {
@@ -209,7 +209,7 @@ const env = { ...process.env, XDG_DATA_HOME: join(work, 'data'), XDG_CONFIG_HOME
 const podmanEnv = { ...process.env, XDG_DATA_HOME: join(work, 'podman-data') };
 try {
   const tarPath = join(work, 'rootfs.tar');
-  const applets = ['nc', 'httpd', 'dd'].map((a): TarEntry => ({ name: `bin/${a}`, type: 'symlink', linkname: 'busybox' }));
+  const applets = ['nc', 'httpd', 'dd', 'time'].map((a): TarEntry => ({ name: `bin/${a}`, type: 'symlink', linkname: 'busybox' }));
   writeFileSync(tarPath, await packTar([...busyboxRootfs(), ...applets]));
   sh(process.execPath, [DEVBOX_BIN, 'image', 'import', tarPath, 'bench-net'], env);
   sh('podman', ['import', tarPath, 'localhost/bench-net'], podmanEnv);
