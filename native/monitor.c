@@ -114,6 +114,28 @@ queue_input (Monitor *m, const char *buf, size_t len)
   m->pending_len += len;
 }
 
+static void
+flush_input (Monitor *m)
+{
+  int target = m->master >= 0 ? m->master : m->in_fd;
+  if (target < 0)
+    return;
+  if (m->pending_off < m->pending_len)
+    {
+      ssize_t n = write (target, m->pending + m->pending_off, m->pending_len - m->pending_off);
+      if (n > 0)
+        m->pending_off += (size_t) n;
+      else if (n < 0 && errno != EAGAIN && errno != EINTR)
+        m->pending_off = m->pending_len; /* the command closed its input */
+    }
+  if (m->close_input && m->pending_off == m->pending_len && m->master < 0)
+    {
+      close (m->in_fd);
+      m->in_fd = -1;
+      m->close_input = false;
+    }
+}
+
 /* End of input: the pipe closes; a terminal gets its end-of-file character, as script(1) sends. */
 void
 end_input (Monitor *m)
@@ -123,23 +145,12 @@ end_input (Monitor *m)
     queue_input (m, (const char *) &t.c_cc[VEOF], 1);
   else if (m->in_fd >= 0)
     {
-      close (m->in_fd);
-      m->in_fd = -1;
+      /* Input that came before the end goes first: closing now would drop it. */
+      m->close_input = true;
+      flush_input (m);
     }
 }
 
-static void
-flush_input (Monitor *m)
-{
-  int target = m->master >= 0 ? m->master : m->in_fd;
-  if (target < 0 || m->pending_off == m->pending_len)
-    return;
-  ssize_t n = write (target, m->pending + m->pending_off, m->pending_len - m->pending_off);
-  if (n > 0)
-    m->pending_off += (size_t) n;
-  else if (n < 0 && errno != EAGAIN && errno != EINTR)
-    m->pending_off = m->pending_len; /* the command closed its input */
-}
 
 /* Leaves the caller: the container goes on, supervised, without a terminal or a caller to die with. */
 static void

@@ -60,6 +60,7 @@ typedef struct
   bool foreground, caller_input;
   char pending[8192];
   size_t pending_len, pending_off;
+  bool close_input; /* end of input asked for: in_fd closes once what is pending is written */
   size_t key_match;
   int listen_fd;
   Client clients[MAX_CLIENTS];
