@@ -4,7 +4,11 @@
  *    devbox's slirp4netns network with -p, devbox's host network (no forwarding: the baseline), and rootless
  *    podman's slirp4netns network with its default port handler (rootlesskit) and with slirp4netns's own;
  *  - latency of the first connection answered through a forward after a listener appears inside: through a
- *    port published with -p (the forward exists already) and through auto-forward (devbox must notice it).
+ *    port published with -p (the forward exists already) and through auto-forward (devbox must notice it);
+ *  - container → container on one user-defined network (devbox network create / podman network create): MIB
+ *    mebibytes from busybox dd through nc to a server container, timed in the client by busybox time, and the
+ *    time from `run` of a client to its first exchange with the server done (start-up, joining the network,
+ *    one connection).
  * Prints medians and ratios to podman. Usage: node dist/bench/network.js [RUNS] [MIB]
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
@@ -143,12 +147,69 @@ async function listenerLatency(args: string[], hostPort: (port: number) => numbe
   return median(samples);
 }
 
+/** Gbit/s of `mib` MiB sent in the time busybox's `time` reports ("real\t0m 1.23s"). */
+function timedGbps(output: string): number {
+  const m = /real\s+(\d+)m\s*([\d.]+)s/.exec(output);
+  if (!m) throw new Error(`no time in: ${output.slice(-300)}`);
+  return (mib * 2 ** 20 * 8) / (Number(m[1]) * 60 + Number(m[2])) / 1e9;
+}
+
+/**
+ * A server container on a new network and clients beside it: throughput of dd piped through nc to it, and
+ * the wall time of a client's `run` up to its first exchange with the server. `cli`: devbox or podman, as argv.
+ * podman 4 with CNI resolves no container names here, so both connect to the server's address.
+ */
+async function betweenContainers(
+  name: string,
+  cli: string[],
+  global: string[],
+  cliEnv: NodeJS.ProcessEnv,
+): Promise<{ name: string; gbps: number; firstMs: number }> {
+  const [cmd, ...pre] = cli;
+  const run = (args: string[]) => sh(cmd, [...pre, ...global, ...args], cliEnv);
+  const image = cmd === 'podman' ? 'localhost/bench-net' : 'bench-net';
+  const network = 'bench-bridge';
+  run(['network', 'create', network]);
+  try {
+    run([
+      'run',
+      '-d',
+      '--name',
+      'bench-server',
+      '--network',
+      network,
+      image,
+      'sh',
+      '-c',
+      'nc -ll -p 5000 -e dd bs=1M of=/dev/null & nc -ll -p 5001 -e echo hi & wait',
+    ]);
+    const address = run(['inspect', '-f', `{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}`, 'bench-server']).trim();
+    const client = (script: string) => run(['run', '--rm', '--network', network, image, 'sh', '-c', script]);
+    client(`until echo | nc ${address} 5001 | grep -q hi; do sleep 0.1; done`); // the server listens
+    const samples: number[] = [];
+    for (let i = 0; i <= runs; i++) {
+      const out = client(`time sh -c 'dd if=/dev/zero bs=1M count=${mib} 2>/dev/null | nc ${address} 5000' 2>&1`);
+      if (i > 0) samples.push(timedGbps(out));
+    }
+    const first: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const t0 = performance.now();
+      client(`echo | nc ${address} 5001`);
+      first.push(performance.now() - t0);
+    }
+    return { name, gbps: median(samples), firstMs: median(first) };
+  } finally {
+    spawnSync(cmd, [...pre, ...global, 'rm', '-f', 'bench-server'], { stdio: 'ignore', env: cliEnv });
+    spawnSync(cmd, [...pre, 'network', 'rm', network], { stdio: 'ignore', env: cliEnv });
+  }
+}
+
 const work = mkdtempSync(join(tmpdir(), 'devbox-bench-net-'));
 const env = { ...process.env, XDG_DATA_HOME: join(work, 'data'), XDG_CONFIG_HOME: join(work, 'config') };
 const podmanEnv = { ...process.env, XDG_DATA_HOME: join(work, 'podman-data') };
 try {
   const tarPath = join(work, 'rootfs.tar');
-  const applets = ['nc', 'httpd', 'dd'].map((a): TarEntry => ({ name: `bin/${a}`, type: 'symlink', linkname: 'busybox' }));
+  const applets = ['nc', 'httpd', 'dd', 'time'].map((a): TarEntry => ({ name: `bin/${a}`, type: 'symlink', linkname: 'busybox' }));
   writeFileSync(tarPath, await packTar([...busyboxRootfs(), ...applets]));
   sh(process.execPath, [DEVBOX_BIN, 'image', 'import', tarPath, 'bench-net'], env);
   sh('podman', ['import', tarPath, 'localhost/bench-net'], podmanEnv);
@@ -209,6 +270,17 @@ try {
   console.log(`\nfirst answered connection after a listener starts inside, median of ${LATENCY_RUNS}`);
   console.log(`${'published port (-p)'.padEnd(40)} ${viaPublished.toFixed(1).padStart(6)} ms`);
   console.log(`${'auto-forward'.padEnd(40)} ${viaAuto.toFixed(1).padStart(6)} ms   (+${(viaAuto - viaPublished).toFixed(1)} ms)`);
+
+  const onNetwork = [
+    await betweenContainers('devbox network', [process.execPath, DEVBOX_BIN], [], env),
+    await betweenContainers('podman network (CNI, rootless-netns)', ['podman'], ['--runtime', 'runc'], podmanEnv),
+  ];
+  const [ours, theirs] = onNetwork;
+  console.log(`\ncontainer → container on one network, ${mib} MiB (dd | nc), median of ${runs} runs after a warm-up`);
+  for (const r of onNetwork) console.log(`${r.name.padEnd(40)} ${r.gbps.toFixed(2).padStart(6)} Gbit/s   ${(r.gbps / theirs.gbps).toFixed(2)}x podman`);
+  console.log(`\nrun of a client on the network until its first exchange with a server there is done, median of ${runs}`);
+  for (const r of [ours, theirs])
+    console.log(`${r.name.padEnd(40)} ${r.firstMs.toFixed(1).padStart(6)} ms   ${(r.firstMs / theirs.firstMs).toFixed(2)}x podman`);
   spawnSync('podman', ['rmi', '-f', 'localhost/bench-net'], { stdio: 'ignore', env: podmanEnv });
   spawnSync('podman', ['unshare', 'rm', '-rf', join(work, 'podman-data')], { stdio: 'ignore', env: podmanEnv });
 } finally {

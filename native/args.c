@@ -18,6 +18,8 @@
   X (UID_MAP, "--uid-map", 1, false)            \
   X (GID_MAP, "--gid-map", 1, false)            \
   X (UNSHARE_NET, "--unshare-net", 0, false)    \
+  X (USERNS_OF, "--userns-of", 1, false)        \
+  X (NETNS_OF, "--netns-of", 1, false)          \
   X (NO_PIVOT, "--no-pivot", 0, false)          \
   X (OVERLAY, "--overlay", 3, false)            \
   X (FUSE_OVERLAY, "--fuse-overlay", 4, false)  \
@@ -328,6 +330,8 @@ apply_option (Options *opts, OptionId id, char **a)
     case OPT_KEEP_ALIVE: opts->keep_alive = true; break;
     case OPT_JOIN: opts->join_pid = (pid_t) parse_number (a[0], 0x3fffffffUL, "--join"); break;
     case OPT_ARCHIVE: opts->archive = true; break;
+    case OPT_USERNS_OF: opts->userns_of = (pid_t) parse_number (a[0], 0x3fffffffUL, "--userns-of"); break;
+    case OPT_NETNS_OF: opts->netns_of = (pid_t) parse_number (a[0], 0x3fffffffUL, "--netns-of"); break;
     case OPT_CAPS: parse_caps (a[0], opts); break;
     case OPT_SECCOMP: opts->seccomp_program = a[0]; break;
     case OPT_MASKED_PATH: add_mount (opts, MOUNT_MASK, NULL, a[0]); break;
@@ -380,7 +384,8 @@ static void
 validate_no_pivot (const Options *opts)
 {
   for (int id = 0; id < N_OPTIONS; id++)
-    if (seen[id] && id != OPT_UID_MAP && id != OPT_GID_MAP && id != OPT_NO_PIVOT && id != OPT_OVERLAY && id != OPT_MOUNTPOINT && id != OPT_CONFINE)
+    if (seen[id] && id != OPT_UID_MAP && id != OPT_GID_MAP && id != OPT_NO_PIVOT && id != OPT_OVERLAY && id != OPT_MOUNTPOINT && id != OPT_CONFINE
+        && id != OPT_UNSHARE_NET && id != OPT_SYNC_FD)
       die ("--no-pivot cannot be combined with %s", option_table[id].name);
   if (opts->confine_dir && (seen[OPT_OVERLAY] || opts->command == NULL))
     die ("--confine takes a command and no --overlay");
@@ -428,7 +433,7 @@ validate_identity (const Options *opts)
     if (!id_map_contains (&opts->gid_map, opts->groups[i]))
       die ("--groups: %u is not mapped in the user namespace", (unsigned) opts->groups[i]);
   /* An unprivileged process may map its own gid only after denying setgroups (CVE-2014-8989). */
-  if (opts->n_groups && geteuid () != 0 && opts->gid_map.tool == NULL)
+  if (opts->n_groups && geteuid () != 0 && opts->gid_map.tool == NULL && !opts->userns_of)
     die ("--groups needs a gid map written by newgidmap: with a single-id map setgroups is denied");
   if (opts->hostname && (opts->hostname[0] == '\0' || strlen (opts->hostname) > HOST_NAME_MAX))
     die ("--hostname: expected 1 to %d characters: \"%s\"", HOST_NAME_MAX, opts->hostname);
@@ -441,7 +446,8 @@ find_programs (Options *opts)
   static const char *const tools[] = { "newuidmap", "newgidmap" };
   IdMap *maps[] = { &opts->uid_map, &opts->gid_map };
   unsigned long own[] = { getuid (), getgid () };
-  for (int i = 0; i < 2; i++)
+  /* Nested in a namespace of ours (--userns-of), we have its privileges and write the maps ourselves. */
+  for (int i = 0; i < 2 && !opts->userns_of; i++)
     if (!writes_map_itself (maps[i], own[i]) && (maps[i]->tool = find_in_path (tools[i])) == NULL)
       die ("%s not found: install the uidmap package", tools[i]);
   if (opts->fuse_program)
@@ -541,6 +547,8 @@ validate_options (Options *opts)
     die ("no command given after --");
   if (opts->archive)
     validate_archive (opts);
+  if (opts->netns_of && (opts->netns_of != opts->userns_of || opts->unshare_net))
+    die ("--netns-of PID needs --userns-of the same PID, and no --unshare-net");
   validate_container (opts);
   validate_paths (opts);
   if (opts->sync_fd >= 0)

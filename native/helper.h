@@ -52,6 +52,8 @@ typedef struct
   bool keep_alive; /* no command: pid 1 keeps the sandbox up for later --join until it is told to stop */
   bool archive;    /* the command is one of the helper's own file operations (archive.c), not a program */
   pid_t join_pid;  /* --join: run the command in the live sandbox whose pid 1 this is */
+  pid_t userns_of; /* --userns-of: our user namespace is made inside this process's (a devbox network's) */
+  pid_t netns_of;  /* --netns-of: share this process's network namespace (--network container:NAME) */
   RootfsKind rootfs;
   const char *lowerdirs, *upperdir, *workdir, *rootfs_dir, *mountpoint;
   char *fuse_program;
@@ -158,6 +160,7 @@ int supervise (pid_t child, int ready_fd, int console_socket);
 
 /* join.c */
 int join_sandbox (const Options *opts);
+void enter_outer_namespaces (const Options *opts);
 
 /* pty.c */
 int open_console (int console_socket, bool bind_console);

@@ -51,6 +51,24 @@ enter_namespaces (pid_t pid)
   use_current_root ();
 }
 
+/*
+ * --userns-of PID (and --netns-of PID): enter that process's user namespace, whose owner we are, before the
+ * sandbox's namespaces are made, so that they are made inside it. A devbox network's holder owns the
+ * network's namespace: a container whose user namespace is nested in the holder's can be given a veth pair
+ * by it, which a sibling user namespace could not (moving a link into a network namespace takes
+ * CAP_NET_ADMIN over the namespace's owner). --netns-of shares the network namespace of another container.
+ */
+void
+enter_outer_namespaces (const Options *opts)
+{
+  int pidfd = (int) syscall (SYS_pidfd_open, opts->userns_of, 0);
+  if (pidfd < 0)
+    die_with_error ("--userns-of: no process %d", (int) opts->userns_of);
+  if (setns (pidfd, CLONE_NEWUSER | (opts->netns_of ? CLONE_NEWNET : 0)) < 0)
+    die_with_error ("enter the namespaces of pid %d", (int) opts->userns_of);
+  close (pidfd);
+}
+
 int
 join_sandbox (const Options *opts)
 {

@@ -83,22 +83,6 @@ die_with_outer_process (int sync_fd)
 
 /* --no-pivot: the host's file system, with ownership in the mapped range; the caller's env and cwd (with
    --confine, one directory of it: confine.c). */
-static void __attribute__ ((noreturn))
-run_utility (void)
-{
-  if (opts.rootfs == ROOTFS_OVERLAY)
-    mount_rootfs (&opts);
-  if (write_byte (sandbox.ready_fd, 'r') < 0)
-    die_with_error ("tell the outer process the namespace is up");
-  if (opts.command == NULL)
-    _exit (0);
-  if (opts.confine_dir)
-    _exit (run_confined (&opts));
-  reset_signals ();
-  execvp (opts.command[0], opts.command);
-  exec_failed (opts.command[0]);
-}
-
 /* A new network namespace has only a loopback device, and it starts down. */
 static void
 bring_up_loopback (void)
@@ -112,6 +96,24 @@ bring_up_loopback (void)
   ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
   if (ioctl (sock, SIOCSIFFLAGS, &ifr) < 0)
     die_with_error ("bring lo up");
+}
+
+static void __attribute__ ((noreturn))
+run_utility (void)
+{
+  if (opts.rootfs == ROOTFS_OVERLAY)
+    mount_rootfs (&opts);
+  if (write_byte (sandbox.ready_fd, 'r') < 0)
+    die_with_error ("tell the outer process the namespace is up");
+  if (opts.command == NULL)
+    _exit (0);
+  if (opts.unshare_net)
+    bring_up_loopback ();
+  if (opts.confine_dir)
+    _exit (run_confined (&opts));
+  reset_signals ();
+  execvp (opts.command[0], opts.command);
+  exec_failed (opts.command[0]);
 }
 
 /* The sandbox's pid 1, root of the new user namespace. */
@@ -177,9 +179,9 @@ run_child (int sync_fd)
 static pid_t
 clone_child (void)
 {
-  unsigned long flags = CLONE_NEWUSER | CLONE_NEWNS | SIGCHLD;
+  unsigned long flags = CLONE_NEWUSER | CLONE_NEWNS | SIGCHLD | (opts.unshare_net ? CLONE_NEWNET : 0);
   if (!opts.no_pivot)
-    flags |= CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | (opts.unshare_net ? CLONE_NEWNET : 0);
+    flags |= CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC;
   pid_t pid = (pid_t) syscall (SYS_clone, flags, NULL, NULL, NULL, NULL);
   if (pid < 0)
     die_with_error ("clone (new user namespace)");
@@ -293,6 +295,8 @@ main (int argc, char **argv)
   if (opts.tty && socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, console) < 0)
     die_with_error ("socketpair");
 
+  if (opts.userns_of)
+    enter_outer_namespaces (&opts);
   pid_t child = clone_child ();
   if (child == 0)
     {
@@ -324,7 +328,7 @@ main (int argc, char **argv)
     sync_with_caller (opts.sync_fd, child);
   /* Released: a kept-alive sandbox or a detached container outlives the devbox command that started it (its
      records exist by now); devbox stop ends it. */
-  if ((opts.keep_alive || opts.container.detach) && prctl (PR_SET_PDEATHSIG, 0) < 0)
+  if ((opts.keep_alive || opts.container.detach || (opts.no_pivot && opts.sync_fd >= 0)) && prctl (PR_SET_PDEATHSIG, 0) < 0)
     die_with_error ("prctl(PR_SET_PDEATHSIG)");
   /* sync_pipe[1] stays open until we exit: the child polls it to learn whether we are still alive. */
   if (write_byte (sync_pipe[1], 'm') < 0)

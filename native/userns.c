@@ -154,8 +154,9 @@ write_id_maps (pid_t child, const Options *opts)
       run_map_tool (opts->gid_map.tool, child, &opts->gid_map);
       return;
     }
-  /* Unprivileged, the kernel takes a self-written gid map only after setgroups is denied (CVE-2014-8989). */
-  if (geteuid () != 0)
+  /* Unprivileged, the kernel takes a self-written gid map only after setgroups is denied (CVE-2014-8989);
+     nested in a namespace of ours (--userns-of) we have CAP_SETGID over it, and the groups stay usable. */
+  if (geteuid () != 0 && !opts->userns_of)
     {
       cleanup_free char *path = xasprintf ("/proc/%d/setgroups", (int) child);
       if (write_file (path, "deny") < 0)

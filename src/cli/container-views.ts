@@ -4,6 +4,8 @@
  */
 import { type Container, isRunning } from '../container/lookup.js';
 import type { ContainerRecord } from '../container/records.js';
+import type { PortMapping } from '../network/port-mapping.js';
+import { publishedPorts, readJoinedNetworks } from '../sandbox/containers.js';
 
 /** docker's units.HumanDuration. */
 export function humanDuration(ms: number): string {
@@ -45,8 +47,10 @@ function quoteCommand(record: ContainerRecord): string {
   return record.process.args.join(' ');
 }
 
-function portsText(record: ContainerRecord): string {
-  return record.network.publish.map((p) => `${p.hostIp}:${p.hostPort}->${p.containerPort}/${p.protocol}`).join(', ');
+function portsText(container: Container): string {
+  return publishedPorts(container.dir, isRunning(container), container.config.network.publish)
+    .map((p) => `${p.hostIp}:${p.hostPort}->${p.containerPort}/${p.protocol}`)
+    .join(', ');
 }
 
 /** Go's time.Time string, as docker's ps {{.CreatedAt}} shows it. */
@@ -82,7 +86,7 @@ export function psItem(container: Container, imageName: string, options: { noTru
     Command: `"${options.noTrunc || command.length <= 20 ? command : `${command.slice(0, 19)}…`}"`,
     CreatedAt: goTime(config.created),
     RunningFor: `${humanDuration(now - Date.parse(config.created))} ago`,
-    Ports: portsText(config),
+    Ports: portsText(container),
     State: container.state.status,
     Status: statusText(container, now),
     Size: options.size ?? '',
@@ -92,7 +96,7 @@ export function psItem(container: Container, imageName: string, options: { noTru
       .join(','),
     // As docker ps: a volume by its name, a bind by its host path.
     Mounts: config.mounts.map((m) => config.volumes.find((v) => v.destination === m.destination)?.name ?? m.source).join(','),
-    Networks: config.network.mode,
+    Networks: config.network.networks?.map((n) => n.name).join(',') ?? config.network.mode,
     Label: (key: string) => labels[key] ?? '',
   };
 }
@@ -120,8 +124,14 @@ export function inspectContainer(container: Container, imageName: string): Recor
   const { config, state } = container;
   const ns = (ms: number) => ms * 1e6;
   const portKey = (p: { containerPort: number; protocol: string }) => `${p.containerPort}/${p.protocol}`;
-  const ports: Record<string, { HostIp: string; HostPort: string }[]> = {};
-  for (const p of config.network.publish) ports[portKey(p)] = [...(ports[portKey(p)] ?? []), { HostIp: p.hostIp, HostPort: String(p.hostPort) }];
+  const byPort = (mappings: readonly PortMapping[]) => {
+    const ports: Record<string, { HostIp: string; HostPort: string }[]> = {};
+    // A port published without a host port has none in the configuration (Docker's ""), and the one picked at start while it runs.
+    for (const p of mappings) ports[portKey(p)] = [...(ports[portKey(p)] ?? []), { HostIp: p.hostIp, HostPort: p.hostPort ? String(p.hostPort) : '' }];
+    return ports;
+  };
+  const bindings = byPort(config.network.publish);
+  const ports = byPort(publishedPorts(container.dir, isRunning(container), config.network.publish));
   return {
     Id: container.id,
     Created: config.created,
@@ -209,14 +219,25 @@ export function inspectContainer(container: Container, imageName: string): Recor
         const volume = config.volumes.find((v) => v.destination === m.destination);
         return `${volume && !volume.anonymous ? volume.name : m.source}:${m.destination}${m.readonly ? ':ro' : ''}`;
       }),
-      NetworkMode: config.network.mode,
-      PortBindings: ports,
+      NetworkMode: config.network.networks?.[0]?.name ?? (config.network.shareWith ? `container:${config.network.shareWith}` : config.network.mode),
+      PortBindings: bindings,
       RestartPolicy: { Name: config.restartPolicy.name, MaximumRetryCount: config.restartPolicy.maximumRetryCount },
       AutoRemove: config.autoRemove,
       UsernsMode: config.userns === 'keep-id' ? 'keep-id' : '',
       Tmpfs: Object.fromEntries(config.tmpfs.map((t) => [t.destination, t.options.join(',')])),
       Ulimits: config.process.rlimits ?? [],
     },
-    NetworkSettings: { Ports: ports },
+    NetworkSettings: { Ports: ports, Networks: networksOf(container) },
   };
+}
+
+/** NetworkSettings.Networks: each devbox network the container is on, with its address there while it runs. */
+function networksOf(container: Container): Record<string, unknown> {
+  const joined = isRunning(container) ? readJoinedNetworks(container.dir) : {};
+  return Object.fromEntries(
+    (container.config.network.networks ?? []).map((n) => {
+      const at = joined[n.name];
+      return [n.name, { Aliases: n.aliases, IPAddress: at?.address ?? '', IPPrefixLen: at?.prefix ?? 0, Gateway: at?.gateway ?? '' }];
+    }),
+  );
 }

@@ -1,6 +1,7 @@
 /** How networks show: `network ls` rows and `network inspect`'s object, in Docker's shapes. */
 import { shortId } from '../container/records.js';
 import type { NetworkRecord } from '../network/networks.js';
+import { readJoinedNetworks } from '../sandbox/containers.js';
 import type { NetworkUser } from '../sandbox/networks-in-use.js';
 
 /** One row of `network ls`, as its --format templates and --format json see it (Docker's field names). */
@@ -61,7 +62,12 @@ export function inspectNetwork(network: NetworkRecord, users: readonly NetworkUs
     Ingress: false,
     ConfigFrom: { Network: '' },
     ConfigOnly: false,
-    Containers: Object.fromEntries(users.map((u) => [u.container.id, { Name: u.container.config.name, Aliases: u.aliases, Running: u.running }])),
+    Containers: Object.fromEntries(
+      users.map((u) => {
+        const at = u.running ? readJoinedNetworks(u.container.dir)[network.name] : undefined;
+        return [u.container.id, { Name: u.container.config.name, Aliases: u.aliases, IPv4Address: at ? `${at.address}/${at.prefix}` : '', Running: u.running }];
+      }),
+    ),
     Options: {},
     Labels: network.labels,
   };

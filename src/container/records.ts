@@ -18,7 +18,8 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { NetworkAttachment } from '../network/networks.js';
+import type { NameOptions } from '../network/dns.js';
+import type { NetworkAttachment } from '../network/network-name.js';
 import type { PortMapping } from '../network/port-mapping.js';
 import { resolveSecurity, type SecuritySpec } from '../runtime/security.js';
 import type { BindMount, ProcessSpec, TmpfsMount } from '../runtime/spec.js';
@@ -91,8 +92,19 @@ export interface ContainerRecord {
   restartPolicy: RestartPolicy;
   /** --rm: removed when it exits. */
   autoRemove: boolean;
-  /** `networks`: the user-defined networks it is attached to (absent: a record of an older devbox, or none). */
-  network: { mode: NetworkMode; publish: PortMapping[]; allowHostLoopback: boolean; networks?: NetworkAttachment[] };
+  /**
+   * `networks`: the devbox networks it joins (absent: none, or a record of an older devbox); `shareWith`: the
+   * id of the container whose network namespace it shares (--network container:NAME). Both with mode `none`.
+   */
+  network: {
+    mode: NetworkMode;
+    publish: PortMapping[];
+    allowHostLoopback: boolean;
+    networks?: NetworkAttachment[];
+    shareWith?: string;
+    /** --add-host, --dns, --dns-search, --dns-option. */
+    names?: NameOptions;
+  };
   /** What the helper binds, in order: host paths and the volumes' directories. */
   mounts: BindMount[];
   /** Which of `mounts` are volumes, by destination: `rm -v`, `volume rm`'s in-use check, inspect's Mounts. */

@@ -11,9 +11,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+export { type NetworkAttachment, validateNetworkName } from './network-name.js';
 import { writeFileAtomicSync } from '../util/atomic-write.js';
 import { DevboxError, describeError, usageError } from '../util/errors.js';
 import { withFileLock } from '../util/file-lock.js';
+import { validateNetworkName } from './network-name.js';
 import { contains, defaultGateway, formatSubnet, nextFreeSubnet, overlaps, parseSubnet, type Subnet } from './subnet.js';
 
 export interface NetworkRecord {
@@ -57,14 +59,6 @@ export function networksDir(storeRoot: string): string {
 
 function recordPath(storeRoot: string, name: string): string {
   return join(networksDir(storeRoot), `${name}.json`);
-}
-
-/** Docker's rule for network names. */
-export function validateNetworkName(name: string): string {
-  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name) || name.length > 128) {
-    throw usageError(`invalid network name "${name}"`, 'use letters, digits, "_", "." and "-", starting with a letter or digit');
-  }
-  return name;
 }
 
 function readNetwork(path: string): NetworkRecord | undefined {
@@ -185,10 +179,4 @@ export async function createNetwork(storeRoot: string, request: NetworkRequest):
 export function deleteNetworkRecord(storeRoot: string, network: NetworkRecord): void {
   if (isPredefined(network)) throw usageError(`${network.name} is a pre-defined network and cannot be removed`);
   rmSync(recordPath(storeRoot, network.name), { force: true });
-}
-
-/** A container's place on a network, in its record: the network's name and the extra names it answers to there. */
-export interface NetworkAttachment {
-  name: string;
-  aliases: string[];
 }

@@ -4,6 +4,8 @@
  */
 import { NETWORK_MODES, type NetworkMode, type Settings } from '../settings/settings.js';
 import { DevboxError } from '../util/errors.js';
+import { customizesResolver, type NameOptions, resolveNameOptions } from './dns.js';
+import { type NetworkAttachment, validateNetworkName } from './network-name.js';
 import { formatPortMapping, parsePortMapping, type PortMapping } from './port-mapping.js';
 
 export type { NetworkMode };
@@ -19,6 +21,12 @@ export interface NetworkOptions {
   allowHostLoopback: boolean;
   /** What a project says of its ports (devcontainer.json's portsAttributes): labels, ports not to auto-forward. */
   portAttributes?: PortAttributeRules;
+  /** A devbox network to join (mode `none`: the sandbox's own namespace, given a veth into the network). */
+  networks?: NetworkAttachment[];
+  /** --network container:NAME: that container's network namespace (as given; mode `none`). */
+  shareWith?: string;
+  /** --add-host, --dns, --dns-search, --dns-option (absent: none given). */
+  names?: NameOptions;
 }
 
 /** Attributes of a port range (from = to for one port); the first rule that holds a port applies, else `others`. */
@@ -44,7 +52,9 @@ export function attributesOf(port: number, attributes: PortAttributeRules | unde
 /** What a command line or project file asks for; anything left out comes from the user's settings. */
 export interface NetworkRequest {
   network?: string;
+  networkAliases?: readonly string[];
   publish?: readonly string[];
+  names?: Partial<NameOptions>;
 }
 
 const usage = (message: string, fix: string) => new DevboxError(message, { fix, kind: 'usage' });
@@ -71,6 +81,7 @@ export function parseNetwork(text: string): { mode: NetworkMode; allowHostLoopba
 /** Two mappings that bind the same host port, said in a sentence; undefined when there are none. */
 export function hostPortClash(publish: readonly PortMapping[]): string | undefined {
   for (const [i, m] of publish.entries()) {
+    if (m.hostPort === 0) continue; // a free port each
     // 0.0.0.0 overlaps every address, so it clashes with any other mapping of the same port.
     const clash = publish
       .slice(0, i)
@@ -80,7 +91,49 @@ export function hostPortClash(publish: readonly PortMapping[]): string | undefin
   return undefined;
 }
 
+/** The network name in `--network NAME` when it names a devbox network rather than a mode; undefined otherwise. */
+function networkName(text: string | undefined): string | undefined {
+  if (text === undefined || text.startsWith('container:')) return undefined;
+  const name = text.split(':')[0];
+  return NETWORK_MODES.includes(name as NetworkMode) || name === 'slirp' ? undefined : text;
+}
+
 export function resolveNetworkOptions(request: NetworkRequest, settings: Pick<Settings, 'network' | 'autoForward' | 'allowHostLoopback'>): NetworkOptions {
+  const names = request.names ? resolveNameOptions(request.names) : undefined;
+  const resolved = resolveNetwork(request, settings);
+  if (names && (names.extraHosts.length || customizesResolver(names))) {
+    if (resolved.shareWith)
+      throw usage(
+        '--add-host, --dns and --dns-search cannot be given with --network container:…',
+        'the names are those of the container whose network it shares',
+      );
+    resolved.names = names;
+  }
+  return resolved;
+}
+
+function resolveNetwork(request: NetworkRequest, settings: Pick<Settings, 'network' | 'autoForward' | 'allowHostLoopback'>): NetworkOptions {
+  const aliases = [...(request.networkAliases ?? [])];
+  const name = networkName(request.network);
+  if (aliases.length && !name) throw usage('--network-alias needs --network NAME', 'aliases are names on a devbox network (devbox network create)');
+  if (name || request.network?.startsWith('container:')) {
+    if (request.publish?.length && !name)
+      throw usage('cannot publish ports with --network container:…', 'publish them on the container whose network it shares');
+    if (request.publish?.length)
+      throw usage(
+        `cannot publish ports on network ${name} yet`,
+        'publish them from a container on slirp4netns, or reach the container by name from another on the network',
+      );
+    const shareWith = name ? undefined : request.network!.slice('container:'.length);
+    if (shareWith === '') throw usage('--network container: needs a container name or id', 'write --network container:NAME');
+    return {
+      mode: 'none',
+      publish: [],
+      autoForward: false,
+      allowHostLoopback: false,
+      ...(name ? { networks: [{ name: validateNetworkName(name), aliases }] } : { shareWith }),
+    };
+  }
   const chosen = request.network === undefined ? { mode: settings.network } : parseNetwork(request.network);
   const publish = (request.publish ?? []).map(parsePortMapping);
   if (publish.length && chosen.mode !== 'slirp4netns') {

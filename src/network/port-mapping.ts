@@ -1,6 +1,7 @@
 /**
- * `-p/--publish [HOSTIP:]HOSTPORT:PORT[/tcp|udp]` as docker and podman write it. Unlike Docker, a published
- * port binds 127.0.0.1 unless a host address is given: a dev server is for this machine, not the LAN.
+ * `-p/--publish [HOSTIP:][HOSTPORT:]PORT[/tcp|udp]` as docker and podman write it. Unlike Docker, a published
+ * port binds 127.0.0.1 unless a host address is given: a dev server is for this machine, not the LAN. Without
+ * HOSTPORT (`-p 80`, `-p 127.0.0.1::80`, and every port of `-P`) a free host port is picked at each start.
  */
 import { isIPv4 } from 'node:net';
 import { DevboxError } from '../util/errors.js';
@@ -10,6 +11,7 @@ export type Protocol = 'tcp' | 'udp';
 export interface PortMapping {
   /** IPv4 address on the host (slirp4netns forwards IPv4 only). */
   hostIp: string;
+  /** 0: a free port, picked when the container starts (publish.ts). */
   hostPort: number;
   containerPort: number;
   protocol: Protocol;
@@ -17,7 +19,7 @@ export interface PortMapping {
 
 export const DEFAULT_HOST_IP = '127.0.0.1';
 
-const FORMAT = '[HOSTIP:]HOSTPORT:PORT[/tcp|udp]';
+const FORMAT = '[HOSTIP:][HOSTPORT:]PORT[/tcp|udp]';
 
 function invalid(spec: string, reason: string): DevboxError {
   return new DevboxError(`invalid port mapping "${spec}": ${reason}`, { fix: `expected ${FORMAT}, e.g. -p 8080:80`, kind: 'usage' });
@@ -35,11 +37,11 @@ export function parsePortMapping(spec: string): PortMapping {
   if (protocol !== 'tcp' && protocol !== 'udp') throw invalid(spec, `protocol "${protocol}" is not tcp or udp`);
   const ports = slash < 0 ? spec : spec.slice(0, slash);
   const colon = ports.lastIndexOf(':');
-  if (colon < 0) throw invalid(spec, 'no host port (devbox does not pick one at random)');
   const containerPort = parsePort(spec, ports.slice(colon + 1), 'container port');
-  const hostPart = ports.slice(0, colon);
+  const hostPart = colon < 0 ? '' : ports.slice(0, colon);
   const ipColon = hostPart.lastIndexOf(':');
-  const hostPort = parsePort(spec, hostPart.slice(ipColon + 1), 'host port');
+  const hostPortText = hostPart.slice(ipColon + 1);
+  const hostPort = hostPortText === '' ? 0 : parsePort(spec, hostPortText, 'host port');
   let hostIp = ipColon < 0 ? DEFAULT_HOST_IP : hostPart.slice(0, ipColon);
   if (hostIp.startsWith('[') && hostIp.endsWith(']')) throw invalid(spec, 'slirp4netns publishes on IPv4 addresses only');
   if (hostIp === '') hostIp = DEFAULT_HOST_IP;

@@ -2,6 +2,8 @@
  * Publishing -p mappings through slirp4netns. slirp4netns only says that its bind failed; devbox looks at
  * the host's socket tables to say why: which process holds the port, or that the port is privileged.
  */
+import { createSocket } from 'node:dgram';
+import { type AddressInfo, createServer } from 'node:net';
 import { DevboxError } from '../util/errors.js';
 import { Slirp4netnsApiError, type Slirp4netnsApi } from './api.js';
 import { formatPortMapping, type PortMapping } from './port-mapping.js';
@@ -37,12 +39,46 @@ function hostPortError(m: PortMapping, cause: Slirp4netnsApiError, otherHostPort
   });
 }
 
-export async function publishPorts(api: Slirp4netnsApi, mappings: readonly PortMapping[], otherHostPort = PUBLISH_FLAG): Promise<void> {
+/** A port on `hostIp` that the kernel says is free now: what -p PORT and -P publish on. */
+export function freeHostPort(hostIp: string, protocol: PortMapping['protocol']): Promise<number> {
+  return new Promise((resolve, reject) => {
+    if (protocol === 'udp') {
+      const socket = createSocket('udp4');
+      socket.once('error', reject);
+      socket.bind(0, hostIp, () => {
+        const { port } = socket.address();
+        socket.close(() => resolve(port));
+      });
+      return;
+    }
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, hostIp, () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** How many free ports are tried for one mapping without a host port before giving up: another process may take one first. */
+const FREE_PORT_TRIES = 5;
+
+/** Publishes every mapping; those without a host port get a free one. Returns the mappings as published. */
+export async function publishPorts(api: Slirp4netnsApi, mappings: readonly PortMapping[], otherHostPort = PUBLISH_FLAG): Promise<PortMapping[]> {
+  const published: PortMapping[] = [];
   for (const m of mappings) {
-    try {
-      await api.addHostForward({ protocol: m.protocol, hostIp: m.hostIp, hostPort: m.hostPort, guestPort: m.containerPort });
-    } catch (error) {
-      throw error instanceof Slirp4netnsApiError ? hostPortError(m, error, otherHostPort) : error;
+    for (let attempt = 1; ; attempt++) {
+      const mapping = m.hostPort === 0 ? { ...m, hostPort: await freeHostPort(m.hostIp, m.protocol) } : m;
+      try {
+        await api.addHostForward({ protocol: mapping.protocol, hostIp: mapping.hostIp, hostPort: mapping.hostPort, guestPort: mapping.containerPort });
+        published.push(mapping);
+        break;
+      } catch (error) {
+        // Between our probe and slirp4netns's bind another process took the port: pick another.
+        if (m.hostPort === 0 && attempt < FREE_PORT_TRIES && error instanceof Slirp4netnsApiError) continue;
+        throw error instanceof Slirp4netnsApiError ? hostPortError(mapping, error, otherHostPort) : error;
+      }
     }
   }
+  return published;
 }

@@ -40,8 +40,9 @@ export interface NetworkedSandbox {
 }
 
 /**
- * slirp4netns attached to the sandbox, with `options.publish` in place; on failure nothing stays running.
- * `detached`: it outlives this process (a live sandbox's does). `otherHostPort`: see publishPorts.
+ * slirp4netns attached to the sandbox, with `options.publish` in place (`published`: with the host ports
+ * picked for those that had none); on failure nothing stays running. `detached`: it outlives this process (a
+ * live sandbox's does). `otherHostPort`: see publishPorts.
  */
 export async function startNetwork(
   setup: Slirp4netnsSetup,
@@ -49,7 +50,7 @@ export async function startNetwork(
   options: Pick<NetworkOptions, 'allowHostLoopback' | 'publish'>,
   dir: string,
   how: { detached: boolean; otherHostPort?: OtherHostPort },
-): Promise<Slirp4netnsProcess> {
+): Promise<{ slirp: Slirp4netnsProcess; published: PortMapping[] }> {
   const slirp = await startSlirp4netns(
     setup.program,
     { pid: sandbox.pid, allowHostLoopback: options.allowHostLoopback, features: setup.features },
@@ -58,13 +59,12 @@ export async function startNetwork(
     how.detached,
   );
   try {
-    await publishPorts(slirp.api, options.publish, how.otherHostPort);
+    return { slirp, published: await publishPorts(slirp.api, options.publish, how.otherHostPort) };
   } catch (error) {
     slirp.kill();
     await slirp.exited;
     throw error;
   }
-  return slirp;
 }
 
 export function publishedForwards(publish: readonly PortMapping[], attributes?: PortAttributeRules): PortForward[] {
@@ -106,9 +106,9 @@ export async function attachSandboxNetwork(
   onChange: (forwards: readonly PortForward[]) => void,
   onError: (error: unknown) => void,
 ): Promise<SandboxNetwork> {
-  const slirp = await startNetwork(setup, sandbox, options, dir, { detached: false });
-  onChange(publishedForwards(options.publish));
-  const forwarder = options.autoForward ? watchForwards({ pid: sandbox.pid, api: slirp.api }, options.publish, onChange, onError) : undefined;
+  const { slirp, published } = await startNetwork(setup, sandbox, options, dir, { detached: false });
+  onChange(publishedForwards(published));
+  const forwarder = options.autoForward ? watchForwards({ pid: sandbox.pid, api: slirp.api }, published, onChange, onError) : undefined;
   return {
     async close() {
       await forwarder?.stop();

@@ -7,6 +7,7 @@ import { checkedObject, normalizeEnv, normalizeMounts, normalizePorts, pathProbl
 import { devboxSchema } from './package-files.js';
 import { defaultPrompt, type EnvironmentSource, type NetworkMode, type ProjectConfig } from './project-config.js';
 import { substituteVariables } from './variables.js';
+import { NETWORK_MODES } from '../settings/settings.js';
 import { DevboxError } from '../util/errors.js';
 
 export const DEFAULT_DOCKERFILE = '.devbox/Dockerfile';
@@ -19,7 +20,8 @@ interface DevboxJson {
   build?: { dockerfile?: string; context?: string; args?: Record<string, string>; target?: string };
   env?: Record<string, string | null>;
   mounts?: (string | MountObject)[];
-  network?: NetworkMode;
+  /** A mode, or the name of a devbox network to join. */
+  network?: string;
   ports?: (string | number)[];
   shell?: string | string[];
   postCreateCommand?: LifecycleValue;
@@ -62,7 +64,7 @@ export function projectFromDevboxJson(file: ConfigFile, root: string, hostEnv: N
     environment: environmentOf(file, root, json),
     ...(json.envImage === undefined ? {} : { envImage: json.envImage }),
     mounts: normalizeMounts(file, 'mounts', json.mounts, { base: root, home }),
-    network: json.network ?? 'slirp4netns',
+    ...projectNetworkMode(json.network),
     ports: normalizePorts(file, 'ports', json.ports),
     ...(json.shell === undefined ? {} : { shell: typeof json.shell === 'string' ? [json.shell] : json.shell }),
     metadata: {
@@ -77,4 +79,10 @@ export function projectFromDevboxJson(file: ConfigFile, root: string, hostEnv: N
     workspaceFolder: root,
     warnings: [],
   };
+}
+
+/** devbox.json's "network": a mode, or a devbox network the sandbox joins with a namespace of its own (mode none). */
+function projectNetworkMode(network: string | undefined): { network: NetworkMode; networkName?: string } {
+  if (network === undefined) return { network: 'slirp4netns' };
+  return NETWORK_MODES.includes(network as NetworkMode) ? { network: network as NetworkMode } : { network: 'none', networkName: network };
 }

@@ -35,6 +35,11 @@ export function projectNetwork(
   const file = project.source.path;
   const devboxJson = project.source.format === 'devbox.json';
   const key = devboxJson ? 'ports' : 'forwardPorts';
+  if (project.networkName && project.ports.length) {
+    throw new DevboxError(`${file}: "${key}": cannot publish ports on network ${project.networkName} yet`, {
+      fix: 'leave "ports" out: containers on the network reach the sandbox by its host name',
+    });
+  }
   const publish = project.network === 'slirp4netns' ? project.ports.map((port) => published(port, `${file}: "${key}"`)) : [];
   const clash = hostPortClash(publish);
   if (clash) throw new DevboxError(`${file}: "${key}": ${clash}`, { fix: 'give each port its own host port' });
@@ -46,6 +51,7 @@ export function projectNetwork(
       autoForward: settings.autoForward,
       allowHostLoopback: settings.allowHostLoopback,
       ...(portAttributes ? { portAttributes } : {}),
+      ...(project.networkName ? { networks: [{ name: project.networkName, aliases: [] }] } : {}),
     },
     // devcontainer.json has no network setting, and its forwardPorts keep the port number on the host.
     fixes: devboxJson

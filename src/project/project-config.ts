@@ -63,6 +63,8 @@ export interface ProjectConfig {
    */
   mounts: MountSpec[];
   network: NetworkMode;
+  /** devbox.json's "network": NAME: the devbox network the sandbox joins (`network` is then `none`). */
+  networkName?: string;
   /** The config's own published ports (devcontainer.json's forwardPorts of this sandbox). */
   ports: PortMapping[];
   /** argv of the program `devbox shell` starts; undefined = the user's shell. */

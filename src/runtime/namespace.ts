@@ -3,11 +3,13 @@
  * the helper's `--no-pivot` mode. This is how layers are unpacked, copied and removed with their ownership in
  * the mapped range, and how devbox asks the kernel what it allows (a user namespace, an overlay mount in one).
  */
+import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Readable } from 'node:stream';
 import type { IdMapping } from '../userns/idmap.js';
-import { execCapture, type CaptureResult } from '../util/exec.js';
+import { execCapture, spawnBeside, type CaptureResult, type ChildProcess } from '../util/exec.js';
 import { helperPath, idMapArgs } from './helper.js';
+import { readPid, SYNC_FD } from './launch.js';
 import { rootfsArgs, type OverlayLayout } from './spec.js';
 
 export interface UserNamespaceRunOptions {
@@ -53,4 +55,46 @@ export function probeUserNamespace(mapping: IdMapping): Promise<ProbeResult> {
 /** Whether kernel overlayfs can be mounted in a user namespace with this mapping (mounted, then let go). */
 export function probeOverlayMount(mapping: IdMapping, layout: OverlayLayout): Promise<ProbeResult> {
   return probe([...idMapArgs(mapping), '--no-pivot', ...rootfsArgs({ kind: 'overlay', ...layout })]);
+}
+
+/** A program started as root of a new user and network namespace, before it runs (see spawnNetworkNamespace). */
+export interface StartingNamespace {
+  /** Its pid, as this process sees it: what slirp4netns and nested sandboxes (--userns-of) name. */
+  pid: number;
+  /** The helper: the program's parent, which ends with it. */
+  helper: ChildProcess;
+  /** A socket whose other end the program (and the helper) hold until they end: slirp4netns's --exit-fd. */
+  lifetime: Socket;
+  /** The program's stdout. */
+  stdout: Readable;
+  /** Lets the program run; from then on it outlives this process. */
+  go(): Promise<void>;
+}
+
+/**
+ * Starts `command` as root of a new user namespace (with `mapping`) and network namespace, on the host's
+ * file system, detached: a devbox network's holder. It waits for go() (the helper's --sync-fd), so that the
+ * caller can attach slirp4netns first; until then it dies with this process. fd 4 of the program is the
+ * other end of `lifetime`. Undefined when the helper failed before the program was made (`log` says why).
+ */
+export async function spawnNetworkNamespace(
+  mapping: IdMapping,
+  command: readonly string[],
+  options: { cwd: string; log: number },
+): Promise<StartingNamespace | undefined> {
+  const args = [...idMapArgs(mapping), '--no-pivot', '--unshare-net', '--sync-fd', String(SYNC_FD), '--', ...command];
+  const helper = await spawnBeside(helperPath(), args, { cwd: options.cwd, stdio: ['ignore', 'pipe', options.log, 'pipe', 'pipe'], detached: true });
+  const sync = helper.stdio[SYNC_FD] as Socket;
+  const pid = await readPid(sync);
+  if (pid === undefined) return undefined;
+  return {
+    pid,
+    helper,
+    lifetime: helper.stdio[4] as Socket,
+    stdout: helper.stdout as Readable,
+    go: async () => {
+      await new Promise<void>((resolve) => sync.write('g', () => resolve()));
+      sync.destroy();
+    },
+  };
 }

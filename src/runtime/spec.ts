@@ -66,6 +66,12 @@ export interface SandboxSpec {
    * caller attaches slirp4netns to it before it starts (launch.ts `beforeStart`).
    */
   network: 'host' | 'none' | 'slirp4netns';
+  /**
+   * Made inside this process's user namespace (a devbox network's holder, or the container whose network
+   * is shared): `idMapping` is then said in that namespace's ids (userns/idmap.ts nestIdMap). `shareNet`:
+   * join its network namespace rather than make one (--network container:NAME).
+   */
+  nestIn?: { pid: number; shareNet: boolean };
   process: ProcessSpec;
   /** Deleted by the helper, inside the user namespace, once the sandbox has ended (`run --rm`). */
   removeAfterExit?: string;
@@ -155,7 +161,8 @@ function mountArgs(binds: readonly BindMount[], tmpfs: readonly TmpfsMount[]): s
 /** `syncFd`: the descriptor of the helper's --sync-fd. */
 function sandboxArgs(spec: LiveSandboxSpec, syncFd?: number): string[] {
   const args = idMapArgs(spec.idMapping);
-  if (spec.network !== 'host') args.push('--unshare-net');
+  if (spec.nestIn) args.push('--userns-of', String(spec.nestIn.pid), ...(spec.nestIn.shareNet ? ['--netns-of', String(spec.nestIn.pid)] : []));
+  if (spec.network !== 'host' && !spec.nestIn?.shareNet) args.push('--unshare-net');
   if (syncFd !== undefined) args.push('--sync-fd', String(syncFd));
   args.push(...rootfsArgs(spec.rootfs));
   args.push(...mountArgs(spec.mounts, spec.tmpfs ?? []));

@@ -13,7 +13,10 @@ import { CREATED_STATE, containerDir, newContainerId, writeRecord, writeState, t
 import { readImageFile } from '../image/image-files.js';
 import { parseGroup, parsePasswd, resolveUser } from '../image/passwd.js';
 import type { ImageStore, StoredImage } from '../image/store.js';
-import { resolveNetworkOptions } from '../network/options.js';
+import { requireNetwork } from '../network/networks.js';
+import type { NameOptions } from '../network/dns.js';
+import { type NetworkOptions, resolveNetworkOptions } from '../network/options.js';
+import { parsePortMapping, type PortMapping } from '../network/port-mapping.js';
 import { ensureImage, type PullPolicy } from '../registry/ensure.js';
 import type { SecuritySpec } from '../runtime/security.js';
 import type { Settings, StorageSetting } from '../settings/settings.js';
@@ -82,7 +85,11 @@ export interface CreateOptions {
   entrypoint?: string;
   /** As given; resolved against the settings by network/options.ts. */
   network?: string;
+  networkAliases?: string[];
+  names?: Partial<NameOptions>;
   publish: string[];
+  /** -P: every port the image EXPOSEs, each on a free host port. */
+  publishAll?: boolean;
   storage?: StorageSetting;
   pull: PullPolicy;
   platform?: string;
@@ -107,8 +114,22 @@ export interface CreatedContainer {
   lowerDirs: string[];
 }
 
+/** -P: the image's EXPOSEd ports not published already, each to a free host port on 127.0.0.1. */
+function exposedPorts(exposed: Record<string, object> | null | undefined, network: NetworkOptions): PortMapping[] {
+  const ports = Object.keys(exposed ?? {})
+    .map(parsePortMapping)
+    .filter((e) => !network.publish.some((p) => p.containerPort === e.containerPort && p.protocol === e.protocol));
+  if (ports.length && network.mode !== 'slirp4netns')
+    throw new DevboxError(`cannot publish ports with network "${network.networks?.[0]?.name ?? network.mode}"`, {
+      fix: 'leave -P out, or use --network slirp4netns',
+      kind: 'usage',
+    });
+  return ports;
+}
+
 export async function createContainer(store: ImageStore, settings: Settings, options: CreateOptions): Promise<CreatedContainer> {
   const network = resolveNetworkOptions(options, settings);
+  for (const attachment of network.networks ?? []) requireNetwork(store.root, attachment.name);
   const name = options.name === undefined ? undefined : validateName(options.name);
   const labels = parseLabels(options.labels);
   const restartPolicy = parseRestartPolicy(options.restart ?? 'no');
@@ -136,6 +157,7 @@ export async function createContainer(store: ImageStore, settings: Settings, opt
   const lowerDirs = await store.layerDirs(image, mapping);
   const storage = await selectDriver(options.storage ?? settings.storage, store.root, mapping);
   const config = image.config.config ?? {};
+  if (options.publishAll) network.publish.push(...exposedPorts(config.ExposedPorts, network));
   const user = resolveUser(
     options.user || config.User || '',
     parsePasswd(readImageFile(lowerDirs, 'etc/passwd')),
@@ -174,7 +196,14 @@ export async function createContainer(store: ImageStore, settings: Settings, opt
     healthcheck: resolveHealthcheck(options.health, config.Healthcheck),
     restartPolicy,
     autoRemove: options.rm,
-    network: { mode: network.mode, publish: network.publish, allowHostLoopback: network.allowHostLoopback },
+    network: {
+      mode: network.mode,
+      publish: network.publish,
+      allowHostLoopback: network.allowHostLoopback,
+      ...(network.networks ? { networks: network.networks } : {}),
+      ...(network.names ? { names: network.names } : {}),
+      ...(network.shareWith ? { shareWith: findContainer(store.root, network.shareWith).id } : {}),
+    },
     mounts: mounts.binds,
     volumes: mounts.volumes,
     tmpfs: mounts.tmpfs,

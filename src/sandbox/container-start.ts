@@ -4,22 +4,33 @@
  * state.json. In the foreground (`run`, `start -a`) the supervisor is devbox's child and relays its stdio; the
  * detach keys leave it running on its own. Detached (`run -d`, `start`) it outlives devbox from the start.
  */
-import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, copyFileSync, openSync, readFileSync, rmSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { eventsLog } from '../container/events.js';
-import { containerSecurity, LOG_FILE, SUPERVISOR_LOG, type ContainerRecord } from '../container/records.js';
+import { type Container, isRunning, loadContainer } from '../container/lookup.js';
+import { containerSecurity, LOG_FILE, SUPERVISOR_LOG, shortId, type ContainerRecord } from '../container/records.js';
 import type { ImageStore } from '../image/store.js';
-import { hostResolvConf, networkHostsEntries, slirpResolvConf } from '../network/dns.js';
+import {
+  bridgeResolvConf,
+  customizesResolver,
+  extraHostsEntries,
+  hostResolvConf,
+  hostResolvConfWith,
+  networkHostsEntries,
+  slirpResolvConf,
+} from '../network/dns.js';
+import { requireNetwork } from '../network/networks.js';
 import type { NetworkOptions } from '../network/options.js';
 import { attachSandboxNetwork, prepareSlirp4netns, type SandboxNetwork } from '../network/sandbox-network.js';
 import { readPid, spawnContainerSupervisor, SYNC_FD } from '../runtime/launch.js';
 import { containerArgs, type SandboxSpec, type Supervision } from '../runtime/spec.js';
+import { type IdMapping, nestIdMapping } from '../userns/idmap.js';
 import { DevboxError, describeError } from '../util/errors.js';
 import { signalNumber } from '../util/signals.js';
 import { warn } from '../util/warn.js';
-import { nameFileMounts, writeNameFiles, writePorts } from './containers.js';
+import { nameFileMounts, writeJoinedNetworks, writeNameFiles, writePorts } from './containers.js';
 import { attachLiveNetwork } from './live-network.js';
 import type { AutoRemoval } from './auto-remove-worker.js';
 import { removeLeftovers } from './container-removal.js';
@@ -113,45 +124,119 @@ function failure(record: ContainerRecord, dir: string): DevboxError {
   return new DevboxError(`container ${record.name} failed to start: ${line}`, { fix: 'see "devbox logs" and "devbox doctor"' });
 }
 
+/** How a container's network is joined: through a devbox network's holder, or another container's namespace. */
+interface NetworkJoin {
+  nestIn: { pid: number; shareNet: boolean };
+  /** Outer ids: the map of the namespace the container's is made in. */
+  outerMapping: IdMapping;
+  /** Between the namespaces' creation and the start: gives the network, writes the name files. */
+  attach(pid: number): Promise<void>;
+}
+
+/** The container whose network namespace `record` shares, running; else one line saying it is not. */
+function sharedContainer(store: ImageStore, record: ContainerRecord): Container {
+  const target = loadContainer(store.root, record.network.shareWith!);
+  if (!target || !isRunning(target)) {
+    const name = target?.config.name ?? shortId(record.network.shareWith!);
+    throw new DevboxError(`container ${name} is not running: --network container:${name} shares its network namespace`, {
+      fix: `start it first (devbox start ${name})`,
+    });
+  }
+  return target;
+}
+
+function nestedMapping(outer: IdMapping, mapping: IdMapping): IdMapping {
+  const nested = nestIdMapping(outer, mapping);
+  if (!nested) throw new DevboxError("the container's id map is not inside its network's", { fix: 'recreate the container (devbox rm, devbox run)' });
+  return nested;
+}
+
 export async function startContainer(store: ImageStore, record: ContainerRecord, dir: string, request: StartRequest): Promise<StartOutcome> {
+  const attachment = record.network.networks?.[0];
+  if (attachment) {
+    const network = requireNetwork(store.root, attachment.name);
+    // Loaded only for a container on a devbox network: `devbox run` on slirp4netns never needs it.
+    const { attachToNetwork, withNetworkHolder } = await import('../network/bridge.js');
+    return withNetworkHolder(store.root, network, record.idMapping, (holder) =>
+      launchContainer(store, record, dir, request, {
+        nestIn: { pid: holder.pid, shareNet: false },
+        outerMapping: record.idMapping,
+        async attach(pid) {
+          const names = [record.name, ...attachment.aliases, record.hostname];
+          const given = await attachToNetwork(holder, { pid, names, upstream: record.network.names?.dns ?? [] });
+          writeJoinedNetworks(dir, { [network.name]: given });
+          const hosts = [`${given.address}\t${record.hostname} ${record.name}`, ...extraHostsEntries(record.network.names?.extraHosts ?? [])];
+          writeNameFiles(dir, record.hostname, hosts, bridgeResolvConf(given.gateway, hostResolvConf(), record.network.names));
+        },
+      }),
+    );
+  }
+  if (record.network.shareWith) {
+    const target = sharedContainer(store, record);
+    return launchContainer(store, record, dir, request, {
+      nestIn: { pid: target.state.pid, shareNet: true },
+      outerMapping: target.config.idMapping,
+      async attach() {
+        // Its names are the other container's, as Docker's: the same hosts and resolver.
+        for (const file of ['hosts', 'resolv.conf']) copyFileSync(join(target.dir, file), join(dir, file));
+      },
+    });
+  }
+  return launchContainer(store, record, dir, request);
+}
+
+async function launchContainer(store: ImageStore, record: ContainerRecord, dir: string, request: StartRequest, join_?: NetworkJoin): Promise<StartOutcome> {
   const image = await store.resolve(record.image);
   const lowerDirs = await store.layerDirs(image, record.idMapping);
   const network: NetworkOptions = { ...record.network, autoForward: request.autoForward && !request.detach };
   const slirp = network.mode === 'slirp4netns' ? await prepareSlirp4netns(join(store.root, 'slirp4netns.json'), 'run with --network host') : undefined;
-  const names = writeNameFiles(dir, record.hostname, networkHostsEntries(network, record.hostname), slirp ? slirpResolvConf(hostResolvConf()) : undefined);
-  rmSync(join(dir, 'ports.json'), { force: true }); // the forwards of an earlier start
+  const given = record.network.names;
+  const resolvConf = slirp
+    ? slirpResolvConf(hostResolvConf(), given)
+    : join_
+      ? '' // written when the network is joined
+      : given && customizesResolver(given)
+        ? hostResolvConfWith(hostResolvConf(), given)
+        : undefined;
+  const hosts = [...networkHostsEntries(network, record.hostname), ...extraHostsEntries(given?.extraHosts ?? [])];
+  const names = writeNameFiles(dir, record.hostname, hosts, resolvConf);
+  // The forwards and addresses of an earlier start.
+  for (const file of ['ports.json', 'networks.json']) rmSync(join(dir, file), { force: true });
   const spec: SandboxSpec = {
-    idMapping: record.idMapping,
+    idMapping: join_ ? nestedMapping(join_.outerMapping, record.idMapping) : record.idMapping,
     rootfs: await assembleRootfs(record.storage, record.idMapping, lowerDirs, dir),
     mounts: [...nameFileMounts(names), ...record.mounts],
     tmpfs: record.tmpfs,
     hostname: record.hostname,
     network: network.mode,
+    nestIn: join_?.nestIn,
     process: record.process,
     // Docker mounts nothing over the image's /tmp (only --tmpfs /tmp does).
     imageTmp: true,
     removeAfterExit: record.autoRemove ? dir : undefined,
     security: containerSecurity(record),
   };
-  const args = containerArgs(spec, supervision(store, record, dir, request), slirp ? SYNC_FD : undefined);
+  const sync = slirp || join_;
+  const args = containerArgs(spec, supervision(store, record, dir, request), sync ? SYNC_FD : undefined);
   const messages = openSync(join(dir, SUPERVISOR_LOG), 'w', 0o600);
   const stdio = request.detach
-    ? (['ignore', 'ignore', messages, slirp ? 'pipe' : 'ignore', 'pipe'] as const)
-    : ([request.stdin, 'inherit', 'inherit', slirp ? 'pipe' : 'ignore', 'pipe'] as const);
+    ? (['ignore', 'ignore', messages, sync ? 'pipe' : 'ignore', 'pipe'] as const)
+    : ([request.stdin, 'inherit', 'inherit', sync ? 'pipe' : 'ignore', 'pipe'] as const);
   const { child, exit } = spawnContainerSupervisor(args, { detach: request.detach, cwd: dir, stdio: [...stdio] });
   closeSync(messages);
   const notify = child.stdio[NOTIFY_FD] as Socket;
   const up = readLine(notify);
   let attached: SandboxNetwork | undefined;
-  if (slirp) {
+  if (sync) {
     const sync = child.stdio[SYNC_FD] as Socket;
     const pid = await readPid(sync);
     if (pid !== undefined) {
       try {
-        if (request.detach) await attachLiveNetwork(slirp, { pid, lifetime: sync }, network, dir, () => '');
+        if (join_) await join_.attach(pid);
+        else if (request.detach) await attachLiveNetwork(slirp!, { pid, lifetime: sync }, network, dir, () => '');
         else
           attached = await attachSandboxNetwork(
-            slirp,
+            slirp!,
             { pid, lifetime: sync },
             network,
             dir,

@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { PortMapping } from '../network/port-mapping.js';
 import type { PortForward } from '../network/sandbox-network.js';
 import type { BindMount } from '../runtime/spec.js';
 import { writeFileAtomicSync } from '../util/atomic-write.js';
@@ -59,5 +60,31 @@ export function readPorts(dir: string): PortForward[] {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw new DevboxError(`cannot read the ports of the container in ${dir}: ${describeError(error)}`);
+  }
+}
+
+/**
+ * The ports a container publishes as `docker port` and `ps` show them: while it runs, those its start
+ * published (a port given without a host port has the one picked then); otherwise those with a fixed host port.
+ */
+export function publishedPorts(dir: string, running: boolean, publish: readonly PortMapping[]): PortMapping[] {
+  if (!running) return publish.filter((p) => p.hostPort !== 0);
+  return readPorts(dir)
+    .filter((f) => f.origin === 'publish')
+    .map(({ hostIp, hostPort, containerPort, protocol }) => ({ hostIp, hostPort, containerPort, protocol }));
+}
+
+/** Where a running container is on each devbox network it joined (networks.json, written at its start). */
+export type JoinedNetworks = Record<string, { address: string; gateway: string; prefix: number }>;
+
+export function writeJoinedNetworks(dir: string, joined: JoinedNetworks): void {
+  writeJson(join(dir, 'networks.json'), joined);
+}
+
+export function readJoinedNetworks(dir: string): JoinedNetworks {
+  try {
+    return JSON.parse(readFileSync(join(dir, 'networks.json'), 'utf8')) as JoinedNetworks;
+  } catch {
+    return {}; // not on a network, or not started since devbox wrote it
   }
 }

@@ -7,12 +7,16 @@
 import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bridgeResolvConf, hostResolvConf } from '../network/dns.js';
+import { requireNetwork } from '../network/networks.js';
 import type { NetworkOptions } from '../network/options.js';
 import type { OtherHostPort } from '../network/publish.js';
 import { publishedForwards, startNetwork, type NetworkedSandbox, type Slirp4netnsSetup } from '../network/sandbox-network.js';
+import type { LiveSandboxSpec } from '../runtime/spec.js';
+import { type IdMapping, nestIdMapping } from '../userns/idmap.js';
 import { spawnBeside } from '../util/exec.js';
 import { startTimeOf } from '../util/processes.js';
-import { writePorts } from './containers.js';
+import { writeNameFiles, writePorts } from './containers.js';
 import type { ProcessRecord } from './live-state.js';
 
 const WATCHER = fileURLToPath(new URL('./port-watcher.js', import.meta.url));
@@ -30,18 +34,12 @@ export async function attachLiveNetwork(
   dir: string,
   otherHostPort: OtherHostPort,
 ): Promise<ProcessRecord[]> {
-  const slirp = await startNetwork(setup, sandbox, options, dir, { detached: true, otherHostPort });
-  writePorts(dir, publishedForwards(options.publish, options.portAttributes));
+  const { slirp, published } = await startNetwork(setup, sandbox, options, dir, { detached: true, otherHostPort });
+  writePorts(dir, publishedForwards(published, options.portAttributes));
   if (!options.autoForward) return [record(slirp.pid)];
   const log = openSync(join(dir, WATCHER_LOG), 'w', 0o600);
   try {
-    const args = [
-      WATCHER,
-      dir,
-      String(sandbox.pid),
-      JSON.stringify(options.publish),
-      ...(options.portAttributes ? [JSON.stringify(options.portAttributes)] : []),
-    ];
+    const args = [WATCHER, dir, String(sandbox.pid), JSON.stringify(published), ...(options.portAttributes ? [JSON.stringify(options.portAttributes)] : [])];
     const watcher = await spawnBeside(process.execPath, args, {
       cwd: dir,
       stdio: ['ignore', 'ignore', log, sandbox.lifetime],
@@ -55,4 +53,38 @@ export async function attachLiveNetwork(
   } finally {
     closeSync(log);
   }
+}
+
+/** What joining a devbox network changes in a live sandbox's start: the namespace it is made in, and the attach step. */
+export interface LiveNetworkJoin {
+  spec: Pick<LiveSandboxSpec, 'nestIn' | 'idMapping'>;
+  attach(sandbox: NetworkedSandbox): Promise<ProcessRecord[]>;
+}
+
+/**
+ * Runs `start` with the sandbox joining devbox network `name` (devbox.json's "network": NAME): made inside the
+ * network's holder, given its address there, its hosts and resolv.conf written before it runs. Nothing of the
+ * network runs for the sandbox alone: the holder goes when its last member does.
+ */
+export async function withLiveNetwork<T>(
+  storeRoot: string,
+  name: string,
+  mapping: IdMapping,
+  dir: string,
+  hostname: string,
+  start: (join: LiveNetworkJoin) => Promise<T>,
+): Promise<T> {
+  const network = requireNetwork(storeRoot, name);
+  const { attachToNetwork, withNetworkHolder } = await import('../network/bridge.js');
+  return withNetworkHolder(storeRoot, network, mapping, (holder) =>
+    start({
+      // The holder's namespace has the user's own map: the sandbox's ids, said in its ids, are the identity.
+      spec: { nestIn: { pid: holder.pid, shareNet: false }, idMapping: nestIdMapping(mapping, mapping)! },
+      async attach(sandbox) {
+        const given = await attachToNetwork(holder, { pid: sandbox.pid, names: [hostname], upstream: [] });
+        writeNameFiles(dir, hostname, [`${given.address}\t${hostname}`], bridgeResolvConf(given.gateway, hostResolvConf()));
+        return [];
+      },
+    }),
+  );
 }

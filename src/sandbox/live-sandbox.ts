@@ -23,7 +23,7 @@ import { removeAsNamespaceRoot } from '../storage/remove.js';
 import { DevboxError } from '../util/errors.js';
 import { nameFileMounts, writeNameFiles } from './containers.js';
 import { groupWithUser, imageAccount, invokingUser, passwdWithUser, type AccountRequest, type SandboxAccounts } from './identity.js';
-import { attachLiveNetwork } from './live-network.js';
+import { attachLiveNetwork, type LiveNetworkJoin, withLiveNetwork } from './live-network.js';
 import { resolveMounts } from './mounts.js';
 import { isLive, readSandboxState, sandboxDir, writeSandboxState, type LiveSandboxState, type ProcessRecord } from './live-state.js';
 import { DEFAULT_PATH } from '../image/oci.js';
@@ -163,7 +163,9 @@ async function startSandbox(store: ImageStore, request: LiveSandboxRequest, dir:
       .replace(/^-+|-+$/g, '')
       .slice(0, 63) ||
       'devbox');
-  const names = writeNameFiles(dir, hostname, networkHostsEntries(network, hostname), slirp ? slirpResolvConf(hostResolvConf()) : undefined);
+  // On a devbox network resolv.conf is written when the network is joined (live-network.ts).
+  const resolvConf = slirp ? slirpResolvConf(hostResolvConf()) : network.networks?.length ? '' : undefined;
+  const names = writeNameFiles(dir, hostname, networkHostsEntries(network, hostname), resolvConf);
   rmSync(join(dir, 'ports.json'), { force: true }); // the forwards of an earlier start
   // An image account keeps the home the image gives it, in the writable layer.
   let home: string | undefined = request.account ? undefined : homedir();
@@ -212,7 +214,16 @@ async function startSandbox(store: ImageStore, request: LiveSandboxRequest, dir:
     ...(network ? { network } : {}),
   });
   // Recorded as starting (not joinable) first: a command killed from here on leaves a sandbox stop can end.
-  const started = await startHelper(dir, spec, request.name, (processes) => writeSandboxState(dir, { ...stateOf(processes), starting: true }), attach);
+  const start = (joined?: LiveNetworkJoin) =>
+    startHelper(
+      dir,
+      { ...spec, ...joined?.spec },
+      request.name,
+      (processes) => writeSandboxState(dir, { ...stateOf(processes), starting: true }),
+      joined?.attach ?? attach,
+    );
+  const onNetwork = network.networks?.[0]?.name;
+  const started = onNetwork ? await withLiveNetwork(store.root, onNetwork, mapping, dir, hostname, start) : await start();
   const state = stateOf(started);
   writeSandboxState(dir, state);
   return { state, fresh, started: true };

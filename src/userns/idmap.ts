@@ -147,3 +147,32 @@ export function resolveIdMapping(files = { subuid: '/etc/subuid', subgid: '/etc/
       `for full images add "${freeSubordinateLine(`${readOptional(files.subuid)}\n${readOptional(files.subgid)}`, name)}" to /etc/subuid and /etc/subgid`,
   };
 }
+
+/**
+ * `inner`'s entries with their outside ids said in `outer`'s inside ids: the map of a user namespace made
+ * inside one that has `outer` (a container nested in a devbox network's namespace), so that each id still
+ * lands on the same host id. Ranges are split where `outer` splits them; undefined when an id of `inner` is
+ * not mapped by `outer`.
+ */
+export function nestIdMap(outer: readonly IdMapEntry[], inner: readonly IdMapEntry[]): IdMapEntry[] | undefined {
+  const nested: IdMapEntry[] = [];
+  for (const entry of inner) {
+    let done = 0;
+    while (done < entry.count) {
+      const host = entry.outside + done;
+      const o = outer.find((m) => host >= m.outside && host < m.outside + m.count);
+      if (!o) return undefined;
+      const count = Math.min(entry.count - done, o.outside + o.count - host);
+      nested.push({ inside: entry.inside + done, outside: o.inside + (host - o.outside), count });
+      done += count;
+    }
+  }
+  return nested;
+}
+
+/** `mapping` for a user namespace made inside one with `outer` (nestIdMap of both maps); undefined when it does not fit. */
+export function nestIdMapping(outer: IdMapping, mapping: IdMapping): IdMapping | undefined {
+  const uidMap = nestIdMap(outer.uidMap, mapping.uidMap);
+  const gidMap = nestIdMap(outer.gidMap, mapping.gidMap);
+  return uidMap && gidMap ? { ...mapping, uidMap, gidMap } : undefined;
+}

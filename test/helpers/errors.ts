@@ -29,3 +29,11 @@ export async function rejectionOf(fn: () => Promise<unknown>, what = 'the call')
   if (thrown === NOTHING) assert.unreachable(`${what} succeeded`);
   return thrown;
 }
+
+/** A command that failed as devbox should: a non-zero status (`status` when given), one line on stderr matching `message`. */
+export function assertOneLineFailure(result: { exitCode: number; stderr: string }, message: RegExp | string, status?: number): void {
+  if (status === undefined) assert.ok(result.exitCode !== 0, `it failed (stderr: ${result.stderr})`);
+  else assert.is(result.exitCode, status, `exit status (stderr: ${result.stderr})`);
+  assert.is(result.stderr.trim().split('\n').length, 1, `one line: ${result.stderr}`);
+  assert.match(result.stderr, message);
+}

@@ -7,12 +7,12 @@ import { busyboxRootfs, testDir, writeTar, type TarEntry } from './images.js';
 
 const NETWORK_APPLETS = ['httpd', 'nc', 'nslookup', 'ip'];
 
-/** busybox with httpd, nc, nslookup and ip, imported as `name`. */
-export async function importNetworkImage(name = 'netbox:latest'): Promise<string> {
+/** busybox with httpd, nc, nslookup and ip (and `extra` files), imported as `name`. */
+export async function importNetworkImage(name = 'netbox:latest', extra: readonly TarEntry[] = []): Promise<string> {
   const dir = await testDir('netbox');
   const path = join(dir, 'rootfs.tar');
   const applets = NETWORK_APPLETS.map((a): TarEntry => ({ name: `bin/${a}`, type: 'symlink', linkname: 'busybox' }));
-  await writeTar(path, [...busyboxRootfs(), ...applets]);
+  await writeTar(path, [...busyboxRootfs(), ...applets, ...extra]);
   await devboxOk(['image', 'import', path, name]);
   return name;
 }

@@ -9,6 +9,7 @@ import { DEVBOX_BIN, devbox, devboxOk } from '../helpers/cli.js';
 import { importBusybox, testDir } from '../helpers/images.js';
 import { openTerminal } from '../helpers/terminal.js';
 import { test } from '../helpers/test.js';
+import { assertOneLineFailure } from '../helpers/errors.js';
 
 const IMAGE = 'attach-busybox:latest';
 const started: string[] = [];
@@ -131,10 +132,7 @@ test('bad input: an unknown container, a stopped one, bad detach keys, one line 
     [['attach', 'att-created'], /^devbox: cannot attach to container att-created: it is not running/],
     [['attach', '--detach-keys', 'ctrl-9', 'att-created'], /^devbox: invalid detach keys "ctrl-9"/],
   ] as [string[], RegExp][]) {
-    const result = await devbox(args);
-    assert.ok(result.exitCode !== 0);
-    assert.is(result.stderr.trim().split('\n').length, 1, result.stderr);
-    assert.match(result.stderr, message);
+    assertOneLineFailure(await devbox(args), message);
   }
 });
 

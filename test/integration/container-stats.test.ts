@@ -7,6 +7,7 @@ import * as assert from 'uvu/assert';
 import { DEVBOX_BIN, devbox, devboxOk } from '../helpers/cli.js';
 import { importBusybox } from '../helpers/images.js';
 import { test } from '../helpers/test.js';
+import { assertOneLineFailure } from '../helpers/errors.js';
 
 const IMAGE = 'stats-busybox:latest';
 const started: string[] = [];
@@ -99,10 +100,7 @@ test('bad input: an unknown container, a bad template, one line each', async () 
     [['stats', '--no-stream', 'no-such-ctr'], /^devbox: no such container: no-such-ctr/],
     [['stats', '--no-stream', '--format', '{{.Name', 'stats-busy'], /^devbox: .*template/],
   ] as [string[], RegExp][]) {
-    const result = await devbox(args);
-    assert.ok(result.exitCode !== 0);
-    assert.is(result.stderr.trim().split('\n').length, 1, result.stderr);
-    assert.match(result.stderr, message);
+    assertOneLineFailure(await devbox(args), message);
   }
 });
 

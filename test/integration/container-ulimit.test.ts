@@ -8,6 +8,7 @@ import * as assert from 'uvu/assert';
 import { devbox, devboxOk } from '../helpers/cli.js';
 import { importBusybox } from '../helpers/images.js';
 import { test } from '../helpers/test.js';
+import { assertOneLineFailure } from '../helpers/errors.js';
 
 const IMAGE = 'ulimit-busybox:latest';
 const started: string[] = [];
@@ -67,10 +68,7 @@ test('bad --ulimit values: one line each, status 125, no container made', async 
     [`nofile=10:${own + 1}`, new RegExp(`^devbox: --ulimit nofile: the hard limit ${own + 1} is above yours \\(${own}\\)`)],
   ];
   for (const [spec, message] of cases) {
-    const result = await devbox(['run', '-d', '--ulimit', spec, IMAGE, 'true']);
-    assert.is(result.exitCode, 125, spec);
-    assert.is(result.stderr.trim().split('\n').length, 1, result.stderr);
-    assert.match(result.stderr, message);
+    assertOneLineFailure(await devbox(['run', '-d', '--ulimit', spec, IMAGE, 'true']), message, 125);
   }
   assert.is((await devboxOk(['ps', '-a', '-q', '--no-trunc'])).stdout, before);
 });

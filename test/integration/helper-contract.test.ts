@@ -134,6 +134,12 @@ const refusals: [string, () => string[], string][] = [
   ],
   ['a --sync-fd that is not open', () => [...MAPS, '--rootfs', rootfs, '--sync-fd', '97', '--', 'true'], '--sync-fd: descriptor 97: Bad file descriptor'],
   ['--no-pivot with a mount', () => [...MAPS, '--no-pivot', '--tmpfs', '/x', ''], '--no-pivot cannot be combined with --tmpfs'],
+  ['--no-pivot nested in another namespace', () => [...MAPS, '--no-pivot', '--userns-of', '2'], '--no-pivot cannot be combined with --userns-of'],
+  [
+    "--netns-of without the same process's user namespace",
+    () => [...MAPS, '--rootfs', rootfs, '--userns-of', '2', '--netns-of', '3', '--', 'true'],
+    '--netns-of PID needs --userns-of the same PID, and no --unshare-net',
+  ],
   [
     'a fuse program that does not exist',
     () => [...MAPS, '--fuse-overlay', 'no-such-fuse-program', '/l', '/u', '/w', '--mountpoint', '/m', '--', 'true'],

@@ -138,7 +138,6 @@ test('auto-forward is off with the autoForward setting; listeners on loopback in
 });
 
 for (const [spec, message] of [
-  ['8080', /invalid port mapping "8080": no host port/],
   ['x:80', /invalid port mapping "x:80": host port "x" is not a port number/],
   ['8080:70000', /container port "70000" is not a port number/],
   ['8080:80/sctp', /protocol "sctp" is not tcp or udp/],
@@ -150,7 +149,7 @@ for (const [spec, message] of [
     const r = await devbox(['run', '--rm', '-p', spec, IMAGE, 'true']);
     assert.is(r.exitCode, 125);
     assert.match(r.stderr, message);
-    assert.match(r.stderr, /^devbox: .*\(expected \[HOSTIP:\]HOSTPORT:PORT\[\/tcp\|udp\], e\.g\. -p 8080:80\)\n$/);
+    assert.match(r.stderr, /^devbox: .*\(expected \[HOSTIP:\]\[HOSTPORT:\]PORT\[\/tcp\|udp\], e\.g\. -p 8080:80\)\n$/);
     assert.equal(containers(), before);
   });
 }

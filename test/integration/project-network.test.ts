@@ -137,6 +137,31 @@ test("every entry shares the sandbox's network: a second one reaches the first o
   assert.is(await httpGet(port), undefined, 'a listener on loopback inside is not forwarded');
 });
 
+test('"network": NAME joins a devbox network: the sandbox reaches a container by name, the container the sandbox by host name', async () => {
+  await devboxOk(['network', 'create', 'project-net']);
+  try {
+    await devboxOk(['run', '-d', '--name', 'project-db', '--network', 'project-net', IMAGE, 'sh', '-c', 'nc -ll -p 5432 -e echo db-ok']);
+    const root = await project({ network: 'project-net', name: 'app' });
+    const r = await devboxOk(
+      [
+        'run',
+        'sh',
+        '-c',
+        `cat /etc/resolv.conf; for i in 1 2 3 4 5 6 7 8 9 10; do nc -w 2 project-db 5432 </dev/null && break; sleep 0.3; done; ${serve('app-ok', 8000)}`,
+      ],
+      { cwd: root },
+    );
+    assert.match(r.stdout, /^nameserver 10\.89\.\d+\.1$/m);
+    assert.match(r.stdout, /db-ok/);
+    const back = await devboxOk(['run', '--rm', '--network', 'project-net', IMAGE, 'sh', '-c', 'printf "GET / HTTP/1.0\\r\\n\\r\\n" | nc -w 2 app 8000']);
+    assert.match(back.stdout, /app-ok/);
+    await devboxOk(['stop'], { cwd: root });
+  } finally {
+    await devbox(['rm', '-f', 'project-db']);
+    await devbox(['network', 'rm', 'project-net']);
+  }
+});
+
 test('"network": "none" has only loopback, and no slirp4netns', async () => {
   const root = await project({ network: 'none' });
   const links = await devboxOk(['run', 'sh', '-c', 'ip -o link | cut -d: -f2'], { cwd: root });

@@ -9,6 +9,7 @@ import * as assert from 'uvu/assert';
 import { createImageSuite, dockerArchive, once, type ImageSuite } from '../helpers/image-suite.js';
 import { packTar } from '../helpers/images.js';
 import { seedImage, startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { assertOneLineFailure } from '../helpers/errors.js';
 
 let suite: ImageSuite;
 let registry: TestRegistry;
@@ -70,10 +71,7 @@ test('bad input: an unreachable registry, a bad filter, a bad template, --list-t
     [['search', '--list-tags', `${registry.host}/`], /^devbox: --list-tags needs a repository/],
   ];
   for (const [args, message] of cases) {
-    const result = await suite.devbox(args);
-    assert.ok(result.exitCode !== 0, `${args.join(' ')} failed`);
-    assert.is(result.stderr.trim().split('\n').length, 1, result.stderr);
-    assert.match(result.stderr, message);
+    assertOneLineFailure(await suite.devbox(args), message);
   }
 });
 

@@ -1,6 +1,6 @@
 import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
-import { networkHostsEntries, slirpResolvConf } from '../../src/network/dns.js';
+import { bridgeResolvConf, extraHostsEntries, hostResolvConfWith, networkHostsEntries, resolveNameOptions, slirpResolvConf } from '../../src/network/dns.js';
 import { parseNetwork, resolveNetworkOptions } from '../../src/network/options.js';
 import { formatPortMapping, parsePortMapping } from '../../src/network/port-mapping.js';
 import { parseFeatures, slirp4netnsArgs } from '../../src/network/slirp4netns.js';
@@ -15,11 +15,14 @@ test("-p takes docker's forms; the host address defaults to 127.0.0.1 and the pr
   assert.equal(parsePortMapping('0.0.0.0:5353:53/udp'), { hostIp: '0.0.0.0', hostPort: 5353, containerPort: 53, protocol: 'udp' });
   assert.equal(parsePortMapping(':3000:3000'), { hostIp: '127.0.0.1', hostPort: 3000, containerPort: 3000, protocol: 'tcp' });
   assert.is(formatPortMapping(parsePortMapping('192.168.1.2:443:8443/tcp')), '192.168.1.2:443->8443/tcp');
+  // Without a host port: a free one, picked when the container starts (0 until then).
+  assert.equal(parsePortMapping('80'), { hostIp: '127.0.0.1', hostPort: 0, containerPort: 80, protocol: 'tcp' });
+  assert.equal(parsePortMapping('0.0.0.0::53/udp'), { hostIp: '0.0.0.0', hostPort: 0, containerPort: 53, protocol: 'udp' });
+  assert.is(resolveNetworkOptions({ publish: ['80', '80'] }, settings).publish.length, 2, 'two free ports never clash');
 });
 
 for (const [spec, reason] of [
-  ['80', /no host port/],
-  ['', /no host port/],
+  ['', /container port "" is not a port number/],
   ['0:80', /host port "0" is not a port number/],
   ['8080:65536', /container port "65536"/],
   ['8080:80/', /protocol "" is not tcp or udp/],
@@ -32,7 +35,7 @@ for (const [spec, reason] of [
     const error = thrownBy(() => parsePortMapping(spec));
     assert.instance(error, DevboxError);
     assert.match((error as DevboxError).toLine(), reason);
-    assert.match((error as DevboxError).toLine(), /expected \[HOSTIP:\]HOSTPORT:PORT\[\/tcp\|udp\]/);
+    assert.match((error as DevboxError).toLine(), /expected \[HOSTIP:\]\[HOSTPORT:\]PORT\[\/tcp\|udp\]/);
     assert.is((error as DevboxError).kind, 'usage');
   });
 }
@@ -90,6 +93,27 @@ test("resolv.conf names slirp4netns's resolver and keeps the host's search domai
   const host = '# managed\nnameserver 127.0.0.53\nsearch corp.example\noptions edns0 trust-ad\n';
   assert.is(slirpResolvConf(host), 'nameserver 10.0.2.3\nsearch corp.example\noptions edns0 trust-ad\n');
   assert.is(slirpResolvConf(''), 'nameserver 10.0.2.3\n');
+});
+
+test('--dns, --dns-search and --dns-option replace the servers and search domains and add options; --add-host adds lines', () => {
+  const host = 'nameserver 127.0.0.53\nsearch corp.example\noptions edns0\n';
+  const names = resolveNameOptions({
+    dns: ['192.0.2.1'],
+    dnsSearch: ['a.test', 'b.test'],
+    dnsOptions: ['ndots:2'],
+    extraHosts: ['db.local:10.1.2.3', 'v6=::1'],
+  });
+  assert.is(slirpResolvConf(host, names), 'nameserver 192.0.2.1\nsearch a.test b.test\noptions edns0\noptions ndots:2\n');
+  assert.is(bridgeResolvConf('10.89.0.1', host, names), 'nameserver 10.89.0.1\nsearch a.test b.test\noptions edns0\noptions ndots:2\n');
+  assert.is(hostResolvConfWith(host, { ...names, dns: [] }), 'nameserver 127.0.0.53\nsearch a.test b.test\noptions edns0\noptions ndots:2\n');
+  assert.equal(extraHostsEntries(names.extraHosts), ['10.1.2.3\tdb.local', '::1\tv6']);
+  assert.throws(() => resolveNameOptions({ extraHosts: ['nohost'] }), /invalid --add-host "nohost"/);
+  assert.throws(() => resolveNameOptions({ extraHosts: ['a:not-an-ip'] }), /invalid --add-host/);
+  assert.throws(() => resolveNameOptions({ dns: ['dns.example'] }), /invalid --dns "dns\.example": not an IP address/);
+  assert.throws(
+    () => resolveNetworkOptions({ network: 'container:web', names: { dns: ['192.0.2.1'] } }, settings),
+    /cannot be given with --network container:/,
+  );
 });
 
 test("hosts: the sandbox's name on its address; the host only when reachable", () => {

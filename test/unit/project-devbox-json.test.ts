@@ -94,10 +94,11 @@ test('an image instead of a Dockerfile needs no .devbox/Dockerfile', () => {
 const cases: [string, string, string][] = [
   ['unknown key with a near miss', '{\n  "dockerfile": "x"\n}', '2:3: "dockerfile" is not a known key (did you mean "build.dockerfile"?)'],
   ['misspelled key', '{\n  "netwrok": "host"\n}', '2:3: "netwrok" is not a known key (did you mean "network"?)'],
+  ['enum', '{\n  "image": "x",\n  "home": "shared"\n}', '3:11: "home" must be one of "private", "host", not "shared" (e.g. "home": "host")'],
   [
-    'enum',
-    '{\n  "image": "x",\n  "network": "bridge"\n}',
-    '3:14: "network" must be one of "slirp4netns", "host", "none", not "bridge" (e.g. "network": "host")',
+    'a network that is neither a mode nor a name',
+    '{\n  "image": "x",\n  "network": "bad name"\n}',
+    '3:14: "network" must be one of "slirp4netns", "host", "none", not "bad name" (e.g. "network": "host")',
   ],
   ['nested type', '{"image": "x", "build": {"args": {"A": 1}}}', '1:40: "build.args.A" must be a string, not 1'],
   ['unknown nested key', '{"build": {"dockerFile": "x"}}', '1:12: "build.dockerFile" is not a known key (did you mean "dockerfile"?)'],

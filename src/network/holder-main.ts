@@ -1,0 +1,163 @@
+/**
+ * A devbox network's holder: the program that keeps the network's namespace (docs/networking.md). It runs
+ * as root of the network's user namespace, in its network namespace (started by bridge.ts through the
+ * helper), and:
+ * - makes the bridge `br0` with the gateway's address, and, unless the network is internal, forwarding and
+ *   a masquerade of the subnet out through slirp4netns's tap0;
+ * - serves the network's names on the gateway's port 53 (dns-server.ts);
+ * - gives each container that asks (holder.sock, one JSON request per connection) a veth pair into the
+ *   bridge and an address: the container's user namespace is nested in ours, so we may move a link into its
+ *   network namespace;
+ * - watches the links (`ip monitor link`): a container's end goes when its network namespace goes, however
+ *   its processes ended, and the bridge's end with it. When the last one is gone it exits, and slirp4netns
+ *   (whose --exit-fd is our fd 4) with it.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
+import { createInterface } from 'node:readline';
+import { withFileLock } from '../util/file-lock.js';
+import { startResolver } from './dns-server.js';
+import { hostAddress, parseSubnet } from './subnet.js';
+import type { AttachReply, AttachRequest, HolderConfig, HolderRequest } from './bridge.js';
+
+const config = JSON.parse(process.argv[2]) as HolderConfig;
+const subnet = parseSubnet(config.subnet);
+/** How long a holder no container has joined waits before it goes: its starter died before it asked. */
+const FIRST_ATTACH_MS = 30_000;
+/** veth and bridge MTU: as slirp4netns's tap0, so that a container's packets are not cut on the way out. */
+const MTU = 65520;
+
+interface Endpoint {
+  pid: number;
+  address: string;
+  names: string[];
+  upstream: string[];
+}
+const endpoints = new Map<string, Endpoint>();
+let busy = 0;
+
+function ip(args: string[], input?: string, netnsOf?: number): Promise<void> {
+  const [file, argv] =
+    netnsOf === undefined ? [config.programs.ip, args] : [config.programs.nsenter, [`--net=/proc/${netnsOf}/ns/net`, '--', config.programs.ip, ...args]];
+  return new Promise((resolve, reject) => {
+    const child = execFile(file, argv, (error, _stdout, stderr) =>
+      error ? reject(new Error(`${args.join(' ')}: ${stderr.trim() || error.message}`)) : resolve(),
+    );
+    if (input !== undefined) child.stdin!.end(input);
+  });
+}
+
+function freeAddress(): string {
+  const used = new Set([config.gateway, ...[...endpoints.values()].map((e) => e.address)]);
+  for (let n = 0; ; n++) {
+    const address = hostAddress(subnet, n);
+    if (address === undefined) throw new Error(`no free address left in ${config.subnet}`);
+    if (!used.has(address)) return address;
+  }
+}
+
+/** Cuts a container's link (network disconnect): its veth pair goes, and its names with it. */
+async function detach(pid: number): Promise<{ detached: boolean }> {
+  const found = [...endpoints].find(([, e]) => e.pid === pid);
+  if (!found) return { detached: false };
+  await ip(['link', 'del', found[0]]);
+  endpoints.delete(found[0]);
+  return { detached: true };
+}
+
+async function attach(request: AttachRequest): Promise<AttachReply> {
+  const address = freeAddress();
+  const veth = `vd${randomBytes(4).toString('hex')}`;
+  endpoints.set(veth, { pid: request.pid, address, names: request.names.map((n) => n.toLowerCase()), upstream: request.upstream ?? [] });
+  try {
+    await ip(['link', 'add', veth, 'mtu', String(MTU), 'type', 'veth', 'peer', 'name', 'eth0', 'mtu', String(MTU), 'netns', String(request.pid)]);
+    await ip(['link', 'set', veth, 'master', 'br0', 'up']);
+    const inside = [
+      `addr add ${address}/${subnet.prefix} dev eth0`,
+      'link set eth0 up',
+      ...(config.internal ? [] : [`route add default via ${config.gateway}`]),
+    ];
+    await ip(['-batch', '-'], `${inside.join('\n')}\n`, request.pid);
+  } catch (error) {
+    endpoints.delete(veth);
+    throw error;
+  }
+  return { address, gateway: config.gateway, prefix: subnet.prefix };
+}
+
+function lookup(name: string): string[] | undefined {
+  const found = [...endpoints.values()].filter((e) => e.names.includes(name)).map((e) => e.address);
+  return found.length ? found : undefined;
+}
+
+let exiting = false;
+/** Goes when no container is attached: under the network's lock, so that no start finds us going. */
+async function exitIfUnused(): Promise<void> {
+  if (exiting || endpoints.size || busy) return;
+  exiting = true;
+  const leave = await withFileLock(config.lock, `network ${config.name}`, async () => {
+    if (endpoints.size || busy) return false;
+    rmSync(config.stateFile, { force: true });
+    return true;
+  });
+  if (leave) process.exit(0);
+  exiting = false;
+}
+
+function serve(socket: Socket): void {
+  let text = '';
+  socket.on('data', async (chunk) => {
+    text += chunk.toString('utf8');
+    if (!text.includes('\n')) return;
+    busy++;
+    let reply: AttachReply | { detached: boolean } | { error: string };
+    try {
+      const request = JSON.parse(text) as HolderRequest;
+      reply = request.op === 'detach' ? await detach(request.pid) : await attach(request);
+    } catch (error) {
+      reply = { error: (error as Error).message };
+    } finally {
+      busy--;
+    }
+    socket.end(`${JSON.stringify(reply)}\n`);
+    if (!('address' in reply)) void exitIfUnused();
+  });
+  socket.on('error', () => {});
+}
+
+async function main(): Promise<void> {
+  await ip(['-batch', '-'], [`link add br0 mtu ${MTU} type bridge`, `addr add ${config.gateway}/${subnet.prefix} dev br0`, 'link set br0 up'].join('\n'));
+  if (!config.internal) {
+    writeFileSync('/proc/sys/net/ipv4/ip_forward', '1');
+    await new Promise<void>((resolve, reject) =>
+      execFile(
+        config.programs.iptables,
+        ['-t', 'nat', '-A', 'POSTROUTING', '-s', config.subnet, '!', '-d', config.subnet, '-j', 'MASQUERADE'],
+        (error, _o, stderr) => (error ? reject(new Error(`iptables: ${stderr.trim() || error.message}`)) : resolve()),
+      ),
+    );
+  }
+  // Other names: the container's --dns server, else the outbound link's resolver; none on an internal network.
+  const upstream = (client: string) =>
+    config.internal ? undefined : ([...endpoints.values()].find((e) => e.address === client)?.upstream[0] ?? config.upstreamDns);
+  await startResolver(config.gateway, lookup, upstream);
+  const monitor = spawn(config.programs.ip, ['-o', 'monitor', 'link'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  createInterface({ input: monitor.stdout! }).on('line', (line) => {
+    const gone = /^Deleted (?:link )?\d+: (vd[0-9a-f]+)[@:]/.exec(line)?.[1];
+    if (gone && endpoints.delete(gone)) void exitIfUnused();
+  });
+  rmSync('holder.sock', { force: true });
+  const server = createServer(serve);
+  await new Promise<void>((resolve) => server.listen('holder.sock', resolve));
+  // Root here is a subordinate id on the host: the user's devbox may connect; the directory (0700) keeps others out.
+  chmodSync('holder.sock', 0o666);
+  setTimeout(() => void exitIfUnused(), FIRST_ATTACH_MS).unref();
+  process.stdout.write('ready\n');
+}
+
+main().catch((error) => {
+  process.stderr.write(`devbox network holder: ${(error as Error).message}\n`);
+  process.exit(1);
+});

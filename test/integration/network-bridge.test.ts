@@ -1,0 +1,232 @@
+/**
+ * devbox networks as the unprivileged user running the suite: containers on one network reach each other
+ * by name (TCP and UDP) through the network's bridge and resolver, a container on another network cannot
+ * reach them, `--network container:NAME` shares localhost, the outside is reached through the network's one
+ * slirp4netns, and the network's holder and slirp4netns go when the last container does, also after a
+ * kill -9 of a supervisor. All traffic stays on this machine.
+ */
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from '../helpers/test.js';
+import * as assert from 'uvu/assert';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { DEVBOX_BIN, devbox, devboxOk } from '../helpers/cli.js';
+import { startDnsResponder } from '../helpers/dns-responder.js';
+import { testDir } from '../helpers/images.js';
+import { eventually, importNetworkImage } from '../helpers/network.js';
+import { udpEchoProgram } from '../helpers/udp-echo.js';
+import { startedSince, suiteProcesses, type SuiteProcess } from '../helpers/processes.js';
+import { startTimeOf } from '../../src/util/processes.js';
+
+const IMAGE = 'netbox:latest';
+const execFileAsync = promisify(execFile);
+const networksDir = () => join(process.env.XDG_DATA_HOME!, 'devbox', 'networks');
+const containers: string[] = [];
+const networks: string[] = [];
+
+async function network(name: string, ...options: string[]): Promise<void> {
+  await devboxOk(['network', 'create', ...options, name]);
+  networks.push(name);
+}
+
+/** A detached container that runs `script`. */
+async function start(name: string, net: string, script: string, ...options: string[]): Promise<void> {
+  containers.push(name);
+  await devboxOk(['run', '-d', '--name', name, '--network', net, ...options, IMAGE, 'sh', '-c', script]);
+}
+
+async function removeAll(): Promise<void> {
+  if (containers.length) await devbox(['rm', '-f', ...containers.splice(0)]);
+}
+
+/** A shell loop that runs `command` until it succeeds, 10 times at most: a server in another container may not listen yet. */
+const untilOk = (command: string) => `for i in 1 2 3 4 5 6 7 8 9 10; do ${command} && break; sleep 0.3; done`;
+
+interface Holder {
+  pid: number;
+  start: string;
+}
+
+/** The network holders running for this suite's store, from their state files (they run as a subordinate id). */
+function holders(): Holder[] {
+  const dir = networksDir();
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.run') && existsSync(join(dir, f, 'holder.json')))
+    .map((f) => JSON.parse(readFileSync(join(dir, f, 'holder.json'), 'utf8')) as Holder)
+    .filter((h) => startTimeOf(h.pid) === h.start);
+}
+
+let before: { slirp: SuiteProcess[] };
+
+test.before(async () => {
+  await importNetworkImage(IMAGE, [{ name: 'bin/udp-echo', content: readFileSync(await udpEchoProgram()), mode: 0o755 }]);
+});
+
+test.before.each(() => {
+  before = { slirp: suiteProcesses('slirp4netns') };
+});
+
+test.after.each(async () => {
+  await removeAll();
+  // Every holder and slirp4netns a test started goes with its last container, with no devbox process watching.
+  await eventually(
+    'the networks to go with their containers',
+    () => (startedSince(before.slirp, 'slirp4netns').length === 0 && holders().length === 0 ? true : undefined),
+    15000,
+  );
+  if (networks.length) await devbox(['network', 'rm', '-f', ...networks.splice(0)]);
+});
+
+test('two containers on a network reach each other by name and alias, TCP and UDP; one on another network cannot', async () => {
+  await network('bridge-a');
+  await network('bridge-b');
+  await start('db', 'bridge-a', 'nc -ll -p 5432 -e echo tcp-ok & udp-echo serve 5353 & wait', '--network-alias', 'database');
+  const probe = async (net: string, script: string) => (await devbox(['run', '--rm', '--network', net, IMAGE, 'sh', '-c', script])).stdout;
+  const tcp = await probe('bridge-a', untilOk('nc -w 2 db 5432 </dev/null'));
+  assert.match(tcp, /tcp-ok/);
+  const alias = await probe('bridge-a', 'nc -w 2 database 5432 </dev/null');
+  assert.match(alias, /tcp-ok/);
+  // UDP by name: the network's resolver gives db's address (busybox's nslookup), the datagram goes there.
+  const udp = await probe('bridge-a', 'udp-echo send $(nslookup db | sed -n "s/^Address: *//p" | tail -n 1) 5353');
+  assert.match(udp, /udp-ok/);
+  const address = (await probe('bridge-a', 'nslookup db 2>/dev/null | sed -n "s/^Address: *//p" | tail -n 1')).trim();
+  assert.match(address, /^10\.89\.\d+\.\d+$/);
+  const inspected = await devboxOk(['inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}} {{.HostConfig.NetworkMode}}', 'db']);
+  assert.is(inspected.stdout, `${address} bridge-a\n`);
+  // From another network: the name is unknown there, and the address leads out through slirp4netns, to the
+  // host, which has no such network (slirp4netns accepts the connection and closes it: no reply comes).
+  const other = await probe('bridge-b', `nslookup db 2>&1; nc -w 2 ${address} 5432 </dev/null; echo done`);
+  assert.match(other, /can't find db: NXDOMAIN/);
+  assert.match(other, /done/);
+  assert.not.match(other, /tcp-ok/);
+});
+
+test("a container on a network resolves through the network's resolver and leaves through its gateway", async () => {
+  await network('bridge-out');
+  const r = await devboxOk(['run', '--rm', '--network', 'bridge-out', IMAGE, 'sh', '-c', 'cat /etc/resolv.conf; ip route']);
+  assert.match(r.stdout, /^nameserver 10\.89\.\d+\.1$/m);
+  assert.match(r.stdout, /^default via 10\.89\.\d+\.1 dev eth0/m);
+});
+
+if (process.getuid!() === 0) {
+  // As network.test's DNS test as root: only root can listen on port 53, where slirp4netns sends the queries
+  // it forwards, and bind a resolv.conf of the test's over the host's in a mount namespace of its own.
+  test("DNS as root: other names go from the network's resolver through slirp4netns to the host's resolver", async () => {
+    await network('bridge-dns');
+    const address = '127.83.0.2';
+    const resolver = await startDnsResponder({ 'api.devbox.test': '192.0.2.78' }, { address, port: 53 });
+    const dir = await testDir('resolv');
+    writeFileSync(join(dir, 'resolv.conf'), `nameserver ${address}\n`);
+    try {
+      const script = 'mount --bind "$0" /etc/resolv.conf && exec "$@"';
+      const command = [process.execPath, DEVBOX_BIN, 'run', '--rm', '--network', 'bridge-dns', IMAGE, 'nslookup', '-type=a', 'api.devbox.test'];
+      const r = await execFileAsync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, join(dir, 'resolv.conf'), ...command], {
+        encoding: 'utf8',
+      });
+      assert.match(r.stdout, /Server:\s+10\.89\.\d+\.1/);
+      assert.match(r.stdout, /Name:\s+api\.devbox\.test\nAddress: 192\.0\.2\.78/);
+      assert.ok(resolver.queries.includes('api.devbox.test'), JSON.stringify(resolver.queries));
+    } finally {
+      await resolver.close();
+    }
+  });
+}
+
+test('--internal: no way out, names of the network still resolve', async () => {
+  await network('bridge-int', '--internal');
+  await start('inner', 'bridge-int', 'nc -ll -p 80 -e echo inner-ok');
+  const r = await devboxOk(['run', '--rm', '--network', 'bridge-int', IMAGE, 'sh', '-c', `ip route; ${untilOk('nc -w 2 inner 80 </dev/null')}`]);
+  assert.match(r.stdout, /inner-ok/);
+  assert.not.match(r.stdout, /^default/m);
+});
+
+test('--network container:NAME shares its localhost; a target that is not running is one line', async () => {
+  await network('bridge-c');
+  await start('web', 'bridge-c', 'mkdir /srv && echo local-ok >/srv/ok && exec httpd -f -p 127.0.0.1:8080 -h /srv');
+  const r = await devboxOk([
+    'run',
+    '--rm',
+    '--network',
+    'container:web',
+    IMAGE,
+    'sh',
+    '-c',
+    untilOk('printf "GET /ok HTTP/1.0\\r\\n\\r\\n" | nc 127.0.0.1 8080'),
+  ]);
+  assert.match(r.stdout, /local-ok/);
+  await devboxOk(['create', '--name', 'stopped', IMAGE, 'true']);
+  containers.push('stopped');
+  const refused = await devbox(['run', '--rm', '--network', 'container:stopped', IMAGE, 'true']);
+  assert.is(refused.exitCode, 125);
+  assert.match(refused.stderr, /^devbox: container stopped is not running: --network container:stopped shares its network namespace/);
+  assert.is(refused.stderr.trim().split('\n').length, 1);
+});
+
+test('disconnect cuts a running container off at once; connect puts a stopped one on the network from its next start', async () => {
+  await network('bridge-d');
+  await start('cut', 'bridge-d', 'nc -ll -p 7000 -e echo cut-ok');
+  const reach = async () =>
+    (
+      await devbox([
+        'run',
+        '--rm',
+        '--network',
+        'bridge-d',
+        IMAGE,
+        'sh',
+        '-c',
+        untilOk('nc -w 2 cut 7000 </dev/null | grep -q cut-ok') + '; nc -w 2 cut 7000 </dev/null',
+      ])
+    ).stdout;
+  assert.match(await reach(), /cut-ok/);
+  await devboxOk(['network', 'disconnect', 'bridge-d', 'cut']);
+  const links = (await devboxOk(['exec', 'cut', 'ls', '/sys/class/net'])).stdout;
+  assert.is(links, 'lo\n', 'its eth0 went with the veth pair');
+  assert.not.match(await reach(), /cut-ok/);
+  const inspect = JSON.parse((await devboxOk(['network', 'inspect', 'bridge-d'])).stdout);
+  assert.equal(inspect[0].Containers, {});
+  containers.push('joiner');
+  await devboxOk(['create', '--name', 'joiner', '--network', 'none', IMAGE, 'sh', '-c', 'nc -ll -p 7001 -e echo joiner-ok']);
+  await devboxOk(['network', 'connect', '--alias', 'late', 'bridge-d', 'joiner']);
+  await devboxOk(['start', 'joiner']);
+  const r = await devboxOk(['run', '--rm', '--network', 'bridge-d', IMAGE, 'sh', '-c', untilOk('nc -w 2 late 7001 </dev/null | grep joiner-ok')]);
+  assert.match(r.stdout, /joiner-ok/);
+  const running = await devbox(['network', 'connect', 'bridge-d', 'joiner']);
+  assert.match(running.stderr, /^devbox: container joiner is already connected to network bridge-d/);
+});
+
+test('bad input: an unknown network, a network in use — one line each', async () => {
+  const unknown = await devbox(['run', '--rm', '--network', 'bridge-nope', IMAGE, 'true']);
+  assert.is(unknown.exitCode, 125);
+  assert.match(unknown.stderr, /^devbox: network bridge-nope not found/);
+  await network('bridge-used');
+  await devboxOk(['create', '--name', 'user1', '--network', 'bridge-used', IMAGE, 'true']);
+  containers.push('user1');
+  const inUse = await devbox(['network', 'rm', 'bridge-used']);
+  assert.is(inUse.exitCode, 1);
+  assert.match(inUse.stderr, /^devbox: network bridge-used is in use by container user1/);
+  const inspect = JSON.parse((await devboxOk(['network', 'inspect', 'bridge-used'])).stdout);
+  assert.equal(
+    Object.values(inspect[0].Containers).map((c) => (c as { Name: string }).Name),
+    ['user1'],
+  );
+});
+
+test('kill -9 of a supervisor: its container and then the network holder and slirp4netns go, leaving no files of theirs', async () => {
+  await network('bridge-k');
+  await start('victim', 'bridge-k', 'sleep 600');
+  const id = (await devboxOk(['inspect', '-f', '{{.Id}}', 'victim'])).stdout.trim();
+  const { supervisorPid } = JSON.parse(readFileSync(join(process.env.XDG_DATA_HOME!, 'devbox', 'containers', id, 'state.json'), 'utf8'));
+  assert.ok(supervisorPid > 0);
+  const [holder] = holders();
+  assert.ok(holder, 'a holder runs while the container does');
+  // exec enters a container whose user namespace is nested in the network's.
+  assert.match((await devboxOk(['exec', 'victim', 'cat', '/proc/self/net/dev'])).stdout, /eth0:/);
+  process.kill(supervisorPid, 'SIGKILL');
+  await eventually('the holder to go', () => (startTimeOf(holder!.pid) === holder!.start ? undefined : true), 15000);
+  assert.not.ok(existsSync(join(networksDir(), 'bridge-k.run', 'holder.json')));
+});
+
+test.run();
