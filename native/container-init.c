@@ -119,21 +119,9 @@ wait_for_command (int sfd, int ctl, pid_t command)
           if (kind == PID1_SIGNAL)
             (void) kill (command, value);
         }
-      if (!(fds[0].revents & POLLIN))
-        continue;
-      struct signalfd_siginfo info;
-      if (TEMP_FAILURE_RETRY (read (sfd, &info, sizeof info)) != sizeof info)
-        die_with_error ("read signalfd");
-      if (info.ssi_signo != SIGCHLD)
-        {
-          (void) kill (command, (int) info.ssi_signo);
-          continue;
-        }
-      int wstatus;
-      pid_t pid;
-      while ((pid = waitpid (-1, &wstatus, WNOHANG)) > 0)
-        if (pid == command)
-          return exit_status_of (wstatus);
+      int status;
+      if ((fds[0].revents & POLLIN) && pass_signal_or_reap (sfd, command, &status))
+        return status;
     }
 }
 

@@ -113,6 +113,9 @@ void enter_rootfs (const Options *opts);
 /* process.c */
 int run_init (const Options *opts, Sandbox *sb);
 void handled_signals (sigset_t *set);
+/* pid 1's step: one signal from the signalfd passed on to the command, or on SIGCHLD every exited child
+   reaped (orphans re-parent to pid 1). True, with the command's status, once the command has exited. */
+bool pass_signal_or_reap (int sfd, pid_t command, int *status);
 void reset_signals (void);
 void remember_command_line (int argc, char **argv);
 void wipe_environment (void);

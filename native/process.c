@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <linux/capability.h>
 #include <signal.h>
 #include <stdint.h>
@@ -127,6 +128,47 @@ exec_failed (const char *cmd)
   _exit (saved == ENOENT ? 127 : 126);
 }
 
+/*
+ * execvp, but a PATH entry that cannot be searched (a symlink loop, not a directory, no permission) is passed
+ * over, as runc's lookup does: glibc's execvp gives up at the first ELOOP, so an image with one broken /usr/local
+ * link could not run `sh`. Errno on return: EACCES if a candidate existed but could not be run, else ENOENT.
+ */
+static void
+exec_in_path (char **argv, char **env)
+{
+  const char *name = argv[0];
+  if (strchr (name, '/'))
+    {
+      execve (name, argv, env);
+      return;
+    }
+  const char *path = NULL;
+  for (char **e = env; *e; e++)
+    if (strncmp (*e, "PATH=", 5) == 0)
+      path = *e + 5;
+  if (path == NULL)
+    path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"; /* Docker's default */
+  bool denied = false;
+  for (const char *dir = path;; dir++)
+    {
+      const char *end = strchrnul (dir, ':');
+      char candidate[PATH_MAX];
+      int len = snprintf (candidate, sizeof candidate, "%.*s/%s", (int) (end - dir), end == dir ? "." : dir, name);
+      if (len > 0 && (size_t) len < sizeof candidate)
+        {
+          execve (candidate, argv, env);
+          if (errno == EACCES)
+            denied = true;
+          else if (errno != ENOENT && errno != ENOTDIR && errno != ELOOP && errno != ENAMETOOLONG)
+            return; /* it exists and cannot run (ENOEXEC, ETXTBSY, E2BIG …): that is the answer */
+        }
+      if (*end == '\0')
+        break;
+      dir = end;
+    }
+  errno = denied ? EACCES : ENOENT;
+}
+
 void
 exec_command (const Options *opts, int pty_slave)
 {
@@ -142,9 +184,7 @@ exec_command (const Options *opts, int pty_slave)
   if (syscall (SYS_close_range, 3U, ~0U, 0U) < 0)
     die_with_error ("close_range");
   load_seccomp (&opts->seccomp);
-  extern char **environ;
-  environ = opts->env; /* so execvp searches the container's PATH */
-  execvp (opts->command[0], opts->command);
+  exec_in_path (opts->command, opts->env); /* the container's PATH */
   exec_failed (opts->command[0]);
 }
 
@@ -159,27 +199,36 @@ handled_signals (sigset_t *set)
     sigaddset (set, forwarded[i]);
 }
 
+bool
+pass_signal_or_reap (int sfd, pid_t command, int *status)
+{
+  struct signalfd_siginfo info;
+  if (TEMP_FAILURE_RETRY (read (sfd, &info, sizeof info)) != sizeof info)
+    die_with_error ("read signalfd");
+  if (info.ssi_signo != SIGCHLD)
+    {
+      (void) kill (command, (int) info.ssi_signo); /* ESRCH: it is exiting, SIGCHLD follows */
+      return false;
+    }
+  int wstatus;
+  pid_t pid;
+  while ((pid = waitpid (-1, &wstatus, WNOHANG)) > 0)
+    if (pid == command)
+      {
+        *status = exit_status_of (wstatus);
+        return true;
+      }
+  return false;
+}
+
 /* Forwards signals to the command and reaps every child (orphans re-parent to us) until the command exits. */
 static int
 wait_for_command (int sfd, pid_t command)
 {
-  for (;;)
-    {
-      struct signalfd_siginfo info;
-      ssize_t n = TEMP_FAILURE_RETRY (read (sfd, &info, sizeof info));
-      if (n != sizeof info)
-        die_with_error ("read signalfd");
-      if (info.ssi_signo != SIGCHLD)
-        {
-          (void) kill (command, (int) info.ssi_signo); /* ESRCH: it is exiting, SIGCHLD follows */
-          continue;
-        }
-      int wstatus;
-      pid_t pid;
-      while ((pid = waitpid (-1, &wstatus, WNOHANG)) > 0)
-        if (pid == command)
-          return exit_status_of (wstatus);
-    }
+  int status;
+  while (!pass_signal_or_reap (sfd, command, &status))
+    ;
+  return status;
 }
 
 /*

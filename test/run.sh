@@ -7,6 +7,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# DEVBOX_TEST_USER: another user name, so that two runs on one machine do not share a user (and its podman).
+TEST_USER=${DEVBOX_TEST_USER:-devbox-test}
+# As root, the machine's packages first: npm ci compiles the helper (package.json's install script), which
+# needs gcc and libseccomp-dev.
+if [ "$(id -u)" = 0 ]; then bash test/setup-machine.sh --tests --create "$TEST_USER"; fi
 # A fresh clone has no node_modules yet: the test command installs what it builds with.
 [ -x node_modules/.bin/tsc ] || npm ci --no-audit --no-fund
 # Style and layering first: a formatting slip or an import pointing up fails in seconds, not after the suites.
@@ -20,9 +25,6 @@ if [ "$(id -u)" != 0 ]; then
   exec bash test/run-suites.sh
 fi
 
-# DEVBOX_TEST_USER: another user name, so that two runs on one machine do not share a user (and its podman).
-TEST_USER=${DEVBOX_TEST_USER:-devbox-test}
-bash test/setup-machine.sh --tests --create "$TEST_USER"
 build
 
 # The checkout may sit under /root (mode 700): give the test user its own copy.

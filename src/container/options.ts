@@ -74,7 +74,7 @@ export function resolveHealthcheck(options: HealthOptions, image: HealthConfig |
   }
   const ns = (value: number | undefined) => (value ? value / 1e6 : undefined);
   const test = options.cmd !== undefined ? ['CMD-SHELL', options.cmd] : image?.Test;
-  if (!test || !test.length || test[0] === 'NONE') return undefined;
+  if (!test?.length || test[0] === 'NONE') return undefined;
   const duration = (text: string | undefined, what: string) => (text === undefined ? undefined : parseDuration(text, what));
   const retries = options.retries === undefined ? image?.Retries || 3 : Number(options.retries);
   if (!Number.isInteger(retries) || retries < 1) throw usage(`--health-retries: expected a whole number of at least 1, not "${options.retries}"`);
