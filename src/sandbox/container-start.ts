@@ -215,6 +215,7 @@ async function launchContainer(store: ImageStore, record: ContainerRecord, dir: 
     imageTmp: true,
     removeAfterExit: record.autoRemove ? dir : undefined,
     security: containerSecurity(record),
+    seccompCache: join(store.root, 'seccomp'),
   };
   const sync = slirp || join_;
   const args = containerArgs(spec, supervision(store, record, dir, request), sync ? SYNC_FD : undefined);

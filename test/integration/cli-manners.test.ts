@@ -96,7 +96,7 @@ test('shell completion for fish: devbox completion fish, sourced by a real fish,
         .filter(Boolean)
         .map((candidate) => candidate.split('\t')[0]);
     assert.equal(complete('devbox contai'), ['container']);
-    assert.equal(complete('devbox container st'), ['start', 'stop']);
+    assert.equal(complete('devbox container st'), ['start', 'stats', 'stop']);
     assert.ok(complete('devbox container run --').includes('--detach'), 'container run --detach');
     assert.ok(complete('devbox image ').includes('prune'), 'image prune');
     assert.equal(complete('devbox config u'), ['unset']);
