@@ -43,7 +43,7 @@ test('history shows the import step with its comment, the image id on the newest
   const rows = JSON.parse((await suite.devboxOk(['history', '--format', 'json', '--no-trunc', 'hist:1'])).stdout);
   assert.is(rows.length, 1);
   assert.is(rows[0].id, `sha256:${Id}`);
-  assert.is(rows[0].createdBy, 'devbox image import');
+  assert.is(rows[0].createdBy, 'devbox import'); // `image import` is its other name
   assert.is(rows[0].comment, 'from a test');
   assert.ok(rows[0].size > 1000);
   await suite.devboxOk(['rmi', 'hist:1']);
