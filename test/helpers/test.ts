@@ -25,9 +25,21 @@ function timed(what: string, fn: Callback): Callback {
   };
 }
 
+/** uvu ends a suite whose hook throws without saying why (it only counts its tests as not passed): say it here. */
+function said(fn: Callback): Callback {
+  return async (context) => {
+    try {
+      await fn(context);
+    } catch (error) {
+      console.error(`a hook failed, so the suite's remaining tests did not run: ${(error as Error)?.stack ?? String(error)}`);
+      throw error;
+    }
+  };
+}
+
 function hook(register: Test['before']): Test['before'] {
-  const timedHook = (fn: Callback) => register(timed('a hook', fn));
-  timedHook.each = (fn: Callback) => register.each(timed('a hook', fn));
+  const timedHook = (fn: Callback) => register(said(timed('a hook', fn)));
+  timedHook.each = (fn: Callback) => register.each(said(timed('a hook', fn)));
   return timedHook;
 }
 
