@@ -177,7 +177,7 @@ test('disconnect cuts a running container off at once; connect puts a stopped on
         IMAGE,
         'sh',
         '-c',
-        untilOk('nc -w 2 cut 7000 </dev/null | grep -q cut-ok') + '; nc -w 2 cut 7000 </dev/null',
+        `${untilOk('nc -w 2 cut 7000 </dev/null | grep -q cut-ok')}; nc -w 2 cut 7000 </dev/null`,
       ])
     ).stdout;
   assert.match(await reach(), /cut-ok/);
