@@ -5,6 +5,7 @@
  */
 import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { userInfo } from 'node:os';
+import { statFields } from '../util/processes.js';
 
 export interface ProcessRow {
   user: string;
@@ -40,11 +41,6 @@ export function containerPids(pid1: number): number[] {
     }
   }
   return pids.sort((a, b) => a - b);
-}
-
-/** The fields of /proc/PID/stat after the command name: fields[0] is the state, [1] the ppid, [11] utime. */
-export function statFields(stat: string): string[] {
-  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 }
 
 export function containerProcesses(pid1: number): ProcessRow[] {

@@ -7,7 +7,8 @@
  * As the container's user namespace's owner, devbox may read these files of its processes whatever their uid.
  */
 import { readFileSync, readlinkSync } from 'node:fs';
-import { containerPids, statFields, TICKS } from './processes.js';
+import { statFields } from '../util/processes.js';
+import { containerPids, TICKS } from './processes.js';
 
 export interface UsageSample {
   /** When it was taken (ms, monotonic enough for rates: Date.now()). */

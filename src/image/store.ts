@@ -11,7 +11,7 @@ import type { IdMapping } from '../userns/idmap.js';
 import { DevboxError } from '../util/errors.js';
 import { blobPath, digestHex, readBlobJson } from './blobs.js';
 import { writeStoreFile } from './durable.js';
-import { layerSizeReader } from './layer-paths.js';
+import { layerDir, layerRecordPath, layerSizeReader } from './layer-paths.js';
 import { ensurePrivateStoreRoot } from './store-root.js';
 import type { ImageConfig, ImageManifest } from './oci.js';
 import { familiarName, nameForTagging, normalizedName, parseReference, repositoryName, type ImageReference } from './reference.js';
@@ -164,7 +164,6 @@ export class ImageStore {
    * unpacked for it are unpacked first, under the lock.
    */
   async layerDirs(image: StoredImage, mapping: IdMapping): Promise<string[]> {
-    const { layerDir, layerRecordPath } = await import('./layer-paths.js');
     const diffIDs = image.config.rootfs?.diff_ids ?? [];
     if (diffIDs.length !== image.manifest.layers.length) {
       throw new DevboxError(`image ${ImageStore.shortId(image.id)}: its config lists ${diffIDs.length} layers, its manifest ${image.manifest.layers.length}`, {
