@@ -61,7 +61,7 @@ export function parseUlimit(spec: string): Ulimit {
 }
 
 /** The caller's own hard limits, from /proc/self/limits: what the container's cannot exceed. */
-function ownHardLimit(name: string): number {
+export function ownHardLimit(name: string): number {
   const row = readFileSync('/proc/self/limits', 'utf8')
     .split('\n')
     .find((line) => line.startsWith(LIMITS[name]));

@@ -3,23 +3,15 @@
  * so exec and a restart get them too, shown by inspect; a hard limit above the caller's own, an unknown name or
  * a soft limit above the hard one is refused in one line before anything is created.
  */
-import { readFileSync } from 'node:fs';
 import * as assert from 'uvu/assert';
 import { devbox, devboxOk } from '../helpers/cli.js';
 import { importBusybox } from '../helpers/images.js';
 import { test } from '../helpers/test.js';
+import { ownHardLimit } from '../../src/runtime/rlimits.js';
 import { assertOneLineFailure } from '../helpers/errors.js';
 
 const IMAGE = 'ulimit-busybox:latest';
 const started: string[] = [];
-
-/** This process's own hard limit on open files: what a rootless container cannot exceed. */
-function ownHardNofile(): number {
-  const row = readFileSync('/proc/self/limits', 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('Max open files'))!;
-  return Number(row.slice(26).trim().split(/\s+/)[1]);
-}
 
 test.before(async () => {
   await importBusybox(IMAGE);
@@ -60,7 +52,7 @@ test('a detached container keeps its limits for exec and after a restart; inspec
 
 test('bad --ulimit values: one line each, status 125, no container made', async () => {
   const before = (await devboxOk(['ps', '-a', '-q', '--no-trunc'])).stdout;
-  const own = ownHardNofile();
+  const own = ownHardLimit('nofile');
   const cases: [string, RegExp][] = [
     ['bogus=1', /^devbox: invalid --ulimit "bogus=1"/],
     ['nofile=5:4', /^devbox: --ulimit nofile=5:4: the soft limit is above the hard one/],
