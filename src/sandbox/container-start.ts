@@ -4,7 +4,7 @@
  * state.json. In the foreground (`run`, `start -a`) the supervisor is devbox's child and relays its stdio; the
  * detach keys leave it running on its own. Detached (`run -d`, `start`) it outlives devbox from the start.
  */
-import { closeSync, copyFileSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, copyFileSync, openSync, readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,18 +12,10 @@ import { eventsLog } from '../container/events.js';
 import { type Container, isRunning, loadContainer } from '../container/lookup.js';
 import { containerSecurity, LOG_FILE, SUPERVISOR_LOG, shortId, type ContainerRecord } from '../container/records.js';
 import type { ImageStore } from '../image/store.js';
-import {
-  bridgeResolvConf,
-  customizesResolver,
-  extraHostsEntries,
-  hostResolvConf,
-  hostResolvConfWith,
-  networkHostsEntries,
-  slirpResolvConf,
-} from '../network/dns.js';
+import { bridgeResolvConf, extraHostsEntries, hostResolvConf } from '../network/dns.js';
 import { requireNetwork } from '../network/networks.js';
 import type { NetworkOptions } from '../network/options.js';
-import { attachSandboxNetwork, prepareSlirp4netns, type SandboxNetwork } from '../network/sandbox-network.js';
+import { attachSandboxNetwork, type SandboxNetwork } from '../network/sandbox-network.js';
 import { readPid, spawnContainerSupervisor, SYNC_FD } from '../runtime/launch.js';
 import { containerArgs, type SandboxSpec, type Supervision } from '../runtime/spec.js';
 import { type IdMapping, nestIdMapping } from '../userns/idmap.js';
@@ -34,7 +26,7 @@ import { nameFileMounts, writeJoinedNetworks, writeNameFiles, writePorts } from 
 import { attachLiveNetwork } from './live-network.js';
 import type { AutoRemoval } from './auto-remove-worker.js';
 import { removeLeftovers } from './container-removal.js';
-import { assembleRootfs } from './rootfs.js';
+import { prepareStart } from './start-preparation.js';
 
 /** Where the supervisor reports "up PID" (and, in the foreground, "detached"). */
 const NOTIFY_FD = 4;
@@ -186,25 +178,19 @@ export async function startContainer(store: ImageStore, record: ContainerRecord,
 }
 
 async function launchContainer(store: ImageStore, record: ContainerRecord, dir: string, request: StartRequest, join_?: NetworkJoin): Promise<StartOutcome> {
-  const image = await store.resolve(record.image);
-  const lowerDirs = await store.layerDirs(image, record.idMapping);
   const network: NetworkOptions = { ...record.network, autoForward: request.autoForward && !request.detach };
-  const slirp = network.mode === 'slirp4netns' ? await prepareSlirp4netns(join(store.root, 'slirp4netns.json'), 'run with --network host') : undefined;
-  const given = record.network.names;
-  const resolvConf = slirp
-    ? slirpResolvConf(hostResolvConf(), given)
-    : join_
-      ? '' // written when the network is joined
-      : given && customizesResolver(given)
-        ? hostResolvConfWith(hostResolvConf(), given)
-        : undefined;
-  const hosts = [...networkHostsEntries(network, record.hostname), ...extraHostsEntries(given?.extraHosts ?? [])];
-  const names = writeNameFiles(dir, record.hostname, hosts, resolvConf);
-  // The forwards and addresses of an earlier start.
-  for (const file of ['ports.json', 'networks.json']) rmSync(join(dir, file), { force: true });
+  const { slirp, rootfs, names } = await prepareStart(store, {
+    image: await store.resolve(record.image),
+    dir,
+    mapping: record.idMapping,
+    driver: record.storage,
+    hostname: record.hostname,
+    network,
+    withoutSlirp4netns: 'run with --network host',
+  });
   const spec: SandboxSpec = {
     idMapping: join_ ? nestedMapping(join_.outerMapping, record.idMapping) : record.idMapping,
-    rootfs: await assembleRootfs(record.storage, record.idMapping, lowerDirs, dir),
+    rootfs,
     mounts: [...nameFileMounts(names), ...record.mounts],
     tmpfs: record.tmpfs,
     hostname: record.hostname,

@@ -36,8 +36,11 @@ async function start(name: string, net: string, script: string, ...options: stri
   await devboxOk(['run', '-d', '--name', name, '--network', net, ...options, IMAGE, 'sh', '-c', script]);
 }
 
+/** Removes the test's containers; one that cannot be removed fails the test, with what rm said. */
 async function removeAll(): Promise<void> {
-  if (containers.length) await devbox(['rm', '-f', ...containers.splice(0)]);
+  if (!containers.length) return;
+  const removed = await devbox(['rm', '-f', ...containers.splice(0)]);
+  if (removed.exitCode !== 0) throw new Error(`devbox rm -f failed (${removed.exitCode}): ${removed.stderr.trim()}`);
 }
 
 /** A shell loop that runs `command` until it succeeds, 10 times at most: a server in another container may not listen yet. */
@@ -69,14 +72,20 @@ test.before.each(() => {
 });
 
 test.after.each(async () => {
-  await removeAll();
-  // Every holder and slirp4netns a test started goes with its last container, with no devbox process watching.
-  await eventually(
-    'the networks to go with their containers',
-    () => (startedSince(before.slirp, 'slirp4netns').length === 0 && holders().length === 0 ? true : undefined),
-    15000,
-  );
-  if (networks.length) await devbox(['network', 'rm', '-f', ...networks.splice(0)]);
+  try {
+    await removeAll();
+    // Every holder and slirp4netns a test started goes with its last container, with no devbox process watching.
+    await eventually(
+      'the networks to go with their containers',
+      () => (startedSince(before.slirp, 'slirp4netns').length === 0 && holders().length === 0 ? true : undefined),
+      15000,
+    ).catch(async (error: Error) => {
+      const ps = await devbox(['ps', '-a', '--format', '{{.Names}} {{.Status}} {{.Networks}}']);
+      throw new Error(`${error.message}; holders: ${JSON.stringify(holders())}; containers: ${ps.stdout.trim().replace(/\n/g, ', ') || 'none'}`);
+    });
+  } finally {
+    if (networks.length) await devbox(['network', 'rm', '-f', ...networks.splice(0)]);
+  }
 });
 
 test('two containers on a network reach each other by name and alias, TCP and UDP; one on another network cannot', async () => {
