@@ -9,6 +9,7 @@ import type { Slirp4netnsApi } from './api.js';
 import { AutoForwarder } from './auto-forward.js';
 import { attributesOf, type NetworkOptions, type PortAttributeRules } from './options.js';
 import type { PortMapping } from './port-mapping.js';
+import type { PortForwarderProcess } from '../runtime/port-forwarder.js';
 import { publishPorts, type OtherHostPort } from './publish.js';
 import { requireSlirp4netns, slirp4netnsFeatures, startSlirp4netns, type Slirp4netnsFeatures, type Slirp4netnsProcess } from './slirp4netns.js';
 
@@ -50,7 +51,7 @@ export async function startNetwork(
   options: Pick<NetworkOptions, 'allowHostLoopback' | 'publish'>,
   dir: string,
   how: { detached: boolean; otherHostPort?: OtherHostPort },
-): Promise<{ slirp: Slirp4netnsProcess; published: PortMapping[] }> {
+): Promise<{ slirp: Slirp4netnsProcess; published: PortMapping[]; forwarder?: PortForwarderProcess }> {
   const slirp = await startSlirp4netns(
     setup.program,
     { pid: sandbox.pid, allowHostLoopback: options.allowHostLoopback, features: setup.features },
@@ -59,7 +60,8 @@ export async function startNetwork(
     how.detached,
   );
   try {
-    return { slirp, published: await publishPorts(slirp.api, options.publish, how.otherHostPort) };
+    const { mappings, forwarder } = await publishPorts({ sandbox, dir, detached: how.detached, api: slirp.api }, options.publish, how.otherHostPort);
+    return { slirp, published: mappings, forwarder };
   } catch (error) {
     slirp.kill();
     await slirp.exited;
@@ -106,14 +108,17 @@ export async function attachSandboxNetwork(
   onChange: (forwards: readonly PortForward[]) => void,
   onError: (error: unknown) => void,
 ): Promise<SandboxNetwork> {
-  const { slirp, published } = await startNetwork(setup, sandbox, options, dir, { detached: false });
+  const { slirp, published, forwarder } = await startNetwork(setup, sandbox, options, dir, { detached: false });
   onChange(publishedForwards(published));
-  const forwarder = options.autoForward ? watchForwards({ pid: sandbox.pid, api: slirp.api }, published, onChange, onError) : undefined;
+  const watcher = options.autoForward ? watchForwards({ pid: sandbox.pid, api: slirp.api }, published, onChange, onError) : undefined;
   return {
     async close() {
-      await forwarder?.stop();
-      const timer = setTimeout(() => slirp.kill(), EXIT_GRACE_MS);
-      await slirp.exited;
+      await watcher?.stop();
+      const timer = setTimeout(() => {
+        slirp.kill();
+        forwarder?.kill();
+      }, EXIT_GRACE_MS);
+      await Promise.all([slirp.exited, forwarder?.exited]);
       clearTimeout(timer);
     },
   };

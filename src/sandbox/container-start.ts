@@ -15,7 +15,8 @@ import type { ImageStore } from '../image/store.js';
 import { bridgeResolvConf, extraHostsEntries, hostResolvConf } from '../network/dns.js';
 import { requireNetwork } from '../network/networks.js';
 import type { NetworkOptions } from '../network/options.js';
-import { attachSandboxNetwork, type SandboxNetwork } from '../network/sandbox-network.js';
+import { publishPorts } from '../network/publish.js';
+import { attachSandboxNetwork, publishedForwards, type NetworkedSandbox, type SandboxNetwork } from '../network/sandbox-network.js';
 import { readPid, spawnContainerSupervisor, SYNC_FD } from '../runtime/launch.js';
 import { containerArgs, type SandboxSpec, type Supervision } from '../runtime/spec.js';
 import { type IdMapping, nestIdMapping } from '../userns/idmap.js';
@@ -219,8 +220,10 @@ async function launchContainer(store: ImageStore, record: ContainerRecord, dir: 
     const pid = await readPid(sync);
     if (pid !== undefined) {
       try {
-        if (join_) await join_.attach(pid);
-        else if (request.detach) await attachLiveNetwork(slirp!, { pid, lifetime: sync }, network, dir, () => '');
+        if (join_) {
+          await join_.attach(pid);
+          attached = await publishOnNetwork({ pid, lifetime: sync }, network, dir, request.detach);
+        } else if (request.detach) await attachLiveNetwork(slirp!, { pid, lifetime: sync }, network, dir, () => '');
         else
           attached = await attachSandboxNetwork(
             slirp!,
@@ -256,6 +259,14 @@ async function launchContainer(store: ImageStore, record: ContainerRecord, dir: 
   const status = await exit;
   await attached?.close();
   return { exited: status };
+}
+
+/** -p on a devbox network: TCP only, through the helper's forwarder (no slirp4netns), which ends with the container. */
+async function publishOnNetwork(sandbox: NetworkedSandbox, network: NetworkOptions, dir: string, detached: boolean): Promise<SandboxNetwork | undefined> {
+  if (!network.publish.length) return undefined;
+  const { mappings, forwarder } = await publishPorts({ sandbox, dir, detached }, network.publish);
+  writePorts(dir, publishedForwards(mappings, network.portAttributes));
+  return { close: async () => forwarder?.exited };
 }
 
 /** startContainer, and a --rm container removed when it did not start or has ended in the foreground. */

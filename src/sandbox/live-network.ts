@@ -34,9 +34,10 @@ export async function attachLiveNetwork(
   dir: string,
   otherHostPort: OtherHostPort,
 ): Promise<ProcessRecord[]> {
-  const { slirp, published } = await startNetwork(setup, sandbox, options, dir, { detached: true, otherHostPort });
+  const { slirp, published, forwarder } = await startNetwork(setup, sandbox, options, dir, { detached: true, otherHostPort });
   writePorts(dir, publishedForwards(published, options.portAttributes));
-  if (!options.autoForward) return [record(slirp.pid)];
+  const started = [record(slirp.pid), ...(forwarder ? [record(forwarder.pid)] : [])];
+  if (!options.autoForward) return started;
   const log = openSync(join(dir, WATCHER_LOG), 'w', 0o600);
   try {
     const args = [WATCHER, dir, String(sandbox.pid), JSON.stringify(published), ...(options.portAttributes ? [JSON.stringify(options.portAttributes)] : [])];
@@ -45,10 +46,11 @@ export async function attachLiveNetwork(
       stdio: ['ignore', 'ignore', log, sandbox.lifetime],
       detached: true,
     });
-    return [record(slirp.pid), record(watcher.pid!)];
+    return [...started, record(watcher.pid!)];
   } catch (error) {
     slirp.kill();
-    await slirp.exited;
+    forwarder?.kill();
+    await Promise.all([slirp.exited, forwarder?.exited]);
     throw error;
   } finally {
     closeSync(log);
