@@ -13,8 +13,8 @@ export async function runMain(argv: readonly string[], inProject = findProjectCo
     return projectMain(argv, 'run');
   }
   try {
-    const [{ runImage }, { parseRunArgs }] = await Promise.all([import('../sandbox/run-image.js'), import('./run-options.js')]);
-    return await runImage(parseRunArgs(argv));
+    const { containerRun } = await import('./container-run.js');
+    return await containerRun(argv);
   } catch (error) {
     // As docker run: whatever stopped the container from starting is status 125.
     return reportError(error, CONTAINER_START_FAILED);
