@@ -38,6 +38,7 @@
   X (JOIN, "--join", 1, false)                              \
   X (CAPS, "--caps", 1, false)                              \
   X (SECCOMP, "--seccomp", 1, false)                        \
+  X (SECCOMP_CACHE, "--seccomp-cache", 1, false)            \
   X (MASKED_PATH, "--masked-path", 1, true)                 \
   X (READONLY_PATH, "--readonly-path", 1, true)             \
   X (CONFINE, "--confine", 1, false)                        \
@@ -219,6 +220,7 @@ apply_option (Options *opts, OptionId id, char **a)
     case OPT_JOIN: opts->join_pid = (pid_t) parse_number (a[0], 0x3fffffffUL, "--join"); break;
     case OPT_CAPS: parse_caps (a[0], opts); break;
     case OPT_SECCOMP: opts->seccomp_program = a[0]; break;
+    case OPT_SECCOMP_CACHE: opts->seccomp_cache = a[0]; break;
     case OPT_MASKED_PATH: add_mount (opts, MOUNT_MASK, NULL, a[0]); break;
     case OPT_READONLY_PATH: add_mount (opts, MOUNT_READONLY, NULL, a[0]); break;
     case OPT_CONFINE: opts->confine_dir = a[0]; break;
@@ -340,7 +342,7 @@ find_programs (Options *opts)
 static void
 validate_join (const Options *opts)
 {
-  static const int process_options[] = { OPT_JOIN, OPT_CHDIR, OPT_SETENV, OPT_UID, OPT_GID, OPT_GROUPS, OPT_TTY, OPT_CAPS, OPT_SECCOMP };
+  static const int process_options[] = { OPT_JOIN, OPT_CHDIR, OPT_SETENV, OPT_UID, OPT_GID, OPT_GROUPS, OPT_TTY, OPT_CAPS, OPT_SECCOMP, OPT_SECCOMP_CACHE };
   for (int id = 0; id < N_OPTIONS; id++)
     {
       bool allowed = false;
@@ -379,11 +381,13 @@ validate_container (const Options *opts)
 void
 validate_options (Options *opts)
 {
+  if (opts->seccomp_cache && !opts->seccomp_program)
+    die ("--seccomp-cache goes with --seccomp: it keeps that program's compiled filter");
   if (seen[OPT_JOIN])
     {
       validate_join (opts);
       if (opts->seccomp_program)
-        compile_seccomp (opts->seccomp_program, &opts->seccomp);
+        compile_seccomp (opts->seccomp_program, opts->seccomp_cache, &opts->seccomp);
       return;
     }
   if (!seen[OPT_UID_MAP] || !seen[OPT_GID_MAP])
@@ -415,5 +419,5 @@ validate_options (Options *opts)
   validate_identity (opts);
   /* Compiled now: a program libseccomp refuses is reported before any namespace exists. */
   if (opts->seccomp_program)
-    compile_seccomp (opts->seccomp_program, &opts->seccomp);
+    compile_seccomp (opts->seccomp_program, opts->seccomp_cache, &opts->seccomp);
 }

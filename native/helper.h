@@ -56,6 +56,7 @@ typedef struct
   int sync_fd;    /* --sync-fd; -1 when not given */
   uint64_t caps;  /* --caps: the bounding set, and root's permitted and effective sets; none by default */
   const char *seccomp_program;
+  const char *seccomp_cache; /* --seccomp-cache FILE, or NULL */
   struct sock_fprog seccomp; /* --seccomp compiled; .filter NULL: no filter */
   const char *confine_dir;   /* --no-pivot --confine: the one directory the command may see */
   ContainerOpts container;
@@ -132,7 +133,7 @@ void hide_command_line (void);
 int run_confined (const Options *opts);
 
 /* seccomp.c */
-void compile_seccomp (const char *program, struct sock_fprog *out);
+void compile_seccomp (const char *program, const char *cache, struct sock_fprog *out);
 void load_seccomp (const struct sock_fprog *filter);
 
 /* container-init.c */

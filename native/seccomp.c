@@ -13,6 +13,11 @@
  *
  * ACTION is allow, errno:N, kill_thread, kill_process, trap, log or trace:N. A name libseccomp does not
  * know is skipped, as Docker and runc do (profiles list the system calls of every architecture).
+ *
+ * --seccomp-cache FILE keeps the compiled filter between runs: libseccomp's compile of a default profile
+ * costs more than the rest of the helper's start. The file holds the program it was compiled from, the
+ * libseccomp version and the native ABI; it is used only when all three are this run's, so a stale or
+ * foreign file is compiled over, never loaded. It is replaced by a rename, so concurrent runs see a whole one.
  */
 #include "helper.h"
 #include "util.h"
@@ -24,10 +29,13 @@
 #include <seccomp.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <fcntl.h>
+#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* ctx freed on every exit path of compile_seccomp, die() included. */
@@ -160,9 +168,87 @@ export_filter (scmp_filter_ctx ctx)
   return (struct sock_fprog){ .len = (unsigned short) (size / (off_t) sizeof (struct sock_filter)), .filter = insns };
 }
 
-void
-compile_seccomp (const char *program, struct sock_fprog *out)
+/* The header of a --seccomp-cache file; the program's bytes and then the BPF instructions follow it. */
+typedef struct
 {
+  char magic[8];
+  uint32_t libseccomp; /* major << 16 | minor << 8 | micro */
+  uint32_t arch;       /* seccomp_arch_native () */
+  uint32_t program_len;
+  uint32_t n_insns;
+} CacheHeader;
+
+static const char CACHE_MAGIC[8] = "dbxscmp1";
+
+static CacheHeader
+cache_header (const char *program, unsigned n_insns)
+{
+  const struct scmp_version *v = seccomp_version ();
+  CacheHeader header = {
+    .libseccomp = v->major << 16 | v->minor << 8 | v->micro,
+    .arch = seccomp_arch_native (),
+    .program_len = (uint32_t) strlen (program),
+    .n_insns = n_insns,
+  };
+  memcpy (header.magic, CACHE_MAGIC, sizeof header.magic);
+  return header;
+}
+
+/* The cached filter of `program`, or false when the file is missing, foreign or stale. */
+static bool
+read_cached_filter (const char *path, const char *program, struct sock_fprog *out)
+{
+  cleanup_fd int fd = open (path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  struct stat st;
+  CacheHeader header;
+  if (fd < 0 || fstat (fd, &st) < 0 || !S_ISREG (st.st_mode) || read (fd, &header, sizeof header) != (ssize_t) sizeof header)
+    return false;
+  CacheHeader expected = cache_header (program, header.n_insns);
+  if (memcmp (&header, &expected, sizeof header) != 0 || header.n_insns == 0 || header.n_insns > BPF_MAXINSNS
+      || st.st_size != (off_t) (sizeof header + header.program_len + header.n_insns * sizeof (struct sock_filter)))
+    return false;
+  cleanup_free char *cached_program = xcalloc (header.program_len + 1, 1);
+  struct sock_filter *insns = xcalloc (header.n_insns, sizeof (struct sock_filter));
+  size_t insns_size = header.n_insns * sizeof (struct sock_filter);
+  if (read (fd, cached_program, header.program_len) != (ssize_t) header.program_len || strcmp (cached_program, program) != 0
+      || read (fd, insns, insns_size) != (ssize_t) insns_size)
+    {
+      free (insns);
+      return false;
+    }
+  *out = (struct sock_fprog){ .len = (unsigned short) header.n_insns, .filter = insns };
+  return true;
+}
+
+/* Best effort: a run whose cache cannot be written (a read-only store, a full disk) compiles the next time too. */
+static void
+write_cached_filter (const char *path, const char *program, const struct sock_fprog *filter)
+{
+  cleanup_free char *temp = xasprintf ("%s.XXXXXX", path);
+  size_t suffix = strlen (temp) - 6;
+  int fd = mkostemp (temp, O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT)
+    {
+      cleanup_free char *dir = xstrdup (path);
+      memcpy (temp + suffix, "XXXXXX", 6); /* a failed mkostemp leaves the template changed */
+      if (mkdir (dirname (dir), 0700) == 0 || errno == EEXIST)
+        fd = mkostemp (temp, O_CLOEXEC);
+    }
+  if (fd < 0)
+    return;
+  CacheHeader header = cache_header (program, filter->len);
+  bool written = write_all (fd, &header, sizeof header) == 0 && write_all (fd, program, header.program_len) == 0
+                 && write_all (fd, filter->filter, filter->len * sizeof (struct sock_filter)) == 0;
+  close (fd);
+  if (!written || rename (temp, path) < 0)
+    unlink (temp);
+}
+
+void
+compile_seccomp (const char *program, const char *cache, struct sock_fprog *out)
+{
+  if (cache && read_cached_filter (cache, program, out))
+    return;
   cleanup_free char *text = xstrdup (program);
   char *save = NULL;
   char *first = strtok_r (text, "\n", &save);
@@ -203,6 +289,8 @@ compile_seccomp (const char *program, struct sock_fprog *out)
   if (any_arch && !native_listed && seccomp_arch_remove (ctx, seccomp_arch_native ()) < 0)
     die ("--seccomp: cannot leave out the native architecture");
   *out = export_filter (ctx);
+  if (cache)
+    write_cached_filter (cache, program, out);
 }
 
 /* As close to exec as possible: whatever runs after this is filtered too. */

@@ -4,6 +4,8 @@
  * the defaults (runs, build steps, project sandboxes and the processes that join them); `devbox run` takes
  * Docker's --cap-add, --cap-drop, --privileged and --security-opt to change them (cli/security-options.ts).
  */
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
 import { type Capability, capabilityNumbers, resolveCapabilities } from './capabilities.js';
 import { compileSeccomp, type SeccompProfile } from './seccomp.js';
 import { DEFAULT_SECCOMP_PROFILE } from './seccomp-default.js';
@@ -67,9 +69,17 @@ export function capabilityArgs(spec: SecuritySpec): string[] {
   return ['--caps', capabilityNumbers(spec.capabilities).join(',')];
 }
 
-/** The helper's options for the processes of a sandbox or a join: capabilities and the filter. */
-export function processSecurityArgs(spec: SecuritySpec): string[] {
-  return [...capabilityArgs(spec), ...(spec.seccomp ? ['--seccomp', spec.seccomp] : [])];
+/**
+ * The helper's options for the processes of a sandbox or a join: capabilities and the filter. With
+ * `seccompCache` (a directory of the store) the helper keeps the compiled filter there, one file per program,
+ * and loads it instead of compiling on the next run (native/seccomp.c checks that it is this program's).
+ */
+export function processSecurityArgs(spec: SecuritySpec, seccompCache?: string): string[] {
+  const args = capabilityArgs(spec);
+  if (!spec.seccomp) return args;
+  args.push('--seccomp', spec.seccomp);
+  if (seccompCache) args.push('--seccomp-cache', join(seccompCache, `${createHash('sha256').update(spec.seccomp).digest('hex')}.bpf`));
+  return args;
 }
 
 /** The helper's options for masked and read-only paths: after every other mount, as runc applies them. */

@@ -58,6 +58,8 @@ export interface SandboxSpec {
   imageTmp?: boolean;
   /** Capabilities, seccomp filter, masked and read-only paths (runtime/security.ts). */
   security: SecuritySpec;
+  /** The store's directory of compiled seccomp filters (security.ts processSecurityArgs); none: compiled each run. */
+  seccompCache?: string;
 }
 
 /** execve(2)'s limit on one argument or environment string, with its NUL (MAX_ARG_STRLEN: 32 pages). */
@@ -148,7 +150,7 @@ function processArgs(p: ProcessSpec): string[] {
 /** The helper's command line for this sandbox; `syncFd`: the descriptor of the helper's --sync-fd. */
 export function helperArgs(spec: SandboxSpec, syncFd?: number): string[] {
   checkCommandLine(spec.process);
-  const args = [...sandboxArgs(spec, syncFd), ...processArgs(spec.process), ...processSecurityArgs(spec.security)];
+  const args = [...sandboxArgs(spec, syncFd), ...processArgs(spec.process), ...processSecurityArgs(spec.security, spec.seccompCache)];
   if (spec.removeAfterExit) args.push('--remove-after', spec.removeAfterExit);
   return [...args, '--', ...spec.process.args];
 }

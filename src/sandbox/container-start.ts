@@ -113,6 +113,7 @@ export async function startContainer(store: ImageStore, record: ContainerRecord,
     imageTmp: true,
     removeAfterExit: record.autoRemove ? dir : undefined,
     security: containerSecurity(record),
+    seccompCache: join(store.root, 'seccomp'),
   };
   const args = containerArgs(spec, supervision(store, record, dir, request), slirp ? SYNC_FD : undefined);
   const messages = openSync(join(dir, SUPERVISOR_LOG), 'w', 0o600);

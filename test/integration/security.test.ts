@@ -5,7 +5,7 @@
  * project's sandbox alike.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
@@ -148,6 +148,50 @@ test('the helper refuses a seccomp program it cannot compile, in one line, befor
     assert.is(r.status, 125, program);
     assert.is(r.stderr, `devbox-helper: ${message}\n`);
   }
+});
+
+test("the helper keeps a program's compiled filter in --seccomp-cache and loads it only for that program", async () => {
+  const dir = await testDir('seccomp-cache');
+  const target = join(dir, 'made');
+  const run = (program: string, cache: string) =>
+    spawnSync(helperPath(), [...idMapArgs(mapping), '--rootfs', '/', '--seccomp', program, '--seccomp-cache', cache, '--', '/bin/mkdir', target], {
+      encoding: 'utf8',
+    });
+  const refuse = 'default allow\nerrno:1 mkdir,mkdirat';
+  const allow = 'default allow\nerrno:1 keyctl';
+  const refused = run(refuse, join(dir, 'refuse.bpf'));
+  assert.is(refused.status, 1, refused.stderr);
+  assert.match(refused.stderr, /Operation not permitted/);
+  assert.ok(run(allow, join(dir, 'allow.bpf')).status === 0 && existsSync(target));
+  rmSync(target, { recursive: true });
+  // A 24-byte header (its last field the filter's length in instructions), the program, the filter: with the
+  // other program's filter behind this program, what runs shows that the cache was loaded.
+  const refuseFile = readFileSync(join(dir, 'refuse.bpf'));
+  const allowFile = readFileSync(join(dir, 'allow.bpf'));
+  const allowFilter = allowFile.subarray(24 + Buffer.byteLength(allow));
+  const swapped = Buffer.concat([refuseFile.subarray(0, 24 + Buffer.byteLength(refuse)), allowFilter]);
+  swapped.writeUInt32LE(allowFilter.length / 8, 20);
+  writeFileSync(join(dir, 'refuse.bpf'), swapped);
+  assert.is(run(refuse, join(dir, 'refuse.bpf')).status, 0, 'the cached filter was loaded');
+  rmSync(target, { recursive: true });
+  // Another program's file is compiled over, never loaded.
+  writeFileSync(join(dir, 'other.bpf'), allowFile);
+  const other = run(refuse, join(dir, 'other.bpf'));
+  assert.is(other.status, 1, 'a file of another program is not loaded');
+  assert.equal(readFileSync(join(dir, 'other.bpf')), refuseFile);
+  const lone = spawnSync(helperPath(), [...idMapArgs(mapping), '--rootfs', '/', '--seccomp-cache', join(dir, 'x'), '--', '/bin/true'], { encoding: 'utf8' });
+  assert.is(lone.status, 125);
+  assert.is(lone.stderr, "devbox-helper: --seccomp-cache goes with --seccomp: it keeps that program's compiled filter\n");
+});
+
+test('devbox run keeps the compiled default filter in the store and is confined by it on the next run', async () => {
+  const cache = join(process.env.XDG_DATA_HOME!, 'devbox', 'seccomp');
+  rmSync(cache, { recursive: true, force: true });
+  assert.equal(await probe([], ['keyctl']), ['EPERM']);
+  const files = readdirSync(cache);
+  assert.is(files.length, 1);
+  assert.equal(await probe([], ['keyctl', 'getpid']), ['EPERM', 'ok']);
+  assert.equal(readdirSync(cache), files);
 });
 
 test('masked paths read empty, read-only paths refuse writes; unmask and systempaths=unconfined undo them', async () => {

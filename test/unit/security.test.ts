@@ -7,7 +7,7 @@ import { securityFromFlags } from '../../src/cli/security-options.js';
 import { DEFAULT_CAPABILITIES, resolveCapabilities } from '../../src/runtime/capabilities.js';
 import { checkSeccompProfile, compileSeccomp, type SeccompProfile } from '../../src/runtime/seccomp.js';
 import { DEFAULT_SECCOMP_PROFILE } from '../../src/runtime/seccomp-default.js';
-import { MASKED_PATHS, READONLY_PATHS, resolveSecurity } from '../../src/runtime/security.js';
+import { MASKED_PATHS, processSecurityArgs, READONLY_PATHS, resolveSecurity } from '../../src/runtime/security.js';
 import { errorLine } from '../helpers/project.js';
 
 const flags = (over: Partial<Parameters<typeof securityFromFlags>[0]> = {}) => ({ capAdd: [], capDrop: [], securityOpt: [], privileged: false, ...over });
@@ -187,3 +187,16 @@ test('--security-opt: seccomp, systempaths, unmask, mask, no-new-privileges, and
 });
 
 test.run();
+
+test("the helper's seccomp cache file is named by the program, so each program has its own", () => {
+  const confined = resolveSecurity();
+  const withAdmin = resolveSecurity({ capAdd: ['SYS_ADMIN'] });
+  const cacheOf = (args: string[]) => args[args.indexOf('--seccomp-cache') + 1];
+  const args = processSecurityArgs(confined, '/store/seccomp');
+  assert.equal(args.slice(args.indexOf('--seccomp'), args.indexOf('--seccomp') + 2), ['--seccomp', confined.seccomp]);
+  assert.match(cacheOf(args), /^\/store\/seccomp\/[0-9a-f]{64}\.bpf$/);
+  assert.is(cacheOf(processSecurityArgs(resolveSecurity(), '/store/seccomp')), cacheOf(args));
+  assert.is.not(cacheOf(processSecurityArgs(withAdmin, '/store/seccomp')), cacheOf(args));
+  assert.not.ok(processSecurityArgs(confined).includes('--seccomp-cache'));
+  assert.not.ok(processSecurityArgs(resolveSecurity({ seccomp: 'unconfined' }), '/store/seccomp').includes('--seccomp-cache'));
+});
