@@ -5,14 +5,14 @@
  * project's sandbox alike.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import { helperPath, idMapArgs } from '../../src/runtime/helper.js';
 import { resolveIdMapping } from '../../src/userns/idmap.js';
 import { devbox, devboxOk } from '../helpers/cli.js';
-import { testDir } from '../helpers/images.js';
+import { busyboxRootfs, packTar, testDir } from '../helpers/images.js';
 import { importProbeImage } from '../helpers/probe.js';
 
 const IMAGE = 'probe:latest';
@@ -152,9 +152,13 @@ test('the helper refuses a seccomp program it cannot compile, in one line, befor
 
 test("the helper keeps a program's compiled filter in --seccomp-cache and loads it only for that program", async () => {
   const dir = await testDir('seccomp-cache');
-  const target = join(dir, 'made');
+  const rootfs = join(dir, 'rootfs');
+  mkdirSync(rootfs);
+  writeFileSync(join(dir, 'rootfs.tar'), await packTar(busyboxRootfs()));
+  spawnSync('tar', ['-xf', join(dir, 'rootfs.tar'), '-C', rootfs]);
+  const target = join(rootfs, 'made');
   const run = (program: string, cache: string) =>
-    spawnSync(helperPath(), [...idMapArgs(mapping), '--rootfs', '/', '--seccomp', program, '--seccomp-cache', cache, '--', '/bin/mkdir', target], {
+    spawnSync(helperPath(), [...idMapArgs(mapping), '--rootfs', rootfs, '--seccomp', program, '--seccomp-cache', cache, '--', '/bin/mkdir', '/made'], {
       encoding: 'utf8',
     });
   const refuse = 'default allow\nerrno:1 mkdir,mkdirat';
