@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Benchmarks (npm run bench). Like the tests, they run as an unprivileged user; as root, as "devbox-test"
 # (set up by test/setup-machine.sh). Prints medians and ratios against podman and bwrap measured in the same run:
-# sandbox start-up (startup.ts), network throughput and port-forward latency (network.ts), pulls (pull.ts),
-# entering a project's sandbox (project.ts), template builds (build.ts), the container verbs (containers.ts).
+# sandbox start-up (startup.ts), the everyday commands (commands.ts), network throughput and port-forward
+# latency (network.ts), pulls (pull.ts), entering a project's sandbox (project.ts), template builds (build.ts),
+# the container verbs (containers.ts).
 # DEVBOX_MINBASE_TAR: a Debian minbase tar (mmdebstrap --variant=minbase bookworm FILE) for the build benchmark;
 # without it the benchmark makes one.
 set -euo pipefail
@@ -15,6 +16,7 @@ if [ "$(id -u)" != 0 ]; then
   pause_processes() { pgrep -u "$(id -u)" -x catatonit; pgrep -u "$(id -u)" -x 'podman pause'; true; }
   pause_before=$(pause_processes)
   node dist/bench/startup.js "$@"
+  node dist/bench/commands.js
   node dist/bench/network.js
   node dist/bench/pull.js
   node dist/bench/project.js "$@"
@@ -30,7 +32,7 @@ user=devbox-test
 bash test/setup-machine.sh --create "$user"
 work=$(mktemp -d /var/tmp/devbox-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-cp -a bench bin dist native node_modules package.json schema templates "$work/"
+cp -a bench bin dist native node_modules oclif.manifest.json package.json schema templates "$work/"
 chown -R "$user:" "$work"
 runuser -u "$user" -- env -i PATH="$PATH" HOME="$(getent passwd "$user" | cut -d: -f6)" LANG=C.UTF-8 DEVBOX_BENCH_BUILT=1 \
   ${DEVBOX_BENCH_ROOTFS:+DEVBOX_BENCH_ROOTFS="$DEVBOX_BENCH_ROOTFS"} \

@@ -2,8 +2,9 @@
  * File operations by fd or without following symlinks:
  *  - fsops mode, for the layer unpacker and the build's layer diff (already root of the user namespace): what
  *    Node.js has no API for, whiteout devices, FIFOs with exact modes, setting and listing extended attributes,
- *    and syncfs (one flush of a whole unpacked layer instead of an fsync per file);
- *  - the recursive removal behind --remove-after.
+ *    syncfs (one flush of a whole unpacked layer instead of an fsync per file), and removing trees whose
+ *    files belong to the namespace's ids (layers, container directories);
+ *  - the recursive removal behind --remove-after and fsops remove.
  */
 #include "helper.h"
 #include "util.h"
@@ -56,6 +57,8 @@ op_arity (const char *op)
     return 1;
   if (strcmp (op, "syncfs") == 0)
     return 1;
+  if (strcmp (op, "remove") == 0)
+    return 1;
   die ("fsops: unknown operation \"%s\"", op);
 }
 
@@ -71,6 +74,12 @@ validate_ops (int argc, char **argv)
         die ("fsops %s takes %d argument%s", op, n, n == 1 ? "" : "s");
       if (argv[i + 1][0] != '/')
         die ("fsops %s: the path must be absolute: \"%s\"", op, argv[i + 1]);
+      if (strcmp (op, "remove") == 0)
+        {
+          const char *last = strrchr (argv[i + 1], '/') + 1;
+          if (*last == '\0' || strcmp (last, ".") == 0 || strcmp (last, "..") == 0)
+            die ("fsops remove: not a path to remove: \"%s\"", argv[i + 1]);
+        }
       size_t len;
       if (strcmp (op, "fifo") == 0)
         parse_mode (argv[i + 2]);
@@ -113,6 +122,25 @@ sync_file_system (const char *path)
     die_with_error ("fsops syncfs %s", path);
 }
 
+/* Removes path and everything below it (a missing path is fine), never following a symlink below its
+   folder. Returns the number of entries that could not be removed (each reported). */
+int
+remove_path (const char *path)
+{
+  cleanup_free char *parent = xstrdup (path);
+  char *last = strrchr (parent, '/');
+  *last = '\0';
+  cleanup_fd int parent_fd = open (last == parent ? "/" : parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (parent_fd < 0)
+    {
+      if (errno == ENOENT)
+        return 0;
+      warn_msg ("remove %s: %s", path, strerror (errno));
+      return 1;
+    }
+  return remove_tree_at (parent_fd, last + 1);
+}
+
 /* One line per attribute of path (not following a symlink): "PATH NAME VALUE", each hex-encoded. */
 static void
 list_xattrs (const char *path)
@@ -151,6 +179,7 @@ fsops_main (int argc, char **argv)
 {
   set_die_status (1);
   validate_ops (argc, argv);
+  int failures = 0;
   for (int i = 0; i < argc; i += 1 + op_arity (argv[i]))
     {
       const char *op = argv[i], *path = argv[i + 1];
@@ -166,6 +195,8 @@ fsops_main (int argc, char **argv)
         list_xattrs (path);
       else if (strcmp (op, "syncfs") == 0)
         sync_file_system (path);
+      else if (strcmp (op, "remove") == 0)
+        failures += remove_path (path);
       else
         {
           size_t len = 0;
@@ -176,46 +207,56 @@ fsops_main (int argc, char **argv)
     }
   if (fflush (stdout) != 0 || ferror (stdout))
     die_with_error ("fsops: write to stdout");
-  return 0;
+  return failures ? 1 : 0;
 }
 
-static void remove_entry (int parent_fd, const char *name, unsigned char type);
+static int remove_entry (int parent_fd, const char *name, unsigned char type);
 
 /* Empties the directory name under parent_fd, never following a symlink, then removes it. Best effort: a
-   failure is reported and the rest still removed. */
-void
+   failure is reported and the rest still removed. Returns the number of failures. */
+int
 remove_tree_at (int parent_fd, const char *name)
 {
   int fd = openat (parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0)
     {
       if (errno == ENOTDIR || errno == ELOOP) /* not a directory after all */
-        remove_entry (parent_fd, name, DT_REG);
-      else if (errno != ENOENT)
-        warn_msg ("remove %s: %s", name, strerror (errno));
-      return;
+        return remove_entry (parent_fd, name, DT_REG);
+      if (errno == ENOENT)
+        return 0;
+      warn_msg ("remove %s: %s", name, strerror (errno));
+      return 1;
     }
   DIR *dir = fdopendir (fd);
   if (dir == NULL)
     {
       warn_msg ("remove %s: %s", name, strerror (errno));
       close (fd);
-      return;
+      return 1;
     }
+  int failures = 0;
   struct dirent *e;
   while ((e = readdir (dir)) != NULL)
     if (strcmp (e->d_name, ".") != 0 && strcmp (e->d_name, "..") != 0)
-      remove_entry (dirfd (dir), e->d_name, e->d_type);
+      failures += remove_entry (dirfd (dir), e->d_name, e->d_type);
   closedir (dir);
   if (unlinkat (parent_fd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-    warn_msg ("remove %s: %s", name, strerror (errno));
+    {
+      warn_msg ("remove %s: %s", name, strerror (errno));
+      failures++;
+    }
+  return failures;
 }
 
-static void
+static int
 remove_entry (int parent_fd, const char *name, unsigned char type)
 {
   if (type == DT_DIR || type == DT_UNKNOWN)
-    remove_tree_at (parent_fd, name);
-  else if (unlinkat (parent_fd, name, 0) < 0 && errno != ENOENT)
-    warn_msg ("remove %s: %s", name, strerror (errno));
+    return remove_tree_at (parent_fd, name);
+  if (unlinkat (parent_fd, name, 0) < 0 && errno != ENOENT)
+    {
+      warn_msg ("remove %s: %s", name, strerror (errno));
+      return 1;
+    }
+  return 0;
 }

@@ -138,6 +138,7 @@ void sync_with_caller (int fd, pid_t child);
 
 /* fsops.c */
 int fsops_main (int argc, char **argv);
-void remove_tree_at (int parent_fd, const char *name);
+int remove_tree_at (int parent_fd, const char *name);
+int remove_path (const char *path);
 
 #endif

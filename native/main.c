@@ -37,7 +37,7 @@ remove_on_failure (void)
   end_all_processes (); /* fuse-overlayfs, if it was started; we are pid 1, so only the sandbox's */
   /* Before pivot_root the root is still mounted inside the directory, which makes it busy. */
   (void) umount2 (opts.rootfs == ROOTFS_DIRECTORY ? opts.rootfs_dir : opts.mountpoint, MNT_DETACH | UMOUNT_NOFOLLOW);
-  remove_tree_at (sandbox.remove_parent, sandbox.remove_name);
+  (void) remove_tree_at (sandbox.remove_parent, sandbox.remove_name);
 }
 
 static void

@@ -387,14 +387,7 @@ remove_container_dir (Monitor *m)
     {
       if (setns (m->userns_fd, CLONE_NEWUSER) < 0)
         die_with_error ("enter the container's user namespace");
-      cleanup_free char *parent = xstrdup (m->c->dir);
-      char *slash = strrchr (parent, '/');
-      *slash = '\0';
-      int parent_fd = open (parent[0] ? parent : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-      if (parent_fd < 0)
-        die_with_error ("open %s", parent);
-      remove_tree_at (parent_fd, slash + 1);
-      _exit (0);
+      _exit (remove_path (m->c->dir) ? 1 : 0);
     }
   if (wait_exit_status (pid) != 0)
     warn_msg ("could not remove %s", m->c->dir);

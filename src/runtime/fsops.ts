@@ -1,11 +1,14 @@
 /**
  * File-system operations Node.js has no API for (whiteout device nodes, FIFOs, extended attributes, syncfs),
  * done by the helper's `fsops` mode. The operations that create files are called from a process already root
- * of the user namespace (an unpack, copy or layer worker), so what they create belongs to the mapped ids.
+ * of the user namespace (an unpack, copy or layer worker), so what they create belongs to the mapped ids;
+ * removing trees starts the helper as root of a new one itself.
  */
+import type { IdMapping } from '../userns/idmap.js';
 import { inArgBatches } from '../util/arg-batches.js';
 import { execCapture } from '../util/exec.js';
 import { helperPath } from './helper.js';
+import { runInUserNamespace } from './namespace.js';
 
 export type FsOp = { op: 'whiteout'; path: string } | { op: 'fifo'; path: string; mode: number } | { op: 'xattr'; path: string; name: string; value: Buffer };
 
@@ -49,4 +52,20 @@ export async function readXattrs(paths: readonly string[]): Promise<Map<string, 
     found.set(key, [...(found.get(key) ?? []), { name: name.toString(), value }]);
   }
   return found;
+}
+
+/**
+ * Removes each tree (absolute paths, not "/") as root of a user namespace with this mapping: every entry the
+ * helper can remove goes, fd-relative and never following a symlink. Returns the last failure the helper
+ * reported, or undefined when everything went.
+ */
+export async function removeTreesInUserNamespace(mapping: IdMapping, paths: readonly string[]): Promise<string | undefined> {
+  const failures = await inArgBatches(
+    paths.map((p) => ['remove', p]),
+    async (ops) => {
+      const result = await runInUserNamespace(mapping, [helperPath(), 'fsops', ...ops], { allowFailure: true });
+      return result.exitCode === 0 ? undefined : result.stderr.trim().split('\n').pop() || `exit status ${result.exitCode}`;
+    },
+  );
+  return failures.filter((f) => f !== undefined).pop();
 }

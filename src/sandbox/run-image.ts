@@ -1,7 +1,7 @@
 /**
  * `devbox run IMAGE [CMD…]`: create the container (container-create.ts) and start it (container-start.ts),
- * in the foreground, or with -d detached, printing its id. This is the hot path of devbox: it loads no oclif,
- * execa or tar code unless a layer must be unpacked.
+ * in the foreground, or with -d detached, printing its id. This is the hot path of devbox: it loads no oclif
+ * or tar code unless a layer must be unpacked.
  */
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,6 +1,6 @@
 /**
  * The one seam through which devbox starts other programs: argument arrays only, never shell strings.
- * `execCapture` (execa, loaded lazily: it costs ~100 ms of start-up) for programs whose output we read;
+ * `execCapture` for programs whose output we read;
  * `execForeground` (node:child_process) for the sandbox helper on the hot path of `devbox run`;
  * `spawnBeside` for programs that run next to a sandbox (slirp4netns, a live sandbox's port watcher).
  */
@@ -23,37 +23,37 @@ export interface CaptureOptions {
   allowFailure?: boolean;
 }
 
-/** Runs a program to completion and returns its output; a missing program becomes a DevboxError naming it. */
-export async function execCapture(file: string, args: readonly string[], options: CaptureOptions = {}): Promise<CaptureResult> {
-  const { execa } = await import('execa');
+/**
+ * Runs a program to completion and returns its output; a missing program becomes a DevboxError naming it.
+ * Plain child_process, not execa: loading execa cost more (~60-100 ms) than most of the programs devbox runs
+ * take, and these few options are all devbox needs.
+ */
+export function execCapture(file: string, args: readonly string[], options: CaptureOptions = {}): Promise<CaptureResult> {
   const input = options.input;
-  const streamed = input !== undefined && typeof input !== 'string' && !Buffer.isBuffer(input);
-  const subprocess = execa(file, args, {
-    cwd: options.cwd,
-    env: options.env,
-    extendEnv: options.env === undefined,
-    reject: false,
-    stripFinalNewline: false,
-    ...(input === undefined ? { stdin: 'ignore' as const } : streamed ? { stdin: 'pipe' as const } : { input: input as string | Buffer }),
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { cwd: options.cwd, env: options.env, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    child.stdout!.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk));
+    if (input !== undefined) {
+      // An early exit of the child (EPIPE) shows in its exit status and stderr, not here.
+      child.stdin!.on('error', () => {});
+      if (typeof input === 'string' || Buffer.isBuffer(input)) child.stdin!.end(input);
+      else input.pipe(child.stdin!);
+    }
+    child.once('error', (error: NodeJS.ErrnoException) =>
+      reject(new DevboxError(`cannot run ${file}: ${error.code === 'ENOENT' ? 'program not found' : describeError(error)}`, { cause: error })),
+    );
+    child.once('close', (code, signal) => {
+      const exitCode = code ?? 128 + (signal ? osConstants.signals[signal] : 0);
+      const out = { stdout: Buffer.concat(stdout).toString(), stderr: Buffer.concat(stderr).toString(), exitCode };
+      if (exitCode !== 0 && !options.allowFailure) {
+        const detail = out.stderr.trim().split('\n').filter(Boolean).pop() ?? `exit status ${exitCode}`;
+        reject(new DevboxError(`${file} failed: ${detail}`));
+      } else resolve(out);
+    });
   });
-  // execa takes only fd-backed streams as stdin; any other stream is piped in. An early exit of the child
-  // (EPIPE) shows in its exit status and stderr, not here.
-  if (streamed) (input as Readable).pipe(subprocess.stdin!).on('error', () => {});
-  const result = await subprocess;
-  const failure = result as { code?: string; exitCode?: number; signal?: string; originalMessage?: string };
-  if (failure.code === 'ENOENT') {
-    throw new DevboxError(`cannot run ${file}: program not found`);
-  }
-  if (failure.exitCode === undefined && !failure.signal) {
-    throw new DevboxError(`cannot run ${file}: ${failure.originalMessage ?? failure.code ?? 'unknown error'}`);
-  }
-  const exitCode = result.exitCode ?? (result.signal ? 128 + (osConstants.signals[result.signal as keyof typeof osConstants.signals] ?? 0) : 1);
-  const out = { stdout: String(result.stdout ?? ''), stderr: String(result.stderr ?? ''), exitCode };
-  if (exitCode !== 0 && !options.allowFailure) {
-    const detail = out.stderr.trim().split('\n').filter(Boolean).pop() ?? `exit status ${exitCode}`;
-    throw new DevboxError(`${file} failed: ${detail}`);
-  }
-  return out;
 }
 
 /** Signals devbox passes on to a foreground child; SIGINT/SIGQUIT reach it from the terminal directly. */

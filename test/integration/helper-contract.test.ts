@@ -182,6 +182,27 @@ test('a setup failure still removes --remove-after; a finished run removes it to
   }
 });
 
+test('fsops remove deletes a tree without following the symlinks in it, and refuses a path that names no entry', async () => {
+  const dir = await testDir('fsops-remove');
+  const outside = join(dir, 'outside');
+  mkdirSync(outside);
+  writeFileSync(join(outside, 'kept'), 'kept\n');
+  const tree = join(dir, 'tree');
+  mkdirSync(join(tree, 'a/b'), { recursive: true });
+  writeFileSync(join(tree, 'a/b/file'), 'x');
+  symlinkSync(outside, join(tree, 'a/to-outside'));
+  symlinkSync(outside, join(dir, 'link-to-outside'));
+  const r = await helper(['fsops', 'remove', tree, 'remove', join(dir, 'missing'), 'remove', join(dir, 'link-to-outside')]);
+  assert.equal(r, { status: 0, stdout: '', stderr: '' });
+  assert.equal(readdirSync(dir), ['outside']);
+  assert.equal(readdirSync(outside), ['kept']);
+  for (const path of ['/', `${outside}/..`, `${outside}/.`]) {
+    const refused = await helper(['fsops', 'remove', path]);
+    assert.equal(refused, { status: 1, stdout: '', stderr: `devbox-helper: fsops remove: not a path to remove: "${path}"\n` });
+  }
+  assert.equal(readdirSync(outside), ['kept']);
+});
+
 test('a mount destination that is a symlink in the image is resolved inside the root, never on the host', async () => {
   const source = await testDir('source');
   writeFileSync(join(source, 'file'), 'from the bind\n');
