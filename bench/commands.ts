@@ -104,11 +104,14 @@ try {
     {
       name: 'stop (a running container)',
       devbox: {
-        before: () => devbox('container', 'run', '-d', '--name', 'bench-stop', '--network', 'host', 'bench-busybox', ...quitOnTerm),
+        before: () => {
+          spawnSync(process.execPath, [DEVBOX_BIN, 'rm', '-f', 'bench-stop'], { env, stdio: 'ignore' });
+          devbox('container', 'run', '-d', '--name', 'bench-stop', '--network', 'host', 'bench-busybox', ...quitOnTerm);
+        },
         cmd: devboxCmd('stop', 'bench-stop'),
       },
       podman: {
-        before: () => podman('run', '-d', '--name', 'bench-stop', '--network', 'host', 'localhost/bench-busybox', ...quitOnTerm),
+        before: () => podman('run', '-d', '--replace', '--name', 'bench-stop', '--network', 'host', 'localhost/bench-busybox', ...quitOnTerm),
         cmd: podmanCmd('stop', 'bench-stop'),
       },
     },
@@ -116,7 +119,6 @@ try {
       name: 'rm (an exited container)',
       devbox: {
         before: () => {
-          devbox('rm', '-f', 'bench-stop');
           const existing = devboxContainers();
           devbox('container', 'run', '--network', 'host', 'bench-busybox', 'true');
           removeTarget = [...devboxContainers()].find((id) => !existing.has(id))!;
@@ -124,10 +126,7 @@ try {
         cmd: () => devboxCmd('rm', removeTarget)(),
       },
       podman: {
-        before: () => {
-          podman('rm', '-f', '-t', '0', 'bench-stop');
-          podman('run', '--name', 'bench-rm', '--network', 'host', 'localhost/bench-busybox', 'true');
-        },
+        before: () => podman('run', '--name', 'bench-rm', '--network', 'host', 'localhost/bench-busybox', 'true'),
         cmd: podmanCmd('rm', 'bench-rm'),
       },
     },
