@@ -3,7 +3,7 @@
 # (set up by test/setup-machine.sh). Prints medians and ratios against podman and bwrap measured in the same run:
 # sandbox start-up (startup.ts), the everyday commands (commands.ts), network throughput and port-forward
 # latency (network.ts), pulls (pull.ts), entering a project's sandbox (project.ts), template builds (build.ts),
-# the container verbs (containers.ts).
+# the container verbs (containers.ts), what idle sandboxes cost (idle.ts).
 # DEVBOX_MINBASE_TAR: a Debian minbase tar (mmdebstrap --variant=minbase bookworm FILE) for the build benchmark;
 # without it the benchmark makes one.
 set -euo pipefail
@@ -22,6 +22,7 @@ if [ "$(id -u)" != 0 ]; then
   node dist/bench/project.js "$@"
   node dist/bench/build.js
   node dist/bench/containers.js
+  node dist/bench/idle.js
   for pid in $(pause_processes); do
     case " $pause_before " in *" $pid "*) ;; *) kill "$pid" 2>/dev/null || true ;; esac
   done

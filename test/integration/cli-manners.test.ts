@@ -64,6 +64,30 @@ test('--json on every command that lists or inspects prints JSON only', async ()
   }
 });
 
+test('ps and images run without oclif and through it (their aliases) alike; a bad option is one line, status 125', async () => {
+  for (const [direct, viaOclif] of [
+    [['images'], ['image:ls']],
+    [
+      ['ps', '-a', '--format', '{{.Names}} {{.Image}}'],
+      ['container:ps', '-a', '--format', '{{.Names}} {{.Image}}'],
+    ],
+  ]) {
+    const [a, b] = [await devboxOk(direct), await devboxOk(viaOclif)];
+    assert.is(a.stdout, b.stdout, `${direct.join(' ')} and ${viaOclif.join(' ')}`);
+  }
+  assert.match((await devboxOk(['images'])).stdout, /^REPOSITORY\s+TAG\s+IMAGE ID\s+CREATED\s+SIZE\nbusybox\s+latest\s/);
+  for (const [args, line] of [
+    [['ps', '--bogus'], `devbox: Unknown option '--bogus' (see "devbox ps --help")\n`],
+    [['image:ls', '--bogus'], `devbox: Unknown option '--bogus' (see "devbox images --help")\n`],
+    [['images', '--format', 'xml'], 'devbox: --format must be one of table, json, not "xml" (see "devbox images --help")\n'],
+    [['ps', '-n', 'two'], 'devbox: --last takes a whole number, not "two" (see "devbox ps --help")\n'],
+    [['ps', 'extra'], 'devbox: "devbox ps" takes no arguments, not "extra" (see "devbox ps --help")\n'],
+  ] as [string[], string][]) {
+    const r = await devbox(args);
+    assert.equal([r.exitCode, r.stdout, r.stderr], [125, '', line], args.join(' '));
+  }
+});
+
 test('topic help lists every command of the topic', async () => {
   const commandsDir = fileURLToPath(new URL('../../src/commands/', import.meta.url));
   for (const topic of ['image', 'system', 'editor', 'container', 'config']) {
