@@ -3,7 +3,7 @@
  * command, shell completion, `--json` on every command that lists or inspects, topic help that lists each
  * command of the topic.
  */
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as assert from 'uvu/assert';
 import { suggestCommand } from '../../src/cli/command-not-found.js';
@@ -54,6 +54,7 @@ test('--json on every command that lists or inspects prints JSON only', async ()
     [['image', 'inspect', IMAGE], (v) => Array.isArray(v) && (v as unknown[]).length === 1],
     [['system', 'df'], (v) => typeof (v as { images?: { total?: number } }).images?.total === 'number'],
     [['config'], (v) => typeof (v as { path?: string }).path === 'string'],
+    [['version'], (v) => typeof (v as { Version?: string }).Version === 'string'],
     [['doctor'], (v) => Array.isArray(v) && (v as { name?: string }[]).every((c) => typeof c.name === 'string')],
   ];
   for (const [args, check] of listing) {
@@ -86,6 +87,16 @@ test('ps and images run without oclif and through it (their aliases) alike; a ba
     const r = await devbox(args);
     assert.equal([r.exitCode, r.stdout, r.stderr], [125, '', line], args.join(' '));
   }
+});
+
+test("devbox version and --version print package.json's version, as podman version and oclif's line", async () => {
+  const { version } = JSON.parse(readFileSync(fileURLToPath(new URL('../../../package.json', import.meta.url)), 'utf8')) as { version: string };
+  assert.is((await devboxOk(['version', '--format', '{{.Version}}'])).stdout, `${version}\n`);
+  assert.match(
+    (await devboxOk(['version'])).stdout,
+    new RegExp(`^Version: +${version.replace(/\./g, '\\.')}\nNode Version: +${process.version}\nOS/Arch: +linux/`),
+  );
+  assert.is((await devboxOk(['--version'])).stdout, `devbox/${version} ${process.platform}-${process.arch} node-${process.version}\n`);
 });
 
 test('topic help lists every command of the topic', async () => {
