@@ -5,6 +5,8 @@
  * Every store is kept until the end: ~0.5 GB of disk per round.
  * Usage: node dist/bench/pull.js [RUNS]. The root file system comes from $DEVBOX_BENCH_ROOTFS (a tar), else
  * from a cached `mmdebstrap --variant=minbase bookworm` (made once, ~1 min, needs Debian's package mirror).
+ * $DEVBOX_BENCH_BASELINE, the bin/devbox of another build, adds it as a contender: a change measured against
+ * what it changes, in the same rounds.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
@@ -83,6 +85,18 @@ try {
       name: 'devbox pull',
       run: (i) => [process.execPath, [DEVBOX_BIN, 'pull', '-q', ref], env(`devbox-${i}`)],
     },
+    ...(process.env.DEVBOX_BENCH_BASELINE
+      ? [
+          {
+            name: 'devbox pull (baseline)',
+            run: (i: number): [string, string[], NodeJS.ProcessEnv] => [
+              process.execPath,
+              [process.env.DEVBOX_BENCH_BASELINE!, 'pull', '-q', ref],
+              env(`baseline-${i}`),
+            ],
+          },
+        ]
+      : []),
     {
       name: 'podman pull',
       run: (i) => ['podman', [...podmanRoot(i), 'pull', '-q', '--tls-verify=false', ref], process.env],
@@ -93,7 +107,7 @@ try {
     },
   ];
   const results = timeRounds(contenders).map((samples, k) => ({ name: contenders[k].name, median: median(samples) }));
-  const podmanMedian = results[1].median;
+  const podmanMedian = results.find((r) => r.name === 'podman pull')!.median;
   console.log(`pull of Debian minbase (one gzip layer, ~170 MB unpacked) from a local registry, median of ${runs} rounds (each tool once per round, in turn)`);
   for (const r of results) console.log(`${r.name.padEnd(32)} ${(r.median / 1000).toFixed(2).padStart(7)} s   ${(r.median / podmanMedian).toFixed(2)}x podman`);
 } finally {

@@ -38,4 +38,5 @@ chown -R "$user:" "$work"
 runuser -u "$user" -- env -i PATH="$PATH" HOME="$(getent passwd "$user" | cut -d: -f6)" LANG=C.UTF-8 DEVBOX_BENCH_BUILT=1 \
   ${DEVBOX_BENCH_ROOTFS:+DEVBOX_BENCH_ROOTFS="$DEVBOX_BENCH_ROOTFS"} \
   ${DEVBOX_MINBASE_TAR:+DEVBOX_MINBASE_TAR="$DEVBOX_MINBASE_TAR"} \
+  ${DEVBOX_BENCH_BASELINE:+DEVBOX_BENCH_BASELINE="$DEVBOX_BENCH_BASELINE"} \
   bash "$work/bench/run.sh" "$@"

@@ -1,7 +1,8 @@
 /**
  * Sandbox start-up: `devbox run --rm IMG true` against `podman run --rm IMG true` (runc) and bwrap on the same
  * busybox root file system, measured in one run, as the current (unprivileged) user; with the isolated
- * (slirp4netns) network and with the host's.
+ * (slirp4netns) network and with the host's. What confinement costs: the same run without the seccomp filter
+ * and the masked paths, and the helper alone (no Node.js, a single-id map) with and without them.
  * Prints the median of each and the devbox/podman ratio. Usage: node dist/bench/startup.js [RUNS]
  */
 import { spawnSync } from 'node:child_process';
@@ -11,6 +12,8 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { busyboxRootfs, packTar } from '../test/helpers/images.js';
 import { DEVBOX_BIN } from '../test/helpers/cli.js';
+import { capabilityArgs, pathSecurityArgs, processSecurityArgs, resolveSecurity } from '../src/runtime/security.js';
+import { helperPath } from '../src/runtime/helper.js';
 import { median, sh } from './measure.js';
 
 const runs = Number(process.argv[2] ?? 30);
@@ -45,6 +48,18 @@ try {
     const samples = time(process.execPath, [DEVBOX_BIN, 'run', '--rm', '--storage', storage, '--network', network, 'bench-busybox', 'true'], env);
     results.push({ name: `devbox run --rm (${storage}, ${network})`, median: median(samples) });
   }
+  const unconfined = ['--security-opt', 'seccomp=unconfined', '--security-opt', 'systempaths=unconfined'];
+  const unconfinedRun = [DEVBOX_BIN, 'run', '--rm', '--storage', 'native', '--network', 'host', ...unconfined, 'bench-busybox', 'true'];
+  results.push({ name: 'devbox run --rm (native, host, unconfined)', median: median(time(process.execPath, unconfinedRun, env)) });
+  // The helper alone, on a directory root with a map it writes itself: the filter's compile and load, the masks.
+  const security = resolveSecurity();
+  const helperBase = ['--uid-map', `0:${process.getuid!()}:1`, '--gid-map', `0:${process.getgid!()}:1`, '--rootfs', rootfs];
+  const helperConfined = [...helperBase, ...pathSecurityArgs(security), ...processSecurityArgs(security), '--', '/bin/true'];
+  results.push({ name: 'devbox-helper (default confinement)', median: median(time(helperPath(), helperConfined)) });
+  results.push({
+    name: 'devbox-helper (capabilities only)',
+    median: median(time(helperPath(), [...helperBase, ...capabilityArgs(security), '--', '/bin/true'])),
+  });
   const podmanEnv = { ...process.env, XDG_DATA_HOME: join(work, 'podman-data') };
   sh('podman', ['import', tarPath, 'localhost/bench-busybox'], podmanEnv);
   const podman = median(time('podman', ['--runtime', 'runc', 'run', '--rm', '--network', 'host', 'localhost/bench-busybox', 'true'], podmanEnv));
@@ -58,7 +73,7 @@ try {
   results.push({ name: 'node -e 0', median: median(time(process.execPath, ['-e', '0'])) });
 
   console.log(`start-up of a busybox sandbox running true, median of ${runs} runs`);
-  for (const r of results) console.log(`${r.name.padEnd(38)} ${r.median.toFixed(1).padStart(7)} ms   ${(r.median / podman).toFixed(2)}x podman`);
+  for (const r of results) console.log(`${r.name.padEnd(44)} ${r.median.toFixed(1).padStart(7)} ms   ${(r.median / podman).toFixed(2)}x podman`);
   spawnSync('podman', ['rmi', '-f', 'localhost/bench-busybox'], { stdio: 'ignore', env: podmanEnv });
   spawnSync('podman', ['unshare', 'rm', '-rf', join(work, 'podman-data')], { stdio: 'ignore', env: podmanEnv });
 } finally {

@@ -6,6 +6,7 @@
 #include "util.h"
 
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -35,6 +36,11 @@
   X (SYNC_FD, "--sync-fd", 1, false)            \
   X (KEEP_ALIVE, "--keep-alive", 0, false)      \
   X (JOIN, "--join", 1, false)                              \
+  X (CAPS, "--caps", 1, false)                              \
+  X (SECCOMP, "--seccomp", 1, false)                        \
+  X (MASKED_PATH, "--masked-path", 1, true)                 \
+  X (READONLY_PATH, "--readonly-path", 1, true)             \
+  X (CONFINE, "--confine", 1, false)                        \
   X (CONTAINER, "--container", 1, false)                    \
   X (DETACH, "--detach", 0, false)                          \
   X (NOTIFY_FD, "--notify-fd", 1, false)                    \
@@ -91,6 +97,17 @@ parse_groups (const char *text, Options *opts)
       opts->groups = xrealloc (opts->groups, opts->n_groups + 1, sizeof (gid_t));
       opts->groups[opts->n_groups++] = (gid_t) parse_number (tok, 0xfffffffeUL, "--groups");
     }
+}
+
+/* Capability numbers, comma-separated; empty for none. */
+static void
+parse_caps (const char *text, Options *opts)
+{
+  cleanup_free char *copy = xstrdup (text);
+  char *save = NULL;
+  opts->caps = 0;
+  for (char *tok = strtok_r (copy, ",", &save); tok; tok = strtok_r (NULL, ",", &save))
+    opts->caps |= UINT64_C (1) << parse_number (tok, 63, "--caps");
 }
 
 static void
@@ -200,6 +217,11 @@ apply_option (Options *opts, OptionId id, char **a)
     case OPT_SYNC_FD: opts->sync_fd = (int) parse_number (a[0], INT_MAX, "--sync-fd"); break;
     case OPT_KEEP_ALIVE: opts->keep_alive = true; break;
     case OPT_JOIN: opts->join_pid = (pid_t) parse_number (a[0], 0x3fffffffUL, "--join"); break;
+    case OPT_CAPS: parse_caps (a[0], opts); break;
+    case OPT_SECCOMP: opts->seccomp_program = a[0]; break;
+    case OPT_MASKED_PATH: add_mount (opts, MOUNT_MASK, NULL, a[0]); break;
+    case OPT_READONLY_PATH: add_mount (opts, MOUNT_READONLY, NULL, a[0]); break;
+    case OPT_CONFINE: opts->confine_dir = a[0]; break;
     case OPT_CONTAINER ... OPT_HEALTH_RETRIES: apply_container_option (&opts->container, id, a); break;
     case N_OPTIONS:
     default:
@@ -240,13 +262,18 @@ require_absolute (const char *path, const char *what)
     die ("%s must be an absolute path: \"%s\"", what, path);
 }
 
-/* --no-pivot only mounts an overlay on the host's file system; anything else would be silently ignored. */
+/* --no-pivot only mounts an overlay on the host's file system, or confines its command to one directory;
+   anything else would be silently ignored. */
 static void
-validate_no_pivot (void)
+validate_no_pivot (const Options *opts)
 {
   for (int id = 0; id < N_OPTIONS; id++)
-    if (seen[id] && id != OPT_UID_MAP && id != OPT_GID_MAP && id != OPT_NO_PIVOT && id != OPT_OVERLAY && id != OPT_MOUNTPOINT)
+    if (seen[id] && id != OPT_UID_MAP && id != OPT_GID_MAP && id != OPT_NO_PIVOT && id != OPT_OVERLAY && id != OPT_MOUNTPOINT && id != OPT_CONFINE)
       die ("--no-pivot cannot be combined with %s", option_table[id].name);
+  if (opts->confine_dir && (seen[OPT_OVERLAY] || opts->command == NULL))
+    die ("--confine takes a command and no --overlay");
+  if (opts->confine_dir)
+    require_absolute (opts->confine_dir, "--confine");
 }
 
 static void
@@ -313,7 +340,7 @@ find_programs (Options *opts)
 static void
 validate_join (const Options *opts)
 {
-  static const int process_options[] = { OPT_JOIN, OPT_CHDIR, OPT_SETENV, OPT_UID, OPT_GID, OPT_GROUPS, OPT_TTY };
+  static const int process_options[] = { OPT_JOIN, OPT_CHDIR, OPT_SETENV, OPT_UID, OPT_GID, OPT_GROUPS, OPT_TTY, OPT_CAPS, OPT_SECCOMP };
   for (int id = 0; id < N_OPTIONS; id++)
     {
       bool allowed = false;
@@ -355,6 +382,8 @@ validate_options (Options *opts)
   if (seen[OPT_JOIN])
     {
       validate_join (opts);
+      if (opts->seccomp_program)
+        compile_seccomp (opts->seccomp_program, &opts->seccomp);
       return;
     }
   if (!seen[OPT_UID_MAP] || !seen[OPT_GID_MAP])
@@ -366,12 +395,14 @@ validate_options (Options *opts)
     die ("--overlay and --fuse-overlay need --mountpoint");
   if (!overlay && seen[OPT_MOUNTPOINT])
     die ("--mountpoint is used only with --overlay or --fuse-overlay");
+  if (opts->confine_dir && !opts->no_pivot)
+    die ("--confine is a --no-pivot option");
   if (opts->no_pivot)
-    validate_no_pivot ();
+    validate_no_pivot (opts);
   else if (opts->rootfs == ROOTFS_NONE)
     die ("a root file system is required: --overlay, --fuse-overlay or --rootfs");
-  else if (opts->keep_alive && (opts->command || opts->tty || opts->remove_after))
-    die ("--keep-alive takes no command, --tty or --remove-after: commands --join the sandbox");
+  else if (opts->keep_alive && (opts->command || opts->tty || opts->remove_after || opts->seccomp_program))
+    die ("--keep-alive takes no command, --tty, --remove-after or --seccomp: commands --join the sandbox");
   else if (opts->keep_alive && !seen[OPT_SYNC_FD])
     die ("--keep-alive needs --sync-fd: the caller records the sandbox before it lets it start");
   else if (!opts->keep_alive && opts->command == NULL)
@@ -382,4 +413,7 @@ validate_options (Options *opts)
     validate_sync_fd (opts->sync_fd);
   find_programs (opts);
   validate_identity (opts);
+  /* Compiled now: a program libseccomp refuses is reported before any namespace exists. */
+  if (opts->seccomp_program)
+    compile_seccomp (opts->seccomp_program, &opts->seccomp);
 }

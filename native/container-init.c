@@ -195,7 +195,7 @@ run_container_init (const Options *opts, Sandbox *sb)
   if (sb->pty_slave < 0 && sb->stdio[0] < 0 && (sb->stdio[0] = open ("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
     die_with_error ("open /dev/null in the sandbox"); /* no -i: the command reads nothing */
   pid_t command = start_command (opts, sb);
-  allow_joins ();
+  allow_joins (opts);
   hide_command_line ();
   if (send_message (ctl, PID1_UP, 0) < 0)
     die_with_error ("tell the supervisor the container is up");

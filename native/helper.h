@@ -2,22 +2,25 @@
 #ifndef DEVBOX_HELPER_H
 #define DEVBOX_HELPER_H
 
+#include <linux/filter.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <termios.h>
 
 #include "container.h"
 
 typedef enum { ROOTFS_NONE, ROOTFS_OVERLAY, ROOTFS_FUSE, ROOTFS_DIRECTORY } RootfsKind;
-typedef enum { MOUNT_BIND, MOUNT_RO_BIND, MOUNT_TMPFS } MountKind;
+/* MASK and READONLY are runc's masked and read-only paths: applied in order with the others, after them. */
+typedef enum { MOUNT_BIND, MOUNT_RO_BIND, MOUNT_TMPFS, MOUNT_MASK, MOUNT_READONLY } MountKind;
 
 typedef struct
 {
   MountKind kind;
-  const char *source; /* on the host; NULL for tmpfs */
+  const char *source; /* on the host; NULL for the others */
   const char *dest;   /* inside the sandbox */
 } MountOp;
 
@@ -51,6 +54,10 @@ typedef struct
   size_t n_groups;
   char **command; /* NULL-terminated; NULL when none was given */
   int sync_fd;    /* --sync-fd; -1 when not given */
+  uint64_t caps;  /* --caps: the bounding set, and root's permitted and effective sets; none by default */
+  const char *seccomp_program;
+  struct sock_fprog seccomp; /* --seccomp compiled; .filter NULL: no filter */
+  const char *confine_dir;   /* --no-pivot --confine: the one directory the command may see */
   ContainerOpts container;
 } Options;
 
@@ -111,9 +118,17 @@ void remember_command_line (int argc, char **argv);
 void wipe_environment (void);
 void exec_failed (const char *cmd) __attribute__ ((noreturn));
 void exec_command (const Options *opts, int pty_slave) __attribute__ ((noreturn));
+void drop_bounding_set (uint64_t caps);
 void end_all_processes (void);
-void allow_joins (void);
+void allow_joins (const Options *opts);
 void hide_command_line (void);
+
+/* confine.c */
+int run_confined (const Options *opts);
+
+/* seccomp.c */
+void compile_seccomp (const char *program, struct sock_fprog *out);
+void load_seccomp (const struct sock_fprog *filter);
 
 /* container-init.c */
 int run_container_init (const Options *opts, Sandbox *sb);

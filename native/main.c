@@ -81,7 +81,8 @@ die_with_outer_process (int sync_fd)
   close (sync_fd);
 }
 
-/* --no-pivot: the host's file system, with ownership in the mapped range; the caller's env and cwd. */
+/* --no-pivot: the host's file system, with ownership in the mapped range; the caller's env and cwd (with
+   --confine, one directory of it: confine.c). */
 static void __attribute__ ((noreturn))
 run_utility (void)
 {
@@ -91,6 +92,8 @@ run_utility (void)
     die_with_error ("tell the outer process the namespace is up");
   if (opts.command == NULL)
     _exit (0);
+  if (opts.confine_dir)
+    _exit (run_confined (&opts));
   reset_signals ();
   execvp (opts.command[0], opts.command);
   exec_failed (opts.command[0]);

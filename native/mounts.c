@@ -19,6 +19,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -267,10 +268,68 @@ setup_sys (void)
   make_readonly ("/sys");
 }
 
+/*
+ * runc's masked paths: a file shows the sandbox's /dev/null, a directory an empty read-only tmpfs. /dev is
+ * the sandbox's own tmpfs, but its null device is still checked before anything is bound from it (a mask
+ * that binds whatever "/dev/null" resolves to was CVE-2025-31133). A path the kernel lacks needs no mask.
+ */
+static void
+mask_path (const char *dest)
+{
+  cleanup_fd int fd = open_in_root (dest, O_PATH);
+  struct stat st;
+  if (fd < 0 && errno == ENOENT)
+    return;
+  if (fd < 0 || fstat (fd, &st) < 0)
+    die_with_error ("mask %s", dest);
+  if (S_ISDIR (st.st_mode))
+    {
+      cleanup_free char *target = fd_path (fd);
+      if (mount ("tmpfs", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0") < 0)
+        die_with_error ("mask %s", dest);
+      return;
+    }
+  cleanup_fd int null = open_in_root ("/dev/null", O_PATH | O_NOFOLLOW);
+  struct stat null_st;
+  if (null < 0 || fstat (null, &null_st) < 0)
+    die_with_error ("open /dev/null in the sandbox");
+  if (!S_ISCHR (null_st.st_mode) || null_st.st_rdev != makedev (1, 3))
+    die ("mask %s: the sandbox's /dev/null is not the null device", dest);
+  bind_fd (null, fd, dest);
+}
+
+/* runc's read-only paths: the path bound onto itself, then made read-only with everything below it. */
+static void
+make_path_readonly (const char *dest)
+{
+  cleanup_fd int fd = open_in_root (dest, O_PATH);
+  if (fd < 0 && errno == ENOENT)
+    return;
+  if (fd < 0)
+    die_with_error ("make %s read-only", dest);
+  bind_fd (fd, fd, dest);
+  make_readonly (dest);
+}
+
+/*
+ * fuse-overlayfs took pids 2 and 3. Without this the command would be pid 4 with that backend only, and a
+ * script's `$$` or pid-file check would differ by backend. Written now, while /proc/sys may still be written
+ * (its read-only path comes below), and before pid 1 forks; one write, not an error if refused.
+ */
+static void
+reset_last_pid (void)
+{
+  cleanup_fd int fd = open_in_root ("/proc/sys/kernel/ns_last_pid", O_WRONLY);
+  if (fd >= 0)
+    (void) write_all (fd, "1", 1);
+}
+
 void
 mount_sandbox_filesystems (const Options *opts)
 {
   mount_in_root ("proc", "/proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+  if (opts->rootfs == ROOTFS_FUSE)
+    reset_last_pid ();
   setup_dev (opts);
   setup_sys ();
   if (!opts->image_tmp)
@@ -280,6 +339,10 @@ mount_sandbox_filesystems (const Options *opts)
       const MountOp *m = &opts->mounts[i];
       if (m->kind == MOUNT_TMPFS)
         mount_in_root ("tmpfs", m->dest, MS_NOSUID | MS_NODEV, "mode=1777");
+      else if (m->kind == MOUNT_MASK)
+        mask_path (m->dest);
+      else if (m->kind == MOUNT_READONLY)
+        make_path_readonly (m->dest);
       else
         bind_into_root (m->source, m->dest, m->kind == MOUNT_RO_BIND);
     }

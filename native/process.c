@@ -23,27 +23,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* Docker's default capabilities for root (moby oci/caps/defaults.go); everything else leaves the bounding set. */
-static const int default_caps[] = {
-  CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FSETID, CAP_FOWNER, CAP_MKNOD, CAP_NET_RAW, CAP_SETGID,
-  CAP_SETUID, CAP_SETFCAP, CAP_SETPCAP, CAP_NET_BIND_SERVICE, CAP_SYS_CHROOT, CAP_KILL, CAP_AUDIT_WRITE,
-};
-
-static uint64_t
-default_cap_mask (void)
+/* Everything outside `caps` (--caps, decided by devbox: Docker's default set unless told otherwise) leaves the
+   bounding set, so no exec can bring it back. */
+void
+drop_bounding_set (uint64_t caps)
 {
-  uint64_t mask = 0;
-  for (size_t i = 0; i < N_ELEMENTS (default_caps); i++)
-    mask |= UINT64_C (1) << default_caps[i];
-  return mask;
-}
-
-static void
-drop_bounding_set (void)
-{
-  uint64_t keep = default_cap_mask ();
   for (int cap = 0; cap < 64; cap++)
-    if (!(keep & (UINT64_C (1) << cap)) && prctl (PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
+    if (!(caps & (UINT64_C (1) << cap)) && prctl (PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
       {
         if (errno == EINVAL) /* past the kernel's last capability */
           break;
@@ -51,16 +37,18 @@ drop_bounding_set (void)
       }
 }
 
-/* Root keeps only the default set; the inheritable set stays empty (CVE-2022-24769). */
+/* Root keeps exactly `caps` (those the kernel knows); the inheritable set stays empty (CVE-2022-24769). */
 static void
-limit_root_caps (void)
+limit_root_caps (uint64_t caps)
 {
-  uint64_t mask = default_cap_mask ();
   struct __user_cap_header_struct header = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
-  struct __user_cap_data_struct data[2] = {
-    { .effective = (uint32_t) mask, .permitted = (uint32_t) mask, .inheritable = 0 },
-    { .effective = (uint32_t) (mask >> 32), .permitted = (uint32_t) (mask >> 32), .inheritable = 0 },
-  };
+  struct __user_cap_data_struct data[2];
+  if (syscall (SYS_capget, &header, data) < 0)
+    die_with_error ("capget");
+  uint64_t have = data[0].permitted | (uint64_t) data[1].permitted << 32;
+  uint64_t mask = caps & have;
+  data[0] = (struct __user_cap_data_struct){ .effective = (uint32_t) mask, .permitted = (uint32_t) mask, .inheritable = 0 };
+  data[1] = (struct __user_cap_data_struct){ .effective = (uint32_t) (mask >> 32), .permitted = (uint32_t) (mask >> 32), .inheritable = 0 };
   if (syscall (SYS_capset, &header, data) < 0)
     die_with_error ("capset");
 }
@@ -123,8 +111,9 @@ switch_user (const Options *opts)
     die_with_error ("setgid %u", (unsigned) opts->gid);
   if (setresuid (opts->uid, opts->uid, opts->uid) < 0) /* a non-root uid loses every capability here */
     die_with_error ("setuid %u", (unsigned) opts->uid);
+  /* As Docker: a non-root user has the bounding set but no capabilities, and none ambient. */
   if (opts->uid == 0)
-    limit_root_caps ();
+    limit_root_caps (opts->caps);
 }
 
 void
@@ -145,13 +134,14 @@ exec_command (const Options *opts, int pty_slave)
   reset_signals ();
   attach_terminal (pty_slave);
   enter_workdir (opts->cwd);
-  drop_bounding_set ();
+  drop_bounding_set (opts->caps);
   switch_user (opts);
   if (prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     die_with_error ("prctl(PR_SET_NO_NEW_PRIVS)");
   /* No fd of ours may reach the command: one to a host directory is a way out (CVE-2024-21626). */
   if (syscall (SYS_close_range, 3U, ~0U, 0U) < 0)
     die_with_error ("close_range");
+  load_seccomp (&opts->seccomp);
   extern char **environ;
   environ = opts->env; /* so execvp searches the container's PATH */
   execvp (opts->command[0], opts->command);
@@ -198,7 +188,7 @@ wait_for_command (int sfd, pid_t command)
  * (host files) becomes the sandbox's /dev/null, and it keeps only the capabilities the sandbox's root has.
  */
 void
-allow_joins (void)
+allow_joins (const Options *opts)
 {
   cleanup_fd int null = open ("/dev/null", O_RDWR | O_CLOEXEC);
   if (null < 0)
@@ -206,8 +196,8 @@ allow_joins (void)
   for (int fd = 0; fd < 3; fd++)
     if (dup2 (null, fd) < 0)
       die_with_error ("dup2 /dev/null");
-  drop_bounding_set ();
-  limit_root_caps ();
+  drop_bounding_set (opts->caps);
+  limit_root_caps (opts->caps);
   if (prctl (PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
     die_with_error ("prctl(PR_SET_DUMPABLE)");
 }
@@ -299,7 +289,7 @@ run_init (const Options *opts, Sandbox *sb)
   if (opts->keep_alive)
     {
       /* Joinable before the pid is announced: a join right after it must not find pid 1 undumpable. */
-      allow_joins ();
+      allow_joins (opts);
       /* Before the announcement too, so no joined `ps` ever sees host paths; a memset, no system call. */
       hide_command_line ();
       if (write_byte (sb->ready_fd, 'r') < 0)
@@ -309,13 +299,6 @@ run_init (const Options *opts, Sandbox *sb)
       end_all_processes ();
       return 0;
     }
-  /*
-   * fuse-overlayfs took pids 2 and 3. Without this the command would be pid 4 with that backend only, and a
-   * script's `$$` or pid-file check would differ by backend. Kept on the setup path because it must come
-   * before the fork; it is one write to procfs, made only with fuse-overlayfs, and not an error if refused.
-   */
-  if (opts->rootfs == ROOTFS_FUSE)
-    (void) write_file ("/proc/sys/kernel/ns_last_pid", "1");
   pid_t command = fork ();
   if (command < 0)
     die_with_error ("fork the command");

@@ -7,7 +7,8 @@
  * - an opaque directory carries `user.overlay.opaque` (kernel overlay with userxattr), `trusted.overlay.opaque`
  *   or `user.fuseoverlayfs.opaque`, or holds a `.wh..wh..opq` file (fuse-overlayfs): it gets a
  *   `.wh..wh..opq` entry;
- * - overlay and fuse-overlayfs bookkeeping xattrs never reach the layer; other xattrs go in as PAX records.
+ * - overlay and fuse-overlayfs bookkeeping xattrs never reach the layer; other xattrs go in as PAX records,
+ *   as bytes (image/pax.ts: security.capability is binary).
  * Entries are written in sorted order with their ownership, mode and mtime; hard links stay hard links.
  */
 import { createHash } from 'node:crypto';
@@ -16,6 +17,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
+import { encodePaxRecords, paxHeaderEntry, XATTR_PAX_PREFIX } from '../image/pax.js';
 import { isReservedXattr, OPAQUE_WHITEOUT, WHITEOUT_PREFIX } from '../storage/layer-format.js';
 import { isWhiteout } from '../image/layer-view.js';
 
@@ -95,17 +97,14 @@ export async function writeLayerTar(options: LayerTarOptions): Promise<LayerTarR
   directoriesAndFiles(dir, '', paths);
   const xattrs = await options.readXattrs(paths.map((p) => join(dir, p)));
   const opaqueDirs = new Set<string>();
-  const pax = new Map<string, Record<string, string>>();
+  const pax = new Map<string, [string, Buffer][]>();
   for (const rel of paths) {
     for (const { name, value } of xattrs.get(join(dir, rel)) ?? []) {
       if (OPAQUE_XATTRS.has(name)) {
         if (value.toString() === 'y') opaqueDirs.add(rel);
         continue;
       }
-      const text = value.toString('utf8');
-      // PAX records are UTF-8: a binary value (security.capability) cannot be carried faithfully.
-      if (isReservedXattr(name) || text.includes('\uFFFD')) continue;
-      pax.set(rel, { ...pax.get(rel), [`SCHILY.xattr.${name}`]: text });
+      if (!isReservedXattr(name)) pax.set(rel, [...(pax.get(rel) ?? []), [`${XATTR_PAX_PREFIX}${name}`, value]]);
     }
   }
   const entries = collect(dir, '', opaqueDirs, options.mountStubs ?? new Set());
@@ -133,7 +132,7 @@ export async function writeLayerTar(options: LayerTarOptions): Promise<LayerTarR
       if (entry.marker) {
         await addEntry(pack, { ...base, name: entry.rel, type: 'file', size: 0, mode: 0o644 });
       } else if (st.isDirectory()) {
-        await addEntry(pack, { ...base, type: 'directory', pax: pax.get(entry.rel) });
+        await addEntry(pack, withXattrs(pack, { ...base, type: 'directory' }, pax.get(entry.rel)));
       } else if (st.isSymbolicLink()) {
         await addEntry(pack, { ...base, type: 'symlink', linkname: readlinkSync(join(dir, entry.rel)) });
       } else if (st.isFIFO()) {
@@ -146,7 +145,8 @@ export async function writeLayerTar(options: LayerTarOptions): Promise<LayerTarR
           continue;
         }
         if (st.nlink > 1) linked.set(inode, entry.rel);
-        await pipeline(createReadStream(join(dir, entry.rel)), pack.entry({ ...base, type: 'file', size: st.size, pax: pax.get(entry.rel) }));
+        const header = withXattrs(pack, { ...base, type: 'file', size: st.size }, pax.get(entry.rel));
+        await pipeline(createReadStream(join(dir, entry.rel)), pack.entry(header));
       }
     }
     pack.finalize();
@@ -158,6 +158,21 @@ export async function writeLayerTar(options: LayerTarOptions): Promise<LayerTarR
   return { digest: `sha256:${hash.digest('hex')}`, size, entries: entries.length };
 }
 
-function addEntry(pack: tar.Pack, header: Partial<tar.Header> & { name: string }): Promise<void> {
+type EntryHeader = Partial<tar.Header> & { name: string };
+
+function addEntry(pack: tar.Pack, header: EntryHeader): Promise<void> {
   return new Promise((resolve, reject) => pack.entry(header, '', (error) => (error ? reject(error) : resolve())));
+}
+
+/**
+ * An entry with xattrs gets a PAX header of devbox's own (image/pax.ts), pushed between two entries, with
+ * the values as bytes and the entry's path; the entry's ustar name then only has to be one tar-stream writes
+ * as is (ASCII, short), or tar-stream would add a second PAX header of its own, which would replace this
+ * one. Returns the entry's header. Call only when no entry is being written.
+ */
+function withXattrs(pack: tar.Pack, header: EntryHeader, records: [string, Buffer][] | undefined): EntryHeader {
+  if (!records) return header;
+  pack.push(paxHeaderEntry(encodePaxRecords([['path', Buffer.from(header.name)], ...records]), header.mtime ?? new Date(0)));
+  const name = /^[\x20-\x7e]{1,99}$/.test(header.name) ? header.name : header.name.replace(/[^\x20-\x7e]/g, '_').slice(-99);
+  return { ...header, name };
 }

@@ -9,6 +9,7 @@
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import type { ResolvedUser } from '../image/passwd.js';
 import { launchSandbox } from '../runtime/launch.js';
+import { resolveSecurity } from '../runtime/security.js';
 import type { BindMount, RootfsSpec, SandboxSpec } from '../runtime/spec.js';
 import type { StorageDriver } from '../storage/driver.js';
 import { requireFuseOverlayfs } from '../storage/fuse-overlayfs.js';
@@ -82,6 +83,8 @@ export async function runStep(mapping: IdMapping, driver: StorageDriver, workspa
     network: step.network,
     process: { args: step.args, env: step.env, cwd: step.cwd, uid: step.user.uid, gid: step.user.gid, groups: step.user.groups, terminal: false },
     imageTmp: true,
+    // Docker's defaults, as BuildKit gives RUN steps.
+    security: resolveSecurity(),
   };
   const exitCode = await launchSandbox(spec, { stdin: 'ignore', output: step.output });
   if (exitCode !== 0) return { exitCode };

@@ -8,6 +8,7 @@ import { STORAGE_DRIVERS, type StorageSetting } from '../settings/settings.js';
 import { PULL_POLICIES, type PullPolicy } from '../registry/ensure.js';
 import type { RunOptions } from '../sandbox/run-image.js';
 import type { OptionDef } from './option-table.js';
+import { securityFromFlags } from './security-options.js';
 
 export type { RunOptions };
 
@@ -51,6 +52,15 @@ export const RUN_OPTION_DEFS: readonly OptionDef[] = [
   { name: 'storage', kind: 'string', options: STORAGE_DRIVERS, description: 'Root file system backend (default: the "storage" setting, auto)' },
   { name: 'pull', kind: 'string', options: PULL_POLICIES, description: 'Pull the image: when missing (default), always, or never' },
   { name: 'platform', kind: 'string', helpValue: 'OS/ARCH[/VARIANT]', description: 'Platform to pull when the image is a multi-platform one' },
+  { name: 'cap-add', kind: 'multiple', helpValue: 'CAP', description: "Add a capability to root's default set (NET_ADMIN, CAP_SYS_PTRACE, ALL…)" },
+  { name: 'cap-drop', kind: 'multiple', helpValue: 'CAP', description: "Drop a capability from root's default set (ALL: every one)" },
+  { name: 'privileged', kind: 'boolean', description: 'Every capability, no seccomp filter, no masked /proc and /sys paths' },
+  {
+    name: 'security-opt',
+    kind: 'multiple',
+    helpValue: 'OPT',
+    description: 'seccomp=unconfined|PROFILE.json, no-new-privileges, systempaths=unconfined, unmask=ALL|PATH[:PATH…], mask=PATH[:PATH…]',
+  },
 ];
 
 const byName = new Map(RUN_OPTION_DEFS.map((d) => [d.name, d]));
@@ -60,7 +70,7 @@ function usage(message: string): DevboxError {
   return new DevboxError(message, { fix: 'see "devbox run --help"', kind: 'usage' });
 }
 
-/** Parses the arguments after `run`. */
+/** Parses the arguments after `run`; a seccomp profile named by --security-opt is read and checked. */
 export function parseRunArgs(argv: readonly string[]): RunOptions {
   const values = new Map<string, string[] | boolean | string>();
   const set = (def: OptionDef, value: string | true) => {
@@ -148,6 +158,12 @@ export function parseRunArgs(argv: readonly string[]): RunOptions {
     storage: str('storage') as StorageSetting | undefined,
     pull: (str('pull') as PullPolicy | undefined) ?? 'missing',
     platform: str('platform'),
+    security: securityFromFlags({
+      capAdd: list('cap-add'),
+      capDrop: list('cap-drop'),
+      securityOpt: list('security-opt'),
+      privileged: values.get('privileged') === true,
+    }),
     image: argv[i],
     command: argv.slice(i + 1),
   };

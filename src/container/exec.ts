@@ -12,6 +12,7 @@ import { DevboxError, describeError } from '../util/errors.js';
 import { execForeground } from '../util/exec.js';
 import { appendEvent } from './events.js';
 import { findContainer, isRunning } from './lookup.js';
+import { containerSecurity } from './records.js';
 
 export interface ExecOptions {
   interactive: boolean;
@@ -71,7 +72,7 @@ export async function execInContainer(ref: string, command: string[], options: E
     terminal: options.tty,
   };
   appendEvent(root, { action: 'exec_start', id: container.id, name: container.config.name, attributes: { execID: command.join(' ') } });
-  const args = joinArgs(container.state.pid, spec);
+  const args = joinArgs(container.state.pid, spec, containerSecurity(container.config));
   if (options.detach) {
     const child = spawn(helperPath(), args, { detached: true, stdio: 'ignore' });
     child.unref();

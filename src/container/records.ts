@@ -19,6 +19,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PortMapping } from '../network/port-mapping.js';
+import { resolveSecurity, type SecuritySpec } from '../runtime/security.js';
 import type { BindMount, ProcessSpec } from '../runtime/spec.js';
 import type { NetworkMode } from '../settings/settings.js';
 import type { StorageDriver } from '../storage/driver.js';
@@ -91,11 +92,18 @@ export interface ContainerRecord {
   network: { mode: NetworkMode; publish: PortMapping[]; allowHostLoopback: boolean };
   mounts: BindMount[];
   tmpfs: string[];
+  /** How its processes are confined, and every process exec joins into it (absent: a record of an older devbox). */
+  security?: SecuritySpec;
   storage: StorageDriver;
   userns: UsernsMode;
   idMapping: IdMapping;
   /** Log rotation: a new file once the current one reaches maxSize bytes, keeping maxFiles in all. */
   log: { maxSize: number; maxFiles: number };
+}
+
+/** The confinement of a container's processes: its record's, or Docker's defaults for a record that has none. */
+export function containerSecurity(record: ContainerRecord): SecuritySpec {
+  return record.security ?? resolveSecurity();
 }
 
 export type HealthStatus = 'starting' | 'healthy' | 'unhealthy';

@@ -33,7 +33,7 @@ async function checkHelper(): Promise<CheckResult> {
   try {
     return { name: 'native helper', ok: true, required: true, detail: helperPath() };
   } catch (error) {
-    return { name: 'native helper', ok: false, required: true, detail: describeError(error), fix: 'npm run build (needs gcc and make)' };
+    return { name: 'native helper', ok: false, required: true, detail: describeError(error), fix: 'npm run build (needs gcc, make and libseccomp-dev)' };
   }
 }
 

@@ -34,6 +34,7 @@ import tar from 'tar-stream';
 import type { FsOp } from '../runtime/fsops.js';
 import { isReservedXattr, OPAQUE_XATTR, type LayerXattr } from '../storage/layer-format.js';
 import { abbreviate } from '../util/format.js';
+import { keepRawPaxRecords, XATTR_PAX_PREFIX } from './pax.js';
 import { SparseWriter } from './sparse-writer.js';
 import { classifyWhiteout, entryKind, entryPath, hardlinkTarget, isSameOrBelow, LayerEntryError, parentsOf } from './tar-paths.js';
 
@@ -58,7 +59,6 @@ interface Meta {
   mtime: Date;
 }
 
-const XATTR_PAX = 'SCHILY.xattr.';
 const { O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_RDONLY, O_WRONLY } = constants;
 
 /** Without an exception for a missing path: building one costs more than the lstat, once per entry. */
@@ -153,20 +153,19 @@ class LayerExtractor {
     }
   }
 
-  private recordXattrs(rel: string, header: tar.Header): void {
+  /** The entry's xattrs from its PAX records as bytes (`raw`: binary values such as security.capability). */
+  private recordXattrs(rel: string, raw: Map<string, Buffer> | undefined): void {
     const found: LayerXattr[] = [];
-    for (const [key, value] of Object.entries((header.pax ?? {}) as Record<string, string>)) {
-      if (!key.startsWith(XATTR_PAX)) continue;
-      const name = key.slice(XATTR_PAX.length);
-      // tar-stream decodes PAX records as UTF-8: a binary value (security.capability) would arrive mangled.
-      if (isReservedXattr(name) || value.includes('\uFFFD')) continue;
-      found.push({ path: rel, name, value: Buffer.from(value, 'utf8').toString('hex') });
+    for (const [key, value] of raw ?? []) {
+      if (!key.startsWith(XATTR_PAX_PREFIX)) continue;
+      const name = key.slice(XATTR_PAX_PREFIX.length);
+      if (!isReservedXattr(name)) found.push({ path: rel, name, value: value.toString('hex') });
     }
     if (found.length) this.xattrs.set(rel, found);
     else this.xattrs.delete(rel);
   }
 
-  async entry(header: tar.Header, body: Readable): Promise<void> {
+  async entry(header: tar.Header, body: Readable, rawPax?: Map<string, Buffer>): Promise<void> {
     const rel = entryPath(header.name);
     const kind = entryKind(header as { name: string; type?: string | null; pax?: Record<string, string> | null });
     const whiteout = classifyWhiteout(rel);
@@ -191,7 +190,7 @@ class LayerExtractor {
         if (!this.clear(rel, true)) mkdirSync(path, { mode: 0o700 });
         this.realDirs.add(rel);
         this.dirs.set(rel, meta);
-        this.recordXattrs(rel, header);
+        this.recordXattrs(rel, rawPax);
         return;
       case 'file': {
         this.clear(rel, false);
@@ -206,7 +205,7 @@ class LayerExtractor {
         } finally {
           closeSync(fd);
         }
-        this.recordXattrs(rel, header);
+        this.recordXattrs(rel, rawPax);
         return;
       }
       case 'symlink':
@@ -282,11 +281,12 @@ function entryFailure(name: string, error: unknown): unknown {
 export async function extractLayer(tarStream: Readable, options: ExtractOptions): Promise<ExtractResult> {
   const extractor = new LayerExtractor(options);
   const extract = tar.extract();
+  const rawPax = keepRawPaxRecords(extract);
   tarStream.on('error', (error) => extract.destroy(error));
   tarStream.pipe(extract);
   for await (const entry of extract) {
     try {
-      await extractor.entry(entry.header, entry as unknown as Readable);
+      await extractor.entry(entry.header, entry as unknown as Readable, entry.header.pax ? rawPax.get(entry.header.pax) : undefined);
     } catch (error) {
       throw entryFailure(entry.header.name, error);
     }

@@ -4,6 +4,7 @@ import { Readable, Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { DevboxError } from '../util/errors.js';
 import { MediaType } from './oci.js';
+import { ZstdWindowGuard } from './zstd-window.js';
 
 const MAGIC: [Compression, Buffer][] = [
   ['gzip', Buffer.from([0x1f, 0x8b])],
@@ -65,13 +66,16 @@ const GUNZIP_CHUNK = 64 * 1024;
 
 /**
  * A zstd decoder as a stream. Node.js 20 has none; fzstd (pure JavaScript, by the author of fflate) decodes
- * streams at about two thirds of zlib's gunzip speed.
+ * streams at about two thirds of zlib's gunzip speed. It allocates whatever window a frame asks for, so the
+ * frames are checked first (zstd-window.ts).
  */
 async function zstdDecoder(): Promise<Transform> {
   const { Decompress } = await import('fzstd');
   const decoder = new Decompress((data) => transform.push(Buffer.from(data))); // a copy: fzstd may reuse its buffers
+  const guard = new ZstdWindowGuard();
   const feed = (chunk: Uint8Array, final: boolean, done: (error?: Error | null) => void) => {
     try {
+      guard.check(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
       decoder.push(chunk, final);
       done();
     } catch (error) {

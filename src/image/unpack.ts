@@ -68,8 +68,9 @@ async function extractInWorker(mapping: IdMapping, dest: string, input: Readable
     toWorker.end();
   });
   layer.stream.pipe(toWorker);
-  const args = [dest, ...(mapping.full ? [] : ['--squash'])];
-  const out = await runNodeInUserNamespace(mapping, new URL('./unpack-worker.js', import.meta.url), args, { input: toWorker, allowFailure: true });
+  const args = mapping.full ? [] : ['--squash'];
+  const worker = new URL('./unpack-worker.js', import.meta.url);
+  const out = await runNodeInUserNamespace(mapping, worker, args, { input: toWorker, allowFailure: true, confine: dest });
   drain();
   return failure ? { failure } : { layer, out };
 }

@@ -56,7 +56,8 @@ function sendOnce(request: HttpRequest): Promise<HttpResponse> {
   });
 }
 
-function describeNetworkError(error: NodeJS.ErrnoException): string {
+/** A network error in words, with its code: "connection reset (ECONNRESET)". */
+export function describeNetworkError(error: NodeJS.ErrnoException): string {
   const words: Record<string, string> = {
     ECONNREFUSED: 'connection refused',
     ENOTFOUND: 'no such host',

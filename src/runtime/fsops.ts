@@ -12,7 +12,8 @@ import { runInUserNamespace } from './namespace.js';
 
 export type FsOp = { op: 'whiteout'; path: string } | { op: 'fifo'; path: string; mode: number } | { op: 'xattr'; path: string; name: string; value: Buffer };
 
-function fsOpArgs(op: FsOp): string[] {
+/** The words of one operation on the helper's `fsops` command line. */
+export function fsOpArgs(op: FsOp): string[] {
   switch (op.op) {
     case 'whiteout':
       return ['whiteout', op.path];

@@ -27,7 +27,7 @@ export function helperPath(): string {
   const path = fileURLToPath(new URL('../../../native/devbox-helper', import.meta.url));
   if (!existsSync(path)) {
     throw new DevboxError(`the native helper is not built: ${path} is missing`, {
-      fix: 'run "npm run build" in the devbox checkout (needs a C compiler: apt-get install gcc make)',
+      fix: 'run "npm run build" in the devbox checkout (needs a C compiler and libseccomp: apt-get install gcc make libseccomp-dev)',
     });
   }
   cachedPath = path;

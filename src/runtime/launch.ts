@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { execForeground, startForeground } from '../util/exec.js';
 import { helperPath } from './helper.js';
+import type { SecuritySpec } from './security.js';
 import { helperArgs, joinArgs, keepAliveArgs, type LiveSandboxSpec, type ProcessSpec, type SandboxSpec } from './spec.js';
 
 /** A sandbox whose namespaces exist and in which nothing runs yet. */
@@ -140,7 +141,7 @@ export async function startLiveSandbox<T>(spec: LiveSandboxSpec, options: KeepAl
   return { pid: started.pid, supervisorPid: child.pid!, attached: started.attached as T | undefined };
 }
 
-/** Runs a process in the live sandbox whose pid 1 has this host pid; resolves with its exit status. */
-export function joinSandbox(pid: number, process: ProcessSpec, stdin: 'inherit' | 'ignore'): Promise<number> {
-  return execForeground(helperPath(), joinArgs(pid, process), [stdin, 'inherit', 'inherit']);
+/** Runs a process, confined by `security`, in the live sandbox whose pid 1 has this host pid; resolves with its exit status. */
+export function joinSandbox(pid: number, process: ProcessSpec, security: SecuritySpec, stdin: 'inherit' | 'ignore'): Promise<number> {
+  return execForeground(helperPath(), joinArgs(pid, process, security), [stdin, 'inherit', 'inherit']);
 }

@@ -13,11 +13,17 @@ import { rootfsArgs, type OverlayLayout } from './spec.js';
 export interface UserNamespaceRunOptions {
   input?: Readable | string | Buffer;
   allowFailure?: boolean;
+  /**
+   * The one directory the command may see and write, once it asks (runtime/confinement.ts): the helper's
+   * --confine. The command starts on the host's file system, so that it can load its code first.
+   */
+  confine?: string;
 }
 
 /** Runs `command` as root of a new user namespace with this mapping, on the host's file system. */
 export function runInUserNamespace(mapping: IdMapping, command: readonly string[], options: UserNamespaceRunOptions = {}): Promise<CaptureResult> {
-  return execCapture(helperPath(), [...idMapArgs(mapping), '--no-pivot', '--', ...command], options);
+  const confine = options.confine ? ['--confine', options.confine] : [];
+  return execCapture(helperPath(), [...idMapArgs(mapping), '--no-pivot', ...confine, '--', ...command], options);
 }
 
 /** Runs a Node.js script of ours inside the user namespace (see runInUserNamespace). */

@@ -5,6 +5,7 @@
 import type { IdMapping } from '../userns/idmap.js';
 import { DevboxError } from '../util/errors.js';
 import { idMapArgs } from './helper.js';
+import { capabilityArgs, pathSecurityArgs, processSecurityArgs, type SecuritySpec } from './security.js';
 
 /** An overlay's directories; lower dirs bottom layer first, as the image manifest lists layers. */
 export interface OverlayLayout {
@@ -55,6 +56,8 @@ export interface SandboxSpec {
   removeAfterExit?: string;
   /** Keep the root file system's /tmp instead of a fresh tmpfs: a build step's /tmp is part of the image. */
   imageTmp?: boolean;
+  /** Capabilities, seccomp filter, masked and read-only paths (runtime/security.ts). */
+  security: SecuritySpec;
 }
 
 /** execve(2)'s limit on one argument or environment string, with its NUL (MAX_ARG_STRLEN: 32 pages). */
@@ -128,6 +131,7 @@ function sandboxArgs(spec: LiveSandboxSpec, syncFd?: number): string[] {
   args.push(...rootfsArgs(spec.rootfs));
   for (const m of spec.mounts) args.push(m.readonly ? '--ro-bind' : '--bind', m.source, m.destination);
   for (const dest of spec.tmpfs ?? []) args.push('--tmpfs', dest);
+  args.push(...pathSecurityArgs(spec.security));
   if (spec.imageTmp) args.push('--image-tmp');
   args.push('--hostname', spec.hostname);
   return args;
@@ -144,20 +148,23 @@ function processArgs(p: ProcessSpec): string[] {
 /** The helper's command line for this sandbox; `syncFd`: the descriptor of the helper's --sync-fd. */
 export function helperArgs(spec: SandboxSpec, syncFd?: number): string[] {
   checkCommandLine(spec.process);
-  const args = [...sandboxArgs(spec, syncFd), ...processArgs(spec.process)];
+  const args = [...sandboxArgs(spec, syncFd), ...processArgs(spec.process), ...processSecurityArgs(spec.security)];
   if (spec.removeAfterExit) args.push('--remove-after', spec.removeAfterExit);
   return [...args, '--', ...spec.process.args];
 }
 
-/** Starts a live sandbox: the helper prints its pid 1's host pid once it is up. */
+/**
+ * Starts a live sandbox: the helper prints its pid 1's host pid once it is up. Its pid 1 keeps only the
+ * sandbox's capabilities; the filter is for the processes that join it (joinArgs).
+ */
 export function keepAliveArgs(spec: LiveSandboxSpec, syncFd?: number): string[] {
-  return [...sandboxArgs(spec, syncFd), '--keep-alive'];
+  return [...sandboxArgs(spec, syncFd), ...capabilityArgs(spec.security), '--keep-alive'];
 }
 
-/** Runs a process in the live sandbox whose pid 1 has this host pid. */
-export function joinArgs(pid: number, process: ProcessSpec): string[] {
+/** Runs a process in the live sandbox whose pid 1 has this host pid, confined as the sandbox's own processes. */
+export function joinArgs(pid: number, process: ProcessSpec, security: SecuritySpec): string[] {
   checkCommandLine(process);
-  return ['--join', String(pid), ...processArgs(process), '--', ...process.args];
+  return ['--join', String(pid), ...processArgs(process), ...processSecurityArgs(security), '--', ...process.args];
 }
 
 /** What the helper's supervisor of a container (--container) does besides running it: see native/README.md. */

@@ -14,6 +14,7 @@ import { parseGroup, parsePasswd, resolveUser } from '../image/passwd.js';
 import type { ImageStore, StoredImage } from '../image/store.js';
 import { resolveNetworkOptions } from '../network/options.js';
 import { ensureImage, type PullPolicy } from '../registry/ensure.js';
+import type { SecuritySpec } from '../runtime/security.js';
 import type { Settings, StorageSetting } from '../settings/settings.js';
 import { selectDriver } from '../storage/driver.js';
 import { hostIdFor, resolveIdMapping, type IdMapping } from '../userns/idmap.js';
@@ -51,6 +52,8 @@ export interface CreateOptions {
   storage?: StorageSetting;
   pull: PullPolicy;
   platform?: string;
+  /** Capabilities, seccomp, masked paths: resolved and checked while the options are parsed. */
+  security: SecuritySpec;
   image: string;
   command: string[];
   labels: string[];
@@ -134,6 +137,7 @@ export async function createContainer(store: ImageStore, settings: Settings, opt
     network: { mode: network.mode, publish: network.publish, allowHostLoopback: network.allowHostLoopback },
     mounts,
     tmpfs: [],
+    security: options.security,
     storage,
     userns: 'keep-id',
     idMapping: mapping,

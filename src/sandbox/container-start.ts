@@ -9,7 +9,7 @@ import { closeSync, openSync, readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { eventsLog } from '../container/events.js';
-import { LOG_FILE, SUPERVISOR_LOG, type ContainerRecord } from '../container/records.js';
+import { containerSecurity, LOG_FILE, SUPERVISOR_LOG, type ContainerRecord } from '../container/records.js';
 import type { ImageStore } from '../image/store.js';
 import { hostResolvConf, networkHostsEntries, slirpResolvConf } from '../network/dns.js';
 import type { NetworkOptions } from '../network/options.js';
@@ -115,6 +115,7 @@ export async function startContainer(store: ImageStore, record: ContainerRecord,
     // Docker mounts nothing over the image's /tmp (only --tmpfs /tmp does).
     imageTmp: true,
     removeAfterExit: record.autoRemove ? dir : undefined,
+    security: containerSecurity(record),
   };
   const args = containerArgs(spec, supervision(store, record, dir, request), slirp ? SYNC_FD : undefined);
   const messages = openSync(join(dir, SUPERVISOR_LOG), 'w', 0o600);

@@ -14,6 +14,7 @@ import type { OtherHostPort } from '../network/publish.js';
 import { EXIT_GRACE_MS, prepareSlirp4netns, type NetworkedSandbox } from '../network/sandbox-network.js';
 import { lastHelperMessage } from '../runtime/helper.js';
 import { startLiveSandbox, type StartingSandbox } from '../runtime/launch.js';
+import { resolveSecurity } from '../runtime/security.js';
 import type { BindMount, LiveSandboxSpec } from '../runtime/spec.js';
 import type { StorageSetting } from '../settings/settings.js';
 import { selectDriver } from '../storage/driver.js';
@@ -159,6 +160,7 @@ async function startSandbox(store: ImageStore, request: LiveSandboxRequest, dir:
     tmpfs: request.tmpfs,
     hostname,
     network: network.mode,
+    security: resolveSecurity(),
   };
   const attach: Attach | undefined = slirp && ((sandbox) => attachLiveNetwork(slirp, sandbox, network, dir, request.networkFixes.otherHostPort));
   const created = new Date().toISOString();
@@ -175,6 +177,7 @@ async function startSandbox(store: ImageStore, request: LiveSandboxRequest, dir:
     outerStart: startTimeOf(outerPid) ?? '',
     created,
     imageEnv: request.image.config.config?.Env ?? [],
+    security: spec.security,
     ...(network ? { network } : {}),
   });
   // Recorded as starting (not joinable) first: a command killed from here on leaves a sandbox stop can end.

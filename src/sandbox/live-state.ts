@@ -6,6 +6,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { joinSandbox } from '../runtime/launch.js';
+import { resolveSecurity, type SecuritySpec } from '../runtime/security.js';
 import type { ProcessSpec } from '../runtime/spec.js';
 import { writeFileAtomicSync } from '../util/atomic-write.js';
 import { startTimeOf } from '../util/processes.js';
@@ -35,6 +36,8 @@ export interface LiveSandboxState {
   imageEnv: string[];
   /** slirp4netns and the port watcher, with the slirp4netns network: they end with pid 1, stop waits for them. */
   network?: ProcessRecord[];
+  /** How its processes are confined; every process that joins gets the same (absent: a sandbox of an older devbox). */
+  security?: SecuritySpec;
   /**
    * Written before the helper is let go, so that every sandbox that can outlive its starter is recorded; never
    * joined. Still set once the starter is gone: the start was interrupted, and the next one ends it.
@@ -81,7 +84,7 @@ export function writeSandboxState(dir: string, state: LiveSandboxState): void {
 }
 
 export function joinLiveSandbox(state: LiveSandboxState, process: ProcessSpec, stdin: 'inherit' | 'ignore'): Promise<number> {
-  return joinSandbox(state.pid, process, stdin);
+  return joinSandbox(state.pid, process, state.security ?? resolveSecurity(), stdin);
 }
 
 export interface SandboxSummary {

@@ -39,6 +39,11 @@ export function formatAge(iso: string, now = Date.now()): string {
   return 'Less than a minute ago';
 }
 
+/** A list written as words, one or more per line (long lists of names, kept readable by the formatter). */
+export function words(text: string): string[] {
+  return text.trim().split(/\s+/);
+}
+
 /** `text` cut to at most `max` characters (ending in "…"), for echoing user input back in a one-line message. */
 export function abbreviate(text: string, max = 80): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;

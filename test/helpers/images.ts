@@ -5,6 +5,7 @@ import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import tar from 'tar-stream';
+import { encodePaxRecords, paxHeaderEntry } from '../../src/image/pax.js';
 import { devboxOk } from './cli.js';
 
 export interface TarEntry {
@@ -16,9 +17,11 @@ export interface TarEntry {
   gid?: number;
   linkname?: string;
   pax?: Record<string, string>;
+  /** Extended attributes as bytes, in a PAX header of their own (tar-stream's pax would write them as UTF-8). */
+  xattrs?: Record<string, Buffer>;
 }
 
-export function packTar(entries: readonly TarEntry[]): Promise<Buffer> {
+export async function packTar(entries: readonly TarEntry[]): Promise<Buffer> {
   const pack = tar.pack();
   const chunks: Buffer[] = [];
   pack.on('data', (c) => chunks.push(c as Buffer));
@@ -30,8 +33,13 @@ export function packTar(entries: readonly TarEntry[]): Promise<Buffer> {
     const type = e.type ?? 'file';
     const mode = e.mode ?? (type === 'directory' ? 0o755 : 0o644);
     const header = { name: e.name, type, mode, uid: e.uid ?? 0, gid: e.gid ?? 0, linkname: e.linkname, pax: e.pax, mtime: new Date(1700000000000) };
-    if (type === 'file') pack.entry(header, Buffer.from(e.content ?? ''));
-    else pack.entry(header, '');
+    if (e.xattrs) {
+      const records = Object.entries(e.xattrs).map(([k, v]): [string, Buffer] => [`SCHILY.xattr.${k}`, v]);
+      pack.push(paxHeaderEntry(encodePaxRecords([['path', Buffer.from(e.name)], ...records]), header.mtime)); // between entries
+    }
+    await new Promise<void>((resolve, reject) =>
+      pack.entry(header, type === 'file' ? Buffer.from(e.content ?? '') : '', (error) => (error ? reject(error) : resolve())),
+    );
   }
   pack.finalize();
   return done;

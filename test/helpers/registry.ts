@@ -1,7 +1,7 @@
 /**
  * A real registry for the registry tests: Debian's docker-registry (the CNCF distribution registry) on
  * 127.0.0.1 at a free port, with a temp storage directory, optionally behind htpasswd or token auth; a small
- * token server; a proxy that can record, corrupt, truncate or stall what passes; and skopeo as the
+ * token server; a proxy that can record, corrupt, cut, reset or stall what passes, or answer 503; and skopeo as the
  * independent client that seeds images.
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -150,57 +150,97 @@ export async function startTokenServer(dir: string, user: string, password: stri
   };
 }
 
-export type ProxyMode = 'pass' | 'flip-byte' | 'truncate' | 'stall';
+/**
+ * What the proxy does to layer downloads (GET …/blobs/sha256:… of more than 1 kB: layers, not configs):
+ * - `flip-byte`: one byte of the body flipped;
+ * - `truncate`: a whole-blob answer (200) cut in half and the connection closed; ranged answers (206) pass;
+ * - `truncate-always`: every answer, ranged or not, cut in half;
+ * - `reset-once`: the first answer for each blob cut in half by a TCP reset; later ones pass;
+ * - `reset-once-no-range`: the same, and later requests lose their Range header (a registry that ignores it);
+ * - `unavailable-once`: the first request for each blob answered 503; later ones pass;
+ * - `stall`: half sent, then nothing (nextStall() resolves then).
+ */
+export type ProxyMode = 'pass' | 'flip-byte' | 'truncate' | 'truncate-always' | 'reset-once' | 'reset-once-no-range' | 'unavailable-once' | 'stall';
 
 export interface TestProxy {
   host: string;
-  /** "METHOD path" of every request that passed. */
+  /** "METHOD path" of every request that passed, with " (Range: …)" when it asked for one. */
   log: string[];
+  /** Setting it also forgets which blobs the "-once" modes broke. */
   mode: ProxyMode;
   /** Resolves when the next blob response has been cut off in "stall" mode. */
   nextStall(): Promise<void>;
   stop(): Promise<void>;
 }
 
-/**
- * A proxy in front of `upstream`. Blob downloads (GET …/blobs/sha256:…) of more than 1 kB (layers, not
- * configs) can be altered: one byte flipped, the body cut in half and the connection closed, or half sent
- * and then nothing.
- */
+const isBlobGet = (req: http.IncomingMessage) => req.method === 'GET' && /\/blobs\/sha256:/.test(req.url!);
+
+/** A proxy in front of `upstream` that breaks layer downloads as `mode` says (ProxyMode). */
 export async function startProxy(upstream: string, mode: ProxyMode = 'pass'): Promise<TestProxy> {
   const waiting: (() => void)[] = [];
   const held = new Set<http.ServerResponse>();
-  const proxy: TestProxy = { host: '', log: [], mode, nextStall: () => new Promise((r) => waiting.push(r)), stop: async () => {} };
+  /** Blobs already broken once in the "-once" modes; setting a mode starts afresh. */
+  const brokenOnce = new Set<string>();
+  let current = mode;
+  const proxy: TestProxy = {
+    host: '',
+    log: [],
+    get mode() {
+      return current;
+    },
+    set mode(next: ProxyMode) {
+      current = next;
+      brokenOnce.clear();
+    },
+    nextStall: () => new Promise((r) => waiting.push(r)),
+    stop: async () => {},
+  };
   const server = http.createServer((req, res) => {
-    proxy.log.push(`${req.method} ${req.url}`);
+    proxy.log.push(`${req.method} ${req.url}${req.headers.range ? ` (Range: ${req.headers.range})` : ''}`);
+    const once = proxy.mode.endsWith('-once') || proxy.mode === 'reset-once-no-range';
+    const firstTime = isBlobGet(req) && !brokenOnce.has(req.url!);
+    if (proxy.mode === 'unavailable-once' && firstTime) {
+      // A layer is told apart from a config by size, which a 503 answers before knowing: every blob fails once.
+      brokenOnce.add(req.url!);
+      res.writeHead(503, { 'Content-Type': 'application/json' }).end('{"errors":[{"code":"UNAVAILABLE","message":"try again"}]}');
+      return;
+    }
     const chunks: Buffer[] = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
       const headers = { ...req.headers, host: upstream };
+      if (proxy.mode === 'reset-once-no-range' && brokenOnce.has(req.url!)) delete headers.range;
       const out = http.request(`http://${upstream}${req.url}`, { method: req.method, headers }, (up) => {
         const body: Buffer[] = [];
         up.on('data', (c) => body.push(c));
         up.on('end', () => {
           const data = Buffer.concat(body);
-          const isLayer = req.method === 'GET' && /\/blobs\/sha256:/.test(req.url!) && up.statusCode === 200 && data.length > 1024;
+          const isLayer = isBlobGet(req) && (up.statusCode === 200 || up.statusCode === 206) && data.length > 1024;
           const rewrite = (location: string) => location.replace(`http://${upstream}`, `http://${proxy.host}`);
           const outHeaders = { ...up.headers, ...(up.headers.location ? { location: rewrite(up.headers.location) } : {}) };
-          if (!isLayer || proxy.mode === 'pass') {
+          const breaks =
+            isLayer &&
+            (proxy.mode === 'truncate-always' ||
+              (proxy.mode === 'truncate' && up.statusCode === 200) ||
+              (once && proxy.mode !== 'unavailable-once' && firstTime) ||
+              ((proxy.mode === 'flip-byte' || proxy.mode === 'stall') && up.statusCode === 200));
+          if (!breaks) {
             res.writeHead(up.statusCode!, outHeaders).end(data);
             return;
           }
+          if (once) brokenOnce.add(req.url!);
           if (proxy.mode === 'flip-byte') {
             data[Math.floor(data.length / 2)] ^= 0xff;
             res.writeHead(200, outHeaders).end(data);
             return;
           }
-          res.writeHead(200, outHeaders);
+          res.writeHead(up.statusCode!, outHeaders);
           res.write(data.subarray(0, data.length >> 1), () => {
-            if (proxy.mode === 'truncate') res.socket?.destroy();
-            else {
+            if (proxy.mode === 'stall') {
               held.add(res);
               for (const wake of waiting.splice(0)) wake();
-            }
+            } else if (once) res.socket?.resetAndDestroy();
+            else res.socket?.destroy();
           });
         });
       });

@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'uvu';
+import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import { sandboxDir } from '../../src/sandbox/live-state.js';
 import { devbox, devboxOk } from '../helpers/cli.js';

@@ -108,7 +108,7 @@ const refusals: [string, () => string[], string][] = [
   [
     '--keep-alive with a command',
     () => [...MAPS, '--rootfs', rootfs, '--keep-alive', '--', 'true'],
-    '--keep-alive takes no command, --tty or --remove-after: commands --join the sandbox',
+    '--keep-alive takes no command, --tty, --remove-after or --seccomp: commands --join the sandbox',
   ],
   ['a relative working directory', () => [...MAPS, '--rootfs', rootfs, '--chdir', 'rel', '--', 'true'], '--chdir must be an absolute path: "rel"'],
   [

@@ -1,7 +1,8 @@
 /**
- * What a broken registry or network does to a pull: a flipped byte, a blob cut short, a pull killed while a
- * layer streams. Each is refused or survived with the store as it was (nothing half-written), and the next
- * pull from a sound source works. A proxy in front of a real registry does the breaking.
+ * What a broken registry or network does to a pull: a flipped byte, a blob cut short or reset midway, a 503,
+ * a pull killed while a layer streams. Transient breaks are retried, resuming with a range request; the rest
+ * is refused with the store as it was (nothing half-written), and the next pull from a sound source works.
+ * A proxy in front of a real registry does the breaking.
  */
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -35,14 +36,30 @@ test.after(async () => {
   await suite?.cleanup();
 });
 
-/** Pulls app:1 through the proxy in `mode`; returns the result and the store before and after. */
+/** Pulls app:1 through the proxy in `mode`; returns the result, the store before and after, and the requests. */
 async function pullThrough(mode: ProxyMode) {
   proxy.mode = mode;
+  proxy.log.length = 0;
   const before = suite.snapshot();
   const result = await suite.devbox(['pull', `${proxy.host}/app:1`]);
   proxy.mode = 'pass';
-  return { result, before, after: suite.snapshot() };
+  return { result, before, after: suite.snapshot(), requests: proxy.log.filter((l) => l.startsWith('GET /v2/app/blobs/')) };
 }
+
+/** A pull that completed despite the proxy: the image runs; then it is removed again, blobs and layers too. */
+async function completedAndRemoved(result: { exitCode: number; stderr: string }, before: string): Promise<void> {
+  try {
+    assert.is(result.exitCode, 0, result.stderr);
+    assert.is((await suite.devboxOk(['run', '--rm', `${proxy.host}/app:1`])).stdout, 'sound\n');
+  } finally {
+    await suite.devbox(['rmi', `${proxy.host}/app:1`]); // whatever happened: the next test pulls into an empty store
+  }
+  const contents = (snapshot: string) => snapshot.split('\n').slice(0, 3).join('\n'); // blobs, layers, temp files
+  assert.is(contents(suite.snapshot()), contents(before));
+}
+
+/** The retry notes a pull printed. */
+const retries = (stderr: string) => stderr.split('\n').filter((l) => /^devbox: note: blob sha256:[0-9a-f]{12}…: .*; retrying in [\d.]+ s \(\d of 3\)$/.test(l));
 
 test('a blob with a flipped byte is refused: digest mismatch named, nothing stored', async () => {
   const { result, before, after } = await pullThrough('flip-byte');
@@ -52,12 +69,51 @@ test('a blob with a flipped byte is refused: digest mismatch named, nothing stor
   assert.is(after, before);
 });
 
-test('a blob cut short is refused as truncated, nothing stored', async () => {
-  const { result, before, after } = await pullThrough('truncate');
+// The proxy breaks the busybox layer (the other layer and the config are too small to count as layers).
+
+test('a blob cut short is resumed with a range request from where it broke off', async () => {
+  const { result, before, requests } = await pullThrough('truncate');
+  const [retry] = retries(result.stderr);
+  assert.ok(retry, result.stderr);
+  const received = /broke off after (\d+) of/.exec(retry)?.[1];
+  assert.ok(
+    requests.some((l) => l.endsWith(`(Range: bytes=${received}-)`)),
+    requests.join('\n'),
+  );
+  await completedAndRemoved(result, before);
+});
+
+test('a connection reset mid-blob is retried and resumed', async () => {
+  const { result, before, requests } = await pullThrough('reset-once');
+  assert.match(retries(result.stderr)[0], /the transfer broke off after \d+ of \d+ bytes \(connection reset \(ECONNRESET\)\); retrying in 0\.25 s \(1 of 3\)$/);
+  assert.is(requests.filter((l) => l.includes('(Range: bytes=')).length, 1, requests.join('\n'));
+  await completedAndRemoved(result, before);
+});
+
+test('a registry that ignores Range sends the whole blob again: what had arrived is read past, the unpack goes on', async () => {
+  const { result, before, requests } = await pullThrough('reset-once-no-range');
+  assert.is(retries(result.stderr).length, 1, result.stderr);
+  assert.is(requests.length, 4, requests.join('\n')); // config, two layers, the broken one again
+  await completedAndRemoved(result, before);
+});
+
+test('a 503 is retried', async () => {
+  const { result, before, requests } = await pullThrough('unavailable-once');
+  assert.is(retries(result.stderr).length, 3, result.stderr); // every blob once
+  assert.match(retries(result.stderr)[0], /: 503 unavailable: try again; retrying in 0\.25 s \(1 of 3\)$/);
+  assert.is(requests.length, 6, requests.join('\n'));
+  await completedAndRemoved(result, before);
+});
+
+test('a transfer that keeps breaking gives up after three retries: the break named, nothing stored', async () => {
+  const { result, before, after } = await pullThrough('truncate-always');
   assert.is(result.exitCode, 1);
+  assert.is(retries(result.stderr).length, 3, result.stderr);
+  const line = result.stderr.trim().split('\n').pop()!;
   assert.match(
+    line,
+    new RegExp(`^devbox: cannot pull ${proxy.host}/app:1: blob sha256:[0-9a-f]{12}…: the transfer broke off after \\d+ of \\d+ bytes`),
     result.stderr,
-    new RegExp(`devbox: cannot pull ${proxy.host}/app:1: blob sha256:[0-9a-f]{12}…: the transfer broke off after \\d+ of \\d+ bytes`),
   );
   assert.is(after, before);
 });

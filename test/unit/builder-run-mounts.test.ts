@@ -1,5 +1,5 @@
 /** RUN --mount: the one type devbox builds with (cache), and the others refused as what they are. */
-import { test } from 'uvu';
+import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import { parseRunMounts } from '../../src/builder/run-mounts.js';
 

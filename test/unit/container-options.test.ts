@@ -1,4 +1,4 @@
-import { test } from 'uvu';
+import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import { parseDetachKeys, parseDuration, parseRestartPolicy, resolveHealthcheck } from '../../src/container/options.js';
 import { parseLogText } from '../../src/container/logs.js';

@@ -1,4 +1,4 @@
-import { test } from 'uvu';
+import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import { formatItems, parseTemplate, renderTemplate } from '../../src/cli/go-template.js';
 import { DevboxError } from '../../src/util/errors.js';

@@ -399,6 +399,21 @@ test('xattrs from PAX headers are applied, overlay metadata is not, and none go 
   );
 });
 
+test('a binary xattr (security.capability) in a PAX header arrives byte for byte', async () => {
+  // VFS_CAP_REVISION_2 with CAP_NET_RAW permitted and effective: not UTF-8.
+  const capability = Buffer.from('0100000200200000000000000000000000000000', 'hex');
+  const result = await extract([
+    { name: 'bin/ping', content: 'x', mode: 0o755, xattrs: { 'security.capability': capability, 'user.é': Buffer.from([0xff, 0]) } },
+  ]);
+  assert.equal(result.xattrs, [
+    { path: 'bin/ping', name: 'security.capability', value: capability.toString('hex') },
+    { path: 'bin/ping', name: 'user.é', value: 'ff00' },
+  ]);
+  const applied = ops.filter((o) => o.op === 'xattr');
+  assert.ok(applied.every((o) => o.op === 'xattr' && o.path === join(layer, 'bin/ping')));
+  assert.ok(applied[0].op === 'xattr' && applied[0].value.equals(capability));
+});
+
 test('device nodes are skipped and reported', async () => {
   const result = await extract([
     { name: 'dev', type: 'directory' },

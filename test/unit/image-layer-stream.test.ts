@@ -58,6 +58,34 @@ test('a zstd stream is decompressed, in one piece and one byte at a time', async
   assert.ok((await collect(await decompressed(Readable.from([...compressed].map((b) => Buffer.from([b])))))).equals(data));
 });
 
+/** A zstd frame written by hand: `header` (descriptor and what follows it), then one raw block of "hello". */
+const frame = (...header: number[]) => Buffer.from([0x28, 0xb5, 0x2f, 0xfd, ...header, 0x29, 0x00, 0x00, ...Buffer.from('hello')]);
+
+test('a zstd frame that asks for more than 128 MiB of window is refused, as the zstd tool refuses it by default', async () => {
+  const cases: [string, Buffer, boolean][] = [
+    ['1 KiB window', frame(0x00, 0x00), true],
+    ['128 MiB window (the limit)', frame(0x00, 0x88), true],
+    ['144 MiB window', frame(0x00, 0x89), false],
+    ['2 GiB window', frame(0x00, 0xa8), false],
+    ['1 GiB single segment', frame(0xa0, 0x00, 0x00, 0x00, 0x40), false],
+    [
+      'a frame, a skippable frame, a frame',
+      Buffer.concat([frame(0x00, 0x00), Buffer.from([0x50, 0x2a, 0x4d, 0x18, 3, 0, 0, 0, 0xa8, 0xa8, 0xa8]), frame(0x00, 0x00)]),
+      true,
+    ],
+    ['a small frame, then a 2 GiB one', Buffer.concat([frame(0x00, 0x00), frame(0x00, 0xa8)]), false],
+  ];
+  for (const [what, data, accepted] of cases) {
+    assert.is(spawnSync('zstd', ['-d', '-q', '-c'], { input: data }).status === 0, accepted, `the zstd tool on ${what}`);
+    // One byte at a time too: the headers arrive in pieces.
+    for (const input of [[data], [...data].map((b) => Buffer.from([b]))]) {
+      const decoding = decompressed(Readable.from(input)).then(collect);
+      if (accepted) assert.match((await decoding).toString(), /^(hello)+$/, what);
+      else await rejects(() => decoding, /^a zstd frame asks for a \d+ MiB window, more than the 128 MiB devbox decodes$/);
+    }
+  }
+});
+
 test('corrupt or truncated zstd data is described as such', async () => {
   const compressed = zstd(Buffer.from('x'.repeat(100000) + 'y'.repeat(100000)));
   const cases: [Buffer, RegExp][] = [

@@ -10,9 +10,10 @@ const base = (): SandboxSpec => ({
   network: 'host',
   process: { args: ['sh', '-c', 'echo hi'], env: ['PATH=/bin', 'EMPTY=', 'X=a=b'], cwd: '/src', uid: 1000, gid: 1000, groups: [10, 20], terminal: true },
   removeAfterExit: '/c',
+  security: { capabilities: ['CAP_CHOWN', 'CAP_KILL'], seccomp: 'default errno:38\nallow read', maskedPaths: ['/proc/kcore'], readonlyPaths: ['/proc/sys'] },
 });
 
-test('the helper gets maps, overlay lowers topmost first, binds, identity, env, tty and the command last', () => {
+test('the helper gets maps, overlay lowers topmost first, binds, masks after them, identity, env, tty, capabilities, the filter and the command last', () => {
   assert.equal(helperArgs(base()), [
     '--uid-map',
     '0:100000:10',
@@ -27,6 +28,10 @@ test('the helper gets maps, overlay lowers topmost first, binds, identity, env, 
     '--ro-bind',
     '/home/a/src',
     '/src',
+    '--masked-path',
+    '/proc/kcore',
+    '--readonly-path',
+    '/proc/sys',
     '--hostname',
     'box',
     '--chdir',
@@ -47,6 +52,10 @@ test('the helper gets maps, overlay lowers topmost first, binds, identity, env, 
     'X',
     'a=b',
     '--tty',
+    '--caps',
+    '0,5',
+    '--seccomp',
+    'default errno:38\nallow read',
     '--remove-after',
     '/c',
     '--',
@@ -101,11 +110,14 @@ test('a command Linux would refuse to start (E2BIG) is one clear error before an
   const spec = (args: string[], env: string[] = []) => ({ ...base(), process: { ...base().process, args, env } });
   assert.throws(() => helperArgs(spec(['sh', '-c', 'x'.repeat(200_000)])), /an argument of the command is 196 KiB, more than Linux takes in one \(128 KiB\)/);
   assert.throws(() => helperArgs(spec(['true'], [`BIG=${'x'.repeat(131_072)}`])), /the environment variable BIG is \d+ KiB, more than Linux takes in one/);
-  assert.throws(() => joinArgs(1, spec(['echo', ...Array(30).fill('x'.repeat(100_000))]).process), /the command and its environment take \d+ KiB/);
+  assert.throws(
+    () => joinArgs(1, spec(['echo', ...Array(30).fill('x'.repeat(100_000))]).process, base().security),
+    /the command and its environment take \d+ KiB/,
+  );
   assert.is(commandLineProblem({ args: ['sh', '-c', 'x'.repeat(100_000)], env: ['A=1'] }), undefined);
 });
 
-test('a live sandbox is the same sandbox with --keep-alive instead of a process', () => {
+test('a live sandbox is the same sandbox with --keep-alive instead of a process; a join carries the capabilities and the filter', () => {
   const { process: p, removeAfterExit, ...live } = base();
   assert.equal(keepAliveArgs(live), [
     '--uid-map',
@@ -121,11 +133,17 @@ test('a live sandbox is the same sandbox with --keep-alive instead of a process'
     '--ro-bind',
     '/home/a/src',
     '/src',
+    '--masked-path',
+    '/proc/kcore',
+    '--readonly-path',
+    '/proc/sys',
     '--hostname',
     'box',
+    '--caps',
+    '0,5',
     '--keep-alive',
   ]);
-  assert.equal(joinArgs(4242, p), [
+  assert.equal(joinArgs(4242, p, live.security), [
     '--join',
     '4242',
     '--chdir',
@@ -146,6 +164,10 @@ test('a live sandbox is the same sandbox with --keep-alive instead of a process'
     'X',
     'a=b',
     '--tty',
+    '--caps',
+    '0,5',
+    '--seccomp',
+    'default errno:38\nallow read',
     '--',
     'sh',
     '-c',
