@@ -157,6 +157,9 @@ void relay_finish (Relay *relay);
 void validate_sync_fd (int fd);
 void sync_with_caller (int fd, pid_t child);
 
+/* ports.c */
+int watch_ports_main (int argc, char **argv);
+
 /* fsops.c */
 int fsops_main (int argc, char **argv);
 int remove_tree_at (int parent_fd, const char *name);

@@ -4,7 +4,7 @@
  * state.json. In the foreground (`run`, `start -a`) the supervisor is devbox's child and relays its stdio; the
  * detach keys leave it running on its own. Detached (`run -d`, `start`) it outlives devbox from the start.
  */
-import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { eventsLog } from '../container/events.js';
@@ -12,13 +12,13 @@ import { containerSecurity, LOG_FILE, SUPERVISOR_LOG, type ContainerRecord } fro
 import type { ImageStore } from '../image/store.js';
 import { hostResolvConf, networkHostsEntries, slirpResolvConf } from '../network/dns.js';
 import type { NetworkOptions } from '../network/options.js';
-import { attachSandboxNetwork, prepareSlirp4netns, type SandboxNetwork } from '../network/sandbox-network.js';
+import { attachSandboxNetwork, prepareSlirp4netns, publishedForwards, type SandboxNetwork } from '../network/sandbox-network.js';
 import { readPid, spawnContainerSupervisor, SYNC_FD } from '../runtime/launch.js';
 import { containerArgs, type SandboxSpec, type Supervision } from '../runtime/spec.js';
-import { DevboxError, describeError } from '../util/errors.js';
+import { DevboxError } from '../util/errors.js';
 import { signalNumber } from '../util/signals.js';
 import { warn } from '../util/warn.js';
-import { nameFileMounts, writeNameFiles, writePorts } from './containers.js';
+import { clearPorts, nameFileMounts, writeNameFiles, writePorts } from './containers.js';
 import { attachLiveNetwork } from './live-network.js';
 import { assembleRootfs } from './rootfs.js';
 
@@ -100,7 +100,7 @@ export async function startContainer(store: ImageStore, record: ContainerRecord,
   const network: NetworkOptions = { ...record.network, autoForward: request.autoForward && !request.detach };
   const slirp = network.mode === 'slirp4netns' ? await prepareSlirp4netns(join(store.root, 'slirp4netns.json'), 'run with --network host') : undefined;
   const names = writeNameFiles(dir, record.hostname, networkHostsEntries(network, record.hostname), slirp ? slirpResolvConf(hostResolvConf()) : undefined);
-  rmSync(join(dir, 'ports.json'), { force: true }); // the forwards of an earlier start
+  clearPorts(dir);
   const spec: SandboxSpec = {
     idMapping: record.idMapping,
     rootfs: await assembleRootfs(record.storage, record.idMapping, lowerDirs, dir),
@@ -131,15 +131,10 @@ export async function startContainer(store: ImageStore, record: ContainerRecord,
     if (pid !== undefined) {
       try {
         if (request.detach) await attachLiveNetwork(slirp, { pid, lifetime: sync }, network, dir, () => '');
-        else
-          attached = await attachSandboxNetwork(
-            slirp,
-            { pid, lifetime: sync },
-            network,
-            dir,
-            (forwards) => writePorts(dir, forwards),
-            (error) => warn(`port auto-forward stopped: ${describeError(error)}`),
-          );
+        else {
+          attached = await attachSandboxNetwork(slirp, { pid, lifetime: sync }, network, dir, (message) => warn(`port auto-forward stopped: ${message}`));
+          writePorts(dir, publishedForwards(network.publish));
+        }
       } catch (error) {
         sync.destroy(); // the helper reads end of file and ends: nothing was started
         await exit;

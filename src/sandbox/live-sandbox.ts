@@ -4,7 +4,7 @@
  * <store>/sandboxes/<key>/: the writable layer (kept across stop and start until `rm` or a new image), a
  * private home, the files bound over /etc, a log of the helper's messages and state.json while it is up.
  */
-import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { ImageStore, StoredImage } from '../image/store.js';
@@ -21,7 +21,7 @@ import { selectDriver } from '../storage/driver.js';
 import { resolveIdMapping, type IdMapping } from '../userns/idmap.js';
 import { removeAsNamespaceRoot } from '../storage/remove.js';
 import { DevboxError } from '../util/errors.js';
-import { nameFileMounts, writeNameFiles } from './containers.js';
+import { clearPorts, nameFileMounts, writeNameFiles } from './containers.js';
 import { groupWithUser, imageAccount, invokingUser, passwdWithUser, type AccountRequest, type SandboxAccounts } from './identity.js';
 import { attachLiveNetwork } from './live-network.js';
 import { isLive, readSandboxState, sandboxDir, writeSandboxState, type LiveSandboxState, type ProcessRecord } from './live-state.js';
@@ -162,7 +162,7 @@ async function startSandbox(store: ImageStore, request: LiveSandboxRequest, dir:
       .slice(0, 63) ||
       'devbox');
   const names = writeNameFiles(dir, hostname, networkHostsEntries(network, hostname), slirp ? slirpResolvConf(hostResolvConf()) : undefined);
-  rmSync(join(dir, 'ports.json'), { force: true }); // the forwards of an earlier start
+  clearPorts(dir);
   // An image account keeps the home the image gives it, in the writable layer.
   let home: string | undefined = request.account ? undefined : homedir();
   if (request.home === 'private' && home !== undefined) {
