@@ -5,7 +5,7 @@
  * project's sandbox alike.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
@@ -156,6 +156,7 @@ test("the helper keeps a program's compiled filter in --seccomp-cache and loads 
   mkdirSync(rootfs);
   writeFileSync(join(dir, 'rootfs.tar'), await packTar(busyboxRootfs()));
   spawnSync('tar', ['-xf', join(dir, 'rootfs.tar'), '-C', rootfs]);
+  chmodSync(rootfs, 0o777); // the sandbox's root is a subordinate id, not the owner of the directory
   const target = join(rootfs, 'made');
   const run = (program: string, cache: string) =>
     spawnSync(helperPath(), [...idMapArgs(mapping), '--rootfs', rootfs, '--seccomp', program, '--seccomp-cache', cache, '--', '/bin/mkdir', '/made'], {
