@@ -5,6 +5,9 @@
  */
 import type { BuildOptions } from '../builder/builder.js';
 import type { ProgressMode } from '../util/progress.js';
+import { hostArchitecture } from '../image/oci.js';
+import { parsePlatform } from '../image/platform.js';
+import { warn } from '../util/warn.js';
 import { optionUsage, parseOptionTable, type OptionDef } from './option-table.js';
 
 export const BUILD_OPTION_DEFS: readonly OptionDef[] = [
@@ -22,9 +25,18 @@ export const BUILD_OPTION_DEFS: readonly OptionDef[] = [
   },
   { name: 'quiet', char: 'q', kind: 'boolean', description: 'Show nothing but the image id (--progress=quiet)' },
   { name: 'network', kind: 'string', options: ['default', 'host', 'none'], description: "Network for RUN steps: the host's (default) or none" },
+  { name: 'platform', kind: 'string', helpValue: 'OS/ARCH[/VARIANT]', description: "Accepted for docker's sake: devbox builds for the host's platform" },
 ];
 
 const usage = (message: string) => optionUsage('build', message);
+
+/** `--platform`: checked, and a warning when it names another platform than the one devbox builds for. */
+function checkPlatform(text: string | undefined): void {
+  if (text === undefined) return;
+  const host = `linux/${hostArchitecture()}`;
+  const wanted = parsePlatform(text);
+  if (`${wanted.os}/${wanted.architecture}` !== host) warn(`--platform=${text} ignored: devbox builds for ${host}`);
+}
 
 export function parseBuildArgs(argv: readonly string[]): BuildOptions {
   const parsed = parseOptionTable('build', BUILD_OPTION_DEFS, argv);
@@ -35,6 +47,7 @@ export function parseBuildArgs(argv: readonly string[]): BuildOptions {
         ? `"devbox build" takes one CONTEXT, not ${parsed.positionals.length}`
         : '"devbox build" requires a CONTEXT directory (e.g. ".")',
     );
+  checkPlatform(values.platform as string | undefined);
   const progress = values.quiet ? 'quiet' : ((values.progress as string | undefined) ?? 'auto');
   const network = (values.network as string | undefined) ?? 'default';
   return {

@@ -18,6 +18,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { NetworkAttachment } from '../network/networks.js';
 import type { PortMapping } from '../network/port-mapping.js';
 import { resolveSecurity, type SecuritySpec } from '../runtime/security.js';
 import type { BindMount, ProcessSpec } from '../runtime/spec.js';
@@ -89,7 +90,8 @@ export interface ContainerRecord {
   restartPolicy: RestartPolicy;
   /** --rm: removed when it exits. */
   autoRemove: boolean;
-  network: { mode: NetworkMode; publish: PortMapping[]; allowHostLoopback: boolean };
+  /** `networks`: the user-defined networks it is attached to (absent: a record of an older devbox, or none). */
+  network: { mode: NetworkMode; publish: PortMapping[]; allowHostLoopback: boolean; networks?: NetworkAttachment[] };
   mounts: BindMount[];
   tmpfs: string[];
   /** How its processes are confined, and every process exec joins into it (absent: a record of an older devbox). */

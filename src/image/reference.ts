@@ -36,6 +36,20 @@ function invalid(text: string, why: string): DevboxError {
 /** The largest TCP port. */
 const MAX_PORT = 65535;
 
+/**
+ * Splits a leading registry off `text` by Docker's rule: a first component with a dot, a colon or `localhost`
+ * (or capitals) names a registry. `registry` is undefined when there is none; index.docker.io is docker.io.
+ */
+export function splitRegistry(text: string, quoted = text): { registry?: string; rest: string } {
+  const slash = text.indexOf('/');
+  const first = slash < 0 ? '' : text.slice(0, slash);
+  if (slash < 0 || !(first.includes('.') || first.includes(':') || first === 'localhost' || first !== first.toLowerCase())) return { rest: text };
+  if (!DOMAIN.test(first)) throw invalid(quoted, `"${abbreviate(first, 40)}" is not a registry host[:port]`);
+  const port = first.includes(':') ? Number(first.slice(first.lastIndexOf(':') + 1)) : undefined;
+  if (port !== undefined && !(port >= 1 && port <= MAX_PORT)) throw invalid(quoted, `port ${port} is out of range (1-${MAX_PORT})`);
+  return { registry: first === LEGACY_DEFAULT_REGISTRY ? DEFAULT_REGISTRY : first, rest: text.slice(slash + 1) };
+}
+
 export function parseReference(text: string): ImageReference {
   let rest = text;
   let digest: string | undefined;
@@ -53,14 +67,10 @@ export function parseReference(text: string): ImageReference {
     if (!TAG.test(tag)) throw invalid(text, 'a tag is up to 128 letters, digits, "_", "." and "-", not starting with "." or "-"');
   }
   if (!rest) throw invalid(text, 'no repository name');
-  const slash = rest.indexOf('/');
-  const first = slash < 0 ? '' : rest.slice(0, slash);
-  const hasDomain = slash >= 0 && (first.includes('.') || first.includes(':') || first === 'localhost' || first !== first.toLowerCase());
-  if (hasDomain && !DOMAIN.test(first)) throw invalid(text, `"${abbreviate(first, 40)}" is not a registry host[:port]`);
-  const port = hasDomain && first.includes(':') ? Number(first.slice(first.lastIndexOf(':') + 1)) : undefined;
-  if (port !== undefined && !(port >= 1 && port <= MAX_PORT)) throw invalid(text, `port ${port} is out of range (1-${MAX_PORT})`);
-  const domain = !hasDomain || first === LEGACY_DEFAULT_REGISTRY ? DEFAULT_REGISTRY : first;
-  let path = hasDomain ? rest.slice(slash + 1) : rest;
+  const split = splitRegistry(rest, text);
+  const hasDomain = split.registry !== undefined;
+  const domain = split.registry ?? DEFAULT_REGISTRY;
+  let path = split.rest;
   if (!hasDomain && IMAGE_ID.test(path)) throw invalid(text, 'a repository name cannot be 64 hexadecimal digits (that is an image id)');
   if (domain === DEFAULT_REGISTRY && !path.includes('/')) path = `library/${path}`;
   for (const component of path.split('/')) {

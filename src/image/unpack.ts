@@ -98,6 +98,17 @@ export async function removeStaleLayers(root: string, mapping: IdMapping): Promi
 /** Per layers directory, the clearing of what interrupted unpacks left, done once per process. */
 const staleCleared = new Map<string, Promise<void>>();
 
+/**
+ * Clears what interrupted unpacks left in this id map's layers, once per process. Call under the store lock;
+ * a pull calls it even when every layer is in place, since a pull killed after its blobs were stored leaves
+ * temp directories that no later unpack would come to clear.
+ */
+export async function clearInterruptedUnpacks(root: string, mapping: IdMapping): Promise<void> {
+  const dir = layersDir(root, mapping);
+  if (!staleCleared.has(dir)) staleCleared.set(dir, removeStaleLayers(root, mapping));
+  await staleCleared.get(dir);
+}
+
 export interface LayerSource {
   /** How messages name the layer: "layer sha256:0123456789ab…". */
   label: string;
@@ -129,8 +140,7 @@ export async function unpackLayerStream(root: string, mapping: IdMapping, input:
   const { label, expectedDiffID } = source;
   const dir = layersDir(root, mapping);
   await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-  if (!staleCleared.has(dir)) staleCleared.set(dir, removeStaleLayers(root, mapping));
-  await staleCleared.get(dir);
+  await clearInterruptedUnpacks(root, mapping);
   const temp = join(dir, `${LAYER_TEMP_PREFIX}${randomBytes(6).toString('hex')}`);
   await fs.mkdir(temp);
   let result: LayerRecord & WorkerResult;

@@ -47,13 +47,21 @@ function parseMirror(location: string, registry: string): { host: string; prefix
   return { host, prefix: slash < 0 ? '' : bare.slice(slash + 1) };
 }
 
+/**
+ * Where the registry `domain` is reached, in order: its mirrors, then itself. Each endpoint's path is the
+ * mirror's prefix ('' for none): what goes before a repository path there.
+ */
+export function registryEndpoints(domain: string, settings: Pick<Settings, 'registryMirrors' | 'insecureRegistries'>): Endpoint[] {
+  const mirrors = (settings.registryMirrors[domain] ?? []).map((location) => {
+    const { host, prefix } = parseMirror(location, domain);
+    return endpoint(host, prefix, true, settings);
+  });
+  return [...mirrors, endpoint(domain, '', false, settings)];
+}
+
 /** Endpoints to pull `ref` from, in order: mirrors first, the registry last. */
 export function pullEndpoints(ref: ImageReference, settings: Pick<Settings, 'registryMirrors' | 'insecureRegistries'>): Endpoint[] {
-  const mirrors = (settings.registryMirrors[ref.domain] ?? []).map((location) => {
-    const { host, prefix } = parseMirror(location, ref.domain);
-    return endpoint(host, prefix ? `${prefix}/${ref.path}` : ref.path, true, settings);
-  });
-  return [...mirrors, endpoint(ref.domain, ref.path, false, settings)];
+  return registryEndpoints(ref.domain, settings).map((e) => ({ ...e, path: e.path ? `${e.path}/${ref.path}` : ref.path }));
 }
 
 /** The registry itself: pushes never go to a mirror. */

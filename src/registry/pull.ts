@@ -15,7 +15,7 @@ import type { Descriptor, ImageConfig, Platform } from '../image/oci.js';
 import { hostPlatform, parsePlatform } from '../image/platform.js';
 import { normalizedName, parseReference, repositoryName, type ImageReference } from '../image/reference.js';
 import type { ImageStore, StoredImage } from '../image/store.js';
-import { unpackLayer, unpackLayerStream } from '../image/unpack.js';
+import { clearInterruptedUnpacks, unpackLayer, unpackLayerStream } from '../image/unpack.js';
 import { readSettings } from '../settings/settings.js';
 import { resolveIdMapping, type IdMapping } from '../userns/idmap.js';
 import { DevboxError } from '../util/errors.js';
@@ -111,6 +111,7 @@ class ImagePull {
     const { manifest } = resolved;
     return this.store.withLock(async () => {
       try {
+        await clearInterruptedUnpacks(this.store.root, this.mapping);
         const config = await this.config(manifest.config, manifest.layers.length);
         await this.layers(manifest.layers, config.rootfs.diff_ids);
         this.progress.note('Writing manifest to image destination');

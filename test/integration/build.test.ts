@@ -207,6 +207,26 @@ test('heredocs: RUN <<EOF runs through the shell, or its #! interpreter; COPY <<
   assert.is(await runIn('heredoc', 'cat /h1 /h2 /docs/EOT /docs/RAW'), 'one\ntwo\nrun by /dev/pipes/SCRIPT\nhello world\nkeep $NAME\n');
 });
 
+test('heredocs: a command given a heredoc reads it on stdin, as BuildKit runs it', async () => {
+  // Quoted, the document reaches the command untouched: its own $0 is "sh", not the outer shell's.
+  const dockerfile = ['FROM busybox', "RUN <<'EOT' sh", 'echo "by $0" > /by', 'EOT', 'RUN tr a-z A-Z <<EOT > /upper', 'quiet words', 'EOT'].join('\n');
+  await buildOk(dockerfile, {}, ['-t', 'heredoc-stdin']);
+  assert.is(await runIn('heredoc-stdin', 'cat /by /upper'), 'by sh\nQUIET WORDS\n');
+});
+
+test('--platform: the host platform builds quietly, another warns in one line, a malformed one is refused', async () => {
+  const host = `linux/${process.arch === 'arm64' ? 'arm64' : 'amd64'}`;
+  const other = host === 'linux/amd64' ? 'linux/arm64' : 'linux/amd64';
+  const same = await buildOk('FROM busybox\nRUN true\n', {}, ['--platform', host]);
+  assert.not.match(same.stderr, /--platform/);
+  const foreign = await buildOk('FROM busybox\nRUN true\n', {}, [`--platform=${other}`]);
+  assert.match(foreign.stderr, `--platform=${other} ignored: devbox builds for ${host}`);
+  const bad = await build('FROM busybox\n', {}, ['--platform', 'linux/amd64/v1/extra']);
+  assert.is(bad.exitCode, 125);
+  assert.is(bad.stderr.trim().split('\n').length, 1, bad.stderr);
+  assert.match(bad.stderr, 'invalid platform "linux/amd64/v1/extra"');
+});
+
 test('RUN --mount=type=cache keeps its directory between builds and out of the image', async () => {
   const dockerfile = 'FROM busybox\nRUN --mount=type=cache,target=/var/cache/app echo run >> /var/cache/app/log && cat /var/cache/app/log > /seen\n';
   await buildOk(dockerfile, {}, ['-t', 'cached-mount']);

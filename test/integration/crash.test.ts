@@ -8,11 +8,13 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
+import { layersDir } from '../../src/image/layer-paths.js';
 import { sandboxDir } from '../../src/sandbox/live-state.js';
+import { resolveIdMapping } from '../../src/userns/idmap.js';
 import { DEVBOX_BIN, devbox, devboxOk } from '../helpers/cli.js';
 import { dockerArchive } from '../helpers/image-suite.js';
 import { busyboxRootfs, importBusybox, packTar, testDir, writeTar } from '../helpers/images.js';
@@ -93,6 +95,21 @@ test('pull killed at any moment: the next pull succeeds, the store checks clean'
     await devboxOk(['pull', '-q', ref]);
     assertClean(`${delay} ms into a pull (of ${delays})`);
   }
+});
+
+test('a pull with every layer in place clears what a killed unpack left', async () => {
+  // The state a pull killed after storing its blobs leaves: no later unpack would come to clear it.
+  registry ??= await startRegistry(await testDir('crash-registry'));
+  const archive = join(await testDir('crash-pull-stale'), 'image.tar');
+  writeFileSync(archive, await dockerArchive([{ layers: [await packTar(busyboxRootfs())], names: ['crash/stale:1'] }]));
+  const ref = `${registry.host}/crash/stale:1`;
+  await seedImage(archive, ref);
+  await devboxOk(['pull', '-q', ref]);
+  const leftover = join(layersDir(storeRoot(), resolveIdMapping().mapping), '.tmp-0123456789ab');
+  mkdirSync(join(leftover, 'bin'), { recursive: true });
+  await devboxOk(['pull', '-q', ref]);
+  assert.not.ok(existsSync(leftover), 'the second pull removed the unfinished unpack');
+  assertClean('after a pull over an unfinished unpack');
 });
 
 test('import killed at any moment: the next import succeeds, the store checks clean', async () => {
