@@ -4,11 +4,12 @@
  * (slirp4netns) network and with the host's. What confinement costs: the same run without the seccomp filter
  * and the masked paths, and the helper alone (no Node.js, a single-id map) with and without them, compiling
  * the filter or loading it from the cache devbox run keeps.
- * Prints the median of each and the devbox/podman ratio. Usage: node dist/bench/startup.js [RUNS]
+ * The cases take turns; prints the median of each, the devbox/podman ratio and the machine's load.
+ * Usage: node dist/bench/startup.js [RUNS]
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { busyboxRootfs, packTar } from '../test/helpers/images.js';
@@ -19,20 +20,33 @@ import { median, sh } from './measure.js';
 
 const runs = Number(process.argv[2] ?? 30);
 
-function time(cmd: string, args: string[], env?: NodeJS.ProcessEnv): number[] {
-  for (let i = 0; i < 3; i++) sh(cmd, args, env); // warm caches
-  const samples: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    sh(cmd, args, env);
-    samples.push(performance.now() - t0);
+interface Case {
+  name: string;
+  cmd: string;
+  args: string[];
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * The median of each case, the cases taking turns (a different one first every round): on a machine whose
+ * load changes during the run, every case sees the same load, so the ratios hold even when the times do not.
+ */
+function timeInTurns(cases: readonly Case[]): number[] {
+  for (const c of cases) for (let i = 0; i < 3; i++) sh(c.cmd, c.args, c.env); // warm caches
+  const samples = cases.map((): number[] => []);
+  for (let round = 0; round < runs; round++) {
+    for (let k = 0; k < cases.length; k++) {
+      const i = (round + k) % cases.length;
+      const t0 = performance.now();
+      sh(cases[i].cmd, cases[i].args, cases[i].env);
+      samples[i].push(performance.now() - t0);
+    }
   }
-  return samples;
+  return samples.map(median);
 }
 
 const work = mkdtempSync(join(tmpdir(), 'devbox-bench-'));
 const env = { ...process.env, XDG_DATA_HOME: join(work, 'data'), XDG_CONFIG_HOME: join(work, 'config') };
-const results: { name: string; median: number }[] = [];
 try {
   const tarPath = join(work, 'rootfs.tar');
   writeFileSync(tarPath, await packTar(busyboxRootfs()));
@@ -41,42 +55,55 @@ try {
   sh('tar', ['-xf', tarPath, '-C', rootfs]);
 
   sh(process.execPath, [DEVBOX_BIN, 'image', 'import', tarPath, 'bench-busybox'], env);
-  for (const [storage, network] of [
-    ['native', 'slirp4netns'],
-    ['fuse', 'slirp4netns'],
-    ['native', 'host'],
-  ]) {
-    const samples = time(process.execPath, [DEVBOX_BIN, 'run', '--rm', '--storage', storage, '--network', network, 'bench-busybox', 'true'], env);
-    results.push({ name: `devbox run --rm (${storage}, ${network})`, median: median(samples) });
-  }
-  const unconfined = ['--security-opt', 'seccomp=unconfined', '--security-opt', 'systempaths=unconfined'];
-  const unconfinedRun = [DEVBOX_BIN, 'run', '--rm', '--storage', 'native', '--network', 'host', ...unconfined, 'bench-busybox', 'true'];
-  results.push({ name: 'devbox run --rm (native, host, unconfined)', median: median(time(process.execPath, unconfinedRun, env)) });
-  // The helper alone, on a directory root with a map it writes itself: the filter's compile and load, the masks.
-  const security = resolveSecurity();
-  const helperBase = ['--uid-map', `0:${process.getuid!()}:1`, '--gid-map', `0:${process.getgid!()}:1`, '--rootfs', rootfs];
-  const helperConfined = [...helperBase, ...pathSecurityArgs(security), ...processSecurityArgs(security), '--', '/bin/true'];
-  results.push({ name: 'devbox-helper (default confinement)', median: median(time(helperPath(), helperConfined)) });
-  // What devbox run passes: the filter compiled once and loaded from the store's cache on every later run.
-  const helperCached = [...helperBase, ...pathSecurityArgs(security), ...processSecurityArgs(security, join(work, 'seccomp')), '--', '/bin/true'];
-  results.push({ name: 'devbox-helper (default confinement, cached filter)', median: median(time(helperPath(), helperCached)) });
-  results.push({
-    name: 'devbox-helper (capabilities only)',
-    median: median(time(helperPath(), [...helperBase, ...capabilityArgs(security), '--', '/bin/true'])),
-  });
   const podmanEnv = { ...process.env, XDG_DATA_HOME: join(work, 'podman-data') };
   sh('podman', ['import', tarPath, 'localhost/bench-busybox'], podmanEnv);
-  const podman = median(time('podman', ['--runtime', 'runc', 'run', '--rm', '--network', 'host', 'localhost/bench-busybox', 'true'], podmanEnv));
-  results.push({ name: 'podman run --rm (runc, host)', median: podman });
-  const podmanSlirp = median(time('podman', ['--runtime', 'runc', 'run', '--rm', '--network', 'slirp4netns', 'localhost/bench-busybox', 'true'], podmanEnv));
-  results.push({ name: 'podman run --rm (runc, slirp4netns)', median: podmanSlirp });
-  const bwrap = median(
-    time('bwrap', ['--unshare-all', '--share-net', '--bind', rootfs, '/', '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', '/bin/true']),
+  const devboxRun = (name: string, options: string[]): Case => ({
+    name: `devbox run --rm (${name})`,
+    cmd: process.execPath,
+    args: [DEVBOX_BIN, 'run', '--rm', ...options, 'bench-busybox', 'true'],
+    env,
+  });
+  const podmanRun = (network: string): Case => ({
+    name: `podman run --rm (runc, ${network})`,
+    cmd: 'podman',
+    args: ['--runtime', 'runc', 'run', '--rm', '--network', network, 'localhost/bench-busybox', 'true'],
+    env: podmanEnv,
+  });
+  const unconfined = ['--security-opt', 'seccomp=unconfined', '--security-opt', 'systempaths=unconfined'];
+  // The helper alone, on a directory root with a map it writes itself: the filter's compile and load, the masks;
+  // with the cache devbox run passes, the filter compiled once and loaded on every later run.
+  const security = resolveSecurity();
+  const helperBase = ['--uid-map', `0:${process.getuid!()}:1`, '--gid-map', `0:${process.getgid!()}:1`, '--rootfs', rootfs];
+  const helper = (name: string, args: string[]): Case => ({
+    name: `devbox-helper (${name})`,
+    cmd: helperPath(),
+    args: [...helperBase, ...args, '--', '/bin/true'],
+  });
+  const cases: Case[] = [
+    devboxRun('native, slirp4netns', ['--storage', 'native', '--network', 'slirp4netns']),
+    devboxRun('fuse, slirp4netns', ['--storage', 'fuse', '--network', 'slirp4netns']),
+    devboxRun('native, host', ['--storage', 'native', '--network', 'host']),
+    devboxRun('native, host, unconfined', ['--storage', 'native', '--network', 'host', ...unconfined]),
+    helper('default confinement', [...pathSecurityArgs(security), ...processSecurityArgs(security)]),
+    helper('default confinement, cached filter', [...pathSecurityArgs(security), ...processSecurityArgs(security, join(work, 'seccomp'))]),
+    helper('capabilities only', capabilityArgs(security)),
+    podmanRun('host'),
+    podmanRun('slirp4netns'),
+    {
+      name: 'bwrap',
+      cmd: 'bwrap',
+      args: ['--unshare-all', '--share-net', '--bind', rootfs, '/', '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', '/bin/true'],
+    },
+    { name: 'node -e 0', cmd: process.execPath, args: ['-e', '0'] },
+  ];
+  const medians = timeInTurns(cases);
+  const results = cases.map((c, i) => ({ name: c.name, median: medians[i] }));
+  const podman = medians[cases.findIndex((c) => c.name === 'podman run --rm (runc, host)')];
+  console.log(
+    `start-up of a busybox sandbox running true, median of ${runs} runs taking turns; load ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
   );
-  results.push({ name: 'bwrap', median: bwrap });
-  results.push({ name: 'node -e 0', median: median(time(process.execPath, ['-e', '0'])) });
-
-  console.log(`start-up of a busybox sandbox running true, median of ${runs} runs`);
   for (const r of results) console.log(`${r.name.padEnd(52)} ${r.median.toFixed(1).padStart(7)} ms   ${(r.median / podman).toFixed(2)}x podman`);
   spawnSync('podman', ['rmi', '-f', 'localhost/bench-busybox'], { stdio: 'ignore', env: podmanEnv });
   spawnSync('podman', ['unshare', 'rm', '-rf', join(work, 'podman-data')], { stdio: 'ignore', env: podmanEnv });
