@@ -16,7 +16,8 @@ export interface ProcessRow {
   command: string;
 }
 
-const TICKS = 100; // USER_HZ on Linux
+/** USER_HZ on Linux: /proc/PID/stat counts CPU time in these. */
+export const TICKS = 100;
 
 function clock(seconds: number): string {
   const h = Math.floor(seconds / 3600);
@@ -25,25 +26,41 @@ function clock(seconds: number): string {
   return [h, m, s].map((n) => String(n).padStart(2, '0')).join(':');
 }
 
-export function containerProcesses(pid1: number): ProcessRow[] {
+/** The pids in the pid namespace of `pid1`, itself included, in order; processes that cannot be read are left out. */
+export function containerPids(pid1: number): number[] {
   const ns = readlinkSync(`/proc/${pid1}/ns/pid`);
-  const boot = Date.now() / 1000 - Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
-  const me = userInfo();
-  const rows: ProcessRow[] = [];
+  const pids: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      const own = readlinkSync(`/proc/${entry}/ns/pid`);
       // pid 1 lives in the namespace it made; its children are in it too.
-      if (own !== ns && entry !== String(pid1)) continue;
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
-      const uid = statSync(`/proc/${entry}`).uid;
+      if (entry === String(pid1) || readlinkSync(`/proc/${entry}/ns/pid`) === ns) pids.push(Number(entry));
+    } catch {
+      // exited meanwhile, or another user's
+    }
+  }
+  return pids.sort((a, b) => a - b);
+}
+
+/** The fields of /proc/PID/stat after the command name: fields[0] is the state, [1] the ppid, [11] utime. */
+export function statFields(stat: string): string[] {
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+export function containerProcesses(pid1: number): ProcessRow[] {
+  const boot = Date.now() / 1000 - Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+  const me = userInfo();
+  const rows: ProcessRow[] = [];
+  for (const pid of containerPids(pid1)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = statFields(stat);
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
+      const uid = statSync(`/proc/${pid}`).uid;
       const started = new Date((boot + Number(fields[19]) / TICKS) * 1000);
       rows.push({
         user: uid === me.uid ? me.username : String(uid),
-        pid: Number(entry),
+        pid,
         ppid: Number(fields[1]),
         stime: started.toTimeString().slice(0, 5),
         tty: Number(fields[4]) === 0 ? '?' : `pts/${Number(fields[4]) & 0xff}`,
@@ -51,8 +68,8 @@ export function containerProcesses(pid1: number): ProcessRow[] {
         command: cmdline || stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
       });
     } catch {
-      // exited meanwhile, or another user's
+      // exited meanwhile
     }
   }
-  return rows.sort((a, b) => a.pid - b.pid);
+  return rows;
 }

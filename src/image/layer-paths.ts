@@ -2,7 +2,7 @@
  * Where unpacked layers live: layers/<id map fingerprint>/<diffID hex>/ and its record beside it. Kept apart
  * from the unpacker so that `devbox run`, whose layers are usually in place, loads only this.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { idMappingFingerprint, type IdMapping } from '../userns/idmap.js';
 import { digestHex } from './blobs.js';
@@ -22,4 +22,24 @@ export function layerRecordPath(dir: string): string {
 
 export function isLayerUnpacked(root: string, mapping: IdMapping, diffID: string): boolean {
   return existsSync(layerRecordPath(layerDir(root, mapping, diffID)));
+}
+
+/**
+ * The uncompressed size of a layer (its record's), from whichever id map it was unpacked for: the tar is
+ * the same for every map. Undefined for a layer never unpacked.
+ */
+export function layerSizeReader(root: string): (diffID: string) => number | undefined {
+  let maps: string[] | undefined;
+  return (diffID) => {
+    maps ??= existsSync(join(root, 'layers')) ? readdirSync(join(root, 'layers')) : [];
+    for (const map of maps) {
+      try {
+        const record = JSON.parse(readFileSync(join(root, 'layers', map, `${digestHex(diffID)}.json`), 'utf8')) as { size?: unknown };
+        if (typeof record.size === 'number') return record.size;
+      } catch {
+        // not unpacked for this map
+      }
+    }
+    return undefined;
+  };
 }

@@ -11,6 +11,7 @@ import type { IdMapping } from '../userns/idmap.js';
 import { DevboxError } from '../util/errors.js';
 import { blobPath, digestHex, readBlobJson } from './blobs.js';
 import { writeStoreFile } from './durable.js';
+import { layerSizeReader } from './layer-paths.js';
 import { ensurePrivateStoreRoot } from './store-root.js';
 import type { ImageConfig, ImageManifest } from './oci.js';
 import { familiarName, nameForTagging, normalizedName, parseReference, repositoryName, type ImageReference } from './reference.js';
@@ -50,7 +51,7 @@ export interface ImageSummary {
   id: string;
   names: string[];
   created: string;
-  /** Bytes of the image's layer blobs as stored. */
+  /** Bytes of the image's layers uncompressed (imageSize). */
   size: number;
 }
 
@@ -67,6 +68,15 @@ export function unknownImage(ref: string): DevboxError {
 }
 
 const SHORT_ID = /^[a-f0-9]{4,64}$/;
+
+/**
+ * What docker and podman show as an image's size: its layers uncompressed. A layer never unpacked here counts
+ * with its diffID's size unknown, so with its blob's (compressed) size.
+ */
+function imageSize(manifest: ImageManifest, config: ImageConfig, sizeOf: (diffID: string) => number | undefined): number {
+  const diffIDs = config.rootfs?.diff_ids ?? [];
+  return manifest.layers.reduce((n, l, i) => n + ((diffIDs[i] ? sizeOf(diffIDs[i]) : undefined) ?? l.size), 0);
+}
 
 export class ImageStore {
   private constructor(readonly root: string) {}
@@ -221,6 +231,7 @@ export class ImageStore {
    */
   list(): ImageSummary[] {
     const index = this.readIndex();
+    const sizeOf = layerSizeReader(this.root);
     const summaries = Object.entries(index.images).map(([id, record]) => {
       let created = record.created;
       let size = 0;
@@ -228,7 +239,7 @@ export class ImageStore {
         const config = JSON.parse(readFileSync(blobPath(this.root, id), 'utf8')) as ImageConfig;
         created = config.created ?? created;
         const manifest = JSON.parse(readFileSync(blobPath(this.root, record.manifest), 'utf8')) as ImageManifest;
-        size = manifest.layers.reduce((n, l) => n + l.size, 0);
+        size = imageSize(manifest, config, sizeOf);
       } catch {
         // a damaged entry still lists, with what the index knows
       }
@@ -251,7 +262,7 @@ export class ImageStore {
       Architecture: image.config.architecture,
       Os: image.config.os,
       ...(image.config.variant ? { Variant: image.config.variant } : {}),
-      Size: image.manifest.layers.reduce((n, l) => n + l.size, 0),
+      Size: imageSize(image.manifest, image.config, layerSizeReader(this.root)),
       Labels: image.config.config?.Labels ?? null,
       Config: image.config.config ?? {},
       RootFS: { Type: 'layers', Layers: image.config.rootfs?.diff_ids ?? [] },

@@ -10,15 +10,24 @@ export function table(headers: string[], rows: string[][]): string {
   return [line(headers), ...rows.map(line)].join('\n');
 }
 
-export function formatSize(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+function scaled(bytes: number, base: number, units: readonly string[]): string {
   let value = bytes;
   let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
+  while (value >= base && unit < units.length - 1) {
+    value /= base;
     unit++;
   }
   return `${unit === 0 ? value : value.toFixed(value < 10 ? 2 : value < 100 ? 1 : 0)}${units[unit]}`;
+}
+
+/** Decimal units, as docker shows sizes and transfer amounts: 4.2MB. */
+export function formatSize(bytes: number): string {
+  return scaled(bytes, 1000, ['B', 'kB', 'MB', 'GB', 'TB']);
+}
+
+/** Binary units, as docker shows memory: 1.2MiB. */
+export function formatMemory(bytes: number): string {
+  return scaled(bytes, 1024, ['B', 'KiB', 'MiB', 'GiB', 'TiB']);
 }
 
 export function formatAge(iso: string, now = Date.now()): string {

@@ -2,9 +2,9 @@
  * A throwaway image store (and podman store) for one image test file. Everything lives in one temp dir,
  * removed afterwards as root of the user namespace, since unpacked layers belong to subordinate ids.
  */
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +26,8 @@ export interface ImageSuite {
   devboxOk(args: readonly string[], options?: CliOptions): Promise<CliResult>;
   /** podman with its own store in the suite's dir; a failure throws with podman's stderr. */
   podman(args: readonly string[]): string;
+  /** The same podman, its status and output whatever they are (for differential tests of failures too). */
+  podmanResult(args: readonly string[]): CliResult;
   /** `devbox image inspect REF`, parsed. */
   inspect(ref: string): Promise<{ Id: string; Digest: string; RepoTags: string[]; RootFS: { Layers: string[] } }>;
   /** Unpacked directory of a layer (by diffID) for the current id map. */
@@ -62,6 +64,11 @@ export async function createImageSuite(name: string): Promise<ImageSuite> {
   const pauseBefore = podmanPausePid();
   // podman refuses a run root longer than 50 characters, which a suite dir under a long TMPDIR can be.
   const podmanRunRoot = await mkdtemp('/tmp/devbox-podman-');
+  // Rootful podman raises a container's open-file and process limits to 1048576 and 4194304, which root
+  // without CAP_SYS_RESOURCE (a CI container's bounding set may lack it) cannot: limits it can set instead.
+  const podmanConf = join(dir, 'containers.conf');
+  writeFileSync(podmanConf, '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]\n');
+  const podmanEnv = process.getuid!() === 0 ? { ...process.env, CONTAINERS_CONF: podmanConf } : process.env;
   let counter = 0;
   const list = (path: string) => (existsSync(path) ? readdirSync(path).sort().join(',') : '');
   const run = (args: readonly string[], options: CliOptions = {}) => devbox(args, { ...options, env: { ...env, ...options.env } });
@@ -76,15 +83,16 @@ export async function createImageSuite(name: string): Promise<ImageSuite> {
       if (result.exitCode !== 0) throw new Error(`devbox ${args.join(' ')} exited ${result.exitCode}: ${result.stderr.trim()}`);
       return result;
     },
-    podman: (args) => {
+    podmanResult: (args) => {
       const store = ['--root', join(dir, 'podman', 'root'), '--runroot', podmanRunRoot, '--storage-driver', 'vfs'];
-      try {
-        return execFileSync('podman', ['--runtime', 'runc', ...store, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-      } catch (error) {
-        const e = error as { code?: string; stderr?: string };
-        const why = e.code === 'ENOENT' ? 'podman is not installed' : (e.stderr ?? String(error)).trim();
-        throw new Error(`podman ${args.join(' ')} failed (these tests need podman usable by this user): ${why}`);
-      }
+      const result = spawnSync('podman', ['--runtime', 'runc', ...store, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: podmanEnv });
+      if (result.error) throw new Error(`podman ${args.join(' ')} could not run (these tests need podman usable by this user): ${result.error.message}`);
+      return { stdout: result.stdout, stderr: result.stderr, exitCode: result.status ?? 128 };
+    },
+    podman: (args) => {
+      const result = suite.podmanResult(args);
+      if (result.exitCode !== 0) throw new Error(`podman ${args.join(' ')} failed (these tests need podman usable by this user): ${result.stderr.trim()}`);
+      return result.stdout;
     },
     inspect: async (ref) => JSON.parse((await suite.devboxOk(['image', 'inspect', ref])).stdout)[0],
     layerPath: (diffID) => join(storeRoot, 'layers', idMappingFingerprint(mapping), diffID.slice('sha256:'.length)),

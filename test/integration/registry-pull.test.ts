@@ -80,6 +80,19 @@ test('pulls a single-platform image: the id on stdout, the manifest as the regis
   assert.is(await run(ref), 'app one\n');
 });
 
+test("an image's size is its layers uncompressed, as docker and podman show it, not the compressed blobs", async () => {
+  const ref = `${registry.host}/team/app:1`;
+  await suite.devboxOk(['pull', '-q', ref]);
+  const manifest = JSON.parse((await manifestOf('team/app', '1')).body.toString()) as { layers: { size: number }[] };
+  const compressed = manifest.layers.reduce((n, l) => n + l.size, 0);
+  const uncompressed = (await packTar(busyboxRootfs())).length + (await packTar([{ name: 'etc/marker', content: 'app one\n' }])).length;
+  assert.ok(compressed < uncompressed, 'the registry has them gzipped');
+  const inspect = (await suite.inspect(ref)) as unknown as { Id: string; Size: number };
+  assert.is(inspect.Size, uncompressed);
+  const listed = JSON.parse((await suite.devboxOk(['images', '--json'])).stdout) as { Id: string; Size: number }[];
+  assert.is(listed.find((i) => i.Id === `sha256:${inspect.Id}`)?.Size, uncompressed);
+});
+
 test('a second pull downloads nothing: every blob is already stored', async () => {
   const ref = `${registry.host}/team/app:1`;
   await suite.devboxOk(['pull', ref]);
