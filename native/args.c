@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 /* name, number of arguments, repeatable */
@@ -42,6 +43,7 @@
   X (MASKED_PATH, "--masked-path", 1, true)                 \
   X (READONLY_PATH, "--readonly-path", 1, true)             \
   X (CONFINE, "--confine", 1, false)                        \
+  X (RLIMIT, "--rlimit", 3, true)                           \
   X (CONTAINER, "--container", 1, false)                    \
   X (DETACH, "--detach", 0, false)                          \
   X (NOTIFY_FD, "--notify-fd", 1, false)                    \
@@ -86,6 +88,41 @@ add_mount (Options *opts, MountKind kind, const char *source, const char *dest)
 {
   opts->mounts = xrealloc (opts->mounts, opts->n_mounts + 1, sizeof (MountOp));
   opts->mounts[opts->n_mounts++] = (MountOp){ kind, source, dest };
+}
+
+/* Resource names as docker's --ulimit spells them (setrlimit(2)'s RLIMIT_*, lowercased, without the prefix). */
+static const struct
+{
+  const char *name;
+  int resource;
+} rlimit_names[] = {
+  { "core", RLIMIT_CORE },       { "cpu", RLIMIT_CPU },         { "data", RLIMIT_DATA },         { "fsize", RLIMIT_FSIZE },
+  { "locks", RLIMIT_LOCKS },     { "memlock", RLIMIT_MEMLOCK }, { "msgqueue", RLIMIT_MSGQUEUE }, { "nice", RLIMIT_NICE },
+  { "nofile", RLIMIT_NOFILE },   { "nproc", RLIMIT_NPROC },     { "rss", RLIMIT_RSS },           { "rtprio", RLIMIT_RTPRIO },
+  { "rttime", RLIMIT_RTTIME },   { "sigpending", RLIMIT_SIGPENDING }, { "stack", RLIMIT_STACK },
+};
+
+static rlim_t
+parse_rlim (const char *text)
+{
+  return strcmp (text, "unlimited") == 0 ? RLIM_INFINITY : (rlim_t) parse_number (text, ULONG_MAX - 1, "--rlimit");
+}
+
+/* --rlimit NAME SOFT HARD: set before the command runs, for it and whatever it starts. */
+static void
+add_rlimit (Options *opts, char **a)
+{
+  size_t i = 0;
+  while (i < N_ELEMENTS (rlimit_names) && strcmp (a[0], rlimit_names[i].name) != 0)
+    i++;
+  if (i == N_ELEMENTS (rlimit_names))
+    die ("--rlimit: unknown resource \"%s\"", a[0]);
+  struct rlimit limit = { parse_rlim (a[1]), parse_rlim (a[2]) };
+  if (limit.rlim_cur > limit.rlim_max)
+    die ("--rlimit %s: the soft limit is above the hard one", a[0]);
+  opts->rlimits = xrealloc (opts->rlimits, opts->n_rlimits + 1, sizeof (RlimitOp));
+  /* The table's name, not argv's: pid 1 overwrites its command line (hide_command_line). */
+  opts->rlimits[opts->n_rlimits++] = (RlimitOp){ rlimit_names[i].resource, rlimit_names[i].name, limit };
 }
 
 static void
@@ -224,6 +261,7 @@ apply_option (Options *opts, OptionId id, char **a)
     case OPT_MASKED_PATH: add_mount (opts, MOUNT_MASK, NULL, a[0]); break;
     case OPT_READONLY_PATH: add_mount (opts, MOUNT_READONLY, NULL, a[0]); break;
     case OPT_CONFINE: opts->confine_dir = a[0]; break;
+    case OPT_RLIMIT: add_rlimit (opts, a); break;
     case OPT_CONTAINER ... OPT_HEALTH_RETRIES: apply_container_option (&opts->container, id, a); break;
     case N_OPTIONS:
     default:
@@ -342,7 +380,7 @@ find_programs (Options *opts)
 static void
 validate_join (const Options *opts)
 {
-  static const int process_options[] = { OPT_JOIN, OPT_CHDIR, OPT_SETENV, OPT_UID, OPT_GID, OPT_GROUPS, OPT_TTY, OPT_CAPS, OPT_SECCOMP, OPT_SECCOMP_CACHE };
+  static const int process_options[] = { OPT_JOIN, OPT_CHDIR, OPT_SETENV, OPT_UID, OPT_GID, OPT_GROUPS, OPT_TTY, OPT_CAPS, OPT_SECCOMP, OPT_SECCOMP_CACHE, OPT_RLIMIT };
   for (int id = 0; id < N_OPTIONS; id++)
     {
       bool allowed = false;

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 #include <termios.h>
 
@@ -32,6 +33,14 @@ typedef struct
   size_t n;
   char *tool; /* newuidmap/newgidmap to write it with; NULL when the helper writes it itself */
 } IdMap;
+
+/* --rlimit: a resource limit the command gets (docker's --ulimit). */
+typedef struct
+{
+  int resource;
+  const char *name;
+  struct rlimit limit;
+} RlimitOp;
 
 typedef struct
 {
@@ -59,6 +68,8 @@ typedef struct
   const char *seccomp_cache; /* --seccomp-cache FILE, or NULL */
   struct sock_fprog seccomp; /* --seccomp compiled; .filter NULL: no filter */
   const char *confine_dir;   /* --no-pivot --confine: the one directory the command may see */
+  RlimitOp *rlimits;
+  size_t n_rlimits;
   ContainerOpts container;
 } Options;
 

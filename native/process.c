@@ -3,6 +3,8 @@
  * left running and exits with its status) and the command (terminal, identity, capabilities, exec).
  */
 #include "helper.h"
+
+#include <sys/resource.h>
 #include "kernel.h"
 #include "util.h"
 
@@ -176,6 +178,10 @@ exec_command (const Options *opts, int pty_slave)
   reset_signals ();
   attach_terminal (pty_slave);
   enter_workdir (opts->cwd);
+  /* Before the user switch: raising a hard limit needs the namespace root's CAP_SYS_RESOURCE (within the caller's own). */
+  for (size_t i = 0; i < opts->n_rlimits; i++)
+    if (setrlimit (opts->rlimits[i].resource, &opts->rlimits[i].limit) < 0)
+      die_with_error ("setrlimit %s", opts->rlimits[i].name);
   drop_bounding_set (opts->caps);
   switch_user (opts);
   if (prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)

@@ -194,6 +194,7 @@ export function inspectContainer(container: Container, imageName: string): Recor
       AutoRemove: config.autoRemove,
       UsernsMode: config.userns === 'keep-id' ? 'keep-id' : '',
       Tmpfs: Object.fromEntries(config.tmpfs.map((t) => [t, ''])),
+      Ulimits: config.process.rlimits ?? [],
     },
     NetworkSettings: { Ports: ports },
   };

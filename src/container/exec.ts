@@ -68,6 +68,7 @@ export async function execInContainer(ref: string, command: string[], options: E
     gid: options.user?.gid ?? base.gid,
     groups: options.user?.groups ?? base.groups,
     terminal: options.tty,
+    rlimits: base.rlimits,
   };
   appendEvent(root, { action: 'exec_start', id: container.id, name: container.config.name, attributes: { execID: command.join(' ') } });
   const security = containerSecurity(container.config);

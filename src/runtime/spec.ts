@@ -5,6 +5,7 @@
 import type { IdMapping } from '../userns/idmap.js';
 import { DevboxError } from '../util/errors.js';
 import { idMapArgs } from './helper.js';
+import { rlimitArgs, type Ulimit } from './rlimits.js';
 import { capabilityArgs, pathSecurityArgs, processSecurityArgs, type SecuritySpec } from './security.js';
 
 /** An overlay's directories; lower dirs bottom layer first, as the image manifest lists layers. */
@@ -37,6 +38,8 @@ export interface ProcessSpec {
   groups: number[];
   /** Allocate a pseudo-terminal for the process. */
   terminal: boolean;
+  /** Resource limits set before it runs (--ulimit); absent: the caller's. */
+  rlimits?: Ulimit[];
 }
 
 export interface SandboxSpec {
@@ -144,6 +147,7 @@ function processArgs(p: ProcessSpec): string[] {
   if (p.groups.length) args.push('--groups', p.groups.join(','));
   for (const entry of p.env) args.push('--setenv', ...envEntry(entry));
   if (p.terminal) args.push('--tty');
+  args.push(...rlimitArgs(p.rlimits));
   return args;
 }
 

@@ -18,6 +18,7 @@ import type { SecuritySpec } from '../runtime/security.js';
 import type { Settings, StorageSetting } from '../settings/settings.js';
 import { selectDriver } from '../storage/driver.js';
 import { hostIdFor, resolveIdMapping, type IdMapping } from '../userns/idmap.js';
+import { resolveUlimits } from '../runtime/rlimits.js';
 import { DevboxError } from '../util/errors.js';
 import { signalName, signalNumber } from '../util/signals.js';
 import { warn } from '../util/warn.js';
@@ -61,6 +62,8 @@ export interface CreateOptions {
   health: HealthOptions;
   stopSignal?: string;
   stopTimeout?: string;
+  /** --ulimit NAME=SOFT[:HARD] */
+  ulimits?: readonly string[];
 }
 
 export interface CreatedContainer {
@@ -82,6 +85,7 @@ export async function createContainer(store: ImageStore, settings: Settings, opt
   const stopTimeout = options.stopTimeout === undefined ? 10 : Number(options.stopTimeout);
   if (!Number.isInteger(stopTimeout) || stopTimeout < -1)
     throw new DevboxError(`--stop-timeout: expected whole seconds, not "${options.stopTimeout}"`, { kind: 'usage' });
+  const rlimits = resolveUlimits(options.ulimits ?? []);
   const mounts = options.volumes.map(parseVolume);
   const { mapping, warning } = resolveIdMapping();
   if (warning) warn(warning);
@@ -122,6 +126,7 @@ export async function createContainer(store: ImageStore, settings: Settings, opt
       // With a single-id map setgroups is denied: no supplementary groups (the id map's warning says so).
       groups: mapping.full ? user.groups : [],
       terminal: options.tty,
+      ...(rlimits.length ? { rlimits } : {}),
     },
     entrypoint: options.entrypoint !== undefined ? (options.entrypoint ? [options.entrypoint] : []) : (config.Entrypoint ?? []),
     cmd: options.command.length || options.entrypoint !== undefined ? options.command : (config.Cmd ?? []),
