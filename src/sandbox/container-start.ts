@@ -20,7 +20,7 @@ import { attachSandboxNetwork, publishedForwards, type NetworkedSandbox, type Sa
 import { readPid, spawnContainerSupervisor, SYNC_FD } from '../runtime/launch.js';
 import { containerArgs, type SandboxSpec, type Supervision } from '../runtime/spec.js';
 import { type IdMapping, nestIdMapping } from '../userns/idmap.js';
-import { DevboxError, describeError } from '../util/errors.js';
+import { DevboxError } from '../util/errors.js';
 import { signalNumber } from '../util/signals.js';
 import { warn } from '../util/warn.js';
 import { nameFileMounts, writeJoinedNetworks, writeNameFiles, writePorts } from './containers.js';
@@ -224,15 +224,10 @@ async function launchContainer(store: ImageStore, record: ContainerRecord, dir: 
           await join_.attach(pid);
           attached = await publishOnNetwork({ pid, lifetime: sync }, network, dir, request.detach);
         } else if (request.detach) await attachLiveNetwork(slirp!, { pid, lifetime: sync }, network, dir, () => '');
-        else
-          attached = await attachSandboxNetwork(
-            slirp!,
-            { pid, lifetime: sync },
-            network,
-            dir,
-            (forwards) => writePorts(dir, forwards),
-            (error) => warn(`port auto-forward stopped: ${describeError(error)}`),
-          );
+        else {
+          attached = await attachSandboxNetwork(slirp!, { pid, lifetime: sync }, network, dir, (message) => warn(`port auto-forward stopped: ${message}`));
+          writePorts(dir, publishedForwards(attached.published));
+        }
       } catch (error) {
         sync.destroy(); // the helper reads end of file and ends: nothing was started
         await exit;
@@ -266,7 +261,7 @@ async function publishOnNetwork(sandbox: NetworkedSandbox, network: NetworkOptio
   if (!network.publish.length) return undefined;
   const { mappings, forwarder } = await publishPorts({ sandbox, dir, detached }, network.publish);
   writePorts(dir, publishedForwards(mappings, network.portAttributes));
-  return { close: async () => forwarder?.exited };
+  return { published: mappings, close: async () => forwarder?.exited };
 }
 
 /** startContainer, and a --rm container removed when it did not start or has ended in the foreground. */

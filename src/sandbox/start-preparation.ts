@@ -1,10 +1,9 @@
 /**
  * What every start of a sandbox does before the helper runs, for a container (container-start.ts) and for a
  * project's live sandbox (live-sandbox.ts) alike: slirp4netns looked up, the image's layers for the sandbox's id
- * map, the name files bound over /etc, the forwards of an earlier start dropped, and the root file system over
+ * map, the name files bound over /etc, the ports and addresses of an earlier start dropped, and the root file system over
  * the layers.
  */
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { customizesResolver, extraHostsEntries, hostResolvConf, hostResolvConfWith, networkHostsEntries, slirpResolvConf } from '../network/dns.js';
 import type { NetworkOptions } from '../network/options.js';
@@ -13,7 +12,7 @@ import type { ImageStore, StoredImage } from '../image/store.js';
 import type { RootfsSpec } from '../runtime/spec.js';
 import type { StorageDriver } from '../storage/driver.js';
 import type { IdMapping } from '../userns/idmap.js';
-import { type NameFiles, writeNameFiles } from './containers.js';
+import { clearStartRecords, type NameFiles, writeNameFiles } from './containers.js';
 import { assembleRootfs } from './rootfs.js';
 
 export interface StartPreparationRequest {
@@ -53,8 +52,7 @@ export async function prepareStart(store: ImageStore, request: StartPreparationR
   const lowerDirs = await store.layerDirs(request.image, request.mapping);
   const hosts = [...networkHostsEntries(network, hostname), ...extraHostsEntries(network.names?.extraHosts ?? [])];
   const names = writeNameFiles(dir, hostname, hosts, resolvConfFor(network, slirp !== undefined));
-  // The forwards and addresses of an earlier start.
-  for (const file of ['ports.json', 'networks.json']) rmSync(join(dir, file), { force: true });
+  clearStartRecords(dir);
   const rootfs = await assembleRootfs(request.driver, request.mapping, lowerDirs, dir);
   return { slirp, lowerDirs, rootfs, names };
 }

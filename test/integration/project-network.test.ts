@@ -64,13 +64,13 @@ async function portsRows(id: string): Promise<string[][]> {
 
 /**
  * The network processes the sandbox recorded, running: slirp4netns, the helper's forwarder of its published
- * ports and node (the port watcher).
+ * ports and the helper's port watcher.
  */
 function networkProcesses(state: SandboxState): ProcessRecord[] {
   const processes = state.network ?? [];
   assert.equal(
     processes.map((p) => readFileSync(`/proc/${p.pid}/stat`, 'utf8').split(' ')[1]),
-    ['(slirp4netns)', '(devbox-helper)', '(node)'],
+    ['(slirp4netns)', '(devbox-helper)', '(devbox-helper)'],
   );
   assert.ok(processes.every(running));
   return processes;
