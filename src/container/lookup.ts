@@ -62,6 +62,18 @@ export function noSuchContainer(ref: string): DevboxError {
   return new DevboxError(`no such container: ${ref}`, { fix: 'see "devbox ps -a"' });
 }
 
+/**
+ * Whether `ref` is a container's whole id or its name (an id prefix is not): what verbs that take containers
+ * and project sandboxes alike (stop, rm) look at first, so that a container is never mistaken for a sandbox
+ * whose id happens to start with its name.
+ */
+export function namesContainer(storeRoot: string, ref: string): boolean {
+  const bare = ref.startsWith('/') ? ref.slice(1) : ref;
+  if (/^[0-9a-f]{64}$/.test(bare) && loadContainer(storeRoot, bare)) return true;
+  const named = bare && idForName(storeRoot, bare);
+  return Boolean(named && loadContainer(storeRoot, named));
+}
+
 /** Docker's order: a full id, then a name, then a unique id prefix. */
 export function findContainer(storeRoot: string, ref: string): Container {
   const bare = ref.startsWith('/') ? ref.slice(1) : ref;

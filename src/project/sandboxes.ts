@@ -1,14 +1,19 @@
 /** `devbox stop` and `devbox rm` of project sandboxes, named by project name, folder or sandbox id. */
 import { basename, resolve } from 'node:path';
+import { namesContainer } from '../container/lookup.js';
 import { removeSandboxDir, stopLiveSandbox } from '../sandbox/live-sandbox.js';
 import { listSandboxes, type SandboxSummary } from '../sandbox/live-state.js';
 import { readSettings } from '../settings/settings.js';
 import { DevboxError } from '../util/errors.js';
 import { loadProject } from './load.js';
 
-/** The sandboxes the refs name; no refs: the current project's. undefined for a ref that names none. */
+/**
+ * The sandboxes the refs name; no refs: the current project's. undefined for a ref that names none, and for
+ * one that is a container's id or name: a container comes first, as its own name is what the user typed.
+ */
 export function findSandboxes(refs: readonly string[]): { ref: string; sandbox?: SandboxSummary }[] {
-  const sandboxes = listSandboxes(readSettings().storageRoot);
+  const root = readSettings().storageRoot;
+  const sandboxes = listSandboxes(root);
   if (!refs.length) {
     const root = loadProject().root;
     const sandbox = sandboxes.find((s) => s.state.project === root);
@@ -16,6 +21,7 @@ export function findSandboxes(refs: readonly string[]): { ref: string; sandbox?:
     return [{ ref: root, sandbox }];
   }
   return refs.map((ref) => {
+    if (namesContainer(root, ref)) return { ref };
     const matches = sandboxes.filter((s) => s.state.project === resolve(ref) || s.state.name === ref || basename(s.dir).startsWith(ref));
     if (matches.length > 1)
       throw new DevboxError(`"${ref}" names ${matches.length} sandboxes`, { fix: 'name it by its project folder or its id (devbox ps -a)' });

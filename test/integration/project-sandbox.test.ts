@@ -166,6 +166,30 @@ test('stop ends every process of the sandbox; the writable layer stays until rm'
   assert.is(after.exitCode, 1);
 });
 
+test("stop and rm of a container named like the start of a sandbox's id act on the container, never on the sandbox", async () => {
+  const root = await project();
+  await devboxOk(['run', 'true'], { cwd: root });
+  const sandboxId = readdirSync(sandboxesDir()).find((id) => {
+    const path = join(sandboxesDir(), id, 'state.json');
+    return existsSync(path) && JSON.parse(readFileSync(path, 'utf8')).project === root;
+  })!;
+  // A name that is also a prefix of the sandbox's id (hex digits: a valid container name).
+  const name = sandboxId.slice(0, 6);
+  await devboxOk(['run', '-d', '--name', name, IMAGE, 'sleep', '300']);
+  try {
+    assert.is((await devboxOk(['stop', '-t', '0', name])).stdout, `${name}\n`);
+    assert.is((await devboxOk(['inspect', '-f', '{{.State.Status}}', name])).stdout, 'exited\n');
+    assert.is((await devboxOk(['rm', '-f', name])).stdout, `${name}\n`);
+    assert.match((await devbox(['inspect', name])).stderr, /no such container/);
+  } finally {
+    await devbox(['rm', '-f', name]);
+  }
+  // The sandbox was not touched: its helper still runs.
+  const { outerPid } = sandboxState(root);
+  assert.not.throws(() => process.kill(outerPid, 0));
+  await devboxOk(['stop'], { cwd: root });
+});
+
 test('a sandbox whose processes were killed is started again', async () => {
   const root = await project();
   await devboxOk(['run', 'true'], { cwd: root });
