@@ -540,7 +540,7 @@ monitor_container (const Options *opts, pid_t pid1, const MonitorFds *fds)
 
   while (m->pid1_status < 0)
     {
-      struct pollfd p[MAX_CLIENTS + 10];
+      struct pollfd p[10 + 1 + MAX_CLIENTS]; /* the supervisor's own ten, the attach socket, one per client slot */
       nfds_t n = 0;
       int target = m->master >= 0 ? m->master : m->in_fd;
       bool pending = m->pending_off < m->pending_len;
