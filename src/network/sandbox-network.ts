@@ -7,7 +7,6 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
-import { describeError } from '../util/errors.js';
 import { startPortWatcher } from './auto-forward.js';
 import { attributesOf, type NetworkOptions, type PortAttributeRules } from './options.js';
 import type { PortMapping } from './port-mapping.js';
@@ -87,48 +86,50 @@ export function labelForwards(forwards: readonly PortForward[], attributes: Port
 export interface SandboxNetwork {
   /** The -p mappings in place, with the host ports picked for those that had none. */
   published: PortMapping[];
-  /**
-   * With options.autoForward: starts the port watcher. Called once the command may run, so that the watcher's
-   * start is no part of the sandbox's, and before this process closes its end of the lifetime socket (the
-   * watcher inherits it). `onError`: the watcher could not start or stopped, with this line (the sandbox runs
-   * on without auto-forward).
-   */
-  watchPorts(onError: (message: string) => void): Promise<void>;
-  /** Once the sandbox has ended: waits until slirp4netns and the watcher are gone. */
+  /** Once the sandbox has ended: stops watching and waits until slirp4netns is gone. */
   close(): Promise<void>;
 }
 
-/** The network of a sandbox that runs in the foreground: slirp4netns and the watcher end with this process's wait. */
-export async function attachSandboxNetwork(setup: Slirp4netnsSetup, sandbox: NetworkedSandbox, options: NetworkOptions, dir: string): Promise<SandboxNetwork> {
+/**
+ * The network of a sandbox that runs in the foreground: slirp4netns and the watcher end with this process's
+ * wait. `onError`: the watcher stopped with this line (the sandbox runs on without auto-forward).
+ */
+export async function attachSandboxNetwork(
+  setup: Slirp4netnsSetup,
+  sandbox: NetworkedSandbox,
+  options: NetworkOptions,
+  dir: string,
+  onError: (message: string) => void,
+): Promise<SandboxNetwork> {
   const { slirp, published } = await startNetwork(setup, sandbox, options, dir, { detached: false });
   let watcher: ChildProcess | undefined;
   let watcherExited = Promise.resolve();
+  if (options.autoForward) {
+    try {
+      watcher = await startPortWatcher(dir, sandbox, published, 'pipe');
+    } catch (error) {
+      slirp.kill();
+      await slirp.exited;
+      throw error;
+    }
+    let stderr = '';
+    watcher.stderr!.on('data', (chunk) => (stderr += chunk));
+    watcherExited = new Promise((resolve) =>
+      watcher!.once('exit', (code) => {
+        if (code)
+          onError(
+            stderr
+              .trim()
+              .split('\n')
+              .pop()
+              ?.replace(/^devbox-helper: /, '') || `exit status ${code}`,
+          );
+        resolve();
+      }),
+    );
+  }
   return {
     published,
-    async watchPorts(onError) {
-      if (!options.autoForward) return;
-      try {
-        watcher = await startPortWatcher(dir, sandbox, published, 'pipe');
-      } catch (error) {
-        onError(describeError(error));
-        return;
-      }
-      let stderr = '';
-      watcher.stderr!.on('data', (chunk) => (stderr += chunk));
-      watcherExited = new Promise((resolve) =>
-        watcher!.once('exit', (code) => {
-          if (code)
-            onError(
-              stderr
-                .trim()
-                .split('\n')
-                .pop()
-                ?.replace(/^devbox-helper: /, '') || `exit status ${code}`,
-            );
-          resolve();
-        }),
-      );
-    },
     async close() {
       const timer = setTimeout(() => {
         slirp.kill();

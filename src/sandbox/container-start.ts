@@ -248,7 +248,7 @@ async function launchContainer(store: ImageStore, record: ContainerRecord, dir: 
         if (join_) await join_.attach(pid);
         else if (request.detach) await attachLiveNetwork(slirp!, { pid, lifetime: sync }, network, dir, () => '');
         else {
-          attached = await attachSandboxNetwork(slirp!, { pid, lifetime: sync }, network, dir);
+          attached = await attachSandboxNetwork(slirp!, { pid, lifetime: sync }, network, dir, (message) => warn(`port auto-forward stopped: ${message}`));
           writePorts(dir, publishedForwards(attached.published));
         }
       } catch (error) {
@@ -257,7 +257,6 @@ async function launchContainer(store: ImageStore, record: ContainerRecord, dir: 
         throw error;
       }
       await new Promise<void>((resolve) => sync.write('g', () => resolve()));
-      await attached?.watchPorts((message) => warn(`port auto-forward stopped: ${message}`));
     }
     sync.destroy();
   }
