@@ -180,7 +180,7 @@ test("stop and rm of a container named like the start of a sandbox's id act on t
     assert.is((await devboxOk(['stop', '-t', '0', name])).stdout, `${name}\n`);
     assert.is((await devboxOk(['inspect', '-f', '{{.State.Status}}', name])).stdout, 'exited\n');
     assert.is((await devboxOk(['rm', '-f', name])).stdout, `${name}\n`);
-    assert.match((await devbox(['inspect', name])).stderr, /no such container/);
+    assert.match((await devbox(['inspect', name])).stderr, /no such object/);
   } finally {
     await devbox(['rm', '-f', name]);
   }
