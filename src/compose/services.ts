@@ -95,7 +95,7 @@ async function waitHealthy(storeRoot: string, id: string, service: string): Prom
 }
 
 /** Starts the services (all, or `names` and what they need): made, kept, or made again when their spec changed. */
-export async function servicesUp(group: ServiceGroup, names: readonly string[] = []): Promise<void> {
+export async function servicesUp(group: ServiceGroup, names: readonly string[] = []): Promise<string[]> {
   const services = selected(group, names);
   const settings = readSettings();
   const store = ImageStore.open(settings.storageRoot);
@@ -151,26 +151,31 @@ export async function servicesUp(group: ServiceGroup, names: readonly string[] =
     started.set(service.name, record.id);
     await startAndSettle(store, record, dir, { detach: true, stdin: 'ignore', detachKeys: [], autoForward: false });
   }
+  return services.map((s) => containerNameOf(group, s.name));
 }
 
 /** Stops the group's running containers; they start again at the next `up`. */
-export async function servicesStop(group: Pick<ServiceGroup, 'project'>, storeRoot = readSettings().storageRoot): Promise<string[]> {
+export async function servicesStop(group: Pick<ServiceGroup, 'project'>): Promise<string[]> {
+  const storeRoot = readSettings().storageRoot;
   const running = serviceContainers(storeRoot, group).filter(isRunning);
   await stopContainers(running.map((c) => c.id));
   return running.map((c) => c.config.name);
 }
 
 /** Removes the group's containers (running ones killed) and its network; named volumes stay, as with `docker compose down`. */
-export async function servicesDown(group: Pick<ServiceGroup, 'project'>, storeRoot = readSettings().storageRoot): Promise<string[]> {
+export async function servicesDown(group: Pick<ServiceGroup, 'project'>, options: { keepNetwork?: boolean } = {}): Promise<string[]> {
+  const storeRoot = readSettings().storageRoot;
   const containers = serviceContainers(storeRoot, group);
   await removeContainers(
     containers.map((c) => c.id),
     true,
   );
-  await withNetworksLock(storeRoot, async () => {
-    const users = networkUsers(storeRoot);
-    for (const network of listNetworks(storeRoot))
-      if (network.labels[FOLDER_LABEL] === group.project && !(users.get(network.name) ?? []).length) deleteNetworkRecord(storeRoot, network);
-  });
+  // The project's live sandbox is on the network too (it is no container, so no record names it there).
+  if (!options.keepNetwork)
+    await withNetworksLock(storeRoot, async () => {
+      const users = networkUsers(storeRoot);
+      for (const network of listNetworks(storeRoot))
+        if (network.labels[FOLDER_LABEL] === group.project && !(users.get(network.name) ?? []).length) deleteNetworkRecord(storeRoot, network);
+    });
   return containers.map((c) => c.config.name);
 }
