@@ -1,10 +1,15 @@
 /** A command written as one string in a Compose file, split into words as Compose does (POSIX shell quoting, no expansion). */
-import { parse } from 'shell-quote';
+import { createRequire } from 'node:module';
 import { DevboxError } from '../util/errors.js';
+
+type ShellQuote = typeof import('shell-quote');
+let shellQuote: ShellQuote | undefined;
 
 export function splitCommand(text: string, where: string): string[] {
   // A function for the environment keeps $VAR as written: Compose interpolated the file already.
-  const parsed = parse(text, (name) => `$${name}`);
+  // Loaded on first use: devbox.json is read on every `devbox shell`, and only a service's command needs it.
+  shellQuote ??= createRequire(import.meta.url)('shell-quote') as ShellQuote;
+  const parsed = shellQuote.parse(text, (name) => `$${name}`);
   return parsed.map((word) => {
     if (typeof word === 'string') return word;
     if ('comment' in word) return `#${word.comment}`;

@@ -6,13 +6,30 @@
  * never dropped, since a service that silently runs differently is worse than one that does not start.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type Pair, type YAMLMap } from 'yaml';
+import type { Alias, Document, LineCounter, Node, Pair, Scalar, YAMLMap, YAMLSeq } from 'yaml';
 import type { HealthOptions } from '../container/options.js';
 import { DevboxError } from '../util/errors.js';
 import { MountSpecError, parseVolumeFlag, type MountSpec } from '../volume/mount-spec.js';
 import { splitCommand } from './command-words.js';
 import { composeProjectName, volumeNameOf, type ServiceBuild, type ServiceSpec } from './service-spec.js';
+
+type Yaml = typeof import('yaml');
+let yamlModule: Yaml | undefined;
+
+/**
+ * The yaml package, loaded on first use (its CommonJS build, synchronously, as config-file.ts loads
+ * jsonc-parser): devcontainer.json is read on every `devbox shell`, and only a Compose project needs YAML.
+ */
+function yaml(): Yaml {
+  yamlModule ??= createRequire(import.meta.url)('yaml') as Yaml;
+  return yamlModule;
+}
+const isAlias = (node: unknown): node is Alias => yaml().isAlias(node);
+const isMap = (node: unknown): node is YAMLMap => yaml().isMap(node);
+const isScalar = (node: unknown): node is Scalar => yaml().isScalar(node);
+const isSeq = (node: unknown): node is YAMLSeq => yaml().isSeq(node);
 
 /** A value in a Compose file, with where it is written. */
 interface Located {
@@ -21,7 +38,7 @@ interface Located {
 }
 
 class ComposeSource {
-  readonly lines = new LineCounter();
+  readonly lines: LineCounter = new (yaml().LineCounter)();
   doc?: Document;
   constructor(
     readonly path: string,
@@ -262,7 +279,7 @@ export interface ComposeModel {
 function readOne(path: string, env: NodeJS.ProcessEnv, model: ComposeModel): void {
   const file = new ComposeSource(path, env);
   if (!existsSync(path)) throw new DevboxError(`${path} does not exist`, { fix: 'dockerComposeFile paths are relative to devcontainer.json' });
-  const doc = parseDocument(readFileSync(path, 'utf8'), { lineCounter: file.lines, prettyErrors: false, uniqueKeys: true, merge: true });
+  const doc = yaml().parseDocument(readFileSync(path, 'utf8'), { lineCounter: file.lines, prettyErrors: false, uniqueKeys: true, merge: true });
   file.doc = doc;
   const [error] = doc.errors;
   if (error) {

@@ -1,11 +1,12 @@
 /**
  * devbox.json's "services" → the ServiceGroup the one runner (compose/services.ts) starts, for repos without a
  * Compose file: each an image or a Dockerfile, with env, volumes, a command, what it depends on and a health
- * command. Named volumes are devbox volumes by the name written, as in devbox.json's own "mounts".
+ * command. Named volumes are the project's own, as in Compose (PROJECT_NAME): two projects made from one
+ * template do not share a database.
  */
 import { dirname, resolve } from 'node:path';
 import { splitCommand } from '../compose/command-words.js';
-import { composeProjectName, type ServiceSpec } from '../compose/service-spec.js';
+import { composeProjectName, volumeNameOf, type ServiceSpec } from '../compose/service-spec.js';
 import { errorAt, type ConfigFile } from './config-file.js';
 import { projectMount, requirePath } from './normalize.js';
 import type { ProjectServices } from './project-config.js';
@@ -37,7 +38,8 @@ function serviceSpec(file: ConfigFile, root: string, group: string, name: string
   const volumes = (json.volumes ?? []).map((volume, index) => {
     const parsed = projectMount(volume, { base: root }, parseVolumeFlag);
     if (!parsed.ok) throw errorAt(file, at('volumes', index), parsed.reason);
-    return parsed.value;
+    const mount = parsed.value;
+    return mount.type === 'volume' && mount.source ? { ...mount, source: volumeNameOf({ name: group }, mount.source) } : mount;
   });
   for (const [index, dependency] of (json.dependsOn ?? []).entries())
     if (dependency === name) throw errorAt(file, at('dependsOn', index), 'names the service itself');

@@ -183,7 +183,7 @@ test('"services": each a ServiceSpec of one group; the sandbox joins their netwo
           env: { POSTGRES_PASSWORD: 'dev' },
           ports: [],
           volumes: [
-            { type: 'volume', source: 'pgdata', target: '/var/lib/postgresql/data', readonly: false },
+            { type: 'volume', source: 'shop_pgdata', target: '/var/lib/postgresql/data', readonly: false },
             { type: 'bind', source: join(root, 'seed'), target: '/seed', readonly: true },
           ],
           health: { none: false, cmd: 'pg_isready', interval: '2s', startInterval: '1s' },
