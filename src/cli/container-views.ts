@@ -3,7 +3,7 @@
  * in docker's shapes and spellings, built from the records (container/records.ts).
  */
 import { type Container, isRunning } from '../container/lookup.js';
-import type { ContainerRecord } from '../container/records.js';
+import { givenBinds, type ContainerRecord } from '../container/records.js';
 import type { PortMapping } from '../network/port-mapping.js';
 import { publishedPorts, readJoinedNetworks } from '../sandbox/containers.js';
 
@@ -95,7 +95,9 @@ export function psItem(container: Container, imageName: string, options: { noTru
       .map(([k, v]) => `${k}=${v}`)
       .join(','),
     // As docker ps: a volume by its name, a bind by its host path.
-    Mounts: config.mounts.map((m) => config.volumes.find((v) => v.destination === m.destination)?.name ?? m.source).join(','),
+    Mounts: givenBinds(config, container.dir)
+      .map((m) => config.volumes.find((v) => v.destination === m.destination)?.name ?? m.source)
+      .join(','),
     Networks: config.network.networks?.map((n) => n.name).join(',') ?? config.network.mode,
     Label: (key: string) => labels[key] ?? '',
   };
@@ -164,7 +166,7 @@ export function inspectContainer(container: Container, imageName: string): Recor
     RestartCount: state.restartCount,
     Driver: config.storage === 'copy' ? 'vfs' : 'overlay',
     Mounts: [
-      ...config.mounts.map((m) => {
+      ...givenBinds(config, container.dir).map((m) => {
         const volume = config.volumes.find((v) => v.destination === m.destination);
         return volume
           ? {
@@ -215,7 +217,7 @@ export function inspectContainer(container: Container, imageName: string): Recor
         : {}),
     },
     HostConfig: {
-      Binds: config.mounts.map((m) => {
+      Binds: givenBinds(config, container.dir).map((m) => {
         const volume = config.volumes.find((v) => v.destination === m.destination);
         return `${volume && !volume.anonymous ? volume.name : m.source}:${m.destination}${m.readonly ? ':ro' : ''}`;
       }),
@@ -223,7 +225,7 @@ export function inspectContainer(container: Container, imageName: string): Recor
       PortBindings: bindings,
       RestartPolicy: { Name: config.restartPolicy.name, MaximumRetryCount: config.restartPolicy.maximumRetryCount },
       AutoRemove: config.autoRemove,
-      UsernsMode: config.userns === 'keep-id' ? 'keep-id' : '',
+      UsernsMode: config.userns,
       Tmpfs: Object.fromEntries(config.tmpfs.map((t) => [t.destination, t.options.join(',')])),
       Ulimits: config.process.rlimits ?? [],
     },

@@ -29,6 +29,13 @@ export const RUN_OPTION_DEFS: readonly OptionDef[] = [
   { name: 'stop-signal', kind: 'string', helpValue: 'SIGNAL', description: "Signal that stops the container (default: the image's, else SIGTERM)" },
   { name: 'stop-timeout', kind: 'string', helpValue: 'SECONDS', description: 'Seconds stop waits before it kills (default 10)' },
   { name: 'ulimit', kind: 'multiple', helpValue: 'NAME=SOFT[:HARD]', description: 'A resource limit (nofile, nproc, core, stack, …; -1: unlimited)' },
+  {
+    name: 'userns',
+    kind: 'string',
+    helpValue: 'host|keep-id[:uid=N,gid=N]',
+    description:
+      "User namespace: root inside is you (host), or you are yourself and the command's user (keep-id); default: you are yourself, root a subordinate id",
+  },
   { name: 'detach-keys', kind: 'string', helpValue: 'KEYS', description: 'Keys that detach from the container (default ctrl-p,ctrl-q)' },
   { name: 'interactive', char: 'i', kind: 'boolean', description: 'Keep STDIN open' },
   { name: 'tty', char: 't', kind: 'boolean', description: 'Allocate a pseudo-TTY' },
@@ -209,6 +216,7 @@ export function parseRunArgs(argv: readonly string[]): RunOptions {
     stopSignal: str('stop-signal'),
     stopTimeout: str('stop-timeout'),
     ulimits: list('ulimit'),
+    userns: str('userns'),
     rm: values.get('rm') === true,
     interactive: values.get('interactive') === true,
     tty: values.get('tty') === true,

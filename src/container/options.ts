@@ -3,6 +3,7 @@
  * (health check timings), detach keys, labels. Pure functions; each bad value is one usage error.
  */
 import type { HealthConfig } from '../image/oci.js';
+import type { UsernsRequest } from '../userns/idmap.js';
 import { DevboxError } from '../util/errors.js';
 import type { HealthcheckConfig, RestartPolicy } from './records.js';
 
@@ -86,4 +87,20 @@ export function resolveHealthcheck(options: HealthOptions, image: HealthConfig |
     startInterval: duration(options.startInterval, '--health-start-interval') ?? ns(image?.StartInterval) ?? 5_000,
     retries,
   };
+}
+
+/** --userns: "" (the default map), host, keep-id[:uid=N][,gid=N], as podman spells them. */
+export function parseUserns(text: string): UsernsRequest {
+  if (text === '') return { mode: 'default' };
+  if (text === 'host') return { mode: 'host' };
+  const keepId = /^keep-id(?::(.*))?$/.exec(text);
+  if (!keepId) throw usage(`unsupported --userns "${text}"`, 'use host (root inside is you) or keep-id[:uid=N,gid=N] (you are yourself inside)');
+  const request: UsernsRequest & { mode: 'keep-id' } = { mode: 'keep-id' };
+  for (const option of keepId[1] === undefined ? [] : keepId[1].split(',')) {
+    const match = /^(uid|gid)=(\d+)$/.exec(option);
+    if (!match || Number(match[2]) > 0xfffffffe)
+      throw usage(`invalid --userns "${text}": "${option}" is not uid=N or gid=N`, 'e.g. --userns=keep-id:uid=1000,gid=1000');
+    request[match[1] as 'uid' | 'gid'] = Number(match[2]);
+  }
+  return request;
 }

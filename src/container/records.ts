@@ -17,7 +17,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { NameOptions } from '../network/dns.js';
 import type { NetworkAttachment } from '../network/network-name.js';
 import type { PortMapping } from '../network/port-mapping.js';
@@ -63,8 +63,11 @@ export interface HealthcheckConfig {
   retries: number;
 }
 
-/** How devbox maps ids: `root` (container root is the user, as rootless podman's default), `keep-id` (the user is themselves). */
-export type UsernsMode = 'root' | 'keep-id';
+/**
+ * --userns as given: "" (devbox's default map), `host` (root inside is the caller), `keep-id[:uid=N,gid=N]`.
+ * Records of an older devbox say `keep-id` for the default map; `idMapping` is what counts.
+ */
+export type UsernsMode = string;
 
 /** config.json, the container's record: everything needed to start the container again and to show it as docker inspect does. */
 export interface ContainerRecord {
@@ -117,6 +120,11 @@ export interface ContainerRecord {
   idMapping: IdMapping;
   /** Log rotation: a new file once the current one reaches maxSize bytes, keeping maxFiles in all. */
   log: { maxSize: number; maxFiles: number };
+}
+
+/** The binds it was given: without the container's own files devbox binds (keep-id's /etc/passwd and /etc/group). */
+export function givenBinds(record: ContainerRecord, dir: string): BindMount[] {
+  return record.mounts.filter((m) => dirname(m.source) !== dir);
 }
 
 /** The confinement of a container's processes: its record's, or Docker's defaults for a record that has none. */

@@ -4,12 +4,14 @@
  * records written. Nothing is created before everything is validated, and a failure halfway removes what
  * was made, so a refused create leaves no container behind.
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { appendEvent } from '../container/events.js';
 import { findContainer } from '../container/lookup.js';
 import { releaseName, reserveGeneratedName, reserveName, validateName } from '../container/names.js';
-import { parseLabels, parseRestartPolicy, resolveHealthcheck, type HealthOptions } from '../container/options.js';
+import { parseLabels, parseRestartPolicy, parseUserns, resolveHealthcheck, type HealthOptions } from '../container/options.js';
 import { CREATED_STATE, containerDir, newContainerId, writeRecord, writeState, type ContainerRecord } from '../container/records.js';
+import type { BindMount } from '../runtime/spec.js';
 import { readImageFile } from '../image/image-files.js';
 import { parseGroup, parsePasswd, resolveUser } from '../image/passwd.js';
 import type { ImageStore, StoredImage } from '../image/store.js';
@@ -30,6 +32,7 @@ import { checkProcessRequest, containerArgs, containerEnv, containerWorkdir, typ
 import { imageVolumes, resolveMounts } from './mounts.js';
 import type { MountSpec } from '../volume/mount-spec.js';
 import { removeAnonymousVolumes } from './volumes.js';
+import { groupWithUser, invokingUser, passwdWithUser } from './identity.js';
 
 /**
  * --volumes-from: each container's volumes and binds, at its destinations, with `:ro`/`:rw` overriding their
@@ -65,6 +68,17 @@ function checkMapped(mapping: IdMapping, uid: number, gid: number): void {
       ? 'give this user a larger range in /etc/subuid and /etc/subgid'
       : 'add a range for this user to /etc/subuid and /etc/subgid (see "devbox doctor")',
   });
+}
+
+/** keep-id's /etc/passwd and /etc/group: the image's, with an entry for the caller at their ids inside. */
+function keepIdAccounts(mapping: IdMapping, lowerDirs: readonly string[]): { passwd: string; group: string } {
+  const user = invokingUser(mapping, '/bin/sh');
+  return { passwd: passwdWithUser(readImageFile(lowerDirs, 'etc/passwd'), user), group: groupWithUser(readImageFile(lowerDirs, 'etc/group'), user) };
+}
+
+/** Binds of the container's own passwd and group files, kept in its directory (writable, as podman's are). */
+function accountMounts(dir: string, accounts: object): BindMount[] {
+  return Object.keys(accounts).map((file) => ({ source: join(dir, file), destination: `/etc/${file}`, readonly: false }));
 }
 
 /** What `devbox create` takes: docker create's options, as src/cli/run-options.ts parses them. */
@@ -104,6 +118,8 @@ export interface CreateOptions {
   stopTimeout?: string;
   /** --ulimit NAME=SOFT[:HARD] */
   ulimits?: readonly string[];
+  /** --userns: "" (default), host, keep-id[:uid=N,gid=N]. */
+  userns?: string;
 }
 
 export interface CreatedContainer {
@@ -140,7 +156,8 @@ export async function createContainer(store: ImageStore, settings: Settings, opt
   if (!Number.isInteger(stopTimeout) || stopTimeout < -1)
     throw new DevboxError(`--stop-timeout: expected whole seconds, not "${options.stopTimeout}"`, { kind: 'usage' });
   const rlimits = resolveUlimits(options.ulimits ?? []);
-  const { mapping, warning } = resolveIdMapping();
+  const userns = parseUserns(options.userns ?? '');
+  const { mapping, warning } = resolveIdMapping(undefined, userns);
   if (warning) warn(warning);
   const id = newContainerId();
   const hostname = options.hostname ?? id.slice(0, 12);
@@ -158,15 +175,16 @@ export async function createContainer(store: ImageStore, settings: Settings, opt
   const storage = await selectDriver(options.storage ?? settings.storage, store.root, mapping);
   const config = image.config.config ?? {};
   if (options.publishAll) network.publish.push(...exposedPorts(config.ExposedPorts, network));
-  const user = resolveUser(
-    options.user || config.User || '',
-    parsePasswd(readImageFile(lowerDirs, 'etc/passwd')),
-    parseGroup(readImageFile(lowerDirs, 'etc/group')),
-  );
+  // keep-id: the caller, with an /etc/passwd and /etc/group entry, is the command's user (as podman's).
+  const accounts = userns.mode === 'keep-id' ? keepIdAccounts(mapping, lowerDirs) : undefined;
+  const passwd = accounts?.passwd ?? readImageFile(lowerDirs, 'etc/passwd');
+  const group = accounts?.group ?? readImageFile(lowerDirs, 'etc/group');
+  const user = resolveUser(options.user || (accounts ? `${mapping.uid}` : config.User) || '', parsePasswd(passwd), parseGroup(group));
   checkMapped(mapping, user.uid, user.gid);
   const given = [...options.mounts, ...inheritedMounts(store.root, options.volumesFrom, options.mounts)];
   // Volumes are made (and filled from the image) last, once nothing else can refuse the container.
   const mounts = await resolveMounts([...given, ...imageVolumes(config.Volumes, given)], { storeRoot: store.root, mapping, lowerDirs });
+  const dir = containerDir(store.root, id);
   const record: ContainerRecord = {
     version: 1,
     id,
@@ -204,19 +222,19 @@ export async function createContainer(store: ImageStore, settings: Settings, opt
       ...(network.names ? { names: network.names } : {}),
       ...(network.shareWith ? { shareWith: findContainer(store.root, network.shareWith).id } : {}),
     },
-    mounts: mounts.binds,
+    mounts: accounts ? [...accountMounts(dir, accounts), ...mounts.binds] : mounts.binds,
     volumes: mounts.volumes,
     tmpfs: mounts.tmpfs,
     security: options.security,
     storage,
-    userns: 'keep-id',
+    userns: options.userns ?? '',
     idMapping: mapping,
     log: { maxSize: 10_000_000, maxFiles: 3 },
   };
 
-  const dir = containerDir(store.root, id);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   try {
+    if (accounts) for (const file of ['passwd', 'group'] as const) writeFileSync(join(dir, file), accounts[file], { mode: 0o644 });
     record.name = name ?? reserveGeneratedName(store.root, id);
     if (name) reserveName(store.root, name, id);
     writeRecord(dir, record);

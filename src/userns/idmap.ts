@@ -2,10 +2,12 @@
  * User-namespace id maps. devbox uses a keep-id layout (as podman's --userns=keep-id): the caller's uid/gid
  * appear as themselves inside, container root and every other id map to the caller's subordinate range from
  * /etc/subuid and /etc/subgid. Without a subordinate range, a single-id map (container root = the caller).
+ * A container's --userns picks another layout (UsernsRequest).
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
+import { DevboxError } from '../util/errors.js';
 
 export interface IdMapEntry {
   inside: number;
@@ -48,9 +50,10 @@ export function parseSubordinateRanges(text: string, user: string, id: number): 
 
 /**
  * keep-id: container ids 0,1,2… take the subordinate ids in order, except `id` itself, which maps to the
- * caller's own id. With M subordinate ids, container ids [0, M] are mapped (M+1 in all).
+ * caller's own id (`own`: the caller's id on the host, `id` unless keep-id:uid=N moves it). With M subordinate
+ * ids, container ids [0, M] are mapped (M+1 in all).
  */
-export function keepIdMap(id: number, ranges: readonly SubordinateRange[]): IdMapEntry[] {
+export function keepIdMap(id: number, ranges: readonly SubordinateRange[], own = id): IdMapEntry[] {
   const entries: IdMapEntry[] = [];
   let next = 0; // next container id to assign
   let selfMapped = false;
@@ -59,7 +62,7 @@ export function keepIdMap(id: number, ranges: readonly SubordinateRange[]): IdMa
     let left = range.count;
     while (left > 0) {
       if (next === id && !selfMapped) {
-        entries.push({ inside: id, outside: id, count: 1 });
+        entries.push({ inside: id, outside: own, count: 1 });
         selfMapped = true;
         next += 1;
         continue;
@@ -71,8 +74,22 @@ export function keepIdMap(id: number, ranges: readonly SubordinateRange[]): IdMa
       left -= count;
     }
   }
-  if (!selfMapped) entries.push({ inside: id, outside: id, count: 1 });
+  if (!selfMapped) entries.push({ inside: id, outside: own, count: 1 });
   return entries.sort((a, b) => a.inside - b.inside);
+}
+
+/**
+ * Root is the caller, ids 1,2… the subordinate ids in order: the user namespace rootless podman itself runs in
+ * (its --userns=host), where files a container's root writes into a bind mount are the caller's.
+ */
+export function rootIsCallerMap(own: number, ranges: readonly SubordinateRange[]): IdMapEntry[] {
+  const entries: IdMapEntry[] = [{ inside: 0, outside: own, count: 1 }];
+  let next = 1;
+  for (const range of ranges) {
+    entries.push({ inside: next, outside: range.start, count: range.count });
+    next += range.count;
+  }
+  return entries;
 }
 
 /** "inside:outside:count,…", the form the native helper takes. */
@@ -119,32 +136,62 @@ export function freeSubordinateLine(text: string, user: string): string {
   return `${user}:${start}:65536`;
 }
 
+/**
+ * Which map a container asks for (docker and podman's --userns): `default`, devbox's keep-id layout running as
+ * the image's user; `host`, root is the caller (rootless podman's own namespace; the single-id map without
+ * subordinate ids, then without a warning since it was asked for); `keep-id`, the keep-id layout with the
+ * caller at `uid`/`gid` (their own ids unless given), running as them.
+ */
+export type UsernsRequest = { mode: 'default' } | { mode: 'host' } | { mode: 'keep-id'; uid?: number; gid?: number };
+
+const SUBORDINATE_FILES = { subuid: '/etc/subuid', subgid: '/etc/subgid' };
+
 /** Builds the mapping for the calling user from /etc/subuid and /etc/subgid. */
-export function resolveIdMapping(files = { subuid: '/etc/subuid', subgid: '/etc/subgid' }): ResolvedIdMapping {
+export function resolveIdMapping(files = SUBORDINATE_FILES, request: UsernsRequest = { mode: 'default' }): ResolvedIdMapping {
   const uid = process.getuid!();
   const gid = process.getgid!();
   if (uid === 0) {
+    // root needs no subordinate ids: every mode is the identity map, where root is itself.
+    if (request.mode === 'keep-id' && ((request.uid ?? 0) !== 0 || (request.gid ?? 0) !== 0))
+      throw new DevboxError('--userns=keep-id:uid=,gid= is for rootless use: as root, ids inside are already your own', {
+        fix: 'leave uid= and gid= out, or run as an unprivileged user',
+        kind: 'usage',
+      });
     const identity = [{ inside: 0, outside: 0, count: ROOT_RANGE }];
     return { mapping: { uidMap: identity, gidMap: identity, uid, gid, full: true } };
   }
   const name = userInfo().username;
   const uidRanges = parseSubordinateRanges(readOptional(files.subuid), name, uid);
   const gidRanges = parseSubordinateRanges(readOptional(files.subgid), name, uid);
-  if (uidRanges.length && gidRanges.length) {
-    return { mapping: { uidMap: keepIdMap(uid, uidRanges), gidMap: keepIdMap(gid, gidRanges), uid, gid, full: true } };
+  const full = uidRanges.length > 0 && gidRanges.length > 0;
+  if (full && request.mode === 'host') {
+    return { mapping: { uidMap: rootIsCallerMap(uid, uidRanges), gidMap: rootIsCallerMap(gid, gidRanges), uid: 0, gid: 0, full: true } };
+  }
+  if (full) {
+    const [inUid, inGid] = request.mode === 'keep-id' ? [request.uid ?? uid, request.gid ?? gid] : [uid, gid];
+    return {
+      mapping: { uidMap: keepIdMap(inUid, uidRanges, uid), gidMap: keepIdMap(inGid, gidRanges, gid), uid: inUid, gid: inGid, full: true },
+    };
   }
   const missing = [!uidRanges.length && files.subuid, !gidRanges.length && files.subgid].filter(Boolean).join(' and ');
+  const addLine = freeSubordinateLine(`${readOptional(files.subuid)}\n${readOptional(files.subgid)}`, name);
+  if (request.mode === 'keep-id')
+    throw new DevboxError(`--userns=keep-id needs subordinate ids (root inside is another id than you), and ${name} has none in ${missing}`, {
+      fix: `add "${addLine}" to /etc/subuid and /etc/subgid, or use --userns=host, where root inside is you`,
+    });
+  const single: IdMapping = {
+    uidMap: [{ inside: 0, outside: uid, count: 1 }],
+    gidMap: [{ inside: 0, outside: gid, count: 1 }],
+    uid: 0,
+    gid: 0,
+    full: false,
+  };
+  if (request.mode === 'host') return { mapping: single };
   return {
-    mapping: {
-      uidMap: [{ inside: 0, outside: uid, count: 1 }],
-      gidMap: [{ inside: 0, outside: gid, count: 1 }],
-      uid: 0,
-      gid: 0,
-      full: false,
-    },
+    mapping: single,
     warning:
       `no subordinate ids for ${name} in ${missing}: running with a single-id map (only root exists inside, without supplementary groups); ` +
-      `for full images add "${freeSubordinateLine(`${readOptional(files.subuid)}\n${readOptional(files.subgid)}`, name)}" to /etc/subuid and /etc/subgid`,
+      `for full images add "${addLine}" to /etc/subuid and /etc/subgid`,
   };
 }
 

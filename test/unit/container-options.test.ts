@@ -1,6 +1,6 @@
 import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
-import { parseDetachKeys, parseDuration, parseRestartPolicy, resolveHealthcheck } from '../../src/container/options.js';
+import { parseDetachKeys, parseDuration, parseRestartPolicy, parseUserns, resolveHealthcheck } from '../../src/container/options.js';
 import { parseLogText } from '../../src/container/logs.js';
 import { freeSubordinateLine } from '../../src/userns/idmap.js';
 
@@ -46,6 +46,15 @@ test('k8s-file log lines: streams kept apart, parts joined to the line they cont
 test('the suggested subordinate range starts past every range already given out', () => {
   assert.is(freeSubordinateLine('alice:100000:65536\nbob:165536:65536\n', 'carol'), 'carol:231072:65536');
   assert.is(freeSubordinateLine('', 'carol'), 'carol:100000:65536');
+});
+
+test('--userns as podman spells it: host, keep-id with uid= and gid=; anything else is refused', () => {
+  assert.equal(parseUserns(''), { mode: 'default' });
+  assert.equal(parseUserns('host'), { mode: 'host' });
+  assert.equal(parseUserns('keep-id'), { mode: 'keep-id' });
+  assert.equal(parseUserns('keep-id:uid=1000,gid=100'), { mode: 'keep-id', uid: 1000, gid: 100 });
+  assert.throws(() => parseUserns('auto'), /unsupported --userns "auto"/);
+  for (const bad of ['keep-id:', 'keep-id:uid=', 'keep-id:size=5', 'keep-id:uid=99999999999']) assert.throws(() => parseUserns(bad), /invalid --userns/);
 });
 
 test.run();

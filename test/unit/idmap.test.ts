@@ -1,9 +1,9 @@
 import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { formatIdMap, hostIdFor, keepIdMap, parseSubordinateRanges, resolveIdMapping } from '../../src/userns/idmap.js';
+import { formatIdMap, hostIdFor, keepIdMap, parseSubordinateRanges, resolveIdMapping, rootIsCallerMap } from '../../src/userns/idmap.js';
 
 test('subordinate ranges are found by user name or uid, comments and malformed lines skipped', () => {
   const text = '# comment\nalice:100000:65536\nbob:200000:65536\n1001:300000:10\nalice:oops:1\n';
@@ -62,6 +62,44 @@ test('without a subordinate range: a single-id map (root inside is the caller) a
     assert.match(warning!, /no subordinate ids for .* in .*subuid and .*subgid: running with a single-id map/);
     // Past someone-else's range: the line suggested collides with no other user's.
     assert.match(warning!, /add ".*:165536:65536" to \/etc\/subuid and \/etc\/subgid/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('keep-id:uid=N puts the caller at N; the ids below N take the first subordinate ids', () => {
+  const map = keepIdMap(1000, [{ start: 100000, count: 65536 }], 1234);
+  assert.is(formatIdMap(map), '0:100000:1000,1000:1234:1,1001:101000:64536');
+});
+
+test('host: root is the caller, ids from 1 take the subordinate ranges in order', () => {
+  const map = rootIsCallerMap(1234, [
+    { start: 100000, count: 10 },
+    { start: 200000, count: 5 },
+  ]);
+  assert.is(formatIdMap(map), '0:1234:1,1:100000:10,11:200000:5');
+});
+
+test('--userns modes from the subordinate files: host and keep-id maps, keep-id refused without ranges', () => {
+  if (process.getuid!() === 0) return; // root: the identity map whatever the mode (the integration suite checks it)
+  const dir = mkdtempSync(join(tmpdir(), 'devbox-subid-'));
+  const { username } = userInfo();
+  const [uid, gid] = [process.getuid!(), process.getgid!()];
+  try {
+    const files = { subuid: join(dir, 'subuid'), subgid: join(dir, 'subgid') };
+    writeFileSync(files.subuid, `${username}:100000:65536\n`);
+    writeFileSync(files.subgid, `${username}:100000:65536\n`);
+    const host = resolveIdMapping(files, { mode: 'host' });
+    assert.is(formatIdMap(host.mapping.uidMap), `0:${uid}:1,1:100000:65536`);
+    assert.equal([host.mapping.uid, host.mapping.gid, host.mapping.full], [0, 0, true]);
+    const keep = resolveIdMapping(files, { mode: 'keep-id', uid: 42, gid: 43 });
+    assert.is(hostIdFor(keep.mapping.uidMap, 42), uid);
+    assert.is(hostIdFor(keep.mapping.gidMap, 43), gid);
+    assert.equal([keep.mapping.uid, keep.mapping.gid], [42, 43]);
+    writeFileSync(files.subgid, '');
+    const single = resolveIdMapping(files, { mode: 'host' });
+    assert.equal([formatIdMap(single.mapping.uidMap), single.mapping.full, single.warning], [`0:${uid}:1`, false, undefined]);
+    assert.throws(() => resolveIdMapping(files, { mode: 'keep-id' }), /--userns=keep-id needs subordinate ids/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

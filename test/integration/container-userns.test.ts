@@ -1,0 +1,108 @@
+/**
+ * --userns for real, as the user running the suite: the id map each mode gives (read from /proc/self/uid_map
+ * inside), who the command runs as, who owns on the host what it writes into a bind mount, what inspect and
+ * exec see, and bad values refused before anything is made. The assertions follow the caller: root (every
+ * map is the identity), a user with subordinate ids, or a user without them (run the suite as such a user).
+ */
+import * as assert from 'uvu/assert';
+import { chmodSync, statSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { join } from 'node:path';
+import { devbox, devboxOk } from '../helpers/cli.js';
+import { assertOneLineFailure } from '../helpers/errors.js';
+import { importBusybox, testDir } from '../helpers/images.js';
+import { test } from '../helpers/test.js';
+import { resolveIdMapping } from '../../src/userns/idmap.js';
+
+const IMAGE = 'userns-busybox:latest';
+const uid = process.getuid!();
+const gid = process.getgid!();
+const root = uid === 0;
+const subordinate = resolveIdMapping().mapping.full;
+const started: string[] = [];
+
+/** uid_map inside as "inside:outside:count" entries, and the command's uid and gid. */
+async function inside(userns: string[], extra: string[] = []): Promise<{ map: string[]; uid: number; gid: number; name: string }> {
+  const out = await devboxOk(['run', '--rm', ...userns, ...extra, IMAGE, 'sh', '-c', 'id -u; id -g; id -un; cat /proc/self/uid_map']);
+  const [u, g, name, ...map] = out.stdout.trim().split('\n');
+  return { uid: Number(u), gid: Number(g), name, map: map.map((l) => l.trim().split(/\s+/).join(':')) };
+}
+
+test.before(async () => {
+  await importBusybox(IMAGE);
+});
+
+test.after(async () => {
+  for (const id of started) await devbox(['rm', '-f', id]);
+});
+
+test('the default map: root inside, the caller as themselves (root: the identity map)', async () => {
+  const got = await inside([]);
+  assert.is(got.uid, 0);
+  if (root) assert.equal(got.map, ['0:0:65536']);
+  else if (subordinate) assert.ok(got.map.includes(`${uid}:${uid}:1`), got.map.join(' '));
+  else assert.equal(got.map, [`0:${uid}:1`]);
+});
+
+test('--userns=host: root inside is the caller, then the subordinate ids; no warning without them', async () => {
+  const result = await devboxOk(['run', '--rm', '--userns=host', IMAGE, 'sh', '-c', 'id -u; head -n 1 /proc/self/uid_map']);
+  assert.is(result.stderr, '');
+  const [u, first] = result.stdout.trim().split('\n');
+  assert.is(Number(u), 0);
+  assert.is(first.trim().split(/\s+/).join(':'), root ? '0:0:65536' : `0:${uid}:1`);
+});
+
+test('--userns=keep-id: runs as the caller, known to /etc/passwd by name; uid=N,gid=N moves them', async () => {
+  if (!root && !subordinate) {
+    const before = (await devboxOk(['ps', '-a', '-q', '--no-trunc'])).stdout;
+    assertOneLineFailure(await devbox(['run', '--rm', '--userns=keep-id', IMAGE, 'true']), /^devbox: --userns=keep-id needs subordinate ids/, 125);
+    assert.is((await devboxOk(['ps', '-a', '-q', '--no-trunc'])).stdout, before);
+    return;
+  }
+  const self = await inside(['--userns=keep-id']);
+  assert.equal([self.uid, self.gid, self.name], [uid, gid, userInfo().username]);
+  if (root) return; // as root the ids inside are already the caller's: uid= and gid= are refused (below)
+  const moved = await inside(['--userns=keep-id:uid=1000,gid=1000']);
+  assert.equal([moved.uid, moved.gid, moved.name], [1000, 1000, userInfo().username]);
+  assert.ok(moved.map.includes(`1000:${uid}:1`), moved.map.join(' '));
+  // --user still wins, as with podman.
+  assert.is((await inside(['--userns=keep-id'], ['-u', '0'])).uid, 0);
+});
+
+test('what the command writes into a bind mount as root (host) or as itself (keep-id) is the caller’s on the host', async () => {
+  const dir = await testDir('userns-bind');
+  chmodSync(dir, 0o777); // the default map's root (a subordinate id) may write too: its file is not the caller's
+  const modes = root || subordinate ? ['host', 'keep-id'] : ['host'];
+  for (const mode of modes) {
+    await devboxOk(['run', '--rm', `--userns=${mode}`, '-v', `${dir}:/data`, IMAGE, 'touch', `/data/${mode}`]);
+    const st = statSync(join(dir, mode));
+    assert.equal([st.uid, st.gid], [uid, gid], mode);
+  }
+  if (subordinate && !root) {
+    await devboxOk(['run', '--rm', '-v', `${dir}:/data`, IMAGE, 'touch', '/data/default']);
+    assert.is.not(statSync(join(dir, 'default')).uid, uid);
+  }
+});
+
+test('a detached container keeps its map: exec runs as its user, inspect shows the mode', async () => {
+  const mode = root || subordinate ? 'keep-id' : 'host';
+  const id = (await devboxOk(['run', '-d', `--userns=${mode}`, IMAGE, 'sleep', '300'])).stdout.trim();
+  started.push(id);
+  assert.is((await devboxOk(['exec', id, 'id', '-u'])).stdout.trim(), String(mode === 'keep-id' ? uid : 0));
+  assert.is((await devboxOk(['inspect', '-f', '{{.HostConfig.UsernsMode}}', id])).stdout.trim(), mode);
+  // keep-id's own /etc/passwd is no mount the user gave.
+  assert.equal(JSON.parse((await devboxOk(['inspect', '-f', '{{json .Mounts}}', id])).stdout), []);
+});
+
+test('bad --userns values: one line, status 125, no container made', async () => {
+  const before = (await devboxOk(['ps', '-a', '-q', '--no-trunc'])).stdout;
+  const cases: [string, RegExp][] = [
+    ['private-ish', /^devbox: unsupported --userns "private-ish"/],
+    ['keep-id:uid=x', /^devbox: invalid --userns "keep-id:uid=x": "uid=x" is not uid=N or gid=N/],
+  ];
+  if (root) cases.push(['keep-id:uid=1000', /^devbox: --userns=keep-id:uid=,gid= is for rootless use/]);
+  for (const [value, message] of cases) assertOneLineFailure(await devbox(['run', '-d', `--userns=${value}`, IMAGE, 'true']), message, 125);
+  assert.is((await devboxOk(['ps', '-a', '-q', '--no-trunc'])).stdout, before);
+});
+
+test.run();
