@@ -2,8 +2,8 @@
  * Running a project's services (services.ts is their one owner: Compose files and devbox.json's "services" both
  * come here): one devbox network for the project, each service a detached devbox container on it, named
  * NAME-SERVICE-1 and answering to the service's name, started after what it depends on. A container is kept
- * across `up`s while its service is unchanged (a hash of the spec, in a label) and made again when it changed,
- * as `docker compose up` does. The containers carry Compose's labels, so `devbox ps --filter` finds them too.
+ * across `up`s while its service is unchanged (a hash of the spec, in a label, and its image) and made again
+ * when it changed, as `docker compose up` does. The containers carry Compose's labels, so `devbox ps --filter` finds them too.
  */
 import { createHash } from 'node:crypto';
 import { currentState, isRunning, listContainers, loadContainer, type Container } from '../container/lookup.js';
@@ -63,8 +63,12 @@ async function ensureNetwork(storeRoot: string, group: ServiceGroup): Promise<st
   return name;
 }
 
-async function ensureImage(store: ImageStore, service: ServiceSpec): Promise<void> {
-  if (!service.build || store.find(service.image)) return;
+/**
+ * A service with `build` is built at every `up`, as the sandbox's own environment is: the step cache makes an
+ * unchanged one quick, and a changed Dockerfile or context gives a new image, so the container is made again.
+ */
+async function buildImageOf(service: ServiceSpec): Promise<void> {
+  if (!service.build) return;
   const { buildImage } = await import('../builder/builder.js');
   await buildImage({
     context: service.build.context,
@@ -110,7 +114,10 @@ export async function servicesUp(group: ServiceGroup, names: readonly string[] =
       throw new DevboxError(`container name ${name} is taken by a container that is not a service of ${group.project}`, {
         fix: `remove it (devbox rm -f ${name}), or set "name:" in ${group.file}`,
       });
-    if (existing && existing.config.labels[HASH_LABEL] !== hash) {
+    await buildImageOf(service);
+    // A changed spec, or an image rebuilt or pulled again under the same name, makes the container again.
+    const image = store.find(service.image)?.id;
+    if (existing && (existing.config.labels[HASH_LABEL] !== hash || (image !== undefined && existing.config.image !== image))) {
       await removeContainers([existing.id], true);
       existing = undefined;
     }
@@ -124,7 +131,6 @@ export async function servicesUp(group: ServiceGroup, names: readonly string[] =
         await startAndSettle(store, existing.config, existing.dir, { detach: true, stdin: 'ignore', detachKeys: [], autoForward: false });
       continue;
     }
-    await ensureImage(store, service);
     const { record, dir } = await createContainer(store, settings, {
       name,
       rm: false,
