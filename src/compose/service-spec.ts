@@ -21,7 +21,7 @@ export interface ServiceSpec {
   image: string;
   build?: ServiceBuild;
   env: Record<string, string>;
-  /** As `devbox run -p` takes them. */
+  /** Published on the host as `devbox run -p` publishes them (TCP: on a devbox network UDP cannot be). */
   ports: string[];
   /** Binds with absolute sources, and named volumes by their full names. */
   volumes: MountSpec[];

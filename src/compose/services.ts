@@ -16,7 +16,6 @@ import { removeContainers, stopContainers } from '../sandbox/container-lifecycle
 import { networkUsers } from '../sandbox/networks-in-use.js';
 import { readSettings } from '../settings/settings.js';
 import { DevboxError } from '../util/errors.js';
-import { warn } from '../util/warn.js';
 import { containerNameOf, networkOf, startOrder, type ServiceGroup, type ServiceSpec } from './service-spec.js';
 
 export const PROJECT_LABEL = 'com.docker.compose.project';
@@ -121,10 +120,6 @@ export async function servicesUp(group: ServiceGroup, names: readonly string[] =
       await removeContainers([existing.id], true);
       existing = undefined;
     }
-    if (service.ports.length)
-      warn(
-        `${group.file}: the ports of service ${service.name} are not published: devbox cannot publish ports of a container on a network yet; reach it as ${service.name} from the project's sandbox`,
-      );
     if (existing) {
       started.set(service.name, existing.id);
       if (!isRunning(existing))
@@ -145,7 +140,8 @@ export async function servicesUp(group: ServiceGroup, names: readonly string[] =
       hostname: service.name,
       network,
       networkAliases: [service.name],
-      publish: [],
+      // On 127.0.0.1 unless an address is given, as devbox run -p (a dev database is for this machine).
+      publish: service.ports,
       pull: 'missing',
       security: resolveSecurity(),
       image: service.image,

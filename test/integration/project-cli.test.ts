@@ -44,7 +44,7 @@ test('an unknown template lists the names and writes nothing', async () => {
   const root = projectDir();
   const r = await devbox(['init', '--template', 'cobol'], { cwd: root });
   assert.is(r.exitCode, 1);
-  assert.is(r.stderr, 'devbox: unknown template "cobol" (choose one of: base, go, java, node, python, rust)\n');
+  assert.is(r.stderr, 'devbox: unknown template "cobol" (choose one of: base, go, java, node, postgres, python, rust)\n');
   assert.not.ok(existsSync(join(root, 'devbox.json')));
 });
 
