@@ -162,7 +162,7 @@ export function projectFromDevcontainerJson(file: ConfigFile, root: string, host
 
   const mounts = normalizeMounts(file, 'mounts', json.mounts as (string | MountObject)[] | undefined, context);
   const workspace = workspaceMount(file, json, root, home);
-  let ports = [...forwardedPorts(json.forwardPorts ?? [], warnings), ...appPorts(file, json.appPort)];
+  const ports = [...forwardedPorts(json.forwardPorts ?? [], warnings), ...appPorts(file, json.appPort)];
   const compose =
     json.dockerComposeFile === undefined ? undefined : composeDevService(file, { ...json, dockerComposeFile: json.dockerComposeFile }, root, hostEnv);
   if (compose) {
@@ -170,11 +170,6 @@ export function projectFromDevcontainerJson(file: ConfigFile, root: string, host
     if (compose.containerUser && !entry.containerUser) entry.containerUser = compose.containerUser;
     mounts.unshift(...compose.mounts);
     warnings.push(...compose.warnings);
-    if (ports.length)
-      warnings.push(
-        `${file.path}: forwardPorts ${ports.map((p) => p.containerPort).join(', ')} not forwarded: the sandbox is on the Compose project's network, where devbox cannot publish ports yet`,
-      );
-    ports = [];
   }
   let network: ProjectConfig['network'] = compose ? 'none' : 'slirp4netns';
   let hostname: string | undefined;

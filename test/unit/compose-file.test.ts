@@ -174,7 +174,7 @@ test('devcontainer.json with dockerComposeFile: the service is the sandbox, the 
   assert.is(config.network, 'none');
   assert.is(config.networkName, `${name}_default`);
   assert.is(config.hostname, 'app');
-  assert.equal(config.ports, []);
+  assert.equal(config.ports, [{ hostPort: 3000, containerPort: 3000, protocol: 'tcp' }]);
   assert.equal(
     config.services?.group.services.map((s) => [s.name, s.dependsOn.map((d) => d.name)]),
     [
@@ -185,7 +185,7 @@ test('devcontainer.json with dockerComposeFile: the service is the sandbox, the 
   );
   assert.equal(config.services?.up, ['db', 'cache']);
   assert.equal(config.services?.files, [join(root, '.devcontainer/compose.yaml'), join(root, '.devcontainer/compose.extra.yaml')]);
-  assert.equal(config.warnings.length, 3, config.warnings.join('\n'));
+  assert.equal(config.warnings.length, 2, config.warnings.join('\n'));
   assert.match(config.warnings.join('\n'), /devbox ignores ports of service app/);
 });
 
