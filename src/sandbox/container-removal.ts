@@ -9,16 +9,18 @@ import { join } from 'node:path';
 import { appendEvent } from '../container/events.js';
 import { releaseName } from '../container/names.js';
 import type { ContainerRecord } from '../container/records.js';
+import { removeContainerCgroup } from '../runtime/cgroups.js';
 import { removeAsNamespaceRoot } from '../storage/remove.js';
 import { removeAnonymousVolumes } from './volumes.js';
 
-export type RemovedContainer = Pick<ContainerRecord, 'id' | 'name' | 'volumes' | 'idMapping'>;
+export type RemovedContainer = Pick<ContainerRecord, 'id' | 'name' | 'volumes' | 'idMapping' | 'resources'>;
 
 /** The `destroy` event comes last, whatever happened before it: who waits for it finds the removal done. */
 export async function forgetRemovedContainer(storeRoot: string, record: RemovedContainer, volumes: boolean): Promise<void> {
   try {
     releaseName(storeRoot, record.name, record.id);
     if (volumes) await removeAnonymousVolumes(storeRoot, record);
+    if (record.resources) removeContainerCgroup(record.id);
   } finally {
     appendEvent(storeRoot, { action: 'destroy', id: record.id, name: record.name });
   }

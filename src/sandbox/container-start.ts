@@ -35,6 +35,8 @@ import { attachLiveNetwork } from './live-network.js';
 import type { AutoRemoval } from './auto-remove-worker.js';
 import { removeLeftovers } from './container-removal.js';
 import { assembleRootfs } from './rootfs.js';
+import { deviceBinds } from '../runtime/devices.js';
+import { prepareContainerCgroup } from '../runtime/cgroups.js';
 
 /** Where the supervisor reports "up PID" (and, in the foreground, "detached"). */
 const NOTIFY_FD = 4;
@@ -48,7 +50,7 @@ function autoRemoval(store: ImageStore, record: ContainerRecord): string[] | und
   if (!record.autoRemove) return undefined;
   const removal: AutoRemoval = {
     storeRoot: store.root,
-    container: { id: record.id, name: record.name, volumes: record.volumes, idMapping: record.idMapping },
+    container: { id: record.id, name: record.name, volumes: record.volumes, idMapping: record.idMapping, resources: record.resources },
   };
   return [process.execPath, AUTO_REMOVE_WORKER, JSON.stringify(removal)];
 }
@@ -205,7 +207,7 @@ async function launchContainer(store: ImageStore, record: ContainerRecord, dir: 
   const spec: SandboxSpec = {
     idMapping: join_ ? nestedMapping(join_.outerMapping, record.idMapping) : record.idMapping,
     rootfs: await assembleRootfs(record.storage, record.idMapping, lowerDirs, dir),
-    mounts: [...nameFileMounts(names), ...record.mounts],
+    mounts: [...nameFileMounts(names), ...record.mounts, ...deviceBinds(record.devices)],
     tmpfs: record.tmpfs,
     hostname: record.hostname,
     network: network.mode,
@@ -216,6 +218,7 @@ async function launchContainer(store: ImageStore, record: ContainerRecord, dir: 
     removeAfterExit: record.autoRemove ? dir : undefined,
     security: containerSecurity(record),
     seccompCache: join(store.root, 'seccomp'),
+    cgroup: prepareContainerCgroup(record.id, record.resources),
   };
   const sync = slirp || join_;
   const args = containerArgs(spec, supervision(store, record, dir, request), sync ? SYNC_FD : undefined);
