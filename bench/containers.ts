@@ -87,6 +87,9 @@ try {
   removeDevbox(mine);
   removePodman('idle');
 } finally {
+  // A run cut short leaves its containers running: their supervisors would outlive the store removed below.
+  const left = spawnSync(process.execPath, devbox('ps', '-a', '-q', '--no-trunc'), { env, encoding: 'utf8' }).stdout ?? '';
+  for (const id of left.split('\n').filter(Boolean)) spawnSync(process.execPath, devbox('rm', '-f', id), { stdio: 'ignore', env });
   spawnSync('podman', ['rm', '-a', '-f', '-t', '0'], { stdio: 'ignore', env: podmanEnv });
   spawnSync('podman', ['unshare', 'rm', '-rf', join(work, 'podman-data')], { stdio: 'ignore', env: podmanEnv });
   spawnSync(process.execPath, [new URL('../test/helpers/remove-tree.js', import.meta.url).pathname, work], { stdio: 'inherit' });

@@ -145,8 +145,10 @@ export function containerCgroupPath(support: CgroupSupport, id: string): string 
  * Makes the container's cgroup (again, at every start) and writes its limits; the helper moves pid 1 into it
  * (--cgroup). Undefined where limits cannot be enforced (create warned already).
  */
-export function prepareContainerCgroup(id: string, limits: ResourceLimits | undefined, support = probeCgroups()): string | undefined {
-  if (!limits || !limitControllers(limits).length || limitsUnsupported(limits, support)) return undefined;
+export function prepareContainerCgroup(id: string, limits: ResourceLimits | undefined): string | undefined {
+  if (!limits || !limitControllers(limits).length) return undefined; // no probe on the usual start
+  const support = probeCgroups();
+  if (limitsUnsupported(limits, support)) return undefined;
   const dir = containerCgroupPath(support, id)!;
   try {
     mkdirSync(dir, { recursive: true });

@@ -165,7 +165,7 @@ export async function createContainer(store: ImageStore, settings: Settings, opt
   const rlimits = resolveUlimits(options.ulimits ?? []);
   const devices = resolveDevices(options.devices ?? []);
   const resources = parseLimits(options.limits ?? {});
-  const unenforced = limitsUnsupported(resources, probeCgroups());
+  const unenforced = Object.keys(resources).length ? limitsUnsupported(resources, probeCgroups()) : undefined;
   if (unenforced) warn(unenforced);
   const userns = parseUserns(options.userns ?? '');
   const { mapping, warning } = resolveIdMapping(undefined, userns);
