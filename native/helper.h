@@ -181,6 +181,9 @@ void sync_with_caller (int fd, pid_t child);
 void validate_archive_command (char **command);
 int run_archive (const Options *opts);
 
+/* ports.c */
+int watch_ports_main (int argc, char **argv);
+
 /* fsops.c */
 int fsops_main (int argc, char **argv);
 int remove_tree_at (int parent_fd, const char *name);

@@ -25,6 +25,9 @@ const ENTRIES = {
   run: join(src, 'cli', 'run-main.js'),
   project: join(src, 'cli', 'project-main.js'),
   exec: join(src, 'cli', 'exec-main.js'),
+  ps: join(src, 'cli', 'ps-main.js'),
+  images: join(src, 'cli', 'images-main.js'),
+  version: join(src, 'cli', 'version-main.js'),
 };
 
 /** A relative import specifier from `dir` to `file`. */

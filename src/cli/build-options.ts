@@ -1,16 +1,14 @@
 /**
- * `devbox build` options: one table for the parser (Node's util.parseArgs, which costs nothing to load, so
- * a no-op rebuild does not pay for oclif) and for the help text of the oclif command (commands/build.ts).
+ * `devbox build` options: one table for the parser (option-table.ts, without oclif, so a no-op rebuild does
+ * not pay for loading it) and for the help text of the oclif command (commands/build.ts).
  * Names and meanings are docker build's.
  */
-import { parseArgs } from 'node:util';
 import type { BuildOptions } from '../builder/builder.js';
 import type { ProgressMode } from '../util/progress.js';
 import { hostArchitecture } from '../image/oci.js';
 import { parsePlatform } from '../image/platform.js';
-import { DevboxError } from '../util/errors.js';
 import { warn } from '../util/warn.js';
-import type { OptionDef } from './option-table.js';
+import { optionUsage, parseOptionTable, type OptionDef } from './option-table.js';
 
 export const BUILD_OPTION_DEFS: readonly OptionDef[] = [
   { name: 'tag', char: 't', kind: 'multiple', helpValue: 'NAME[:TAG]', description: 'Name the image (repeatable)' },
@@ -30,6 +28,8 @@ export const BUILD_OPTION_DEFS: readonly OptionDef[] = [
   { name: 'platform', kind: 'string', helpValue: 'OS/ARCH[/VARIANT]', description: "Accepted for docker's sake: devbox builds for the host's platform" },
 ];
 
+const usage = (message: string) => optionUsage('build', message);
+
 /** `--platform`: checked, and a warning when it names another platform than the one devbox builds for. */
 function checkPlatform(text: string | undefined): void {
   if (text === undefined) return;
@@ -38,31 +38,9 @@ function checkPlatform(text: string | undefined): void {
   if (`${wanted.os}/${wanted.architecture}` !== host) warn(`--platform=${text} ignored: devbox builds for ${host}`);
 }
 
-function usage(message: string): DevboxError {
-  return new DevboxError(message, { fix: 'see "devbox build --help"', kind: 'usage' });
-}
-
 export function parseBuildArgs(argv: readonly string[]): BuildOptions {
-  const options = Object.fromEntries(
-    BUILD_OPTION_DEFS.map((d) => [
-      d.name,
-      { type: d.kind === 'boolean' ? ('boolean' as const) : ('string' as const), multiple: d.kind === 'multiple', ...(d.char ? { short: d.char } : {}) },
-    ]),
-  );
-  const parse = () => {
-    try {
-      return parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
-    } catch (error) {
-      throw usage((error as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
-    }
-  };
-  const parsed = parse();
-  const values = parsed.values as Record<string, string | string[] | boolean | undefined>;
-  for (const def of BUILD_OPTION_DEFS) {
-    const value = values[def.name];
-    if (def.options && typeof value === 'string' && !def.options.includes(value))
-      throw usage(`--${def.name} must be one of ${def.options.join(', ')}, not "${value}"`);
-  }
+  const parsed = parseOptionTable('build', BUILD_OPTION_DEFS, argv);
+  const values = parsed.values;
   if (parsed.positionals.length !== 1)
     throw usage(
       parsed.positionals.length

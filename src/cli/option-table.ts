@@ -1,7 +1,10 @@
 /**
- * The shape of the option tables that drive both a hot-path parser (without oclif) and the oclif command's
- * help text (help-flags.ts): `devbox run` and `devbox build`.
+ * The option tables that drive both a parser without oclif (Node's util.parseArgs, which costs nothing to
+ * load) and the oclif command's help text (help-flags.ts): `devbox run`, `build`, `ps`, `images`.
  */
+import { parseArgs } from 'node:util';
+import { DevboxError } from '../util/errors.js';
+
 export interface OptionDef {
   name: string;
   char?: string;
@@ -9,4 +12,44 @@ export interface OptionDef {
   description: string;
   helpValue?: string;
   options?: readonly string[];
+}
+
+export type OptionValues = Record<string, string | string[] | boolean | undefined>;
+
+/** A usage error of `devbox COMMAND`, pointing at its help. */
+export function optionUsage(command: string, message: string): DevboxError {
+  return new DevboxError(message, { fix: `see "devbox ${command} --help"`, kind: 'usage' });
+}
+
+/**
+ * Parses argv with the table (options and operands mixed, as oclif takes them); `json`: the command also
+ * takes oclif's --json (enableJsonFlag, which is not in its table). Unknown options and values outside a
+ * def's `options` are one usage line.
+ */
+export function parseOptionTable(
+  command: string,
+  defs: readonly OptionDef[],
+  argv: readonly string[],
+  how: { json?: boolean } = {},
+): { values: OptionValues; positionals: string[] } {
+  const options = Object.fromEntries(
+    defs.map((d) => [
+      d.name,
+      { type: d.kind === 'boolean' ? ('boolean' as const) : ('string' as const), multiple: d.kind === 'multiple', ...(d.char ? { short: d.char } : {}) },
+    ]),
+  );
+  if (how.json) options.json = { type: 'boolean', multiple: false };
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw optionUsage(command, (error as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
+  }
+  const values = parsed.values as OptionValues;
+  for (const def of defs) {
+    const value = values[def.name];
+    if (def.options && typeof value === 'string' && !def.options.includes(value))
+      throw optionUsage(command, `--${def.name} must be one of ${def.options.join(', ')}, not "${value}"`);
+  }
+  return { values, positionals: parsed.positionals };
 }

@@ -1,12 +1,13 @@
 /**
  * A slirp4netns network for one sandbox: slirp4netns attached to its network namespace before anything runs
- * in it, the -p mappings published, and the auto-forward watcher, with every forward reported to the caller
- * (who records them for `devbox ports`). On any failure nothing stays running. `devbox run` keeps both in its
- * own process; a live project sandbox, which outlives the command that starts it, has them detached.
+ * in it, the -p mappings published (the caller records them for `devbox ports`), and the auto-forward
+ * watcher (auto-forward.ts, which records its own). On any failure nothing stays running. A foreground
+ * `devbox run` waits for both; a live project sandbox, which outlives the command that starts it, has them
+ * detached.
  */
+import type { ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
-import type { Slirp4netnsApi } from './api.js';
-import { AutoForwarder } from './auto-forward.js';
+import { startPortWatcher } from './auto-forward.js';
 import { attributesOf, type NetworkOptions, type PortAttributeRules } from './options.js';
 import type { PortMapping } from './port-mapping.js';
 import { publishPorts, type OtherHostPort } from './publish.js';
@@ -68,52 +69,73 @@ export async function startNetwork(
 }
 
 export function publishedForwards(publish: readonly PortMapping[], attributes?: PortAttributeRules): PortForward[] {
-  return publish.map((m) => withLabel({ ...m, origin: 'publish' }, attributes));
+  return labelForwards(
+    publish.map((m) => ({ ...m, origin: 'publish' })),
+    attributes,
+  );
 }
 
-function withLabel(forward: PortForward, attributes: PortAttributeRules | undefined): PortForward {
-  const { label } = attributesOf(forward.containerPort, attributes);
-  return label ? { ...forward, label } : forward;
-}
-
-/** Auto-forward of the sandbox's new listeners; each change is reported with the published forwards first. */
-export function watchForwards(
-  sandbox: { pid: number; api: Slirp4netnsApi },
-  publish: readonly PortMapping[],
-  onChange: (forwards: readonly PortForward[]) => void,
-  onError: (error: unknown) => void,
-  attributes?: PortAttributeRules,
-): AutoForwarder {
-  const published = publishedForwards(publish, attributes);
-  const report = (auto: readonly PortMapping[]) => onChange([...published, ...auto.map((m) => withLabel({ ...m, origin: 'auto' }, attributes))]);
-  const ignore = attributes ? (port: number) => attributesOf(port, attributes).ignore === true : undefined;
-  const forwarder = new AutoForwarder({ pid: sandbox.pid, api: sandbox.api, published: publish, onChange: report, onError, ignore });
-  forwarder.start();
-  return forwarder;
+/** Each forward with the label the project gives its container port, if any. */
+export function labelForwards(forwards: readonly PortForward[], attributes: PortAttributeRules | undefined): PortForward[] {
+  return forwards.map((forward) => {
+    const { label } = attributesOf(forward.containerPort, attributes);
+    return label ? { ...forward, label } : forward;
+  });
 }
 
 export interface SandboxNetwork {
+  /** The -p mappings in place, with the host ports picked for those that had none. */
+  published: PortMapping[];
   /** Once the sandbox has ended: stops watching and waits until slirp4netns is gone. */
   close(): Promise<void>;
 }
 
-/** The network of a sandbox that runs in the foreground: slirp4netns and the watcher end with this process's wait. */
+/**
+ * The network of a sandbox that runs in the foreground: slirp4netns and the watcher end with this process's
+ * wait. `onError`: the watcher stopped with this line (the sandbox runs on without auto-forward).
+ */
 export async function attachSandboxNetwork(
   setup: Slirp4netnsSetup,
   sandbox: NetworkedSandbox,
   options: NetworkOptions,
   dir: string,
-  onChange: (forwards: readonly PortForward[]) => void,
-  onError: (error: unknown) => void,
+  onError: (message: string) => void,
 ): Promise<SandboxNetwork> {
   const { slirp, published } = await startNetwork(setup, sandbox, options, dir, { detached: false });
-  onChange(publishedForwards(published));
-  const forwarder = options.autoForward ? watchForwards({ pid: sandbox.pid, api: slirp.api }, published, onChange, onError) : undefined;
-  return {
-    async close() {
-      await forwarder?.stop();
-      const timer = setTimeout(() => slirp.kill(), EXIT_GRACE_MS);
+  let watcher: ChildProcess | undefined;
+  let watcherExited = Promise.resolve();
+  if (options.autoForward) {
+    try {
+      watcher = await startPortWatcher(dir, sandbox, published, 'pipe');
+    } catch (error) {
+      slirp.kill();
       await slirp.exited;
+      throw error;
+    }
+    let stderr = '';
+    watcher.stderr!.on('data', (chunk) => (stderr += chunk));
+    watcherExited = new Promise((resolve) =>
+      watcher!.once('exit', (code) => {
+        if (code)
+          onError(
+            stderr
+              .trim()
+              .split('\n')
+              .pop()
+              ?.replace(/^devbox-helper: /, '') || `exit status ${code}`,
+          );
+        resolve();
+      }),
+    );
+  }
+  return {
+    published,
+    async close() {
+      const timer = setTimeout(() => {
+        slirp.kill();
+        watcher?.kill();
+      }, EXIT_GRACE_MS);
+      await Promise.all([slirp.exited, watcherExited]);
       clearTimeout(timer);
     },
   };

@@ -248,3 +248,12 @@ export function containerArgs(spec: SandboxSpec, supervision: Supervision, syncF
   const sandbox = helperArgs(spec, syncFd);
   return [...args, ...sandbox];
 }
+
+/**
+ * Auto-forward for the sandbox whose pid 1 has this host pid, on slirp4netns with its API socket in `dir`
+ * (native/ports.c); `publishedPorts`: container ports published with -p, not forwarded again. The watcher
+ * expects the sandbox's lifetime socket on descriptor 3 and keeps DIR/auto-ports.json.
+ */
+export function watchPortsArgs(dir: string, pid: number, excluded: readonly (number | [number, number])[]): string[] {
+  return ['watch-ports', dir, String(pid), ...excluded.map((p) => (typeof p === 'number' ? String(p) : `${p[0]}-${p[1]}`))];
+}

@@ -4,7 +4,7 @@
  * state.json. In the foreground (`run`, `start -a`) the supervisor is devbox's child and relays its stdio; the
  * detach keys leave it running on its own. Detached (`run -d`, `start`) it outlives devbox from the start.
  */
-import { closeSync, copyFileSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, copyFileSync, openSync, readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,14 +23,14 @@ import {
 } from '../network/dns.js';
 import { requireNetwork } from '../network/networks.js';
 import type { NetworkOptions } from '../network/options.js';
-import { attachSandboxNetwork, prepareSlirp4netns, type SandboxNetwork } from '../network/sandbox-network.js';
+import { attachSandboxNetwork, prepareSlirp4netns, publishedForwards, type SandboxNetwork } from '../network/sandbox-network.js';
 import { readPid, spawnContainerSupervisor, SYNC_FD } from '../runtime/launch.js';
 import { containerArgs, type SandboxSpec, type Supervision } from '../runtime/spec.js';
 import { type IdMapping, nestIdMapping } from '../userns/idmap.js';
-import { DevboxError, describeError } from '../util/errors.js';
+import { DevboxError } from '../util/errors.js';
 import { signalNumber } from '../util/signals.js';
 import { warn } from '../util/warn.js';
-import { nameFileMounts, writeJoinedNetworks, writeNameFiles, writePorts } from './containers.js';
+import { clearStartRecords, nameFileMounts, writeJoinedNetworks, writeNameFiles, writePorts } from './containers.js';
 import { attachLiveNetwork } from './live-network.js';
 import type { AutoRemoval } from './auto-remove-worker.js';
 import { removeLeftovers } from './container-removal.js';
@@ -202,8 +202,7 @@ async function launchContainer(store: ImageStore, record: ContainerRecord, dir: 
         : undefined;
   const hosts = [...networkHostsEntries(network, record.hostname), ...extraHostsEntries(given?.extraHosts ?? [])];
   const names = writeNameFiles(dir, record.hostname, hosts, resolvConf);
-  // The forwards and addresses of an earlier start.
-  for (const file of ['ports.json', 'networks.json']) rmSync(join(dir, file), { force: true });
+  clearStartRecords(dir);
   const spec: SandboxSpec = {
     idMapping: join_ ? nestedMapping(join_.outerMapping, record.idMapping) : record.idMapping,
     rootfs: await assembleRootfs(record.storage, record.idMapping, lowerDirs, dir),
@@ -238,15 +237,10 @@ async function launchContainer(store: ImageStore, record: ContainerRecord, dir: 
       try {
         if (join_) await join_.attach(pid);
         else if (request.detach) await attachLiveNetwork(slirp!, { pid, lifetime: sync }, network, dir, () => '');
-        else
-          attached = await attachSandboxNetwork(
-            slirp!,
-            { pid, lifetime: sync },
-            network,
-            dir,
-            (forwards) => writePorts(dir, forwards),
-            (error) => warn(`port auto-forward stopped: ${describeError(error)}`),
-          );
+        else {
+          attached = await attachSandboxNetwork(slirp!, { pid, lifetime: sync }, network, dir, (message) => warn(`port auto-forward stopped: ${message}`));
+          writePorts(dir, publishedForwards(attached.published));
+        }
       } catch (error) {
         sync.destroy(); // the helper reads end of file and ends: nothing was started
         await exit;

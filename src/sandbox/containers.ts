@@ -1,12 +1,17 @@
 /**
  * Files of a container's or a live sandbox's directory that its sandbox sees: the files bound over
- * /etc/hosts, /etc/hostname (and /etc/resolv.conf with slirp4netns), and ports.json, its port forwards for
- * `devbox ports`. The container's records are src/container/'s.
+ * /etc/hosts, /etc/hostname (and /etc/resolv.conf with slirp4netns), and its port forwards for `devbox ports`:
+ * ports.json, the published ones (written when it starts), and auto-ports.json, the auto-forwarded ones (kept
+ * by the port watcher while it runs, network/auto-forward.ts), labelled by port-attributes.json (a project's
+ * portsAttributes); and networks.json, where it is on each devbox network it joined. The container's records
+ * are src/container/'s.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { AUTO_PORTS_FILE } from '../network/auto-forward.js';
+import type { PortAttributeRules } from '../network/options.js';
 import type { PortMapping } from '../network/port-mapping.js';
-import type { PortForward } from '../network/sandbox-network.js';
+import { labelForwards, type PortForward } from '../network/sandbox-network.js';
 import type { BindMount } from '../runtime/spec.js';
 import { writeFileAtomicSync } from '../util/atomic-write.js';
 import { DevboxError, describeError } from '../util/errors.js';
@@ -48,19 +53,40 @@ function writeJson(path: string, value: unknown): void {
   writeFileAtomicSync(path, JSON.stringify(value), { durable: false });
 }
 
-/** `dir`: a container's or a live sandbox's directory. */
+const PUBLISHED_PORTS_FILE = 'ports.json';
+
+/** The published forwards; `dir`: a container's or a live sandbox's directory. */
 export function writePorts(dir: string, forwards: readonly PortForward[]): void {
-  writeJson(join(dir, 'ports.json'), forwards);
+  writeJson(join(dir, PUBLISHED_PORTS_FILE), forwards);
 }
 
-/** The forwards of the container in `dir`; none when it has no network of its own. */
-export function readPorts(dir: string): PortForward[] {
+const PORT_ATTRIBUTES_FILE = 'port-attributes.json';
+
+/** What the project says of its ports, for the labels of the forwards the watcher finds. */
+export function writePortAttributes(dir: string, attributes: PortAttributeRules): void {
+  writeJson(join(dir, PORT_ATTRIBUTES_FILE), attributes);
+}
+
+const JOINED_NETWORKS_FILE = 'networks.json';
+
+/** Forgets the forwards and network addresses of an earlier start. */
+export function clearStartRecords(dir: string): void {
+  for (const file of [PUBLISHED_PORTS_FILE, AUTO_PORTS_FILE, PORT_ATTRIBUTES_FILE, JOINED_NETWORKS_FILE]) rmSync(join(dir, file), { force: true });
+}
+
+function readJson<T>(dir: string, file: string): T | undefined {
   try {
-    return JSON.parse(readFileSync(join(dir, 'ports.json'), 'utf8')) as PortForward[];
+    return JSON.parse(readFileSync(join(dir, file), 'utf8')) as T;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new DevboxError(`cannot read the ports of the container in ${dir}: ${describeError(error)}`);
   }
+}
+
+/** The forwards of the container in `dir`, published first; none when it has no network of its own. */
+export function readPorts(dir: string): PortForward[] {
+  const auto = labelForwards(readJson<PortForward[]>(dir, AUTO_PORTS_FILE) ?? [], readJson<PortAttributeRules>(dir, PORT_ATTRIBUTES_FILE));
+  return [...(readJson<PortForward[]>(dir, PUBLISHED_PORTS_FILE) ?? []), ...auto];
 }
 
 /**
@@ -78,12 +104,12 @@ export function publishedPorts(dir: string, running: boolean, publish: readonly 
 export type JoinedNetworks = Record<string, { address: string; gateway: string; prefix: number }>;
 
 export function writeJoinedNetworks(dir: string, joined: JoinedNetworks): void {
-  writeJson(join(dir, 'networks.json'), joined);
+  writeJson(join(dir, JOINED_NETWORKS_FILE), joined);
 }
 
 export function readJoinedNetworks(dir: string): JoinedNetworks {
   try {
-    return JSON.parse(readFileSync(join(dir, 'networks.json'), 'utf8')) as JoinedNetworks;
+    return JSON.parse(readFileSync(join(dir, JOINED_NETWORKS_FILE), 'utf8')) as JoinedNetworks;
   } catch {
     return {}; // not on a network, or not started since devbox wrote it
   }

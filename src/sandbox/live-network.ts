@@ -1,12 +1,13 @@
 /**
  * The slirp4netns network of a live project sandbox. The sandbox outlives the devbox command that starts it,
- * so slirp4netns and the auto-forward watcher (port-watcher.ts) are detached; both are handed the sandbox's
- * lifetime socket and end when its pid 1 does, whoever ends it (devbox stop, a kill of pid 1 or of its helper).
+ * so slirp4netns and the auto-forward watcher (the helper's watch-ports, network/auto-forward.ts) are
+ * detached; both are handed the sandbox's lifetime socket and end when its pid 1 does, whoever ends it
+ * (devbox stop, a kill of pid 1 or of its helper).
  * Their pids go into the sandbox's state so that stopping it waits until they are gone (their host ports free).
  */
 import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { startPortWatcher } from '../network/auto-forward.js';
 import { bridgeResolvConf, hostResolvConf } from '../network/dns.js';
 import { requireNetwork } from '../network/networks.js';
 import type { NetworkOptions } from '../network/options.js';
@@ -14,12 +15,10 @@ import type { OtherHostPort } from '../network/publish.js';
 import { publishedForwards, startNetwork, type NetworkedSandbox, type Slirp4netnsSetup } from '../network/sandbox-network.js';
 import type { LiveSandboxSpec } from '../runtime/spec.js';
 import { type IdMapping, nestIdMapping } from '../userns/idmap.js';
-import { spawnBeside } from '../util/exec.js';
 import { startTimeOf } from '../util/processes.js';
-import { writeNameFiles, writePorts } from './containers.js';
+import { writeNameFiles, writePortAttributes, writePorts } from './containers.js';
 import type { ProcessRecord } from './live-state.js';
 
-const WATCHER = fileURLToPath(new URL('./port-watcher.js', import.meta.url));
 const WATCHER_LOG = 'port-watcher.log';
 
 function record(pid: number): ProcessRecord {
@@ -37,14 +36,10 @@ export async function attachLiveNetwork(
   const { slirp, published } = await startNetwork(setup, sandbox, options, dir, { detached: true, otherHostPort });
   writePorts(dir, publishedForwards(published, options.portAttributes));
   if (!options.autoForward) return [record(slirp.pid)];
+  if (options.portAttributes) writePortAttributes(dir, options.portAttributes);
   const log = openSync(join(dir, WATCHER_LOG), 'w', 0o600);
   try {
-    const args = [WATCHER, dir, String(sandbox.pid), JSON.stringify(published), ...(options.portAttributes ? [JSON.stringify(options.portAttributes)] : [])];
-    const watcher = await spawnBeside(process.execPath, args, {
-      cwd: dir,
-      stdio: ['ignore', 'ignore', log, sandbox.lifetime],
-      detached: true,
-    });
+    const watcher = await startPortWatcher(dir, sandbox, published, log, options.portAttributes);
     return [record(slirp.pid), record(watcher.pid!)];
   } catch (error) {
     slirp.kill();

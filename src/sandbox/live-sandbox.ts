@@ -4,7 +4,7 @@
  * <store>/sandboxes/<key>/: the writable layer (kept across stop and start until `rm` or a new image), a
  * private home, the files bound over /etc, a log of the helper's messages and state.json while it is up.
  */
-import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { ImageStore, StoredImage } from '../image/store.js';
@@ -21,7 +21,7 @@ import { selectDriver } from '../storage/driver.js';
 import { resolveIdMapping, type IdMapping } from '../userns/idmap.js';
 import { removeAsNamespaceRoot } from '../storage/remove.js';
 import { DevboxError } from '../util/errors.js';
-import { nameFileMounts, writeNameFiles } from './containers.js';
+import { clearStartRecords, nameFileMounts, writeNameFiles } from './containers.js';
 import { groupWithUser, imageAccount, invokingUser, passwdWithUser, type AccountRequest, type SandboxAccounts } from './identity.js';
 import { attachLiveNetwork, type LiveNetworkJoin, withLiveNetwork } from './live-network.js';
 import { resolveMounts } from './mounts.js';
@@ -166,7 +166,7 @@ async function startSandbox(store: ImageStore, request: LiveSandboxRequest, dir:
   // On a devbox network resolv.conf is written when the network is joined (live-network.ts).
   const resolvConf = slirp ? slirpResolvConf(hostResolvConf()) : network.networks?.length ? '' : undefined;
   const names = writeNameFiles(dir, hostname, networkHostsEntries(network, hostname), resolvConf);
-  rmSync(join(dir, 'ports.json'), { force: true }); // the forwards of an earlier start
+  clearStartRecords(dir);
   // An image account keeps the home the image gives it, in the writable layer.
   let home: string | undefined = request.account ? undefined : homedir();
   if (request.home === 'private' && home !== undefined) {

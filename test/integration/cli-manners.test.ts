@@ -4,7 +4,7 @@
  * command of the topic.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -57,6 +57,7 @@ test('--json on every command that lists or inspects prints JSON only', async ()
     [['image', 'inspect', IMAGE], (v) => Array.isArray(v) && (v as unknown[]).length === 1],
     [['system', 'df'], (v) => typeof (v as { images?: { total?: number } }).images?.total === 'number'],
     [['config'], (v) => typeof (v as { path?: string }).path === 'string'],
+    [['version'], (v) => typeof (v as { Client?: { Version?: string } }).Client?.Version === 'string'],
     [['doctor'], (v) => Array.isArray(v) && (v as { name?: string }[]).every((c) => typeof c.name === 'string')],
   ];
   for (const [args, check] of listing) {
@@ -65,6 +66,40 @@ test('--json on every command that lists or inspects prints JSON only', async ()
     assert.not.throws(() => (value = JSON.parse(r.stdout)), `${args.join(' ')} --json: ${r.stdout.slice(0, 200)}`);
     assert.ok(check(value), `${args.join(' ')} --json: ${r.stdout.slice(0, 200)}`);
   }
+});
+
+test('ps and images run without oclif and through it (their aliases) alike; a bad option is one line, status 125', async () => {
+  for (const [direct, viaOclif] of [
+    [['images'], ['image:ls']],
+    [
+      ['ps', '-a', '--format', '{{.Names}} {{.Image}}'],
+      ['container:ps', '-a', '--format', '{{.Names}} {{.Image}}'],
+    ],
+  ]) {
+    const [a, b] = [await devboxOk(direct), await devboxOk(viaOclif)];
+    assert.is(a.stdout, b.stdout, `${direct.join(' ')} and ${viaOclif.join(' ')}`);
+  }
+  assert.match((await devboxOk(['images'])).stdout, /^REPOSITORY\s+TAG\s+IMAGE ID\s+CREATED\s+SIZE\nbusybox\s+latest\s/);
+  for (const [args, line] of [
+    [['ps', '--bogus'], `devbox: Unknown option '--bogus' (see "devbox ps --help")\n`],
+    [['image:ls', '--bogus'], `devbox: Unknown option '--bogus' (see "devbox images --help")\n`],
+    [['images', '--format', 'xml'], 'devbox: --format must be one of table, json, not "xml" (see "devbox images --help")\n'],
+    [['ps', '-n', 'two'], 'devbox: --last takes a whole number, not "two" (see "devbox ps --help")\n'],
+    [['ps', 'extra'], 'devbox: "devbox ps" takes no arguments, not "extra" (see "devbox ps --help")\n'],
+  ] as [string[], string][]) {
+    const r = await devbox(args);
+    assert.equal([r.exitCode, r.stdout, r.stderr], [125, '', line], args.join(' '));
+  }
+});
+
+test("devbox version and --version print package.json's version, as docker version and oclif's line", async () => {
+  const { version } = JSON.parse(readFileSync(fileURLToPath(new URL('../../../package.json', import.meta.url)), 'utf8')) as { version: string };
+  assert.is((await devboxOk(['version', '--format', '{{.Client.Version}}'])).stdout, `${version}\n`);
+  assert.match(
+    (await devboxOk(['version'])).stdout,
+    new RegExp(`^Client: devbox\n Version: +${version.replace(/\./g, '\\.')}\n Node.js: +${process.version}\n`),
+  );
+  assert.is((await devboxOk(['--version'])).stdout, `devbox/${version} ${process.platform}-${process.arch} node-${process.version}\n`);
 });
 
 test('topic help lists every command of the topic', async () => {

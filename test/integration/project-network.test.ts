@@ -62,12 +62,12 @@ async function portsRows(id: string): Promise<string[][]> {
     .sort();
 }
 
-/** The network processes the sandbox recorded: running, and slirp4netns and node (the port watcher). */
+/** The network processes the sandbox recorded: running, and slirp4netns and the helper's port watcher. */
 function networkProcesses(state: SandboxState): ProcessRecord[] {
   const processes = state.network ?? [];
   assert.equal(
     processes.map((p) => readFileSync(`/proc/${p.pid}/stat`, 'utf8').split(' ')[1]),
-    ['(slirp4netns)', '(node)'],
+    ['(slirp4netns)', '(devbox-helper)'],
   );
   assert.ok(processes.every(running));
   return processes;
