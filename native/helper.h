@@ -186,6 +186,8 @@ int watch_ports_main (int argc, char **argv);
 
 /* fsops.c */
 int fsops_main (int argc, char **argv);
+/* forward.c: forward-ports mode, published TCP ports from the host into a sandbox's network namespace. */
+int forward_ports_main (int argc, char **argv);
 int remove_tree_at (int parent_fd, const char *name);
 int remove_path (const char *path);
 

@@ -264,6 +264,8 @@ main (int argc, char **argv)
 {
   if (argc >= 2 && strcmp (argv[1], "fsops") == 0)
     return fsops_main (argc - 2, argv + 2);
+  if (argc >= 2 && strcmp (argv[1], "forward-ports") == 0)
+    return forward_ports_main (argc - 2, argv + 2);
   if (argc >= 2 && strcmp (argv[1], "watch-ports") == 0)
     return watch_ports_main (argc - 2, argv + 2);
   parse_args (argc, argv, &opts);

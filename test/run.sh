@@ -3,7 +3,8 @@
 # - as root (a fresh Debian machine, CI): install what the suites need, create the user "devbox-test" with
 #   subordinate ids, make /dev/fuse usable, build, copy the checkout where that user can read it, run the
 #   suites as that user, then the ones that matter as root too;
-# - as any other user: build and run the suites as yourself (see README for the prerequisites).
+# - as any other user: build and run the suites as yourself, the prerequisites installed through sudo when it
+#   asks no password (else see README).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,7 +12,9 @@ cd "$(dirname "$0")/.."
 TEST_USER=${DEVBOX_TEST_USER:-devbox-test}
 # As root, the machine's packages first: npm ci compiles the helper (package.json's install script), which
 # needs gcc and libseccomp-dev.
-if [ "$(id -u)" = 0 ]; then bash test/setup-machine.sh --tests --create "$TEST_USER"; fi
+if [ "$(id -u)" = 0 ]; then bash test/setup-machine.sh --tests --create "$TEST_USER"
+# A user who may sudo without a password (a developer's own machine) gets them the same way, and subordinate ids.
+elif sudo -n true 2>/dev/null; then sudo bash test/setup-machine.sh --tests "$(id -un)"; fi
 # A fresh clone has no node_modules yet: the test command installs what it builds with.
 [ -x node_modules/.bin/tsc ] || npm ci --no-audit --no-fund
 # Style and layering first: a formatting slip or an import pointing up fails in seconds, not after the suites.

@@ -119,16 +119,21 @@ function resolveNetwork(request: NetworkRequest, settings: Pick<Settings, 'netwo
   if (name || request.network?.startsWith('container:')) {
     if (request.publish?.length && !name)
       throw usage('cannot publish ports with --network container:…', 'publish them on the container whose network it shares');
-    if (request.publish?.length)
+    // On a devbox network TCP ports are published by the helper's forwarder, straight into the container.
+    const publish = (request.publish ?? []).map(parsePortMapping);
+    const udp = publish.find((m) => m.protocol === 'udp');
+    if (udp)
       throw usage(
-        `cannot publish ports on network ${name} yet`,
-        'publish them from a container on slirp4netns, or reach the container by name from another on the network',
+        `cannot publish ${formatPortMapping(udp)} on network ${name}: UDP ports are published on slirp4netns only`,
+        'publish TCP ports, or use --network slirp4netns',
       );
+    const clash = hostPortClash(publish);
+    if (clash) throw usage(clash, 'give each -p its own host port');
     const shareWith = name ? undefined : request.network!.slice('container:'.length);
     if (shareWith === '') throw usage('--network container: needs a container name or id', 'write --network container:NAME');
     return {
       mode: 'none',
-      publish: [],
+      publish,
       autoForward: false,
       allowHostLoopback: false,
       ...(name ? { networks: [{ name: validateNetworkName(name), aliases }] } : { shareWith }),

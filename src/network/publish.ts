@@ -1,9 +1,13 @@
 /**
- * Publishing -p mappings through slirp4netns. slirp4netns only says that its bind failed; devbox looks at
- * the host's socket tables to say why: which process holds the port, or that the port is privileged.
+ * Publishing -p mappings: TCP through the helper's port forwarder (runtime/port-forwarder.ts, spliced into the
+ * sandbox's namespace, several times slirp4netns's throughput), UDP through slirp4netns's API. Neither says
+ * more than that a bind failed; devbox looks at the host's socket tables to say why: which process holds the
+ * port, or that the port is privileged.
  */
 import { createSocket } from 'node:dgram';
 import { type AddressInfo, createServer } from 'node:net';
+import type { Socket } from 'node:net';
+import { HostPortRefused, startPortForwarder, type PortForwarderProcess } from '../runtime/port-forwarder.js';
 import { DevboxError } from '../util/errors.js';
 import { Slirp4netnsApiError, type Slirp4netnsApi } from './api.js';
 import { formatPortMapping, type PortMapping } from './port-mapping.js';
@@ -16,7 +20,7 @@ export type OtherHostPort = (hostPort: number, containerPort: number) => string;
 export const PUBLISH_FLAG: OtherHostPort = (hostPort, containerPort) => `-p ${hostPort}:${containerPort}`;
 
 /** Why the host refused to bind the mapping's host port, as one DevboxError. */
-function hostPortError(m: PortMapping, cause: Slirp4netnsApiError, otherHostPort: OtherHostPort): DevboxError {
+function hostPortError(m: PortMapping, cause: string, otherHostPort: OtherHostPort): DevboxError {
   const where = `${m.hostIp}:${m.hostPort}/${m.protocol}`;
   const other = m.hostPort < 65535 ? m.hostPort + 1 : m.hostPort - 1;
   const fix = `stop it, or publish another host port: ${otherHostPort(other, m.containerPort)}`;
@@ -34,7 +38,7 @@ function hostPortError(m: PortMapping, cause: Slirp4netnsApiError, otherHostPort
       fix: `publish a port from ${start} up, e.g. ${otherHostPort(m.hostPort + 8000, m.containerPort)}`,
     });
   }
-  return new DevboxError(`cannot publish ${formatPortMapping(m)}: slirp4netns: ${cause.message}`, {
+  return new DevboxError(`cannot publish ${formatPortMapping(m)}: ${cause}`, {
     fix: `check that ${m.hostIp} is an address of this host`,
   });
 }
@@ -63,22 +67,75 @@ export function freeHostPort(hostIp: string, protocol: PortMapping['protocol']):
 /** How many free ports are tried for one mapping without a host port before giving up: another process may take one first. */
 const FREE_PORT_TRIES = 5;
 
-/** Publishes every mapping; those without a host port get a free one. Returns the mappings as published. */
-export async function publishPorts(api: Slirp4netnsApi, mappings: readonly PortMapping[], otherHostPort = PUBLISH_FLAG): Promise<PortMapping[]> {
-  const published: PortMapping[] = [];
-  for (const m of mappings) {
-    for (let attempt = 1; ; attempt++) {
-      const mapping = m.hostPort === 0 ? { ...m, hostPort: await freeHostPort(m.hostIp, m.protocol) } : m;
-      try {
-        await api.addHostForward({ protocol: mapping.protocol, hostIp: mapping.hostIp, hostPort: mapping.hostPort, guestPort: mapping.containerPort });
-        published.push(mapping);
-        break;
-      } catch (error) {
-        // Between our probe and slirp4netns's bind another process took the port: pick another.
-        if (m.hostPort === 0 && attempt < FREE_PORT_TRIES && error instanceof Slirp4netnsApiError) continue;
-        throw error instanceof Slirp4netnsApiError ? hostPortError(mapping, error, otherHostPort) : error;
-      }
+/** Where the forwards go: the sandbox (its pid 1 and lifetime socket), its directory, and whether they outlive us. */
+export interface PublishTarget {
+  sandbox: { pid: number; lifetime: Socket };
+  dir: string;
+  detached: boolean;
+  /** slirp4netns's API, for UDP; none on a devbox network, where UDP cannot be published. */
+  api?: Slirp4netnsApi;
+}
+
+export interface Published {
+  /** The mappings as published: those that had no host port have the one picked. */
+  mappings: PortMapping[];
+  /** The TCP forwarder, when there are TCP mappings: it ends with the sandbox. */
+  forwarder?: PortForwarderProcess;
+}
+
+/** The mappings with a free host port picked for those that have none. */
+async function withHostPorts(mappings: readonly PortMapping[]): Promise<PortMapping[]> {
+  const picked: PortMapping[] = [];
+  for (const m of mappings) picked.push(m.hostPort === 0 ? { ...m, hostPort: await freeHostPort(m.hostIp, m.protocol) } : m);
+  return picked;
+}
+
+/** The TCP mappings through one forwarder; a picked port another process took meanwhile is picked again. */
+async function forwardTcp(target: PublishTarget, mappings: readonly PortMapping[], otherHostPort: OtherHostPort): Promise<Published> {
+  for (let attempt = 1; ; attempt++) {
+    const picked = await withHostPorts(mappings);
+    try {
+      const forwarder = await startPortForwarder(target.sandbox, picked, target.dir, target.detached);
+      return { mappings: picked, forwarder };
+    } catch (error) {
+      if (!(error instanceof HostPortRefused)) throw error;
+      const i = picked.findIndex((m) => m.hostPort === error.hostPort && m.hostIp === error.hostIp);
+      if (i >= 0 && mappings[i].hostPort === 0 && attempt < FREE_PORT_TRIES) continue;
+      throw hostPortError(picked[Math.max(i, 0)], error.message, otherHostPort);
     }
   }
-  return published;
+}
+
+/** Publishes every mapping; those without a host port get a free one. On failure nothing stays published. */
+export async function publishPorts(target: PublishTarget, mappings: readonly PortMapping[], otherHostPort = PUBLISH_FLAG): Promise<Published> {
+  const tcp = mappings.filter((m) => m.protocol === 'tcp');
+  const { mappings: tcpPublished, forwarder } = tcp.length ? await forwardTcp(target, tcp, otherHostPort) : { mappings: [] };
+  const udpPublished: PortMapping[] = [];
+  try {
+    for (const m of mappings.filter((m) => m.protocol === 'udp')) udpPublished.push(await forwardUdp(target, m, otherHostPort));
+  } catch (error) {
+    forwarder?.kill();
+    await forwarder?.exited;
+    throw error;
+  }
+  // In the order given.
+  return { mappings: mappings.map((m) => (m.protocol === 'tcp' ? tcpPublished.shift()! : udpPublished.shift()!)), forwarder };
+}
+
+async function forwardUdp(target: PublishTarget, m: PortMapping, otherHostPort: OtherHostPort): Promise<PortMapping> {
+  if (!target.api)
+    throw new DevboxError(`cannot publish ${formatPortMapping(m)}: UDP ports are published through slirp4netns only`, {
+      fix: 'publish TCP ports, or run the container on slirp4netns',
+    });
+  for (let attempt = 1; ; attempt++) {
+    const mapping = m.hostPort === 0 ? { ...m, hostPort: await freeHostPort(m.hostIp, m.protocol) } : m;
+    try {
+      await target.api.addHostForward({ protocol: mapping.protocol, hostIp: mapping.hostIp, hostPort: mapping.hostPort, guestPort: mapping.containerPort });
+      return mapping;
+    } catch (error) {
+      // Between our probe and slirp4netns's bind another process took the port: pick another.
+      if (m.hostPort === 0 && attempt < FREE_PORT_TRIES && error instanceof Slirp4netnsApiError) continue;
+      throw error instanceof Slirp4netnsApiError ? hostPortError(mapping, `slirp4netns: ${error.message}`, otherHostPort) : error;
+    }
+  }
 }

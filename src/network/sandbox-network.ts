@@ -10,6 +10,7 @@ import type { Socket } from 'node:net';
 import { startPortWatcher } from './auto-forward.js';
 import { attributesOf, type NetworkOptions, type PortAttributeRules } from './options.js';
 import type { PortMapping } from './port-mapping.js';
+import type { PortForwarderProcess } from '../runtime/port-forwarder.js';
 import { publishPorts, type OtherHostPort } from './publish.js';
 import { requireSlirp4netns, slirp4netnsFeatures, startSlirp4netns, type Slirp4netnsFeatures, type Slirp4netnsProcess } from './slirp4netns.js';
 
@@ -51,7 +52,7 @@ export async function startNetwork(
   options: Pick<NetworkOptions, 'allowHostLoopback' | 'publish'>,
   dir: string,
   how: { detached: boolean; otherHostPort?: OtherHostPort },
-): Promise<{ slirp: Slirp4netnsProcess; published: PortMapping[] }> {
+): Promise<{ slirp: Slirp4netnsProcess; published: PortMapping[]; forwarder?: PortForwarderProcess }> {
   const slirp = await startSlirp4netns(
     setup.program,
     { pid: sandbox.pid, allowHostLoopback: options.allowHostLoopback, features: setup.features },
@@ -60,7 +61,8 @@ export async function startNetwork(
     how.detached,
   );
   try {
-    return { slirp, published: await publishPorts(slirp.api, options.publish, how.otherHostPort) };
+    const { mappings, forwarder } = await publishPorts({ sandbox, dir, detached: how.detached, api: slirp.api }, options.publish, how.otherHostPort);
+    return { slirp, published: mappings, forwarder };
   } catch (error) {
     slirp.kill();
     await slirp.exited;
@@ -86,7 +88,7 @@ export function labelForwards(forwards: readonly PortForward[], attributes: Port
 export interface SandboxNetwork {
   /** The -p mappings in place, with the host ports picked for those that had none. */
   published: PortMapping[];
-  /** Once the sandbox has ended: stops watching and waits until slirp4netns is gone. */
+  /** Once the sandbox has ended: waits until slirp4netns, the port forwarder and the watcher are gone. */
   close(): Promise<void>;
 }
 
@@ -101,7 +103,7 @@ export async function attachSandboxNetwork(
   dir: string,
   onError: (message: string) => void,
 ): Promise<SandboxNetwork> {
-  const { slirp, published } = await startNetwork(setup, sandbox, options, dir, { detached: false });
+  const { slirp, published, forwarder } = await startNetwork(setup, sandbox, options, dir, { detached: false });
   let watcher: ChildProcess | undefined;
   let watcherExited = Promise.resolve();
   if (options.autoForward) {
@@ -109,7 +111,8 @@ export async function attachSandboxNetwork(
       watcher = await startPortWatcher(dir, sandbox, published, 'pipe');
     } catch (error) {
       slirp.kill();
-      await slirp.exited;
+      forwarder?.kill();
+      await Promise.all([slirp.exited, forwarder?.exited]);
       throw error;
     }
     let stderr = '';
@@ -133,9 +136,10 @@ export async function attachSandboxNetwork(
     async close() {
       const timer = setTimeout(() => {
         slirp.kill();
+        forwarder?.kill();
         watcher?.kill();
       }, EXIT_GRACE_MS);
-      await Promise.all([slirp.exited, watcherExited]);
+      await Promise.all([slirp.exited, forwarder?.exited, watcherExited]);
       clearTimeout(timer);
     },
   };

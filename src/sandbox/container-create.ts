@@ -142,12 +142,13 @@ function exposedPorts(exposed: Record<string, object> | null | undefined, networ
   const ports = Object.keys(exposed ?? {})
     .map(parsePortMapping)
     .filter((e) => !network.publish.some((p) => p.containerPort === e.containerPort && p.protocol === e.protocol));
-  if (ports.length && network.mode !== 'slirp4netns')
-    throw new DevboxError(`cannot publish ports with network "${network.networks?.[0]?.name ?? network.mode}"`, {
+  if (ports.length && network.mode !== 'slirp4netns' && !network.networks?.length)
+    throw new DevboxError(`cannot publish ports with network "${network.shareWith ? 'container:' : network.mode}"`, {
       fix: 'leave -P out, or use --network slirp4netns',
       kind: 'usage',
     });
-  return ports;
+  // On a devbox network only TCP is published (network/options.ts).
+  return network.networks?.length ? ports.filter((p) => p.protocol === 'tcp') : ports;
 }
 
 export async function createContainer(store: ImageStore, settings: Settings, options: CreateOptions): Promise<CreatedContainer> {

@@ -12,29 +12,22 @@ import { eventsLog } from '../container/events.js';
 import { type Container, isRunning, loadContainer } from '../container/lookup.js';
 import { containerSecurity, LOG_FILE, SUPERVISOR_LOG, shortId, type ContainerRecord } from '../container/records.js';
 import type { ImageStore } from '../image/store.js';
-import {
-  bridgeResolvConf,
-  customizesResolver,
-  extraHostsEntries,
-  hostResolvConf,
-  hostResolvConfWith,
-  networkHostsEntries,
-  slirpResolvConf,
-} from '../network/dns.js';
+import { bridgeResolvConf, extraHostsEntries, hostResolvConf } from '../network/dns.js';
 import { requireNetwork } from '../network/networks.js';
 import type { NetworkOptions } from '../network/options.js';
-import { attachSandboxNetwork, prepareSlirp4netns, publishedForwards, type SandboxNetwork } from '../network/sandbox-network.js';
+import { publishPorts } from '../network/publish.js';
+import { attachSandboxNetwork, publishedForwards, type NetworkedSandbox, type SandboxNetwork } from '../network/sandbox-network.js';
 import { readPid, spawnContainerSupervisor, SYNC_FD } from '../runtime/launch.js';
 import { containerArgs, type SandboxSpec, type Supervision } from '../runtime/spec.js';
 import { type IdMapping, nestIdMapping } from '../userns/idmap.js';
 import { DevboxError } from '../util/errors.js';
 import { signalNumber } from '../util/signals.js';
 import { warn } from '../util/warn.js';
-import { clearStartRecords, nameFileMounts, writeJoinedNetworks, writeNameFiles, writePorts } from './containers.js';
+import { nameFileMounts, writeJoinedNetworks, writeNameFiles, writePorts } from './containers.js';
 import { attachLiveNetwork } from './live-network.js';
 import type { AutoRemoval } from './auto-remove-worker.js';
 import { removeLeftovers } from './container-removal.js';
-import { assembleRootfs } from './rootfs.js';
+import { prepareStart } from './start-preparation.js';
 import { deviceBinds } from '../runtime/devices.js';
 import { prepareContainerCgroup } from '../runtime/cgroups.js';
 
@@ -188,24 +181,19 @@ export async function startContainer(store: ImageStore, record: ContainerRecord,
 }
 
 async function launchContainer(store: ImageStore, record: ContainerRecord, dir: string, request: StartRequest, join_?: NetworkJoin): Promise<StartOutcome> {
-  const image = await store.resolve(record.image);
-  const lowerDirs = await store.layerDirs(image, record.idMapping);
   const network: NetworkOptions = { ...record.network, autoForward: request.autoForward && !request.detach };
-  const slirp = network.mode === 'slirp4netns' ? await prepareSlirp4netns(join(store.root, 'slirp4netns.json'), 'run with --network host') : undefined;
-  const given = record.network.names;
-  const resolvConf = slirp
-    ? slirpResolvConf(hostResolvConf(), given)
-    : join_
-      ? '' // written when the network is joined
-      : given && customizesResolver(given)
-        ? hostResolvConfWith(hostResolvConf(), given)
-        : undefined;
-  const hosts = [...networkHostsEntries(network, record.hostname), ...extraHostsEntries(given?.extraHosts ?? [])];
-  const names = writeNameFiles(dir, record.hostname, hosts, resolvConf);
-  clearStartRecords(dir);
+  const { slirp, rootfs, names } = await prepareStart(store, {
+    image: await store.resolve(record.image),
+    dir,
+    mapping: record.idMapping,
+    driver: record.storage,
+    hostname: record.hostname,
+    network,
+    withoutSlirp4netns: 'run with --network host',
+  });
   const spec: SandboxSpec = {
     idMapping: join_ ? nestedMapping(join_.outerMapping, record.idMapping) : record.idMapping,
-    rootfs: await assembleRootfs(record.storage, record.idMapping, lowerDirs, dir),
+    rootfs,
     mounts: [...nameFileMounts(names), ...record.mounts, ...deviceBinds(record.devices)],
     tmpfs: record.tmpfs,
     hostname: record.hostname,
@@ -235,8 +223,10 @@ async function launchContainer(store: ImageStore, record: ContainerRecord, dir: 
     const pid = await readPid(sync);
     if (pid !== undefined) {
       try {
-        if (join_) await join_.attach(pid);
-        else if (request.detach) await attachLiveNetwork(slirp!, { pid, lifetime: sync }, network, dir, () => '');
+        if (join_) {
+          await join_.attach(pid);
+          attached = await publishOnNetwork({ pid, lifetime: sync }, network, dir, request.detach);
+        } else if (request.detach) await attachLiveNetwork(slirp!, { pid, lifetime: sync }, network, dir, () => '');
         else {
           attached = await attachSandboxNetwork(slirp!, { pid, lifetime: sync }, network, dir, (message) => warn(`port auto-forward stopped: ${message}`));
           writePorts(dir, publishedForwards(attached.published));
@@ -267,6 +257,14 @@ async function launchContainer(store: ImageStore, record: ContainerRecord, dir: 
   const status = await exit;
   await attached?.close();
   return { exited: status };
+}
+
+/** -p on a devbox network: TCP only, through the helper's forwarder (no slirp4netns), which ends with the container. */
+async function publishOnNetwork(sandbox: NetworkedSandbox, network: NetworkOptions, dir: string, detached: boolean): Promise<SandboxNetwork | undefined> {
+  if (!network.publish.length) return undefined;
+  const { mappings, forwarder } = await publishPorts({ sandbox, dir, detached }, network.publish);
+  writePorts(dir, publishedForwards(mappings, network.portAttributes));
+  return { published: mappings, close: async () => forwarder?.exited };
 }
 
 /** startContainer, and a --rm container removed when it did not start or has ended in the foreground. */

@@ -1,8 +1,8 @@
 /**
  * The slirp4netns network of a live project sandbox. The sandbox outlives the devbox command that starts it,
- * so slirp4netns and the auto-forward watcher (the helper's watch-ports, network/auto-forward.ts) are
- * detached; both are handed the sandbox's lifetime socket and end when its pid 1 does, whoever ends it
- * (devbox stop, a kill of pid 1 or of its helper).
+ * so slirp4netns, the forwarder of its published TCP ports and the auto-forward watcher (the helper's
+ * watch-ports, network/auto-forward.ts) are detached; all are handed the sandbox's lifetime socket and end
+ * when its pid 1 does, whoever ends it (devbox stop, a kill of pid 1 or of its helper).
  * Their pids go into the sandbox's state so that stopping it waits until they are gone (their host ports free).
  */
 import { closeSync, openSync } from 'node:fs';
@@ -33,17 +33,19 @@ export async function attachLiveNetwork(
   dir: string,
   otherHostPort: OtherHostPort,
 ): Promise<ProcessRecord[]> {
-  const { slirp, published } = await startNetwork(setup, sandbox, options, dir, { detached: true, otherHostPort });
+  const { slirp, published, forwarder } = await startNetwork(setup, sandbox, options, dir, { detached: true, otherHostPort });
   writePorts(dir, publishedForwards(published, options.portAttributes));
-  if (!options.autoForward) return [record(slirp.pid)];
+  const started = [record(slirp.pid), ...(forwarder ? [record(forwarder.pid)] : [])];
+  if (!options.autoForward) return started;
   if (options.portAttributes) writePortAttributes(dir, options.portAttributes);
   const log = openSync(join(dir, WATCHER_LOG), 'w', 0o600);
   try {
     const watcher = await startPortWatcher(dir, sandbox, published, log, options.portAttributes);
-    return [record(slirp.pid), record(watcher.pid!)];
+    return [...started, record(watcher.pid!)];
   } catch (error) {
     slirp.kill();
-    await slirp.exited;
+    forwarder?.kill();
+    await Promise.all([slirp.exited, forwarder?.exited]);
     throw error;
   } finally {
     closeSync(log);

@@ -8,10 +8,9 @@ import { closeSync, existsSync, mkdirSync, openSync, writeFileSync } from 'node:
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { ImageStore, StoredImage } from '../image/store.js';
-import { hostResolvConf, networkHostsEntries, slirpResolvConf } from '../network/dns.js';
 import type { NetworkOptions } from '../network/options.js';
 import type { OtherHostPort } from '../network/publish.js';
-import { EXIT_GRACE_MS, prepareSlirp4netns, type NetworkedSandbox } from '../network/sandbox-network.js';
+import { EXIT_GRACE_MS, type NetworkedSandbox } from '../network/sandbox-network.js';
 import { lastHelperMessage } from '../runtime/helper.js';
 import { startLiveSandbox, type StartingSandbox } from '../runtime/launch.js';
 import { resolveSecurity } from '../runtime/security.js';
@@ -21,14 +20,14 @@ import { selectDriver } from '../storage/driver.js';
 import { resolveIdMapping, type IdMapping } from '../userns/idmap.js';
 import { removeAsNamespaceRoot } from '../storage/remove.js';
 import { DevboxError } from '../util/errors.js';
-import { clearStartRecords, nameFileMounts, writeNameFiles } from './containers.js';
+import { nameFileMounts } from './containers.js';
 import { groupWithUser, imageAccount, invokingUser, passwdWithUser, type AccountRequest, type SandboxAccounts } from './identity.js';
 import { attachLiveNetwork, type LiveNetworkJoin, withLiveNetwork } from './live-network.js';
 import { resolveMounts } from './mounts.js';
 import { isLive, readSandboxState, sandboxDir, writeSandboxState, type LiveSandboxState, type ProcessRecord } from './live-state.js';
 import { DEFAULT_PATH } from '../image/oci.js';
 import { copyImageTree, imageHasFile, readImageFile } from '../image/image-files.js';
-import { assembleRootfs } from './rootfs.js';
+import { prepareStart } from './start-preparation.js';
 import { caBundleMounts } from './ca-bundle.js';
 import { startTimeOf } from '../util/processes.js';
 import { warn } from '../util/warn.js';
@@ -135,8 +134,6 @@ async function startHelper(
 /** Starts the project's sandbox; the caller holds the store lock, so exactly one starts. */
 async function startSandbox(store: ImageStore, request: LiveSandboxRequest, dir: string): Promise<LiveSandboxStart> {
   const network = request.network;
-  const slirp =
-    network.mode === 'slirp4netns' ? await prepareSlirp4netns(join(store.root, 'slirp4netns.json'), request.networkFixes.withoutSlirp4netns) : undefined;
   const { mapping, warning } = resolveIdMapping();
   if (warning) warn(`${warning}`);
   const previous = readSandboxState(dir);
@@ -146,15 +143,6 @@ async function startSandbox(store: ImageStore, request: LiveSandboxRequest, dir:
   }
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const fresh = !existsSync(join(dir, 'upper')) && !existsSync(join(dir, 'rootfs'));
-  const lowerDirs = await store.layerDirs(request.image, mapping);
-  const mounts = await resolveMounts(request.mounts, { storeRoot: store.root, mapping, lowerDirs });
-  const driver = await selectDriver(request.storage, store.root, mapping);
-  const { user, passwd, group } = sandboxAccounts(request, mapping, lowerDirs);
-  const etc = join(dir, 'etc');
-  mkdirSync(etc, { recursive: true });
-  writeFileSync(join(etc, 'passwd'), passwd);
-  writeFileSync(join(etc, 'group'), group);
-  writeFileSync(join(etc, 'bashrc'), BASHRC);
   const hostname =
     request.hostname ??
     (request.name
@@ -163,10 +151,22 @@ async function startSandbox(store: ImageStore, request: LiveSandboxRequest, dir:
       .replace(/^-+|-+$/g, '')
       .slice(0, 63) ||
       'devbox');
-  // On a devbox network resolv.conf is written when the network is joined (live-network.ts).
-  const resolvConf = slirp ? slirpResolvConf(hostResolvConf()) : network.networks?.length ? '' : undefined;
-  const names = writeNameFiles(dir, hostname, networkHostsEntries(network, hostname), resolvConf);
-  clearStartRecords(dir);
+  const { slirp, lowerDirs, rootfs, names } = await prepareStart(store, {
+    image: request.image,
+    dir,
+    mapping,
+    driver: await selectDriver(request.storage, store.root, mapping),
+    hostname,
+    network,
+    withoutSlirp4netns: request.networkFixes.withoutSlirp4netns,
+  });
+  const mounts = await resolveMounts(request.mounts, { storeRoot: store.root, mapping, lowerDirs });
+  const { user, passwd, group } = sandboxAccounts(request, mapping, lowerDirs);
+  const etc = join(dir, 'etc');
+  mkdirSync(etc, { recursive: true });
+  writeFileSync(join(etc, 'passwd'), passwd);
+  writeFileSync(join(etc, 'group'), group);
+  writeFileSync(join(etc, 'bashrc'), BASHRC);
   // An image account keeps the home the image gives it, in the writable layer.
   let home: string | undefined = request.account ? undefined : homedir();
   if (request.home === 'private' && home !== undefined) {
@@ -178,7 +178,7 @@ async function startSandbox(store: ImageStore, request: LiveSandboxRequest, dir:
   }
   const spec: LiveSandboxSpec = {
     idMapping: mapping,
-    rootfs: await assembleRootfs(driver, mapping, lowerDirs, dir),
+    rootfs,
     mounts: [
       { source: join(etc, 'passwd'), destination: '/etc/passwd', readonly: true },
       { source: join(etc, 'group'), destination: '/etc/group', readonly: true },

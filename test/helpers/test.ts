@@ -37,16 +37,59 @@ function said(fn: Callback): Callback {
   };
 }
 
+/** The test running now (uvu runs one at a time), and what of it has failed. */
+let current = { name: '', bodyFailed: false, afterEachFailed: false };
+
+/**
+ * uvu runs the after-each hooks again when a test fails, and a hook that throws there ends the whole suite,
+ * silently. So a failing after-each hook fails its own test (once), and is only reported when the test has
+ * failed already (its body, or a before-each hook, so that its body never ran): the suite's other tests run.
+ */
+function afterEach(fn: Callback): Callback {
+  return async (context) => {
+    try {
+      await fn(context);
+    } catch (error) {
+      if (current.name !== context.__test__ || current.bodyFailed || current.afterEachFailed) {
+        console.error(`the after-each hook of "${context.__test__}" failed too: ${(error as Error)?.stack ?? String(error)}`);
+        return;
+      }
+      current.afterEachFailed = true;
+      throw error;
+    }
+  };
+}
+
 function hook(register: Test['before']): Test['before'] {
   const timedHook = (fn: Callback) => register(said(timed('a hook', fn)));
   timedHook.each = (fn: Callback) => register.each(said(timed('a hook', fn)));
   return timedHook;
 }
 
-export const test: Test = Object.assign((name: string, fn: Callback) => uvuTest(name, timed(`"${name}"`, fn)), {
-  only: (name: string, fn: Callback) => uvuTest.only(name, timed(`"${name}"`, fn)),
+function afterHook(register: Test['after']): Test['after'] {
+  const timedHook = (fn: Callback) => register(said(timed('a hook', fn)));
+  timedHook.each = (fn: Callback) => register.each(afterEach(timed('an after-each hook', fn)));
+  return timedHook;
+}
+
+/** The test's body, remembered as failed when it throws (see afterEach). */
+function body(name: string, fn: Callback): Callback {
+  const run = timed(`"${name}"`, fn);
+  return async (context) => {
+    current = { name: context.__test__, bodyFailed: false, afterEachFailed: false };
+    try {
+      await run(context);
+    } catch (error) {
+      current.bodyFailed = true;
+      throw error;
+    }
+  };
+}
+
+export const test: Test = Object.assign((name: string, fn: Callback) => uvuTest(name, body(name, fn)), {
+  only: (name: string, fn: Callback) => uvuTest.only(name, body(name, fn)),
   skip: uvuTest.skip,
   before: hook(uvuTest.before),
-  after: hook(uvuTest.after),
+  after: afterHook(uvuTest.after),
   run: uvuTest.run,
 });

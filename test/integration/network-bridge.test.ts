@@ -6,6 +6,7 @@
  * kill -9 of a supervisor. All traffic stays on this machine.
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
@@ -14,12 +15,22 @@ import { promisify } from 'node:util';
 import { DEVBOX_BIN, devbox, devboxOk } from '../helpers/cli.js';
 import { startDnsResponder } from '../helpers/dns-responder.js';
 import { testDir } from '../helpers/images.js';
-import { eventually, importNetworkImage } from '../helpers/network.js';
+import { eventually, httpGet, importNetworkImage } from '../helpers/network.js';
+import { assertOneLineFailure } from '../helpers/errors.js';
 import { udpEchoProgram } from '../helpers/udp-echo.js';
 import { startedSince, suiteProcesses, type SuiteProcess } from '../helpers/processes.js';
 import { startTimeOf } from '../../src/util/processes.js';
 
 const IMAGE = 'netbox:latest';
+
+/** True when nothing listens on the host port (127.0.0.1) any more. */
+function portIsFree(port: number): Promise<true | undefined> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(undefined));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
 const execFileAsync = promisify(execFile);
 const networksDir = () => join(process.env.XDG_DATA_HOME!, 'devbox', 'networks');
 const containers: string[] = [];
@@ -36,8 +47,11 @@ async function start(name: string, net: string, script: string, ...options: stri
   await devboxOk(['run', '-d', '--name', name, '--network', net, ...options, IMAGE, 'sh', '-c', script]);
 }
 
+/** Removes the test's containers; one that cannot be removed fails the test, with what rm said. */
 async function removeAll(): Promise<void> {
-  if (containers.length) await devbox(['rm', '-f', ...containers.splice(0)]);
+  if (!containers.length) return;
+  const removed = await devbox(['rm', '-f', ...containers.splice(0)]);
+  if (removed.exitCode !== 0) throw new Error(`devbox rm -f failed (${removed.exitCode}): ${removed.stderr.trim()}`);
 }
 
 /** A shell loop that runs `command` until it succeeds, 10 times at most: a server in another container may not listen yet. */
@@ -69,14 +83,20 @@ test.before.each(() => {
 });
 
 test.after.each(async () => {
-  await removeAll();
-  // Every holder and slirp4netns a test started goes with its last container, with no devbox process watching.
-  await eventually(
-    'the networks to go with their containers',
-    () => (startedSince(before.slirp, 'slirp4netns').length === 0 && holders().length === 0 ? true : undefined),
-    15000,
-  );
-  if (networks.length) await devbox(['network', 'rm', '-f', ...networks.splice(0)]);
+  try {
+    await removeAll();
+    // Every holder and slirp4netns a test started goes with its last container, with no devbox process watching.
+    await eventually(
+      'the networks to go with their containers',
+      () => (startedSince(before.slirp, 'slirp4netns').length === 0 && holders().length === 0 ? true : undefined),
+      15000,
+    ).catch(async (error: Error) => {
+      const ps = await devbox(['ps', '-a', '--format', '{{.Names}} {{.Status}} {{.Networks}}']);
+      throw new Error(`${error.message}; holders: ${JSON.stringify(holders())}; containers: ${ps.stdout.trim().replace(/\n/g, ', ') || 'none'}`);
+    });
+  } finally {
+    if (networks.length) await devbox(['network', 'rm', '-f', ...networks.splice(0)]);
+  }
 });
 
 test('two containers on a network reach each other by name and alias, TCP and UDP; one on another network cannot', async () => {
@@ -140,6 +160,23 @@ test('--internal: no way out, names of the network still resolve', async () => {
   const r = await devboxOk(['run', '--rm', '--network', 'bridge-int', IMAGE, 'sh', '-c', `ip route; ${untilOk('nc -w 2 inner 80 </dev/null')}`]);
   assert.match(r.stdout, /inner-ok/);
   assert.not.match(r.stdout, /^default/m);
+});
+
+test('-p and -P on a network: the host reaches the container through the forwarder, which goes with it; UDP is one line', async () => {
+  await network('bridge-p');
+  await start('webp', 'bridge-p', 'mkdir /srv && echo published-ok >/srv/index.html && exec httpd -f -p 8080 -h /srv', '-p', '127.0.0.1::8080');
+  const line = (await devboxOk(['port', 'webp', '8080/tcp'])).stdout.trim();
+  const hostPort = Number(/^127\.0\.0\.1:(\d+)$/.exec(line)?.[1]);
+  assert.ok(hostPort > 0, line);
+  assert.is(await eventually('the published port to answer', () => httpGet(hostPort)), 'published-ok\n');
+  // Another container on the network still reaches it by name, beside the published port.
+  const byName = await devboxOk(['run', '--rm', '--network', 'bridge-p', IMAGE, 'sh', '-c', untilOk('wget -qO- http://webp:8080/')]);
+  assert.is(byName.stdout, 'published-ok\n');
+  await removeAll();
+  // The forwarder ended with the container: the host port is free again.
+  await eventually('the host port to be free', () => portIsFree(hostPort));
+  const udp = await devbox(['run', '-d', '--network', 'bridge-p', '-p', '5353:53/udp', IMAGE, 'true']);
+  assertOneLineFailure(udp, /cannot publish 127\.0\.0\.1:5353->53\/udp on network bridge-p: UDP ports are published on slirp4netns only/);
 });
 
 test('--network container:NAME shares its localhost; a target that is not running is one line', async () => {

@@ -62,12 +62,15 @@ async function portsRows(id: string): Promise<string[][]> {
     .sort();
 }
 
-/** The network processes the sandbox recorded: running, and slirp4netns and the helper's port watcher. */
+/**
+ * The network processes the sandbox recorded, running: slirp4netns, the helper's forwarder of its published
+ * ports and the helper's port watcher.
+ */
 function networkProcesses(state: SandboxState): ProcessRecord[] {
   const processes = state.network ?? [];
   assert.equal(
     processes.map((p) => readFileSync(`/proc/${p.pid}/stat`, 'utf8').split(' ')[1]),
-    ['(slirp4netns)', '(devbox-helper)'],
+    ['(slirp4netns)', '(devbox-helper)', '(devbox-helper)'],
   );
   assert.ok(processes.every(running));
   return processes;
@@ -169,7 +172,7 @@ test('"network": "none" has only loopback, and no slirp4netns', async () => {
   assert.is(sandboxOf(root).state.network, undefined);
 });
 
-test("devbox stop ends the sandbox's slirp4netns and port watcher and frees its host port", async () => {
+test("devbox stop ends the sandbox's slirp4netns, port forwarder and port watcher and frees its host port", async () => {
   const hostPort = await freePort();
   const root = await project({ ports: [`${hostPort}:8080`] });
   await devboxOk(['run', 'sh', '-c', serve('stopped', 8080)], { cwd: root });
