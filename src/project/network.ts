@@ -35,12 +35,17 @@ export function projectNetwork(
   const file = project.source.path;
   const devboxJson = project.source.format === 'devbox.json';
   const key = devboxJson ? 'ports' : 'forwardPorts';
-  if (project.networkName && project.ports.length) {
-    throw new DevboxError(`${file}: "${key}": cannot publish ports on network ${project.networkName} yet`, {
-      fix: 'leave "ports" out: containers on the network reach the sandbox by its host name',
-    });
+  // On a devbox network TCP ports are published by the helper's forwarder, straight into the sandbox.
+  const udp = project.networkName && project.ports.find((port) => port.protocol === 'udp');
+  if (udp) {
+    throw new DevboxError(
+      `${file}: "${key}": cannot publish ${udp.containerPort}/udp on network ${project.networkName}: UDP ports are published on slirp4netns only`,
+      {
+        fix: 'publish TCP ports, or leave "network" out',
+      },
+    );
   }
-  const publish = project.network === 'slirp4netns' ? project.ports.map((port) => published(port, `${file}: "${key}"`)) : [];
+  const publish = project.network === 'slirp4netns' || project.networkName ? project.ports.map((port) => published(port, `${file}: "${key}"`)) : [];
   const clash = hostPortClash(publish);
   if (clash) throw new DevboxError(`${file}: "${key}": ${clash}`, { fix: 'give each port its own host port' });
   const mapping = (hostPort: number, containerPort: number) => `"ports": ["${hostPort}:${containerPort}"]`;

@@ -11,7 +11,7 @@ import { startPortWatcher } from '../network/auto-forward.js';
 import { bridgeResolvConf, hostResolvConf } from '../network/dns.js';
 import { requireNetwork } from '../network/networks.js';
 import type { NetworkOptions } from '../network/options.js';
-import type { OtherHostPort } from '../network/publish.js';
+import { publishPorts, type OtherHostPort } from '../network/publish.js';
 import { publishedForwards, startNetwork, type NetworkedSandbox, type Slirp4netnsSetup } from '../network/sandbox-network.js';
 import type { LiveSandboxSpec } from '../runtime/spec.js';
 import { type IdMapping, nestIdMapping } from '../userns/idmap.js';
@@ -69,6 +69,7 @@ export async function withLiveNetwork<T>(
   mapping: IdMapping,
   dir: string,
   hostname: string,
+  ports: { options: NetworkOptions; otherHostPort: OtherHostPort },
   start: (join: LiveNetworkJoin) => Promise<T>,
 ): Promise<T> {
   const network = requireNetwork(storeRoot, name);
@@ -80,7 +81,11 @@ export async function withLiveNetwork<T>(
       async attach(sandbox) {
         const given = await attachToNetwork(holder, { pid: sandbox.pid, names: [hostname], upstream: [] });
         writeNameFiles(dir, hostname, [`${given.address}\t${hostname}`], bridgeResolvConf(given.gateway, hostResolvConf()));
-        return [];
+        if (!ports.options.publish.length) return [];
+        // The project's ports: TCP through the helper's forwarder, which ends with the sandbox.
+        const { mappings, forwarder } = await publishPorts({ sandbox, dir, detached: true }, ports.options.publish, ports.otherHostPort);
+        writePorts(dir, publishedForwards(mappings, ports.options.portAttributes));
+        return forwarder ? [record(forwarder.pid)] : [];
       },
     }),
   );

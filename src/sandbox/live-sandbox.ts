@@ -223,7 +223,9 @@ async function startSandbox(store: ImageStore, request: LiveSandboxRequest, dir:
       joined?.attach ?? attach,
     );
   const onNetwork = network.networks?.[0]?.name;
-  const started = onNetwork ? await withLiveNetwork(store.root, onNetwork, mapping, dir, hostname, start) : await start();
+  const started = onNetwork
+    ? await withLiveNetwork(store.root, onNetwork, mapping, dir, hostname, { options: network, otherHostPort: request.networkFixes.otherHostPort }, start)
+    : await start();
   const state = stateOf(started);
   writeSandboxState(dir, state);
   return { state, fresh, started: true };

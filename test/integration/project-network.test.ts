@@ -140,11 +140,12 @@ test("every entry shares the sandbox's network: a second one reaches the first o
   assert.is(await httpGet(port), undefined, 'a listener on loopback inside is not forwarded');
 });
 
-test('"network": NAME joins a devbox network: the sandbox reaches a container by name, the container the sandbox by host name', async () => {
+test('"network": NAME joins a devbox network: the sandbox reaches a container by name, the container the sandbox by host name, the host its "ports"', async () => {
   await devboxOk(['network', 'create', 'project-net']);
   try {
     await devboxOk(['run', '-d', '--name', 'project-db', '--network', 'project-net', IMAGE, 'sh', '-c', 'nc -ll -p 5432 -e echo db-ok']);
-    const root = await project({ network: 'project-net', name: 'app' });
+    const hostPort = await freePort();
+    const root = await project({ network: 'project-net', name: 'app', ports: [`${hostPort}:8000`] });
     const r = await devboxOk(
       [
         'run',
@@ -158,7 +159,9 @@ test('"network": NAME joins a devbox network: the sandbox reaches a container by
     assert.match(r.stdout, /db-ok/);
     const back = await devboxOk(['run', '--rm', '--network', 'project-net', IMAGE, 'sh', '-c', 'printf "GET / HTTP/1.0\\r\\n\\r\\n" | nc -w 2 app 8000']);
     assert.match(back.stdout, /app-ok/);
+    assert.is(await httpGet(hostPort), 'app-ok\n');
     await devboxOk(['stop'], { cwd: root });
+    assert.is(await httpGet(hostPort), undefined, 'the forward ends with the sandbox');
   } finally {
     await devbox(['rm', '-f', 'project-db']);
     await devbox(['network', 'rm', 'project-net']);
