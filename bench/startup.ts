@@ -5,6 +5,8 @@
  * and the masked paths, and the helper alone (no Node.js, a single-id map) with and without them, compiling
  * the filter or loading it from the cache devbox run keeps.
  * The cases take turns; prints the median of each, the devbox/podman ratio and the machine's load.
+ * $DEVBOX_BENCH_BASELINE, the bin/devbox of another build, adds its runs as contenders (its own store): a
+ * change measured against what it changes, in the same rounds.
  * Usage: node dist/bench/startup.js [RUNS]
  */
 import { spawnSync } from 'node:child_process';
@@ -55,6 +57,9 @@ try {
   sh('tar', ['-xf', tarPath, '-C', rootfs]);
 
   sh(process.execPath, [DEVBOX_BIN, 'image', 'import', tarPath, 'bench-busybox'], env);
+  const baseline = process.env.DEVBOX_BENCH_BASELINE;
+  const baselineEnv = { ...process.env, XDG_DATA_HOME: join(work, 'baseline-data'), XDG_CONFIG_HOME: join(work, 'baseline-config') };
+  if (baseline) sh(process.execPath, [baseline, 'image', 'import', tarPath, 'bench-busybox'], baselineEnv);
   const podmanEnv = { ...process.env, XDG_DATA_HOME: join(work, 'podman-data') };
   sh('podman', ['import', tarPath, 'localhost/bench-busybox'], podmanEnv);
   const devboxRun = (name: string, options: string[]): Case => ({
@@ -63,6 +68,17 @@ try {
     args: [DEVBOX_BIN, 'run', '--rm', ...options, 'bench-busybox', 'true'],
     env,
   });
+  const baselineRun = (name: string, options: string[]): Case[] =>
+    baseline
+      ? [
+          {
+            name: `baseline devbox run --rm (${name})`,
+            cmd: process.execPath,
+            args: [baseline, 'run', '--rm', ...options, 'bench-busybox', 'true'],
+            env: baselineEnv,
+          },
+        ]
+      : [];
   const podmanRun = (network: string): Case => ({
     name: `podman run --rm (runc, ${network})`,
     cmd: 'podman',
@@ -84,6 +100,8 @@ try {
     devboxRun('fuse, slirp4netns', ['--storage', 'fuse', '--network', 'slirp4netns']),
     devboxRun('native, host', ['--storage', 'native', '--network', 'host']),
     devboxRun('native, host, unconfined', ['--storage', 'native', '--network', 'host', ...unconfined]),
+    ...baselineRun('native, slirp4netns', ['--storage', 'native', '--network', 'slirp4netns']),
+    ...baselineRun('native, host', ['--storage', 'native', '--network', 'host']),
     helper('default confinement', [...pathSecurityArgs(security), ...processSecurityArgs(security)]),
     helper('default confinement, cached filter', [...pathSecurityArgs(security), ...processSecurityArgs(security, join(work, 'seccomp'))]),
     helper('capabilities only', capabilityArgs(security)),

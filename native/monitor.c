@@ -22,6 +22,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
@@ -159,6 +160,7 @@ detach_caller (Monitor *m)
 {
   m->foreground = false;
   m->caller_input = false;
+  m->detached = true;
   if (m->raw)
     (void) tcsetattr (STDIN_FILENO, TCSAFLUSH, &m->saved_termios);
   m->raw = false;
@@ -434,6 +436,28 @@ run_exit_command (Monitor *m)
     warn_msg ("the exit command %s failed", m->c->exit_command[0]);
 }
 
+/*
+ * A caller still waiting in the foreground does the exit command's work itself, sparing the start of a
+ * process: it is told `exit-command` on the notify socket and answers one byte once done. A caller that has
+ * detached or hangs up instead leaves it to the supervisor.
+ */
+static bool
+caller_runs_exit_command (Monitor *m)
+{
+  static const char line[] = "exit-command\n";
+  if (m->c->detach || m->detached || m->c->notify_fd < 0)
+    return false;
+  if (TEMP_FAILURE_RETRY (send (m->c->notify_fd, line, sizeof line - 1, MSG_NOSIGNAL)) != (ssize_t) (sizeof line - 1))
+    return false;
+  /* The descriptor may be non-blocking (it was made for the caller's event loop). */
+  struct pollfd pfd = { .fd = m->c->notify_fd, .events = POLLIN };
+  while (poll (&pfd, 1, -1) < 0)
+    if (errno != EINTR)
+      return false;
+  char byte;
+  return read_byte (m->c->notify_fd, &byte) == 1;
+}
+
 static int
 finish (Monitor *m)
 {
@@ -464,7 +488,7 @@ finish (Monitor *m)
     remove_container_dir (m);
   else
     write_state (m);
-  if (m->c->exit_command)
+  if (m->c->exit_command && !caller_runs_exit_command (m))
     run_exit_command (m);
   return m->exit_code;
 }
@@ -516,7 +540,7 @@ monitor_container (const Options *opts, pid_t pid1, const MonitorFds *fds)
 
   while (m->pid1_status < 0)
     {
-      struct pollfd p[MAX_CLIENTS + 10];
+      struct pollfd p[10 + 1 + MAX_CLIENTS]; /* the supervisor's own ten, the attach socket, one per client slot */
       nfds_t n = 0;
       int target = m->master >= 0 ? m->master : m->in_fd;
       bool pending = m->pending_off < m->pending_len;

@@ -58,6 +58,7 @@ typedef struct
   bool raw;
   struct termios saved_termios;
   bool foreground, caller_input;
+  bool detached; /* the detach keys were typed: the caller is gone, its notify socket closed */
   char pending[8192];
   size_t pending_len, pending_off;
   bool close_input; /* end of input asked for: in_fd closes once what is pending is written */

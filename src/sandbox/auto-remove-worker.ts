@@ -1,19 +1,12 @@
 /**
- * `node auto-remove-worker.js JSON`: the exit command of a detached `--rm` container (podman's `container
- * cleanup --rm`). Its supervisor runs it once it has removed the container's directory; JSON (AutoRemoval)
- * carries what the record said, which is gone by then.
+ * `node auto-remove-worker.js JSON`: the exit command of a `--rm` container (podman's `container cleanup
+ * --rm`) whose starter no longer waits for it (detached). Its supervisor runs it once it has removed the
+ * container's directory; JSON (AutoRemoval) carries what the record said, which is gone by then.
  */
-import { forgetRemovedContainer, type RemovedContainer } from './container-removal.js';
+import { type AutoRemoval, finishAutoRemoval } from './container-removal.js';
 
-export interface AutoRemoval {
-  storeRoot: string;
-  container: RemovedContainer;
-}
-
-const removal = JSON.parse(process.argv[2]) as AutoRemoval;
-try {
-  await forgetRemovedContainer(removal.storeRoot, removal.container, true);
-} catch (error) {
-  process.stderr.write(`devbox: after removing container ${removal.container.name}: ${error instanceof Error ? error.message : String(error)}\n`);
+const problem = await finishAutoRemoval(JSON.parse(process.argv[2]) as AutoRemoval);
+if (problem) {
+  process.stderr.write(`devbox: ${problem}\n`);
   process.exitCode = 1;
 }

@@ -25,8 +25,7 @@ import { signalNumber } from '../util/signals.js';
 import { warn } from '../util/warn.js';
 import { nameFileMounts, writeJoinedNetworks, writeNameFiles, writePorts } from './containers.js';
 import { attachLiveNetwork } from './live-network.js';
-import type { AutoRemoval } from './auto-remove-worker.js';
-import { removeLeftovers } from './container-removal.js';
+import { type AutoRemoval, finishAutoRemoval, removeLeftovers } from './container-removal.js';
 import { prepareStart } from './start-preparation.js';
 import { deviceBinds } from '../runtime/devices.js';
 import { prepareContainerCgroup } from '../runtime/cgroups.js';
@@ -39,13 +38,12 @@ const AUTO_REMOVE_WORKER = fileURLToPath(new URL('./auto-remove-worker.js', impo
  * A --rm container's supervisor removes its directory when it ends, and then runs this to finish the removal
  * (name, destroy event, anonymous volumes): devbox may be long gone by then (-d, the detach keys).
  */
-function autoRemoval(store: ImageStore, record: ContainerRecord): string[] | undefined {
+function autoRemoval(store: ImageStore, record: ContainerRecord): AutoRemoval | undefined {
   if (!record.autoRemove) return undefined;
-  const removal: AutoRemoval = {
+  return {
     storeRoot: store.root,
     container: { id: record.id, name: record.name, volumes: record.volumes, idMapping: record.idMapping, resources: record.resources },
   };
-  return [process.execPath, AUTO_REMOVE_WORKER, JSON.stringify(removal)];
 }
 
 export interface StartRequest {
@@ -67,7 +65,7 @@ function supervision(store: ImageStore, record: ContainerRecord, dir: string, re
     h && h.test[0] !== 'NONE' && h.test.length > 1
       ? { args: h.test[0] === 'CMD-SHELL' ? ['/bin/sh', '-c', h.test.slice(1).join(' ')] : h.test.slice(1), ...h }
       : undefined;
-  const exitCommand = autoRemoval(store, record);
+  const removal = autoRemoval(store, record);
   return {
     dir,
     detach: request.detach,
@@ -86,25 +84,42 @@ function supervision(store: ImageStore, record: ContainerRecord, dir: string, re
       startInterval: h!.startInterval,
       retries: h!.retries,
     },
-    ...(exitCommand ? { exitCommand } : {}),
+    ...(removal ? { exitCommand: [process.execPath, AUTO_REMOVE_WORKER, JSON.stringify(removal)] } : {}),
   };
 }
 
-/** The first line on the notify pipe, or undefined when the supervisor ended first. */
-function readLine(stream: NodeJS.ReadableStream): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    let text = '';
-    const onData = (chunk: Buffer) => {
-      text += chunk.toString('latin1');
-      const nl = text.indexOf('\n');
-      if (nl < 0) return;
-      stream.off('data', onData);
-      resolve(text.slice(0, nl));
+/** The supervisor's notify socket, line by line; `next` gives undefined once it has ended. */
+class NotifyLines {
+  #buffered = '';
+  #ended = false;
+  #waiting?: () => void;
+
+  constructor(readonly socket: Socket) {
+    socket.on('data', (chunk: Buffer) => {
+      this.#buffered += chunk.toString('latin1');
+      this.#waiting?.();
+    });
+    const end = () => {
+      this.#ended = true;
+      this.#waiting?.();
     };
-    stream.on('data', onData);
-    stream.once('end', () => resolve(undefined));
-    stream.once('error', () => resolve(undefined));
-  });
+    socket.once('end', end);
+    socket.once('error', end);
+  }
+
+  async next(): Promise<string | undefined> {
+    for (;;) {
+      const nl = this.#buffered.indexOf('\n');
+      if (nl >= 0) {
+        const line = this.#buffered.slice(0, nl);
+        this.#buffered = this.#buffered.slice(nl + 1);
+        return line;
+      }
+      if (this.#ended) return undefined;
+      await new Promise<void>((resolve) => (this.#waiting = resolve));
+      this.#waiting = undefined;
+    }
+  }
 }
 
 /** Why a detached start failed: the last line the supervisor (or pid 1) wrote. */
@@ -216,7 +231,8 @@ async function launchContainer(store: ImageStore, record: ContainerRecord, dir: 
   const { child, exit } = spawnContainerSupervisor(args, { detach: request.detach, cwd: dir, stdio: [...stdio] });
   closeSync(messages);
   const notify = child.stdio[NOTIFY_FD] as Socket;
-  const up = readLine(notify);
+  const lines = new NotifyLines(notify);
+  const nextLine = () => Promise.race([lines.next(), exit.then(() => undefined)]);
   let attached: SandboxNetwork | undefined;
   if (sync) {
     const sync = child.stdio[SYNC_FD] as Socket;
@@ -240,7 +256,7 @@ async function launchContainer(store: ImageStore, record: ContainerRecord, dir: 
     }
     sync.destroy();
   }
-  const first = await Promise.race([up, exit.then(() => undefined)]);
+  const first = await nextLine();
   if (request.detach) {
     notify.destroy();
     if (!first?.startsWith('up ')) throw failure(record, dir);
@@ -248,11 +264,17 @@ async function launchContainer(store: ImageStore, record: ContainerRecord, dir: 
     return { started: Number(first.slice(3)) };
   }
   // Foreground: the command's status, unless the detach keys leave it running.
-  const second = first?.startsWith('up ') ? await Promise.race([readLine(notify), exit.then(() => undefined)]) : first;
+  const second = first?.startsWith('up ') ? await nextLine() : first;
   if (second === 'detached') {
     notify.destroy();
     child.unref();
     return { detached: true };
+  }
+  if (second === 'exit-command') {
+    // The supervisor has removed the --rm container's directory and waits while this process does the rest.
+    const problem = await finishAutoRemoval(autoRemoval(store, record)!);
+    if (problem) warn(problem);
+    notify.write('k');
   }
   const status = await exit;
   await attached?.close();

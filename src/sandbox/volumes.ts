@@ -26,6 +26,8 @@ export function volumeUsers(storeRoot: string, except?: string): VolumeUsers {
  * already gone is no error.
  */
 export async function removeAnonymousVolumes(storeRoot: string, record: Pick<ContainerRecord, 'id' | 'volumes' | 'idMapping'>): Promise<void> {
+  // Finding the users reads every container's and sandbox's records: not for a container without any.
+  if (!record.volumes.some((v) => v.anonymous)) return;
   const users = volumeUsers(storeRoot, record.id);
   const names = record.volumes.filter((v) => v.anonymous && !users.get(v.name)?.length && findVolume(storeRoot, v.name)).map((v) => v.name);
   if (names.length) await removeVolumes(storeRoot, record.idMapping, names, users);

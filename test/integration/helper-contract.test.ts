@@ -9,7 +9,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readlinkSync, symlinkSync, writeFileSync, copyFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Readable, Writable } from 'node:stream';
+import type { Duplex, Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
@@ -290,6 +290,33 @@ test('--join refuses a pid that is not a sandbox: entering its namespaces is ent
     assert.equal(r, { status: 125, stdout: '', stderr: `devbox-helper: enter the namespaces of pid ${other.pid}: Invalid argument\n` });
   } finally {
     other.kill('SIGKILL');
+  }
+});
+
+test('--exit-command: a caller still waiting in the foreground takes it over; one that hangs up leaves it to the supervisor', async () => {
+  const dir = await testDir('exit-command');
+  for (const answers of [true, false]) {
+    const container = join(dir, answers ? 'answered' : 'hung-up');
+    mkdirSync(container);
+    const marker = join(container, 'exit-command-ran');
+    const exitCommand = ['/bin/sh', '-c', `echo ran > ${marker}`].flatMap((arg) => ['--exit-command', arg]);
+    const args = [...MAPS, '--rootfs', rootfs, '--setenv', 'PATH', '/bin', '--container', container, '--notify-fd', '3', ...exitCommand, '--', 'true'];
+    const child = spawn(HELPER, args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d) => (stderr += d));
+    const closed = new Promise<number | null>((resolve) => child.once('close', resolve));
+    const notify = child.stdio[3] as Duplex;
+    let lines = '';
+    notify.on('data', (chunk) => {
+      lines += chunk;
+      if (!lines.endsWith('exit-command\n')) return;
+      if (answers) notify.end('k');
+      else notify.destroy();
+    });
+    assert.is(await closed, 0, stderr);
+    assert.match(lines, /^up \d+\nexit-command\n$/, `notify: ${JSON.stringify(lines)}; stderr: ${stderr}`);
+    assert.not.match(stderr, /Sanitizer|runtime error:/, stderr);
+    assert.is(existsSync(marker), !answers, answers ? 'the supervisor ran what the caller took over' : 'nobody ran the exit command');
   }
 });
 
