@@ -7,6 +7,7 @@ const LAYERS = [
   ['commands'],
   ['cli'],
   ['project', 'doctor', 'container-files'],
+  ['compose'],
   ['sandbox'],
   ['container'],
   ['volume'],

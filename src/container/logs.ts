@@ -18,6 +18,8 @@ export interface LogsOptions {
   /** Milliseconds since the epoch. */
   since?: number;
   until?: number;
+  /** Before each line: which container it is from, when several are shown at once (`devbox services logs`). */
+  prefix?: string;
 }
 
 export interface LogLine {
@@ -63,7 +65,7 @@ function logFiles(dir: string): string[] {
 
 function emit(line: LogLine, options: LogsOptions): void {
   const stream = line.stream === 'stderr' ? process.stderr : process.stdout;
-  stream.write(options.timestamps ? `${line.time} ${line.text}\n` : `${line.text}\n`);
+  stream.write(`${options.prefix ?? ''}${options.timestamps ? `${line.time} ` : ''}${line.text}\n`);
 }
 
 function wanted(line: LogLine, options: LogsOptions): boolean {

@@ -9,6 +9,8 @@ import { defaultPrompt, type EnvironmentSource, type NetworkMode, type ProjectCo
 import { substituteVariables } from './variables.js';
 import { NETWORK_MODES } from '../settings/settings.js';
 import { DevboxError } from '../util/errors.js';
+import { devboxServices, type DevboxService } from './devbox-services.js';
+import { networkOf } from '../compose/service-spec.js';
 
 export const DEFAULT_DOCKERFILE = '.devbox/Dockerfile';
 
@@ -27,6 +29,7 @@ interface DevboxJson {
   postCreateCommand?: LifecycleValue;
   home?: 'private' | 'host';
   prompt?: string;
+  services?: Record<string, DevboxService>;
 }
 
 function environmentOf(file: ConfigFile, root: string, json: DevboxJson): EnvironmentSource {
@@ -57,6 +60,9 @@ export function projectFromDevboxJson(file: ConfigFile, root: string, hostEnv: N
   checkedObject(file, devboxSchema());
   const json = substituteVariables(file.value as DevboxJson, { localWorkspaceFolder: root, containerWorkspaceFolder: root, localEnv: hostEnv });
   const name = json.name ?? basename(root);
+  const services = json.services && Object.keys(json.services).length ? devboxServices(file, root, name, json.services) : undefined;
+  if (services && json.network !== undefined)
+    throw errorAt(file, ['network'], 'cannot be set with "services"', 'leave it out: the sandbox joins the network devbox makes for the services');
   return {
     source: { format: 'devbox.json', path: file.path },
     root,
@@ -64,7 +70,7 @@ export function projectFromDevboxJson(file: ConfigFile, root: string, hostEnv: N
     environment: environmentOf(file, root, json),
     ...(json.envImage === undefined ? {} : { envImage: json.envImage }),
     mounts: normalizeMounts(file, 'mounts', json.mounts, { base: root, home }),
-    ...projectNetworkMode(json.network),
+    ...(services ? { network: 'none' as const, networkName: networkOf(services.group), services } : projectNetworkMode(json.network)),
     ports: normalizePorts(file, 'ports', json.ports),
     ...(json.shell === undefined ? {} : { shell: typeof json.shell === 'string' ? [json.shell] : json.shell }),
     metadata: {

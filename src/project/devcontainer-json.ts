@@ -11,6 +11,7 @@ import type { MountObject, MountSpec } from '../volume/mount-spec.js';
 import { featureRequests, type FeatureOptionValue } from './devcontainer/feature-request.js';
 import { METADATA_PROPERTIES, type LifecycleValue, type MetadataEntry } from './devcontainer/metadata.js';
 import { parseRunArgs } from './devcontainer/run-args.js';
+import { composeDevService } from './devcontainer-compose.js';
 import { checkedObject, lifecycleCommand, normalizeEnv, normalizeMounts, projectMount, requirePath } from './normalize.js';
 import { devboxSchema } from './package-files.js';
 import { parsePort } from './ports.js';
@@ -32,6 +33,9 @@ interface DevcontainerJson extends Omit<MetadataEntry, 'id' | 'entrypoint'> {
   workspaceFolder?: string;
   workspaceMount?: string;
   runArgs?: string[];
+  dockerComposeFile?: string | string[];
+  service?: string;
+  runServices?: string[];
 }
 
 const string = { type: 'string', minLength: 1 } as const;
@@ -66,6 +70,9 @@ function devcontainerSchema(): JsonSchema {
       workspaceFolder: string,
       workspaceMount: string,
       runArgs: { type: 'array', items: { type: 'string' } },
+      dockerComposeFile: { anyOf: [string, { type: 'array', items: string }] },
+      service: string,
+      runServices: { type: 'array', items: string },
     },
   };
 }
@@ -105,7 +112,10 @@ export function forwardedPorts(ports: readonly (number | string)[], warnings: st
       typeof port === 'number' ? ['localhost', port] : [port.slice(0, port.lastIndexOf(':')), Number(port.slice(port.lastIndexOf(':') + 1))];
     const parsed = LOCAL_HOSTS.has(host) ? parsePort(number) : undefined;
     if (parsed?.ok) mappings.push(parsed.value);
-    else warnings.push(`forwardPorts "${port}" is a port of another container (Docker Compose); devbox runs one sandbox, so it is not forwarded`);
+    else
+      warnings.push(
+        `forwardPorts "${port}" is a port of another container (Docker Compose), which devbox does not forward: reach it by that name from the sandbox`,
+      );
   }
   return mappings;
 }
@@ -130,14 +140,6 @@ function workspaceMount(file: ConfigFile, json: DevcontainerJson, root: string, 
 
 export function projectFromDevcontainerJson(file: ConfigFile, root: string, hostEnv: NodeJS.ProcessEnv, home: string): ProjectConfig {
   const raw = checkedObject(file, devcontainerSchema());
-  if (raw.dockerComposeFile !== undefined) {
-    throw errorAt(
-      file,
-      ['dockerComposeFile'],
-      'is not supported: devbox runs one sandbox, not a Docker Compose project',
-      'write a devbox.json for the service you work in (devbox init), which takes precedence',
-    );
-  }
   const localOnly = { localWorkspaceFolder: root, containerWorkspaceFolder: root, localEnv: hostEnv };
   const workspaceFolder = raw.workspaceFolder === undefined ? root : resolve('/', substituteString(raw.workspaceFolder as string, localOnly));
   const json = substituteVariables(raw as DevcontainerJson, { ...localOnly, containerWorkspaceFolder: workspaceFolder });
@@ -161,7 +163,15 @@ export function projectFromDevcontainerJson(file: ConfigFile, root: string, host
   const mounts = normalizeMounts(file, 'mounts', json.mounts as (string | MountObject)[] | undefined, context);
   const workspace = workspaceMount(file, json, root, home);
   const ports = [...forwardedPorts(json.forwardPorts ?? [], warnings), ...appPorts(file, json.appPort)];
-  let network: ProjectConfig['network'] = 'slirp4netns';
+  const compose =
+    json.dockerComposeFile === undefined ? undefined : composeDevService(file, { ...json, dockerComposeFile: json.dockerComposeFile }, root, hostEnv);
+  if (compose) {
+    entry.containerEnv = { ...compose.containerEnv, ...entry.containerEnv };
+    if (compose.containerUser && !entry.containerUser) entry.containerUser = compose.containerUser;
+    mounts.unshift(...compose.mounts);
+    warnings.push(...compose.warnings);
+  }
+  let network: ProjectConfig['network'] = compose ? 'none' : 'slirp4netns';
   let hostname: string | undefined;
   if (json.runArgs?.length) {
     const run = parseRunArgs(json.runArgs, context, hostEnv);
@@ -169,7 +179,7 @@ export function projectFromDevcontainerJson(file: ConfigFile, root: string, host
     entry.containerEnv = { ...run.containerEnv, ...entry.containerEnv };
     mounts.push(...run.mounts);
     ports.push(...run.ports);
-    network = run.network ?? network;
+    if (!compose) network = run.network ?? network;
     hostname = run.hostname;
     if (run.containerUser && !entry.containerUser) entry.containerUser = run.containerUser;
     if (run.capAdd.length) entry.capAdd = [...(entry.capAdd ?? []), ...run.capAdd];
@@ -182,15 +192,17 @@ export function projectFromDevcontainerJson(file: ConfigFile, root: string, host
     source: { format: 'devcontainer.json', path: file.path },
     root,
     name,
-    environment: environmentOf(file, json),
+    environment: compose ? compose.environment : environmentOf(file, json),
     mounts,
     network,
+    ...(compose ? { networkName: compose.networkName, services: compose.services } : {}),
     ports,
     home: 'private',
     prompt: defaultPrompt(name),
     workspaceFolder,
     ...(workspace ? { workspaceMount: workspace } : {}),
-    ...(hostname ? { hostname } : {}),
+    // On the Compose network the services find the sandbox by its host name: its service's name, as Compose's alias.
+    ...(hostname || compose ? { hostname: hostname ?? json.service! } : {}),
     metadata: entry,
     imageMetadata: true,
     ...(json.initializeCommand === undefined ? {} : { initializeCommand: lifecycleCommand(json.initializeCommand) }),

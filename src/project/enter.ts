@@ -58,7 +58,8 @@ export async function enterProject(options: EnterOptions, cwd = process.cwd()): 
   await inBackground(project, dir, entered, [...entered.background, ...attach]);
   const join = (live: LiveSandboxState, entry: EntrySettings | undefined) =>
     joinLiveSandbox(live, processFor(project, live, entry, options, existsSync(cwd) ? cwd : project.root), options.interactive ? 'inherit' : 'ignore');
-  const endSession = entered.entry?.shutdownAction === 'stopContainer' ? beginSession(dir) : undefined;
+  const shutdownAction = entered.entry?.shutdownAction ?? 'none';
+  const endSession = shutdownAction !== 'none' ? beginSession(dir) : undefined;
   let status = await join(entered.state, entered.entry);
   // The sandbox ended between the check and the join (devbox stop, or its processes were killed): start it again.
   if (status === HELPER_STATUS.setupFailed && !isLive(entered.state)) {
@@ -68,6 +69,10 @@ export async function enterProject(options: EnterOptions, cwd = process.cwd()): 
   if (endSession?.()) {
     const { stopLiveSandbox } = await import('../sandbox/live-sandbox.js');
     await stopLiveSandbox(entered.state);
+    if (shutdownAction === 'stopCompose') {
+      const { servicesStop } = await import('../compose/services.js');
+      await servicesStop({ project: project.root });
+    }
   }
   return status;
 }

@@ -34,7 +34,7 @@ export interface EntrySettings {
   env: Record<string, string | null>;
   postAttach: HookRecord[];
   failed?: HookFailure;
-  shutdownAction: 'none' | 'stopContainer';
+  shutdownAction: 'none' | 'stopContainer' | 'stopCompose';
 }
 
 export function entryPath(dir: string): string {

@@ -60,6 +60,10 @@ export async function projectInputsHash(config: ProjectConfig, hashBuildContext 
     'lock-content',
     await readFile(lockPath(config.root)).catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? '' : Promise.reject(error))),
   );
+  for (const file of config.services?.files ?? []) {
+    field(hash, 'services-file', relative(config.root, file));
+    field(hash, 'services-content', await readFile(file).catch(() => ''));
+  }
   // Local Features are files of the repo, not pinned by the lock: their content is an input.
   for (const feature of config.features.filter((f) => f.id.startsWith('./') || f.id.startsWith('../'))) {
     field(hash, 'local-feature', feature.id);

@@ -6,6 +6,7 @@
 import type { MountSpec } from '../volume/mount-spec.js';
 import type { MetadataEntry } from './devcontainer/metadata.js';
 import type { FeatureRequest } from './devcontainer/feature-request.js';
+import type { ServiceGroup } from '../compose/service-spec.js';
 
 export type ConfigFormat = 'devbox.json' | 'devcontainer.json';
 
@@ -48,6 +49,15 @@ export type LifecycleStep =
 /** One lifecycle command: a single step, or named steps run in parallel (the object form). */
 export type LifecycleCommand = LifecycleStep | { kind: 'parallel'; steps: Record<string, LifecycleStep> };
 
+/** The containers a project runs beside its sandbox (a Compose file's other services, devbox.json's "services"). */
+export interface ProjectServices {
+  group: ServiceGroup;
+  /** The services a start brings up (with what they depend on); the others only on `devbox services up NAME`. */
+  up: string[];
+  /** Files the services are written in besides the config, inputs of the sandbox: a change starts it again. */
+  files: string[];
+}
+
 export interface ProjectConfig {
   source: ConfigSource;
   /** The project's root folder (holding devbox.json, .devcontainer/ or .devcontainer.json). */
@@ -65,6 +75,8 @@ export interface ProjectConfig {
   network: NetworkMode;
   /** devbox.json's "network": NAME: the devbox network the sandbox joins (`network` is then `none`). */
   networkName?: string;
+  /** Services started before the sandbox, on the network `networkName` names. */
+  services?: ProjectServices;
   /** The config's own published ports (devcontainer.json's forwardPorts of this sandbox). */
   ports: PortMapping[];
   /** argv of the program `devbox shell` starts; undefined = the user's shell. */

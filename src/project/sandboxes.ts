@@ -1,4 +1,7 @@
-/** `devbox stop` and `devbox rm` of project sandboxes, named by project name, folder or sandbox id. */
+/**
+ * `devbox stop` and `devbox rm` of project sandboxes, named by project name, folder or sandbox id; the project's
+ * services (compose/services.ts) are stopped and removed with them.
+ */
 import { basename, resolve } from 'node:path';
 import { removeSandboxDir, stopLiveSandbox } from '../sandbox/live-sandbox.js';
 import { listSandboxes, type SandboxSummary } from '../sandbox/live-state.js';
@@ -31,7 +34,11 @@ export async function stopProjectSandboxes(refs: readonly string[]): Promise<str
   const found = findSandboxes(refs);
   const missing = found.find((f) => !f.sandbox);
   if (missing) throw unknown(missing.ref);
-  for (const { sandbox } of found) if (sandbox!.running) await stopLiveSandbox(sandbox!.state);
+  for (const { sandbox } of found) {
+    if (sandbox!.running) await stopLiveSandbox(sandbox!.state);
+    const { servicesStop } = await import('../compose/services.js');
+    await servicesStop({ project: sandbox!.state.project });
+  }
   return found.map((f) => f.sandbox!.state.name);
 }
 
@@ -42,6 +49,8 @@ export async function removeProjectSandboxes(sandboxes: readonly SandboxSummary[
   for (const sandbox of sandboxes) {
     if (sandbox.running) await stopLiveSandbox(sandbox.state);
     await removeSandboxDir(sandbox.dir);
+    const { servicesDown } = await import('../compose/services.js');
+    await servicesDown({ project: sandbox.state.project });
   }
   return sandboxes.map((s) => s.state.name);
 }

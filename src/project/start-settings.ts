@@ -55,7 +55,7 @@ export interface StartSettings {
   userEnvProbe: UserEnvProbe;
   /** Run in the background at each start (Features' entrypoints, and the image's own command without overrideCommand). */
   containerCommand?: string[];
-  shutdownAction: 'none' | 'stopContainer';
+  shutdownAction: 'none' | 'stopContainer' | 'stopCompose';
   hostRequirements?: MergedMetadata['hostRequirements'];
   /** Per tool, every entry's customizations (kept for editors; devbox applies none). */
   customizations: Record<string, unknown[]>;
@@ -189,7 +189,7 @@ export function resolveStartSettings(project: ProjectConfig, image: StoredImage,
     waitFor: merged.waitFor ?? 'updateContentCommand',
     userEnvProbe: project.imageMetadata ? (merged.userEnvProbe ?? 'loginInteractiveShell') : 'none',
     ...(project.imageMetadata && containerCommand(merged, image) ? { containerCommand: containerCommand(merged, image) } : {}),
-    shutdownAction: merged.shutdownAction === 'stopContainer' ? 'stopContainer' : 'none',
+    shutdownAction: merged.shutdownAction ?? 'none',
     ...(merged.hostRequirements ? { hostRequirements: merged.hostRequirements } : {}),
     customizations: merged.customizations,
     warnings,

@@ -128,6 +128,11 @@ export async function startProject(project: ProjectConfig, settings: Settings, o
     const start = resolveStartSettings(project, image, imageName);
     const warned = warnOnce(dir, [...project.warnings, ...start.warnings, ...hostShortfalls(start.hostRequirements, store.root)]);
     const net = projectNetwork({ ...project, ports: start.ports }, settings, start.portAttributes);
+    // The services first: they make the network the sandbox joins, and are up when its lifecycle commands run.
+    if (project.services) {
+      const { servicesUp } = await import('../compose/services.js');
+      await servicesUp(project.services.group, project.services.up);
+    }
     const result = await ensureLiveSandbox(store, {
       projectRoot: project.root,
       name: project.name,

@@ -1,9 +1,9 @@
 /**
- * Project templates (templates/NAME/Dockerfile and devbox.json) and `devbox init`, which copies one into a
+ * Project templates (templates/NAME/Dockerfile and devbox.json, and any file a service builds from) and `devbox init`, which copies one into a
  * project with the schema its devbox.json points at.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { DevboxError } from '../util/errors.js';
 import { DEFAULT_DOCKERFILE } from './devbox-json.js';
 import { writeFilesAtomically } from './write-files.js';
@@ -41,7 +41,7 @@ export interface InitOptions {
   templatesDir?: string;
 }
 
-/** Writes devbox.json, .devbox/Dockerfile and the schema copy into `root`; returns the paths written. */
+/** Writes devbox.json, .devbox/Dockerfile (and the template's other files beside it) and the schema copy into `root`; returns the paths written. */
 export async function initProject(root: string, options: InitOptions = {}): Promise<string[]> {
   const templatesDir = options.templatesDir ?? TEMPLATES_DIR;
   const name = options.template ?? DEFAULT_TEMPLATE;
@@ -51,16 +51,16 @@ export async function initProject(root: string, options: InitOptions = {}): Prom
     throw new DevboxError(`unknown template "${name}"`, { fix: `choose one of: ${templates.map((t) => t.name).join(', ')}` });
   }
   const dir = join(templatesDir, template.name);
-  const files: [string, string | Buffer][] = [
+  // A template's other files (a service's Dockerfile) go beside its Dockerfile, where its devbox.json names them.
+  const extra = readdirSync(dir).filter((name) => name !== 'devbox.json' && name !== 'Dockerfile');
+  const own: [string, string | Buffer][] = [
     [join(root, 'devbox.json'), readFileSync(join(dir, 'devbox.json'))],
     [join(root, DEFAULT_DOCKERFILE), readFileSync(join(dir, 'Dockerfile'))],
-    [join(root, SCHEMA_COPY), readFileSync(SCHEMA_PATH)],
+    ...extra.map((name): [string, Buffer] => [join(root, dirname(DEFAULT_DOCKERFILE), name), readFileSync(join(dir, name))]),
   ];
-  // The schema copy is devbox's own file, refreshed freely; the other two are the user's once written.
-  const existing = files
-    .slice(0, 2)
-    .filter(([path]) => existsSync(path))
-    .map(([path]) => path);
+  const files: [string, string | Buffer][] = [...own, [join(root, SCHEMA_COPY), readFileSync(SCHEMA_PATH)]];
+  // The schema copy is devbox's own file, refreshed freely; the others are the user's once written.
+  const existing = own.filter(([path]) => existsSync(path)).map(([path]) => path);
   if (existing.length > 0 && !options.force) {
     throw new DevboxError(`${existing.join(' and ')} already exist${existing.length === 1 ? 's' : ''}; nothing written`, {
       fix: 'devbox init --force overwrites them',

@@ -13,7 +13,7 @@ test('init --list shows every template with its description', async () => {
   assert.match(lines[0], /^TEMPLATE\s+DESCRIPTION$/);
   assert.equal(
     lines.slice(1).map((line) => line.split(/\s+/)[0]),
-    ['base', 'go', 'java', 'node', 'python', 'rust'],
+    ['base', 'go', 'java', 'node', 'postgres', 'python', 'rust'],
   );
   assert.match(stdout, /\nnode\s+Node\.js 18\.20 and npm 9 from Debian 12/);
 });
@@ -44,7 +44,7 @@ test('an unknown template lists the names and writes nothing', async () => {
   const root = projectDir();
   const r = await devbox(['init', '--template', 'cobol'], { cwd: root });
   assert.is(r.exitCode, 1);
-  assert.is(r.stderr, 'devbox: unknown template "cobol" (choose one of: base, go, java, node, python, rust)\n');
+  assert.is(r.stderr, 'devbox: unknown template "cobol" (choose one of: base, go, java, node, postgres, python, rust)\n');
   assert.not.ok(existsSync(join(root, 'devbox.json')));
 });
 

@@ -156,7 +156,7 @@ test('start settings: forwardPorts of the label, portsAttributes as labels and p
     others: {},
   });
   assert.equal(settings.warnings, [
-    'forwardPorts "db:5432" is a port of another container (Docker Compose); devbox runs one sandbox, so it is not forwarded',
+    'forwardPorts "db:5432" is a port of another container (Docker Compose), which devbox does not forward: reach it by that name from the sandbox',
     'portsAttributes ".+\\/server.js": devbox matches port numbers and ranges (3000, 3000-3010), not patterns; left out',
   ]);
 });

@@ -151,6 +151,75 @@ for (const [name, text, expected] of cases) {
   });
 }
 
+test('"services": each a ServiceSpec of one group; the sandbox joins their network', () => {
+  const root = projectDir({
+    'devbox.json': JSON.stringify({
+      name: 'Shop',
+      image: 'debian:bookworm',
+      services: {
+        db: {
+          image: 'postgres:16',
+          env: { POSTGRES_PASSWORD: 'dev' },
+          volumes: ['pgdata:/var/lib/postgresql/data', './seed:/seed:ro'],
+          healthcheck: 'pg_isready',
+        },
+        worker: { build: { dockerfile: 'worker/Dockerfile', args: { V: '1' } }, command: "bin/worker --queue 'a b'", dependsOn: ['db'] },
+      },
+    }),
+    'worker/Dockerfile': DOCKERFILE,
+  });
+  const config = loadProject(root, { env: {}, home: HOME });
+  assert.is(config.network, 'none');
+  assert.is(config.networkName, 'shop_default');
+  assert.equal(config.services, {
+    group: {
+      name: 'shop',
+      project: root,
+      file: join(root, 'devbox.json'),
+      services: [
+        {
+          name: 'db',
+          image: 'postgres:16',
+          env: { POSTGRES_PASSWORD: 'dev' },
+          ports: [],
+          volumes: [
+            { type: 'volume', source: 'shop_pgdata', target: '/var/lib/postgresql/data', readonly: false },
+            { type: 'bind', source: join(root, 'seed'), target: '/seed', readonly: true },
+          ],
+          health: { none: false, cmd: 'pg_isready', interval: '2s', startInterval: '1s' },
+          dependsOn: [],
+        },
+        {
+          name: 'worker',
+          image: 'localhost/shop-worker:latest',
+          build: { dockerfile: join(root, 'worker/Dockerfile'), context: join(root, 'worker'), args: { V: '1' } },
+          env: {},
+          ports: [],
+          volumes: [],
+          command: ['bin/worker', '--queue', 'a b'],
+          dependsOn: [{ name: 'db', healthy: false }],
+        },
+      ],
+    },
+    up: ['db', 'worker'],
+    files: [],
+  });
+});
+
+test('"services" refused: no image or build, "network" beside them, an anonymous volume, an unknown key', async () => {
+  const cases: [unknown, string][] = [
+    [{ db: {} }, '"services.db" needs "image" or "build"'],
+    [{ db: { image: 'x', privileged: true } }, '"services.db.privileged"'],
+    [{ db: { image: 'x', volumes: ['/data'] } }, '"services.db.volumes[0]" needs a source'],
+  ];
+  for (const [services, expected] of cases) {
+    const root = projectDir({ 'devbox.json': JSON.stringify({ image: 'x', services }) });
+    assert.match(await loadError(root), expected);
+  }
+  const root = projectDir({ 'devbox.json': JSON.stringify({ image: 'x', network: 'host', services: { db: { image: 'x' } } }) });
+  assert.match(await loadError(root), '"network" cannot be set with "services"');
+});
+
 test('invalid JSON is reported at its line and column', async () => {
   const root = projectDir({ 'devbox.json': '{\n  "image": "x"\n  "network": "host"\n}' });
   assert.is(await loadError(root), `${join(root, 'devbox.json')}:3:3: invalid JSON: expected "," (fix the syntax at that position)`);

@@ -140,7 +140,9 @@ test('Go-shaped config: legacy dockerFile, mounts, containerEnv/remoteEnv, works
     { hostPort: 8080, containerPort: 8080, protocol: 'tcp' },
     { hostPort: 6060, containerPort: 6060, protocol: 'tcp' },
   ]);
-  assert.equal(config.warnings, ['forwardPorts "db:5432" is a port of another container (Docker Compose); devbox runs one sandbox, so it is not forwarded']);
+  assert.equal(config.warnings, [
+    'forwardPorts "db:5432" is a port of another container (Docker Compose), which devbox does not forward: reach it by that name from the sandbox',
+  ]);
   // ${containerEnv:PATH} is the image's, ${containerEnv:GOFLAGS} containerEnv's; GOPROXY set by the image is unset.
   const image = { PATH: '/usr/local/go/bin:/usr/bin', GOPROXY: 'direct', LANG: 'C.UTF-8' };
   assert.equal(entryEnvironment(image, { containerEnv: config.metadata.containerEnv!, remoteEnv: config.metadata.remoteEnv! }), {
@@ -153,12 +155,9 @@ test('Go-shaped config: legacy dockerFile, mounts, containerEnv/remoteEnv, works
   });
 });
 
-test('refused: Docker Compose configs, no image or Dockerfile, wrong types, a missing Dockerfile', async () => {
+test('refused: a Compose config without its service, no image or Dockerfile, wrong types, a missing Dockerfile', async () => {
   const cases: [string, string][] = [
-    [
-      '{\n  "dockerComposeFile": "docker-compose.yml",\n  "service": "app"\n}',
-      '2:24: "dockerComposeFile" is not supported: devbox runs one sandbox, not a Docker Compose project (write a devbox.json for the service you work in (devbox init), which takes precedence)',
-    ],
+    ['{\n  "dockerComposeFile": "docker-compose.yml"\n}', '2:24: "dockerComposeFile" needs "service": the service devbox shell enters (add "service": "NAME")'],
     ['{ "name": "x" }', '1:1: needs "image" or "build.dockerfile" (name the image to use, or the Dockerfile to build (relative to devcontainer.json))'],
     ['{ "image": "x", "forwardPorts": ["3000"] }', '1:34: "forwardPorts[0]" must be a port number or "HOST:PORT", not "3000"'],
     ['{ "image": "x", "containerEnv": { "A": 1 } }', '1:40: "containerEnv.A" must be a string, not 1'],

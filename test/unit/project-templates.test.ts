@@ -7,7 +7,7 @@ import { SCHEMA_PATH, TEMPLATES_DIR } from '../../src/project/package-files.js';
 import { initProject, listTemplates } from '../../src/project/templates.js';
 import { errorLine, projectDir } from '../helpers/project.js';
 
-const NAMES = ['base', 'go', 'java', 'node', 'python', 'rust'];
+const NAMES = ['base', 'go', 'java', 'node', 'postgres', 'python', 'rust'];
 
 test('the templates are listed base first, each with the first line of its Dockerfile header', () => {
   const templates = listTemplates();
@@ -44,7 +44,8 @@ for (const name of NAMES) {
   test(`init --template ${name} writes a project that loads`, async () => {
     const root = projectDir();
     const written = await initProject(root, { template: name });
-    assert.equal(written, [join(root, 'devbox.json'), join(root, '.devbox/Dockerfile'), join(root, '.devbox/devbox.schema.json')]);
+    const extra = name === 'postgres' ? [join(root, '.devbox/postgres.Dockerfile')] : [];
+    assert.equal(written, [join(root, 'devbox.json'), join(root, '.devbox/Dockerfile'), ...extra, join(root, '.devbox/devbox.schema.json')]);
     assert.is(readFileSync(join(root, '.devbox/Dockerfile'), 'utf8'), readFileSync(join(TEMPLATES_DIR, name, 'Dockerfile'), 'utf8'));
     assert.is(readFileSync(join(root, '.devbox/devbox.schema.json'), 'utf8'), readFileSync(SCHEMA_PATH, 'utf8'));
     const config = loadProject(root, { env: {}, home: '/home/alice' });
@@ -54,9 +55,24 @@ for (const name of NAMES) {
       assert.is(mount.type, 'volume');
       assert.ok(mount.type === 'volume' && mount.source?.startsWith('devbox-') && mount.target.startsWith('/home/alice/'), JSON.stringify(mount));
     }
-    assert.is(config.mounts.length === 0, name === 'base');
+    assert.is(config.mounts.length === 0, name === 'base' || name === 'postgres');
   });
 }
+
+test('the postgres template: a db service built from Debian packages, its data in a volume of the project, psql pointed at it', async () => {
+  const root = projectDir();
+  await initProject(root, { template: 'postgres' });
+  const config = loadProject(root, { env: {}, home: '/home/alice' });
+  const [db] = config.services?.group.services ?? [];
+  assert.is(db?.name, 'db');
+  assert.equal(db?.build, { dockerfile: join(root, '.devbox/postgres.Dockerfile'), context: join(root, '.devbox'), args: {} });
+  assert.equal(db?.volumes, [{ type: 'volume', source: `${config.services!.group.name}_pgdata`, target: '/var/lib/postgresql/data', readonly: false }]);
+  assert.is(config.metadata.remoteEnv?.PGHOST, 'db');
+  const postgres = readFileSync(join(TEMPLATES_DIR, 'postgres', 'postgres.Dockerfile'), 'utf8');
+  // Debian's package, not an image from Docker Hub: the template works where only Debian's mirrors are reachable.
+  assert.match(postgres, /^FROM debian:bookworm-slim$/m);
+  assert.match(postgres, /apt-get install -y --no-install-recommends postgresql-15/);
+});
 
 test('init refuses to overwrite devbox.json or the Dockerfile without force, and writes nothing', async () => {
   const root = projectDir({ 'devbox.json': '{"image": "mine"}\n' });

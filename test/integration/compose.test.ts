@@ -1,0 +1,132 @@
+/**
+ * Docker Compose devcontainers end to end, with real containers on a real devbox network: the other services
+ * run as devbox containers found by name from the sandbox (and the sandbox by its service's name from them),
+ * they stop with `devbox stop` and come back with the next entry, `devbox rm` removes them and the network,
+ * and an unsupported key is one line naming file:line, with nothing made.
+ */
+import { writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { test } from '../helpers/test.js';
+import * as assert from 'uvu/assert';
+import { devbox, devboxOk } from '../helpers/cli.js';
+import { importNetworkImage } from '../helpers/network.js';
+import { projectDir } from '../helpers/project.js';
+
+const IMAGE = 'netbox:latest';
+const projects: string[] = [];
+
+/** The Compose project name devbox gives a .devcontainer/ folder's Compose file: WORKSPACE_devcontainer. */
+const composeName = (root: string) => `${basename(root).toLowerCase()}_devcontainer`;
+
+function composeProject(compose: string, devcontainer: Record<string, unknown> = {}): string {
+  const root = projectDir({
+    '.devcontainer/devcontainer.json': JSON.stringify({ dockerComposeFile: 'compose.yaml', service: 'app', ...devcontainer }, null, 2),
+    '.devcontainer/compose.yaml': compose,
+  });
+  projects.push(root);
+  return root;
+}
+
+/** Names of the containers (all states) with this Compose project label, sorted. */
+async function containersOf(name: string, all = true): Promise<string[]> {
+  const r = await devboxOk(['ps', ...(all ? ['-a'] : []), '--filter', `label=com.docker.compose.project=${name}`, '--format', '{{.Names}}']);
+  return r.stdout.split('\n').filter(Boolean).sort();
+}
+
+async function networkExists(name: string): Promise<boolean> {
+  return (await devbox(['network', 'inspect', name])).exitCode === 0;
+}
+
+test.before(async () => {
+  await importNetworkImage(IMAGE);
+});
+
+test.after(async () => {
+  for (const root of projects) await devbox(['rm', '-f'], { cwd: root });
+});
+
+const STACK = `services:
+  app:
+    image: ${IMAGE}
+    environment:
+      FROM_COMPOSE: \${COMPOSE_TEST_VALUE:-unset}
+    depends_on: [db]
+  db:
+    image: ${IMAGE}
+    command: sh -c "echo started >> /data/starts; nc -ll -p 5432 -e echo db-ok"
+    volumes:
+      - dbdata:/data
+volumes:
+  dbdata:
+`;
+
+/** Asks db on 5432 from inside the sandbox, until it answers (the listener starts beside the sandbox). */
+const askDb = 'for i in $(seq 1 50); do nc -w 2 db 5432 </dev/null 2>/dev/null && exit 0; sleep 0.2; done; exit 1';
+
+test('the dev service is the sandbox, db a container on the project network reached by name; stop keeps, rm removes', async () => {
+  const root = composeProject(STACK);
+  const name = composeName(root);
+  const first = await devboxOk(['run', 'sh', '-c', `echo "$FROM_COMPOSE"; ${askDb}`], { cwd: root, env: { COMPOSE_TEST_VALUE: 'interpolated' } });
+  assert.equal(first.stdout.split('\n'), ['interpolated', 'db-ok', '']);
+  assert.equal(await containersOf(name, false), [`${name}-db-1`]);
+  assert.ok(await networkExists(`${name}_default`));
+
+  // The service reaches the sandbox by its service's name (a server started in the sandbox).
+  await devboxOk(['run', 'sh', '-c', 'mkdir -p /tmp/www && echo app-ok > /tmp/www/index.html && httpd -p 8000 -h /tmp/www'], { cwd: root });
+  const back = await devboxOk(['exec', `${name}-db-1`, 'sh', '-c', 'printf "GET / HTTP/1.0\\r\\n\\r\\n" | nc -w 5 app 8000']);
+  assert.match(back.stdout, /app-ok/);
+
+  await devboxOk(['stop'], { cwd: root });
+  assert.equal(await containersOf(name, false), [], 'devbox stop stops the services');
+  assert.equal(await containersOf(name), [`${name}-db-1`], 'and keeps them');
+
+  // The next entry starts the same container again: its named volume still has the first start.
+  await devboxOk(['run', 'sh', '-c', askDb], { cwd: root });
+  const starts = await devboxOk(['exec', `${name}-db-1`, 'cat', '/data/starts']);
+  assert.is(starts.stdout, 'started\nstarted\n');
+
+  await devboxOk(['rm', '-f'], { cwd: root });
+  assert.equal(await containersOf(name), [], 'devbox rm removes the services');
+  assert.not.ok(await networkExists(`${name}_default`), 'and their network');
+});
+
+test('a changed service is made again at the next start; runServices leaves the others out', async () => {
+  const compose = (word: string) => `services:
+  app:
+    image: ${IMAGE}
+  db:
+    image: ${IMAGE}
+    command: ["nc", "-ll", "-p", "5432", "-e", "echo", "${word}"]
+  cache:
+    image: ${IMAGE}
+    command: sleep 1000
+`;
+  const root = composeProject(compose('one'), { runServices: ['db'] });
+  const name = composeName(root);
+  assert.is((await devboxOk(['run', 'sh', '-c', askDb], { cwd: root })).stdout, 'one\n');
+  assert.equal(await containersOf(name), [`${name}-db-1`]);
+  writeFileSync(join(root, '.devcontainer/compose.yaml'), compose('two'));
+  assert.is((await devboxOk(['run', 'sh', '-c', askDb], { cwd: root })).stdout, 'two\n');
+  assert.equal(await containersOf(name), [`${name}-db-1`]);
+});
+
+test('an unsupported Compose key: one line naming file:line and the key; nothing is made', async () => {
+  const root = composeProject(`services:
+  app:
+    image: ${IMAGE}
+  db:
+    image: ${IMAGE}
+    privileged: true
+`);
+  const r = await devbox(['run', 'true'], { cwd: root });
+  assert.is.not(r.exitCode, 0);
+  const file = join(root, '.devcontainer/compose.yaml');
+  assert.is(
+    r.stderr,
+    `devbox: ${file}:6: services.db.privileged: is not supported by devbox (remove it (see "Docker Compose" in docs/project-config.md for what devbox runs))\n`,
+  );
+  assert.equal(await containersOf(composeName(root)), []);
+  assert.not.ok(await networkExists(`${composeName(root)}_default`));
+});
+
+test.run();
