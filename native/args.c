@@ -49,6 +49,7 @@
   X (READONLY_PATH, "--readonly-path", 1, true)             \
   X (CONFINE, "--confine", 1, false)                        \
   X (RLIMIT, "--rlimit", 3, true)                           \
+  X (CGROUP, "--cgroup", 1, false)                          \
   X (CONTAINER, "--container", 1, false)                    \
   X (DETACH, "--detach", 0, false)                          \
   X (NOTIFY_FD, "--notify-fd", 1, false)                    \
@@ -340,6 +341,7 @@ apply_option (Options *opts, OptionId id, char **a)
     case OPT_READONLY_PATH: add_mount (opts, MOUNT_READONLY, NULL, a[0]); break;
     case OPT_CONFINE: opts->confine_dir = a[0]; break;
     case OPT_RLIMIT: add_rlimit (opts, a); break;
+    case OPT_CGROUP: opts->cgroup = a[0]; break;
     case OPT_CONTAINER ... OPT_EXIT_COMMAND: apply_container_option (&opts->container, id, a); break;
     case N_OPTIONS:
     default:

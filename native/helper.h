@@ -75,6 +75,7 @@ typedef struct
   const char *confine_dir;   /* --no-pivot --confine: the one directory the command may see */
   RlimitOp *rlimits;
   size_t n_rlimits;
+  const char *cgroup; /* --cgroup DIR: pid 1 joins this cgroup v2 directory before it starts, or NULL */
   ContainerOpts container;
 } Options;
 
@@ -112,6 +113,7 @@ bool id_map_contains (const IdMap *map, unsigned long inside);
 bool writes_map_itself (const IdMap *map, unsigned long own_id);
 void write_id_maps (pid_t child, const Options *opts);
 void become_namespace_root (void);
+void enter_cgroup (const char *dir, pid_t child);
 
 /* root.c */
 void open_sandbox_root (const char *path);

@@ -328,6 +328,8 @@ main (int argc, char **argv)
   /* Held until the end: removing the container's files needs to be root of its user namespace. */
   int userns = opts.container.dir ? open_user_namespace (child) : -1;
   write_id_maps (child, &opts);
+  if (opts.cgroup)
+    enter_cgroup (opts.cgroup, child);
   if (opts.sync_fd >= 0)
     sync_with_caller (opts.sync_fd, child);
   /* Released: a kept-alive sandbox or a detached container outlives the devbox command that started it (its

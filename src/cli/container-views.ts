@@ -228,6 +228,14 @@ export function inspectContainer(container: Container, imageName: string): Recor
       UsernsMode: config.userns,
       Tmpfs: Object.fromEntries(config.tmpfs.map((t) => [t.destination, t.options.join(',')])),
       Ulimits: config.process.rlimits ?? [],
+      Devices: config.devices ?? [],
+      // docker's zero values for what was not limited
+      Memory: config.resources?.Memory ?? 0,
+      MemorySwap: config.resources?.MemorySwap ?? 0,
+      NanoCpus: config.resources?.NanoCpus ?? 0,
+      CpuShares: config.resources?.CpuShares ?? 0,
+      CpusetCpus: config.resources?.CpusetCpus ?? '',
+      PidsLimit: config.resources?.PidsLimit ?? null,
     },
     NetworkSettings: { Ports: ports, Networks: networksOf(container) },
   };

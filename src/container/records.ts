@@ -22,6 +22,8 @@ import type { NameOptions } from '../network/dns.js';
 import type { NetworkAttachment } from '../network/network-name.js';
 import type { PortMapping } from '../network/port-mapping.js';
 import { resolveSecurity, type SecuritySpec } from '../runtime/security.js';
+import type { DeviceMapping } from '../runtime/devices.js';
+import type { ResourceLimits } from '../runtime/resource-limits.js';
 import type { BindMount, ProcessSpec, TmpfsMount } from '../runtime/spec.js';
 import type { NetworkMode } from '../settings/settings.js';
 import type { StorageDriver } from '../storage/driver.js';
@@ -115,6 +117,10 @@ export interface ContainerRecord {
   tmpfs: TmpfsMount[];
   /** How its processes are confined, and every process exec joins into it (absent: a record of an older devbox). */
   security?: SecuritySpec;
+  /** --device: host device nodes bound into it. */
+  devices?: DeviceMapping[];
+  /** -m, --cpus, --pids-limit …: written to its cgroup where a cgroup v2 subtree is delegated (runtime/cgroups.ts). */
+  resources?: ResourceLimits;
   storage: StorageDriver;
   userns: UsernsMode;
   idMapping: IdMapping;

@@ -81,6 +81,8 @@ export interface SandboxSpec {
   security: SecuritySpec;
   /** The store's directory of compiled seccomp filters (security.ts processSecurityArgs); none: compiled each run. */
   seccompCache?: string;
+  /** A cgroup v2 directory, limits written, that pid 1 joins before it starts (runtime/cgroups.ts). */
+  cgroup?: string;
 }
 
 /** execve(2)'s limit on one argument or environment string, with its NUL (MAX_ARG_STRLEN: 32 pages). */
@@ -171,6 +173,7 @@ function sandboxArgs(spec: LiveSandboxSpec, syncFd?: number): string[] {
   args.push(...pathSecurityArgs(spec.security));
   if (spec.imageTmp) args.push('--image-tmp');
   args.push('--hostname', spec.hostname);
+  if (spec.cgroup) args.push('--cgroup', spec.cgroup);
   return args;
 }
 

@@ -10,7 +10,7 @@ import { appendEvent } from '../container/events.js';
 import { findContainer } from '../container/lookup.js';
 import { releaseName, reserveGeneratedName, reserveName, validateName } from '../container/names.js';
 import { parseLabels, parseRestartPolicy, parseUserns, resolveHealthcheck, type HealthOptions } from '../container/options.js';
-import { CREATED_STATE, containerDir, newContainerId, writeRecord, writeState, type ContainerRecord } from '../container/records.js';
+import { CREATED_STATE, containerDir, givenBinds, newContainerId, writeRecord, writeState, type ContainerRecord } from '../container/records.js';
 import type { BindMount } from '../runtime/spec.js';
 import { readImageFile } from '../image/image-files.js';
 import { parseGroup, parsePasswd, resolveUser } from '../image/passwd.js';
@@ -25,6 +25,9 @@ import type { Settings, StorageSetting } from '../settings/settings.js';
 import { selectDriver } from '../storage/driver.js';
 import { hostIdFor, resolveIdMapping, type IdMapping } from '../userns/idmap.js';
 import { resolveUlimits } from '../runtime/rlimits.js';
+import { resolveDevices } from '../runtime/devices.js';
+import { limitsUnsupported, probeCgroups } from '../runtime/cgroups.js';
+import { parseLimits, type LimitOptions } from '../runtime/resource-limits.js';
 import { DevboxError } from '../util/errors.js';
 import { signalName, signalNumber } from '../util/signals.js';
 import { warn } from '../util/warn.js';
@@ -45,8 +48,8 @@ function inheritedMounts(storeRoot: string, refs: readonly string[], given: read
   for (const ref of refs) {
     const match = /^(.*?)(?::(ro|rw))?$/.exec(ref)!;
     if (!match[1]) throw new DevboxError(`invalid --volumes-from "${ref}"`, { fix: 'give CONTAINER[:ro|rw]', kind: 'usage' });
-    const { config } = findContainer(storeRoot, match[1]);
-    for (const mount of config.mounts) {
+    const { config, dir } = findContainer(storeRoot, match[1]);
+    for (const mount of givenBinds(config, dir)) {
       if (taken.has(mount.destination)) continue;
       taken.add(mount.destination);
       const readonly = match[2] ? match[2] === 'ro' : mount.readonly;
@@ -120,6 +123,10 @@ export interface CreateOptions {
   ulimits?: readonly string[];
   /** --userns: "" (default), host, keep-id[:uid=N,gid=N]. */
   userns?: string;
+  /** --device HOST[:CONTAINER][:PERMS] */
+  devices?: readonly string[];
+  /** -m, --memory-swap, --cpus, --cpu-shares, --cpuset-cpus, --pids-limit */
+  limits?: LimitOptions;
 }
 
 export interface CreatedContainer {
@@ -157,6 +164,10 @@ export async function createContainer(store: ImageStore, settings: Settings, opt
   if (!Number.isInteger(stopTimeout) || stopTimeout < -1)
     throw new DevboxError(`--stop-timeout: expected whole seconds, not "${options.stopTimeout}"`, { kind: 'usage' });
   const rlimits = resolveUlimits(options.ulimits ?? []);
+  const devices = resolveDevices(options.devices ?? []);
+  const resources = parseLimits(options.limits ?? {});
+  const unenforced = Object.keys(resources).length ? limitsUnsupported(resources, probeCgroups()) : undefined;
+  if (unenforced) warn(unenforced);
   const userns = parseUserns(options.userns ?? '');
   const { mapping, warning } = resolveIdMapping(undefined, userns);
   if (warning) warn(warning);
@@ -227,6 +238,8 @@ export async function createContainer(store: ImageStore, settings: Settings, opt
     volumes: mounts.volumes,
     tmpfs: mounts.tmpfs,
     security: options.security,
+    ...(devices.length ? { devices } : {}),
+    ...(Object.keys(resources).length ? { resources } : {}),
     storage,
     userns: options.userns ?? '',
     idMapping: mapping,

@@ -10,10 +10,11 @@ import { join } from 'node:path';
 import { appendEvent } from '../container/events.js';
 import { releaseName } from '../container/names.js';
 import type { ContainerRecord } from '../container/records.js';
+import { removeContainerCgroup } from '../runtime/cgroups.js';
 import { removeAsNamespaceRoot } from '../storage/remove.js';
 import { removeAnonymousVolumes } from './volumes.js';
 
-export type RemovedContainer = Pick<ContainerRecord, 'id' | 'name' | 'volumes' | 'idMapping'>;
+export type RemovedContainer = Pick<ContainerRecord, 'id' | 'name' | 'volumes' | 'idMapping' | 'resources'>;
 
 /** A --rm container's exit command's work, with what the record said (gone by then). */
 export interface AutoRemoval {
@@ -36,6 +37,7 @@ export async function forgetRemovedContainer(storeRoot: string, record: RemovedC
   try {
     releaseName(storeRoot, record.name, record.id);
     if (volumes) await removeAnonymousVolumes(storeRoot, record);
+    if (record.resources) removeContainerCgroup(record.id);
   } finally {
     appendEvent(storeRoot, { action: 'destroy', id: record.id, name: record.name });
   }

@@ -27,6 +27,8 @@ import { nameFileMounts, writeJoinedNetworks, writeNameFiles, writePorts } from 
 import { attachLiveNetwork } from './live-network.js';
 import { type AutoRemoval, finishAutoRemoval, removeLeftovers } from './container-removal.js';
 import { prepareStart } from './start-preparation.js';
+import { deviceBinds } from '../runtime/devices.js';
+import { prepareContainerCgroup } from '../runtime/cgroups.js';
 
 /** Where the supervisor reports "up PID" (and, in the foreground, "detached"). */
 const NOTIFY_FD = 4;
@@ -38,7 +40,10 @@ const AUTO_REMOVE_WORKER = fileURLToPath(new URL('./auto-remove-worker.js', impo
  */
 function autoRemoval(store: ImageStore, record: ContainerRecord): AutoRemoval | undefined {
   if (!record.autoRemove) return undefined;
-  return { storeRoot: store.root, container: { id: record.id, name: record.name, volumes: record.volumes, idMapping: record.idMapping } };
+  return {
+    storeRoot: store.root,
+    container: { id: record.id, name: record.name, volumes: record.volumes, idMapping: record.idMapping, resources: record.resources },
+  };
 }
 
 export interface StartRequest {
@@ -204,7 +209,7 @@ async function launchContainer(store: ImageStore, record: ContainerRecord, dir: 
   const spec: SandboxSpec = {
     idMapping: join_ ? nestedMapping(join_.outerMapping, record.idMapping) : record.idMapping,
     rootfs,
-    mounts: [...nameFileMounts(names), ...record.mounts],
+    mounts: [...nameFileMounts(names), ...record.mounts, ...deviceBinds(record.devices)],
     tmpfs: record.tmpfs,
     hostname: record.hostname,
     network: network.mode,
@@ -215,6 +220,7 @@ async function launchContainer(store: ImageStore, record: ContainerRecord, dir: 
     removeAfterExit: record.autoRemove ? dir : undefined,
     security: containerSecurity(record),
     seccompCache: join(store.root, 'seccomp'),
+    cgroup: prepareContainerCgroup(record.id, record.resources),
   };
   const sync = slirp || join_;
   const args = containerArgs(spec, supervision(store, record, dir, request), sync ? SYNC_FD : undefined);
