@@ -175,14 +175,15 @@ test("stop and rm of a container named like the start of a sandbox's id act on t
   })!;
   // A name that is also a prefix of the sandbox's id (hex digits: a valid container name).
   const name = sandboxId.slice(0, 6);
-  await devboxOk(['run', '-d', '--name', name, IMAGE, 'sleep', '300']);
+  const id = (await devboxOk(['run', '-d', '--name', name, IMAGE, 'sleep', '300'])).stdout.trim();
   try {
     assert.is((await devboxOk(['stop', '-t', '0', name])).stdout, `${name}\n`);
     assert.is((await devboxOk(['inspect', '-f', '{{.State.Status}}', name])).stdout, 'exited\n');
     assert.is((await devboxOk(['rm', '-f', name])).stdout, `${name}\n`);
     assert.match((await devbox(['inspect', name])).stderr, /no such object/);
   } finally {
-    await devbox(['rm', '-f', name]);
+    // By its whole id: once the container is gone, the name would name the sandbox (an id prefix).
+    await devbox(['rm', '-f', id]);
   }
   // The sandbox was not touched: its helper still runs.
   const { outerPid } = sandboxState(root);
