@@ -1,9 +1,8 @@
 import { Args, Flags } from '@oclif/core';
 import { DevboxCommand } from '../cli/base-command.js';
 import { findContainer } from '../container/lookup.js';
-import { parseLogTime, printLogs } from '../container/logs.js';
+import { parseLogTime, parseTail, printLogs } from '../container/logs.js';
 import { readSettings } from '../settings/settings.js';
-import { usageError } from '../util/errors.js';
 
 export default class Logs extends DevboxCommand {
   static summary = "Show a container's output, as its supervisor recorded it (docker logs)";
@@ -20,8 +19,7 @@ export default class Logs extends DevboxCommand {
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Logs);
-    const tail = flags.tail === undefined || flags.tail === 'all' ? undefined : /^\d+$/.test(flags.tail) ? Number(flags.tail) : NaN;
-    if (Number.isNaN(tail)) throw usageError(`--tail: expected a number of lines or "all", not "${flags.tail}"`);
+    const tail = parseTail(flags.tail);
     await printLogs(findContainer(readSettings().storageRoot, args.container), {
       follow: flags.follow,
       tail,

@@ -20,10 +20,10 @@ export default class Stop extends DevboxCommand {
     const { argv, flags } = await this.parse(Stop);
     const refs = argv as string[];
     const found = findSandboxes(refs);
-    const sandboxes = found.filter((f) => f.sandbox).map((f) => f.ref);
+    const sandboxes = found.flatMap((f) => (f.sandbox ? [f.sandbox] : []));
     const containers = found.filter((f) => !f.sandbox).map((f) => f.ref);
     await stopContainers(containers, flags.time, flags.signal);
-    if (sandboxes.length || !refs.length) for (const name of await stopProjectSandboxes(refs.length ? sandboxes : [])) this.log(name);
+    for (const name of await stopProjectSandboxes(sandboxes)) this.log(name);
     for (const ref of containers) this.log(ref);
   }
 }

@@ -6,6 +6,7 @@
  * when it changed, as `docker compose up` does. The containers carry Compose's labels, so `devbox ps --filter` finds them too.
  */
 import { createHash } from 'node:crypto';
+import { idForName } from '../container/names.js';
 import { currentState, isRunning, listContainers, loadContainer, type Container } from '../container/lookup.js';
 import { ImageStore } from '../image/store.js';
 import { createNetwork, deleteNetworkRecord, findNetwork, listNetworks, withNetworksLock } from '../network/networks.js';
@@ -108,7 +109,8 @@ export async function servicesUp(group: ServiceGroup, names: readonly string[] =
     for (const dependency of service.dependsOn) if (dependency.healthy) await waitHealthy(store.root, started.get(dependency.name)!, dependency.name);
     const name = containerNameOf(group, service.name);
     const hash = specHash(service);
-    let existing = listContainers(store.root).find((c) => c.config.name === name);
+    const existingId = idForName(store.root, name);
+    let existing = existingId ? loadContainer(store.root, existingId) : undefined;
     if (existing && existing.config.labels[FOLDER_LABEL] !== group.project)
       throw new DevboxError(`container name ${name} is taken by a container that is not a service of ${group.project}`, {
         fix: `remove it (devbox rm -f ${name}), or set "name:" in ${group.file}`,

@@ -5,7 +5,7 @@
  */
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { DevboxError } from '../util/errors.js';
+import { DevboxError, usageError } from '../util/errors.js';
 import { parseDuration } from './options.js';
 import { type Container, currentState, isRunning } from './lookup.js';
 import { LOG_FILE, readState } from './records.js';
@@ -29,6 +29,13 @@ export interface LogLine {
 }
 
 /** docker's --since/--until: an RFC 3339 time, Unix seconds, or a duration before now ("10m"). */
+/** --tail: a number of lines, or "all" (undefined: every line). */
+export function parseTail(text: string | undefined): number | undefined {
+  if (text === undefined || text === 'all') return undefined;
+  if (!/^\d+$/.test(text)) throw usageError(`--tail: expected a number of lines or "all", not "${text}"`);
+  return Number(text);
+}
+
 export function parseLogTime(text: string, what: string, now = Date.now()): number {
   if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1000;
   if (/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(text)) return now - parseDuration(text, what);

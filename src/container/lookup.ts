@@ -68,22 +68,23 @@ export function noSuchContainer(ref: string): DevboxError {
  * whose id happens to start with its name.
  */
 export function namesContainer(storeRoot: string, ref: string): boolean {
+  return exactContainer(storeRoot, ref) !== undefined;
+}
+
+/** The container whose whole id or name `ref` is (a leading / allowed, as docker prints names). */
+function exactContainer(storeRoot: string, ref: string): Container | undefined {
   const bare = ref.startsWith('/') ? ref.slice(1) : ref;
-  if (/^[0-9a-f]{64}$/.test(bare) && loadContainer(storeRoot, bare)) return true;
+  const byId = /^[0-9a-f]{64}$/.test(bare) ? loadContainer(storeRoot, bare) : undefined;
+  if (byId) return byId;
   const named = bare && idForName(storeRoot, bare);
-  return Boolean(named && loadContainer(storeRoot, named));
+  return (named && loadContainer(storeRoot, named)) || undefined;
 }
 
 /** Docker's order: a full id, then a name, then a unique id prefix. */
 export function findContainer(storeRoot: string, ref: string): Container {
+  const exact = exactContainer(storeRoot, ref);
+  if (exact) return exact;
   const bare = ref.startsWith('/') ? ref.slice(1) : ref;
-  if (/^[0-9a-f]{64}$/.test(bare)) {
-    const byId = loadContainer(storeRoot, bare);
-    if (byId) return byId;
-  }
-  const named = bare && idForName(storeRoot, bare);
-  const byName = named && loadContainer(storeRoot, named);
-  if (byName) return byName;
   if (/^[0-9a-f]+$/.test(bare)) {
     const root = containersRoot(storeRoot);
     const ids = existsSync(root) ? readdirSync(root).filter((id) => id.startsWith(bare)) : [];

@@ -22,7 +22,8 @@ const MAX_PORT = 65535;
 
 /** The ranges of ports a project says not to forward (onAutoForward: ignore), as the watcher takes them. */
 export function ignoredPortRanges(attributes: PortAttributeRules | undefined): [number, number][] {
-  if (!attributes) return [];
+  // The usual case, on every start with port attributes: no rule ignores anything, no walk over the ports.
+  if (!attributes || !(attributes.others?.ignore || attributes.rules.some((r) => r.ignore))) return [];
   const ranges: [number, number][] = [];
   for (let port = 1; port <= MAX_PORT; port++) {
     if (attributesOf(port, attributes).ignore !== true) continue;

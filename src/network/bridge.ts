@@ -15,6 +15,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { lastHelperMessage } from '../runtime/helper.js';
 import { spawnNetworkNamespace } from '../runtime/namespace.js';
 import type { IdMapping } from '../userns/idmap.js';
 import { writeFileAtomicSync } from '../util/atomic-write.js';
@@ -104,20 +105,6 @@ function firstLine(stream: Readable): Promise<string | undefined> {
   });
 }
 
-function lastLogLine(path: string): string {
-  try {
-    return (
-      readFileSync(path, 'utf8')
-        .trim()
-        .split('\n')
-        .pop()
-        ?.replace(/^devbox-helper: /, '') || 'no message'
-    );
-  } catch {
-    return 'no message';
-  }
-}
-
 async function startHolder(storeRoot: string, network: NetworkRecord, mapping: IdMapping, dir: string): Promise<HolderState> {
   const config: HolderConfig = {
     name: network.name,
@@ -140,7 +127,7 @@ async function startHolder(storeRoot: string, network: NetworkRecord, mapping: I
     closeSync(log);
   }
   const failed = (why: string) => new DevboxError(`network ${network.name} could not be set up: ${why}`, { fix: 'see "devbox doctor"' });
-  if (!started) throw failed(lastLogLine(logPath));
+  if (!started) throw failed(lastHelperMessage(logPath));
   try {
     if (slirp) {
       // slirp4netns ends when the holder does: the holder holds the other end of its --exit-fd.
@@ -149,7 +136,7 @@ async function startHolder(storeRoot: string, network: NetworkRecord, mapping: I
     started.lifetime.destroy();
     const ready = firstLine(started.stdout);
     await started.go();
-    if ((await ready) !== 'ready') throw failed(lastLogLine(logPath));
+    if ((await ready) !== 'ready') throw failed(lastHelperMessage(logPath));
   } catch (error) {
     started.helper.kill('SIGKILL');
     throw error;

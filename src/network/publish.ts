@@ -83,17 +83,16 @@ export interface Published {
   forwarder?: PortForwarderProcess;
 }
 
-/** The mappings with a free host port picked for those that have none. */
-async function withHostPorts(mappings: readonly PortMapping[]): Promise<PortMapping[]> {
-  const picked: PortMapping[] = [];
-  for (const m of mappings) picked.push(m.hostPort === 0 ? { ...m, hostPort: await freeHostPort(m.hostIp, m.protocol) } : m);
-  return picked;
+/** The mapping with a free host port picked when it has none. */
+async function withHostPort(m: PortMapping): Promise<PortMapping> {
+  return m.hostPort === 0 ? { ...m, hostPort: await freeHostPort(m.hostIp, m.protocol) } : m;
 }
 
 /** The TCP mappings through one forwarder; a picked port another process took meanwhile is picked again. */
 async function forwardTcp(target: PublishTarget, mappings: readonly PortMapping[], otherHostPort: OtherHostPort): Promise<Published> {
   for (let attempt = 1; ; attempt++) {
-    const picked = await withHostPorts(mappings);
+    const picked: PortMapping[] = [];
+    for (const m of mappings) picked.push(await withHostPort(m));
     try {
       const forwarder = await startPortForwarder(target.sandbox, picked, target.dir, target.detached);
       return { mappings: picked, forwarder };
@@ -128,7 +127,7 @@ async function forwardUdp(target: PublishTarget, m: PortMapping, otherHostPort: 
       fix: 'publish TCP ports, or run the container on slirp4netns',
     });
   for (let attempt = 1; ; attempt++) {
-    const mapping = m.hostPort === 0 ? { ...m, hostPort: await freeHostPort(m.hostIp, m.protocol) } : m;
+    const mapping = await withHostPort(m);
     try {
       await target.api.addHostForward({ protocol: mapping.protocol, hostIp: mapping.hostIp, hostPort: mapping.hostPort, guestPort: mapping.containerPort });
       return mapping;

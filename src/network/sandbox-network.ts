@@ -44,7 +44,8 @@ export interface NetworkedSandbox {
 /**
  * slirp4netns attached to the sandbox, with `options.publish` in place (`published`: with the host ports
  * picked for those that had none); on failure nothing stays running. `detached`: it outlives this process (a
- * live sandbox's does). `otherHostPort`: see publishPorts.
+ * live sandbox's does). `otherHostPort`: see publishPorts. `stop` ends slirp4netns and the port forwarder (a
+ * later step failed).
  */
 export async function startNetwork(
   setup: Slirp4netnsSetup,
@@ -52,7 +53,7 @@ export async function startNetwork(
   options: Pick<NetworkOptions, 'allowHostLoopback' | 'publish'>,
   dir: string,
   how: { detached: boolean; otherHostPort?: OtherHostPort },
-): Promise<{ slirp: Slirp4netnsProcess; published: PortMapping[]; forwarder?: PortForwarderProcess }> {
+): Promise<{ slirp: Slirp4netnsProcess; published: PortMapping[]; forwarder?: PortForwarderProcess; stop(): Promise<void> }> {
   const slirp = await startSlirp4netns(
     setup.program,
     { pid: sandbox.pid, allowHostLoopback: options.allowHostLoopback, features: setup.features },
@@ -62,7 +63,12 @@ export async function startNetwork(
   );
   try {
     const { mappings, forwarder } = await publishPorts({ sandbox, dir, detached: how.detached, api: slirp.api }, options.publish, how.otherHostPort);
-    return { slirp, published: mappings, forwarder };
+    const stop = async () => {
+      slirp.kill();
+      forwarder?.kill();
+      await Promise.all([slirp.exited, forwarder?.exited]);
+    };
+    return { slirp, published: mappings, forwarder, stop };
   } catch (error) {
     slirp.kill();
     await slirp.exited;
@@ -103,16 +109,14 @@ export async function attachSandboxNetwork(
   dir: string,
   onError: (message: string) => void,
 ): Promise<SandboxNetwork> {
-  const { slirp, published, forwarder } = await startNetwork(setup, sandbox, options, dir, { detached: false });
+  const { slirp, published, forwarder, stop } = await startNetwork(setup, sandbox, options, dir, { detached: false });
   let watcher: ChildProcess | undefined;
   let watcherExited = Promise.resolve();
   if (options.autoForward) {
     try {
       watcher = await startPortWatcher(dir, sandbox, published, 'pipe');
     } catch (error) {
-      slirp.kill();
-      forwarder?.kill();
-      await Promise.all([slirp.exited, forwarder?.exited]);
+      await stop();
       throw error;
     }
     let stderr = '';

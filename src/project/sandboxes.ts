@@ -32,20 +32,14 @@ export function findSandboxes(refs: readonly string[]): { ref: string; sandbox?:
   });
 }
 
-function unknown(ref: string): DevboxError {
-  return new DevboxError(`no sandbox "${ref}"`, { fix: 'see devbox ps -a' });
-}
-
-export async function stopProjectSandboxes(refs: readonly string[]): Promise<string[]> {
-  const found = findSandboxes(refs);
-  const missing = found.find((f) => !f.sandbox);
-  if (missing) throw unknown(missing.ref);
-  for (const { sandbox } of found) {
-    if (sandbox!.running) await stopLiveSandbox(sandbox!.state);
+/** Stops the sandboxes findSandboxes found (and their projects' services). */
+export async function stopProjectSandboxes(sandboxes: readonly SandboxSummary[]): Promise<string[]> {
+  for (const sandbox of sandboxes) {
+    if (sandbox.running) await stopLiveSandbox(sandbox.state);
     const { servicesStop } = await import('../compose/services.js');
-    await servicesStop({ project: sandbox!.state.project });
+    await servicesStop({ project: sandbox.state.project });
   }
-  return found.map((f) => f.sandbox!.state.name);
+  return sandboxes.map((s) => s.state.name);
 }
 
 /** Discards sandboxes' writable layers and homes; a running one only with force (it is stopped first). */

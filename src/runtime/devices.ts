@@ -10,7 +10,7 @@
  */
 import { accessSync, constants, statSync, type Stats } from 'node:fs';
 import { isAbsolute } from 'node:path';
-import { DevboxError } from '../util/errors.js';
+import { DevboxError, usageError } from '../util/errors.js';
 import type { BindMount } from './spec.js';
 
 /** One device as docker's HostConfig.Devices has it. */
@@ -18,10 +18,6 @@ export interface DeviceMapping {
   PathOnHost: string;
   PathInContainer: string;
   CgroupPermissions: string;
-}
-
-function usage(message: string, fix: string): DevboxError {
-  return new DevboxError(message, { fix, kind: 'usage' });
 }
 
 /** HOST, HOST:CONTAINER, HOST:PERMS or HOST:CONTAINER:PERMS, as docker splits them; PERMS default rwm. */
@@ -32,9 +28,9 @@ export function parseDevice(spec: string): DeviceMapping {
   if (parts.length === 2 && perms(parts[1])) permissions = parts[1];
   else if (parts.length === 2) inside = parts[1];
   else if (parts.length === 3 && perms(parts[2])) [inside, permissions] = [parts[1], parts[2]];
-  else if (parts.length !== 1) throw usage(`invalid --device "${spec}"`, 'give HOST[:CONTAINER][:PERMS], PERMS made of r, w and m');
+  else if (parts.length !== 1) throw usageError(`invalid --device "${spec}"`, 'give HOST[:CONTAINER][:PERMS], PERMS made of r, w and m');
   if (!isAbsolute(host) || !isAbsolute(inside))
-    throw usage(`invalid --device "${spec}": the paths must be absolute`, 'e.g. --device /dev/fuse or --device /dev/net/tun:/dev/net/tun:rw');
+    throw usageError(`invalid --device "${spec}": the paths must be absolute`, 'e.g. --device /dev/fuse or --device /dev/net/tun:/dev/net/tun:rw');
   return { PathOnHost: host, PathInContainer: inside, CgroupPermissions: permissions };
 }
 

@@ -39,8 +39,17 @@ export function idMapArgs(mapping: IdMapping): string[] {
   return ['--uid-map', formatIdMap(mapping.uidMap), '--gid-map', formatIdMap(mapping.gidMap)];
 }
 
-/** The helper's last message in a log it wrote its stderr to (why a detached sandbox failed to start). */
+/**
+ * The helper's last message in a log it wrote its stderr to (why a detached sandbox failed to start); "no
+ * message" when there is none, or no log (removed with a --rm container).
+ */
 export function lastHelperMessage(logPath: string): string {
-  const lines = readFileSync(logPath, 'utf8').trim().split('\n');
+  let lines: string[];
+  try {
+    lines = readFileSync(logPath, 'utf8').trim().split('\n');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'no message';
+    throw error;
+  }
   return lines[lines.length - 1].replace(/^devbox-helper: /, '') || 'no message';
 }

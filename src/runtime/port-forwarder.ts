@@ -2,12 +2,12 @@
  * The helper's forward-ports mode (native/README.md): published TCP ports, from sockets on the host into a
  * sandbox's network namespace, spliced. It ends by itself when the sandbox does (its lifetime socket hangs up).
  */
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { spawnBeside } from '../util/exec.js';
-import { helperPath } from './helper.js';
+import { helperPath, lastHelperMessage } from './helper.js';
 
 const LOG_NAME = 'port-forwarder.log';
 
@@ -31,15 +31,6 @@ export class HostPortRefused extends Error {
     message: string,
   ) {
     super(message);
-  }
-}
-
-function lastMessage(dir: string): string {
-  try {
-    const lines = readFileSync(join(dir, LOG_NAME), 'utf8').trim().split('\n');
-    return lines[lines.length - 1].replace(/^devbox-helper: /, '') || 'no message';
-  } catch {
-    return 'no message';
   }
 }
 
@@ -76,7 +67,7 @@ export async function startPortForwarder(
   (child.stdout as Readable).destroy();
   if (!ready) {
     await exited;
-    const message = lastMessage(dir);
+    const message = lastHelperMessage(join(dir, LOG_NAME));
     const refused = /^cannot listen on (.+):(\d+): (.*)$/.exec(message);
     if (refused) throw new HostPortRefused(refused[1], Number(refused[2]), refused[3]);
     throw new Error(`the port forwarder did not start: ${message}`);

@@ -5,7 +5,7 @@
  * written, and whether they can be, is cgroups.ts's.
  */
 import { availableParallelism } from 'node:os';
-import { DevboxError } from '../util/errors.js';
+import { usageError } from '../util/errors.js';
 
 /** As docker's HostConfig has them; absent: not limited. */
 export interface ResourceLimits {
@@ -52,14 +52,10 @@ const CONTROLLERS: Record<keyof ResourceLimits, string> = {
 const MIN_MEMORY = 6 * 1024 * 1024;
 const CPU_PERIOD = 100_000;
 
-function usage(message: string, fix: string): DevboxError {
-  return new DevboxError(message, { fix, kind: 'usage' });
-}
-
 /** docker's RAMInBytes: a number with an optional binary unit (b, k, m, g, t, p; "kb", "KiB" too). */
 export function parseBytes(text: string, flag: string): number {
   const match = /^(\d+(?:\.\d+)?) ?([kmgtp])?i?b?$/i.exec(text);
-  if (!match) throw usage(`${flag}: invalid size "${text}"`, 'write it as docker does, e.g. 512m or 1g');
+  if (!match) throw usageError(`${flag}: invalid size "${text}"`, 'write it as docker does, e.g. 512m or 1g');
   const power = match[2] ? 'kmgtp'.indexOf(match[2].toLowerCase()) + 1 : 0;
   return Math.floor(Number(match[1]) * 1024 ** power);
 }
@@ -67,7 +63,7 @@ export function parseBytes(text: string, flag: string): number {
 function wholeNumber(text: string, flag: string, min: number, max: number): number {
   const n = Number(text);
   if (!/^-?\d+$/.test(text) || n < min || n > max)
-    throw usage(`${flag}: expected a whole number from ${min} to ${max}, not "${text}"`, `e.g. ${flag} ${Math.min(max, 1024)}`);
+    throw usageError(`${flag}: expected a whole number from ${min} to ${max}, not "${text}"`, `e.g. ${flag} ${Math.min(max, 1024)}`);
   return n;
 }
 
@@ -76,19 +72,19 @@ export function parseLimits(options: LimitOptions, cpus = availableParallelism()
   const limits: ResourceLimits = {};
   if (options.memory !== undefined) {
     limits.Memory = parseBytes(options.memory, '--memory');
-    if (limits.Memory < MIN_MEMORY) throw usage(`--memory: ${options.memory} is below the minimum memory limit of 6MB`, 'give at least 6m');
+    if (limits.Memory < MIN_MEMORY) throw usageError(`--memory: ${options.memory} is below the minimum memory limit of 6MB`, 'give at least 6m');
   }
   if (options.memorySwap !== undefined) {
     if (limits.Memory === undefined)
-      throw usage('--memory-swap needs --memory: it is the memory and swap together', 'give -m too, e.g. -m 512m --memory-swap 1g');
+      throw usageError('--memory-swap needs --memory: it is the memory and swap together', 'give -m too, e.g. -m 512m --memory-swap 1g');
     limits.MemorySwap = options.memorySwap === '-1' ? -1 : parseBytes(options.memorySwap, '--memory-swap');
     if (limits.MemorySwap !== -1 && limits.MemorySwap < limits.Memory)
-      throw usage('--memory-swap is below --memory: it is the memory and swap together', 'give it at least the --memory value, or -1 for unlimited swap');
+      throw usageError('--memory-swap is below --memory: it is the memory and swap together', 'give it at least the --memory value, or -1 for unlimited swap');
   }
   if (options.cpus !== undefined) {
     const n = Number(options.cpus);
     if (!/^\d*\.?\d+$/.test(options.cpus) || n < 0.01 || n > cpus)
-      throw usage(`--cpus: "${options.cpus}" is out of range: from 0.01 to ${cpus}, as there are ${cpus} CPUs here`, 'e.g. --cpus 1.5');
+      throw usageError(`--cpus: "${options.cpus}" is out of range: from 0.01 to ${cpus}, as there are ${cpus} CPUs here`, 'e.g. --cpus 1.5');
     limits.NanoCpus = Math.round(n * 1e9);
   }
   if (options.cpuShares !== undefined) limits.CpuShares = wholeNumber(options.cpuShares, '--cpu-shares', 2, 262144);
@@ -100,7 +96,7 @@ export function parseLimits(options: LimitOptions, cpus = availableParallelism()
     const ranges = options.cpusetCpus.split(',').map((part) => /^(\d+)(?:-(\d+))?$/.exec(part));
     const top = Math.max(...ranges.map((r) => (r ? Number(r[2] ?? r[1]) : Number.NaN)));
     if (ranges.some((r) => !r || (r[2] !== undefined && Number(r[2]) < Number(r[1]))) || !(top < cpus))
-      throw usage(`--cpuset-cpus: "${options.cpusetCpus}" is not a list of CPUs 0 to ${cpus - 1}`, 'e.g. --cpuset-cpus 0-1 or 0,2');
+      throw usageError(`--cpuset-cpus: "${options.cpusetCpus}" is not a list of CPUs 0 to ${cpus - 1}`, 'e.g. --cpuset-cpus 0-1 or 0,2');
     limits.CpusetCpus = options.cpusetCpus;
   }
   return limits;

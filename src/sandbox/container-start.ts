@@ -4,7 +4,7 @@
  * state.json. In the foreground (`run`, `start -a`) the supervisor is devbox's child and relays its stdio; the
  * detach keys leave it running on its own. Detached (`run -d`, `start`) it outlives devbox from the start.
  */
-import { closeSync, copyFileSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, copyFileSync, openSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,8 +15,8 @@ import type { ImageStore } from '../image/store.js';
 import { bridgeResolvConf, extraHostsEntries, hostResolvConf } from '../network/dns.js';
 import { requireNetwork } from '../network/networks.js';
 import type { NetworkOptions } from '../network/options.js';
-import { publishPorts } from '../network/publish.js';
-import { attachSandboxNetwork, publishedForwards, type NetworkedSandbox, type SandboxNetwork } from '../network/sandbox-network.js';
+import { attachSandboxNetwork, publishedForwards, type SandboxNetwork } from '../network/sandbox-network.js';
+import { lastHelperMessage } from '../runtime/helper.js';
 import { readPid, spawnContainerSupervisor, SYNC_FD } from '../runtime/launch.js';
 import { containerArgs, type SandboxSpec, type Supervision } from '../runtime/spec.js';
 import { type IdMapping, nestIdMapping } from '../userns/idmap.js';
@@ -24,7 +24,7 @@ import { DevboxError } from '../util/errors.js';
 import { signalNumber } from '../util/signals.js';
 import { warn } from '../util/warn.js';
 import { nameFileMounts, writeJoinedNetworks, writeNameFiles, writePorts } from './containers.js';
-import { attachLiveNetwork } from './live-network.js';
+import { attachLiveNetwork, publishOnNetwork } from './live-network.js';
 import { type AutoRemoval, finishAutoRemoval, removeLeftovers } from './container-removal.js';
 import { prepareStart } from './start-preparation.js';
 import { deviceBinds } from '../runtime/devices.js';
@@ -124,13 +124,7 @@ class NotifyLines {
 
 /** Why a detached start failed: the last line the supervisor (or pid 1) wrote. */
 function failure(record: ContainerRecord, dir: string): DevboxError {
-  let line = 'no message';
-  try {
-    const lines = readFileSync(join(dir, SUPERVISOR_LOG), 'utf8').trim().split('\n');
-    line = lines[lines.length - 1].replace(/^devbox-helper: /, '') || line;
-  } catch {
-    // removed with the container (--rm)
-  }
+  const line = lastHelperMessage(join(dir, SUPERVISOR_LOG));
   return new DevboxError(`container ${record.name} failed to start: ${line}`, { fix: 'see "devbox logs" and "devbox doctor"' });
 }
 
@@ -241,7 +235,8 @@ async function launchContainer(store: ImageStore, record: ContainerRecord, dir: 
       try {
         if (join_) {
           await join_.attach(pid);
-          attached = await publishOnNetwork({ pid, lifetime: sync }, network, dir, request.detach);
+          const { mappings, forwarder } = await publishOnNetwork({ pid, lifetime: sync }, network, dir, request.detach);
+          attached = { published: mappings, close: async () => forwarder?.exited };
         } else if (request.detach) await attachLiveNetwork(slirp!, { pid, lifetime: sync }, network, dir, () => '');
         else {
           attached = await attachSandboxNetwork(slirp!, { pid, lifetime: sync }, network, dir, (message) => warn(`port auto-forward stopped: ${message}`));
@@ -279,14 +274,6 @@ async function launchContainer(store: ImageStore, record: ContainerRecord, dir: 
   const status = await exit;
   await attached?.close();
   return { exited: status };
-}
-
-/** -p on a devbox network: TCP only, through the helper's forwarder (no slirp4netns), which ends with the container. */
-async function publishOnNetwork(sandbox: NetworkedSandbox, network: NetworkOptions, dir: string, detached: boolean): Promise<SandboxNetwork | undefined> {
-  if (!network.publish.length) return undefined;
-  const { mappings, forwarder } = await publishPorts({ sandbox, dir, detached }, network.publish);
-  writePorts(dir, publishedForwards(mappings, network.portAttributes));
-  return { published: mappings, close: async () => forwarder?.exited };
 }
 
 /** startContainer, and a --rm container removed when it did not start or has ended in the foreground. */

@@ -11,7 +11,7 @@ import { startPortWatcher } from '../network/auto-forward.js';
 import { bridgeResolvConf, hostResolvConf } from '../network/dns.js';
 import { requireNetwork } from '../network/networks.js';
 import type { NetworkOptions } from '../network/options.js';
-import { publishPorts, type OtherHostPort } from '../network/publish.js';
+import { publishPorts, type OtherHostPort, type Published } from '../network/publish.js';
 import { publishedForwards, startNetwork, type NetworkedSandbox, type Slirp4netnsSetup } from '../network/sandbox-network.js';
 import type { LiveSandboxSpec } from '../runtime/spec.js';
 import { type IdMapping, nestIdMapping } from '../userns/idmap.js';
@@ -33,7 +33,7 @@ export async function attachLiveNetwork(
   dir: string,
   otherHostPort: OtherHostPort,
 ): Promise<ProcessRecord[]> {
-  const { slirp, published, forwarder } = await startNetwork(setup, sandbox, options, dir, { detached: true, otherHostPort });
+  const { slirp, published, forwarder, stop } = await startNetwork(setup, sandbox, options, dir, { detached: true, otherHostPort });
   writePorts(dir, publishedForwards(published, options.portAttributes));
   const started = [record(slirp.pid), ...(forwarder ? [record(forwarder.pid)] : [])];
   if (!options.autoForward) return started;
@@ -43,13 +43,28 @@ export async function attachLiveNetwork(
     const watcher = await startPortWatcher(dir, sandbox, published, log, options.portAttributes);
     return [...started, record(watcher.pid!)];
   } catch (error) {
-    slirp.kill();
-    forwarder?.kill();
-    await Promise.all([slirp.exited, forwarder?.exited]);
+    await stop();
     throw error;
   } finally {
     closeSync(log);
   }
+}
+
+/**
+ * -p on a devbox network: TCP through the helper's forwarder (no slirp4netns), which ends with the sandbox;
+ * the forwards recorded for `devbox port`.
+ */
+export async function publishOnNetwork(
+  sandbox: NetworkedSandbox,
+  options: NetworkOptions,
+  dir: string,
+  detached: boolean,
+  otherHostPort?: OtherHostPort,
+): Promise<Published> {
+  if (!options.publish.length) return { mappings: [] };
+  const published = await publishPorts({ sandbox, dir, detached }, options.publish, otherHostPort);
+  writePorts(dir, publishedForwards(published.mappings, options.portAttributes));
+  return published;
 }
 
 /** What joining a devbox network changes in a live sandbox's start: the namespace it is made in, and the attach step. */
@@ -81,10 +96,7 @@ export async function withLiveNetwork<T>(
       async attach(sandbox) {
         const given = await attachToNetwork(holder, { pid: sandbox.pid, names: [hostname], upstream: [] });
         writeNameFiles(dir, hostname, [`${given.address}\t${hostname}`], bridgeResolvConf(given.gateway, hostResolvConf()));
-        if (!ports.options.publish.length) return [];
-        // The project's ports: TCP through the helper's forwarder, which ends with the sandbox.
-        const { mappings, forwarder } = await publishPorts({ sandbox, dir, detached: true }, ports.options.publish, ports.otherHostPort);
-        writePorts(dir, publishedForwards(mappings, ports.options.portAttributes));
+        const { forwarder } = await publishOnNetwork(sandbox, ports.options, dir, true, ports.otherHostPort);
         return forwarder ? [record(forwarder.pid)] : [];
       },
     }),

@@ -83,13 +83,7 @@ export function keepIdMap(id: number, ranges: readonly SubordinateRange[], own =
  * (its --userns=host), where files a container's root writes into a bind mount are the caller's.
  */
 export function rootIsCallerMap(own: number, ranges: readonly SubordinateRange[]): IdMapEntry[] {
-  const entries: IdMapEntry[] = [{ inside: 0, outside: own, count: 1 }];
-  let next = 1;
-  for (const range of ranges) {
-    entries.push({ inside: next, outside: range.start, count: range.count });
-    next += range.count;
-  }
-  return entries;
+  return keepIdMap(0, ranges, own);
 }
 
 /** "inside:outside:count,…", the form the native helper takes. */

@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { DevboxCommand } from '../../cli/base-command.js';
-import { printLogs } from '../../container/logs.js';
+import { parseTail, printLogs } from '../../container/logs.js';
 import { SERVICE_LABEL, serviceContainers } from '../../compose/services.js';
 import { projectWithServices } from '../../project/project-services.js';
 import { readSettings } from '../../settings/settings.js';
@@ -18,8 +18,7 @@ export default class ServicesLogs extends DevboxCommand {
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(ServicesLogs);
-    const tail = flags.tail === undefined || flags.tail === 'all' ? undefined : /^\d+$/.test(flags.tail) ? Number(flags.tail) : Number.NaN;
-    if (Number.isNaN(tail)) throw usageError(`--tail: expected a number of lines or "all", not "${flags.tail}"`);
+    const tail = parseTail(flags.tail);
     const { project, services } = projectWithServices();
     if (args.service !== undefined && !services.group.services.some((s) => s.name === args.service))
       throw usageError(`no service "${args.service}" in ${services.group.file}`, `name one of: ${services.group.services.map((s) => s.name).join(', ')}`);
