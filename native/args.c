@@ -39,6 +39,7 @@
   X (TTY, "--tty", 0, false)                    \
   X (REMOVE_AFTER, "--remove-after", 1, false)  \
   X (SYNC_FD, "--sync-fd", 1, false)            \
+  X (SETUP_DURING_SYNC, "--setup-during-sync", 0, false) \
   X (KEEP_ALIVE, "--keep-alive", 0, false)      \
   X (JOIN, "--join", 1, false)                              \
   X (ARCHIVE, "--archive", 0, false)                        \
@@ -329,6 +330,7 @@ apply_option (Options *opts, OptionId id, char **a)
     case OPT_GROUPS: parse_groups (a[0], opts); break;
     case OPT_REMOVE_AFTER: opts->remove_after = a[0]; break;
     case OPT_SYNC_FD: opts->sync_fd = (int) parse_number (a[0], INT_MAX, "--sync-fd"); break;
+    case OPT_SETUP_DURING_SYNC: opts->setup_during_sync = true; break;
     case OPT_KEEP_ALIVE: opts->keep_alive = true; break;
     case OPT_JOIN: opts->join_pid = (pid_t) parse_number (a[0], 0x3fffffffUL, "--join"); break;
     case OPT_ARCHIVE: opts->archive = true; break;
@@ -557,6 +559,8 @@ validate_options (Options *opts)
     die ("--netns-of PID needs --userns-of the same PID, and no --unshare-net");
   validate_container (opts);
   validate_paths (opts);
+  if (opts->setup_during_sync && !seen[OPT_SYNC_FD])
+    die ("--setup-during-sync needs --sync-fd: the caller's byte is what the command waits for");
   if (opts->sync_fd >= 0)
     validate_sync_fd (opts->sync_fd);
   find_programs (opts);

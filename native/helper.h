@@ -68,6 +68,7 @@ typedef struct
   size_t n_groups;
   char **command; /* NULL-terminated; NULL when none was given */
   int sync_fd;    /* --sync-fd; -1 when not given */
+  bool setup_during_sync; /* --setup-during-sync: pid 1 sets up while the caller attaches, and waits before the command */
   uint64_t caps;  /* --caps: the bounding set, and root's permitted and effective sets; none by default */
   const char *seccomp_program;
   const char *seccomp_cache; /* --seccomp-cache FILE, or NULL */
@@ -83,6 +84,7 @@ typedef struct
 typedef struct
 {
   int ready_fd;       /* one byte to the outer process once the command has started */
+  int go_fd;          /* --setup-during-sync: the outer process's go byte comes on it; -1 otherwise */
   int console_socket; /* --tty: the terminal master goes out through it (runc's console socket) */
   int pty_slave;      /* --tty: the command's terminal */
   int remove_parent;  /* --remove-after: the directory's parent, O_PATH */
@@ -175,7 +177,7 @@ void relay_finish (Relay *relay);
 
 /* sync.c */
 void validate_sync_fd (int fd);
-void sync_with_caller (int fd, pid_t child);
+bool sync_with_caller (int fd, pid_t child, int child_fd);
 
 /* archive.c */
 void validate_archive_command (char **command);

@@ -28,7 +28,7 @@
 #include <unistd.h>
 
 static Options opts;
-static Sandbox sandbox = { .ready_fd = -1, .console_socket = -1, .pty_slave = -1, .remove_parent = -1, .stdio = { -1, -1, -1 } };
+static Sandbox sandbox = { .ready_fd = -1, .go_fd = -1, .console_socket = -1, .pty_slave = -1, .remove_parent = -1, .stdio = { -1, -1, -1 } };
 
 /* --remove-after also holds when setup fails: no half-made container stays in the store. */
 static void
@@ -78,7 +78,31 @@ die_with_outer_process (int sync_fd)
     die_with_error ("poll");
   if (pfd.revents & (POLLHUP | POLLERR))
     _exit (EXIT_SETUP_FAILED);
-  close (sync_fd);
+  if (opts.setup_during_sync)
+    sandbox.go_fd = sync_fd; /* the go byte comes on it once set up */
+  else
+    close (sync_fd);
+}
+
+/*
+ * --setup-during-sync, in pid 1 once everything is mounted: nothing runs before the caller's go, passed on by
+ * the outer process; end of file means the caller gave up (or the outer process died), quietly. Made
+ * undumpable only now (run_sandbox): until the go the caller's programs (slirp4netns) open the namespaces
+ * through /proc/PID/ns, which an undumpable pid 1 refuses, and nothing runs in the sandbox that could use it.
+ */
+static void
+await_go (void)
+{
+  if (sandbox.go_fd < 0)
+    return;
+  char byte;
+  if (read_byte (sandbox.go_fd, &byte) != 1)
+    _exit (EXIT_SETUP_FAILED);
+  close (sandbox.go_fd);
+  sandbox.go_fd = -1;
+  /* Not dumpable: nothing in the sandbox may open our fds through /proc/1/fd (runc does the same). */
+  if (prctl (PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+    die_with_error ("prctl(PR_SET_DUMPABLE)");
 }
 
 /* --no-pivot: the host's file system, with ownership in the mapped range; the caller's env and cwd (with
@@ -126,8 +150,9 @@ run_sandbox (void)
   /* Out of the caller's session and process group: terminal signals reach us once, through the outer process. */
   if (setsid () < 0)
     die_with_error ("setsid");
-  /* Not dumpable: nothing in the sandbox may open our fds through /proc/1/fd (runc does the same). */
-  if (prctl (PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+  /* Becoming root of the namespace made this process undumpable; until the go (--setup-during-sync) the
+     caller's programs must be able to open its namespaces, and nothing runs in the sandbox yet. */
+  if (prctl (PR_SET_DUMPABLE, opts.setup_during_sync ? 1 : 0, 0, 0, 0) < 0)
     die_with_error ("prctl(PR_SET_DUMPABLE)");
   /* A container's supervisor removes it from outside: pid 1 is joinable and must hold no host directory. */
   if (opts.remove_after && !opts.container.dir)
@@ -140,6 +165,7 @@ run_sandbox (void)
   if (opts.tty)
     sandbox.pty_slave = open_console (sandbox.console_socket, true);
   enter_rootfs (&opts);
+  await_go ();
   _exit (run_init (&opts, &sandbox));
 }
 
@@ -294,8 +320,10 @@ main (int argc, char **argv)
     prepare_container (&pipes, ready_pipe);
   else if (pipe2 (ready_pipe, O_CLOEXEC) < 0)
     die_with_error ("pipe2");
-  if (pipe2 (sync_pipe, O_CLOEXEC) < 0)
-    die_with_error ("pipe2");
+  /* A socket, not a pipe: the go byte after the caller's (--setup-during-sync) may meet a pid 1 that failed
+     meanwhile, and must not raise SIGPIPE. */
+  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sync_pipe) < 0)
+    die_with_error ("socketpair");
   if (opts.tty && socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, console) < 0)
     die_with_error ("socketpair");
 
@@ -330,14 +358,20 @@ main (int argc, char **argv)
   write_id_maps (child, &opts);
   if (opts.cgroup)
     enter_cgroup (opts.cgroup, child);
-  if (opts.sync_fd >= 0)
-    sync_with_caller (opts.sync_fd, child);
+  /* sync_pipe[1] stays open until we exit: the child polls it to learn whether we are still alive. With
+     --setup-during-sync pid 1 sets up now, while the caller attaches, and its command waits for a second byte. */
+  if (opts.setup_during_sync && write_byte (sync_pipe[1], 'm') < 0)
+    die_with_error ("start the sandbox");
+  bool go = opts.sync_fd < 0 || sync_with_caller (opts.sync_fd, child, opts.setup_during_sync ? ready_pipe[0] : -1);
+  /* A container's caller learns it on the notify socket (its sync end went to the programs it attached), so
+     that an attach failing meanwhile is not taken for the reason. */
+  if (!go && opts.container.notify_fd >= 0 && write_all (opts.container.notify_fd, "setup-failed\n", 13) < 0 && errno != EPIPE)
+    die_with_error ("tell the caller the sandbox failed to set up");
   /* Released: a kept-alive sandbox or a detached container outlives the devbox command that started it (its
-     records exist by now); devbox stop ends it. */
-  if ((opts.keep_alive || opts.container.detach || (opts.no_pivot && opts.sync_fd >= 0)) && prctl (PR_SET_PDEATHSIG, 0) < 0)
+     records exist by now); devbox stop ends it. Not when pid 1 failed: the supervisor only reports that. */
+  if (go && (opts.keep_alive || opts.container.detach || (opts.no_pivot && opts.sync_fd >= 0)) && prctl (PR_SET_PDEATHSIG, 0) < 0)
     die_with_error ("prctl(PR_SET_PDEATHSIG)");
-  /* sync_pipe[1] stays open until we exit: the child polls it to learn whether we are still alive. */
-  if (write_byte (sync_pipe[1], 'm') < 0)
+  if (go && send (sync_pipe[1], opts.setup_during_sync ? "g" : "m", 1, MSG_NOSIGNAL) < 0 && errno != EPIPE)
     die_with_error ("start the sandbox");
   if (opts.keep_alive)
     return announce_when_up (child, ready_pipe[0]);

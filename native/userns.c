@@ -113,45 +113,66 @@ read_message (int fd, char *message, size_t size)
 }
 
 /* newuidmap/newgidmap (setuid root) check /etc/subuid and /etc/subgid and write the map for us. */
-static void
-run_map_tool (const char *tool, pid_t child, const IdMap *map)
+typedef struct
 {
-  char **argv = map_tool_argv (tool, child, map);
+  const char *tool;
+  char **argv;
+  pid_t pid;
+  int out; /* its stdout and stderr */
+} MapTool;
+
+static MapTool
+start_map_tool (const char *tool, pid_t child, const IdMap *map)
+{
+  MapTool run = { .tool = tool, .argv = map_tool_argv (tool, child, map) };
   int out[2];
   if (pipe2 (out, O_CLOEXEC) < 0)
     die_with_error ("pipe2");
-  pid_t pid = fork ();
-  if (pid < 0)
+  run.pid = fork ();
+  if (run.pid < 0)
     die_with_error ("fork %s", tool);
-  if (pid == 0)
+  if (run.pid == 0)
     {
       if (dup2 (out[1], STDOUT_FILENO) < 0 || dup2 (out[1], STDERR_FILENO) < 0)
         _exit (127);
       reset_signals ();
-      execv (tool, argv);
+      execv (tool, run.argv);
       fprintf (stderr, "exec %s: %s", tool, strerror (errno));
       _exit (127);
     }
   close (out[1]);
+  run.out = out[0];
+  return run;
+}
+
+static void
+finish_map_tool (MapTool *run)
+{
   char message[1024];
-  read_message (out[0], message, sizeof message);
-  close (out[0]);
-  int status = wait_exit_status (pid);
+  read_message (run->out, message, sizeof message);
+  close (run->out);
+  int status = wait_exit_status (run->pid);
   if (status != 0)
-    die ("%s %s failed (status %d): %s (check /etc/sub%cid for this user)", tool, argv[1], status,
-         message[0] ? message : "no message", strstr (tool, "newuidmap") ? 'u' : 'g');
+    die ("%s %s failed (status %d): %s (check /etc/sub%cid for this user)", run->tool, run->argv[1], status,
+         message[0] ? message : "no message", strstr (run->tool, "newuidmap") ? 'u' : 'g');
 }
 
 void
 write_id_maps (pid_t child, const Options *opts)
 {
+  /* The two setuid tools run at once: each is a process start that the sandbox's start waits for. */
+  MapTool uid = { 0 }, gid = { 0 };
   if (opts->uid_map.tool)
-    run_map_tool (opts->uid_map.tool, child, &opts->uid_map);
+    uid = start_map_tool (opts->uid_map.tool, child, &opts->uid_map);
+  if (opts->gid_map.tool)
+    gid = start_map_tool (opts->gid_map.tool, child, &opts->gid_map);
+  if (uid.tool)
+    finish_map_tool (&uid);
   else
     write_map_file (child, "uid_map", &opts->uid_map);
-  if (opts->gid_map.tool)
+  if (gid.tool)
     {
-      run_map_tool (opts->gid_map.tool, child, &opts->gid_map);
+      finish_map_tool (&gid);
       return;
     }
   /* Unprivileged, the kernel takes a self-written gid map only after setgroups is denied (CVE-2014-8989);

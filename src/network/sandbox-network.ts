@@ -98,6 +98,26 @@ export interface SandboxNetwork {
   close(): Promise<void>;
 }
 
+/** The port watcher's end; `onError` gets its last line when it stopped with a failure. */
+function watchWatcher(watcher: ChildProcess, onError: (message: string) => void): { watcher: ChildProcess; exited: Promise<void> } {
+  let stderr = '';
+  watcher.stderr!.on('data', (chunk) => (stderr += chunk));
+  const exited = new Promise<void>((resolve) =>
+    watcher.once('exit', (code) => {
+      if (code)
+        onError(
+          stderr
+            .trim()
+            .split('\n')
+            .pop()
+            ?.replace(/^devbox-helper: /, '') || `exit status ${code}`,
+        );
+      resolve();
+    }),
+  );
+  return { watcher, exited };
+}
+
 /**
  * The network of a sandbox that runs in the foreground: slirp4netns and the watcher end with this process's
  * wait. `onError`: the watcher stopped with this line (the sandbox runs on without auto-forward).
@@ -109,32 +129,20 @@ export async function attachSandboxNetwork(
   dir: string,
   onError: (message: string) => void,
 ): Promise<SandboxNetwork> {
-  const { slirp, published, forwarder, stop } = await startNetwork(setup, sandbox, options, dir, { detached: false });
-  let watcher: ChildProcess | undefined;
-  let watcherExited = Promise.resolve();
-  if (options.autoForward) {
-    try {
-      watcher = await startPortWatcher(dir, sandbox, published, 'pipe');
-    } catch (error) {
-      await stop();
-      throw error;
-    }
-    let stderr = '';
-    watcher.stderr!.on('data', (chunk) => (stderr += chunk));
-    watcherExited = new Promise((resolve) =>
-      watcher!.once('exit', (code) => {
-        if (code)
-          onError(
-            stderr
-              .trim()
-              .split('\n')
-              .pop()
-              ?.replace(/^devbox-helper: /, '') || `exit status ${code}`,
-          );
-        resolve();
-      }),
-    );
+  // The watcher starts while slirp4netns sets up (each start is a fork of this process, which blocks it): it
+  // talks to slirp4netns only once a listener appears, after the go. The published container ports it leaves
+  // alone are those asked for, whatever host ports they get.
+  const network = startNetwork(setup, sandbox, options, dir, { detached: false });
+  const watching = options.autoForward ? startPortWatcher(dir, sandbox, options.publish, 'pipe').then((w) => watchWatcher(w, onError)) : undefined;
+  const [started, watcherStarted] = await Promise.allSettled([network, watching]);
+  if (started.status === 'rejected' || watcherStarted.status === 'rejected') {
+    if (started.status === 'fulfilled') await started.value.stop();
+    if (watcherStarted.status === 'fulfilled') watcherStarted.value?.watcher.kill('SIGKILL');
+    throw started.status === 'rejected' ? started.reason : (watcherStarted as PromiseRejectedResult).reason;
   }
+  const { slirp, published, forwarder } = started.value;
+  const watcher = watcherStarted.value?.watcher;
+  const watcherExited = watcherStarted.value?.exited;
   return {
     published,
     async close() {

@@ -137,6 +137,7 @@ export async function startSlirp4netns(
   });
   if (!(await ready)) {
     child.kill('SIGKILL');
+    child.ref(); // a detached child no longer holds the event loop open: waiting for it must
     await exited;
     throw new DevboxError(`slirp4netns could not set up the network: ${lastLogLine(dir)}`, {
       fix: 'see "devbox doctor"; /dev/net/tun must be usable',

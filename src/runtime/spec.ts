@@ -245,6 +245,8 @@ export function containerArgs(spec: SandboxSpec, supervision: Supervision, syncF
     args.push('--health-start-interval', String(h.startInterval), '--health-retries', String(h.retries));
   }
   for (const arg of s.exitCommand ?? []) args.push('--exit-command', arg);
+  // The container's pid 1 sets up while the caller attaches its network; only the command waits for the go.
+  if (syncFd !== undefined) args.push('--setup-during-sync');
   const sandbox = helperArgs(spec, syncFd);
   return [...args, ...sandbox];
 }

@@ -227,31 +227,48 @@ async function launchContainer(store: ImageStore, record: ContainerRecord, dir: 
   const notify = child.stdio[NOTIFY_FD] as Socket;
   const lines = new NotifyLines(notify);
   const nextLine = () => Promise.race([lines.next(), exit.then(() => undefined)]);
+  // Before the go only `setup-failed` can come: pid 1 failed (it said why, on stderr or in the log).
+  const firstLine = nextLine();
   let attached: SandboxNetwork | undefined;
   if (sync) {
     const sync = child.stdio[SYNC_FD] as Socket;
     const pid = await readPid(sync);
     if (pid !== undefined) {
-      try {
+      const attachNetwork = async (): Promise<SandboxNetwork | undefined> => {
         if (join_) {
           await join_.attach(pid);
           const { mappings, forwarder } = await publishOnNetwork({ pid, lifetime: sync }, network, dir, request.detach);
-          attached = { published: mappings, close: async () => forwarder?.exited };
-        } else if (request.detach) await attachLiveNetwork(slirp!, { pid, lifetime: sync }, network, dir, () => '');
-        else {
-          attached = await attachSandboxNetwork(slirp!, { pid, lifetime: sync }, network, dir, (message) => warn(`port auto-forward stopped: ${message}`));
-          writePorts(dir, publishedForwards(attached.published));
+          return { published: mappings, close: async () => forwarder?.exited };
         }
-      } catch (error) {
-        sync.destroy(); // the helper reads end of file and ends: nothing was started
-        await exit;
-        throw error;
+        if (request.detach) {
+          await attachLiveNetwork(slirp!, { pid, lifetime: sync }, network, dir, () => '');
+          return undefined;
+        }
+        const live = await attachSandboxNetwork(slirp!, { pid, lifetime: sync }, network, dir, (message) => warn(`port auto-forward stopped: ${message}`));
+        writePorts(dir, publishedForwards(live.published));
+        return live;
+      };
+      // pid 1 sets up meanwhile (--setup-during-sync). If that fails, the supervisor says `setup-failed` (and
+      // goes on to report it) before anything else; the attach, whose programs end with pid 1, is then undone.
+      const setupFailed = firstLine.then((line) => line === 'setup-failed');
+      const settled = attachNetwork().then(
+        (network) => ({ network }),
+        (error: unknown) => ({ error }),
+      );
+      const failedFirst = await Promise.race([setupFailed, settled.then(() => false)]);
+      const result = await settled;
+      if ('error' in result) {
+        sync.destroy(); // end of file: a helper still waiting for the go ends, nothing started
+        if (!(await setupFailed)) throw result.error;
+      } else if (failedFirst) await result.network?.close();
+      else {
+        attached = result.network;
+        await new Promise<void>((resolve) => sync.write('g', () => resolve()));
       }
-      await new Promise<void>((resolve) => sync.write('g', () => resolve()));
     }
     sync.destroy();
   }
-  const first = await nextLine();
+  const first = await firstLine;
   if (request.detach) {
     notify.destroy();
     if (!first?.startsWith('up ')) throw failure(record, dir);
@@ -259,7 +276,7 @@ async function launchContainer(store: ImageStore, record: ContainerRecord, dir: 
     return { started: Number(first.slice(3)) };
   }
   // Foreground: the command's status, unless the detach keys leave it running.
-  const second = first?.startsWith('up ') ? await nextLine() : first;
+  const second = first?.startsWith('up ') || first === 'setup-failed' ? await nextLine() : first;
   if (second === 'detached') {
     notify.destroy();
     child.unref();

@@ -7,7 +7,7 @@
  * write without newuidmap.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readlinkSync, symlinkSync, writeFileSync, copyFileSync, chmodSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync, copyFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Duplex, Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -105,6 +105,11 @@ const refusals: [string, () => string[], string][] = [
   ],
   ['no root file system', () => [...MAPS, '--', 'true'], 'a root file system is required: --overlay, --fuse-overlay or --rootfs'],
   ['no command', () => [...MAPS, '--rootfs', rootfs], 'no command given after --'],
+  [
+    '--setup-during-sync without --sync-fd',
+    () => [...MAPS, '--rootfs', rootfs, '--setup-during-sync', '--', 'true'],
+    "--setup-during-sync needs --sync-fd: the caller's byte is what the command waits for",
+  ],
   [
     '--keep-alive with a command',
     () => [...MAPS, '--rootfs', rootfs, '--keep-alive', '--', 'true'],
@@ -237,6 +242,55 @@ test('a mount destination that is a symlink in the image is resolved inside the 
 test('a mount destination that is a dangling symlink is refused, and nothing is created at its target', async () => {
   const r = await run(['--tmpfs', '/dangling', ''], ['true']);
   assert.equal(r, { status: 125, stdout: '', stderr: 'devbox-helper: create /dangling in the sandbox: No such file or directory\n' });
+  assert.not.ok(existsSync(join(rootfs, 'nonexistent')));
+});
+
+/** A sandbox started with --sync-fd 3 --setup-during-sync: the helper, its pid 1 (once announced) and its end. */
+async function startDuringSync(args: readonly string[]) {
+  const child = spawn(HELPER, [...MAPS, '--rootfs', rootfs, '--setenv', 'PATH', '/bin', '--sync-fd', '3', '--setup-during-sync', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS);
+  const closed = new Promise<number>((resolve) =>
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve(code ?? 128);
+    }),
+  );
+  const sync = child.stdio[3] as Duplex;
+  const line = await new Promise<string>((resolve) => sync.once('data', (d: Buffer) => resolve(d.toString())));
+  return { pid: Number(line), sync, closed, stderr: () => stderr };
+}
+
+test('--setup-during-sync: pid 1 sets up while the caller holds the go, and only its command waits for it', async () => {
+  const dir = await testDir('setup-during-sync');
+  const started = await startDuringSync(['--bind', dir, '/data', '--', 'sh', '-c', 'echo ran > /data/ran']);
+  // Readable while pid 1 sets up (it is dumpable until the go): its root is the sandbox's once the bind is there.
+  await eventually("pid 1's mounts", () => (readFileSync(`/proc/${started.pid}/mountinfo`, 'utf8').includes(' /data ') ? true : undefined), 10_000);
+  assert.not.ok(existsSync(join(dir, 'ran')), 'the command waits for the go');
+  started.sync.write('g');
+  assert.is(await started.closed, 0, started.stderr());
+  assert.is(readFileSync(join(dir, 'ran'), 'utf8'), 'ran\n');
+  started.sync.destroy();
+
+  // A caller that gives up once pid 1 is set up: nothing ran, nothing said (the caller says why).
+  const givenUp = await startDuringSync(['--bind', dir, '/data', '--', 'sh', '-c', 'echo again > /data/again']);
+  await eventually("pid 1's mounts", () => (readFileSync(`/proc/${givenUp.pid}/mountinfo`, 'utf8').includes(' /data ') ? true : undefined), 10_000);
+  givenUp.sync.destroy();
+  assert.is(await givenUp.closed, 125);
+  assert.is(givenUp.stderr(), '');
+  assert.not.ok(existsSync(join(dir, 'again')), 'the command never ran');
+  await eventually("the sandbox's pid 1 to end", () => (isAlive(givenUp.pid) ? undefined : true), 5000);
+});
+
+test('--setup-during-sync: a setup that fails ends the helper without the go, saying why', async () => {
+  const failed = await startDuringSync(['--tmpfs', '/dangling', '', '--', 'true']);
+  // The go is never sent: the helper must not wait for it once pid 1 has failed.
+  assert.is(await failed.closed, 125);
+  assert.is(failed.stderr(), 'devbox-helper: create /dangling in the sandbox: No such file or directory\n');
+  failed.sync.destroy();
   assert.not.ok(existsSync(join(rootfs, 'nonexistent')));
 });
 

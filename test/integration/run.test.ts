@@ -100,6 +100,25 @@ test('a missing bind source is one line, exit 125, and leaves no container behin
   assert.is(existsSync(containersDir()) ? readdirSync(containersDir()).length : 0, before);
 });
 
+test("a sandbox that fails to set up while slirp4netns attaches: pid 1's one line, exit 125, nothing left running", async () => {
+  const list = () => (existsSync(containersDir()) ? readdirSync(containersDir()) : []);
+  const before = list();
+  // /etc/hostname is a file bound over the image's: nothing can be mounted below it, which pid 1 finds out
+  // while devbox attaches the network.
+  const failing = ['--network', 'slirp4netns', '--tmpfs', '/etc/hostname/x', IMAGE, 'true'];
+  const removed = await devbox(['run', '--rm', ...failing]);
+  assert.is(removed.exitCode, 125);
+  assert.is(removed.stderr, 'devbox-helper: create /etc/hostname/x in the sandbox: Not a directory\n');
+  assert.equal(list(), before);
+  const detached = await devbox(['run', '-d', ...failing]);
+  assert.is(detached.exitCode, 125);
+  assert.match(detached.stderr, /^devbox: container \S+ failed to start: create \/etc\/hostname\/x in the sandbox: Not a directory \(/);
+  assert.is(detached.stderr.trim().split('\n').length, 1, detached.stderr);
+  const kept = list().filter((id) => !before.includes(id));
+  assert.is(kept.length, 1);
+  await devboxOk(['rm', kept[0]]);
+});
+
 test('an unknown image is one line with the fix, exit 125', async () => {
   const r = await devbox(['run', '--rm', '--pull', 'never', 'no-such-image:1', 'true']);
   assert.is(r.exitCode, 125);
