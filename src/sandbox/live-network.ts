@@ -141,7 +141,10 @@ export async function withSharedNetwork<T>(
     spec: { nestIn: { pid: target.state.pid, shareNet: true }, idMapping },
     async attach(sandbox) {
       for (const file of ['hosts', 'resolv.conf']) copyFileSync(join(target.dir, file), join(dir, file));
-      const { forwarder } = await publishOnNetwork(sandbox, ports.options, dir, true, ports.otherHostPort);
+      // The forwarder enters the namespace's owner (the container's user namespace, which the sandbox's is
+      // inside of and has no rights over), for as long as the sandbox lives.
+      const owner = { pid: target.state.pid, lifetime: sandbox.lifetime };
+      const { forwarder } = await publishOnNetwork(owner, ports.options, dir, true, ports.otherHostPort);
       return forwarder ? [record(forwarder.pid)] : [];
     },
   });

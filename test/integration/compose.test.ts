@@ -9,7 +9,7 @@ import { basename, join } from 'node:path';
 import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import { devbox, devboxOk } from '../helpers/cli.js';
-import { importNetworkImage } from '../helpers/network.js';
+import { eventually, freePort, httpGet, importNetworkImage } from '../helpers/network.js';
 import { projectDir } from '../helpers/project.js';
 
 const IMAGE = 'netbox:latest';
@@ -119,6 +119,23 @@ test('a changed service is made again at the next start; runServices leaves the 
   writeFileSync(join(root, '.devcontainer/compose.yaml'), compose('two'));
   assert.is((await devboxOk(['run', 'sh', '-c', askDb], { cwd: root })).stdout, 'two\n');
   assert.equal(await containersOf(name), [`${name}-db-1`]);
+});
+
+test('network_mode service:db: the sandbox shares db’s network namespace — localhost reaches it, forwardPorts publish it on the host', async () => {
+  const port = await freePort();
+  const root = composeProject(
+    `services:
+  app:
+    image: ${IMAGE}
+    network_mode: service:db
+  db:
+    image: ${IMAGE}
+    command: nc -ll -p ${port} -e echo db-ok
+`,
+    { forwardPorts: [port] },
+  );
+  assert.is((await devboxOk(['run', 'sh', '-c', ask('localhost', port)], { cwd: root })).stdout, 'db-ok\n');
+  assert.is(await eventually('the forwarded port', () => httpGet(port)), 'db-ok\n');
 });
 
 test('an unsupported Compose key: one line naming file:line and the key; nothing is made', async () => {
