@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * A build step (npm run build, after tsc): the hot entries bin/devbox runs without oclif, bundled by esbuild
+ * A build step (npm run build, after tsc): the entries bin/devbox runs without oclif, bundled by esbuild
  * from tsc's output. Node.js resolves, reads and links each ES module on its own: `devbox run --rm` loaded
  * ~60 of them, which cost more CPU than the sandbox's start. Each entry becomes dist/bundle/NAME/NAME.js
  * plus the chunks that what it imports lazily needs (splitting: code shared by the entry and a lazy import
@@ -20,15 +20,9 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const src = join(root, 'dist', 'src');
 const out = join(root, 'dist', 'bundle');
 
-/** bin/devbox's hot entries: name → tsc module. */
-const ENTRIES = {
-  run: join(src, 'cli', 'run-main.js'),
-  project: join(src, 'cli', 'project-main.js'),
-  exec: join(src, 'cli', 'exec-main.js'),
-  ps: join(src, 'cli', 'ps-main.js'),
-  images: join(src, 'cli', 'images-main.js'),
-  version: join(src, 'cli', 'version-main.js'),
-};
+/** The bundles of bin/devbox's entries (src/cli/entries.ts): name → tsc module. */
+const { ENTRIES: TABLE } = await import(join(src, 'cli', 'entries.js'));
+const ENTRIES = Object.fromEntries(TABLE.filter((e) => e.bundle).map((e) => [e.bundle, join(src, 'cli', `${e.module}.js`)]));
 
 /** A relative import specifier from `dir` to `file`. */
 function specifier(dir, file) {
