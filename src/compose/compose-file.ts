@@ -12,7 +12,7 @@ import { dirname, resolve } from 'node:path';
 import type { Alias, Document, LineCounter, Node, Pair, Scalar, YAMLMap, YAMLSeq } from 'yaml';
 import type { HealthOptions } from '../container/options.js';
 import { DevboxError } from '../util/errors.js';
-import { MountSpecError, parseVolumeFlag, type MountSpec } from '../volume/mount-spec.js';
+import { MountSpecError, parseMountFields, parseVolumeFlag, type MountSpec } from '../volume/mount-spec.js';
 import { splitCommand } from './command-words.js';
 import {
   composeProjectName,
@@ -205,23 +205,67 @@ function build(at: Located, key: string): Omit<ServiceBuild, 'args'> & { args: R
   };
 }
 
-/** Short-syntax volumes: relative binds from the Compose file's folder, named volumes the project's own. */
+const LONG_VOLUME_KEYS = new Set(['type', 'source', 'target', 'read_only', 'consistency', 'bind', 'volume', 'tmpfs']);
+/** The long syntax's options, by mount type, as `--mount` spells them. */
+const LONG_VOLUME_OPTIONS: Record<string, Record<string, string>> = {
+  bind: { propagation: 'bind-propagation', create_host_path: '' },
+  volume: { nocopy: 'volume-nocopy' },
+  tmpfs: { size: 'tmpfs-size', mode: 'tmpfs-mode' },
+};
+
+/** A long-syntax volume as `--mount`'s fields (the one mount parser decides what they mean). */
+function longVolume(at: Located, key: string, base: string): MountSpec {
+  const fields = new Map<string, string | undefined>();
+  const text = (node: Node | null, where: string) =>
+    // A tmpfs mode is octal bits: YAML reads 0o1777 as a number.
+    isScalar(node) && typeof node.value === 'number' && where.endsWith('.mode') ? node.value.toString(8) : scalar({ node: node as Node, file: at.file }, where);
+  let typeNode: Node | undefined;
+  for (const { key: name, keyNode, value } of pairs(mapOf(at, key), at.file)) {
+    const where = `${key}.${name}`;
+    if (!LONG_VOLUME_KEYS.has(name)) throw at.file.fail(keyNode, where, 'is not supported by devbox', UNSUPPORTED_FIX);
+    if (name === 'consistency') continue;
+    if (name === 'type') typeNode = value ?? undefined;
+    if (name === 'read_only') {
+      if (text(value, where) === 'true') fields.set('readonly', undefined);
+    } else if (name in LONG_VOLUME_OPTIONS) {
+      for (const option of pairs(mapOf({ node: value as Node, file: at.file }, where), at.file)) {
+        const flag = LONG_VOLUME_OPTIONS[name]![option.key];
+        if (flag === undefined) throw at.file.fail(option.keyNode, `${where}.${option.key}`, 'is not supported by devbox', UNSUPPORTED_FIX);
+        const optionValue = text(option.value, `${where}.${option.key}`);
+        if (flag && optionValue !== 'false') fields.set(flag, optionValue === 'true' ? undefined : optionValue);
+      }
+      if (fields.has('type') && fields.get('type') !== name)
+        throw at.file.fail(keyNode, where, `is for ${name} mounts`, `leave it out of a ${fields.get('type')} mount`);
+    } else fields.set(name, text(value, where));
+  }
+  if (!fields.has('type')) throw at.file.fail(at.node, key, 'needs "type"', 'give type: bind, volume or tmpfs');
+  try {
+    return parseMountFields(fields, { base });
+  } catch (error) {
+    if (error instanceof MountSpecError) throw at.file.fail(typeNode ?? at.node, key, error.reason);
+    throw error;
+  }
+}
+
+/** Volumes, short or long syntax: relative binds from the Compose file's folder, named volumes the project's own. */
 function volumes(at: Located, key: string, project: string, declared: ReadonlySet<string>): MountSpec[] {
   if (!isSeq(at.node)) throw at.file.fail(at.node, key, 'expected a list');
   return at.node.items.map((item, index) => {
     const entry = { node: item as Node, file: at.file };
-    if (isMap(item)) throw at.file.fail(item as Node, `${key}[${index}]`, 'the long syntax is not supported by devbox', 'write it as SOURCE:TARGET[:ro]');
-    const text = scalar(entry, `${key}[${index}]`);
+    const where = `${key}[${index}]`;
     let mount: MountSpec;
-    try {
-      mount = parseVolumeFlag(text, { base: at.file.folder });
-    } catch (error) {
-      if (error instanceof MountSpecError) throw at.file.fail(entry.node, `${key}[${index}]`, error.reason);
-      throw error;
+    if (isMap(item)) mount = longVolume(entry, where, at.file.folder);
+    else {
+      const text = scalar(entry, where);
+      try {
+        mount = parseVolumeFlag(text, { base: at.file.folder });
+      } catch (error) {
+        if (error instanceof MountSpecError) throw at.file.fail(entry.node, where, error.reason);
+        throw error;
+      }
     }
     if (mount.type !== 'volume' || mount.source === undefined) return mount;
-    if (!declared.has(mount.source))
-      throw at.file.fail(entry.node, `${key}[${index}]`, `volume "${mount.source}" is not declared`, `add it under the top-level "volumes:"`);
+    if (!declared.has(mount.source)) throw at.file.fail(entry.node, where, `volume "${mount.source}" is not declared`, `add it under the top-level "volumes:"`);
     return { ...mount, source: volumeNameOf({ name: project }, mount.source) };
   });
 }

@@ -72,6 +72,40 @@ volumes:
   });
 });
 
+test('the long volume syntax means what the same --mount means', () => {
+  const { root, model } = compose({
+    'compose.yaml': `services:
+  db:
+    image: postgres
+    volumes:
+      - type: volume
+        source: pgdata
+        target: /data
+        volume:
+          nocopy: true
+      - type: bind
+        source: ./init
+        target: /init
+        read_only: true
+        consistency: cached
+        bind:
+          create_host_path: true
+      - type: tmpfs
+        target: /cache
+        tmpfs:
+          size: 64m
+          mode: 0o1777
+volumes:
+  pgdata:
+`,
+  });
+  assert.equal(composeService(model, 'db').volumes, [
+    { type: 'volume', source: 'demo_pgdata', target: '/data', readonly: false, nocopy: true },
+    { type: 'bind', source: join(root, 'init'), target: '/init', readonly: true },
+    { type: 'tmpfs', target: '/cache', readonly: false, options: ['nosuid', 'nodev', 'size=67108864', 'mode=1777'] },
+  ]);
+});
+
 test('networks: declared ones named PROJECT_KEY (or their own name), aliases, internal; network_mode; container_name', () => {
   const { model } = compose({
     'compose.yaml': `services:
@@ -188,6 +222,10 @@ test('refused, naming file:line and the key', async () => {
     ['services:\n  db:\n    image: x\nnetworks:\n  n:\n    driver: overlay\n', ':6: networks.n.driver: "overlay" is not supported by devbox'],
     ['services:\n  db:\n    image: x\nnetworks:\n  n:\n    ipam: {}\n', ':6: networks.n.ipam: is not supported by devbox'],
     ['services:\n  db:\n    image: x\n    volumes: [data:/data]\n', ':4: services.db.volumes[0]: volume "data" is not declared'],
+    ['services:\n  db:\n    image: x\n    volumes:\n      - type: npipe\n        target: /x\n', ':5: services.db.volumes[0]: invalid mount type "npipe"'],
+    ['services:\n  db:\n    image: x\n    volumes:\n      - type: bind\n        target: /x\n', ':5: services.db.volumes[0]: a bind mount needs source=PATH'],
+    ['services:\n  db:\n    image: x\n    volumes:\n      - target: /x\n        labels: {a: b}\n', ':6: services.db.volumes[0].labels: is not supported'],
+    ['services:\n  db:\n    image: x\n    volumes:\n      - target: /x\n', ':5: services.db.volumes[0]: needs "type"'],
     [
       'services:\n  db:\n    image: x\n    depends_on:\n      a:\n        condition: service_completed_successfully\n',
       ':6: services.db.depends_on.a.condition: "service_completed_successfully" is not supported',
