@@ -92,6 +92,17 @@ test("in a project folder, container run in each spelling is docker run, not the
     const r = await devboxOk([...spelling, '--rm', '--pull', 'never', IMAGE, 'cat', '/etc/hostname'], { cwd: root });
     assert.match(r.stdout, /^[0-9a-f]{12}\n$/, `${spelling.join(' ')}: a container of its own, named by its id`);
   }
+  // A docker run option given to the project's run says which run is which; another unknown option is plain.
+  const rm = await devbox(['run', '--rm', IMAGE, 'true'], { cwd: root });
+  assert.equal(
+    [rm.exitCode, rm.stderr],
+    [
+      125,
+      'devbox: devbox run: "--rm" is an option of devbox container run; in a project, devbox run runs a command in its sandbox (to run an image, use devbox container run --rm IMAGE …)\n',
+    ],
+  );
+  const bogus = await devbox(['run', '--bogus', 'true'], { cwd: root });
+  assert.equal([bogus.exitCode, bogus.stderr], [125, 'devbox: devbox run: unknown option "--bogus" (see devbox run --help)\n']);
 });
 
 test("a new private home starts from the image's /etc/skel, as useradd makes a home", async () => {
