@@ -196,10 +196,16 @@ test("stop and rm of a container named like the start of a sandbox's id act on t
     // By its whole id: once the container is gone, the name would name the sandbox (an id prefix).
     await devbox(['rm', '-f', id]);
   }
-  // The sandbox was not touched: its helper still runs.
+  // Nor by a short name that is no container's and starts its id ("db" once the container db is gone).
+  const short = await devbox(['rm', '-f', sandboxId.slice(0, 2)]);
+  assert.match(short.stderr, /no such container/i);
+  // The sandbox was not touched: its helper still runs; six characters of its id name it.
   const { outerPid } = sandboxState(root);
   assert.not.throws(() => process.kill(outerPid, 0));
-  await devboxOk(['stop'], { cwd: root });
+  await devboxOk(['stop', sandboxId.slice(0, 6)]);
+  // Gone, or a zombie not yet reaped by whoever became its parent.
+  const ended = !existsSync(`/proc/${outerPid}/stat`) || readFileSync(`/proc/${outerPid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z');
+  assert.ok(ended, 'stopped by the start of its id');
 });
 
 test('a sandbox whose processes were killed is started again', async () => {
