@@ -367,6 +367,13 @@ main (int argc, char **argv)
      that an attach failing meanwhile is not taken for the reason. */
   if (!go && opts.container.notify_fd >= 0 && write_all (opts.container.notify_fd, "setup-failed\n", 13) < 0 && errno != EPIPE)
     die_with_error ("tell the caller the sandbox failed to set up");
+  /* Then the programs the caller attached may still be writing in the container's directory (slirp4netns's
+     log and socket): the caller removes it once they are gone, and does the rest of a --rm itself. */
+  if (!go)
+    {
+      opts.remove_after = NULL;
+      opts.container.exit_command = NULL;
+    }
   /* Released: a kept-alive sandbox or a detached container outlives the devbox command that started it (its
      records exist by now); devbox stop ends it. Not when pid 1 failed: the supervisor only reports that. */
   if (go && (opts.keep_alive || opts.container.detach || (opts.no_pivot && opts.sync_fd >= 0)) && prctl (PR_SET_PDEATHSIG, 0) < 0)
