@@ -4,6 +4,7 @@ import { bridgeResolvConf, extraHostsEntries, hostResolvConfWith, networkHostsEn
 import { parseNetwork, resolveNetworkOptions } from '../../src/network/options.js';
 import { formatPortMapping, parsePortMapping } from '../../src/network/port-mapping.js';
 import { parseFeatures, slirp4netnsArgs } from '../../src/network/slirp4netns.js';
+import { pastaArgs } from '../../src/network/pasta.js';
 import { defaultSettings, settingValue, validateSetting } from '../../src/settings/settings.js';
 import { DevboxError } from '../../src/util/errors.js';
 import { thrownBy } from '../helpers/errors.js';
@@ -40,11 +41,15 @@ for (const [spec, reason] of [
   });
 }
 
-test("--network: the three modes, slirp as an alias, Podman's allow_host_loopback option", () => {
+test("--network: the three modes, slirp as an alias, pasta for the isolated network through pasta, Podman's allow_host_loopback option", () => {
   assert.equal(parseNetwork('host'), { mode: 'host' });
   assert.equal(parseNetwork('none'), { mode: 'none' });
-  assert.equal(parseNetwork('slirp'), { mode: 'slirp4netns' });
-  assert.equal(parseNetwork('slirp4netns:allow_host_loopback=true'), { mode: 'slirp4netns', allowHostLoopback: true });
+  assert.equal(parseNetwork('slirp'), { mode: 'slirp4netns', backend: 'slirp4netns' });
+  assert.equal(parseNetwork('slirp4netns:allow_host_loopback=true'), { mode: 'slirp4netns', backend: 'slirp4netns', allowHostLoopback: true });
+  assert.equal(parseNetwork('pasta'), { mode: 'slirp4netns', backend: 'pasta' });
+  assert.throws(() => parseNetwork('pasta:-T,auto'), /devbox passes no options to pasta/);
+  assert.is(resolveNetworkOptions({ network: 'pasta', publish: ['8080:80'] }, settings).backend, 'pasta');
+  assert.is(resolveNetworkOptions({}, settings).backend, undefined, "without --network: the setting's, chosen at start");
   assert.throws(() => parseNetwork('bridge'), /unknown network "bridge"/);
   assert.throws(() => parseNetwork('host:x=1'), /network "host" takes no options/);
   assert.throws(() => parseNetwork('slirp4netns:mtu=1500'), /unsupported slirp4netns option "mtu=1500"/);
@@ -87,6 +92,23 @@ test('slirp4netns command line: MTU 65520, host loopback hidden unless allowed, 
   ]);
   const old = slirp4netnsArgs({ pid: 7, allowHostLoopback: true, features: parseFeatures('-c, --configure') });
   assert.not.ok(old.some((a) => /disable-host-loopback|sandbox|seccomp/.test(a)));
+});
+
+test("pasta's command line: slirp4netns's addresses, no port forwarded either way unless published, the host's loopback hidden unless allowed", () => {
+  const args = pastaArgs({ pid: 42, allowHostLoopback: false, udp: [] });
+  for (const expected of ['--config-net', '--ns-ifname=tap0', '--address=10.0.2.100', '--gateway=10.0.2.2', '--dns-forward=10.0.2.3', '--no-map-gw'])
+    assert.ok(args.includes(expected), expected);
+  for (const direction of ['--tcp-ports=none', '--udp-ports=none', '--tcp-ns=none', '--udp-ns=none']) assert.ok(args.includes(direction), direction);
+  assert.is(args[args.length - 1], '42');
+  const allowed = pastaArgs({ pid: 7, allowHostLoopback: true, udp: [parsePortMapping('127.0.0.1:5353:53/udp'), parsePortMapping('0.0.0.0:6000:60/udp')] });
+  assert.not.ok(allowed.includes('--no-map-gw'));
+  assert.ok(allowed.includes('--udp-ports=127.0.0.1/5353:53,0.0.0.0/6000:60'));
+});
+
+test('networkBackend: auto, slirp4netns or pasta', () => {
+  assert.is(settings.networkBackend, 'auto');
+  assert.is(validateSetting('networkBackend', 'pasta'), undefined);
+  assert.is(validateSetting('networkBackend', 'slirp'), 'one of auto, slirp4netns, pasta');
 });
 
 test("resolv.conf names slirp4netns's resolver and keeps the host's search domains and options", () => {
