@@ -27,7 +27,7 @@ const READY_TIMEOUT_MS = 20_000;
 const READY_POLL_MS = 5;
 
 /** How often the wrapper looks whether the sandbox's pid 1 is still there (tail -s). */
-const WATCH_INTERVAL_S = '0.5';
+const WATCH_INTERVAL_S = '0.2';
 
 /** sh's part: pasta (the arguments after the pid to watch) as its child, its pid on stdout; pasta killed once the pid has gone. */
 const WRAPPER = 'watched=$1; shift; "$@" & pasta=$!; echo $pasta; tail --pid="$watched" -s $0 -f /dev/null; kill -KILL $pasta';
@@ -43,6 +43,7 @@ export interface PastaRequest {
 export interface PastaProcess {
   /** The pids to wait for: sh and pasta (tail, sh's child, goes first). */
   pids: number[];
+  endsWithLifetime: false;
   /** Resolves when sh has exited (pasta is killed with it). */
   exited: Promise<void>;
   kill(): void;
@@ -188,5 +189,5 @@ export async function startPasta(program: string, request: PastaRequest, dir: st
       fix: 'see "devbox doctor"; /dev/net/tun must be usable (or: devbox config set networkBackend slirp4netns)',
     });
   }
-  return { pids: [sh.pid!, pastaPid], exited, kill };
+  return { pids: [sh.pid!, pastaPid], endsWithLifetime: false, exited, kill };
 }

@@ -53,6 +53,8 @@ export interface OutboundLink {
   pids: number[];
   /** slirp4netns's API (UDP forwards, auto-forward); pasta has none. */
   api?: Slirp4netnsApi;
+  /** It exits as the lifetime socket hangs up (slirp4netns); else a watcher ends it a moment after pid 1 (pasta). */
+  endsWithLifetime: boolean;
   exited: Promise<void>;
   kill(): void;
 }
@@ -78,7 +80,7 @@ export async function startOutbound(
     lifetime,
     detached,
   );
-  return { pids: [slirp.pid], api: slirp.api, exited: slirp.exited, kill: slirp.kill };
+  return { pids: [slirp.pid], api: slirp.api, endsWithLifetime: true, exited: slirp.exited, kill: slirp.kill };
 }
 
 /** How long slirp4netns (and a port watcher) may take to notice that the sandbox has ended before it is killed. */
@@ -196,6 +198,8 @@ export async function attachSandboxNetwork(
   return {
     published,
     async close() {
+      // pasta's watcher would notice only at its next look: the sandbox has ended, so it goes now.
+      if (!link.endsWithLifetime) link.kill();
       const timer = setTimeout(() => {
         link.kill();
         forwarder?.kill();
