@@ -33,7 +33,7 @@ build
 # The checkout may sit under /root (mode 700): give the test user its own copy.
 work=$(mktemp -d /var/tmp/devbox-test.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-cp -a bin dist docs native node_modules oclif.manifest.json package.json schema templates test "$work/"
+cp -a bin dist docs native node_modules oclif.manifest.json package.json schema scripts templates test "$work/"
 chown -R "$TEST_USER:" "$work"
 chmod 755 "$work"
 

@@ -76,12 +76,16 @@ export function parseExecArgs(argv: readonly string[]): ParsedExec {
   return { options, container: argv[i], command: argv.slice(i + 1) };
 }
 
-/** -u as docker takes it: numbers pass as they are; names are looked up in the image's /etc/passwd and /etc/group. */
+/**
+ * -u as docker takes it: numbers pass as they are; names are looked up in the container's /etc/passwd and
+ * /etc/group as they are now (an account its processes added counts), inside its layers, never on the host.
+ */
 async function resolveExecUser(container: string, spec: string): Promise<ExecOptions['user']> {
   const numeric = /^(\d+)(?::(\d+))?$/.exec(spec);
   if (numeric) return { uid: Number(numeric[1]), gid: Number(numeric[2] ?? 0), groups: [] };
-  const [{ findContainer }, { ImageStore }, passwd, { readImageFile }, { readSettings }] = await Promise.all([
+  const [{ findContainer }, { currentLayerDirs }, { ImageStore }, passwd, { readImageFile }, { readSettings }] = await Promise.all([
     import('../container/lookup.js'),
+    import('../container/records.js'),
     import('../image/store.js'),
     import('../image/passwd.js'),
     import('../image/image-files.js'),
@@ -89,8 +93,8 @@ async function resolveExecUser(container: string, spec: string): Promise<ExecOpt
   ]);
   const c = findContainer(readSettings().storageRoot, container);
   const store = ImageStore.open();
-  const lowerDirs = await store.layerDirs(await store.resolve(c.config.image), c.config.idMapping);
-  const user = passwd.resolveUser(spec, passwd.parsePasswd(readImageFile(lowerDirs, 'etc/passwd')), passwd.parseGroup(readImageFile(lowerDirs, 'etc/group')));
+  const layers = currentLayerDirs(c.config, c.dir, await store.layerDirs(await store.resolve(c.config.image), c.config.idMapping));
+  const user = passwd.resolveUser(spec, passwd.parsePasswd(readImageFile(layers, 'etc/passwd')), passwd.parseGroup(readImageFile(layers, 'etc/group')));
   return { uid: user.uid, gid: user.gid, groups: c.config.idMapping.full ? user.groups : [] };
 }
 

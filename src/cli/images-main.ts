@@ -6,7 +6,7 @@
 import { familiarName } from '../image/reference.js';
 import { ImageStore } from '../image/store.js';
 import { formatAge, formatSize, table } from '../util/format.js';
-import { optionUsage, parseOptionTable, type OptionDef } from './option-table.js';
+import { checkOperands, parseOptionTable, type OptionDef } from './option-table.js';
 import { printJson, printLines } from './print.js';
 import { reportError } from './report.js';
 
@@ -20,7 +20,7 @@ export const IMAGES_OPTION_DEFS: readonly OptionDef[] = [
 export async function imagesMain(argv: readonly string[]): Promise<number> {
   try {
     const { values, positionals } = parseOptionTable('images', IMAGES_OPTION_DEFS, argv, { json: true });
-    if (positionals.length) throw optionUsage('images', `"devbox images" takes no arguments, not "${positionals[0]}"`);
+    checkOperands('images', positionals);
     const images = ImageStore.open().list();
     const entries = images.map((i) => ({ Id: i.id, Names: i.names, Created: i.created, Size: i.size }));
     if (values.json || values.format === 'json') return printJson(entries);

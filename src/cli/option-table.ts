@@ -1,6 +1,6 @@
 /**
  * The option tables that drive both a parser without oclif (Node's util.parseArgs, which costs nothing to
- * load) and the oclif command's help text (help-flags.ts): `devbox run`, `build`, `ps`, `images`.
+ * load) and the oclif command's help text (help-flags.ts): the commands of entries.ts.
  */
 import { parseArgs } from 'node:util';
 import { DevboxError } from '../util/errors.js';
@@ -19,6 +19,18 @@ export type OptionValues = Record<string, string | string[] | boolean | undefine
 /** A usage error of `devbox COMMAND`, pointing at its help. */
 export function optionUsage(command: string, message: string): DevboxError {
   return new DevboxError(message, { fix: `see "devbox ${command} --help"`, kind: 'usage' });
+}
+
+/**
+ * The operands of `devbox COMMAND`: `what` names them in the line for a missing one (omitted: the command takes
+ * none), `max` is how many it takes.
+ */
+export function checkOperands(command: string, positionals: readonly string[], what?: string, max = Number.POSITIVE_INFINITY): string[] {
+  if (!what && positionals.length) throw optionUsage(command, `"devbox ${command}" takes no arguments, not "${positionals[0]}"`);
+  if (what && !positionals.length) throw optionUsage(command, `"devbox ${command}" needs ${what}`);
+  if (positionals.length > max)
+    throw optionUsage(command, `"devbox ${command}" takes ${max === 1 ? 'one argument' : `${max} arguments`}, not also "${positionals[max]}"`);
+  return [...positionals];
 }
 
 /**

@@ -7,6 +7,32 @@ import { enterProject, type EnterOptions } from '../project/enter.js';
 import { DevboxError } from '../util/errors.js';
 import { CONTAINER_START_FAILED, reportError } from './report.js';
 
+class UnknownProjectOption extends DevboxError {
+  constructor(
+    readonly what: 'shell' | 'run',
+    readonly option: string,
+  ) {
+    super(`devbox ${what}: unknown option "${option}"`, { fix: `see devbox ${what} --help`, kind: 'usage' });
+  }
+}
+
+/**
+ * An option of `devbox container run` given to a project's `devbox run` (`devbox run --rm IMAGE` in a repo,
+ * as Docker users type it): says which run is which. The option table is loaded only for this message.
+ */
+async function explained(error: UnknownProjectOption): Promise<DevboxError> {
+  if (error.what !== 'run') return error;
+  const { RUN_OPTION_DEFS } = await import('./run-options.js');
+  const match = /^--?([^=]+)/.exec(error.option);
+  const name = match?.[1];
+  const known = RUN_OPTION_DEFS.some((d) => (error.option.startsWith('--') ? d.name === name : d.char !== undefined && name?.startsWith(d.char)));
+  if (!known) return error;
+  return new DevboxError(`devbox run: "${error.option}" is an option of devbox container run; in a project, devbox run runs a command in its sandbox`, {
+    fix: `to run an image, use devbox container run ${error.option} IMAGE …`,
+    kind: 'usage',
+  });
+}
+
 function parseProjectArgs(argv: readonly string[], what: 'shell' | 'run'): EnterOptions {
   const options: EnterOptions = { tty: what === 'shell' && process.stdin.isTTY === true, interactive: true };
   let i = 0;
@@ -22,7 +48,7 @@ function parseProjectArgs(argv: readonly string[], what: 'shell' | 'run'): Enter
       if (value !== 'root')
         throw new DevboxError(`--user: expected root, got "${value ?? ''}"`, { fix: 'the sandbox runs as you; -u root gives root inside it', kind: 'usage' });
       options.user = 'root';
-    } else throw new DevboxError(`devbox ${what}: unknown option "${arg}"`, { fix: `see devbox ${what} --help`, kind: 'usage' });
+    } else throw new UnknownProjectOption(what, arg);
   }
   const command = argv.slice(i);
   if (what === 'run') {
@@ -38,6 +64,6 @@ export async function projectMain(argv: readonly string[], what: 'shell' | 'run'
   try {
     return await enterProject(parseProjectArgs(argv, what));
   } catch (error) {
-    return reportError(error, CONTAINER_START_FAILED);
+    return reportError(error instanceof UnknownProjectOption ? await explained(error) : error, CONTAINER_START_FAILED);
   }
 }

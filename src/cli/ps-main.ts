@@ -13,7 +13,7 @@ import { usageError } from '../util/errors.js';
 import { formatSize } from '../util/format.js';
 import { formatRows, parseTemplate } from '../util/go-template.js';
 import { PS_HEADERS, psItem, type PsItem } from './container-views.js';
-import { optionUsage, parseOptionTable, type OptionDef } from './option-table.js';
+import { checkOperands, optionUsage, parseOptionTable, type OptionDef } from './option-table.js';
 import { printJson, printLines } from './print.js';
 import { reportError } from './report.js';
 
@@ -114,7 +114,7 @@ async function psItems(values: Record<string, unknown>): Promise<PsItem[]> {
 export async function psMain(argv: readonly string[]): Promise<number> {
   try {
     const { values, positionals } = parseOptionTable('ps', PS_OPTION_DEFS, argv, { json: true });
-    if (positionals.length) throw optionUsage('ps', `"devbox ps" takes no arguments, not "${positionals[0]}"`);
+    checkOperands('ps', positionals);
     const items = await psItems(values);
     if (values.json) return printJson(items);
     if (values.quiet) return printLines(items.map((item) => item.ID));

@@ -10,7 +10,7 @@ import { arch, release } from 'node:os';
 import { helperPath } from '../runtime/helper.js';
 import { describeError } from '../util/errors.js';
 import { formatRows } from '../util/go-template.js';
-import { optionUsage, parseOptionTable, type OptionDef } from './option-table.js';
+import { checkOperands, parseOptionTable, type OptionDef } from './option-table.js';
 import { printJson, printLines } from './print.js';
 import { reportError } from './report.js';
 
@@ -50,7 +50,7 @@ export function versionLine(): number {
 export async function versionMain(argv: readonly string[]): Promise<number> {
   try {
     const { values, positionals } = parseOptionTable('version', VERSION_OPTION_DEFS, argv, { json: true });
-    if (positionals.length) throw optionUsage('version', `"devbox version" takes no arguments, not "${positionals[0]}"`);
+    checkOperands('version', positionals);
     const info = versionInfo();
     if (values.json) return printJson(info);
     const format = values.format as string | undefined;

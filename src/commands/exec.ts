@@ -1,11 +1,12 @@
 import { Args, Flags } from '@oclif/core';
 import { DevboxCommand } from '../cli/base-command.js';
+import { oclifAliases } from '../cli/entries.js';
 import { execMain } from '../cli/exec-main.js';
 
 export default class Exec extends DevboxCommand {
   static summary = 'Run a command in a running container (docker exec)';
   static description = "It runs with the container's environment, user and working directory unless -e, -u and -w say otherwise.";
-  static aliases = ['container:exec'];
+  static aliases = oclifAliases('exec');
   static strict = false;
   static examples = ['<%= config.bin %> exec web ls /', '<%= config.bin %> exec -it web sh', '<%= config.bin %> exec -u 0 -e DEBUG=1 web env'];
   static args = { container: Args.string({ description: 'container name, id or unique id prefix', required: true }) };

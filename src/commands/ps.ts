@@ -1,11 +1,12 @@
 import { DevboxCommand } from '../cli/base-command.js';
+import { oclifAliases } from '../cli/entries.js';
 import { helpFlags } from '../cli/help-flags.js';
 import { PS_OPTION_DEFS, psMain } from '../cli/ps-main.js';
 
 /** Help and the aliases; bin/devbox runs `devbox ps` itself, through the same psMain. */
 export default class Ps extends DevboxCommand {
   static summary = 'List containers and project sandboxes (running ones; with -a also stopped ones)';
-  static aliases = ['container:ls', 'container:list', 'container:ps'];
+  static aliases = oclifAliases('ps');
   static examples = [
     '<%= config.bin %> ps',
     '<%= config.bin %> ps -a -q',

@@ -1,7 +1,8 @@
 /**
  * Docker Compose files (compose-spec.io) → ServiceSpecs, for devcontainer.json's dockerComposeFile: the subset
  * dev containers lean on (image, build, environment, env_file, volumes, ports, expose, command, entrypoint,
- * depends_on, healthcheck, restart, working_dir, user, the default network, named volumes). Read with the
+ * depends_on, healthcheck, restart, working_dir, user, container_name, networks and network_mode, named
+ * volumes). Read with the
  * `yaml` package's syntax tree so that every refusal names file:line and the key; anything else is refused,
  * never dropped, since a service that silently runs differently is worse than one that does not start.
  */
@@ -11,9 +12,18 @@ import { dirname, resolve } from 'node:path';
 import type { Alias, Document, LineCounter, Node, Pair, Scalar, YAMLMap, YAMLSeq } from 'yaml';
 import type { HealthOptions } from '../container/options.js';
 import { DevboxError } from '../util/errors.js';
-import { MountSpecError, parseVolumeFlag, type MountSpec } from '../volume/mount-spec.js';
+import { MountSpecError, parseMountFields, parseVolumeFlag, type MountSpec } from '../volume/mount-spec.js';
 import { splitCommand } from './command-words.js';
-import { composeProjectName, volumeNameOf, type ServiceBuild, type ServiceSpec } from './service-spec.js';
+import {
+  composeProjectName,
+  DEFAULT_SERVICE_NETWORK,
+  type GroupNetwork,
+  networkNameOf,
+  type ServiceBuild,
+  type ServiceNetwork,
+  type ServiceSpec,
+  volumeNameOf,
+} from './service-spec.js';
 
 type Yaml = typeof import('yaml');
 let yamlModule: Yaml | undefined;
@@ -76,10 +86,13 @@ const SERVICE_KEYS = new Set([
   'working_dir',
   'user',
   'networks',
+  'network_mode',
+  'container_name',
 ]);
 const BUILD_KEYS = new Set(['context', 'dockerfile', 'args', 'target']);
 const HEALTH_KEYS = new Set(['test', 'interval', 'timeout', 'retries', 'start_period', 'start_interval', 'disable']);
 const TOP_KEYS = new Set(['services', 'volumes', 'networks', 'name', 'version']);
+const NETWORK_KEYS = new Set(['driver', 'internal', 'name']);
 const UNSUPPORTED_FIX = 'remove it (see "Docker Compose" in docs/project-config.md for what devbox runs)';
 
 /** ${VAR}, ${VAR:-default}, ${VAR-default}, $VAR and $$, from the host's environment, as Compose interpolates. */
@@ -192,23 +205,67 @@ function build(at: Located, key: string): Omit<ServiceBuild, 'args'> & { args: R
   };
 }
 
-/** Short-syntax volumes: relative binds from the Compose file's folder, named volumes the project's own. */
+const LONG_VOLUME_KEYS = new Set(['type', 'source', 'target', 'read_only', 'consistency', 'bind', 'volume', 'tmpfs']);
+/** The long syntax's options, by mount type, as `--mount` spells them. */
+const LONG_VOLUME_OPTIONS: Record<string, Record<string, string>> = {
+  bind: { propagation: 'bind-propagation', create_host_path: '' },
+  volume: { nocopy: 'volume-nocopy' },
+  tmpfs: { size: 'tmpfs-size', mode: 'tmpfs-mode' },
+};
+
+/** A long-syntax volume as `--mount`'s fields (the one mount parser decides what they mean). */
+function longVolume(at: Located, key: string, base: string): MountSpec {
+  const fields = new Map<string, string | undefined>();
+  const text = (node: Node | null, where: string) =>
+    // A tmpfs mode is octal bits: YAML reads 0o1777 as a number.
+    isScalar(node) && typeof node.value === 'number' && where.endsWith('.mode') ? node.value.toString(8) : scalar({ node: node as Node, file: at.file }, where);
+  let typeNode: Node | undefined;
+  for (const { key: name, keyNode, value } of pairs(mapOf(at, key), at.file)) {
+    const where = `${key}.${name}`;
+    if (!LONG_VOLUME_KEYS.has(name)) throw at.file.fail(keyNode, where, 'is not supported by devbox', UNSUPPORTED_FIX);
+    if (name === 'consistency') continue;
+    if (name === 'type') typeNode = value ?? undefined;
+    if (name === 'read_only') {
+      if (text(value, where) === 'true') fields.set('readonly', undefined);
+    } else if (name in LONG_VOLUME_OPTIONS) {
+      for (const option of pairs(mapOf({ node: value as Node, file: at.file }, where), at.file)) {
+        const flag = LONG_VOLUME_OPTIONS[name]![option.key];
+        if (flag === undefined) throw at.file.fail(option.keyNode, `${where}.${option.key}`, 'is not supported by devbox', UNSUPPORTED_FIX);
+        const optionValue = text(option.value, `${where}.${option.key}`);
+        if (flag && optionValue !== 'false') fields.set(flag, optionValue === 'true' ? undefined : optionValue);
+      }
+      if (fields.has('type') && fields.get('type') !== name)
+        throw at.file.fail(keyNode, where, `is for ${name} mounts`, `leave it out of a ${fields.get('type')} mount`);
+    } else fields.set(name, text(value, where));
+  }
+  if (!fields.has('type')) throw at.file.fail(at.node, key, 'needs "type"', 'give type: bind, volume or tmpfs');
+  try {
+    return parseMountFields(fields, { base });
+  } catch (error) {
+    if (error instanceof MountSpecError) throw at.file.fail(typeNode ?? at.node, key, error.reason);
+    throw error;
+  }
+}
+
+/** Volumes, short or long syntax: relative binds from the Compose file's folder, named volumes the project's own. */
 function volumes(at: Located, key: string, project: string, declared: ReadonlySet<string>): MountSpec[] {
   if (!isSeq(at.node)) throw at.file.fail(at.node, key, 'expected a list');
   return at.node.items.map((item, index) => {
     const entry = { node: item as Node, file: at.file };
-    if (isMap(item)) throw at.file.fail(item as Node, `${key}[${index}]`, 'the long syntax is not supported by devbox', 'write it as SOURCE:TARGET[:ro]');
-    const text = scalar(entry, `${key}[${index}]`);
+    const where = `${key}[${index}]`;
     let mount: MountSpec;
-    try {
-      mount = parseVolumeFlag(text, { base: at.file.folder });
-    } catch (error) {
-      if (error instanceof MountSpecError) throw at.file.fail(entry.node, `${key}[${index}]`, error.reason);
-      throw error;
+    if (isMap(item)) mount = longVolume(entry, where, at.file.folder);
+    else {
+      const text = scalar(entry, where);
+      try {
+        mount = parseVolumeFlag(text, { base: at.file.folder });
+      } catch (error) {
+        if (error instanceof MountSpecError) throw at.file.fail(entry.node, where, error.reason);
+        throw error;
+      }
     }
     if (mount.type !== 'volume' || mount.source === undefined) return mount;
-    if (!declared.has(mount.source))
-      throw at.file.fail(entry.node, `${key}[${index}]`, `volume "${mount.source}" is not declared`, `add it under the top-level "volumes:"`);
+    if (!declared.has(mount.source)) throw at.file.fail(entry.node, where, `volume "${mount.source}" is not declared`, `add it under the top-level "volumes:"`);
     return { ...mount, source: volumeNameOf({ name: project }, mount.source) };
   });
 }
@@ -256,16 +313,45 @@ function healthcheck(at: Located, key: string): HealthOptions {
   return options;
 }
 
-/** The networks a service joins: only the project's default network, which every service is on. */
-function checkNetworks(at: Located, key: string): void {
-  const names = isSeq(at.node) ? listOf(at, key) : pairs(mapOf(at, key), at.file).map((p) => p.key);
-  const other = names.find((name) => name !== 'default');
-  if (other !== undefined)
-    throw at.file.fail(at.node, key, `network "${other}" is not supported by devbox: every service is on the project's one network`, 'leave "networks" out');
+/** A service's `networks`: a list of names, or names with `aliases`; each declared at the top (but `default`). */
+function serviceNetworks(at: Located, key: string, declared: ReadonlyMap<string, ComposeNetwork>): ServiceNetwork {
+  const entries: { key: string; keyNode: Node; aliases: string[] }[] = isSeq(at.node)
+    ? at.node.items.map((item, index) => ({ key: scalar({ node: item as Node, file: at.file }, `${key}[${index}]`), keyNode: item as Node, aliases: [] }))
+    : pairs(mapOf(at, key), at.file).map(({ key: name, keyNode, value }) => {
+        const aliases: string[] = [];
+        for (const option of value && isMap(value) ? pairs(value, at.file) : []) {
+          const where = `${key}.${name}.${option.key}`;
+          if (option.key !== 'aliases') throw at.file.fail(option.keyNode, where, 'is not supported by devbox', UNSUPPORTED_FIX);
+          aliases.push(...listOf({ node: option.value as Node, file: at.file }, where));
+        }
+        return { key: name, keyNode, aliases };
+      });
+  for (const entry of entries)
+    if (entry.key !== 'default' && !declared.has(entry.key))
+      throw at.file.fail(entry.keyNode, key, `network "${entry.key}" is not declared`, 'add it under the top-level "networks:"');
+  if (entries.length > 1) throw at.file.fail(at.node, key, 'devbox joins a service to one network', `keep one of ${entries.map((e) => e.key).join(', ')}`);
+  return { kind: 'networks', networks: entries.map(({ key: name, aliases }) => ({ key: name, aliases })) };
+}
+
+/** `network_mode`: host, none, or service:NAME (that service's network namespace). */
+function networkMode(at: Located, key: string, services: ReadonlyMap<string, unknown>): ServiceNetwork {
+  const mode = scalar(at, key);
+  if (mode === 'host' || mode === 'none') return { kind: mode };
+  if (mode === 'bridge') return DEFAULT_SERVICE_NETWORK;
+  const service = mode.startsWith('service:') ? mode.slice('service:'.length) : undefined;
+  if (service === undefined) throw at.file.fail(at.node, key, `"${mode}" is not supported by devbox`, 'use host, none, bridge or service:NAME');
+  if (!services.has(service)) throw at.file.fail(at.node, key, `names "${service}", which is not a service here`, 'name a service of this file');
+  return { kind: 'service', service };
 }
 
 /** One service's keys across the files, a later file's key replacing an earlier one's (environment merged). */
 type ServiceKeys = Map<string, Located[]>;
+
+/** A top-level network: its own name when it gives one, and whether it has no way out. */
+interface ComposeNetwork {
+  name?: string;
+  internal: boolean;
+}
 
 export interface ComposeModel {
   /** Compose's project name. */
@@ -274,6 +360,23 @@ export interface ComposeModel {
   file: string;
   services: Map<string, ServiceKeys>;
   volumes: Set<string>;
+  networks: Map<string, ComposeNetwork>;
+}
+
+/** A top-level network's options: the bridge driver, internal, name; anything else refused by key. */
+function topNetwork(at: Located, key: string): ComposeNetwork {
+  const network: ComposeNetwork = { internal: false };
+  if (at.node === null || (isScalar(at.node) && at.node.value === null)) return network;
+  for (const option of pairs(mapOf(at, key), at.file)) {
+    const where = `${key}.${option.key}`;
+    const value = { node: option.value as Node, file: at.file };
+    if (!NETWORK_KEYS.has(option.key)) throw at.file.fail(option.keyNode, where, 'is not supported by devbox', UNSUPPORTED_FIX);
+    if (option.key === 'driver' && scalar(value, where) !== 'bridge')
+      throw at.file.fail(option.value, where, `"${scalar(value, where)}" is not supported by devbox`, 'use the bridge driver, or leave "driver" out');
+    if (option.key === 'internal') network.internal = scalar(value, where) === 'true';
+    if (option.key === 'name') network.name = scalar(value, where);
+  }
+  return network;
 }
 
 function readOne(path: string, env: NodeJS.ProcessEnv, model: ComposeModel): void {
@@ -292,16 +395,9 @@ function readOne(path: string, env: NodeJS.ProcessEnv, model: ComposeModel): voi
     if (key.startsWith('x-')) continue;
     if (!TOP_KEYS.has(key)) throw file.fail(keyNode, key, 'is not supported by devbox', UNSUPPORTED_FIX);
     if (key === 'name') model.name = composeProjectName(scalar(at, key));
-    if (key === 'networks' && value !== null) {
+    if (key === 'networks' && value !== null)
       for (const network of pairs(mapOf(at, key), at.file))
-        if (network.key !== 'default' || (network.value && !(isScalar(network.value) && network.value.value === null)))
-          throw file.fail(
-            network.keyNode,
-            `networks.${network.key}`,
-            'is not supported by devbox: services share one network, made for the project',
-            'leave it out',
-          );
-    }
+        model.networks.set(network.key, topNetwork({ node: network.value as Node, file }, `networks.${network.key}`));
     if (key === 'volumes' && value !== null) {
       for (const volume of pairs(mapOf(at, key), at.file)) {
         if (volume.value && !(isScalar(volume.value) && volume.value.value === null) && !(isMap(volume.value) && volume.value.items.length === 0))
@@ -331,7 +427,7 @@ function readOne(path: string, env: NodeJS.ProcessEnv, model: ComposeModel): voi
 
 /** Reads the Compose files, each later one overriding the earlier ones' keys. `name` is the project's default name. */
 export function readComposeFiles(paths: readonly string[], name: string, env: NodeJS.ProcessEnv): ComposeModel {
-  const model: ComposeModel = { name: composeProjectName(name), file: paths[0]!, services: new Map(), volumes: new Set() };
+  const model: ComposeModel = { name: composeProjectName(name), file: paths[0]!, services: new Map(), volumes: new Set(), networks: new Map() };
   for (const path of paths) readOne(path, env, model);
   return model;
 }
@@ -350,8 +446,27 @@ export function composeService(model: ComposeModel, name: string): ServiceSpec {
   for (const located of keys.get('environment') ?? []) Object.assign(env, variables(located, at('environment')));
   const entrypoint = one('entrypoint') ? words(one('entrypoint')!, at('entrypoint')) : undefined;
   const command = one('command') ? words(one('command')!, at('command')) : undefined;
-  if (one('networks')) checkNetworks(one('networks')!, at('networks'));
+  const mode = one('network_mode');
+  if (mode && one('networks')) throw mode.file.fail(mode.node, at('network_mode'), 'cannot be given with "networks"', 'keep one of them');
+  const network = mode
+    ? networkMode(mode, at('network_mode'), model.services)
+    : one('networks')
+      ? serviceNetworks(one('networks')!, at('networks'), model.networks)
+      : DEFAULT_SERVICE_NETWORK;
   const ports = one('ports') ? listOf(one('ports')!, at('ports')) : [];
+  if (network.kind === 'service' && ports.length) {
+    const where = one('ports')!;
+    throw where.file.fail(
+      where.node,
+      at('ports'),
+      `cannot be published in the network namespace of service ${network.service}`,
+      `publish them on ${network.service}`,
+    );
+  }
+  const needs = one('depends_on') ? dependsOn(one('depends_on')!, at('depends_on')) : [];
+  // A service in another's network namespace needs it running first, as Compose orders them.
+  if (network.kind === 'service' && !needs.some((d) => d.name === network.service)) needs.push({ name: network.service, healthy: false });
+  const containerName = text('container_name');
   const workdir = text('working_dir');
   const user = text('user');
   const restart = text('restart');
@@ -368,8 +483,23 @@ export function composeService(model: ComposeModel, name: string): ServiceSpec {
     ...(user ? { user } : {}),
     ...(restart ? { restart: restart === 'no' ? 'no' : restart } : {}),
     ...(one('healthcheck') ? { health: healthcheck(one('healthcheck')!, at('healthcheck')) } : {}),
-    dependsOn: one('depends_on') ? dependsOn(one('depends_on')!, at('depends_on')) : [],
+    dependsOn: needs,
+    network,
+    ...(containerName ? { containerName } : {}),
   };
+}
+
+/** The networks that `services` join, by key: Compose's PROJECT_KEY, or the name a network gives itself. */
+export function composeNetworks(model: ComposeModel, services: readonly ServiceSpec[]): Record<string, GroupNetwork> {
+  const networks: Record<string, GroupNetwork> = {};
+  for (const service of services) {
+    if (service.network.kind !== 'networks') continue;
+    for (const { key } of service.network.networks) {
+      const declared = model.networks.get(key);
+      networks[key] = { name: declared?.name ?? networkNameOf(model, key), internal: declared?.internal ?? false };
+    }
+  }
+  return networks;
 }
 
 /** Keys a service has (for what a dev service's sandbox cannot honour). */

@@ -15,8 +15,23 @@ export interface ServiceBuild {
   target?: string;
 }
 
+/**
+ * How a service is networked: on networks of its group (each by its key in ServiceGroup.networks, with extra
+ * names), in another service's network namespace (Compose's `network_mode: service:NAME`), or host/none.
+ */
+export type ServiceNetwork =
+  | { kind: 'networks'; networks: { key: string; aliases: string[] }[] }
+  | { kind: 'service'; service: string }
+  | { kind: 'host' }
+  | { kind: 'none' };
+
+/** A service on its group's default network, the one every service is on unless it says otherwise. */
+export const DEFAULT_SERVICE_NETWORK: ServiceNetwork = { kind: 'networks', networks: [{ key: 'default', aliases: [] }] };
+
 export interface ServiceSpec {
   name: string;
+  /** Compose's container_name; undefined: NAME-SERVICE-1. */
+  containerName?: string;
   /** The image to run; with `build`, the tag the build gets (built when it is missing). */
   image: string;
   build?: ServiceBuild;
@@ -34,6 +49,13 @@ export interface ServiceSpec {
   health?: HealthOptions;
   /** Services started first, and whether to wait for each to be healthy rather than only started. */
   dependsOn: { name: string; healthy: boolean }[];
+  network: ServiceNetwork;
+}
+
+/** A network of a group: the devbox network's name, and whether it has no way out (Compose's `internal`). */
+export interface GroupNetwork {
+  name: string;
+  internal: boolean;
 }
 
 /** The services of one project: what their containers, network and volumes are named after. */
@@ -45,6 +67,8 @@ export interface ServiceGroup {
   /** Where the services are written, for messages. */
   file: string;
   services: ServiceSpec[];
+  /** The networks its services (and the sandbox beside them) join, by their key in the Compose file. */
+  networks: Record<string, GroupNetwork>;
 }
 
 /** Compose's rule for project names: lower-case letters, digits, "-" and "_", starting with a letter or digit. */
@@ -53,12 +77,19 @@ export function composeProjectName(text: string): string {
   return /^[a-z0-9]/.test(name) ? name : `devbox${name}`;
 }
 
-export function networkOf(group: Pick<ServiceGroup, 'name'>): string {
-  return `${group.name}_default`;
+/** A network of the group, by the name it has among devbox networks (Compose's PROJECT_KEY). */
+export function networkNameOf(group: Pick<ServiceGroup, 'name'>, key = 'default'): string {
+  return `${group.name}_${key}`;
 }
 
-export function containerNameOf(group: Pick<ServiceGroup, 'name'>, service: string): string {
-  return `${group.name}-${service}-1`;
+/** The group's one network when no service names others: PROJECT_default. */
+export function defaultNetworks(group: Pick<ServiceGroup, 'name'>): Record<string, GroupNetwork> {
+  return { default: { name: networkNameOf(group), internal: false } };
+}
+
+/** The container a service runs as: its container_name, or NAME-SERVICE-1. */
+export function containerNameOf(group: Pick<ServiceGroup, 'name'>, service: Pick<ServiceSpec, 'name' | 'containerName'>): string {
+  return service.containerName ?? `${group.name}-${service.name}-1`;
 }
 
 /** A named volume of the group, by the name it has in the store. */

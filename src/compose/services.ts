@@ -17,10 +17,11 @@ import { removeContainers, stopContainers } from '../sandbox/container-lifecycle
 import { networkUsers } from '../sandbox/networks-in-use.js';
 import { readSettings } from '../settings/settings.js';
 import { DevboxError } from '../util/errors.js';
-import { containerNameOf, networkOf, startOrder, type ServiceGroup, type ServiceSpec } from './service-spec.js';
+import { containerNameOf, startOrder, type ServiceGroup, type ServiceSpec } from './service-spec.js';
 
 export const PROJECT_LABEL = 'com.docker.compose.project';
 export const SERVICE_LABEL = 'com.docker.compose.service';
+const NETWORK_LABEL = 'com.docker.compose.network';
 /** The project folder that owns a service container: two projects with one Compose name never share containers. */
 export const FOLDER_LABEL = 'dev.devbox.project';
 const HASH_LABEL = 'dev.devbox.service-hash';
@@ -52,15 +53,29 @@ function selected(group: ServiceGroup, names: readonly string[]): ServiceSpec[] 
   return order.filter((s) => wanted.has(s.name));
 }
 
-async function ensureNetwork(storeRoot: string, group: ServiceGroup): Promise<string> {
-  const name = networkOf(group);
-  const existing = findNetwork(storeRoot, name);
-  if (existing && existing.labels[FOLDER_LABEL] !== group.project)
-    throw new DevboxError(`network ${name} exists and is not the one of ${group.project}`, {
-      fix: `remove it (devbox network rm ${name}), or set "name:" in ${group.file}`,
-    });
-  if (!existing) await createNetwork(storeRoot, { name, internal: false, labels: { [PROJECT_LABEL]: group.name, [FOLDER_LABEL]: group.project } });
-  return name;
+/** Makes the group's networks that are missing; one of that name that is not the group's is one line. */
+async function ensureNetworks(storeRoot: string, group: ServiceGroup): Promise<void> {
+  for (const [key, { name, internal }] of Object.entries(group.networks)) {
+    const existing = findNetwork(storeRoot, name);
+    if (existing && existing.labels[FOLDER_LABEL] !== group.project)
+      throw new DevboxError(`network ${name} exists and is not the one of ${group.project}`, {
+        fix: `remove it (devbox network rm ${name}), or set "name:" in ${group.file}`,
+      });
+    if (!existing)
+      await createNetwork(storeRoot, { name, internal, labels: { [PROJECT_LABEL]: group.name, [NETWORK_LABEL]: key, [FOLDER_LABEL]: group.project } });
+  }
+}
+
+/** `devbox run`'s network options for a service: its group network and names, another service's namespace, host or none. */
+function networkOptions(group: ServiceGroup, service: ServiceSpec): { network: string; networkAliases?: string[]; hostname?: string } {
+  const network = service.network;
+  if (network.kind === 'host' || network.kind === 'none') return { network: network.kind };
+  if (network.kind === 'service') {
+    const target = group.services.find((s) => s.name === network.service);
+    return { network: `container:${containerNameOf(group, target ?? { name: network.service })}` };
+  }
+  const [joined] = network.networks;
+  return { network: group.networks[joined!.key]!.name, networkAliases: [service.name, ...joined!.aliases], hostname: service.name };
 }
 
 /**
@@ -103,11 +118,11 @@ export async function servicesUp(group: ServiceGroup, names: readonly string[] =
   const services = selected(group, names);
   const settings = readSettings();
   const store = ImageStore.open(settings.storageRoot);
-  const network = await ensureNetwork(store.root, group);
+  await ensureNetworks(store.root, group);
   const started = new Map<string, string>();
   for (const service of services) {
     for (const dependency of service.dependsOn) if (dependency.healthy) await waitHealthy(store.root, started.get(dependency.name)!, dependency.name);
-    const name = containerNameOf(group, service.name);
+    const name = containerNameOf(group, service);
     const hash = specHash(service);
     const existingId = idForName(store.root, name);
     let existing = existingId ? loadContainer(store.root, existingId) : undefined;
@@ -139,9 +154,7 @@ export async function servicesUp(group: ServiceGroup, names: readonly string[] =
       ...(service.workdir ? { workdir: service.workdir } : {}),
       ...(service.user ? { user: service.user } : {}),
       ...(service.entrypoint !== undefined ? { entrypoint: service.entrypoint } : {}),
-      hostname: service.name,
-      network,
-      networkAliases: [service.name],
+      ...networkOptions(group, service),
       // On 127.0.0.1 unless an address is given, as devbox run -p (a dev database is for this machine).
       publish: service.ports,
       pull: 'missing',
@@ -155,7 +168,7 @@ export async function servicesUp(group: ServiceGroup, names: readonly string[] =
     started.set(service.name, record.id);
     await startAndSettle(store, record, dir, { detach: true, stdin: 'ignore', detachKeys: [], autoForward: false });
   }
-  return services.map((s) => containerNameOf(group, s.name));
+  return services.map((s) => containerNameOf(group, s));
 }
 
 /** Stops the group's running containers; they start again at the next `up`. */

@@ -4,8 +4,8 @@
  * runs, or in a sandbox set up over its layers (and, for cp, its volumes) while it is stopped.
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { findContainer, isRunning, type Container } from '../container/lookup.js';
+import { writableLayer, type WritableLayer } from '../container/records.js';
 import { ImageStore, type StoredImage } from '../image/store.js';
 import type { ArchiveTarget } from '../runtime/archive.js';
 import { resolveSecurity } from '../runtime/security.js';
@@ -24,8 +24,7 @@ export interface FilesContainer {
   /** The container's own id map: its files belong to those ids. */
   mapping: IdMapping;
   lowerDirs: string[];
-  /** Its writable layer: an overlay upper directory, or the copy backend's whole private copy. */
-  layer: { kind: 'upper'; dir: string } | { kind: 'copy'; dir: string };
+  layer: WritableLayer;
   /** Where the sandbox mounted something: what the writable layer may hold only as a mount point. */
   mountPoints: string[];
 }
@@ -51,7 +50,7 @@ export async function openContainer(ref: string): Promise<FilesContainer> {
     image,
     mapping: config.idMapping,
     lowerDirs: await store.layerDirs(image, config.idMapping),
-    layer: config.storage === 'copy' ? { kind: 'copy', dir: join(container.dir, 'rootfs') } : { kind: 'upper', dir: join(container.dir, 'upper') },
+    layer: writableLayer(config, container.dir),
     mountPoints: [...SANDBOX_MOUNT_POINTS, ...config.mounts.map((m) => m.destination), ...config.tmpfs.map((t) => t.destination)],
   };
 }

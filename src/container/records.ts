@@ -129,6 +129,23 @@ export interface ContainerRecord {
 }
 
 /** The binds it was given: without the container's own files devbox binds (keep-id's /etc/passwd and /etc/group). */
+/** A container's writable layer: an overlay upper directory, or the copy backend's whole private copy. */
+export type WritableLayer = { kind: 'upper'; dir: string } | { kind: 'copy'; dir: string };
+
+export function writableLayer(record: Pick<ContainerRecord, 'storage'>, dir: string): WritableLayer {
+  return record.storage === 'copy' ? { kind: 'copy', dir: join(dir, 'rootfs') } : { kind: 'upper', dir: join(dir, 'upper') };
+}
+
+/**
+ * The layer directories of the container's files as they are now, bottom first: the image's with its writable
+ * layer on top, or the copy alone. (An overlay upper directory marks an opaque folder with an xattr that the
+ * layer view does not read: a folder the container deleted and made again shows the image's files too.)
+ */
+export function currentLayerDirs(record: Pick<ContainerRecord, 'storage'>, dir: string, imageLayerDirs: readonly string[]): string[] {
+  const layer = writableLayer(record, dir);
+  return layer.kind === 'copy' ? [layer.dir] : [...imageLayerDirs, layer.dir];
+}
+
 export function givenBinds(record: ContainerRecord, dir: string): BindMount[] {
   return record.mounts.filter((m) => dirname(m.source) !== dir);
 }

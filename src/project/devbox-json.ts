@@ -10,7 +10,7 @@ import { substituteVariables } from './variables.js';
 import { NETWORK_MODES } from '../settings/settings.js';
 import { DevboxError } from '../util/errors.js';
 import { devboxServices, type DevboxService } from './devbox-services.js';
-import { networkOf } from '../compose/service-spec.js';
+import { networkNameOf } from '../compose/service-spec.js';
 
 export const DEFAULT_DOCKERFILE = '.devbox/Dockerfile';
 
@@ -70,7 +70,7 @@ export function projectFromDevboxJson(file: ConfigFile, root: string, hostEnv: N
     environment: environmentOf(file, root, json),
     ...(json.envImage === undefined ? {} : { envImage: json.envImage }),
     mounts: normalizeMounts(file, 'mounts', json.mounts, { base: root, home }),
-    ...(services ? { network: 'none' as const, networkName: networkOf(services.group), services } : projectNetworkMode(json.network)),
+    ...(services ? { network: 'none' as const, networkName: networkNameOf(services.group), services } : projectNetworkMode(json.network)),
     ports: normalizePorts(file, 'ports', json.ports),
     ...(json.shell === undefined ? {} : { shell: typeof json.shell === 'string' ? [json.shell] : json.shell }),
     metadata: {

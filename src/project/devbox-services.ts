@@ -6,7 +6,7 @@
  */
 import { dirname, resolve } from 'node:path';
 import { splitCommand } from '../compose/command-words.js';
-import { composeProjectName, volumeNameOf, type ServiceSpec } from '../compose/service-spec.js';
+import { composeProjectName, DEFAULT_SERVICE_NETWORK, defaultNetworks, volumeNameOf, type ServiceSpec } from '../compose/service-spec.js';
 import { errorAt, type ConfigFile } from './config-file.js';
 import { projectMount, requirePath } from './normalize.js';
 import type { ProjectServices } from './project-config.js';
@@ -54,6 +54,7 @@ function serviceSpec(file: ConfigFile, root: string, group: string, name: string
     ...(json.command === undefined ? {} : { command: typeof json.command === 'string' ? splitCommand(json.command, where) : json.command }),
     ...(json.healthcheck ? { health: { none: false, cmd: json.healthcheck, interval: '2s', startInterval: '1s' } } : {}),
     dependsOn: (json.dependsOn ?? []).map((dependency) => ({ name: dependency, healthy: false })),
+    network: DEFAULT_SERVICE_NETWORK,
   };
 }
 
@@ -65,5 +66,9 @@ export function devboxServices(file: ConfigFile, root: string, projectName: stri
       throw errorAt(file, ['services', name], 'is not a valid service name', 'use letters, digits, "_", "." and "-", starting with a letter or digit', true);
     return serviceSpec(file, root, group, name, json);
   });
-  return { group: { name: group, project: root, file: file.path, services: specs }, up: specs.map((s) => s.name), files: [] };
+  return {
+    group: { name: group, project: root, file: file.path, services: specs, networks: defaultNetworks({ name: group }) },
+    up: specs.map((s) => s.name),
+    files: [],
+  };
 }

@@ -5,10 +5,11 @@
  * name. What the sandbox cannot take from its service is named in a warning.
  */
 import { basename, dirname, resolve } from 'node:path';
-import { composeService, readComposeFiles, serviceKeys } from '../compose/compose-file.js';
-import { networkOf, type ServiceGroup } from '../compose/service-spec.js';
+import { composeNetworks, composeService, readComposeFiles, serviceKeys } from '../compose/compose-file.js';
+import { containerNameOf, type ServiceGroup, type ServiceSpec } from '../compose/service-spec.js';
+import { DevboxError } from '../util/errors.js';
 import { errorAt, type ConfigFile } from './config-file.js';
-import type { EnvironmentSource, ProjectServices } from './project-config.js';
+import type { EnvironmentSource, ProjectConfig, ProjectServices } from './project-config.js';
 import type { MountSpec } from '../volume/mount-spec.js';
 
 export interface ComposeDevService {
@@ -17,12 +18,24 @@ export interface ComposeDevService {
   containerUser?: string;
   mounts: MountSpec[];
   services: ProjectServices;
-  networkName: string;
+  /** The sandbox's network: its service's Compose network, the namespace of the service it names, host or none. */
+  network: Pick<ProjectConfig, 'network' | 'networkName' | 'networkShareWith'>;
   warnings: string[];
 }
 
 /** Keys of the dev service the sandbox does not take: its command is devbox's (overrideCommand), its ports forwardPorts'. */
 const SANDBOX_IGNORES = ['ports', 'expose', 'healthcheck', 'restart', 'working_dir'];
+
+/** The sandbox's network as its service says: a Compose network, another service's namespace, host or none. */
+function sandboxNetwork(group: ServiceGroup, dev: ServiceSpec): ComposeDevService['network'] {
+  const network = dev.network;
+  if (network.kind === 'host' || network.kind === 'none') return { network: network.kind };
+  if (network.kind === 'service') {
+    const target = group.services.find((s) => s.name === network.service)!;
+    return { network: 'none', networkShareWith: containerNameOf(group, target) };
+  }
+  return { network: 'none', networkName: group.networks[network.networks[0]!.key]!.name };
+}
 
 interface ComposeJson {
   dockerComposeFile: string | string[];
@@ -43,16 +56,20 @@ export function composeDevService(file: ConfigFile, json: ComposeJson, root: str
   for (const name of json.runServices ?? [])
     if (!model.services.has(name)) throw errorAt(file, ['runServices'], `names "${name}", which is not a service of ${files.join(', ')}`);
   const others = [...model.services.keys()].filter((name) => name !== dev.name);
-  const group: ServiceGroup = {
-    name: model.name,
-    project: root,
-    file: model.file,
-    // A service that waits for the dev service waits for nothing: the sandbox starts after the services.
-    services: others.map((name) => {
-      const spec = composeService(model, name);
-      return { ...spec, dependsOn: spec.dependsOn.filter((d) => d.name !== dev.name) };
-    }),
-  };
+  // A service that waits for the dev service waits for nothing: the sandbox starts after the services.
+  const services = others.map((name) => {
+    const spec = composeService(model, name);
+    return { ...spec, dependsOn: spec.dependsOn.filter((d) => d.name !== dev.name) };
+  });
+  const inDev = services.find((s) => s.network.kind === 'service' && s.network.service === dev.name);
+  if (inDev)
+    throw new DevboxError(
+      `${model.file}: services.${inDev.name}.network_mode: devbox cannot put a service in the network namespace of ${dev.name}, the one devbox shell enters`,
+      {
+        fix: `put ${inDev.name} on a network beside it`,
+      },
+    );
+  const group: ServiceGroup = { name: model.name, project: root, file: model.file, services, networks: composeNetworks(model, [dev, ...services]) };
   const up = json.runServices ? [...json.runServices.filter((name) => name !== dev.name), ...dev.dependsOn.map((d) => d.name)] : others;
   const ignored = serviceKeys(model, dev.name).filter((key) => SANDBOX_IGNORES.includes(key));
   const warnings = ignored.length
@@ -75,7 +92,7 @@ export function composeDevService(file: ConfigFile, json: ComposeJson, root: str
     ...(dev.user ? { containerUser: dev.user } : {}),
     mounts: dev.volumes,
     services: { group, up: [...new Set(up)], files },
-    networkName: networkOf(group),
+    network: sandboxNetwork(group, dev),
     warnings,
   };
 }

@@ -171,7 +171,7 @@ export function projectFromDevcontainerJson(file: ConfigFile, root: string, host
     mounts.unshift(...compose.mounts);
     warnings.push(...compose.warnings);
   }
-  let network: ProjectConfig['network'] = compose ? 'none' : 'slirp4netns';
+  let network: ProjectConfig['network'] = compose ? compose.network.network : 'slirp4netns';
   let hostname: string | undefined;
   if (json.runArgs?.length) {
     const run = parseRunArgs(json.runArgs, context, hostEnv);
@@ -195,7 +195,7 @@ export function projectFromDevcontainerJson(file: ConfigFile, root: string, host
     environment: compose ? compose.environment : environmentOf(file, json),
     mounts,
     network,
-    ...(compose ? { networkName: compose.networkName, services: compose.services } : {}),
+    ...(compose ? { ...compose.network, network, services: compose.services } : {}),
     ports,
     home: 'private',
     prompt: defaultPrompt(name),

@@ -36,16 +36,20 @@ export function projectNetwork(
   const devboxJson = project.source.format === 'devbox.json';
   const key = devboxJson ? 'ports' : 'forwardPorts';
   // On a devbox network TCP ports are published by the helper's forwarder, straight into the sandbox.
-  const udp = project.networkName && project.ports.find((port) => port.protocol === 'udp');
+  const shared = project.networkShareWith && `the network of ${project.networkShareWith}`;
+  const udp = (project.networkName || shared) && project.ports.find((port) => port.protocol === 'udp');
   if (udp) {
     throw new DevboxError(
-      `${file}: "${key}": cannot publish ${udp.containerPort}/udp on network ${project.networkName}: UDP ports are published on slirp4netns only`,
+      `${file}: "${key}": cannot publish ${udp.containerPort}/udp on ${shared || `network ${project.networkName}`}: UDP ports are published on slirp4netns only`,
       {
         fix: 'publish TCP ports, or leave "network" out',
       },
     );
   }
-  const publish = project.network === 'slirp4netns' || project.networkName ? project.ports.map((port) => published(port, `${file}: "${key}"`)) : [];
+  const publish =
+    project.network === 'slirp4netns' || project.networkName || project.networkShareWith
+      ? project.ports.map((port) => published(port, `${file}: "${key}"`))
+      : [];
   const clash = hostPortClash(publish);
   if (clash) throw new DevboxError(`${file}: "${key}": ${clash}`, { fix: 'give each port its own host port' });
   const mapping = (hostPort: number, containerPort: number) => `"ports": ["${hostPort}:${containerPort}"]`;
@@ -57,6 +61,7 @@ export function projectNetwork(
       allowHostLoopback: settings.allowHostLoopback,
       ...(portAttributes ? { portAttributes } : {}),
       ...(project.networkName ? { networks: [{ name: project.networkName, aliases: [] }] } : {}),
+      ...(project.networkShareWith ? { shareWith: project.networkShareWith } : {}),
     },
     // devcontainer.json has no network setting, and its forwardPorts keep the port number on the host.
     fixes: devboxJson

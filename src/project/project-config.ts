@@ -75,6 +75,8 @@ export interface ProjectConfig {
   network: NetworkMode;
   /** devbox.json's "network": NAME: the devbox network the sandbox joins (`network` is then `none`). */
   networkName?: string;
+  /** A Compose dev service's `network_mode: service:NAME`: the container whose network namespace the sandbox shares. */
+  networkShareWith?: string;
   /** Services started before the sandbox, on the network `networkName` names. */
   services?: ProjectServices;
   /** The config's own published ports (devcontainer.json's forwardPorts of this sandbox). */

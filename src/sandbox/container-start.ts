@@ -9,8 +9,7 @@ import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { eventsLog } from '../container/events.js';
-import { type Container, isRunning, loadContainer } from '../container/lookup.js';
-import { containerSecurity, LOG_FILE, SUPERVISOR_LOG, shortId, type ContainerRecord } from '../container/records.js';
+import { containerSecurity, LOG_FILE, SUPERVISOR_LOG, type ContainerRecord } from '../container/records.js';
 import type { ImageStore } from '../image/store.js';
 import { bridgeResolvConf, extraHostsEntries, hostResolvConf } from '../network/dns.js';
 import { requireNetwork } from '../network/networks.js';
@@ -24,7 +23,7 @@ import { DevboxError } from '../util/errors.js';
 import { signalNumber } from '../util/signals.js';
 import { warn } from '../util/warn.js';
 import { nameFileMounts, writeJoinedNetworks, writeNameFiles, writePorts } from './containers.js';
-import { attachLiveNetwork, publishOnNetwork } from './live-network.js';
+import { attachLiveNetwork, publishOnNetwork, sharedNetworkOwner } from './live-network.js';
 import { type AutoRemoval, finishAutoRemoval, removeLeftovers } from './container-removal.js';
 import { prepareStart } from './start-preparation.js';
 import { deviceBinds } from '../runtime/devices.js';
@@ -137,18 +136,6 @@ interface NetworkJoin {
   attach(pid: number): Promise<void>;
 }
 
-/** The container whose network namespace `record` shares, running; else one line saying it is not. */
-function sharedContainer(store: ImageStore, record: ContainerRecord): Container {
-  const target = loadContainer(store.root, record.network.shareWith!);
-  if (!target || !isRunning(target)) {
-    const name = target?.config.name ?? shortId(record.network.shareWith!);
-    throw new DevboxError(`container ${name} is not running: --network container:${name} shares its network namespace`, {
-      fix: `start it first (devbox start ${name})`,
-    });
-  }
-  return target;
-}
-
 function nestedMapping(outer: IdMapping, mapping: IdMapping): IdMapping {
   const nested = nestIdMapping(outer, mapping);
   if (!nested) throw new DevboxError("the container's id map is not inside its network's", { fix: 'recreate the container (devbox rm, devbox run)' });
@@ -176,7 +163,7 @@ export async function startContainer(store: ImageStore, record: ContainerRecord,
     );
   }
   if (record.network.shareWith) {
-    const target = sharedContainer(store, record);
+    const target = sharedNetworkOwner(store.root, record.network.shareWith);
     return launchContainer(store, record, dir, request, {
       nestIn: { pid: target.state.pid, shareNet: true },
       outerMapping: target.config.idMapping,

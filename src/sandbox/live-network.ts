@@ -5,7 +5,7 @@
  * when its pid 1 does, whoever ends it (devbox stop, a kill of pid 1 or of its helper).
  * Their pids go into the sandbox's state so that stopping it waits until they are gone (their host ports free).
  */
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, copyFileSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { startPortWatcher } from '../network/auto-forward.js';
 import { bridgeResolvConf, hostResolvConf } from '../network/dns.js';
@@ -16,6 +16,9 @@ import { publishedForwards, startNetwork, type NetworkedSandbox, type OutboundSe
 import type { LiveSandboxSpec } from '../runtime/spec.js';
 import { type IdMapping, nestIdMapping } from '../userns/idmap.js';
 import { startTimeOf } from '../util/processes.js';
+import { type Container, findContainer, isRunning } from '../container/lookup.js';
+import { shortId } from '../container/records.js';
+import { DevboxError } from '../util/errors.js';
 import { writeNameFiles, writePortAttributes, writePorts } from './containers.js';
 import type { ProcessRecord } from './live-state.js';
 
@@ -102,4 +105,48 @@ export async function withLiveNetwork<T>(
       },
     }),
   );
+}
+
+/** The running container whose network namespace another one shares (`ref`: its id or name); else one line saying it is not. */
+export function sharedNetworkOwner(storeRoot: string, ref: string): Container {
+  const target = findContainer(storeRoot, ref);
+  if (!isRunning(target)) {
+    const name = target.config.name ?? shortId(target.id);
+    throw new DevboxError(`container ${name} is not running: --network container:${name} shares its network namespace`, {
+      fix: `start it first (devbox start ${name})`,
+    });
+  }
+  return target;
+}
+
+/**
+ * Runs `start` with the sandbox in the network namespace of container `ref` (a Compose dev service's
+ * `network_mode: service:NAME`): made inside that container's user namespace, with its names (hosts and
+ * resolv.conf) and the project's forwarded ports published into the shared namespace.
+ */
+export async function withSharedNetwork<T>(
+  storeRoot: string,
+  ref: string,
+  mapping: IdMapping,
+  dir: string,
+  ports: { options: NetworkOptions; otherHostPort: OtherHostPort },
+  start: (join: LiveNetworkJoin) => Promise<T>,
+): Promise<T> {
+  const target = sharedNetworkOwner(storeRoot, ref);
+  const idMapping = nestIdMapping(target.config.idMapping, mapping);
+  if (!idMapping)
+    throw new DevboxError(`the sandbox's id map does not fit in the one of container ${target.config.name}`, {
+      fix: `recreate the container (devbox rm -f ${target.config.name}) and enter again`,
+    });
+  return start({
+    spec: { nestIn: { pid: target.state.pid, shareNet: true }, idMapping },
+    async attach(sandbox) {
+      for (const file of ['hosts', 'resolv.conf']) copyFileSync(join(target.dir, file), join(dir, file));
+      // The forwarder enters the namespace's owner (the container's user namespace, which the sandbox's is
+      // inside of and has no rights over), for as long as the sandbox lives.
+      const owner = { pid: target.state.pid, lifetime: sandbox.lifetime };
+      const { forwarder } = await publishOnNetwork(owner, ports.options, dir, true, ports.otherHostPort);
+      return forwarder ? [record(forwarder.pid)] : [];
+    },
+  });
 }

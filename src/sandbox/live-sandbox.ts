@@ -22,7 +22,7 @@ import { removeAsNamespaceRoot } from '../storage/remove.js';
 import { DevboxError } from '../util/errors.js';
 import { nameFileMounts } from './containers.js';
 import { groupWithUser, imageAccount, invokingUser, passwdWithUser, type AccountRequest, type SandboxAccounts } from './identity.js';
-import { attachLiveNetwork, type LiveNetworkJoin, withLiveNetwork } from './live-network.js';
+import { attachLiveNetwork, type LiveNetworkJoin, withLiveNetwork, withSharedNetwork } from './live-network.js';
 import { resolveMounts } from './mounts.js';
 import { isLive, readSandboxState, sandboxDir, writeSandboxState, type LiveSandboxState, type ProcessRecord } from './live-state.js';
 import { DEFAULT_PATH } from '../image/oci.js';
@@ -223,9 +223,12 @@ async function startSandbox(store: ImageStore, request: LiveSandboxRequest, dir:
       joined?.attach ?? attach,
     );
   const onNetwork = network.networks?.[0]?.name;
+  const ports = { options: network, otherHostPort: request.networkFixes.otherHostPort };
   const started = onNetwork
-    ? await withLiveNetwork(store.root, onNetwork, mapping, dir, hostname, { options: network, otherHostPort: request.networkFixes.otherHostPort }, start)
-    : await start();
+    ? await withLiveNetwork(store.root, onNetwork, mapping, dir, hostname, ports, start)
+    : network.shareWith
+      ? await withSharedNetwork(store.root, network.shareWith, mapping, dir, ports, start)
+      : await start();
   const state = stateOf(started);
   writeSandboxState(dir, state);
   return { state, fresh, started: true };

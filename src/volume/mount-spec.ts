@@ -176,6 +176,14 @@ export function parseMountFlag(spec: string, context: MountContext): MountSpec {
     const key = (eq < 0 ? field : field.slice(0, eq)).toLowerCase();
     fields.set(key, eq < 0 ? undefined : field.slice(eq + 1));
   }
+  return parseMountFields(fields, context);
+}
+
+/**
+ * `--mount`'s keys and values (lower-case keys; a key alone has value undefined), from the flag or from another
+ * spelling of the same thing (Compose's long volume syntax).
+ */
+export function parseMountFields(fields: ReadonlyMap<string, string | undefined>, context: MountContext): MountSpec {
   const type = fields.get('type') ?? 'volume';
   if (type !== 'bind' && type !== 'volume' && type !== 'tmpfs') fail(`invalid mount type "${type}" (use bind, volume or tmpfs)`);
   let source: string | undefined;

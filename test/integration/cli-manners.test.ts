@@ -58,6 +58,8 @@ test('--json on every command that lists or inspects prints JSON only', async ()
     [['system', 'df'], (v) => typeof (v as { images?: { total?: number } }).images?.total === 'number'],
     [['config'], (v) => typeof (v as { path?: string }).path === 'string'],
     [['version'], (v) => typeof (v as { Client?: { Version?: string } }).Client?.Version === 'string'],
+    [['network', 'ls'], (v) => Array.isArray(v) && (v as { Name: string }[]).some((n) => n.Name === 'bridge')],
+    [['info'], (v) => typeof (v as { Driver?: string }).Driver === 'string'],
     [['doctor'], (v) => Array.isArray(v) && (v as { name?: string }[]).every((c) => typeof c.name === 'string')],
   ];
   for (const [args, check] of listing) {
@@ -90,6 +92,77 @@ test('ps and images run without oclif and through it (their aliases) alike; a ba
     const r = await devbox(args);
     assert.equal([r.exitCode, r.stdout, r.stderr], [125, '', line], args.join(' '));
   }
+});
+
+test('every spelling of a command without oclif is the same command: inspect, logs, start, stop, rm of one container', async () => {
+  const name = `cli-manners-${process.pid}`;
+  await devboxOk(['create', '--name', name, '--network', 'host', IMAGE, 'echo', 'hello']);
+  try {
+    const inspect = await devboxOk(['inspect', '-f', '{{.Name}} {{.State.Status}}', name]);
+    assert.is(inspect.stdout, `/${name} created\n`);
+    for (const spelling of [['container', 'inspect'], ['container:inspect']])
+      assert.is((await devboxOk([...spelling, '-f', '{{.Name}} {{.State.Status}}', name])).stdout, inspect.stdout, spelling.join(' '));
+    assert.is((await devboxOk(['container', 'start', name])).stdout, `${name}\n`);
+    // It prints and exits: wait for the exit, then its log is complete.
+    const deadline = Date.now() + 60_000;
+    while ((await devboxOk(['inspect', '-f', '{{.State.Status}}', name])).stdout !== 'exited\n') {
+      assert.ok(Date.now() < deadline, `${name} did not exit within 60 s`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    for (const spelling of [['logs'], ['container', 'logs'], ['container:logs']])
+      assert.is((await devboxOk([...spelling, name])).stdout, 'hello\n', spelling.join(' '));
+    assert.is((await devboxOk(['container:stop', name])).stdout, `${name}\n`);
+    assert.is((await devboxOk(['container', 'rm', name])).stdout, `${name}\n`);
+    const gone = await devbox(['inspect', name]);
+    assert.equal([gone.exitCode, gone.stderr], [1, `devbox: no such object: ${name} (see "devbox ps -a" and "devbox images")\n`]);
+  } finally {
+    await devbox(['rm', '-f', name]);
+  }
+});
+
+test('bad input to the commands without oclif is one line and the status docker gives', async () => {
+  const noContainer = 'devbox: no such container: no-such-box (see "devbox ps -a")\n';
+  const badTemplate = `devbox: template parsing error: template: unclosed action ("{{" without "}}") (see Go's text/template as docker's --format takes it, e.g. --format "{{.Names}}")\n`;
+  for (const [args, status, line] of [
+    [['logs', 'no-such-box'], 1, noContainer],
+    [['start', 'no-such-box'], 1, noContainer],
+    [['stop', 'no-such-box'], 1, noContainer],
+    [['rm', '-f', 'no-such-box'], 1, noContainer],
+    [['inspect', '--type', 'container', 'no-such-box'], 1, noContainer],
+    [['inspect', 'no-such-box'], 1, 'devbox: no such object: no-such-box (see "devbox ps -a" and "devbox images")\n'],
+    [['inspect', '-f', '{{.Bad', 'no-such-box'], 125, badTemplate],
+    [['volume', 'ls', '--format', '{{.Bad'], 125, badTemplate],
+    [['network', 'ls', '--format', '{{.Bad'], 125, badTemplate],
+    [['info', '--format', '{{.Bad'], 125, badTemplate],
+    [['inspect'], 125, 'devbox: "devbox inspect" needs a container or image (see "devbox inspect --help")\n'],
+    [['logs', 'a', 'b'], 125, 'devbox: "devbox logs" takes one argument, not also "b" (see "devbox logs --help")\n'],
+    [['stop', '-t', 'soon', 'no-such-box'], 125, 'devbox: --time takes a whole number of seconds, not "soon" (see "devbox stop --help")\n'],
+    [['container', 'rm', '--bogus'], 125, `devbox: Unknown option '--bogus' (see "devbox rm --help")\n`],
+    [['network', 'ls', 'extra'], 125, 'devbox: "devbox network ls" takes no arguments, not "extra" (see "devbox network ls --help")\n'],
+    [
+      ['volume', 'ls', '--filter', 'bogus=1'],
+      125,
+      "devbox: invalid filter 'bogus=1' (filters: dangling=true|false, driver=local, label=KEY[=VALUE], name=TEXT)\n",
+    ],
+  ] as [string[], number, string][]) {
+    const r = await devbox(args);
+    assert.equal([r.exitCode, r.stdout, r.stderr], [status, '', line], args.join(' '));
+  }
+});
+
+test("devbox --help, devbox help and devbox alone print oclif's root help, written at build time", async () => {
+  const script = new URL('../../../scripts/root-help.mjs', import.meta.url).href;
+  const { oclifRootHelp } = (await import(script)) as { oclifRootHelp: () => string };
+  const oclif = oclifRootHelp();
+  assert.match(oclif, /^Rootless, daemonless dev environments.*\n\nVERSION\n {2}devbox\/\S+ \S+ node-v/s);
+  // Without colour, as oclif prints it to a pipe (FORCE_COLOR, as the test runner may set it, sends devbox to oclif).
+  const env = { FORCE_COLOR: undefined, OCLIF_COLUMNS: undefined };
+  for (const args of [['--help'], ['help'], []]) assert.is((await devboxOk(args, { env })).stdout, oclif, `devbox ${args.join(' ')}`);
+  // A command's --help is still oclif's.
+  assert.match(
+    (await devboxOk(['container', 'logs', '--help'], { env })).stdout,
+    /^Show a container's output.*\n\nUSAGE\n {2}\$ devbox container logs CONTAINER/s,
+  );
 });
 
 test("devbox version and --version print package.json's version, as docker version and oclif's line", async () => {

@@ -4,12 +4,12 @@
  * they stop with `devbox stop` and come back with the next entry, `devbox rm` removes them and the network,
  * and an unsupported key is one line naming file:line, with nothing made.
  */
-import { writeFileSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import { devbox, devboxOk } from '../helpers/cli.js';
-import { importNetworkImage } from '../helpers/network.js';
+import { eventually, freePort, httpGet, importNetworkImage } from '../helpers/network.js';
 import { projectDir } from '../helpers/project.js';
 
 const IMAGE = 'netbox:latest';
@@ -50,7 +50,10 @@ const STACK = `services:
     image: ${IMAGE}
     environment:
       FROM_COMPOSE: \${COMPOSE_TEST_VALUE:-unset}
-    depends_on: [db]
+    depends_on: [db, cache]
+  cache:
+    image: ${IMAGE}
+    command: nc -ll -p 6379 -e echo cache-ok
   db:
     image: ${IMAGE}
     command: sh -c "echo started >> /data/starts; nc -ll -p 5432 -e echo db-ok"
@@ -60,15 +63,23 @@ volumes:
   dbdata:
 `;
 
-/** Asks db on 5432 from inside the sandbox, until it answers (the listener starts beside the sandbox). */
-const askDb = 'for i in $(seq 1 50); do nc -w 2 db 5432 </dev/null 2>/dev/null && exit 0; sleep 0.2; done; exit 1';
+/** Asks a service from inside the sandbox until it answers (its listener starts beside the sandbox). */
+const ask = (host: string, port: number) => `(for i in $(seq 1 50); do nc -w 2 ${host} ${port} </dev/null 2>/dev/null && exit 0; sleep 0.2; done; exit 1)`;
+const askDb = ask('db', 5432);
 
-test('the dev service is the sandbox, db a container on the project network reached by name; stop keeps, rm removes', async () => {
+test('app + db + cache: the dev service is the sandbox, the others containers on the project network reached by name; stop keeps, rm removes', async () => {
   const root = composeProject(STACK);
   const name = composeName(root);
-  const first = await devboxOk(['run', 'sh', '-c', `echo "$FROM_COMPOSE"; ${askDb}`], { cwd: root, env: { COMPOSE_TEST_VALUE: 'interpolated' } });
-  assert.equal(first.stdout.split('\n'), ['interpolated', 'db-ok', '']);
-  assert.equal(await containersOf(name, false), [`${name}-db-1`]);
+  const first = await devboxOk(['run', 'sh', '-c', `echo "$FROM_COMPOSE"; ${askDb} && ${ask('cache', 6379)}`], {
+    cwd: root,
+    env: { COMPOSE_TEST_VALUE: 'interpolated' },
+  });
+  assert.equal(first.stdout.split('\n'), ['interpolated', 'db-ok', 'cache-ok', '']);
+  // The sandbox joined a network whose namespace db made (with a container's id map): still you inside.
+  const inside = await devboxOk(['run', 'sh', '-c', 'id -u; stat -c %u .devcontainer/compose.yaml; touch made-inside'], { cwd: root });
+  assert.equal(inside.stdout.split('\n'), [String(process.getuid!()), String(process.getuid!()), '']);
+  assert.is(statSync(join(root, 'made-inside')).uid, process.getuid!());
+  assert.equal(await containersOf(name, false), [`${name}-cache-1`, `${name}-db-1`]);
   assert.ok(await networkExists(`${name}_default`));
 
   // The service reaches the sandbox by its service's name (a server started in the sandbox).
@@ -78,10 +89,10 @@ test('the dev service is the sandbox, db a container on the project network reac
 
   await devboxOk(['stop'], { cwd: root });
   assert.equal(await containersOf(name, false), [], 'devbox stop stops the services');
-  assert.equal(await containersOf(name), [`${name}-db-1`], 'and keeps them');
+  assert.equal(await containersOf(name), [`${name}-cache-1`, `${name}-db-1`], 'and keeps them');
 
-  // The next entry starts the same container again: its named volume still has the first start.
-  await devboxOk(['run', 'sh', '-c', askDb], { cwd: root });
+  // The next entry starts the same containers again: db's named volume still has the first start.
+  assert.is((await devboxOk(['run', 'sh', '-c', `${askDb} && ${ask('cache', 6379)}`], { cwd: root })).stdout, 'db-ok\ncache-ok\n');
   const starts = await devboxOk(['exec', `${name}-db-1`, 'cat', '/data/starts']);
   assert.is(starts.stdout, 'started\nstarted\n');
 
@@ -108,6 +119,23 @@ test('a changed service is made again at the next start; runServices leaves the 
   writeFileSync(join(root, '.devcontainer/compose.yaml'), compose('two'));
   assert.is((await devboxOk(['run', 'sh', '-c', askDb], { cwd: root })).stdout, 'two\n');
   assert.equal(await containersOf(name), [`${name}-db-1`]);
+});
+
+test('network_mode service:db: the sandbox shares db’s network namespace — localhost reaches it, forwardPorts publish it on the host', async () => {
+  const port = await freePort();
+  const root = composeProject(
+    `services:
+  app:
+    image: ${IMAGE}
+    network_mode: service:db
+  db:
+    image: ${IMAGE}
+    command: nc -ll -p ${port} -e echo db-ok
+`,
+    { forwardPorts: [port] },
+  );
+  assert.is((await devboxOk(['run', 'sh', '-c', ask('localhost', port)], { cwd: root })).stdout, 'db-ok\n');
+  assert.is(await eventually('the forwarded port', () => httpGet(port)), 'db-ok\n');
 });
 
 test('an unsupported Compose key: one line naming file:line and the key; nothing is made', async () => {

@@ -1,13 +1,14 @@
 /**
  * --device for real: the host's node bound into the container (same major and minor, usable), at its own
- * path or another, kept for a restart, shown by inspect; a missing node, a file that is no device and a node
+ * path or another, a folder's nodes, kept for a restart, shown by inspect; a missing node, a file that is no device and a node
  * the container could not open refused in one line before anything is made.
  */
 import * as assert from 'uvu/assert';
-import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { devbox, devboxOk } from '../helpers/cli.js';
 import { assertOneLineFailure } from '../helpers/errors.js';
-import { importBusybox } from '../helpers/images.js';
+import { importBusybox, testDir } from '../helpers/images.js';
 import { test } from '../helpers/test.js';
 
 const IMAGE = 'device-busybox:latest';
@@ -44,6 +45,18 @@ test('--device /dev/fuse and /dev/null:/dev/mynull: the host nodes, usable insid
   // Without --device the container has neither.
   const without = await devboxOk(['run', '--rm', IMAGE, 'sh', '-c', 'ls /dev/fuse /dev/mynull 2>/dev/null; echo $?']);
   assert.is(without.stdout.trim(), '1');
+});
+
+test('--device of a folder: each device node below it, at the same place below the container path', async () => {
+  const out = await devboxOk(['run', '--rm', '--device', '/dev/net:/dev/hostnet', IMAGE, 'sh', '-c', 'stat -c %F:%t,%T /dev/hostnet/tun']);
+  assert.is(out.stdout, `character special file:${hostNumbers('/dev/net/tun')}\n`);
+  const empty = await testDir('no-devices');
+  writeFileSync(join(empty, 'file'), 'not a device\n');
+  assertOneLineFailure(
+    await devbox(['run', '--rm', '--device', empty, IMAGE, 'true']),
+    new RegExp(`^devbox: --device ${empty}: no device node in this folder that the container could open`),
+    125,
+  );
 });
 
 test('a detached container gets its devices again after a restart; inspect shows HostConfig.Devices', async () => {

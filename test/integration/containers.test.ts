@@ -101,6 +101,9 @@ test('a detached httpd: id printed, served through -p, logs, exec, inspect and a
   assert.match(await until('the request in the log', async () => (await devboxOk(['logs', 'web'])).stderr.match(/response:200/)?.input), /response:200/);
   const exec = await devboxOk(['exec', 'web', 'sh', '-c', 'cat /www/index.html; id -u']);
   assert.is(exec.stdout, 'hello from the container\n0\n');
+  // exec -u NAME finds an account the container added since it started, as docker looks in its files now.
+  await devboxOk(['exec', 'web', 'sh', '-c', 'echo "bob:x:4242:4343::/tmp:/bin/sh" >> /etc/passwd']);
+  assert.is((await devboxOk(['exec', '-u', 'bob', 'web', 'sh', '-c', 'echo $(id -u):$(id -g)'])).stdout, '4242:4343\n');
   assert.is(await inspect('web', '{{.State.Status}} {{.Name}} {{.Id}}'), `running /web ${id}`);
   assert.is(await until('healthy', async () => (await inspect('web', '{{.State.Health.Status}}')) === 'healthy' || undefined), true);
   assert.match((await devboxOk(['ps', '--filter', 'name=web'])).stdout, /Up .* \(healthy\)\s+127\.0\.0\.1:\d+->80\/tcp\s+web$/m);

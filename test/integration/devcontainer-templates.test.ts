@@ -7,7 +7,7 @@
  * artifacts published there with the real devcontainer-feature.json and a stand-in install.sh that works offline.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
@@ -35,6 +35,12 @@ const shim: TarEntry[] = [
   { name: 'usr/bin/env', type: 'symlink', linkname: '/bin/busybox' },
   { name: 'bin/bash', content: '#!/bin/sh\nexec /bin/sh "$@"\n', mode: 0o755 },
 ];
+// The Node.js images' account is `node`, uid 1000.
+const nodeAccount: TarEntry[] = [
+  { name: 'etc/passwd', content: 'root:x:0:0:root:/root:/bin/sh\nnode:x:1000:1000::/home/node:/bin/sh\n' },
+  { name: 'etc/group', content: 'root:x:0:\nnode:x:1000:\n' },
+  { name: 'home/node', type: 'directory', uid: 1000, gid: 1000 },
+];
 const IMAGES: Record<string, { metadata: unknown[]; env?: string[]; files?: TarEntry[] }> = {
   'devcontainers/base:trixie': { metadata: [common, git, { remoteUser: 'vscode' }] },
   'devcontainers/base:bullseye': { metadata: [common, git, { remoteUser: 'vscode' }] },
@@ -44,13 +50,9 @@ const IMAGES: Record<string, { metadata: unknown[]; env?: string[]; files?: TarE
   },
   'devcontainers/typescript-node:4-24-trixie': {
     metadata: [common, node, git, { customizations: { vscode: { extensions: ['dbaeumer.vscode-eslint'] } }, remoteUser: 'node' }],
-    // The Node.js images' account is `node`, uid 1000.
-    files: [
-      { name: 'etc/passwd', content: 'root:x:0:0:root:/root:/bin/sh\nnode:x:1000:1000::/home/node:/bin/sh\n' },
-      { name: 'etc/group', content: 'root:x:0:\nnode:x:1000:\n' },
-      { name: 'home/node', type: 'directory', uid: 1000, gid: 1000 },
-    ],
+    files: nodeAccount,
   },
+  'devcontainers/javascript-node:4-24-trixie': { metadata: [common, node, git, { remoteUser: 'node' }], files: nodeAccount },
   'devcontainers/go:2-1.26-trixie': {
     metadata: [
       common,
@@ -69,6 +71,21 @@ const IMAGES: Record<string, { metadata: unknown[]; env?: string[]; files?: TarE
       { containerEnv: { JAVA_HOME: '/usr/lib/jvm/msopenjdk-current' }, remoteUser: 'vscode' },
     ],
   },
+};
+
+/**
+ * The Compose templates' database, docker.io's postgres:latest: a stand-in answering "pg-ok" on 5432, that
+ * counts its starts in its data folder (a named volume), with a pg_isready for the templates' healthcheck.
+ */
+const POSTGRES = {
+  config: {
+    Env: [`PATH=${PATH}`],
+    Cmd: ['sh', '-c', 'echo started >> /var/lib/postgresql/starts; exec nc -ll -p 5432 -e echo pg-ok'],
+  },
+  files: [
+    ...['var', 'var/lib', 'var/lib/postgresql', 'usr', 'usr/bin'].map((name): TarEntry => ({ name, type: 'directory' })),
+    { name: 'usr/bin/pg_isready', content: '#!/bin/sh\n[ "$(nc -w 1 127.0.0.1 5432 </dev/null)" = pg-ok ]\n', mode: 0o755 },
+  ],
 };
 
 /** Stand-in install scripts: what the real ones would leave, for the tests to find; the options they got. */
@@ -122,7 +139,7 @@ test.before(async () => {
   mkdirSync(join(config, 'devbox'));
   writeFileSync(
     join(config, 'devbox', 'config.json'),
-    JSON.stringify({ registryMirrors: { 'mcr.microsoft.com': [registry.host], 'ghcr.io': [registry.host] } }),
+    JSON.stringify({ registryMirrors: { 'mcr.microsoft.com': [registry.host], 'ghcr.io': [registry.host], 'docker.io': [registry.host] } }),
   );
   env = { XDG_CONFIG_HOME: config };
   for (const [path, image] of Object.entries(IMAGES)) {
@@ -136,6 +153,9 @@ test.before(async () => {
     await devboxOk(['push', '--quiet', name, `${registry.host}/${path}`], { env });
     await devboxOk(['rmi', name], { env }); // the projects pull it, through the mirror
   }
+  await devboxOk(['image', 'load', '-i', await devcontainerArchive('postgres:latest', POSTGRES)], { env });
+  await devboxOk(['push', '--quiet', 'postgres:latest', `${registry.host}/library/postgres:latest`], { env });
+  await devboxOk(['rmi', 'postgres:latest'], { env });
   for (const [id, install] of Object.entries(INSTALL)) {
     const dir = join(await testDir('feature'), id);
     const metadata = JSON.parse(readFileSync(join(FIXTURES, 'devcontainer-features', id, 'devcontainer-feature.json'), 'utf8'));
@@ -145,7 +165,7 @@ test.before(async () => {
 });
 
 test.after(async () => {
-  for (const root of projects) await devbox(['stop'], { cwd: root, env });
+  for (const root of projects) await devbox(['rm', '-f'], { cwd: root, env });
   await registry?.stop();
 });
 
@@ -219,6 +239,30 @@ test('kubernetes-helm: initializeCommand on the host, its mounts, two registry F
   ]);
   const expected = existsSync('/var/run/docker.sock') ? 0 : 1;
   assert.is(alarming(stderr).length, expected, stderr);
+});
+
+test('postgres (network_mode: service:db) and javascript-node-postgres (a bridge network, db healthy first): the app reaches the database, across stop and start', async () => {
+  for (const [name, user, host] of [
+    ['postgres', 'vscode', 'localhost'],
+    ['javascript-node-postgres', 'node', 'db'],
+  ] as const) {
+    const { root, lines, stderr } = await open(name);
+    assert.equal(lines, [user, String(uid), `/home/${user}`, 'home-writable'], name);
+    assert.equal(alarming(stderr), [], `${name}: ${stderr}`);
+    // The database's listener starts beside the sandbox: asked until it answers.
+    const ask = `[ -f /workspaces/${basename(root)}/.devcontainer/docker-compose.yml ] && echo workspace; i=0; while [ $i -lt 50 ]; do r=$(nc -w 2 ${host} 5432 </dev/null 2>/dev/null); [ "$r" = pg-ok ] && echo "$r" && exit 0; i=$((i+1)); sleep 0.2; done; exit 1`;
+    assert.equal((await devboxOk(['run', 'sh', '-c', ask], { cwd: root, env })).stdout.split('\n'), ['workspace', 'pg-ok', ''], name);
+    await devboxOk(['stop'], { cwd: root, env });
+    assert.equal((await devboxOk(['run', 'sh', '-c', ask], { cwd: root, env })).stdout.split('\n'), ['workspace', 'pg-ok', ''], `${name} after stop`);
+    const db = `${basename(root).toLowerCase()}_devcontainer-db-1`;
+    assert.is(
+      (await devboxOk(['exec', db, 'cat', '/var/lib/postgresql/starts'], { env })).stdout,
+      'started\nstarted\n',
+      `${name}: one database, started twice`,
+    );
+    await devboxOk(['rm', '-f'], { cwd: root, env });
+    assert.is((await devbox(['inspect', db], { env })).exitCode, 1, `${name}: devbox rm removes the database`);
+  }
 });
 
 test.run();

@@ -92,6 +92,17 @@ test("in a project folder, container run in each spelling is docker run, not the
     const r = await devboxOk([...spelling, '--rm', '--pull', 'never', IMAGE, 'cat', '/etc/hostname'], { cwd: root });
     assert.match(r.stdout, /^[0-9a-f]{12}\n$/, `${spelling.join(' ')}: a container of its own, named by its id`);
   }
+  // A docker run option given to the project's run says which run is which; another unknown option is plain.
+  const rm = await devbox(['run', '--rm', IMAGE, 'true'], { cwd: root });
+  assert.equal(
+    [rm.exitCode, rm.stderr],
+    [
+      125,
+      'devbox: devbox run: "--rm" is an option of devbox container run; in a project, devbox run runs a command in its sandbox (to run an image, use devbox container run --rm IMAGE …)\n',
+    ],
+  );
+  const bogus = await devbox(['run', '--bogus', 'true'], { cwd: root });
+  assert.equal([bogus.exitCode, bogus.stderr], [125, 'devbox: devbox run: unknown option "--bogus" (see devbox run --help)\n']);
 });
 
 test("a new private home starts from the image's /etc/skel, as useradd makes a home", async () => {
@@ -185,10 +196,16 @@ test("stop and rm of a container named like the start of a sandbox's id act on t
     // By its whole id: once the container is gone, the name would name the sandbox (an id prefix).
     await devbox(['rm', '-f', id]);
   }
-  // The sandbox was not touched: its helper still runs.
+  // Nor by a short name that is no container's and starts its id ("db" once the container db is gone).
+  const short = await devbox(['rm', '-f', sandboxId.slice(0, 2)]);
+  assert.match(short.stderr, /no such container/i);
+  // The sandbox was not touched: its helper still runs; six characters of its id name it.
   const { outerPid } = sandboxState(root);
   assert.not.throws(() => process.kill(outerPid, 0));
-  await devboxOk(['stop'], { cwd: root });
+  await devboxOk(['stop', sandboxId.slice(0, 6)]);
+  // Gone, or a zombie not yet reaped by whoever became its parent.
+  const ended = !existsSync(`/proc/${outerPid}/stat`) || readFileSync(`/proc/${outerPid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z');
+  assert.ok(ended, 'stopped by the start of its id');
 });
 
 test('a sandbox whose processes were killed is started again', async () => {

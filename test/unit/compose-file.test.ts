@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
-import { composeService, readComposeFiles } from '../../src/compose/compose-file.js';
+import { composeNetworks, composeService, readComposeFiles } from '../../src/compose/compose-file.js';
 import { startOrder } from '../../src/compose/service-spec.js';
 import { loadProject } from '../../src/project/load.js';
 import { errorLine, projectDir } from '../helpers/project.js';
@@ -68,6 +68,79 @@ volumes:
     restart: 'unless-stopped',
     health: { none: false, cmd: 'pg_isready -U postgres', interval: '2s', retries: '10' },
     dependsOn: [],
+    network: { kind: 'networks', networks: [{ key: 'default', aliases: [] }] },
+  });
+});
+
+test('the long volume syntax means what the same --mount means', () => {
+  const { root, model } = compose({
+    'compose.yaml': `services:
+  db:
+    image: postgres
+    volumes:
+      - type: volume
+        source: pgdata
+        target: /data
+        volume:
+          nocopy: true
+      - type: bind
+        source: ./init
+        target: /init
+        read_only: true
+        consistency: cached
+        bind:
+          create_host_path: true
+      - type: tmpfs
+        target: /cache
+        tmpfs:
+          size: 64m
+          mode: 0o1777
+volumes:
+  pgdata:
+`,
+  });
+  assert.equal(composeService(model, 'db').volumes, [
+    { type: 'volume', source: 'demo_pgdata', target: '/data', readonly: false, nocopy: true },
+    { type: 'bind', source: join(root, 'init'), target: '/init', readonly: true },
+    { type: 'tmpfs', target: '/cache', readonly: false, options: ['nosuid', 'nodev', 'size=67108864', 'mode=1777'] },
+  ]);
+});
+
+test('networks: declared ones named PROJECT_KEY (or their own name), aliases, internal; network_mode; container_name', () => {
+  const { model } = compose({
+    'compose.yaml': `services:
+  app:
+    image: app
+    network_mode: service:db
+  db:
+    image: postgres
+    container_name: the-db
+    networks:
+      back:
+        aliases: [database, pg]
+  web:
+    image: nginx
+    networks: [front]
+  tool:
+    image: busybox
+    network_mode: host
+networks:
+  back:
+    driver: bridge
+    internal: true
+  front:
+    name: shared-front
+`,
+  });
+  const [app, db, web, tool] = ['app', 'db', 'web', 'tool'].map((name) => composeService(model, name));
+  assert.equal(app!.network, { kind: 'service', service: 'db' });
+  assert.equal(app!.dependsOn, [{ name: 'db', healthy: false }], 'a service in another one’s namespace starts after it');
+  assert.equal(db!.network, { kind: 'networks', networks: [{ key: 'back', aliases: ['database', 'pg'] }] });
+  assert.is(db!.containerName, 'the-db');
+  assert.equal(tool!.network, { kind: 'host' });
+  assert.equal(composeNetworks(model, [app!, db!, web!, tool!]), {
+    back: { name: 'demo_back', internal: true },
+    front: { name: 'shared-front', internal: false },
   });
 });
 
@@ -130,8 +203,29 @@ test('refused, naming file:line and the key', async () => {
   const cases: [string, string][] = [
     ['services:\n  db:\n    image: x\n    privileged: true\n', ':4: services.db.privileged: is not supported by devbox'],
     ['services:\n  db:\n    image: x\n    build:\n      context: .\n      ssh: [default]\n', ':6: services.db.build.ssh: is not supported by devbox'],
-    ['services:\n  db:\n    image: x\n    networks: [backend]\n', ':4: services.db.networks: network "backend" is not supported by devbox'],
+    ['services:\n  db:\n    image: x\n    networks: [backend]\n', ':4: services.db.networks: network "backend" is not declared'],
+    [
+      'services:\n  db:\n    image: x\n    networks: [a, b]\nnetworks:\n  a:\n  b:\n',
+      ':4: services.db.networks: devbox joins a service to one network (keep one of a, b)',
+    ],
+    [
+      'services:\n  db:\n    image: x\n    networks:\n      default:\n        ipv4_address: 10.0.0.5\n',
+      ':6: services.db.networks.default.ipv4_address: is not',
+    ],
+    ['services:\n  db:\n    image: x\n    network_mode: service:nope\n', ':4: services.db.network_mode: names "nope", which is not a service here'],
+    ['services:\n  db:\n    image: x\n    network_mode: container:c1\n', ':4: services.db.network_mode: "container:c1" is not supported by devbox'],
+    ['services:\n  db:\n    image: x\n    network_mode: host\n    networks: [default]\n', ':4: services.db.network_mode: cannot be given with "networks"'],
+    [
+      'services:\n  a:\n    image: x\n  db:\n    image: x\n    network_mode: service:a\n    ports: ["80:80"]\n',
+      ':7: services.db.ports: cannot be published in the network namespace of service a',
+    ],
+    ['services:\n  db:\n    image: x\nnetworks:\n  n:\n    driver: overlay\n', ':6: networks.n.driver: "overlay" is not supported by devbox'],
+    ['services:\n  db:\n    image: x\nnetworks:\n  n:\n    ipam: {}\n', ':6: networks.n.ipam: is not supported by devbox'],
     ['services:\n  db:\n    image: x\n    volumes: [data:/data]\n', ':4: services.db.volumes[0]: volume "data" is not declared'],
+    ['services:\n  db:\n    image: x\n    volumes:\n      - type: npipe\n        target: /x\n', ':5: services.db.volumes[0]: invalid mount type "npipe"'],
+    ['services:\n  db:\n    image: x\n    volumes:\n      - type: bind\n        target: /x\n', ':5: services.db.volumes[0]: a bind mount needs source=PATH'],
+    ['services:\n  db:\n    image: x\n    volumes:\n      - target: /x\n        labels: {a: b}\n', ':6: services.db.volumes[0].labels: is not supported'],
+    ['services:\n  db:\n    image: x\n    volumes:\n      - target: /x\n', ':5: services.db.volumes[0]: needs "type"'],
     [
       'services:\n  db:\n    image: x\n    depends_on:\n      a:\n        condition: service_completed_successfully\n',
       ':6: services.db.depends_on.a.condition: "service_completed_successfully" is not supported',
@@ -187,6 +281,24 @@ test('devcontainer.json with dockerComposeFile: the service is the sandbox, the 
   assert.equal(config.services?.files, [join(root, '.devcontainer/compose.yaml'), join(root, '.devcontainer/compose.extra.yaml')]);
   assert.equal(config.warnings.length, 2, config.warnings.join('\n'));
   assert.match(config.warnings.join('\n'), /devbox ignores ports of service app/);
+});
+
+test('devcontainer.json with dockerComposeFile: a dev service in network_mode service:db shares db’s namespace; one on a named network joins it', () => {
+  const project = (app: string) =>
+    loadProject(
+      projectDir({
+        '.devcontainer/devcontainer.json': JSON.stringify({ dockerComposeFile: 'compose.yaml', service: 'app' }),
+        '.devcontainer/compose.yaml': `services:\n  app:\n    image: devimage\n${app}  db:\n    image: postgres\n    networks: [back]\nnetworks:\n  back:\n`,
+      }),
+      { env: ENV, home: '/home/alice' },
+    );
+  const shared = project('    network_mode: service:db\n');
+  const name = `${shared.root.split('/').pop()!.toLowerCase()}_devcontainer`;
+  assert.equal([shared.network, shared.networkName, shared.networkShareWith], ['none', undefined, `${name}-db-1`]);
+  assert.equal(shared.services?.group.networks, { back: { name: `${name}_back`, internal: false } });
+  const joined = project('    networks: [back]\n');
+  assert.equal([joined.network, joined.networkShareWith], ['none', undefined]);
+  assert.is(joined.networkName, `${joined.root.split('/').pop()!.toLowerCase()}_devcontainer_back`);
 });
 
 test.run();

@@ -188,6 +188,7 @@ test('"services": each a ServiceSpec of one group; the sandbox joins their netwo
           ],
           health: { none: false, cmd: 'pg_isready', interval: '2s', startInterval: '1s' },
           dependsOn: [],
+          network: { kind: 'networks', networks: [{ key: 'default', aliases: [] }] },
         },
         {
           name: 'worker',
@@ -198,8 +199,10 @@ test('"services": each a ServiceSpec of one group; the sandbox joins their netwo
           volumes: [],
           command: ['bin/worker', '--queue', 'a b'],
           dependsOn: [{ name: 'db', healthy: false }],
+          network: { kind: 'networks', networks: [{ key: 'default', aliases: [] }] },
         },
       ],
+      networks: { default: { name: 'shop_default', internal: false } },
     },
     up: ['db', 'worker'],
     files: [],
