@@ -63,11 +63,15 @@ function pastaIn(dir: string): { pasta: Running; sh: Running } {
 }
 
 /**
- * A server on `address` that sends `text` to each client and closes the connection both ways: the pasta
- * Debian 12 ships can leave a connection the host half-closes hanging (docs/networking.md).
+ * A server on `address` that sends `text` to each client and closes the connection both ways. The client
+ * (`sleep 2 | nc`) keeps its side open meanwhile: the pasta Debian 12 ships can leave a connection hanging
+ * that a side half-closes at once, as nc with no input does (docs/networking.md).
  */
 async function closingServer(text: string, address: string): Promise<Server> {
-  const server = createServer((socket) => socket.end(text, () => socket.destroy()));
+  const server = createServer((socket) => {
+    socket.end(text, () => socket.destroy());
+    socket.on('error', () => {});
+  });
   await new Promise<void>((resolve) => server.listen(0, address, resolve));
   return server;
 }
@@ -129,7 +133,7 @@ for (const backend of BACKENDS) {
     const env = await withSettings({ networkBackend: backend, allowHostLoopback: true });
     const server = await closingServer('held by the test\n', '127.0.0.1');
     try {
-      const r = await devboxOk(['run', '--rm', IMAGE, 'sh', '-c', `ip route; nc -w 5 10.0.2.2 ${portOf(server)} </dev/null`], { env });
+      const r = await devboxOk(['run', '--rm', IMAGE, 'sh', '-c', `ip route; sleep 2 | nc -w 5 10.0.2.2 ${portOf(server)}`], { env });
       assert.match(r.stdout, /^default via 10\.0\.2\.2 dev tap0/m);
       assert.match(r.stdout, /held by the test/);
     } finally {
@@ -180,6 +184,26 @@ test('--network pasta: IPv6 inside, an address and a default route as the host h
   assert.is(/^default via [0-9a-f:]+ dev tap0/m.test(r.stdout), hostHasIPv6, r.stdout);
 });
 
+test('-p [::1]::PORT: an IPv6 host address, reached through the forwarder with either link, shown as Docker shows it', async () => {
+  for (const network of BACKENDS) {
+    const id = await runDetached(`v6-${network}`, [
+      '--network',
+      network,
+      '-p',
+      '[::1]::8080',
+      IMAGE,
+      'sh',
+      '-c',
+      'mkdir /srv; echo v6-ok >/srv/index.html; exec httpd -f -p 8080 -h /srv',
+    ]);
+    const line = (await devboxOk(['port', id, '8080/tcp'])).stdout.trim();
+    const port = Number(/^\[::1\]:(\d+)$/.exec(line)?.[1]);
+    assert.ok(port > 0, line);
+    assert.is(await eventually('the IPv6 port to answer', () => httpGet(port, '[::1]')), 'v6-ok\n');
+    assert.match((await devboxOk(['ps', '--filter', `id=${id}`, '--format', '{{.Ports}}'])).stdout, /\[::1\]:\d+->8080\/tcp/);
+  }
+});
+
 test('no pasta outlives its container: devbox rm -f, and kill -9 of the supervisor', async () => {
   const first = await runDetached('pasta-rm', ['--network', 'pasta', IMAGE, 'sleep', '600']);
   const { pasta, sh } = pastaIn(join(dataDir(), 'containers', first));
@@ -203,7 +227,7 @@ test("a devbox network's outbound link is pasta when the setting says so: out th
   try {
     await runDetached('pasta-member', ['--network', 'pasta-net', IMAGE, 'sleep', '600'], env);
     const { pasta, sh } = pastaIn(join(dataDir(), 'networks', 'pasta-net.run'));
-    const r = await devboxOk(['exec', 'pasta-member', 'sh', '-c', `nc -w 5 ${externalIPv4()} ${portOf(server)} </dev/null`]);
+    const r = await devboxOk(['exec', 'pasta-member', 'sh', '-c', `sleep 2 | nc -w 5 ${externalIPv4()} ${portOf(server)}`]);
     assert.is(r.stdout, 'outside-ok\n');
     await devboxOk(['rm', '-f', containers.pop()!]);
     await eventually("the network's pasta to go with its last container", () => (gone(pasta) && gone(sh) ? true : undefined), 15000);

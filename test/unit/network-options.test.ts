@@ -12,6 +12,9 @@ import { thrownBy } from '../helpers/errors.js';
 const settings = defaultSettings();
 
 test("-p takes docker's forms; the host address defaults to 127.0.0.1 and the protocol to tcp", () => {
+  assert.equal(parsePortMapping('[::1]:8080:80'), { hostIp: '::1', hostPort: 8080, containerPort: 80, protocol: 'tcp' });
+  assert.equal(parsePortMapping('[::]::80'), { hostIp: '::', hostPort: 0, containerPort: 80, protocol: 'tcp' });
+  assert.is(formatPortMapping(parsePortMapping('[::1]:8080:80')), '[::1]:8080->80/tcp');
   assert.equal(parsePortMapping('8080:80'), { hostIp: '127.0.0.1', hostPort: 8080, containerPort: 80, protocol: 'tcp' });
   assert.equal(parsePortMapping('0.0.0.0:5353:53/udp'), { hostIp: '0.0.0.0', hostPort: 5353, containerPort: 53, protocol: 'udp' });
   assert.equal(parsePortMapping(':3000:3000'), { hostIp: '127.0.0.1', hostPort: 3000, containerPort: 3000, protocol: 'tcp' });
@@ -29,7 +32,8 @@ for (const [spec, reason] of [
   ['8080:80/', /protocol "" is not tcp or udp/],
   ['8080:80/tcp/udp', /container port "80\/tcp"/],
   ['1.2.3:8080:80', /host address "1.2.3" is not an IPv4 address/],
-  ['[::1]:8080:80', /IPv4 addresses only/],
+  ['[::1]:5353:53/udp', /UDP ports are published on IPv4 host addresses only/],
+  ['[1.2.3.4]:8080:80', /host address "\[1\.2\.3\.4\]" is not an IPv6 address/],
   ['+80:80', /host port "\+80"/],
 ] as const) {
   test(`-p "${spec}" is refused with the expected form`, () => {
