@@ -22,6 +22,7 @@ import { writeFileAtomicSync } from '../util/atomic-write.js';
 import { DevboxError, describeError } from '../util/errors.js';
 import { withFileLock } from '../util/file-lock.js';
 import { startTimeOf } from '../util/processes.js';
+import { firstLine } from '../util/exec.js';
 import { findProgram } from '../util/programs.js';
 import { type NetworkRecord, networksDir } from './networks.js';
 import { prepareOutbound, startOutbound } from './sandbox-network.js';
@@ -91,18 +92,6 @@ function liveHolder(dir: string): HolderState | undefined {
   } catch {
     return undefined;
   }
-}
-
-function firstLine(stream: Readable): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    let text = '';
-    stream.on('data', (chunk: Buffer) => {
-      text += chunk.toString('utf8');
-      if (text.includes('\n')) resolve(text.slice(0, text.indexOf('\n')));
-    });
-    stream.once('end', () => resolve(undefined));
-    stream.once('error', () => resolve(undefined));
-  });
 }
 
 async function startHolder(storeRoot: string, network: NetworkRecord, mapping: IdMapping, dir: string): Promise<HolderState> {

@@ -14,7 +14,7 @@ import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { DevboxError } from '../util/errors.js';
-import { spawnBeside, type ChildProcess } from '../util/exec.js';
+import { firstLine, spawnBeside, type ChildProcess } from '../util/exec.js';
 import { findProgram } from '../util/programs.js';
 import { statFields } from '../util/processes.js';
 import type { PortMapping } from './port-mapping.js';
@@ -126,18 +126,6 @@ function running(pid: number): boolean {
   }
 }
 
-function firstLine(stream: Readable): Promise<string> {
-  return new Promise((resolve) => {
-    let text = '';
-    stream.on('data', (chunk: Buffer) => {
-      text += chunk.toString('utf8');
-      if (text.includes('\n')) resolve(text.slice(0, text.indexOf('\n')));
-    });
-    stream.once('end', () => resolve(text));
-    stream.once('error', () => resolve(''));
-  });
-}
-
 /** Resolves true once pasta has configured the namespace (its pid file), false when it has exited first. */
 async function whenReady(dir: string, pid: number): Promise<boolean> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
@@ -172,7 +160,7 @@ export async function startPasta(program: string, request: PastaRequest, dir: st
     closeSync(log);
   }
   const shExited = new Promise<void>((resolve) => sh.once('exit', () => resolve()));
-  const pastaPid = Number(await firstLine(sh.stdout!));
+  const pastaPid = Number((await firstLine(sh.stdout!)) ?? 0);
   // The kernel kills pasta as sh goes, a moment later: its UDP ports are free once it is gone.
   const exited = shExited.then(async () => {
     while (pastaPid > 0 && running(pastaPid)) await new Promise((resolve) => setTimeout(resolve, READY_POLL_MS));
