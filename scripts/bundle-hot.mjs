@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 /**
- * A build step (npm run build, after tsc): the entries bin/devbox runs without oclif, bundled by esbuild
- * from tsc's output. Node.js resolves, reads and links each ES module on its own: `devbox run --rm` loaded
- * ~60 of them, which cost more CPU than the sandbox's start. Each entry becomes dist/bundle/NAME/NAME.js
- * plus the chunks that what it imports lazily needs (splitting: code shared by the entry and a lazy import
- * is in one chunk, loaded once), so one process has one copy of every module.
+ * A build step (npm run build, after tsc): the entries bin/devbox runs without oclif (src/cli/entries.ts),
+ * bundled by esbuild from tsc's output into CommonJS files, dist/bundle/NAME.cjs, and the entry table itself,
+ * dist/bundle/entries.cjs. Node.js resolves, reads and links each ES module on its own: `devbox run --rm`
+ * loaded ~60 of them, which cost more CPU than the sandbox's start; and even one ES module file costs more to
+ * load than the same code as CommonJS (the ES module loader, linking, evaluation as a module graph): `devbox ps`
+ * took ~18 ms less from a CommonJS bin/devbox and bundle than from an ES module bundle (2026-12-07). What an
+ * entry imports lazily stays lazy: esbuild turns `import()` into a deferred `require()` of code in the same file.
  *
  * - An entry's lazy import of another entry points at that entry's bundle (run in a project goes on to the
  *   project bundle): the two share nothing but arguments and an exit status.
@@ -19,9 +21,10 @@ import { build } from 'esbuild';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const src = join(root, 'dist', 'src');
 const out = join(root, 'dist', 'bundle');
+const table = join(src, 'cli', 'entries.js');
 
-/** The bundles of bin/devbox's entries (src/cli/entries.ts): name → tsc module. */
-const { ENTRIES: TABLE } = await import(join(src, 'cli', 'entries.js'));
+/** The bundles of bin/devbox's entries: name → tsc module. */
+const { ENTRIES: TABLE } = await import(table);
 const ENTRIES = Object.fromEntries(TABLE.filter((e) => e.bundle).map((e) => [e.bundle, join(src, 'cli', `${e.module}.js`)]));
 
 /** A relative import specifier from `dir` to `file`. */
@@ -31,44 +34,47 @@ function specifier(dir, file) {
 }
 
 function entryPlugin(name) {
-  const outdir = join(out, name);
   const others = new Map(
     Object.entries(ENTRIES)
       .filter(([other]) => other !== name)
-      .map(([other, file]) => [file, join(out, other, `${other}.js`)]),
+      .map(([other, file]) => [file, join(out, `${other}.cjs`)]),
   );
   return {
     name: 'devbox-hot-entry',
     setup(b) {
       b.onResolve({ filter: /^\./ }, (args) => {
         const bundle = others.get(resolve(args.resolveDir, args.path));
-        if (bundle && args.kind === 'dynamic-import') return { path: specifier(outdir, bundle), external: true };
+        if (bundle && args.kind === 'dynamic-import') return { path: specifier(out, bundle), external: true };
         return undefined;
       });
       b.onLoad({ filter: /\.js$/ }, (args) => {
         if (!args.path.startsWith(src)) return undefined;
-        const url = `new URL(${JSON.stringify(specifier(outdir, args.path))}, import.meta.url).href`;
+        const url = `require("node:url").pathToFileURL(require("node:path").join(__dirname, ${JSON.stringify(relative(out, args.path))})).href`;
         return { contents: readFileSync(args.path, 'utf8').replaceAll('import.meta.url', url), loader: 'js' };
       });
     },
   };
 }
 
+const common = {
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  // import() of our own code and of bundled packages becomes a deferred require() (no ES module loader).
+  supported: { 'dynamic-import': false },
+  logLevel: 'warning',
+};
+
 rmSync(out, { recursive: true, force: true });
+await build({ ...common, entryPoints: [table], outfile: join(out, 'entries.cjs') });
 for (const [name, file] of Object.entries(ENTRIES)) {
   await build({
-    entryPoints: { [name]: file },
-    outdir: join(out, name),
-    bundle: true,
-    splitting: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
+    ...common,
+    entryPoints: [file],
+    outfile: join(out, `${name}.cjs`),
     // A native addon, and oclif's optional TypeScript support, stay in node_modules.
     external: ['@napi-rs/lzma', 'typescript'],
-    // The CommonJS packages bundled (tar-stream and its kin) require() Node.js's built-in modules.
-    banner: { js: "import { createRequire as __devboxRequire } from 'node:module'; const require = __devboxRequire(import.meta.url);" },
     plugins: [entryPlugin(name)],
-    logLevel: 'warning',
   });
 }

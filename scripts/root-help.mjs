@@ -20,7 +20,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 /** oclif's root help as a pipe gets it (no colour, 80 columns). */
 export function oclifRootHelp(env = process.env) {
   const { OCLIF_COLUMNS, FORCE_COLOR, ...rest } = env;
-  const script = `const { execute } = await import('@oclif/core'); await execute({ dir: ${JSON.stringify(join(root, 'bin', 'devbox'))}, args: ['--help'] });`;
+  const script = `const { execute } = await import('@oclif/core'); await execute({ dir: ${JSON.stringify(root)}, args: ['--help'] });`;
   return execFileSync(process.execPath, ['--input-type=module', '-e', script], {
     cwd: root,
     env: rest,

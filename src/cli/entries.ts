@@ -8,7 +8,7 @@
 export interface Entry {
   /** Its spellings, words separated by spaces; `container inspect` also answers to oclif's `container:inspect`. */
   spellings: readonly string[];
-  /** Its esbuild bundle, dist/bundle/NAME/NAME.js; without one, `module` unbundled. */
+  /** Its esbuild bundle, dist/bundle/NAME.cjs; without one, `module` unbundled. */
   bundle?: string;
   /** The tsc module under dist/src/cli that exports `main` (and that `bundle`, if any, is built from). */
   module: string;
