@@ -138,3 +138,16 @@ export function spawnBeside(
     child.once('error', (error) => reject(new DevboxError(`cannot run ${file}: ${describeError(error)}`, { cause: error })));
   });
 }
+
+/** The first line a child writes on `stream` (without its newline); undefined when the stream ends first. */
+export function firstLine(stream: Readable): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    let text = '';
+    stream.on('data', (chunk: Buffer) => {
+      text += chunk.toString('utf8');
+      if (text.includes('\n')) resolve(text.slice(0, text.indexOf('\n')));
+    });
+    stream.once('end', () => resolve(undefined));
+    stream.once('error', () => resolve(undefined));
+  });
+}
