@@ -8,11 +8,15 @@
  *  - container → container on one user-defined network (devbox network create / podman network create): MIB
  *    mebibytes from busybox dd through nc to a server container, timed in the client by busybox time, and the
  *    time from `run` of a client to its first exchange with the server done (start-up, joining the network,
- *    one connection).
- * Prints medians and ratios to podman. Usage: node dist/bench/network.js [RUNS] [MIB]
+ *    one connection);
+ *  - the isolated network's two outbound links, slirp4netns and pasta: `run --rm … true` on each (start-up
+ *    with the link attached) against --network none, and MIB mebibytes from inside to a server on the host's
+ *    loopback (through 10.0.2.2).
+ * Prints medians and ratios to podman (the links: to slirp4netns, devbox's default).
+ * Usage: node dist/bench/network.js [RUNS] [MIB] [links]   (`links`: only the outbound links' section)
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +28,8 @@ import { median, sh } from './measure.js';
 
 const runs = Number(process.argv[2] ?? 3);
 const mib = Number(process.argv[3] ?? 1024);
+const onlyLinks = process.argv[4] === 'links';
+const START_RUNS = 15;
 const LATENCY_RUNS = 10;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -204,6 +210,72 @@ async function betweenContainers(
   }
 }
 
+/**
+ * A server on the host's loopback that reads everything sent and closes at the end; its port. A process of
+ * its own: the runs are spawnSync, which would stop a server in this one.
+ */
+async function sink(): Promise<{ port: number; close(): void }> {
+  const script =
+    "const s=require('net').createServer((c)=>{c.resume();c.once('end',()=>c.end());c.on('error',()=>{})});s.listen(0,'127.0.0.1',()=>console.log(s.address().port))";
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve) => child.stdout.once('data', (d) => resolve(Number(String(d).trim()))));
+  return { port, close: () => child.kill() };
+}
+
+/**
+ * slirp4netns and pasta side by side: the start of `run --rm … true` with each attached (and with no network,
+ * the floor), and sandbox → host throughput through each to a server on the host's loopback.
+ */
+async function outboundLinks(linkEnv: NodeJS.ProcessEnv): Promise<void> {
+  const run = (args: string[]) => sh(process.execPath, [DEVBOX_BIN, 'run', '--rm', ...args], linkEnv);
+  const networks = ['none', 'slirp4netns', 'pasta'];
+  const starts = new Map<string, number[]>(networks.map((n) => [n, []]));
+  for (let i = 0; i <= START_RUNS; i++) {
+    // Interleaved, so that a change of the machine's load falls on all three.
+    for (const network of networks) {
+      const t0 = performance.now();
+      run(['--network', network, 'bench-net', 'true']);
+      if (i > 0) starts.get(network)!.push(performance.now() - t0);
+    }
+  }
+  const server = await sink();
+  const gbps = new Map<string, number[]>(networks.slice(1).map((n) => [n, []]));
+  try {
+    for (let i = 0; i <= runs; i++) {
+      for (const network of networks.slice(1)) {
+        const out = run([
+          '--network',
+          network,
+          'bench-net',
+          'sh',
+          '-c',
+          `time sh -c 'dd if=/dev/zero bs=1M count=${mib} 2>/dev/null | nc 10.0.2.2 ${server.port}' 2>&1`,
+        ]);
+        if (i > 0) gbps.get(network)!.push(timedGbps(out));
+      }
+    }
+  } finally {
+    server.close();
+  }
+  const floor = median(starts.get('none')!);
+  const slirp = median(starts.get('slirp4netns')!);
+  console.log(`
+the isolated network's outbound link: run --rm … true, median of ${START_RUNS} (interleaved)`);
+  for (const network of networks) {
+    const ms = median(starts.get(network)!);
+    console.log(
+      `${`--network ${network}`.padEnd(40)} ${ms.toFixed(1).padStart(6)} ms   +${(ms - floor).toFixed(1)} ms over none   ${(ms / slirp).toFixed(2)}x slirp4netns`,
+    );
+  }
+  const slirpGbps = median(gbps.get('slirp4netns')!);
+  console.log(`
+sandbox → a server on the host's loopback (10.0.2.2), ${mib} MiB (dd | nc), median of ${runs} runs after a warm-up`);
+  for (const [network, samples] of gbps) {
+    const g = median(samples);
+    console.log(`${`--network ${network}`.padEnd(40)} ${g.toFixed(2).padStart(6)} Gbit/s   ${(g / slirpGbps).toFixed(2)}x slirp4netns`);
+  }
+}
+
 const work = mkdtempSync(join(tmpdir(), 'devbox-bench-net-'));
 const env = { ...process.env, XDG_DATA_HOME: join(work, 'data'), XDG_CONFIG_HOME: join(work, 'config') };
 const podmanEnv = { ...process.env, XDG_DATA_HOME: join(work, 'podman-data') };
@@ -212,6 +284,11 @@ try {
   const applets = ['nc', 'httpd', 'dd', 'time'].map((a): TarEntry => ({ name: `bin/${a}`, type: 'symlink', linkname: 'busybox' }));
   writeFileSync(tarPath, await packTar([...busyboxRootfs(), ...applets]));
   sh(process.execPath, [DEVBOX_BIN, 'image', 'import', tarPath, 'bench-net'], env);
+  // The host's loopback is reached through 10.0.2.2 only when allowed.
+  mkdirSync(join(work, 'config', 'devbox'), { recursive: true });
+  writeFileSync(join(work, 'config', 'devbox', 'config.json'), JSON.stringify({ allowHostLoopback: true }));
+  await outboundLinks(env);
+  if (onlyLinks) process.exit(0);
   sh('podman', ['import', tarPath, 'localhost/bench-net'], podmanEnv);
 
   const loop = (port: number) => [

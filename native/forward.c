@@ -252,7 +252,8 @@ accept_connection (int epoll_fd, int channel, struct listener *l)
     }
 }
 
-/* HOST_IP:HOST_PORT:PORT → a listening socket on the host. */
+/* HOST_IP:HOST_PORT:PORT → a listening socket on the host; HOST_IP is IPv4 or IPv6 (no brackets: the last two
+   colons end it). An IPv6 one listens on IPv6 only, as Docker's -p [::1]:8080:80. */
 static struct listener *
 listen_on (const char *spec)
 {
@@ -265,17 +266,35 @@ listen_on (const char *spec)
   if (middle == NULL)
     die ("forward-ports: not HOST_IP:HOST_PORT:PORT: \"%s\"", spec);
   *middle = '\0';
-  struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons ((uint16_t) parse_number (middle + 1, 65535, "host port")) };
-  if (inet_pton (AF_INET, copy, &addr.sin_addr) != 1)
-    die ("forward-ports: not an IPv4 address: \"%s\"", copy);
+  uint16_t host_port = (uint16_t) parse_number (middle + 1, 65535, "host port");
+  struct sockaddr_storage addr = { 0 };
+  socklen_t addr_len;
+  struct sockaddr_in *v4 = (struct sockaddr_in *) &addr;
+  struct sockaddr_in6 *v6 = (struct sockaddr_in6 *) &addr;
+  if (inet_pton (AF_INET, copy, &v4->sin_addr) == 1)
+    {
+      v4->sin_family = AF_INET;
+      v4->sin_port = htons (host_port);
+      addr_len = sizeof *v4;
+    }
+  else if (inet_pton (AF_INET6, copy, &v6->sin6_addr) == 1)
+    {
+      v6->sin6_family = AF_INET6;
+      v6->sin6_port = htons (host_port);
+      addr_len = sizeof *v6;
+    }
+  else
+    die ("forward-ports: not an IP address: \"%s\"", copy);
   struct listener *l = xcalloc (1, sizeof *l);
   l->base.kind = LISTENER;
   l->port = (uint16_t) parse_number (last + 1, 65535, "port");
-  l->fd = socket (AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  l->fd = socket (addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   int one = 1;
   if (l->fd < 0 || setsockopt (l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0)
     die_with_error ("forward-ports: socket");
-  if (bind (l->fd, (struct sockaddr *) &addr, sizeof addr) < 0 || listen (l->fd, SOMAXCONN) < 0)
+  if (addr.ss_family == AF_INET6 && setsockopt (l->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) < 0)
+    die_with_error ("forward-ports: IPV6_V6ONLY");
+  if (bind (l->fd, (struct sockaddr *) &addr, addr_len) < 0 || listen (l->fd, SOMAXCONN) < 0)
     die_with_error ("cannot listen on %s:%s", copy, middle + 1);
   return l;
 }

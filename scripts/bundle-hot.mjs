@@ -49,7 +49,7 @@ function entryPlugin(name) {
       });
       b.onLoad({ filter: /\.js$/ }, (args) => {
         if (!args.path.startsWith(src)) return undefined;
-        const url = `require("node:url").pathToFileURL(require("node:path").join(__dirname, ${JSON.stringify(relative(out, args.path))})).href`;
+        const url = `__devboxModuleUrl(${JSON.stringify(relative(out, args.path))})`;
         return { contents: readFileSync(args.path, 'utf8').replaceAll('import.meta.url', url), loader: 'js' };
       });
     },
@@ -63,6 +63,11 @@ const common = {
   target: 'node20',
   // import() of our own code and of bundled packages becomes a deferred require() (no ES module loader).
   supported: { 'dynamic-import': false },
+  // What import.meta.url becomes: the URL of a tsc file, from its path relative to the bundle (a module's own
+  // `require`, if it declares one, cannot shadow this top-level one).
+  banner: {
+    js: 'const __devboxModuleUrl = (path) => require("node:url").pathToFileURL(require("node:path").join(__dirname, path)).href;',
+  },
   logLevel: 'warning',
 };
 

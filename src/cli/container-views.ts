@@ -4,7 +4,7 @@
  */
 import { type Container, isRunning } from '../container/lookup.js';
 import { givenBinds, type ContainerRecord } from '../container/records.js';
-import type { PortMapping } from '../network/port-mapping.js';
+import { formatPortMapping, type PortMapping } from '../network/port-mapping.js';
 import { publishedPorts, readJoinedNetworks } from '../sandbox/containers.js';
 
 /** docker's units.HumanDuration. */
@@ -49,7 +49,7 @@ function quoteCommand(record: ContainerRecord): string {
 
 function portsText(container: Container): string {
   return publishedPorts(container.dir, isRunning(container), container.config.network.publish)
-    .map((p) => `${p.hostIp}:${p.hostPort}->${p.containerPort}/${p.protocol}`)
+    .map((p) => formatPortMapping(p))
     .join(', ');
 }
 

@@ -90,7 +90,8 @@ async function psItems(values: Record<string, unknown>): Promise<PsItem[]> {
   const last = values.last === undefined ? -1 : Number(values.last);
   if (!Number.isInteger(last)) throw optionUsage('ps', `--last takes a whole number, not "${values.last}"`);
   const store = ImageStore.open(readSettings().storageRoot);
-  const images = new Map(store.list().map((i) => [i.id, i.names[0] ? familiarName(i.names[0]) : ImageStore.shortId(i.id)]));
+  // The index alone names every image (store.list() also reads each image's config and manifest: ~9 ms more).
+  const images = new Map(Object.entries(store.readIndex().images).map(([id, i]) => [id, i.names[0] ? familiarName(i.names[0]) : ImageStore.shortId(id)]));
   const imageName = (c: Container) => c.config.imageName || images.get(c.config.image) || ImageStore.shortId(c.config.image);
   const limit = values.latest ? 1 : last;
   let containers = listContainers(store.root).filter((c) => values.all || limit > 0 || c.state.status === 'running' || c.state.status === 'restarting');

@@ -1,6 +1,7 @@
 import { Args } from '@oclif/core';
 import { DevboxCommand } from '../cli/base-command.js';
 import { findContainer, isRunning } from '../container/lookup.js';
+import { formatHostPort } from '../network/port-mapping.js';
 import { publishedPorts } from '../sandbox/containers.js';
 import { readSettings } from '../settings/settings.js';
 import { DevboxError } from '../util/errors.js';
@@ -21,6 +22,7 @@ export default class Port extends DevboxCommand {
     const ports = publishedPorts(container.dir, isRunning(container), container.config.network.publish);
     const published = ports.filter((p) => !args.port || (String(p.containerPort) === port && p.protocol === protocol));
     if (args.port && !published.length) throw new DevboxError(`no public port '${args.port}' published for ${args.container}`);
-    for (const p of published) this.log(args.port ? `${p.hostIp}:${p.hostPort}` : `${p.containerPort}/${p.protocol} -> ${p.hostIp}:${p.hostPort}`);
+    for (const p of published)
+      this.log(args.port ? formatHostPort(p.hostIp, p.hostPort) : `${p.containerPort}/${p.protocol} -> ${formatHostPort(p.hostIp, p.hostPort)}`);
   }
 }

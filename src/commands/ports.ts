@@ -2,6 +2,7 @@ import { basename } from 'node:path';
 import { Args } from '@oclif/core';
 import { DevboxCommand } from '../cli/base-command.js';
 import { findContainer, isRunning, listContainers, noSuchContainer } from '../container/lookup.js';
+import { formatHostPort } from '../network/port-mapping.js';
 import { readPorts } from '../sandbox/containers.js';
 import { listSandboxes } from '../sandbox/live-state.js';
 import { readSettings } from '../settings/settings.js';
@@ -51,7 +52,7 @@ export default class Ports extends DevboxCommand {
         ...(f.label ? { label: f.label } : {}),
       })),
     );
-    const rows = forwards.map((f) => [f.container.slice(0, 12), `${f.containerPort}/${f.protocol}`, `${f.hostIp}:${f.hostPort}`, f.forward]);
+    const rows = forwards.map((f) => [f.container.slice(0, 12), `${f.containerPort}/${f.protocol}`, formatHostPort(f.hostIp, f.hostPort), f.forward]);
     // A project's devcontainer.json may name its ports (portsAttributes): then they are shown.
     if (forwards.some((f) => f.label)) {
       this.log(

@@ -2,11 +2,11 @@
  * A devbox network's data path, from the side of a container that joins it (docs/networking.md): one
  * network namespace per network, kept by a holder process (holder-main.ts) that runs as root of a user
  * namespace of its own and holds the bridge, the resolver and, unless the network is internal, one
- * slirp4netns for every container on it. A container's user namespace is made inside the holder's (the
+ * outbound link (slirp4netns or pasta) for every container on it. A container's user namespace is made inside the holder's (the
  * helper's --userns-of), which is what lets the holder give it a veth pair.
  *
  *   networks/NAME.run/        the holder's directory: holder.json (its pid and start time), holder.sock,
- *                             holder.log, slirp4netns.sock and .log
+ *                             holder.log, slirp4netns.sock and .log (pasta.pid and .log)
  *   networks/NAME.run.lock    held while a container joins (and the holder goes), so none joins a holder
  *                             on its way out
  */
@@ -22,10 +22,11 @@ import { writeFileAtomicSync } from '../util/atomic-write.js';
 import { DevboxError, describeError } from '../util/errors.js';
 import { withFileLock } from '../util/file-lock.js';
 import { startTimeOf } from '../util/processes.js';
+import { firstLine } from '../util/exec.js';
 import { findProgram } from '../util/programs.js';
 import { type NetworkRecord, networksDir } from './networks.js';
-import { prepareSlirp4netns } from './sandbox-network.js';
-import { SLIRP_DNS, startSlirp4netns } from './slirp4netns.js';
+import { prepareOutbound, startOutbound } from './sandbox-network.js';
+import { SLIRP_DNS } from './slirp4netns.js';
 
 /** What the holder is told when it starts (its only argument, as JSON). */
 export interface HolderConfig {
@@ -93,18 +94,6 @@ function liveHolder(dir: string): HolderState | undefined {
   }
 }
 
-function firstLine(stream: Readable): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    let text = '';
-    stream.on('data', (chunk: Buffer) => {
-      text += chunk.toString('utf8');
-      if (text.includes('\n')) resolve(text.slice(0, text.indexOf('\n')));
-    });
-    stream.once('end', () => resolve(undefined));
-    stream.once('error', () => resolve(undefined));
-  });
-}
-
 async function startHolder(storeRoot: string, network: NetworkRecord, mapping: IdMapping, dir: string): Promise<HolderState> {
   const config: HolderConfig = {
     name: network.name,
@@ -116,7 +105,9 @@ async function startHolder(storeRoot: string, network: NetworkRecord, mapping: I
     stateFile: join(dir, 'holder.json'),
     programs: { ip: requireProgram('ip'), nsenter: requireProgram('nsenter'), iptables: requireProgram('iptables') },
   };
-  const slirp = network.internal ? undefined : await prepareSlirp4netns(join(storeRoot, 'slirp4netns.json'), 'or create the network with --internal');
+  const outbound = network.internal
+    ? undefined
+    : await prepareOutbound(undefined, join(storeRoot, 'slirp4netns.json'), 'or create the network with --internal');
   const logPath = join(dir, 'holder.log');
   const log = openSync(logPath, 'w', 0o600);
   const script = fileURLToPath(new URL('./holder-main.js', import.meta.url));
@@ -129,9 +120,9 @@ async function startHolder(storeRoot: string, network: NetworkRecord, mapping: I
   const failed = (why: string) => new DevboxError(`network ${network.name} could not be set up: ${why}`, { fix: 'see "devbox doctor"' });
   if (!started) throw failed(lastHelperMessage(logPath));
   try {
-    if (slirp) {
-      // slirp4netns ends when the holder does: the holder holds the other end of its --exit-fd.
-      await startSlirp4netns(slirp.program, { pid: started.pid, allowHostLoopback: false, features: slirp.features }, dir, started.lifetime, true);
+    if (outbound) {
+      // The outbound link ends when the holder does: the holder holds the other end of its lifetime socket.
+      await startOutbound(outbound, { pid: started.pid, allowHostLoopback: false }, dir, started.lifetime, true);
     }
     started.lifetime.destroy();
     const ready = firstLine(started.stdout);

@@ -10,9 +10,14 @@ import { formatPortMapping, parsePortMapping, type PortMapping } from './port-ma
 
 export type { NetworkMode };
 
+/** The program that links an isolated network namespace to the host's network. */
+export type NetworkBackend = 'slirp4netns' | 'pasta';
+
 export interface NetworkOptions {
   /** slirp4netns: a network namespace of its own behind user-mode NAT; host: the host's; none: loopback only. */
   mode: NetworkMode;
+  /** The isolated network's outbound link when --network named it (pasta, slirp4netns); absent: the networkBackend setting's. */
+  backend?: NetworkBackend;
   /** Host ports forwarded into the sandbox (slirp4netns only). */
   publish: PortMapping[];
   /** Forward each port a process inside starts listening on to the same host port, or the next free one. */
@@ -59,23 +64,31 @@ export interface NetworkRequest {
 
 const usage = (message: string, fix: string) => new DevboxError(message, { fix, kind: 'usage' });
 
-/** `host`, `none`, `slirp4netns` (alias `slirp`), the latter with Podman's `:allow_host_loopback=true|false`. */
-export function parseNetwork(text: string): { mode: NetworkMode; allowHostLoopback?: boolean } {
+/**
+ * `host`, `none`, `slirp4netns` (alias `slirp`) and `pasta`, the isolated network through either program (as
+ * Podman's), slirp4netns with Podman's `:allow_host_loopback=true|false`.
+ */
+export function parseNetwork(text: string): { mode: NetworkMode; backend?: NetworkBackend; allowHostLoopback?: boolean } {
   const [name, ...rest] = text.split(':');
+  if (name === 'pasta') {
+    if (rest.length) throw usage(`devbox passes no options to pasta ("${rest.join(':')}")`, 'write --network pasta');
+    return { mode: 'slirp4netns', backend: 'pasta' };
+  }
   const mode = name === 'slirp' ? 'slirp4netns' : name;
   if (!NETWORK_MODES.includes(mode as NetworkMode)) {
-    throw usage(`unknown network "${text}"`, 'use slirp4netns (or slirp), host or none');
+    throw usage(`unknown network "${text}"`, 'use slirp4netns (or slirp), pasta, host or none');
   }
-  if (!rest.length) return { mode: mode as NetworkMode };
-  const options = rest.join(':');
-  if (mode !== 'slirp4netns') throw usage(`network "${name}" takes no options ("${options}")`, `write --network ${name}`);
+  if (mode !== 'slirp4netns') {
+    if (rest.length) throw usage(`network "${name}" takes no options ("${rest.join(':')}")`, `write --network ${name}`);
+    return { mode: mode as NetworkMode };
+  }
   let allowHostLoopback: boolean | undefined;
-  for (const option of options.split(',')) {
+  for (const option of rest.length ? rest.join(':').split(',') : []) {
     const match = /^allow_host_loopback=(true|false)$/.exec(option);
     if (!match) throw usage(`unsupported slirp4netns option "${option}"`, 'devbox supports allow_host_loopback=true|false');
     allowHostLoopback = match[1] === 'true';
   }
-  return { mode: 'slirp4netns', allowHostLoopback };
+  return { mode: 'slirp4netns', backend: 'slirp4netns', ...(allowHostLoopback === undefined ? {} : { allowHostLoopback }) };
 }
 
 /** Two mappings that bind the same host port, said in a sentence; undefined when there are none. */
@@ -95,7 +108,7 @@ export function hostPortClash(publish: readonly PortMapping[]): string | undefin
 function networkName(text: string | undefined): string | undefined {
   if (text === undefined || text.startsWith('container:')) return undefined;
   const name = text.split(':')[0];
-  return NETWORK_MODES.includes(name as NetworkMode) || name === 'slirp' ? undefined : text;
+  return NETWORK_MODES.includes(name as NetworkMode) || name === 'slirp' || name === 'pasta' ? undefined : text;
 }
 
 export function resolveNetworkOptions(request: NetworkRequest, settings: Pick<Settings, 'network' | 'autoForward' | 'allowHostLoopback'>): NetworkOptions {
@@ -151,6 +164,7 @@ function resolveNetwork(request: NetworkRequest, settings: Pick<Settings, 'netwo
   if (clash) throw usage(clash, 'give each -p its own host port');
   return {
     mode: chosen.mode,
+    ...('backend' in chosen && chosen.backend ? { backend: chosen.backend } : {}),
     publish,
     autoForward: settings.autoForward,
     allowHostLoopback: chosen.allowHostLoopback ?? settings.allowHostLoopback,

@@ -3,13 +3,13 @@
  * port binds 127.0.0.1 unless a host address is given: a dev server is for this machine, not the LAN. Without
  * HOSTPORT (`-p 80`, `-p 127.0.0.1::80`, and every port of `-P`) a free host port is picked at each start.
  */
-import { isIPv4 } from 'node:net';
+import { isIPv4, isIPv6 } from 'node:net';
 import { DevboxError } from '../util/errors.js';
 
 export type Protocol = 'tcp' | 'udp';
 
 export interface PortMapping {
-  /** IPv4 address on the host (slirp4netns forwards IPv4 only). */
+  /** Address on the host: IPv4, or IPv6 (without brackets) for TCP. */
   hostIp: string;
   /** 0: a free port, picked when the container starts (publish.ts). */
   hostPort: number;
@@ -43,13 +43,24 @@ export function parsePortMapping(spec: string): PortMapping {
   const hostPortText = hostPart.slice(ipColon + 1);
   const hostPort = hostPortText === '' ? 0 : parsePort(spec, hostPortText, 'host port');
   let hostIp = ipColon < 0 ? DEFAULT_HOST_IP : hostPart.slice(0, ipColon);
-  if (hostIp.startsWith('[') && hostIp.endsWith(']')) throw invalid(spec, 'slirp4netns publishes on IPv4 addresses only');
+  if (hostIp.startsWith('[') && hostIp.endsWith(']')) {
+    // Docker's form for an IPv6 address: [::1]:8080:80.
+    hostIp = hostIp.slice(1, -1);
+    if (!isIPv6(hostIp)) throw invalid(spec, `host address "[${hostIp}]" is not an IPv6 address`);
+    if (protocol === 'udp') throw invalid(spec, 'UDP ports are published on IPv4 host addresses only');
+    return { hostIp, hostPort, containerPort, protocol };
+  }
   if (hostIp === '') hostIp = DEFAULT_HOST_IP;
-  if (!isIPv4(hostIp)) throw invalid(spec, `host address "${hostIp}" is not an IPv4 address`);
+  if (!isIPv4(hostIp)) throw invalid(spec, `host address "${hostIp}" is not an IPv4 address (write an IPv6 one in brackets: [::1])`);
   return { hostIp, hostPort, containerPort, protocol };
+}
+
+/** `127.0.0.1:8080`, `[::1]:8080`: a host address and port as Docker writes them. */
+export function formatHostPort(hostIp: string, hostPort: number): string {
+  return hostIp.includes(':') ? `[${hostIp}]:${hostPort}` : `${hostIp}:${hostPort}`;
 }
 
 /** `127.0.0.1:8080->80/tcp`, as `docker ps` shows a published port. */
 export function formatPortMapping(m: PortMapping): string {
-  return `${m.hostIp}:${m.hostPort}->${m.containerPort}/${m.protocol}`;
+  return `${formatHostPort(m.hostIp, m.hostPort)}->${m.containerPort}/${m.protocol}`;
 }

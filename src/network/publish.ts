@@ -10,7 +10,7 @@ import type { Socket } from 'node:net';
 import { HostPortRefused, startPortForwarder, type PortForwarderProcess } from '../runtime/port-forwarder.js';
 import { DevboxError } from '../util/errors.js';
 import { Slirp4netnsApiError, type Slirp4netnsApi } from './api.js';
-import { formatPortMapping, type PortMapping } from './port-mapping.js';
+import { formatHostPort, formatPortMapping, type PortMapping } from './port-mapping.js';
 import { findSocketOwner, readSockets, unprivilegedPortStart } from './proc-net.js';
 
 const WILDCARDS = new Set(['0.0.0.0', '::']);
@@ -21,7 +21,7 @@ export const PUBLISH_FLAG: OtherHostPort = (hostPort, containerPort) => `-p ${ho
 
 /** Why the host refused to bind the mapping's host port, as one DevboxError. */
 function hostPortError(m: PortMapping, cause: string, otherHostPort: OtherHostPort): DevboxError {
-  const where = `${m.hostIp}:${m.hostPort}/${m.protocol}`;
+  const where = `${formatHostPort(m.hostIp, m.hostPort)}/${m.protocol}`;
   const other = m.hostPort < 65535 ? m.hostPort + 1 : m.hostPort - 1;
   const fix = `stop it, or publish another host port: ${otherHostPort(other, m.containerPort)}`;
   const holder = readSockets('/proc/self/net', m.protocol).find(

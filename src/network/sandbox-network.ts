@@ -1,18 +1,21 @@
 /**
- * A slirp4netns network for one sandbox: slirp4netns attached to its network namespace before anything runs
- * in it, the -p mappings published (the caller records them for `devbox ports`), and the auto-forward
- * watcher (auto-forward.ts, which records its own). On any failure nothing stays running. A foreground
- * `devbox run` waits for both; a live project sandbox, which outlives the command that starts it, has them
- * detached.
+ * A sandbox's own isolated network: its outbound link (slirp4netns, or pasta: the `networkBackend` setting)
+ * attached to its network namespace before anything runs in it, the -p mappings published (the caller
+ * records them for `devbox ports`), and, on slirp4netns, the auto-forward watcher (auto-forward.ts, which
+ * records its own; it speaks slirp4netns's API). On any failure nothing stays running. A foreground `devbox
+ * run` waits for them; a live project sandbox, which outlives the command that starts it, has them detached.
  */
 import type { ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { startPortWatcher } from './auto-forward.js';
-import { attributesOf, type NetworkOptions, type PortAttributeRules } from './options.js';
+import { attributesOf, type NetworkBackend, type NetworkOptions, type PortAttributeRules } from './options.js';
+import { readSettings, type NetworkBackendSetting } from '../settings/settings.js';
 import type { PortMapping } from './port-mapping.js';
 import type { PortForwarderProcess } from '../runtime/port-forwarder.js';
+import type { Slirp4netnsApi } from './api.js';
+import { findPasta, pastaUdpRefusal, requirePasta, startPasta } from './pasta.js';
 import { publishPorts, type OtherHostPort } from './publish.js';
-import { requireSlirp4netns, slirp4netnsFeatures, startSlirp4netns, type Slirp4netnsFeatures, type Slirp4netnsProcess } from './slirp4netns.js';
+import { requireSlirp4netns, slirp4netnsFeatures, startSlirp4netns, type Slirp4netnsFeatures } from './slirp4netns.js';
 
 export interface PortForward extends PortMapping {
   /** `publish` for -p, `auto` for a listener found by auto-forward. */
@@ -21,15 +24,63 @@ export interface PortForward extends PortMapping {
   label?: string;
 }
 
-export interface Slirp4netnsSetup {
-  program: string;
-  features: Slirp4netnsFeatures;
+export type OutboundSetup = { backend: 'slirp4netns'; program: string; features: Slirp4netnsFeatures } | { backend: 'pasta'; program: string };
+
+/** The backend the networkBackend setting chooses; see docs/networking.md for why `auto` chooses as it does. */
+export function chooseBackend(setting: NetworkBackendSetting): NetworkBackend {
+  if (setting !== 'auto') return setting;
+  return findPasta() ? AUTO_WITH_PASTA : 'slirp4netns';
 }
 
-/** slirp4netns must be ready before a sandbox is created: a missing program leaves nothing behind. `instead`: see requireSlirp4netns. */
-export async function prepareSlirp4netns(featureRecord: string, instead?: string): Promise<Slirp4netnsSetup> {
+/** What `auto` chooses when pasta is installed (bench/network.ts and bench/startup.ts measure both). */
+const AUTO_WITH_PASTA: NetworkBackend = 'slirp4netns';
+
+/**
+ * The outbound link's program must be found before a sandbox is created: a missing one leaves nothing behind.
+ * `backend`: the one --network named, else the setting's. `featureRecord`: where slirp4netns's probed
+ * features are kept; `instead`: how the user would do without it.
+ */
+export async function prepareOutbound(named: NetworkBackend | undefined, featureRecord: string, instead?: string): Promise<OutboundSetup> {
+  const backend = named ?? chooseBackend(readSettings().networkBackend);
+  if (backend === 'pasta') return { backend, program: requirePasta(instead) };
   const program = requireSlirp4netns(instead);
-  return { program, features: await slirp4netnsFeatures(program, featureRecord) };
+  return { backend, program, features: await slirp4netnsFeatures(program, featureRecord) };
+}
+
+/** A running outbound link: slirp4netns, or pasta (with the sh that ends it). */
+export interface OutboundLink {
+  /** The processes to wait for once the sandbox has ended. */
+  pids: number[];
+  /** slirp4netns's API (UDP forwards, auto-forward); pasta has none. */
+  api?: Slirp4netnsApi;
+  /** It exits as the lifetime socket hangs up (slirp4netns); else a watcher ends it a moment after pid 1 (pasta). */
+  endsWithLifetime: boolean;
+  exited: Promise<void>;
+  kill(): void;
+}
+
+/**
+ * Links the namespace of `pid` to the host's network, ending when `lifetime` hangs up (slirp4netns) or `pid`
+ * exits (pasta), which is the same moment: pid 1 holds the socket's other end. `udp`: UDP mappings
+ * with their host ports, which pasta binds at its start (slirp4netns takes them through its API later).
+ */
+export async function startOutbound(
+  setup: OutboundSetup,
+  target: { pid: number; allowHostLoopback: boolean; udp?: readonly PortMapping[] },
+  dir: string,
+  lifetime: Socket,
+  detached: boolean,
+): Promise<OutboundLink> {
+  if (setup.backend === 'pasta')
+    return startPasta(setup.program, { pid: target.pid, allowHostLoopback: target.allowHostLoopback, udp: target.udp ?? [] }, dir, detached);
+  const slirp = await startSlirp4netns(
+    setup.program,
+    { pid: target.pid, allowHostLoopback: target.allowHostLoopback, features: setup.features },
+    dir,
+    lifetime,
+    detached,
+  );
+  return { pids: [slirp.pid], api: slirp.api, endsWithLifetime: true, exited: slirp.exited, kill: slirp.kill };
 }
 
 /** How long slirp4netns (and a port watcher) may take to notice that the sandbox has ended before it is killed. */
@@ -42,36 +93,45 @@ export interface NetworkedSandbox {
 }
 
 /**
- * slirp4netns attached to the sandbox, with `options.publish` in place (`published`: with the host ports
- * picked for those that had none); on failure nothing stays running. `detached`: it outlives this process (a
- * live sandbox's does). `otherHostPort`: see publishPorts. `stop` ends slirp4netns and the port forwarder (a
- * later step failed).
+ * The outbound link attached to the sandbox, with `options.publish` in place (`published`: with the host
+ * ports picked for those that had none); on failure nothing stays running. `detached`: it outlives this
+ * process (a live sandbox's does). `otherHostPort`: see publishPorts. `stop` ends the link and the port
+ * forwarder (a later step failed).
  */
 export async function startNetwork(
-  setup: Slirp4netnsSetup,
+  setup: OutboundSetup,
   sandbox: NetworkedSandbox,
   options: Pick<NetworkOptions, 'allowHostLoopback' | 'publish'>,
   dir: string,
   how: { detached: boolean; otherHostPort?: OtherHostPort },
-): Promise<{ slirp: Slirp4netnsProcess; published: PortMapping[]; forwarder?: PortForwarderProcess; stop(): Promise<void> }> {
-  const slirp = await startSlirp4netns(
-    setup.program,
-    { pid: sandbox.pid, allowHostLoopback: options.allowHostLoopback, features: setup.features },
+): Promise<{ link: OutboundLink; published: PortMapping[]; forwarder?: PortForwarderProcess; stop(): Promise<void> }> {
+  // pasta binds its UDP ports when it starts, each on the container's port.
+  const pastaUdp = setup.backend === 'pasta' ? options.publish.filter((m) => m.protocol === 'udp') : [];
+  for (const m of pastaUdp) {
+    const refusal = pastaUdpRefusal(m);
+    if (refusal) throw refusal;
+  }
+  const link = await startOutbound(
+    setup,
+    { pid: sandbox.pid, allowHostLoopback: options.allowHostLoopback, udp: pastaUdp },
     dir,
     sandbox.lifetime,
     how.detached,
   );
   try {
-    const { mappings, forwarder } = await publishPorts({ sandbox, dir, detached: how.detached, api: slirp.api }, options.publish, how.otherHostPort);
+    const rest = setup.backend === 'pasta' ? options.publish.filter((m) => m.protocol === 'tcp') : options.publish;
+    const { mappings, forwarder } = await publishPorts({ sandbox, dir, detached: how.detached, api: link.api }, rest, how.otherHostPort);
     const stop = async () => {
-      slirp.kill();
+      link.kill();
       forwarder?.kill();
-      await Promise.all([slirp.exited, forwarder?.exited]);
+      await Promise.all([link.exited, forwarder?.exited]);
     };
-    return { slirp, published: mappings, forwarder, stop };
+    // In the order given.
+    const published = setup.backend === 'pasta' ? options.publish.map((m) => (m.protocol === 'tcp' ? mappings.shift()! : pastaUdp.shift()!)) : mappings;
+    return { link, published, forwarder, stop };
   } catch (error) {
-    slirp.kill();
-    await slirp.exited;
+    link.kill();
+    await link.exited;
     throw error;
   }
 }
@@ -123,35 +183,40 @@ function watchWatcher(watcher: ChildProcess, onError: (message: string) => void)
  * wait. `onError`: the watcher stopped with this line (the sandbox runs on without auto-forward).
  */
 export async function attachSandboxNetwork(
-  setup: Slirp4netnsSetup,
+  setup: OutboundSetup,
   sandbox: NetworkedSandbox,
   options: NetworkOptions,
   dir: string,
   onError: (message: string) => void,
 ): Promise<SandboxNetwork> {
-  // The watcher starts while slirp4netns sets up (each start is a fork of this process, which blocks it): it
-  // talks to slirp4netns only once a listener appears, after the go. The published container ports it leaves
-  // alone are those asked for, whatever host ports they get.
+  // The watcher (slirp4netns only: it speaks its API) starts while the link sets up (each start is a fork of
+  // this process, which blocks it): it talks to slirp4netns only once a listener appears, after the go. The
+  // published container ports it leaves alone are those asked for, whatever host ports they get.
   const network = startNetwork(setup, sandbox, options, dir, { detached: false });
-  const watching = options.autoForward ? startPortWatcher(dir, sandbox, options.publish, 'pipe').then((w) => watchWatcher(w, onError)) : undefined;
+  const watching =
+    options.autoForward && setup.backend === 'slirp4netns'
+      ? startPortWatcher(dir, sandbox, options.publish, 'pipe').then((w) => watchWatcher(w, onError))
+      : undefined;
   const [started, watcherStarted] = await Promise.allSettled([network, watching]);
   if (started.status === 'rejected' || watcherStarted.status === 'rejected') {
     if (started.status === 'fulfilled') await started.value.stop();
     if (watcherStarted.status === 'fulfilled') watcherStarted.value?.watcher.kill('SIGKILL');
     throw started.status === 'rejected' ? started.reason : (watcherStarted as PromiseRejectedResult).reason;
   }
-  const { slirp, published, forwarder } = started.value;
+  const { link, published, forwarder } = started.value;
   const watcher = watcherStarted.value?.watcher;
   const watcherExited = watcherStarted.value?.exited;
   return {
     published,
     async close() {
+      // pasta's watcher would notice only at its next look: the sandbox has ended, so it goes now.
+      if (!link.endsWithLifetime) link.kill();
       const timer = setTimeout(() => {
-        slirp.kill();
+        link.kill();
         forwarder?.kill();
         watcher?.kill();
       }, EXIT_GRACE_MS);
-      await Promise.all([slirp.exited, forwarder?.exited, watcherExited]);
+      await Promise.all([link.exited, forwarder?.exited, watcherExited]);
       clearTimeout(timer);
     },
   };

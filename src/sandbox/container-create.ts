@@ -228,6 +228,7 @@ export async function createContainer(store: ImageStore, settings: Settings, opt
     autoRemove: options.rm,
     network: {
       mode: network.mode,
+      ...(network.backend ? { backend: network.backend } : {}),
       publish: network.publish,
       allowHostLoopback: network.allowHostLoopback,
       ...(network.networks ? { networks: network.networks } : {}),

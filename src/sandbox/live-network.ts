@@ -1,6 +1,6 @@
 /**
- * The slirp4netns network of a live project sandbox. The sandbox outlives the devbox command that starts it,
- * so slirp4netns, the forwarder of its published TCP ports and the auto-forward watcher (the helper's
+ * The isolated network of a live project sandbox. The sandbox outlives the devbox command that starts it,
+ * so its outbound link (slirp4netns or pasta), the forwarder of its published TCP ports and the auto-forward watcher (the helper's
  * watch-ports, network/auto-forward.ts) are detached; all are handed the sandbox's lifetime socket and end
  * when its pid 1 does, whoever ends it (devbox stop, a kill of pid 1 or of its helper).
  * Their pids go into the sandbox's state so that stopping it waits until they are gone (their host ports free).
@@ -12,7 +12,7 @@ import { bridgeResolvConf, hostResolvConf } from '../network/dns.js';
 import { requireNetwork } from '../network/networks.js';
 import type { NetworkOptions } from '../network/options.js';
 import { publishPorts, type OtherHostPort, type Published } from '../network/publish.js';
-import { publishedForwards, startNetwork, type NetworkedSandbox, type Slirp4netnsSetup } from '../network/sandbox-network.js';
+import { publishedForwards, startNetwork, type NetworkedSandbox, type OutboundSetup } from '../network/sandbox-network.js';
 import type { LiveSandboxSpec } from '../runtime/spec.js';
 import { type IdMapping, nestIdMapping } from '../userns/idmap.js';
 import { startTimeOf } from '../util/processes.js';
@@ -30,16 +30,17 @@ function record(pid: number): ProcessRecord {
 
 /** Attaches the network to the sandbox before it is released; on failure nothing of it stays running. */
 export async function attachLiveNetwork(
-  setup: Slirp4netnsSetup,
+  setup: OutboundSetup,
   sandbox: NetworkedSandbox,
   options: NetworkOptions,
   dir: string,
   otherHostPort: OtherHostPort,
 ): Promise<ProcessRecord[]> {
-  const { slirp, published, forwarder, stop } = await startNetwork(setup, sandbox, options, dir, { detached: true, otherHostPort });
+  const { link, published, forwarder, stop } = await startNetwork(setup, sandbox, options, dir, { detached: true, otherHostPort });
   writePorts(dir, publishedForwards(published, options.portAttributes));
-  const started = [record(slirp.pid), ...(forwarder ? [record(forwarder.pid)] : [])];
-  if (!options.autoForward) return started;
+  const started = [...link.pids.map(record), ...(forwarder ? [record(forwarder.pid)] : [])];
+  // Auto-forward speaks slirp4netns's API: not on pasta.
+  if (!options.autoForward || !link.api) return started;
   if (options.portAttributes) writePortAttributes(dir, options.portAttributes);
   const log = openSync(join(dir, WATCHER_LOG), 'w', 0o600);
   try {

@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { customizesResolver, extraHostsEntries, hostResolvConf, hostResolvConfWith, networkHostsEntries, slirpResolvConf } from '../network/dns.js';
 import type { NetworkOptions } from '../network/options.js';
-import { prepareSlirp4netns, type Slirp4netnsSetup } from '../network/sandbox-network.js';
+import { prepareOutbound, type OutboundSetup } from '../network/sandbox-network.js';
 import type { ImageStore, StoredImage } from '../image/store.js';
 import type { RootfsSpec } from '../runtime/spec.js';
 import type { StorageDriver } from '../storage/driver.js';
@@ -29,7 +29,7 @@ export interface StartPreparationRequest {
 
 export interface StartPreparation {
   /** Present on the slirp4netns network: attached between the namespaces' creation and the start. */
-  slirp?: Slirp4netnsSetup;
+  slirp?: OutboundSetup;
   lowerDirs: string[];
   rootfs: RootfsSpec;
   names: NameFiles;
@@ -48,7 +48,8 @@ function resolvConfFor(network: NetworkOptions, slirp: boolean): string | undefi
 
 export async function prepareStart(store: ImageStore, request: StartPreparationRequest): Promise<StartPreparation> {
   const { dir, network, hostname } = request;
-  const slirp = network.mode === 'slirp4netns' ? await prepareSlirp4netns(join(store.root, 'slirp4netns.json'), request.withoutSlirp4netns) : undefined;
+  const slirp =
+    network.mode === 'slirp4netns' ? await prepareOutbound(network.backend, join(store.root, 'slirp4netns.json'), request.withoutSlirp4netns) : undefined;
   const lowerDirs = await store.layerDirs(request.image, request.mapping);
   const hosts = [...networkHostsEntries(network, hostname), ...extraHostsEntries(network.names?.extraHosts ?? [])];
   const names = writeNameFiles(dir, hostname, hosts, resolvConfFor(network, slirp !== undefined));

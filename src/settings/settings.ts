@@ -11,6 +11,8 @@ export const STORAGE_DRIVERS = ['auto', 'native', 'fuse', 'copy'] as const;
 export type StorageSetting = (typeof STORAGE_DRIVERS)[number];
 export const NETWORK_MODES = ['slirp4netns', 'host', 'none'] as const;
 export type NetworkMode = (typeof NETWORK_MODES)[number];
+export const NETWORK_BACKENDS = ['auto', 'slirp4netns', 'pasta'] as const;
+export type NetworkBackendSetting = (typeof NETWORK_BACKENDS)[number];
 
 export interface Settings {
   /** Where images, layers and containers live. */
@@ -19,6 +21,8 @@ export interface Settings {
   storage: StorageSetting;
   /** The network of `devbox run` sandboxes when --network is not given (see docs/networking.md). */
   network: NetworkMode;
+  /** What links an isolated network to the host's: slirp4netns, pasta, or `auto` (docs/networking.md says which). */
+  networkBackend: NetworkBackendSetting;
   /** Forward ports that processes in a slirp4netns sandbox start listening on. */
   autoForward: boolean;
   /** Let slirp4netns sandboxes reach the host's 127.0.0.1 as 10.0.2.2. */
@@ -37,6 +41,7 @@ export const SETTING_KEYS = [
   'storageRoot',
   'storage',
   'network',
+  'networkBackend',
   'autoForward',
   'allowHostLoopback',
   'registryMirrors',
@@ -64,6 +69,7 @@ export function defaultSettings(): Settings {
     storageRoot: join(xdg('XDG_DATA_HOME', '.local/share'), 'devbox'),
     storage: 'auto',
     network: 'slirp4netns',
+    networkBackend: 'auto',
     autoForward: true,
     allowHostLoopback: false,
     registryMirrors: {},
@@ -94,6 +100,8 @@ export function validateSetting(key: SettingKey, value: unknown): string | undef
       return STORAGE_DRIVERS.includes(value as StorageSetting) ? undefined : `one of ${STORAGE_DRIVERS.join(', ')}`;
     case 'network':
       return NETWORK_MODES.includes(value as NetworkMode) ? undefined : `one of ${NETWORK_MODES.join(', ')}`;
+    case 'networkBackend':
+      return NETWORK_BACKENDS.includes(value as NetworkBackendSetting) ? undefined : `one of ${NETWORK_BACKENDS.join(', ')}`;
     case 'autoForward':
     case 'allowHostLoopback':
       return typeof value === 'boolean' ? undefined : 'true or false';

@@ -4,10 +4,10 @@
  * /etc/subuid and /etc/subgid. Without a subordinate range, a single-id map (container root = the caller).
  * A container's --userns picks another layout (UsernsRequest).
  */
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { DevboxError } from '../util/errors.js';
+import { crypto } from '../util/lazy-builtins.js';
 
 export interface IdMapEntry {
   inside: number;
@@ -94,7 +94,7 @@ export function formatIdMap(entries: readonly IdMapEntry[]): string {
 /** Short digest of a mapping: layers unpacked under one mapping are kept apart from another's. */
 export function idMappingFingerprint(mapping: IdMapping): string {
   const text = `${formatIdMap(mapping.uidMap)};${formatIdMap(mapping.gidMap)}`;
-  return createHash('sha256').update(text).digest('hex').slice(0, 12);
+  return crypto().createHash('sha256').update(text).digest('hex').slice(0, 12);
 }
 
 /** Host id that a container id lands on, or undefined when it is not mapped. */

@@ -4,10 +4,11 @@
  * `execForeground` (node:child_process) for the sandbox helper on the hot path of `devbox run`;
  * `spawnBeside` for programs that run next to a sandbox (slirp4netns, a live sandbox's port watcher).
  */
-import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import type { ChildProcess, StdioOptions } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 import type { Readable } from 'node:stream';
 import { DevboxError, describeError } from './errors.js';
+import { childProcess } from './lazy-builtins.js';
 
 export interface CaptureResult {
   stdout: string;
@@ -35,7 +36,7 @@ export interface CaptureOptions {
 export function execCapture(file: string, args: readonly string[], options: CaptureOptions = {}): Promise<CaptureResult> {
   const input = options.input;
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { cwd: options.cwd, env: options.env, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    const child = childProcess().spawn(file, args, { cwd: options.cwd, env: options.env, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     let timedOut = false;
@@ -84,7 +85,7 @@ export interface ForegroundChild {
 
 /** Starts a program in the foreground: devbox passes signals on to it until it exits. */
 export function startForeground(file: string, args: readonly string[], stdio: StdioOptions, options: { cwd?: string } = {}): ForegroundChild {
-  const child = spawn(file, args, { stdio, cwd: options.cwd });
+  const child = childProcess().spawn(file, args, { stdio, cwd: options.cwd });
   const exit = new Promise<number>((resolve, reject) => {
     const forward = (signal: NodeJS.Signals) => child.kill(signal);
     const ignore = () => {};
@@ -126,7 +127,7 @@ export function spawnBeside(
     const previous = options.umask === undefined ? undefined : process.umask(options.umask);
     let child: ChildProcess;
     try {
-      child = spawn(file, args, { cwd: options.cwd, stdio: options.stdio, detached: options.detached });
+      child = childProcess().spawn(file, args, { cwd: options.cwd, stdio: options.stdio, detached: options.detached });
     } finally {
       if (previous !== undefined) process.umask(previous);
     }
@@ -135,5 +136,18 @@ export function spawnBeside(
       resolve(child);
     });
     child.once('error', (error) => reject(new DevboxError(`cannot run ${file}: ${describeError(error)}`, { cause: error })));
+  });
+}
+
+/** The first line a child writes on `stream` (without its newline); undefined when the stream ends first. */
+export function firstLine(stream: Readable): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    let text = '';
+    stream.on('data', (chunk: Buffer) => {
+      text += chunk.toString('utf8');
+      if (text.includes('\n')) resolve(text.slice(0, text.indexOf('\n')));
+    });
+    stream.once('end', () => resolve(undefined));
+    stream.once('error', () => resolve(undefined));
   });
 }

@@ -141,7 +141,7 @@ for (const [spec, message] of [
   ['x:80', /invalid port mapping "x:80": host port "x" is not a port number/],
   ['8080:70000', /container port "70000" is not a port number/],
   ['8080:80/sctp', /protocol "sctp" is not tcp or udp/],
-  ['[::1]:8080:80', /IPv4 addresses only/],
+  ['[::1]:8080:80/udp', /UDP ports are published on IPv4 host addresses only/],
   ['localhost:8080:80', /host address "localhost" is not an IPv4 address/],
 ] as const) {
   test(`malformed -p ${spec}: one line, exit 125, nothing created`, async () => {

@@ -4,6 +4,7 @@ import { bridgeResolvConf, extraHostsEntries, hostResolvConfWith, networkHostsEn
 import { parseNetwork, resolveNetworkOptions } from '../../src/network/options.js';
 import { formatPortMapping, parsePortMapping } from '../../src/network/port-mapping.js';
 import { parseFeatures, slirp4netnsArgs } from '../../src/network/slirp4netns.js';
+import { pastaArgs } from '../../src/network/pasta.js';
 import { defaultSettings, settingValue, validateSetting } from '../../src/settings/settings.js';
 import { DevboxError } from '../../src/util/errors.js';
 import { thrownBy } from '../helpers/errors.js';
@@ -11,6 +12,9 @@ import { thrownBy } from '../helpers/errors.js';
 const settings = defaultSettings();
 
 test("-p takes docker's forms; the host address defaults to 127.0.0.1 and the protocol to tcp", () => {
+  assert.equal(parsePortMapping('[::1]:8080:80'), { hostIp: '::1', hostPort: 8080, containerPort: 80, protocol: 'tcp' });
+  assert.equal(parsePortMapping('[::]::80'), { hostIp: '::', hostPort: 0, containerPort: 80, protocol: 'tcp' });
+  assert.is(formatPortMapping(parsePortMapping('[::1]:8080:80')), '[::1]:8080->80/tcp');
   assert.equal(parsePortMapping('8080:80'), { hostIp: '127.0.0.1', hostPort: 8080, containerPort: 80, protocol: 'tcp' });
   assert.equal(parsePortMapping('0.0.0.0:5353:53/udp'), { hostIp: '0.0.0.0', hostPort: 5353, containerPort: 53, protocol: 'udp' });
   assert.equal(parsePortMapping(':3000:3000'), { hostIp: '127.0.0.1', hostPort: 3000, containerPort: 3000, protocol: 'tcp' });
@@ -28,7 +32,8 @@ for (const [spec, reason] of [
   ['8080:80/', /protocol "" is not tcp or udp/],
   ['8080:80/tcp/udp', /container port "80\/tcp"/],
   ['1.2.3:8080:80', /host address "1.2.3" is not an IPv4 address/],
-  ['[::1]:8080:80', /IPv4 addresses only/],
+  ['[::1]:5353:53/udp', /UDP ports are published on IPv4 host addresses only/],
+  ['[1.2.3.4]:8080:80', /host address "\[1\.2\.3\.4\]" is not an IPv6 address/],
   ['+80:80', /host port "\+80"/],
 ] as const) {
   test(`-p "${spec}" is refused with the expected form`, () => {
@@ -40,11 +45,15 @@ for (const [spec, reason] of [
   });
 }
 
-test("--network: the three modes, slirp as an alias, Podman's allow_host_loopback option", () => {
+test("--network: the three modes, slirp as an alias, pasta for the isolated network through pasta, Podman's allow_host_loopback option", () => {
   assert.equal(parseNetwork('host'), { mode: 'host' });
   assert.equal(parseNetwork('none'), { mode: 'none' });
-  assert.equal(parseNetwork('slirp'), { mode: 'slirp4netns' });
-  assert.equal(parseNetwork('slirp4netns:allow_host_loopback=true'), { mode: 'slirp4netns', allowHostLoopback: true });
+  assert.equal(parseNetwork('slirp'), { mode: 'slirp4netns', backend: 'slirp4netns' });
+  assert.equal(parseNetwork('slirp4netns:allow_host_loopback=true'), { mode: 'slirp4netns', backend: 'slirp4netns', allowHostLoopback: true });
+  assert.equal(parseNetwork('pasta'), { mode: 'slirp4netns', backend: 'pasta' });
+  assert.throws(() => parseNetwork('pasta:-T,auto'), /devbox passes no options to pasta/);
+  assert.is(resolveNetworkOptions({ network: 'pasta', publish: ['8080:80'] }, settings).backend, 'pasta');
+  assert.is(resolveNetworkOptions({}, settings).backend, undefined, "without --network: the setting's, chosen at start");
   assert.throws(() => parseNetwork('bridge'), /unknown network "bridge"/);
   assert.throws(() => parseNetwork('host:x=1'), /network "host" takes no options/);
   assert.throws(() => parseNetwork('slirp4netns:mtu=1500'), /unsupported slirp4netns option "mtu=1500"/);
@@ -87,6 +96,23 @@ test('slirp4netns command line: MTU 65520, host loopback hidden unless allowed, 
   ]);
   const old = slirp4netnsArgs({ pid: 7, allowHostLoopback: true, features: parseFeatures('-c, --configure') });
   assert.not.ok(old.some((a) => /disable-host-loopback|sandbox|seccomp/.test(a)));
+});
+
+test("pasta's command line: slirp4netns's addresses, no port forwarded either way unless published, the host's loopback hidden unless allowed", () => {
+  const args = pastaArgs({ pid: 42, allowHostLoopback: false, udp: [] });
+  for (const expected of ['--config-net', '--ns-ifname=tap0', '--address=10.0.2.100', '--gateway=10.0.2.2', '--dns-forward=10.0.2.3', '--no-map-gw'])
+    assert.ok(args.includes(expected), expected);
+  for (const direction of ['--tcp-ports=none', '--udp-ports=none', '--tcp-ns=none', '--udp-ns=none']) assert.ok(args.includes(direction), direction);
+  assert.is(args[args.length - 1], '42');
+  const allowed = pastaArgs({ pid: 7, allowHostLoopback: true, udp: [parsePortMapping('127.0.0.1:5353:53/udp'), parsePortMapping('0.0.0.0:6000:60/udp')] });
+  assert.not.ok(allowed.includes('--no-map-gw'));
+  assert.ok(allowed.includes('--udp-ports=127.0.0.1/5353:53,0.0.0.0/6000:60'));
+});
+
+test('networkBackend: auto, slirp4netns or pasta', () => {
+  assert.is(settings.networkBackend, 'auto');
+  assert.is(validateSetting('networkBackend', 'pasta'), undefined);
+  assert.is(validateSetting('networkBackend', 'slirp'), 'one of auto, slirp4netns, pasta');
 });
 
 test("resolv.conf names slirp4netns's resolver and keeps the host's search domains and options", () => {
