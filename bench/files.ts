@@ -10,29 +10,16 @@
  * (needs Debian's package mirror) unless $DEVBOX_BENCH_GIT_ROOTFS names such a tar.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir, loadavg, tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEVBOX_BIN } from '../test/helpers/cli.js';
-import { median, sh } from './measure.js';
+import { cachedMinbase, median, sh } from './measure.js';
 
 const runs = Number(process.argv[2] ?? 5);
 const FOLDERS = 400;
 const FILES_PER_FOLDER = 50;
 const IMAGE = 'bench-files-git:latest';
-
-function gitRootfs(): string {
-  if (process.env.DEVBOX_BENCH_GIT_ROOTFS) return process.env.DEVBOX_BENCH_GIT_ROOTFS;
-  const cache = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'devbox-bench');
-  const tar = join(cache, 'minbase-git-bookworm.tar');
-  if (!existsSync(tar)) {
-    mkdirSync(cache, { recursive: true });
-    console.log('making a Debian minbase root file system with git (once)…');
-    sh('mmdebstrap', ['--quiet', '--variant=minbase', '--include=git', 'bookworm', `${tar}.part`]);
-    sh('mv', [`${tar}.part`, tar]);
-  }
-  return tar;
-}
 
 /** A tree of small files with distinct contents (as a source tree has), packed as `tar`. */
 function makeTree(dir: string, tar: string): void {
@@ -83,7 +70,7 @@ try {
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ storage }));
     return { ...process.env, XDG_CONFIG_HOME: join(work, `config-${storage}`) };
   };
-  sh(process.execPath, [DEVBOX_BIN, 'image', 'import', gitRootfs(), IMAGE]);
+  sh(process.execPath, [DEVBOX_BIN, 'image', 'import', cachedMinbase('minbase-git-bookworm', ['git'], 'DEVBOX_BENCH_GIT_ROOTFS'), IMAGE]);
   sh(process.execPath, [DEVBOX_BIN, 'run', 'true'], process.env, project); // the sandbox starts once
 
   const host = (command: string) => sh('sh', ['-c', timed(command)]).trim();

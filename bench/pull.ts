@@ -8,32 +8,19 @@
  * $DEVBOX_BENCH_BASELINE, the bin/devbox of another build, adds it as a contender: a change measured against
  * what it changes, in the same rounds.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DEVBOX_BIN } from '../test/helpers/cli.js';
 import { seedImage, startRegistry } from '../test/helpers/registry.js';
-import { median, sh } from './measure.js';
+import { cachedMinbase, median, sh } from './measure.js';
 
 const runs = Number(process.argv[2] ?? 5);
 
 /** Removes a tree whose files belong to subordinate ids (unpacked layers), as root of the user namespace. */
 function removeTree(path: string): void {
   sh(process.execPath, [new URL('../test/helpers/remove-tree.js', import.meta.url).pathname, path]);
-}
-
-function rootfsTar(): string {
-  if (process.env.DEVBOX_BENCH_ROOTFS) return process.env.DEVBOX_BENCH_ROOTFS;
-  const cache = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'devbox-bench');
-  const tar = join(cache, 'minbase-bookworm.tar');
-  if (!existsSync(tar)) {
-    mkdirSync(cache, { recursive: true });
-    console.log('making the Debian minbase root file system (once)…');
-    sh('mmdebstrap', ['--quiet', '--variant=minbase', 'bookworm', `${tar}.part`]);
-    sh('mv', [`${tar}.part`, tar]);
-  }
-  return tar;
 }
 
 interface Contender {
@@ -72,7 +59,7 @@ try {
   const env = (dir: string) => ({ ...process.env, XDG_DATA_HOME: join(work, dir, 'data'), XDG_CONFIG_HOME: join(work, dir, 'config') });
   const ref = `${registry.host}/bench/minbase:1`;
   // Seed as a registry image usually is: skopeo pushes the layer gzip-compressed.
-  sh(process.execPath, [DEVBOX_BIN, 'image', 'import', rootfsTar(), 'bench-minbase'], env('seed'));
+  sh(process.execPath, [DEVBOX_BIN, 'image', 'import', cachedMinbase('minbase-bookworm', [], 'DEVBOX_BENCH_ROOTFS'), 'bench-minbase'], env('seed'));
   const archive = join(work, 'minbase-archive.tar');
   sh(process.execPath, [DEVBOX_BIN, 'image', 'save', '-o', archive, 'bench-minbase'], env('seed'));
   await seedImage(archive, ref);
