@@ -8,6 +8,11 @@ import { formatPortMapping, type PortMapping } from '../network/port-mapping.js'
 import { publishedPorts, readJoinedNetworks } from '../sandbox/containers.js';
 
 /** docker's units.HumanDuration. */
+/** The network mode as podman names it: pasta when pasta is the isolated network's link. */
+function networkModeName(network: Pick<ContainerRecord['network'], 'mode' | 'backend'>): string {
+  return network.mode === 'slirp4netns' && network.backend === 'pasta' ? 'pasta' : network.mode;
+}
+
 export function humanDuration(ms: number): string {
   const s = Math.round(ms / 1000);
   if (s < 1) return 'Less than a second';
@@ -221,7 +226,7 @@ export function inspectContainer(container: Container, imageName: string): Recor
         const volume = config.volumes.find((v) => v.destination === m.destination);
         return `${volume && !volume.anonymous ? volume.name : m.source}:${m.destination}${m.readonly ? ':ro' : ''}`;
       }),
-      NetworkMode: config.network.networks?.[0]?.name ?? (config.network.shareWith ? `container:${config.network.shareWith}` : config.network.mode),
+      NetworkMode: config.network.networks?.[0]?.name ?? (config.network.shareWith ? `container:${config.network.shareWith}` : networkModeName(config.network)),
       PortBindings: bindings,
       RestartPolicy: { Name: config.restartPolicy.name, MaximumRetryCount: config.restartPolicy.maximumRetryCount },
       AutoRemove: config.autoRemove,

@@ -28,7 +28,6 @@ export interface LogLine {
   text: string;
 }
 
-/** docker's --since/--until: an RFC 3339 time, Unix seconds, or a duration before now ("10m"). */
 /** --tail: a number of lines, or "all" (undefined: every line). */
 export function parseTail(text: string | undefined): number | undefined {
   if (text === undefined || text === 'all') return undefined;
@@ -36,6 +35,7 @@ export function parseTail(text: string | undefined): number | undefined {
   return Number(text);
 }
 
+/** docker's --since/--until: an RFC 3339 time, Unix seconds, or a duration before now ("10m"). */
 export function parseLogTime(text: string, what: string, now = Date.now()): number {
   if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1000;
   if (/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(text)) return now - parseDuration(text, what);

@@ -20,6 +20,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { NameOptions } from '../network/dns.js';
 import type { NetworkAttachment } from '../network/network-name.js';
+import type { NetworkBackend } from '../network/options.js';
 import type { PortMapping } from '../network/port-mapping.js';
 import { resolveSecurity, type SecuritySpec } from '../runtime/security.js';
 import type { DeviceMapping } from '../runtime/devices.js';
@@ -107,6 +108,8 @@ export interface ContainerRecord {
     allowHostLoopback: boolean;
     networks?: NetworkAttachment[];
     shareWith?: string;
+    /** The isolated network's link when --network named it (pasta, slirp4netns); absent: the networkBackend setting's at each start. */
+    backend?: NetworkBackend;
     /** --add-host, --dns, --dns-search, --dns-option. */
     names?: NameOptions;
   };

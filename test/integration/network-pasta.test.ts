@@ -206,6 +206,8 @@ test('-p [::1]::PORT: an IPv6 host address, reached through the forwarder with e
 
 test('no pasta outlives its container: devbox rm -f, and kill -9 of the supervisor', async () => {
   const first = await runDetached('pasta-rm', ['--network', 'pasta', IMAGE, 'sleep', '600']);
+  // inspect names the mode as podman does.
+  assert.is((await devboxOk(['inspect', '-f', '{{.HostConfig.NetworkMode}}', first])).stdout, 'pasta\n');
   const { pasta, sh } = pastaIn(join(dataDir(), 'containers', first));
   await devboxOk(['rm', '-f', containers.pop()!]);
   await eventually('pasta and its sh to go with the container', () => (gone(pasta) && gone(sh) ? true : undefined), 15000);
