@@ -46,7 +46,7 @@ export const RUN_OPTION_DEFS: readonly OptionDef[] = [
     name: 'device',
     kind: 'multiple',
     helpValue: 'HOST[:CONTAINER][:PERMS]',
-    description: "Add a host device (bound from the host's /dev; one you can open, e.g. /dev/fuse, /dev/net/tun, /dev/kvm)",
+    description: "Add a host device, or a folder of them (bound from the host's /dev; one you can open, e.g. /dev/fuse, /dev/net/tun, /dev/kvm)",
   },
   { name: 'detach-keys', kind: 'string', helpValue: 'KEYS', description: 'Keys that detach from the container (default ctrl-p,ctrl-q)' },
   { name: 'interactive', char: 'i', kind: 'boolean', description: 'Keep STDIN open' },

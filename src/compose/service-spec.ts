@@ -92,6 +92,11 @@ export function containerNameOf(group: Pick<ServiceGroup, 'name'>, service: Pick
   return service.containerName ?? `${group.name}-${service.name}-1`;
 }
 
+/** The container of the group's service `name` (its container_name, if it gives one). */
+export function serviceContainerName(group: Pick<ServiceGroup, 'name' | 'services'>, name: string): string {
+  return containerNameOf(group, group.services.find((s) => s.name === name) ?? { name });
+}
+
 /** A named volume of the group, by the name it has in the store. */
 export function volumeNameOf(group: Pick<ServiceGroup, 'name'>, volume: string): string {
   return `${group.name}_${volume}`;

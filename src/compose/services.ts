@@ -17,7 +17,7 @@ import { removeContainers, stopContainers } from '../sandbox/container-lifecycle
 import { networkUsers } from '../sandbox/networks-in-use.js';
 import { readSettings } from '../settings/settings.js';
 import { DevboxError } from '../util/errors.js';
-import { containerNameOf, startOrder, type ServiceGroup, type ServiceSpec } from './service-spec.js';
+import { containerNameOf, serviceContainerName, startOrder, type ServiceGroup, type ServiceSpec } from './service-spec.js';
 
 export const PROJECT_LABEL = 'com.docker.compose.project';
 export const SERVICE_LABEL = 'com.docker.compose.service';
@@ -70,10 +70,7 @@ async function ensureNetworks(storeRoot: string, group: ServiceGroup): Promise<v
 function networkOptions(group: ServiceGroup, service: ServiceSpec): { network: string; networkAliases?: string[]; hostname?: string } {
   const network = service.network;
   if (network.kind === 'host' || network.kind === 'none') return { network: network.kind };
-  if (network.kind === 'service') {
-    const target = group.services.find((s) => s.name === network.service);
-    return { network: `container:${containerNameOf(group, target ?? { name: network.service })}` };
-  }
+  if (network.kind === 'service') return { network: `container:${serviceContainerName(group, network.service)}` };
   const [joined] = network.networks;
   return { network: group.networks[joined!.key]!.name, networkAliases: [service.name, ...joined!.aliases], hostname: service.name };
 }

@@ -6,7 +6,7 @@
  */
 import { basename, dirname, resolve } from 'node:path';
 import { composeNetworks, composeService, readComposeFiles, serviceKeys } from '../compose/compose-file.js';
-import { containerNameOf, type ServiceGroup, type ServiceSpec } from '../compose/service-spec.js';
+import { serviceContainerName, type ServiceGroup, type ServiceSpec } from '../compose/service-spec.js';
 import { DevboxError } from '../util/errors.js';
 import { errorAt, type ConfigFile } from './config-file.js';
 import type { EnvironmentSource, ProjectConfig, ProjectServices } from './project-config.js';
@@ -30,10 +30,7 @@ const SANDBOX_IGNORES = ['ports', 'expose', 'healthcheck', 'restart', 'working_d
 function sandboxNetwork(group: ServiceGroup, dev: ServiceSpec): ComposeDevService['network'] {
   const network = dev.network;
   if (network.kind === 'host' || network.kind === 'none') return { network: network.kind };
-  if (network.kind === 'service') {
-    const target = group.services.find((s) => s.name === network.service)!;
-    return { network: 'none', networkShareWith: containerNameOf(group, target) };
-  }
+  if (network.kind === 'service') return { network: 'none', networkShareWith: serviceContainerName(group, network.service) };
   return { network: 'none', networkName: group.networks[network.networks[0]!.key]!.name };
 }
 
