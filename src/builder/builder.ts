@@ -22,6 +22,8 @@ import { expandWord, ExpansionError } from './expand.js';
 import { planCopy, planRun, planWorkdir, type CopySource, type FileStepContext } from './file-steps.js';
 import { InstructionError, parseBuildPlan, parseTrigger, type BuildPlan, type Instruction, type InstructionOf, type Stage } from './instructions.js';
 import { createProgress, type Progress, type ProgressMode } from '../util/progress.js';
+import type { CacheTo } from './cache-manifest.js';
+import type { RegistryCacheUse } from './registry-cache.js';
 import { envMap, type LayerTar, type StageState, type StepPlan } from './stage-state.js';
 import { StepError } from './step-error.js';
 import { createWorkspace, removeStaleWorkspaces, removeWorkspace, type StepWorkspace } from './workspace.js';
@@ -42,6 +44,10 @@ export interface BuildOptions {
   labels: string[];
   /** Image references (normalized, as devbox.lock keys them) → the `REPOSITORY@DIGEST` to use instead. */
   pinnedImages?: ReadonlyMap<string, string>;
+  /** Build caches in registries to take steps from (`--cache-from type=registry,ref=REF`), in order. */
+  cacheFrom?: string[];
+  /** A build cache in a registry to write this build's steps to (`--cache-to type=registry,ref=REF[,mode=min|max]`). */
+  cacheTo?: CacheTo;
 }
 
 /** What the stage graph needs: which Dockerfile, its arguments, its target. */
@@ -250,6 +256,8 @@ class Build extends StageGraph {
   private totalSteps = 0;
   private driver?: StorageDriver;
   private readonly labels: Record<string, string>;
+  /** Set when the build reads or writes a build cache in a registry (loaded only then). */
+  private registryCache?: RegistryCacheUse;
 
   constructor(
     private readonly store: ImageStore,
@@ -271,12 +279,31 @@ class Build extends StageGraph {
   async run(): Promise<BuildResult> {
     this.resolveMetaArgs();
     const stages = this.neededStages();
+    const cacheFrom = this.options.noCache ? [] : (this.options.cacheFrom ?? []);
+    if (cacheFrom.length || this.options.cacheTo) {
+      const { RegistryCacheUse } = await import('./registry-cache.js');
+      this.registryCache = new RegistryCacheUse(this.store, cacheFrom, this.progress);
+    }
     this.totalSteps = stages.reduce((n, s) => n + 1 + s.instructions.length, 0);
     for (const stage of stages) this.results.set(stage.index, await this.buildStage(stage));
     const unused = [...this.buildArgs.keys()].filter((k) => !this.usedArgs.has(k) && !PROXY_ARGS.includes(k));
     if (unused.length) warn(`build arguments not consumed by any ARG: ${unused.join(', ')}`);
-    const final = this.results.get(stages[stages.length - 1].index)!;
-    return this.commit(final);
+    const last = stages[stages.length - 1];
+    const result = await this.commit(this.results.get(last.index)!);
+    await this.registryCache?.keepImported();
+    if (this.options.cacheTo) await this.registryCache!.export(this.options.cacheTo, this.imageStages(last));
+    return result;
+  }
+
+  /** The stages the final image is made of: the last one and those it is FROM, down to an image. */
+  private imageStages(stage: Stage): Set<number> {
+    const stages = new Set<number>();
+    for (let next: Stage | undefined = stage; next; ) {
+      stages.add(next.index);
+      const from = this.fromTarget(next);
+      next = 'stage' in from ? from.stage : undefined;
+    }
+    return stages;
   }
 
   private async commit(final: StageResult): Promise<BuildResult> {
@@ -291,6 +318,7 @@ class Build extends StageGraph {
     const id = `sha256:${createHash('sha256').update(JSON.stringify(final.config)).digest('hex')}`;
     const existing = this.store.readIndex().images[id];
     if (!existing || !names.every((n) => existing.names.includes(n))) {
+      await this.registryCache?.fetchLayers(final.layers);
       const { commitImage } = await import('../image/manifest-writer.js');
       await this.store.withLock(() => commitImage(this.store, final.config, final.layers, names));
     }
@@ -351,8 +379,9 @@ class Build extends StageGraph {
     return { key: state.key, config: state.config, layers: state.layers };
   }
 
-  /** Layer directories of a stage's image, unpacked for this id map. */
-  private lowerDirs(state: { config: ImageConfig; layers: Descriptor[] }): Promise<string[]> {
+  /** Layer directories of a stage's image, unpacked for this id map (fetched first when a registry cache has them). */
+  private async lowerDirs(state: { config: ImageConfig; layers: Descriptor[] }): Promise<string[]> {
+    await this.registryCache?.fetchLayers(state.layers);
     const manifest = {
       schemaVersion: 2 as const,
       mediaType: MediaType.ociManifest,
@@ -363,12 +392,12 @@ class Build extends StageGraph {
   }
 
   /** One step: taken from the cache when its key is there, else done and recorded. */
-  private async step(state: StageState, instruction: Instruction, plan: StepPlan): Promise<void> {
+  private async step(stage: Stage, state: StageState, instruction: Instruction, plan: StepPlan): Promise<void> {
     const key = stepKey(state.key, plan.describe);
     this.progress.step(++this.stepNumber, this.totalSteps, instruction.node.original);
-    const cached = this.options.noCache ? undefined : readBuildCacheEntry(this.store.root, key);
+    const cached = this.options.noCache ? undefined : (readBuildCacheEntry(this.store.root, key) ?? (await this.registryCache?.lookup(key)));
     if (cached) {
-      this.apply(state, key, cached);
+      this.apply(stage, state, key, cached);
       this.progress.cached();
       return;
     }
@@ -392,14 +421,15 @@ class Build extends StageGraph {
         if (layer) config.rootfs.diff_ids = [...config.rootfs.diff_ids, layer.digest];
         return { config, layers: layer ? [...state.layers, layer] : state.layers };
       });
-      this.apply(state, key, entry);
+      this.apply(stage, state, key, entry);
     } finally {
       if (workspace) await removeWorkspace(this.mapping, workspace);
     }
     this.progress.done((Date.now() - started) / 1000);
   }
 
-  private apply(state: StageState, key: string, entry: BuildCacheEntry): void {
+  private apply(stage: Stage, state: StageState, key: string, entry: BuildCacheEntry): void {
+    this.registryCache?.record(stage.index, state.key, key, entry);
     state.key = key;
     state.config = entry.config;
     state.layers = entry.layers;
@@ -460,7 +490,7 @@ class Build extends StageGraph {
       }
     }
     try {
-      await this.step(state, instruction, plan);
+      await this.step(stage, state, instruction, plan);
     } finally {
       await plan.cleanup?.();
     }

@@ -19,6 +19,7 @@ interface DevboxJson {
   name?: string;
   image?: string;
   envImage?: string;
+  buildCache?: string;
   build?: { dockerfile?: string; context?: string; args?: Record<string, string>; target?: string };
   env?: Record<string, string | null>;
   mounts?: (string | MountObject)[];
@@ -69,6 +70,7 @@ export function projectFromDevboxJson(file: ConfigFile, root: string, hostEnv: N
     name,
     environment: environmentOf(file, root, json),
     ...(json.envImage === undefined ? {} : { envImage: json.envImage }),
+    ...(json.buildCache === undefined ? {} : { buildCache: json.buildCache }),
     mounts: normalizeMounts(file, 'mounts', json.mounts, { base: root, home }),
     ...(services ? { network: 'none' as const, networkName: networkNameOf(services.group), services } : projectNetworkMode(json.network)),
     ports: normalizePorts(file, 'ports', json.ports),

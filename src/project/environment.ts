@@ -60,6 +60,9 @@ export async function projectImage(project: ProjectConfig, settings: Settings): 
       network: 'host',
       labels: [label],
       pinnedImages: pins,
+      ...(project.buildCache === undefined
+        ? {}
+        : { cacheFrom: [project.buildCache], ...(settings.exportBuildCache ? { cacheTo: { ref: project.buildCache, mode: 'max' as const } } : {}) }),
     });
     if (!features) return { store, image: await store.resolve(id), imageName: name, inputsHash };
   }

@@ -67,6 +67,8 @@ export interface ProjectConfig {
   environment: EnvironmentSource;
   /** devbox.json's envImage: the repository (no tag) a built environment is pushed to and pulled from. */
   envImage?: string;
+  /** devbox.json's buildCache: a build cache in a registry (REPO:TAG) the environment's build reads, and writes with exportBuildCache. */
+  buildCache?: string;
   /**
    * The config's own mounts (the image's and the Features' are added when the sandbox starts): binds (`source`
    * absolute), named volumes (`devbox volume`, shared by every project naming them) and tmpfs.

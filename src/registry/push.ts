@@ -13,7 +13,7 @@ import { DevboxError } from '../util/errors.js';
 import { RegistryClient } from './client.js';
 import { registryEndpoint } from './endpoints.js';
 import { progressFor, type Progress, type ProgressMode } from '../util/progress.js';
-import { uploadBlob } from './upload.js';
+import { putManifest, uploadBlob } from './upload.js';
 
 export interface PushOptions {
   /** Where to report: the caller's progress, or the mode of one of its own (default `auto`). */
@@ -82,10 +82,8 @@ export async function pushImage(store: ImageStore, source: string, dest: string 
     progress.note('Writing manifest to image destination');
     const bytes = await fs.readFile(blobPath(store.root, image.manifestDigest));
     const mediaType = image.manifest.mediaType ?? MediaType.ociManifest;
-    const response = await client.request({ method: 'PUT', path: `manifests/${tag}`, headers: { 'Content-Type': mediaType }, body: bytes, ok: [201] });
-    response.body.resume();
-    const digest = response.headers['docker-content-digest'];
-    if (typeof digest === 'string' && digest !== image.manifestDigest) {
+    const digest = await putManifest(client, tag, mediaType, bytes);
+    if (digest !== undefined && digest !== image.manifestDigest) {
       throw new DevboxError(`the registry stored the manifest as ${digest}, not ${image.manifestDigest}`, { fix: 'the registry rewrote the manifest' });
     }
     return { name, tag, digest: image.manifestDigest, size: bytes.length };

@@ -3,7 +3,8 @@
  * not sent again; a cross-repository mount when the blob is known to be in another repository of the same
  * registry (201: done; 202: the registry declined and opened an upload instead); then a monolithic PUT, or
  * for large blobs PATCHes of CHUNK_SIZE bytes with Content-Range and a closing PUT with the digest.
- * Blobs stream from the store's files; the registry checks the digest we name.
+ * Blobs stream from the store's files; the registry checks the digest we name. A manifest goes up last,
+ * under its tag (putManifest), byte for byte.
  */
 import { createReadStream, statSync } from 'node:fs';
 import { blobPath, shortDigest } from '../image/blobs.js';
@@ -73,4 +74,12 @@ export async function uploadBlob(
   const location = uploadLocation(opened);
   await (descriptor.size > CHUNK_SIZE ? chunked : monolithic)(client, location, path, descriptor, progress);
   return 'uploaded';
+}
+
+/** PUTs `bytes` as the manifest tagged `tag`; returns the digest the registry says it stored (if it says). */
+export async function putManifest(client: RegistryClient, tag: string, mediaType: string, bytes: Buffer): Promise<string | undefined> {
+  const response = await client.request({ method: 'PUT', path: `manifests/${tag}`, headers: { 'Content-Type': mediaType }, body: bytes, ok: [201] });
+  response.body.resume();
+  const digest = response.headers['docker-content-digest'];
+  return typeof digest === 'string' ? digest : undefined;
 }

@@ -27,6 +27,8 @@ export interface Settings {
   autoForward: boolean;
   /** Let slirp4netns sandboxes reach the host's 127.0.0.1 as 10.0.2.2. */
   allowHostLoopback: boolean;
+  /** Project environment builds write their steps to the project's buildCache (the setting of the machine that fills it: CI). */
+  exportBuildCache: boolean;
   /** Per registry host, mirrors (`host[:port][/path]`) tried in order before it, like registries.conf mirrors. */
   registryMirrors: Record<string, string[]>;
   /** Registries (host[:port]) spoken to over plain HTTP; loopback ones always are, as with Docker. */
@@ -44,6 +46,7 @@ export const SETTING_KEYS = [
   'networkBackend',
   'autoForward',
   'allowHostLoopback',
+  'exportBuildCache',
   'registryMirrors',
   'insecureRegistries',
   'defaultPlatform',
@@ -72,6 +75,7 @@ export function defaultSettings(): Settings {
     networkBackend: 'auto',
     autoForward: true,
     allowHostLoopback: false,
+    exportBuildCache: false,
     registryMirrors: {},
     insecureRegistries: [],
     defaultPlatform: '',
@@ -81,7 +85,7 @@ export function defaultSettings(): Settings {
 
 /** Keys whose value is JSON (a list or an object) rather than a string. */
 const JSON_SETTING_KEYS: readonly SettingKey[] = ['registryMirrors', 'insecureRegistries'];
-const BOOLEAN_SETTING_KEYS: readonly SettingKey[] = ['autoForward', 'allowHostLoopback'];
+const BOOLEAN_SETTING_KEYS: readonly SettingKey[] = ['autoForward', 'allowHostLoopback', 'exportBuildCache'];
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -104,6 +108,7 @@ export function validateSetting(key: SettingKey, value: unknown): string | undef
       return NETWORK_BACKENDS.includes(value as NetworkBackendSetting) ? undefined : `one of ${NETWORK_BACKENDS.join(', ')}`;
     case 'autoForward':
     case 'allowHostLoopback':
+    case 'exportBuildCache':
       return typeof value === 'boolean' ? undefined : 'true or false';
     case 'registryMirrors':
       return isPlainObject(value) && Object.values(value).every(isStringList) ? undefined : 'a JSON object of registry → list of mirrors';
