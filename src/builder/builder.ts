@@ -1,9 +1,13 @@
 /**
- * `devbox build`: a Dockerfile and its context → an image in the store. Stages are built in file order,
- * only those the target needs; each instruction is a step whose result (the image config and layers after
- * it) is cached under a key chained from its parent's (cache.ts), so a rebuild with nothing changed only
- * parses, hashes the COPY sources and reads one small cache entry per step. Steps that change files (RUN,
- * COPY, ADD, WORKDIR) get a workspace, produce a layer tar, and commit it with their cache entry.
+ * `devbox build`: a Dockerfile and its context → an image in the store. Only the stages the target needs are
+ * built, all at once: a stage waits for the stage it is FROM before it starts, and for a stage it copies
+ * from only at that COPY, so stages that do not need each other run at the same time (as BuildKit's; their
+ * output is shown one stage after the other, stage-output.ts). Each instruction is a step whose result (the
+ * image config and layers after it) is cached under a key chained from its parent's (cache.ts), so a
+ * rebuild with nothing changed only parses, hashes the COPY sources and reads one small cache entry per
+ * step. Steps that change files (RUN, COPY, ADD, WORKDIR) get a workspace, produce a layer tar, and commit
+ * it with their cache entry. Steps missing locally may come from build caches in registries
+ * (registry-cache.ts).
  */
 import { createHash } from 'node:crypto';
 import { readBuildCacheEntry, type BuildCacheEntry } from '../image/build-cache-store.js';
@@ -24,6 +28,7 @@ import { InstructionError, parseBuildPlan, parseTrigger, type BuildPlan, type In
 import { createProgress, type Progress, type ProgressMode } from '../util/progress.js';
 import type { CacheTo } from './cache-manifest.js';
 import type { RegistryCacheUse } from './registry-cache.js';
+import { StageOutputs, type StageProgress } from './stage-output.js';
 import { envMap, type LayerTar, type StageState, type StepPlan } from './stage-state.js';
 import { StepError } from './step-error.js';
 import { createWorkspace, removeStaleWorkspaces, removeWorkspace, type StepWorkspace } from './workspace.js';
@@ -249,12 +254,25 @@ class StageGraph {
   }
 }
 
+/** A stage being built: the stage, and where its progress goes. */
+interface StageRun {
+  stage: Stage;
+  progress: StageProgress;
+}
+
+/** A stage stopped because another one failed (that one's error is what the build reports). */
+class StageStopped extends Error {}
+
 class Build extends StageGraph {
   readonly progress: Progress;
-  private readonly results = new Map<number, StageResult>();
-  private stepNumber = 0;
-  private totalSteps = 0;
-  private driver?: StorageDriver;
+  /** Each needed stage's build, by stage index, all started at once (see the top of this file). */
+  private readonly stageBuilds = new Map<number, Promise<StageResult>>();
+  /** The first failure of any stage: the others stop before their next step. */
+  private failure?: unknown;
+  private outputs?: StageOutputs;
+  private driver?: Promise<StorageDriver>;
+  /** Base images by reference, each resolved (or pulled) once however many stages name it. */
+  private readonly baseImages = new Map<string, Promise<StoredImage>>();
   private readonly labels: Record<string, string>;
   /** Set when the build reads or writes a build cache in a registry (loaded only then). */
   private registryCache?: RegistryCacheUse;
@@ -272,8 +290,13 @@ class Build extends StageGraph {
   }
 
   /** A FROM or COPY --from image: devbox.lock's pinned digest when it has one for the reference. */
-  private baseImage(ref: string): Promise<StoredImage> {
-    return resolveBaseImage(this.store, ref, this.options.pinnedImages, this.progress);
+  private baseImage(ref: string, progress: Progress): Promise<StoredImage> {
+    let image = this.baseImages.get(ref);
+    if (!image) {
+      image = resolveBaseImage(this.store, ref, this.options.pinnedImages, progress);
+      this.baseImages.set(ref, image);
+    }
+    return image;
   }
 
   async run(): Promise<BuildResult> {
@@ -284,15 +307,29 @@ class Build extends StageGraph {
       const { RegistryCacheUse } = await import('./registry-cache.js');
       this.registryCache = new RegistryCacheUse(this.store, cacheFrom, this.progress);
     }
-    this.totalSteps = stages.reduce((n, s) => n + 1 + s.instructions.length, 0);
-    for (const stage of stages) this.results.set(stage.index, await this.buildStage(stage));
+    const outputs = new StageOutputs(
+      this.progress,
+      process.stderr,
+      stages.reduce((n, s) => n + 1 + s.instructions.length, 0),
+    );
+    this.outputs = outputs;
+    // Each stage's promise is in the map before any stage looks for it: a stage only waits for earlier ones.
+    for (const stage of stages) this.stageBuilds.set(stage.index, this.buildStage({ stage, progress: outputs.stage() }));
+    // Every stage has settled before the build reports, so nothing of a failed build goes on after its error.
+    await Promise.allSettled(this.stageBuilds.values());
+    if (this.failure !== undefined) throw this.failure;
     const unused = [...this.buildArgs.keys()].filter((k) => !this.usedArgs.has(k) && !PROXY_ARGS.includes(k));
     if (unused.length) warn(`build arguments not consumed by any ARG: ${unused.join(', ')}`);
     const last = stages[stages.length - 1];
-    const result = await this.commit(this.results.get(last.index)!);
+    const result = await this.commit(await this.stageResult(last));
     await this.registryCache?.keepImported();
     if (this.options.cacheTo) await this.registryCache!.export(this.options.cacheTo, this.imageStages(last));
     return result;
+  }
+
+  /** The result of a stage this build has started. */
+  private stageResult(stage: Stage): Promise<StageResult> {
+    return this.stageBuilds.get(stage.index)!;
   }
 
   /** The stages the final image is made of: the last one and those it is FROM, down to an image. */
@@ -318,27 +355,47 @@ class Build extends StageGraph {
     const id = `sha256:${createHash('sha256').update(JSON.stringify(final.config)).digest('hex')}`;
     const existing = this.store.readIndex().images[id];
     if (!existing || !names.every((n) => existing.names.includes(n))) {
-      await this.registryCache?.fetchLayers(final.layers);
+      await this.registryCache?.fetchLayers(final.layers, this.progress);
       const { commitImage } = await import('../image/manifest-writer.js');
       await this.store.withLock(() => commitImage(this.store, final.config, final.layers, names));
     }
     return { id, names };
   }
 
-  private async buildStage(stage: Stage): Promise<StageResult> {
-    this.progress.step(++this.stepNumber, this.totalSteps, stage.from.node.original);
+  private async buildStage(run: StageRun): Promise<StageResult> {
+    try {
+      return await this.buildStageSteps(run);
+    } catch (error) {
+      if (!(error instanceof StageStopped)) this.failure ??= error;
+      throw error;
+    } finally {
+      run.progress.finish();
+    }
+  }
+
+  /** Another stage has failed: this one goes no further. */
+  private checkNotStopped(): void {
+    if (this.failure !== undefined) throw new StageStopped();
+  }
+
+  private async buildStageSteps(run: StageRun): Promise<StageResult> {
+    const { stage } = run;
     const from = this.fromTarget(stage);
+    // A stage FROM another starts when that one is done (COPY --from waits only when it gets there).
+    const base = 'stage' in from ? await this.stageResult(from.stage) : undefined;
+    this.checkNotStopped();
+    run.progress.step(0, 0, stage.from.node.original);
     let state: StageState;
     const platform = stage.from.platform;
     if ('stage' in from) {
-      const base = this.results.get(from.stage.index)!;
-      state = { key: stepKey(base.key, { from: 'stage' }), config: cloneConfig(base.config), layers: [...base.layers], env: new Map(), cmdSet: false };
+      const { key, config, layers } = base!;
+      state = { key: stepKey(key, { from: 'stage' }), config: cloneConfig(config), layers: [...layers], env: new Map(), cmdSet: false };
     } else if ('scratch' in from) {
       state = { key: stepKey('', { from: 'scratch' }), config: scratchConfig(), layers: [], env: new Map(), cmdSet: false };
     } else {
       let image: StoredImage;
       try {
-        image = await this.baseImage(from.image);
+        image = await this.baseImage(from.image, run.progress);
       } catch (error) {
         throw this.fail(stage.from, (error as DevboxError).message, (error as DevboxError).fix);
       }
@@ -363,12 +420,12 @@ class Build extends StageGraph {
       }
     });
     if (config.OnBuild) delete config.OnBuild;
-    this.totalSteps += triggers.length;
+    this.outputs!.addSteps(triggers.length);
     for (const instruction of [...triggers, ...stage.instructions]) {
       try {
-        await this.dispatch(stage, state, instruction);
+        await this.dispatch(run, state, instruction);
       } catch (error) {
-        if (error instanceof DockerfileError) throw error;
+        if (error instanceof DockerfileError || error instanceof StageStopped) throw error;
         if (error instanceof InstructionError || error instanceof ExpansionError || error instanceof StepError) {
           throw this.fail(instruction, error.message);
         }
@@ -380,8 +437,8 @@ class Build extends StageGraph {
   }
 
   /** Layer directories of a stage's image, unpacked for this id map (fetched first when a registry cache has them). */
-  private async lowerDirs(state: { config: ImageConfig; layers: Descriptor[] }): Promise<string[]> {
-    await this.registryCache?.fetchLayers(state.layers);
+  private async lowerDirs(state: { config: ImageConfig; layers: Descriptor[] }, progress: Progress): Promise<string[]> {
+    await this.registryCache?.fetchLayers(state.layers, progress);
     const manifest = {
       schemaVersion: 2 as const,
       mediaType: MediaType.ociManifest,
@@ -392,13 +449,14 @@ class Build extends StageGraph {
   }
 
   /** One step: taken from the cache when its key is there, else done and recorded. */
-  private async step(stage: Stage, state: StageState, instruction: Instruction, plan: StepPlan): Promise<void> {
+  private async step(run: StageRun, state: StageState, instruction: Instruction, plan: StepPlan): Promise<void> {
+    this.checkNotStopped();
     const key = stepKey(state.key, plan.describe);
-    this.progress.step(++this.stepNumber, this.totalSteps, instruction.node.original);
-    const cached = this.options.noCache ? undefined : (readBuildCacheEntry(this.store.root, key) ?? (await this.registryCache?.lookup(key)));
+    run.progress.step(0, 0, instruction.node.original);
+    const cached = this.options.noCache ? undefined : (readBuildCacheEntry(this.store.root, key) ?? (await this.registryCache?.lookup(key, run.progress)));
     if (cached) {
-      this.apply(stage, state, key, cached);
-      this.progress.cached();
+      this.apply(run, state, key, cached);
+      run.progress.cached();
       return;
     }
     const started = Date.now();
@@ -410,7 +468,7 @@ class Build extends StageGraph {
       let tar: LayerTar | undefined;
       if (plan.produce) {
         workspace = createWorkspace(this.store.root);
-        tar = await plan.produce(workspace, await this.lowerDirs(state));
+        tar = await plan.produce(workspace, await this.lowerDirs(state, run.progress));
       }
       // Loaded only by a step that runs: a rebuild with nothing to do should cost little more than Node.js.
       const { commitStep } = await import('./layer-commit.js');
@@ -421,50 +479,51 @@ class Build extends StageGraph {
         if (layer) config.rootfs.diff_ids = [...config.rootfs.diff_ids, layer.digest];
         return { config, layers: layer ? [...state.layers, layer] : state.layers };
       });
-      this.apply(stage, state, key, entry);
+      this.apply(run, state, key, entry);
     } finally {
       if (workspace) await removeWorkspace(this.mapping, workspace);
     }
-    this.progress.done((Date.now() - started) / 1000);
+    run.progress.done((Date.now() - started) / 1000);
   }
 
-  private apply(stage: Stage, state: StageState, key: string, entry: BuildCacheEntry): void {
-    this.registryCache?.record(stage.index, state.key, key, entry);
+  private apply(run: StageRun, state: StageState, key: string, entry: BuildCacheEntry): void {
+    this.registryCache?.record(run.stage.index, state.key, key, entry);
     state.key = key;
     state.config = entry.config;
     state.layers = entry.layers;
   }
 
-  private fileStepContext(): FileStepContext {
+  private fileStepContext(progress: Progress): FileStepContext {
     return {
       store: this.store,
       mapping: this.mapping,
-      progress: this.progress,
+      progress,
       context: this.context,
       network: this.options.network,
       proxyEnv: (env) => PROXY_ARGS.filter((k) => this.buildArgs.has(k) && !env.has(k)).map((k) => `${k}=${this.buildArgs.get(k)}`),
-      storageDriver: async () => {
-        const [{ selectDriver }, { readSettings }] = await Promise.all([import('../storage/driver.js'), import('../settings/settings.js')]);
-        this.driver ??= await selectDriver(readSettings().storage, this.store.root, this.mapping);
+      storageDriver: () => {
+        this.driver ??= Promise.all([import('../storage/driver.js'), import('../settings/settings.js')]).then(([{ selectDriver }, { readSettings }]) =>
+          selectDriver(readSettings().storage, this.store.root, this.mapping),
+        );
         return this.driver;
       },
     };
   }
 
   /** What COPY --from names: the context (no --from), an earlier stage's file system, or an image's. */
-  private async copySource(stage: Stage, instruction: InstructionOf<'COPY' | 'ADD'>): Promise<CopySource> {
+  private async copySource(run: StageRun, instruction: InstructionOf<'COPY' | 'ADD'>): Promise<CopySource> {
     const from = this.copyFrom(instruction);
     if (from === undefined) return { context: true };
-    const sourceStage = this.copySourceStage(stage, instruction, from);
+    const sourceStage = this.copySourceStage(run.stage, instruction, from);
     if (sourceStage) {
-      const result = this.results.get(sourceStage.index)!;
-      return { key: { stage: result.key }, layers: () => this.lowerDirs(result) };
+      const result = await this.stageResult(sourceStage);
+      return { key: { stage: result.key }, layers: () => this.lowerDirs(result, run.progress) };
     }
-    const image = await this.baseImage(from);
+    const image = await this.baseImage(from, run.progress);
     return { key: { image: image.id }, layers: () => this.store.layerDirs(image, this.mapping) };
   }
 
-  private async dispatch(stage: Stage, state: StageState, instruction: Instruction): Promise<void> {
+  private async dispatch(run: StageRun, state: StageState, instruction: Instruction): Promise<void> {
     const expand = this.expander(state.env);
     const args: ArgScope = {
       buildArg: (name) => this.buildArgs.get(name),
@@ -473,7 +532,7 @@ class Build extends StageGraph {
     };
     let plan = planConfigStep(instruction, state, expand, args, this.plan.escape);
     if (!plan) {
-      const ctx = this.fileStepContext();
+      const ctx = this.fileStepContext(run.progress);
       switch (instruction.kind) {
         case 'WORKDIR':
           plan = planWorkdir(ctx, state, instruction, expand);
@@ -483,14 +542,14 @@ class Build extends StageGraph {
           break;
         case 'COPY':
         case 'ADD':
-          plan = await planCopy(ctx, state, instruction, expand, await this.copySource(stage, instruction));
+          plan = await planCopy(ctx, state, instruction, expand, await this.copySource(run, instruction));
           break;
         default:
           throw new InstructionError(`${instruction.kind} inside a stage`, instruction.node.startLine);
       }
     }
     try {
-      await this.step(stage, state, instruction, plan);
+      await this.step(run, state, instruction, plan);
     } finally {
       await plan.cleanup?.();
     }

@@ -19,7 +19,7 @@ import type { FsAction, Owner } from './fs-actions.js';
 import type { InstructionOf } from './instructions.js';
 import { LayerView } from '../image/layer-view.js';
 import type { Progress } from '../util/progress.js';
-import { parseRunMounts } from './run-mounts.js';
+import { parseRunMounts, withCacheMountLocks } from './run-mounts.js';
 import { hasWildcards, isUrl } from './sources.js';
 import type { LayerTar, StageState, StepPlan } from './stage-state.js';
 import { StepError } from './step-error.js';
@@ -142,16 +142,19 @@ export function planRun(ctx: FileStepContext, state: StageState, instruction: In
       const output = ctx.progress.commandOutput(workspace.path('output.log'));
       let result: Awaited<ReturnType<typeof runStep>> | undefined;
       try {
-        result = await runStep(ctx.mapping, await ctx.storageDriver(), workspace, {
-          lowerDirs,
-          args,
-          env: [...envList, ...ctx.proxyEnv(env)],
-          cwd: c.WorkingDir || '/',
-          user,
-          network,
-          mounts: binds,
-          output: output.fd,
-        });
+        const driver = await ctx.storageDriver();
+        result = await withCacheMountLocks(ctx.store.root, mounts, () =>
+          runStep(ctx.mapping, driver, workspace, {
+            lowerDirs,
+            args,
+            env: [...envList, ...ctx.proxyEnv(env)],
+            cwd: c.WorkingDir || '/',
+            user,
+            network,
+            mounts: binds,
+            output: output.fd,
+          }),
+        );
       } finally {
         output.close(result?.exitCode !== 0); // a failed step's output is shown even when quiet
       }

@@ -12,16 +12,22 @@
  * Entries are written in sorted order with their ownership, mode and mtime; hard links stay hard links.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
-import { join } from 'node:path';
+import { createReadStream, createWriteStream, lstatSync, readdirSync, readlinkSync, rmdirSync, unlinkSync, utimesSync, type Stats } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { encodePaxRecords, paxHeaderEntry, XATTR_PAX_PREFIX } from '../image/pax.js';
-import { isReservedXattr, OPAQUE_WHITEOUT, WHITEOUT_PREFIX } from '../storage/layer-format.js';
+import { isReservedXattr, OPAQUE_WHITEOUT, OPAQUE_XATTR, WHITEOUT_PREFIX, type LayerXattr } from '../storage/layer-format.js';
 import { isWhiteout } from '../image/layer-view.js';
 
 const OPAQUE_XATTRS = new Set(['user.overlay.opaque', 'trusted.overlay.opaque', 'user.fuseoverlayfs.opaque']);
+/**
+ * What kernel overlayfs (userxattr) writes on a copied-up file or directory for inode numbers: it reads them on
+ * the upper layer only, never on a lower one, and hides them from listxattr. An upper directory carrying them
+ * can still become a lower layer as it is.
+ */
+const UPPER_ONLY_XATTRS = new Set(['user.overlay.origin', 'user.overlay.impure']);
 
 export type XattrReader = (paths: readonly string[]) => Promise<Map<string, { name: string; value: Buffer }[]>>;
 
@@ -36,6 +42,18 @@ export interface LayerTarOptions {
    */
   mountStubs?: ReadonlySet<string>;
   readXattrs: XattrReader;
+  /**
+   * The directory may become the unpacked layer itself (a kernel overlay's upper directory): when it is in
+   * the store's layer format, the mount stubs left out of the tar are removed from it too, and the result
+   * says what the layer's record needs (`asLayer`).
+   */
+  asLayer?: boolean;
+}
+
+/** What an unpacked layer's record says beyond its diffID and size (storage/layer-format.ts). */
+export interface LayerDirRecord {
+  opaqueDirs: string[];
+  xattrs: LayerXattr[];
 }
 
 export interface LayerTarResult {
@@ -44,6 +62,12 @@ export interface LayerTarResult {
   size: number;
   /** Entries written; 0 means the step changed nothing. */
   entries: number;
+  /**
+   * With `asLayer`, when the directory is now exactly what unpacking the tar would make (whiteouts as 0/0
+   * devices, opaque directories marked by user.overlay.opaque only, no overlay bookkeeping, nothing the tar
+   * leaves out): its record. The store can then take the directory as the layer instead of unpacking the tar.
+   */
+  layerRecord?: LayerDirRecord;
 }
 
 interface Entry {
@@ -53,19 +77,31 @@ interface Entry {
   marker?: 'whiteout' | 'opaque';
 }
 
+/** What a walk of the directory found besides the entries: what keeps it from being a layer as it is. */
+interface Walk {
+  /** Mount stubs left out (to remove from a directory that becomes the layer). */
+  stubs: { rel: string; dir: boolean }[];
+  /** Something the tar has in another form than the directory, or leaves out (not a stub). */
+  foreign: boolean;
+}
+
 /** Entries of `rel`'s subtree, parents first, names sorted; mount stubs with nothing in them dropped. */
-function collect(dir: string, rel: string, opaqueDirs: ReadonlySet<string>, stubs: ReadonlySet<string>): Entry[] {
+function collect(dir: string, rel: string, opaqueDirs: ReadonlySet<string>, stubs: ReadonlySet<string>, walk: Walk): Entry[] {
   const entries: Entry[] = [];
   for (const name of readdirSync(join(dir, rel)).sort()) {
     const child = rel ? `${rel}/${name}` : name;
     const stats = lstatSync(join(dir, child));
+    if (name.startsWith(WHITEOUT_PREFIX)) walk.foreign = true; // fuse-overlayfs's whiteout and opaque files
     if (isWhiteout(stats)) {
       entries.push({ rel: rel ? `${rel}/${WHITEOUT_PREFIX}${name}` : `${WHITEOUT_PREFIX}${name}`, stats, marker: 'whiteout' });
       continue;
     }
     if (stats.isDirectory()) {
-      const inside = collect(dir, child, opaqueDirs, stubs);
-      if (stubs.has(child) && !inside.length) continue;
+      const inside = collect(dir, child, opaqueDirs, stubs, walk);
+      if (stubs.has(child) && !inside.length) {
+        walk.stubs.push({ rel: child, dir: true });
+        continue;
+      }
       entries.push({ rel: child, stats });
       if (opaqueDirs.has(child) && !inside.some((e) => e.rel === `${child}/${OPAQUE_WHITEOUT}`)) {
         entries.push({ rel: `${child}/${OPAQUE_WHITEOUT}`, stats, marker: 'opaque' });
@@ -73,9 +109,12 @@ function collect(dir: string, rel: string, opaqueDirs: ReadonlySet<string>, stub
       entries.push(...inside);
       continue;
     }
-    if (stubs.has(child) && stats.isFile() && stats.size === 0) continue;
+    if (stubs.has(child) && stats.isFile() && stats.size === 0) {
+      walk.stubs.push({ rel: child, dir: false });
+      continue;
+    }
     if (stats.isFile() || stats.isSymbolicLink() || stats.isFIFO()) entries.push({ rel: child, stats });
-    // sockets and device nodes cannot be carried by a layer made in a user namespace
+    else walk.foreign = true; // sockets and device nodes cannot be carried by a layer made in a user namespace
   }
   return entries;
 }
@@ -98,16 +137,25 @@ export async function writeLayerTar(options: LayerTarOptions): Promise<LayerTarR
   const xattrs = await options.readXattrs(paths.map((p) => join(dir, p)));
   const opaqueDirs = new Set<string>();
   const pax = new Map<string, [string, Buffer][]>();
+  const walk: Walk = { stubs: [], foreign: false };
+  const layerXattrs: LayerXattr[] = [];
   for (const rel of paths) {
     for (const { name, value } of xattrs.get(join(dir, rel)) ?? []) {
       if (OPAQUE_XATTRS.has(name)) {
         if (value.toString() === 'y') opaqueDirs.add(rel);
+        if (name !== OPAQUE_XATTR || value.toString() !== 'y') walk.foreign = true;
         continue;
       }
-      if (!isReservedXattr(name)) pax.set(rel, [...(pax.get(rel) ?? []), [`${XATTR_PAX_PREFIX}${name}`, value]]);
+      if (UPPER_ONLY_XATTRS.has(name)) continue; // kernel overlay's own marks, which it reads on an upper layer only
+      if (isReservedXattr(name))
+        walk.foreign = true; // other overlay bookkeeping: such a directory is unpacked from its tar
+      else {
+        pax.set(rel, [...(pax.get(rel) ?? []), [`${XATTR_PAX_PREFIX}${name}`, value]]);
+        layerXattrs.push({ path: rel, name, value: value.toString('hex') });
+      }
     }
   }
-  const entries = collect(dir, '', opaqueDirs, options.mountStubs ?? new Set());
+  const entries = collect(dir, '', opaqueDirs, options.mountStubs ?? new Set(), walk);
 
   const pack = tar.pack();
   const hash = createHash('sha256');
@@ -155,7 +203,17 @@ export async function writeLayerTar(options: LayerTarOptions): Promise<LayerTarR
     pack.destroy(error as Error);
     throw error;
   }
-  return { digest: `sha256:${hash.digest('hex')}`, size, entries: entries.length };
+  const result: LayerTarResult = { digest: `sha256:${hash.digest('hex')}`, size, entries: entries.length };
+  if (!options.asLayer || walk.foreign) return result;
+  // The walk lists a stub directory's stubs before it, so it is empty when its turn comes; their parents keep
+  // the times the tar gives them.
+  for (const stub of walk.stubs) (stub.dir ? rmdirSync : unlinkSync)(join(dir, stub.rel));
+  const times = new Map(entries.filter((e) => !e.marker && e.stats.isDirectory()).map((e) => [e.rel, e.stats]));
+  for (const parent of new Set(walk.stubs.map((stub) => dirname(stub.rel)))) {
+    const stats = times.get(parent);
+    if (stats) utimesSync(join(dir, parent), stats.atime, stats.mtime);
+  }
+  return { ...result, layerRecord: { opaqueDirs: [...opaqueDirs], xattrs: layerXattrs } };
 }
 
 type EntryHeader = Partial<tar.Header> & { name: string };

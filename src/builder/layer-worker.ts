@@ -16,7 +16,7 @@ import { listChanges, type Change } from './layer-changes.js';
 import { writeLayerTar, type LayerTarResult } from './layer-tar.js';
 
 export type LayerWorkerRequest =
-  | { op: 'diff'; dir: string; out: string; owner: Owner; lowers: string[]; mountPoints: string[] }
+  | { op: 'diff'; dir: string; out: string; owner: Owner; lowers: string[]; mountPoints: string[]; asLayer?: boolean }
   | { op: 'stage'; staging: string; scratch: string; out: string; owner: Owner; lowers: string[]; actions: FsAction[] }
   | { op: 'mkdirs'; dirs: { path: string; owner: Owner; mode: number }[] }
   | { op: 'changes'; dir: string; lowers: string[]; mountPoints: string[] };
@@ -24,8 +24,12 @@ export type LayerWorkerRequest =
 async function handle(request: LayerWorkerRequest): Promise<LayerTarResult | Change[] | null> {
   switch (request.op) {
     case 'diff': {
-      const result = await writeLayerTar({ dir: request.dir, out: request.out, mountStubs: mountStubs(request.lowers, request.mountPoints), readXattrs });
+      const stubs = mountStubs(request.lowers, request.mountPoints);
+      const result = await writeLayerTar({ dir: request.dir, out: request.out, mountStubs: stubs, readXattrs, asLayer: request.asLayer });
       chownSync(request.out, request.owner.uid, request.owner.gid);
+      // The store moves the directory into place as the user (a rename rewrites its ".."): the user owns the
+      // root of an unpacked layer anyway, which no tar entry names.
+      if (result.layerRecord) chownSync(request.dir, request.owner.uid, request.owner.gid);
       return result;
     }
     case 'stage': {

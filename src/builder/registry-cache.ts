@@ -35,7 +35,7 @@ import {
 interface RegistryCache {
   entries: Map<string, BuildCacheEntry>;
   /** Stores the blob of `layer` (call under the store lock). */
-  fetch(layer: Descriptor): Promise<void>;
+  fetch(layer: Descriptor, progress: Progress): Promise<void>;
 }
 
 /** One step of the build as the cache records it, with the stage it belongs to. */
@@ -61,7 +61,7 @@ async function readRegistryCache(store: ImageStore, ref: string, progress: Progr
         report.finish('done');
       }
       const config = await readBlobJson<CacheConfig>(store.root, manifest.config.digest);
-      const fetch = async (layer: Descriptor) => {
+      const fetch = async (layer: Descriptor, progress: Progress) => {
         if (blobExists(store.root, layer.digest)) return;
         const report = progress.transfer('Copying blob', shortDigest(layer.digest), layer.size);
         await downloadBlob(client, store.root, layer, { progress: report });
@@ -94,9 +94,9 @@ export class RegistryCacheUse {
   ) {}
 
   /** The result of step `key` in a `--cache-from` cache, or undefined. */
-  async lookup(key: string): Promise<BuildCacheEntry | undefined> {
+  async lookup(key: string, progress: Progress): Promise<BuildCacheEntry | undefined> {
     if (!this.cacheFrom.length) return undefined;
-    this.caches ??= this.readCaches();
+    this.caches ??= this.readCaches(progress);
     for (const cache of await this.caches) {
       const entry = cache.entries.get(key);
       if (!entry) continue;
@@ -108,11 +108,11 @@ export class RegistryCacheUse {
   }
 
   /** Each readable cache; one that cannot be read is a warning, and the build goes on without it (as BuildKit's). */
-  private async readCaches(): Promise<RegistryCache[]> {
+  private async readCaches(progress: Progress): Promise<RegistryCache[]> {
     const caches: RegistryCache[] = [];
     for (const ref of this.cacheFrom) {
       try {
-        caches.push(await readRegistryCache(this.store, ref, this.progress));
+        caches.push(await readRegistryCache(this.store, ref, progress));
       } catch (error) {
         if (!(error instanceof DevboxError)) throw error;
         warn(`build cache ${ref} not used: ${error.toLine()}`);
@@ -122,7 +122,7 @@ export class RegistryCacheUse {
   }
 
   /** Makes sure the store has the blobs of `layers`, fetching those of steps taken from a registry. */
-  async fetchLayers(layers: readonly Descriptor[]): Promise<void> {
+  async fetchLayers(layers: readonly Descriptor[], progress: Progress): Promise<void> {
     const missing = layers.filter((layer) => !blobExists(this.store.root, layer.digest));
     if (!missing.length) return;
     await this.store.withLock(async () => {
@@ -130,7 +130,7 @@ export class RegistryCacheUse {
         const source = this.layerSources.get(layer.digest);
         if (!source)
           throw new DevboxError(`layer ${shortDigest(layer.digest)} is neither in the store nor in a build cache`, { fix: 'build again with --no-cache' });
-        await source.fetch(layer);
+        await source.fetch(layer, progress);
       }
     });
   }
@@ -189,7 +189,7 @@ export class RegistryCacheUse {
         report.finish('skipped: already exists');
         return;
       }
-      await this.fetchLayers([layer]);
+      await this.fetchLayers([layer], this.progress);
     }
     const result = await uploadBlob(client, this.store.root, layer, report);
     report.finish(result === 'exists' ? 'skipped: already exists' : 'done');

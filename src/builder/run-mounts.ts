@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { join, posix } from 'node:path';
+import { withFileLock } from '../util/file-lock.js';
 import type { Owner } from './fs-actions.js';
 import { StepError } from './step-error.js';
 
@@ -13,6 +14,8 @@ export interface CacheMount {
   target: string;
   owner: Owner;
   mode: number;
+  /** BuildKit's sharing: `shared` mounts are used by steps at the same time, `locked` and `private` by one at a time. */
+  sharing: 'shared' | 'locked' | 'private';
   /** What the cache key records about the mount. */
   describe: string;
   /** The directory in the store. */
@@ -52,8 +55,20 @@ export function parseRunMounts(specs: readonly string[], expand: (word: string) 
       target: posix.normalize(target),
       owner,
       mode,
+      sharing: sharing as CacheMount['sharing'],
       describe: `cache:${id}:${posix.normalize(target)}`,
       cacheDir: (root) => join(root, 'build-cache-mounts', hash),
     };
   });
+}
+
+/**
+ * Runs `fn` holding the cache mounts that are not `shared` (each one's lock, in a fixed order): steps of
+ * stages that run at the same time, or of other builds, wait for them. `private` waits too (BuildKit gives a
+ * step that finds it in use a new empty directory instead).
+ */
+export async function withCacheMountLocks<T>(storeRoot: string, mounts: readonly CacheMount[], fn: () => Promise<T>): Promise<T> {
+  const dirs = [...new Set(mounts.filter((m) => m.sharing !== 'shared').map((m) => m.cacheDir(storeRoot)))].sort();
+  const hold = (i: number): Promise<T> => (i === dirs.length ? fn() : withFileLock(dirs[i], `the build cache mount ${dirs[i]}`, () => hold(i + 1)));
+  return hold(0);
 }

@@ -65,8 +65,8 @@ function hostFileCopy(workspace: StepWorkspace, hostPath: string, name: string):
 
 export interface RunStepResult {
   exitCode: number;
-  /** The step's changes as a layer tar, when the command succeeded. */
-  layer?: { path: string } & LayerTarResult;
+  /** The step's changes as a layer tar, when the command succeeded (and the upper directory they were read from). */
+  layer?: { path: string; dir: string } & LayerTarResult;
 }
 
 export async function runStep(mapping: IdMapping, driver: StorageDriver, workspace: StepWorkspace, step: RunStepSpec): Promise<RunStepResult> {
@@ -96,6 +96,8 @@ export async function runStep(mapping: IdMapping, driver: StorageDriver, workspa
     owner: { uid: mapping.uid, gid: mapping.gid },
     lowers: step.lowerDirs,
     mountPoints: [...SANDBOX_MOUNT_POINTS, ...[...files, ...step.mounts].map((m) => m.destination)],
+    // A kernel overlay's upper directory is in the store's layer format: it can become the layer as it is.
+    asLayer: rootfs.kind === 'overlay',
   });
-  return { exitCode, layer: { path: workspace.tar, ...result! } };
+  return { exitCode, layer: { path: workspace.tar, dir: rootfs.upperDir, ...result! } };
 }

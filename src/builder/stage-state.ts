@@ -15,8 +15,11 @@ export interface StageState {
   cmdSet: boolean;
 }
 
-/** A layer tar a step wrote into its workspace. */
-export type LayerTar = { path: string } & LayerTarResult;
+/**
+ * A layer tar a step wrote into its workspace; `dir`: the directory it was made from, which the store may take
+ * as the unpacked layer when the result has a `layerRecord` (a kernel overlay's upper directory).
+ */
+export type LayerTar = { path: string; dir?: string } & LayerTarResult;
 
 /** One step: what its cache key is made of, its history line, and what it does when it is not cached. */
 export interface StepPlan {

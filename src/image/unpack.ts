@@ -133,6 +133,27 @@ export async function unpackLayer(root: string, mapping: IdMapping, digest: stri
 }
 
 /**
+ * Makes `unpacked`, a directory in the store's layer format on the store's file system (unpacked here, or a
+ * build step's overlay upper directory that is exactly its tar's content), the layer `record` names: flushed
+ * to disk (one syncfs), renamed into place, its record written last. When the layer is already there,
+ * `unpacked` is removed instead. Call under the store lock.
+ */
+export async function putLayerInPlace(root: string, mapping: IdMapping, unpacked: string, record: LayerRecord): Promise<void> {
+  const dir = layersDir(root, mapping);
+  const final = join(dir, digestHex(record.diffID));
+  if (existsSync(layerRecordPath(final))) {
+    await removeAsNamespaceRoot(mapping, [unpacked]); // the same content is already unpacked
+    return;
+  }
+  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+  if (existsSync(final)) await removeAsNamespaceRoot(mapping, [final]); // left by a crash before its record
+  await syncFileSystem(unpacked); // the layer's content is on disk before its name and record say it is complete
+  await fs.rename(unpacked, final);
+  await syncPath(dir);
+  await writeStoreFile(root, layerRecordPath(final), JSON.stringify(record));
+}
+
+/**
  * Unpacks a layer blob read from `input` (plain or gzip tar) and returns its diffID. Concurrent calls are
  * safe (each unpacks into its own temp directory); call under the store lock.
  */
@@ -160,17 +181,7 @@ export async function unpackLayerStream(root: string, mapping: IdMapping, input:
     await removeAsNamespaceRoot(mapping, [temp]).catch(() => {});
     throw error;
   }
-  const final = join(dir, digestHex(result.diffID));
-  if (existsSync(layerRecordPath(final))) {
-    await removeAsNamespaceRoot(mapping, [temp]); // the same content is already unpacked
-    return result.diffID;
-  }
-  if (existsSync(final)) await removeAsNamespaceRoot(mapping, [final]); // left by a crash before its record
-  await syncFileSystem(temp); // the layer's content is on disk before its name and record say it is complete
-  await fs.rename(temp, final);
-  await syncPath(dir);
-  const record: LayerRecord = { diffID: result.diffID, size: result.size, opaqueDirs: result.opaqueDirs, xattrs: result.xattrs };
-  await writeStoreFile(root, layerRecordPath(final), JSON.stringify(record));
+  await putLayerInPlace(root, mapping, temp, { diffID: result.diffID, size: result.size, opaqueDirs: result.opaqueDirs, xattrs: result.xattrs });
   if (result.skippedDevices.length) {
     note(`${label}: skipped ${result.skippedDevices.length} device node(s), which a user namespace cannot create (e.g. /${result.skippedDevices[0]})`);
   }

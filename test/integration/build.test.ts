@@ -178,6 +178,64 @@ test('multi-stage: --target builds only the stages it needs; COPY --from keeps o
   assert.match(missing.stderr, /target stage "nope" could not be found/);
 });
 
+test('multi-stage: stages that do not need each other run at the same time; their output is not interleaved', async () => {
+  // Each of the first two stages marks that it runs, then waits (up to 120 s) for the other's mark: built one
+  // after the other, the first would give up and fail the build. They meet in a cache mount both RUNs see.
+  const id = `meet-${process.pid}-${Date.now()}`;
+  const meet = (self: string, other: string) =>
+    `RUN --mount=type=cache,id=${id},target=/meet touch /meet/${self} && i=0; ` +
+    `while [ ! -e /meet/${other} ]; do i=$((i+1)); [ $i -lt 1200 ] || exit 9; busybox sleep 0.1; done; echo ${self}-out; echo ${self} > /${self}`;
+  const dockerfile = [
+    'FROM busybox AS left',
+    meet('left', 'right'),
+    'FROM busybox AS right',
+    meet('right', 'left'),
+    'FROM busybox',
+    'COPY --from=left /left /',
+    'COPY --from=right /right /',
+  ].join('\n');
+  const { stderr } = await buildOk(dockerfile, {}, ['-t', 'parallel']);
+  assert.is(await runIn('parallel', 'cat /left /right'), 'left\nright\n');
+  // As a build of one stage after the other shows it: each stage's lines together, in file order.
+  const lines = stderr.split('\n').filter((line) => /^(STEP|--> |left-out|right-out)/.test(line));
+  assert.equal(
+    lines.map((line) => line.replace(/^(STEP \d+\/7: \S+).*$/, '$1').replace(/^--> done in .*$/, '--> done')),
+    [
+      'STEP 1/7: FROM',
+      'STEP 2/7: RUN',
+      'left-out',
+      '--> done',
+      'STEP 3/7: FROM',
+      'STEP 4/7: RUN',
+      'right-out',
+      '--> done',
+      'STEP 5/7: FROM',
+      'STEP 6/7: COPY',
+      '--> done',
+      'STEP 7/7: COPY',
+      '--> done',
+    ],
+    stderr,
+  );
+});
+
+test('multi-stage: a failing stage fails the build with its own error and its output; no image is made', async () => {
+  const dockerfile = [
+    'FROM busybox AS other',
+    'RUN echo other > /other',
+    'FROM busybox AS broken',
+    'RUN echo broken-out && exit 3',
+    'FROM busybox',
+    'COPY --from=other /other /',
+    'COPY --from=broken /etc/passwd /',
+  ].join('\n');
+  const failed = await build(dockerfile, {}, ['--no-cache', '-t', 'never-parallel']);
+  assert.is(failed.exitCode, 1);
+  assert.match(failed.stderr, /\nbroken-out\n/);
+  assert.match(failed.stderr, /\ndevbox: Dockerfile:4: RUN echo broken-out && exit 3: the command exited with status 3\n$/);
+  assert.is((await suite.devbox(['image', 'inspect', 'never-parallel'])).exitCode, 1);
+});
+
 test('ARG: global ARGs in FROM, --build-arg over defaults, ENV over ARG, ARGs in the RUN environment only', async () => {
   const dockerfile =
     'ARG BASE=nothing\nFROM $BASE\nARG GREETING=hi\nARG UNSET\nENV FROM_ENV=${GREETING:-none}-${UNSET:-unset}\nRUN echo "$GREETING $FROM_ENV" > /args\n';

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -52,6 +52,57 @@ test('xattrs go into the layer as bytes, whatever the name; overlay metadata doe
       [`bin/${long}`, 'SCHILY.xattr.security.capability', 'p'],
       ['plain', undefined, 'q'],
     ]);
+  } finally {
+    rmSync(base, { recursive: true, force: true });
+  }
+});
+
+test('asLayer: a directory in the layer format gets its record and loses the mount stubs the tar leaves out; anything else is unpacked from the tar', async () => {
+  const base = mkdtempSync(join(tmpdir(), 'devbox-layer-tar-'));
+  const upper = (name: string) => {
+    const dir = join(base, name);
+    mkdirSync(join(dir, 'etc'), { recursive: true });
+    mkdirSync(join(dir, 'proc'));
+    mkdirSync(join(dir, 'opaque'));
+    writeFileSync(join(dir, 'etc', 'hosts'), '');
+    writeFileSync(join(dir, 'etc', 'app.conf'), 'conf');
+    utimesSync(join(dir, 'etc'), new Date(1_000_000_000_000), new Date(1_000_000_000_000));
+    return dir;
+  };
+  const xattrs = (extra: Record<string, string>) => async (paths: readonly string[]) =>
+    new Map(
+      paths.flatMap((p): [string, { name: string; value: Buffer }[]][] => {
+        const list: { name: string; value: Buffer }[] = [];
+        if (p.endsWith('/opaque')) list.push({ name: 'user.overlay.opaque', value: Buffer.from('y') });
+        if (p.endsWith('/etc')) list.push({ name: 'user.overlay.origin', value: Buffer.from([1]) }, { name: 'user.mine', value: Buffer.from('v') });
+        for (const [suffix, name] of Object.entries(extra)) if (p.endsWith(suffix)) list.push({ name, value: Buffer.from('x') });
+        return list.length ? [[p, list]] : [];
+      }),
+    );
+  const stubs = new Set(['proc', 'etc/hosts']);
+  try {
+    const dir = upper('good');
+    const good = await writeLayerTar({ dir, out: join(base, 'good.tar'), mountStubs: stubs, readXattrs: xattrs({}), asLayer: true });
+    assert.equal(good.layerRecord, { opaqueDirs: ['opaque'], xattrs: [{ path: 'etc', name: 'user.mine', value: Buffer.from('v').toString('hex') }] });
+    assert.not.ok(existsSync(join(dir, 'proc')) || existsSync(join(dir, 'etc', 'hosts')), 'the stubs are gone');
+    assert.ok(existsSync(join(dir, 'etc', 'app.conf')));
+    assert.is(statSync(join(dir, 'etc')).mtimeMs, 1_000_000_000_000, 'the parent keeps the time the tar gives it');
+
+    const redirect = upper('redirect');
+    const withRedirect = await writeLayerTar({
+      dir: redirect,
+      out: join(base, 'r.tar'),
+      mountStubs: stubs,
+      readXattrs: xattrs({ '/opaque': 'user.overlay.redirect' }),
+      asLayer: true,
+    });
+    assert.is(withRedirect.layerRecord, undefined);
+    assert.ok(existsSync(join(redirect, 'proc')), 'a directory that is not taken is left as it was');
+
+    const fuse = upper('fuse');
+    writeFileSync(join(fuse, 'opaque', '.wh..wh..opq'), '');
+    assert.is((await writeLayerTar({ dir: fuse, out: join(base, 'f.tar'), mountStubs: stubs, readXattrs: xattrs({}), asLayer: true })).layerRecord, undefined);
+    assert.is((await writeLayerTar({ dir: upper('plain'), out: join(base, 'p.tar'), mountStubs: stubs, readXattrs: xattrs({}) })).layerRecord, undefined);
   } finally {
     rmSync(base, { recursive: true, force: true });
   }

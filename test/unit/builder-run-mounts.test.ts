@@ -10,6 +10,7 @@ test('a cache mount: target, id, sharing, owner and mode', () => {
   assert.is(mount.target, '/var/cache/apt');
   assert.equal(mount.owner, { uid: 1000, gid: 100 });
   assert.is(mount.mode, 0o700);
+  assert.is(mount.sharing, 'locked');
   assert.match(mount.cacheDir('/store'), /^\/store\/build-cache-mounts\/[0-9a-f]{32}$/);
 });
 
