@@ -62,7 +62,7 @@ try {
   row('devbox build, nothing changed', median(noop.devbox), median(noop.podman));
   row('podman build, nothing changed', median(noop.podman), median(noop.podman));
   row('node -e 0', median(Array.from({ length: 5 }, () => timed(process.execPath, ['-e', '0'], env))), median(noop.podman));
-  console.log('targets: cold <= 1.1x podman, nothing changed <= 0.05x podman');
+  console.log('targets: cold <= 0.8x podman, nothing changed <= 0.05x podman');
 } finally {
   spawnSync('podman', ['unshare', 'rm', '-rf', join(work, 'podman-data')], { stdio: 'ignore', env: podmanEnv });
   spawnSync(process.execPath, [new URL('../test/helpers/remove-tree.js', import.meta.url).pathname, work], { stdio: 'inherit' });

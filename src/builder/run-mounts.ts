@@ -5,7 +5,8 @@
  * templates fast. Other mount types are refused with a clear message rather than ignored.
  */
 import { createHash } from 'node:crypto';
-import { join, posix } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { basename, join, posix } from 'node:path';
 import { withFileLock } from '../util/file-lock.js';
 import type { Owner } from './fs-actions.js';
 import { StepError } from './step-error.js';
@@ -68,7 +69,12 @@ export function parseRunMounts(specs: readonly string[], expand: (word: string) 
  * step that finds it in use a new empty directory instead).
  */
 export async function withCacheMountLocks<T>(storeRoot: string, mounts: readonly CacheMount[], fn: () => Promise<T>): Promise<T> {
-  const dirs = [...new Set(mounts.filter((m) => m.sharing !== 'shared').map((m) => m.cacheDir(storeRoot)))].sort();
-  const hold = (i: number): Promise<T> => (i === dirs.length ? fn() : withFileLock(dirs[i], `the build cache mount ${dirs[i]}`, () => hold(i + 1)));
+  const names = [...new Set(mounts.filter((m) => m.sharing !== 'shared').map((m) => basename(m.cacheDir(storeRoot))))].sort();
+  if (!names.length) return fn();
+  // Not beside the mounts: their folder is made by root of the user namespace, which the user is not.
+  const locks = join(storeRoot, 'build-cache-mount-locks');
+  await mkdir(locks, { recursive: true, mode: 0o700 });
+  const hold = (i: number): Promise<T> =>
+    i === names.length ? fn() : withFileLock(join(locks, names[i]), `the build cache mount ${names[i]}`, () => hold(i + 1));
   return hold(0);
 }

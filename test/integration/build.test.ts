@@ -285,7 +285,8 @@ test('--platform: the host platform builds quietly, another warns in one line, a
 });
 
 test('RUN --mount=type=cache keeps its directory between builds and out of the image', async () => {
-  const dockerfile = 'FROM busybox\nRUN --mount=type=cache,target=/var/cache/app echo run >> /var/cache/app/log && cat /var/cache/app/log > /seen\n';
+  const dockerfile =
+    'FROM busybox\nRUN --mount=type=cache,target=/var/cache/app,sharing=locked echo run >> /var/cache/app/log && cat /var/cache/app/log > /seen\n';
   await buildOk(dockerfile, {}, ['-t', 'cached-mount']);
   await buildOk(dockerfile, {}, ['--no-cache', '-t', 'cached-mount']);
   assert.is(await runIn('cached-mount', 'cat /seen; test -e /var/cache && echo present || echo absent'), 'run\nrun\nabsent\n');
