@@ -36,6 +36,8 @@ export interface LiveSandboxState {
   imageEnv: string[];
   /** Names of the volumes it mounts (`devbox volume rm` refuses them while the sandbox exists). */
   volumes?: string[];
+  /** The devbox networks it joined (devbox.json's "network"): it uses them while it runs (`network rm` refuses). */
+  networks?: string[];
   /** slirp4netns and the port watcher, with the slirp4netns network: they end with pid 1, stop waits for them. */
   network?: ProcessRecord[];
   /** How its processes are confined; every process that joins gets the same (absent: a sandbox of an older devbox). */
