@@ -67,12 +67,13 @@ export interface Resolver {
 }
 
 /**
- * Serves `lookup` (a name, lower case → its addresses; undefined: not a container of the network) on
+ * Serves `lookup` (a name, lower case, and the client's address → the name's addresses; undefined: not a
+ * container of the network, nor of the client's other networks) on
  * address:53. `upstream(client address)`: where that client's other names are asked, or undefined to refuse them.
  */
 export async function startResolver(
   address: string,
-  lookup: (name: string) => string[] | undefined,
+  lookup: (name: string, client: string) => string[] | undefined,
   upstream: (client: string) => string | undefined,
 ): Promise<Resolver> {
   const server = createSocket('udp4');
@@ -91,7 +92,7 @@ export async function startResolver(
   server.on('message', (query, client) => {
     const question = readQuestion(query);
     if (!question || question.class !== CLASS_IN) return;
-    const addresses = lookup(question.name);
+    const addresses = lookup(question.name, client.address);
     if (addresses) {
       // An AAAA query for a container's name: the name exists, with no IPv6 address (NOERROR, empty).
       server.send(answer(query, question, question.type === TYPE_A ? addresses : []), client.port, client.address);
