@@ -33,6 +33,9 @@ export interface HolderConfig {
   name: string;
   subnet: string;
   gateway: string;
+  /** --ipv6 networks: the IPv6 subnet and gateway. */
+  subnet6?: string;
+  gateway6?: string;
   internal: boolean;
   upstreamDns: string;
   /** The owner's lock and the holder's state file, which it removes (under the lock) when it goes. */
@@ -63,6 +66,10 @@ export interface AttachReply {
   address: string;
   gateway: string;
   prefix: number;
+  /** On a --ipv6 network. */
+  address6?: string;
+  gateway6?: string;
+  prefix6?: number;
   ifname: string;
   defaultRoute: boolean;
 }
@@ -103,6 +110,7 @@ async function startHolder(storeRoot: string, network: NetworkRecord, owner: Net
     name: network.name,
     subnet: network.subnet,
     gateway: network.gateway,
+    ...(network.subnet6 ? { subnet6: network.subnet6, gateway6: network.gateway6 } : {}),
     internal: network.internal,
     upstreamDns: SLIRP_DNS,
     lock: ownerDir(storeRoot),

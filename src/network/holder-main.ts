@@ -23,10 +23,12 @@ import { createInterface } from 'node:readline';
 import { withFileLock } from '../util/file-lock.js';
 import { startResolver } from './dns-server.js';
 import { hostAddress, parseSubnet } from './subnet.js';
+import { hostAddress6, parseSubnet6 } from './subnet6.js';
 import type { AttachReply, AttachRequest, HolderConfig, HolderRequest } from './bridge.js';
 
 const config = JSON.parse(process.argv[2]) as HolderConfig;
 const subnet = parseSubnet(config.subnet);
+const subnet6 = config.subnet6 === undefined ? undefined : parseSubnet6(config.subnet6);
 /** How long a holder no container has joined waits before it goes: its starter died before it asked. */
 const FIRST_ATTACH_MS = 30_000;
 /** veth and bridge MTU: as slirp4netns's tap0, so that a container's packets are not cut on the way out. */
@@ -35,6 +37,8 @@ const MTU = 65520;
 interface Endpoint {
   pid: number;
   address: string;
+  /** On a --ipv6 network: the IPv6 address with the same host number. */
+  address6?: string;
   names: string[];
   upstream: string[];
   /** The holder directories of its other networks. */
@@ -54,19 +58,26 @@ function ip(args: string[], input?: string, netnsOf?: number): Promise<void> {
   });
 }
 
-function freeAddress(): string {
+/** The next free host number: its IPv4 address, and on a --ipv6 network its IPv6 one. */
+function freeAddress(): { address: string; address6?: string } {
   const used = new Set([config.gateway, ...[...endpoints.values()].map((e) => e.address)]);
   for (let n = 0; ; n++) {
     const address = hostAddress(subnet, n);
     if (address === undefined) throw new Error(`no free address left in ${config.subnet}`);
-    if (!used.has(address)) return address;
+    if (used.has(address)) continue;
+    const address6 = subnet6 && hostAddress6(subnet6, n);
+    return address6 ? { address, address6 } : { address };
   }
+}
+
+function addressesOf(e: Endpoint): string[] {
+  return e.address6 ? [e.address, e.address6] : [e.address];
 }
 
 /** Our members' names and addresses, for the holders of their other networks; replaced whole. */
 function publishNames(): void {
   const table: Record<string, string[]> = {};
-  for (const e of endpoints.values()) for (const name of e.names) table[name] = [...(table[name] ?? []), e.address];
+  for (const e of endpoints.values()) for (const name of e.names) table[name] = [...(table[name] ?? []), ...addressesOf(e)];
   writeFileSync('names.json.tmp', JSON.stringify(table));
   renameSync('names.json.tmp', 'names.json');
 }
@@ -94,10 +105,10 @@ function setPeers(pid: number, also: string[]): { updated: boolean } {
 
 async function attach(request: AttachRequest): Promise<AttachReply> {
   if (endpointOf(request.pid)) throw new Error('the container is attached already');
-  const address = freeAddress();
+  const { address, address6 } = freeAddress();
   const veth = `vd${randomBytes(4).toString('hex')}`;
   const names = request.names.map((n) => n.toLowerCase());
-  endpoints.set(veth, { pid: request.pid, address, names, upstream: request.upstream ?? [], also: request.also ?? [] });
+  endpoints.set(veth, { pid: request.pid, address, ...(address6 ? { address6 } : {}), names, upstream: request.upstream ?? [], also: request.also ?? [] });
   const { ifname } = request;
   const defaultRoute = request.defaultRoute && !config.internal;
   try {
@@ -105,6 +116,8 @@ async function attach(request: AttachRequest): Promise<AttachReply> {
     await ip(['link', 'set', veth, 'master', 'br0', 'up']);
     const inside = [
       `addr add ${address}/${subnet.prefix} dev ${ifname}`,
+      // nodad: usable at once, as the address is the network's to give (no duplicate to detect).
+      ...(address6 ? [`-6 addr add ${address6}/${subnet6!.prefix} dev ${ifname} nodad`] : []),
       `link set ${ifname} up`,
       ...(defaultRoute ? [`route add default via ${config.gateway}`] : []),
     ];
@@ -114,12 +127,13 @@ async function attach(request: AttachRequest): Promise<AttachReply> {
     throw error;
   }
   publishNames();
-  return { address, gateway: config.gateway, prefix: subnet.prefix, ifname, defaultRoute };
+  const v6 = address6 ? { address6, gateway6: config.gateway6!, prefix6: subnet6!.prefix } : {};
+  return { address, gateway: config.gateway, prefix: subnet.prefix, ...v6, ifname, defaultRoute };
 }
 
 /** A name's addresses: on this network, else (for a client also on other networks) on those. */
 function lookup(name: string, client: string): string[] | undefined {
-  const found = [...endpoints.values()].filter((e) => e.names.includes(name)).map((e) => e.address);
+  const found = [...endpoints.values()].filter((e) => e.names.includes(name)).flatMap(addressesOf);
   if (found.length) return found;
   for (const dir of [...endpoints.values()].find((e) => e.address === client)?.also ?? []) {
     try {
@@ -169,7 +183,11 @@ function serve(socket: Socket): void {
 }
 
 async function main(): Promise<void> {
-  await ip(['-batch', '-'], [`link add br0 mtu ${MTU} type bridge`, `addr add ${config.gateway}/${subnet.prefix} dev br0`, 'link set br0 up'].join('\n'));
+  const bridge6 = subnet6 ? [`-6 addr add ${config.gateway6}/${subnet6.prefix} dev br0 nodad`] : [];
+  await ip(
+    ['-batch', '-'],
+    [`link add br0 mtu ${MTU} type bridge`, `addr add ${config.gateway}/${subnet.prefix} dev br0`, ...bridge6, 'link set br0 up'].join('\n'),
+  );
   if (!config.internal) {
     writeFileSync('/proc/sys/net/ipv4/ip_forward', '1');
     await new Promise<void>((resolve, reject) =>

@@ -162,7 +162,10 @@ export async function startContainer(store: ImageStore, record: ContainerRecord,
           writeNetworkOwner(dir, owner);
           // As Docker: the host name on the first network's address, the first network's resolver.
           const first = given[networks[0]!.name]!;
-          const hosts = [`${first.address}\t${record.hostname} ${record.name}`, ...extraHostsEntries(record.network.names?.extraHosts ?? [])];
+          const hosts = [
+            ...[first.address, ...(first.address6 ? [first.address6] : [])].map((address) => `${address}\t${record.hostname} ${record.name}`),
+            ...extraHostsEntries(record.network.names?.extraHosts ?? []),
+          ];
           writeNameFiles(dir, record.hostname, hosts, bridgeResolvConf(first.gateway, hostResolvConf(), record.network.names));
         },
       }),

@@ -103,7 +103,10 @@ export function publishedPorts(dir: string, running: boolean, publish: readonly 
 }
 
 /** Where a running container is on each devbox network it joined (networks.json, written at its start and by connect). */
-export type JoinedNetworks = Record<string, { address: string; gateway: string; prefix: number; ifname?: string; defaultRoute?: boolean }>;
+export type JoinedNetworks = Record<
+  string,
+  { address: string; gateway: string; prefix: number; address6?: string; gateway6?: string; prefix6?: number; ifname?: string; defaultRoute?: boolean }
+>;
 
 /** The networks' owner a running container's user namespace was made in (network-owner.json): connect needs the same. */
 export interface NetworkOwnerRecord {

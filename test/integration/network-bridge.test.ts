@@ -288,6 +288,30 @@ test('on two networks: a container reaches one on each by name; inspect lists bo
   assert.equal(Object.keys(record.NetworkSettings.Networks), ['multi-a']);
 });
 
+test('--ipv6: containers get an address of a unique local /64 too, and reach each other over IPv6 by name', async () => {
+  await network('bridge-v6', '--ipv6');
+  const [config] = JSON.parse((await devboxOk(['network', 'inspect', 'bridge-v6'])).stdout);
+  assert.is(config.EnableIPv6, true);
+  const subnet6 = config.IPAM.Config[1].Subnet as string;
+  assert.match(subnet6, /^fd[0-9a-f:]+\/64$/);
+  await start('v6srv', 'bridge-v6', 'nc -ll -p 7400 -e echo v6-ok');
+  const inspected = JSON.parse((await devboxOk(['inspect', 'v6srv'])).stdout)[0].NetworkSettings.Networks['bridge-v6'];
+  assert.ok((inspected.GlobalIPv6Address as string).startsWith(subnet6.split('::')[0]!), JSON.stringify(inspected));
+  const r = await devboxOk([
+    'run',
+    '--rm',
+    '--network',
+    'bridge-v6',
+    IMAGE,
+    'sh',
+    '-c',
+    `nslookup -type=AAAA v6srv | sed -n "s/^Address: *//p" | tail -n 1; ${untilOk(`nc -w 2 ${inspected.GlobalIPv6Address} 7400 </dev/null | grep v6-ok`)}`,
+  ]);
+  assert.is(r.stdout, `${inspected.GlobalIPv6Address}\nv6-ok\n`);
+  const refused = await devbox(['network', 'create', '--subnet', 'fd00:7::/64', 'bridge-v6-no']);
+  assertOneLineFailure(refused, /^devbox: subnet fd00:7::\/64 is IPv6 \(add --ipv6/);
+});
+
 test('connect and disconnect, bad input: already connected, not connected, an unknown network or container, two --network with a mode — one line each', async () => {
   await network('multi-c');
   await network('multi-d');
