@@ -180,6 +180,38 @@ export function withNetworkHolders<T>(
   });
 }
 
+/** The owner and the holders of some networks, under the owner's lock until release() (see joinNetworks). */
+export interface NetworksJoin {
+  owner: NetworksOwner;
+  holders: NetworkHolder[];
+  release(): Promise<void>;
+}
+
+/**
+ * withNetworkHolders for a start that outlives its attach (a foreground `run` waits for its command): the
+ * owner's lock is held until release(), which the caller calls once its sandbox is attached (a member, with
+ * its links, so that nothing it joined goes) or has failed, not for as long as the sandbox runs.
+ */
+export async function joinNetworks(storeRoot: string, networks: readonly NetworkRecord[]): Promise<NetworksJoin> {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let ready!: (value: Omit<NetworksJoin, 'release'>) => void;
+  const joined = new Promise<Omit<NetworksJoin, 'release'>>((resolve) => (ready = resolve));
+  const locked = withNetworkHolders(storeRoot, networks, async (owner, holders) => {
+    ready({ owner, holders });
+    await released;
+  });
+  const { owner, holders } = await Promise.race([joined, locked.then(() => joined)]);
+  return {
+    owner,
+    holders,
+    release: async () => {
+      release();
+      await locked;
+    },
+  };
+}
+
 /** Gives the container whose pid 1 is `request.pid` its veth pair and address on the holder's network. */
 export async function attachToNetwork(holder: NetworkHolder, request: AttachRequest): Promise<AttachReply> {
   return (await ask(holder, request, `cannot join network ${holder.network.name}`)) as AttachReply;

@@ -147,29 +147,37 @@ export async function startContainer(store: ImageStore, record: ContainerRecord,
   if (attachments.length) {
     const networks = attachments.map((a) => requireNetwork(store.root, a.name));
     // Loaded only for a container on a devbox network: `devbox run` on slirp4netns never needs it.
-    const { attachToNetworks, withNetworkHolders } = await import('../network/bridge.js');
-    return withNetworkHolders(store.root, networks, (owner, holders) =>
-      launchContainer(store, record, dir, request, {
+    const { attachToNetworks, joinNetworks } = await import('../network/bridge.js');
+    const { owner, holders, release } = await joinNetworks(store.root, networks);
+    try {
+      return await launchContainer(store, record, dir, request, {
         nestIn: { pid: owner.pid, shareNet: false },
         outerMapping: owner.idMapping,
         async attach(pid) {
-          const aliases = (network: string) => attachments.find((a) => a.name === network)?.aliases ?? [];
-          const given = await attachToNetworks(store.root, holders, pid, (network) => ({
-            names: [record.name, ...aliases(network.name), record.hostname],
-            upstream: record.network.names?.dns ?? [],
-          }));
-          writeJoinedNetworks(dir, given);
-          writeNetworkOwner(dir, owner);
-          // As Docker: the host name on the first network's address, the first network's resolver.
-          const first = given[networks[0]!.name]!;
-          const hosts = [
-            ...[first.address, ...(first.address6 ? [first.address6] : [])].map((address) => `${address}\t${record.hostname} ${record.name}`),
-            ...extraHostsEntries(record.network.names?.extraHosts ?? []),
-          ];
-          writeNameFiles(dir, record.hostname, hosts, bridgeResolvConf(first.gateway, hostResolvConf(), record.network.names));
+          try {
+            const aliases = (network: string) => attachments.find((a) => a.name === network)?.aliases ?? [];
+            const given = await attachToNetworks(store.root, holders, pid, (network) => ({
+              names: [record.name, ...aliases(network.name), record.hostname],
+              upstream: record.network.names?.dns ?? [],
+            }));
+            writeJoinedNetworks(dir, given);
+            writeNetworkOwner(dir, owner);
+            // As Docker: the host name on the first network's addresses, the first network's resolver.
+            const first = given[networks[0]!.name]!;
+            const hosts = [
+              ...[first.address, ...(first.address6 ? [first.address6] : [])].map((address) => `${address}\t${record.hostname} ${record.name}`),
+              ...extraHostsEntries(record.network.names?.extraHosts ?? []),
+            ];
+            writeNameFiles(dir, record.hostname, hosts, bridgeResolvConf(first.gateway, hostResolvConf(), record.network.names));
+          } finally {
+            // A member now, with its links: nothing it joined can go. Not held while it runs in the foreground.
+            await release();
+          }
         },
-      }),
-    );
+      });
+    } finally {
+      await release();
+    }
   }
   if (record.network.shareWith) {
     const target = sharedNetworkOwner(store.root, record.network.shareWith);

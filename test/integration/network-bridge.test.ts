@@ -11,7 +11,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { DEVBOX_BIN, devbox, devboxOk } from '../helpers/cli.js';
 import { startDnsResponder } from '../helpers/dns-responder.js';
@@ -310,6 +310,28 @@ test('--ipv6: containers get an address of a unique local /64 too, and reach eac
   assert.is(r.stdout, `${inspected.GlobalIPv6Address}\nv6-ok\n`);
   const refused = await devbox(['network', 'create', '--subnet', 'fd00:7::/64', 'bridge-v6-no']);
   assertOneLineFailure(refused, /^devbox: subnet fd00:7::\/64 is IPv6 \(add --ipv6/);
+});
+
+test('a foreground run on one network holds up no start on another while its command runs', async () => {
+  await network('hold-a');
+  await network('hold-b');
+  containers.push('waiting');
+  // Its command runs until its stdin closes; meanwhile a start on another network must go through.
+  const foreground = spawn(
+    process.execPath,
+    [DEVBOX_BIN, 'run', '-i', '--name', 'waiting', '--network', 'hold-a', IMAGE, 'sh', '-c', 'echo up; cat >/dev/null; echo done'],
+    {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
+  let out = '';
+  foreground.stdout!.on('data', (d) => (out += d));
+  const ended = new Promise<number | null>((resolve) => foreground.once('close', resolve));
+  await eventually('the foreground command to run', () => (out.includes('up') ? true : undefined), 30000);
+  await start('other', 'hold-b', 'true');
+  foreground.stdin!.end();
+  assert.is(await ended, 0);
+  assert.is(out, 'up\ndone\n');
 });
 
 test('connect and disconnect, bad input: already connected, not connected, an unknown network or container, two --network with a mode — one line each', async () => {
