@@ -117,7 +117,7 @@ async function attach(request: AttachRequest): Promise<AttachReply> {
     const inside = [
       `addr add ${address}/${subnet.prefix} dev ${ifname}`,
       // nodad: usable at once, as the address is the network's to give (no duplicate to detect).
-      ...(address6 ? [`-6 addr add ${address6}/${subnet6!.prefix} dev ${ifname} nodad`] : []),
+      ...(address6 ? [`addr add ${address6}/${subnet6!.prefix} dev ${ifname} nodad`] : []),
       `link set ${ifname} up`,
       ...(defaultRoute ? [`route add default via ${config.gateway}`] : []),
     ];
@@ -183,7 +183,7 @@ function serve(socket: Socket): void {
 }
 
 async function main(): Promise<void> {
-  const bridge6 = subnet6 ? [`-6 addr add ${config.gateway6}/${subnet6.prefix} dev br0 nodad`] : [];
+  const bridge6 = subnet6 ? [`addr add ${config.gateway6}/${subnet6.prefix} dev br0 nodad`] : [];
   await ip(
     ['-batch', '-'],
     [`link add br0 mtu ${MTU} type bridge`, `addr add ${config.gateway}/${subnet.prefix} dev br0`, ...bridge6, 'link set br0 up'].join('\n'),

@@ -10,7 +10,7 @@
  *   networks/.owner.lock        held while members join networks, and while a holder or the owner goes, so
  *                               that none joins a namespace on its way out
  */
-import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -94,11 +94,26 @@ async function startOwner(dir: string): Promise<NetworksOwner> {
   return owner;
 }
 
-/** Runs `fn` with the owner up (started when none runs), under its lock: nothing leaves its namespace meanwhile. */
+/**
+ * Runs `fn` with the owner up (started when none runs), under its lock: nothing leaves its namespace
+ * meanwhile. An owner started for `fn` that failed before it added a member is ended at once.
+ */
 export function withNetworksOwner<T>(storeRoot: string, fn: (owner: NetworksOwner) => Promise<T>): Promise<T> {
   const dir = ownerDir(storeRoot);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  return withFileLock(dir, 'the devbox networks', async () => fn(liveOwner(dir) ?? (await startOwner(dir))));
+  return withFileLock(dir, 'the devbox networks', async () => {
+    const running = liveOwner(dir);
+    const owner = running ?? (await startOwner(dir));
+    try {
+      return await fn(owner);
+    } catch (error) {
+      if (!running && !readdirSync(join(dir, 'members')).length) {
+        process.kill(owner.pid, 'SIGKILL');
+        rmSync(join(dir, 'owner.json'), { force: true });
+      }
+      throw error;
+    }
+  });
 }
 
 /** The owner keeps its namespace for as long as the process `pid` runs (a holder, a container's pid 1). */
