@@ -57,9 +57,9 @@ function liveOwner(dir: string): NetworksOwner | undefined {
   return readLiveState<NetworksOwner>(join(dir, 'owner.json'));
 }
 
-/** Whether `a` and `b` are one owner (one user namespace). */
-export function sameOwner(a: Pick<NetworksOwner, 'pid' | 'start'>, b: Pick<NetworksOwner, 'pid' | 'start'>): boolean {
-  return a.pid === b.pid && a.start === b.start;
+/** Whether `a` and `b` are one owner (one user namespace); `a` absent: a holder of a devbox from before owners. */
+export function sameOwner(a: Pick<NetworksOwner, 'pid' | 'start'> | undefined, b: Pick<NetworksOwner, 'pid' | 'start'>): boolean {
+  return a !== undefined && a.pid === b.pid && a.start === b.start;
 }
 
 async function startOwner(dir: string): Promise<NetworksOwner> {
