@@ -43,7 +43,7 @@
    The socket tables are read at least every FULL_SCAN_MS. */
 #define SCAN_MS 200
 #define IDLE_SCAN_MS 1000
-#define IDLE_AFTER_LOOKS 150
+#define IDLE_AFTER_LOOKS 50
 #define FULL_SCAN_MS 10000
 #define LIFETIME_FD 3
 #define TCP_LISTEN 0x0a
