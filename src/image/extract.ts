@@ -3,7 +3,7 @@
  * Runs as root of the user namespace, so tar ownership lands in the mapped range. The tar is hostile until
  * proven otherwise:
  * - names are confined to the layer (tar-paths.ts), and no entry is written through a symlink: every parent
- *   must be a directory this layer made (see made);
+ *   must be a directory this layer made (see made), or a real directory found there (see foreign);
  * - whatever is at an entry's path is removed first, and files are created O_EXCL, so no existing link is
  *   ever opened; hard link targets must already be in the layer and are reached only through directories;
  * - metadata applied at the end (directories, FIFOs) goes through O_NOFOLLOW or l* calls, and anything
@@ -22,6 +22,7 @@ import {
   futimesSync,
   lchownSync,
   linkSync,
+  lstatSync,
   lutimesSync,
   mkdirSync,
   openSync,
@@ -128,11 +129,42 @@ class LayerExtractor {
       if (made === 'symlink') throw new LayerEntryError(`entry "${entry}" passes through the symlink "${parent}"`);
       if (made || this.fifos.has(parent)) throw new LayerEntryError(`entry "${entry}" passes through "${parent}", which is not a directory`);
       if (!create) return false;
-      mkdirSync(this.abs(parent), { mode: 0o755 });
+      if (!this.makeDirectory(parent, 0o755)) {
+        // Not made by this layer (see foreign): used only if it is a real directory.
+        const st = lstatSync(this.abs(parent));
+        if (st.isSymbolicLink()) throw new LayerEntryError(`entry "${entry}" passes through the symlink "${parent}"`);
+        if (!st.isDirectory()) throw new LayerEntryError(`entry "${entry}" passes through "${parent}", which is not a directory`);
+      }
       this.whiteouts.delete(parent); // a directory made in this layer is no longer deleted by it
       this.realDirs.add(parent);
     }
     return true;
+  }
+
+  /** mkdir; false when something is already there, which only a root that was not empty can explain. */
+  private makeDirectory(rel: string, mode: number): boolean {
+    try {
+      mkdirSync(this.abs(rel), { mode });
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      return false;
+    }
+  }
+
+  /**
+   * Makes an entry with `make`, which fails with EEXIST rather than use what is there. The root should be
+   * empty, so nothing should be; if something is after all (a root that was not), it is removed, never
+   * followed, and the entry made again.
+   */
+  private foreign<T>(rel: string, make: () => T): T {
+    try {
+      return make();
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      rmSync(this.abs(rel), { recursive: true, force: true });
+      return make();
+    }
   }
 
   /** Removes whatever is at rel, unless it is a directory and a directory is wanted there (true then). */
@@ -205,14 +237,14 @@ class LayerExtractor {
     const meta = metaOf(header);
     switch (kind) {
       case 'directory':
-        if (!this.clear(rel, true)) mkdirSync(path, { mode: 0o700 });
+        if (!this.clear(rel, true)) this.foreign(rel, () => mkdirSync(path, { mode: 0o700 }));
         this.realDirs.add(rel);
         this.dirs.set(rel, meta);
         this.recordXattrs(rel, rawPax);
         return;
       case 'file': {
         this.clear(rel, false);
-        const fd = openSync(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, meta.mode & 0o777);
+        const fd = this.foreign(rel, () => openSync(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, meta.mode & 0o777));
         this.made.set(rel, 'file');
         try {
           const writer = new SparseWriter(fd);
@@ -229,7 +261,7 @@ class LayerExtractor {
       }
       case 'symlink':
         this.clear(rel, false);
-        symlinkSync(header.linkname ?? '', path);
+        this.foreign(rel, () => symlinkSync(header.linkname ?? '', path));
         this.made.set(rel, 'symlink');
         this.own(rel, meta, (uid, gid) => lchownSync(path, uid, gid));
         lutimesSync(path, meta.mtime, meta.mtime);
@@ -242,7 +274,7 @@ class LayerExtractor {
         if (!made) throw new LayerEntryError(`hard link "${header.name}" points at "${header.linkname}", which is not in the layer`);
         if (target === rel) return;
         this.clear(rel, false);
-        linkSync(this.abs(target), path); // link(2) does not follow a symlink target: it links the symlink
+        this.foreign(rel, () => linkSync(this.abs(target), path)); // link(2) does not follow a symlink target: it links the symlink
         this.made.set(rel, made);
         return;
       }
