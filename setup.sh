@@ -15,10 +15,12 @@ npm ci --no-audit --no-fund --loglevel=error
 npm run --silent build
 
 # On the PATH: /usr/local/bin for root, ~/.local/bin for a user (Debian's ~/.profile puts it on the PATH at
-# login when it exists). A link to this checkout, so a rebuild is what `devbox` runs.
+# login when it exists). A link to this checkout, so a rebuild is what `devbox` runs: to its launcher
+# (native/launcher.c), which enters a live project sandbox again without starting Node.js and runs
+# bin/devbox for everything else.
 if [ "$(id -u)" = 0 ]; then bindir=/usr/local/bin; else bindir=$HOME/.local/bin; fi
 mkdir -p "$bindir"
-ln -sfn "$PWD/bin/devbox" "$bindir/devbox"
+ln -sfn "$PWD/native/devbox-launcher" "$bindir/devbox"
 echo "devbox is linked from $bindir/devbox"
 
 # A busybox root file system, packed into a tar and imported as the image "busybox".
@@ -33,7 +35,7 @@ tar -C "$rootfs" -cf "$rootfs.tar" .
 ./bin/devbox image import "$rootfs.tar" busybox
 rm -f "$rootfs.tar"
 
-devbox=$PWD/bin/devbox
+devbox=$PWD/native/devbox-launcher
 "$devbox" doctor || true
 
 # devbox's main job: a project's sandbox. An example project whose environment is built from a Dockerfile on

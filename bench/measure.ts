@@ -70,10 +70,11 @@ export function median(values: number[]): number {
 }
 
 /** `devbox shell` in a pseudo-terminal (script(1)) until its prompt shows, then exit; resolves with the time to the prompt. */
-export function shellToPrompt(cwd: string, env: NodeJS.ProcessEnv): Promise<number> {
+/** `devbox shell` up to its prompt in a pseudo-terminal; `devbox`: the command line of devbox (Node.js and bin/devbox, or the launcher). */
+export function shellToPrompt(cwd: string, env: NodeJS.ProcessEnv, devbox = `${process.execPath} ${DEVBOX_BIN}`): Promise<number> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn('script', ['-qec', `${process.execPath} ${DEVBOX_BIN} shell`, '/dev/null'], { cwd, env, stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = spawn('script', ['-qec', `${devbox} shell`, '/dev/null'], { cwd, env, stdio: ['pipe', 'pipe', 'inherit'] });
     let out = '';
     let prompted = false;
     child.stdout.on('data', (d: Buffer) => {

@@ -14,7 +14,7 @@ import { performance } from 'node:perf_hooks';
 import { loadProject } from '../src/project/load.js';
 import { projectInputsHash } from '../src/project/inputs-hash.js';
 import { busyboxRootfs, packTar } from '../test/helpers/images.js';
-import { DEVBOX_BIN } from '../test/helpers/cli.js';
+import { DEVBOX_BIN, DEVBOX_LAUNCHER } from '../test/helpers/cli.js';
 import { median, sh, shellToPrompt } from './measure.js';
 
 const runs = Number(process.argv[2] ?? 30);
@@ -36,7 +36,7 @@ async function sample(fn: () => unknown, before: () => unknown = () => {}): Prom
 }
 
 const work = mkdtempSync(join(tmpdir(), 'devbox-bench-'));
-const env = { ...process.env, XDG_DATA_HOME: join(work, 'data'), XDG_CONFIG_HOME: join(work, 'config') };
+const env = { ...process.env, XDG_DATA_HOME: join(work, 'data'), XDG_CONFIG_HOME: join(work, 'config'), XDG_CACHE_HOME: join(work, 'cache') };
 const podmanEnv = { ...process.env, XDG_DATA_HOME: join(work, 'podman-data') };
 const repo = join(work, 'repo');
 const hostRepo = join(work, 'host-repo');
@@ -50,6 +50,9 @@ try {
 
   const run = await sample(() => sh(process.execPath, [DEVBOX_BIN, 'run', 'true'], env, repo));
   const shell = await sample(() => shellToPrompt(repo, env));
+  // Through the launcher, as `devbox` on the PATH runs: the warm-up rounds record the join, the rest replay it.
+  const runLauncher = await sample(() => sh(DEVBOX_LAUNCHER, ['run', 'true'], env, repo));
+  const shellLauncher = await sample(() => shellToPrompt(repo, env, DEVBOX_LAUNCHER));
   const check = await sample(async () => {
     await projectInputsHash(loadProject(repo));
   });
@@ -81,10 +84,12 @@ try {
   const podmanStartHost = await sample(detached('host'), removeDetached);
   removeDetached();
 
-  console.log(`entering a live project sandbox (busybox), median of ${runs} runs`);
+  console.log(`entering a live project sandbox (busybox), median of ${runs} runs; node + bin/devbox, then the launcher (native/devbox-launcher)`);
   const rows: [string, number][] = [
     ['devbox run true', run],
     ['devbox shell to prompt', shell],
+    ['launcher: devbox run true', runLauncher],
+    ['launcher: devbox shell', shellLauncher],
     ['config check (in process)', check],
     ['podman exec true', exec],
     ['podman run --rm -v repo:repo', podmanRun],

@@ -15,7 +15,7 @@ if [ "${1:-}" = --create ]; then create=1; shift; fi
 packages=(gcc make libc6-dev libseccomp-dev uidmap fuse-overlayfs fuse3 busybox-static slirp4netns passt iproute2 iptables util-linux)
 # The suites: peers to compare with (podman, skopeo, bubblewrap), shells and a terminal multiplexer for the
 # terminal tests, a registry with htpasswd and TLS, Debian images (mmdebstrap), zstd layers.
-if [ "$tests" = 1 ]; then packages+=(podman runc skopeo bubblewrap zsh fish tmux docker-registry apache2-utils openssl mmdebstrap zstd); fi
+if [ "$tests" = 1 ]; then packages+=(podman runc skopeo bubblewrap zsh fish tmux docker-registry apache2-utils openssl mmdebstrap zstd strace); fi
 missing=()
 for p in "${packages[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -64,8 +64,8 @@ export function inspectNetwork(network: NetworkRecord, users: readonly NetworkUs
     ConfigOnly: false,
     Containers: Object.fromEntries(
       users.map((u) => {
-        const at = u.running ? readJoinedNetworks(u.container.dir)[network.name] : undefined;
-        return [u.container.id, { Name: u.container.config.name, Aliases: u.aliases, IPv4Address: at ? `${at.address}/${at.prefix}` : '', Running: u.running }];
+        const at = u.running ? readJoinedNetworks(u.dir)[network.name] : undefined;
+        return [u.id, { Name: u.name, Aliases: u.aliases, IPv4Address: at ? `${at.address}/${at.prefix}` : '', Running: u.running }];
       }),
     ),
     Options: {},

@@ -62,7 +62,8 @@ function parseProjectArgs(argv: readonly string[], what: 'shell' | 'run'): Enter
 
 export async function projectMain(argv: readonly string[], what: 'shell' | 'run'): Promise<number> {
   try {
-    return await enterProject(parseProjectArgs(argv, what));
+    // bin/devbox's arguments as the launcher (native/launcher.c) sees them, for the join record.
+    return await enterProject({ ...parseProjectArgs(argv, what), commandLine: process.argv.slice(2) });
   } catch (error) {
     return reportError(error instanceof UnknownProjectOption ? await explained(error) : error, CONTAINER_START_FAILED);
   }

@@ -4,6 +4,7 @@
  * read here, as Docker's client reads it, so a mistake in it is one line at its file:line:col before anything
  * is created.
  */
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { errorAt, readConfigFile } from '../project/config-file.js';
 import { checkSeccompProfile, type SeccompProfile } from '../runtime/seccomp.js';
@@ -15,7 +16,14 @@ function usage(message: string, fix: string): DevboxError {
 }
 
 function readSeccompProfile(file: string): SeccompProfile {
-  const config = readConfigFile(resolve(file));
+  const path = resolve(file);
+  if (!existsSync(path)) {
+    throw usage(
+      `--security-opt seccomp=${file}: no profile file at ${path}`,
+      "give the path of a seccomp profile in JSON (Docker's format), or seccomp=unconfined",
+    );
+  }
+  const config = readConfigFile(path);
   const problem = checkSeccompProfile(config.value);
   if (problem) throw errorAt(config, problem.path, problem.message, "a profile is in Docker's format: see docs/security.md");
   return config.value as SeccompProfile;

@@ -177,19 +177,18 @@ export async function servicesStop(group: Pick<ServiceGroup, 'project'>): Promis
 }
 
 /** Removes the group's containers (running ones killed) and its network; named volumes stay, as with `docker compose down`. */
-export async function servicesDown(group: Pick<ServiceGroup, 'project'>, options: { keepNetwork?: boolean } = {}): Promise<string[]> {
+export async function servicesDown(group: Pick<ServiceGroup, 'project'>): Promise<string[]> {
   const storeRoot = readSettings().storageRoot;
   const containers = serviceContainers(storeRoot, group);
   await removeContainers(
     containers.map((c) => c.id),
     true,
   );
-  // The project's live sandbox is on the network too (it is no container, so no record names it there).
-  if (!options.keepNetwork)
-    await withNetworksLock(storeRoot, async () => {
-      const users = networkUsers(storeRoot);
-      for (const network of listNetworks(storeRoot))
-        if (network.labels[FOLDER_LABEL] === group.project && !(users.get(network.name) ?? []).length) deleteNetworkRecord(storeRoot, network);
-    });
+  // A network stays while something uses it: the project's live sandbox, another group's container.
+  await withNetworksLock(storeRoot, async () => {
+    const users = networkUsers(storeRoot);
+    for (const network of listNetworks(storeRoot))
+      if (network.labels[FOLDER_LABEL] === group.project && !(users.get(network.name) ?? []).length) deleteNetworkRecord(storeRoot, network);
+  });
   return containers.map((c) => c.config.name);
 }

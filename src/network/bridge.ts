@@ -62,11 +62,15 @@ export interface AttachReply {
 interface HolderState {
   pid: number;
   start: string;
+  /** Its user namespace's id map: a member's is nested in it (said in its ids). Absent: a holder of an older devbox. */
+  idMapping?: IdMapping;
 }
 
 export interface NetworkHolder {
   /** The holder's pid: the user namespace a container's is made in (--userns-of). */
   pid: number;
+  /** That user namespace's id map (the first member's, which started the holder). */
+  mapping: IdMapping;
   dir: string;
   network: NetworkRecord;
 }
@@ -134,7 +138,7 @@ async function startHolder(storeRoot: string, network: NetworkRecord, mapping: I
   }
   (started.stdout as Readable).destroy();
   started.helper.unref();
-  const state = { pid: started.pid, start: startTimeOf(started.pid) ?? '' };
+  const state = { pid: started.pid, start: startTimeOf(started.pid) ?? '', idMapping: mapping };
   writeFileAtomicSync(join(dir, 'holder.json'), JSON.stringify(state), { durable: false, mode: 0o600 });
   return state;
 }
@@ -153,7 +157,7 @@ export async function withNetworkHolder<T>(
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   return withFileLock(dir, `network ${network.name}`, async () => {
     const state = liveHolder(dir) ?? (await startHolder(storeRoot, network, mapping, dir));
-    return join_({ pid: state.pid, dir, network });
+    return join_({ pid: state.pid, mapping: state.idMapping ?? mapping, dir, network });
   });
 }
 
@@ -170,7 +174,11 @@ export async function detachFromNetwork(storeRoot: string, network: NetworkRecor
   const dir = holderDir(storeRoot, network);
   const state = liveHolder(dir);
   if (!state) return false;
-  return ((await ask({ pid: state.pid, dir, network }, { op: 'detach', pid }, `cannot leave network ${network.name}`)) as { detached: boolean }).detached;
+  return (
+    (await ask({ pid: state.pid, mapping: state.idMapping!, dir, network }, { op: 'detach', pid }, `cannot leave network ${network.name}`)) as {
+      detached: boolean;
+    }
+  ).detached;
 }
 
 /** One request to the holder; `failed` starts the message of a failure. */

@@ -36,6 +36,19 @@ function isFile(path: string): boolean {
   }
 }
 
+/** The paths findProjectConfig(start) looked at and found no config in before it found `configPath`: their absence chose it. */
+export function passedOver(start: string, configPath: string): string[] {
+  const paths: string[] = [];
+  for (let dir = resolve(start); ; dir = dirname(dir)) {
+    for (const { name } of CONFIG_NAMES) {
+      const path = join(dir, name);
+      if (path === configPath) return paths;
+      paths.push(path);
+    }
+    if (dirname(dir) === dir) return paths;
+  }
+}
+
 export function findProjectConfig(start: string): ConfigLocation | undefined {
   for (let dir = resolve(start); ; dir = dirname(dir)) {
     for (const { name, format } of CONFIG_NAMES) {

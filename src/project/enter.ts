@@ -5,12 +5,17 @@
  * the helper: no store, image or build code is loaded.
  */
 import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { HELPER_STATUS } from '../runtime/helper.js';
-import { isLive, joinLiveSandbox, readSandboxState, sandboxDir, type LiveSandboxState } from '../sandbox/live-state.js';
-import { readSettings } from '../settings/settings.js';
-import { note, warn } from '../util/warn.js';
-import { describeFailure, readEntrySettings, type EntrySettings, type HookRecord } from './entry-file.js';
+import { isLive, joinLiveSandbox, liveJoinCommand, readSandboxState, sandboxDir, type LiveSandboxState } from '../sandbox/live-state.js';
+import { dockerConfigPath } from '../settings/proxy.js';
+import { readSettings, settingsPath } from '../settings/settings.js';
+import { messagesSaid, note, warn } from '../util/warn.js';
+import { describeFailure, entryPath, readEntrySettings, type EntrySettings, type HookRecord } from './entry-file.js';
 import { processFor, type EnterOptions } from './entry-process.js';
+import { lockPath, passedOver } from './discover.js';
+import { writeJoinRecord, watchedTree, type Watched } from './join-record.js';
 import { loadProject } from './load.js';
 import { projectInputsHash } from './inputs-hash.js';
 import { beginSession } from './sessions.js';
@@ -41,7 +46,32 @@ async function inBackground(project: ProjectConfig, dir: string, entered: Entere
   note(`${names.join(', ')} ${names.length > 1 ? 'run' : 'runs'} in the background; output: ${log}`);
 }
 
+/**
+ * What a join depended on besides the environment and the sandbox's processes (join-record.ts): undefined
+ * when the project's inputs are too many to watch, or it has services (their files are not all known here).
+ */
+function watchedInputs(project: ProjectConfig, cwd: string, dir: string, helper: string): Watched[] | undefined {
+  if (project.services) return undefined;
+  const files = [...passedOver(cwd, project.source.path), project.source.path, lockPath(project.root), settingsPath(), dockerConfigPath()];
+  // devbox's own files: this module as tsc wrote it, the bundles' folder (each build makes it anew), the entry.
+  const here = fileURLToPath(import.meta.url);
+  files.push(join(dir, 'state.json'), entryPath(dir), helper, process.argv[1], here, join(here, '..', '..', '..', 'bundle'));
+  const watched: Watched[] = files.map((path) => ({ path, follow: true }));
+  const trees = project.features.filter((f) => f.id.startsWith('./') || f.id.startsWith('../')).map((f) => resolve(dirname(project.source.path), f.id));
+  if (project.environment.kind === 'dockerfile') {
+    watched.push({ path: project.environment.dockerfile, follow: true });
+    trees.push(project.environment.context);
+  }
+  for (const tree of trees) {
+    const entries = watchedTree(tree);
+    if (!entries) return undefined;
+    watched.push(...entries);
+  }
+  return watched;
+}
+
 export async function enterProject(options: EnterOptions, cwd = process.cwd()): Promise<number> {
+  const saidBefore = messagesSaid();
   const project = loadProject(cwd);
   const settings = readSettings();
   const dir = sandboxDir(settings.storageRoot, project.root);
@@ -56,9 +86,24 @@ export async function enterProject(options: EnterOptions, cwd = process.cwd()): 
   }
   const attach = options.command === undefined && !entered.entry?.failed ? (entered.entry?.postAttach ?? []) : [];
   await inBackground(project, dir, entered, [...entered.background, ...attach]);
-  const join = (live: LiveSandboxState, entry: EntrySettings | undefined) =>
-    joinLiveSandbox(live, processFor(project, live, entry, options, existsSync(cwd) ? cwd : project.root), options.interactive ? 'inherit' : 'ignore');
   const shutdownAction = entered.entry?.shutdownAction ?? 'none';
+  // Only an entry that said nothing and leaves nothing for later is replayed by the launcher.
+  const replayable =
+    options.commandLine && options.interactive && !attach.length && !entered.background.length && !entered.entry?.failed && shutdownAction === 'none';
+  const join = (live: LiveSandboxState, entry: EntrySettings | undefined) => {
+    const spec = processFor(project, live, entry, options, existsSync(cwd) ? cwd : project.root);
+    if (replayable && messagesSaid() === saidBefore) {
+      const command = liveJoinCommand(live, spec);
+      const watched = watchedInputs(project, cwd, dir, command[0]);
+      const live1 = [
+        { pid: live.pid, start: live.pidStart },
+        { pid: live.outerPid, start: live.outerStart },
+      ];
+      if (watched)
+        writeJoinRecord({ cwd, commandLine: options.commandLine ?? [], stdinIsTerminal: process.stdin.isTTY === true, watched, live: live1, command });
+    }
+    return joinLiveSandbox(live, spec, options.interactive ? 'inherit' : 'ignore');
+  };
   const endSession = shutdownAction !== 'none' ? beginSession(dir) : undefined;
   let status = await join(entered.state, entered.entry);
   // The sandbox ended between the check and the join (devbox stop, or its processes were killed): start it again.

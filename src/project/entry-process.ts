@@ -19,6 +19,8 @@ export interface EnterOptions {
   interactive: boolean;
   /** `root` for the sandbox's root (full privileges inside the user namespace, none outside). */
   user?: 'root';
+  /** devbox's arguments when they came from its command line: a join is recorded for the launcher under them. */
+  commandLine?: readonly string[];
 }
 
 /** Host variables a terminal session carries into the sandbox, as ssh and `podman exec` users expect. */

@@ -1,7 +1,5 @@
 /** `devbox services`: the services of the project around the current folder, and taking them down beside its sandbox. */
 import { servicesDown } from '../compose/services.js';
-import { isLive, readSandboxState, sandboxDir } from '../sandbox/live-state.js';
-import { readSettings } from '../settings/settings.js';
 import { DevboxError } from '../util/errors.js';
 import { loadProject } from './load.js';
 import type { ProjectConfig, ProjectServices } from './project-config.js';
@@ -16,8 +14,7 @@ export function projectWithServices(cwd = process.cwd()): { project: ProjectConf
   return { project, services: project.services };
 }
 
-/** Removes the services' containers; their network stays while the project's sandbox is up on it. */
-export async function takeDownServices(project: ProjectConfig): Promise<string[]> {
-  const state = readSandboxState(sandboxDir(readSettings().storageRoot, project.root));
-  return servicesDown({ project: project.root }, { keepNetwork: state !== undefined && isLive(state) });
+/** Removes the services' containers; their network stays while the project's sandbox is up on it (a user of it). */
+export function takeDownServices(project: ProjectConfig): Promise<string[]> {
+  return servicesDown({ project: project.root });
 }

@@ -145,6 +145,11 @@ export async function startLiveSandbox<T>(spec: LiveSandboxSpec, options: KeepAl
  * Runs a process, confined by `security`, in the live sandbox whose pid 1 has this host pid; resolves with its
  * exit status. `output: 'stderr'` sends its stdout to devbox's stderr.
  */
+/** The program and arguments (argv[0] included) that run a process in the live sandbox whose pid 1 has this host pid. */
+export function joinCommand(pid: number, process: ProcessSpec, security: SecuritySpec): string[] {
+  return [helperPath(), ...joinArgs(pid, process, security)];
+}
+
 export function joinSandbox(
   pid: number,
   process: ProcessSpec,
@@ -152,7 +157,8 @@ export function joinSandbox(
   stdin: 'inherit' | 'ignore',
   output: 'stdout' | 'stderr' = 'stdout',
 ): Promise<number> {
-  return execForeground(helperPath(), joinArgs(pid, process, security), [stdin, output === 'stdout' ? 'inherit' : 2, 'inherit']);
+  const [file, ...args] = joinCommand(pid, process, security);
+  return execForeground(file, args, [stdin, output === 'stdout' ? 'inherit' : 2, 'inherit']);
 }
 
 /**

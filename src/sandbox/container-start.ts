@@ -151,7 +151,7 @@ export async function startContainer(store: ImageStore, record: ContainerRecord,
     return withNetworkHolder(store.root, network, record.idMapping, (holder) =>
       launchContainer(store, record, dir, request, {
         nestIn: { pid: holder.pid, shareNet: false },
-        outerMapping: record.idMapping,
+        outerMapping: holder.mapping,
         async attach(pid) {
           const names = [record.name, ...attachment.aliases, record.hostname];
           const given = await attachToNetwork(holder, { pid, names, upstream: record.network.names?.dns ?? [] });

@@ -19,7 +19,7 @@ import { startTimeOf } from '../util/processes.js';
 import { type Container, findContainer, isRunning } from '../container/lookup.js';
 import { shortId } from '../container/records.js';
 import { DevboxError } from '../util/errors.js';
-import { writeNameFiles, writePortAttributes, writePorts } from './containers.js';
+import { writeJoinedNetworks, writeNameFiles, writePortAttributes, writePorts } from './containers.js';
 import type { ProcessRecord } from './live-state.js';
 
 const WATCHER_LOG = 'port-watcher.log';
@@ -71,6 +71,16 @@ export async function publishOnNetwork(
   return published;
 }
 
+/** The sandbox's map said in the ids of the namespace it is made in (`of`: whose, for the message). */
+function nestedIn(outer: IdMapping, mapping: IdMapping, of: string): IdMapping {
+  const nested = nestIdMapping(outer, mapping);
+  if (!nested)
+    throw new DevboxError(`the sandbox's id map does not fit in the one of ${of}`, {
+      fix: of.startsWith('container') ? `recreate the container (devbox rm -f ${of.slice(10)}) and enter again` : `stop what uses ${of} and enter again`,
+    });
+  return nested;
+}
+
 /** What joining a devbox network changes in a live sandbox's start: the namespace it is made in, and the attach step. */
 export interface LiveNetworkJoin {
   spec: Pick<LiveSandboxSpec, 'nestIn' | 'idMapping'>;
@@ -95,10 +105,11 @@ export async function withLiveNetwork<T>(
   const { attachToNetwork, withNetworkHolder } = await import('../network/bridge.js');
   return withNetworkHolder(storeRoot, network, mapping, (holder) =>
     start({
-      // The holder's namespace has the user's own map: the sandbox's ids, said in its ids, are the identity.
-      spec: { nestIn: { pid: holder.pid, shareNet: false }, idMapping: nestIdMapping(mapping, mapping)! },
+      // The holder's namespace has the map of the member that started it: the sandbox's ids are said in its ids.
+      spec: { nestIn: { pid: holder.pid, shareNet: false }, idMapping: nestedIn(holder.mapping, mapping, `network ${network.name}`) },
       async attach(sandbox) {
         const given = await attachToNetwork(holder, { pid: sandbox.pid, names: [hostname], upstream: [] });
+        writeJoinedNetworks(dir, { [network.name]: given });
         writeNameFiles(dir, hostname, [`${given.address}\t${hostname}`], bridgeResolvConf(given.gateway, hostResolvConf()));
         const { forwarder } = await publishOnNetwork(sandbox, ports.options, dir, true, ports.otherHostPort);
         return forwarder ? [record(forwarder.pid)] : [];
@@ -133,11 +144,7 @@ export async function withSharedNetwork<T>(
   start: (join: LiveNetworkJoin) => Promise<T>,
 ): Promise<T> {
   const target = sharedNetworkOwner(storeRoot, ref);
-  const idMapping = nestIdMapping(target.config.idMapping, mapping);
-  if (!idMapping)
-    throw new DevboxError(`the sandbox's id map does not fit in the one of container ${target.config.name}`, {
-      fix: `recreate the container (devbox rm -f ${target.config.name}) and enter again`,
-    });
+  const idMapping = nestedIn(target.config.idMapping, mapping, `container ${target.config.name}`);
   return start({
     spec: { nestIn: { pid: target.state.pid, shareNet: true }, idMapping },
     async attach(sandbox) {

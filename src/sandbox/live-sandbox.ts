@@ -212,6 +212,7 @@ async function startSandbox(store: ImageStore, request: LiveSandboxRequest, dir:
     volumes: mounts.volumes.map((v) => v.name),
     security: spec.security,
     ...(network ? { network } : {}),
+    ...(request.network.networks?.length ? { networks: request.network.networks.map((n) => n.name) } : {}),
   });
   // Recorded as starting (not joinable) first: a command killed from here on leaves a sandbox stop can end.
   const start = (joined?: LiveNetworkJoin) =>

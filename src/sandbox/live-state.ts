@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { joinSandbox } from '../runtime/launch.js';
+import { joinCommand, joinSandbox } from '../runtime/launch.js';
 import { resolveSecurity, type SecuritySpec } from '../runtime/security.js';
 import type { ProcessSpec } from '../runtime/spec.js';
 import { writeFileAtomicSync } from '../util/atomic-write.js';
@@ -36,6 +36,8 @@ export interface LiveSandboxState {
   imageEnv: string[];
   /** Names of the volumes it mounts (`devbox volume rm` refuses them while the sandbox exists). */
   volumes?: string[];
+  /** The devbox networks it joined (devbox.json's "network"): it uses them while it runs (`network rm` refuses). */
+  networks?: string[];
   /** slirp4netns and the port watcher, with the slirp4netns network: they end with pid 1, stop waits for them. */
   network?: ProcessRecord[];
   /** How its processes are confined; every process that joins gets the same (absent: a sandbox of an older devbox). */
@@ -88,6 +90,11 @@ export function writeSandboxState(dir: string, state: LiveSandboxState): void {
 /** What confines the processes joined into it: as recorded at its start (Docker's defaults for an older record). */
 export function sandboxSecurity(state: LiveSandboxState): SecuritySpec {
   return state.security ?? resolveSecurity();
+}
+
+/** The helper's command line (argv[0] included) that joinLiveSandbox runs. */
+export function liveJoinCommand(state: LiveSandboxState, process: ProcessSpec): string[] {
+  return joinCommand(state.pid, process, sandboxSecurity(state));
 }
 
 /** `output: 'stderr'`: the process's stdout goes to devbox's stderr (what devbox runs besides the user's command). */

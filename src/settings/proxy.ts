@@ -37,8 +37,13 @@ function dockerProxies(path: string): Record<string, string> {
   return proxies;
 }
 
+/** Docker's client config, where its proxies are read from. */
+export function dockerConfigPath(hostEnv: NodeJS.ProcessEnv = process.env): string {
+  return join(hostEnv.DOCKER_CONFIG || join(homedir(), '.docker'), 'config.json');
+}
+
 export function proxyEnvironment(hostEnv: NodeJS.ProcessEnv = process.env): Record<string, string> {
-  const proxies = dockerProxies(join(hostEnv.DOCKER_CONFIG || join(homedir(), '.docker'), 'config.json'));
+  const proxies = dockerProxies(dockerConfigPath(hostEnv));
   for (const name of PROXY_VARIABLES) {
     const value = hostEnv[name];
     if (value) proxies[name] = value;

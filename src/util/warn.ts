@@ -3,11 +3,20 @@
  * message is. Errors go up as DevboxError to the entry point instead (cli/report.ts).
  */
 
+let said = 0;
+
+/** How many warnings and notes this process has written (an entry that said something is not replayed silently). */
+export function messagesSaid(): number {
+  return said;
+}
+
 export function warn(message: string): void {
+  said++;
   process.stderr.write(`devbox: warning: ${message}\n`);
 }
 
 /** Something the user may want to know that is not a problem (a fallback taken, a step skipped). */
 export function note(message: string): void {
+  said++;
   process.stderr.write(`devbox: note: ${message}\n`);
 }

@@ -3,6 +3,8 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const DEVBOX_BIN = fileURLToPath(new URL('../../../bin/devbox', import.meta.url));
+/** The `devbox` command setup.sh puts on the PATH: native/launcher.c, which replays recorded joins and runs bin/devbox otherwise. */
+export const DEVBOX_LAUNCHER = fileURLToPath(new URL('../../../native/devbox-launcher', import.meta.url));
 
 export interface CliResult {
   exitCode: number;

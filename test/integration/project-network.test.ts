@@ -160,11 +160,22 @@ test('"network": NAME joins a devbox network: the sandbox reaches a container by
     const back = await devboxOk(['run', '--rm', '--network', 'project-net', IMAGE, 'sh', '-c', 'printf "GET / HTTP/1.0\\r\\n\\r\\n" | nc -w 2 app 8000']);
     assert.match(back.stdout, /app-ok/);
     assert.is(await httpGet(hostPort), 'app-ok\n');
+    // The sandbox is a user of the network, as a container is: neither rm nor prune takes it away.
+    await devboxOk(['rm', '-f', 'project-db']);
+    const inUse = await devbox(['network', 'rm', 'project-net']);
+    assert.is(inUse.stderr.split('(')[0], 'devbox: network project-net is in use by container app ');
+    await devboxOk(['network', 'prune', '-f']);
+    const inspected = JSON.parse((await devboxOk(['network', 'inspect', 'project-net'])).stdout)[0];
+    assert.equal(
+      Object.values(inspected.Containers).map((c) => (c as { Name: string; IPv4Address: string }).Name),
+      ['app'],
+    );
     await devboxOk(['stop'], { cwd: root });
     assert.is(await httpGet(hostPort), undefined, 'the forward ends with the sandbox');
+    await devboxOk(['network', 'rm', 'project-net']);
   } finally {
     await devbox(['rm', '-f', 'project-db']);
-    await devbox(['network', 'rm', 'project-net']);
+    await devbox(['network', 'rm', '-f', 'project-net']);
   }
 });
 

@@ -30,9 +30,9 @@ export default class NetworkRm extends DevboxCommand {
           }
           const users = networkUsers(root).get(network.name) ?? [];
           if (users.length) {
-            const names = users.map((u) => u.container.config.name).join(', ');
-            throw new DevboxError(`network ${network.name} is in use by container${users.length > 1 ? 's' : ''} ${names}`, {
-              fix: 'remove them first (devbox rm -f), or disconnect them (devbox network disconnect)',
+            const names = users.map((u) => u.name).join(', ');
+            throw new DevboxError(`network ${network.name} is in use by ${users.length > 1 ? 'containers' : 'container'} ${names}`, {
+              fix: 'remove them first (devbox rm -f; a project sandbox: devbox stop), or disconnect them (devbox network disconnect)',
             });
           }
           deleteNetworkRecord(root, network);
