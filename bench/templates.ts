@@ -13,6 +13,7 @@
  * Usage: node dist/bench/templates.js [TEMPLATE...]
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, createReadStream } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { homedir, loadavg, tmpdir } from 'node:os';
@@ -96,7 +97,8 @@ try {
         sh(process.execPath, [DEVBOX_BIN, 'run', 'true'], env, root);
         timings.push(performance.now() - t0);
       } finally {
-        sh(process.execPath, [DEVBOX_BIN, 'stop'], env, root);
+        // Not sh(): a sandbox that never started has nothing to stop, and the entry's own error is the one to see.
+        spawnSync(process.execPath, [DEVBOX_BIN, 'stop'], { env, cwd: root, stdio: 'ignore' });
       }
     }
     const stepsRun = count(buildCache) - entriesBefore;
