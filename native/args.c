@@ -480,7 +480,7 @@ validate_archive (const Options *opts)
 static void
 validate_join (const Options *opts)
 {
-  static const int process_options[] = { OPT_JOIN, OPT_CHDIR, OPT_SETENV, OPT_UID, OPT_GID, OPT_GROUPS, OPT_TTY, OPT_CAPS, OPT_SECCOMP, OPT_SECCOMP_CACHE, OPT_RLIMIT, OPT_ARCHIVE };
+  static const int process_options[] = { OPT_JOIN, OPT_CHDIR, OPT_SETENV, OPT_UID, OPT_GID, OPT_GROUPS, OPT_TTY, OPT_CAPS, OPT_SECCOMP, OPT_SECCOMP_CACHE, OPT_RLIMIT, OPT_ARCHIVE, OPT_CGROUP };
   for (int id = 0; id < N_OPTIONS; id++)
     {
       bool allowed = false;

@@ -76,7 +76,7 @@ typedef struct
   const char *confine_dir;   /* --no-pivot --confine: the one directory the command may see */
   RlimitOp *rlimits;
   size_t n_rlimits;
-  const char *cgroup; /* --cgroup DIR: pid 1 joins this cgroup v2 directory before it starts, or NULL */
+  const char *cgroup; /* --cgroup DIR: pid 1 (with --join: the joining process) joins this cgroup v2 directory first, or NULL */
   ContainerOpts container;
 } Options;
 

@@ -75,6 +75,10 @@ join_sandbox (const Options *opts)
   /* Nothing in the sandbox may read this process's memory or fds, though it has the namespace's privileges. */
   if (prctl (PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
     die_with_error ("prctl(PR_SET_DUMPABLE)");
+  /* Into the container's cgroup while the host's cgroup file system is still reachable; the command forked
+     below inherits it, so its limits count what an exec runs (as podman's exec). */
+  if (opts->cgroup)
+    enter_cgroup (opts->cgroup, getpid ());
   enter_namespaces (opts->join_pid);
   int console[2] = { -1, -1 };
   if (opts->tty && socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, console) < 0)

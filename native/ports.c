@@ -7,9 +7,9 @@
  *
  * It is a process of its own beside the sandbox (it outlives the devbox command that started a project's
  * sandbox), so it must cost next to nothing while the sandbox idles. The kernel has no notification for a new
- * listening socket, so it is asked, every SCAN_MS, in two steps: the namespace's count of TCP sockets in use
+ * listening socket, so it is asked, every SCAN_MS (IDLE_SCAN_MS once nothing changed for a while), in two steps: the namespace's count of TCP sockets in use
  * (/proc/PID/net/sockstat and sockstat6: per-namespace counters, a few microseconds to read), and only when
- * that changed — or every FULL_SCAN_TICKS, for a listener replaced by another between two looks — the socket
+ * that changed — or every FULL_SCAN_MS, for a listener replaced by another between two looks — the socket
  * tables /proc/PID/net/tcp and tcp6, which cost more (the kernel walks the host's whole connection hash tables
  * for them: ~1 ms here). (A sock_diag dump of listeners would be cheaper than the tables, but its socket must
  * be made inside the sandbox's network namespace, and entering that needs ptrace access to the sandbox's pid
@@ -38,8 +38,13 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+/* Every SCAN_MS while sockets come and go; after IDLE_AFTER_LOOKS looks without a change, every IDLE_SCAN_MS (an
+   idle sandbox's watcher then wakes once a second: a server started after a long quiet is forwarded within it).
+   The socket tables are read at least every FULL_SCAN_MS. */
 #define SCAN_MS 200
-#define FULL_SCAN_TICKS 50
+#define IDLE_SCAN_MS 1000
+#define IDLE_AFTER_LOOKS 150
+#define FULL_SCAN_MS 10000
 #define LIFETIME_FD 3
 #define TCP_LISTEN 0x0a
 /* Host ports tried for one listener before giving up on it (until it goes away and comes back). */
@@ -391,15 +396,22 @@ watch_ports_main (int argc, char **argv)
   w.first_host_port = first_host_port ();
 
   struct pollfd lifetime = { .fd = LIFETIME_FD, .events = POLLIN };
-  for (unsigned tick = 0;; tick++)
+  unsigned quiet = 0;
+  int since_full_scan = FULL_SCAN_MS;
+  for (;;)
     {
       long in_use = tcp_in_use (&w);
-      if (tick % FULL_SCAN_TICKS == 0 || in_use != w.in_use)
+      bool changed = in_use != w.in_use;
+      quiet = changed ? 0 : quiet + 1;
+      if (changed || since_full_scan >= FULL_SCAN_MS)
         {
           w.in_use = in_use;
           scan (&w);
+          since_full_scan = 0;
         }
-      int n = poll (&lifetime, 1, SCAN_MS);
+      int wait = quiet < IDLE_AFTER_LOOKS ? SCAN_MS : IDLE_SCAN_MS;
+      since_full_scan += wait;
+      int n = poll (&lifetime, 1, wait);
       if (n < 0 && errno != EINTR)
         die_with_error ("watch-ports: poll");
       if (n > 0)

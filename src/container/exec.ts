@@ -4,6 +4,7 @@
  * unless -e/--env-file, -u and -w say otherwise. No daemon and no conmon in between: one helper exec.
  */
 import { readFileSync } from 'node:fs';
+import { runningContainerCgroup } from '../runtime/cgroups.js';
 import { joinSandbox, startInSandbox } from '../runtime/launch.js';
 import type { ProcessSpec } from '../runtime/spec.js';
 import { readSettings } from '../settings/settings.js';
@@ -72,9 +73,11 @@ export async function execInContainer(ref: string, command: string[], options: E
   };
   appendEvent(root, { action: 'exec_start', id: container.id, name: container.config.name, attributes: { execID: command.join(' ') } });
   const security = containerSecurity(container.config);
+  // Where it has a cgroup of its own, what exec runs is in it too, its limits and `stats` counting it.
+  const cgroup = runningContainerCgroup(container.id, container.config.resources);
   if (options.detach) {
-    await startInSandbox(container.state.pid, spec, security);
+    await startInSandbox(container.state.pid, spec, security, { cgroup });
     return 0;
   }
-  return joinSandbox(container.state.pid, spec, security, options.interactive ? 'inherit' : 'ignore');
+  return joinSandbox(container.state.pid, spec, security, options.interactive ? 'inherit' : 'ignore', 'stdout', cgroup);
 }

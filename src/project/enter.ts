@@ -5,7 +5,7 @@
  * the helper: no store, image or build code is loaded.
  */
 import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HELPER_STATUS } from '../runtime/helper.js';
 import { isLive, joinLiveSandbox, liveJoinCommand, readSandboxState, sandboxDir, type LiveSandboxState } from '../sandbox/live-state.js';
@@ -17,7 +17,7 @@ import { processFor, type EnterOptions } from './entry-process.js';
 import { lockPath, passedOver } from './discover.js';
 import { writeJoinRecord, watchedTree, type Watched } from './join-record.js';
 import { loadProject } from './load.js';
-import { projectInputsHash } from './inputs-hash.js';
+import { localFeatureFolders, projectInputsHash } from './inputs-hash.js';
 import { beginSession } from './sessions.js';
 import type { ProjectConfig } from './project-config.js';
 import type { Settings } from '../settings/settings.js';
@@ -57,7 +57,7 @@ function watchedInputs(project: ProjectConfig, cwd: string, dir: string, helper:
   const here = fileURLToPath(import.meta.url);
   files.push(join(dir, 'state.json'), entryPath(dir), helper, process.argv[1], here, join(here, '..', '..', '..', 'bundle'));
   const watched: Watched[] = files.map((path) => ({ path, follow: true }));
-  const trees = project.features.filter((f) => f.id.startsWith('./') || f.id.startsWith('../')).map((f) => resolve(dirname(project.source.path), f.id));
+  const trees = localFeatureFolders(project).map((f) => f.folder);
   if (project.environment.kind === 'dockerfile') {
     watched.push({ path: project.environment.dockerfile, follow: true });
     trees.push(project.environment.context);

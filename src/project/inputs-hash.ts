@@ -49,6 +49,13 @@ async function hashTree(hash: Hash, root: string, dir = root): Promise<void> {
   }
 }
 
+/** Local Features (`./path` beside the config): files of the repo, not pinned by the lock, so their content is an input. */
+export function localFeatureFolders(config: ProjectConfig): { id: string; folder: string }[] {
+  return config.features
+    .filter((f) => f.id.startsWith('./') || f.id.startsWith('../'))
+    .map((f) => ({ id: f.id, folder: resolve(dirname(config.source.path), f.id) }));
+}
+
 /** "sha256:<hex>" of the config file, devbox.lock, the Dockerfile (or the image reference) and the build context. */
 export async function projectInputsHash(config: ProjectConfig, hashBuildContext = contextHasher(config)): Promise<string> {
   const hash = createHash('sha256');
@@ -64,10 +71,9 @@ export async function projectInputsHash(config: ProjectConfig, hashBuildContext 
     field(hash, 'services-file', relative(config.root, file));
     field(hash, 'services-content', await readFile(file).catch(() => ''));
   }
-  // Local Features are files of the repo, not pinned by the lock: their content is an input.
-  for (const feature of config.features.filter((f) => f.id.startsWith('./') || f.id.startsWith('../'))) {
-    field(hash, 'local-feature', feature.id);
-    await hashTree(hash, resolve(dirname(config.source.path), feature.id)).catch(() => field(hash, 'missing', feature.id));
+  for (const { id, folder } of localFeatureFolders(config)) {
+    field(hash, 'local-feature', id);
+    await hashTree(hash, folder).catch(() => field(hash, 'missing', id));
   }
   const environment = config.environment;
   if (environment.kind === 'image') {

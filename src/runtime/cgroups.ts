@@ -160,6 +160,16 @@ export function prepareContainerCgroup(id: string, limits: ResourceLimits | unde
 }
 
 /** Removes the container's cgroup, once it is empty (its processes gone); an absent one is fine. */
+/**
+ * The cgroup a started container with limits is in (what prepareContainerCgroup made), for the processes an
+ * exec adds to it; undefined for a container without limits, with no probe of the machine.
+ */
+export function runningContainerCgroup(id: string, limits: ResourceLimits | undefined): string | undefined {
+  if (!limits || !limitControllers(limits).length) return undefined;
+  const dir = containerCgroupPath(probeCgroups(), id);
+  return dir && existsSync(dir) ? dir : undefined;
+}
+
 export function removeContainerCgroup(id: string, support = probeCgroups()): void {
   const dir = containerCgroupPath(support, id);
   if (!dir) return;

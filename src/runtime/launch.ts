@@ -146,18 +146,20 @@ export async function startLiveSandbox<T>(spec: LiveSandboxSpec, options: KeepAl
  * exit status. `output: 'stderr'` sends its stdout to devbox's stderr.
  */
 /** The program and arguments (argv[0] included) that run a process in the live sandbox whose pid 1 has this host pid. */
-export function joinCommand(pid: number, process: ProcessSpec, security: SecuritySpec): string[] {
-  return [helperPath(), ...joinArgs(pid, process, security)];
+export function joinCommand(pid: number, process: ProcessSpec, security: SecuritySpec, cgroup?: string): string[] {
+  return [helperPath(), ...joinArgs(pid, process, security, cgroup)];
 }
 
+/** `cgroup`: the container's own, which the process joins (runtime/cgroups.ts). */
 export function joinSandbox(
   pid: number,
   process: ProcessSpec,
   security: SecuritySpec,
   stdin: 'inherit' | 'ignore',
   output: 'stdout' | 'stderr' = 'stdout',
+  cgroup?: string,
 ): Promise<number> {
-  const [file, ...args] = joinCommand(pid, process, security);
+  const [file, ...args] = joinCommand(pid, process, security, cgroup);
   return execForeground(file, args, [stdin, output === 'stdout' ? 'inherit' : 2, 'inherit']);
 }
 
@@ -165,9 +167,18 @@ export function joinSandbox(
  * Starts a process in the live sandbox and leaves it running (it outlives devbox); its output goes to `log`
  * (default: nowhere).
  */
-export async function startInSandbox(pid: number, process: ProcessSpec, security: SecuritySpec, options: { cwd?: string; log?: number } = {}): Promise<void> {
+export async function startInSandbox(
+  pid: number,
+  process: ProcessSpec,
+  security: SecuritySpec,
+  options: { cwd?: string; log?: number; cgroup?: string } = {},
+): Promise<void> {
   const output = options.log ?? 'ignore';
-  await spawnBeside(helperPath(), joinArgs(pid, process, security), { cwd: options.cwd ?? '/', stdio: ['ignore', output, output], detached: true });
+  await spawnBeside(helperPath(), joinArgs(pid, process, security, options.cgroup), {
+    cwd: options.cwd ?? '/',
+    stdio: ['ignore', output, output],
+    detached: true,
+  });
 }
 
 /**

@@ -202,10 +202,10 @@ export function keepAliveArgs(spec: LiveSandboxSpec, syncFd?: number): string[] 
   return [...sandboxArgs(spec, syncFd), ...capabilityArgs(spec.security), '--keep-alive'];
 }
 
-/** Runs a process in the live sandbox whose pid 1 has this host pid, confined as the sandbox's own processes. */
-export function joinArgs(pid: number, process: ProcessSpec, security: SecuritySpec): string[] {
+/** Runs a process in the live sandbox whose pid 1 has this host pid, confined as the sandbox's own processes; `cgroup`: the container's. */
+export function joinArgs(pid: number, process: ProcessSpec, security: SecuritySpec, cgroup?: string): string[] {
   checkCommandLine(process);
-  return ['--join', String(pid), ...processArgs(process), ...processSecurityArgs(security), '--', ...process.args];
+  return ['--join', String(pid), ...(cgroup ? ['--cgroup', cgroup] : []), ...processArgs(process), ...processSecurityArgs(security), '--', ...process.args];
 }
 
 /** What the helper's supervisor of a container (--container) does besides running it: see native/README.md. */

@@ -53,6 +53,9 @@ test('a detached container: inspect shows the limits in HostConfig; where delega
   assert.is(readFileSync(join(dir, 'cpu.max'), 'utf8').trim(), '50000 100000');
   const pid = JSON.parse((await devboxOk(['inspect', '-f', '{{json .State.Pid}}', id])).stdout);
   assert.match(readFileSync(`/proc/${pid}/cgroup`, 'utf8'), new RegExp(`devbox-${id.slice(0, 12)}`));
+  // What exec runs is in the container's cgroup too (podman's exec).
+  const exec = await devboxOk(['exec', id, 'cat', '/proc/self/cgroup']);
+  assert.match(exec.stdout, new RegExp(`devbox-${id.slice(0, 12)}`));
 });
 
 test('a container without limits: no warning, docker’s zero values in inspect', async () => {

@@ -7,7 +7,7 @@
  * write without newuidmap.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync, copyFileSync, chmodSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync, copyFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Duplex, Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -335,6 +335,27 @@ test('--join runs a command in the live sandbox: its hostname, its pid namespace
   const afterStop = await helper(['--join', String(live.pid), '--', 'true']);
   assert.is(afterStop.status, 125);
   assert.match(afterStop.stderr, new RegExp(`^devbox-helper: no live sandbox with pid ${live.pid}: No such process\n$`));
+});
+
+test('--join --cgroup DIR: the joining process writes itself into DIR/cgroup.procs before it enters the sandbox', async () => {
+  // A folder standing in for a delegated cgroup v2 directory (none is delegated on every machine): the file the
+  // kernel would move the writer by gets the helper's host pid, and one that cannot be written stops the join.
+  const dir = await testDir('cgroup');
+  const live = await startLive('cgroup-box');
+  try {
+    writeFileSync(join(dir, 'cgroup.procs'), '');
+    const r = await helper(['--join', String(live.pid), '--cgroup', dir, '--setenv', 'PATH', '/bin', '--', 'true']);
+    assert.is(r.status, 0, r.stderr);
+    const written = readFileSync(join(dir, 'cgroup.procs'), 'utf8');
+    assert.match(written, /^[1-9]\d*$/);
+    rmSync(join(dir, 'cgroup.procs'));
+    mkdirSync(join(dir, 'cgroup.procs'));
+    const refused = await helper(['--join', String(live.pid), '--cgroup', dir, '--', 'true']);
+    assert.is(refused.status, 125);
+    assert.match(refused.stderr, new RegExp(`^devbox-helper: move pid \\d+ into the cgroup ${dir}: Is a directory\n$`));
+  } finally {
+    assert.is(await live.stop(), 0);
+  }
 });
 
 test('--join refuses a pid that is not a sandbox: entering its namespaces is entering our own', async () => {

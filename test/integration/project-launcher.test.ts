@@ -5,8 +5,8 @@
  * notes each start before it runs the real one.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import { DEVBOX_BIN, devbox, devboxOk, type CliResult } from '../helpers/cli.js';
@@ -159,16 +159,20 @@ test('the second devbox shell in a terminal is replayed, to a working prompt', a
   }
 });
 
-test("the record names every file of the project, the settings and the sandbox that Node.js's entry looked at", async () => {
-  const root = await project();
+/**
+ * Enters `root` through the launcher under strace with a variable of its own (no record for it yet, so Node.js
+ * enters and records), and checks that every file of the project, the settings, the sandboxes and Docker's
+ * config that the entry looked at is watched by the record it wrote.
+ */
+async function assertRecordWatchesWhatNodeRead(root: string, config: string): Promise<void> {
   await devboxOk(['run', 'true'], { cwd: root });
-  await untilReplayed(ARGS, root, expect(root)); // the sandbox's files are old enough to be recorded from here on
-  // A variable of its own: no record for it yet, so Node.js enters (under strace) and records.
+  const check = (r: CliResult) => assert.is(r.exitCode, 7, r.stderr);
+  await untilReplayed(ARGS, root, check); // the sandbox's files are old enough to be recorded from here on
   const trace = join(work, 'trace');
   const tracedEnv = { ...env, PWD: root, DEVBOX_TEST_TRACED: '1' };
   const before = nodeStarts();
   const traced = spawnSync('strace', ['-f', '-qq', '-e', 'trace=%file', '-o', trace, LAUNCHER, ...ARGS], { cwd: root, env: tracedEnv, encoding: 'utf8' });
-  expect(root)({ exitCode: traced.status ?? -1, stdout: traced.stdout, stderr: traced.stderr });
+  check({ exitCode: traced.status ?? -1, stdout: traced.stdout, stderr: traced.stderr });
   assert.is(nodeStarts(), before + 1, 'Node.js entered');
   const fields = readFileSync(join(joinsFolder(), joinRecordName(root, ARGS, tracedEnv)), 'utf8').split('\0');
   const recorded = new Set(fields.filter((_, i) => fields[i - 1] === 'stat' || fields[i - 1] === 'lstat'));
@@ -179,9 +183,25 @@ test("the record names every file of the project, the settings and the sandbox t
     for (const [, path] of line.matchAll(/"(\/[^"]*)"/g)) if (watchedRoots.some((r) => path === r || path.startsWith(`${r}/`))) touched.add(path);
   }
   const sandboxFiles = [...touched].filter((p) => p.includes('/sandboxes/'));
-  assert.ok(touched.has(join(root, 'devbox.json')) && sandboxFiles.length > 0, `the trace saw the entry's files: ${[...touched].join(' ')}`);
-  const missed = [...touched].filter((p) => !recorded.has(p) && p !== root);
+  assert.ok(touched.has(join(root, config)) && sandboxFiles.length > 0, `the trace saw the entry's files: ${[...touched].join(' ')}`);
+  // A file looked for and not found is watched through its folder too: creating it changes the folder.
+  const watched = (p: string) => recorded.has(p) || (!existsSync(p) && recorded.has(dirname(p)));
+  const missed = [...touched].filter((p) => !watched(p) && p !== root);
   assert.equal(missed, [], 'every file the entry looked at is in the record');
+}
+
+test("the record watches every file Node.js's entry looked at: a devbox.json with an image", async () => {
+  await assertRecordWatchesWhatNodeRead(await project(), 'devbox.json');
+});
+
+test("the record watches every file Node.js's entry looked at: a devcontainer.json built from a Dockerfile and its context", async () => {
+  const root = await testDir('launcher-built');
+  projects.push(root);
+  mkdirSync(join(root, '.devcontainer', 'files'), { recursive: true });
+  writeFileSync(join(root, '.devcontainer', 'devcontainer.json'), JSON.stringify({ build: { dockerfile: 'Dockerfile', context: '.' } }));
+  writeFileSync(join(root, '.devcontainer', 'Dockerfile'), `FROM ${IMAGE}\nCOPY files /opt/files\n`);
+  writeFileSync(join(root, '.devcontainer', 'files', 'motd'), 'hello\n');
+  await assertRecordWatchesWhatNodeRead(root, '.devcontainer/devcontainer.json');
 });
 
 test.run();

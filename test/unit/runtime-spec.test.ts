@@ -173,6 +173,13 @@ test('a live sandbox is the same sandbox with --keep-alive instead of a process;
     '-c',
     'echo hi',
   ]);
+  // An exec into a container with a cgroup of its own joins it first.
+  assert.equal(joinArgs(4242, p, live.security, '/sys/fs/cgroup/user/devbox-abc').slice(0, 4), [
+    '--join',
+    '4242',
+    '--cgroup',
+    '/sys/fs/cgroup/user/devbox-abc',
+  ]);
   assert.ok(removeAfterExit);
 });
 
