@@ -13,12 +13,13 @@
  * Usage: node dist/bench/templates.js [TEMPLATE...]
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, createReadStream } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { homedir, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { promisify } from 'node:util';
 import { listTemplates } from '../src/project/templates.js';
 import { TEMPLATES_DIR } from '../src/project/package-files.js';
 import { DEVBOX_BIN } from '../test/helpers/cli.js';
@@ -27,6 +28,7 @@ import { cachedMinbase, DEBIAN_SLIM_CONFIG, seedMinbase, sh } from './measure.js
 
 const names = process.argv.slice(2).length ? process.argv.slice(2) : listTemplates().map((t) => t.name);
 const TARGET_MS = 120_000;
+const execFileAsync = promisify(execFile);
 
 /** The npm registry's tarballs the templates name (`${NPM_REGISTRY}/PACKAGE/-/FILE.tgz`), by path. */
 function npmDownloads(): Map<string, { spec: string; file: string }> {
@@ -62,6 +64,16 @@ async function serveNpmDownloads(): Promise<{ url: string; close: () => void }> 
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() };
 }
 
+/** `devbox run true` in `root`, asynchronously: the npm server above runs in this process. */
+async function enter(root: string, env: NodeJS.ProcessEnv): Promise<void> {
+  try {
+    await execFileAsync(process.execPath, [DEVBOX_BIN, 'run', 'true'], { env, cwd: root, maxBuffer: 64 << 20 });
+  } catch (error) {
+    const stderr = String((error as { stderr?: string }).stderr ?? '');
+    throw new Error(`devbox run true in ${root} failed: ${stderr.trim().split('\n').slice(-5).join('\n')}`);
+  }
+}
+
 const count = (dir: string) => (existsSync(dir) ? readdirSync(dir).length : 0);
 
 const work = mkdtempSync(join(tmpdir(), 'devbox-bench-templates-'));
@@ -94,7 +106,7 @@ try {
       if (project === 'second') entriesBefore = count(buildCache);
       const t0 = performance.now();
       try {
-        sh(process.execPath, [DEVBOX_BIN, 'run', 'true'], env, root);
+        await enter(root, env);
         timings.push(performance.now() - t0);
       } finally {
         // Not sh(): a sandbox that never started has nothing to stop, and the entry's own error is the one to see.
