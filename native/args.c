@@ -391,8 +391,11 @@ validate_no_pivot (const Options *opts)
 {
   for (int id = 0; id < N_OPTIONS; id++)
     if (seen[id] && id != OPT_UID_MAP && id != OPT_GID_MAP && id != OPT_NO_PIVOT && id != OPT_OVERLAY && id != OPT_MOUNTPOINT && id != OPT_CONFINE
-        && id != OPT_UNSHARE_NET && id != OPT_SYNC_FD)
+        && id != OPT_UNSHARE_NET && id != OPT_SYNC_FD && id != OPT_USERNS_OF)
       die ("--no-pivot cannot be combined with %s", option_table[id].name);
+  /* Entered, not nested in: the namespace's own maps apply (a devbox network's holder joins the networks' owner). */
+  if (opts->userns_of && (seen[OPT_UID_MAP] || seen[OPT_GID_MAP] || !opts->unshare_net || seen[OPT_OVERLAY] || opts->confine_dir))
+    die ("--no-pivot --userns-of PID takes --unshare-net and no id maps, --overlay or --confine: it enters PID's user namespace");
   if (opts->confine_dir && (seen[OPT_OVERLAY] || opts->command == NULL))
     die ("--confine takes a command and no --overlay");
   if (opts->confine_dir)
@@ -532,7 +535,8 @@ validate_options (Options *opts)
         compile_seccomp (opts->seccomp_program, opts->seccomp_cache, &opts->seccomp);
       return;
     }
-  if (!seen[OPT_UID_MAP] || !seen[OPT_GID_MAP])
+  bool enters_userns = seen[OPT_NO_PIVOT] && seen[OPT_USERNS_OF];
+  if ((!seen[OPT_UID_MAP] || !seen[OPT_GID_MAP]) && !enters_userns)
     die ("--uid-map and --gid-map are required");
   if (seen[OPT_OVERLAY] + seen[OPT_FUSE_OVERLAY] + seen[OPT_ROOTFS] > 1)
     die ("only one of --overlay, --fuse-overlay and --rootfs may be given");
@@ -564,7 +568,8 @@ validate_options (Options *opts)
   if (opts->sync_fd >= 0)
     validate_sync_fd (opts->sync_fd);
   find_programs (opts);
-  validate_identity (opts);
+  if (!enters_userns)
+    validate_identity (opts);
   /* Compiled now: a program libseccomp refuses is reported before any namespace exists. */
   if (opts->seccomp_program)
     compile_seccomp (opts->seccomp_program, opts->seccomp_cache, &opts->seccomp);

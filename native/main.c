@@ -205,7 +205,10 @@ run_child (int sync_fd)
 static pid_t
 clone_child (void)
 {
-  unsigned long flags = CLONE_NEWUSER | CLONE_NEWNS | SIGCHLD | (opts.unshare_net ? CLONE_NEWNET : 0);
+  unsigned long flags = CLONE_NEWNS | SIGCHLD | (opts.unshare_net ? CLONE_NEWNET : 0);
+  /* --no-pivot --userns-of: the namespaces are made in the user namespace entered, not in one of their own. */
+  if (!(opts.no_pivot && opts.userns_of))
+    flags |= CLONE_NEWUSER;
   if (!opts.no_pivot)
     flags |= CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC;
   pid_t pid = (pid_t) syscall (SYS_clone, flags, NULL, NULL, NULL, NULL);
@@ -355,7 +358,8 @@ main (int argc, char **argv)
     close (console[1]);
   /* Held until the end: removing the container's files needs to be root of its user namespace. */
   int userns = opts.container.dir ? open_user_namespace (child) : -1;
-  write_id_maps (child, &opts);
+  if (!(opts.no_pivot && opts.userns_of))
+    write_id_maps (child, &opts);
   if (opts.cgroup)
     enter_cgroup (opts.cgroup, child);
   /* sync_pipe[1] stays open until we exit: the child polls it to learn whether we are still alive. With

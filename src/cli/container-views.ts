@@ -252,7 +252,18 @@ function networksOf(container: Container): Record<string, unknown> {
   return Object.fromEntries(
     (container.config.network.networks ?? []).map((n) => {
       const at = joined[n.name];
-      return [n.name, { Aliases: n.aliases, IPAddress: at?.address ?? '', IPPrefixLen: at?.prefix ?? 0, Gateway: at?.gateway ?? '' }];
+      return [
+        n.name,
+        {
+          Aliases: n.aliases,
+          IPAddress: at?.address ?? '',
+          IPPrefixLen: at?.prefix ?? 0,
+          Gateway: at?.gateway ?? '',
+          GlobalIPv6Address: at?.address6 ?? '',
+          GlobalIPv6PrefixLen: at?.prefix6 ?? 0,
+          IPv6Gateway: at?.gateway6 ?? '',
+        },
+      ];
     }),
   );
 }

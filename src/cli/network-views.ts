@@ -36,7 +36,7 @@ export function networkListItem(network: NetworkRecord, noTrunc: boolean): Netwo
     Name: network.name,
     Driver: network.driver,
     Scope: 'local',
-    IPv6: 'false',
+    IPv6: String(network.subnet6 !== undefined),
     Internal: String(network.internal),
     Labels: Object.entries(network.labels)
       .map(([k, v]) => `${k}=${v}`)
@@ -55,8 +55,12 @@ export function inspectNetwork(network: NetworkRecord, users: readonly NetworkUs
     Created: network.created,
     Scope: 'local',
     Driver: network.driver,
-    EnableIPv6: false,
-    IPAM: { Driver: 'default', Options: {}, Config: [{ Subnet: network.subnet, Gateway: network.gateway }] },
+    EnableIPv6: network.subnet6 !== undefined,
+    IPAM: {
+      Driver: 'default',
+      Options: {},
+      Config: [{ Subnet: network.subnet, Gateway: network.gateway }, ...(network.subnet6 ? [{ Subnet: network.subnet6, Gateway: network.gateway6 }] : [])],
+    },
     Internal: network.internal,
     Attachable: false,
     Ingress: false,
@@ -65,7 +69,8 @@ export function inspectNetwork(network: NetworkRecord, users: readonly NetworkUs
     Containers: Object.fromEntries(
       users.map((u) => {
         const at = u.running ? readJoinedNetworks(u.dir)[network.name] : undefined;
-        return [u.id, { Name: u.name, Aliases: u.aliases, IPv4Address: at ? `${at.address}/${at.prefix}` : '', Running: u.running }];
+        const IPv6Address = at?.address6 ? `${at.address6}/${at.prefix6}` : '';
+        return [u.id, { Name: u.name, Aliases: u.aliases, IPv4Address: at ? `${at.address}/${at.prefix}` : '', IPv6Address, Running: u.running }];
       }),
     ),
     Options: {},

@@ -83,10 +83,10 @@ export const RUN_OPTION_DEFS: readonly OptionDef[] = [
   { name: 'entrypoint', kind: 'string', helpValue: 'CMD', description: "Override the image's ENTRYPOINT" },
   {
     name: 'network',
-    kind: 'string',
+    kind: 'multiple',
     helpValue: 'slirp4netns|host|none|NAME|container:NAME',
     description:
-      'Network: an isolated one through slirp4netns (alias slirp; default: the "network" setting), the host\'s, none (loopback only), a devbox network by name, or another container\'s',
+      'Network: an isolated one through slirp4netns (alias slirp; default: the "network" setting), the host\'s, none (loopback only), a devbox network by name (repeat for several), or another container\'s',
   },
   { name: 'add-host', kind: 'multiple', helpValue: 'NAME:ADDRESS', description: 'Add a line to /etc/hosts' },
   { name: 'dns', kind: 'multiple', helpValue: 'ADDRESS', description: 'A DNS server to use (on a devbox network: that its resolver asks)' },
@@ -248,7 +248,8 @@ export function parseRunArgs(argv: readonly string[]): RunOptions {
     user: str('user'),
     hostname: str('hostname'),
     entrypoint: str('entrypoint'),
-    network: str('network'),
+    network: list('network')[0],
+    moreNetworks: list('network').slice(1),
     networkAliases: list('network-alias'),
     names: { extraHosts: list('add-host'), dns: list('dns'), dnsSearch: list('dns-search'), dnsOptions: list('dns-option') },
     publish: list('publish'),

@@ -1,30 +1,30 @@
 /**
- * A devbox network's data path, from the side of a container that joins it (docs/networking.md): one
- * network namespace per network, kept by a holder process (holder-main.ts) that runs as root of a user
- * namespace of its own and holds the bridge, the resolver and, unless the network is internal, one
- * outbound link (slirp4netns or pasta) for every container on it. A container's user namespace is made inside the holder's (the
- * helper's --userns-of), which is what lets the holder give it a veth pair.
+ * A devbox network's data path, from the side of a sandbox that joins it (docs/networking.md): one network
+ * namespace per network, kept by a holder process (holder-main.ts) that holds the bridge, the resolver and,
+ * unless the network is internal, one outbound link (slirp4netns or pasta) for every container on it. Every
+ * holder runs as root of the networks' owner's user namespace (owner.ts), in which every member's user
+ * namespace is made (the helper's --userns-of): so a holder may give any member a veth pair, at its start or
+ * while it runs.
  *
- *   networks/NAME.run/        the holder's directory: holder.json (its pid and start time), holder.sock,
- *                             holder.log, slirp4netns.sock and .log (pasta.pid and .log)
- *   networks/NAME.run.lock    held while a container joins (and the holder goes), so none joins a holder
- *                             on its way out
+ *   networks/NAME.run/        the holder's directory: holder.json (its pid and start time, and its owner's),
+ *                             holder.sock, holder.log, names.json (its members' names, which the holders of
+ *                             their other networks answer with too), slirp4netns.sock and .log (pasta.pid
+ *                             and .log)
  */
-import { closeSync, constants, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, openSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { lastHelperMessage } from '../runtime/helper.js';
 import { spawnNetworkNamespace } from '../runtime/namespace.js';
-import type { IdMapping } from '../userns/idmap.js';
 import { writeFileAtomicSync } from '../util/atomic-write.js';
 import { DevboxError, describeError } from '../util/errors.js';
-import { withFileLock } from '../util/file-lock.js';
 import { startTimeOf } from '../util/processes.js';
 import { firstLine } from '../util/exec.js';
 import { findProgram } from '../util/programs.js';
 import { type NetworkRecord, networksDir } from './networks.js';
+import { addOwnerMember, type NetworksOwner, ownerDir, readLiveState, sameOwner, withNetworksOwner } from './owner.js';
 import { prepareOutbound, startOutbound } from './sandbox-network.js';
 import { SLIRP_DNS } from './slirp4netns.js';
 
@@ -33,17 +33,26 @@ export interface HolderConfig {
   name: string;
   subnet: string;
   gateway: string;
+  /** --ipv6 networks: the IPv6 subnet and gateway. */
+  subnet6?: string;
+  gateway6?: string;
   internal: boolean;
   upstreamDns: string;
-  /** The network's lock and the holder's state file, which it removes (under the lock) when it goes. */
+  /** The owner's lock and the holder's state file, which it removes (under the lock) when it goes. */
   lock: string;
   stateFile: string;
   programs: { ip: string; nsenter: string; iptables: string };
 }
 
 export interface AttachRequest {
-  /** The container's pid 1, whose network namespace gets the veth's other end as eth0. */
+  /** The container's pid 1, whose network namespace gets the veth's other end. */
   pid: number;
+  /** That end's name there: eth0 on its first network, eth1 on the next… */
+  ifname: string;
+  /** Its default route goes through this network's gateway (the first network with a way out). */
+  defaultRoute: boolean;
+  /** The holder directories of its other networks: their names resolve for it too (their names.json). */
+  also: string[];
   /** Its name, aliases and host name: what the network's resolver answers with its address. */
   names: string[];
   /** --dns: where the resolver asks other names for this container (none: the network's outbound resolver). */
@@ -51,26 +60,29 @@ export interface AttachRequest {
 }
 
 /** What holder.sock takes: one request per connection, one JSON line; the reply likewise. */
-export type HolderRequest = ({ op?: 'attach' } & AttachRequest) | { op: 'detach'; pid: number };
+export type HolderRequest = ({ op?: 'attach' } & AttachRequest) | { op: 'detach'; pid: number } | { op: 'peers'; pid: number; also: string[] };
 
 export interface AttachReply {
   address: string;
   gateway: string;
   prefix: number;
+  /** On a --ipv6 network. */
+  address6?: string;
+  gateway6?: string;
+  prefix6?: number;
+  ifname: string;
+  defaultRoute: boolean;
 }
 
 interface HolderState {
   pid: number;
   start: string;
-  /** Its user namespace's id map: a member's is nested in it (said in its ids). Absent: a holder of an older devbox. */
-  idMapping?: IdMapping;
+  /** The owner whose namespace it runs in. */
+  owner: Pick<NetworksOwner, 'pid' | 'start'>;
 }
 
 export interface NetworkHolder {
-  /** The holder's pid: the user namespace a container's is made in (--userns-of). */
   pid: number;
-  /** That user namespace's id map (the first member's, which started the holder). */
-  mapping: IdMapping;
   dir: string;
   network: NetworkRecord;
 }
@@ -90,22 +102,18 @@ function requireProgram(name: string): string {
 }
 
 function liveHolder(dir: string): HolderState | undefined {
-  try {
-    const state = JSON.parse(readFileSync(join(dir, 'holder.json'), 'utf8')) as HolderState;
-    return startTimeOf(state.pid) === state.start ? state : undefined;
-  } catch {
-    return undefined;
-  }
+  return readLiveState<HolderState>(join(dir, 'holder.json'));
 }
 
-async function startHolder(storeRoot: string, network: NetworkRecord, mapping: IdMapping, dir: string): Promise<HolderState> {
+async function startHolder(storeRoot: string, network: NetworkRecord, owner: NetworksOwner, dir: string): Promise<HolderState> {
   const config: HolderConfig = {
     name: network.name,
     subnet: network.subnet,
     gateway: network.gateway,
+    ...(network.subnet6 ? { subnet6: network.subnet6, gateway6: network.gateway6 } : {}),
     internal: network.internal,
     upstreamDns: SLIRP_DNS,
-    lock: dir,
+    lock: ownerDir(storeRoot),
     stateFile: join(dir, 'holder.json'),
     programs: { ip: requireProgram('ip'), nsenter: requireProgram('nsenter'), iptables: requireProgram('iptables') },
   };
@@ -117,7 +125,7 @@ async function startHolder(storeRoot: string, network: NetworkRecord, mapping: I
   const script = fileURLToPath(new URL('./holder-main.js', import.meta.url));
   let started: Awaited<ReturnType<typeof spawnNetworkNamespace>>;
   try {
-    started = await spawnNetworkNamespace(mapping, [process.execPath, script, JSON.stringify(config)], { cwd: dir, log });
+    started = await spawnNetworkNamespace({ of: owner.pid }, [process.execPath, script, JSON.stringify(config)], { cwd: dir, log });
   } finally {
     closeSync(log);
   }
@@ -138,27 +146,70 @@ async function startHolder(storeRoot: string, network: NetworkRecord, mapping: I
   }
   (started.stdout as Readable).destroy();
   started.helper.unref();
-  const state = { pid: started.pid, start: startTimeOf(started.pid) ?? '', idMapping: mapping };
+  addOwnerMember(storeRoot, started.pid);
+  const state = { pid: started.pid, start: startTimeOf(started.pid) ?? '', owner: { pid: owner.pid, start: owner.start } };
   writeFileAtomicSync(join(dir, 'holder.json'), JSON.stringify(state), { durable: false, mode: 0o600 });
   return state;
 }
 
 /**
- * Runs `join` with the network's holder up, starting it when none runs; under the network's lock, so the
- * holder cannot go before `join` has attached the container (attachToNetwork).
+ * Runs `join` with the networks' owner and the holders of `networks` up, starting those that are not; under
+ * the owner's lock, so that none can go before `join` has attached its sandbox (attachToNetwork) and made it
+ * a member (addOwnerMember).
  */
-export async function withNetworkHolder<T>(
+export function withNetworkHolders<T>(
   storeRoot: string,
-  network: NetworkRecord,
-  mapping: IdMapping,
-  join_: (holder: NetworkHolder) => Promise<T>,
+  networks: readonly NetworkRecord[],
+  join_: (owner: NetworksOwner, holders: NetworkHolder[]) => Promise<T>,
 ): Promise<T> {
-  const dir = holderDir(storeRoot, network);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  return withFileLock(dir, `network ${network.name}`, async () => {
-    const state = liveHolder(dir) ?? (await startHolder(storeRoot, network, mapping, dir));
-    return join_({ pid: state.pid, mapping: state.idMapping ?? mapping, dir, network });
+  return withNetworksOwner(storeRoot, async (owner) => {
+    const holders: NetworkHolder[] = [];
+    for (const network of networks) {
+      const dir = holderDir(storeRoot, network);
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      let state = liveHolder(dir);
+      if (state && !sameOwner(state.owner, owner)) {
+        throw new DevboxError(`network ${network.name} runs in an earlier namespace of the devbox networks, whose owner was killed`, {
+          fix: `stop the containers on it (devbox network inspect ${network.name}) and start them again`,
+        });
+      }
+      state ??= await startHolder(storeRoot, network, owner, dir);
+      holders.push({ pid: state.pid, dir, network });
+    }
+    return join_(owner, holders);
   });
+}
+
+/** The owner and the holders of some networks, under the owner's lock until release() (see joinNetworks). */
+export interface NetworksJoin {
+  owner: NetworksOwner;
+  holders: NetworkHolder[];
+  release(): Promise<void>;
+}
+
+/**
+ * withNetworkHolders for a start that outlives its attach (a foreground `run` waits for its command): the
+ * owner's lock is held until release(), which the caller calls once its sandbox is attached (a member, with
+ * its links, so that nothing it joined goes) or has failed, not for as long as the sandbox runs.
+ */
+export async function joinNetworks(storeRoot: string, networks: readonly NetworkRecord[]): Promise<NetworksJoin> {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let ready!: (value: Omit<NetworksJoin, 'release'>) => void;
+  const joined = new Promise<Omit<NetworksJoin, 'release'>>((resolve) => (ready = resolve));
+  const locked = withNetworkHolders(storeRoot, networks, async (owner, holders) => {
+    ready({ owner, holders });
+    await released;
+  });
+  const { owner, holders } = await Promise.race([joined, locked.then(() => joined)]);
+  return {
+    owner,
+    holders,
+    release: async () => {
+      release();
+      await locked;
+    },
+  };
 }
 
 /** Gives the container whose pid 1 is `request.pid` its veth pair and address on the holder's network. */
@@ -167,18 +218,47 @@ export async function attachToNetwork(holder: NetworkHolder, request: AttachRequ
 }
 
 /**
+ * Makes the sandbox whose pid 1 is `pid` a member of the owner's namespace and gives it a link on each of
+ * `holders`' networks, in order (eth0, eth1…), its default route through the first with a way out. `names`:
+ * what it answers to on a network, and where that network's resolver asks other names for it.
+ */
+export async function attachToNetworks(
+  storeRoot: string,
+  holders: readonly NetworkHolder[],
+  pid: number,
+  names: (network: NetworkRecord) => Pick<AttachRequest, 'names' | 'upstream'>,
+): Promise<Record<string, AttachReply>> {
+  addOwnerMember(storeRoot, pid);
+  const route = holders.findIndex((h) => !h.network.internal);
+  const given: Record<string, AttachReply> = {};
+  for (const [i, holder] of holders.entries()) {
+    const also = holders.filter((h) => h !== holder).map((h) => h.dir);
+    given[holder.network.name] = await attachToNetwork(holder, { pid, ifname: `eth${i}`, defaultRoute: i === route, also, ...names(holder.network) });
+  }
+  return given;
+}
+
+/** The holder of `network` while it runs. */
+function runningHolder(storeRoot: string, network: NetworkRecord): NetworkHolder | undefined {
+  const dir = holderDir(storeRoot, network);
+  const state = liveHolder(dir);
+  return state && { pid: state.pid, dir, network };
+}
+
+/**
  * Cuts the link of the container whose pid 1 is `pid` (network disconnect); false when the network has no
  * holder or the container no link on it.
  */
 export async function detachFromNetwork(storeRoot: string, network: NetworkRecord, pid: number): Promise<boolean> {
-  const dir = holderDir(storeRoot, network);
-  const state = liveHolder(dir);
-  if (!state) return false;
-  return (
-    (await ask({ pid: state.pid, mapping: state.idMapping!, dir, network }, { op: 'detach', pid }, `cannot leave network ${network.name}`)) as {
-      detached: boolean;
-    }
-  ).detached;
+  const holder = runningHolder(storeRoot, network);
+  if (!holder) return false;
+  return ((await ask(holder, { op: 'detach', pid }, `cannot leave network ${network.name}`)) as { detached: boolean }).detached;
+}
+
+/** Tells the holder of `network` which other networks the container whose pid 1 is `pid` is on, for its names. */
+export async function setPeerNetworks(storeRoot: string, network: NetworkRecord, pid: number, others: readonly NetworkRecord[]): Promise<void> {
+  const holder = runningHolder(storeRoot, network);
+  if (holder) await ask(holder, { op: 'peers', pid, also: others.map((n) => holderDir(storeRoot, n)) }, `cannot update network ${network.name}`);
 }
 
 /** One request to the holder; `failed` starts the message of a failure. */

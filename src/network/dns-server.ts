@@ -1,13 +1,16 @@
 /**
  * The embedded resolver of a devbox network, run by its holder on the gateway address (port 53, UDP): it
- * answers A queries for the names of the containers on the network (their names and aliases) and passes
+ * answers A (and on a --ipv6 network AAAA) queries for the names of the containers on the network (their names and aliases) and passes
  * every other query, byte for byte, to the outbound link's resolver (slirp4netns's 10.0.2.3, which asks the
  * host's). An internal network has no outbound link: other names get REFUSED. Only the header and the
  * question are read, so no DNS library is loaded for it.
  */
 import { createSocket } from 'node:dgram';
+import { isIPv4, isIPv6 } from 'node:net';
+import { ipv6ToBigInt } from './subnet6.js';
 
 const TYPE_A = 1;
+const TYPE_AAAA = 28;
 const CLASS_IN = 1;
 const RCODE_REFUSED = 5;
 /** How long a forwarded query waits for the upstream reply before it is forgotten (the client retries). */
@@ -39,7 +42,7 @@ export function readQuestion(packet: Buffer): Question | undefined {
   return { name: labels.join('.').toLowerCase(), type: packet.readUInt16BE(offset), class: packet.readUInt16BE(offset + 2), end: offset + 4 };
 }
 
-/** A reply to `query` with its question and `addresses` as A records (none: `rcode`, or an empty answer). */
+/** A reply to `query` with its question and `addresses` as A or AAAA records (none: `rcode`, or an empty answer). */
 export function answer(query: Buffer, question: Question, addresses: readonly string[], rcode = 0): Buffer {
   const header = Buffer.from(query.subarray(0, 12));
   const flags = query.readUInt16BE(2);
@@ -50,16 +53,24 @@ export function answer(query: Buffer, question: Question, addresses: readonly st
   header.writeUInt16BE(0, 8);
   header.writeUInt16BE(0, 10);
   const records = addresses.map((address) => {
-    const record = Buffer.alloc(16);
+    const data = isIPv6(address) ? ipv6Bytes(address) : Buffer.from(address.split('.').map(Number));
+    const record = Buffer.alloc(12 + data.length);
     record.writeUInt16BE(0xc00c, 0); // the name: a pointer to the question's
-    record.writeUInt16BE(TYPE_A, 2);
+    record.writeUInt16BE(data.length === 16 ? TYPE_AAAA : TYPE_A, 2);
     record.writeUInt16BE(CLASS_IN, 4);
     record.writeUInt32BE(0, 6); // TTL 0: a container's address changes when it restarts elsewhere
-    record.writeUInt16BE(4, 10);
-    for (const [i, part] of address.split('.').entries()) record.writeUInt8(Number(part), 12 + i);
+    record.writeUInt16BE(data.length, 10);
+    data.copy(record, 12);
     return record;
   });
   return Buffer.concat([header, query.subarray(12, question.end), ...records]);
+}
+
+function ipv6Bytes(address: string): Buffer {
+  const bytes = Buffer.alloc(16);
+  const n = ipv6ToBigInt(address);
+  for (let i = 0; i < 16; i++) bytes[i] = Number((n >> BigInt(120 - 8 * i)) & 0xffn);
+  return bytes;
 }
 
 export interface Resolver {
@@ -67,12 +78,13 @@ export interface Resolver {
 }
 
 /**
- * Serves `lookup` (a name, lower case → its addresses; undefined: not a container of the network) on
+ * Serves `lookup` (a name, lower case, and the client's address → the name's addresses; undefined: not a
+ * container of the network, nor of the client's other networks) on
  * address:53. `upstream(client address)`: where that client's other names are asked, or undefined to refuse them.
  */
 export async function startResolver(
   address: string,
-  lookup: (name: string) => string[] | undefined,
+  lookup: (name: string, client: string) => string[] | undefined,
   upstream: (client: string) => string | undefined,
 ): Promise<Resolver> {
   const server = createSocket('udp4');
@@ -91,10 +103,12 @@ export async function startResolver(
   server.on('message', (query, client) => {
     const question = readQuestion(query);
     if (!question || question.class !== CLASS_IN) return;
-    const addresses = lookup(question.name);
+    const addresses = lookup(question.name, client.address);
     if (addresses) {
-      // An AAAA query for a container's name: the name exists, with no IPv6 address (NOERROR, empty).
-      server.send(answer(query, question, question.type === TYPE_A ? addresses : []), client.port, client.address);
+      // The addresses of the family asked; none (an AAAA query on a network without IPv6): the name exists
+      // with no such address (NOERROR, empty).
+      const family = question.type === TYPE_A ? addresses.filter(isIPv4) : question.type === TYPE_AAAA ? addresses.filter(isIPv6) : [];
+      server.send(answer(query, question, family), client.port, client.address);
       return;
     }
     const to = upstream(client.address);

@@ -6,24 +6,29 @@
  *   a masquerade of the subnet out through slirp4netns's tap0;
  * - serves the network's names on the gateway's port 53 (dns-server.ts);
  * - gives each container that asks (holder.sock, one JSON request per connection) a veth pair into the
- *   bridge and an address: the container's user namespace is nested in ours, so we may move a link into its
- *   network namespace;
+ *   bridge and an address: we are root of the networks' owner's user namespace (owner.ts), in which the
+ *   container's is made, so we may move a link into its network namespace, also while it runs;
+ * - keeps its members' names in names.json, which the holders of their other networks read: a container on
+ *   this network and another finds this one's names through the other's resolver too;
  * - watches the links (`ip monitor link`): a container's end goes when its network namespace goes, however
  *   its processes ended, and the bridge's end with it. When the last one is gone it exits, and slirp4netns
  *   (whose --exit-fd is our fd 4) with it.
  */
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import { withFileLock } from '../util/file-lock.js';
 import { startResolver } from './dns-server.js';
 import { hostAddress, parseSubnet } from './subnet.js';
+import { hostAddress6, parseSubnet6 } from './subnet6.js';
 import type { AttachReply, AttachRequest, HolderConfig, HolderRequest } from './bridge.js';
 
 const config = JSON.parse(process.argv[2]) as HolderConfig;
 const subnet = parseSubnet(config.subnet);
+const subnet6 = config.subnet6 === undefined ? undefined : parseSubnet6(config.subnet6);
 /** How long a holder no container has joined waits before it goes: its starter died before it asked. */
 const FIRST_ATTACH_MS = 30_000;
 /** veth and bridge MTU: as slirp4netns's tap0, so that a container's packets are not cut on the way out. */
@@ -32,8 +37,12 @@ const MTU = 65520;
 interface Endpoint {
   pid: number;
   address: string;
+  /** On a --ipv6 network: the IPv6 address with the same host number. */
+  address6?: string;
   names: string[];
   upstream: string[];
+  /** The holder directories of its other networks. */
+  also: string[];
 }
 const endpoints = new Map<string, Endpoint>();
 let busy = 0;
@@ -49,47 +58,92 @@ function ip(args: string[], input?: string, netnsOf?: number): Promise<void> {
   });
 }
 
-function freeAddress(): string {
+/** The next free host number: its IPv4 address, and on a --ipv6 network its IPv6 one. */
+function freeAddress(): { address: string; address6?: string } {
   const used = new Set([config.gateway, ...[...endpoints.values()].map((e) => e.address)]);
   for (let n = 0; ; n++) {
     const address = hostAddress(subnet, n);
     if (address === undefined) throw new Error(`no free address left in ${config.subnet}`);
-    if (!used.has(address)) return address;
+    if (used.has(address)) continue;
+    const address6 = subnet6 && hostAddress6(subnet6, n);
+    return address6 ? { address, address6 } : { address };
   }
+}
+
+function addressesOf(e: Endpoint): string[] {
+  return e.address6 ? [e.address, e.address6] : [e.address];
+}
+
+/** Our members' names and addresses, for the holders of their other networks; replaced whole. */
+function publishNames(): void {
+  const table: Record<string, string[]> = {};
+  for (const e of endpoints.values()) for (const name of e.names) table[name] = [...(table[name] ?? []), ...addressesOf(e)];
+  writeFileSync('names.json.tmp', JSON.stringify(table));
+  renameSync('names.json.tmp', 'names.json');
+}
+
+function endpointOf(pid: number): [string, Endpoint] | undefined {
+  return [...endpoints].find(([, e]) => e.pid === pid);
 }
 
 /** Cuts a container's link (network disconnect): its veth pair goes, and its names with it. */
 async function detach(pid: number): Promise<{ detached: boolean }> {
-  const found = [...endpoints].find(([, e]) => e.pid === pid);
+  const found = endpointOf(pid);
   if (!found) return { detached: false };
   await ip(['link', 'del', found[0]]);
   endpoints.delete(found[0]);
+  publishNames();
   return { detached: true };
 }
 
+/** A container joined or left another network: the names we answer it with besides ours. */
+function setPeers(pid: number, also: string[]): { updated: boolean } {
+  const found = endpointOf(pid);
+  if (found) found[1].also = also;
+  return { updated: found !== undefined };
+}
+
 async function attach(request: AttachRequest): Promise<AttachReply> {
-  const address = freeAddress();
+  if (endpointOf(request.pid)) throw new Error('the container is attached already');
+  const { address, address6 } = freeAddress();
   const veth = `vd${randomBytes(4).toString('hex')}`;
-  endpoints.set(veth, { pid: request.pid, address, names: request.names.map((n) => n.toLowerCase()), upstream: request.upstream ?? [] });
+  const names = request.names.map((n) => n.toLowerCase());
+  endpoints.set(veth, { pid: request.pid, address, ...(address6 ? { address6 } : {}), names, upstream: request.upstream ?? [], also: request.also ?? [] });
+  const { ifname } = request;
+  const defaultRoute = request.defaultRoute && !config.internal;
   try {
-    await ip(['link', 'add', veth, 'mtu', String(MTU), 'type', 'veth', 'peer', 'name', 'eth0', 'mtu', String(MTU), 'netns', String(request.pid)]);
+    await ip(['link', 'add', veth, 'mtu', String(MTU), 'type', 'veth', 'peer', 'name', ifname, 'mtu', String(MTU), 'netns', String(request.pid)]);
     await ip(['link', 'set', veth, 'master', 'br0', 'up']);
     const inside = [
-      `addr add ${address}/${subnet.prefix} dev eth0`,
-      'link set eth0 up',
-      ...(config.internal ? [] : [`route add default via ${config.gateway}`]),
+      `addr add ${address}/${subnet.prefix} dev ${ifname}`,
+      // nodad: usable at once, as the address is the network's to give (no duplicate to detect).
+      ...(address6 ? [`addr add ${address6}/${subnet6!.prefix} dev ${ifname} nodad`] : []),
+      `link set ${ifname} up`,
+      ...(defaultRoute ? [`route add default via ${config.gateway}`] : []),
     ];
     await ip(['-batch', '-'], `${inside.join('\n')}\n`, request.pid);
   } catch (error) {
     endpoints.delete(veth);
     throw error;
   }
-  return { address, gateway: config.gateway, prefix: subnet.prefix };
+  publishNames();
+  const v6 = address6 ? { address6, gateway6: config.gateway6!, prefix6: subnet6!.prefix } : {};
+  return { address, gateway: config.gateway, prefix: subnet.prefix, ...v6, ifname, defaultRoute };
 }
 
-function lookup(name: string): string[] | undefined {
-  const found = [...endpoints.values()].filter((e) => e.names.includes(name)).map((e) => e.address);
-  return found.length ? found : undefined;
+/** A name's addresses: on this network, else (for a client also on other networks) on those. */
+function lookup(name: string, client: string): string[] | undefined {
+  const found = [...endpoints.values()].filter((e) => e.names.includes(name)).flatMap(addressesOf);
+  if (found.length) return found;
+  for (const dir of [...endpoints.values()].find((e) => e.address === client)?.also ?? []) {
+    try {
+      const there = (JSON.parse(readFileSync(join(dir, 'names.json'), 'utf8')) as Record<string, string[]>)[name];
+      if (there?.length) return there;
+    } catch {
+      // that network's holder is gone, or has no members yet
+    }
+  }
+  return undefined;
 }
 
 let exiting = false;
@@ -100,6 +154,7 @@ async function exitIfUnused(): Promise<void> {
   const leave = await withFileLock(config.lock, `network ${config.name}`, async () => {
     if (endpoints.size || busy) return false;
     rmSync(config.stateFile, { force: true });
+    rmSync('names.json', { force: true });
     return true;
   });
   if (leave) process.exit(0);
@@ -112,10 +167,10 @@ function serve(socket: Socket): void {
     text += chunk.toString('utf8');
     if (!text.includes('\n')) return;
     busy++;
-    let reply: AttachReply | { detached: boolean } | { error: string };
+    let reply: AttachReply | { detached: boolean } | { updated: boolean } | { error: string };
     try {
       const request = JSON.parse(text) as HolderRequest;
-      reply = request.op === 'detach' ? await detach(request.pid) : await attach(request);
+      reply = request.op === 'detach' ? await detach(request.pid) : request.op === 'peers' ? setPeers(request.pid, request.also) : await attach(request);
     } catch (error) {
       reply = { error: (error as Error).message };
     } finally {
@@ -128,7 +183,11 @@ function serve(socket: Socket): void {
 }
 
 async function main(): Promise<void> {
-  await ip(['-batch', '-'], [`link add br0 mtu ${MTU} type bridge`, `addr add ${config.gateway}/${subnet.prefix} dev br0`, 'link set br0 up'].join('\n'));
+  const bridge6 = subnet6 ? [`addr add ${config.gateway6}/${subnet6.prefix} dev br0 nodad`] : [];
+  await ip(
+    ['-batch', '-'],
+    [`link add br0 mtu ${MTU} type bridge`, `addr add ${config.gateway}/${subnet.prefix} dev br0`, ...bridge6, 'link set br0 up'].join('\n'),
+  );
   if (!config.internal) {
     writeFileSync('/proc/sys/net/ipv4/ip_forward', '1');
     await new Promise<void>((resolve, reject) =>
@@ -146,9 +205,13 @@ async function main(): Promise<void> {
   const monitor = spawn(config.programs.ip, ['-o', 'monitor', 'link'], { stdio: ['ignore', 'pipe', 'ignore'] });
   createInterface({ input: monitor.stdout! }).on('line', (line) => {
     const gone = /^Deleted (?:link )?\d+: (vd[0-9a-f]+)[@:]/.exec(line)?.[1];
-    if (gone && endpoints.delete(gone)) void exitIfUnused();
+    if (gone && endpoints.delete(gone)) {
+      publishNames();
+      void exitIfUnused();
+    }
   });
   rmSync('holder.sock', { force: true });
+  publishNames();
   const server = createServer(serve);
   await new Promise<void>((resolve) => server.listen('holder.sock', resolve));
   // Root here is a subordinate id on the host: the user's devbox may connect; the directory (0700) keeps others out.

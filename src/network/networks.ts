@@ -1,7 +1,7 @@
 /**
  * User-defined networks, the records behind `devbox network` (docs/networking.md):
  *
- *   networks/<name>.json     one network: its id, subnet, gateway, whether it is internal, labels
+ *   networks/<name>.json     one network: its id, subnet, gateway (and IPv6 ones), whether it is internal, labels
  *   networks.lock            held while a network is created or removed (util/file-lock.ts), so that two
  *                            commands never pick the same subnet or name
  *
@@ -17,6 +17,7 @@ import { DevboxError, describeError, usageError } from '../util/errors.js';
 import { withFileLock } from '../util/file-lock.js';
 import { validateNetworkName } from './network-name.js';
 import { contains, defaultGateway, formatSubnet, nextFreeSubnet, overlaps, parseSubnet, type Subnet } from './subnet.js';
+import { defaultGateway6, formatSubnet6, overlaps6, parseSubnet6, randomUniqueLocal, type Subnet6 } from './subnet6.js';
 
 export interface NetworkRecord {
   version: 1;
@@ -29,6 +30,9 @@ export interface NetworkRecord {
   gateway: string;
   /** No outbound link: containers reach each other only. */
   internal: boolean;
+  /** --ipv6: the IPv6 subnet beside the IPv4 one, and its gateway (absent: IPv4 only). */
+  subnet6?: string;
+  gateway6?: string;
   labels: Record<string, string>;
 }
 
@@ -118,11 +122,35 @@ export interface NetworkRequest {
   gateway?: string;
   internal: boolean;
   labels: Record<string, string>;
+  /** --ipv6: an IPv6 subnet too, `subnet6` or a unique local /64. */
+  ipv6?: boolean;
+  subnet6?: string;
+}
+
+/** The IPv6 subnet of a --ipv6 network: the one asked for, else a unique local /64 no other network has. */
+function planSubnet6(request: NetworkRequest, existing: readonly NetworkRecord[]): Subnet6 | undefined {
+  if (request.subnet6 && !request.ipv6) throw usageError(`subnet ${request.subnet6} is IPv6`, 'add --ipv6 to give the network IPv6 addresses');
+  if (!request.ipv6) return undefined;
+  const taken = existing.flatMap((n) => (n.subnet6 ? [{ name: n.name, subnet: parseSubnet6(n.subnet6) }] : []));
+  if (!request.subnet6) {
+    let subnet = randomUniqueLocal();
+    while (taken.some((t) => overlaps6(t.subnet, subnet))) subnet = randomUniqueLocal();
+    return subnet;
+  }
+  const subnet = parseSubnet6(request.subnet6);
+  const clash = taken.find((t) => overlaps6(t.subnet, subnet));
+  if (clash)
+    throw usageError(
+      `subnet ${request.subnet6} overlaps network ${clash.name} (${formatSubnet6(clash.subnet)})`,
+      'choose a subnet no other network uses ("devbox network inspect" shows theirs)',
+    );
+  return subnet;
 }
 
 /** Checks the request against the networks there are; the record to write. */
 export function planNetwork(request: NetworkRequest, existing: readonly NetworkRecord[], now = new Date()): NetworkRecord {
   const name = validateNetworkName(request.name);
+  const subnet6 = planSubnet6(request, existing);
   if (RESERVED_NAMES.has(name) || existing.some((n) => n.name === name)) {
     throw usageError(
       `network with name ${name} already exists`,
@@ -162,6 +190,7 @@ export function planNetwork(request: NetworkRequest, existing: readonly NetworkR
     subnet: formatSubnet(subnet),
     gateway: request.gateway ?? defaultGateway(subnet),
     internal: request.internal,
+    ...(subnet6 ? { subnet6: formatSubnet6(subnet6), gateway6: defaultGateway6(subnet6) } : {}),
     labels: request.labels,
   };
 }

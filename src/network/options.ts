@@ -57,6 +57,8 @@ export function attributesOf(port: number, attributes: PortAttributeRules | unde
 /** What a command line or project file asks for; anything left out comes from the user's settings. */
 export interface NetworkRequest {
   network?: string;
+  /** --network given again: more devbox networks, joined after the first (--network-alias is for the first, as Docker's). */
+  moreNetworks?: readonly string[];
   networkAliases?: readonly string[];
   publish?: readonly string[];
   names?: Partial<NameOptions>;
@@ -128,6 +130,15 @@ export function resolveNetworkOptions(request: NetworkRequest, settings: Pick<Se
 function resolveNetwork(request: NetworkRequest, settings: Pick<Settings, 'network' | 'autoForward' | 'allowHostLoopback'>): NetworkOptions {
   const aliases = [...(request.networkAliases ?? [])];
   const name = networkName(request.network);
+  const more = request.moreNetworks ?? [];
+  for (const [i, other] of more.entries()) {
+    if (!name || !networkName(other))
+      throw usage(
+        `--network ${networkName(other) ? request.network : other} cannot be given with other networks`,
+        'only devbox networks (devbox network create) combine: give --network NAME once for each',
+      );
+    if (other === name || more.indexOf(other) !== i) throw usage(`--network ${other} is given twice`, 'give each network once');
+  }
   if (aliases.length && !name) throw usage('--network-alias needs --network NAME', 'aliases are names on a devbox network (devbox network create)');
   if (name || request.network?.startsWith('container:')) {
     if (request.publish?.length && !name)
@@ -149,7 +160,9 @@ function resolveNetwork(request: NetworkRequest, settings: Pick<Settings, 'netwo
       publish,
       autoForward: false,
       allowHostLoopback: false,
-      ...(name ? { networks: [{ name: validateNetworkName(name), aliases }] } : { shareWith }),
+      ...(name
+        ? { networks: [{ name: validateNetworkName(name), aliases }, ...more.map((other) => ({ name: validateNetworkName(other), aliases: [] }))] }
+        : { shareWith }),
     };
   }
   const chosen = request.network === undefined ? { mode: settings.network } : parseNetwork(request.network);

@@ -72,17 +72,19 @@ export interface StartingNamespace {
 }
 
 /**
- * Starts `command` as root of a new user namespace (with `mapping`) and network namespace, on the host's
- * file system, detached: a devbox network's holder. It waits for go() (the helper's --sync-fd), so that the
+ * Starts `command` as root of a new network namespace, on the host's file system, detached, in a new user
+ * namespace with `userns.mapping` (the devbox networks' owner) or in the user namespace of `userns.of`,
+ * entered (a network's holder, in the owner's). It waits for go() (the helper's --sync-fd), so that the
  * caller can attach slirp4netns first; until then it dies with this process. fd 4 of the program is the
  * other end of `lifetime`. Undefined when the helper failed before the program was made (`log` says why).
  */
 export async function spawnNetworkNamespace(
-  mapping: IdMapping,
+  userns: { mapping: IdMapping } | { of: number },
   command: readonly string[],
   options: { cwd: string; log: number },
 ): Promise<StartingNamespace | undefined> {
-  const args = [...idMapArgs(mapping), '--no-pivot', '--unshare-net', '--sync-fd', String(SYNC_FD), '--', ...command];
+  const namespace = 'of' in userns ? ['--userns-of', String(userns.of)] : idMapArgs(userns.mapping);
+  const args = [...namespace, '--no-pivot', '--unshare-net', '--sync-fd', String(SYNC_FD), '--', ...command];
   const helper = await spawnBeside(helperPath(), args, { cwd: options.cwd, stdio: ['ignore', 'pipe', options.log, 'pipe', 'pipe'], detached: true });
   const sync = helper.stdio[SYNC_FD] as Socket;
   const pid = await readPid(sync);

@@ -102,6 +102,8 @@ export interface CreateOptions {
   entrypoint?: string;
   /** As given; resolved against the settings by network/options.ts. */
   network?: string;
+  /** --network given again (devbox networks only). */
+  moreNetworks?: string[];
   networkAliases?: string[];
   names?: Partial<NameOptions>;
   publish: string[];

@@ -22,7 +22,7 @@ import { type IdMapping, nestIdMapping } from '../userns/idmap.js';
 import { DevboxError } from '../util/errors.js';
 import { signalNumber } from '../util/signals.js';
 import { warn } from '../util/warn.js';
-import { nameFileMounts, writeJoinedNetworks, writeNameFiles, writePorts } from './containers.js';
+import { nameFileMounts, writeJoinedNetworks, writeNameFiles, writeNetworkOwner, writePorts } from './containers.js';
 import { attachLiveNetwork, publishOnNetwork, sharedNetworkOwner } from './live-network.js';
 import { type AutoRemoval, finishAutoRemoval, removeLeftovers } from './container-removal.js';
 import { prepareStart } from './start-preparation.js';
@@ -143,24 +143,41 @@ function nestedMapping(outer: IdMapping, mapping: IdMapping): IdMapping {
 }
 
 export async function startContainer(store: ImageStore, record: ContainerRecord, dir: string, request: StartRequest): Promise<StartOutcome> {
-  const attachment = record.network.networks?.[0];
-  if (attachment) {
-    const network = requireNetwork(store.root, attachment.name);
+  const attachments = record.network.networks ?? [];
+  if (attachments.length) {
+    const networks = attachments.map((a) => requireNetwork(store.root, a.name));
     // Loaded only for a container on a devbox network: `devbox run` on slirp4netns never needs it.
-    const { attachToNetwork, withNetworkHolder } = await import('../network/bridge.js');
-    return withNetworkHolder(store.root, network, record.idMapping, (holder) =>
-      launchContainer(store, record, dir, request, {
-        nestIn: { pid: holder.pid, shareNet: false },
-        outerMapping: holder.mapping,
+    const { attachToNetworks, joinNetworks } = await import('../network/bridge.js');
+    const { owner, holders, release } = await joinNetworks(store.root, networks);
+    try {
+      return await launchContainer(store, record, dir, request, {
+        nestIn: { pid: owner.pid, shareNet: false },
+        outerMapping: owner.idMapping,
         async attach(pid) {
-          const names = [record.name, ...attachment.aliases, record.hostname];
-          const given = await attachToNetwork(holder, { pid, names, upstream: record.network.names?.dns ?? [] });
-          writeJoinedNetworks(dir, { [network.name]: given });
-          const hosts = [`${given.address}\t${record.hostname} ${record.name}`, ...extraHostsEntries(record.network.names?.extraHosts ?? [])];
-          writeNameFiles(dir, record.hostname, hosts, bridgeResolvConf(given.gateway, hostResolvConf(), record.network.names));
+          try {
+            const aliases = (network: string) => attachments.find((a) => a.name === network)?.aliases ?? [];
+            const given = await attachToNetworks(store.root, holders, pid, (network) => ({
+              names: [record.name, ...aliases(network.name), record.hostname],
+              upstream: record.network.names?.dns ?? [],
+            }));
+            writeJoinedNetworks(dir, given);
+            writeNetworkOwner(dir, owner);
+            // As Docker: the host name on the first network's addresses, the first network's resolver.
+            const first = given[networks[0]!.name]!;
+            const hosts = [
+              ...[first.address, ...(first.address6 ? [first.address6] : [])].map((address) => `${address}\t${record.hostname} ${record.name}`),
+              ...extraHostsEntries(record.network.names?.extraHosts ?? []),
+            ];
+            writeNameFiles(dir, record.hostname, hosts, bridgeResolvConf(first.gateway, hostResolvConf(), record.network.names));
+          } finally {
+            // A member now, with its links: nothing it joined can go. Not held while it runs in the foreground.
+            await release();
+          }
         },
-      }),
-    );
+      });
+    } finally {
+      await release();
+    }
   }
   if (record.network.shareWith) {
     const target = sharedNetworkOwner(store.root, record.network.shareWith);

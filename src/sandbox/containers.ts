@@ -68,10 +68,12 @@ export function writePortAttributes(dir: string, attributes: PortAttributeRules)
 }
 
 const JOINED_NETWORKS_FILE = 'networks.json';
+const NETWORK_OWNER_FILE = 'network-owner.json';
 
 /** Forgets the forwards and network addresses of an earlier start. */
 export function clearStartRecords(dir: string): void {
-  for (const file of [PUBLISHED_PORTS_FILE, AUTO_PORTS_FILE, PORT_ATTRIBUTES_FILE, JOINED_NETWORKS_FILE]) rmSync(join(dir, file), { force: true });
+  for (const file of [PUBLISHED_PORTS_FILE, AUTO_PORTS_FILE, PORT_ATTRIBUTES_FILE, JOINED_NETWORKS_FILE, NETWORK_OWNER_FILE])
+    rmSync(join(dir, file), { force: true });
 }
 
 function readJson<T>(dir: string, file: string): T | undefined {
@@ -100,8 +102,25 @@ export function publishedPorts(dir: string, running: boolean, publish: readonly 
     .map(({ hostIp, hostPort, containerPort, protocol }) => ({ hostIp, hostPort, containerPort, protocol }));
 }
 
-/** Where a running container is on each devbox network it joined (networks.json, written at its start). */
-export type JoinedNetworks = Record<string, { address: string; gateway: string; prefix: number }>;
+/** Where a running container is on each devbox network it joined (networks.json, written at its start and by connect). */
+export type JoinedNetworks = Record<
+  string,
+  { address: string; gateway: string; prefix: number; address6?: string; gateway6?: string; prefix6?: number; ifname?: string; defaultRoute?: boolean }
+>;
+
+/** The networks' owner a running container's user namespace was made in (network-owner.json): connect needs the same. */
+export interface NetworkOwnerRecord {
+  pid: number;
+  start: string;
+}
+
+export function writeNetworkOwner(dir: string, owner: NetworkOwnerRecord): void {
+  writeJson(join(dir, NETWORK_OWNER_FILE), { pid: owner.pid, start: owner.start });
+}
+
+export function readNetworkOwner(dir: string): NetworkOwnerRecord | undefined {
+  return readJson<NetworkOwnerRecord>(dir, NETWORK_OWNER_FILE);
+}
 
 export function writeJoinedNetworks(dir: string, joined: JoinedNetworks): void {
   writeJson(join(dir, JOINED_NETWORKS_FILE), joined);

@@ -76,7 +76,7 @@ function nestedIn(outer: IdMapping, mapping: IdMapping, of: string): IdMapping {
   const nested = nestIdMapping(outer, mapping);
   if (!nested)
     throw new DevboxError(`the sandbox's id map does not fit in the one of ${of}`, {
-      fix: of.startsWith('container') ? `recreate the container (devbox rm -f ${of.slice(10)}) and enter again` : `stop what uses ${of} and enter again`,
+      fix: of.startsWith('container') ? `recreate the container (devbox rm -f ${of.slice(10)}) and enter again` : 'see "devbox doctor"',
     });
   return nested;
 }
@@ -102,13 +102,13 @@ export async function withLiveNetwork<T>(
   start: (join: LiveNetworkJoin) => Promise<T>,
 ): Promise<T> {
   const network = requireNetwork(storeRoot, name);
-  const { attachToNetwork, withNetworkHolder } = await import('../network/bridge.js');
-  return withNetworkHolder(storeRoot, network, mapping, (holder) =>
+  const { attachToNetworks, withNetworkHolders } = await import('../network/bridge.js');
+  return withNetworkHolders(storeRoot, [network], (owner, holders) =>
     start({
-      // The holder's namespace has the map of the member that started it: the sandbox's ids are said in its ids.
-      spec: { nestIn: { pid: holder.pid, shareNet: false }, idMapping: nestedIn(holder.mapping, mapping, `network ${network.name}`) },
+      // Made in the networks' owner's user namespace: the sandbox's ids are said in its ids.
+      spec: { nestIn: { pid: owner.pid, shareNet: false }, idMapping: nestedIn(owner.idMapping, mapping, 'the devbox networks') },
       async attach(sandbox) {
-        const given = await attachToNetwork(holder, { pid: sandbox.pid, names: [hostname], upstream: [] });
+        const given = (await attachToNetworks(storeRoot, holders, sandbox.pid, () => ({ names: [hostname], upstream: [] })))[network.name]!;
         writeJoinedNetworks(dir, { [network.name]: given });
         writeNameFiles(dir, hostname, [`${given.address}\t${hostname}`], bridgeResolvConf(given.gateway, hostResolvConf()));
         const { forwarder } = await publishOnNetwork(sandbox, ports.options, dir, true, ports.otherHostPort);

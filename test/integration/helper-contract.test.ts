@@ -139,7 +139,11 @@ const refusals: [string, () => string[], string][] = [
   ],
   ['a --sync-fd that is not open', () => [...MAPS, '--rootfs', rootfs, '--sync-fd', '97', '--', 'true'], '--sync-fd: descriptor 97: Bad file descriptor'],
   ['--no-pivot with a mount', () => [...MAPS, '--no-pivot', '--tmpfs', '/x', ''], '--no-pivot cannot be combined with --tmpfs'],
-  ['--no-pivot nested in another namespace', () => [...MAPS, '--no-pivot', '--userns-of', '2'], '--no-pivot cannot be combined with --userns-of'],
+  [
+    '--no-pivot entering another namespace with id maps of its own',
+    () => [...MAPS, '--no-pivot', '--unshare-net', '--userns-of', '2'],
+    "--no-pivot --userns-of PID takes --unshare-net and no id maps, --overlay or --confine: it enters PID's user namespace",
+  ],
   [
     "--netns-of without the same process's user namespace",
     () => [...MAPS, '--rootfs', rootfs, '--userns-of', '2', '--netns-of', '3', '--', 'true'],

@@ -1,16 +1,17 @@
 /**
  * devbox networks as the unprivileged user running the suite: containers on one network reach each other
  * by name (TCP and UDP) through the network's bridge and resolver, a container on another network cannot
- * reach them, `--network container:NAME` shares localhost, the outside is reached through the network's one
- * slirp4netns, and the network's holder and slirp4netns go when the last container does, also after a
- * kill -9 of a supervisor. All traffic stays on this machine.
+ * reach them, one on two networks reaches both, connect and disconnect change a running container's links,
+ * `--network container:NAME` shares localhost, the outside is reached through the network's one slirp4netns,
+ * and the network's holder, its slirp4netns and the networks' owner go when the last container does, also
+ * after a kill -9 of a supervisor. All traffic stays on this machine.
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { DEVBOX_BIN, devbox, devboxOk } from '../helpers/cli.js';
 import { startDnsResponder } from '../helpers/dns-responder.js';
@@ -72,6 +73,14 @@ function holders(): Holder[] {
     .filter((h) => startTimeOf(h.pid) === h.start);
 }
 
+/** The networks' owner, while its process runs (it holds the namespace every network's is made in). */
+function liveOwner(): Holder | undefined {
+  const path = join(networksDir(), '.owner', 'owner.json');
+  if (!existsSync(path)) return undefined;
+  const owner = JSON.parse(readFileSync(path, 'utf8')) as Holder;
+  return startTimeOf(owner.pid) === owner.start ? owner : undefined;
+}
+
 let before: { slirp: SuiteProcess[] };
 
 test.before(async () => {
@@ -88,11 +97,13 @@ test.after.each(async () => {
     // Every holder and slirp4netns a test started goes with its last container, with no devbox process watching.
     await eventually(
       'the networks to go with their containers',
-      () => (startedSince(before.slirp, 'slirp4netns').length === 0 && holders().length === 0 ? true : undefined),
+      () => (startedSince(before.slirp, 'slirp4netns').length === 0 && holders().length === 0 && !liveOwner() ? true : undefined),
       15000,
     ).catch(async (error: Error) => {
       const ps = await devbox(['ps', '-a', '--format', '{{.Names}} {{.Status}} {{.Networks}}']);
-      throw new Error(`${error.message}; holders: ${JSON.stringify(holders())}; containers: ${ps.stdout.trim().replace(/\n/g, ', ') || 'none'}`);
+      throw new Error(
+        `${error.message}; holders: ${JSON.stringify(holders())}; owner: ${JSON.stringify(liveOwner())}; containers: ${ps.stdout.trim().replace(/\n/g, ', ') || 'none'}`,
+      );
     });
   } finally {
     if (networks.length) await devbox(['network', 'rm', '-f', ...networks.splice(0)]);
@@ -234,6 +245,116 @@ test('disconnect cuts a running container off at once; connect puts a stopped on
   assert.match(running.stderr, /^devbox: container joiner is already connected to network bridge-d/);
 });
 
+test('on two networks: a container reaches one on each by name; inspect lists both; connect links a running one at once, disconnect cuts it', async () => {
+  await network('multi-a');
+  await network('multi-b');
+  await start('on-a', 'multi-a', 'nc -ll -p 7100 -e echo a-ok');
+  await start('on-b', 'multi-b', 'nc -ll -p 7200 -e echo b-ok');
+  await start('on-both', 'multi-a', 'sleep 600', '--network', 'multi-b', '--network-alias', 'both');
+  const reach = (target: string, port: number, expect: string) => untilOk(`nc -w 2 ${target} ${port} </dev/null | grep ${expect}`);
+  const both = await devboxOk(['exec', 'on-both', 'sh', '-c', `${reach('on-a', 7100, 'a-ok')}; ${reach('on-b', 7200, 'b-ok')}; ls /sys/class/net`]);
+  assert.is(both.stdout, 'a-ok\nb-ok\neth0\neth1\nlo\n');
+  const inspected = JSON.parse((await devboxOk(['inspect', 'on-both'])).stdout)[0];
+  const addresses = Object.entries(inspected.NetworkSettings.Networks).map(([name, n]) => [name, (n as { IPAddress: string }).IPAddress]);
+  assert.equal(
+    addresses.map(([name]) => name),
+    ['multi-a', 'multi-b'],
+  );
+  for (const [, address] of addresses) assert.match(address!, /^10\.89\.\d+\.\d+$/);
+  // --network-alias is for the first network only, as Docker's.
+  const alias = await devboxOk(['exec', 'on-b', 'sh', '-c', 'nslookup both 2>&1; nslookup on-both 2>&1']);
+  assert.match(alias.stdout, /can't find both: NXDOMAIN/);
+  assert.match(alias.stdout, new RegExp(`^Address: ${addresses[1]![1]!.replace(/\./g, '\\.')}$`, 'm'));
+
+  // on-a runs on multi-a only: connect gives it eth1 on multi-b, and the names there, while it runs.
+  const cut = await devbox(['exec', 'on-a', 'sh', '-c', 'nc -w 2 on-b 7200 </dev/null']);
+  assert.not.match(cut.stdout, /b-ok/);
+  await devboxOk(['network', 'connect', 'multi-b', 'on-a']);
+  const linked = await devboxOk(['exec', 'on-a', 'sh', '-c', `${reach('on-b', 7200, 'b-ok')}; ls /sys/class/net`]);
+  assert.is(linked.stdout, 'b-ok\neth0\neth1\nlo\n');
+  const bAddress = (await devboxOk(['exec', 'on-a', 'sh', '-c', 'nslookup on-b | sed -n "s/^Address: *//p" | tail -n 1'])).stdout.trim();
+  assert.match(bAddress, /^10\.89\.\d+\.\d+$/);
+  // Disconnected: the link is gone at once; connecting to on-b's address fails (polled until it does).
+  await devboxOk(['network', 'disconnect', 'multi-b', 'on-a']);
+  const after = await devboxOk([
+    'exec',
+    'on-a',
+    'sh',
+    '-c',
+    `for i in 1 2 3 4 5 6 7 8 9 10; do nc -w 2 ${bAddress} 7200 </dev/null | grep -q b-ok || { echo refused; break; }; sleep 0.3; done; ls /sys/class/net`,
+  ]);
+  assert.is(after.stdout, 'refused\neth0\nlo\n');
+  const record = JSON.parse((await devboxOk(['inspect', 'on-a'])).stdout)[0];
+  assert.equal(Object.keys(record.NetworkSettings.Networks), ['multi-a']);
+});
+
+test('--ipv6: containers get an address of a unique local /64 too, and reach each other over IPv6 by name', async () => {
+  await network('bridge-v6', '--ipv6');
+  const [config] = JSON.parse((await devboxOk(['network', 'inspect', 'bridge-v6'])).stdout);
+  assert.is(config.EnableIPv6, true);
+  const subnet6 = config.IPAM.Config[1].Subnet as string;
+  assert.match(subnet6, /^fd[0-9a-f:]+\/64$/);
+  await start('v6srv', 'bridge-v6', 'nc -ll -p 7400 -e echo v6-ok');
+  const inspected = JSON.parse((await devboxOk(['inspect', 'v6srv'])).stdout)[0].NetworkSettings.Networks['bridge-v6'];
+  assert.ok((inspected.GlobalIPv6Address as string).startsWith(subnet6.split('::')[0]!), JSON.stringify(inspected));
+  const r = await devboxOk([
+    'run',
+    '--rm',
+    '--network',
+    'bridge-v6',
+    IMAGE,
+    'sh',
+    '-c',
+    `nslookup -type=AAAA v6srv | sed -n "s/^Address: *//p" | tail -n 1; ${untilOk(`nc -w 2 ${inspected.GlobalIPv6Address} 7400 </dev/null | grep v6-ok`)}`,
+  ]);
+  assert.is(r.stdout, `${inspected.GlobalIPv6Address}\nv6-ok\n`);
+  const refused = await devbox(['network', 'create', '--subnet', 'fd00:7::/64', 'bridge-v6-no']);
+  assertOneLineFailure(refused, /^devbox: subnet fd00:7::\/64 is IPv6 \(add --ipv6/);
+});
+
+test('a foreground run on one network holds up no start on another while its command runs', async () => {
+  await network('hold-a');
+  await network('hold-b');
+  containers.push('waiting');
+  // Its command runs until its stdin closes; meanwhile a start on another network must go through.
+  const foreground = spawn(
+    process.execPath,
+    [DEVBOX_BIN, 'run', '-i', '--name', 'waiting', '--network', 'hold-a', IMAGE, 'sh', '-c', 'echo up; cat >/dev/null; echo done'],
+    {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
+  let out = '';
+  foreground.stdout!.on('data', (d) => (out += d));
+  const ended = new Promise<number | null>((resolve) => foreground.once('close', resolve));
+  await eventually('the foreground command to run', () => (out.includes('up') ? true : undefined), 30000);
+  await start('other', 'hold-b', 'true');
+  foreground.stdin!.end();
+  assert.is(await ended, 0);
+  assert.is(out, 'up\ndone\n');
+});
+
+test('connect and disconnect, bad input: already connected, not connected, an unknown network or container, two --network with a mode — one line each', async () => {
+  await network('multi-c');
+  await network('multi-d');
+  await start('conn', 'multi-c', 'sleep 600');
+  assertOneLineFailure(await devbox(['network', 'connect', 'multi-c', 'conn']), /^devbox: container conn is already connected to network multi-c/);
+  assertOneLineFailure(await devbox(['network', 'disconnect', 'multi-d', 'conn']), /^devbox: container conn is not connected to network multi-d/);
+  assertOneLineFailure(await devbox(['network', 'connect', 'multi-nope', 'conn']), /^devbox: network multi-nope not found/);
+  assertOneLineFailure(await devbox(['network', 'connect', 'multi-c', 'no-such-container']), /^devbox: no such container: no-such-container/);
+  assertOneLineFailure(await devbox(['network', 'disconnect', 'multi-c', 'no-such-container']), /^devbox: no such container: no-such-container/);
+  assertOneLineFailure(
+    await devbox(['run', '--rm', '--network', 'multi-c', '--network', 'host', IMAGE, 'true']),
+    /^devbox: --network host cannot be given with other networks/,
+    125,
+  );
+  assertOneLineFailure(
+    await devbox(['run', '--rm', '--network', 'multi-c', '--network', 'multi-c', IMAGE, 'true']),
+    /^devbox: --network multi-c is given twice/,
+    125,
+  );
+});
+
 test('bad input: an unknown network, a network in use — one line each', async () => {
   const unknown = await devbox(['run', '--rm', '--network', 'bridge-nope', IMAGE, 'true']);
   assert.is(unknown.exitCode, 125);
@@ -264,6 +385,17 @@ test('kill -9 of a supervisor: its container and then the network holder and sli
   process.kill(supervisorPid, 'SIGKILL');
   await eventually('the holder to go', () => (startTimeOf(holder!.pid) === holder!.start ? undefined : true), 15000);
   assert.not.ok(existsSync(join(networksDir(), 'bridge-k.run', 'holder.json')));
+});
+
+test("kill -9 of the networks' owner: its containers keep their network, and the holder and slirp4netns still go with them", async () => {
+  await network('bridge-o');
+  await start('kept', 'bridge-o', 'nc -ll -p 7300 -e echo kept-ok');
+  const owner = liveOwner();
+  assert.ok(owner, 'an owner runs while a container is on a network');
+  process.kill(owner!.pid, 'SIGKILL');
+  await eventually('the owner to be gone', () => (liveOwner() ? undefined : true), 15000);
+  const r = await devboxOk(['exec', 'kept', 'sh', '-c', untilOk('nc -w 2 kept 7300 </dev/null | grep kept-ok')]);
+  assert.is(r.stdout, 'kept-ok\n');
 });
 
 test.run();

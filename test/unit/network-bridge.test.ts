@@ -59,6 +59,16 @@ test("the network's resolver reads the question and answers A records with the q
   assert.is(readQuestion(Buffer.from([1, 2, 3])), undefined);
 });
 
+test('on a --ipv6 network the resolver answers AAAA records with the 16 bytes of the address', () => {
+  const q = query('db', 28);
+  const reply = answer(q, readQuestion(q)!, ['fd12:3456:789a::2']);
+  assert.is(reply.readUInt16BE(6), 1);
+  const record = reply.subarray(reply.length - 28);
+  assert.is(record.readUInt16BE(2), 28, 'type AAAA');
+  assert.is(record.readUInt16BE(10), 16, 'rdlength');
+  assert.equal([...record.subarray(12)], [0xfd, 0x12, 0x34, 0x56, 0x78, 0x9a, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
+});
+
 test('--network NAME joins a devbox network, container:NAME shares one; aliases and -p are checked', () => {
   assert.equal(resolveNetworkOptions({ network: 'backend', networkAliases: ['db'] }, settings), {
     mode: 'none',

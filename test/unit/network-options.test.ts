@@ -151,4 +151,21 @@ test("hosts: the sandbox's name on its address; the host only when reachable", (
   assert.equal(networkHostsEntries({ mode: 'host', allowHostLoopback: true }, 'box'), ['127.0.1.1\tbox']);
 });
 
+test('--network given again: several devbox networks in order, --network-alias on the first; a mode or a repeat is refused', () => {
+  const options = resolveNetworkOptions({ network: 'front', moreNetworks: ['back', 'db'], networkAliases: ['web'] }, settings);
+  assert.equal(options.networks, [
+    { name: 'front', aliases: ['web'] },
+    { name: 'back', aliases: [] },
+    { name: 'db', aliases: [] },
+  ]);
+  assert.is(options.mode, 'none');
+  const withMode = thrownBy(() => resolveNetworkOptions({ network: 'front', moreNetworks: ['host'] }, settings)) as DevboxError;
+  assert.is(withMode.message, '--network host cannot be given with other networks');
+  const first = thrownBy(() => resolveNetworkOptions({ network: 'slirp4netns', moreNetworks: ['back'] }, settings)) as DevboxError;
+  assert.is(first.message, '--network slirp4netns cannot be given with other networks');
+  const twice = thrownBy(() => resolveNetworkOptions({ network: 'front', moreNetworks: ['back', 'front'] }, settings)) as DevboxError;
+  assert.is(twice.message, '--network front is given twice');
+  assert.is(twice.kind, 'usage');
+});
+
 test.run();
