@@ -17,6 +17,7 @@ import { busyboxRootfs, packTar } from '../test/helpers/images.js';
 import { sh } from './measure.js';
 
 const seconds = Number(process.argv[2] ?? 30);
+const SETTLE_SECONDS = 15;
 const SANDBOXES = 3;
 
 interface Sample {
@@ -114,8 +115,10 @@ try {
     for (const pid of [...processesMentioning(id), ...processesMentioning(netns)]) podmanProcesses.push({ pid, role: commandName(pid) });
   }
 
+  // Idle means settled: the port watcher looks five times a second until 10 s pass without a socket change.
+  await sleep(SETTLE_SECONDS * 1000);
   console.log(
-    `${SANDBOXES} idle sandboxes each (busybox, slirp4netns network): the processes beside each container, over ${seconds} s (load ${loadavg()[0].toFixed(1)})`,
+    `${SANDBOXES} idle sandboxes each (busybox, slirp4netns network): the processes beside each container, over ${seconds} s after ${SETTLE_SECONDS} s to settle (load ${loadavg()[0].toFixed(1)})`,
   );
   const [devbox, podman] = await Promise.all([measure(devboxProcesses), measure(podmanProcesses)]);
   report('devbox', devbox);

@@ -9,7 +9,7 @@
  * sandbox), so it must cost next to nothing while the sandbox idles. The kernel has no notification for a new
  * listening socket, so it is asked, every SCAN_MS (IDLE_SCAN_MS once nothing changed for a while), in two steps: the namespace's count of TCP sockets in use
  * (/proc/PID/net/sockstat and sockstat6: per-namespace counters, a few microseconds to read), and only when
- * that changed — or every FULL_SCAN_MS, for a listener replaced by another between two looks — the socket
+ * that changed — or every FULL_SCAN_LOOKS, for a listener replaced by another between two looks — the socket
  * tables /proc/PID/net/tcp and tcp6, which cost more (the kernel walks the host's whole connection hash tables
  * for them: ~1 ms here). (A sock_diag dump of listeners would be cheaper than the tables, but its socket must
  * be made inside the sandbox's network namespace, and entering that needs ptrace access to the sandbox's pid
@@ -40,11 +40,12 @@
 
 /* Every SCAN_MS while sockets come and go; after IDLE_AFTER_LOOKS looks without a change, every IDLE_SCAN_MS (an
    idle sandbox's watcher then wakes once a second: a server started after a long quiet is forwarded within it).
-   The socket tables are read at least every FULL_SCAN_MS. */
+   The socket tables are read at least every FULL_SCAN_LOOKS looks (10 s, or 50 s once idle: reading them costs
+   more than all the looks between). */
 #define SCAN_MS 200
 #define IDLE_SCAN_MS 1000
-#define IDLE_AFTER_LOOKS 150
-#define FULL_SCAN_MS 10000
+#define IDLE_AFTER_LOOKS 50
+#define FULL_SCAN_LOOKS 50
 #define LIFETIME_FD 3
 #define TCP_LISTEN 0x0a
 /* Host ports tried for one listener before giving up on it (until it goes away and comes back). */
@@ -397,21 +398,17 @@ watch_ports_main (int argc, char **argv)
 
   struct pollfd lifetime = { .fd = LIFETIME_FD, .events = POLLIN };
   unsigned quiet = 0;
-  int since_full_scan = FULL_SCAN_MS;
-  for (;;)
+  for (unsigned look = 0;; look++)
     {
       long in_use = tcp_in_use (&w);
       bool changed = in_use != w.in_use;
       quiet = changed ? 0 : quiet + 1;
-      if (changed || since_full_scan >= FULL_SCAN_MS)
+      if (changed || look % FULL_SCAN_LOOKS == 0)
         {
           w.in_use = in_use;
           scan (&w);
-          since_full_scan = 0;
         }
-      int wait = quiet < IDLE_AFTER_LOOKS ? SCAN_MS : IDLE_SCAN_MS;
-      since_full_scan += wait;
-      int n = poll (&lifetime, 1, wait);
+      int n = poll (&lifetime, 1, quiet < IDLE_AFTER_LOOKS ? SCAN_MS : IDLE_SCAN_MS);
       if (n < 0 && errno != EINTR)
         die_with_error ("watch-ports: poll");
       if (n > 0)
