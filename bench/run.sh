@@ -3,8 +3,8 @@
 # (set up by test/setup-machine.sh). Prints medians and ratios against podman and bwrap measured in the same run:
 # sandbox start-up (startup.ts), the everyday commands (commands.ts), network throughput and port-forward
 # latency (network.ts), pulls (pull.ts), entering a project's sandbox (project.ts), opening a devcontainer.json
-# with Features (devcontainer.ts), template builds (build.ts), the container verbs (containers.ts), what idle
-# sandboxes cost (idle.ts).
+# with Features (devcontainer.ts), template builds (build.ts), each template's first shell (templates.ts), the
+# container verbs (containers.ts), what idle sandboxes cost (idle.ts).
 # DEVBOX_MINBASE_TAR: a Debian minbase tar (mmdebstrap --variant=minbase bookworm FILE) for the build benchmark;
 # without it the benchmark makes one.
 set -euo pipefail
@@ -23,6 +23,7 @@ if [ "$(id -u)" != 0 ]; then
   node dist/bench/project.js "$@"
   node dist/bench/devcontainer.js
   node dist/bench/build.js
+  node dist/bench/templates.js
   node dist/bench/containers.js
   node dist/bench/idle.js
   for pid in $(pause_processes); do
