@@ -1,10 +1,11 @@
 /** What every benchmark script shares: running a step that must succeed, the median of samples, a shell to its prompt. */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DEVBOX_BIN } from '../test/helpers/cli.js';
+import { seedImage, type TestRegistry } from '../test/helpers/registry.js';
 
 /** Runs a command that must succeed (its last lines of stderr in the error otherwise); returns its stdout. */
 export function sh(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env, cwd?: string): string {
@@ -28,6 +29,39 @@ export function cachedMinbase(name: string, packages: readonly string[], overrid
     sh('mv', [`${tar}.part`, tar]);
   }
   return tar;
+}
+
+/**
+ * What the official Debian images (debuerreotype) configure, and what their -slim variant leaves out, for a
+ * minbase made with mmdebstrap to stand in for debian:bookworm-slim: dpkg without an fsync per file, apt
+ * without translations and with compressed lists, no documentation, manuals or locales installed.
+ */
+export const DEBIAN_SLIM_CONFIG = `RUN echo force-unsafe-io > /etc/dpkg/dpkg.cfg.d/docker-apt-speedup \\
+ && echo 'Acquire::Languages "none";' > /etc/apt/apt.conf.d/docker-no-languages \\
+ && echo 'Acquire::GzipIndexes "true";' > /etc/apt/apt.conf.d/docker-gzip-indexes \\
+ && printf 'path-exclude %s\\n' '/usr/share/doc/*' '/usr/share/man/*' '/usr/share/info/*' '/usr/share/locale/*' \\
+      '/usr/share/groff/*' '/usr/share/lintian/*' > /etc/dpkg/dpkg.cfg.d/docker-slim \\
+ && printf 'path-include %s\\n' '/usr/share/doc/*/copyright' >> /etc/dpkg/dpkg.cfg.d/docker-slim
+`;
+
+/**
+ * Puts the Debian minbase `tar` into `registry` as `ref`, the way registries usually hold an image (skopeo
+ * pushes its layer gzip-compressed): imported into a store of its own under `work` (with the Dockerfile
+ * steps `configure` built on top), saved, then pushed.
+ */
+export async function seedMinbase(work: string, registry: TestRegistry, tar: string, ref: string, configure?: string): Promise<void> {
+  const env = { ...process.env, XDG_DATA_HOME: join(work, 'seed', 'data'), XDG_CONFIG_HOME: join(work, 'seed', 'config') };
+  sh(process.execPath, [DEVBOX_BIN, 'image', 'import', tar, 'seed-minbase'], env);
+  if (configure) {
+    const context = join(work, 'seed', 'context');
+    mkdirSync(context, { recursive: true });
+    writeFileSync(join(context, 'Dockerfile'), `FROM seed-minbase\n${configure}`);
+    sh(process.execPath, [DEVBOX_BIN, 'build', '-q', '-t', 'seed-minbase', context], env);
+  }
+  const archive = join(work, 'seed-archive.tar');
+  sh(process.execPath, [DEVBOX_BIN, 'image', 'save', '-o', archive, 'seed-minbase'], env);
+  await seedImage(archive, `${registry.host}/${ref}`);
+  rmSync(archive); // the seed's store stays until the end, like every store of a benchmark
 }
 
 export function median(values: number[]): number {

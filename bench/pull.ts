@@ -13,8 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DEVBOX_BIN } from '../test/helpers/cli.js';
-import { seedImage, startRegistry } from '../test/helpers/registry.js';
-import { cachedMinbase, median, sh } from './measure.js';
+import { startRegistry } from '../test/helpers/registry.js';
+import { cachedMinbase, median, seedMinbase, sh } from './measure.js';
 
 const runs = Number(process.argv[2] ?? 5);
 
@@ -58,12 +58,7 @@ const registry = await startRegistry(join(work, 'registry'));
 try {
   const env = (dir: string) => ({ ...process.env, XDG_DATA_HOME: join(work, dir, 'data'), XDG_CONFIG_HOME: join(work, dir, 'config') });
   const ref = `${registry.host}/bench/minbase:1`;
-  // Seed as a registry image usually is: skopeo pushes the layer gzip-compressed.
-  sh(process.execPath, [DEVBOX_BIN, 'image', 'import', cachedMinbase('minbase-bookworm', [], 'DEVBOX_BENCH_ROOTFS'), 'bench-minbase'], env('seed'));
-  const archive = join(work, 'minbase-archive.tar');
-  sh(process.execPath, [DEVBOX_BIN, 'image', 'save', '-o', archive, 'bench-minbase'], env('seed'));
-  await seedImage(archive, ref);
-  rmSync(archive); // the seed's store stays until the end, like the runs' (see timeRounds)
+  await seedMinbase(work, registry, cachedMinbase('minbase-bookworm', [], 'DEVBOX_BENCH_ROOTFS'), 'bench/minbase:1');
 
   const podmanRoot = (i: number) => ['--root', join(work, `podman-${i}`, 'root'), '--runroot', join(work, `podman-${i}`, 'run')];
   const skopeoEnv = { ...process.env, REGISTRY_AUTH_FILE: join(work, 'skopeo-auth.json') }; // written by seedImage

@@ -4,7 +4,7 @@
 # sandbox start-up (startup.ts), the everyday commands (commands.ts), network throughput and port-forward
 # latency (network.ts), pulls (pull.ts), entering a project's sandbox (project.ts), opening a devcontainer.json
 # with Features (devcontainer.ts), template builds (build.ts), a build cache shared through a registry
-# (build-cache.ts), the container verbs (containers.ts), what idle
+# (build-cache.ts), each template's first shell (templates.ts), the container verbs (containers.ts), what idle
 # sandboxes cost (idle.ts).
 # DEVBOX_MINBASE_TAR: a Debian minbase tar (mmdebstrap --variant=minbase bookworm FILE) for the build benchmark;
 # without it the benchmark makes one.
@@ -25,6 +25,7 @@ if [ "$(id -u)" != 0 ]; then
   node dist/bench/devcontainer.js
   node dist/bench/build.js
   node dist/bench/build-cache.js
+  node dist/bench/templates.js
   node dist/bench/containers.js
   node dist/bench/idle.js
   for pid in $(pause_processes); do

@@ -2,15 +2,17 @@
  * Extracts one layer tar into an empty directory, turning OCI whiteouts into the storage layer format.
  * Runs as root of the user namespace, so tar ownership lands in the mapped range. The tar is hostile until
  * proven otherwise:
- * - names are confined to the layer (tar-paths.ts), and no entry is written through a symlink: every
- *   existing parent is checked with lstat (once: see realDirs) and must be a real directory;
+ * - names are confined to the layer (tar-paths.ts), and no entry is written through a symlink: every parent
+ *   must be a directory this layer made (see made), or a real directory found there (see foreign);
  * - whatever is at an entry's path is removed first, and files are created O_EXCL, so no existing link is
  *   ever opened; hard link targets must already be in the layer and are reached only through directories;
  * - metadata applied at the end (directories, FIFOs) goes through O_NOFOLLOW or l* calls, and anything
  *   removed meanwhile is forgotten first: a directory later replaced by a symlink must not have its mode
  *   applied to the symlink's target (containerd CVE-2021-32760 was that chmod).
  * File-system calls are synchronous: this runs in a worker process of its own, and a thread-pool round trip
- * per call would make unpacking several times slower.
+ * per call would make unpacking several times slower. Per file it costs an open (mode included), the writes,
+ * a futimes and a close: chown only for ids other than the extractor's own, chmod only for bits that creation
+ * cannot set (setuid, setgid, sticky, or masked by the umask); no lstat, since the extractor knows what it made.
  */
 import {
   closeSync,
@@ -25,8 +27,9 @@ import {
   mkdirSync,
   openSync,
   rmSync,
+  statSync,
   symlinkSync,
-  type Stats,
+  unlinkSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -61,10 +64,12 @@ interface Meta {
 
 const { O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_RDONLY, O_WRONLY } = constants;
 
-/** Without an exception for a missing path: building one costs more than the lstat, once per entry. */
-function lstatOrNull(path: string): Stats | null {
-  return lstatSync(path, { throwIfNoEntry: false }) ?? null;
-}
+/** What the extractor made at a path other than a directory (a hard link is what its target is). */
+type Made = 'file' | 'symlink';
+
+/** Mode bits that open(2) and mkdir(2) do not set as asked: the special bits, and what the umask takes. */
+const umask = process.umask();
+const needsChmod = (mode: number) => (mode & (0o7000 | umask)) !== 0;
 
 function metaOf(header: tar.Header): Meta {
   return { uid: header.uid ?? 0, gid: header.gid ?? 0, mode: (header.mode ?? 0o644) & 0o7777, mtime: header.mtime ?? new Date(0) };
@@ -78,14 +83,25 @@ class LayerExtractor {
   private readonly whiteouts = new Set<string>();
   private readonly opaque = new Set<string>();
   /**
-   * Paths known to be real directories: made by this layer or checked with lstat. Only this extractor
-   * writes the temp directory, and every removal goes through clear(), which forgets them; so a parent
-   * checked once needs no lstat for each of the thousands of entries below it.
+   * What is in the root: it starts empty and only this extractor writes it, every removal going through
+   * clear(), which forgets what it removed. So what it made is what is there, and no entry needs an lstat
+   * of its path or its parents (on ext4 a lookup that misses costs as much as creating the file). FIFOs are
+   * not in it: they are made at the end (see fifos).
    */
   private readonly realDirs = new Set<string>();
+  private readonly made = new Map<string, Made>();
   private readonly skippedDevices: string[] = [];
+  /**
+   * The ids a file made here gets without a chown: the process's, unless the root is setgid (then every
+   * directory made below it is, and passes its group on). Only other ids need a chown.
+   */
+  private readonly uid: number;
+  private readonly gid: number;
 
-  constructor(private readonly options: ExtractOptions) {}
+  constructor(private readonly options: ExtractOptions) {
+    this.uid = process.geteuid?.() ?? 0;
+    this.gid = statSync(options.root).mode & 0o2000 ? -1 : (process.getegid?.() ?? 0);
+  }
 
   private abs(rel: string): string {
     return rel ? join(this.options.root, rel) : this.options.root;
@@ -93,7 +109,7 @@ class LayerExtractor {
 
   /** Pending work for `rel` (and, when a directory went, everything below it) is void. */
   private forget(rel: string, subtree: boolean): void {
-    for (const pending of [this.dirs, this.fifos, this.xattrs, this.whiteouts, this.opaque, this.realDirs]) {
+    for (const pending of [this.dirs, this.fifos, this.xattrs, this.whiteouts, this.opaque, this.realDirs, this.made]) {
       if (!subtree) {
         pending.delete(rel);
         continue;
@@ -109,41 +125,75 @@ class LayerExtractor {
   private checkParents(rel: string, entry: string, create: boolean): boolean {
     for (const parent of parentsOf(rel)) {
       if (this.realDirs.has(parent)) continue;
-      const st = lstatOrNull(this.abs(parent));
-      if (!st && this.fifos.has(parent)) throw new LayerEntryError(`entry "${entry}" passes through "${parent}", which is not a directory`);
-      if (!st) {
-        if (!create) return false;
-        mkdirSync(this.abs(parent), { mode: 0o755 });
-        this.whiteouts.delete(parent); // a directory made in this layer is no longer deleted by it
-        this.realDirs.add(parent);
-        continue;
+      const made = this.made.get(parent);
+      if (made === 'symlink') throw new LayerEntryError(`entry "${entry}" passes through the symlink "${parent}"`);
+      if (made || this.fifos.has(parent)) throw new LayerEntryError(`entry "${entry}" passes through "${parent}", which is not a directory`);
+      if (!create) return false;
+      if (!this.makeDirectory(parent, 0o755)) {
+        // Not made by this layer (see foreign): used only if it is a real directory.
+        const st = lstatSync(this.abs(parent));
+        if (st.isSymbolicLink()) throw new LayerEntryError(`entry "${entry}" passes through the symlink "${parent}"`);
+        if (!st.isDirectory()) throw new LayerEntryError(`entry "${entry}" passes through "${parent}", which is not a directory`);
       }
-      if (st.isSymbolicLink()) throw new LayerEntryError(`entry "${entry}" passes through the symlink "${parent}"`);
-      if (!st.isDirectory()) throw new LayerEntryError(`entry "${entry}" passes through "${parent}", which is not a directory`);
+      this.whiteouts.delete(parent); // a directory made in this layer is no longer deleted by it
       this.realDirs.add(parent);
     }
     return true;
   }
 
-  /** Removes whatever is at rel, unless it is a directory and a directory is wanted there (true then). */
-  private clear(rel: string, keepDirectory: boolean): boolean {
-    if (keepDirectory && this.realDirs.has(rel)) return true;
-    const st = lstatOrNull(this.abs(rel));
-    if (!st) {
-      this.fifos.delete(rel); // FIFOs are made at the end: one due here is replaced too
+  /** mkdir; false when something is already there, which only a root that was not empty can explain. */
+  private makeDirectory(rel: string, mode: number): boolean {
+    try {
+      mkdirSync(this.abs(rel), { mode });
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       return false;
     }
-    if (st.isDirectory() && keepDirectory) return true;
-    rmSync(this.abs(rel), { recursive: st.isDirectory(), force: true });
-    this.forget(rel, st.isDirectory());
+  }
+
+  /**
+   * Makes an entry with `make`, which fails with EEXIST rather than use what is there. The root should be
+   * empty, so nothing should be; if something is after all (a root that was not), it is removed, never
+   * followed, and the entry made again.
+   */
+  private foreign<T>(rel: string, make: () => T): T {
+    try {
+      return make();
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      rmSync(this.abs(rel), { recursive: true, force: true });
+      return make();
+    }
+  }
+
+  /** Removes whatever is at rel, unless it is a directory and a directory is wanted there (true then). */
+  private clear(rel: string, keepDirectory: boolean): boolean {
+    if (this.realDirs.has(rel)) {
+      if (keepDirectory) return true;
+      rmSync(this.abs(rel), { recursive: true, force: true });
+      this.forget(rel, true);
+      return false;
+    }
+    if (this.made.has(rel)) {
+      unlinkSync(this.abs(rel));
+      this.forget(rel, false);
+      return false;
+    }
+    this.fifos.delete(rel); // FIFOs are made at the end: one due here is replaced too
     return false;
   }
 
-  /** chown through `apply`; an id outside the user namespace's map gets a message that says so. */
-  private own(rel: string, meta: Meta, apply: (uid: number, gid: number) => void): void {
-    if (this.options.squashOwnership) return;
+  /**
+   * chown through `apply` (unless the ids are already those of what this process makes, or `always`: FIFOs
+   * are made by the helper); an id outside the user namespace's map gets a message that says so. True when
+   * it chowned.
+   */
+  private own(rel: string, meta: Meta, apply: (uid: number, gid: number) => void, always = false): boolean {
+    if (this.options.squashOwnership || (!always && meta.uid === this.uid && meta.gid === this.gid)) return false;
     try {
       apply(meta.uid, meta.gid);
+      return true;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EINVAL') throw error;
       throw new LayerEntryError(
@@ -187,20 +237,21 @@ class LayerExtractor {
     const meta = metaOf(header);
     switch (kind) {
       case 'directory':
-        if (!this.clear(rel, true)) mkdirSync(path, { mode: 0o700 });
+        if (!this.clear(rel, true)) this.foreign(rel, () => mkdirSync(path, { mode: 0o700 }));
         this.realDirs.add(rel);
         this.dirs.set(rel, meta);
         this.recordXattrs(rel, rawPax);
         return;
       case 'file': {
         this.clear(rel, false);
-        const fd = openSync(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+        const fd = this.foreign(rel, () => openSync(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, meta.mode & 0o777));
+        this.made.set(rel, 'file');
         try {
           const writer = new SparseWriter(fd);
           for await (const chunk of body) writer.write(chunk as Buffer);
           writer.end();
-          this.own(rel, meta, (uid, gid) => fchownSync(fd, uid, gid));
-          fchmodSync(fd, meta.mode); // after chown, which clears setuid and setgid
+          const chowned = this.own(rel, meta, (uid, gid) => fchownSync(fd, uid, gid));
+          if (chowned || needsChmod(meta.mode)) fchmodSync(fd, meta.mode); // after chown, which clears setuid and setgid
           futimesSync(fd, meta.mtime, meta.mtime);
         } finally {
           closeSync(fd);
@@ -210,18 +261,21 @@ class LayerExtractor {
       }
       case 'symlink':
         this.clear(rel, false);
-        symlinkSync(header.linkname ?? '', path);
+        this.foreign(rel, () => symlinkSync(header.linkname ?? '', path));
+        this.made.set(rel, 'symlink');
         this.own(rel, meta, (uid, gid) => lchownSync(path, uid, gid));
         lutimesSync(path, meta.mtime, meta.mtime);
         return;
       case 'link': {
         const target = hardlinkTarget(header.name, header.linkname ?? '');
-        const st = this.checkParents(target, header.name, false) ? lstatOrNull(this.abs(target)) : null;
-        if (!st) throw new LayerEntryError(`hard link "${header.name}" points at "${header.linkname}", which is not in the layer`);
-        if (st.isDirectory()) throw new LayerEntryError(`hard link "${header.name}" points at a directory`);
+        const found = this.checkParents(target, header.name, false);
+        if (found && (target === '' || this.realDirs.has(target))) throw new LayerEntryError(`hard link "${header.name}" points at a directory`);
+        const made = found ? this.made.get(target) : undefined;
+        if (!made) throw new LayerEntryError(`hard link "${header.name}" points at "${header.linkname}", which is not in the layer`);
         if (target === rel) return;
         this.clear(rel, false);
-        linkSync(this.abs(target), path); // link(2) does not follow a symlink target: it links the symlink
+        this.foreign(rel, () => linkSync(this.abs(target), path)); // link(2) does not follow a symlink target: it links the symlink
+        this.made.set(rel, made);
         return;
       }
       case 'fifo':
@@ -246,7 +300,7 @@ class LayerExtractor {
     if (ops.length) await this.options.applyFsOps(ops);
     for (const [rel, f] of this.fifos) {
       this.checkParents(rel, rel, false);
-      this.own(rel, f, (uid, gid) => lchownSync(this.abs(rel), uid, gid));
+      this.own(rel, f, (uid, gid) => lchownSync(this.abs(rel), uid, gid), true);
       lutimesSync(this.abs(rel), f.mtime, f.mtime);
     }
     // Deepest first (a descendant's path is longer): creating entries changed the parents' mtimes.

@@ -25,6 +25,8 @@ const LOG_NAME = 'slirp4netns.log';
 export interface Slirp4netnsFeatures {
   sandbox: boolean;
   seccomp: boolean;
+  /** --enable-ipv6: an address from router advertisements (fd00::/64) and a default route inside, as podman gives by default. */
+  ipv6: boolean;
 }
 
 interface FeatureRecord extends Slirp4netnsFeatures {
@@ -44,7 +46,7 @@ export function requireSlirp4netns(instead?: string): string {
 }
 
 export function parseFeatures(help: string): Slirp4netnsFeatures {
-  return { sandbox: help.includes('--enable-sandbox'), seccomp: help.includes('--enable-seccomp') };
+  return { sandbox: help.includes('--enable-sandbox'), seccomp: help.includes('--enable-seccomp'), ipv6: help.includes('--enable-ipv6') };
 }
 
 /** What `program` supports, from `recordPath` while the program file is unchanged, else probed and recorded. */
@@ -52,7 +54,8 @@ export async function slirp4netnsFeatures(program: string, recordPath: string): 
   const st = statSync(program);
   try {
     const record = JSON.parse(readFileSync(recordPath, 'utf8')) as FeatureRecord;
-    if (record.program === program && record.mtimeMs === st.mtimeMs && record.size === st.size) return { sandbox: record.sandbox, seccomp: record.seccomp };
+    if (record.program === program && record.mtimeMs === st.mtimeMs && record.size === st.size && record.ipv6 !== undefined)
+      return { sandbox: record.sandbox, seccomp: record.seccomp, ipv6: record.ipv6 };
   } catch {
     // no record yet, or unreadable: probe
   }
@@ -81,6 +84,7 @@ export function slirp4netnsArgs(request: Slirp4netnsRequest): string[] {
     ...(request.allowHostLoopback ? [] : ['--disable-host-loopback']),
     ...(request.features.sandbox ? ['--enable-sandbox'] : []),
     ...(request.features.seccomp ? ['--enable-seccomp'] : []),
+    ...(request.features.ipv6 ? ['--enable-ipv6'] : []),
     String(request.pid),
     SLIRP_TAP,
   ];

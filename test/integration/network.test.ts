@@ -6,7 +6,9 @@
  */
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
-import type { Socket } from 'node:net';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { test } from '../helpers/test.js';
@@ -56,6 +58,31 @@ test("the default network is slirp4netns: tap0 with MTU 65520, a route via 10.0.
   assert.is(out.match(/^nameserver/gm)?.length, 1, "only slirp4netns's resolver");
   assert.match(out, /^10\.0\.2\.100\tbox1$/m);
   assert.not.match(out, /host\.containers\.internal/, 'the host is hidden by default');
+});
+
+test('IPv6 inside on slirp4netns (podman enables it too): an address from its router advertisements, a default route, the host through fd00::2', async () => {
+  const server = createServer((_, res) => res.end('over-ipv6')).listen(0, '::1');
+  await once(server, 'listening');
+  const port = (server.address() as AddressInfo).port;
+  try {
+    // The address comes from a router advertisement and is usable once duplicate address detection is over.
+    const ready = 'for i in $(seq 100); do ip -6 addr show tap0 | grep "inet6 fd00:" | grep -qv tentative && break; sleep 0.1; done';
+    const r = await devboxOk([
+      'run',
+      '--rm',
+      '--network',
+      'slirp:allow_host_loopback=true',
+      IMAGE,
+      'sh',
+      '-c',
+      `${ready}; ip -6 addr show tap0; ip -6 route; wget -q -O- "http://[fd00::2]:${port}/"`,
+    ]);
+    assert.match(r.stdout, /inet6 fd00::[0-9a-f:]+\/64 scope global/);
+    assert.match(r.stdout, /^default via fe80::2 dev tap0/m);
+    assert.match(r.stdout, /over-ipv6$/);
+  } finally {
+    server.close();
+  }
 });
 
 test('--network slirp is slirp4netns; allow_host_loopback=true names the host in hosts', async () => {

@@ -15,7 +15,7 @@ test('init --list shows every template with its description', async () => {
     lines.slice(1).map((line) => line.split(/\s+/)[0]),
     ['base', 'go', 'java', 'node', 'postgres', 'python', 'rust'],
   );
-  assert.match(stdout, /\nnode\s+Node\.js 18\.20 and npm 9 from Debian 12/);
+  assert.match(stdout, /\nnode\s+Node\.js 24 \(LTS\) and npm 11 on Debian 12/);
 });
 
 test('init writes the project, refuses a second time with exit 1 and one line, and --force overwrites', async () => {

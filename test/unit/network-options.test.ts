@@ -80,8 +80,8 @@ test('settings: network, autoForward and allowHostLoopback are checked and typed
 });
 
 test('slirp4netns command line: MTU 65520, host loopback hidden unless allowed, sandbox and seccomp when supported', () => {
-  const features = parseFeatures('--enable-sandbox  create a new mount namespace\n--enable-seccomp  enable seccomp\n');
-  assert.equal(features, { sandbox: true, seccomp: true });
+  const features = parseFeatures('--enable-sandbox  create a new mount namespace\n--enable-seccomp  enable seccomp\n-6, --enable-ipv6  enable IPv6\n');
+  assert.equal(features, { sandbox: true, seccomp: true, ipv6: true });
   assert.equal(slirp4netnsArgs({ pid: 42, allowHostLoopback: false, features }), [
     '--configure',
     '--mtu=65520',
@@ -91,11 +91,12 @@ test('slirp4netns command line: MTU 65520, host loopback hidden unless allowed, 
     '--disable-host-loopback',
     '--enable-sandbox',
     '--enable-seccomp',
+    '--enable-ipv6',
     '42',
     'tap0',
   ]);
   const old = slirp4netnsArgs({ pid: 7, allowHostLoopback: true, features: parseFeatures('-c, --configure') });
-  assert.not.ok(old.some((a) => /disable-host-loopback|sandbox|seccomp/.test(a)));
+  assert.not.ok(old.some((a) => /disable-host-loopback|sandbox|seccomp|ipv6/.test(a)));
 });
 
 test("pasta's command line: slirp4netns's addresses, no port forwarded either way unless published, the host's loopback hidden unless allowed", () => {

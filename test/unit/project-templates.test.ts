@@ -24,8 +24,9 @@ test('the templates are listed base first, each with the first line of its Docke
 
 test('every template shares the same base layers and keeps apt downloads in a cache mount', () => {
   const dockerfiles = NAMES.map((name) => readFileSync(join(TEMPLATES_DIR, name, 'Dockerfile'), 'utf8'));
-  // The part from FROM to the end of the base template is the common prefix every template builds on.
-  const fromLine = (dockerfile: string) => dockerfile.slice(dockerfile.search(/^FROM /m));
+  // The last stage, from its FROM to the end of the base template, is the common prefix every template
+  // builds on (stages before it fetch what Debian does not carry: node's Node.js).
+  const fromLine = (dockerfile: string) => dockerfile.slice(dockerfile.lastIndexOf('\nFROM ') + 1);
   const base = fromLine(dockerfiles[0]);
   assert.match(base, /^FROM debian:bookworm-slim\n/);
   for (const [index, dockerfile] of dockerfiles.entries()) {
@@ -38,6 +39,18 @@ test('every template shares the same base layers and keeps apt downloads in a ca
       assert.match(install, /&& rm -rf \/var\/lib\/apt\/lists\/\*\n/, NAMES[index]);
     }
   }
+});
+
+test('every download of a template is pinned by its sha256 and goes through an argument a mirror can replace', () => {
+  let downloads = 0;
+  for (const name of NAMES) {
+    const dockerfile = readFileSync(join(TEMPLATES_DIR, name, 'Dockerfile'), 'utf8');
+    for (const add of dockerfile.split(/\n(?=[A-Z]+ )/).filter((step) => /^ADD .*(https?:|\$\{)/s.test(step))) {
+      downloads++;
+      assert.match(add, /^ADD --checksum=sha256:[0-9a-f]{64} \\\n {4}\$\{NPM_REGISTRY\}\//, `${name}: ${add}`);
+    }
+  }
+  assert.ok(downloads >= 3, 'the node template downloads Node.js for two architectures and npm');
 });
 
 for (const name of NAMES) {
