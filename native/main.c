@@ -195,6 +195,16 @@ run_child (int sync_fd)
 {
   await_id_maps (sync_fd);
   become_namespace_root ();
+  /* --setup-during-sync: becoming root made this process undumpable, and the caller's programs (slirp4netns)
+     open its namespaces through /proc/PID/ns as soon as the caller learns its pid: dumpable again first, and
+     only then the outer process tells the caller (a byte back on the sync socket). */
+  if (opts.setup_during_sync)
+    {
+      if (prctl (PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+        die_with_error ("prctl(PR_SET_DUMPABLE)");
+      if (write_byte (sync_fd, 'r') < 0)
+        _exit (EXIT_SETUP_FAILED);
+    }
   die_with_outer_process (sync_fd);
   if (opts.no_pivot)
     run_utility ();
@@ -366,7 +376,10 @@ main (int argc, char **argv)
      --setup-during-sync pid 1 sets up now, while the caller attaches, and its command waits for a second byte. */
   if (opts.setup_during_sync && write_byte (sync_pipe[1], 'm') < 0)
     die_with_error ("start the sandbox");
-  bool go = opts.sync_fd < 0 || sync_with_caller (opts.sync_fd, child, opts.setup_during_sync ? ready_pipe[0] : -1);
+  /* pid 1 says it may be opened through /proc before its pid goes to the caller; end of file: it failed. */
+  char rooted;
+  bool up = !opts.setup_during_sync || read_byte (sync_pipe[1], &rooted) == 1;
+  bool go = up && (opts.sync_fd < 0 || sync_with_caller (opts.sync_fd, child, opts.setup_during_sync ? ready_pipe[0] : -1));
   /* A container's caller learns it on the notify socket (its sync end went to the programs it attached), so
      that an attach failing meanwhile is not taken for the reason. */
   if (!go && opts.container.notify_fd >= 0 && write_all (opts.container.notify_fd, "setup-failed\n", 13) < 0 && errno != EPIPE)
