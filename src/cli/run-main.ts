@@ -5,10 +5,25 @@
  * `devbox run --help` still goes through oclif (src/commands/run.ts).
  */
 import { findProjectConfig } from '../project/discover.js';
+import { DevboxError } from '../util/errors.js';
 import { CONTAINER_START_FAILED, reportError } from './report.js';
 
-export async function runMain(argv: readonly string[], inProject = findProjectConfig(process.cwd()) !== undefined): Promise<number> {
-  if (inProject) {
+/**
+ * `devbox run make test` typed outside a project pulls an image called make: when that pull fails, the line
+ * says what else the user may have meant.
+ */
+function outsideProject(error: unknown): unknown {
+  if (!(error instanceof DevboxError) || !error.message.startsWith('cannot pull ')) return error;
+  return new DevboxError(error.message, {
+    fix: `${error.fix ? `${error.fix}; ` : ''}no devbox.json or .devcontainer/devcontainer.json in ${process.cwd()} or above: devbox init makes a project, whose sandbox devbox run runs commands in; outside one, devbox run IMAGE runs an image as docker run does`,
+    kind: error.kind,
+    cause: error,
+  });
+}
+
+/** `inProject`: false for `devbox container run`, which is docker's run wherever it is typed. */
+export async function runMain(argv: readonly string[], inProject?: boolean): Promise<number> {
+  if (inProject ?? findProjectConfig(process.cwd()) !== undefined) {
     const { projectMain } = await import('./project-main.js');
     return projectMain(argv, 'run');
   }
@@ -17,6 +32,6 @@ export async function runMain(argv: readonly string[], inProject = findProjectCo
     return await containerRun(argv);
   } catch (error) {
     // As docker run: whatever stopped the container from starting is status 125.
-    return reportError(error, CONTAINER_START_FAILED);
+    return reportError(inProject === undefined ? outsideProject(error) : error, CONTAINER_START_FAILED);
   }
 }

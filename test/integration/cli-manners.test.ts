@@ -4,7 +4,7 @@
  * command of the topic.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +26,26 @@ test("devbox help COMMAND is the command's help, as devbox COMMAND --help", asyn
   assert.match(help.stdout, /\$ devbox ps \[--json\] \[-a\] \[-q\]/);
   assert.is(help.stdout, (await devboxOk(['ps', '--help'])).stdout);
   assert.match((await devboxOk(['help', 'image', 'ls'])).stdout, /\$ devbox image ls/);
+});
+
+test('devbox run CMD outside a project: when no image CMD can be pulled, the line says how to make a project; container run does not', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'devbox-noproject-'));
+  try {
+    // docker.io sent to a port nothing listens on: the pull fails at once, whatever this machine can reach.
+    mkdirSync(join(dir, 'config', 'devbox'), { recursive: true });
+    writeFileSync(join(dir, 'config', 'devbox', 'config.json'), JSON.stringify({ registryMirrors: { 'docker.io': ['127.0.0.1:1'] } }));
+    const env = { XDG_CONFIG_HOME: join(dir, 'config') };
+    const run = await devbox(['run', 'make-no-such-image', 'test'], { cwd: dir, env });
+    assert.is(run.exitCode, 125);
+    assert.match(run.stderr, /^devbox: cannot pull docker\.io\/library\/make-no-such-image:latest: /m);
+    assert.match(run.stderr, new RegExp(`no devbox\\.json or \\.devcontainer/devcontainer\\.json in ${dir} or above: devbox init makes a project`));
+    assert.is(run.stderr.split('\n').filter((l) => l.startsWith('devbox:')).length, 1, run.stderr);
+    const container = await devbox(['container', 'run', 'make-no-such-image', 'test'], { cwd: dir, env });
+    assert.is(container.exitCode, 125);
+    assert.not.match(container.stderr, /devbox init/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('a mistyped command is one line naming the closest command, status 127', async () => {
