@@ -34,8 +34,8 @@ export async function stopContainers(refs: readonly string[], timeoutSec?: numbe
 }
 
 /**
- * docker pause/unpause need the cgroup freezer, and devbox gives containers no cgroup of their own: on cgroup
- * v1/hybrid nothing is delegated to a user, and on a delegated cgroup v2 devbox does not create one yet.
+ * docker pause/unpause need the cgroup freezer: on cgroup v1/hybrid nothing is delegated to a user, and on a
+ * delegated cgroup v2 devbox makes a container a cgroup only for its limits, not for every container.
  * Refused in one line, as rootless podman does on cgroup v1; stopping the processes with SIGSTOP instead would
  * be seen by them (their parent gets SIGCHLD, a shell reports "Stopped") and a SIGCONT from inside undoes it.
  */
