@@ -59,6 +59,7 @@ typedef struct
   bool whiteout; /* a whiteout is due here at the end */
   bool opaque;   /* a directory whose lower layers' content is hidden */
   bool has_meta; /* a directory entry: its owner, mode and time are applied at the end */
+  mode_t made_mode; /* a directory's mode when this layer made it */
   uid_t uid;
   gid_t gid;
   mode_t mode;
@@ -288,6 +289,7 @@ check_parents (Layer *l, const char *rel, const char *name, bool create)
             die ("entry \"%s\" passes through \"%s\", which is not a directory", name, n->path);
         }
       n->kind = NODE_DIR;
+      n->made_mode = 0755;
       n->whiteout = false; /* a directory made in this layer is no longer deleted by it */
     }
   return true;
@@ -484,13 +486,18 @@ extract_entry (Layer *l, TarEntry *e)
       switch (e->type)
         {
         case TAR_DIRECTORY:
-          if (!clear (l, rel, e->name, true) && mkdirat (AT_FDCWD, rel, 0700) < 0)
+          /* With its mode (the file capabilities write into it whatever the mode): most need no chmod at the end. */
+          if (!clear (l, rel, e->name, true))
             {
-              if (errno != EEXIST)
-                entry_failed (e->name);
-              remove_foreign (rel, e->name);
-              if (mkdirat (AT_FDCWD, rel, 0700) < 0)
-                entry_failed (e->name);
+              if (mkdirat (AT_FDCWD, rel, e->mode & 0777) < 0)
+                {
+                  if (errno != EEXIST)
+                    entry_failed (e->name);
+                  remove_foreign (rel, e->name);
+                  if (mkdirat (AT_FDCWD, rel, e->mode & 0777) < 0)
+                    entry_failed (e->name);
+                }
+              node_for (l, rel, strlen (rel))->made_mode = e->mode & 0777;
             }
           n = node_for (l, rel, strlen (rel));
           n->kind = NODE_DIR;
@@ -546,6 +553,15 @@ finish (Layer *l)
     {
       const Node *n = dirs[i];
       const char *name = *n->path ? n->path : ".";
+      struct timespec times[2] = { { .tv_sec = n->mtime }, { .tv_sec = n->mtime } };
+      bool only_times = n->has_meta && !n->opaque && n->n_xattrs == 0 && !needs_chown (l, n->uid, n->gid) && n->mode == n->made_mode
+                        && !l->gid_inherited;
+      if (only_times) /* its parents are directories this layer made, and the last name is not followed */
+        {
+          if (utimensat (AT_FDCWD, name, times, AT_SYMLINK_NOFOLLOW) < 0)
+            entry_failed (name);
+          continue;
+        }
       cleanup_fd int fd = openat (AT_FDCWD, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       if (fd < 0)
         entry_failed (name);
@@ -558,7 +574,6 @@ finish (Layer *l)
       if (fchmod (fd, n->mode) < 0)
         entry_failed (name);
       set_xattrs (fd, n, name);
-      struct timespec times[2] = { { .tv_sec = n->mtime }, { .tv_sec = n->mtime } };
       if (futimens (fd, times) < 0)
         entry_failed (name);
     }
