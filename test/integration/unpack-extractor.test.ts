@@ -3,17 +3,22 @@
  * caller's id map, confined to the layer's directory, the tar on stdin. The image suites cover it through
  * `devbox image import`/`load`/`pull`; these are the cases they do not reach: tricky orders of entries (after
  * containerd's TestBreakouts and umoci's scoping tests), what it reports, holes, long names, raw headers.
+ * It runs the sanitizer build (make -C native sanitize, built by npm test), so a memory error or undefined
+ * behaviour on any of these paths fails the suite.
  */
 import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import { extractorCommand, parseExtractorOutput } from '../../src/image/unpack.js';
-import { runInUserNamespace } from '../../src/runtime/namespace.js';
+import { idMapArgs } from '../../src/runtime/helper.js';
+import { execCapture } from '../../src/util/exec.js';
 import { removeAsNamespaceRoot } from '../../src/storage/remove.js';
 import { hostIdFor, resolveIdMapping } from '../../src/userns/idmap.js';
 import { packTar, testDir, type TarEntry } from '../helpers/images.js';
 
+const HELPER = fileURLToPath(new URL('../../../native/devbox-helper-sanitized', import.meta.url));
 const { mapping } = resolveIdMapping();
 const made: string[] = [];
 
@@ -32,7 +37,10 @@ async function layerDir(prepare?: (dir: string) => void): Promise<string> {
 async function extract(entries: readonly TarEntry[] | Buffer, layer?: string) {
   const dir = layer ?? (await layerDir());
   const input = Buffer.isBuffer(entries) ? entries : await packTar(entries);
-  const r = await runInUserNamespace(mapping, extractorCommand(mapping), { input, confine: dir, archive: true, allowFailure: true });
+  // As image/unpack.ts runs it (runtime/namespace.ts), with the sanitized helper.
+  const args = [...idMapArgs(mapping), '--no-pivot', '--confine', dir, '--archive', '--', ...extractorCommand(mapping)];
+  const r = await execCapture(HELPER, args, { input, allowFailure: true });
+  assert.not.match(r.stderr, /Sanitizer|runtime error:/, `sanitizer report:\n${r.stderr}`);
   return { dir, r };
 }
 
