@@ -87,8 +87,10 @@ export function median(values: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
-/** `devbox shell` in a pseudo-terminal (script(1)) until its prompt shows, then exit; resolves with the time to the prompt. */
-/** `devbox shell` up to its prompt in a pseudo-terminal; `devbox`: the command line of devbox (Node.js and bin/devbox, or the launcher). */
+/**
+ * `devbox shell` in a pseudo-terminal (script(1)) until its prompt shows, then exit; resolves with the time to
+ * the prompt. `devbox`: the command line of devbox (Node.js and bin/devbox, or the launcher).
+ */
 export function shellToPrompt(cwd: string, env: NodeJS.ProcessEnv, devbox = `${process.execPath} ${DEVBOX_BIN}`): Promise<number> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();

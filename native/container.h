@@ -57,7 +57,6 @@ void format_timestamp (const struct timespec *ts, char *buf, size_t len);
 char *json_string (const char *text, size_t len);
 void write_record (const char *path, const char *text);
 void append_event (const char *events_path, const char *id, const char *action, const char *attribute, const char *value);
-void process_start_time (pid_t pid, char *buf, size_t len);
 
 /* logfile.c: the command's output in podman's k8s-file format, rotated by size */
 typedef struct

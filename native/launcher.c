@@ -18,6 +18,8 @@
  * the folder and the arguments, ENV that of the environment; the format is in native/README.md.
  */
 #define _GNU_SOURCE
+#include "proc.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -202,38 +204,19 @@ signature (const char *path, bool follow, char *out, size_t size)
   snprintf (out, size, "%c:%llu:%lld:%lld:%lld", type, (unsigned long long) st.st_ino, (long long) st.st_size, mtime, ctime);
 }
 
-/* /proc/PID/stat's start time (field 22), or "" when the process is gone or a zombie: as util/processes.ts reads it. */
+/* The start time of the process a record names by its decimal pid; "" when the pid is not one. */
 static void
 start_time (const char *pid, char *out, size_t size)
 {
-  out[0] = '\0';
-  char path[64];
-  snprintf (path, sizeof path, "/proc/%s/stat", pid);
-  int fd = open (path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return;
-  char text[1024];
-  ssize_t n = read (fd, text, sizeof text - 1);
-  close (fd);
-  if (n <= 0)
-    return;
-  text[n] = '\0';
-  char *p = strrchr (text, ')');
-  if (!p)
-    return;
-  p++;
-  char *save = NULL;
-  int index = 0;
-  for (char *token = strtok_r (p, " ", &save); token; token = strtok_r (NULL, " ", &save), index++)
+  char *end;
+  errno = 0;
+  long n = strtol (pid, &end, 10);
+  if (errno || end == pid || *end || n <= 0 || n > INT_MAX)
     {
-      if (index == 0 && (token[0] == 'Z' || token[0] == 'X'))
-        return;
-      if (index == 19)
-        {
-          snprintf (out, size, "%s", token);
-          return;
-        }
+      out[0] = '\0';
+      return;
     }
+  process_start_time ((pid_t) n, out, size);
 }
 
 /* What a valid record asks to run, pointing into the record; NULL when anything differs from the record. */

@@ -8,6 +8,7 @@
 #include "container.h"
 #include "helper.h"
 #include "monitor.h"
+#include "proc.h"
 #include "util.h"
 
 #include <errno.h>

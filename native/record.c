@@ -79,24 +79,3 @@ append_event (const char *events_path, const char *id, const char *action, const
   if (fd >= 0)
     close (fd);
 }
-
-/* Field 22 of /proc/PID/stat, the start time that tells a process from a later one with the same pid. */
-void
-process_start_time (pid_t pid, char *buf, size_t len)
-{
-  buf[0] = '\0';
-  cleanup_free char *path = xasprintf ("/proc/%d/stat", (int) pid);
-  cleanup_fd int fd = open (path, O_RDONLY | O_CLOEXEC);
-  char stat[1024];
-  ssize_t n = fd < 0 ? -1 : read (fd, stat, sizeof stat - 1);
-  if (n <= 0)
-    return;
-  stat[n] = '\0';
-  char *p = strrchr (stat, ')');
-  for (int field = 2; p && field < 22; field++)
-    p = strchr (p + 1, ' ');
-  if (p == NULL)
-    return;
-  size_t span = strcspn (p + 1, " ");
-  snprintf (buf, len, "%.*s", (int) span, p + 1);
-}

@@ -7,12 +7,12 @@ import { givenBinds, type ContainerRecord } from '../container/records.js';
 import { formatPortMapping, type PortMapping } from '../network/port-mapping.js';
 import { publishedPorts, readJoinedNetworks } from '../sandbox/containers.js';
 
-/** docker's units.HumanDuration. */
 /** The network mode as podman names it: pasta when pasta is the isolated network's link. */
 function networkModeName(network: Pick<ContainerRecord['network'], 'mode' | 'backend'>): string {
   return network.mode === 'slirp4netns' && network.backend === 'pasta' ? 'pasta' : network.mode;
 }
 
+/** docker's units.HumanDuration. */
 export function humanDuration(ms: number): string {
   const s = Math.round(ms / 1000);
   if (s < 1) return 'Less than a second';

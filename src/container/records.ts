@@ -131,7 +131,6 @@ export interface ContainerRecord {
   log: { maxSize: number; maxFiles: number };
 }
 
-/** The binds it was given: without the container's own files devbox binds (keep-id's /etc/passwd and /etc/group). */
 /** A container's writable layer: an overlay upper directory, or the copy backend's whole private copy. */
 export type WritableLayer = { kind: 'upper'; dir: string } | { kind: 'copy'; dir: string };
 
@@ -149,6 +148,7 @@ export function currentLayerDirs(record: Pick<ContainerRecord, 'storage'>, dir: 
   return layer.kind === 'copy' ? [layer.dir] : [...imageLayerDirs, layer.dir];
 }
 
+/** The binds it was given: without the container's own files devbox binds (keep-id's /etc/passwd and /etc/group). */
 export function givenBinds(record: ContainerRecord, dir: string): BindMount[] {
   return record.mounts.filter((m) => dirname(m.source) !== dir);
 }

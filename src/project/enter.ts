@@ -8,7 +8,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HELPER_STATUS } from '../runtime/helper.js';
-import { isLive, joinLiveSandbox, liveJoinCommand, readSandboxState, sandboxDir, type LiveSandboxState } from '../sandbox/live-state.js';
+import { runJoinCommand } from '../runtime/launch.js';
+import { isLive, liveJoinCommand, readSandboxState, sandboxDir, type LiveSandboxState } from '../sandbox/live-state.js';
 import { dockerConfigPath } from '../settings/proxy.js';
 import { readSettings, settingsPath } from '../settings/settings.js';
 import { messagesSaid, note, warn } from '../util/warn.js';
@@ -91,18 +92,17 @@ export async function enterProject(options: EnterOptions, cwd = process.cwd()): 
   const replayable =
     options.commandLine && options.interactive && !attach.length && !entered.background.length && !entered.entry?.failed && shutdownAction === 'none';
   const join = (live: LiveSandboxState, entry: EntrySettings | undefined) => {
-    const spec = processFor(project, live, entry, options, existsSync(cwd) ? cwd : project.root);
-    if (replayable && messagesSaid() === saidBefore) {
-      const command = liveJoinCommand(live, spec);
-      const watched = watchedInputs(project, cwd, dir, command[0]);
-      const live1 = [
+    const command = liveJoinCommand(live, processFor(project, live, entry, options, existsSync(cwd) ? cwd : project.root));
+    const watched = replayable && messagesSaid() === saidBefore ? watchedInputs(project, cwd, dir, command[0]) : undefined;
+    if (watched) {
+      const processes = [
         { pid: live.pid, start: live.pidStart },
         { pid: live.outerPid, start: live.outerStart },
       ];
-      if (watched)
-        writeJoinRecord({ cwd, commandLine: options.commandLine ?? [], stdinIsTerminal: process.stdin.isTTY === true, watched, live: live1, command });
+      writeJoinRecord({ cwd, commandLine: options.commandLine ?? [], stdinIsTerminal: process.stdin.isTTY === true, watched, live: processes, command });
     }
-    return joinLiveSandbox(live, spec, options.interactive ? 'inherit' : 'ignore');
+    // The very command recorded: what the launcher replays is what ran here.
+    return runJoinCommand(command, options.interactive ? 'inherit' : 'ignore');
   };
   const endSession = shutdownAction !== 'none' ? beginSession(dir) : undefined;
   let status = await join(entered.state, entered.entry);

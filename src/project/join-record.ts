@@ -105,11 +105,15 @@ function statOf(watched: Watched): BigIntStats | undefined {
 /** A folder and everything in it, not following links (a change of any entry, an entry added or removed); undefined past TREE_LIMIT. */
 export function watchedTree(root: string): Watched[] | undefined {
   const watched: Watched[] = [{ path: root, follow: false }];
-  for (let i = 0; i < watched.length; i++) {
+  const folders = lstatSync(root, { throwIfNoEntry: false })?.isDirectory() ? [root] : [];
+  // The entries' types come with the listing: no lstat(2) per entry (it costs more than the listing here).
+  for (let i = 0; i < folders.length; i++) {
+    for (const entry of readdirSync(folders[i], { withFileTypes: true })) {
+      const path = join(folders[i], entry.name);
+      watched.push({ path, follow: false });
+      if (entry.isDirectory()) folders.push(path);
+    }
     if (watched.length > TREE_LIMIT) return undefined;
-    const { path } = watched[i];
-    if (!lstatSync(path, { throwIfNoEntry: false })?.isDirectory()) continue;
-    for (const name of readdirSync(path)) watched.push({ path: join(path, name), follow: false });
   }
   return watched;
 }

@@ -159,7 +159,6 @@ export function prepareContainerCgroup(id: string, limits: ResourceLimits | unde
   return dir;
 }
 
-/** Removes the container's cgroup, once it is empty (its processes gone); an absent one is fine. */
 /**
  * The cgroup a started container with limits is in (what prepareContainerCgroup made), for the processes an
  * exec adds to it; undefined for a container without limits, with no probe of the machine.
@@ -170,6 +169,7 @@ export function runningContainerCgroup(id: string, limits: ResourceLimits | unde
   return dir && existsSync(dir) ? dir : undefined;
 }
 
+/** Removes the container's cgroup, once it is empty (its processes gone); an absent one is fine. */
 export function removeContainerCgroup(id: string, support = probeCgroups()): void {
   const dir = containerCgroupPath(support, id);
   if (!dir) return;

@@ -142,15 +142,19 @@ export async function startLiveSandbox<T>(spec: LiveSandboxSpec, options: KeepAl
 }
 
 /**
- * Runs a process, confined by `security`, in the live sandbox whose pid 1 has this host pid; resolves with its
- * exit status. `output: 'stderr'` sends its stdout to devbox's stderr.
+ * The program and arguments (argv[0] included) that run a process, confined by `security`, in the live sandbox
+ * whose pid 1 has this host pid; `cgroup`: the container's own, which the process joins (runtime/cgroups.ts).
  */
-/** The program and arguments (argv[0] included) that run a process in the live sandbox whose pid 1 has this host pid. */
 export function joinCommand(pid: number, process: ProcessSpec, security: SecuritySpec, cgroup?: string): string[] {
   return [helperPath(), ...joinArgs(pid, process, security, cgroup)];
 }
 
-/** `cgroup`: the container's own, which the process joins (runtime/cgroups.ts). */
+/** Runs a joinCommand in the foreground; resolves with its exit status. `output: 'stderr'` sends its stdout to devbox's stderr. */
+export function runJoinCommand(command: readonly string[], stdin: 'inherit' | 'ignore', output: 'stdout' | 'stderr' = 'stdout'): Promise<number> {
+  const [file, ...args] = command;
+  return execForeground(file, args, [stdin, output === 'stdout' ? 'inherit' : 2, 'inherit']);
+}
+
 export function joinSandbox(
   pid: number,
   process: ProcessSpec,
@@ -159,8 +163,7 @@ export function joinSandbox(
   output: 'stdout' | 'stderr' = 'stdout',
   cgroup?: string,
 ): Promise<number> {
-  const [file, ...args] = joinCommand(pid, process, security, cgroup);
-  return execForeground(file, args, [stdin, output === 'stdout' ? 'inherit' : 2, 'inherit']);
+  return runJoinCommand(joinCommand(pid, process, security, cgroup), stdin, output);
 }
 
 /**

@@ -70,10 +70,9 @@ export async function restartContainers(refs: readonly string[], timeoutSec?: nu
   await startContainers(refs, { attach: false, interactive: false });
 }
 
-/** docker kill: the signal (SIGKILL by default) to each; one that is not running is an error. */
 /**
- * docker pause/unpause need the cgroup freezer, and devbox gives containers no cgroup of their own: on cgroup
- * v1/hybrid nothing is delegated to a user, and on a delegated cgroup v2 devbox does not create one yet.
+ * docker pause/unpause need the cgroup freezer: on cgroup v1/hybrid nothing is delegated to a user, and on a
+ * delegated cgroup v2 devbox makes a container a cgroup only for its limits, not for every container.
  * Refused in one line, as rootless podman does on cgroup v1; stopping the processes with SIGSTOP instead would
  * be seen by them (their parent gets SIGCHLD, a shell reports "Stopped") and a SIGCONT from inside undoes it.
  */
@@ -87,6 +86,7 @@ export function pauseContainers(refs: readonly string[], verb: 'pause' | 'unpaus
   throw new DevboxError(`cannot ${verb} ${refs.join(', ')}: ${verb} needs the cgroup freezer, and ${cgroups.detail}`, { fix: CGROUP_FIX });
 }
 
+/** docker kill: the signal (SIGKILL by default) to each; one that is not running is an error. */
 export async function killContainers(refs: readonly string[], signal = 'KILL'): Promise<void> {
   signalNumber(signal);
   const targets = refs.map((ref) => findContainer(storeRoot(), ref));

@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { joinCommand, joinSandbox } from '../runtime/launch.js';
+import { joinCommand, runJoinCommand } from '../runtime/launch.js';
 import { resolveSecurity, type SecuritySpec } from '../runtime/security.js';
 import type { ProcessSpec } from '../runtime/spec.js';
 import { writeFileAtomicSync } from '../util/atomic-write.js';
@@ -104,7 +104,7 @@ export function joinLiveSandbox(
   stdin: 'inherit' | 'ignore',
   output: 'stdout' | 'stderr' = 'stdout',
 ): Promise<number> {
-  return joinSandbox(state.pid, process, sandboxSecurity(state), stdin, output);
+  return runJoinCommand(liveJoinCommand(state, process), stdin, output);
 }
 
 export interface SandboxSummary {

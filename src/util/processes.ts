@@ -12,10 +12,6 @@ export function isAlive(pid: number): boolean {
 }
 
 /**
- * Field 22 of /proc/PID/stat (start time in clock ticks after boot), which tells a process from a later one
- * given the same pid; undefined when there is no such process or it has already exited (a zombie).
- */
-/**
  * The fields of a /proc/PID/stat line after the command name: [0] is the state, [1] the ppid, [11] utime.
  * The command name (field 2) may contain spaces and parentheses: counted from the last ')'.
  */
@@ -23,6 +19,10 @@ export function statFields(stat: string): string[] {
   return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 }
 
+/**
+ * Field 22 of /proc/PID/stat (start time in clock ticks after boot), which tells a process from a later one
+ * given the same pid; undefined when there is no such process or it has already exited (a zombie).
+ */
 export function startTimeOf(pid: number): string | undefined {
   try {
     const fields = statFields(readFileSync(`/proc/${pid}/stat`, 'utf8'));

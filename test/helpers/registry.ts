@@ -275,8 +275,7 @@ export async function skopeo(args: readonly string[]): Promise<string> {
   }
 }
 
-/** Copies a docker-archive into the registry with skopeo (which gzips the layers, as a registry push does). */
-/** Copies a docker-archive into the registry with skopeo; `compression` recompresses its layers (as `--dest-compress-format`). */
+/** Copies a docker-archive into the registry with skopeo, which gzips its layers as a registry push does (`compression`: zstd instead). */
 export async function seedImage(archive: string, dest: string, creds?: string, compression?: 'zstd'): Promise<void> {
   const recompress = compression ? ['--dest-compress', '--dest-compress-format', compression, '--format', 'oci'] : [];
   await skopeo([
