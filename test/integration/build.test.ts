@@ -179,26 +179,24 @@ test('multi-stage: --target builds only the stages it needs; COPY --from keeps o
 });
 
 test("COPY --from shares a stage's files with its layer: a later RUN that changes one leaves the stage's as it was; the layer is the one a copy makes", async () => {
-  // --chmod with the file's own mode makes the step copy the file instead of linking it: the two layers are the same.
+  // --chmod with the file's own mode makes the step copy the file instead of linking it: the two layers are
+  // the same (into /, which the image has: a directory the COPY makes would carry the time it was made).
   const dockerfile = [
     'FROM busybox AS build',
     'RUN mkdir /out && echo artifact > /out/file && ln /out/file /out/again && chmod 640 /out/file && chown -R 1000:1000 /out',
     'FROM busybox AS linked',
-    'COPY --from=build /out/file /out/again /app/',
-    'RUN echo changed >> /app/file',
+    'COPY --from=build /out/file /out/again /',
+    'RUN echo changed >> /file',
     'FROM busybox AS copied',
-    'COPY --from=build --chmod=640 /out/file /out/again /app/',
+    'COPY --from=build --chmod=640 /out/file /out/again /',
   ].join('\n');
   await buildOk(dockerfile, {}, ['--target', 'linked', '-t', 'linked']);
   await buildOk(dockerfile, {}, ['--target', 'copied', '-t', 'copied']);
   await buildOk(dockerfile, {}, ['--target', 'build', '-t', 'linked-source']);
-  // The RUN's change copies the file up (which parts it from /app/again, as overlayfs does in Docker too).
-  assert.is(
-    await runIn('linked', 'cat /app/file /app/again; stat -c "%a %u:%g" /app/file /app/again'),
-    'artifact\nchanged\nartifact\n640 1000:1000\n640 1000:1000\n',
-  );
+  // The RUN's change copies the file up, which parts it from /again (as overlayfs does under Docker too).
+  assert.is(await runIn('linked', 'cat /file /again; stat -c "%a %u:%g" /file /again'), 'artifact\nchanged\nartifact\n640 1000:1000\n640 1000:1000\n');
   assert.is(await runIn('linked-source', 'cat /out/file /out/again'), 'artifact\nartifact\n');
-  assert.is(await runIn('copied', 'stat -c %h /app/again'), '2\n', 'the hard link between the two is kept');
+  assert.is(await runIn('copied', '[ "$(stat -c %i /file)" = "$(stat -c %i /again)" ] && echo one file'), 'one file\n');
   const layers = async (image: string) => ((await suite.inspect(image)) as unknown as { RootFS: { Layers: string[] } }).RootFS.Layers;
   const [linked, copied] = [await layers('linked'), await layers('copied')];
   assert.is(linked.at(-2), copied.at(-1));
