@@ -12,7 +12,8 @@ import { createRequire } from 'node:module';
 import { basename, join, resolve } from 'node:path';
 import { describeError, DevboxError } from '../util/errors.js';
 import { LayerView } from '../image/layer-view.js';
-import { matchSources, walkTree, type IgnoreRules, type SourceMatch } from './sources.js';
+import { type BuildPlan, parseBuildPlan } from './instructions.js';
+import { isUrl, matchSources, walkTree, type IgnoreRules, type SourceMatch } from './sources.js';
 
 /** @balena/dockerignore, loaded when a build has ignore patterns (a CommonJS module: the function is the module). */
 function dockerignore(): typeof dockerignoreModule.default {
@@ -56,13 +57,17 @@ export function openContext(contextPath: string, file?: string): BuildContext {
   return { dir, dockerfile, dockerfileLabel: file ?? basename(dockerfile), ignorePatterns: readIgnorePatterns(dir, dockerfile) };
 }
 
+/** Where an ignore file may be, first found first. */
+export function ignoreFiles(contextDir: string, dockerfile: string): string[] {
+  return [`${dockerfile}.dockerignore`, `${dockerfile}.containerignore`, join(contextDir, '.containerignore'), join(contextDir, '.dockerignore')];
+}
+
 /**
  * Patterns of the first ignore file found: `<Dockerfile>.dockerignore` or `.containerignore` beside the
  * Dockerfile (BuildKit and buildah), else `.containerignore` or `.dockerignore` at the context's root.
  */
 export function readIgnorePatterns(contextDir: string, dockerfile: string): string[] {
-  const candidates = [`${dockerfile}.dockerignore`, `${dockerfile}.containerignore`, join(contextDir, '.containerignore'), join(contextDir, '.dockerignore')];
-  for (const path of candidates) {
+  for (const path of ignoreFiles(contextDir, dockerfile)) {
     let text: string;
     try {
       text = readFileSync(path, 'utf8');
@@ -131,4 +136,29 @@ export function hashContextSources(context: BuildContext, sources: readonly stri
     }
   }
   return { digest: `sha256:${hash.digest('hex')}`, missing };
+}
+
+/**
+ * What of its context a Dockerfile's build can read: the sources of the COPY and ADD instructions that copy
+ * from the context (no --from, no URL), of every stage, sorted. ["."] (all of it) when a source holds a
+ * variable (its value is known only while building) or the Dockerfile does not parse (the build says why).
+ * A base image's ONBUILD triggers are not seen: they are in the image, not in the Dockerfile.
+ */
+export function contextSourcesOf(dockerfileText: string): string[] {
+  let plan: BuildPlan;
+  try {
+    plan = parseBuildPlan(dockerfileText);
+  } catch {
+    return ['.'];
+  }
+  const sources = new Set<string>();
+  for (const stage of plan.stages)
+    for (const instruction of stage.instructions) {
+      if ((instruction.kind !== 'COPY' && instruction.kind !== 'ADD') || instruction.from !== undefined) continue;
+      for (const source of instruction.sources) {
+        if (source.includes('$')) return ['.'];
+        if (!isUrl(source)) sources.add(source);
+      }
+    }
+  return [...sources].sort();
 }

@@ -52,6 +52,14 @@ export function hasWildcards(path: string): boolean {
   return GLOB.test(path);
 }
 
+/** The part of a source before its first wildcard, as a path in the context ("" for all of it, as when it climbs with ".."). */
+export function sourcePrefix(source: string): string {
+  const parts = source.split('/').filter((part) => part !== '' && part !== '.');
+  if (parts.includes('..')) return '';
+  const wildcard = parts.findIndex(hasWildcards);
+  return (wildcard < 0 ? parts : parts.slice(0, wildcard)).join('/');
+}
+
 /**
  * Everything `source` matches in the view, in sorted order. A pattern matching nothing gives [] (the caller
  * decides whether that is an error: Docker allows it only for wildcards).

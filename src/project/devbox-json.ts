@@ -50,8 +50,8 @@ function environmentOf(file: ConfigFile, root: string, json: DevboxJson): Enviro
   } else {
     requirePath(file, ['build', 'dockerfile'], dockerfile, 'file', 'fix the path (relative to devbox.json)');
   }
-  // The Dockerfile's folder by default, as devcontainer.json does: a context of the whole repo would make
-  // every source edit a change of the environment's inputs.
+  // The Dockerfile's folder by default, as devcontainer.json does (of a larger context, only what the
+  // Dockerfile's COPY and ADD read is an input: project/inputs-hash.ts).
   const context = build.context === undefined ? dirname(dockerfile) : resolve(root, build.context);
   if (build.context !== undefined) requirePath(file, ['build', 'context'], context, 'directory', 'fix the path (relative to devbox.json)');
   return { kind: 'dockerfile', dockerfile, context, buildArgs: { ...build.args }, ...(build.target ? { target: build.target } : {}) };

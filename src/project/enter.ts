@@ -16,9 +16,9 @@ import { messagesSaid, note, warn } from '../util/warn.js';
 import { describeFailure, entryPath, readEntrySettings, type EntrySettings, type HookRecord } from './entry-file.js';
 import { processFor, type EnterOptions } from './entry-process.js';
 import { lockPath, passedOver } from './discover.js';
-import { writeJoinRecord, watchedTree, type Watched } from './join-record.js';
+import { watchedSources, watchedTree, writeJoinRecord, type Watched } from './join-record.js';
 import { loadProject } from './load.js';
-import { localFeatureFolders, projectInputsHash } from './inputs-hash.js';
+import { contextPathsRead, localFeatureFolders, projectInputsHash } from './inputs-hash.js';
 import { beginSession } from './sessions.js';
 import type { ProjectConfig } from './project-config.js';
 import type { Settings } from '../settings/settings.js';
@@ -51,20 +51,23 @@ async function inBackground(project: ProjectConfig, dir: string, entered: Entere
  * What a join depended on besides the environment and the sandbox's processes (join-record.ts): undefined
  * when the project's inputs are too many to watch, or it has services (their files are not all known here).
  */
-function watchedInputs(project: ProjectConfig, cwd: string, dir: string, helper: string): Watched[] | undefined {
+async function watchedInputs(project: ProjectConfig, cwd: string, dir: string, helper: string): Promise<Watched[] | undefined> {
   if (project.services) return undefined;
   const files = [...passedOver(cwd, project.source.path), project.source.path, lockPath(project.root), settingsPath(), dockerConfigPath()];
   // devbox's own files: this module as tsc wrote it, the bundles' folder (each build makes it anew), the entry.
   const here = fileURLToPath(import.meta.url);
   files.push(join(dir, 'state.json'), entryPath(dir), helper, process.argv[1], here, join(here, '..', '..', '..', 'bundle'));
   const watched: Watched[] = files.map((path) => ({ path, follow: true }));
-  const trees = localFeatureFolders(project).map((f) => f.folder);
-  if (project.environment.kind === 'dockerfile') {
-    watched.push({ path: project.environment.dockerfile, follow: true });
-    trees.push(project.environment.context);
+  for (const { folder } of localFeatureFolders(project)) {
+    const entries = watchedTree(folder);
+    if (!entries) return undefined;
+    watched.push(...entries);
   }
-  for (const tree of trees) {
-    const entries = watchedTree(tree);
+  const environment = project.environment;
+  if (environment.kind === 'dockerfile') {
+    const { ignoreFiles } = await import('../builder/context.js');
+    for (const path of [environment.dockerfile, ...ignoreFiles(environment.context, environment.dockerfile)]) watched.push({ path, follow: true });
+    const entries = watchedSources(environment.context, await contextPathsRead(environment.dockerfile));
     if (!entries) return undefined;
     watched.push(...entries);
   }
@@ -91,9 +94,9 @@ export async function enterProject(options: EnterOptions, cwd = process.cwd()): 
   // Only an entry that said nothing and leaves nothing for later is replayed by the launcher.
   const replayable =
     options.commandLine && options.interactive && !attach.length && !entered.background.length && !entered.entry?.failed && shutdownAction === 'none';
-  const join = (live: LiveSandboxState, entry: EntrySettings | undefined) => {
+  const join = async (live: LiveSandboxState, entry: EntrySettings | undefined) => {
     const command = liveJoinCommand(live, processFor(project, live, entry, options, existsSync(cwd) ? cwd : project.root));
-    const watched = replayable && messagesSaid() === saidBefore ? watchedInputs(project, cwd, dir, command[0]) : undefined;
+    const watched = replayable && messagesSaid() === saidBefore ? await watchedInputs(project, cwd, dir, command[0]) : undefined;
     if (watched) {
       const processes = [
         { pid: live.pid, start: live.pidStart },

@@ -11,14 +11,14 @@ import { lockPath } from './discover.js';
 import type { ProjectConfig } from './project-config.js';
 
 /**
- * Hook filled by the build module: a digest of the build context as the Dockerfile can see it (the files
- * left after .dockerignore, their modes and contents). Without it, the hash covers the config and the
- * Dockerfile only, and a change to a file the Dockerfile COPYs goes unnoticed.
+ * Hook filled by the build module: a digest of what the Dockerfile reads of the build context (the files its
+ * COPY and ADD sources name, left after .dockerignore, their modes and contents). Without it, the hash covers
+ * the config and the Dockerfile only, and a change to a file the Dockerfile COPYs goes unnoticed.
  */
 export type BuildContextHasher = (context: string, dockerfile: string) => Promise<string>;
 
 /** Bump when what goes into the hash changes, so old images are not taken for current ones. */
-const FORMAT = 'devbox-project-inputs/3';
+const FORMAT = 'devbox-project-inputs/4';
 
 function field(hash: Hash, name: string, value: string | Buffer): void {
   const bytes = typeof value === 'string' ? Buffer.from(value) : value;
@@ -26,12 +26,37 @@ function field(hash: Hash, name: string, value: string | Buffer): void {
   hash.update(bytes);
 }
 
+const sourcesRead = new Map<string, string[]>();
+
+/**
+ * What the Dockerfile reads of its build context (builder/context.ts's contextSourcesOf), by the build module:
+ * only those files are inputs, so editing the rest of a repo given as the context ("context": "..") neither
+ * rebuilds the environment nor replaces its sandbox.
+ */
+export async function contextSourcesRead(dockerfile: string): Promise<string[]> {
+  const text = await readFile(dockerfile, 'utf8');
+  let sources = sourcesRead.get(text);
+  if (!sources) {
+    const { contextSourcesOf } = await import('../builder/context.js');
+    sources = contextSourcesOf(text);
+    sourcesRead.set(text, sources);
+  }
+  return sources;
+}
+
+/** The paths in the context below which the Dockerfile's build reads (join-record.ts watches them). */
+export async function contextPathsRead(dockerfile: string): Promise<string[]> {
+  const { sourcePrefix } = await import('../builder/sources.js');
+  return [...new Set((await contextSourcesRead(dockerfile)).map(sourcePrefix))];
+}
+
 /** A Dockerfile project's build context as the Dockerfile sees it (after .dockerignore), by the build module. */
 function contextHasher(config: ProjectConfig): BuildContextHasher | undefined {
   if (config.environment.kind !== 'dockerfile') return undefined;
   return async (context, dockerfile) => {
     const { openContext, hashContextSources } = await import('../builder/context.js');
-    return hashContextSources(openContext(context, dockerfile), ['.']).digest;
+    const opened = openContext(context, dockerfile);
+    return hashContextSources(opened, await contextSourcesRead(opened.dockerfile)).digest;
   };
 }
 

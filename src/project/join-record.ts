@@ -104,18 +104,48 @@ function statOf(watched: Watched): BigIntStats | undefined {
 
 /** A folder and everything in it, not following links (a change of any entry, an entry added or removed); undefined past TREE_LIMIT. */
 export function watchedTree(root: string): Watched[] | undefined {
+  return walkTree(root)?.watched;
+}
+
+function walkTree(root: string): { watched: Watched[]; links: boolean } | undefined {
   const watched: Watched[] = [{ path: root, follow: false }];
-  const folders = lstatSync(root, { throwIfNoEntry: false })?.isDirectory() ? [root] : [];
+  const top = lstatSync(root, { throwIfNoEntry: false });
+  let links = top?.isSymbolicLink() === true;
+  const folders = top?.isDirectory() ? [root] : [];
   // The entries' types come with the listing: no lstat(2) per entry (it costs more than the listing here).
   for (let i = 0; i < folders.length; i++) {
     for (const entry of readdirSync(folders[i], { withFileTypes: true })) {
       const path = join(folders[i], entry.name);
       watched.push({ path, follow: false });
       if (entry.isDirectory()) folders.push(path);
+      else if (entry.isSymbolicLink()) links = true;
     }
     if (watched.length > TREE_LIMIT) return undefined;
   }
-  return watched;
+  return { watched, links };
+}
+
+/**
+ * What a build reads of its context: the context folder, everything below each of `prefixes` (paths in the
+ * context, up to a COPY or ADD source's first wildcard: builder/sources.ts's sourcePrefix) and the folders on
+ * the way to them. The whole context instead when a symbolic link is among them (a copy follows a source that
+ * is one, to elsewhere in the context). Undefined past TREE_LIMIT.
+ */
+export function watchedSources(context: string, prefixes: readonly string[]): Watched[] | undefined {
+  const watched = new Map<string, Watched>([[context, { path: context, follow: true }]]);
+  for (const prefix of prefixes) {
+    const parts = prefix.split('/').filter(Boolean);
+    for (let i = 1; i < parts.length; i++) {
+      const path = join(context, ...parts.slice(0, i));
+      watched.set(path, { path, follow: false });
+    }
+    const tree = walkTree(join(context, prefix));
+    if (!tree) return undefined;
+    if (tree.links) return watchedTree(context);
+    for (const w of tree.watched) watched.set(w.path, w);
+    if (watched.size > TREE_LIMIT) return undefined;
+  }
+  return [...watched.values()];
 }
 
 /** Records of folders, commands and environments long gone: past RECORDS_KEPT, the least recently written go. */

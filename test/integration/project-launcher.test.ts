@@ -204,4 +204,18 @@ test("the record watches every file Node.js's entry looked at: a devcontainer.js
   await assertRecordWatchesWhatNodeRead(root, '.devcontainer/devcontainer.json');
 });
 
+test("the record watches every file Node.js's entry looked at: the repo as the context, more files in it than a record watches", async () => {
+  const root = await testDir('launcher-repo');
+  projects.push(root);
+  mkdirSync(join(root, '.devcontainer'));
+  mkdirSync(join(root, 'config', 'motd'), { recursive: true });
+  mkdirSync(join(root, 'vendor'));
+  writeFileSync(join(root, '.devcontainer', 'devcontainer.json'), JSON.stringify({ build: { dockerfile: 'Dockerfile', context: '..' } }));
+  writeFileSync(join(root, '.devcontainer', 'Dockerfile'), `FROM ${IMAGE}\nCOPY config/motd /etc/motd.d\n`);
+  writeFileSync(join(root, 'config', 'motd', 'hello'), 'hello\n');
+  // The Dockerfile reads none of these: they are not watched, and do not stop the replay (2,000 is the most a record watches).
+  for (let i = 0; i < 2100; i++) writeFileSync(join(root, 'vendor', String(i)), '');
+  await assertRecordWatchesWhatNodeRead(root, '.devcontainer/devcontainer.json');
+});
+
 test.run();

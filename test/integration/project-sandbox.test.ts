@@ -250,6 +250,26 @@ test('a Dockerfile project is built on first entry, again only when its context 
   assert.match(changed.stderr, /STEP 3\/3: COPY hello.txt/);
 });
 
+test('with the repo as the build context, editing a file the Dockerfile does not read neither builds nor restarts the sandbox', async () => {
+  const root = await project({
+    'devbox.json': JSON.stringify({ build: { dockerfile: '.devbox/Dockerfile', context: '.' } }),
+    '.devbox/Dockerfile': `FROM ${IMAGE}\nCOPY hello.txt /hello.txt\n`,
+    'hello.txt': 'v1\n',
+    'lib/app.txt': 'a\n',
+  });
+  await devboxOk(['run', 'true'], { cwd: root });
+  const { outerPid } = sandboxState(root);
+  writeFileSync(join(root, 'lib/app.txt'), 'b\n');
+  writeFileSync(join(root, 'notes.txt'), 'a new file\n');
+  const again = await devboxOk(['run', 'cat', '/hello.txt'], { cwd: root });
+  assert.is(again.stdout, 'v1\n');
+  assert.is(again.stderr, '', 'nothing is built or started');
+  assert.is(sandboxState(root).outerPid, outerPid, 'the same sandbox');
+  writeFileSync(join(root, 'hello.txt'), 'v2\n');
+  const changed = await devboxOk(['run', 'cat', '/hello.txt'], { cwd: root });
+  assert.is(changed.stdout, 'v2\n');
+});
+
 test('the image of a live sandbox is in use: rmi refuses it until the sandbox stops', async () => {
   const dir = await testDir('in-use');
   await writeTar(join(dir, 'rootfs.tar'), [...busyboxRootfs(), { name: 'in-use-marker', content: 'mine\n' }]);

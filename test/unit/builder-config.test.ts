@@ -6,7 +6,8 @@ import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import { stepKey } from '../../src/builder/cache.js';
 import { commandArgs, destinationPath, exposedPorts, healthConfig, parseChmod, parseDuration, setEnv, workdirPath } from '../../src/builder/config-edits.js';
-import { hashContextSources, ignoreRules, readIgnorePatterns, type BuildContext } from '../../src/builder/context.js';
+import { contextSourcesOf, hashContextSources, ignoreRules, readIgnorePatterns, type BuildContext } from '../../src/builder/context.js';
+import { sourcePrefix } from '../../src/builder/sources.js';
 
 test('ENV replaces a variable where it is and appends a new one', () => {
   assert.equal(setEnv(['A=1', 'PATH=/bin', 'B=2'], 'PATH', '/x'), ['A=1', 'PATH=/x', 'B=2']);
@@ -66,6 +67,35 @@ test('ignore files: <Dockerfile>.dockerignore beside it wins over the context ro
   assert.equal(readIgnorePatterns(dir, join(dir, 'Dockerfile')), ['root']);
   writeFileSync(join(dir, 'Dockerfile.dockerignore'), '# c\nbeside\n\n');
   assert.equal(readIgnorePatterns(dir, join(dir, 'Dockerfile')), ['beside']);
+});
+
+test('what a Dockerfile reads of its context: COPY and ADD sources of every stage, not --from, URLs or here-documents', () => {
+  const dockerfile = [
+    'FROM base AS build',
+    'COPY go.mod go.sum ./',
+    'ADD https://example.com/tool.tgz /opt/',
+    'COPY <<EOF /etc/motd',
+    'hello',
+    'EOF',
+    'FROM base',
+    'COPY --from=build /out /usr/bin/',
+    'ADD ["conf/*.ini", "/etc/app/"]',
+    'COPY go.mod /',
+    '',
+  ].join('\n');
+  assert.equal(contextSourcesOf(dockerfile), ['conf/*.ini', 'go.mod', 'go.sum']);
+  assert.equal(contextSourcesOf('FROM base\nARG DIR=src\nCOPY ${DIR} /app\n'), ['.'], 'a variable is known only while building');
+  assert.equal(contextSourcesOf('COPY a /\n'), ['.'], 'a Dockerfile the build will refuse');
+  assert.equal(contextSourcesOf('FROM base\nRUN true\n'), []);
+});
+
+test('a source up to its first wildcard; climbing out of the context means all of it', () => {
+  assert.is(sourcePrefix('conf/*.ini'), 'conf');
+  assert.is(sourcePrefix('./a/b/'), 'a/b');
+  assert.is(sourcePrefix('/abs/x[0-9]/y'), 'abs');
+  assert.is(sourcePrefix('*.txt'), '');
+  assert.is(sourcePrefix('.'), '');
+  assert.is(sourcePrefix('../outside'), '');
 });
 
 test('source hash: content and modes count, mtimes and ignored files do not', async () => {

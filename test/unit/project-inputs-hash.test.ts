@@ -41,6 +41,36 @@ test('the Dockerfile, devbox.json and resolved build arguments change it; source
   assert.is.not(await hashOf(root), afterDockerfile);
 });
 
+test('with the whole repo as the build context, only what the Dockerfile COPYs or ADDs counts', async () => {
+  const root = projectDir({
+    'devbox.json': '{ "build": { "dockerfile": ".devbox/Dockerfile", "context": "." } }',
+    '.devbox/Dockerfile': `${DOCKERFILE}COPY requirements.txt /tmp/\nCOPY conf/*.ini /etc/app/\n`,
+    'requirements.txt': 'flask\n',
+    'conf/app.ini': 'a=1\n',
+    'src/main.py': 'print(1)\n',
+  });
+  const before = await hashOf(root);
+  writeFileSync(join(root, 'src/main.py'), 'print(2)\n');
+  writeFileSync(join(root, 'notes.txt'), 'a new file\n');
+  assert.is(await hashOf(root), before, 'files no COPY or ADD reads');
+  writeFileSync(join(root, 'conf/new.ini'), 'b=2\n');
+  const withIni = await hashOf(root);
+  assert.is.not(withIni, before, 'a new file a wildcard source matches');
+  writeFileSync(join(root, 'requirements.txt'), 'flask\nrequests\n');
+  assert.is.not(await hashOf(root), withIni, 'a file a COPY names');
+});
+
+test('a source known only while building (a variable) makes all of the context count', async () => {
+  const root = projectDir({
+    'devbox.json': '{ "build": { "dockerfile": ".devbox/Dockerfile", "context": "." } }',
+    '.devbox/Dockerfile': `${DOCKERFILE}ARG DIR=src\nCOPY \${DIR} /app\n`,
+    'src/main.py': 'print(1)\n',
+  });
+  const before = await hashOf(root);
+  writeFileSync(join(root, 'notes.txt'), 'a new file\n');
+  assert.is.not(await hashOf(root), before);
+});
+
 test('devbox.lock counts: the same lock gives the same hash, another pin another one', async () => {
   const root = project();
   const unlocked = await hashOf(root);

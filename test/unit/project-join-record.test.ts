@@ -1,10 +1,10 @@
 /** project/join-record.ts: the hash the launcher computes too, the record's fields, when nothing is recorded. */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
-import { environmentHash, Fnv1a64, joinRecordFolder, watchedTree, writeJoinRecord, type JoinRecord } from '../../src/project/join-record.js';
+import { environmentHash, Fnv1a64, joinRecordFolder, watchedSources, watchedTree, writeJoinRecord, type JoinRecord } from '../../src/project/join-record.js';
 
 let dir: string;
 
@@ -39,6 +39,27 @@ test('a folder tree is every entry, or nothing past the limit', () => {
   mkdirSync(join(dir, 'big'));
   for (let i = 0; i < 2001; i++) writeFileSync(join(dir, 'big', String(i)), '');
   assert.is(watchedTree(join(dir, 'big')), undefined);
+});
+
+test("a build's sources are watched below their prefixes, once each; the whole context when a link is among them", () => {
+  const context = join(dir, 'repo');
+  mkdirSync(join(context, 'conf'), { recursive: true });
+  mkdirSync(join(context, 'src'));
+  writeFileSync(join(context, 'conf', 'app.ini'), '');
+  writeFileSync(join(context, 'requirements.txt'), '');
+  writeFileSync(join(context, 'src', 'main.py'), '');
+  const paths = (watched: { path: string }[] | undefined) => watched?.map((w) => w.path.slice(context.length)).sort();
+  assert.equal(paths(watchedSources(context, ['conf', 'requirements.txt', 'conf', 'src/deeper/missing'])), [
+    '',
+    '/conf',
+    '/conf/app.ini',
+    '/requirements.txt',
+    '/src',
+    '/src/deeper',
+    '/src/deeper/missing',
+  ]);
+  symlinkSync('../src', join(context, 'conf', 'linked'));
+  assert.equal(paths(watchedSources(context, ['conf'])), paths(watchedTree(context)));
 });
 
 const record = (watched: string[]): JoinRecord => ({
