@@ -25,7 +25,8 @@ export function cachedMinbase(name: string, packages: readonly string[], overrid
   if (!existsSync(tar)) {
     mkdirSync(cache, { recursive: true });
     console.log(`making the Debian minbase root file system${packages.length ? ` with ${packages.join(', ')}` : ''} (once)…`);
-    sh('mmdebstrap', ['--quiet', '--variant=minbase', ...packages.map((p) => `--include=${p}`), 'bookworm', `${tar}.part`]);
+    // The format named: mmdebstrap takes it from the output's name, and a ".part" name would make a directory.
+    sh('mmdebstrap', ['--quiet', '--variant=minbase', '--format=tar', ...packages.map((p) => `--include=${p}`), 'bookworm', `${tar}.part`]);
     sh('mv', [`${tar}.part`, tar]);
   }
   return tar;

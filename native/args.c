@@ -391,7 +391,7 @@ validate_no_pivot (const Options *opts)
 {
   for (int id = 0; id < N_OPTIONS; id++)
     if (seen[id] && id != OPT_UID_MAP && id != OPT_GID_MAP && id != OPT_NO_PIVOT && id != OPT_OVERLAY && id != OPT_MOUNTPOINT && id != OPT_CONFINE
-        && id != OPT_UNSHARE_NET && id != OPT_SYNC_FD && id != OPT_USERNS_OF)
+        && id != OPT_UNSHARE_NET && id != OPT_SYNC_FD && id != OPT_USERNS_OF && !(id == OPT_ARCHIVE && opts->confine_dir))
       die ("--no-pivot cannot be combined with %s", option_table[id].name);
   /* Entered, not nested in: the namespace's own maps apply (a devbox network's holder joins the networks' owner). */
   if (opts->userns_of && (seen[OPT_UID_MAP] || seen[OPT_GID_MAP] || !opts->unshare_net || seen[OPT_OVERLAY] || opts->confine_dir))
@@ -476,7 +476,10 @@ validate_archive (const Options *opts)
   for (size_t i = 0; i < N_ELEMENTS (process_options); i++)
     if (seen[process_options[i]])
       die ("--archive cannot be combined with %s", option_table[process_options[i]].name);
-  validate_archive_command (opts->command);
+  if (opts->confine_dir)
+    validate_layer_command (opts->command);
+  else
+    validate_archive_command (opts->command);
 }
 
 /* --join takes its namespaces, root and id maps from the live sandbox: only the process is described. */

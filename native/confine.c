@@ -182,6 +182,11 @@ run_confined (const Options *opts)
   cleanup_fd int dir_fd = open (dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (dir_fd < 0)
     die_with_error ("open %s", dir);
+  if (opts->archive) /* the helper's own extractor (layer.c): confined before it reads a byte */
+    {
+      enter_cell (dir_fd, dir);
+      return extract_layer (opts);
+    }
   int sv[2];
   if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
     die_with_error ("socketpair");

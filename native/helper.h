@@ -153,6 +153,10 @@ void hide_command_line (void);
 /* confine.c */
 int run_confined (const Options *opts);
 
+/* layer.c: --confine DIR --archive -- layer …, an image layer's tar extracted into DIR, run in the cell */
+void validate_layer_command (char **command);
+int extract_layer (const Options *opts);
+
 /* seccomp.c */
 void compile_seccomp (const char *program, const char *cache, struct sock_fprog *out);
 void load_seccomp (const struct sock_fprog *filter);

@@ -32,6 +32,12 @@ tar_entry_clear (TarEntry *e)
 {
   free (e->name);
   free (e->linkname);
+  for (size_t i = 0; i < e->n_xattrs; i++)
+    {
+      free (e->xattrs[i].name);
+      free (e->xattrs[i].value);
+    }
+  free (e->xattrs);
   memset (e, 0, sizeof *e);
 }
 
@@ -167,26 +173,59 @@ tar_write_end (int fd)
     die_with_error ("write the archive");
 }
 
-/* Reading. */
+/* Reading, through one buffer: a layer of thousands of small files would otherwise cost a read(2) per header
+   and per file. What the buffer holds past the end-of-archive marker is never looked at. */
+
+#define INPUT_SIZE (1u << 20)
+static struct
+{
+  int fd;
+  unsigned char *buf;
+  size_t pos, len;
+} input = { .fd = -1 };
+
+/* At least `want` bytes (≤ INPUT_SIZE) of fd's unread input contiguous at input.buf + input.pos, reading
+   more as needed; returns how many are there. At the end of the input: 0 if nothing is left and eof_ok,
+   else an error naming `what`. */
+static size_t
+input_fill (int fd, size_t want, bool eof_ok, const char *what)
+{
+  if (input.fd != fd)
+    {
+      input.fd = fd;
+      input.pos = input.len = 0;
+      if (input.buf == NULL)
+        input.buf = xcalloc (INPUT_SIZE, 1);
+    }
+  if (input.len - input.pos >= want)
+    return input.len - input.pos;
+  memmove (input.buf, input.buf + input.pos, input.len - input.pos);
+  input.len -= input.pos;
+  input.pos = 0;
+  while (input.len < want)
+    {
+      ssize_t n = TEMP_FAILURE_RETRY (read (fd, input.buf + input.len, INPUT_SIZE - input.len));
+      if (n < 0)
+        die_with_error ("read the archive");
+      if (n == 0)
+        {
+          if (input.len == 0 && eof_ok)
+            return 0;
+          die ("the tar archive is truncated (it ends in the middle of %s)", what);
+        }
+      input.len += (size_t) n;
+    }
+  return input.len;
+}
 
 /* false at a clean end of input before the first byte; a block cut short is an error. */
 static bool
 read_block (int fd, unsigned char *block, bool eof_ok)
 {
-  size_t got = 0;
-  while (got < BLOCK)
-    {
-      ssize_t n = TEMP_FAILURE_RETRY (read (fd, block + got, BLOCK - got));
-      if (n < 0)
-        die_with_error ("read the archive");
-      if (n == 0)
-        {
-          if (got == 0 && eof_ok)
-            return false;
-          die ("the archive ends in the middle of an entry");
-        }
-      got += (size_t) n;
-    }
+  if (input_fill (fd, BLOCK, eof_ok, "an entry") == 0)
+    return false;
+  memcpy (block, input.buf + input.pos, BLOCK);
+  input.pos += BLOCK;
   return true;
 }
 
@@ -216,13 +255,23 @@ get_number (const unsigned char *field, size_t width, const char *what)
   return value;
 }
 
+/* Whether the header's checksum field is right; one that is no number is not (text is not a tar). */
 static bool
 checksum_ok (const unsigned char *block)
 {
-  unsigned long long want = get_number (block + F_CHKSUM, 8, "the checksum");
+  const unsigned char *field = block + F_CHKSUM;
+  size_t i = 0;
+  while (i < 8 && field[i] == ' ')
+    i++;
+  unsigned long long want = 0;
+  size_t digits = 0;
+  for (; i < 8 && field[i] >= '0' && field[i] <= '7'; i++, digits++)
+    want = want * 8 + (unsigned long long) (field[i] - '0');
+  if (digits == 0 || (i < 8 && field[i] != '\0' && field[i] != ' '))
+    return false;
   unsigned long long sum = 0;
-  for (int i = 0; i < BLOCK; i++)
-    sum += (i >= F_CHKSUM && i < F_CHKSUM + 8) ? ' ' : block[i];
+  for (int b = 0; b < BLOCK; b++)
+    sum += (b >= F_CHKSUM && b < F_CHKSUM + 8) ? ' ' : block[b];
   return sum == want;
 }
 
@@ -244,7 +293,9 @@ typedef struct
   bool size, uid, gid, mtime;
 } PaxGiven;
 
-/* Applies the PAX records devbox uses to the next entry; the others (atime, xattrs, …) are read past. */
+#define XATTR_PREFIX "SCHILY.xattr."
+
+/* Applies the PAX records devbox uses to the next entry; the others (atime, …) are read past. */
 static void
 apply_pax (TarEntry *next, const char *data, size_t len, PaxGiven *given)
 {
@@ -294,6 +345,19 @@ apply_pax (TarEntry *next, const char *data, size_t len, PaxGiven *given)
           next->mtime = strtoll (text, NULL, 10); /* seconds; a fraction after '.' is dropped */
           given->mtime = true;
         }
+      else if (key_len > strlen (XATTR_PREFIX) && memcmp (key, XATTR_PREFIX, strlen (XATTR_PREFIX)) == 0)
+        {
+          next->xattrs = xrealloc (next->xattrs, next->n_xattrs + 1, sizeof *next->xattrs);
+          TarXattr *x = &next->xattrs[next->n_xattrs++];
+          size_t name_len = key_len - strlen (XATTR_PREFIX);
+          x->name = xcalloc (name_len + 1, 1);
+          memcpy (x->name, key + strlen (XATTR_PREFIX), name_len);
+          x->value = (unsigned char *) text;
+          text = NULL;
+          x->len = value_len;
+        }
+      else if (key_len > 11 && memcmp (key, "GNU.sparse.", 11) == 0)
+        next->gnu_sparse = true;
       pos += record;
     }
 }
@@ -314,7 +378,7 @@ tar_read_header (int fd, TarEntry *e)
       if (memcmp (block, zeros, BLOCK) == 0)
         goto end; /* the end-of-archive marker; what follows it is not read */
       if (!checksum_ok (block))
-        die ("tar: a header's checksum is wrong (not a tar archive, or a damaged one)");
+        die ("not a tar archive (invalid tar header)");
       char type = (char) block[F_TYPE];
       unsigned long long size = get_number (block + F_SIZE, 12, "size");
       if (type == TAR_PAX || type == TAR_GLOBAL_PAX || type == TAR_GNU_LONGNAME || type == TAR_GNU_LONGLINK)
@@ -377,6 +441,11 @@ tar_read_header (int fd, TarEntry *e)
       bool no_data = e->type == TAR_DIRECTORY || e->type == TAR_SYMLINK || e->type == TAR_HARDLINK || e->type == TAR_CHAR
                      || e->type == TAR_BLOCK || e->type == TAR_FIFO;
       e->data_size = no_data ? 0 : e->size;
+      e->xattrs = pending.xattrs;
+      e->n_xattrs = pending.n_xattrs;
+      e->gnu_sparse = pending.gnu_sparse;
+      pending.xattrs = NULL;
+      pending.n_xattrs = 0;
       tar_entry_clear (&pending);
       return true;
     }
@@ -385,22 +454,101 @@ end:
   return false;
 }
 
+static unsigned long long
+padded_size (unsigned long long size)
+{
+  return (size + BLOCK - 1) / BLOCK * BLOCK;
+}
+
 void
 tar_read_data (int fd, int dest, unsigned long long size, const char *what)
 {
-  static char buf[65536];
-  unsigned long long padded = (size + BLOCK - 1) / BLOCK * BLOCK;
+  unsigned long long padded = padded_size (size);
   for (unsigned long long done = 0; done < padded;)
     {
-      size_t want = padded - done < sizeof buf ? (size_t) (padded - done) : sizeof buf;
-      ssize_t n = TEMP_FAILURE_RETRY (read (fd, buf, want));
-      if (n < 0)
-        die_with_error ("read the archive");
-      if (n == 0)
-        die ("the archive ends in the middle of %s", what);
-      size_t data = done >= size ? 0 : (size - done < (unsigned long long) n ? (size_t) (size - done) : (size_t) n);
-      if (dest >= 0 && data && write_all (dest, buf, data) < 0)
+      size_t n = input_fill (fd, 1, false, what);
+      if (n > padded - done)
+        n = (size_t) (padded - done);
+      size_t data = done >= size ? 0 : (size - done < (unsigned long long) n ? (size_t) (size - done) : n);
+      if (dest >= 0 && data && write_all (dest, input.buf + input.pos, data) < 0)
         die_with_error ("write %s", what);
-      done += (unsigned long long) n;
+      input.pos += n;
+      done += n;
     }
+}
+
+bool
+tar_read_trailer (int fd)
+{
+  bool zeros = true;
+  while (input_fill (fd, 1, true, "the trailer") > 0)
+    {
+      for (size_t i = input.pos; i < input.len && zeros; i++)
+        zeros = input.buf[i] == 0;
+      input.pos = input.len;
+    }
+  return zeros;
+}
+
+#define PAGE_BLOCK 4096
+static const unsigned char zero_page[PAGE_BLOCK];
+
+static int
+pwrite_all (int fd, const unsigned char *data, size_t len, off_t offset)
+{
+  while (len > 0)
+    {
+      ssize_t n = TEMP_FAILURE_RETRY (pwrite (fd, data, len, offset));
+      if (n < 0)
+        return -1;
+      data += n;
+      len -= (size_t) n;
+      offset += n;
+    }
+  return 0;
+}
+
+int
+tar_read_file (int fd, int dest, unsigned long long size, const char *what)
+{
+  int error = 0;
+  unsigned long long end = 0; /* of the last data written: a file that ends in a hole needs ftruncate */
+  /* off stays a multiple of PAGE_BLOCK until the last piece, so every block looked at is aligned in the file. */
+  for (unsigned long long off = 0; off < size;)
+    {
+      size_t n = input_fill (fd, size - off < PAGE_BLOCK ? (size_t) (size - off) : PAGE_BLOCK, false, what);
+      if (n > size - off)
+        n = (size_t) (size - off);
+      else if (off + n < size)
+        n -= n % PAGE_BLOCK;
+      const unsigned char *data = input.buf + input.pos;
+      size_t run = 0; /* start of the bytes not written yet, none of them in a hole */
+      for (size_t i = 0; i < n && !error; i += PAGE_BLOCK)
+        {
+          bool hole = n - i >= PAGE_BLOCK && memcmp (data + i, zero_page, PAGE_BLOCK) == 0;
+          if (hole && i > run && pwrite_all (dest, data + run, i - run, (off_t) (off + run)) < 0)
+            error = errno;
+          if (hole)
+            run = i + PAGE_BLOCK;
+        }
+      if (!error && run < n)
+        {
+          if (pwrite_all (dest, data + run, n - run, (off_t) (off + run)) < 0)
+            error = errno;
+          end = off + n;
+        }
+      input.pos += n;
+      off += n;
+    }
+  if (!error && end < size && ftruncate (dest, (off_t) size) < 0)
+    error = errno;
+  for (size_t pad = (size_t) (padded_size (size) - size); pad > 0;)
+    {
+      size_t n = input_fill (fd, 1, false, what);
+      n = n < pad ? n : pad;
+      input.pos += n;
+      pad -= n;
+    }
+  errno = error;
+  return error ? -1 : 0;
 }

@@ -19,6 +19,14 @@
 #define TAR_GNU_LONGNAME 'L'
 #define TAR_GNU_LONGLINK 'K'
 
+/* An extended attribute from a PAX header (SCHILY.xattr.NAME): its value is bytes, maybe binary. */
+typedef struct
+{
+  char *name;
+  unsigned char *value;
+  size_t len;
+} TarXattr;
+
 typedef struct
 {
   char *name;     /* as in the archive; a directory's ends in '/' when written */
@@ -31,6 +39,9 @@ typedef struct
   unsigned long long data_size; /* bytes of data that follow the header when read */
   long long mtime;              /* seconds */
   unsigned devmajor, devminor;
+  TarXattr *xattrs; /* when read: the entry's SCHILY.xattr PAX records, in order */
+  size_t n_xattrs;
+  bool gnu_sparse; /* when read: GNU.sparse PAX records, whose data is a sparse map and not the content */
 } TarEntry;
 
 void tar_entry_clear (TarEntry *e);
@@ -43,5 +54,12 @@ void tar_write_end (int fd);
 /* Reading: the next entry (false at the end of the archive), then its data into dest (-1: skip it). */
 bool tar_read_header (int fd, TarEntry *e);
 void tar_read_data (int fd, int dest, unsigned long long size, const char *what);
+/* The data of a regular file into dest, a new empty file, leaving holes where the tar has aligned 4 KiB blocks
+   of zeros (a tar carries holes as zeros). 0, or -1 with errno set when writing dest failed (the data is
+   still read past); a failed read of the archive dies. */
+int tar_read_file (int fd, int dest, unsigned long long size, const char *what);
+/* Reads what follows the end-of-archive marker, to the end of the input; true when it is only zeros (the
+   writer's padding to a record size), false for anything else (garbage, or a second archive). */
+bool tar_read_trailer (int fd);
 
 #endif

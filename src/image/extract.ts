@@ -1,5 +1,7 @@
 /**
- * Extracts one layer tar into an empty directory, turning OCI whiteouts into the storage layer format.
+ * Extracts one layer tar into an empty directory, turning OCI whiteouts into the storage layer format: what
+ * a build's ADD of a local tar uses (builder/fs-actions.ts, inside the build's worker). Image layers are
+ * unpacked by the helper's extractor (native/layer.c, image/unpack.ts), which follows the same rules.
  * Runs as root of the user namespace, so tar ownership lands in the mapped range. The tar is hostile until
  * proven otherwise:
  * - names are confined to the layer (tar-paths.ts), and no entry is written through a symlink: every parent

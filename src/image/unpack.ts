@@ -1,17 +1,18 @@
 /**
- * Unpacking a layer blob into layers/<id map>/<diffID hex>/, inside the user namespace (unpack-worker.ts),
- * so that tar ownership lands in the mapped range. The worker writes into a temp directory beside the final
- * one; only a complete layer whose diffID matches is flushed to disk (one syncfs), then renamed into place,
- * and its record (<diffID hex>.json, storage/layer-format.ts) written last marks it complete. Call under the
- * store lock.
+ * Unpacking a layer blob into layers/<id map>/<diffID hex>/, inside the user namespace, so that tar
+ * ownership lands in the mapped range: this process downloads, decompresses and hashes, and the helper's
+ * extractor (native/layer.c, confined to the layer's directory) writes the files. It writes into a temp
+ * directory beside the final one; only a complete layer whose diffID matches is flushed to disk (one
+ * syncfs), then renamed into place, and its record (<diffID hex>.json, storage/layer-format.ts) written last
+ * marks it complete. Call under the store lock.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
-import type { LayerRecord, LayerXattr } from '../storage/layer-format.js';
+import { OPAQUE_XATTR, RESERVED_XATTR_PREFIXES, type LayerRecord, type LayerXattr } from '../storage/layer-format.js';
 import { syncFileSystem } from '../runtime/fsops.js';
-import { runNodeInUserNamespace } from '../runtime/namespace.js';
+import { runInUserNamespace } from '../runtime/namespace.js';
 import type { IdMapping } from '../userns/idmap.js';
 import { removeAsNamespaceRoot } from '../storage/remove.js';
 import { describeError, DevboxError } from '../util/errors.js';
@@ -26,26 +27,51 @@ import { note } from '../util/warn.js';
 /** Prefix of a layer being unpacked (or left half-unpacked by a crash). */
 const LAYER_TEMP_PREFIX = '.tmp-';
 
-/** What unpack-worker.ts prints. */
-interface WorkerResult {
+/** What the extractor found that a walk of the layer's directory cannot show. */
+interface ExtractorResult {
   opaqueDirs: string[];
   xattrs: LayerXattr[];
   skippedDevices: string[];
 }
 
-/** Decompressed bytes that may wait for the worker. */
-const WORKER_READ_AHEAD = 8 * 1024 * 1024;
+/** Decompressed bytes that may wait for the extractor. */
+const EXTRACTOR_READ_AHEAD = 8 * 1024 * 1024;
 
-type WorkerRun = { failure: unknown } | { layer: DigestCounter; out: CaptureResult };
+type ExtractorRun = { failure: unknown } | { layer: DigestCounter; out: CaptureResult };
+
+/** The helper's extractor for this id map: the storage layer format's names, which it must make or drop. */
+export function extractorCommand(mapping: IdMapping): string[] {
+  return [
+    'layer',
+    ...(mapping.full ? [] : ['--squash']),
+    '--opaque-xattr',
+    OPAQUE_XATTR,
+    ...RESERVED_XATTR_PREFIXES.flatMap((prefix) => ['--reserved-xattr', prefix]),
+  ];
+}
+
+const fromHex = (hex: string) => Buffer.from(hex, 'hex').toString();
+
+/** The extractor's lines (native/layer.c): "opaque PATH", "xattr PATH NAME VALUE", "device PATH", in hex. */
+export function parseExtractorOutput(stdout: string): ExtractorResult {
+  const result: ExtractorResult = { opaqueDirs: [], xattrs: [], skippedDevices: [] };
+  for (const line of stdout.split('\n')) {
+    const [kind, path, name, value] = line.split(' ');
+    if (kind === 'opaque') result.opaqueDirs.push(fromHex(path));
+    else if (kind === 'xattr') result.xattrs.push({ path: fromHex(path), name: fromHex(name), value });
+    else if (kind === 'device') result.skippedDevices.push(fromHex(path));
+  }
+  return result;
+}
 
 /**
- * Decompresses and hashes `input` here and extracts it in the worker, inside the user namespace: the worker's
- * one thread then only extracts, while zlib and the diffID hash run beside it in this process instead of
- * taking turns with it. `failure` is the first error of reading or decompressing the input (the worker, whose
- * input then ends early, fails for want of the rest). Whatever stopped reading the input, the rest of it is
- * drained at the end, so that a download feeding it runs to its end and its digest check can say what was wrong.
+ * Decompresses and hashes `input` here and extracts it in the helper, inside the user namespace: zlib and the
+ * diffID hash run in this process beside the extractor. `failure` is the first error of reading or
+ * decompressing the input (the extractor, whose input then ends early, fails for want of the rest).
+ * Whatever stopped reading the input, the rest of it is drained at the end, so that a download feeding it
+ * runs to its end and its digest check can say what was wrong.
  */
-async function extractInWorker(mapping: IdMapping, dest: string, input: Readable): Promise<WorkerRun> {
+async function extractInHelper(mapping: IdMapping, dest: string, input: Readable): Promise<ExtractorRun> {
   const raw = new PassThrough();
   input.on('error', (error) => raw.destroy(error));
   input.pipe(raw);
@@ -61,16 +87,14 @@ async function extractInWorker(mapping: IdMapping, dest: string, input: Readable
     return { failure: error };
   }
   let failure: unknown;
-  // Room to decompress ahead while the worker is busy creating files (a pipe alone holds 64 KiB).
-  const toWorker = new PassThrough({ highWaterMark: WORKER_READ_AHEAD });
+  // Room to decompress ahead while the extractor is busy creating files (its pipe holds 1 MiB).
+  const toExtractor = new PassThrough({ highWaterMark: EXTRACTOR_READ_AHEAD });
   layer.stream.on('error', (error) => {
     failure = error;
-    toWorker.end();
+    toExtractor.end();
   });
-  layer.stream.pipe(toWorker);
-  const args = mapping.full ? [] : ['--squash'];
-  const worker = new URL('./unpack-worker.js', import.meta.url);
-  const out = await runNodeInUserNamespace(mapping, worker, args, { input: toWorker, allowFailure: true, confine: dest });
+  layer.stream.pipe(toExtractor);
+  const out = await runInUserNamespace(mapping, extractorCommand(mapping), { input: toExtractor, allowFailure: true, confine: dest, archive: true });
   drain();
   return failure ? { failure } : { layer, out };
 }
@@ -164,20 +188,27 @@ export async function unpackLayerStream(root: string, mapping: IdMapping, input:
   await clearInterruptedUnpacks(root, mapping);
   const temp = join(dir, `${LAYER_TEMP_PREFIX}${randomBytes(6).toString('hex')}`);
   await fs.mkdir(temp);
-  let result: LayerRecord & WorkerResult;
+  let result: LayerRecord & ExtractorResult;
   try {
-    const run = await extractInWorker(mapping, temp, input);
+    const run = await extractInHelper(mapping, temp, input);
     await source.verified; // a blob that failed its digest check explains a failed unpack better than the unpacker does
     if ('failure' in run) throw new DevboxError(`${label}: ${describeStreamError(run.failure) ?? describeError(run.failure)}`);
     const { layer, out } = run;
-    if (out.exitCode !== 0) throw new DevboxError(`${label}: ${out.stderr.trim().split('\n').pop() || `unpacking failed (status ${out.exitCode})`}`);
+    if (out.exitCode !== 0) {
+      const line = out.stderr
+        .trim()
+        .split('\n')
+        .pop()
+        ?.replace(/^devbox-helper: /, '');
+      throw new DevboxError(`${label}: ${line || `unpacking failed (status ${out.exitCode})`}`);
+    }
     const { digest, size } = layer.result();
-    result = { diffID: digest, size, ...(JSON.parse(out.stdout) as WorkerResult) };
+    result = { diffID: digest, size, ...parseExtractorOutput(out.stdout) };
     if (expectedDiffID && result.diffID !== expectedDiffID) {
       throw new DevboxError(`${label}: its content is ${result.diffID}, but the image config says ${expectedDiffID}`, { fix: 'the image is corrupt' });
     }
   } catch (error) {
-    // What the worker wrote belongs to subordinate ids; if even this fails, removeStaleLayers gets it later.
+    // What the extractor wrote belongs to subordinate ids; if even this fails, removeStaleLayers gets it later.
     await removeAsNamespaceRoot(mapping, [temp]).catch(() => {});
     throw error;
   }

@@ -20,12 +20,15 @@ export interface UserNamespaceRunOptions {
    * --confine. The command starts on the host's file system, so that it can load its code first.
    */
   confine?: string;
+  /** The command is one of the helper's own operations (--archive), not a program: with `confine`, `layer`. */
+  archive?: boolean;
 }
 
 /** Runs `command` as root of a new user namespace with this mapping, on the host's file system. */
 export function runInUserNamespace(mapping: IdMapping, command: readonly string[], options: UserNamespaceRunOptions = {}): Promise<CaptureResult> {
   const confine = options.confine ? ['--confine', options.confine] : [];
-  return execCapture(helperPath(), [...idMapArgs(mapping), '--no-pivot', ...confine, '--', ...command], options);
+  const archive = options.archive ? ['--archive'] : [];
+  return execCapture(helperPath(), [...idMapArgs(mapping), '--no-pivot', ...confine, ...archive, '--', ...command], options);
 }
 
 /** Runs a Node.js script of ours inside the user namespace (see runInUserNamespace). */

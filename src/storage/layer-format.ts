@@ -16,7 +16,7 @@ export const OPAQUE_WHITEOUT = '.wh..wh..opq';
  * Extended attributes a layer tar may never set: they are overlay metadata, and a layer that carries them
  * could forge opaque dirs, redirects or fake ownership (containers/storage drops user.overlay.* the same way).
  */
-const RESERVED_XATTR_PREFIXES = ['user.overlay.', 'trusted.overlay.', 'user.fuseoverlayfs.', 'user.containers.', 'trusted.', 'security.selinux'];
+export const RESERVED_XATTR_PREFIXES = ['user.overlay.', 'trusted.overlay.', 'user.fuseoverlayfs.', 'user.containers.', 'trusted.', 'security.selinux'];
 
 export function isReservedXattr(name: string): boolean {
   return RESERVED_XATTR_PREFIXES.some((p) => name.startsWith(p));

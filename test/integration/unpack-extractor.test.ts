@@ -1,0 +1,257 @@
+/**
+ * The helper's layer extractor (native/layer.c) run as devbox runs it: as root of a user namespace with the
+ * caller's id map, confined to the layer's directory, the tar on stdin. The image suites cover it through
+ * `devbox image import`/`load`/`pull`; these are the cases they do not reach: tricky orders of entries (after
+ * containerd's TestBreakouts and umoci's scoping tests), what it reports, holes, long names, raw headers.
+ * It runs the sanitizer build (make -C native sanitize, built by npm test), so a memory error or undefined
+ * behaviour on any of these paths fails the suite.
+ */
+import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test } from '../helpers/test.js';
+import * as assert from 'uvu/assert';
+import { extractorCommand, parseExtractorOutput } from '../../src/image/unpack.js';
+import { idMapArgs } from '../../src/runtime/helper.js';
+import { execCapture } from '../../src/util/exec.js';
+import { removeAsNamespaceRoot } from '../../src/storage/remove.js';
+import { hostIdFor, resolveIdMapping } from '../../src/userns/idmap.js';
+import { packTar, testDir, type TarEntry } from '../helpers/images.js';
+
+const HELPER = fileURLToPath(new URL('../../../native/devbox-helper-sanitized', import.meta.url));
+const { mapping } = resolveIdMapping();
+const made: string[] = [];
+
+test.after(async () => {
+  await removeAsNamespaceRoot(mapping, made);
+});
+
+/** A fresh layer directory, maybe with something in it already (`prepare`). */
+async function layerDir(prepare?: (dir: string) => void): Promise<string> {
+  const dir = await testDir('layer');
+  made.push(dir);
+  prepare?.(dir);
+  return dir;
+}
+
+async function extract(entries: readonly TarEntry[] | Buffer, layer?: string) {
+  const dir = layer ?? (await layerDir());
+  const input = Buffer.isBuffer(entries) ? entries : await packTar(entries);
+  // As image/unpack.ts runs it (runtime/namespace.ts), with the sanitized helper.
+  const args = [...idMapArgs(mapping), '--no-pivot', '--confine', dir, '--archive', '--', ...extractorCommand(mapping)];
+  const r = await execCapture(HELPER, args, { input, allowFailure: true });
+  assert.not.match(r.stderr, /Sanitizer|runtime error:/, `sanitizer report:\n${r.stderr}`);
+  return { dir, r };
+}
+
+async function extractOk(entries: readonly TarEntry[] | Buffer, layer?: string) {
+  const { dir, r } = await extract(entries, layer);
+  assert.is(r.exitCode, 0, r.stderr);
+  return { dir, result: parseExtractorOutput(r.stdout) };
+}
+
+async function refused(entries: readonly TarEntry[] | Buffer, message: RegExp): Promise<string> {
+  const { dir, r } = await extract(entries);
+  assert.is(r.exitCode, 1, r.stdout);
+  assert.is(r.stderr.trim().split('\n').length, 1, r.stderr);
+  assert.match(r.stderr, message);
+  return dir;
+}
+
+/** A ustar header of `tar` with its type byte changed and its checksum made right again. */
+function withType(tar: Buffer, type: string): Buffer {
+  const out = Buffer.from(tar);
+  out.write(type, 156, 'latin1');
+  out.fill(0x20, 148, 156);
+  const sum = out.subarray(0, 512).reduce((a, b) => a + b, 0);
+  out.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+  return out;
+}
+
+const hostile: [string, TarEntry[], RegExp][] = [
+  ['a name that climbs out', [{ name: './../x', content: 'x' }], /entry "\.\/\.\.\/x" escapes the layer directory/],
+  [
+    'a directory entry through a symlink',
+    [
+      { name: 'up', type: 'symlink', linkname: '..' },
+      { name: 'up/sub', type: 'directory', mode: 0o777 },
+    ],
+    /entry "up\/sub" passes through the symlink "up"/,
+  ],
+  [
+    'a write through a symlink made by a hard link to a symlink',
+    [
+      { name: 's', type: 'symlink', linkname: '/' },
+      { name: 'h', type: 'link', linkname: 's' },
+      { name: 'h/x', content: 'x' },
+    ],
+    /entry "h\/x" passes through the symlink "h"/,
+  ],
+  [
+    'a write through a file',
+    [
+      { name: 'f', content: 'x' },
+      { name: 'f/x', content: 'x' },
+    ],
+    /entry "f\/x" passes through "f", which is not a directory/,
+  ],
+  [
+    'a hard link that climbs out',
+    [{ name: 'h', type: 'link', linkname: 'a/../../x' }],
+    /hard link "h" points at "a\/\.\.\/\.\.\/x", which escapes the layer directory/,
+  ],
+  [
+    'a hard link to what the layer does not have',
+    [{ name: 'h', type: 'link', linkname: 'etc/passwd' }],
+    /hard link "h" points at "etc\/passwd", which is not in the layer/,
+  ],
+  [
+    'a hard link to a directory',
+    [
+      { name: 'd', type: 'directory' },
+      { name: 'h', type: 'link', linkname: 'd' },
+    ],
+    /hard link "h" points at a directory/,
+  ],
+  ['a whiteout of nothing', [{ name: 'd/.wh.' }], /whiteout "d\/\.wh\." names no file in its directory/],
+  ['a GNU sparse file', [{ name: 's', content: 'x', pax: { 'GNU.sparse.major': '1', 'GNU.sparse.minor': '0' } }], /entry "s" is a GNU sparse file/],
+];
+
+for (const [what, entries, message] of hostile) {
+  test(`refuses ${what}, in one line naming the entry`, async () => {
+    await refused(entries, message);
+  });
+}
+
+test('an unknown entry type, text and a cut tar are refused with what they are', async () => {
+  const tar = await packTar([{ name: 'odd', content: 'x' }]);
+  await refused(withType(tar, 'V'), /entry "odd" has a tar entry type devbox cannot extract/);
+  await refused(Buffer.from('not a tar at all\n'.repeat(64)), /not a tar archive \(invalid tar header\)/);
+  await refused(tar.subarray(0, 700), /the tar archive is truncated/);
+});
+
+test('a directory replaced by a symlink in the same layer does not pass its mode to the link target (CVE-2021-32760)', async () => {
+  const { dir } = await extractOk([
+    { name: 'target', type: 'directory', mode: 0o700 },
+    { name: 'd', type: 'directory', mode: 0o777 },
+    { name: 'd/child', content: 'c' },
+    { name: 'd', type: 'symlink', linkname: 'target' },
+  ]);
+  assert.is(statSync(join(dir, 'target')).mode & 0o7777, 0o700);
+  assert.is(readlinkSync(join(dir, 'd')), 'target');
+});
+
+test('a directory replaced by a file takes its whiteouts, opaque marker and xattrs along; made again, it is empty', async () => {
+  const { dir, result } = await extractOk([
+    { name: 'd/.wh..wh..opq' },
+    { name: 'd/.wh.gone' },
+    { name: 'd/f', content: 'f', xattrs: { 'user.note': Buffer.from('n') } },
+    { name: 'd', content: 'now a file' },
+    { name: 'd', type: 'directory', mode: 0o745 }, // readable by others: the test user, when a subordinate id owns it
+  ]);
+  assert.equal(readdirSync(join(dir, 'd')), []);
+  assert.is(statSync(join(dir, 'd')).mode & 0o7777, 0o745);
+  assert.equal(result, { opaqueDirs: [], xattrs: [], skippedDevices: [] });
+});
+
+test('whiteouts: a later entry at the path wins; an earlier one is removed; opaque markers are reported, the root too', async () => {
+  const { dir, result } = await extractOk([
+    { name: '.wh..wh..opq' },
+    { name: 'kept', content: 'old' },
+    { name: '.wh.kept' },
+    { name: '.wh.back' },
+    { name: 'back', content: 'b' },
+    { name: 'a/b/.wh..wh..opq' },
+  ]);
+  const kept = lstatSync(join(dir, 'kept'));
+  assert.ok(kept.isCharacterDevice() && kept.rdev === 0, 'kept is not a whiteout');
+  assert.is(readFileSync(join(dir, 'back'), 'utf8'), 'b');
+  assert.equal(result.opaqueDirs.sort(), ['', 'a/b']);
+});
+
+test('a pre-existing symlink in the layer directory is replaced, never followed', async () => {
+  const layer = await layerDir((d) => {
+    writeFileSync(join(d, 'inner'), 'inner');
+    symlinkSync('inner', join(d, 'f'));
+    mkdirSync(join(d, 'real'));
+    symlinkSync('real', join(d, 'd'));
+  });
+  await extractOk([{ name: 'f', content: 'new' }], layer);
+  assert.is(readFileSync(join(layer, 'inner'), 'utf8'), 'inner');
+  assert.ok(lstatSync(join(layer, 'f')).isFile());
+  const { r } = await extract([{ name: 'd/x', content: 'x' }], layer);
+  assert.match(r.stderr, /entry "d\/x" passes through the symlink "d"/);
+  assert.equal(readdirSync(join(layer, 'real')), []);
+});
+
+test('owners through the id map, special modes, times (directories after their contents), hard links to symlinks and FIFOs', async () => {
+  const { dir } = await extractOk([
+    { name: 'home/alice', type: 'directory', uid: 1000, gid: 1000, mode: 0o711 },
+    { name: 'home/alice/f', content: 'a', uid: 1000, gid: 1000 },
+    { name: 'suid', content: 'x', mode: 0o4755 },
+    { name: 'tmp', type: 'directory', mode: 0o1777 },
+    { name: 'tmp/f', content: 'x' },
+    { name: 'pipe', type: 'fifo', mode: 0o2620 },
+    { name: 'pipe2', type: 'link', linkname: 'pipe' },
+    { name: 'ln', type: 'symlink', linkname: '/abs/olute' },
+    { name: 'ln2', type: 'link', linkname: 'ln' },
+  ]);
+  const alice = statSync(join(dir, 'home/alice/f'));
+  assert.is(alice.uid, mapping.full ? hostIdFor(mapping.uidMap, 1000) : process.getuid!());
+  assert.is(statSync(join(dir, 'suid')).mode & 0o7777, 0o4755);
+  assert.is(statSync(join(dir, 'tmp')).mode & 0o7777, 0o1777);
+  assert.is(statSync(join(dir, 'tmp')).mtimeMs, 1700000000000);
+  assert.is(statSync(join(dir, 'home/alice')).mode & 0o7777, 0o711);
+  assert.ok(lstatSync(join(dir, 'pipe2')).isFIFO());
+  assert.is(lstatSync(join(dir, 'pipe')).mode & 0o7777, 0o2620);
+  assert.is(lstatSync(join(dir, 'pipe')).ino, lstatSync(join(dir, 'pipe2')).ino);
+  assert.is(readlinkSync(join(dir, 'ln2')), '/abs/olute');
+  assert.is(lstatSync(join(dir, 'ln')).mtimeMs, 1700000000000);
+});
+
+test('holes: aligned zero blocks are not written, a trailing hole keeps the size; a short zero file is written', async () => {
+  const big = Buffer.alloc(8 * 1024 * 1024 + 100);
+  big.write('head', 0);
+  big.write('mid', 4 * 1024 * 1024 + 1);
+  const { dir } = await extractOk([
+    { name: 'sparse', content: big },
+    { name: 'trailing', content: Buffer.concat([Buffer.from('x'), Buffer.alloc(1024 * 1024 - 1)]) },
+    { name: 'zeros', content: Buffer.alloc(100) },
+  ]);
+  const st = statSync(join(dir, 'sparse'));
+  assert.ok(st.blocks * 512 <= 64 * 1024, `${st.blocks * 512} bytes allocated`);
+  assert.ok(readFileSync(join(dir, 'sparse')).equals(big));
+  assert.is(statSync(join(dir, 'trailing')).size, 1024 * 1024);
+  assert.ok(readFileSync(join(dir, 'zeros')).equals(Buffer.alloc(100)));
+});
+
+test('xattrs from PAX headers: binary values set and reported byte for byte, reserved names dropped, devices reported', async () => {
+  const binary = Buffer.from([0, 1, 2, 0xff, 0x0a, 0x3d]);
+  const { result } = await extractOk([
+    { name: 'd', type: 'directory', xattrs: { 'user.dir': Buffer.from('D') } },
+    { name: 'd/f', content: 'x', xattrs: { 'user.bin': binary, 'user.overlay.opaque': Buffer.from('y'), 'trusted.x': Buffer.from('t') } },
+    { name: 'dev/null', type: 'character-device' },
+  ]);
+  assert.equal(
+    result.xattrs.sort((a, b) => a.path.localeCompare(b.path)),
+    [
+      { path: 'd', name: 'user.dir', value: Buffer.from('D').toString('hex') },
+      { path: 'd/f', name: 'user.bin', value: binary.toString('hex') },
+    ],
+  );
+  assert.equal(result.skippedDevices, ['dev/null']);
+});
+
+test('long names and link targets (ustar prefix, PAX) arrive whole; one over 255 bytes is named, cut, in the error', async () => {
+  const deep = `${'a'.repeat(90)}/${'b'.repeat(90)}/${'c'.repeat(60)}`;
+  const target = `/${'t'.repeat(200)}/${'u'.repeat(200)}`;
+  const { dir } = await extractOk([
+    { name: deep, content: 'deep' },
+    { name: 'l', type: 'symlink', linkname: target },
+  ]);
+  assert.is(readFileSync(join(dir, deep), 'utf8'), 'deep');
+  assert.is(readlinkSync(join(dir, 'l')), target);
+  await refused([{ name: `d/${'n'.repeat(300)}`, content: 'x' }], /entry "d\/n{77}…": a name in its path is longer than Linux allows \(255 bytes\)/);
+});
+
+test.run();
