@@ -4,6 +4,8 @@
  * `node -e 0` (Node.js's own start, which every devbox command pays). Each pair runs in turn, a different one
  * first every round, as the current unprivileged user; prints medians, the devbox/podman ratio (target ≤ 0.5×)
  * and the machine's load. The container verbs of a running container (run -d, exec) are in containers.ts.
+ * $DEVBOX_BENCH_BASELINE, the bin/devbox of another build, adds it as a contender (its own store) on the rows
+ * that act on containers (stop, rm, start): a change measured against what it changes, in the same rounds.
  * Usage: node dist/bench/commands.js [RUNS]
  */
 import { spawnSync } from 'node:child_process';
@@ -25,8 +27,18 @@ interface Step {
 
 interface Pair {
   name: string;
-  devbox: Step;
+  /** The step for one build of devbox (this one, or the baseline's on the rows that take one). */
+  devbox: (side: Side) => Step;
   podman: Step;
+  withBaseline?: true;
+}
+
+/** A build of devbox and its own store. */
+interface Side {
+  bin: string;
+  env: NodeJS.ProcessEnv;
+  /** The container the rm row removes next. */
+  removeTarget?: string;
 }
 
 const work = mkdtempSync(join(tmpdir(), 'devbox-bench-commands-'));
@@ -34,18 +46,28 @@ const env = { ...process.env, XDG_DATA_HOME: join(work, 'data'), XDG_CONFIG_HOME
 const podmanEnv = { ...process.env, XDG_DATA_HOME: join(work, 'podman-data'), XDG_CONFIG_HOME: join(work, 'podman-config') };
 const repo = join(work, 'repo');
 
-const devbox = (...args: string[]) => sh(process.execPath, [DEVBOX_BIN, ...args], env, repo);
+const current: Side = { bin: DEVBOX_BIN, env };
+const baseline: Side | undefined = process.env.DEVBOX_BENCH_BASELINE
+  ? {
+      bin: process.env.DEVBOX_BENCH_BASELINE,
+      env: { ...process.env, XDG_DATA_HOME: join(work, 'baseline-data'), XDG_CONFIG_HOME: join(work, 'baseline-config') },
+    }
+  : undefined;
+const sides = baseline ? [current, baseline] : [current];
+
+const devboxIn = (side: Side, ...args: string[]) => sh(process.execPath, [side.bin, ...args], side.env, repo);
+const devbox = (...args: string[]) => devboxIn(current, ...args);
 const podman = (...args: string[]) => sh('podman', ['--runtime', 'runc', ...args], podmanEnv);
+/** The same command for whichever build: a row without a setup step of its own. */
 const devboxCmd =
   (...args: string[]) =>
-  (): [string, string[]] => [process.execPath, [DEVBOX_BIN, ...args]];
+  (side: Side): Step => ({ cmd: () => [process.execPath, [side.bin, ...args]] });
 const podmanCmd =
   (...args: string[]) =>
   (): [string, string[]] => ['podman', ['--runtime', 'runc', ...args]];
 
 /** The containers devbox keeps after they exit (ids as `ps -a -q` prints them). */
-const devboxContainers = () => new Set(devbox('ps', '-a', '-q').split('\n').filter(Boolean));
-let removeTarget = '';
+const devboxContainers = (side: Side) => new Set(devboxIn(side, 'ps', '-a', '-q').split('\n').filter(Boolean));
 
 function time(step: Step, stepEnv: NodeJS.ProcessEnv): number {
   step.before?.();
@@ -55,17 +77,22 @@ function time(step: Step, stepEnv: NodeJS.ProcessEnv): number {
   return performance.now() - t0;
 }
 
-/** Two warm-up rounds, then RUNS rounds; the order of the two alternates. */
-function measure(pair: Pair): [number, number] {
-  const samples: [number[], number[]] = [[], []];
+/** Two warm-up rounds, then RUNS rounds; a different contender goes first every round. Medians: devbox, podman, baseline. */
+function measure(pair: Pair): number[] {
+  const contenders: [Step, NodeJS.ProcessEnv][] = [
+    [pair.devbox(current), env],
+    [pair.podman, podmanEnv],
+    ...(baseline && pair.withBaseline ? [[pair.devbox(baseline), baseline.env] as [Step, NodeJS.ProcessEnv]] : []),
+  ];
+  const samples = contenders.map((): number[] => []);
   for (let i = -2; i < runs; i++) {
-    const order = i % 2 ? [0, 1] : [1, 0];
-    for (const k of order) {
-      const ms = k === 0 ? time(pair.devbox, env) : time(pair.podman, podmanEnv);
-      if (i >= 0) samples[k].push(ms);
+    for (let k = 0; k < contenders.length; k++) {
+      const c = (i + 2 + k) % contenders.length;
+      const ms = time(...contenders[c]);
+      if (i >= 0) samples[c].push(ms);
     }
   }
-  return [median(samples[0]), median(samples[1])];
+  return samples.map(median);
 }
 
 const quitOnTerm = ['sh', '-c', 'trap "exit 0" TERM; sleep 1000 & wait'];
@@ -75,35 +102,36 @@ try {
   writeFileSync(tarPath, await packTar(busyboxRootfs()));
   mkdirSync(repo);
   writeFileSync(join(repo, 'devbox.json'), JSON.stringify({ image: 'bench-busybox', network: 'host' }));
-  devbox('image', 'import', tarPath, 'bench-busybox');
+  for (const side of sides) devboxIn(side, 'image', 'import', tarPath, 'bench-busybox');
   podman('import', tarPath, 'localhost/bench-busybox');
   // Something for ps to list on both sides: a running container and an exited one (devbox: a live project
-  // sandbox too).
+  // sandbox too). The baseline's store gets the exited one that start starts.
   devbox('run', 'true');
   devbox('container', 'run', '-d', '--name', 'bench-live', '--network', 'host', 'bench-busybox', ...quitOnTerm);
-  devbox('container', 'run', '--name', 'bench-exited', '--network', 'host', 'bench-busybox', 'true');
+  for (const side of sides) devboxIn(side, 'container', 'run', '--name', 'bench-exited', '--network', 'host', 'bench-busybox', 'true');
   podman('run', '-d', '--name', 'bench-live', '--network', 'host', 'localhost/bench-busybox', ...quitOnTerm);
   podman('run', '--name', 'bench-exited', '--network', 'host', 'localhost/bench-busybox', 'true');
 
   const pairs: Pair[] = [
-    { name: 'ps -a', devbox: { cmd: devboxCmd('ps', '-a') }, podman: { cmd: podmanCmd('ps', '-a') } },
-    { name: 'images', devbox: { cmd: devboxCmd('images') }, podman: { cmd: podmanCmd('images') } },
-    { name: 'inspect CONTAINER', devbox: { cmd: devboxCmd('inspect', 'bench-live') }, podman: { cmd: podmanCmd('inspect', 'bench-live') } },
-    { name: 'logs CONTAINER', devbox: { cmd: devboxCmd('logs', 'bench-live') }, podman: { cmd: podmanCmd('logs', 'bench-live') } },
+    { name: 'ps -a', devbox: devboxCmd('ps', '-a'), podman: { cmd: podmanCmd('ps', '-a') } },
+    { name: 'images', devbox: devboxCmd('images'), podman: { cmd: podmanCmd('images') } },
+    { name: 'inspect CONTAINER', devbox: devboxCmd('inspect', 'bench-live'), podman: { cmd: podmanCmd('inspect', 'bench-live') } },
+    { name: 'logs CONTAINER', devbox: devboxCmd('logs', 'bench-live'), podman: { cmd: podmanCmd('logs', 'bench-live') } },
     {
       name: 'image inspect IMAGE',
-      devbox: { cmd: devboxCmd('image', 'inspect', 'bench-busybox') },
+      devbox: devboxCmd('image', 'inspect', 'bench-busybox'),
       podman: { cmd: podmanCmd('image', 'inspect', 'localhost/bench-busybox') },
     },
     {
       name: 'stop (a running container)',
-      devbox: {
+      withBaseline: true,
+      devbox: (side) => ({
         before: () => {
-          spawnSync(process.execPath, [DEVBOX_BIN, 'rm', '-f', 'bench-stop'], { env, stdio: 'ignore' });
-          devbox('container', 'run', '-d', '--name', 'bench-stop', '--network', 'host', 'bench-busybox', ...quitOnTerm);
+          spawnSync(process.execPath, [side.bin, 'rm', '-f', 'bench-stop'], { env: side.env, stdio: 'ignore' });
+          devboxIn(side, 'container', 'run', '-d', '--name', 'bench-stop', '--network', 'host', 'bench-busybox', ...quitOnTerm);
         },
-        cmd: devboxCmd('stop', 'bench-stop'),
-      },
+        cmd: () => [process.execPath, [side.bin, 'stop', 'bench-stop']],
+      }),
       podman: {
         before: () => podman('run', '-d', '--replace', '--name', 'bench-stop', '--network', 'host', 'localhost/bench-busybox', ...quitOnTerm),
         cmd: podmanCmd('stop', 'bench-stop'),
@@ -111,14 +139,15 @@ try {
     },
     {
       name: 'rm (an exited container)',
-      devbox: {
+      withBaseline: true,
+      devbox: (side) => ({
         before: () => {
-          const existing = devboxContainers();
-          devbox('container', 'run', '--network', 'host', 'bench-busybox', 'true');
-          removeTarget = [...devboxContainers()].find((id) => !existing.has(id))!;
+          const existing = devboxContainers(side);
+          devboxIn(side, 'container', 'run', '--network', 'host', 'bench-busybox', 'true');
+          side.removeTarget = [...devboxContainers(side)].find((id) => !existing.has(id))!;
         },
-        cmd: () => devboxCmd('rm', removeTarget)(),
-      },
+        cmd: () => [process.execPath, [side.bin, 'rm', side.removeTarget!]],
+      }),
       podman: {
         before: () => podman('run', '--name', 'bench-rm', '--network', 'host', 'localhost/bench-busybox', 'true'),
         cmd: podmanCmd('rm', 'bench-rm'),
@@ -126,25 +155,27 @@ try {
     },
     {
       name: 'start (an exited container)',
-      devbox: { cmd: devboxCmd('start', 'bench-exited') },
+      withBaseline: true,
+      devbox: devboxCmd('start', 'bench-exited'),
       podman: { cmd: podmanCmd('start', 'bench-exited') },
     },
-    { name: 'version', devbox: { cmd: devboxCmd('version') }, podman: { cmd: podmanCmd('version') } },
-    { name: '--version', devbox: { cmd: devboxCmd('--version') }, podman: { cmd: podmanCmd('--version') } },
-    { name: 'volume ls', devbox: { cmd: devboxCmd('volume', 'ls') }, podman: { cmd: podmanCmd('volume', 'ls') } },
-    { name: 'network ls', devbox: { cmd: devboxCmd('network', 'ls') }, podman: { cmd: podmanCmd('network', 'ls') } },
-    { name: 'info', devbox: { cmd: devboxCmd('info') }, podman: { cmd: podmanCmd('info') } },
+    { name: 'version', devbox: devboxCmd('version'), podman: { cmd: podmanCmd('version') } },
+    { name: '--version', devbox: devboxCmd('--version'), podman: { cmd: podmanCmd('--version') } },
+    { name: 'volume ls', devbox: devboxCmd('volume', 'ls'), podman: { cmd: podmanCmd('volume', 'ls') } },
+    { name: 'network ls', devbox: devboxCmd('network', 'ls'), podman: { cmd: podmanCmd('network', 'ls') } },
+    { name: 'info', devbox: devboxCmd('info'), podman: { cmd: podmanCmd('info') } },
   ];
 
   console.log(`everyday commands, devbox against podman (runc), median of ${runs} runs each, taking turns; load ${loadavg()[0].toFixed(1)}`);
   for (const pair of pairs) {
-    const [d, p] = measure(pair);
-    console.log(`${pair.name.padEnd(28)} devbox ${d.toFixed(1).padStart(7)} ms   podman ${p.toFixed(1).padStart(7)} ms   ${(d / p).toFixed(2)}x podman`);
+    const [d, p, b] = measure(pair);
+    const base = b === undefined ? '' : `   baseline ${b.toFixed(1).padStart(7)} ms (${(b / p).toFixed(2)}x)`;
+    console.log(`${pair.name.padEnd(28)} devbox ${d.toFixed(1).padStart(7)} ms   podman ${p.toFixed(1).padStart(7)} ms   ${(d / p).toFixed(2)}x podman${base}`);
   }
   const help: number[] = [];
   const node: number[] = [];
   for (let i = -2; i < runs; i++) {
-    const h = time({ cmd: devboxCmd('--help') }, env);
+    const h = time(devboxCmd('--help')(current), env);
     const n = time({ cmd: () => [process.execPath, ['-e', '0']] }, env);
     if (i >= 0) {
       help.push(h);
@@ -155,7 +186,7 @@ try {
   console.log(`load average at the end: ${loadavg()[0].toFixed(1)}`);
 } finally {
   spawnSync(process.execPath, [DEVBOX_BIN, 'stop'], { cwd: repo, env, stdio: 'ignore' });
-  spawnSync(process.execPath, [DEVBOX_BIN, 'rm', '-f', 'bench-live', 'bench-stop'], { cwd: repo, env, stdio: 'ignore' });
+  for (const side of sides) spawnSync(process.execPath, [side.bin, 'rm', '-f', 'bench-live', 'bench-stop'], { cwd: repo, env: side.env, stdio: 'ignore' });
   for (const name of ['bench-live', 'bench-exited', 'bench-stop', 'bench-rm'])
     spawnSync('podman', ['rm', '-f', '-t', '0', name], { stdio: 'ignore', env: podmanEnv });
   spawnSync('podman', ['rmi', '-f', 'localhost/bench-busybox'], { stdio: 'ignore', env: podmanEnv });

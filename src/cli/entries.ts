@@ -29,7 +29,7 @@ export const ENTRIES: readonly Entry[] = [
   { spellings: ['images', 'image ls', 'image list'], bundle: 'images', module: 'images-main', main: 'imagesMain' },
   { spellings: ['inspect', 'container inspect'], bundle: 'inspect', module: 'inspect-main', main: 'inspectMain' },
   { spellings: ['logs', 'container logs'], bundle: 'logs', module: 'logs-main', main: 'logsMain' },
-  { spellings: ['start', 'container start'], bundle: 'lifecycle', module: 'lifecycle-main', main: 'startMain' },
+  { spellings: ['start', 'container start'], bundle: 'start', module: 'start-main', main: 'startMain' },
   { spellings: ['stop', 'container stop'], bundle: 'lifecycle', module: 'lifecycle-main', main: 'stopMain' },
   { spellings: ['rm', 'container rm'], bundle: 'lifecycle', module: 'lifecycle-main', main: 'rmMain' },
   { spellings: ['volume ls', 'volume list'], bundle: 'volume-ls', module: 'volume-ls-main', main: 'volumeLsMain' },

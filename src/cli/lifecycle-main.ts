@@ -1,19 +1,15 @@
 /**
- * `devbox start`, `stop` and `rm` (docker's): containers, and for stop and rm project sandboxes too (the current
- * project's when none is named). bin/devbox runs them without oclif, whose loading cost more than the verb; the
- * oclif commands (commands/{start,stop,rm}.ts, their help and aliases) call the same functions.
+ * `devbox stop` and `rm` (docker's): containers, and project sandboxes too (the current project's when none is
+ * named). bin/devbox runs them without oclif, whose loading cost more than the verb; the oclif commands
+ * (commands/{stop,rm}.ts, their help and aliases) call the same functions. `devbox start` is start-main.ts.
  */
-import { findSandboxes, removeProjectSandboxes, stopProjectSandboxes } from '../project/sandboxes.js';
-import { removeContainers, startContainers, stopContainers } from '../sandbox/container-lifecycle.js';
-import { checkOperands, optionUsage, parseOptionTable, type OptionDef } from './option-table.js';
+import { namesContainer } from '../container/lookup.js';
+import { removeContainers, stopContainers } from '../sandbox/container-lifecycle.js';
+import type { SandboxSummary } from '../sandbox/live-state.js';
+import { readSettings } from '../settings/settings.js';
+import { optionUsage, parseOptionTable, type OptionDef } from './option-table.js';
 import { printLines } from './print.js';
 import { reportError } from './report.js';
-
-export const START_OPTION_DEFS: readonly OptionDef[] = [
-  { name: 'attach', char: 'a', kind: 'boolean', description: 'attach to its output (and stay until it exits, with its status)' },
-  { name: 'interactive', char: 'i', kind: 'boolean', description: 'attach its stdin' },
-  { name: 'detach-keys', kind: 'string', description: 'keys that detach from it (default ctrl-p,ctrl-q)' },
-];
 
 export const STOP_OPTION_DEFS: readonly OptionDef[] = [
   { name: 'time', char: 't', kind: 'string', description: 'seconds to wait before killing it (default: its --stop-timeout, 10)' },
@@ -25,24 +21,18 @@ export const RM_OPTION_DEFS: readonly OptionDef[] = [
   { name: 'volumes', char: 'v', kind: 'boolean', description: 'also remove its anonymous volumes' },
 ];
 
-/** The containers among `refs` and the project sandboxes (the current project's when `refs` is empty). */
-function sandboxesAndContainers(refs: readonly string[]) {
-  const found = findSandboxes(refs);
-  return { sandboxes: found.flatMap((f) => (f.sandbox ? [f.sandbox] : [])), containers: found.filter((f) => !f.sandbox).map((f) => f.ref) };
-}
+type SandboxVerbs = Pick<typeof import('./project-main.js'), 'stopProjectSandboxes' | 'removeProjectSandboxes'>;
 
-/** `devbox start ARGV...`; returns the exit status (the container's with -a). */
-export async function startMain(argv: readonly string[]): Promise<number> {
-  try {
-    const { values, positionals } = parseOptionTable('start', START_OPTION_DEFS, argv);
-    const refs = checkOperands('start', positionals, 'a container');
-    const attach = values.attach === true;
-    const outcome = await startContainers(refs, { attach, interactive: values.interactive === true, detachKeys: values['detach-keys'] as string | undefined });
-    if (outcome && 'exited' in outcome) return outcome.exited;
-    return attach ? 0 : printLines(refs);
-  } catch (error) {
-    return reportError(error);
-  }
+/**
+ * The containers among `refs` and the project sandboxes (the current project's when `refs` is empty). The
+ * project code comes from the project bundle, loaded only when some ref is not a container's.
+ */
+async function sandboxesAndContainers(refs: readonly string[]): Promise<{ sandboxes: SandboxSummary[]; containers: string[]; verbs?: SandboxVerbs }> {
+  const root = readSettings().storageRoot;
+  if (refs.length > 0 && refs.every((ref) => namesContainer(root, ref))) return { sandboxes: [], containers: [...refs] };
+  const verbs = await import('./project-main.js');
+  const found = verbs.findSandboxes(refs);
+  return { sandboxes: found.flatMap((f) => (f.sandbox ? [f.sandbox] : [])), containers: found.filter((f) => !f.sandbox).map((f) => f.ref), verbs };
 }
 
 /** `devbox stop ARGV...`; returns the exit status. */
@@ -52,9 +42,9 @@ export async function stopMain(argv: readonly string[]): Promise<number> {
     const time = values.time === undefined ? undefined : Number(values.time);
     if (time !== undefined && (!/^-?\d+$/.test(values.time as string) || !Number.isSafeInteger(time)))
       throw optionUsage('stop', `--time takes a whole number of seconds, not "${values.time}"`);
-    const { sandboxes, containers } = sandboxesAndContainers(positionals);
+    const { sandboxes, containers, verbs } = await sandboxesAndContainers(positionals);
     await stopContainers(containers, time, values.signal as string | undefined);
-    return printLines([...(await stopProjectSandboxes(sandboxes)), ...containers]);
+    return printLines([...((await verbs?.stopProjectSandboxes(sandboxes)) ?? []), ...containers]);
   } catch (error) {
     return reportError(error);
   }
@@ -64,8 +54,8 @@ export async function stopMain(argv: readonly string[]): Promise<number> {
 export async function rmMain(argv: readonly string[]): Promise<number> {
   try {
     const { values, positionals } = parseOptionTable('rm', RM_OPTION_DEFS, argv);
-    const { sandboxes, containers } = sandboxesAndContainers(positionals);
-    printLines(await removeProjectSandboxes(sandboxes, values.force === true));
+    const { sandboxes, containers, verbs } = await sandboxesAndContainers(positionals);
+    printLines((await verbs?.removeProjectSandboxes(sandboxes, values.force === true)) ?? []);
     await removeContainers(containers, values.force === true, values.volumes === true);
     return printLines(containers); // each as given, as docker rm prints them
   } catch (error) {

@@ -7,6 +7,10 @@ import { enterProject, type EnterOptions } from '../project/enter.js';
 import { DevboxError } from '../util/errors.js';
 import { CONTAINER_START_FAILED, reportError } from './report.js';
 
+// `devbox stop` and `rm` of project sandboxes (lifecycle-main.ts) load them from this entry's bundle, and only
+// when a ref is not a container's: the project code is most of a bundle's size, and its parse most of the cost.
+export { findSandboxes, removeProjectSandboxes, stopProjectSandboxes } from '../project/sandboxes.js';
+
 class UnknownProjectOption extends DevboxError {
   constructor(
     readonly what: 'shell' | 'run',

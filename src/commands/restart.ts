@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { DevboxCommand } from '../cli/base-command.js';
-import { restartContainers } from '../sandbox/container-lifecycle.js';
+import { restartContainers } from '../sandbox/container-restart.js';
 
 export default class Restart extends DevboxCommand {
   static summary = 'Stop and start containers again (docker restart)';

@@ -2,7 +2,7 @@ import { Args } from '@oclif/core';
 import { DevboxCommand } from '../cli/base-command.js';
 import { oclifAliases } from '../cli/entries.js';
 import { helpFlags } from '../cli/help-flags.js';
-import { START_OPTION_DEFS, startMain } from '../cli/lifecycle-main.js';
+import { START_OPTION_DEFS, startMain } from '../cli/start-main.js';
 
 /** Help and the alias; bin/devbox runs `devbox start` itself, through the same startMain. */
 export default class Start extends DevboxCommand {

@@ -1,21 +1,19 @@
 /**
- * The container verbs that change whether a container runs: start, stop, restart, kill, rm, rename, wait —
- * each a short process that reads the records and talks to the container's supervisor (container/control.ts).
+ * The container verbs that stop, signal, wait for, rename or remove a container — each a short process that
+ * reads the records and talks to the container's supervisor (container/control.ts). start and restart, which
+ * need the start path, are container-restart.ts.
  */
-import { attachContainer } from '../container/attach.js';
+import { existsSync } from 'node:fs';
 import { stopContainer, requestSignal, waitForExit } from '../container/control.js';
 import { appendEvent } from '../container/events.js';
 import { findContainer, isRunning, type Container } from '../container/lookup.js';
 import { releaseName, reserveName, validateName } from '../container/names.js';
-import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../container/options.js';
 import { writeRecord } from '../container/records.js';
-import { ImageStore } from '../image/store.js';
 import { readSettings } from '../settings/settings.js';
 import { CGROUP_FIX, probeCgroups } from '../runtime/cgroups.js';
-import { removeAsNamespaceRoot } from '../storage/remove.js';
+import { removeDirectlyFirst } from '../storage/remove.js';
 import { DevboxError } from '../util/errors.js';
 import { signalNumber } from '../util/signals.js';
-import { startAndSettle, type StartOutcome } from './container-start.js';
 import { forgetRemovedContainer } from './container-removal.js';
 
 function storeRoot(): string {
@@ -26,36 +24,6 @@ function notRunning(ref: string): DevboxError {
   return new DevboxError(`container ${ref} is not running`, { fix: `see "devbox ps -a"; start it with devbox start ${ref}` });
 }
 
-export interface StartOptions {
-  attach: boolean;
-  interactive: boolean;
-  detachKeys?: string;
-}
-
-/** docker start: detached, or with -a in the foreground (its status then). A running container is left as it is, or attached to with -a. */
-export async function startContainers(refs: readonly string[], options: StartOptions): Promise<StartOutcome | undefined> {
-  const settings = readSettings();
-  const store = ImageStore.open(settings.storageRoot);
-  const detachKeys = parseDetachKeys(options.detachKeys ?? DEFAULT_DETACH_KEYS);
-  if (options.attach && refs.length > 1) throw new DevboxError('you cannot start and attach multiple containers at once', { kind: 'usage' });
-  let outcome: StartOutcome | undefined;
-  for (const ref of refs) {
-    const container = findContainer(store.root, ref);
-    if (isRunning(container)) {
-      // docker start -a of a running container attaches to it.
-      if (options.attach) outcome = { exited: await attachContainer(container, { stdin: options.interactive, sigProxy: true, detachKeys }) };
-      continue;
-    }
-    outcome = await startAndSettle(store, container.config, container.dir, {
-      detach: !options.attach,
-      stdin: options.interactive ? 'inherit' : 'ignore',
-      detachKeys,
-      autoForward: settings.autoForward,
-    });
-  }
-  return outcome;
-}
-
 export async function stopContainers(refs: readonly string[], timeoutSec?: number, signal?: string): Promise<void> {
   if (signal !== undefined) signalNumber(signal); // a bad signal is refused before anything is stopped
   const targets = refs.map((ref) => findContainer(storeRoot(), ref));
@@ -63,11 +31,6 @@ export async function stopContainers(refs: readonly string[], timeoutSec?: numbe
     await stopContainer(c, timeoutSec ?? c.config.stopTimeout, signal);
     appendEvent(storeRoot(), { action: 'stop', id: c.id, name: c.config.name });
   }
-}
-
-export async function restartContainers(refs: readonly string[], timeoutSec?: number): Promise<void> {
-  await stopContainers(refs, timeoutSec);
-  await startContainers(refs, { attach: false, interactive: false });
 }
 
 /**
@@ -104,11 +67,25 @@ export async function removeContainers(refs: readonly string[], force: boolean, 
   if (running && !force) {
     throw new DevboxError(`cannot remove container ${running.config.name}: it is running`, { fix: 'stop it first, or use devbox rm -f' });
   }
-  for (const container of targets) {
-    if (isRunning(container)) await stopContainer(container, 0, 'KILL');
-    await removeAsNamespaceRoot(container.config.idMapping, [container.dir]);
-    await forgetRemovedContainer(root, container.config, volumes);
+  for (const container of targets) if (isRunning(container)) await stopContainer(container, 0, 'KILL');
+  // One helper start, if any, for the containers of one id map: with the default map, one per rm.
+  const byMapping = new Map<string, Container[]>();
+  for (const c of targets) {
+    const key = JSON.stringify(c.config.idMapping);
+    byMapping.set(key, [...(byMapping.get(key) ?? []), c]);
   }
+  let failure: unknown;
+  for (const group of byMapping.values()) {
+    await removeDirectlyFirst(
+      group[0].config.idMapping,
+      group.map((c) => c.dir),
+    ).catch((error: unknown) => {
+      failure ??= error;
+    });
+  }
+  // A container whose directory went is forgotten even when another's failed: its name is free again.
+  for (const container of targets) if (!existsSync(container.dir)) await forgetRemovedContainer(root, container.config, volumes);
+  if (failure) throw failure;
 }
 
 export function renameContainer(ref: string, newName: string): void {

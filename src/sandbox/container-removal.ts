@@ -5,13 +5,12 @@
  * command (auto-remove-worker.ts) or, when the devbox that started it still waits in the foreground, hands it
  * to that process (no Node.js start for it); devbox does it all when no supervisor got that far.
  */
-import { existsSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { appendEvent } from '../container/events.js';
 import { releaseName } from '../container/names.js';
 import type { ContainerRecord } from '../container/records.js';
 import { removeContainerCgroup } from '../runtime/cgroups.js';
-import { removeAsNamespaceRoot } from '../storage/remove.js';
+import { removeDirectlyFirst } from '../storage/remove.js';
 import { removeAnonymousVolumes } from './volumes.js';
 
 export type RemovedContainer = Pick<ContainerRecord, 'id' | 'name' | 'volumes' | 'idMapping' | 'resources'>;
@@ -50,7 +49,6 @@ export async function forgetRemovedContainer(storeRoot: string, record: RemovedC
 export async function removeLeftovers(storeRoot: string, record: ContainerRecord, dir: string): Promise<void> {
   if (!existsSync(dir)) return;
   // Its writable layer holds files of subordinate ids once anything ran in it.
-  if (record.storage === 'copy' || existsSync(join(dir, 'upper'))) await removeAsNamespaceRoot(record.idMapping, [dir]);
-  else rmSync(dir, { recursive: true, force: true });
+  await removeDirectlyFirst(record.idMapping, [dir]);
   await forgetRemovedContainer(storeRoot, record, true);
 }

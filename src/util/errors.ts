@@ -18,7 +18,11 @@ export interface DevboxErrorOptions {
   cause?: unknown;
 }
 
+/** Marks a DevboxError of any copy of this module (see its Symbol.hasInstance below). */
+const DEVBOX_ERROR = Symbol.for('devbox.error');
+
 export class DevboxError extends Error {
+  readonly [DEVBOX_ERROR] = true;
   readonly fix?: string;
   readonly kind: ErrorKind;
 
@@ -35,6 +39,18 @@ export class DevboxError extends Error {
     return text.replace(/\s*\n\s*/g, ' ');
   }
 }
+
+/**
+ * Each esbuild bundle (scripts/bundle-hot.mjs) has its own copy of this class, and one bundle's code may call
+ * another's (`devbox rm` of a project sandbox): an error thrown by one is still a DevboxError to the other.
+ * Subclasses keep the ordinary check.
+ */
+Object.defineProperty(DevboxError, Symbol.hasInstance, {
+  value(this: typeof DevboxError, value: unknown): boolean {
+    if (this !== DevboxError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return typeof value === 'object' && value !== null && DEVBOX_ERROR in value;
+  },
+});
 
 /** A malformed command line or option value. */
 export function usageError(message: string, fix?: string): DevboxError {
