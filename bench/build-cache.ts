@@ -7,7 +7,9 @@
  * C's image identical to A's. The same three builds with podman (`podman build --layers --cache-to/--cache-from
  * REPO`, which pushes and pulls its intermediate images) give the peer's figure. Each store is new, so each
  * cold build downloads its packages from Debian's mirror, for both tools.
- * Usage: node dist/bench/build-cache.js [TEMPLATE] (default base)
+ * The cached build's steps and transfers of a second or more are printed: where its seconds go.
+ * Usage: node dist/bench/build-cache.js [TEMPLATE] (default base); DEVBOX_BENCH_PEER=none leaves podman out
+ * (devbox's figures against its own cold build only, to profile).
  */
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -16,7 +18,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DEVBOX_BIN } from '../test/helpers/cli.js';
 import { seedImage, startRegistry } from '../test/helpers/registry.js';
-import { cachedMinbase, sh } from './measure.js';
+import { cachedMinbase, sh, slowSteps } from './measure.js';
 
 const template = process.argv[2] ?? 'base';
 
@@ -37,13 +39,15 @@ try {
 
   const timed = (cmd: string, args: string[], env: NodeJS.ProcessEnv) => {
     const t0 = performance.now();
-    const out = sh(cmd, args, env).trim();
-    return { out: out.split('\n').pop()!, ms: performance.now() - t0 };
+    const r = spawnSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env, encoding: 'utf8', maxBuffer: 64 << 20 });
+    const ms = performance.now() - t0;
+    if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr.trim().split('\n').slice(-5).join('\n')}`);
+    return { out: r.stdout.trim().split('\n').pop()!, ms, progress: r.stderr };
   };
   const devbox = (store: string, cacheArgs: string[]) => {
     const env = storeEnv(store);
     sh(process.execPath, [DEVBOX_BIN, 'config', 'set', 'registryMirrors', JSON.stringify({ 'docker.io': [registry.host] })], env);
-    return timed(process.execPath, [DEVBOX_BIN, 'build', '-q', ...cacheArgs, '-t', `bench-${template}`, context], env);
+    return timed(process.execPath, [DEVBOX_BIN, 'build', '--progress=plain', ...cacheArgs, '-t', `bench-${template}`, context], env);
   };
   const podman = (store: string, cacheArgs: string[]) => {
     const root = join(work, `podman-${store}`);
@@ -62,21 +66,28 @@ try {
       cold: devbox('b', []),
       cached: devbox('c', ['--cache-from', `type=registry,ref=${cache}:buildcache`]),
     },
-    podman: {
-      writing: podman('a', ['--cache-to', `${cache}-podman`]),
-      cold: podman('b', []),
-      cached: podman('c', ['--cache-from', `${cache}-podman`]),
-    },
+    podman:
+      process.env.DEVBOX_BENCH_PEER === 'none'
+        ? undefined
+        : {
+            writing: podman('a', ['--cache-to', `${cache}-podman`]),
+            cold: podman('b', []),
+            cached: podman('c', ['--cache-from', `${cache}-podman`]),
+          },
   };
   console.log(`the ${template} template's Dockerfile, each build on a store of its own, one local registry for the base image and the cache`);
-  const row = (name: string, ms: number, cold: number, peer: number) =>
-    console.log(`${name.padEnd(48)} ${(ms / 1000).toFixed(2).padStart(7)} s   ${(ms / cold).toFixed(3)}x its cold   ${(ms / peer).toFixed(3)}x podman`);
+  const row = (name: string, ms: number, cold: number, peer: number | undefined) =>
+    console.log(
+      `${name.padEnd(48)} ${(ms / 1000).toFixed(2).padStart(7)} s   ${(ms / cold).toFixed(3)}x its cold${peer ? `   ${(ms / peer).toFixed(3)}x podman` : ''}`,
+    );
   for (const tool of ['devbox', 'podman'] as const) {
     const r = rows[tool];
+    if (!r) continue;
     const peer = rows.podman;
-    row(`${tool}: cold, writing the cache (mode=max)`, r.writing.ms, r.cold.ms, peer.writing.ms);
-    row(`${tool}: cold, no cache`, r.cold.ms, r.cold.ms, peer.cold.ms);
-    row(`${tool}: first build with the cache`, r.cached.ms, r.cold.ms, peer.cached.ms);
+    row(`${tool}: cold, writing the cache (mode=max)`, r.writing.ms, r.cold.ms, peer?.writing.ms);
+    row(`${tool}: cold, no cache`, r.cold.ms, r.cold.ms, peer?.cold.ms);
+    row(`${tool}: first build with the cache`, r.cached.ms, r.cold.ms, peer?.cached.ms);
+    if (tool === 'devbox') for (const line of slowSteps(r.cached.progress, 0.2)) console.log(`    ${line}`);
   }
   const same = rows.devbox.cached.out === rows.devbox.writing.out;
   console.log(

@@ -65,6 +65,24 @@ export async function seedMinbase(work: string, registry: TestRegistry, tar: str
   rmSync(archive); // the seed's store stays until the end, like every store of a benchmark
 }
 
+/**
+ * Where a build went, from its plain progress lines: each step that took `seconds` or more (`STEP N/M: TEXT`
+ * then `--> done in Xs`; steps of stages built at the same time overlap) and each such transfer.
+ */
+export function slowSteps(output: string, seconds: number): string[] {
+  const found: string[] = [];
+  let step = '';
+  for (const line of output.split('\n')) {
+    const started = /^STEP \d+\/\d+: (.*)$/.exec(line);
+    if (started) step = started[1];
+    const done = /^--> done in ([\d.]+)s$/.exec(line);
+    if (done && Number(done[1]) >= seconds) found.push(`${done[1].padStart(6)} s  ${step.slice(0, 100)}`);
+    const transfer = /^(.*) \(([\d.]+)s\)$/.exec(line);
+    if (transfer && Number(transfer[2]) >= seconds) found.push(`${transfer[2].padStart(6)} s  ${transfer[1].slice(0, 100)}`);
+  }
+  return found;
+}
+
 export function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;

@@ -24,7 +24,7 @@ import { listTemplates } from '../src/project/templates.js';
 import { TEMPLATES_DIR } from '../src/project/package-files.js';
 import { DEVBOX_BIN } from '../test/helpers/cli.js';
 import { startRegistry } from '../test/helpers/registry.js';
-import { cachedMinbase, DEBIAN_SLIM_CONFIG, seedMinbase, sh } from './measure.js';
+import { cachedMinbase, DEBIAN_SLIM_CONFIG, seedMinbase, sh, slowSteps } from './measure.js';
 
 const names = process.argv.slice(2).length ? process.argv.slice(2) : listTemplates().map((t) => t.name);
 const TARGET_MS = 120_000;
@@ -64,10 +64,10 @@ async function serveNpmDownloads(): Promise<{ url: string; close: () => void }> 
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() };
 }
 
-/** `devbox run true` in `root`, asynchronously: the npm server above runs in this process. */
-async function enter(root: string, env: NodeJS.ProcessEnv): Promise<void> {
+/** `devbox run true` in `root`, asynchronously (the npm server above runs in this process); returns its stderr. */
+async function enter(root: string, env: NodeJS.ProcessEnv): Promise<string> {
   try {
-    await execFileAsync(process.execPath, [DEVBOX_BIN, 'run', 'true'], { env, cwd: root, maxBuffer: 64 << 20 });
+    return (await execFileAsync(process.execPath, [DEVBOX_BIN, 'run', 'true'], { env, cwd: root, maxBuffer: 64 << 20 })).stderr;
   } catch (error) {
     const stderr = String((error as { stderr?: string }).stderr ?? '');
     throw new Error(`devbox run true in ${root} failed: ${stderr.trim().split('\n').slice(-5).join('\n')}`);
@@ -106,8 +106,9 @@ try {
       if (project === 'second') entriesBefore = count(buildCache);
       const t0 = performance.now();
       try {
-        await enter(root, env);
+        const output = await enter(root, env);
         timings.push(performance.now() - t0);
+        if (project === 'first') for (const line of slowSteps(output, 1)) console.log(`    ${line}`);
       } finally {
         // Not sh(): a sandbox that never started has nothing to stop, and the entry's own error is the one to see.
         spawnSync(process.execPath, [DEVBOX_BIN, 'stop'], { env, cwd: root, stdio: 'ignore' });

@@ -293,7 +293,9 @@ class Build extends StageGraph {
   private baseImage(ref: string, progress: Progress): Promise<StoredImage> {
     let image = this.baseImages.get(ref);
     if (!image) {
-      image = resolveBaseImage(this.store, ref, this.options.pinnedImages, progress);
+      // With a build cache to read, the steps may never need the base image's files: its layers wait until then.
+      const deferUnpack = !this.options.noCache && Boolean(this.options.cacheFrom?.length);
+      image = resolveBaseImage(this.store, ref, this.options.pinnedImages, progress, deferUnpack);
       this.baseImages.set(ref, image);
     }
     return image;

@@ -70,7 +70,7 @@ async function stageWorker(ctx: FileStepContext, workspace: StepWorkspace, lower
     lowers: lowerDirs,
     actions,
   });
-  return { path: workspace.tar, ...result! };
+  return { path: workspace.tar, dir: workspace.path('staging'), ...result! };
 }
 
 export function planWorkdir(ctx: FileStepContext, state: StageState, instruction: InstructionOf<'WORKDIR'>, expand: (word: string) => string): StepPlan {
@@ -243,6 +243,7 @@ export async function planCopy(
           mode,
           unpack: instruction.kind === 'ADD',
           multiple,
+          linkable: !('context' in source),
         });
       }
       if (urls.length) {

@@ -5,6 +5,10 @@
  * resolved the way Docker resolves them: symlinks in the destination followed inside the image, never out.
  * Nothing is written outside the staging directory: every parent in it is checked with lstat and must be a
  * directory this code made, files are created O_EXCL|O_NOFOLLOW, and sources are opened O_NOFOLLOW.
+ * A file copied as it is from a layer in the store (COPY --from, keeping owner and mode) is a hard link of the
+ * layer's file instead of a copy: unpacked layers are never written to (an overlay copies a file up before a
+ * change), so the two layers can share it, and a large tree costs no copy. A link carries the file's xattrs,
+ * which a copy does not: such a file is copied after all, so that the layer is the same either way.
  */
 import {
   closeSync,
@@ -59,6 +63,8 @@ export type FsAction =
       unpack?: boolean;
       /** One of several sources of the instruction (the destination must then be a directory). */
       multiple?: boolean;
+      /** The sources are layers in the store on the staging directory's file system (never the context). */
+      linkable?: boolean;
     }
   | { kind: 'write'; dest: string; content: string; owner?: Owner; mode?: number }
   | { kind: 'mkdir'; path: string; owner: Owner };
@@ -72,6 +78,9 @@ function lstatOrUndefined(path: string): Stats | undefined {
     return undefined;
   }
 }
+
+/** Reads the xattrs of files (absolute paths), batched: the runtime's readXattrs. */
+export type XattrLister = (paths: readonly string[]) => Promise<Map<string, unknown[]>>;
 
 function copyContent(from: string, to: number): void {
   const source = openSync(from, O_RDONLY | O_NOFOLLOW);
@@ -94,6 +103,8 @@ export class StagingWriter {
   private readonly dirs = new Map<string, { uid: number; gid: number; mode: number; mtime: Date }>();
   /** Source inode → path written, to keep hard links. */
   private readonly links = new Map<string, string>();
+  /** Files that are hard links of a source layer's files, with where they came from. */
+  private readonly linkedFiles = new Map<string, { hostPath: string; stats: Stats }>();
   /** FIFOs, made at the end through the helper (Node.js has no mkfifo). */
   private readonly fifos: { rel: string; mode: number; owner: Owner }[] = [];
 
@@ -106,6 +117,7 @@ export class StagingWriter {
     /** A directory for work that is not part of the layer (extracted archives). */
     private readonly scratch: string,
     private readonly applyFsOps: (ops: FsOp[]) => Promise<void>,
+    private readonly readXattrs: XattrLister,
   ) {
     this.below = LayerView.ofLayerDirs(lowerDirs);
     this.view = this.below.with(staging);
@@ -143,15 +155,28 @@ export class StagingWriter {
     rmSync(this.abs(rel));
   }
 
+  /** A file `source` as it is (owner, mode) at `path`, as a hard link of it; false when the file system refuses. */
+  private link(rel: string, source: { stats: Stats; hostPath: string }): boolean {
+    try {
+      linkSync(source.hostPath, this.abs(rel));
+    } catch {
+      return false; // another file system, too many links, or not ours to link (protected_hardlinks): copy it
+    }
+    this.linkedFiles.set(rel, source);
+    return true;
+  }
+
   /** Writes one source entry (not a directory) at `rel`, whose parent exists in the staging area. */
-  private writeEntry(rel: string, source: { stats: Stats; hostPath: string }, owner: Owner, mode: number | undefined): void {
+  private writeEntry(rel: string, source: { stats: Stats; hostPath: string }, owner: Owner, mode: number | undefined, linkable = false): void {
     const st = source.stats;
     if (this.view.lookup(rel)?.stats.isDirectory()) throw new StepError(`cannot overwrite directory "/${rel}" with a non-directory`);
     this.clear(rel);
     const path = this.abs(rel);
     const inode = `${st.dev}:${st.ino}`;
     if (st.nlink > 1 && this.links.has(inode)) {
-      linkSync(this.abs(this.links.get(inode)!), path);
+      const first = this.links.get(inode)!;
+      linkSync(this.abs(first), path);
+      if (this.linkedFiles.has(first)) this.linkedFiles.set(rel, source);
       return;
     }
     if (st.isSymbolicLink()) {
@@ -159,15 +184,8 @@ export class StagingWriter {
       lchownSync(path, owner.uid, owner.gid);
       lutimesSync(path, st.mtime, st.mtime);
     } else if (st.isFile()) {
-      const fd = openSync(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
-      try {
-        copyContent(source.hostPath, fd);
-        fchownSync(fd, owner.uid, owner.gid);
-        fchmodSync(fd, mode ?? st.mode & 0o7777); // after chown, which clears setuid/setgid
-        futimesSync(fd, st.mtime, st.mtime);
-      } finally {
-        closeSync(fd);
-      }
+      const asItIs = linkable && mode === undefined && owner.uid === st.uid && owner.gid === st.gid;
+      if (!asItIs || !this.link(rel, source)) this.copyFile(path, source, owner, mode);
     } else if (st.isFIFO()) {
       this.fifos.push({ rel, mode: mode ?? st.mode & 0o7777, owner });
       return;
@@ -175,6 +193,38 @@ export class StagingWriter {
       return; // sockets and devices are not copied
     }
     if (st.nlink > 1) this.links.set(inode, rel);
+  }
+
+  private copyFile(path: string, source: { stats: Stats; hostPath: string }, owner: Owner, mode: number | undefined): void {
+    const st = source.stats;
+    const fd = openSync(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+    try {
+      copyContent(source.hostPath, fd);
+      fchownSync(fd, owner.uid, owner.gid);
+      fchmodSync(fd, mode ?? st.mode & 0o7777); // after chown, which clears setuid/setgid
+      futimesSync(fd, st.mtime, st.mtime);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** Linked files with xattrs become copies (which carry none), other names of the same file links of the copy. */
+  private async copyLinkedFilesWithXattrs(): Promise<void> {
+    if (!this.linkedFiles.size) return;
+    const xattrs = await this.readXattrs([...this.linkedFiles.keys()].map((rel) => this.abs(rel)));
+    if (!xattrs.size) return;
+    const copies = new Map<string, string>();
+    for (const [rel, source] of this.linkedFiles) {
+      if (!xattrs.has(this.abs(rel))) continue;
+      const inode = `${source.stats.dev}:${source.stats.ino}`;
+      rmSync(this.abs(rel));
+      const copy = copies.get(inode);
+      if (copy !== undefined) linkSync(this.abs(copy), this.abs(rel));
+      else {
+        this.copyFile(this.abs(rel), source, { uid: source.stats.uid, gid: source.stats.gid }, undefined);
+        copies.set(inode, rel);
+      }
+    }
   }
 
   /** A source directory's contents into directory `destRel`. */
@@ -185,6 +235,7 @@ export class StagingWriter {
     destRel: string,
     owner: (st: Stats) => Owner,
     mode: number | undefined,
+    linkable = false,
   ): void {
     for (const entry of walkTree(view, match.rel, ignore)) {
       const rel = destRel ? `${destRel}/${entry.rel}` : entry.rel;
@@ -200,7 +251,7 @@ export class StagingWriter {
         } else this.ensureDir(rel, o);
         continue;
       }
-      this.writeEntry(rel, entry, owner(entry.stats), mode);
+      this.writeEntry(rel, entry, owner(entry.stats), mode, linkable);
     }
   }
 
@@ -239,14 +290,14 @@ export class StagingWriter {
     for (const match of matches) {
       if (match.stats.isDirectory()) {
         this.ensureDir(destRel, action.owner ?? root);
-        this.copyTree(sourceView, match, ignore, destRel, owner, action.mode);
+        this.copyTree(sourceView, match, ignore, destRel, owner, action.mode, action.linkable);
         continue;
       }
       if (action.unpack && (await this.unpack(match, destRel, action.owner, action.mode))) continue;
       const target = destIsDir ? (destRel ? `${destRel}/${match.name}` : match.name) : destRel;
       if (!target) throw new StepError(`cannot copy a file to "/"`);
       this.ensureDir(posix.dirname(target) === '.' ? '' : posix.dirname(target), action.owner ?? root);
-      this.writeEntry(target, match, owner(match.stats), action.mode);
+      this.writeEntry(target, match, owner(match.stats), action.mode, action.linkable);
     }
   }
 
@@ -280,8 +331,9 @@ export class StagingWriter {
     else this.mkdir(action);
   }
 
-  /** Makes the FIFOs, then sets directory ownership, modes and times, deepest first, once their contents are written. */
+  /** Copies linked files that carry xattrs, makes the FIFOs, then sets directory ownership, modes and times, deepest first, once their contents are written. */
   async finish(): Promise<void> {
+    await this.copyLinkedFilesWithXattrs();
     await this.applyFsOps(this.fifos.map((f): FsOp => ({ op: 'fifo', path: this.abs(f.rel), mode: f.mode })));
     for (const f of this.fifos) lchownSync(this.abs(f.rel), f.owner.uid, f.owner.gid);
     for (const [rel, d] of [...this.dirs].sort((a, b) => b[0].length - a[0].length)) {

@@ -2,7 +2,8 @@
  * Runs as root of the user namespace, where a build step's files and the image's layers can be read and
  * written with their real ownership: `node layer-worker.js` with a request (JSON) on stdin.
  *   diff   — an overlay upper directory after a RUN → layer tar (layer-tar.ts)
- *   stage  — COPY/ADD/WORKDIR actions into a staging directory (fs-actions.ts) → layer tar
+ *   stage  — COPY/ADD/WORKDIR actions into a staging directory (fs-actions.ts) → layer tar, and the
+ *            directory's record when the store can take it as the unpacked layer
  *   mkdirs — directories for RUN --mount=type=cache, owned as asked
  *   changes — an overlay upper directory as Docker's A/C/D list (devbox diff)
  * Prints the result as JSON; any failure is one line on stderr and exit status 1.
@@ -33,11 +34,13 @@ async function handle(request: LayerWorkerRequest): Promise<LayerTarResult | Cha
       return result;
     }
     case 'stage': {
-      const writer = new StagingWriter(request.lowers, request.staging, request.scratch, applyFsOps);
+      const writer = new StagingWriter(request.lowers, request.staging, request.scratch, applyFsOps, readXattrs);
       for (const action of request.actions) await writer.apply(action);
       await writer.finish();
-      const result = await writeLayerTar({ dir: request.staging, out: request.out, readXattrs });
+      // Nothing in a staging directory is an overlay's: it can become the unpacked layer as it is.
+      const result = await writeLayerTar({ dir: request.staging, out: request.out, readXattrs, asLayer: true });
       chownSync(request.out, request.owner.uid, request.owner.gid);
+      if (result.layerRecord) chownSync(request.staging, request.owner.uid, request.owner.gid);
       return result;
     }
     case 'changes':

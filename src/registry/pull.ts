@@ -30,6 +30,12 @@ export interface PullOptions {
   platform?: string;
   /** Where to report: the caller's progress, or the mode of one of its own (default `auto`). */
   progress?: Progress | ProgressMode;
+  /**
+   * Store the layers' blobs only: each is unpacked when something first needs its files (ImageStore.layerDirs),
+   * and its content checked against the config's diffID then. For a build whose steps may all come from a
+   * build cache, which then never needs the base image's files.
+   */
+  deferUnpack?: boolean;
 }
 
 /** Docker's default max-concurrent-downloads. */
@@ -51,6 +57,7 @@ class ImagePull {
     private readonly mapping: IdMapping,
     private readonly client: RegistryClient,
     private readonly progress: Progress,
+    private readonly deferUnpack = false,
   ) {}
 
   private async config(descriptor: Descriptor, layerCount: number): Promise<ImageConfig> {
@@ -67,17 +74,22 @@ class ImagePull {
     return config;
   }
 
-  /** One layer: reused when its blob is stored, else downloaded and unpacked at once. */
+  /** One layer: reused when its blob is stored, else downloaded and (unless deferred) unpacked at once. */
   private async layer(descriptor: Descriptor, diffID: string, signal: AbortSignal): Promise<void> {
     const root = this.store.root;
     if (blobExists(root, descriptor.digest)) {
       const unpacked = isLayerUnpacked(root, this.mapping, diffID);
       const report = this.progress.transfer('Copying blob', shortDigest(descriptor.digest), descriptor.size);
-      await unpackLayer(root, this.mapping, descriptor.digest, diffID);
-      report.finish(unpacked ? 'skipped: already exists' : 'unpacked from the store');
+      if (!this.deferUnpack) await unpackLayer(root, this.mapping, descriptor.digest, diffID);
+      report.finish(unpacked || this.deferUnpack ? 'skipped: already exists' : 'unpacked from the store');
       return;
     }
     const report = this.progress.transfer('Copying blob', shortDigest(descriptor.digest), descriptor.size);
+    if (this.deferUnpack) {
+      await downloadBlob(this.client, root, descriptor, { progress: report, signal });
+      report.finish('done');
+      return;
+    }
     const tee = new PassThrough({ highWaterMark: 1 << 20 });
     const verified = downloadBlob(this.client, root, descriptor, { progress: report, tee, signal });
     const unpacked = unpackLayerStream(root, this.mapping, tee, { label: `layer ${shortDigest(descriptor.digest)}`, expectedDiffID: diffID, verified });
@@ -146,12 +158,13 @@ async function pullFrom(
   ref: ImageReference,
   platform: Platform,
   progress: Progress,
+  deferUnpack: boolean,
 ): Promise<{ id: string; digest: string }> {
   const resolved = await resolveManifest(client, ref.digest ?? ref.tag ?? 'latest', platform);
   const names = ref.digest ? [] : [normalizedName(ref)];
   const digest = resolved.indexDigest ?? resolved.digest;
   // Recorded under the repository asked for (not a mirror's path): that is what a later pull by digest names.
-  const id = await new ImagePull(store, mapping, client, progress).run(resolved, names, `${repositoryName(ref)}@${digest}`);
+  const id = await new ImagePull(store, mapping, client, progress, deferUnpack).run(resolved, names, `${repositoryName(ref)}@${digest}`);
   return { id, digest };
 }
 
@@ -168,7 +181,7 @@ export async function pullImage(store: ImageStore, refText: string, options: Pul
     for (const endpoint of pullEndpoints(ref, readSettings())) {
       const client = RegistryClient.forRepository(endpoint, ['pull']);
       try {
-        pulled = await pullFrom(store, mapping, client, ref, platform, progress);
+        pulled = await pullFrom(store, mapping, client, ref, platform, progress, options.deferUnpack ?? false);
         break;
       } catch (error) {
         if (!endpoint.mirror || !(error instanceof DevboxError)) throw error;

@@ -4,7 +4,7 @@
  * machine's with nothing cached, builds the same Dockerfile from them without running a RUN (each RUN calls a
  * counter on the host), gets the identical image, and runs it.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ import * as assert from 'uvu/assert';
 import { writeContext } from '../helpers/build.js';
 import { createImageSuite, once, type ImageSuite } from '../helpers/image-suite.js';
 import { busyboxRootfs, writeTar } from '../helpers/images.js';
-import { freePort, registryApi, startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { freePort, registryApi, seedImage, startRegistry, type TestRegistry } from '../helpers/registry.js';
 
 let suite: ImageSuite;
 let registry: TestRegistry;
@@ -100,6 +100,30 @@ test('a second store builds from the registry cache without running a step, and 
   const third = await suite.devboxOk(['build', '--progress=plain', '-t', 'app:1', context], b);
   assert.equal(ran.splice(0), ['/ran/tool']);
   assert.is(third.stdout, first.stdout);
+});
+
+/** How many layers the store has unpacked (for any id mapping). */
+function unpackedLayers(env: NodeJS.ProcessEnv): number {
+  const root = join(env.XDG_DATA_HOME!, 'devbox', 'layers');
+  if (!existsSync(root)) return 0;
+  return readdirSync(root).flatMap((mapping) => readdirSync(join(root, mapping)).filter((name) => /^[0-9a-f]{64}$/.test(name))).length;
+}
+
+test('a build that the registry cache serves entirely pulls its base image without unpacking it; the first run unpacks it', async () => {
+  const base = `${registry.host}/library/pulled-base:1`;
+  await seedImage(baseArchive, base);
+  const context = await writeContext(suite, { Dockerfile: `FROM ${base}\n${run('pulled')}\nCMD ["cat", "/pulled"]\n` });
+  const ref = `${registry.host}/team/cache:pulled`;
+  await suite.devboxOk(['build', '--cache-to', `type=registry,ref=${ref}`, context], await otherStore());
+  assert.equal(ran.splice(0), ['/ran/pulled']);
+  const dir = join(suite.dir, `store-${storeCount++}`);
+  const fresh = { env: { XDG_DATA_HOME: join(dir, 'data'), XDG_CONFIG_HOME: join(dir, 'config') } };
+  const built = await suite.devboxOk(['build', '--progress=plain', '--cache-from', `type=registry,ref=${ref}`, '-t', 'pulled:1', context], fresh);
+  assert.equal(ran, [], 'no RUN ran');
+  assert.match(built.stderr, /Trying to pull /, built.stderr);
+  assert.is(unpackedLayers(fresh.env), 0, 'nothing unpacked');
+  assert.is((await suite.devboxOk(['run', '--rm', 'pulled:1'], fresh)).stdout, 'pulled\n');
+  assert.is(unpackedLayers(fresh.env), 2, 'the base layer and the RUN layer, unpacked to run');
 });
 
 test("mode=min keeps the final image's steps only; a changed step runs, the ones before it come from the registry", async () => {

@@ -178,6 +178,30 @@ test('multi-stage: --target builds only the stages it needs; COPY --from keeps o
   assert.match(missing.stderr, /target stage "nope" could not be found/);
 });
 
+test("COPY --from shares a stage's files with its layer: a later RUN that changes one leaves the stage's as it was; the layer is the one a copy makes", async () => {
+  // --chmod with the file's own mode makes the step copy the file instead of linking it: the two layers are
+  // the same (into /, which the image has: a directory the COPY makes would carry the time it was made).
+  const dockerfile = [
+    'FROM busybox AS build',
+    'RUN mkdir /out && echo artifact > /out/file && ln /out/file /out/again && chmod 640 /out/file && chown -R 1000:1000 /out',
+    'FROM busybox AS linked',
+    'COPY --from=build /out/file /out/again /',
+    'RUN echo changed >> /file',
+    'FROM busybox AS copied',
+    'COPY --from=build --chmod=640 /out/file /out/again /',
+  ].join('\n');
+  await buildOk(dockerfile, {}, ['--target', 'linked', '-t', 'linked']);
+  await buildOk(dockerfile, {}, ['--target', 'copied', '-t', 'copied']);
+  await buildOk(dockerfile, {}, ['--target', 'build', '-t', 'linked-source']);
+  // The RUN's change copies the file up, which parts it from /again (as overlayfs does under Docker too).
+  assert.is(await runIn('linked', 'cat /file /again; stat -c "%a %u:%g" /file /again'), 'artifact\nchanged\nartifact\n640 1000:1000\n640 1000:1000\n');
+  assert.is(await runIn('linked-source', 'cat /out/file /out/again'), 'artifact\nartifact\n');
+  assert.is(await runIn('copied', '[ "$(stat -c %i /file)" = "$(stat -c %i /again)" ] && echo one file'), 'one file\n');
+  const layers = async (image: string) => ((await suite.inspect(image)) as unknown as { RootFS: { Layers: string[] } }).RootFS.Layers;
+  const [linked, copied] = [await layers('linked'), await layers('copied')];
+  assert.is(linked.at(-2), copied.at(-1));
+});
+
 test('multi-stage: stages that do not need each other run at the same time; their output is not interleaved', async () => {
   // Each of the first two stages marks that it runs, then waits (up to 120 s) for the other's mark: built one
   // after the other, the first would give up and fail the build. They meet in a cache mount both RUNs see.

@@ -1,5 +1,7 @@
 /**
- * The layer unpacker's cell (the helper's --confine, image/unpack-worker.ts): once confined, a worker that
+ * The layer unpacker's cell (the helper's --confine) holding a Node.js program, as it held the unpack worker
+ * before extraction moved into the helper (native/layer.c, which pivots into the same cell before it reads a
+ * byte; test/integration/unpack-extractor.test.ts): once confined, a worker that
  * writes where an extractor bug would — an absolute host path, "../" climbing out, "/" — writes inside the
  * layer and nowhere else; it keeps no CAP_SYS_ADMIN; the helper makes its whiteouts inside; and a worker
  * that never asks to be confined fails.

@@ -6,7 +6,8 @@
  * It runs the sanitizer build (make -C native sanitize, built by npm test), so a memory error or undefined
  * behaviour on any of these paths fails the suite.
  */
-import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from '../helpers/test.js';
@@ -17,6 +18,7 @@ import { execCapture } from '../../src/util/exec.js';
 import { removeAsNamespaceRoot } from '../../src/storage/remove.js';
 import { hostIdFor, resolveIdMapping } from '../../src/userns/idmap.js';
 import { packTar, testDir, type TarEntry } from '../helpers/images.js';
+import { eventually } from '../helpers/network.js';
 
 const HELPER = fileURLToPath(new URL('../../../native/devbox-helper-sanitized', import.meta.url));
 const { mapping } = resolveIdMapping();
@@ -252,6 +254,48 @@ test('long names and link targets (ustar prefix, PAX) arrive whole; one over 255
   assert.is(readFileSync(join(dir, deep), 'utf8'), 'deep');
   assert.is(readlinkSync(join(dir, 'l')), target);
   await refused([{ name: `d/${'n'.repeat(300)}`, content: 'x' }], /entry "d\/n{77}…": a name in its path is longer than Linux allows \(255 bytes\)/);
+});
+
+/** The processes whose parent is `ppid`, with their names (/proc/PID/stat: "PID (COMM) STATE PPID …"). */
+function childrenOf(ppid: number): { pid: number; comm: string }[] {
+  const found: { pid: number; comm: string }[] = [];
+  for (const name of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    const close = stat.lastIndexOf(')');
+    if (Number(stat.slice(close + 2).split(' ')[1]) === ppid) found.push({ pid: Number(name), comm: stat.slice(stat.indexOf('(') + 1, close) });
+  }
+  return found;
+}
+
+test('the extractor works in the cell without CAP_SYS_ADMIN: it cannot mount its way out of the layer', async () => {
+  const layer = await layerDir();
+  const tar = await packTar([{ name: 'first', content: 'x' }]);
+  const args = [...idMapArgs(mapping), '--no-pivot', '--confine', layer, '--archive', '--', ...extractorCommand(mapping)];
+  const helper = spawn(HELPER, args, { stdio: ['pipe', 'ignore', 'pipe'] });
+  let stderr = '';
+  helper.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => helper.once('close', resolve));
+  try {
+    helper.stdin.write(tar.subarray(0, 1024)); // the first entry: header and data, no end of the archive yet
+    // The namespace's process (the outer helper's child), once it wrote the entry: confined and reading on.
+    const extractor = await eventually(
+      'the extractor to write its first entry',
+      () => (existsSync(join(layer, 'first')) ? childrenOf(helper.pid!).find((c) => c.comm.startsWith('devbox-helper')) : undefined),
+      30_000,
+    );
+    const capEff = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${extractor.pid}/status`, 'utf8'))?.[1];
+    assert.ok(capEff, 'no CapEff line');
+    assert.is(BigInt(`0x${capEff}`) & (1n << 21n), 0n, 'CAP_SYS_ADMIN is effective');
+    assert.is.not(BigInt(`0x${capEff}`) & (1n << 0n), 0n, 'CAP_CHOWN is not effective: the capability check above proves nothing');
+  } finally {
+    helper.stdin.end(tar.subarray(1024));
+  }
+  assert.is(await exited, 0, stderr);
 });
 
 test.run();
