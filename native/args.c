@@ -396,8 +396,8 @@ validate_no_pivot (const Options *opts)
   /* Entered, not nested in: the namespace's own maps apply (a devbox network's holder joins the networks' owner). */
   if (opts->userns_of && (seen[OPT_UID_MAP] || seen[OPT_GID_MAP] || !opts->unshare_net || seen[OPT_OVERLAY] || opts->confine_dir))
     die ("--no-pivot --userns-of PID takes --unshare-net and no id maps, --overlay or --confine: it enters PID's user namespace");
-  if (opts->confine_dir && (seen[OPT_OVERLAY] || opts->command == NULL))
-    die ("--confine takes a command and no --overlay");
+  if (opts->confine_dir && (seen[OPT_OVERLAY] || !opts->archive || opts->command == NULL))
+    die ("--confine takes --archive, a command (layer …) and no --overlay: it is the layer extractor's cell");
   if (opts->confine_dir)
     require_absolute (opts->confine_dir, "--confine");
 }

@@ -16,8 +16,8 @@ export interface UserNamespaceRunOptions {
   input?: Readable | string | Buffer;
   allowFailure?: boolean;
   /**
-   * The one directory the command may see and write, once it asks (runtime/confinement.ts): the helper's
-   * --confine. The command starts on the host's file system, so that it can load its code first.
+   * The one directory the helper's layer extractor (`layer …`, with `archive`) may see and write: its
+   * --confine, the root of the cell it is in before it reads a byte (native/confine.c).
    */
   confine?: string;
   /** The command is one of the helper's own operations (--archive), not a program: with `confine`, `layer`. */

@@ -272,7 +272,7 @@ function childrenOf(ppid: number): { pid: number; comm: string }[] {
   return found;
 }
 
-test('the extractor works in the cell without CAP_SYS_ADMIN: it cannot mount its way out of the layer', async () => {
+test('the extractor works in the cell, whose only mount is the layer as its root, without CAP_SYS_ADMIN: it cannot mount its way out', async () => {
   const layer = await layerDir();
   const tar = await packTar([{ name: 'first', content: 'x' }]);
   const args = [...idMapArgs(mapping), '--no-pivot', '--confine', layer, '--archive', '--', ...extractorCommand(mapping)];
@@ -292,6 +292,13 @@ test('the extractor works in the cell without CAP_SYS_ADMIN: it cannot mount its
     assert.ok(capEff, 'no CapEff line');
     assert.is(BigInt(`0x${capEff}`) & (1n << 21n), 0n, 'CAP_SYS_ADMIN is effective');
     assert.is.not(BigInt(`0x${capEff}`) & (1n << 0n), 0n, 'CAP_CHOWN is not effective: the capability check above proves nothing');
+    // mountinfo's fifth field is the mount point: the host's root was detached, the layer is "/".
+    const mounts = readFileSync(`/proc/${extractor.pid}/mountinfo`, 'utf8').trim().split('\n');
+    assert.equal(
+      mounts.map((line) => line.split(' ')[4]),
+      ['/'],
+      mounts.join('\n'),
+    );
   } finally {
     helper.stdin.end(tar.subarray(1024));
   }
