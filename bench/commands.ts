@@ -56,7 +56,6 @@ const baseline: Side | undefined = process.env.DEVBOX_BENCH_BASELINE
 const sides = baseline ? [current, baseline] : [current];
 
 const devboxIn = (side: Side, ...args: string[]) => sh(process.execPath, [side.bin, ...args], side.env, repo);
-const devbox = (...args: string[]) => devboxIn(current, ...args);
 const podman = (...args: string[]) => sh('podman', ['--runtime', 'runc', ...args], podmanEnv);
 /** The same command for whichever build: a row without a setup step of its own. */
 const devboxCmd =
@@ -105,10 +104,12 @@ try {
   for (const side of sides) devboxIn(side, 'image', 'import', tarPath, 'bench-busybox');
   podman('import', tarPath, 'localhost/bench-busybox');
   // Something for ps to list on both sides: a running container and an exited one (devbox: a live project
-  // sandbox too). The baseline's store gets the exited one that start starts.
-  devbox('run', 'true');
-  devbox('container', 'run', '-d', '--name', 'bench-live', '--network', 'host', 'bench-busybox', ...quitOnTerm);
-  for (const side of sides) devboxIn(side, 'container', 'run', '--name', 'bench-exited', '--network', 'host', 'bench-busybox', 'true');
+  // sandbox too). The baseline's store gets the same, so that both builds act on stores alike.
+  for (const side of sides) {
+    devboxIn(side, 'run', 'true');
+    devboxIn(side, 'container', 'run', '-d', '--name', 'bench-live', '--network', 'host', 'bench-busybox', ...quitOnTerm);
+    devboxIn(side, 'container', 'run', '--name', 'bench-exited', '--network', 'host', 'bench-busybox', 'true');
+  }
   podman('run', '-d', '--name', 'bench-live', '--network', 'host', 'localhost/bench-busybox', ...quitOnTerm);
   podman('run', '--name', 'bench-exited', '--network', 'host', 'localhost/bench-busybox', 'true');
 
@@ -185,7 +186,7 @@ try {
   console.log(`${'devbox --help'.padEnd(28)} ${median(help).toFixed(1).padStart(7)} ms (target: under 150 ms; node -e 0: ${median(node).toFixed(1)} ms)`);
   console.log(`load average at the end: ${loadavg()[0].toFixed(1)}`);
 } finally {
-  spawnSync(process.execPath, [DEVBOX_BIN, 'stop'], { cwd: repo, env, stdio: 'ignore' });
+  for (const side of sides) spawnSync(process.execPath, [side.bin, 'stop'], { cwd: repo, env: side.env, stdio: 'ignore' });
   for (const side of sides) spawnSync(process.execPath, [side.bin, 'rm', '-f', 'bench-live', 'bench-stop'], { cwd: repo, env: side.env, stdio: 'ignore' });
   for (const name of ['bench-live', 'bench-exited', 'bench-stop', 'bench-rm'])
     spawnSync('podman', ['rm', '-f', '-t', '0', name], { stdio: 'ignore', env: podmanEnv });

@@ -5,7 +5,7 @@
  */
 import { namesContainer } from '../container/lookup.js';
 import { removeContainers, stopContainers } from '../sandbox/container-lifecycle.js';
-import type { SandboxSummary } from '../sandbox/live-state.js';
+import { listSandboxes, sandboxesNamedBy, type SandboxSummary } from '../sandbox/live-state.js';
 import { readSettings } from '../settings/settings.js';
 import { optionUsage, parseOptionTable, type OptionDef } from './option-table.js';
 import { printLines } from './print.js';
@@ -25,11 +25,13 @@ type SandboxVerbs = Pick<typeof import('./project-main.js'), 'stopProjectSandbox
 
 /**
  * The containers among `refs` and the project sandboxes (the current project's when `refs` is empty). The
- * project code comes from the project bundle, loaded only when some ref is not a container's.
+ * project code comes from the project bundle, loaded only when some ref may name a sandbox.
  */
 async function sandboxesAndContainers(refs: readonly string[]): Promise<{ sandboxes: SandboxSummary[]; containers: string[]; verbs?: SandboxVerbs }> {
   const root = readSettings().storageRoot;
-  if (refs.length > 0 && refs.every((ref) => namesContainer(root, ref))) return { sandboxes: [], containers: [...refs] };
+  const live = listSandboxes(root);
+  const container = (ref: string) => namesContainer(root, ref) || sandboxesNamedBy(live, ref).length === 0;
+  if (refs.length > 0 && refs.every(container)) return { sandboxes: [], containers: [...refs] };
   const verbs = await import('./project-main.js');
   const found = verbs.findSandboxes(refs);
   return { sandboxes: found.flatMap((f) => (f.sandbox ? [f.sandbox] : [])), containers: found.filter((f) => !f.sandbox).map((f) => f.ref), verbs };

@@ -2,22 +2,15 @@
  * `devbox stop` and `devbox rm` of project sandboxes, named by project name, folder or sandbox id; the project's
  * services (compose/services.ts) are stopped and removed with them.
  */
-import { basename, resolve } from 'node:path';
 import { namesContainer } from '../container/lookup.js';
 import { removeSandboxDir, stopLiveSandbox } from '../sandbox/live-sandbox.js';
-import { listSandboxes, type SandboxSummary } from '../sandbox/live-state.js';
+import { listSandboxes, sandboxesNamedBy, type SandboxSummary } from '../sandbox/live-state.js';
 import { readSettings } from '../settings/settings.js';
 import { DevboxError } from '../util/errors.js';
 import { loadProject } from './load.js';
 
 /**
- * The shortest start of a sandbox's id that names it: stop and rm of a short name that is no longer a container's
- * ("db", "cafe" are hex too) never reach a project's sandbox, whose writable layer and home rm discards.
- */
-const MIN_ID_PREFIX = 6;
-
-/**
- * The sandboxes the refs name (by project folder, name, or at least MIN_ID_PREFIX characters of the id); no refs:
+ * The sandboxes the refs name (by project folder, name or id prefix: sandboxesNamedBy); no refs:
  * the current project's. undefined for a ref that names none, and for one that is a container's id or name: a
  * container comes first, as its own name is what the user typed.
  */
@@ -32,8 +25,7 @@ export function findSandboxes(refs: readonly string[]): { ref: string; sandbox?:
   }
   return refs.map((ref) => {
     if (namesContainer(root, ref)) return { ref };
-    const byId = ref.length >= MIN_ID_PREFIX;
-    const matches = sandboxes.filter((s) => s.state.project === resolve(ref) || s.state.name === ref || (byId && basename(s.dir).startsWith(ref)));
+    const matches = sandboxesNamedBy(sandboxes, ref);
     if (matches.length > 1)
       throw new DevboxError(`"${ref}" names ${matches.length} sandboxes`, { fix: 'name it by its project folder or its id (devbox ps -a)' });
     return { ref, sandbox: matches[0] };

@@ -4,7 +4,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { joinCommand, runJoinCommand } from '../runtime/launch.js';
 import { resolveSecurity, type SecuritySpec } from '../runtime/security.js';
 import type { ProcessSpec } from '../runtime/spec.js';
@@ -124,4 +124,16 @@ export function listSandboxes(storeRoot: string): SandboxSummary[] {
     if (state) summaries.push({ dir, state, running: hasProcesses(state) });
   }
   return summaries.sort((a, b) => a.state.name.localeCompare(b.state.name));
+}
+
+/**
+ * The shortest start of a sandbox's id that names it: stop and rm of a short name that is no longer a container's
+ * ("db", "cafe" are hex too) never reach a project's sandbox, whose writable layer and home rm discards.
+ */
+const MIN_ID_PREFIX = 6;
+
+/** The sandboxes `ref` names: by project folder, name, or at least MIN_ID_PREFIX characters of the id. */
+export function sandboxesNamedBy(sandboxes: readonly SandboxSummary[], ref: string): SandboxSummary[] {
+  const byId = ref.length >= MIN_ID_PREFIX;
+  return sandboxes.filter((s) => s.state.project === resolve(ref) || s.state.name === ref || (byId && basename(s.dir).startsWith(ref)));
 }
