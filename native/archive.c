@@ -68,36 +68,14 @@ validate_archive_command (char **command)
     die ("--archive %s: wrong arguments (see native/README.md)", op);
 }
 
-/* Path components of a cleaned relative path; ".." that would leave the top is refused. */
+/* tar_clean_name, or one line naming the entry when it leads out of the destination. */
 static char *
 clean_relative (const char *name, const char *what)
 {
-  char *out = xcalloc (strlen (name) + 1, 1);
-  size_t len = 0;
-  cleanup_free char *copy = xstrdup (name);
-  char *save = NULL;
-  for (char *part = strtok_r (copy, "/", &save); part; part = strtok_r (NULL, "/", &save))
-    {
-      if (strcmp (part, ".") == 0)
-        continue;
-      if (strcmp (part, "..") == 0)
-        {
-          if (len == 0)
-            die ("%s \"%s\" leads out of the destination", what, name);
-          while (len > 0 && out[len - 1] != '/')
-            len--;
-          if (len > 0)
-            len--;
-          out[len] = '\0';
-          continue;
-        }
-      if (len)
-        out[len++] = '/';
-      memcpy (out + len, part, strlen (part));
-      len += strlen (part);
-      out[len] = '\0';
-    }
-  return out;
+  char *clean = tar_clean_name (name);
+  if (clean == NULL)
+    die ("%s \"%s\" leads out of the destination", what, name);
+  return clean;
 }
 
 static char *

@@ -185,42 +185,6 @@ forget (Layer *l, const char *rel, bool subtree)
       reset_node (&l->nodes[i]);
 }
 
-/* The name an entry has inside the layer: leading "/" and "./" dropped, ".." resolved lexically, before the
-   file system is touched, so "a/../b" never walks through whatever "a" is. NULL when it would leave the layer. */
-static char *
-entry_path (const char *name)
-{
-  size_t len = 0;
-  char *out = xcalloc (strlen (name) + 1, 1);
-  for (const char *p = name; *p;)
-    {
-      const char *end = strchrnul (p, '/');
-      size_t part = (size_t) (end - p);
-      if (part == 2 && p[0] == '.' && p[1] == '.')
-        {
-          if (len == 0)
-            {
-              free (out);
-              return NULL;
-            }
-          while (len > 0 && out[len - 1] != '/')
-            len--;
-          if (len > 0)
-            len--;
-        }
-      else if (part > 0 && !(part == 1 && p[0] == '.'))
-        {
-          if (len)
-            out[len++] = '/';
-          memcpy (out + len, p, part);
-          len += part;
-        }
-      out[len] = '\0';
-      p = *end ? end + 1 : end;
-    }
-  return out;
-}
-
 /* Messages name entries as the tar does; a long name is cut at 80 characters, as devbox's messages do. */
 static char *
 abbreviated (const char *name)
@@ -423,7 +387,7 @@ static void
 extract_hardlink (Layer *l, const char *rel, const TarEntry *e)
 {
   /* Tar link names are relative to the archive's root, not to the link's directory. */
-  cleanup_free char *target = entry_path (e->linkname);
+  cleanup_free char *target = tar_clean_name (e->linkname);
   if (target == NULL)
     die ("hard link \"%s\" points at \"%s\", which escapes the layer directory", e->name, e->linkname);
   if (!*target)
@@ -452,7 +416,7 @@ extract_hardlink (Layer *l, const char *rel, const TarEntry *e)
 static void
 extract_entry (Layer *l, TarEntry *e)
 {
-  cleanup_free char *rel = entry_path (e->name);
+  cleanup_free char *rel = tar_clean_name (e->name);
   if (rel == NULL)
     die ("entry \"%s\" escapes the layer directory", e->name);
   if (e->gnu_sparse)

@@ -552,3 +552,37 @@ tar_read_file (int fd, int dest, unsigned long long size, const char *what)
   errno = error;
   return error ? -1 : 0;
 }
+
+char *
+tar_clean_name (const char *name)
+{
+  size_t len = 0;
+  char *out = xcalloc (strlen (name) + 1, 1);
+  for (const char *p = name; *p;)
+    {
+      const char *end = strchrnul (p, '/');
+      size_t part = (size_t) (end - p);
+      if (part == 2 && p[0] == '.' && p[1] == '.')
+        {
+          if (len == 0)
+            {
+              free (out);
+              return NULL;
+            }
+          while (len > 0 && out[len - 1] != '/')
+            len--;
+          if (len > 0)
+            len--;
+        }
+      else if (part > 0 && !(part == 1 && p[0] == '.'))
+        {
+          if (len)
+            out[len++] = '/';
+          memcpy (out + len, p, part);
+          len += part;
+        }
+      out[len] = '\0';
+      p = *end ? end + 1 : end;
+    }
+  return out;
+}

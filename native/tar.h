@@ -62,4 +62,9 @@ int tar_read_file (int fd, int dest, unsigned long long size, const char *what);
    writer's padding to a record size), false for anything else (garbage, or a second archive). */
 bool tar_read_trailer (int fd);
 
+/* An entry's name (or a link's target) relative to where the archive is extracted: leading "/" and "./"
+   dropped, ".." resolved lexically, before the file system is touched, so "a/../b" never walks through
+   whatever "a" is. NULL when it would leave the top. Free the result. */
+char *tar_clean_name (const char *name);
+
 #endif
