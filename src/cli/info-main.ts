@@ -5,6 +5,7 @@
  */
 import { machineInfo } from '../doctor/machine-info.js';
 import { formatSize } from '../util/format.js';
+import { writeStderr } from '../util/stdio.js';
 import { formatRows, parseTemplate } from '../util/go-template.js';
 import { checkOperands, parseOptionTable, type OptionDef } from './option-table.js';
 import { printJson, printLines } from './print.js';
@@ -47,7 +48,7 @@ export async function infoMain(argv: readonly string[]): Promise<number> {
       `Total Memory: ${formatSize(i.MemTotal)}`,
       `Name: ${i.Name}`,
     ]);
-    if (!i.Limits.length) process.stderr.write(`WARNING: no resource limits or pause: ${i.CgroupDetail}; see devbox doctor\n`);
+    if (!i.Limits.length) writeStderr(`WARNING: no resource limits or pause: ${i.CgroupDetail}; see devbox doctor\n`);
     return 0;
   } catch (error) {
     return reportError(error);

@@ -4,9 +4,10 @@
  * policy is set aside); waiting for the end watches state.json and the supervisor's pid.
  */
 import { closeSync, openSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { DevboxError } from '../util/errors.js';
+import { net } from '../util/lazy-builtins.js';
 import { startTimeOf } from '../util/processes.js';
 import { signalNumber } from '../util/signals.js';
 import { type Container, currentState, isRunning } from './lookup.js';
@@ -46,7 +47,7 @@ export class FrameReader {
 export function connectSupervisor(container: Pick<Container, 'dir' | 'config'>): Promise<Socket> {
   const dirFd = openSync(container.dir, 'r');
   return new Promise((resolve, reject) => {
-    const socket = connect(join(`/proc/self/fd/${dirFd}`, ATTACH_SOCKET));
+    const socket = net().connect(join(`/proc/self/fd/${dirFd}`, ATTACH_SOCKET));
     const failed = (error: Error) => {
       closeSync(dirFd);
       reject(new DevboxError(`cannot reach the supervisor of container ${container.config.name}: ${error.message}`, { cause: error }));

@@ -3,9 +3,10 @@
  * rotated file first, printed to stdout or stderr as the command wrote them. -f follows the current file (and
  * its rotations) until the container stops.
  */
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DevboxError, usageError } from '../util/errors.js';
+import { writeStderr, writeStdout } from '../util/stdio.js';
 import { parseDuration } from './options.js';
 import { type Container, currentState, isRunning } from './lookup.js';
 import { LOG_FILE, readState } from './records.js';
@@ -63,16 +64,35 @@ export function parseLogText(text: string, carry: { part?: LogLine } = {}): LogL
   return lines;
 }
 
+/** The log files, oldest first: the rotated ones (LOG_FILE.N, the highest N the oldest), then the current one. */
 function logFiles(dir: string): string[] {
-  const files: string[] = [];
-  for (let i = 100; i >= 1; i--) if (existsSync(join(dir, `${LOG_FILE}.${i}`))) files.push(join(dir, `${LOG_FILE}.${i}`));
-  if (existsSync(join(dir, LOG_FILE))) files.push(join(dir, LOG_FILE));
-  return files;
+  const rotated: number[] = [];
+  let current = false;
+  for (const name of readdirSync(dir)) {
+    if (name === LOG_FILE) current = true;
+    const n = name.startsWith(`${LOG_FILE}.`) ? Number(name.slice(LOG_FILE.length + 1)) : 0;
+    if (Number.isInteger(n) && n >= 1 && n <= 100) rotated.push(n);
+  }
+  const files = rotated.sort((a, b) => b - a).map((n) => join(dir, `${LOG_FILE}.${n}`));
+  return current ? [...files, join(dir, LOG_FILE)] : files;
 }
 
-function emit(line: LogLine, options: LogsOptions): void {
-  const stream = line.stream === 'stderr' ? process.stderr : process.stdout;
-  stream.write(`${options.prefix ?? ''}${options.timestamps ? `${line.time} ` : ''}${line.text}\n`);
+/**
+ * Prints lines, each on the stream its command wrote it to, a run of lines of one stream in one write; false
+ * once stdout's reader has gone.
+ */
+function emit(lines: readonly LogLine[], options: LogsOptions): boolean {
+  for (let start = 0; start < lines.length; ) {
+    const stream = lines[start].stream;
+    let end = start;
+    let text = '';
+    for (; end < lines.length && lines[end].stream === stream; end++) {
+      text += `${options.prefix ?? ''}${options.timestamps ? `${lines[end].time} ` : ''}${lines[end].text}\n`;
+    }
+    if (!(stream === 'stderr' ? writeStderr(text) : writeStdout(text)) && stream === 'stdout') return false;
+    start = end;
+  }
+  return true;
 }
 
 function wanted(line: LogLine, options: LogsOptions): boolean {
@@ -85,8 +105,7 @@ export async function printLogs(container: Container, options: LogsOptions): Pro
   let lines = logFiles(container.dir).flatMap((file) => parseLogText(readFileSync(file, 'utf8'), carry));
   lines = lines.filter((l) => wanted(l, options));
   if (options.tail !== undefined) lines = options.tail === 0 ? [] : lines.slice(-options.tail);
-  for (const line of lines) emit(line, options);
-  if (!options.follow || !isRunning(container)) return;
+  if (!emit(lines, options) || !options.follow || !isRunning(container)) return;
   // Follow the current file from where it ended; a rotation (a new inode, or a shorter file) starts it over.
   const path = join(container.dir, LOG_FILE);
   let fd = openSync(path, 'r');
@@ -100,7 +119,15 @@ export async function printLogs(container: Container, options: LogsOptions): Pro
       pending += buffer.toString('utf8', 0, n);
       const end = pending.lastIndexOf('\n');
       if (end < 0) continue;
-      for (const line of parseLogText(pending.slice(0, end), carry)) if (wanted(line, options)) emit(line, options);
+      if (
+        !emit(
+          parseLogText(pending.slice(0, end), carry).filter((l) => wanted(l, options)),
+          options,
+        )
+      ) {
+        closeSync(fd);
+        return;
+      }
       pending = pending.slice(end + 1);
     }
     if (!running) break;

@@ -8,15 +8,15 @@
  * `bridge`, Docker's default network, is predefined: it is never stored, cannot be removed, and lists first.
  * Readers take no lock: each record is written to a temp file and renamed into place.
  */
-import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 export { type NetworkAttachment, validateNetworkName } from './network-name.js';
 import { writeFileAtomicSync } from '../util/atomic-write.js';
 import { DevboxError, describeError, usageError } from '../util/errors.js';
 import { withFileLock } from '../util/file-lock.js';
+import { crypto } from '../util/lazy-builtins.js';
 import { validateNetworkName } from './network-name.js';
-import { contains, defaultGateway, formatSubnet, nextFreeSubnet, overlaps, parseSubnet, type Subnet } from './subnet.js';
+import { contains, defaultGateway, formatSubnet, ipv4ToNumber, nextFreeSubnet, overlaps, parseSubnet, type Subnet } from './subnet.js';
 import { defaultGateway6, formatSubnet6, overlaps6, parseSubnet6, randomUniqueLocal, type Subnet6 } from './subnet6.js';
 
 export interface NetworkRecord {
@@ -41,7 +41,8 @@ export const DEFAULT_NETWORK = 'bridge';
 /** Podman's default network's subnet, under Docker's default network's name. */
 const BRIDGE: NetworkRecord = {
   version: 1,
-  id: createHash('sha256').update('devbox network bridge').digest('hex'),
+  // sha256 of "devbox network bridge", written out: a listing of networks does not load node:crypto for it.
+  id: '7d249b917d1ab77536146ac12a8f18fd32b6431386dde04af00ae7b8b10e9cd6',
   name: DEFAULT_NETWORK,
   created: '1970-01-01T00:00:00.000Z',
   driver: 'bridge',
@@ -52,7 +53,7 @@ const BRIDGE: NetworkRecord = {
 };
 
 /** slirp4netns's own network inside every network namespace it serves: no devbox network may overlap it. */
-const SLIRP_SUBNET = parseSubnet('10.0.2.0/24');
+const SLIRP_SUBNET: Subnet = { base: ipv4ToNumber('10.0.2.0'), prefix: 24 };
 
 /** Names `--network` gives another meaning to. */
 const RESERVED_NAMES = new Set(['host', 'none', 'slirp4netns', 'slirp', 'container', 'default', DEFAULT_NETWORK]);
@@ -183,7 +184,7 @@ export function planNetwork(request: NetworkRequest, existing: readonly NetworkR
   }
   return {
     version: 1,
-    id: randomBytes(32).toString('hex'),
+    id: crypto().randomBytes(32).toString('hex'),
     name,
     created: now.toISOString(),
     driver: 'bridge',

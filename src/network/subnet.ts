@@ -2,8 +2,8 @@
  * IPv4 subnets of devbox networks: parsing CIDR text, overlap, and the next free one from podman's pool.
  * Thirty lines of arithmetic on 32-bit numbers, so no address library is loaded for them.
  */
-import { isIPv4 } from 'node:net';
 import { usageError } from '../util/errors.js';
+import { net } from '../util/lazy-builtins.js';
 
 export interface Subnet {
   /** The network address, as a 32-bit unsigned number. */
@@ -27,7 +27,7 @@ function size(subnet: Subnet): number {
 export function parseSubnet(text: string): Subnet {
   const match = /^([0-9.]+)\/([0-9]{1,2})$/.exec(text);
   const fix = 'write an IPv4 network as ADDRESS/PREFIX, e.g. 10.90.0.0/24';
-  if (!match || !isIPv4(match[1]) || Number(match[2]) > 32) throw usageError(`invalid subnet "${text}"`, fix);
+  if (!match || !net().isIPv4(match[1]) || Number(match[2]) > 32) throw usageError(`invalid subnet "${text}"`, fix);
   const prefix = Number(match[2]);
   if (prefix > 30) throw usageError(`subnet "${text}" is too small`, 'a network needs a gateway and addresses for containers: /30 or larger');
   const address = ipv4ToNumber(match[1]);

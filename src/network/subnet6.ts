@@ -3,9 +3,8 @@
  * /64 (RFC 4193: fd00::/8 with a random 40-bit global id) when none is given, as podman picks one. 128-bit
  * arithmetic on BigInt, so no address library is loaded for it.
  */
-import { randomBytes } from 'node:crypto';
-import { isIPv6 } from 'node:net';
 import { usageError } from '../util/errors.js';
+import { crypto, net } from '../util/lazy-builtins.js';
 
 export interface Subnet6 {
   base: bigint;
@@ -44,7 +43,7 @@ function hostBits(prefix: number): bigint {
 /** `fd00:1::/64`; no host bits, and room for a gateway and containers (/120 or larger). */
 export function parseSubnet6(text: string): Subnet6 {
   const match = /^([0-9a-fA-F:]+)\/([0-9]{1,3})$/.exec(text);
-  if (!match || !isIPv6(match[1]) || Number(match[2]) > 128)
+  if (!match || !net().isIPv6(match[1]) || Number(match[2]) > 128)
     throw usageError(`invalid subnet "${text}"`, 'write an IPv6 network as ADDRESS/PREFIX, e.g. fd00:1::/64');
   const prefix = Number(match[2]);
   if (prefix > 120) throw usageError(`subnet "${text}" is too small`, 'a network needs a gateway and addresses for containers: /120 or larger');
@@ -75,6 +74,8 @@ export function hostAddress6(subnet: Subnet6, n: number): string | undefined {
 
 /** A unique local /64 with a random global id (RFC 4193 3.2). */
 export function randomUniqueLocal(): Subnet6 {
-  const id = randomBytes(5).reduce((n, byte) => (n << 8n) | BigInt(byte), 0n);
+  const id = crypto()
+    .randomBytes(5)
+    .reduce((n, byte) => (n << 8n) | BigInt(byte), 0n);
   return { base: (0xfdn << 120n) | (id << 80n), prefix: 64 };
 }

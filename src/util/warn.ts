@@ -2,6 +2,7 @@
  * Warnings and notes for the user, from any layer: one line each on stderr, prefixed the way every devbox
  * message is. Errors go up as DevboxError to the entry point instead (cli/report.ts).
  */
+import { writeStderr } from './stdio.js';
 
 let said = 0;
 
@@ -12,11 +13,11 @@ export function messagesSaid(): number {
 
 export function warn(message: string): void {
   said++;
-  process.stderr.write(`devbox: warning: ${message}\n`);
+  writeStderr(`devbox: warning: ${message}\n`);
 }
 
 /** Something the user may want to know that is not a problem (a fallback taken, a step skipped). */
 export function note(message: string): void {
   said++;
-  process.stderr.write(`devbox: note: ${message}\n`);
+  writeStderr(`devbox: note: ${message}\n`);
 }
