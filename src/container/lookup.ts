@@ -6,6 +6,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { DevboxError } from '../util/errors.js';
 import { startTimeOf } from '../util/processes.js';
+import { compareCodeUnits } from '../util/format.js';
 import { idForName } from './names.js';
 import { type ContainerRecord, type ContainerState, containerDir, containersRoot, readRecord, readState } from './records.js';
 
@@ -55,7 +56,7 @@ export function listContainers(storeRoot: string): Container[] {
   if (!existsSync(root)) return [];
   return readdirSync(root)
     .flatMap((id) => loadContainer(storeRoot, id) ?? [])
-    .sort((a, b) => b.config.created.localeCompare(a.config.created));
+    .sort((a, b) => compareCodeUnits(b.config.created, a.config.created));
 }
 
 export function noSuchContainer(ref: string): DevboxError {

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { readSettings } from '../settings/settings.js';
 import type { IdMapping } from '../userns/idmap.js';
 import { DevboxError } from '../util/errors.js';
+import { compareCodeUnits } from '../util/format.js';
 import { blobPath, digestHex, readBlobJson } from './blobs.js';
 import { writeStoreFile } from './durable.js';
 import { layerDir, layerRecordPath, layerSizeReader } from './layer-paths.js';
@@ -244,7 +245,7 @@ export class ImageStore {
       }
       return { id, names: record.names, created, size };
     });
-    return summaries.sort((a, b) => b.created.localeCompare(a.created));
+    return summaries.sort((a, b) => compareCodeUnits(b.created, a.created));
   }
 
   /** What `devbox image inspect` shows for one image, in podman's field names. */

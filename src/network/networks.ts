@@ -15,6 +15,7 @@ import { writeFileAtomicSync } from '../util/atomic-write.js';
 import { DevboxError, describeError, usageError } from '../util/errors.js';
 import { withFileLock } from '../util/file-lock.js';
 import { crypto } from '../util/lazy-builtins.js';
+import { compareCodeUnits } from '../util/format.js';
 import { validateNetworkName } from './network-name.js';
 import { contains, defaultGateway, formatSubnet, ipv4ToNumber, nextFreeSubnet, overlaps, parseSubnet, type Subnet } from './subnet.js';
 import { defaultGateway6, formatSubnet6, overlaps6, parseSubnet6, randomUniqueLocal, type Subnet6 } from './subnet6.js';
@@ -83,7 +84,7 @@ export function listNetworks(storeRoot: string): NetworkRecord[] {
   } catch {
     files = [];
   }
-  const stored = files.flatMap((f) => readNetwork(join(networksDir(storeRoot), f)) ?? []).sort((a, b) => a.name.localeCompare(b.name));
+  const stored = files.flatMap((f) => readNetwork(join(networksDir(storeRoot), f)) ?? []).sort((a, b) => compareCodeUnits(a.name, b.name));
   return [BRIDGE, ...stored];
 }
 

@@ -10,6 +10,7 @@ import { resolveSecurity, type SecuritySpec } from '../runtime/security.js';
 import type { ProcessSpec } from '../runtime/spec.js';
 import { writeFileAtomicSync } from '../util/atomic-write.js';
 import { startTimeOf } from '../util/processes.js';
+import { compareCodeUnits } from '../util/format.js';
 import type { SandboxUser } from './identity.js';
 
 /** A process by pid and start time (/proc/PID/stat), so a recycled pid is never taken for it. */
@@ -123,7 +124,7 @@ export function listSandboxes(storeRoot: string): SandboxSummary[] {
     const state = readSandboxState(dir);
     if (state) summaries.push({ dir, state, running: hasProcesses(state) });
   }
-  return summaries.sort((a, b) => a.state.name.localeCompare(b.state.name));
+  return summaries.sort((a, b) => compareCodeUnits(a.state.name, b.state.name));
 }
 
 /**

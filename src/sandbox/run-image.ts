@@ -9,6 +9,7 @@ import { CREATED_STATE, writeState } from '../container/records.js';
 import { ImageStore } from '../image/store.js';
 import { readSettings } from '../settings/settings.js';
 import { describeError } from '../util/errors.js';
+import { writeStdout } from '../util/stdio.js';
 import { createContainer, type CreateOptions } from './container-create.js';
 import { startAndSettle } from './container-start.js';
 
@@ -38,7 +39,7 @@ export async function runImage(options: RunOptions): Promise<number> {
     throw error;
   }
   if ('started' in outcome) {
-    process.stdout.write(`${record.id}\n`);
+    writeStdout(`${record.id}\n`);
     return 0;
   }
   if ('detached' in outcome) return 0;
