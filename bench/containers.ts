@@ -3,7 +3,8 @@
  * `run -d` of a sleeping busybox, `exec CONTAINER true`, `ps -a`, `inspect` and `logs` of a running container.
  * devbox and podman take turns on each verb (who goes first alternates each round), so a load that changes
  * during the run is shared by both. Prints the median of each, devbox/podman ratios, the machine's load before
- * and after, and the supervisor's resident memory per idle container.
+ * and after, and the supervisor's resident memory per idle container. $DEVBOX_BENCH_BASELINE, the bin/devbox of
+ * another build, adds it as a third contender in the same rounds (its own store, set up alike).
  * Usage: node dist/bench/containers.js [RUNS]
  */
 import { spawnSync } from 'node:child_process';
@@ -25,20 +26,19 @@ interface Side {
   after?: (out: string) => void;
 }
 
-/** Medians of devbox's and podman's runs of one verb, taking turns, after one untimed warm-up each. */
-function pairInTurns(devboxSide: Side, podmanSide: Side): [number, number] {
-  const sides = [devboxSide, podmanSide];
-  const samples: number[][] = [[], []];
+/** Medians of each contender's runs of one verb, taking turns (who goes first rotates), after one untimed warm-up each. */
+function inTurns(sides: Side[]): number[] {
+  const samples: number[][] = sides.map(() => []);
   for (let round = -1; round < runs; round++) {
-    for (let k = 0; k < 2; k++) {
-      const i = (round + 2 + k) % 2;
+    for (let k = 0; k < sides.length; k++) {
+      const i = (round + 1 + k) % sides.length;
       const t0 = performance.now();
       const out = sh(sides[i].cmd, sides[i].args, sides[i].env);
       if (round >= 0) samples[i].push(performance.now() - t0);
       sides[i].after?.(out);
     }
   }
-  return [median(samples[0]), median(samples[1])];
+  return samples.map(median);
 }
 
 const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
@@ -46,50 +46,74 @@ const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).
 const work = mkdtempSync(join(tmpdir(), 'devbox-bench-'));
 const env = { ...process.env, XDG_DATA_HOME: join(work, 'data'), XDG_CONFIG_HOME: join(work, 'config') };
 const podmanEnv = { ...process.env, XDG_DATA_HOME: join(work, 'podman-data') };
-const devbox = (...args: string[]) => [DEVBOX_BIN, ...args];
+/** A build of devbox and its own store: this one, and the baseline's if there is one. */
+interface Build {
+  bin: string;
+  env: NodeJS.ProcessEnv;
+}
+const builds: Build[] = [
+  { bin: DEVBOX_BIN, env },
+  ...(process.env.DEVBOX_BENCH_BASELINE
+    ? [
+        {
+          bin: process.env.DEVBOX_BENCH_BASELINE,
+          env: { ...process.env, XDG_DATA_HOME: join(work, 'baseline-data'), XDG_CONFIG_HOME: join(work, 'baseline-config') },
+        },
+      ]
+    : []),
+];
 const podman = (...args: string[]) => ['--runtime', 'runc', ...args];
 try {
   const tarPath = join(work, 'rootfs.tar');
   writeFileSync(tarPath, await packTar(busyboxRootfs()));
-  sh(process.execPath, devbox('image', 'import', tarPath, 'bench-busybox'), env);
+  for (const build of builds) sh(process.execPath, [build.bin, 'image', 'import', tarPath, 'bench-busybox'], build.env);
   sh('podman', ['import', tarPath, 'localhost/bench-busybox'], podmanEnv);
-  const rows: [string, number, number][] = [];
-  const removeDevbox = (id: string) => sh(process.execPath, devbox('rm', '-f', id.trim()), env);
+  const rows: [string, ...number[]][] = [];
+  const removeDevbox = (build: Build) => (id: string) => sh(process.execPath, [build.bin, 'rm', '-f', id.trim()], build.env);
   const removePodman = (id: string) => sh('podman', podman('rm', '-f', '-t', '0', id.trim()), podmanEnv);
+  /** devbox's side, podman's and the baseline's of one verb. */
+  const contenders = (args: string[], podmanArgs: string[], after?: boolean): Side[] => {
+    const [current, ...baseline] = builds.map((b) => ({
+      cmd: process.execPath,
+      args: [b.bin, ...args],
+      env: b.env,
+      after: after ? removeDevbox(b) : undefined,
+    }));
+    return [current, { cmd: 'podman', args: podman(...podmanArgs), env: podmanEnv, after: after ? removePodman : undefined }, ...baseline];
+  };
   const loadBefore = load();
+  const runArgs = ['run', '-d', '--network', 'host'];
   rows.push([
     'run -d (host network)',
-    ...pairInTurns(
-      { cmd: process.execPath, args: devbox('run', '-d', '--network', 'host', 'bench-busybox', 'sleep', '1000'), env, after: removeDevbox },
-      { cmd: 'podman', args: podman('run', '-d', '--network', 'host', 'localhost/bench-busybox', 'sleep', '1000'), env: podmanEnv, after: removePodman },
-    ),
+    ...inTurns(contenders([...runArgs, 'bench-busybox', 'sleep', '1000'], [...runArgs, 'localhost/bench-busybox', 'sleep', '1000'], true)),
   ]);
-  const mine = sh(
-    process.execPath,
-    devbox('run', '-d', '--name', 'idle', '--network', 'host', 'bench-busybox', 'sh', '-c', 'echo hello; sleep 1000'),
-    env,
-  ).trim();
-  sh('podman', podman('run', '-d', '--name', 'idle', '--network', 'host', 'localhost/bench-busybox', 'sh', '-c', 'echo hello; sleep 1000'), podmanEnv);
+  const idle = ['run', '-d', '--name', 'idle', '--network', 'host'];
+  const [mine] = builds.map((b) => sh(process.execPath, [b.bin, ...idle, 'bench-busybox', 'sh', '-c', 'echo hello; sleep 1000'], b.env).trim());
+  sh('podman', podman(...idle, 'localhost/bench-busybox', 'sh', '-c', 'echo hello; sleep 1000'), podmanEnv);
   for (const [name, args] of [
     ['exec CONTAINER true', ['exec', 'idle', 'true']],
     ['ps -a', ['ps', '-a']],
     ['inspect CONTAINER', ['inspect', 'idle']],
     ['logs CONTAINER', ['logs', 'idle']],
   ] as [string, string[]][]) {
-    rows.push([name, ...pairInTurns({ cmd: process.execPath, args: devbox(...args), env }, { cmd: 'podman', args: podman(...args), env: podmanEnv })]);
+    rows.push([name, ...inTurns(contenders(args, args))]);
   }
   const state = JSON.parse(readFileSync(join(env.XDG_DATA_HOME, 'devbox', 'containers', mine, 'state.json'), 'utf8'));
   const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${state.supervisorPid}/status`, 'utf8'))?.[1];
   console.log(`container verbs, median of ${runs} runs taking turns (load before: ${loadBefore}, after: ${load()})`);
-  for (const [name, d, p] of rows)
-    console.log(`${name.padEnd(24)} devbox ${d.toFixed(1).padStart(7)} ms   podman ${p.toFixed(1).padStart(7)} ms   ${(d / p).toFixed(2)}x`);
+  const ms = (value: number) => `${value.toFixed(1).padStart(7)} ms`;
+  for (const [name, d, p, b] of rows) {
+    const base = b === undefined ? '' : `   baseline ${ms(b)}   ${(b / p).toFixed(2)}x`;
+    console.log(`${name.padEnd(24)} devbox ${ms(d)}   podman ${ms(p)}   ${(d / p).toFixed(2)}x${base}`);
+  }
   console.log(`an idle container's supervisor: ${rss} kB resident`);
-  removeDevbox(mine);
   removePodman('idle');
 } finally {
   // A run cut short leaves its containers running: their supervisors would outlive the store removed below.
-  const left = spawnSync(process.execPath, devbox('ps', '-a', '-q', '--no-trunc'), { env, encoding: 'utf8' }).stdout ?? '';
-  for (const id of left.split('\n').filter(Boolean)) spawnSync(process.execPath, devbox('rm', '-f', id), { stdio: 'ignore', env });
+  for (const build of builds) {
+    const left = spawnSync(process.execPath, [build.bin, 'ps', '-a', '-q', '--no-trunc'], { env: build.env, encoding: 'utf8' }).stdout ?? '';
+    for (const id of left.split('\n').filter(Boolean)) spawnSync(process.execPath, [build.bin, 'rm', '-f', id], { stdio: 'ignore', env: build.env });
+  }
   spawnSync('podman', ['rm', '-a', '-f', '-t', '0'], { stdio: 'ignore', env: podmanEnv });
   spawnSync('podman', ['unshare', 'rm', '-rf', join(work, 'podman-data')], { stdio: 'ignore', env: podmanEnv });
   spawnSync(process.execPath, [new URL('../test/helpers/remove-tree.js', import.meta.url).pathname, work], { stdio: 'inherit' });
