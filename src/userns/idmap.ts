@@ -143,7 +143,6 @@ export function freeSubordinateLine(text: string, user: string): string {
  */
 export type UsernsRequest = { mode: 'default' } | { mode: 'host' } | { mode: 'keep-id'; uid?: number; gid?: number } | { mode: 'project' };
 
-
 const SUBORDINATE_FILES = { subuid: '/etc/subuid', subgid: '/etc/subgid' };
 
 /** Builds the mapping for the calling user from /etc/subuid and /etc/subgid. */

@@ -99,7 +99,7 @@ test('an image run with two id maps has a copy of its layers under each; df coun
   assert.is(copies().length, second ? 2 : 1);
   if (second) assert.is.not(await size(), before, 'system df did not count the second copy');
   await suite.devboxOk(['rmi', 'twomaps:1']);
-  assert.equal(copies(), [], 'a copy of the image\'s own layer outlived it');
+  assert.equal(copies(), [], "a copy of the image's own layer outlived it");
 });
 
 test('rmi by id of an image with two names needs --force', async () => {
