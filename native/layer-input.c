@@ -6,9 +6,8 @@
  * image) off devbox's process and its socket to the helper, which then carries the ~63 MB blob instead.
  *
  * zlib inflates (the library every gzip reader on the system uses); Nettle (GnuTLS's) hashes, as fast as
- * OpenSSL's libcrypto (both use the CPU's SHA extensions: ~1 GB/s here) but a sixtieth of its size: the helper
- * runs for every `devbox run` and join, and loading libcrypto cost each of them ~4 ms of CPU, Nettle and zlib
- * together a fraction of a millisecond (native/README.md). Neither reads a file.
+ * OpenSSL's libcrypto (both use the CPU's SHA extensions). Both are linked statically, so that the helper's
+ * other uses (every `devbox run` and join) do not pay for loading them (native/README.md).
  */
 #include "layer-input.h"
 #include "tar.h"
