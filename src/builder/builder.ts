@@ -53,6 +53,13 @@ export interface BuildOptions {
   cacheFrom?: string[];
   /** A build cache in a registry to write this build's steps to (`--cache-to type=registry,ref=REF[,mode=min|max]`). */
   cacheTo?: CacheTo;
+  /**
+   * Another build's that runs beside this one (a project's services beside its environment): this build's
+   * output is kept until it settles, so that the two are shown one after the other.
+   */
+  showAfter?: Promise<unknown>;
+  /** Stops the build before its next step (the build beside it failed). */
+  signal?: AbortSignal;
 }
 
 /** What the stage graph needs: which Dockerfile, its arguments, its target. */
@@ -315,11 +322,13 @@ class Build extends StageGraph {
       stages.reduce((n, s) => n + 1 + s.instructions.length, 0),
     );
     this.outputs = outputs;
+    if (this.options.showAfter) outputs.holdUntil(this.options.showAfter);
     // Each stage's promise is in the map before any stage looks for it: a stage only waits for earlier ones.
     for (const stage of stages) this.stageBuilds.set(stage.index, this.buildStage({ stage, progress: outputs.stage() }));
     // Every stage has settled before the build reports, so nothing of a failed build goes on after its error.
     await Promise.allSettled(this.stageBuilds.values());
     if (this.failure !== undefined) throw this.failure;
+    this.options.signal?.throwIfAborted();
     const unused = [...this.buildArgs.keys()].filter((k) => !this.usedArgs.has(k) && !PROXY_ARGS.includes(k));
     if (unused.length) warn(`build arguments not consumed by any ARG: ${unused.join(', ')}`);
     const last = stages[stages.length - 1];
@@ -377,7 +386,7 @@ class Build extends StageGraph {
 
   /** Another stage has failed: this one goes no further. */
   private checkNotStopped(): void {
-    if (this.failure !== undefined) throw new StageStopped();
+    if (this.failure !== undefined || this.options.signal?.aborted) throw new StageStopped();
   }
 
   private async buildStageSteps(run: StageRun): Promise<StageResult> {

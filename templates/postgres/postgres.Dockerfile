@@ -6,8 +6,10 @@ FROM debian:bookworm-slim
 RUN rm -f /etc/apt/apt.conf.d/docker-clean \
  && echo 'Binary::apt::APT::Keep-Downloaded-Packages "true";' > /etc/apt/apt.conf.d/keep-cache
 
-# No cluster from the package: the service makes its own in the volume at its first start.
-RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
+# No cluster from the package: the service makes its own in the volume at its first start. The downloads'
+# cache is the service's own (id): devbox builds this image beside the environment's, whose apt steps hold
+# /var/cache/apt's for as long as they run.
+RUN --mount=type=cache,id=postgres-service-apt,target=/var/cache/apt,sharing=locked \
     mkdir -p /etc/postgresql-common \
  && echo 'create_main_cluster = false' > /etc/postgresql-common/createcluster.conf \
  && apt-get update \
