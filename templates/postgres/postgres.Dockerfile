@@ -12,9 +12,9 @@ RUN rm -f /etc/apt/apt.conf.d/docker-clean \
 RUN --mount=type=cache,id=postgres-service-apt,target=/var/cache/apt,sharing=locked \
     mkdir -p /etc/postgresql-common \
  && echo 'create_main_cluster = false' > /etc/postgresql-common/createcluster.conf \
- && apt-get update \
- && apt-get install -y --no-install-recommends postgresql-15 \
- && rm -rf /var/lib/apt/lists/*
+ && mkdir -p /var/cache/apt/lists \
+ && apt-get -o Dir::State::Lists=/var/cache/apt/lists update \
+ && apt-get -o Dir::State::Lists=/var/cache/apt/lists install -y --no-install-recommends postgresql-15
 
 ENV LANG=C.UTF-8 PATH=/usr/lib/postgresql/15/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin PGDATA=/var/lib/postgresql/data
 
