@@ -47,14 +47,22 @@
 /* What the extractor made at a path; NONE: nothing (any more), or a path known only for a flag. */
 typedef enum { NODE_NONE, NODE_DIR, NODE_FILE, NODE_SYMLINK, NODE_FIFO } NodeKind;
 
+/* No node: the end of a list of children. */
+#define NO_NODE SIZE_MAX
+
 /*
  * Every path the layer named. The layer's directory starts empty and only this process writes it, every
  * removal going through clear(), which forgets what it removed: so what is recorded is what is there, and no
  * entry needs a lookup of its path or its parents (on ext4 a lookup that misses costs as much as a create).
+ * Nodes are also a tree (each in its parent's list of children), so that forgetting a directory visits what
+ * was below it and nothing else: a layer that replaces many directories must not cost their number times
+ * everything the layer made.
  */
 typedef struct
 {
   char *path; /* relative to the layer, cleaned; "" is the layer itself */
+  size_t first_child, next_sibling; /* indexes into Layer.nodes, or NO_NODE */
+  bool linked; /* in its parent's list of children (the root always is) */
   NodeKind kind;
   bool whiteout; /* a whiteout is due here at the end */
   bool opaque;   /* a directory whose lower layers' content is hidden */
@@ -118,12 +126,13 @@ insert_slot (Layer *l, size_t index)
   l->slots[i] = index + 1;
 }
 
-static Node *
-node_for (Layer *l, const char *path, size_t len)
+/* The node of path[0, len), made (as NODE_NONE) if there is none; its index. */
+static size_t
+node_index (Layer *l, const char *path, size_t len)
 {
   Node *found = find_node (l, path, len);
   if (found)
-    return found;
+    return (size_t) (found - l->nodes);
   if (2 * (l->n_nodes + 1) > l->n_slots)
     {
       free (l->slots);
@@ -135,10 +144,27 @@ node_for (Layer *l, const char *path, size_t len)
   if ((l->n_nodes & (l->n_nodes - 1)) == 0) /* capacity doubles at each power of two */
     l->nodes = xrealloc (l->nodes, l->n_nodes ? 2 * l->n_nodes : 1, sizeof *l->nodes);
   Node *n = &l->nodes[l->n_nodes];
-  *n = (Node){ .path = xcalloc (len + 1, 1) };
+  *n = (Node){ .path = xcalloc (len + 1, 1), .first_child = NO_NODE, .next_sibling = NO_NODE };
   memcpy (n->path, path, len);
-  insert_slot (l, l->n_nodes++);
-  return n;
+  insert_slot (l, l->n_nodes);
+  return l->n_nodes++;
+}
+
+/* The node of path[0, len), made if there is none, in the tree with its parents (check_parents puts them
+   there first, top down, so the recursion is one level deep). */
+static Node *
+node_for (Layer *l, const char *path, size_t len)
+{
+  size_t index = node_index (l, path, len);
+  if (!l->nodes[index].linked)
+    {
+      const char *slash = memrchr (path, '/', len);
+      size_t parent = (size_t) (node_for (l, path, slash ? (size_t) (slash - path) : 0) - l->nodes);
+      l->nodes[index].next_sibling = l->nodes[parent].first_child;
+      l->nodes[parent].first_child = index;
+      l->nodes[index].linked = true;
+    }
+  return &l->nodes[index];
 }
 
 static void
@@ -162,27 +188,34 @@ reset_node (Node *n)
   n->whiteout = n->opaque = n->has_meta = false;
 }
 
-static bool
-is_same_or_below (const char *path, const char *ancestor)
-{
-  size_t len = strlen (ancestor);
-  return len == 0 || (strncmp (path, ancestor, len) == 0 && (path[len] == '\0' || path[len] == '/'));
-}
-
-/* What was at rel (and, for a directory, below it) is gone: nothing due there is done. */
+/* What was at rel and below it is gone: nothing due there is done. It visits rel and what was below it, and
+   nothing else; what was below leaves the tree (node_for puts it back if the layer names it again). */
 static void
-forget (Layer *l, const char *rel, bool subtree)
+forget (Layer *l, const char *rel)
 {
-  if (!subtree)
+  Node *top = find_node (l, rel, strlen (rel));
+  if (top == NULL)
+    return;
+  size_t room = 16, depth = 0;
+  cleanup_free size_t *stack = xcalloc (room, sizeof *stack);
+  stack[depth++] = (size_t) (top - l->nodes);
+  while (depth > 0)
     {
-      Node *n = find_node (l, rel, strlen (rel));
-      if (n)
-        reset_node (n);
-      return;
+      Node *n = &l->nodes[stack[--depth]];
+      reset_node (n);
+      for (size_t child = n->first_child; child != NO_NODE; child = l->nodes[child].next_sibling)
+        {
+          if (depth == room)
+            stack = xrealloc (stack, room *= 2, sizeof *stack);
+          stack[depth++] = child;
+        }
+      n->first_child = NO_NODE;
+      if (n != top) /* top stays in its parent's list */
+        {
+          n->linked = false;
+          n->next_sibling = NO_NODE;
+        }
     }
-  for (size_t i = 0; i < l->n_nodes; i++)
-    if (is_same_or_below (l->nodes[i].path, rel))
-      reset_node (&l->nodes[i]);
 }
 
 /* Messages name entries as the tar does; a long name is cut at 80 characters, as devbox's messages do. */
@@ -271,12 +304,12 @@ clear (Layer *l, const char *rel, const char *name, bool keep_directory)
       if (keep_directory)
         return true;
       remove_foreign (rel, name);
-      forget (l, rel, true);
+      forget (l, rel);
       return false;
     }
   if (unlinkat (AT_FDCWD, rel, 0) < 0)
     entry_failed (name);
-  forget (l, rel, false);
+  forget (l, rel);
   return false;
 }
 
@@ -624,6 +657,8 @@ extract_layer (const Options *opts)
   set_die_status (1);
   Layer l = { .n_slots = 1024 };
   l.slots = xcalloc (l.n_slots, sizeof *l.slots);
+  size_t top = node_index (&l, "", 0);
+  l.nodes[top].linked = true; /* the root of the tree */
   parse_layer_command (opts->command, &l);
   /* Root of the namespace with what extraction needs: ownership, modes with setuid/setgid, writing into
      directories of other owners, file capabilities (security.capability). Nothing else: no mount. */
