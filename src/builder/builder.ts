@@ -16,7 +16,7 @@ import { normalizedName, parseReference } from '../image/reference.js';
 import { ImageStore, type StoredImage } from '../image/store.js';
 import type { StorageDriver } from '../storage/driver.js';
 import { PROXY_VARIABLES, proxyEnvironment } from '../settings/proxy.js';
-import { resolveIdMapping, type IdMapping } from '../userns/idmap.js';
+import { resolveIdMapping, type IdMapping, type UsernsRequest } from '../userns/idmap.js';
 import { describeError, DevboxError } from '../util/errors.js';
 import { resolveBaseImage } from './base-image.js';
 import { stepKey } from './cache.js';
@@ -53,6 +53,8 @@ export interface BuildOptions {
   cacheFrom?: string[];
   /** A build cache in a registry to write this build's steps to (`--cache-to type=registry,ref=REF[,mode=min|max]`). */
   cacheTo?: CacheTo;
+  /** The id map the steps run in and base images are unpacked for: a container's default unless given (a project's environment). */
+  userns?: UsernsRequest;
   /**
    * Another build's that runs beside this one (a project's services beside its environment): this build's
    * output is kept until it settles, so that the two are shown one after the other.
@@ -302,7 +304,7 @@ class Build extends StageGraph {
     if (!image) {
       // With a build cache to read, the steps may never need the base image's files: its layers wait until then.
       const deferUnpack = !this.options.noCache && Boolean(this.options.cacheFrom?.length);
-      image = resolveBaseImage(this.store, ref, this.options.pinnedImages, progress, deferUnpack);
+      image = resolveBaseImage(this.store, ref, { pins: this.options.pinnedImages, progress, deferUnpack, mapping: this.mapping });
       this.baseImages.set(ref, image);
     }
     return image;
@@ -597,7 +599,7 @@ export async function buildImageReferences(options: BuildGraphOptions): Promise<
 export async function buildImage(options: BuildOptions): Promise<BuildResult> {
   const { context, plan } = await readBuildPlan(options);
   const store = ImageStore.open();
-  const { mapping, warning } = resolveIdMapping();
+  const { mapping, warning } = resolveIdMapping(undefined, options.userns);
   if (warning) warn(`${warning}`);
   await removeStaleWorkspaces(store.root, mapping);
   const build = new Build(store, mapping, context, plan, options);

@@ -10,7 +10,7 @@ import { fuseDeviceUsable } from '../storage/fuse-overlayfs.js';
 import { CGROUP_FIX, probeCgroups } from '../runtime/cgroups.js';
 import { helperPath } from '../runtime/helper.js';
 import { probeUserNamespace } from '../runtime/namespace.js';
-import { freeSubordinateLine, parseSubordinateRanges, resolveIdMapping, type IdMapping } from '../userns/idmap.js';
+import { freeSubordinateLine, parseSubordinateRanges, projectIdMapping, type IdMapping } from '../userns/idmap.js';
 import { describeError } from '../util/errors.js';
 import { findProgram } from '../util/programs.js';
 
@@ -172,7 +172,8 @@ export async function runChecks(): Promise<CheckResult[]> {
   const helper = await checkHelper();
   const results: CheckResult[] = [checkStore(), helper];
   if (!helper.ok) return results;
-  const { mapping } = resolveIdMapping();
+  // The map of devbox's main job, project sandboxes: a container's default needs the same tools and ranges.
+  const { mapping } = projectIdMapping();
   results.push(await checkUserNamespaces(), ...checkSubordinateIds());
   if (mapping.full && process.getuid!() !== 0) results.push(checkSetuidProgram('newuidmap'), checkSetuidProgram('newgidmap'));
   results.push(await checkFullMapping(mapping), await checkOverlay(mapping), checkFuse(), checkSlirp(), checkCgroups());

@@ -14,7 +14,7 @@ import { blobDir, blobPath, digestHex } from './blobs.js';
 import { listBuildCacheEntries } from './build-cache-store.js';
 import type { ImageConfig, ImageManifest } from './oci.js';
 import type { ImageStore } from './store.js';
-import { layersDir } from './layer-paths.js';
+import { everyMapLayersDir } from './layer-paths.js';
 import { removeStaleLayers } from './unpack.js';
 
 function readJson<T>(path: string): T {
@@ -75,14 +75,18 @@ export async function collectGarbage(store: ImageStore, mapping: IdMapping, runn
         if (/^[a-f0-9]{64}$/.test(name) && !blobs.has(name)) await fs.rm(join(blobDir(store.root), name), { force: true });
       }
     }
-    const layers = layersDir(store.root, mapping);
-    if (!existsSync(layers)) return;
-    const unused = (await fs.readdir(layers)).filter((name) => /^[a-f0-9]{64}(\.json)?$/.test(name) && !diffIDs.has(name.slice(0, 64)));
+    // Every map's copy: they hold the same host ids (the caller's and its subordinate ones), which `mapping` covers.
+    const unused: string[] = [];
+    for (const layers of everyMapLayersDir(store.root)) {
+      for (const name of await fs.readdir(layers)) {
+        if (/^[a-f0-9]{64}(\.json)?$/.test(name) && !diffIDs.has(name.slice(0, 64))) unused.push(join(layers, name));
+      }
+    }
     // Records first: a layer without its record counts as absent, so a crash midway leaves nothing half-valid.
-    for (const name of unused.filter((n) => n.endsWith('.json'))) await fs.rm(join(layers, name), { force: true });
+    for (const path of unused.filter((p) => p.endsWith('.json'))) await fs.rm(path, { force: true });
     await removeAsNamespaceRoot(
       mapping,
-      unused.filter((n) => !n.endsWith('.json')).map((n) => join(layers, n)),
+      unused.filter((p) => !p.endsWith('.json')),
     );
   });
 }

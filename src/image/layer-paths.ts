@@ -11,6 +11,17 @@ export function layersDir(root: string, mapping: IdMapping): string {
   return join(root, 'layers', idMappingFingerprint(mapping));
 }
 
+/** Every id map's layers directory in the store (a container's `--userns` and project sandboxes may each have one). */
+export function everyMapLayersDir(root: string): string[] {
+  try {
+    return readdirSync(join(root, 'layers'), { withFileTypes: true })
+      .filter((entry) => entry.isDirectory())
+      .map((entry) => join(root, 'layers', entry.name));
+  } catch {
+    return [];
+  }
+}
+
 export function layerDir(root: string, mapping: IdMapping, diffID: string): string {
   return join(layersDir(root, mapping), digestHex(diffID));
 }
@@ -31,10 +42,10 @@ export function isLayerUnpacked(root: string, mapping: IdMapping, diffID: string
 export function layerSizeReader(root: string): (diffID: string) => number | undefined {
   let maps: string[] | undefined;
   return (diffID) => {
-    maps ??= existsSync(join(root, 'layers')) ? readdirSync(join(root, 'layers')) : [];
+    maps ??= everyMapLayersDir(root);
     for (const map of maps) {
       try {
-        const record = JSON.parse(readFileSync(join(root, 'layers', map, `${digestHex(diffID)}.json`), 'utf8')) as { size?: unknown };
+        const record = JSON.parse(readFileSync(join(map, `${digestHex(diffID)}.json`), 'utf8')) as { size?: unknown };
         if (typeof record.size === 'number') return record.size;
       } catch {
         // not unpacked for this map

@@ -27,7 +27,7 @@ export interface ImagesInUse {
 export async function pruneImages(store: ImageStore, options: { all: boolean }, inUse: ImagesInUse): Promise<PruneResult> {
   const { mapping } = resolveIdMapping();
   return store.withLock(async () => {
-    const before = storeSize(store.root, mapping);
+    const before = storeSize(store.root);
     const index = store.readIndex();
     const result: PruneResult = { deleted: [], untagged: [], reclaimed: 0 };
     for (const [id, record] of Object.entries(index.images)) {
@@ -38,7 +38,7 @@ export async function pruneImages(store: ImageStore, options: { all: boolean }, 
     }
     if (result.deleted.length) await store.writeIndex(index);
     await collectGarbage(store, mapping, inUse.running);
-    result.reclaimed = before - storeSize(store.root, mapping);
+    result.reclaimed = before - storeSize(store.root);
     return result;
   });
 }

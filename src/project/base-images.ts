@@ -8,6 +8,7 @@ import { shortDigest } from '../image/blobs.js';
 import { normalizedName, parseReference, repositoryName } from '../image/reference.js';
 import type { ImageStore } from '../image/store.js';
 import { RegistryStatusError } from '../registry/client.js';
+import type { IdMapping } from '../userns/idmap.js';
 import { DevboxError } from '../util/errors.js';
 import { LOCK_FILE } from './discover.js';
 import { readLock, writeLock, type LockEntry, type ProjectLock } from './lock-file.js';
@@ -63,7 +64,8 @@ async function pinReference(store: ImageStore, ref: string, update: boolean): Pr
   if (found && !update) return storedDigest ? { digest: storedDigest } : { local: true };
   const { pullImage } = await import('../registry/pull.js');
   try {
-    return { digest: (await pullImage(store, ref)).registryDigest };
+    // Only the digest is wanted here: the layers are unpacked for the map of whatever first runs them.
+    return { digest: (await pullImage(store, ref, { deferUnpack: true })).registryDigest };
   } catch (error) {
     // Built or imported here under a registry name that registry does not have: it stays a local image.
     if (found && !storedDigest && registryStatus(error) !== undefined) return { local: true };
@@ -104,12 +106,12 @@ export async function lockBaseImages(store: ImageStore, project: ProjectConfig, 
  * Every pinned image in the store, pulled by digest when missing. A digest neither has (deleted upstream, or
  * a lock edited by hand) is a stale lock: one line naming the image and the way out.
  */
-export async function ensurePinnedImages(store: ImageStore, pins: ReadonlyMap<string, string>): Promise<void> {
+export async function ensurePinnedImages(store: ImageStore, pins: ReadonlyMap<string, string>, mapping: IdMapping): Promise<void> {
   for (const [ref, pinned] of pins) {
     if (store.find(pinned)) continue;
     const { pullImage } = await import('../registry/pull.js');
     try {
-      await pullImage(store, pinned);
+      await pullImage(store, pinned, { mapping });
     } catch (error) {
       if (registryStatus(error) !== 404) throw error;
       const digest = pinned.slice(pinned.indexOf('@') + 1);

@@ -6,6 +6,7 @@
  */
 import { normalizedName, parseReference, type ImageReference } from '../image/reference.js';
 import type { ImageStore, StoredImage } from '../image/store.js';
+import type { IdMapping } from '../userns/idmap.js';
 import { DevboxError } from '../util/errors.js';
 import type { ProjectConfig } from './project-config.js';
 import { note } from '../util/warn.js';
@@ -47,12 +48,18 @@ export function sharedEnvironmentName(repository: ImageReference, inputsHash: st
  * The teammate's image for these inputs, pulled from the project's envImage and named like a local build;
  * undefined (after one note line) when the registry has none, cannot be reached, or has one for other inputs.
  */
-export async function pullSharedEnvironment(store: ImageStore, project: ProjectConfig, envImage: string, inputsHash: string): Promise<StoredImage | undefined> {
+export async function pullSharedEnvironment(
+  store: ImageStore,
+  project: ProjectConfig,
+  envImage: string,
+  inputsHash: string,
+  mapping: IdMapping,
+): Promise<StoredImage | undefined> {
   const name = sharedEnvironmentName(environmentRepository(envImage, `${project.source.path}: "envImage"`), inputsHash);
   const { pullImage } = await import('../registry/pull.js');
   let image: StoredImage;
   try {
-    image = await pullImage(store, name);
+    image = await pullImage(store, name, { mapping });
   } catch (error) {
     if (!(error instanceof DevboxError)) throw error;
     note(`${error.message}; building the environment here`);

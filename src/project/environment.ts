@@ -5,6 +5,7 @@
 import { resolveBaseImage } from '../builder/base-image.js';
 import { ImageStore, type StoredImage } from '../image/store.js';
 import type { Settings } from '../settings/settings.js';
+import { PROJECT_USERNS, projectIdMapping } from '../userns/idmap.js';
 import { ensurePinnedImages, lockBaseImages } from './base-images.js';
 import { INPUTS_HASH_LABEL, localEnvironmentName, pullSharedEnvironment } from './env-image.js';
 import { projectInputsHash } from './inputs-hash.js';
@@ -35,16 +36,18 @@ export async function projectImage(project: ProjectConfig, settings: Settings): 
   const features = project.features.length ? await lockFeatures(project, store.root, false) : undefined;
   // devbox.lock is one of the inputs, and this or a concurrent entry may have just written it: hash it now.
   const inputsHash = await projectInputsHash(project);
+  // Pulls unpack for the map the sandbox runs in (the project map, not a container's default).
+  const { mapping } = projectIdMapping();
   if (environment.kind === 'image' && !features) {
-    await ensurePinnedImages(store, pins);
-    return { store, image: await resolveBaseImage(store, environment.image, pins), imageName: environment.image, inputsHash };
+    await ensurePinnedImages(store, pins, mapping);
+    return { store, image: await resolveBaseImage(store, environment.image, { pins, mapping }), imageName: environment.image, inputsHash };
   }
   const name = localEnvironmentName(project, inputsHash);
   const made = store.find(name);
   if (made) return { store, image: await store.resolve(made.id), imageName: name, inputsHash };
-  const shared = project.envImage === undefined ? undefined : await pullSharedEnvironment(store, project, project.envImage, inputsHash);
+  const shared = project.envImage === undefined ? undefined : await pullSharedEnvironment(store, project, project.envImage, inputsHash, mapping);
   if (shared) return { store, image: shared, imageName: name, inputsHash };
-  await ensurePinnedImages(store, pins);
+  await ensurePinnedImages(store, pins, mapping);
   const label = `${INPUTS_HASH_LABEL}=${inputsHash}`;
   const baseRef = environment.kind === 'image' ? environment.image : features ? name.replace(/:([^:]+)$/, '-base:$1') : name;
   if (environment.kind === 'dockerfile') {
@@ -60,13 +63,14 @@ export async function projectImage(project: ProjectConfig, settings: Settings): 
       network: 'host',
       labels: [label],
       pinnedImages: pins,
+      userns: PROJECT_USERNS,
       ...(project.buildCache === undefined
         ? {}
         : { cacheFrom: [project.buildCache], ...(settings.exportBuildCache ? { cacheTo: { ref: project.buildCache, mode: 'max' as const } } : {}) }),
     });
     if (!features) return { store, image: await store.resolve(id), imageName: name, inputsHash };
   }
-  const base = await resolveBaseImage(store, baseRef, pins);
+  const base = await resolveBaseImage(store, baseRef, { pins, mapping });
   const id = await buildFeaturesImage(project, { baseRef, base, features: features!.features, tags: [name], labels: [label], pinnedImages: pins });
   return { store, image: await store.resolve(id), imageName: name, inputsHash };
 }

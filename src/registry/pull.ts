@@ -36,6 +36,8 @@ export interface PullOptions {
    * build cache, which then never needs the base image's files.
    */
   deferUnpack?: boolean;
+  /** The id map the layers are unpacked for (layers are unpacked per map); default: a container's default map. */
+  mapping?: IdMapping;
 }
 
 /** Docker's default max-concurrent-downloads. */
@@ -173,7 +175,7 @@ export async function pullImage(store: ImageStore, refText: string, options: Pul
   const ref = parseReference(refText);
   const name = displayName(ref);
   const platform = wantedPlatform(options.platform);
-  const { mapping } = resolveIdMapping();
+  const mapping = options.mapping ?? resolveIdMapping().mapping;
   const { progress, own } = progressFor(options.progress);
   let pulled: { id: string; digest: string } | undefined;
   try {

@@ -17,7 +17,7 @@ import { resolveSecurity } from '../runtime/security.js';
 import type { LiveSandboxSpec } from '../runtime/spec.js';
 import type { StorageSetting } from '../settings/settings.js';
 import { selectDriver } from '../storage/driver.js';
-import { resolveIdMapping, type IdMapping } from '../userns/idmap.js';
+import { projectIdMapping, type IdMapping } from '../userns/idmap.js';
 import { removeAsNamespaceRoot } from '../storage/remove.js';
 import { DevboxError } from '../util/errors.js';
 import { nameFileMounts } from './containers.js';
@@ -134,7 +134,7 @@ async function startHelper(
 /** Starts the project's sandbox; the caller holds the store lock, so exactly one starts. */
 async function startSandbox(store: ImageStore, request: LiveSandboxRequest, dir: string): Promise<LiveSandboxStart> {
   const network = request.network;
-  const { mapping, warning } = resolveIdMapping();
+  const { mapping, warning } = projectIdMapping();
   if (warning) warn(`${warning}`);
   const previous = readSandboxState(dir);
   if (previous && (previous.image !== request.image.id || previous.inputsHash !== request.inputsHash)) {
@@ -294,6 +294,6 @@ export async function stopLiveSandbox(state: LiveSandboxState): Promise<void> {
 
 /** Discards a stopped sandbox's writable layer and home (`devbox rm`). */
 export async function removeSandboxDir(dir: string): Promise<void> {
-  const { mapping } = resolveIdMapping();
+  const { mapping } = projectIdMapping();
   await removeAsNamespaceRoot(mapping, [dir]);
 }

@@ -1,8 +1,11 @@
 /**
- * User-namespace id maps. devbox uses a keep-id layout (as podman's --userns=keep-id): the caller's uid/gid
- * appear as themselves inside, container root and every other id map to the caller's subordinate range from
- * /etc/subuid and /etc/subgid. Without a subordinate range, a single-id map (container root = the caller).
- * A container's --userns picks another layout (UsernsRequest).
+ * User-namespace id maps, in two layouts over the caller's subordinate range (/etc/subuid, /etc/subgid):
+ * root is the caller (rootless podman's own namespace): what Docker-mode commands use — `run`/`create` by
+ * default, pulls, imports and `devbox build` — so that files a container's root writes into a bind mount are the
+ * caller's; and keep-id (podman's --userns=keep-id): the caller's uid/gid appear as themselves inside, root and
+ * every other id are subordinate ids — what project sandboxes and the builds of their environments use, so that
+ * the developer is themselves in the repo. Without a subordinate range, a single-id map (container root = the
+ * caller). Layers are unpacked once per map (layer-paths.ts), so each layout has its own copy.
  */
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
@@ -131,12 +134,14 @@ export function freeSubordinateLine(text: string, user: string): string {
 }
 
 /**
- * Which map a container asks for (docker and podman's --userns): `default`, devbox's keep-id layout running as
- * the image's user; `host`, root is the caller (rootless podman's own namespace; the single-id map without
- * subordinate ids, then without a warning since it was asked for); `keep-id`, the keep-id layout with the
- * caller at `uid`/`gid` (their own ids unless given), running as them.
+ * Which map is asked for. A container's (docker and podman's --userns): `default`, root is the caller (the
+ * single-id map, with a warning, without subordinate ids); `host`, the same map (without the warning: it was
+ * asked for); `keep-id`, the keep-id layout with the caller at `uid`/`gid` (their own ids unless given),
+ * running as them, refused without subordinate ids. `project`: a project sandbox's and its environment
+ * build's, the keep-id layout with the caller as themselves, the single-id map with a warning without
+ * subordinate ids.
  */
-export type UsernsRequest = { mode: 'default' } | { mode: 'host' } | { mode: 'keep-id'; uid?: number; gid?: number };
+export type UsernsRequest = { mode: 'default' } | { mode: 'host' } | { mode: 'keep-id'; uid?: number; gid?: number } | { mode: 'project' };
 
 const SUBORDINATE_FILES = { subuid: '/etc/subuid', subgid: '/etc/subgid' };
 
@@ -158,7 +163,7 @@ export function resolveIdMapping(files = SUBORDINATE_FILES, request: UsernsReque
   const uidRanges = parseSubordinateRanges(readOptional(files.subuid), name, uid);
   const gidRanges = parseSubordinateRanges(readOptional(files.subgid), name, uid);
   const full = uidRanges.length > 0 && gidRanges.length > 0;
-  if (full && request.mode === 'host') {
+  if (full && (request.mode === 'default' || request.mode === 'host')) {
     return { mapping: { uidMap: rootIsCallerMap(uid, uidRanges), gidMap: rootIsCallerMap(gid, gidRanges), uid: 0, gid: 0, full: true } };
   }
   if (full) {
@@ -181,12 +186,20 @@ export function resolveIdMapping(files = SUBORDINATE_FILES, request: UsernsReque
     full: false,
   };
   if (request.mode === 'host') return { mapping: single };
+  // default and project: the caller asked for no particular map, so say what the single-id map lacks.
   return {
     mapping: single,
     warning:
       `no subordinate ids for ${name} in ${missing}: running with a single-id map (only root exists inside, without supplementary groups); ` +
       `for full images add "${addLine}" to /etc/subuid and /etc/subgid`,
   };
+}
+
+/** The map of project sandboxes and of the builds and pulls of their environments. */
+export const PROJECT_USERNS: UsernsRequest = { mode: 'project' };
+
+export function projectIdMapping(): ResolvedIdMapping {
+  return resolveIdMapping(undefined, PROJECT_USERNS);
 }
 
 /**

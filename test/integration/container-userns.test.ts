@@ -36,12 +36,12 @@ test.after(async () => {
   for (const id of started) await devbox(['rm', '-f', id]);
 });
 
-test('the default map: root inside, the caller as themselves (root: the identity map)', async () => {
+test('the default map: root inside is the caller, then the subordinate ids (root: the identity map)', async () => {
   const got = await inside([]);
   assert.is(got.uid, 0);
   if (root) assert.equal(got.map, ['0:0:65536']);
-  else if (subordinate) assert.ok(got.map.includes(`${uid}:${uid}:1`), got.map.join(' '));
-  else assert.equal(got.map, [`0:${uid}:1`]);
+  else assert.is(got.map[0], `0:${uid}:1`, got.map.join(' '));
+  if (subordinate && !root) assert.ok(got.map.length > 1 && got.map.every((e) => !e.startsWith(`${uid}:${uid}:`)), got.map.join(' '));
 });
 
 test('--userns=host: root inside is the caller, then the subordinate ids; no warning without them', async () => {
@@ -69,18 +69,19 @@ test('--userns=keep-id: runs as the caller, known to /etc/passwd by name; uid=N,
   assert.is((await inside(['--userns=keep-id'], ['-u', '0'])).uid, 0);
 });
 
-test('what the command writes into a bind mount as root (host) or as itself (keep-id) is the caller’s on the host', async () => {
+test('what the command writes into a bind mount as root (default, host) or as itself (keep-id) is the caller’s on the host', async () => {
   const dir = await testDir('userns-bind');
-  chmodSync(dir, 0o777); // the default map's root (a subordinate id) may write too: its file is not the caller's
-  const modes = root || subordinate ? ['host', 'keep-id'] : ['host'];
+  chmodSync(dir, 0o777); // so that a file not the caller's could be written, and seen
+  const modes = root || subordinate ? ['default', 'host', 'keep-id'] : ['default', 'host'];
   for (const mode of modes) {
-    await devboxOk(['run', '--rm', `--userns=${mode}`, '-v', `${dir}:/data`, IMAGE, 'touch', `/data/${mode}`]);
+    await devboxOk(['run', '--rm', ...(mode === 'default' ? [] : [`--userns=${mode}`]), '-v', `${dir}:/data`, IMAGE, 'touch', `/data/${mode}`]);
     const st = statSync(join(dir, mode));
     assert.equal([st.uid, st.gid], [uid, gid], mode);
   }
   if (subordinate && !root) {
-    await devboxOk(['run', '--rm', '-v', `${dir}:/data`, IMAGE, 'touch', '/data/default']);
-    assert.is.not(statSync(join(dir, 'default')).uid, uid);
+    // Any other user inside is a subordinate id.
+    await devboxOk(['run', '--rm', '-u', '1:1', '-v', `${dir}:/data`, IMAGE, 'touch', '/data/other']);
+    assert.is.not(statSync(join(dir, 'other')).uid, uid);
   }
 });
 

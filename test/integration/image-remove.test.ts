@@ -84,6 +84,24 @@ test('rmi of one of two names untags; rmi of the last name removes the image, it
   assert.equal(blobs(), []);
 });
 
+test('an image run with two id maps has a copy of its layers under each; df counts both, rmi removes both', async () => {
+  await load(['twomaps:1'], 'twomaps');
+  const info = await suite.inspect('twomaps:1');
+  const layersRoot = join(suite.storeRoot, 'layers');
+  const copies = () => readdirSync(layersRoot).filter((map) => existsSync(join(layersRoot, map, `${info.RootFS.Layers[1].slice(7)}.json`)));
+  assert.equal(copies().length, 1);
+  // keep-id is another map but for root, whose every map is the identity.
+  const second = process.getuid!() !== 0 && suite.mapping.full;
+  const userns = second ? 'keep-id' : 'host';
+  const size = async () => (await suite.devboxOk(['system', 'df'])).stdout.split('\n').find((l) => l.startsWith('Images'));
+  const before = await size();
+  assert.is((await suite.devboxOk(['run', '--rm', `--userns=${userns}`, 'twomaps:1', 'cat', '/marker'])).stdout, 'twomaps');
+  assert.is(copies().length, second ? 2 : 1);
+  if (second) assert.is.not(await size(), before, 'system df did not count the second copy');
+  await suite.devboxOk(['rmi', 'twomaps:1']);
+  assert.equal(copies(), [], "a copy of the image's own layer outlived it");
+});
+
 test('rmi by id of an image with two names needs --force', async () => {
   await load(['twice:1', 'twice:2'], 'twice');
   const { Id } = await suite.inspect('twice:1');

@@ -80,7 +80,7 @@ test('host: root is the caller, ids from 1 take the subordinate ranges in order'
   assert.is(formatIdMap(map), '0:1234:1,1:100000:10,11:200000:5');
 });
 
-test('--userns modes from the subordinate files: host and keep-id maps, keep-id refused without ranges', () => {
+test('--userns modes from the subordinate files: default and host root is the caller, keep-id and project the keep-id layout; keep-id refused without ranges', () => {
   if (process.getuid!() === 0) return; // root: the identity map whatever the mode (the integration suite checks it)
   const dir = mkdtempSync(join(tmpdir(), 'devbox-subid-'));
   const { username } = userInfo();
@@ -92,6 +92,12 @@ test('--userns modes from the subordinate files: host and keep-id maps, keep-id 
     const host = resolveIdMapping(files, { mode: 'host' });
     assert.is(formatIdMap(host.mapping.uidMap), `0:${uid}:1,1:100000:65536`);
     assert.equal([host.mapping.uid, host.mapping.gid, host.mapping.full], [0, 0, true]);
+    // A container's default is the same map: what root writes into a bind mount is the caller's.
+    assert.equal(resolveIdMapping(files).mapping, host.mapping);
+    // A project sandbox's: the caller as themselves, root the first subordinate id.
+    const project = resolveIdMapping(files, { mode: 'project' });
+    assert.equal([hostIdFor(project.mapping.uidMap, uid), hostIdFor(project.mapping.uidMap, 0)], [uid, 100000]);
+    assert.equal([project.mapping.uid, project.mapping.gid, project.warning], [uid, gid, undefined]);
     const keep = resolveIdMapping(files, { mode: 'keep-id', uid: 42, gid: 43 });
     assert.is(hostIdFor(keep.mapping.uidMap, 42), uid);
     assert.is(hostIdFor(keep.mapping.gidMap, 43), gid);
@@ -99,6 +105,12 @@ test('--userns modes from the subordinate files: host and keep-id maps, keep-id 
     writeFileSync(files.subgid, '');
     const single = resolveIdMapping(files, { mode: 'host' });
     assert.equal([formatIdMap(single.mapping.uidMap), single.mapping.full, single.warning], [`0:${uid}:1`, false, undefined]);
+    // The default and the project map fall back to it too, saying so.
+    for (const mode of ['default', 'project'] as const) {
+      const fallback = resolveIdMapping(files, { mode });
+      assert.equal([formatIdMap(fallback.mapping.uidMap), fallback.mapping.full], [`0:${uid}:1`, false], mode);
+      assert.match(fallback.warning ?? '', /running with a single-id map/, mode);
+    }
     assert.throws(() => resolveIdMapping(files, { mode: 'keep-id' }), /--userns=keep-id needs subordinate ids/);
   } finally {
     rmSync(dir, { recursive: true, force: true });

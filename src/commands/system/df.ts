@@ -5,7 +5,6 @@ import { ImageStore } from '../../image/store.js';
 import { containersUsage } from '../../sandbox/container-usage.js';
 import { imagesInUse } from '../../sandbox/images-in-use.js';
 import { volumesUsage } from '../../sandbox/volumes.js';
-import { resolveIdMapping } from '../../userns/idmap.js';
 
 export default class SystemDf extends DevboxCommand {
   static summary = 'Show the disk space images, containers and volumes use (docker system df)';
@@ -14,7 +13,7 @@ export default class SystemDf extends DevboxCommand {
 
   async run(): Promise<object> {
     const store = ImageStore.open();
-    const images = imagesUsage(store, resolveIdMapping().mapping, imagesInUse(store.root).used);
+    const images = imagesUsage(store, imagesInUse(store.root).used);
     const containers = containersUsage(store.root);
     const volumes = volumesUsage(store.root);
     const percent = (part: number, whole: number) => (whole ? ` (${Math.round((100 * part) / whole)}%)` : '');

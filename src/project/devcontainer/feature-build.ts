@@ -15,6 +15,7 @@ import { DevboxError } from '../../util/errors.js';
 import { devboxSchema } from '../package-files.js';
 import type { ProjectConfig } from '../project-config.js';
 import { LABEL_PROPERTIES } from './feature-metadata.js';
+import { PROJECT_USERNS } from '../../userns/idmap.js';
 import { optionsEnvFile } from './feature-options.js';
 import type { ResolvedFeature } from './feature-resolve.js';
 import { METADATA_LABEL, mergeMetadata, parseMetadataLabel, type MetadataEntry } from './metadata.js';
@@ -172,6 +173,7 @@ export async function buildFeaturesImage(project: ProjectConfig, build: Features
       network: 'host',
       labels: [`${METADATA_LABEL}=${featuresLabel(build.base, build.features)}`, ...build.labels],
       pinnedImages: build.pinnedImages,
+      userns: PROJECT_USERNS,
     });
     return id;
   } finally {
