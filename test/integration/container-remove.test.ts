@@ -3,7 +3,7 @@
  * ids, as a user with them; uid 1000, as root), a directory of mode 0 and a sticky one, and a symlink out to the
  * host, which is removed and never followed. devbox deletes what the caller owns itself and hands the rest to
  * the helper as root of the user namespace; both halves are exercised, under the default map (container root is
- * a subordinate id) and --userns=host (container root is the caller).
+ * the caller) and, as a user with subordinate ids, --userns=keep-id run as root (container root is a subordinate id).
  */
 import * as assert from 'uvu/assert';
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
@@ -39,18 +39,20 @@ test.after(async () => {
   for (const name of made) await devbox(['rm', '-f', name]);
 });
 
-test('rm of exited containers (default map, --userns=host, never started) removes every file, following no symlink', async () => {
+test('rm of exited containers (default map, keep-id as root, never started) removes every file, following no symlink', async () => {
   const hostDir = await testDir('rm-host');
   mkdirSync(join(hostDir, 'kept'));
   writeFileSync(join(hostDir, 'kept', 'file'), 'not the container’s\n');
-  const dirs = [await leaveFiles('rm-default', [], hostDir), await leaveFiles('rm-host', ['--userns=host'], hostDir)];
+  // keep-id needs subordinate ids (and is the identity map as root): else a second container under --userns=host.
+  const other = otherIds && uid !== 0 ? ['--userns=keep-id', '-u', '0'] : ['--userns=host'];
+  const dirs = [await leaveFiles('rm-default', [], hostDir), await leaveFiles('rm-other', other, hostDir)];
   await devboxOk(['container', 'create', '--name', 'rm-created', IMAGE, 'true']);
   made.push('rm-created');
-  const result = await devboxOk(['rm', 'rm-default', 'rm-host', 'rm-created']);
-  assert.equal(result.stdout.trim().split('\n'), ['rm-default', 'rm-host', 'rm-created']);
+  const result = await devboxOk(['rm', 'rm-default', 'rm-other', 'rm-created']);
+  assert.equal(result.stdout.trim().split('\n'), ['rm-default', 'rm-other', 'rm-created']);
   for (const dir of dirs) assert.not.ok(existsSync(dir), `${dir} is left`);
   const left = (await devboxOk(['ps', '-a', '--format', '{{.Names}}'])).stdout.split('\n');
-  for (const name of ['rm-default', 'rm-host', 'rm-created']) assert.not.ok(left.includes(name), `${name} is still listed`);
+  for (const name of ['rm-default', 'rm-other', 'rm-created']) assert.not.ok(left.includes(name), `${name} is still listed`);
   assert.ok(existsSync(join(hostDir, 'kept', 'file')), 'the symlink’s target was followed');
   // Their names are free again.
   await devboxOk(['container', 'create', '--name', 'rm-default', IMAGE, 'true']);
