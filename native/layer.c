@@ -1,6 +1,7 @@
 /*
- * --no-pivot --confine DIR --archive -- layer [--squash] --opaque-xattr NAME [--reserved-xattr PREFIX]...:
- * an image layer's tar, on stdin (devbox decompresses it and computes its digests), extracted into DIR in
+ * --no-pivot --confine DIR --archive -- layer [--squash] [--gunzip] --opaque-xattr NAME [--reserved-xattr PREFIX]...:
+ * an image layer's tar, on stdin (gzip-compressed with --gunzip; devbox keeps the blob's digest, this process
+ * computes the tar's, layer-input.c), extracted into DIR in
  * the storage layer format (src/storage/layer-format.ts), as root of the user namespace so that tar ownership
  * lands in the mapped range. It runs in confine.c's cell: DIR is "/" before the first entry is read, so
  * whatever a bug here did, nothing outside the layer can be named. The tar is hostile until proven otherwise:
@@ -21,10 +22,11 @@
  * them) and listed. Per file it costs an open (with its mode), the writes, a futimens and a close; chown only
  * for ids other than the extractor's own, chmod only for setuid, setgid and sticky bits.
  *
- * Output, one line each, fields hex-encoded: "opaque PATH", "xattr PATH NAME VALUE", "device PATH", paths
- * relative to the layer. Exit status 0, or 1 with one line on stderr naming the entry.
+ * Output, one line each: "diffid sha256:HEX SIZE" (the uncompressed tar's digest and size, first), then,
+ * fields hex-encoded, "opaque PATH", "xattr PATH NAME VALUE", "device PATH", paths relative to the layer. Exit status 0, or 1 with one line on stderr naming the entry.
  */
 #include "helper.h"
+#include "layer-input.h"
 #include "tar.h"
 #include "util.h"
 
@@ -83,6 +85,7 @@ typedef struct
   size_t *slots; /* open addressing: index + 1 into nodes, 0 for an empty slot */
   size_t n_slots;
   bool squash; /* a single-id map: everything belongs to root, ownership is not applied */
+  bool gunzip; /* the input is a gzip blob */
   uid_t own_uid;
   gid_t own_gid;
   bool gid_inherited; /* the layer's directory is setgid: what is made below it gets its group */
@@ -590,6 +593,10 @@ print_hex (const void *data, size_t len)
 static void
 report (const Layer *l)
 {
+  char diff_id[65];
+  unsigned long long size;
+  layer_input_digest (diff_id, &size);
+  printf ("diffid sha256:%s %llu\n", diff_id, size);
   for (size_t i = 0; i < l->n_nodes; i++)
     {
       const Node *n = &l->nodes[i];
@@ -627,6 +634,8 @@ parse_layer_command (char **command, Layer *l)
     {
       if (strcmp (command[i], "--squash") == 0)
         l->squash = true;
+      else if (strcmp (command[i], "--gunzip") == 0)
+        l->gunzip = true;
       else if (strcmp (command[i], "--opaque-xattr") == 0 && command[i + 1])
         l->opaque_xattr = command[++i];
       else if (strcmp (command[i], "--reserved-xattr") == 0 && command[i + 1] && *command[i + 1])
@@ -668,6 +677,7 @@ extract_layer (const Options *opts)
   prepare_process (&own, -1);
   umask (0);
   (void) fcntl (STDIN_FILENO, F_SETPIPE_SZ, PIPE_SIZE); /* not a pipe, or a smaller limit: it still works */
+  layer_input_open (l.gunzip);
   struct stat root;
   if (stat (".", &root) < 0)
     die_with_error ("stat the layer's directory");

@@ -184,6 +184,14 @@ static struct
   size_t pos, len;
 } input = { .fd = -1 };
 
+static TarSource source;
+
+void
+tar_set_source (TarSource to)
+{
+  source = to;
+}
+
 /* At least `want` bytes (≤ INPUT_SIZE) of fd's unread input contiguous at input.buf + input.pos, reading
    more as needed; returns how many are there. At the end of the input: 0 if nothing is left and eof_ok,
    else an error naming `what`. */
@@ -204,7 +212,8 @@ input_fill (int fd, size_t want, bool eof_ok, const char *what)
   input.pos = 0;
   while (input.len < want)
     {
-      ssize_t n = TEMP_FAILURE_RETRY (read (fd, input.buf + input.len, INPUT_SIZE - input.len));
+      size_t room = INPUT_SIZE - input.len;
+      ssize_t n = source ? source (fd, input.buf + input.len, room) : TEMP_FAILURE_RETRY (read (fd, input.buf + input.len, room));
       if (n < 0)
         die_with_error ("read the archive");
       if (n == 0)

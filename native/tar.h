@@ -51,6 +51,11 @@ void tar_write_header (int fd, const TarEntry *e);
 void tar_write_data (int fd, int src, unsigned long long size, const char *what);
 void tar_write_end (int fd);
 
+/* Where the reader takes the archive's bytes from: read(2) on its fd unless a source is set (the layer
+   extractor's inflates and hashes them, layer-input.c). A source returns as read(2) does. */
+typedef ssize_t (*TarSource) (int fd, void *buf, size_t len);
+void tar_set_source (TarSource source);
+
 /* Reading: the next entry (false at the end of the archive), then its data into dest (-1: skip it). */
 bool tar_read_header (int fd, TarEntry *e);
 void tar_read_data (int fd, int dest, unsigned long long size, const char *what);

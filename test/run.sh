@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 # DEVBOX_TEST_USER: another user name, so that two runs on one machine do not share a user (and its podman).
 TEST_USER=${DEVBOX_TEST_USER:-devbox-test}
 # As root, the machine's packages first: npm ci compiles the helper (package.json's install script), which
-# needs gcc and libseccomp-dev.
+# needs gcc, libseccomp-dev, zlib1g-dev and nettle-dev.
 if [ "$(id -u)" = 0 ]; then bash test/setup-machine.sh --tests --create "$TEST_USER"
 # A user who may sudo without a password (a developer's own machine) gets them the same way, and subordinate ids.
 elif sudo -n true 2>/dev/null; then sudo bash test/setup-machine.sh --tests "$(id -un)"; fi

@@ -10,9 +10,9 @@ create=0
 if [ "${1:-}" = --tests ]; then tests=1; shift; fi
 if [ "${1:-}" = --create ]; then create=1; shift; fi
 
-# devbox: the helper's compiler and libseccomp, newuidmap/newgidmap, fuse-overlayfs, slirp4netns and passt (pasta); ip, iptables and
+# devbox: the helper's compiler, libseccomp, zlib and Nettle, newuidmap/newgidmap, fuse-overlayfs, slirp4netns and passt (pasta); ip, iptables and
 # nsenter for devbox networks; busybox for setup's example.
-packages=(gcc make libc6-dev libseccomp-dev uidmap fuse-overlayfs fuse3 busybox-static slirp4netns passt iproute2 iptables util-linux)
+packages=(gcc make libc6-dev libseccomp-dev zlib1g-dev nettle-dev uidmap fuse-overlayfs fuse3 busybox-static slirp4netns passt iproute2 iptables util-linux)
 # The suites: peers to compare with (podman, skopeo, bubblewrap), shells and a terminal multiplexer for the
 # terminal tests, a registry with htpasswd and TLS, Debian images (mmdebstrap), zstd layers.
 if [ "$tests" = 1 ]; then packages+=(podman runc skopeo bubblewrap zsh fish tmux docker-registry apache2-utils openssl mmdebstrap zstd strace); fi

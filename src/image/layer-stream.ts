@@ -1,5 +1,4 @@
-/** Layer blobs as uncompressed tar streams: compression detected from the magic bytes, diffID hashed on the way. */
-import { createHash } from 'node:crypto';
+/** Layer blobs as tar streams: compression detected from the magic bytes, decoded here or by the helper's extractor. */
 import { Readable, Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { DevboxError } from '../util/errors.js';
@@ -89,43 +88,37 @@ async function zstdDecoder(): Promise<Transform> {
   return transform;
 }
 
-/** The uncompressed tar stream of a plain, gzip- or zstd-compressed input; anything else is an error. */
-export async function decompressed(input: Readable, what = 'the layer'): Promise<Readable> {
+/** The input with its compression, read from its first bytes; empty input, xz and bzip2 are errors. */
+async function withCompression(input: Readable, what: string): Promise<{ compression: LayerCompression; stream: Readable }> {
   const { head, stream } = await peek(input);
   if (!head.length) throw new DevboxError(`${what} is empty, not a tar archive`);
   const compression = detectCompression(head);
   checkSupportedCompression(compression, what);
+  return { compression, stream };
+}
+
+async function decode(stream: Readable, compression: LayerCompression): Promise<Readable> {
   if (compression === 'none') return stream;
   const decoder = compression === 'gzip' ? createGunzip({ chunkSize: GUNZIP_CHUNK }) : await zstdDecoder();
   stream.on('error', (error) => decoder.destroy(error));
   return stream.pipe(decoder);
 }
 
-export interface DigestCounter {
-  stream: Readable;
-  /** sha256:<hex> and byte count of everything that passed, once the stream has ended. */
-  result(): { digest: string; size: number };
+/** The uncompressed tar stream of a plain, gzip- or zstd-compressed input; anything else is an error. */
+export async function decompressed(input: Readable, what = 'the layer'): Promise<Readable> {
+  const { compression, stream } = await withCompression(input, what);
+  return decode(stream, compression);
 }
 
-export function digesting(input: Readable): DigestCounter {
-  const hash = createHash('sha256');
-  let size = 0;
-  let digest: string | undefined;
-  async function* pass() {
-    for await (const chunk of input) {
-      hash.update(chunk as Buffer);
-      size += (chunk as Buffer).length;
-      yield chunk as Buffer;
-    }
-    digest = `sha256:${hash.digest('hex')}`;
-  }
-  return {
-    stream: Readable.from(pass(), { objectMode: false }),
-    result: () => {
-      if (!digest) throw new Error('the layer stream has not ended');
-      return { digest, size };
-    },
-  };
+/**
+ * What the helper's layer extractor is given (native/layer-input.c): a gzip blob as it is, which the
+ * extractor inflates itself (`gunzip`), so that devbox's process carries the compressed bytes only; a zstd
+ * one decoded here (the helper has no zstd); a plain tar as it is. The extractor hashes the tar either way.
+ */
+export async function extractorInput(input: Readable, what = 'the layer'): Promise<{ stream: Readable; gunzip: boolean }> {
+  const { compression, stream } = await withCompression(input, what);
+  if (compression === 'gzip') return { stream, gunzip: true };
+  return { stream: await decode(stream, compression), gunzip: false };
 }
 
 /**

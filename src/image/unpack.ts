@@ -1,7 +1,8 @@
 /**
  * Unpacking a layer blob into layers/<id map>/<diffID hex>/, inside the user namespace, so that tar
- * ownership lands in the mapped range: this process downloads, decompresses and hashes, and the helper's
- * extractor (native/layer.c, confined to the layer's directory) writes the files. It writes into a temp
+ * ownership lands in the mapped range: this process downloads and checks the blob's digest, and the helper's
+ * extractor (native/layer.c, confined to the layer's directory) inflates a gzip blob (a zstd one is decoded
+ * here), hashes the tar (the diffID, which this process checks) and writes the files. It writes into a temp
  * directory beside the final one; only a complete layer whose diffID matches is flushed to disk (one
  * syncfs), then renamed into place, and its record (<diffID hex>.json, storage/layer-format.ts) written last
  * marks it complete. Call under the store lock.
@@ -21,29 +22,35 @@ import { blobExists, digestHex, openBlob, shortDigest } from './blobs.js';
 import { syncPath } from '../util/atomic-write.js';
 import { writeStoreFile } from './durable.js';
 import { isLayerUnpacked, layerRecordPath, layersDir } from './layer-paths.js';
-import { decompressed, describeStreamError, digesting, type DigestCounter } from './layer-stream.js';
+import { describeStreamError, extractorInput } from './layer-stream.js';
 import { note } from '../util/warn.js';
 
 /** Prefix of a layer being unpacked (or left half-unpacked by a crash). */
 const LAYER_TEMP_PREFIX = '.tmp-';
 
-/** What the extractor found that a walk of the layer's directory cannot show. */
+/** The tar's digest and size, and what the extractor found that a walk of the layer's directory cannot show. */
 interface ExtractorResult {
+  diffID: string;
+  size: number;
   opaqueDirs: string[];
   xattrs: LayerXattr[];
   skippedDevices: string[];
 }
 
-/** Decompressed bytes that may wait for the extractor. */
+/** Bytes that may wait for the extractor. */
 const EXTRACTOR_READ_AHEAD = 8 * 1024 * 1024;
 
-type ExtractorRun = { failure: unknown } | { layer: DigestCounter; out: CaptureResult };
+type ExtractorRun = { failure: unknown } | { out: CaptureResult };
 
-/** The helper's extractor for this id map: the storage layer format's names, which it must make or drop. */
-export function extractorCommand(mapping: IdMapping): string[] {
+/**
+ * The helper's extractor for this id map: the storage layer format's names, which it must make or drop;
+ * `gunzip` when it is given a gzip blob to inflate.
+ */
+export function extractorCommand(mapping: IdMapping, gunzip = false): string[] {
   return [
     'layer',
     ...(mapping.full ? [] : ['--squash']),
+    ...(gunzip ? ['--gunzip'] : []),
     '--opaque-xattr',
     OPAQUE_XATTR,
     ...RESERVED_XATTR_PREFIXES.flatMap((prefix) => ['--reserved-xattr', prefix]),
@@ -52,12 +59,18 @@ export function extractorCommand(mapping: IdMapping): string[] {
 
 const fromHex = (hex: string) => Buffer.from(hex, 'hex').toString();
 
-/** The extractor's lines (native/layer.c): "opaque PATH", "xattr PATH NAME VALUE", "device PATH", in hex. */
+/**
+ * The extractor's lines (native/layer.c): "diffid sha256:HEX SIZE", then "opaque PATH", "xattr PATH NAME
+ * VALUE", "device PATH", their fields in hex.
+ */
 export function parseExtractorOutput(stdout: string): ExtractorResult {
-  const result: ExtractorResult = { opaqueDirs: [], xattrs: [], skippedDevices: [] };
+  const result: ExtractorResult = { diffID: '', size: 0, opaqueDirs: [], xattrs: [], skippedDevices: [] };
   for (const line of stdout.split('\n')) {
     const [kind, path, name, value] = line.split(' ');
-    if (kind === 'opaque') result.opaqueDirs.push(fromHex(path));
+    if (kind === 'diffid') {
+      result.diffID = path;
+      result.size = Number(name);
+    } else if (kind === 'opaque') result.opaqueDirs.push(fromHex(path));
     else if (kind === 'xattr') result.xattrs.push({ path: fromHex(path), name: fromHex(name), value });
     else if (kind === 'device') result.skippedDevices.push(fromHex(path));
   }
@@ -65,9 +78,9 @@ export function parseExtractorOutput(stdout: string): ExtractorResult {
 }
 
 /**
- * Decompresses and hashes `input` here and extracts it in the helper, inside the user namespace: zlib and the
- * diffID hash run in this process beside the extractor. `failure` is the first error of reading or
- * decompressing the input (the extractor, whose input then ends early, fails for want of the rest).
+ * Extracts `input` in the helper, inside the user namespace, which inflates a gzip blob and hashes the tar
+ * (layer-stream.ts's extractorInput). `failure` is the first error of reading (or, for zstd, decoding) the
+ * input (the extractor, whose input then ends early, fails for want of the rest).
  * Whatever stopped reading the input, the rest of it is drained at the end, so that a download feeding it
  * runs to its end and its digest check can say what was wrong.
  */
@@ -79,24 +92,25 @@ async function extractInHelper(mapping: IdMapping, dest: string, input: Readable
     input.unpipe(raw);
     input.resume();
   };
-  let layer: DigestCounter;
+  let tar: { stream: Readable; gunzip: boolean };
   try {
-    layer = digesting(await decompressed(raw));
+    tar = await extractorInput(raw);
   } catch (error) {
     drain();
     return { failure: error };
   }
   let failure: unknown;
-  // Room to decompress ahead while the extractor is busy creating files (its pipe holds 1 MiB).
+  // Room to read ahead while the extractor is busy creating files (its pipe holds 1 MiB).
   const toExtractor = new PassThrough({ highWaterMark: EXTRACTOR_READ_AHEAD });
-  layer.stream.on('error', (error) => {
+  tar.stream.on('error', (error) => {
     failure = error;
     toExtractor.end();
   });
-  layer.stream.pipe(toExtractor);
-  const out = await runInUserNamespace(mapping, extractorCommand(mapping), { input: toExtractor, allowFailure: true, confine: dest, archive: true });
+  tar.stream.pipe(toExtractor);
+  const command = extractorCommand(mapping, tar.gunzip);
+  const out = await runInUserNamespace(mapping, command, { input: toExtractor, allowFailure: true, confine: dest, archive: true });
   drain();
-  return failure ? { failure } : { layer, out };
+  return failure ? { failure } : { out };
 }
 
 /**
@@ -188,12 +202,12 @@ export async function unpackLayerStream(root: string, mapping: IdMapping, input:
   await clearInterruptedUnpacks(root, mapping);
   const temp = join(dir, `${LAYER_TEMP_PREFIX}${randomBytes(6).toString('hex')}`);
   await fs.mkdir(temp);
-  let result: LayerRecord & ExtractorResult;
+  let result: ExtractorResult;
   try {
     const run = await extractInHelper(mapping, temp, input);
     await source.verified; // a blob that failed its digest check explains a failed unpack better than the unpacker does
     if ('failure' in run) throw new DevboxError(`${label}: ${describeStreamError(run.failure) ?? describeError(run.failure)}`);
-    const { layer, out } = run;
+    const { out } = run;
     if (out.exitCode !== 0) {
       const line = out.stderr
         .trim()
@@ -202,8 +216,8 @@ export async function unpackLayerStream(root: string, mapping: IdMapping, input:
         ?.replace(/^devbox-helper: /, '');
       throw new DevboxError(`${label}: ${line || `unpacking failed (status ${out.exitCode})`}`);
     }
-    const { digest, size } = layer.result();
-    result = { diffID: digest, size, ...parseExtractorOutput(out.stdout) };
+    result = parseExtractorOutput(out.stdout);
+    if (!/^sha256:[a-f0-9]{64}$/.test(result.diffID)) throw new DevboxError(`${label}: the extractor reported no digest of the layer`);
     if (expectedDiffID && result.diffID !== expectedDiffID) {
       throw new DevboxError(`${label}: its content is ${result.diffID}, but the image config says ${expectedDiffID}`, { fix: 'the image is corrupt' });
     }

@@ -7,12 +7,15 @@
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import { DEVBOX_BIN } from '../helpers/cli.js';
 import { createImageSuite, dockerArchive, once, type ImageSuite } from '../helpers/image-suite.js';
 import { busyboxRootfs, packTar } from '../helpers/images.js';
-import { seedImage, startProxy, startRegistry, type ProxyMode, type TestProxy, type TestRegistry } from '../helpers/registry.js';
+import { registryApi, seedImage, sha256, startProxy, startRegistry, type ProxyMode, type TestProxy, type TestRegistry } from '../helpers/registry.js';
+
+const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 
 let suite: ImageSuite;
 let registry: TestRegistry;
@@ -116,6 +119,36 @@ test('a transfer that keeps breaking gives up after three retries: the break nam
     result.stderr,
   );
   assert.is(after, before);
+});
+
+/** Puts `body` into repository `repo` of the registry as a blob; its descriptor. */
+async function pushBlob(repo: string, mediaType: string, body: Buffer | string) {
+  const upload = await registryApi(registry.host, `${repo}/blobs/uploads/`, { method: 'POST' });
+  const location = new URL(upload.headers.get('location')!, `http://${registry.host}`);
+  location.searchParams.set('digest', sha256(body));
+  assert.is((await fetch(location, { method: 'PUT', body: new Uint8Array(Buffer.from(body)) })).status, 201);
+  return { mediaType, digest: sha256(body), size: Buffer.byteLength(body) };
+}
+
+test("a gzip layer whose tar is not the config's diffID is refused in one line (the extractor hashes it), nothing stored", async () => {
+  const layer = await pushBlob('wrong-diffid', 'application/vnd.oci.image.layer.v1.tar+gzip', gzipSync(await packTar(busyboxRootfs())));
+  const claimed = `sha256:${'0'.repeat(64)}`;
+  const configBody = JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [claimed] } });
+  const config = await pushBlob('wrong-diffid', 'application/vnd.oci.image.config.v1+json', configBody);
+  const manifest = JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config, layers: [layer] });
+  const put = await registryApi(registry.host, 'wrong-diffid/manifests/1', { method: 'PUT', headers: { 'Content-Type': OCI_MANIFEST }, body: manifest });
+  assert.is(put.status, 201);
+  const before = suite.snapshot();
+  const result = await suite.devbox(['pull', `${registry.host}/wrong-diffid:1`]);
+  assert.is(result.exitCode, 1);
+  assert.match(
+    result.stderr.trim().split('\n').pop()!,
+    new RegExp(
+      `^devbox: cannot pull ${registry.host}/wrong-diffid:1: layer sha256:[0-9a-f]{12}…: its content is sha256:[0-9a-f]{64}, but the image config says ${claimed}`,
+    ),
+  );
+  assert.not.match(result.stderr, /\n\s+at /);
+  assert.is(suite.snapshot(), before);
 });
 
 test('a pull killed while a layer streams leaves no image and no layer in place; the next pull completes', async () => {

@@ -7,8 +7,10 @@
  * behaviour on any of these paths fails the suite.
  */
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
@@ -36,24 +38,27 @@ async function layerDir(prepare?: (dir: string) => void): Promise<string> {
   return dir;
 }
 
-async function extract(entries: readonly TarEntry[] | Buffer, layer?: string) {
+/** What the extractor reports but the tar's digest and size. */
+const found = ({ opaqueDirs, xattrs, skippedDevices }: ReturnType<typeof parseExtractorOutput>) => ({ opaqueDirs, xattrs, skippedDevices });
+
+async function extract(entries: readonly TarEntry[] | Buffer, layer?: string, gunzip = false) {
   const dir = layer ?? (await layerDir());
   const input = Buffer.isBuffer(entries) ? entries : await packTar(entries);
   // As image/unpack.ts runs it (runtime/namespace.ts), with the sanitized helper.
-  const args = [...idMapArgs(mapping), '--no-pivot', '--confine', dir, '--archive', '--', ...extractorCommand(mapping)];
+  const args = [...idMapArgs(mapping), '--no-pivot', '--confine', dir, '--archive', '--', ...extractorCommand(mapping, gunzip)];
   const r = await execCapture(HELPER, args, { input, allowFailure: true });
   assert.not.match(r.stderr, /Sanitizer|runtime error:/, `sanitizer report:\n${r.stderr}`);
   return { dir, r };
 }
 
-async function extractOk(entries: readonly TarEntry[] | Buffer, layer?: string) {
-  const { dir, r } = await extract(entries, layer);
+async function extractOk(entries: readonly TarEntry[] | Buffer, layer?: string, gunzip = false) {
+  const { dir, r } = await extract(entries, layer, gunzip);
   assert.is(r.exitCode, 0, r.stderr);
   return { dir, result: parseExtractorOutput(r.stdout) };
 }
 
-async function refused(entries: readonly TarEntry[] | Buffer, message: RegExp): Promise<string> {
-  const { dir, r } = await extract(entries);
+async function refused(entries: readonly TarEntry[] | Buffer, message: RegExp, gunzip = false): Promise<string> {
+  const { dir, r } = await extract(entries, undefined, gunzip);
   assert.is(r.exitCode, 1, r.stdout);
   assert.is(r.stderr.trim().split('\n').length, 1, r.stderr);
   assert.match(r.stderr, message);
@@ -153,7 +158,7 @@ test('a directory replaced by a file takes its whiteouts, opaque marker and xatt
   ]);
   assert.equal(readdirSync(join(dir, 'd')), []);
   assert.is(statSync(join(dir, 'd')).mode & 0o7777, 0o745);
-  assert.equal(result, { opaqueDirs: [], xattrs: [], skippedDevices: [] });
+  assert.equal(found(result), { opaqueDirs: [], xattrs: [], skippedDevices: [] });
 });
 
 test('whiteouts: a later entry at the path wins; an earlier one is removed; opaque markers are reported, the root too', async () => {
@@ -256,6 +261,29 @@ test('long names and link targets (ustar prefix, PAX) arrive whole; one over 255
   await refused([{ name: `d/${'n'.repeat(300)}`, content: 'x' }], /entry "d\/n{77}…": a name in its path is longer than Linux allows \(255 bytes\)/);
 });
 
+test('the diffID is the SHA-256 of the whole tar, its padding included; with --gunzip, of the tar the gzip blob holds', async () => {
+  const tar = Buffer.concat([await packTar([{ name: 'f', content: 'x'.repeat(70_000) }]), Buffer.alloc(10_240)]);
+  const diffID = `sha256:${createHash('sha256').update(tar).digest('hex')}`;
+  const plain = await extractOk(tar);
+  assert.is(plain.result.diffID, diffID);
+  assert.is(plain.result.size, tar.length);
+  // Two gzip members (what concatenating gzip files makes), read as one stream as Go's and Node.js's readers do.
+  const gz = Buffer.concat([gzipSync(tar.subarray(0, 30_000)), gzipSync(tar.subarray(30_000))]);
+  const { dir, result } = await extractOk(gz, undefined, true);
+  assert.equal([result.diffID, result.size], [diffID, tar.length]);
+  assert.is(readFileSync(join(dir, 'f'), 'utf8'), 'x'.repeat(70_000));
+});
+
+test('--gunzip: corrupt, truncated and trailing non-gzip data are refused in one line', async () => {
+  const lines = Array.from({ length: 20_000 }, (_, i) => `line ${i}\n`).join('');
+  const gz = gzipSync(await packTar([{ name: 'f', content: lines }]));
+  const corrupt = Buffer.from(gz);
+  corrupt.fill(0x55, 100, 400);
+  await refused(corrupt, /^devbox-helper: corrupt gzip data \(.+\)$/m, true);
+  await refused(gz.subarray(0, gz.length - 12), /^devbox-helper: truncated gzip data/m, true);
+  await refused(Buffer.concat([gz, Buffer.from('trailing garbage')]), /^devbox-helper: corrupt gzip data \(incorrect header check\)$/m, true);
+});
+
 /** An empty-bodied ustar entry: tar-stream takes seconds for the tens of thousands the next test needs. */
 function emptyEntry(name: string, type: '0' | '5'): Buffer {
   const header = Buffer.alloc(512);
@@ -282,7 +310,7 @@ test('a layer that replaces a directory many times, beside many recorded paths, 
   const d = lstatSync(join(dir, 'd'));
   assert.ok(d.isCharacterDevice() && d.rdev === 0, 'd is not a whiteout');
   assert.ok(lstatSync(join(dir, 'w')).isFile(), 'w is not the file that replaced the directory');
-  assert.equal(result, { opaqueDirs: [], xattrs: [], skippedDevices: [] });
+  assert.equal(found(result), { opaqueDirs: [], xattrs: [], skippedDevices: [] });
 });
 
 test('a directory named again after its removal is in the tree again: removing it once more forgets what is below it', async () => {

@@ -3,8 +3,7 @@ import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
-import { createHash } from 'node:crypto';
-import { decompressed, describeStreamError, detectCompression, digesting } from '../../src/image/layer-stream.js';
+import { decompressed, describeStreamError, detectCompression, extractorInput } from '../../src/image/layer-stream.js';
 import { rejectionOf } from '../helpers/errors.js';
 
 async function collect(stream: Readable): Promise<Buffer> {
@@ -124,13 +123,19 @@ test('tar-stream errors are described as a truncated tar or not a tar', () => {
   assert.is(describeStreamError(new Error('something else')), undefined);
 });
 
-test('the digest and size of everything that passed are known once the stream ends', async () => {
-  const data = [Buffer.from('a'.repeat(1000)), Buffer.from('b'.repeat(3))];
-  const counter = digesting(Readable.from(data));
-  assert.throws(() => counter.result(), /has not ended/);
-  await collect(counter.stream);
-  const all = Buffer.concat(data);
-  assert.equal(counter.result(), { digest: `sha256:${createHash('sha256').update(all).digest('hex')}`, size: all.length });
+test('the extractor is given a gzip blob as it is, to inflate itself; zstd decoded; a plain tar as it is', async () => {
+  const data = Buffer.from('tar bytes '.repeat(1000));
+  const gz = gzipSync(data);
+  const gzip = await extractorInput(Readable.from([gz]));
+  assert.ok(gzip.gunzip);
+  assert.ok((await collect(gzip.stream)).equals(gz));
+  const zstdLayer = await extractorInput(Readable.from([zstd(data)]));
+  assert.not.ok(zstdLayer.gunzip);
+  assert.ok((await collect(zstdLayer.stream)).equals(data));
+  const plain = await extractorInput(Readable.from([data]));
+  assert.not.ok(plain.gunzip);
+  assert.ok((await collect(plain.stream)).equals(data));
+  await rejects(async () => extractorInput(Readable.from([]), 'x.tar'), /x.tar is empty, not a tar archive/);
 });
 
 test.run();
