@@ -146,6 +146,8 @@ async function waitHealthy(storeRoot: string, id: string, service: string): Prom
  */
 export async function servicesUp(group: ServiceGroup, names: readonly string[] = [], { imagesBuilt = false } = {}): Promise<string[]> {
   const services = selected(group, names);
+  // All built first, at the same time, as `docker compose up` does.
+  if (!imagesBuilt) await buildServiceImages(group, names);
   const settings = readSettings();
   const store = ImageStore.open(settings.storageRoot);
   await ensureNetworks(store.root, group);
@@ -160,7 +162,6 @@ export async function servicesUp(group: ServiceGroup, names: readonly string[] =
       throw new DevboxError(`container name ${name} is taken by a container that is not a service of ${group.project}`, {
         fix: `remove it (devbox rm -f ${name}), or set "name:" in ${group.file}`,
       });
-    if (!imagesBuilt) await buildImageOf(service);
     // A changed spec, or an image rebuilt or pulled again under the same name, makes the container again.
     const image = store.find(service.image)?.id;
     if (existing && (existing.config.labels[HASH_LABEL] !== hash || (image !== undefined && existing.config.image !== image))) {

@@ -67,4 +67,21 @@ test("the environment's build failing is what the entry reports", async () => {
   assert.match(error, /\/Dockerfile:4: RUN exit 3: the command exited with status 3$/, entry.stderr);
 });
 
+test('services up builds the services at the same time, as docker compose up does', async () => {
+  const meet = (self: string, other: string) =>
+    `RUN --mount=type=cache,id=build-services-test,target=/barrier touch /barrier/3-${self} \\
+ && i=0 && while [ $i -lt 600 ]; do [ -e /barrier/3-${other} ] && exit 0; sleep 0.1; i=$((i + 1)); done; exit 1`;
+  const root = projectDir({
+    'db.Dockerfile': `FROM busybox:latest\n${meet('db', 'web')}\nCMD ["sleep", "1000"]\n`,
+    'web.Dockerfile': `FROM busybox:latest\n${meet('web', 'db')}\nCMD ["sleep", "1000"]\n`,
+    'devbox.json': JSON.stringify({
+      image: 'busybox:latest',
+      services: { db: { build: { dockerfile: 'db.Dockerfile' } }, web: { build: { dockerfile: 'web.Dockerfile' }, dependsOn: ['db'] } },
+    }),
+  });
+  projects.push(root);
+  const up = await devboxOk(['services', 'up'], { cwd: root });
+  assert.equal(up.stdout.trim().split('\n').length, 2, up.stdout);
+});
+
 test.run();
