@@ -55,6 +55,13 @@ export interface BuildOptions {
   cacheTo?: CacheTo;
   /** The id map the steps run in and base images are unpacked for: a container's default unless given (a project's environment). */
   userns?: UsernsRequest;
+  /**
+   * Another build's that runs beside this one (a project's services beside its environment): this build's
+   * output is kept until it settles, so that the two are shown one after the other.
+   */
+  showAfter?: Promise<unknown>;
+  /** Stops the build before its next step (the build beside it failed). */
+  signal?: AbortSignal;
 }
 
 /** What the stage graph needs: which Dockerfile, its arguments, its target. */
@@ -317,11 +324,13 @@ class Build extends StageGraph {
       stages.reduce((n, s) => n + 1 + s.instructions.length, 0),
     );
     this.outputs = outputs;
+    if (this.options.showAfter) outputs.holdUntil(this.options.showAfter);
     // Each stage's promise is in the map before any stage looks for it: a stage only waits for earlier ones.
     for (const stage of stages) this.stageBuilds.set(stage.index, this.buildStage({ stage, progress: outputs.stage() }));
     // Every stage has settled before the build reports, so nothing of a failed build goes on after its error.
     await Promise.allSettled(this.stageBuilds.values());
     if (this.failure !== undefined) throw this.failure;
+    this.options.signal?.throwIfAborted();
     const unused = [...this.buildArgs.keys()].filter((k) => !this.usedArgs.has(k) && !PROXY_ARGS.includes(k));
     if (unused.length) warn(`build arguments not consumed by any ARG: ${unused.join(', ')}`);
     const last = stages[stages.length - 1];
@@ -379,7 +388,7 @@ class Build extends StageGraph {
 
   /** Another stage has failed: this one goes no further. */
   private checkNotStopped(): void {
-    if (this.failure !== undefined) throw new StageStopped();
+    if (this.failure !== undefined || this.options.signal?.aborted) throw new StageStopped();
   }
 
   private async buildStageSteps(run: StageRun): Promise<StageResult> {

@@ -12,7 +12,18 @@
  * Entries are written in sorted order with their ownership, mode and mtime; hard links stay hard links.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, lstatSync, readdirSync, readlinkSync, rmdirSync, unlinkSync, utimesSync, type Stats } from 'node:fs';
+import {
+  createReadStream,
+  createWriteStream,
+  lstatSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmdirSync,
+  unlinkSync,
+  utimesSync,
+  type Stats,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -20,6 +31,12 @@ import tar from 'tar-stream';
 import { encodePaxRecords, paxHeaderEntry, XATTR_PAX_PREFIX } from '../image/pax.js';
 import { isReservedXattr, OPAQUE_WHITEOUT, OPAQUE_XATTR, WHITEOUT_PREFIX, type LayerXattr } from '../storage/layer-format.js';
 import { isWhiteout } from '../image/layer-view.js';
+
+/**
+ * Files up to this size go into the tar read whole: a read stream per file costs more than most files of a
+ * package install (a tree of 4,851 files, 187 MB, at load 11: 10–14 s streamed, 2.5–6.6 s read whole).
+ */
+const WHOLE_FILE_MAX = 8 << 20;
 
 const OPAQUE_XATTRS = new Set(['user.overlay.opaque', 'trusted.overlay.opaque', 'user.fuseoverlayfs.opaque']);
 /**
@@ -194,7 +211,9 @@ export async function writeLayerTar(options: LayerTarOptions): Promise<LayerTarR
         }
         if (st.nlink > 1) linked.set(inode, entry.rel);
         const header = withXattrs(pack, { ...base, type: 'file', size: st.size }, pax.get(entry.rel));
-        await pipeline(createReadStream(join(dir, entry.rel)), pack.entry(header));
+        const path = join(dir, entry.rel);
+        if (st.size <= WHOLE_FILE_MAX) await addEntry(pack, header, readFileSync(path));
+        else await pipeline(createReadStream(path), pack.entry(header));
       }
     }
     pack.finalize();
@@ -218,8 +237,8 @@ export async function writeLayerTar(options: LayerTarOptions): Promise<LayerTarR
 
 type EntryHeader = Partial<tar.Header> & { name: string };
 
-function addEntry(pack: tar.Pack, header: EntryHeader): Promise<void> {
-  return new Promise((resolve, reject) => pack.entry(header, '', (error) => (error ? reject(error) : resolve())));
+function addEntry(pack: tar.Pack, header: EntryHeader, content: Buffer | string = ''): Promise<void> {
+  return new Promise((resolve, reject) => pack.entry(header, content, (error) => (error ? reject(error) : resolve())));
 }
 
 /**

@@ -34,6 +34,17 @@ export class StageOutputs {
     this.total += count;
   }
 
+  /** Nothing of the stages is shown before `done` settles (another build's output comes first); call before stage(). */
+  holdUntil(done: Promise<unknown>): void {
+    const channel: Channel = { kept: [], finished: false };
+    this.channels.push(channel);
+    const release = () => {
+      channel.finished = true;
+      if (this.channels[this.head] === channel) this.advance();
+    };
+    done.then(release, release);
+  }
+
   /** The progress of the next stage to start. */
   stage(): StageProgress {
     const channel: Channel = { kept: [], finished: false };

@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { idForName } from '../container/names.js';
 import { currentState, isRunning, listContainers, loadContainer, type Container } from '../container/lookup.js';
+import type { BuildOptions } from '../builder/builder.js';
 import { ImageStore } from '../image/store.js';
 import { createNetwork, deleteNetworkRecord, findNetwork, listNetworks, withNetworksLock } from '../network/networks.js';
 import { resolveSecurity } from '../runtime/security.js';
@@ -79,7 +80,7 @@ function networkOptions(group: ServiceGroup, service: ServiceSpec): { network: s
  * A service with `build` is built at every `up`, as the sandbox's own environment is: the step cache makes an
  * unchanged one quick, and a changed Dockerfile or context gives a new image, so the container is made again.
  */
-async function buildImageOf(service: ServiceSpec): Promise<void> {
+async function buildImageOf(service: ServiceSpec, beside: Pick<BuildOptions, 'showAfter' | 'signal'> = {}): Promise<void> {
   if (!service.build) return;
   const { buildImage } = await import('../builder/builder.js');
   await buildImage({
@@ -92,7 +93,36 @@ async function buildImageOf(service: ServiceSpec): Promise<void> {
     progress: 'auto',
     network: 'host',
     labels: [],
+    ...beside,
   });
+}
+
+/**
+ * Builds the images of the services with `build` (all, or `names` and what they need) at the same time, as
+ * `docker compose build` does, and beside another build (a project's environment): their output is shown
+ * one build after the other, after `showAfter` settles. The first failure stops the others before their
+ * next step, as `signal` does, and is thrown once every build has settled.
+ */
+export async function buildServiceImages(
+  group: ServiceGroup,
+  names: readonly string[],
+  { showAfter, signal }: Pick<BuildOptions, 'showAfter' | 'signal'> = {},
+): Promise<void> {
+  const failed = new AbortController();
+  const stop = signal ? AbortSignal.any([signal, failed.signal]) : failed.signal;
+  let failure: { error: unknown } | undefined;
+  const builds: Promise<void>[] = [];
+  let previous = showAfter;
+  for (const service of selected(group, names).filter((s) => s.build)) {
+    const build = buildImageOf(service, { ...(previous ? { showAfter: previous } : {}), signal: stop }).catch((error: unknown) => {
+      failure ??= { error };
+      failed.abort();
+    });
+    builds.push(build);
+    previous = build;
+  }
+  await Promise.all(builds);
+  if (failure) throw failure.error;
 }
 
 async function waitHealthy(storeRoot: string, id: string, service: string): Promise<void> {
@@ -110,9 +140,14 @@ async function waitHealthy(storeRoot: string, id: string, service: string): Prom
   }
 }
 
-/** Starts the services (all, or `names` and what they need): made, kept, or made again when their spec changed. */
-export async function servicesUp(group: ServiceGroup, names: readonly string[] = []): Promise<string[]> {
+/**
+ * Starts the services (all, or `names` and what they need): made, kept, or made again when their spec changed.
+ * `imagesBuilt`: the caller has just built their images (buildServiceImages).
+ */
+export async function servicesUp(group: ServiceGroup, names: readonly string[] = [], { imagesBuilt = false } = {}): Promise<string[]> {
   const services = selected(group, names);
+  // All built first, at the same time, as `docker compose up` does.
+  if (!imagesBuilt) await buildServiceImages(group, names);
   const settings = readSettings();
   const store = ImageStore.open(settings.storageRoot);
   await ensureNetworks(store.root, group);
@@ -127,7 +162,6 @@ export async function servicesUp(group: ServiceGroup, names: readonly string[] =
       throw new DevboxError(`container name ${name} is taken by a container that is not a service of ${group.project}`, {
         fix: `remove it (devbox rm -f ${name}), or set "name:" in ${group.file}`,
       });
-    await buildImageOf(service);
     // A changed spec, or an image rebuilt or pulled again under the same name, makes the container again.
     const image = store.find(service.image)?.id;
     if (existing && (existing.config.labels[HASH_LABEL] !== hash || (image !== undefined && existing.config.image !== image))) {

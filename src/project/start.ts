@@ -20,7 +20,7 @@ import { warn } from '../util/warn.js';
 import { CONTAINER_HOOKS, CREATE_HOOKS, type ContainerHook } from './devcontainer/metadata.js';
 import { readEntrySettings, writeEntrySettings, type EntrySettings, type HookFailure, type HookRecord } from './entry-file.js';
 import { entryEnvironment, envRecord, processFor, type EnterOptions } from './entry-process.js';
-import { projectImage, projectMounts } from './environment.js';
+import { projectImage, projectMounts, type ProjectImage } from './environment.js';
 import { projectInputsHash } from './inputs-hash.js';
 import { probeUserEnvironment, runHooksInSandbox, runInitializeCommand, startContainerCommand } from './lifecycle.js';
 import { projectNetwork } from './network.js';
@@ -113,6 +113,29 @@ function hookRecords(hooks: readonly Hook[], names: readonly ContainerHook[], en
   return hooks.filter((h) => names.includes(h.hook)).map(({ hook, origin, command }) => ({ hook, origin, command: withContainerEnv(command, env) }));
 }
 
+/**
+ * The project's image, and its services' images built beside it rather than after it: independent builds,
+ * whose downloads and steps overlap (the services' output is shown after the environment's). A failure of
+ * the environment's build stops the services' before their next step, and is the one reported.
+ */
+async function buildImages(project: ProjectConfig, settings: Settings): Promise<ProjectImage> {
+  const environment = projectImage(project, settings);
+  if (!project.services) return environment;
+  const stop = new AbortController();
+  const made = environment.catch((error: unknown) => {
+    stop.abort();
+    throw error;
+  });
+  const { buildServiceImages } = await import('../compose/services.js');
+  const [image, services] = await Promise.allSettled([
+    made,
+    buildServiceImages(project.services.group, project.services.up, { showAfter: environment, signal: stop.signal }),
+  ]);
+  if (image.status === 'rejected') throw image.reason;
+  if (services.status === 'rejected') throw services.reason;
+  return image.value;
+}
+
 export async function startProject(project: ProjectConfig, settings: Settings, options: EnterOptions, dir: string): Promise<ProjectStart> {
   ensurePrivateStoreRoot(settings.storageRoot);
   mkdirSync(dirname(dir), { recursive: true, mode: 0o700 });
@@ -124,14 +147,14 @@ export async function startProject(project: ProjectConfig, settings: Settings, o
     if (current && isLive(current) && current.inputsHash === (await projectInputsHash(project))) return { state: current, fresh: false, started: false };
     await runInitializeCommand(project);
     // Pinning a base image for the first time writes devbox.lock, one of the inputs: the hash changes with it.
-    const { store, image, imageName, inputsHash } = await projectImage(project, settings);
+    const { store, image, imageName, inputsHash } = await buildImages(project, settings);
     const start = resolveStartSettings(project, image, imageName);
     const warned = warnOnce(dir, [...project.warnings, ...start.warnings, ...hostShortfalls(start.hostRequirements, store.root)]);
     const net = projectNetwork({ ...project, ports: start.ports }, settings, start.portAttributes);
     // The services first: they make the network the sandbox joins, and are up when its lifecycle commands run.
     if (project.services) {
       const { servicesUp } = await import('../compose/services.js');
-      await servicesUp(project.services.group, project.services.up);
+      await servicesUp(project.services.group, project.services.up, { imagesBuilt: true });
     }
     const result = await ensureLiveSandbox(store, {
       projectRoot: project.root,

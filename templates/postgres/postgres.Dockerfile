@@ -6,13 +6,15 @@ FROM debian:bookworm-slim
 RUN rm -f /etc/apt/apt.conf.d/docker-clean \
  && echo 'Binary::apt::APT::Keep-Downloaded-Packages "true";' > /etc/apt/apt.conf.d/keep-cache
 
-# No cluster from the package: the service makes its own in the volume at its first start.
-RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
+# No cluster from the package: the service makes its own in the volume at its first start. The downloads'
+# cache is the service's own (id): devbox builds this image beside the environment's, whose apt steps hold
+# /var/cache/apt's for as long as they run.
+RUN --mount=type=cache,id=postgres-service-apt,target=/var/cache/apt,sharing=locked \
     mkdir -p /etc/postgresql-common \
  && echo 'create_main_cluster = false' > /etc/postgresql-common/createcluster.conf \
- && apt-get update \
- && apt-get install -y --no-install-recommends postgresql-15 \
- && rm -rf /var/lib/apt/lists/*
+ && mkdir -p /var/cache/apt/lists \
+ && apt-get -o Dir::State::Lists=/var/cache/apt/lists update \
+ && apt-get -o Dir::State::Lists=/var/cache/apt/lists install -y --no-install-recommends postgresql-15
 
 ENV LANG=C.UTF-8 PATH=/usr/lib/postgresql/15/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin PGDATA=/var/lib/postgresql/data
 
