@@ -28,6 +28,7 @@ export const ENTRIES: readonly Entry[] = [
   { spellings: ['ps', 'container ls', 'container list', 'container ps'], bundle: 'ps', module: 'ps-main', main: 'psMain' },
   { spellings: ['images', 'image ls', 'image list'], bundle: 'images', module: 'images-main', main: 'imagesMain' },
   { spellings: ['inspect', 'container inspect'], bundle: 'inspect', module: 'inspect-main', main: 'inspectMain' },
+  { spellings: ['image inspect'], bundle: 'inspect', module: 'inspect-main', main: 'inspectMain', extra: [true] },
   { spellings: ['logs', 'container logs'], bundle: 'logs', module: 'logs-main', main: 'logsMain' },
   { spellings: ['start', 'container start'], bundle: 'start', module: 'start-main', main: 'startMain' },
   { spellings: ['stop', 'container stop'], bundle: 'lifecycle', module: 'lifecycle-main', main: 'stopMain' },

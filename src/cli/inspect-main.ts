@@ -1,7 +1,8 @@
 /**
  * `devbox inspect` (docker inspect): containers, else images, as JSON in docker's shape, or each through a Go
- * template. bin/devbox runs it without oclif, whose loading cost more than the lookup; the oclif command
- * (commands/inspect.ts, its help and its alias) calls the same inspectMain.
+ * template; `devbox image inspect` the same for images only. bin/devbox runs both without oclif, whose loading
+ * cost more than the lookup; the oclif commands (commands/inspect.ts, commands/image/inspect.ts: their help
+ * and aliases) call the same inspectMain.
  */
 import { findContainer } from '../container/lookup.js';
 import { ImageStore } from '../image/store.js';
@@ -15,6 +16,11 @@ import { reportError } from './report.js';
 export const INSPECT_OPTION_DEFS: readonly OptionDef[] = [
   { name: 'format', char: 'f', kind: 'string', description: 'Go template applied to each, e.g. {{.State.Pid}}' },
   { name: 'type', kind: 'string', options: ['container', 'image'], description: 'only look for this kind' },
+];
+
+/** `devbox image inspect`'s: docker image inspect's -f (and --json, as every command that inspects takes). */
+export const IMAGE_INSPECT_OPTION_DEFS: readonly OptionDef[] = [
+  { name: 'format', char: 'f', kind: 'string', description: 'Go template applied to each, e.g. {{.Id}}' },
 ];
 
 /** What inspect shows of `ref`: the container of that name or id, else the image, unless `type` says which. */
@@ -35,16 +41,20 @@ async function inspectOne(store: ImageStore, ref: string, type: string | undefin
   }
 }
 
-/** `devbox inspect ARGV...`; returns the exit status. */
-export async function inspectMain(argv: readonly string[]): Promise<number> {
+/** `devbox inspect ARGV...`, or with `images` `devbox image inspect ARGV...`; returns the exit status. */
+export async function inspectMain(argv: readonly string[], images = false): Promise<number> {
   try {
-    const { values, positionals } = parseOptionTable('inspect', INSPECT_OPTION_DEFS, argv);
-    const refs = checkOperands('inspect', positionals, 'a container or image');
+    const command = images ? 'image inspect' : 'inspect';
+    const { values, positionals } = images
+      ? parseOptionTable(command, IMAGE_INSPECT_OPTION_DEFS, argv, { json: true })
+      : parseOptionTable(command, INSPECT_OPTION_DEFS, argv);
+    const refs = checkOperands(command, positionals, images ? 'an image' : 'a container or image');
     const format = values.format as string | undefined;
-    const template = format === undefined || format === 'json' ? undefined : parseTemplate(format);
+    const template = values.json || format === undefined || format === 'json' ? undefined : parseTemplate(format);
     const store = ImageStore.open();
     const results: unknown[] = [];
-    for (const ref of refs) results.push(await inspectOne(store, ref, values.type as string | undefined));
+    // An unknown image is the store's own error there ("unknown image"), as docker image inspect's "No such image".
+    for (const ref of refs) results.push(images ? await store.inspect(ref) : await inspectOne(store, ref, values.type as string | undefined));
     if (!template) return printLines([JSON.stringify(results, null, 4)]);
     return printLines(results.map((result) => execute(template, result)));
   } catch (error) {

@@ -114,6 +114,25 @@ test('ps and images run without oclif and through it (their aliases) alike; a ba
   }
 });
 
+test('image inspect runs without oclif and through its alias alike, takes -f as docker image inspect does, and looks at images only', async () => {
+  const id = JSON.parse((await devboxOk(['inspect', '--type', 'image', IMAGE])).stdout)[0].Id;
+  const direct = await devboxOk(['image', 'inspect', '-f', '{{.Id}} {{index .RepoTags 0}}', IMAGE]);
+  assert.is(direct.stdout, `${id} busybox:latest\n`);
+  assert.is((await devboxOk(['image:inspect', '--format', '{{.Id}} {{index .RepoTags 0}}', IMAGE])).stdout, direct.stdout);
+  // A container's name is no image.
+  const name = `cli-manners-img-${process.pid}`;
+  await devboxOk(['create', '--name', name, '--network', 'host', IMAGE, 'true']);
+  try {
+    const r = await devbox(['image', 'inspect', name]);
+    assert.equal([r.exitCode, r.stdout], [1, ''], r.stderr);
+    assert.match(r.stderr, new RegExp(`^devbox: unknown image "${name}"`));
+  } finally {
+    await devbox(['rm', name]);
+  }
+  const bad = await devbox(['image', 'inspect', '--type', 'image', IMAGE]);
+  assert.equal([bad.exitCode, bad.stdout, bad.stderr], [125, '', `devbox: Unknown option '--type' (see "devbox image inspect --help")\n`]);
+});
+
 test('every spelling of a command without oclif is the same command: inspect, logs, start, stop, rm of one container', async () => {
   const name = `cli-manners-${process.pid}`;
   await devboxOk(['create', '--name', name, '--network', 'host', IMAGE, 'echo', 'hello']);
