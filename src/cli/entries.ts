@@ -26,6 +26,7 @@ export const ENTRIES: readonly Entry[] = [
   { spellings: ['exec', 'container exec'], bundle: 'exec', module: 'exec-main', main: 'execMain', optionsFirst: true },
   { spellings: ['build'], module: 'build-main', main: 'buildMain', optionsFirst: true },
   { spellings: ['ps', 'container ls', 'container list', 'container ps'], bundle: 'ps', module: 'ps-main', main: 'psMain' },
+  { spellings: ['pull', 'image pull'], bundle: 'pull', module: 'pull-main', main: 'pullMain' },
   { spellings: ['images', 'image ls', 'image list'], bundle: 'images', module: 'images-main', main: 'imagesMain' },
   { spellings: ['inspect', 'container inspect'], bundle: 'inspect', module: 'inspect-main', main: 'inspectMain' },
   { spellings: ['image inspect'], bundle: 'inspect', module: 'inspect-main', main: 'inspectMain', extra: [true] },
