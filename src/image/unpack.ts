@@ -150,8 +150,11 @@ export async function clearInterruptedUnpacks(root: string, mapping: IdMapping):
 export interface LayerSource {
   /** How messages name the layer: "layer sha256:0123456789ab…". */
   label: string;
-  /** The diffID the image config promises; different content is an error and nothing is kept. */
-  expectedDiffID?: string;
+  /**
+   * The diffID the image config promises (or will: a pull unpacks while the config downloads); different
+   * content, or its rejection, is an error and nothing is kept.
+   */
+  expectedDiffID?: string | Promise<string>;
   /**
    * Resolves when the input is known to be the right blob (a download checked against its digest); the
    * layer is put in place only then. Its rejection discards the layer.
@@ -196,7 +199,7 @@ export async function putLayerInPlace(root: string, mapping: IdMapping, unpacked
  * safe (each unpacks into its own temp directory); call under the store lock.
  */
 export async function unpackLayerStream(root: string, mapping: IdMapping, input: Readable, source: LayerSource): Promise<string> {
-  const { label, expectedDiffID } = source;
+  const { label } = source;
   const dir = layersDir(root, mapping);
   await fs.mkdir(dir, { recursive: true, mode: 0o700 });
   await clearInterruptedUnpacks(root, mapping);
@@ -218,6 +221,7 @@ export async function unpackLayerStream(root: string, mapping: IdMapping, input:
     }
     result = parseExtractorOutput(out.stdout);
     if (!/^sha256:[a-f0-9]{64}$/.test(result.diffID)) throw new DevboxError(`${label}: the extractor reported no digest of the layer`);
+    const expectedDiffID = await source.expectedDiffID;
     if (expectedDiffID && result.diffID !== expectedDiffID) {
       throw new DevboxError(`${label}: its content is ${result.diffID}, but the image config says ${expectedDiffID}`, { fix: 'the image is corrupt' });
     }

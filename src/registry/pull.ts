@@ -1,7 +1,7 @@
 /**
  * `devbox pull`: resolve the reference to one image manifest (choosing the platform from an index), then,
- * under the store lock, download the config and the layers (three at a time, as Docker does), each layer
- * unpacked while it downloads and put in place only once its blob matched its digest and its content the
+ * under the store lock, download the config and, beside it, the layers (three at a time, as Docker does), each
+ * layer unpacked while it downloads and put in place only once its blob matched its digest and its content the
  * config's diffID. Blobs and layers already in the store are not fetched again. The image is registered
  * last; on any failure what this pull added is collected again, so the store is as it was. A pull killed
  * midway leaves complete layers, which the next pull reuses, and temp files, which the next writer removes.
@@ -76,13 +76,17 @@ class ImagePull {
     return config;
   }
 
-  /** One layer: reused when its blob is stored, else downloaded and (unless deferred) unpacked at once. */
-  private async layer(descriptor: Descriptor, diffID: string, signal: AbortSignal): Promise<void> {
+  /**
+   * One layer: reused when its blob is stored, else downloaded and (unless deferred) unpacked at once. `diffID`
+   * comes with the config, which downloads meanwhile: a new layer needs it only once it is unpacked.
+   */
+  private async layer(descriptor: Descriptor, diffID: Promise<string>, signal: AbortSignal): Promise<void> {
     const root = this.store.root;
     if (blobExists(root, descriptor.digest)) {
-      const unpacked = isLayerUnpacked(root, this.mapping, diffID);
+      const expected = await diffID;
+      const unpacked = isLayerUnpacked(root, this.mapping, expected);
       const report = this.progress.transfer('Copying blob', shortDigest(descriptor.digest), descriptor.size);
-      if (!this.deferUnpack) await unpackLayer(root, this.mapping, descriptor.digest, diffID);
+      if (!this.deferUnpack) await unpackLayer(root, this.mapping, descriptor.digest, expected);
       report.finish(unpacked || this.deferUnpack ? 'skipped: already exists' : 'unpacked from the store');
       return;
     }
@@ -102,11 +106,23 @@ class ImagePull {
     report.finish('done');
   }
 
-  /** Every layer, PARALLEL_DOWNLOADS at a time; the first failure stops the others and is thrown. */
-  private async layers(layers: readonly Descriptor[], diffIDs: readonly string[]): Promise<void> {
-    const queue = [...new Map(layers.map((l, i) => [l.digest, { layer: l, diffID: diffIDs[i] }])).values()];
+  /**
+   * Every layer, PARALLEL_DOWNLOADS at a time, while `diffIDs` comes (the config); the first failure, the
+   * config's included, stops the others and is thrown.
+   */
+  private async layers(layers: readonly Descriptor[], diffIDs: Promise<readonly string[]>): Promise<void> {
     const abort = new AbortController();
     const errors: unknown[] = [];
+    diffIDs.catch((error) => {
+      errors.push(error);
+      abort.abort();
+    });
+    const diffID = (i: number) => {
+      const id = diffIDs.then((ids) => ids[i]);
+      id.catch(() => {}); // the config's failure is reported above; a layer may not have come to ask yet
+      return id;
+    };
+    const queue = [...new Map(layers.map((l, i) => [l.digest, { layer: l, diffID: diffID(i) }])).values()];
     const worker = async () => {
       for (let next = queue.shift(); next && !abort.signal.aborted; next = queue.shift()) {
         try {
@@ -117,7 +133,8 @@ class ImagePull {
         }
       }
     };
-    await Promise.all(Array.from({ length: PARALLEL_DOWNLOADS }, worker));
+    // The config too: layers already unpacked, or only stored (deferUnpack), do not wait for it.
+    await Promise.all([...Array.from({ length: PARALLEL_DOWNLOADS }, worker), diffIDs.catch(() => {})]);
     if (errors.length) throw errors[0];
   }
 
@@ -126,8 +143,8 @@ class ImagePull {
     return this.store.withLock(async () => {
       try {
         await clearInterruptedUnpacks(this.store.root, this.mapping);
-        const config = await this.config(manifest.config, manifest.layers.length);
-        await this.layers(manifest.layers, config.rootfs.diff_ids);
+        const diffIDs = this.config(manifest.config, manifest.layers.length).then((c) => c.rootfs.diff_ids);
+        await this.layers(manifest.layers, diffIDs);
         this.progress.note('Writing manifest to image destination');
         await writeBlobBytes(this.store.root, resolved.bytes);
         await this.store.addImages([

@@ -151,6 +151,26 @@ test("a gzip layer whose tar is not the config's diffID is refused in one line (
   assert.is(suite.snapshot(), before);
 });
 
+test('a config without a diffID for each layer is refused in one line, nothing stored (its layer downloads beside it)', async () => {
+  const layer = await pushBlob('no-diffid', 'application/vnd.oci.image.layer.v1.tar+gzip', gzipSync(await packTar(busyboxRootfs())));
+  const configBody = JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [] } });
+  const config = await pushBlob('no-diffid', 'application/vnd.oci.image.config.v1+json', configBody);
+  const manifest = JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config, layers: [layer] });
+  const put = await registryApi(registry.host, 'no-diffid/manifests/1', { method: 'PUT', headers: { 'Content-Type': OCI_MANIFEST }, body: manifest });
+  assert.is(put.status, 201);
+  const before = suite.snapshot();
+  const result = await suite.devbox(['pull', `${registry.host}/no-diffid:1`]);
+  assert.is(result.exitCode, 1);
+  assert.match(
+    result.stderr.trim().split('\n').pop()!,
+    new RegExp(
+      `^devbox: cannot pull ${registry.host}/no-diffid:1: the image config sha256:[0-9a-f]{12}… does not list one sha256 diffID per layer of its manifest \\(1\\)$`,
+    ),
+  );
+  assert.not.match(result.stderr, /\n\s+at /);
+  assert.is(suite.snapshot(), before);
+});
+
 test('a pull killed while a layer streams leaves no image and no layer in place; the next pull completes', async () => {
   proxy.mode = 'stall';
   const stalled = proxy.nextStall();
