@@ -14,11 +14,11 @@ export { type NetworkAttachment, validateNetworkName } from './network-name.js';
 import { writeFileAtomicSync } from '../util/atomic-write.js';
 import { DevboxError, describeError, usageError } from '../util/errors.js';
 import { withFileLock } from '../util/file-lock.js';
-import { crypto } from '../util/lazy-builtins.js';
 import { compareCodeUnits } from '../util/format.js';
 import { validateNetworkName } from './network-name.js';
 import { contains, defaultGateway, formatSubnet, ipv4ToNumber, nextFreeSubnet, overlaps, parseSubnet, type Subnet } from './subnet.js';
 import { defaultGateway6, formatSubnet6, overlaps6, parseSubnet6, randomUniqueLocal, type Subnet6 } from './subnet6.js';
+import { randomHex } from '../util/random.js';
 
 export interface NetworkRecord {
   version: 1;
@@ -185,7 +185,7 @@ export function planNetwork(request: NetworkRequest, existing: readonly NetworkR
   }
   return {
     version: 1,
-    id: crypto().randomBytes(32).toString('hex'),
+    id: randomHex(32),
     name,
     created: now.toISOString(),
     driver: 'bridge',
