@@ -100,6 +100,14 @@ export function idMappingFingerprint(mapping: IdMapping): string {
   return sha256Hex(text).slice(0, 12);
 }
 
+/**
+ * The supplementary groups a process under `mapping` can have: none under the single-id map, where the
+ * kernel denies setgroups (an unprivileged gid map is written only after setgroups is disabled).
+ */
+export function supplementaryGroups(mapping: IdMapping, groups: readonly number[]): number[] {
+  return mapping.full ? [...groups] : [];
+}
+
 /** Host id that a container id lands on, or undefined when it is not mapped. */
 export function hostIdFor(entries: readonly IdMapEntry[], inside: number): number | undefined {
   const e = entries.find((m) => inside >= m.inside && inside < m.inside + m.count);
