@@ -2,7 +2,8 @@
 # The test command (npm test). devbox is rootless, so its suites run as an unprivileged user:
 # - as root (a fresh Debian machine, CI): install what the suites need, create the user "devbox-test" with
 #   subordinate ids, make /dev/fuse usable, build, copy the checkout where that user can read it, run the
-#   suites as that user, then the ones that matter as root too;
+#   suites as that user, the id-map suite as a user without subordinate ids, then the ones that matter as
+#   root too;
 # - as any other user: build and run the suites as yourself, the prerequisites installed through sudo when it
 #   asks no password (else see README).
 set -euo pipefail
@@ -41,11 +42,20 @@ status=0
 echo "== suites as $TEST_USER (rootless)"
 runuser -u "$TEST_USER" -- env -i PATH="$PATH" HOME="$(getent passwd "$TEST_USER" | cut -d: -f6)" LANG=C.UTF-8 DEVBOX_TEST_FILES="${DEVBOX_TEST_FILES:-}" \
   bash "$work/test/run-suites.sh" | tee "$work/rootless.log" || status=1
+# A user without subordinate ids gets devbox's single-id map (root inside is the user, no other id, no
+# supplementary groups): the id-map suite again as such a user. useradd gives a new user a range where
+# login.defs says so, so this user's lines are taken out.
+nosub_user="$TEST_USER-nosub"
+id "$nosub_user" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash "$nosub_user"
+sed -i -e "/^$nosub_user:/d" -e "/^$(id -u "$nosub_user"):/d" /etc/subuid /etc/subgid
+echo "== the id-map suite as $nosub_user (rootless, no subordinate ids)"
+runuser -u "$nosub_user" -- env -i PATH="$PATH" HOME="$(getent passwd "$nosub_user" | cut -d: -f6)" LANG=C.UTF-8 \
+  DEVBOX_TEST_FILES='^container-userns\.test' bash "$work/test/run-suites.sh" integration | tee "$work/nosub.log" || status=1
 echo "== suites as root"
 DEVBOX_TEST_AS_ROOT=1 bash test/run-suites.sh | tee "$work/root.log" || status=1
 
 passed=0; failed=0
-for log in "$work/rootless.log" "$work/root.log"; do
+for log in "$work/rootless.log" "$work/nosub.log" "$work/root.log"; do
   line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1 || true)
   [ -n "$line" ] || { failed=$((failed + 1)); continue; }
   passed=$((passed + $(echo "$line" | cut -d' ' -f1)))

@@ -13,7 +13,7 @@ import { resolveSecurity } from '../runtime/security.js';
 import type { BindMount, RootfsSpec, SandboxSpec } from '../runtime/spec.js';
 import type { StorageDriver } from '../storage/driver.js';
 import { requireFuseOverlayfs } from '../storage/fuse-overlayfs.js';
-import type { IdMapping } from '../userns/idmap.js';
+import { type IdMapping, supplementaryGroups } from '../userns/idmap.js';
 import { DevboxError } from '../util/errors.js';
 import { runLayerWorker } from './layer-commit.js';
 import type { LayerTarResult } from './layer-tar.js';
@@ -81,7 +81,15 @@ export async function runStep(mapping: IdMapping, driver: StorageDriver, workspa
     mounts: [...files, ...step.mounts],
     hostname: 'buildsandbox',
     network: step.network,
-    process: { args: step.args, env: step.env, cwd: step.cwd, uid: step.user.uid, gid: step.user.gid, groups: step.user.groups, terminal: false },
+    process: {
+      args: step.args,
+      env: step.env,
+      cwd: step.cwd,
+      uid: step.user.uid,
+      gid: step.user.gid,
+      groups: supplementaryGroups(mapping, step.user.groups),
+      terminal: false,
+    },
     imageTmp: true,
     // Docker's defaults, as BuildKit gives RUN steps.
     security: resolveSecurity(),

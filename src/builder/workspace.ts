@@ -4,7 +4,7 @@
  * it belong to subordinate ids, so it is removed as root of the user namespace. A `pid` file names the
  * devbox process working in it; a later build removes workspaces whose process is gone.
  */
-import { randomBytes } from 'node:crypto';
+import { randomHex } from '../util/random.js';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { IdMapping } from '../userns/idmap.js';
@@ -22,7 +22,7 @@ function workspacesDir(root: string): string {
 }
 
 export function createWorkspace(root: string): StepWorkspace {
-  const dir = join(workspacesDir(root), randomBytes(16).toString('hex'));
+  const dir = join(workspacesDir(root), randomHex(16));
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   writeFileSync(join(dir, 'pid'), String(process.pid));
   return { dir, tar: join(dir, 'layer.tar'), path: (name) => join(dir, name) };

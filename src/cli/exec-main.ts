@@ -83,19 +83,20 @@ export function parseExecArgs(argv: readonly string[]): ParsedExec {
 async function resolveExecUser(container: string, spec: string): Promise<ExecOptions['user']> {
   const numeric = /^(\d+)(?::(\d+))?$/.exec(spec);
   if (numeric) return { uid: Number(numeric[1]), gid: Number(numeric[2] ?? 0), groups: [] };
-  const [{ findContainer }, { currentLayerDirs }, { ImageStore }, passwd, { readImageFile }, { readSettings }] = await Promise.all([
+  const [{ findContainer }, { currentLayerDirs }, { ImageStore }, passwd, { readImageFile }, { readSettings }, { supplementaryGroups }] = await Promise.all([
     import('../container/lookup.js'),
     import('../container/records.js'),
     import('../image/store.js'),
     import('../image/passwd.js'),
     import('../image/image-files.js'),
     import('../settings/settings.js'),
+    import('../userns/idmap.js'),
   ]);
   const c = findContainer(readSettings().storageRoot, container);
   const store = ImageStore.open();
   const layers = currentLayerDirs(c.config, c.dir, await store.layerDirs(await store.resolve(c.config.image), c.config.idMapping));
   const user = passwd.resolveUser(spec, passwd.parsePasswd(readImageFile(layers, 'etc/passwd')), passwd.parseGroup(readImageFile(layers, 'etc/group')));
-  return { uid: user.uid, gid: user.gid, groups: c.config.idMapping.full ? user.groups : [] };
+  return { uid: user.uid, gid: user.gid, groups: supplementaryGroups(c.config.idMapping, user.groups) };
 }
 
 export async function execMain(argv: readonly string[]): Promise<number> {

@@ -4,7 +4,7 @@
  * OCI form, mount stubs left out), the `-c` changes applied with the builder's config edits, and a history
  * entry records the container's command, the author and the message, as Docker's commit does.
  */
-import { randomBytes } from 'node:crypto';
+import { randomHex } from '../util/random.js';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { applyConfigChanges } from '../builder/config-changes.js';
@@ -38,7 +38,7 @@ export async function commitContainer(container: FilesContainer, options: Commit
   const config = applyConfigChanges(container.image.config, options.changes);
   const { store, mapping } = container;
   mkdirSync(tempDir(store.root), { recursive: true });
-  const out = join(tempDir(store.root), `commit-${randomBytes(6).toString('hex')}.tar`);
+  const out = join(tempDir(store.root), `commit-${randomHex(6)}.tar`);
   try {
     const tar = await runLayerWorker<LayerTarResult>(mapping, {
       op: 'diff',

@@ -5,7 +5,7 @@
  * link instead of every container's config. The container's config.json holds its name; a link whose
  * container is gone or is called otherwise (a rename or rm that died halfway) is stale and taken over.
  */
-import { randomInt } from 'node:crypto';
+import { randomIndex } from '../util/random.js';
 import { existsSync, mkdirSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { DevboxError } from '../util/errors.js';
@@ -99,8 +99,8 @@ const NOUNS = (
 /** Reserves a generated name like Docker's ("brave_otter"), with digits appended once pairs keep being taken. */
 export function reserveGeneratedName(storeRoot: string, id: string): string {
   for (let attempt = 0; ; attempt++) {
-    const base = `${ADJECTIVES[randomInt(ADJECTIVES.length)]}_${NOUNS[randomInt(NOUNS.length)]}`;
-    const name = attempt < 10 ? base : `${base}${randomInt(10_000)}`;
+    const base = `${ADJECTIVES[randomIndex(ADJECTIVES.length)]}_${NOUNS[randomIndex(NOUNS.length)]}`;
+    const name = attempt < 10 ? base : `${base}${randomIndex(10_000)}`;
     try {
       reserveName(storeRoot, name, id);
       return name;

@@ -15,7 +15,7 @@
  *
  * Readers take no lock: every record is written to a temp file and renamed over the old one.
  */
-import { randomBytes } from 'node:crypto';
+import { randomHex } from '../util/random.js';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { NameOptions } from '../network/dns.js';
@@ -245,7 +245,7 @@ export function readState(dir: string): ContainerState {
 }
 
 export function newContainerId(): string {
-  return randomBytes(32).toString('hex');
+  return randomHex(32);
 }
 
 export function shortId(id: string): string {

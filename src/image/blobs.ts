@@ -3,7 +3,6 @@
  * streams into a temp file in the store and renamed into place only when its digest (and size, when known)
  * match what the manifest promised. Writers hold the store lock; readers need none.
  */
-import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, promises as fs, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -11,6 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { commitTemp } from '../util/atomic-write.js';
 import { DevboxError } from '../util/errors.js';
 import { tempDir, tempPath, type TempLabel } from './durable.js';
+import { crypto } from '../util/lazy-builtins.js';
 
 const DIGEST = /^sha256:([a-f0-9]{64})$/;
 
@@ -50,7 +50,7 @@ export interface SpooledFile extends WrittenBlob {
 export async function spool(root: string, source: Readable, label: TempLabel): Promise<SpooledFile> {
   await fs.mkdir(tempDir(root), { recursive: true });
   const path = tempPath(root, label);
-  const hash = createHash('sha256');
+  const hash = crypto().createHash('sha256');
   let size = 0;
   try {
     await pipeline(

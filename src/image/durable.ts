@@ -6,7 +6,7 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
-import { crypto } from '../util/lazy-builtins.js';
+import { randomHex } from '../util/random.js';
 
 /** Prefixes of the temp files the image store makes in tmp/ (other code may use tmp/ for its own). */
 const TEMP_PREFIXES = ['blob', 'archive', 'file'] as const;
@@ -19,7 +19,7 @@ export function tempDir(root: string): string {
 
 /** A fresh temp path in the store's tmp/. */
 export function tempPath(root: string, label: TempLabel): string {
-  return join(tempDir(root), `${label}-${crypto().randomBytes(6).toString('hex')}`);
+  return join(tempDir(root), `${label}-${randomHex(6)}`);
 }
 
 /** Replaces `path` with `data` atomically and durably. Call under the store lock. */

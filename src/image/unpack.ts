@@ -7,7 +7,7 @@
  * syncfs), then renamed into place, and its record (<diffID hex>.json, storage/layer-format.ts) written last
  * marks it complete. Call under the store lock.
  */
-import { randomBytes } from 'node:crypto';
+import { randomHex } from '../util/random.js';
 import { existsSync, promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
@@ -200,7 +200,7 @@ export async function unpackLayerStream(root: string, mapping: IdMapping, input:
   const dir = layersDir(root, mapping);
   await fs.mkdir(dir, { recursive: true, mode: 0o700 });
   await clearInterruptedUnpacks(root, mapping);
-  const temp = join(dir, `${LAYER_TEMP_PREFIX}${randomBytes(6).toString('hex')}`);
+  const temp = join(dir, `${LAYER_TEMP_PREFIX}${randomHex(6)}`);
   await fs.mkdir(temp);
   let result: ExtractorResult;
   try {

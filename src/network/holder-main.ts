@@ -15,7 +15,7 @@
  *   (whose --exit-fd is our fd 4) with it.
  */
 import { execFile, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomHex } from '../util/random.js';
 import { chmodSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createServer, type Socket } from 'node:net';
@@ -106,7 +106,7 @@ function setPeers(pid: number, also: string[]): { updated: boolean } {
 async function attach(request: AttachRequest): Promise<AttachReply> {
   if (endpointOf(request.pid)) throw new Error('the container is attached already');
   const { address, address6 } = freeAddress();
-  const veth = `vd${randomBytes(4).toString('hex')}`;
+  const veth = `vd${randomHex(4)}`;
   const names = request.names.map((n) => n.toLowerCase());
   endpoints.set(veth, { pid: request.pid, address, ...(address6 ? { address6 } : {}), names, upstream: request.upstream ?? [], also: request.also ?? [] });
   const { ifname } = request;

@@ -14,11 +14,12 @@ export { type NetworkAttachment, validateNetworkName } from './network-name.js';
 import { writeFileAtomicSync } from '../util/atomic-write.js';
 import { DevboxError, describeError, usageError } from '../util/errors.js';
 import { withFileLock } from '../util/file-lock.js';
-import { crypto } from '../util/lazy-builtins.js';
 import { compareCodeUnits } from '../util/format.js';
 import { validateNetworkName } from './network-name.js';
 import { contains, defaultGateway, formatSubnet, ipv4ToNumber, nextFreeSubnet, overlaps, parseSubnet, type Subnet } from './subnet.js';
 import { defaultGateway6, formatSubnet6, overlaps6, parseSubnet6, randomUniqueLocal, type Subnet6 } from './subnet6.js';
+import { randomHex } from '../util/random.js';
+import { sha256Hex } from '../util/sha256.js';
 
 export interface NetworkRecord {
   version: 1;
@@ -42,8 +43,8 @@ export const DEFAULT_NETWORK = 'bridge';
 /** Podman's default network's subnet, under Docker's default network's name. */
 const BRIDGE: NetworkRecord = {
   version: 1,
-  // sha256 of "devbox network bridge", written out: a listing of networks does not load node:crypto for it.
-  id: '7d249b917d1ab77536146ac12a8f18fd32b6431386dde04af00ae7b8b10e9cd6',
+  // The same id on every machine, as Docker's predefined networks have one each.
+  id: sha256Hex('devbox network bridge'),
   name: DEFAULT_NETWORK,
   created: '1970-01-01T00:00:00.000Z',
   driver: 'bridge',
@@ -185,7 +186,7 @@ export function planNetwork(request: NetworkRequest, existing: readonly NetworkR
   }
   return {
     version: 1,
-    id: crypto().randomBytes(32).toString('hex'),
+    id: randomHex(32),
     name,
     created: now.toISOString(),
     driver: 'bridge',

@@ -4,7 +4,8 @@
  * arithmetic on BigInt, so no address library is loaded for it.
  */
 import { usageError } from '../util/errors.js';
-import { crypto, net } from '../util/lazy-builtins.js';
+import { net } from '../util/lazy-builtins.js';
+import { randomHex } from '../util/random.js';
 
 export interface Subnet6 {
   base: bigint;
@@ -74,8 +75,6 @@ export function hostAddress6(subnet: Subnet6, n: number): string | undefined {
 
 /** A unique local /64 with a random global id (RFC 4193 3.2). */
 export function randomUniqueLocal(): Subnet6 {
-  const id = crypto()
-    .randomBytes(5)
-    .reduce((n, byte) => (n << 8n) | BigInt(byte), 0n);
+  const id = BigInt(`0x${randomHex(5)}`);
   return { base: (0xfdn << 120n) | (id << 80n), prefix: 64 };
 }

@@ -67,7 +67,8 @@ function shellArgs(project: ProjectConfig, state: LiveSandboxState): string[] {
 
 export function processFor(project: ProjectConfig, state: LiveSandboxState, entry: EntrySettings | undefined, options: EnterOptions, cwd: string): ProcessSpec {
   const root = options.user === 'root';
-  const user = root ? { name: 'root', uid: 0, gid: 0, home: '/root', groups: [0] } : state.user;
+  // The sandbox's user has no groups only under the single-id map, where setgroups is denied: root has none either.
+  const user = root ? { name: 'root', uid: 0, gid: 0, home: '/root', groups: state.user.groups?.length ? [0] : [] } : state.user;
   const image = envRecord(state.imageEnv);
   const own = entry?.env ?? entryEnvironment(image, { containerEnv: project.metadata.containerEnv ?? {}, remoteEnv: project.metadata.remoteEnv ?? {} });
   // Behind a proxy, the sandbox reaches the network through it as the host does (podman's --http-proxy=true).

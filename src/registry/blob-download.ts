@@ -10,7 +10,6 @@
  * (distribution-spec). A registry that ignores it sends the whole blob again; the bytes already received are
  * read past, so the file, the hash and the unpacker carry on as if nothing had happened.
  */
-import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createWriteStream, promises as fs } from 'node:fs';
 import type { Writable } from 'node:stream';
@@ -24,6 +23,7 @@ import type { TransferProgress } from '../util/progress.js';
 import { note } from '../util/warn.js';
 import { RegistryStatusError, type RegistryClient } from './client.js';
 import { describeNetworkError, NetworkError, type HttpResponse } from './http.js';
+import { crypto } from '../util/lazy-builtins.js';
 
 export interface DownloadOptions {
   progress: TransferProgress;
@@ -59,7 +59,7 @@ class BlobTransfer {
   readonly what: string;
   /** Bytes received, hashed and passed on so far. */
   size = 0;
-  private readonly hash = createHash('sha256');
+  private readonly hash = crypto().createHash('sha256');
 
   constructor(
     private readonly client: RegistryClient,

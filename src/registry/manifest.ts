@@ -4,13 +4,13 @@
  * by, and only media types devbox can store and run are accepted (image-spec manifest.md, image-index.md;
  * Docker's schema 2). Schema 1 manifests and artifacts are refused with their media type named.
  */
-import { createHash } from 'node:crypto';
 import { parseImageIndex, parseImageManifest } from '../image/archive-manifest.js';
 import { isImageIndexType, isImageManifestType, MediaType, type Descriptor, type ImageManifest, type Platform } from '../image/oci.js';
 import { formatPlatform, matchPlatform, offeredPlatforms } from '../image/platform.js';
 import { DevboxError } from '../util/errors.js';
 import type { RegistryClient } from './client.js';
 import { readBody } from './http.js';
+import { crypto } from '../util/lazy-builtins.js';
 
 export const MANIFEST_TYPES = [MediaType.ociIndex, MediaType.dockerManifestList, MediaType.ociManifest, MediaType.dockerManifest];
 
@@ -42,7 +42,7 @@ export interface ResolvedManifest extends FetchedManifest {
 }
 
 export function sha256Digest(data: Buffer): string {
-  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
+  return `sha256:${crypto().createHash('sha256').update(data).digest('hex')}`;
 }
 
 function unsupported(mediaType: string, what: string): DevboxError {

@@ -4,11 +4,11 @@
  * the defaults (runs, build steps, project sandboxes and the processes that join them); `devbox run` takes
  * Docker's --cap-add, --cap-drop, --privileged and --security-opt to change them (cli/security-options.ts).
  */
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { type Capability, capabilityNumbers, resolveCapabilities } from './capabilities.js';
 import { compileSeccomp, type SeccompProfile } from './seccomp.js';
 import { DEFAULT_SECCOMP_PROFILE } from './seccomp-default.js';
+import { sha256Hex } from '../util/sha256.js';
 
 export interface SecuritySpec {
   /** The bounding set of every process, and root's permitted and effective sets. */
@@ -78,7 +78,7 @@ export function processSecurityArgs(spec: SecuritySpec, seccompCache?: string): 
   const args = capabilityArgs(spec);
   if (!spec.seccomp) return args;
   args.push('--seccomp', spec.seccomp);
-  if (seccompCache) args.push('--seccomp-cache', join(seccompCache, `${createHash('sha256').update(spec.seccomp).digest('hex')}.bpf`));
+  if (seccompCache) args.push('--seccomp-cache', join(seccompCache, `${sha256Hex(spec.seccomp)}.bpf`));
   return args;
 }
 

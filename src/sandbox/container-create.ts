@@ -23,7 +23,7 @@ import { ensureImage, type PullPolicy } from '../registry/ensure.js';
 import type { SecuritySpec } from '../runtime/security.js';
 import type { Settings, StorageSetting } from '../settings/settings.js';
 import { selectDriver } from '../storage/driver.js';
-import { hostIdFor, resolveIdMapping, type IdMapping } from '../userns/idmap.js';
+import { hostIdFor, resolveIdMapping, supplementaryGroups, type IdMapping } from '../userns/idmap.js';
 import { resolveUlimits } from '../runtime/rlimits.js';
 import { resolveDevices } from '../runtime/devices.js';
 import { limitsUnsupported, probeCgroups } from '../runtime/cgroups.js';
@@ -212,8 +212,7 @@ export async function createContainer(store: ImageStore, settings: Settings, opt
       cwd: containerWorkdir(config, request),
       uid: user.uid,
       gid: user.gid,
-      // With a single-id map setgroups is denied: no supplementary groups (the id map's warning says so).
-      groups: mapping.full ? user.groups : [],
+      groups: supplementaryGroups(mapping, user.groups),
       terminal: options.tty,
       ...(rlimits.length ? { rlimits } : {}),
     },

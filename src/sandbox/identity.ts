@@ -6,7 +6,7 @@
  * updateRemoteUserUID does on Linux, so the repo and the account's home are both theirs.
  */
 import { userInfo } from 'node:os';
-import { hostIdFor, type IdMapping } from '../userns/idmap.js';
+import { hostIdFor, supplementaryGroups, type IdMapping } from '../userns/idmap.js';
 import { parseGroup, parsePasswd } from '../image/passwd.js';
 import { DevboxError } from '../util/errors.js';
 
@@ -94,7 +94,7 @@ export function imageAccount(mapping: IdMapping, imagePasswd: string, imageGroup
     gid: newGid,
     home: fields[5] || '/',
     shell,
-    groups: mapping.full ? [newGid, ...supplementary] : [],
+    groups: supplementaryGroups(mapping, [newGid, ...supplementary]),
     ...(newUid !== uid || newGid !== gid ? { updatedFrom: { uid, gid } } : {}),
   };
   return { user, passwd: `${passwd.join('\n')}\n`, group };

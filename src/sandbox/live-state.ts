@@ -3,7 +3,6 @@
  * kept apart from the lifecycle (live-sandbox.ts) so joining loads no store, image or storage code.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { createHash } from 'node:crypto';
 import { basename, join, resolve } from 'node:path';
 import { joinCommand, runJoinCommand } from '../runtime/launch.js';
 import { resolveSecurity, type SecuritySpec } from '../runtime/security.js';
@@ -12,6 +11,7 @@ import { writeFileAtomicSync } from '../util/atomic-write.js';
 import { startTimeOf } from '../util/processes.js';
 import { compareCodeUnits } from '../util/format.js';
 import type { SandboxUser } from './identity.js';
+import { sha256Hex } from '../util/sha256.js';
 
 /** A process by pid and start time (/proc/PID/stat), so a recycled pid is never taken for it. */
 export interface ProcessRecord {
@@ -55,7 +55,7 @@ export interface LiveSandboxState {
  * project). Stable for as long as the project folder keeps its path.
  */
 export function projectKey(projectRoot: string): string {
-  return createHash('sha256').update(projectRoot).digest('hex').slice(0, 16);
+  return sha256Hex(projectRoot).slice(0, 16);
 }
 
 export function sandboxDir(storeRoot: string, projectRoot: string): string {

@@ -3,7 +3,7 @@
  * sources checked, named volumes made on first use, an anonymous volume made for each `-v /path`, and a volume
  * that is empty filled with what the image has at its target, as Docker fills it (not with `nocopy`).
  */
-import { randomBytes } from 'node:crypto';
+import { randomHex } from '../util/random.js';
 import { readdirSync, renameSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { cleanPath, LayerView, SymlinkLoopError } from '../image/layer-view.js';
@@ -61,7 +61,7 @@ async function fillFromImage(volume: Volume, target: string, context: MountResou
     throw error;
   }
   if (!rel || !view.lookup(rel)?.stats.isDirectory()) return;
-  const made = join(dirname(volume.mountpoint), `.fill-${randomBytes(6).toString('hex')}`);
+  const made = join(dirname(volume.mountpoint), `.fill-${randomHex(6)}`);
   await copyLayers(context.mapping, context.lowerDirs, made, rel);
   try {
     renameSync(made, volume.mountpoint);

@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { DevboxError } from '../util/errors.js';
-import { crypto } from '../util/lazy-builtins.js';
+import { sha256Hex } from '../util/sha256.js';
 
 export interface IdMapEntry {
   inside: number;
@@ -97,7 +97,15 @@ export function formatIdMap(entries: readonly IdMapEntry[]): string {
 /** Short digest of a mapping: layers unpacked under one mapping are kept apart from another's. */
 export function idMappingFingerprint(mapping: IdMapping): string {
   const text = `${formatIdMap(mapping.uidMap)};${formatIdMap(mapping.gidMap)}`;
-  return crypto().createHash('sha256').update(text).digest('hex').slice(0, 12);
+  return sha256Hex(text).slice(0, 12);
+}
+
+/**
+ * The supplementary groups a process under `mapping` can have: none under the single-id map, where the
+ * kernel denies setgroups (an unprivileged gid map is written only after setgroups is disabled).
+ */
+export function supplementaryGroups(mapping: IdMapping, groups: readonly number[]): number[] {
+  return mapping.full ? [...groups] : [];
 }
 
 /** Host id that a container id lands on, or undefined when it is not mapped. */

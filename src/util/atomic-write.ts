@@ -14,7 +14,7 @@
  */
 import { closeSync, fsyncSync, promises as fs, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { crypto } from './lazy-builtins.js';
+import { randomHex } from './random.js';
 
 export interface AtomicWriteOptions {
   durable: boolean;
@@ -26,7 +26,7 @@ export interface AtomicWriteOptions {
 
 /** A temp path in the target's directory, unique to this call. */
 export function tempBeside(path: string): string {
-  return join(dirname(path), `.${basename(path)}.${crypto().randomBytes(4).toString('hex')}.tmp`);
+  return join(dirname(path), `.${basename(path)}.${randomHex(4)}.tmp`);
 }
 
 /** The temp name was taken ('wx' refuses an existing file): that file is another writer's, not ours to remove. */

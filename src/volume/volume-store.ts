@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { removeAsNamespaceRoot } from '../storage/remove.js';
 import type { IdMapping } from '../userns/idmap.js';
 import { DevboxError, describeError } from '../util/errors.js';
-import { crypto } from '../util/lazy-builtins.js';
 import { VOLUME_NAME } from './mount-spec.js';
+import { randomHex } from '../util/random.js';
 
 /** Docker marks the volumes it makes for `-v /path` and an image's VOLUME with this label. */
 export const ANONYMOUS_LABEL = 'com.docker.volume.anonymous';
@@ -57,9 +57,9 @@ function toVolume(storeRoot: string, record: VolumeRecord): Volume {
  */
 function adoptLegacyVolume(storeRoot: string, name: string): void {
   const dir = join(volumesDir(storeRoot), name);
-  const parked = join(volumesDir(storeRoot), `.legacy-${crypto().randomBytes(6).toString('hex')}`);
+  const parked = join(volumesDir(storeRoot), `.legacy-${randomHex(6)}`);
   renameSync(dir, parked);
-  const made = join(volumesDir(storeRoot), `.new-${crypto().randomBytes(6).toString('hex')}`);
+  const made = join(volumesDir(storeRoot), `.new-${randomHex(6)}`);
   mkdirSync(made, { mode: 0o700 });
   writeRecord(made, { name, createdAt: new Date().toISOString(), labels: {}, anonymous: false });
   renameSync(parked, join(made, DATA));
@@ -124,7 +124,7 @@ export interface CreateVolumeOptions {
  */
 export function createVolume(storeRoot: string, options: CreateVolumeOptions = {}): { volume: Volume; created: boolean } {
   const anonymous = options.name === undefined;
-  const name = options.name ?? crypto().randomBytes(32).toString('hex');
+  const name = options.name ?? randomHex(32);
   if (!VOLUME_NAME.test(name)) {
     throw new DevboxError(`"${name}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed`, { kind: 'usage' });
   }
@@ -137,7 +137,7 @@ export function createVolume(storeRoot: string, options: CreateVolumeOptions = {
     anonymous,
   };
   mkdirSync(volumesDir(storeRoot), { recursive: true, mode: 0o700 });
-  const made = join(volumesDir(storeRoot), `.new-${crypto().randomBytes(6).toString('hex')}`);
+  const made = join(volumesDir(storeRoot), `.new-${randomHex(6)}`);
   mkdirSync(made, { mode: 0o700 });
   try {
     mkdirSync(join(made, DATA), { mode: 0o755 });
@@ -169,7 +169,7 @@ export async function removeVolumes(storeRoot: string, mapping: IdMapping, names
     }
   }
   const parked = volumes.map((volume) => {
-    const path = join(volumesDir(storeRoot), `.removing-${crypto().randomBytes(6).toString('hex')}`);
+    const path = join(volumesDir(storeRoot), `.removing-${randomHex(6)}`);
     renameSync(join(volumesDir(storeRoot), volume.name), path);
     return path;
   });

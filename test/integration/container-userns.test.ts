@@ -5,7 +5,7 @@
  * map is the identity), a user with subordinate ids, or a user without them (run the suite as such a user).
  */
 import * as assert from 'uvu/assert';
-import { chmodSync, statSync } from 'node:fs';
+import { chmodSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { devbox, devboxOk } from '../helpers/cli.js';
@@ -20,6 +20,8 @@ const gid = process.getgid!();
 const root = uid === 0;
 const subordinate = resolveIdMapping().mapping.full;
 const started: string[] = [];
+const projects: string[] = [];
+const built: string[] = [];
 
 /** uid_map inside as "inside:outside:count" entries, and the command's uid and gid. */
 async function inside(userns: string[], extra: string[] = []): Promise<{ map: string[]; uid: number; gid: number; name: string }> {
@@ -34,6 +36,8 @@ test.before(async () => {
 
 test.after(async () => {
   for (const id of started) await devbox(['rm', '-f', id]);
+  for (const folder of projects) await devbox(['rm', '--force'], { cwd: folder });
+  for (const image of built) await devbox(['rmi', '--force', image]);
 });
 
 test('the default map: root inside is the caller, then the subordinate ids (root: the identity map)', async () => {
@@ -104,6 +108,26 @@ test('bad --userns values: one line, status 125, no container made', async () =>
   if (root) cases.push(['keep-id:uid=1000', /^devbox: --userns=keep-id:uid=,gid= is for rootless use/]);
   for (const [value, message] of cases) assertOneLineFailure(await devbox(['run', '-d', `--userns=${value}`, IMAGE, 'true']), message, 125);
   assert.is((await devboxOk(['ps', '-a', '-q', '--no-trunc'])).stdout, before);
+});
+
+test("a Dockerfile's RUN steps run under the build's map, as root unless USER says otherwise", async () => {
+  const dir = await testDir('userns-build');
+  writeFileSync(join(dir, 'Dockerfile'), `FROM ${IMAGE}\nRUN id -u > /who-built\n`);
+  built.push('userns-built:latest');
+  await devboxOk(['build', '-q', '-t', 'userns-built:latest', dir]);
+  assert.is((await devboxOk(['run', '--rm', 'userns-built:latest', 'cat', '/who-built'])).stdout.trim(), '0');
+});
+
+test("a project's sandbox: its entries run as the project map's user, `-u root` as root", async () => {
+  const folder = await testDir('userns-project');
+  mkdirSync(join(folder, '.devbox'));
+  writeFileSync(join(folder, 'devbox.json'), JSON.stringify({ name: 'userns' }));
+  writeFileSync(join(folder, '.devbox', 'Dockerfile'), `FROM ${IMAGE}\nRUN touch /built\n`);
+  projects.push(folder);
+  // keep-id as a user with subordinate ids, the single-id map (root inside) without them, identity as root.
+  const expected = subordinate && !root ? uid : 0;
+  assert.is((await devboxOk(['run', 'sh', '-c', 'id -u; ls /built'], { cwd: folder })).stdout, `${expected}\n/built\n`);
+  assert.is((await devboxOk(['run', '-u', 'root', 'id', '-u'], { cwd: folder })).stdout.trim(), '0');
 });
 
 test.run();

@@ -3,7 +3,8 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { formatIdMap, hostIdFor, keepIdMap, parseSubordinateRanges, resolveIdMapping, rootIsCallerMap } from '../../src/userns/idmap.js';
+import { createHash } from 'node:crypto';
+import { formatIdMap, hostIdFor, idMappingFingerprint, keepIdMap, parseSubordinateRanges, resolveIdMapping, rootIsCallerMap } from '../../src/userns/idmap.js';
 
 test('subordinate ranges are found by user name or uid, comments and malformed lines skipped', () => {
   const text = '# comment\nalice:100000:65536\nbob:200000:65536\n1001:300000:10\nalice:oops:1\n';
@@ -115,6 +116,17 @@ test('--userns modes from the subordinate files: default and host root is the ca
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("a mapping's fingerprint is the first 12 hex digits of the SHA-256 of its maps, so stores keep their layer folders", () => {
+  const map = keepIdMap(1000, [{ start: 100000, count: 65536 }]);
+  const other = rootIsCallerMap(1000, [{ start: 100000, count: 65536 }]);
+  const text = `${formatIdMap(map)};${formatIdMap(other)}`;
+  assert.is(idMappingFingerprint({ uidMap: map, gidMap: other, uid: 0, gid: 0, full: true }), createHash('sha256').update(text).digest('hex').slice(0, 12));
+  assert.is.not(
+    idMappingFingerprint({ uidMap: map, gidMap: map, uid: 0, gid: 0, full: true }),
+    idMappingFingerprint({ uidMap: other, gidMap: other, uid: 0, gid: 0, full: true }),
+  );
 });
 
 test.run();

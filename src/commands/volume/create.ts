@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomHex } from '../../util/random.js';
 import { Args, Flags } from '@oclif/core';
 import { DevboxCommand } from '../../cli/base-command.js';
 import { readSettings } from '../../settings/settings.js';
@@ -38,5 +38,5 @@ export default class VolumeCreate extends DevboxCommand {
 
 /** A named volume made without a name gets 64 hex digits, as Docker's; unlike an anonymous one it is kept by `prune`. */
 function randomName(): string {
-  return randomBytes(32).toString('hex');
+  return randomHex(32);
 }
