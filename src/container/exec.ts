@@ -8,6 +8,7 @@ import { runningContainerCgroup } from '../runtime/cgroups.js';
 import { joinSandbox, startInSandbox } from '../runtime/launch.js';
 import type { ProcessSpec } from '../runtime/spec.js';
 import { readSettings } from '../settings/settings.js';
+import { checkMapped } from '../userns/idmap.js';
 import { DevboxError, describeError } from '../util/errors.js';
 import { appendEvent } from './events.js';
 import { findContainer, isRunning } from './lookup.js';
@@ -71,6 +72,7 @@ export async function execInContainer(ref: string, command: string[], options: E
     terminal: options.tty,
     rlimits: base.rlimits,
   };
+  checkMapped(container.config.idMapping, spec.uid, spec.gid);
   appendEvent(root, { action: 'exec_start', id: container.id, name: container.config.name, attributes: { execID: command.join(' ') } });
   const security = containerSecurity(container.config);
   // Where it has a cgroup of its own, what exec runs is in it too, its limits and `stats` counting it.

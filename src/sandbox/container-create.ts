@@ -23,7 +23,7 @@ import { ensureImage, type PullPolicy } from '../registry/ensure.js';
 import type { SecuritySpec } from '../runtime/security.js';
 import type { Settings, StorageSetting } from '../settings/settings.js';
 import { selectDriver } from '../storage/driver.js';
-import { hostIdFor, resolveIdMapping, supplementaryGroups, type IdMapping } from '../userns/idmap.js';
+import { checkMapped, resolveIdMapping, supplementaryGroups, type IdMapping } from '../userns/idmap.js';
 import { resolveUlimits } from '../runtime/rlimits.js';
 import { resolveDevices } from '../runtime/devices.js';
 import { limitsUnsupported, probeCgroups } from '../runtime/cgroups.js';
@@ -62,15 +62,6 @@ function inheritedMounts(storeRoot: string, refs: readonly string[], given: read
     }
   }
   return inherited;
-}
-
-function checkMapped(mapping: IdMapping, uid: number, gid: number): void {
-  if (hostIdFor(mapping.uidMap, uid) !== undefined && hostIdFor(mapping.gidMap, gid) !== undefined) return;
-  throw new DevboxError(`user ${uid}:${gid} is not mapped into the user namespace`, {
-    fix: mapping.full
-      ? 'give this user a larger range in /etc/subuid and /etc/subgid'
-      : 'add a range for this user to /etc/subuid and /etc/subgid (see "devbox doctor")',
-  });
 }
 
 /** keep-id's /etc/passwd and /etc/group: the image's, with an entry for the caller at their ids inside. */

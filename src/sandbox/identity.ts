@@ -64,15 +64,18 @@ export function imageAccount(mapping: IdMapping, imagePasswd: string, imageGroup
   const fields = passwdFields(lines[index])!;
   const [name, uid, gid] = [fields[0], Number(fields[2]), Number(fields[3])];
   const groups = parseGroup(imageGroup);
-  const newUid = request.updateUid ? mapping.uid : uid;
+  // The single-id map holds root alone: the account gets root's ids whatever updateUid says (its files are
+  // root's as well, since layers are unpacked squashed for that map), and root keeps its own entry.
+  const single = !mapping.full;
+  const newUid = single || request.updateUid ? mapping.uid : uid;
   const gidTaken = groups.some((g) => g.gid === mapping.gid && g.gid !== gid);
-  const newGid = request.updateUid && !gidTaken ? mapping.gid : gid;
+  const newGid = single || (request.updateUid && !gidTaken) ? mapping.gid : gid;
   const shell = fields[6] || defaultShell;
   const entry = [name, fields[1], String(newUid), String(newGid), fields[4], fields[5], shell].join(':');
   const passwd: string[] = [];
   for (const [i, line] of lines.entries()) {
     if (i === index) passwd.push(entry);
-    else if (newUid === uid || passwdFields(line)?.[2] !== String(newUid)) passwd.push(line);
+    else if (newUid === uid || single || passwdFields(line)?.[2] !== String(newUid)) passwd.push(line);
   }
   const group =
     newGid === gid

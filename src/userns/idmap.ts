@@ -108,6 +108,16 @@ export function supplementaryGroups(mapping: IdMapping, groups: readonly number[
   return mapping.full ? [...groups] : [];
 }
 
+/** Throws the one line that says `uid:gid` has no host id under `mapping`, and how to give it one. */
+export function checkMapped(mapping: IdMapping, uid: number, gid: number): void {
+  if (hostIdFor(mapping.uidMap, uid) !== undefined && hostIdFor(mapping.gidMap, gid) !== undefined) return;
+  throw new DevboxError(`user ${uid}:${gid} is not mapped into the user namespace`, {
+    fix: mapping.full
+      ? 'give this user a larger range in /etc/subuid and /etc/subgid'
+      : 'add a range for this user to /etc/subuid and /etc/subgid (see "devbox doctor")',
+  });
+}
+
 /** Host id that a container id lands on, or undefined when it is not mapped. */
 export function hostIdFor(entries: readonly IdMapEntry[], inside: number): number | undefined {
   const e = entries.find((m) => inside >= m.inside && inside < m.inside + m.count);

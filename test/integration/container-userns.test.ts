@@ -95,6 +95,8 @@ test('a detached container keeps its map: exec runs as its user, inspect shows t
   started.push(id);
   assert.is((await devboxOk(['exec', id, 'id', '-u'])).stdout.trim(), String(mode === 'keep-id' ? uid : 0));
   assert.is((await devboxOk(['inspect', '-f', '{{.HostConfig.UsernsMode}}', id])).stdout.trim(), mode);
+  // An id the map does not hold is devbox's one line, not the helper's setgid error.
+  assertOneLineFailure(await devbox(['exec', '-u', '70000', id, 'true']), /^devbox: user 70000:0 is not mapped into the user namespace/, 1);
   // keep-id's own /etc/passwd is no mount the user gave.
   assert.equal(JSON.parse((await devboxOk(['inspect', '-f', '{{json .Mounts}}', id])).stdout), []);
 });
