@@ -13,7 +13,7 @@ import { resolveSecurity } from '../runtime/security.js';
 import type { BindMount, RootfsSpec, SandboxSpec } from '../runtime/spec.js';
 import type { StorageDriver } from '../storage/driver.js';
 import { requireFuseOverlayfs } from '../storage/fuse-overlayfs.js';
-import { type IdMapping, supplementaryGroups } from '../userns/idmap.js';
+import { checkMapped, type IdMapping, supplementaryGroups } from '../userns/idmap.js';
 import { DevboxError } from '../util/errors.js';
 import { runLayerWorker } from './layer-commit.js';
 import type { LayerTarResult } from './layer-tar.js';
@@ -70,6 +70,7 @@ export interface RunStepResult {
 }
 
 export async function runStep(mapping: IdMapping, driver: StorageDriver, workspace: StepWorkspace, step: RunStepSpec): Promise<RunStepResult> {
+  checkMapped(mapping, step.user.uid, step.user.gid);
   const rootfs = rootfsFor(driver, workspace, step.lowerDirs);
   const files: BindMount[] = [
     { source: hostFileCopy(workspace, '/etc/hosts', 'hosts'), destination: '/etc/hosts', readonly: false },

@@ -5,10 +5,16 @@
  * cryptographic library.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
+import { crypto } from './lazy-builtins.js';
 
 function randomBytes(count: number): Buffer {
+  let fd: number;
+  try {
+    fd = openSync('/dev/urandom', 'r');
+  } catch {
+    return crypto().randomBytes(count); // a root without /dev (a worker confined to its layer): getrandom(2)
+  }
   const bytes = Buffer.alloc(count);
-  const fd = openSync('/dev/urandom', 'r');
   try {
     // /dev/urandom returns a request of up to 32 MiB whole.
     readSync(fd, bytes, 0, count, null);

@@ -118,6 +118,11 @@ test("a Dockerfile's RUN steps run under the build's map, as root unless USER sa
   built.push('userns-built:latest');
   await devboxOk(['build', '-q', '-t', 'userns-built:latest', dir]);
   assert.is((await devboxOk(['run', '--rm', 'userns-built:latest', 'cat', '/who-built'])).stdout.trim(), '0');
+  // A USER the map does not hold: the step's one line, not the helper's.
+  writeFileSync(join(dir, 'Dockerfile'), `FROM ${IMAGE}\nUSER 70000\nRUN true\n`);
+  const failed = await devbox(['build', '-q', dir]);
+  const stderr = failed.stderr.replace(/^devbox: warning: no subordinate ids .*\n/, ''); // the single-id map's warning
+  assertOneLineFailure({ ...failed, stderr }, /^devbox: Dockerfile:3: RUN true: user 70000:0 is not mapped into the user namespace/, 1);
 });
 
 test("a project's sandbox: its entries run as the project map's user, `-u root` as root", async () => {
