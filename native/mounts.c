@@ -57,6 +57,26 @@ die_with_fs_context (int fs_fd, const char *what)
   die_with_error ("%s", what);
 }
 
+/* PATH is DIR/… (no ".." below DIR): what --remove-after deletes. */
+static bool
+inside_removed_dir (const char *path, const char *dir)
+{
+  size_t len = strlen (dir);
+  return strncmp (path, dir, len) == 0 && path[len] == '/' && !strstr (path + len, "/..");
+}
+
+/*
+ * A --rm container's upper and work directories go with its directory: mounted `volatile` (as podman mounts a
+ * --rm container's), the overlay's unmount when the sandbox ends skips syncing the whole file system they are
+ * on, which made every --rm run wait for the disk (tens of ms, far more while others write). A crash may then
+ * leave that upper directory inconsistent, and the kernel refuses to mount it again; it was to be removed.
+ */
+static bool
+overlay_is_disposable (const Options *opts)
+{
+  return opts->remove_after && inside_removed_dir (opts->upperdir, opts->remove_after) && inside_removed_dir (opts->workdir, opts->remove_after);
+}
+
 /*
  * Linux 6.8+ takes each lower dir as its own "lowerdir+" parameter: no page-size limit on the option
  * string and no escaping. Returns false (nothing mounted) on older kernels.
@@ -84,6 +104,8 @@ mount_overlay_fsconfig (const Options *opts)
   /* userxattr: overlay metadata in user.overlay.*, the only xattrs a user namespace may write (5.11+). */
   if (syscall (SYS_fsconfig, fs, FSCONFIG_SET_FLAG, "userxattr", NULL, 0) < 0)
     die_with_fs_context (fs, "overlay option userxattr");
+  if (overlay_is_disposable (opts) && syscall (SYS_fsconfig, fs, FSCONFIG_SET_FLAG, "volatile", NULL, 0) < 0)
+    die_with_fs_context (fs, "overlay option volatile");
   if (syscall (SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
     die_with_fs_context (fs, xasprintf ("mount overlay on %s", opts->mountpoint));
   cleanup_fd int mnt = (int) syscall (SYS_fsmount, fs, FSMOUNT_CLOEXEC, 0);
@@ -97,7 +119,9 @@ mount_overlay_fsconfig (const Options *opts)
 static void
 mount_overlay_legacy (const Options *opts)
 {
-  cleanup_free char *data = xasprintf ("lowerdir=%s,upperdir=%s,workdir=%s,userxattr", opts->lowerdirs, opts->upperdir, opts->workdir);
+  /* volatile (5.10) is older than userxattr (5.11): any kernel this mount works on knows it. */
+  cleanup_free char *data = xasprintf ("lowerdir=%s,upperdir=%s,workdir=%s,userxattr%s", opts->lowerdirs, opts->upperdir, opts->workdir,
+                                       overlay_is_disposable (opts) ? ",volatile" : "");
   /* mount(2) splits its options at ',' and the kernel copies at most one page of them. */
   if (strchr (opts->lowerdirs, ',') || strchr (opts->upperdir, ',') || strchr (opts->workdir, ','))
     die ("overlay: a layer path contains ',', which mount(2) options cannot carry");

@@ -12,7 +12,9 @@
  *   project bundle): the two share nothing but arguments and an exit status.
  * - `import.meta.url` is rewritten, per module, to the URL its tsc file has: paths computed from it (the
  *   helper, worker scripts, templates, createRequire) mean what they mean unbundled.
+ * - Beside each entry's bundle, V8's code cache of it (scripts/code-cache.cjs).
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -83,3 +85,6 @@ for (const [name, file] of Object.entries(ENTRIES)) {
     plugins: [entryPlugin(name)],
   });
 }
+execFileSync(process.execPath, ['--random-seed=1', join(root, 'scripts', 'code-cache.cjs'), ...Object.keys(ENTRIES).map((name) => join(out, `${name}.cjs`))], {
+  stdio: 'inherit',
+});

@@ -142,6 +142,21 @@ test('--rm removes the container; without it the container stays, listed by ps -
   assert.equal(list(), before);
 });
 
+test("a --rm container's kernel overlay is volatile (its unmount syncs nothing to disk); a kept container's is not", async () => {
+  // The root's line in mountinfo: its super options follow the file system type and source.
+  const rootOptions = async (options: string[]) => {
+    const r = await devboxOk(['run', ...options, '--storage', 'native', IMAGE, 'cat', '/proc/self/mountinfo']);
+    const line = r.stdout.split('\n').find((l) => l.split(' ')[4] === '/');
+    assert.ok(line, r.stdout);
+    return line!.split(' - ')[1]!.split(' ')[2]!.split(',');
+  };
+  const volatile = (options: string[]) => options.some((o) => o === 'volatile' || o === 'fsync=volatile');
+  assert.ok(volatile(await rootOptions(['--rm'])), 'a --rm container is mounted volatile');
+  const before = existsSync(containersDir()) ? readdirSync(containersDir()) : [];
+  assert.not.ok(volatile(await rootOptions([])), 'a kept container is not');
+  for (const id of readdirSync(containersDir()).filter((id) => !before.includes(id))) await devboxOk(['rm', id]);
+});
+
 test('network none leaves only loopback', async () => {
   const r = await devboxOk(['run', '--rm', '--network', 'none', IMAGE, 'ls', '/sys/class/net']);
   assert.is(r.stdout.trim(), 'lo');
