@@ -130,45 +130,45 @@ async function pushBlob(repo: string, mediaType: string, body: Buffer | string) 
   return { mediaType, digest: sha256(body), size: Buffer.byteLength(body) };
 }
 
-test("a gzip layer whose tar is not the config's diffID is refused in one line (the extractor hashes it), nothing stored", async () => {
-  const layer = await pushBlob('wrong-diffid', 'application/vnd.oci.image.layer.v1.tar+gzip', gzipSync(await packTar(busyboxRootfs())));
-  const claimed = `sha256:${'0'.repeat(64)}`;
-  const configBody = JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [claimed] } });
-  const config = await pushBlob('wrong-diffid', 'application/vnd.oci.image.config.v1+json', configBody);
-  const manifest = JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config, layers: [layer] });
-  const put = await registryApi(registry.host, 'wrong-diffid/manifests/1', { method: 'PUT', headers: { 'Content-Type': OCI_MANIFEST }, body: manifest });
-  assert.is(put.status, 201);
+/** A pull of `ref` fails with status 1, its last line matching `line`, no stack trace, the store as it was. */
+async function assertPullRefused(ref: string, line: RegExp): Promise<void> {
   const before = suite.snapshot();
-  const result = await suite.devbox(['pull', `${registry.host}/wrong-diffid:1`]);
+  const result = await suite.devbox(['pull', ref]);
   assert.is(result.exitCode, 1);
-  assert.match(
-    result.stderr.trim().split('\n').pop()!,
+  assert.match(result.stderr.trim().split('\n').pop()!, line);
+  assert.not.match(result.stderr, /\n\s+at /);
+  assert.is(suite.snapshot(), before);
+}
+
+/** A one-layer busybox image (a gzip layer) pushed as REPO:1, its config listing `diffIds`. */
+async function pushOneLayerImage(repo: string, diffIds: string[]): Promise<void> {
+  const layer = await pushBlob(repo, 'application/vnd.oci.image.layer.v1.tar+gzip', gzipSync(await packTar(busyboxRootfs())));
+  const configBody = JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: diffIds } });
+  const config = await pushBlob(repo, 'application/vnd.oci.image.config.v1+json', configBody);
+  const manifest = JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config, layers: [layer] });
+  const put = await registryApi(registry.host, `${repo}/manifests/1`, { method: 'PUT', headers: { 'Content-Type': OCI_MANIFEST }, body: manifest });
+  assert.is(put.status, 201);
+}
+
+test("a gzip layer whose tar is not the config's diffID is refused in one line (the extractor hashes it), nothing stored", async () => {
+  const claimed = `sha256:${'0'.repeat(64)}`;
+  await pushOneLayerImage('wrong-diffid', [claimed]);
+  await assertPullRefused(
+    `${registry.host}/wrong-diffid:1`,
     new RegExp(
       `^devbox: cannot pull ${registry.host}/wrong-diffid:1: layer sha256:[0-9a-f]{12}…: its content is sha256:[0-9a-f]{64}, but the image config says ${claimed}`,
     ),
   );
-  assert.not.match(result.stderr, /\n\s+at /);
-  assert.is(suite.snapshot(), before);
 });
 
 test('a config without a diffID for each layer is refused in one line, nothing stored (its layer downloads beside it)', async () => {
-  const layer = await pushBlob('no-diffid', 'application/vnd.oci.image.layer.v1.tar+gzip', gzipSync(await packTar(busyboxRootfs())));
-  const configBody = JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [] } });
-  const config = await pushBlob('no-diffid', 'application/vnd.oci.image.config.v1+json', configBody);
-  const manifest = JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config, layers: [layer] });
-  const put = await registryApi(registry.host, 'no-diffid/manifests/1', { method: 'PUT', headers: { 'Content-Type': OCI_MANIFEST }, body: manifest });
-  assert.is(put.status, 201);
-  const before = suite.snapshot();
-  const result = await suite.devbox(['pull', `${registry.host}/no-diffid:1`]);
-  assert.is(result.exitCode, 1);
-  assert.match(
-    result.stderr.trim().split('\n').pop()!,
+  await pushOneLayerImage('no-diffid', []);
+  await assertPullRefused(
+    `${registry.host}/no-diffid:1`,
     new RegExp(
       `^devbox: cannot pull ${registry.host}/no-diffid:1: the image config sha256:[0-9a-f]{12}… does not list one sha256 diffID per layer of its manifest \\(1\\)$`,
     ),
   );
-  assert.not.match(result.stderr, /\n\s+at /);
-  assert.is(suite.snapshot(), before);
 });
 
 test('a pull killed while a layer streams leaves no image and no layer in place; the next pull completes', async () => {
