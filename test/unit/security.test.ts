@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from '../helpers/test.js';
@@ -153,41 +153,45 @@ test('a profile that cannot be compiled says where and what', () => {
 
 test('--security-opt: seccomp, systempaths, unmask, mask, no-new-privileges, and one line for what devbox cannot do', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'security-opt-'));
-  const profile = join(dir, 'p.json');
-  writeFileSync(profile, JSON.stringify({ defaultAction: 'SCMP_ACT_LOG' }));
-  assert.is(securityFromFlags(flags({ securityOpt: [`seccomp=${profile}`] })).seccomp, 'default log');
-  assert.is(securityFromFlags(flags({ securityOpt: ['seccomp:unconfined'] })).seccomp, undefined);
-  const defaults = resolveSecurity();
-  assert.equal(defaults.maskedPaths, [...MASKED_PATHS]);
-  assert.equal(defaults.readonlyPaths, [...READONLY_PATHS]);
-  assert.is(
-    securityFromFlags(flags({ securityOpt: ['seccomp=builtin', 'no-new-privileges', 'no-new-privileges=true', 'label=disable'] })).seccomp,
-    defaults.seccomp,
-  );
-  const open = securityFromFlags(flags({ securityOpt: ['systempaths=unconfined', 'mask=/etc/secret'] }));
-  assert.equal([open.maskedPaths, open.readonlyPaths], [['/etc/secret'], []]);
-  const some = securityFromFlags(flags({ securityOpt: ['unmask=/proc/keys:/proc/sys'] }));
-  assert.not.ok(some.maskedPaths.includes('/proc/keys'));
-  assert.not.ok(some.readonlyPaths.includes('/proc/sys'));
-  assert.ok(some.maskedPaths.includes('/proc/kcore'));
-  const line = (securityOpt: string[]) => errorLine(() => securityFromFlags(flags({ securityOpt })));
-  assert.is(
-    await line(['no-new-privileges=false']),
-    '--security-opt no-new-privileges=false: devbox always sets no_new_privs (setuid and file capabilities never raise privileges inside)',
-  );
-  assert.match(await line(['unmask=/proc/cpuinfo']), /^--security-opt unmask: \/proc\/cpuinfo is not masked or read-only \(ALL, or some of \/proc\/acpi /);
-  assert.match(await line(['apparmor=docker-default']), /^--security-opt apparmor=docker-default: devbox loads no AppArmor profiles/);
-  assert.match(await line(['seccomp']), /^--security-opt: invalid option "seccomp"/);
-  const missing = join(dir, 'missing.json');
-  assert.is(
-    await line([`seccomp=${missing}`]),
-    `--security-opt seccomp=${missing}: no profile file at ${missing} (give the path of a seccomp profile in JSON (Docker's format), or seccomp=unconfined)`,
-  );
-  writeFileSync(profile, '{"defaultAction": "SCMP_ACT_ALLOW",\n "defaultErrnoRet": "1"}');
-  assert.is(
-    await line([`seccomp=${profile}`]),
-    `${profile}:2:21: "defaultErrnoRet" must be an errno number from 0 to 4095 (a profile is in Docker's format: see docs/security.md)`,
-  );
+  try {
+    const profile = join(dir, 'p.json');
+    writeFileSync(profile, JSON.stringify({ defaultAction: 'SCMP_ACT_LOG' }));
+    assert.is(securityFromFlags(flags({ securityOpt: [`seccomp=${profile}`] })).seccomp, 'default log');
+    assert.is(securityFromFlags(flags({ securityOpt: ['seccomp:unconfined'] })).seccomp, undefined);
+    const defaults = resolveSecurity();
+    assert.equal(defaults.maskedPaths, [...MASKED_PATHS]);
+    assert.equal(defaults.readonlyPaths, [...READONLY_PATHS]);
+    assert.is(
+      securityFromFlags(flags({ securityOpt: ['seccomp=builtin', 'no-new-privileges', 'no-new-privileges=true', 'label=disable'] })).seccomp,
+      defaults.seccomp,
+    );
+    const open = securityFromFlags(flags({ securityOpt: ['systempaths=unconfined', 'mask=/etc/secret'] }));
+    assert.equal([open.maskedPaths, open.readonlyPaths], [['/etc/secret'], []]);
+    const some = securityFromFlags(flags({ securityOpt: ['unmask=/proc/keys:/proc/sys'] }));
+    assert.not.ok(some.maskedPaths.includes('/proc/keys'));
+    assert.not.ok(some.readonlyPaths.includes('/proc/sys'));
+    assert.ok(some.maskedPaths.includes('/proc/kcore'));
+    const line = (securityOpt: string[]) => errorLine(() => securityFromFlags(flags({ securityOpt })));
+    assert.is(
+      await line(['no-new-privileges=false']),
+      '--security-opt no-new-privileges=false: devbox always sets no_new_privs (setuid and file capabilities never raise privileges inside)',
+    );
+    assert.match(await line(['unmask=/proc/cpuinfo']), /^--security-opt unmask: \/proc\/cpuinfo is not masked or read-only \(ALL, or some of \/proc\/acpi /);
+    assert.match(await line(['apparmor=docker-default']), /^--security-opt apparmor=docker-default: devbox loads no AppArmor profiles/);
+    assert.match(await line(['seccomp']), /^--security-opt: invalid option "seccomp"/);
+    const missing = join(dir, 'missing.json');
+    assert.is(
+      await line([`seccomp=${missing}`]),
+      `--security-opt seccomp=${missing}: no profile file at ${missing} (give the path of a seccomp profile in JSON (Docker's format), or seccomp=unconfined)`,
+    );
+    writeFileSync(profile, '{"defaultAction": "SCMP_ACT_ALLOW",\n "defaultErrnoRet": "1"}');
+    assert.is(
+      await line([`seccomp=${profile}`]),
+      `${profile}:2:21: "defaultErrnoRet" must be an errno number from 0 to 4095 (a profile is in Docker's format: see docs/security.md)`,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test.run();
