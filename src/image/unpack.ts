@@ -100,7 +100,7 @@ async function extractInHelper(mapping: IdMapping, dest: string, input: Readable
     return { failure: error };
   }
   let failure: unknown;
-  // Room to read ahead while the extractor is busy creating files (its pipe holds 1 MiB).
+  // Room to read ahead while the extractor is busy creating files (Node.js gives it a socketpair, whose buffer is ~200 kB).
   const toExtractor = new PassThrough({ highWaterMark: EXTRACTOR_READ_AHEAD });
   tar.stream.on('error', (error) => {
     failure = error;
