@@ -71,7 +71,7 @@ typedef struct
   bool setup_during_sync; /* --setup-during-sync: pid 1 sets up while the caller attaches, and waits before the command */
   uint64_t caps;  /* --caps: the bounding set, and root's permitted and effective sets; none by default */
   const char *seccomp_program;
-  const char *seccomp_cache; /* --seccomp-cache FILE, or NULL */
+  const char *seccomp_cache; /* --seccomp-cache DIR, or NULL */
   struct sock_fprog seccomp; /* --seccomp compiled; .filter NULL: no filter */
   const char *confine_dir;   /* --no-pivot --confine: the one directory the command may see */
   RlimitOp *rlimits;
@@ -158,7 +158,7 @@ void validate_layer_command (char **command);
 int extract_layer (const Options *opts);
 
 /* seccomp.c */
-void compile_seccomp (const char *program, const char *cache, struct sock_fprog *out);
+void compile_seccomp (const char *program, const char *cache_dir, struct sock_fprog *out);
 void load_seccomp (const struct sock_fprog *filter);
 
 /* container-init.c */

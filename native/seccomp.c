@@ -14,10 +14,12 @@
  * ACTION is allow, errno:N, kill_thread, kill_process, trap, log or trace:N. A name libseccomp does not
  * know is skipped, as Docker and runc do (profiles list the system calls of every architecture).
  *
- * --seccomp-cache FILE keeps the compiled filter between runs: libseccomp's compile of a default profile
- * costs more than the rest of the helper's start. The file holds the program it was compiled from, the
- * libseccomp version and the native ABI; it is used only when all three are this run's, so a stale or
- * foreign file is compiled over, never loaded. It is replaced by a rename, so concurrent runs see a whole one.
+ * --seccomp-cache DIR keeps the compiled filter between runs: libseccomp's compile of a default profile
+ * costs more than the rest of the helper's start. Each program has its file there, DIR/SHA256.bpf, named here
+ * (Nettle's hash: hashing the program in JavaScript cost devbox's start a few milliseconds). The file holds
+ * the program it was compiled from, the libseccomp version and the native ABI; it is used only when all three
+ * are this run's, so a stale or foreign file is compiled over, never loaded. It is replaced by a rename, so
+ * concurrent runs see a whole one.
  */
 #include "helper.h"
 #include "util.h"
@@ -26,6 +28,7 @@
 #include <limits.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <nettle/sha2.h>
 #include <seccomp.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -244,9 +247,25 @@ write_cached_filter (const char *path, const char *program, const struct sock_fp
     unlink (temp);
 }
 
-void
-compile_seccomp (const char *program, const char *cache, struct sock_fprog *out)
+/* DIR/SHA256.bpf: the cache file of `program`. */
+static char *
+cache_path (const char *dir, const char *program)
 {
+  struct sha256_ctx ctx;
+  uint8_t digest[SHA256_DIGEST_SIZE];
+  char hex[2 * SHA256_DIGEST_SIZE + 1];
+  sha256_init (&ctx);
+  sha256_update (&ctx, strlen (program), (const uint8_t *) program);
+  sha256_digest (&ctx, sizeof digest, digest);
+  for (size_t i = 0; i < sizeof digest; i++)
+    snprintf (hex + 2 * i, 3, "%02x", digest[i]);
+  return xasprintf ("%s/%s.bpf", dir, hex);
+}
+
+void
+compile_seccomp (const char *program, const char *cache_dir, struct sock_fprog *out)
+{
+  cleanup_free char *cache = cache_dir ? cache_path (cache_dir, program) : NULL;
   if (cache && read_cached_filter (cache, program, out))
     return;
   cleanup_free char *text = xstrdup (program);

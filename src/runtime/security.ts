@@ -4,11 +4,9 @@
  * the defaults (runs, build steps, project sandboxes and the processes that join them); `devbox run` takes
  * Docker's --cap-add, --cap-drop, --privileged and --security-opt to change them (cli/security-options.ts).
  */
-import { join } from 'node:path';
 import { type Capability, capabilityNumbers, resolveCapabilities } from './capabilities.js';
 import { compileSeccomp, type SeccompProfile } from './seccomp.js';
 import { DEFAULT_SECCOMP_PROFILE } from './seccomp-default.js';
-import { sha256Hex } from '../util/sha256.js';
 
 export interface SecuritySpec {
   /** The bounding set of every process, and root's permitted and effective sets. */
@@ -71,14 +69,14 @@ export function capabilityArgs(spec: SecuritySpec): string[] {
 
 /**
  * The helper's options for the processes of a sandbox or a join: capabilities and the filter. With
- * `seccompCache` (a directory of the store) the helper keeps the compiled filter there, one file per program,
- * and loads it instead of compiling on the next run (native/seccomp.c checks that it is this program's).
+ * `seccompCache` (a directory of the store) the helper keeps the compiled filter there, one file per program
+ * that it names itself, and loads it instead of compiling on the next run (native/seccomp.c).
  */
 export function processSecurityArgs(spec: SecuritySpec, seccompCache?: string): string[] {
   const args = capabilityArgs(spec);
   if (!spec.seccomp) return args;
   args.push('--seccomp', spec.seccomp);
-  if (seccompCache) args.push('--seccomp-cache', join(seccompCache, `${sha256Hex(spec.seccomp)}.bpf`));
+  if (seccompCache) args.push('--seccomp-cache', seccompCache);
   return args;
 }
 

@@ -86,10 +86,28 @@ function body(name: string, fn: Callback): Callback {
   };
 }
 
-export const test: Test = Object.assign((name: string, fn: Callback) => uvuTest(name, body(name, fn)), {
-  only: (name: string, fn: Callback) => uvuTest.only(name, body(name, fn)),
+/**
+ * uvu runs a file's tests at its `test.run()`: one registered after it in the same file runs with the next
+ * file's tests, or never when the file is run alone or last. Set from `test.run()` to the end of the file's
+ * evaluation (the next file is imported after a microtask).
+ */
+let justRan = false;
+
+function registered(name: string): string {
+  if (justRan) throw new Error(`test "${name}" comes after test.run(), so uvu does not run it with its file: move test.run() to the end of the file`);
+  return name;
+}
+
+export const test: Test = Object.assign((name: string, fn: Callback) => uvuTest(registered(name), body(name, fn)), {
+  only: (name: string, fn: Callback) => uvuTest.only(registered(name), body(name, fn)),
   skip: uvuTest.skip,
   before: hook(uvuTest.before),
   after: afterHook(uvuTest.after),
-  run: uvuTest.run,
+  run: () => {
+    justRan = true;
+    queueMicrotask(() => {
+      justRan = false;
+    });
+    uvuTest.run();
+  },
 });

@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'uvu';
+import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import type tar from 'tar-stream';
 import { flattenArchive, type TreeEntry } from '../helpers/build.js';

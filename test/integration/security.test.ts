@@ -5,6 +5,7 @@
  * project's sandbox alike.
  */
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from '../helpers/test.js';
@@ -150,7 +151,7 @@ test('the helper refuses a seccomp program it cannot compile, in one line, befor
   }
 });
 
-test("the helper keeps a program's compiled filter in --seccomp-cache and loads it only for that program", async () => {
+test("the helper keeps each program's compiled filter in --seccomp-cache, under the program's SHA-256, and loads it only for that program", async () => {
   const dir = await testDir('seccomp-cache');
   const rootfs = join(dir, 'rootfs');
   mkdirSync(rootfs);
@@ -158,32 +159,35 @@ test("the helper keeps a program's compiled filter in --seccomp-cache and loads 
   spawnSync('tar', ['-xf', join(dir, 'rootfs.tar'), '-C', rootfs]);
   chmodSync(rootfs, 0o777); // the sandbox's root is a subordinate id, not the owner of the directory
   const target = join(rootfs, 'made');
-  const run = (program: string, cache: string) =>
+  const cache = join(dir, 'cache'); // missing: the helper makes it
+  const run = (program: string) =>
     spawnSync(helperPath(), [...idMapArgs(mapping), '--rootfs', rootfs, '--seccomp', program, '--seccomp-cache', cache, '--', '/bin/mkdir', '/made'], {
       encoding: 'utf8',
     });
+  const fileOf = (program: string) => join(cache, `${createHash('sha256').update(program).digest('hex')}.bpf`);
   const refuse = 'default allow\nerrno:1 mkdir,mkdirat';
   const allow = 'default allow\nerrno:1 keyctl';
-  const refused = run(refuse, join(dir, 'refuse.bpf'));
+  const refused = run(refuse);
   assert.is(refused.status, 1, refused.stderr);
   assert.match(refused.stderr, /Operation not permitted/);
-  assert.ok(run(allow, join(dir, 'allow.bpf')).status === 0 && existsSync(target));
+  assert.ok(run(allow).status === 0 && existsSync(target));
   rmSync(target, { recursive: true });
+  assert.equal(readdirSync(cache).sort(), [fileOf(refuse), fileOf(allow)].map((f) => f.slice(cache.length + 1)).sort());
   // A 24-byte header (its last field the filter's length in instructions), the program, the filter: with the
   // other program's filter behind this program, what runs shows that the cache was loaded.
-  const refuseFile = readFileSync(join(dir, 'refuse.bpf'));
-  const allowFile = readFileSync(join(dir, 'allow.bpf'));
+  const refuseFile = readFileSync(fileOf(refuse));
+  const allowFile = readFileSync(fileOf(allow));
   const allowFilter = allowFile.subarray(24 + Buffer.byteLength(allow));
   const swapped = Buffer.concat([refuseFile.subarray(0, 24 + Buffer.byteLength(refuse)), allowFilter]);
   swapped.writeUInt32LE(allowFilter.length / 8, 20);
-  writeFileSync(join(dir, 'refuse.bpf'), swapped);
-  assert.is(run(refuse, join(dir, 'refuse.bpf')).status, 0, 'the cached filter was loaded');
+  writeFileSync(fileOf(refuse), swapped);
+  assert.is(run(refuse).status, 0, 'the cached filter was loaded');
   rmSync(target, { recursive: true });
-  // Another program's file is compiled over, never loaded.
-  writeFileSync(join(dir, 'other.bpf'), allowFile);
-  const other = run(refuse, join(dir, 'other.bpf'));
+  // Another program's file under this program's name is compiled over, never loaded.
+  writeFileSync(fileOf(refuse), allowFile);
+  const other = run(refuse);
   assert.is(other.status, 1, 'a file of another program is not loaded');
-  assert.equal(readFileSync(join(dir, 'other.bpf')), refuseFile);
+  assert.equal(readFileSync(fileOf(refuse)), refuseFile);
   const lone = spawnSync(helperPath(), [...idMapArgs(mapping), '--rootfs', '/', '--seccomp-cache', join(dir, 'x'), '--', '/bin/true'], { encoding: 'utf8' });
   assert.is(lone.status, 125);
   assert.is(lone.stderr, "devbox-helper: --seccomp-cache goes with --seccomp: it keeps that program's compiled filter\n");

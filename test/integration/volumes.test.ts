@@ -5,7 +5,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'uvu';
+import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import { hostIdFor, resolveIdMapping } from '../../src/userns/idmap.js';
 import { devbox, devboxOk } from '../helpers/cli.js';

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'uvu';
+import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import { readRecord } from '../../src/container/records.js';
 

@@ -1,4 +1,4 @@
-import { test } from 'uvu';
+import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import { MountSpecError, parseMountFlag, parseMountObject, parseMountString, parseTmpfsFlag, parseVolumeFlag } from '../../src/volume/mount-spec.js';
 

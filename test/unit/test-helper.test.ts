@@ -50,4 +50,20 @@ test('a test whose body and after-each hook both throw fails with its body; the 
   assert.match(out, /the after-each hook of "two" failed too: Error: hook of two/);
 });
 
+test('a test registered after test.run() fails the suite, naming it (uvu would run it with another file, or never)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'devbox-test-helper-'));
+  try {
+    const suite = join(dir, 'suite.mjs');
+    writeFileSync(suite, `import { test } from ${JSON.stringify(helper)};\ntest('first', () => {});\ntest.run();\ntest('late', () => {});\n`);
+    const result = await promisify(execFile)(process.execPath, [suite]).then(
+      () => undefined,
+      (error: { code: number; stderr: string }) => error,
+    );
+    assert.ok(result, 'the suite failed');
+    assert.match(result.stderr, 'test "late" comes after test.run(), so uvu does not run it with its file');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test.run();
