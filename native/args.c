@@ -68,6 +68,8 @@
   X (HEALTH_START_PERIOD, "--health-start-period", 1, false) \
   X (HEALTH_START_INTERVAL, "--health-start-interval", 1, false) \
   X (HEALTH_RETRIES, "--health-retries", 1, false)          \
+  X (SLIRP4NETNS, "--slirp4netns", 1, true)                 \
+  X (SLIRP4NETNS_LOG, "--slirp4netns-log", 1, false)        \
   X (EXIT_COMMAND, "--exit-command", 1, true)
 
 #define OPTION_ID(id, name, n_args, repeatable) OPT_##id,
@@ -279,6 +281,12 @@ apply_container_option (ContainerOpts *c, OptionId id, char **a)
     case OPT_HEALTH_START_PERIOD: c->health_start_period_ms = (long) parse_number (a[0], LONG_MAX, "--health-start-period"); break;
     case OPT_HEALTH_START_INTERVAL: c->health_start_interval_ms = (long) parse_number (a[0], LONG_MAX, "--health-start-interval"); break;
     case OPT_HEALTH_RETRIES: c->health_retries = parse_number (a[0], 1000000, "--health-retries"); break;
+    case OPT_SLIRP4NETNS:
+      c->slirp4netns = xrealloc (c->slirp4netns, c->n_slirp4netns + 2, sizeof (char *));
+      c->slirp4netns[c->n_slirp4netns++] = a[0];
+      c->slirp4netns[c->n_slirp4netns] = NULL;
+      break;
+    case OPT_SLIRP4NETNS_LOG: c->slirp4netns_log = a[0]; break;
     case OPT_EXIT_COMMAND:
       c->exit_command = xrealloc (c->exit_command, c->n_exit_command + 2, sizeof (char *));
       c->exit_command[c->n_exit_command++] = a[0];
@@ -524,6 +532,20 @@ validate_container (const Options *opts)
     die ("--detach-keys needs --tty");
   if (opts->container.exit_command)
     require_absolute (opts->container.exit_command[0], "--exit-command's program");
+  if (seen[OPT_SLIRP4NETNS] != seen[OPT_SLIRP4NETNS_LOG])
+    die ("--slirp4netns and --slirp4netns-log go together: its messages need a file");
+  if (opts->container.slirp4netns)
+    {
+      require_absolute (opts->container.slirp4netns[0], "--slirp4netns's program");
+      size_t pids = 0;
+      for (size_t i = 1; i < opts->container.n_slirp4netns; i++)
+        pids += strcmp (opts->container.slirp4netns[i], SLIRP4NETNS_PID) == 0;
+      if (pids != 1)
+        die ("--slirp4netns: its command line needs " SLIRP4NETNS_PID " once, where pid 1's pid goes");
+      require_absolute (opts->container.slirp4netns_log, "--slirp4netns-log");
+      if (!opts->unshare_net || !opts->setup_during_sync)
+        die ("--slirp4netns needs --unshare-net and --setup-during-sync: it links the new network namespace while pid 1 sets up");
+    }
 }
 
 void

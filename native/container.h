@@ -14,6 +14,9 @@
 
 typedef enum { RESTART_NO, RESTART_ALWAYS, RESTART_UNLESS_STOPPED, RESTART_ON_FAILURE } RestartPolicy;
 
+/* The argument of --slirp4netns that stands for pid 1's pid. */
+#define SLIRP4NETNS_PID "{pid}"
+
 typedef struct
 {
   const char *dir;       /* NULL: not a container */
@@ -33,6 +36,9 @@ typedef struct
   size_t n_health_cmd;
   long health_interval_ms, health_timeout_ms, health_start_period_ms, health_start_interval_ms;
   unsigned long health_retries;
+  char **slirp4netns;  /* NULL-terminated: its command line, SLIRP4NETNS_PID standing for pid 1's (outbound.c); NULL: none */
+  size_t n_slirp4netns;
+  const char *slirp4netns_log;
   char **exit_command; /* NULL-terminated; run once the container is done for good (podman's --exit-command) */
   size_t n_exit_command;
 } ContainerOpts;

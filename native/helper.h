@@ -181,7 +181,13 @@ void relay_finish (Relay *relay);
 
 /* sync.c */
 void validate_sync_fd (int fd);
-bool sync_with_caller (int fd, pid_t child, int child_fd);
+bool sync_with_caller (int fd, pid_t child, pid_t outbound, int child_fd);
+
+/* outbound.c */
+pid_t start_outbound (const ContainerOpts *c, pid_t sandbox, int lifetime, int *ready_fd);
+bool outbound_ready (pid_t pid, int ready_fd);
+void end_outbound (pid_t pid);
+void await_outbound_end (pid_t pid);
 
 /* archive.c */
 void validate_archive_command (char **command);

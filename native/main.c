@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -339,6 +340,10 @@ main (int argc, char **argv)
     die_with_error ("socketpair");
   if (opts.tty && socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, console) < 0)
     die_with_error ("socketpair");
+  /* --slirp4netns: pid 1 holds one end for as long as it lives (it never execs), slirp4netns gets the other. */
+  int lifetime[2] = { -1, -1 };
+  if (opts.container.slirp4netns && socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, lifetime) < 0)
+    die_with_error ("socketpair");
 
   if (opts.userns_of)
     enter_outer_namespaces (&opts);
@@ -352,6 +357,8 @@ main (int argc, char **argv)
       close (ready_pipe[0]);
       if (opts.tty)
         close (console[0]);
+      if (lifetime[1] >= 0)
+        close (lifetime[1]);
       sandbox.ready_fd = ready_pipe[1];
       sandbox.console_socket = console[1];
       int ends[3] = { pipes.in[0], pipes.out[1], pipes.err[1] };
@@ -366,6 +373,8 @@ main (int argc, char **argv)
   close (ready_pipe[1]);
   if (opts.tty)
     close (console[1]);
+  if (lifetime[0] >= 0)
+    close (lifetime[0]);
   /* Held until the end: removing the container's files needs to be root of its user namespace. */
   int userns = opts.container.dir ? open_user_namespace (child) : -1;
   if (!(opts.no_pivot && opts.userns_of))
@@ -379,7 +388,32 @@ main (int argc, char **argv)
   /* pid 1 says it may be opened through /proc before its pid goes to the caller; end of file: it failed. */
   char rooted;
   bool up = !opts.setup_during_sync || read_byte (sync_pipe[1], &rooted) == 1;
-  bool go = up && (opts.sync_fd < 0 || sync_with_caller (opts.sync_fd, child, opts.setup_during_sync ? ready_pipe[0] : -1));
+  /* slirp4netns links the namespace while pid 1 mounts; the caller learns its pid once it is ready, or that it
+     failed (its log says why), and then nothing starts. */
+  pid_t outbound = 0;
+  if (up && opts.container.slirp4netns)
+    {
+      int ready;
+      outbound = start_outbound (&opts.container, child, lifetime[1], &ready);
+      if (!outbound_ready (outbound, ready))
+        {
+          outbound = 0;
+          up = false;
+          /* A pid 1 that failed to set up took its namespaces along, and its own message says why. */
+          struct pollfd pid1_gone = { .fd = ready_pipe[0], .events = POLLIN };
+          if (poll (&pid1_gone, 1, 0) == 0)
+            {
+              (void) kill (child, SIGKILL);
+              if (write_all (opts.sync_fd, "slirp4netns-failed\n", 19) < 0 && errno != EPIPE)
+                die_with_error ("--sync-fd: report that slirp4netns failed");
+            }
+          close (opts.sync_fd); /* the caller reads end of file (pid 1's copy is gone with it) */
+          opts.sync_fd = -1;
+        }
+    }
+  if (lifetime[1] >= 0)
+    close (lifetime[1]);
+  bool go = up && (opts.sync_fd < 0 || sync_with_caller (opts.sync_fd, child, outbound, opts.setup_during_sync ? ready_pipe[0] : -1));
   /* A container's caller learns it on the notify socket (its sync end went to the programs it attached), so
      that an attach failing meanwhile is not taken for the reason. */
   if (!go && opts.container.notify_fd >= 0 && write_all (opts.container.notify_fd, "setup-failed\n", 13) < 0 && errno != EPIPE)
@@ -405,7 +439,7 @@ main (int argc, char **argv)
       for (int i = 0; i < 3; i++)
         if (commands_ends[i] >= 0)
           close (commands_ends[i]);
-      MonitorFds fds = { .ctl = ready_pipe[0], .console = console[0], .out = pipes.out[0], .err = pipes.err[0], .in = pipes.in[1], .userns = userns };
+      MonitorFds fds = { .ctl = ready_pipe[0], .console = console[0], .out = pipes.out[0], .err = pipes.err[0], .in = pipes.in[1], .userns = userns, .outbound = outbound };
       return monitor_container (&opts, child, &fds);
     }
   return supervise (child, ready_pipe[0], console[0]);

@@ -379,6 +379,8 @@ handle_signal (Monitor *m)
       while ((pid = waitpid (-1, &wstatus, WNOHANG)) > 0)
         if (pid == m->pid1)
           m->pid1_status = exit_status_of (wstatus);
+        else if (pid == m->outbound)
+          m->outbound = 0;
         else
           health_reaped (m, pid, exit_status_of (wstatus));
     }
@@ -485,6 +487,9 @@ finish (Monitor *m)
   clients_exit (m, m->exit_code);
   if (m->raw)
     (void) tcsetattr (STDIN_FILENO, TCSAFLUSH, &m->saved_termios);
+  /* Its socket and log are in the directory, and its host ports are what a caller waiting for us needs free. */
+  if (m->outbound)
+    await_outbound_end (m->outbound);
   if (m->opts->remove_after)
     remove_container_dir (m);
   else
@@ -511,7 +516,8 @@ monitor_container (const Options *opts, pid_t pid1, const MonitorFds *fds)
   Monitor *m = &monitor;
   const ContainerOpts *c = &opts->container;
   *m = (Monitor){ .opts = opts, .c = c, .pid1 = pid1, .pid1_status = -1, .ctl = fds->ctl, .out_fd = fds->out, .err_fd = fds->err,
-                  .in_fd = fds->in, .master = -1, .userns_fd = fds->userns, .status = "running", .listen_fd = -1 };
+                  .in_fd = fds->in, .master = -1, .userns_fd = fds->userns, .status = "running", .listen_fd = -1,
+                  .outbound = fds->outbound };
   m->id = strrchr (c->dir, '/') + 1;
   m->state_path = xasprintf ("%s/state.json", c->dir);
   process_start_time (getpid (), m->self_start, sizeof m->self_start);

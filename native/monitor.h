@@ -16,6 +16,7 @@ typedef struct
   int console; /* --tty: the console socket the terminal's master comes through */
   int out, err, in;
   int userns;  /* the container's user namespace, for removing DIR as its root */
+  pid_t outbound; /* slirp4netns, started by the helper (outbound.c); 0: none */
 } MonitorFds;
 
 #define HEALTH_LOG 5
@@ -76,6 +77,7 @@ typedef struct
   int restart_timer;
   Health health;
   int userns_fd;
+  pid_t outbound; /* slirp4netns while it is not reaped; 0: none or gone */
 } Monitor;
 
 int monitor_container (const Options *opts, pid_t pid1, const MonitorFds *fds);

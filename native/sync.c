@@ -26,16 +26,17 @@ validate_sync_fd (int fd)
 }
 
 /*
- * In the outer process, after the id maps are written: report pid 1's pid and wait for the caller's byte.
+ * In the outer process, after the id maps are written: report pid 1's pid (and slirp4netns's after it, when
+ * the helper started it: `outbound`, else 0) and wait for the caller's byte.
  * With --setup-during-sync pid 1 is setting up meanwhile, and may fail: child_fd (the end of pid 1's channel
  * to this process, which it writes nothing on before the go) then hangs up, and this returns false without
  * waiting for the caller, whose end this process closes (pid 1's copy is gone with it). -1: pid 1 waits too.
  */
 bool
-sync_with_caller (int fd, pid_t child, int child_fd)
+sync_with_caller (int fd, pid_t child, pid_t outbound, int child_fd)
 {
   char line[32];
-  int len = snprintf (line, sizeof line, "%d\n", (int) child);
+  int len = outbound ? snprintf (line, sizeof line, "%d %d\n", (int) child, (int) outbound) : snprintf (line, sizeof line, "%d\n", (int) child);
   if (write_all (fd, line, (size_t) len) < 0)
     die_with_error ("--sync-fd: report the sandbox's pid");
   /* The descriptor may be non-blocking (it is shared with the caller's event loop). */
@@ -61,7 +62,13 @@ sync_with_caller (int fd, pid_t child, int child_fd)
   if (n < 0)
     die_with_error ("--sync-fd: wait for the caller");
   if (n == 0)
-    _exit (EXIT_SETUP_FAILED); /* the caller gave up on the sandbox and says why */
+    {
+      /* The caller gave up on the sandbox and says why; it removes the container's directory, which
+         slirp4netns writes in, once this process has ended. */
+      if (outbound)
+        end_outbound (outbound);
+      _exit (EXIT_SETUP_FAILED);
+    }
   /* From now on only pid 1 holds it. */
   if (close (fd) < 0)
     die_with_error ("--sync-fd: close");

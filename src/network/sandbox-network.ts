@@ -15,7 +15,7 @@ import type { PortForwarderProcess } from '../runtime/port-forwarder.js';
 import type { Slirp4netnsApi } from './api.js';
 import { findPasta, pastaUdpRefusal, requirePasta, startPasta } from './pasta.js';
 import { publishPorts, type OtherHostPort } from './publish.js';
-import { requireSlirp4netns, slirp4netnsFeatures, startSlirp4netns, type Slirp4netnsFeatures } from './slirp4netns.js';
+import { requireSlirp4netns, slirp4netnsFeatures, startSlirp4netns, type Slirp4netnsFeatures, type Slirp4netnsProcess } from './slirp4netns.js';
 
 export interface PortForward extends PortMapping {
   /** `publish` for -p, `auto` for a listener found by auto-forward. */
@@ -80,6 +80,10 @@ export async function startOutbound(
     lifetime,
     detached,
   );
+  return slirp4netnsLink(slirp);
+}
+
+function slirp4netnsLink(slirp: Slirp4netnsProcess): OutboundLink {
   return { pids: [slirp.pid], api: slirp.api, endsWithLifetime: true, exited: slirp.exited, kill: slirp.kill };
 }
 
@@ -90,6 +94,8 @@ export const EXIT_GRACE_MS = 2000;
 export interface NetworkedSandbox {
   pid: number;
   lifetime: Socket;
+  /** Its slirp4netns, when the helper started it (a container's): then it is linked already. */
+  outbound?: Slirp4netnsProcess;
 }
 
 /**
@@ -111,13 +117,9 @@ export async function startNetwork(
     const refusal = pastaUdpRefusal(m);
     if (refusal) throw refusal;
   }
-  const link = await startOutbound(
-    setup,
-    { pid: sandbox.pid, allowHostLoopback: options.allowHostLoopback, udp: pastaUdp },
-    dir,
-    sandbox.lifetime,
-    how.detached,
-  );
+  const link = sandbox.outbound
+    ? slirp4netnsLink(sandbox.outbound)
+    : await startOutbound(setup, { pid: sandbox.pid, allowHostLoopback: options.allowHostLoopback, udp: pastaUdp }, dir, sandbox.lifetime, how.detached);
   try {
     const rest = setup.backend === 'pasta' ? options.publish.filter((m) => m.protocol === 'tcp') : options.publish;
     const { mappings, forwarder } = await publishPorts({ sandbox, dir, detached: how.detached, api: link.api }, rest, how.otherHostPort);

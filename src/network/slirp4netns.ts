@@ -1,7 +1,8 @@
 /**
  * The slirp4netns program: finding it, what the installed version supports (probed once from --help and
- * recorded), and starting it against a sandbox's network namespace. It is handed the sandbox's lifetime
- * descriptor as --exit-fd, so it ends when the sandbox's pid 1 does, whichever process started it.
+ * recorded), its command line, and starting it against a sandbox's network namespace — here, or by the
+ * helper that starts a container (native/outbound.c), which spares devbox a fork on every run. Either way it
+ * gets the sandbox's lifetime descriptor as --exit-fd, so it ends when the sandbox's pid 1 does.
  */
 import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
 import type { Socket } from 'node:net';
@@ -10,6 +11,7 @@ import type { Readable } from 'node:stream';
 import { writeFileAtomicSync } from '../util/atomic-write.js';
 import { DevboxError } from '../util/errors.js';
 import { execCapture, spawnBeside, type ChildProcess } from '../util/exec.js';
+import { startTimeOf } from '../util/processes.js';
 import { findProgram } from '../util/programs.js';
 import { API_SOCKET_NAME, Slirp4netnsApi } from './api.js';
 
@@ -20,7 +22,10 @@ export const SLIRP_GATEWAY = '10.0.2.2';
 export const SLIRP_DNS = '10.0.2.3';
 export const SLIRP_GUEST = '10.0.2.100';
 const SLIRP_TAP = 'tap0';
-const LOG_NAME = 'slirp4netns.log';
+/** In the sandbox's (or container's) directory, beside its API socket. */
+export const SLIRP4NETNS_LOG = 'slirp4netns.log';
+/** In the helper's --slirp4netns command line: where the helper puts pid 1's pid (native/outbound.c). */
+export const HELPER_PID = '{pid}';
 
 export interface Slirp4netnsFeatures {
   sandbox: boolean;
@@ -67,14 +72,12 @@ export async function slirp4netnsFeatures(program: string, recordPath: string): 
 }
 
 export interface Slirp4netnsRequest {
-  /** pid 1 of the sandbox, as this process sees it. */
-  pid: number;
   allowHostLoopback: boolean;
   features: Slirp4netnsFeatures;
 }
 
-/** The command line; fd 3 is the sandbox's lifetime descriptor, fd 4 the ready pipe. */
-export function slirp4netnsArgs(request: Slirp4netnsRequest): string[] {
+/** The command line against pid 1 `pid` (HELPER_PID for the helper's); fd 3 is the sandbox's lifetime descriptor, fd 4 the ready pipe. */
+export function slirp4netnsArgs(request: Slirp4netnsRequest, pid: string): string[] {
   return [
     '--configure',
     `--mtu=${SLIRP_MTU}`,
@@ -85,7 +88,7 @@ export function slirp4netnsArgs(request: Slirp4netnsRequest): string[] {
     ...(request.features.sandbox ? ['--enable-sandbox'] : []),
     ...(request.features.seccomp ? ['--enable-seccomp'] : []),
     ...(request.features.ipv6 ? ['--enable-ipv6'] : []),
-    String(request.pid),
+    pid,
     SLIRP_TAP,
   ];
 }
@@ -101,7 +104,7 @@ export interface Slirp4netnsProcess {
 /** Why slirp4netns failed, from the last line of its log. */
 function lastLogLine(dir: string): string {
   try {
-    const lines = readFileSync(join(dir, LOG_NAME), 'utf8')
+    const lines = readFileSync(join(dir, SLIRP4NETNS_LOG), 'utf8')
       .split('\n')
       .map((l) => l.trim())
       .filter((l) => l && !/is exiting|^child failed/.test(l));
@@ -111,24 +114,63 @@ function lastLogLine(dir: string): string {
   }
 }
 
+/** slirp4netns ended before the network inside was configured (its log, in `dir`, says why). */
+export function slirp4netnsFailure(dir: string): DevboxError {
+  return new DevboxError(`slirp4netns could not set up the network: ${lastLogLine(dir)}`, {
+    fix: 'see "devbox doctor"; /dev/net/tun must be usable',
+  });
+}
+
+/** How often a killed slirp4netns that is not this process's child is looked for. */
+const GONE_POLL_MS = 2;
+
 /**
- * Starts slirp4netns for the sandbox and waits until the network inside is configured. It runs in `dir`
- * (the container's directory: its API socket and log live there) and ends when `lifetime` hangs up.
- * `detached`: it outlives this process (a live sandbox does).
+ * slirp4netns as the helper started it (its pid came on the sync socket), ready. The helper waits for its
+ * end before it exits (`helperExited`); killed here (a start given up before the go, while the helper has
+ * not reaped it, so its pid is still its own), it is gone once /proc shows it dead.
+ */
+export function startedByHelper(pid: number, dir: string, helperExited: Promise<unknown>): Slirp4netnsProcess {
+  const start = startTimeOf(pid);
+  const running = () => start !== undefined && startTimeOf(pid) === start;
+  let killed!: () => void;
+  const kill = new Promise<void>((resolve) => (killed = resolve));
+  const gone = kill.then(async () => {
+    while (running()) await new Promise((resolve) => setTimeout(resolve, GONE_POLL_MS));
+  });
+  return {
+    pid,
+    api: new Slirp4netnsApi(dir),
+    exited: Promise.race([helperExited.then(() => undefined), gone]),
+    kill: () => {
+      if (running()) process.kill(pid, 'SIGKILL');
+      killed();
+    },
+  };
+}
+
+/**
+ * Starts slirp4netns for the sandbox whose pid 1 is `pid` and waits until the network inside is configured.
+ * It runs in `dir` (the sandbox's directory: its API socket and log live there) and ends when `lifetime`
+ * hangs up. `detached`: it outlives this process (a live sandbox does).
  */
 export async function startSlirp4netns(
   program: string,
-  request: Slirp4netnsRequest,
+  request: Slirp4netnsRequest & { pid: number },
   dir: string,
   lifetime: Socket,
   detached = false,
 ): Promise<Slirp4netnsProcess> {
-  const log = openSync(join(dir, LOG_NAME), 'w', 0o600);
+  const log = openSync(join(dir, SLIRP4NETNS_LOG), 'w', 0o600);
   let child: ChildProcess;
   try {
     // With --enable-sandbox it creates its API socket as root of the sandbox's user namespace, which is not
     // us: umask 0 lets us connect. The container directory (0700) keeps everyone else out.
-    child = await spawnBeside(program, slirp4netnsArgs(request), { cwd: dir, stdio: ['ignore', 'ignore', log, lifetime, 'pipe'], umask: 0, detached });
+    child = await spawnBeside(program, slirp4netnsArgs(request, String(request.pid)), {
+      cwd: dir,
+      stdio: ['ignore', 'ignore', log, lifetime, 'pipe'],
+      umask: 0,
+      detached,
+    });
   } finally {
     closeSync(log);
   }
@@ -143,9 +185,7 @@ export async function startSlirp4netns(
     child.kill('SIGKILL');
     child.ref(); // a detached child no longer holds the event loop open: waiting for it must
     await exited;
-    throw new DevboxError(`slirp4netns could not set up the network: ${lastLogLine(dir)}`, {
-      fix: 'see "devbox doctor"; /dev/net/tun must be usable',
-    });
+    throw slirp4netnsFailure(dir);
   }
   (child.stdio[4] as Readable).destroy();
   return { pid: child.pid!, api: new Slirp4netnsApi(dir), exited, kill: () => child.kill('SIGKILL') };

@@ -29,8 +29,14 @@ export type BeforeStart<T> = (sandbox: StartingSandbox) => Promise<T>;
 /** The helper's --sync-fd, the first descriptor after the standard streams. */
 export const SYNC_FD = 3;
 
-/** The sandbox's pid from the helper's first line, or undefined when the helper ended first (it said why). */
-export function readPid(sync: Socket): Promise<number | undefined> {
+/**
+ * The helper's first line on the sync socket: pid 1's pid, and slirp4netns's when the helper started it
+ * (--slirp4netns); `slirp4netns-failed` when that ended before the network was up (the helper then ends,
+ * having started nothing). Undefined when the helper ended first (it said why).
+ */
+export type SyncReport = { pid: number; outbound?: number } | 'slirp4netns-failed';
+
+export function readSyncReport(sync: Socket): Promise<SyncReport | undefined> {
   return new Promise((resolve) => {
     let text = '';
     const onData = (chunk: Buffer) => {
@@ -38,12 +44,21 @@ export function readPid(sync: Socket): Promise<number | undefined> {
       if (!text.includes('\n')) return;
       sync.off('data', onData);
       sync.pause();
-      resolve(Number(text.slice(0, text.indexOf('\n'))));
+      const line = text.slice(0, text.indexOf('\n'));
+      if (line === 'slirp4netns-failed') return resolve(line);
+      const [pid, outbound] = line.split(' ').map(Number);
+      resolve(outbound ? { pid: pid!, outbound } : { pid: pid! });
     };
     sync.on('data', onData);
     sync.once('close', () => resolve(undefined));
     sync.on('error', () => resolve(undefined));
   });
+}
+
+/** The sandbox's pid from the helper's first line, or undefined when the helper ended first (it said why). */
+export async function readPid(sync: Socket): Promise<number | undefined> {
+  const report = await readSyncReport(sync);
+  return typeof report === 'object' ? report.pid : undefined;
 }
 
 /**

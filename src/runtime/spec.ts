@@ -226,6 +226,11 @@ export interface Supervision {
   health?: { args: string[]; interval: number; timeout: number; startPeriod: number; startInterval: number; retries: number };
   /** Run (argv, absolute program) once the container is done for good and before the supervisor exits. */
   exitCommand?: string[];
+  /**
+   * slirp4netns, started by the helper while pid 1 sets up (with a sync fd): its command line, `{pid}` where
+   * the helper puts pid 1's pid, and the file its messages go to. The helper reports its pid after pid 1's.
+   */
+  slirp4netns?: { command: string[]; log: string };
 }
 
 /** The helper's command line for a supervised container. */
@@ -247,6 +252,10 @@ export function containerArgs(spec: SandboxSpec, supervision: Supervision, syncF
   for (const arg of s.exitCommand ?? []) args.push('--exit-command', arg);
   // The container's pid 1 sets up while the caller attaches its network; only the command waits for the go.
   if (syncFd !== undefined) args.push('--setup-during-sync');
+  if (s.slirp4netns) {
+    for (const arg of s.slirp4netns.command) args.push('--slirp4netns', arg);
+    args.push('--slirp4netns-log', s.slirp4netns.log);
+  }
   const sandbox = helperArgs(spec, syncFd);
   return [...args, ...sandbox];
 }

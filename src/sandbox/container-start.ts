@@ -14,9 +14,10 @@ import type { ImageStore } from '../image/store.js';
 import { bridgeResolvConf, extraHostsEntries, hostResolvConf } from '../network/dns.js';
 import { requireNetwork } from '../network/networks.js';
 import type { NetworkOptions } from '../network/options.js';
-import { attachSandboxNetwork, publishedForwards, type SandboxNetwork } from '../network/sandbox-network.js';
+import { attachSandboxNetwork, type NetworkedSandbox, type OutboundSetup, publishedForwards, type SandboxNetwork } from '../network/sandbox-network.js';
+import { HELPER_PID, SLIRP4NETNS_LOG, slirp4netnsArgs, slirp4netnsFailure, startedByHelper } from '../network/slirp4netns.js';
 import { lastHelperMessage } from '../runtime/helper.js';
-import { readPid, spawnContainerSupervisor, SYNC_FD } from '../runtime/launch.js';
+import { readSyncReport, spawnContainerSupervisor, SYNC_FD } from '../runtime/launch.js';
 import { containerArgs, type SandboxSpec, type Supervision } from '../runtime/spec.js';
 import { type IdMapping, nestIdMapping } from '../userns/idmap.js';
 import { DevboxError } from '../util/errors.js';
@@ -58,7 +59,7 @@ export interface StartRequest {
 /** How a foreground start ended: the command's status, or the caller detached and it runs on. */
 export type StartOutcome = { exited: number } | { detached: true } | { started: number };
 
-function supervision(store: ImageStore, record: ContainerRecord, dir: string, request: StartRequest): Supervision {
+function supervision(store: ImageStore, record: ContainerRecord, dir: string, request: StartRequest, slirp?: OutboundSetup): Supervision {
   const h = record.healthcheck;
   const health =
     h && h.test[0] !== 'NONE' && h.test.length > 1
@@ -84,6 +85,15 @@ function supervision(store: ImageStore, record: ContainerRecord, dir: string, re
       retries: h!.retries,
     },
     ...(removal ? { exitCommand: [process.execPath, AUTO_REMOVE_WORKER, JSON.stringify(removal)] } : {}),
+    // The helper starts slirp4netns (pasta is started here, once the helper reports pid 1).
+    ...(slirp?.backend === 'slirp4netns'
+      ? {
+          slirp4netns: {
+            command: [slirp.program, ...slirp4netnsArgs({ allowHostLoopback: record.network.allowHostLoopback, features: slirp.features }, HELPER_PID)],
+            log: join(dir, SLIRP4NETNS_LOG),
+          },
+        }
+      : {}),
   };
 }
 
@@ -221,7 +231,7 @@ async function launchContainer(store: ImageStore, record: ContainerRecord, dir: 
     cgroup: prepareContainerCgroup(record.id, record.resources),
   };
   const sync = slirp || join_;
-  const args = containerArgs(spec, supervision(store, record, dir, request), sync ? SYNC_FD : undefined);
+  const args = containerArgs(spec, supervision(store, record, dir, request, slirp), sync ? SYNC_FD : undefined);
   const messages = openSync(join(dir, SUPERVISOR_LOG), 'w', 0o600);
   const stdio = request.detach
     ? (['ignore', 'ignore', messages, sync ? 'pipe' : 'ignore', 'pipe'] as const)
@@ -236,19 +246,26 @@ async function launchContainer(store: ImageStore, record: ContainerRecord, dir: 
   let attached: SandboxNetwork | undefined;
   if (sync) {
     const sync = child.stdio[SYNC_FD] as Socket;
-    const pid = await readPid(sync);
-    if (pid !== undefined) {
+    const report = await readSyncReport(sync);
+    if (report === 'slirp4netns-failed') {
+      await exit; // the helper has ended slirp4netns and pid 1: nothing writes in the directory any more
+      throw slirp4netnsFailure(dir);
+    }
+    if (report !== undefined) {
+      const { pid } = report;
+      const outbound = report.outbound ? startedByHelper(report.outbound, dir, exit) : undefined;
+      const sandbox: NetworkedSandbox = { pid, lifetime: sync, ...(outbound ? { outbound } : {}) };
       const attachNetwork = async (): Promise<SandboxNetwork | undefined> => {
         if (join_) {
           await join_.attach(pid);
-          const { mappings, forwarder } = await publishOnNetwork({ pid, lifetime: sync }, network, dir, request.detach);
+          const { mappings, forwarder } = await publishOnNetwork(sandbox, network, dir, request.detach);
           return { published: mappings, close: async () => forwarder?.exited };
         }
         if (request.detach) {
-          await attachLiveNetwork(slirp!, { pid, lifetime: sync }, network, dir, () => '');
+          await attachLiveNetwork(slirp!, sandbox, network, dir, () => '');
           return undefined;
         }
-        const live = await attachSandboxNetwork(slirp!, { pid, lifetime: sync }, network, dir, (message) => {
+        const live = await attachSandboxNetwork(slirp!, sandbox, network, dir, (message) => {
           if (beforeGo) beforeGo.push(message);
           else warn(`port auto-forward stopped: ${message}`);
         });

@@ -1,5 +1,6 @@
 /** For network tests: an image with busybox's network applets, free host ports, curl, and waiting. */
 import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { DEVBOX_BIN, devboxOk } from './cli.js';
@@ -110,9 +111,21 @@ export function startSandbox(args: readonly string[], env: NodeJS.ProcessEnv = {
   };
 }
 
-/** The pids of slirp4netns processes whose parent is `pid`. */
+/** The pids of slirp4netns processes below `pid`: its children, or its children's (a container's helper starts it). */
 export function slirpChildren(pid: number): Promise<number[]> {
-  return new Promise((resolve) => {
-    execFile('pgrep', ['-P', String(pid), '-x', 'slirp4netns'], (_error, stdout) => resolve(stdout.split('\n').filter(Boolean).map(Number)));
+  const childrenOf = (parent: number) =>
+    new Promise<number[]>((resolve) => {
+      execFile('pgrep', ['-P', String(parent)], (_error, stdout) => resolve(stdout.split('\n').filter(Boolean).map(Number)));
+    });
+  const isSlirp = (p: number) => {
+    try {
+      return readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'slirp4netns';
+    } catch {
+      return false;
+    }
+  };
+  return childrenOf(pid).then(async (children) => {
+    const grandchildren = (await Promise.all(children.map(childrenOf))).flat();
+    return [...children, ...grandchildren].filter(isSlirp);
   });
 }

@@ -5,7 +5,7 @@
  * All traffic stays on loopback.
  */
 import { execFile, spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -168,6 +168,32 @@ test('slirp4netns ends with the sandbox when the command exits, and leaves nothi
   assert.is(await sandbox.finish(), 0, sandbox.stderr());
   assert.not.ok(isAlive(slirp), 'slirp4netns is gone when devbox returns');
   assert.equal(containers(), before);
+});
+
+test('slirp4netns failing to link the namespace: its reason in one line, status 125, the command never run; --rm leaves nothing, -d keeps the container created', async () => {
+  const dir = await testDir('failing-slirp');
+  const bin = join(dir, 'bin');
+  mkdirSync(bin);
+  // Answers the features probe (--help), then fails as slirp4netns does without a usable /dev/net/tun.
+  writeFileSync(join(bin, 'slirp4netns'), '#!/bin/sh\n[ "$1" = --help ] && exit 0\necho "open(/dev/net/tun): test refusal" >&2\nexit 1\n', { mode: 0o755 });
+  const env = { PATH: `${bin}:${process.env.PATH}` };
+  const line = 'devbox: slirp4netns could not set up the network: open(/dev/net/tun): test refusal (see "devbox doctor"; /dev/net/tun must be usable)\n';
+  const before = containers();
+  const marker = join(dir, 'ran');
+  const r = await devbox(['run', '--rm', '-v', `${dir}:/mnt`, IMAGE, 'touch', '/mnt/ran'], { env });
+  assert.is(r.exitCode, 125);
+  assert.is(r.stderr, line);
+  assert.not.ok(existsSync(marker), 'the command did not run');
+  assert.equal(containers(), before);
+  const d = await devbox(['run', '-d', '--name', 'slirp-refused', '-v', `${dir}:/mnt`, IMAGE, 'touch', '/mnt/ran'], { env });
+  try {
+    assert.is(d.exitCode, 125);
+    assert.is(d.stderr, line);
+    assert.not.ok(existsSync(marker), 'the command did not run');
+    assert.is((await devboxOk(['ps', '-a', '--filter', 'name=slirp-refused', '--format', '{{.Status}}'])).stdout, 'Created\n');
+  } finally {
+    await devbox(['rm', '-f', 'slirp-refused']);
+  }
 });
 
 test('slirp4netns ends with the sandbox when devbox is killed with SIGKILL', async () => {

@@ -82,7 +82,7 @@ test('settings: network, autoForward and allowHostLoopback are checked and typed
 test('slirp4netns command line: MTU 65520, host loopback hidden unless allowed, sandbox and seccomp when supported', () => {
   const features = parseFeatures('--enable-sandbox  create a new mount namespace\n--enable-seccomp  enable seccomp\n-6, --enable-ipv6  enable IPv6\n');
   assert.equal(features, { sandbox: true, seccomp: true, ipv6: true });
-  assert.equal(slirp4netnsArgs({ pid: 42, allowHostLoopback: false, features }), [
+  assert.equal(slirp4netnsArgs({ allowHostLoopback: false, features }, '42'), [
     '--configure',
     '--mtu=65520',
     '--exit-fd=3',
@@ -95,7 +95,7 @@ test('slirp4netns command line: MTU 65520, host loopback hidden unless allowed, 
     '42',
     'tap0',
   ]);
-  const old = slirp4netnsArgs({ pid: 7, allowHostLoopback: true, features: parseFeatures('-c, --configure') });
+  const old = slirp4netnsArgs({ allowHostLoopback: true, features: parseFeatures('-c, --configure') }, '7');
   assert.not.ok(old.some((a) => /disable-host-loopback|sandbox|seccomp|ipv6/.test(a)));
 });
 
