@@ -69,6 +69,7 @@ async function stageWorker(ctx: FileStepContext, workspace: StepWorkspace, lower
     owner: { uid: ctx.mapping.uid, gid: ctx.mapping.gid },
     lowers: lowerDirs,
     actions,
+    mapping: ctx.mapping,
   });
   return { path: workspace.tar, dir: workspace.path('staging'), ...result! };
 }

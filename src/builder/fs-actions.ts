@@ -32,7 +32,8 @@ import {
 import { posix } from 'node:path';
 import { join } from 'node:path';
 import type { FsOp } from '../runtime/fsops.js';
-import { extractLayer } from '../image/extract.js';
+import { extractArchive } from '../image/unpack.js';
+import type { IdMapping } from '../userns/idmap.js';
 import { openTarArchive } from './archive.js';
 import { ignoreRules } from './context.js';
 import { cleanPath, LayerView } from '../image/layer-view.js';
@@ -118,6 +119,8 @@ export class StagingWriter {
     private readonly scratch: string,
     private readonly applyFsOps: (ops: FsOp[]) => Promise<void>,
     private readonly readXattrs: XattrLister,
+    /** The map of the user namespace this process is root of (archives are extracted in one nested in it). */
+    private readonly mapping: IdMapping,
   ) {
     this.below = LayerView.ofLayerDirs(lowerDirs);
     this.view = this.below.with(staging);
@@ -255,13 +258,16 @@ export class StagingWriter {
     }
   }
 
-  /** ADD of a tar archive: extracted as root of the user namespace (ownership from the tar), then copied in. */
+  /**
+   * ADD of a tar archive: extracted by the helper's layer extractor, as image layers are (ownership from the
+   * tar), into a directory of its own, then copied in.
+   */
   private async unpack(archive: SourceMatch, destRel: string, owner: Owner | undefined, mode: number | undefined): Promise<boolean> {
     const tar = await openTarArchive(archive.hostPath);
     if (!tar) return false;
     const dir = join(this.scratch, `archive-${this.extracted++}`);
     mkdirSync(dir);
-    await extractLayer(tar, { root: dir, squashOwnership: false, applyFsOps: this.applyFsOps });
+    await extractArchive(this.mapping, dir, tar, `"${archive.rel}"`);
     const view = new LayerView([{ dir, opaque: new Set() }]);
     const root = view.lookup('')!;
     this.ensureDir(destRel, owner ?? { uid: 0, gid: 0 });

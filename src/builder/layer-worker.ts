@@ -15,10 +15,11 @@ import { StagingWriter, type FsAction, type Owner } from './fs-actions.js';
 import { mountStubs } from '../image/layer-view.js';
 import { listChanges, type Change } from './layer-changes.js';
 import { writeLayerTar, type LayerTarResult } from './layer-tar.js';
+import type { IdMapping } from '../userns/idmap.js';
 
 export type LayerWorkerRequest =
   | { op: 'diff'; dir: string; out: string; owner: Owner; lowers: string[]; mountPoints: string[]; asLayer?: boolean }
-  | { op: 'stage'; staging: string; scratch: string; out: string; owner: Owner; lowers: string[]; actions: FsAction[] }
+  | { op: 'stage'; staging: string; scratch: string; out: string; owner: Owner; lowers: string[]; actions: FsAction[]; mapping: IdMapping }
   | { op: 'mkdirs'; dirs: { path: string; owner: Owner; mode: number }[] }
   | { op: 'changes'; dir: string; lowers: string[]; mountPoints: string[] };
 
@@ -34,7 +35,7 @@ async function handle(request: LayerWorkerRequest): Promise<LayerTarResult | Cha
       return result;
     }
     case 'stage': {
-      const writer = new StagingWriter(request.lowers, request.staging, request.scratch, applyFsOps, readXattrs);
+      const writer = new StagingWriter(request.lowers, request.staging, request.scratch, applyFsOps, readXattrs, request.mapping);
       for (const action of request.actions) await writer.apply(action);
       await writer.finish();
       // Nothing in a staging directory is an overlay's: it can become the unpacked layer as it is.

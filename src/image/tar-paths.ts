@@ -1,11 +1,10 @@
 /**
- * Pure decisions about layer tar entries: what path inside the layer an entry names, whether it is an OCI
- * whiteout, and whether its type is one devbox extracts. An entry that would climb out of the layer is
- * refused, not "sanitized": a layer that tries is hostile or broken (containerd's TestBreakouts and umoci's
- * scoping tests are the cases covered in test/unit).
+ * Pure decisions about the tar entries devbox reads in Node.js (image archives, Features, a container's tar
+ * that `devbox cp` extracts on the host): what path an entry names, and whether its type is one devbox
+ * extracts. An entry that would climb out is refused, not "sanitized": a tar that tries is hostile or broken
+ * (containerd's TestBreakouts and umoci's scoping tests are the cases covered in test/unit). Image layers and
+ * ADD's archives are extracted by the helper (native/layer.c), which follows the same rules.
  */
-import { posix } from 'node:path';
-import { OPAQUE_WHITEOUT, WHITEOUT_PREFIX } from '../storage/layer-format.js';
 
 /** A layer entry devbox refuses; the message names the entry. */
 export class LayerEntryError extends Error {}
@@ -45,31 +44,10 @@ export function hardlinkTarget(entry: string, linkname: string): string {
   return target;
 }
 
-export type WhiteoutKind = { kind: 'opaque'; dir: string } | { kind: 'whiteout'; target: string } | { kind: 'none' };
-
-/**
- * `.wh..wh..opq` marks its directory opaque ('' is the layer root); `.wh.NAME` deletes NAME from the layers
- * below (image-spec layer.md). `path` is an already cleaned entry path.
- */
-export function classifyWhiteout(path: string): WhiteoutKind {
-  const base = posix.basename(path);
-  if (!base.startsWith(WHITEOUT_PREFIX)) return { kind: 'none' };
-  const dir = posix.dirname(path) === '.' ? '' : posix.dirname(path);
-  if (base === OPAQUE_WHITEOUT) return { kind: 'opaque', dir };
-  const name = base.slice(WHITEOUT_PREFIX.length);
-  if (!name || name === '.' || name === '..') throw new LayerEntryError(`whiteout "${path}" names no file in its directory`);
-  return { kind: 'whiteout', target: dir ? `${dir}/${name}` : name };
-}
-
 /** The parent directories of a relative path, shallowest first: a/b/c → [a, a/b]. */
 export function parentsOf(path: string): string[] {
   const parts = path.split('/');
   return parts.slice(0, -1).map((_, i) => parts.slice(0, i + 1).join('/'));
-}
-
-/** True when `path` is `ancestor` or lies beneath it (both relative, cleaned; '' is the root). */
-export function isSameOrBelow(path: string, ancestor: string): boolean {
-  return ancestor === '' || path === ancestor || path.startsWith(`${ancestor}/`);
 }
 
 export type EntryKind = 'file' | 'directory' | 'symlink' | 'link' | 'fifo' | 'device';

@@ -5,7 +5,8 @@
  * here), hashes the tar (the diffID, which this process checks) and writes the files. It writes into a temp
  * directory beside the final one; only a complete layer whose diffID matches is flushed to disk (one
  * syncfs), then renamed into place, and its record (<diffID hex>.json, storage/layer-format.ts) written last
- * marks it complete. Call under the store lock.
+ * marks it complete. Call under the store lock. A build's ADD of a local archive goes through the same
+ * extractor (extractArchive).
  */
 import { randomHex } from '../util/random.js';
 import { existsSync, promises as fs } from 'node:fs';
@@ -14,7 +15,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import { OPAQUE_XATTR, RESERVED_XATTR_PREFIXES, type LayerRecord, type LayerXattr } from '../storage/layer-format.js';
 import { syncFileSystem } from '../runtime/fsops.js';
 import { runInUserNamespace } from '../runtime/namespace.js';
-import type { IdMapping } from '../userns/idmap.js';
+import { nestIdMapping, type IdMapping } from '../userns/idmap.js';
 import { removeAsNamespaceRoot } from '../storage/remove.js';
 import { describeError, DevboxError } from '../util/errors.js';
 import type { CaptureResult } from '../util/exec.js';
@@ -82,9 +83,10 @@ export function parseExtractorOutput(stdout: string): ExtractorResult {
  * (layer-stream.ts's extractorInput). `failure` is the first error of reading (or, for zstd, decoding) the
  * input (the extractor, whose input then ends early, fails for want of the rest).
  * Whatever stopped reading the input, the rest of it is drained at the end, so that a download feeding it
- * runs to its end and its digest check can say what was wrong.
+ * runs to its end and its digest check can say what was wrong. `nested`: this process is already root of
+ * the namespace `mapping` makes, and the helper's is made inside it (see extractArchive).
  */
-async function extractInHelper(mapping: IdMapping, dest: string, input: Readable): Promise<ExtractorRun> {
+async function extractInHelper(mapping: IdMapping, dest: string, input: Readable, nested = false): Promise<ExtractorRun> {
   const raw = new PassThrough();
   input.on('error', (error) => raw.destroy(error));
   input.pipe(raw);
@@ -108,9 +110,38 @@ async function extractInHelper(mapping: IdMapping, dest: string, input: Readable
   });
   tar.stream.pipe(toExtractor);
   const command = extractorCommand(mapping, tar.gunzip);
-  const out = await runInUserNamespace(mapping, command, { input: toExtractor, allowFailure: true, confine: dest, archive: true });
+  // Nested: each id of the namespace this process is root of, mapped to itself.
+  const namespace = nested ? nestIdMapping(mapping, mapping)! : mapping;
+  const out = await runInUserNamespace(namespace, command, { input: toExtractor, allowFailure: true, confine: dest, archive: true });
   drain();
   return failure ? { failure } : { out };
+}
+
+/** What the extractor reported, or its failure as one line that starts with `label`. */
+function extractorResult(run: ExtractorRun, label: string): ExtractorResult {
+  if ('failure' in run) throw new DevboxError(`${label}: ${describeStreamError(run.failure) ?? describeError(run.failure)}`);
+  const { out } = run;
+  if (out.exitCode !== 0) {
+    const line = out.stderr
+      .trim()
+      .split('\n')
+      .pop()
+      ?.replace(/^devbox-helper: /, '');
+    throw new DevboxError(`${label}: ${line || `unpacking failed (status ${out.exitCode})`}`);
+  }
+  const result = parseExtractorOutput(out.stdout);
+  if (!/^sha256:[a-f0-9]{64}$/.test(result.diffID)) throw new DevboxError(`${label}: the extractor reported no digest of the layer`);
+  return result;
+}
+
+/**
+ * Extracts a tar (a build's ADD of a local archive, decompressed) into `dest`, an empty directory, by the
+ * extractor and in the cell image layers get. For a process that is already root of the user namespace
+ * `mapping` makes (the build's layer worker): the helper nests its namespace in that one, each id mapped to
+ * itself, so that ownership lands as it would in a layer. Its failure is one line that starts with `label`.
+ */
+export async function extractArchive(mapping: IdMapping, dest: string, tar: Readable, label: string): Promise<ExtractorResult> {
+  return extractorResult(await extractInHelper(mapping, dest, tar, true), label);
 }
 
 /**
@@ -209,18 +240,7 @@ export async function unpackLayerStream(root: string, mapping: IdMapping, input:
   try {
     const run = await extractInHelper(mapping, temp, input);
     await source.verified; // a blob that failed its digest check explains a failed unpack better than the unpacker does
-    if ('failure' in run) throw new DevboxError(`${label}: ${describeStreamError(run.failure) ?? describeError(run.failure)}`);
-    const { out } = run;
-    if (out.exitCode !== 0) {
-      const line = out.stderr
-        .trim()
-        .split('\n')
-        .pop()
-        ?.replace(/^devbox-helper: /, '');
-      throw new DevboxError(`${label}: ${line || `unpacking failed (status ${out.exitCode})`}`);
-    }
-    result = parseExtractorOutput(out.stdout);
-    if (!/^sha256:[a-f0-9]{64}$/.test(result.diffID)) throw new DevboxError(`${label}: the extractor reported no digest of the layer`);
+    result = extractorResult(run, label);
     const expectedDiffID = await source.expectedDiffID;
     if (expectedDiffID && result.diffID !== expectedDiffID) {
       throw new DevboxError(`${label}: its content is ${result.diffID}, but the image config says ${expectedDiffID}`, { fix: 'the image is corrupt' });

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { xz } from '@napi-rs/lzma';
 import { test } from '../helpers/test.js';
@@ -361,6 +361,42 @@ test('ADD extracts local tar, tar.gz and tar.xz archives with their ownership; o
     await runIn('added', 'stat -c "%n %u:%g %a" /opt/pkg/tool; cat /opt/from-gz /opt/from-xz; echo; ls /files'),
     '/opt/pkg/tool 1000:1000 755\ngzxz\nnotatar.gz\n',
   );
+});
+
+test('ADD of a hostile local archive is refused in one line naming the archive and the entry, and writes nothing outside', async () => {
+  // Absolute, so that an extractor that followed the symlink (or was not confined to its directory) would write here.
+  const outside = await suite.tempDir('outside');
+  writeFileSync(join(outside, 'victim'), 'untouched');
+  const hostile: [string, Parameters<typeof packTar>[0], RegExp][] = [
+    [
+      'a symlink out, then a file through it',
+      [
+        { name: 'evil', type: 'symlink', linkname: outside },
+        { name: 'evil/pwned', content: 'x' },
+      ],
+      /entry "evil\/pwned" passes through the symlink "evil"/,
+    ],
+    ['a name that climbs out', [{ name: `../../../../../../..${outside}/pwned`, content: 'x' }], /entry "(\.\.\/)+.*\/pwned" escapes the layer directory/],
+    [
+      'a hard link to a path outside',
+      [{ name: 'h', type: 'link', linkname: '../outside/victim' }],
+      /hard link "h" points at "\.\.\/outside\/victim", which escapes the layer directory/,
+    ],
+    [
+      'a hard link to a host file',
+      [{ name: 'h', type: 'link', linkname: `${outside}/victim` }],
+      /hard link "h" points at ".*\/victim", which is not in the layer/,
+    ],
+  ];
+  for (const [what, entries, message] of hostile) {
+    const dir = await writeContext(suite, { Dockerfile: 'FROM busybox\nADD evil.tar /x/\n' });
+    writeFileSync(join(dir, 'evil.tar'), await packTar(entries));
+    const r = await suite.devbox(['build', '-q', '-t', 'hostile-add', dir]);
+    assertOneLineFailure(r, new RegExp(`Dockerfile:2: ADD evil\\.tar /x/: "evil\\.tar": ${message.source}`));
+    assert.equal(readdirSync(outside).sort(), ['victim'], what);
+    assert.is(readFileSync(join(outside, 'victim'), 'utf8'), 'untouched', what);
+  }
+  assert.is.not((await suite.devbox(['image', 'inspect', 'hostile-add'])).exitCode, 0, 'a hostile ADD left an image');
 });
 
 test('ADD of a URL: --checksum is verified, the file is mode 600, a cached step does not download again', async () => {

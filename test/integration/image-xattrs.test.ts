@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
-import { keepRawPaxRecords } from '../../src/image/pax.js';
+import { keepRawPaxRecords } from '../helpers/pax.js';
 import { devboxOk } from '../helpers/cli.js';
 import { busyboxRootfs, testDir, writeTar } from '../helpers/images.js';
 import { syscallProbe } from '../helpers/probe.js';

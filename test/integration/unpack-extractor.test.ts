@@ -121,6 +121,83 @@ const hostile: [string, TarEntry[], RegExp][] = [
     /hard link "h" points at a directory/,
   ],
   ['a whiteout of nothing', [{ name: 'd/.wh.' }], /whiteout "d\/\.wh\." names no file in its directory/],
+  ['a whiteout of the parent', [{ name: '.wh...' }], /whiteout "\.wh\.\.\." names no file in its directory/],
+  ['a whiteout of ".."', [{ name: 'etc/.wh..' }], /whiteout "etc\/\.wh\.\." names no file in its directory/],
+  ['an absolute name that climbs out', [{ name: '/../../x', content: 'x' }], /entry "\/\.\.\/\.\.\/x" escapes the layer directory/],
+  [
+    'a file through a symlink to /',
+    [
+      { name: 'root', type: 'symlink', linkname: '/' },
+      { name: 'root/etc/pwned', content: 'x' },
+    ],
+    /entry "root\/etc\/pwned" passes through the symlink "root"/,
+  ],
+  [
+    'a file through a chain of symlinks',
+    [
+      { name: 'a', type: 'symlink', linkname: 'b' },
+      { name: 'b', type: 'symlink', linkname: '..' },
+      { name: 'a/pwned', content: 'x' },
+    ],
+    /entry "a\/pwned" passes through the symlink "a"/,
+  ],
+  [
+    'a hard link through a symlink',
+    [
+      { name: 'l', type: 'symlink', linkname: '/' },
+      { name: 'h', type: 'link', linkname: 'l/etc/passwd' },
+    ],
+    /hard link "h" points at "l\/etc\/passwd", which is not in the layer|passes through the symlink "l"/,
+  ],
+  ['a whiteout through a symlink', [{ name: 'l', type: 'symlink', linkname: '..' }, { name: 'l/.wh.x' }], /entry "l\/\.wh\.x" passes through the symlink "l"/],
+  [
+    'an opaque marker through a symlink',
+    [{ name: 'l', type: 'symlink', linkname: '..' }, { name: 'l/.wh..wh..opq' }],
+    /entry "l\/\.wh\.\.wh\.\.opq" passes through the symlink "l"/,
+  ],
+  [
+    'a file below a FIFO',
+    [
+      { name: 'p', type: 'fifo' },
+      { name: 'p/x', content: 'x' },
+    ],
+    /entry "p\/x" passes through "p", which is not a directory/,
+  ],
+  // A parent is checked once; these replace one that was checked, then write below it again.
+  [
+    'a directory replaced by a symlink, then a write below it',
+    [
+      { name: 'd', type: 'directory' },
+      { name: 'd/a', content: 'x' },
+      { name: 'd', type: 'symlink', linkname: '/' },
+      { name: 'd/pwned', content: 'x' },
+    ],
+    /entry "d\/pwned" passes through the symlink "d"/,
+  ],
+  [
+    'a parent made for an entry, replaced by a symlink, then a deeper write',
+    [
+      { name: 'p/q/a', content: 'x' },
+      { name: 'p', type: 'symlink', linkname: '/' },
+      { name: 'p/q/pwned', content: 'x' },
+    ],
+    /entry "p\/q\/pwned" passes through the symlink "p"/,
+  ],
+  [
+    'a directory whited out, a symlink in its place, then a write below it',
+    [{ name: 'd/a', content: 'x' }, { name: '.wh.d' }, { name: 'd', type: 'symlink', linkname: '/' }, { name: 'd/pwned', content: 'x' }],
+    /entry "d\/pwned" passes through the symlink "d"/,
+  ],
+  [
+    'a subdirectory replaced by a hard link to a symlink, then a write below it',
+    [
+      { name: 's', type: 'symlink', linkname: '/' },
+      { name: 'd/e/a', content: 'x' },
+      { name: 'd/e', type: 'link', linkname: 's' },
+      { name: 'd/e/pwned', content: 'x' },
+    ],
+    /entry "d\/e\/pwned" passes through the symlink "d\/e"/,
+  ],
   ['a GNU sparse file', [{ name: 's', content: 'x', pax: { 'GNU.sparse.major': '1', 'GNU.sparse.minor': '0' } }], /entry "s" is a GNU sparse file/],
 ];
 
@@ -174,6 +251,63 @@ test('whiteouts: a later entry at the path wins; an earlier one is removed; opaq
   assert.ok(kept.isCharacterDevice() && kept.rdev === 0, 'kept is not a whiteout');
   assert.is(readFileSync(join(dir, 'back'), 'utf8'), 'b');
   assert.equal(result.opaqueDirs.sort(), ['', 'a/b']);
+});
+
+test('a later entry replaces what is at its path: a symlink by a file or a directory, a FIFO by a file or a whiteout', async () => {
+  const { dir } = await extractOk([
+    { name: 'x', type: 'symlink', linkname: 'target' },
+    { name: 'x', content: 'replaced' },
+    { name: 'd', type: 'symlink', linkname: 'target' },
+    { name: 'd', type: 'directory', mode: 0o705 },
+    { name: 'target', type: 'directory', mode: 0o700 },
+    { name: 's', type: 'symlink', linkname: 'target' },
+    { name: 'h', type: 'link', linkname: 's' },
+    { name: 'h', type: 'directory', mode: 0o777 },
+    { name: 'p', type: 'fifo' },
+    { name: 'p', content: 'file now' },
+    { name: 'q', type: 'fifo' },
+    { name: '.wh.q' },
+  ]);
+  assert.is(readFileSync(join(dir, 'x'), 'utf8'), 'replaced');
+  assert.ok(lstatSync(join(dir, 'd')).isDirectory());
+  assert.is(lstatSync(join(dir, 'd')).mode & 0o7777, 0o705);
+  assert.is(readlinkSync(join(dir, 's')), 'target');
+  assert.ok(lstatSync(join(dir, 'h')).isDirectory());
+  assert.is(statSync(join(dir, 'target')).mode & 0o7777, 0o700, 'a mode went through a symlink');
+  assert.is(readFileSync(join(dir, 'p'), 'utf8'), 'file now');
+  const q = lstatSync(join(dir, 'q'));
+  assert.ok(q.isCharacterDevice() && q.rdev === 0, 'q is not a whiteout');
+});
+
+test('a directory named again keeps its contents and takes the new mode; one replaced by a file and made again is made anew, its subdirectories too', async () => {
+  const { dir } = await extractOk([
+    { name: 'k', type: 'directory', mode: 0o700 },
+    { name: 'k/f', content: 'kept' },
+    { name: 'k', type: 'directory', mode: 0o751 },
+    { name: 'a/b/old', content: '1' },
+    { name: 'a/p', type: 'fifo' },
+    { name: 'a', content: 'a file for a while' },
+    { name: 'a', type: 'directory' },
+    { name: 'a/b/new', content: '2' },
+  ]);
+  assert.is(readFileSync(join(dir, 'k/f'), 'utf8'), 'kept');
+  assert.is(statSync(join(dir, 'k')).mode & 0o7777, 0o751);
+  assert.equal(readdirSync(join(dir, 'a')), ['b']);
+  assert.equal(readdirSync(join(dir, 'a/b')), ['new']);
+});
+
+test('the root entry of the layer changes nothing of its directory', async () => {
+  const layer = await layerDir();
+  const before = statSync(layer);
+  const { dir } = await extractOk(
+    [
+      { name: './', type: 'directory', mode: 0o700 },
+      { name: './f', content: 'x' },
+    ],
+    layer,
+  );
+  assert.is(statSync(dir).mode & 0o7777, before.mode & 0o7777);
+  assert.is(readFileSync(join(dir, 'f'), 'utf8'), 'x');
 });
 
 test('a pre-existing symlink in the layer directory is replaced, never followed', async () => {

@@ -6,7 +6,7 @@ import tar from 'tar-stream';
 import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import { writeLayerTar } from '../../src/builder/layer-tar.js';
-import { keepRawPaxRecords } from '../../src/image/pax.js';
+import { keepRawPaxRecords } from '../helpers/pax.js';
 
 const CAPABILITY = Buffer.from('0100000200200000000000000000000000000000', 'hex');
 

@@ -2,7 +2,8 @@ import { Readable } from 'node:stream';
 import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
 import tar from 'tar-stream';
-import { encodePaxRecords, keepRawPaxRecords, parsePaxRecords } from '../../src/image/pax.js';
+import { encodePaxRecords } from '../../src/image/pax.js';
+import { keepRawPaxRecords, parsePaxRecords } from '../helpers/pax.js';
 import { packTar } from '../helpers/images.js';
 
 test('PAX records round-trip as bytes; each length counts its own digits, across 9/10 and 99/100', () => {

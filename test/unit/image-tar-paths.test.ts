@@ -1,6 +1,6 @@
 import { test } from '../helpers/test.js';
 import * as assert from 'uvu/assert';
-import { classifyWhiteout, entryKind, entryPath, hardlinkTarget, isSameOrBelow, parentsOf } from '../../src/image/tar-paths.js';
+import { entryKind, entryPath, hardlinkTarget, parentsOf } from '../../src/image/tar-paths.js';
 
 test('entry names are made relative and cleaned as tar does', () => {
   assert.is(entryPath('./etc/passwd'), 'etc/passwd');
@@ -30,31 +30,9 @@ test('hard link targets are confined like entry names and may not be the root', 
   assert.throws(() => hardlinkTarget('h', './'), /points at the layer root/);
 });
 
-test('whiteouts: .wh.NAME deletes NAME, .wh..wh..opq makes the directory opaque', () => {
-  assert.equal(classifyWhiteout('etc/.wh.passwd'), { kind: 'whiteout', target: 'etc/passwd' });
-  assert.equal(classifyWhiteout('.wh.top'), { kind: 'whiteout', target: 'top' });
-  assert.equal(classifyWhiteout('var/cache/.wh..wh..opq'), { kind: 'opaque', dir: 'var/cache' });
-  assert.equal(classifyWhiteout('.wh..wh..opq'), { kind: 'opaque', dir: '' });
-  assert.equal(classifyWhiteout('etc/passwd'), { kind: 'none' });
-  assert.equal(classifyWhiteout('etc/x.wh.y'), { kind: 'none' });
-});
-
-test('a whiteout of "..", of "." or of nothing is refused', () => {
-  assert.throws(() => classifyWhiteout('etc/.wh.'), /names no file/);
-  assert.throws(() => classifyWhiteout('etc/.wh..'), /names no file/);
-  assert.throws(() => classifyWhiteout('.wh...'), /names no file/);
-});
-
 test('parents are listed shallowest first', () => {
   assert.equal(parentsOf('a/b/c'), ['a', 'a/b']);
   assert.equal(parentsOf('top'), []);
-});
-
-test('isSameOrBelow: the path itself and its descendants, not a sibling with the same prefix', () => {
-  assert.ok(isSameOrBelow('a/b', 'a/b'));
-  assert.ok(isSameOrBelow('a/b/c', 'a/b'));
-  assert.not.ok(isSameOrBelow('a/bc', 'a/b'));
-  assert.ok(isSameOrBelow('anything', ''));
 });
 
 test('entry kinds: files, dirs, links, FIFOs; devices are recognized (to be skipped)', () => {
