@@ -1,6 +1,7 @@
 /**
- * The container verbs against podman's (runc, host network) in one run, as the current unprivileged user:
- * `run -d` of a sleeping busybox, `exec CONTAINER true`, `ps -a`, `inspect` and `logs` of a running container.
+ * The container verbs against podman's (runc) in one run, as the current unprivileged user: `run -d` of a
+ * sleeping busybox on the host network and on the default one (slirp4netns), then on the host network
+ * `exec CONTAINER true`, `ps -a`, `inspect` and `logs` of a running container.
  * devbox and podman take turns on each verb (who goes first alternates each round), so a load that changes
  * during the run is shared by both. Prints the median of each, devbox/podman ratios, the machine's load before
  * and after, and the supervisor's resident memory per idle container. $DEVBOX_BENCH_BASELINE, the bin/devbox of
@@ -82,11 +83,14 @@ try {
     return [current, { cmd: 'podman', args: podman(...podmanArgs), env: podmanEnv, after: after ? removePodman : undefined }, ...baseline];
   };
   const loadBefore = load();
-  const runArgs = ['run', '-d', '--network', 'host'];
-  rows.push([
-    'run -d (host network)',
-    ...inTurns(contenders([...runArgs, 'bench-busybox', 'sleep', '1000'], [...runArgs, 'localhost/bench-busybox', 'sleep', '1000'], true)),
-  ]);
+  // Both networks: the default (slirp4netns, for podman 4.3 too) is what `run -d` gives a user.
+  for (const [name, network] of [
+    ['run -d (host network)', ['--network', 'host']],
+    ['run -d (slirp4netns)', []],
+  ] as [string, string[]][]) {
+    const runArgs = ['run', '-d', ...network];
+    rows.push([name, ...inTurns(contenders([...runArgs, 'bench-busybox', 'sleep', '1000'], [...runArgs, 'localhost/bench-busybox', 'sleep', '1000'], true))]);
+  }
   const idle = ['run', '-d', '--name', 'idle', '--network', 'host'];
   const [mine] = builds.map((b) => sh(process.execPath, [b.bin, ...idle, 'bench-busybox', 'sh', '-c', 'echo hello; sleep 1000'], b.env).trim());
   sh('podman', podman(...idle, 'localhost/bench-busybox', 'sh', '-c', 'echo hello; sleep 1000'), podmanEnv);
