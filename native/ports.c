@@ -388,6 +388,9 @@ watch_ports_main (int argc, char **argv)
   if (fcntl (LIFETIME_FD, F_GETFD) < 0)
     die ("watch-ports: descriptor %d (the sandbox's lifetime socket) is not open", LIFETIME_FD);
   w.dir_fd = open (w.dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  /* Started once the command runs (devbox run): a --rm container may be over, and its directory gone, already. */
+  if (w.dir_fd < 0 && errno == ENOENT)
+    sandbox_gone ();
   if (w.dir_fd < 0)
     die_with_error ("watch-ports: open %s", w.dir);
   w.tables[0] = open_proc_net (pid, "tcp", false);

@@ -16,6 +16,7 @@ import type { Slirp4netnsApi } from './api.js';
 import { findPasta, pastaUdpRefusal, requirePasta, startPasta } from './pasta.js';
 import { publishPorts, type OtherHostPort } from './publish.js';
 import { requireSlirp4netns, slirp4netnsFeatures, startSlirp4netns, type Slirp4netnsFeatures, type Slirp4netnsProcess } from './slirp4netns.js';
+import { describeError } from '../util/errors.js';
 
 export interface PortForward extends PortMapping {
   /** `publish` for -p, `auto` for a listener found by auto-forward. */
@@ -156,6 +157,8 @@ export function labelForwards(forwards: readonly PortForward[], attributes: Port
 export interface SandboxNetwork {
   /** The -p mappings in place, with the host ports picked for those that had none. */
   published: PortMapping[];
+  /** Once the command may run (the go sent) and before the lifetime socket is closed: what need not delay it. */
+  started?(): Promise<void>;
   /** Once the sandbox has ended: waits until slirp4netns, the port forwarder and the watcher are gone. */
   close(): Promise<void>;
 }
@@ -182,7 +185,8 @@ function watchWatcher(watcher: ChildProcess, onError: (message: string) => void)
 
 /**
  * The network of a sandbox that runs in the foreground: slirp4netns and the watcher end with this process's
- * wait. `onError`: the watcher stopped with this line (the sandbox runs on without auto-forward).
+ * wait. `onError`: the watcher stopped with this line, or could not start (the sandbox runs on without
+ * auto-forward).
  */
 export async function attachSandboxNetwork(
   setup: OutboundSetup,
@@ -191,34 +195,30 @@ export async function attachSandboxNetwork(
   dir: string,
   onError: (message: string) => void,
 ): Promise<SandboxNetwork> {
-  // The watcher (slirp4netns only: it speaks its API) starts while the link sets up (each start is a fork of
-  // this process, which blocks it): it talks to slirp4netns only once a listener appears, after the go. The
-  // published container ports it leaves alone are those asked for, whatever host ports they get.
-  const network = startNetwork(setup, sandbox, options, dir, { detached: false });
-  const watching =
-    options.autoForward && setup.backend === 'slirp4netns'
-      ? startPortWatcher(dir, sandbox, options.publish, 'pipe').then((w) => watchWatcher(w, onError))
-      : undefined;
-  const [started, watcherStarted] = await Promise.allSettled([network, watching]);
-  if (started.status === 'rejected' || watcherStarted.status === 'rejected') {
-    if (started.status === 'fulfilled') await started.value.stop();
-    if (watcherStarted.status === 'fulfilled') watcherStarted.value?.watcher.kill('SIGKILL');
-    throw started.status === 'rejected' ? started.reason : (watcherStarted as PromiseRejectedResult).reason;
-  }
-  const { link, published, forwarder } = started.value;
-  const watcher = watcherStarted.value?.watcher;
-  const watcherExited = watcherStarted.value?.exited;
+  const { link, published, forwarder } = await startNetwork(setup, sandbox, options, dir, { detached: false });
+  let watched: { watcher: ChildProcess; exited: Promise<void> } | undefined;
   return {
     published,
+    // The watcher (slirp4netns only: it speaks its API) starts once the command may run: its start is a fork
+    // of this process, which would delay the command, and it looks at what listens from its first scan on.
+    // The published container ports it leaves alone are those asked for, whatever host ports they get.
+    async started() {
+      if (!options.autoForward || setup.backend !== 'slirp4netns') return;
+      try {
+        watched = watchWatcher(await startPortWatcher(dir, sandbox, options.publish, 'pipe'), onError);
+      } catch (error) {
+        onError(describeError(error));
+      }
+    },
     async close() {
       // pasta's watcher would notice only at its next look: the sandbox has ended, so it goes now.
       if (!link.endsWithLifetime) link.kill();
       const timer = setTimeout(() => {
         link.kill();
         forwarder?.kill();
-        watcher?.kill();
+        watched?.watcher.kill();
       }, EXIT_GRACE_MS);
-      await Promise.all([link.exited, forwarder?.exited, watcherExited]);
+      await Promise.all([link.exited, forwarder?.exited, watched?.exited]);
       clearTimeout(timer);
     },
   };

@@ -265,18 +265,12 @@ async function launchContainer(store: ImageStore, record: ContainerRecord, dir: 
           await attachLiveNetwork(slirp!, sandbox, network, dir, () => '');
           return undefined;
         }
-        const live = await attachSandboxNetwork(slirp!, sandbox, network, dir, (message) => {
-          if (beforeGo) beforeGo.push(message);
-          else warn(`port auto-forward stopped: ${message}`);
-        });
+        const live = await attachSandboxNetwork(slirp!, sandbox, network, dir, (message) => warn(`port auto-forward stopped: ${message}`));
         writePorts(dir, publishedForwards(live.published));
         return live;
       };
       // pid 1 sets up meanwhile (--setup-during-sync). If that fails, the supervisor says `setup-failed` (and
       // goes on to report it) before anything else; the attach, whose programs end with pid 1, is then undone.
-      // What the port watcher says before the go is said only if the command then starts: a pid 1 that failed
-      // to set up takes the container's directory with it, which the watcher then cannot open.
-      let beforeGo: string[] | undefined = [];
       const setupFailed = firstLine.then((line) => line === 'setup-failed');
       const settled = attachNetwork().then(
         (network) => ({ network }),
@@ -290,9 +284,8 @@ async function launchContainer(store: ImageStore, record: ContainerRecord, dir: 
       } else if (failedFirst) await result.network?.close();
       else {
         attached = result.network;
-        for (const message of beforeGo) warn(`port auto-forward stopped: ${message}`);
-        beforeGo = undefined;
         await new Promise<void>((resolve) => sync.write('g', () => resolve()));
+        await attached?.started?.();
       }
     }
     sync.destroy();
