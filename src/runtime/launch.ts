@@ -204,7 +204,7 @@ export async function startInSandbox(
  * `detach` in a session of its own that outlives devbox, otherwise as devbox's child with signals forwarded.
  */
 export function spawnContainerSupervisor(args: readonly string[], options: { detach: boolean; cwd: string; stdio: StdioOptions }): ForegroundChild {
-  if (!options.detach) return startForeground(helperPath(), args, options.stdio);
+  if (!options.detach) return startForeground(helperPath(), args, options.stdio, { cwd: options.cwd });
   const child = spawn(helperPath(), args, { cwd: options.cwd, detached: true, stdio: options.stdio });
   const exit = new Promise<number>((resolve) => {
     child.once('exit', (code) => resolve(code ?? 125));

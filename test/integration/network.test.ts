@@ -4,8 +4,8 @@
  * loopback (through 10.0.2.3 as root, 10.0.2.2 rootless), `none` and `host`, and slirp4netns's lifetime.
  * All traffic stays on loopback.
  */
-import { execFile, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -193,6 +193,25 @@ test('slirp4netns failing to link the namespace: its reason in one line, status 
     assert.is((await devboxOk(['ps', '-a', '--filter', 'name=slirp-refused', '--format', '{{.Status}}'])).stdout, 'Created\n');
   } finally {
     await devbox(['rm', '-f', 'slirp-refused']);
+  }
+});
+
+test("a foreground container's supervisor runs in its directory, not the caller's folder, and slirp4netns's API socket is there", async () => {
+  const before = containers();
+  const sandbox = startSandbox([IMAGE, 'sh', '-c', 'echo ready; read line || true']);
+  try {
+    await sandbox.printed('ready');
+    const [id] = containers().filter((c) => !before.includes(c));
+    const dir = join(containersDir(), id!);
+    const children = execFileSync('pgrep', ['-P', String(sandbox.child.pid)], { encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean);
+    const supervisor = children.find((pid) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim().startsWith('devbox-helper'));
+    assert.ok(supervisor, "the supervisor is devbox's child");
+    assert.is(readlinkSync(`/proc/${supervisor}/cwd`), dir);
+    assert.ok(existsSync(join(dir, 'slirp4netns.sock')), "slirp4netns's API socket is in the container's directory");
+  } finally {
+    assert.is(await sandbox.finish(), 0, sandbox.stderr());
   }
 });
 
