@@ -7,8 +7,9 @@
  * directory this code made, files are created O_EXCL|O_NOFOLLOW, and sources are opened O_NOFOLLOW.
  * A file copied as it is from a layer in the store (COPY --from, keeping owner and mode) is a hard link of the
  * layer's file instead of a copy: unpacked layers are never written to (an overlay copies a file up before a
- * change), so the two layers can share it, and a large tree costs no copy. A link carries the file's xattrs,
- * which a copy does not: such a file is copied after all, so that the layer is the same either way.
+ * change), so the two layers can share it, and a large tree costs no copy. A file from a layer or an ADD
+ * archive keeps its xattrs (a file capability, as BuildKit's copy keeps them), linked or copied; a file from
+ * the build context gets none of the host's.
  */
 import {
   closeSync,
@@ -32,6 +33,7 @@ import {
 import { posix } from 'node:path';
 import { join } from 'node:path';
 import type { FsOp } from '../runtime/fsops.js';
+import { isReservedXattr } from '../storage/layer-format.js';
 import { extractArchive } from '../image/unpack.js';
 import type { IdMapping } from '../userns/idmap.js';
 import { openTarArchive } from './archive.js';
@@ -64,7 +66,10 @@ export type FsAction =
       unpack?: boolean;
       /** One of several sources of the instruction (the destination must then be a directory). */
       multiple?: boolean;
-      /** The sources are layers in the store on the staging directory's file system (never the context). */
+      /**
+       * The sources are layers in the store on the staging directory's file system (never the context): their
+       * files may be hard links, and keep their xattrs.
+       */
       linkable?: boolean;
     }
   | { kind: 'write'; dest: string; content: string; owner?: Owner; mode?: number }
@@ -81,7 +86,7 @@ function lstatOrUndefined(path: string): Stats | undefined {
 }
 
 /** Reads the xattrs of files (absolute paths), batched: the runtime's readXattrs. */
-export type XattrLister = (paths: readonly string[]) => Promise<Map<string, unknown[]>>;
+export type XattrLister = (paths: readonly string[]) => Promise<Map<string, { name: string; value: Buffer }[]>>;
 
 function copyContent(from: string, to: number): void {
   const source = openSync(from, O_RDONLY | O_NOFOLLOW);
@@ -106,6 +111,8 @@ export class StagingWriter {
   private readonly links = new Map<string, string>();
   /** Files that are hard links of a source layer's files, with where they came from. */
   private readonly linkedFiles = new Map<string, { hostPath: string; stats: Stats }>();
+  /** Files copied from a layer (or an ADD archive), with where they came from: their xattrs come along at the end. */
+  private readonly copiedFiles = new Map<string, { hostPath: string; stats: Stats }>();
   /** FIFOs, made at the end through the helper (Node.js has no mkfifo). */
   private readonly fifos: { rel: string; mode: number; owner: Owner }[] = [];
 
@@ -188,7 +195,10 @@ export class StagingWriter {
       lutimesSync(path, st.mtime, st.mtime);
     } else if (st.isFile()) {
       const asItIs = linkable && mode === undefined && owner.uid === st.uid && owner.gid === st.gid;
-      if (!asItIs || !this.link(rel, source)) this.copyFile(path, source, owner, mode);
+      if (!asItIs || !this.link(rel, source)) {
+        this.copyFile(path, source, owner, mode);
+        if (linkable) this.copiedFiles.set(rel, source);
+      }
     } else if (st.isFIFO()) {
       this.fifos.push({ rel, mode: mode ?? st.mode & 0o7777, owner });
       return;
@@ -211,23 +221,34 @@ export class StagingWriter {
     }
   }
 
-  /** Linked files with xattrs become copies (which carry none), other names of the same file links of the copy. */
-  private async copyLinkedFilesWithXattrs(): Promise<void> {
-    if (!this.linkedFiles.size) return;
-    const xattrs = await this.readXattrs([...this.linkedFiles.keys()].map((rel) => this.abs(rel)));
+  /**
+   * The xattrs of the files copied from layers, set last (a chown clears a file capability). A linked file
+   * has its source's already; one with overlay bookkeeping among them (a RUN's upper directory taken as its
+   * layer keeps its inode marks), which no layer may carry, becomes a copy, and other names of the same file
+   * links of that copy.
+   */
+  private async carryXattrs(): Promise<void> {
+    const sources = [...this.linkedFiles.values(), ...this.copiedFiles.values()].map((s) => s.hostPath);
+    if (!sources.length) return;
+    const xattrs = await this.readXattrs(sources);
     if (!xattrs.size) return;
     const copies = new Map<string, string>();
     for (const [rel, source] of this.linkedFiles) {
-      if (!xattrs.has(this.abs(rel))) continue;
+      if (!(xattrs.get(source.hostPath) ?? []).some((x) => isReservedXattr(x.name))) continue;
       const inode = `${source.stats.dev}:${source.stats.ino}`;
       rmSync(this.abs(rel));
       const copy = copies.get(inode);
       if (copy !== undefined) linkSync(this.abs(copy), this.abs(rel));
       else {
         this.copyFile(this.abs(rel), source, { uid: source.stats.uid, gid: source.stats.gid }, undefined);
+        this.copiedFiles.set(rel, source);
         copies.set(inode, rel);
       }
     }
+    const ops: FsOp[] = [];
+    for (const [rel, source] of this.copiedFiles)
+      for (const { name, value } of xattrs.get(source.hostPath) ?? []) if (!isReservedXattr(name)) ops.push({ op: 'xattr', path: this.abs(rel), name, value });
+    await this.applyFsOps(ops);
   }
 
   /** A source directory's contents into directory `destRel`. */
@@ -271,7 +292,8 @@ export class StagingWriter {
     const view = new LayerView([{ dir, opaque: new Set() }]);
     const root = view.lookup('')!;
     this.ensureDir(destRel, owner ?? { uid: 0, gid: 0 });
-    this.copyTree(view, { name: '', rel: '', ...root }, undefined, destRel, (st) => owner ?? { uid: st.uid, gid: st.gid }, mode);
+    // Linkable: the extracted archive is a layer nothing writes to again, on the staging directory's file system.
+    this.copyTree(view, { name: '', rel: '', ...root }, undefined, destRel, (st) => owner ?? { uid: st.uid, gid: st.gid }, mode, true);
     return true;
   }
 
@@ -337,9 +359,9 @@ export class StagingWriter {
     else this.mkdir(action);
   }
 
-  /** Copies linked files that carry xattrs, makes the FIFOs, then sets directory ownership, modes and times, deepest first, once their contents are written. */
+  /** Carries the copied files' xattrs, makes the FIFOs, then sets directory ownership, modes and times, deepest first, once their contents are written. */
   async finish(): Promise<void> {
-    await this.copyLinkedFilesWithXattrs();
+    await this.carryXattrs();
     await this.applyFsOps(this.fifos.map((f): FsOp => ({ op: 'fifo', path: this.abs(f.rel), mode: f.mode })));
     for (const f of this.fifos) lchownSync(this.abs(f.rel), f.owner.uid, f.owner.gid);
     for (const [rel, d] of [...this.dirs].sort((a, b) => b[0].length - a[0].length)) {

@@ -1,7 +1,8 @@
 /**
  * Binary extended attributes (security.capability, a little-endian struct) in layer tars' PAX headers: they
  * survive unpacking byte for byte (seen from inside a sandbox), and a build step that touches the file keeps
- * them in the layer it writes, which `devbox image save` hands on unchanged.
+ * them in the layer it writes, which `devbox image save` hands on unchanged; COPY --from and ADD of an
+ * archive carry them too.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -72,6 +73,27 @@ test('a build step that changes the file keeps its capability in the new layer, 
   const records = (await paxRecords(top)).get('bin/capped');
   assert.ok(records, 'the built layer has bin/capped with PAX records');
   assert.equal(records.get('SCHILY.xattr.security.capability'), CAPABILITY);
+});
+
+test('COPY --from and ADD of an archive keep a file capability, linked or copied, as BuildKit does', async () => {
+  const context = await testDir('copy-xattrs');
+  await writeTar(join(context, 'caps.tar'), [{ name: 'f', content: 'y', mode: 0o755, xattrs: { 'security.capability': CAPABILITY } }]);
+  // As they are: hard links of the source's file. With --chmod: copies, whose xattrs are set afterwards.
+  writeFileSync(
+    join(context, 'Dockerfile'),
+    [
+      'FROM capped:1',
+      'COPY --from=capped:1 /bin/capped /linked',
+      'COPY --from=capped:1 --chmod=700 /bin/capped /copied',
+      'ADD caps.tar /added/',
+      'ADD --chmod=700 caps.tar /added-copied/',
+    ].join('\n'),
+  );
+  await devboxOk(['build', '-q', '-t', 'capped:3', context]);
+  for (const path of ['/linked', '/copied', '/added/f', '/added-copied/f']) {
+    const run = await devboxOk(['run', '--rm', 'capped:3', '/probe', 'getcap', path]);
+    assert.is(run.stdout, `${CAPABILITY.toString('hex')}\n`, path);
+  }
 });
 
 test.run();
