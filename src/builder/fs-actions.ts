@@ -163,6 +163,9 @@ export class StagingWriter {
     if (!st) return;
     if (st.isDirectory()) throw new StepError(`cannot overwrite directory "/${rel}" with a non-directory`);
     rmSync(this.abs(rel));
+    // What replaces it is recorded anew: the xattrs of what was there must not land on it.
+    this.linkedFiles.delete(rel);
+    this.copiedFiles.delete(rel);
   }
 
   /** A file `source` as it is (owner, mode) at `path`, as a hard link of it; false when the file system refuses. */
