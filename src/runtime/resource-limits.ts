@@ -83,7 +83,8 @@ export function parseLimits(options: LimitOptions, cpus = availableParallelism()
   }
   if (options.cpus !== undefined) {
     const n = Number(options.cpus);
-    if (!/^\d*\.?\d+$/.test(options.cpus) || n < 0.01 || n > cpus)
+    if (!/^\d*\.?\d+$/.test(options.cpus)) throw usageError(`--cpus: expected a number of CPUs, not "${options.cpus}"`, 'e.g. --cpus 1.5');
+    if (n < 0.01 || n > cpus)
       throw usageError(`--cpus: "${options.cpus}" is out of range: from 0.01 to ${cpus}, as there are ${cpus} CPUs here`, 'e.g. --cpus 1.5');
     limits.NanoCpus = Math.round(n * 1e9);
   }

@@ -70,6 +70,7 @@ test('bad limit values are refused as docker refuses them', () => {
     [{ memory: '1g', memorySwap: '512m' }, /--memory-swap is below --memory/],
     [{ cpus: '0' }, /--cpus: "0" is out of range: from 0.01 to 2/],
     [{ cpus: '3' }, /out of range/],
+    [{ cpus: 'abc' }, /^--cpus: expected a number of CPUs, not "abc"$/],
     [{ cpuShares: '1' }, /--cpu-shares: expected a whole number from 2 to 262144/],
     [{ pidsLimit: 'ten' }, /--pids-limit: expected a whole number/],
     [{ cpusetCpus: '0-5' }, /--cpuset-cpus: "0-5" is not a list of CPUs 0 to 1/],
