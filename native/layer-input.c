@@ -227,12 +227,6 @@ layer_input_digest (char hex[65], unsigned long long *size)
 {
   unsigned char digest[SHA256_DIGEST_SIZE];
   sha256_digest (&in.sha256, sizeof digest, digest);
-  static const char digits[] = "0123456789abcdef";
-  for (size_t i = 0; i < sizeof digest; i++)
-    {
-      hex[2 * i] = digits[digest[i] >> 4];
-      hex[2 * i + 1] = digits[digest[i] & 15];
-    }
-  hex[64] = '\0';
+  hex_encode (digest, sizeof digest, hex);
   *size = in.size;
 }

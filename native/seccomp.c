@@ -257,8 +257,7 @@ cache_path (const char *dir, const char *program)
   sha256_init (&ctx);
   sha256_update (&ctx, strlen (program), (const uint8_t *) program);
   sha256_digest (&ctx, sizeof digest, digest);
-  for (size_t i = 0; i < sizeof digest; i++)
-    snprintf (hex + 2 * i, 3, "%02x", digest[i]);
+  hex_encode (digest, sizeof digest, hex);
   return xasprintf ("%s/%s.bpf", dir, hex);
 }
 

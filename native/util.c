@@ -182,6 +182,18 @@ fd_path (int fd)
   return xasprintf ("/proc/self/fd/%d", fd);
 }
 
+void
+hex_encode (const unsigned char *data, size_t len, char *out)
+{
+  static const char digits[] = "0123456789abcdef";
+  for (size_t i = 0; i < len; i++)
+    {
+      out[2 * i] = digits[data[i] >> 4];
+      out[2 * i + 1] = digits[data[i] & 15];
+    }
+  out[2 * len] = '\0';
+}
+
 char *
 find_in_path (const char *name)
 {

@@ -38,6 +38,8 @@ int write_byte (int fd, char byte);
 int read_byte (int fd, char *byte);
 /* The path of fd as a magic link, for calls that take a path (mount(2)). */
 char *fd_path (int fd);
+/* `len` bytes as lowercase hex digits into `out`, which holds 2 * len + 1 (NUL-terminated). */
+void hex_encode (const unsigned char *data, size_t len, char *out);
 
 /* The first executable named `name` in $PATH (or name itself if it has a slash); NULL when none. */
 char *find_in_path (const char *name);

@@ -16,7 +16,7 @@ import type { Readable } from 'node:stream';
 import { DevboxError } from '../util/errors.js';
 import { firstLine, spawnBeside, type ChildProcess } from '../util/exec.js';
 import { findProgram } from '../util/programs.js';
-import { statFields } from '../util/processes.js';
+import { isRunning, type ProcessRecord, recordOf, signalIfRunning, whenGone } from '../util/processes.js';
 import type { PortMapping } from './port-mapping.js';
 import { SLIRP_DNS, SLIRP_GATEWAY, SLIRP_GUEST, SLIRP_MTU } from './slirp4netns.js';
 
@@ -118,16 +118,8 @@ function lastLogLine(dir: string): string {
   }
 }
 
-function running(pid: number): boolean {
-  try {
-    return statFields(readFileSync(`/proc/${pid}/stat`, 'utf8'))[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
 /** Resolves true once pasta has configured the namespace (its pid file), false when it has exited first. */
-async function whenReady(dir: string, pid: number): Promise<boolean> {
+async function whenReady(dir: string, pasta: ProcessRecord): Promise<boolean> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   for (;;) {
     try {
@@ -135,7 +127,7 @@ async function whenReady(dir: string, pid: number): Promise<boolean> {
     } catch {
       // not written yet
     }
-    if (!running(pid) || Date.now() > deadline) return false;
+    if (!isRunning(pasta) || Date.now() > deadline) return false;
     await new Promise((resolve) => setTimeout(resolve, READY_POLL_MS));
   }
 }
@@ -161,16 +153,15 @@ export async function startPasta(program: string, request: PastaRequest, dir: st
   }
   const shExited = new Promise<void>((resolve) => sh.once('exit', () => resolve()));
   const pastaPid = Number((await firstLine(sh.stdout!)) ?? 0);
+  const pasta = pastaPid > 0 ? recordOf(pastaPid) : { pid: 0, start: '' };
   // The kernel kills pasta as sh goes, a moment later: its UDP ports are free once it is gone.
-  const exited = shExited.then(async () => {
-    while (pastaPid > 0 && running(pastaPid)) await new Promise((resolve) => setTimeout(resolve, READY_POLL_MS));
-  });
+  const exited = shExited.then(() => whenGone([pasta], READY_POLL_MS));
   (sh.stdout as Readable).destroy();
   const kill = () => {
     sh.kill('SIGKILL');
-    if (pastaPid > 0 && running(pastaPid)) process.kill(pastaPid, 'SIGKILL');
+    signalIfRunning(pasta, 'SIGKILL');
   };
-  if (!(pastaPid > 0 && (await whenReady(dir, pastaPid)))) {
+  if (!(await whenReady(dir, pasta))) {
     kill();
     await exited;
     throw new DevboxError(`pasta could not set up the network: ${lastLogLine(dir)}`, {

@@ -11,7 +11,7 @@ import type { Readable } from 'node:stream';
 import { writeFileAtomicSync } from '../util/atomic-write.js';
 import { DevboxError } from '../util/errors.js';
 import { execCapture, spawnBeside, type ChildProcess } from '../util/exec.js';
-import { startTimeOf } from '../util/processes.js';
+import { recordOf, signalIfRunning, whenGone } from '../util/processes.js';
 import { findProgram } from '../util/programs.js';
 import { API_SOCKET_NAME, Slirp4netnsApi } from './api.js';
 
@@ -130,19 +130,15 @@ const GONE_POLL_MS = 2;
  * not reaped it, so its pid is still its own), it is gone once /proc shows it dead.
  */
 export function startedByHelper(pid: number, dir: string, helperExited: Promise<unknown>): Slirp4netnsProcess {
-  const start = startTimeOf(pid);
-  const running = () => start !== undefined && startTimeOf(pid) === start;
+  const slirp = recordOf(pid);
   let killed!: () => void;
   const kill = new Promise<void>((resolve) => (killed = resolve));
-  const gone = kill.then(async () => {
-    while (running()) await new Promise((resolve) => setTimeout(resolve, GONE_POLL_MS));
-  });
   return {
     pid,
     api: new Slirp4netnsApi(dir),
-    exited: Promise.race([helperExited.then(() => undefined), gone]),
+    exited: Promise.race([helperExited.then(() => undefined), kill.then(() => whenGone([slirp], GONE_POLL_MS))]),
     kill: () => {
-      if (running()) process.kill(pid, 'SIGKILL');
+      signalIfRunning(slirp, 'SIGKILL');
       killed();
     },
   };

@@ -15,18 +15,13 @@ import { publishPorts, type OtherHostPort, type Published } from '../network/pub
 import { publishedForwards, startNetwork, type NetworkedSandbox, type OutboundSetup } from '../network/sandbox-network.js';
 import type { LiveSandboxSpec } from '../runtime/spec.js';
 import { type IdMapping, nestIdMapping } from '../userns/idmap.js';
-import { startTimeOf } from '../util/processes.js';
+import { type ProcessRecord, recordOf } from '../util/processes.js';
 import { type Container, findContainer, isRunning } from '../container/lookup.js';
 import { shortId } from '../container/records.js';
 import { DevboxError } from '../util/errors.js';
 import { writeJoinedNetworks, writeNameFiles, writePortAttributes, writePorts } from './containers.js';
-import type { ProcessRecord } from './live-state.js';
 
 const WATCHER_LOG = 'port-watcher.log';
-
-function record(pid: number): ProcessRecord {
-  return { pid, start: startTimeOf(pid) ?? '' };
-}
 
 /** Attaches the network to the sandbox before it is released; on failure nothing of it stays running. */
 export async function attachLiveNetwork(
@@ -38,14 +33,14 @@ export async function attachLiveNetwork(
 ): Promise<ProcessRecord[]> {
   const { link, published, forwarder, stop } = await startNetwork(setup, sandbox, options, dir, { detached: true, otherHostPort });
   writePorts(dir, publishedForwards(published, options.portAttributes));
-  const started = [...link.pids.map(record), ...(forwarder ? [record(forwarder.pid)] : [])];
+  const started = [...link.pids.map(recordOf), ...(forwarder ? [recordOf(forwarder.pid)] : [])];
   // Auto-forward speaks slirp4netns's API: not on pasta.
   if (!options.autoForward || !link.api) return started;
   if (options.portAttributes) writePortAttributes(dir, options.portAttributes);
   const log = openSync(join(dir, WATCHER_LOG), 'w', 0o600);
   try {
     const watcher = await startPortWatcher(dir, sandbox, published, log, options.portAttributes);
-    return [...started, record(watcher.pid!)];
+    return [...started, recordOf(watcher.pid!)];
   } catch (error) {
     await stop();
     throw error;
@@ -112,7 +107,7 @@ export async function withLiveNetwork<T>(
         writeJoinedNetworks(dir, { [network.name]: given });
         writeNameFiles(dir, hostname, [`${given.address}\t${hostname}`], bridgeResolvConf(given.gateway, hostResolvConf()));
         const { forwarder } = await publishOnNetwork(sandbox, ports.options, dir, true, ports.otherHostPort);
-        return forwarder ? [record(forwarder.pid)] : [];
+        return forwarder ? [recordOf(forwarder.pid)] : [];
       },
     }),
   );
@@ -153,7 +148,7 @@ export async function withSharedNetwork<T>(
       // inside of and has no rights over), for as long as the sandbox lives.
       const owner = { pid: target.state.pid, lifetime: sandbox.lifetime };
       const { forwarder } = await publishOnNetwork(owner, ports.options, dir, true, ports.otherHostPort);
-      return forwarder ? [record(forwarder.pid)] : [];
+      return forwarder ? [recordOf(forwarder.pid)] : [];
     },
   });
 }

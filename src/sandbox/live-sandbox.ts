@@ -24,12 +24,12 @@ import { nameFileMounts } from './containers.js';
 import { groupWithUser, imageAccount, invokingUser, passwdWithUser, type AccountRequest, type SandboxAccounts } from './identity.js';
 import { attachLiveNetwork, type LiveNetworkJoin, withLiveNetwork, withSharedNetwork } from './live-network.js';
 import { resolveMounts } from './mounts.js';
-import { isLive, readSandboxState, sandboxDir, writeSandboxState, type LiveSandboxState, type ProcessRecord } from './live-state.js';
+import { isLive, readSandboxState, sandboxDir, writeSandboxState, type LiveSandboxState } from './live-state.js';
 import { DEFAULT_PATH } from '../image/oci.js';
 import { copyImageTree, imageHasFile, readImageFile } from '../image/image-files.js';
 import { prepareStart } from './start-preparation.js';
 import { caBundleMounts } from './ca-bundle.js';
-import { startTimeOf } from '../util/processes.js';
+import { isRunning, type ProcessRecord, signalIfRunning, startTimeOf, whenGone } from '../util/processes.js';
 import { warn } from '../util/warn.js';
 import type { MountSpec } from '../volume/mount-spec.js';
 
@@ -257,25 +257,13 @@ export async function ensureLiveSandbox(store: ImageStore, request: LiveSandboxR
   });
 }
 
-function alive(p: ProcessRecord): boolean {
-  return startTimeOf(p.pid) === p.start;
-}
-
-/** Signals the process if it is still the one recorded; it may exit in between (ESRCH). */
-function signal(p: ProcessRecord, name: NodeJS.Signals): void {
-  try {
-    if (alive(p)) process.kill(p.pid, name);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
-  }
-}
-
 /** Waits until the processes have exited, SIGKILLs them after `graceMs`. */
 async function awaitExit(processes: readonly ProcessRecord[], graceMs: number): Promise<void> {
-  for (let waited = 0; processes.some(alive); waited += 20) {
-    if (waited === graceMs) for (const p of processes) signal(p, 'SIGKILL');
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  const timer = setTimeout(() => {
+    for (const p of processes) signalIfRunning(p, 'SIGKILL');
+  }, graceMs);
+  await whenGone(processes, 20);
+  clearTimeout(timer);
 }
 
 /**
@@ -286,8 +274,8 @@ export async function stopLiveSandbox(state: LiveSandboxState): Promise<void> {
   const outer = { pid: state.outerPid, start: state.outerStart };
   const pid1 = { pid: state.pid, start: state.pidStart };
   // Without its supervising helper pid 1 dies too (death signal), unless it is on its way out.
-  if (alive(outer)) signal(outer, 'SIGTERM');
-  else signal(pid1, 'SIGKILL');
+  if (isRunning(outer)) signalIfRunning(outer, 'SIGTERM');
+  else signalIfRunning(pid1, 'SIGKILL');
   await awaitExit([outer, pid1], 5000);
   await awaitExit(state.network ?? [], EXIT_GRACE_MS);
 }

@@ -8,16 +8,10 @@ import { joinCommand, runJoinCommand } from '../runtime/launch.js';
 import { resolveSecurity, type SecuritySpec } from '../runtime/security.js';
 import type { ProcessSpec } from '../runtime/spec.js';
 import { writeFileAtomicSync } from '../util/atomic-write.js';
-import { startTimeOf } from '../util/processes.js';
+import { type ProcessRecord, startTimeOf } from '../util/processes.js';
 import { compareCodeUnits } from '../util/format.js';
 import type { SandboxUser } from './identity.js';
 import { sha256Hex } from '../util/sha256.js';
-
-/** A process by pid and start time (/proc/PID/stat), so a recycled pid is never taken for it. */
-export interface ProcessRecord {
-  pid: number;
-  start: string;
-}
 
 export interface LiveSandboxState {
   project: string;

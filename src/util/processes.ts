@@ -31,3 +31,33 @@ export function startTimeOf(pid: number): string | undefined {
     return undefined;
   }
 }
+
+/** A process by pid and start time (/proc/PID/stat), so a recycled pid is never taken for it. */
+export interface ProcessRecord {
+  pid: number;
+  start: string;
+}
+
+/** The record of the process `pid` now (an empty start time when it is gone: it never counts as running). */
+export function recordOf(pid: number): ProcessRecord {
+  return { pid, start: startTimeOf(pid) ?? '' };
+}
+
+/** Still the recorded process, and not yet exited (a zombie has exited). */
+export function isRunning(p: ProcessRecord): boolean {
+  return p.start !== '' && startTimeOf(p.pid) === p.start;
+}
+
+/** Signals the process if it is still the one recorded; it may exit in between (ESRCH). */
+export function signalIfRunning(p: ProcessRecord, name: NodeJS.Signals): void {
+  try {
+    if (isRunning(p)) process.kill(p.pid, name);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+  }
+}
+
+/** Resolves once none of the processes runs, looking every `pollMs` (they need not be this process's children). */
+export async function whenGone(processes: readonly ProcessRecord[], pollMs: number): Promise<void> {
+  while (processes.some(isRunning)) await new Promise((resolve) => setTimeout(resolve, pollMs));
+}
