@@ -103,7 +103,11 @@ try {
     rows.push([name, ...inTurns(contenders(args, args))]);
   }
   const state = JSON.parse(readFileSync(join(env.XDG_DATA_HOME, 'devbox', 'containers', mine, 'state.json'), 'utf8'));
-  const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${state.supervisorPid}/status`, 'utf8'))?.[1];
+  const rssOf = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+  const rss = rssOf(state.supervisorPid);
+  // The store's user namespace owner (the keeper and the helper process that waits for it), there for every container.
+  const owner = JSON.parse(readFileSync(join(env.XDG_DATA_HOME, 'devbox', 'networks', '.owner', 'owner.json'), 'utf8')).pid as number;
+  const ownerParent = Number(readFileSync(`/proc/${owner}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
   console.log(`container verbs, median of ${runs} runs taking turns (load before: ${loadBefore}, after: ${load()})`);
   const ms = (value: number) => `${value.toFixed(1).padStart(7)} ms`;
   for (const [name, d, p, b] of rows) {
@@ -111,6 +115,9 @@ try {
     console.log(`${name.padEnd(24)} devbox ${ms(d)}   podman ${ms(p)}   ${(d / p).toFixed(2)}x${base}`);
   }
   console.log(`an idle container's supervisor: ${rss} kB resident`);
+  console.log(
+    `the store's user namespace owner: ${rssOf(owner) + rssOf(ownerParent)} kB resident (the keeper ${rssOf(owner)} kB, its helper ${rssOf(ownerParent)} kB)`,
+  );
   removePodman('idle');
 } finally {
   // A run cut short leaves its containers running: their supervisors would outlive the store removed below.

@@ -196,6 +196,9 @@ int run_archive (const Options *opts);
 /* ports.c */
 int watch_ports_main (int argc, char **argv);
 
+/* keeper.c: keep-namespace mode, the store's user namespace owner. */
+int keep_namespace_main (int argc, char **argv);
+
 /* fsops.c */
 int fsops_main (int argc, char **argv);
 /* forward.c: forward-ports mode, published TCP ports from the host into a sandbox's network namespace. */

@@ -308,6 +308,8 @@ main (int argc, char **argv)
     return forward_ports_main (argc - 2, argv + 2);
   if (argc >= 2 && strcmp (argv[1], "watch-ports") == 0)
     return watch_ports_main (argc - 2, argv + 2);
+  if (argc >= 2 && strcmp (argv[1], "keep-namespace") == 0)
+    return keep_namespace_main (argc - 2, argv + 2);
   parse_args (argc, argv, &opts);
   remember_command_line (argc, argv);
   validate_options (&opts);

@@ -17,6 +17,8 @@ pause_before=$(pause_processes)
 cleanup() {
   # Layer files belong to subordinate ids; remove them as root of the user namespace.
   node dist/test/helpers/remove-tree.js "$tmp" || echo "warning: could not remove $tmp" >&2
+  # A store's user namespace owner goes with its store; one whose store lay outside $tmp goes now.
+  pkill -u "$(id -u)" -f "devbox-helper keep-namespace $tmp/" || true
   for pid in $(pause_processes); do
     case " $pause_before " in *" $pid "*) ;; *) kill "$pid" 2>/dev/null || true ;; esac
   done

@@ -24,7 +24,7 @@ import { startTimeOf } from '../util/processes.js';
 import { firstLine } from '../util/exec.js';
 import { findProgram } from '../util/programs.js';
 import { type NetworkRecord, networksDir } from './networks.js';
-import { addOwnerMember, type NetworksOwner, ownerDir, readLiveState, sameOwner, withNetworksOwner } from './owner.js';
+import { type UsernsOwner, ownerDir, readLiveState, sameOwner, withUsernsOwner } from './owner.js';
 import { prepareOutbound, startOutbound } from './sandbox-network.js';
 import { SLIRP_DNS } from './slirp4netns.js';
 
@@ -78,7 +78,7 @@ interface HolderState {
   pid: number;
   start: string;
   /** The owner whose namespace it runs in. */
-  owner: Pick<NetworksOwner, 'pid' | 'start'>;
+  owner: Pick<UsernsOwner, 'pid' | 'start'>;
 }
 
 export interface NetworkHolder {
@@ -105,7 +105,7 @@ function liveHolder(dir: string): HolderState | undefined {
   return readLiveState<HolderState>(join(dir, 'holder.json'));
 }
 
-async function startHolder(storeRoot: string, network: NetworkRecord, owner: NetworksOwner, dir: string): Promise<HolderState> {
+async function startHolder(storeRoot: string, network: NetworkRecord, owner: UsernsOwner, dir: string): Promise<HolderState> {
   const config: HolderConfig = {
     name: network.name,
     subnet: network.subnet,
@@ -146,23 +146,21 @@ async function startHolder(storeRoot: string, network: NetworkRecord, owner: Net
   }
   (started.stdout as Readable).destroy();
   started.helper.unref();
-  addOwnerMember(storeRoot, started.pid);
   const state = { pid: started.pid, start: startTimeOf(started.pid) ?? '', owner: { pid: owner.pid, start: owner.start } };
   writeFileAtomicSync(join(dir, 'holder.json'), JSON.stringify(state), { durable: false, mode: 0o600 });
   return state;
 }
 
 /**
- * Runs `join` with the networks' owner and the holders of `networks` up, starting those that are not; under
- * the owner's lock, so that none can go before `join` has attached its sandbox (attachToNetwork) and made it
- * a member (addOwnerMember).
+ * Runs `join` with the owner and the holders of `networks` up, starting those that are not; under the owner's
+ * lock, so that no holder can go before `join` has attached its sandbox (attachToNetwork).
  */
 export function withNetworkHolders<T>(
   storeRoot: string,
   networks: readonly NetworkRecord[],
-  join_: (owner: NetworksOwner, holders: NetworkHolder[]) => Promise<T>,
+  join_: (owner: UsernsOwner, holders: NetworkHolder[]) => Promise<T>,
 ): Promise<T> {
-  return withNetworksOwner(storeRoot, async (owner) => {
+  return withUsernsOwner(storeRoot, async (owner) => {
     const holders: NetworkHolder[] = [];
     for (const network of networks) {
       const dir = holderDir(storeRoot, network);
@@ -182,7 +180,7 @@ export function withNetworkHolders<T>(
 
 /** The owner and the holders of some networks, under the owner's lock until release() (see joinNetworks). */
 export interface NetworksJoin {
-  owner: NetworksOwner;
+  owner: UsernsOwner;
   holders: NetworkHolder[];
   release(): Promise<void>;
 }
@@ -218,17 +216,14 @@ export async function attachToNetwork(holder: NetworkHolder, request: AttachRequ
 }
 
 /**
- * Makes the sandbox whose pid 1 is `pid` a member of the owner's namespace and gives it a link on each of
- * `holders`' networks, in order (eth0, eth1…), its default route through the first with a way out. `names`:
+ * Gives the sandbox whose pid 1 is `pid` a link on each of `holders`' networks, in order (eth0, eth1…), its default route through the first with a way out. `names`:
  * what it answers to on a network, and where that network's resolver asks other names for it.
  */
 export async function attachToNetworks(
-  storeRoot: string,
   holders: readonly NetworkHolder[],
   pid: number,
   names: (network: NetworkRecord) => Pick<AttachRequest, 'names' | 'upstream'>,
 ): Promise<Record<string, AttachReply>> {
-  addOwnerMember(storeRoot, pid);
   const route = holders.findIndex((h) => !h.network.internal);
   const given: Record<string, AttachReply> = {};
   for (const [i, holder] of holders.entries()) {

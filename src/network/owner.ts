@@ -1,22 +1,22 @@
 /**
- * The devbox networks' owner (docs/networking.md): one user namespace per store that owns every network's
- * namespace and every networked container's and project sandbox's user namespace, as podman's pause process
- * does. A network's holder is root there, so it may move one end of a veth pair into any member's network
- * namespace: a container can be on several networks, and be connected while it runs. The owner's process
- * (owner-main.ts) keeps the namespace joinable for as long as it has members, and nothing else: it has no
- * network of its own.
+ * The store's user namespace owner (docs/networking.md, docs/architecture.md): one user namespace per store,
+ * with the user's whole id map, that every rootless container's user namespace is made in (nested, with a map
+ * the helper writes itself: no newuidmap and newgidmap, the setuid tools, per start) and that owns every
+ * devbox network's namespace, as podman's pause process. A network's holder is root there, so it may move one
+ * end of a veth pair into any member's network namespace: a container can be on several networks, and be
+ * connected while it runs. The owner's process is the helper's keep-namespace mode (native/keeper.c): it only
+ * keeps the namespace joinable, has no network of its own, and goes when owner.json or its store goes.
  *
- *   networks/.owner/            owner.json (its pid, start time and id map), owner.log, members/PID-START
- *   networks/.owner.lock        held while members join networks, and while a holder or the owner goes, so
- *                               that none joins a namespace on its way out
+ *   networks/.owner/            owner.json (its pid, start time and id map), owner.log
+ *   networks/.owner.lock        held while the owner starts and while members join networks, and while a
+ *                               holder goes, so that none joins a namespace on its way out
  */
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
-import { lastHelperMessage } from '../runtime/helper.js';
+import { helperPath, lastHelperMessage } from '../runtime/helper.js';
 import { spawnNetworkNamespace } from '../runtime/namespace.js';
-import { type IdMapping, resolveIdMapping } from '../userns/idmap.js';
+import { type IdMapping, nestIdMapping, resolveIdMapping } from '../userns/idmap.js';
 import { writeFileAtomicSync } from '../util/atomic-write.js';
 import { DevboxError } from '../util/errors.js';
 import { firstLine } from '../util/exec.js';
@@ -24,14 +24,7 @@ import { withFileLock } from '../util/file-lock.js';
 import { startTimeOf } from '../util/processes.js';
 import { networksDir } from './networks.js';
 
-/** What the owner is told when it starts (its only argument, as JSON). */
-export interface OwnerConfig {
-  lock: string;
-  stateFile: string;
-  members: string;
-}
-
-export interface NetworksOwner {
+export interface UsernsOwner {
   /** A process in the user namespace: what holders enter and members are nested in (--userns-of). */
   pid: number;
   start: string;
@@ -53,30 +46,28 @@ export function readLiveState<T extends { pid: number; start: string }>(path: st
   }
 }
 
-function liveOwner(dir: string): NetworksOwner | undefined {
-  return readLiveState<NetworksOwner>(join(dir, 'owner.json'));
+function liveOwner(dir: string): UsernsOwner | undefined {
+  return readLiveState<UsernsOwner>(join(dir, 'owner.json'));
 }
 
 /** Whether `a` and `b` are one owner (one user namespace); `a` absent: a holder of a devbox from before owners. */
-export function sameOwner(a: Pick<NetworksOwner, 'pid' | 'start'> | undefined, b: Pick<NetworksOwner, 'pid' | 'start'>): boolean {
+export function sameOwner(a: Pick<UsernsOwner, 'pid' | 'start'> | undefined, b: Pick<UsernsOwner, 'pid' | 'start'>): boolean {
   return a !== undefined && a.pid === b.pid && a.start === b.start;
 }
 
-async function startOwner(dir: string): Promise<NetworksOwner> {
+async function startOwner(dir: string): Promise<UsernsOwner> {
   // The user's whole map: every member's (a container's, whatever its --userns) nests in it.
   const { mapping } = resolveIdMapping();
-  const config: OwnerConfig = { lock: dir, stateFile: join(dir, 'owner.json'), members: join(dir, 'members') };
-  mkdirSync(config.members, { recursive: true, mode: 0o700 });
   const logPath = join(dir, 'owner.log');
   const log = openSync(logPath, 'w', 0o600);
-  const script = fileURLToPath(new URL('./owner-main.js', import.meta.url));
   let started: Awaited<ReturnType<typeof spawnNetworkNamespace>>;
   try {
-    started = await spawnNetworkNamespace({ mapping }, [process.execPath, script, JSON.stringify(config)], { cwd: dir, log });
+    started = await spawnNetworkNamespace({ mapping }, [helperPath(), 'keep-namespace', dir], { cwd: dir, log });
   } finally {
     closeSync(log);
   }
-  const failed = () => new DevboxError(`the devbox networks' namespace could not be set up: ${lastHelperMessage(logPath)}`, { fix: 'see "devbox doctor"' });
+  const failed = () =>
+    new DevboxError(`the user namespace devbox makes containers in could not be set up: ${lastHelperMessage(logPath)}`, { fix: 'see "devbox doctor"' });
   if (!started) throw failed();
   try {
     started.lifetime.destroy();
@@ -90,34 +81,24 @@ async function startOwner(dir: string): Promise<NetworksOwner> {
   (started.stdout as Readable).destroy();
   started.helper.unref();
   const owner = { pid: started.pid, start: startTimeOf(started.pid) ?? '', idMapping: mapping };
-  writeFileAtomicSync(config.stateFile, JSON.stringify(owner), { durable: false, mode: 0o600 });
+  writeFileAtomicSync(join(dir, 'owner.json'), JSON.stringify(owner), { durable: false, mode: 0o600 });
   return owner;
 }
 
-/**
- * Runs `fn` with the owner up (started when none runs), under its lock: nothing leaves its namespace
- * meanwhile. An owner started for `fn` that failed before it added a member is ended at once.
- */
-export function withNetworksOwner<T>(storeRoot: string, fn: (owner: NetworksOwner) => Promise<T>): Promise<T> {
+/** Runs `fn` with the owner up (started when none runs), under its lock: no network's holder goes meanwhile. */
+export function withUsernsOwner<T>(storeRoot: string, fn: (owner: UsernsOwner) => Promise<T>): Promise<T> {
   const dir = ownerDir(storeRoot);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  return withFileLock(dir, 'the devbox networks', async () => {
-    const running = liveOwner(dir);
-    const owner = running ?? (await startOwner(dir));
-    try {
-      return await fn(owner);
-    } catch (error) {
-      if (!running && !readdirSync(join(dir, 'members')).length) {
-        process.kill(owner.pid, 'SIGKILL');
-        rmSync(join(dir, 'owner.json'), { force: true });
-      }
-      throw error;
-    }
-  });
+  return withFileLock(dir, "the store's user namespace and networks", async () => fn(liveOwner(dir) ?? (await startOwner(dir))));
 }
 
-/** The owner keeps its namespace for as long as the process `pid` runs (a holder, a container's pid 1). */
-export function addOwnerMember(storeRoot: string, pid: number): void {
-  const start = startTimeOf(pid);
-  if (start !== undefined) writeFileSync(join(ownerDir(storeRoot), 'members', `${pid}-${start}`), '', { mode: 0o600 });
+/**
+ * The owner a rootless container's user namespace is made in, started when none runs; undefined when the
+ * container's map does not need it (root writes any map itself, and so does a user for the single-id map)
+ * or is not inside it. Read without the lock: the owner never goes while its store is there.
+ */
+export async function ownerToNestIn(storeRoot: string, mapping: IdMapping): Promise<UsernsOwner | undefined> {
+  if (process.getuid!() === 0 || !mapping.full) return undefined;
+  const owner = liveOwner(ownerDir(storeRoot)) ?? (await withUsernsOwner(storeRoot, async (started) => started));
+  return nestIdMapping(owner.idMapping, mapping) ? owner : undefined;
 }

@@ -13,6 +13,7 @@ import { containerSecurity, LOG_FILE, SUPERVISOR_LOG, type ContainerRecord } fro
 import type { ImageStore } from '../image/store.js';
 import { bridgeResolvConf, extraHostsEntries, hostResolvConf } from '../network/dns.js';
 import { requireNetwork } from '../network/networks.js';
+import { ownerToNestIn } from '../network/owner.js';
 import type { NetworkOptions } from '../network/options.js';
 import { attachSandboxNetwork, type NetworkedSandbox, type OutboundSetup, publishedForwards, type SandboxNetwork } from '../network/sandbox-network.js';
 import { HELPER_PID, SLIRP4NETNS_LOG, slirp4netnsArgs, slirp4netnsFailure, startedByHelper } from '../network/slirp4netns.js';
@@ -137,13 +138,16 @@ function failure(record: ContainerRecord, dir: string): DevboxError {
   return new DevboxError(`container ${record.name} failed to start: ${line}`, { fix: 'see "devbox logs" and "devbox doctor"' });
 }
 
-/** How a container's network is joined: through a devbox network's holder, or another container's namespace. */
-interface NetworkJoin {
+/**
+ * The user namespace a container's is made in: the store's owner's (network/owner.ts), and how it joins its
+ * network there: through a devbox network's holder, or another container's namespace (made in that one's).
+ */
+interface Placement {
   nestIn: { pid: number; shareNet: boolean };
   /** Outer ids: the map of the namespace the container's is made in. */
   outerMapping: IdMapping;
   /** Between the namespaces' creation and the start: gives the network, writes the name files. */
-  attach(pid: number): Promise<void>;
+  attach?(pid: number): Promise<void>;
 }
 
 function nestedMapping(outer: IdMapping, mapping: IdMapping): IdMapping {
@@ -166,7 +170,7 @@ export async function startContainer(store: ImageStore, record: ContainerRecord,
         async attach(pid) {
           try {
             const aliases = (network: string) => attachments.find((a) => a.name === network)?.aliases ?? [];
-            const given = await attachToNetworks(store.root, holders, pid, (network) => ({
+            const given = await attachToNetworks(holders, pid, (network) => ({
               names: [record.name, ...aliases(network.name), record.hostname],
               upstream: record.network.names?.dns ?? [],
             }));
@@ -200,10 +204,11 @@ export async function startContainer(store: ImageStore, record: ContainerRecord,
       },
     });
   }
-  return launchContainer(store, record, dir, request);
+  const owner = await ownerToNestIn(store.root, record.idMapping);
+  return launchContainer(store, record, dir, request, owner && { nestIn: { pid: owner.pid, shareNet: false }, outerMapping: owner.idMapping });
 }
 
-async function launchContainer(store: ImageStore, record: ContainerRecord, dir: string, request: StartRequest, join_?: NetworkJoin): Promise<StartOutcome> {
+async function launchContainer(store: ImageStore, record: ContainerRecord, dir: string, request: StartRequest, placement?: Placement): Promise<StartOutcome> {
   const network: NetworkOptions = { ...record.network, autoForward: request.autoForward && !request.detach };
   const { slirp, rootfs, names } = await prepareStart(store, {
     image: await store.resolve(record.image),
@@ -215,13 +220,13 @@ async function launchContainer(store: ImageStore, record: ContainerRecord, dir: 
     withoutSlirp4netns: 'run with --network host',
   });
   const spec: SandboxSpec = {
-    idMapping: join_ ? nestedMapping(join_.outerMapping, record.idMapping) : record.idMapping,
+    idMapping: placement ? nestedMapping(placement.outerMapping, record.idMapping) : record.idMapping,
     rootfs,
     mounts: [...nameFileMounts(names), ...record.mounts, ...deviceBinds(record.devices)],
     tmpfs: record.tmpfs,
     hostname: record.hostname,
     network: network.mode,
-    nestIn: join_?.nestIn,
+    nestIn: placement?.nestIn,
     process: record.process,
     // Docker mounts nothing over the image's /tmp (only --tmpfs /tmp does).
     imageTmp: true,
@@ -230,7 +235,7 @@ async function launchContainer(store: ImageStore, record: ContainerRecord, dir: 
     seccompCache: join(store.root, 'seccomp'),
     cgroup: prepareContainerCgroup(record.id, record.resources),
   };
-  const sync = slirp || join_;
+  const sync = slirp || placement?.attach;
   const args = containerArgs(spec, supervision(store, record, dir, request, slirp), sync ? SYNC_FD : undefined);
   const messages = openSync(join(dir, SUPERVISOR_LOG), 'w', 0o600);
   const stdio = request.detach
@@ -256,8 +261,8 @@ async function launchContainer(store: ImageStore, record: ContainerRecord, dir: 
       const outbound = report.outbound ? startedByHelper(report.outbound, dir, exit) : undefined;
       const sandbox: NetworkedSandbox = { pid, lifetime: sync, ...(outbound ? { outbound } : {}) };
       const attachNetwork = async (): Promise<SandboxNetwork | undefined> => {
-        if (join_) {
-          await join_.attach(pid);
+        if (placement?.attach) {
+          await placement.attach(pid);
           const { mappings, forwarder } = await publishOnNetwork(sandbox, network, dir, request.detach);
           return { published: mappings, close: async () => forwarder?.exited };
         }

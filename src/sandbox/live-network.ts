@@ -103,7 +103,7 @@ export async function withLiveNetwork<T>(
       // Made in the networks' owner's user namespace: the sandbox's ids are said in its ids.
       spec: { nestIn: { pid: owner.pid, shareNet: false }, idMapping: nestedIn(owner.idMapping, mapping, 'the devbox networks') },
       async attach(sandbox) {
-        const given = (await attachToNetworks(storeRoot, holders, sandbox.pid, () => ({ names: [hostname], upstream: [] })))[network.name]!;
+        const given = (await attachToNetworks(holders, sandbox.pid, () => ({ names: [hostname], upstream: [] })))[network.name]!;
         writeJoinedNetworks(dir, { [network.name]: given });
         writeNameFiles(dir, hostname, [`${given.address}\t${hostname}`], bridgeResolvConf(given.gateway, hostResolvConf()));
         const { forwarder } = await publishOnNetwork(sandbox, ports.options, dir, true, ports.otherHostPort);

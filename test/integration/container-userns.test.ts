@@ -12,6 +12,7 @@ import { devbox, devboxOk } from '../helpers/cli.js';
 import { assertOneLineFailure } from '../helpers/errors.js';
 import { importBusybox, testDir } from '../helpers/images.js';
 import { test } from '../helpers/test.js';
+import { inHostIds, liveStoreOwner, type StoreOwner } from '../helpers/owner.js';
 import { resolveIdMapping } from '../../src/userns/idmap.js';
 
 const IMAGE = 'userns-busybox:latest';
@@ -19,15 +20,28 @@ const uid = process.getuid!();
 const gid = process.getgid!();
 const root = uid === 0;
 const subordinate = resolveIdMapping().mapping.full;
+const nested = subordinate && !root;
 const started: string[] = [];
 const projects: string[] = [];
 const built: string[] = [];
 
-/** uid_map inside as "inside:outside:count" entries, and the command's uid and gid. */
+/**
+ * uid_map inside as "inside:outside:count" entries in host ids, and the command's uid and gid. A rootless
+ * container with subordinate ids is made in the store's user namespace owner's namespace: its map, read
+ * inside, is said in the owner's ids (root inside is the owner's root, 0:0:1), which the owner's map says again in
+ * the host's.
+ */
 async function inside(userns: string[], extra: string[] = []): Promise<{ map: string[]; uid: number; gid: number; name: string }> {
   const out = await devboxOk(['run', '--rm', ...userns, ...extra, IMAGE, 'sh', '-c', 'id -u; id -g; id -un; cat /proc/self/uid_map']);
-  const [u, g, name, ...map] = out.stdout.trim().split('\n');
-  return { uid: Number(u), gid: Number(g), name, map: map.map((l) => l.trim().split(/\s+/).join(':')) };
+  const [u, g, name, ...lines] = out.stdout.trim().split('\n');
+  const map = lines.map((l) => l.trim().split(/\s+/).join(':'));
+  return { uid: Number(u), gid: Number(g), name, map: nested ? inHostIds(map, requireOwner().idMapping.uidMap) : map };
+}
+
+function requireOwner(): StoreOwner {
+  const owner = liveStoreOwner();
+  assert.ok(owner, 'a rootless container with subordinate ids starts the store owner');
+  return owner!;
 }
 
 test.before(async () => {
@@ -53,7 +67,8 @@ test('--userns=host: root inside is the caller, then the subordinate ids; no war
   assert.is(result.stderr, '');
   const [u, first] = result.stdout.trim().split('\n');
   assert.is(Number(u), 0);
-  assert.is(first.trim().split(/\s+/).join(':'), root ? '0:0:65536' : `0:${uid}:1`);
+  const entry = first.trim().split(/\s+/).join(':');
+  assert.is(nested ? inHostIds([entry], requireOwner().idMapping.uidMap)[0] : entry, root ? '0:0:65536' : `0:${uid}:1`);
 });
 
 test('--userns=keep-id: runs as the caller, known to /etc/passwd by name; uid=N,gid=N moves them', async () => {

@@ -232,6 +232,30 @@ test('a setup failure still removes --remove-after; a finished run removes it to
   }
 });
 
+test('keep-namespace says ready, then ends when its state file is removed, or its directory; a bad command line is one line', async () => {
+  assert.equal(await helper(['keep-namespace']), { status: 125, stdout: '', stderr: 'devbox-helper: usage: devbox-helper keep-namespace DIR\n' });
+  const missing = await helper(['keep-namespace', '/nonexistent-keeper-dir']);
+  assert.equal([missing.status, missing.stderr], [125, 'devbox-helper: open /nonexistent-keeper-dir: No such file or directory\n']);
+  for (const removed of ['owner.json', '.']) {
+    const dir = join(await testDir('keeper'), 'owner');
+    mkdirSync(dir);
+    // Written before the start: the keeper has seen it, and waits for nothing but its removal.
+    writeFileSync(join(dir, 'owner.json'), '{}');
+    const child = spawn(HELPER, ['keep-namespace', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d) => (stderr += d));
+    const closed = new Promise<number | null>((resolve) => child.once('close', resolve));
+    const ready = await new Promise<string>((resolve) => child.stdout!.once('data', (d) => resolve(String(d))));
+    assert.is(ready, 'ready\n');
+    rmSync(join(dir, removed), { recursive: true });
+    const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS);
+    const status = await closed;
+    clearTimeout(timer);
+    assert.is(status, 0, `${removed}: ${stderr}`);
+    assert.is(stderr, '', removed);
+  }
+});
+
 test('fsops remove deletes a tree without following the symlinks in it, and refuses a path that names no entry', async () => {
   const dir = await testDir('fsops-remove');
   const outside = join(dir, 'outside');

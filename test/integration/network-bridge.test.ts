@@ -94,10 +94,11 @@ test.before.each(() => {
 test.after.each(async () => {
   try {
     await removeAll();
-    // Every holder and slirp4netns a test started goes with its last container, with no devbox process watching.
+    // Every holder and slirp4netns a test started goes with its last container, with no devbox process watching
+    // (the store's user namespace owner stays).
     await eventually(
       'the networks to go with their containers',
-      () => (startedSince(before.slirp, 'slirp4netns').length === 0 && holders().length === 0 && !liveOwner() ? true : undefined),
+      () => (startedSince(before.slirp, 'slirp4netns').length === 0 && holders().length === 0 ? true : undefined),
       15000,
     ).catch(async (error: Error) => {
       const ps = await devbox(['ps', '-a', '--format', '{{.Names}} {{.Status}} {{.Networks}}']);
