@@ -15,7 +15,7 @@
  * - Beside each entry's bundle, V8's code cache of it (scripts/code-cache.cjs).
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -85,6 +85,24 @@ for (const [name, file] of Object.entries(ENTRIES)) {
     plugins: [entryPlugin(name)],
   });
 }
+
+/**
+ * The bundle in ASCII: what esbuild leaves in comments and regular expressions as it was becomes a \uXXXX escape,
+ * which means the same there (and in strings and identifiers), so that bin/devbox reads it as latin1, without
+ * UTF-8 decoding (~2.5 ms of `devbox run`'s ~360 KB, 2026-12-07).
+ */
+function toAscii(path) {
+  const text = readFileSync(path, 'utf8');
+  // After a backslash the escape would mean a backslash and "u…" in a string: none is expected, none is let through.
+  const escaped = /\\[\u0080-\uffff]/.exec(text);
+  if (escaped) throw new Error(`${path}: a non-ASCII character after a backslash at offset ${escaped.index}`);
+  writeFileSync(
+    path,
+    text.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`),
+  );
+}
+
+for (const name of Object.keys(ENTRIES)) toAscii(join(out, `${name}.cjs`));
 execFileSync(process.execPath, ['--random-seed=1', join(root, 'scripts', 'code-cache.cjs'), ...Object.keys(ENTRIES).map((name) => join(out, `${name}.cjs`))], {
   stdio: 'inherit',
 });

@@ -19,7 +19,7 @@ for (const bundle of process.argv.slice(2)) {
   // Named by its path in the package: the name in a cache is what stack traces show, wherever the bundle runs
   // from. A copy of the text: V8 would write the whole absolute path that relative()'s slice of it points into.
   const filename = Buffer.from(relative(`${__dirname}/..`, bundle)).toString();
-  // Wrapped as Node.js wraps a CommonJS module, as bin/devbox compiles it.
-  const script = new Script(Module.wrap(readFileSync(bundle, 'utf8')), { filename });
+  // Wrapped as Node.js wraps a CommonJS module, and read as latin1 (the bundle is ASCII), as bin/devbox compiles it.
+  const script = new Script(Module.wrap(readFileSync(bundle, 'latin1')), { filename });
   writeFileSync(`${bundle}.cache`, script.createCachedData());
 }

@@ -4,14 +4,14 @@
  * command of the topic.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as assert from 'uvu/assert';
 import { suggestCommand } from '../../src/cli/command-not-found.js';
 import { devbox, devboxOk } from '../helpers/cli.js';
-import { importBusybox } from '../helpers/images.js';
+import { importBusybox, testDir } from '../helpers/images.js';
 import { test } from '../helpers/test.js';
 
 const IMAGE = 'busybox:latest';
@@ -205,6 +205,31 @@ test("devbox --help, devbox help and devbox alone print oclif's root help, writt
     (await devboxOk(['container', 'logs', '--help'], { env })).stdout,
     /^Show a container's output.*\n\nUSAGE\n {2}\$ devbox container logs CONTAINER/s,
   );
+});
+
+test("a bundled command's first run leaves this user's code cache, which later runs take as it is; a bad or old one is replaced", async () => {
+  const base = await testDir('code-cache');
+  const env = { XDG_CACHE_HOME: base };
+  const dir = join(base, 'devbox', 'code-cache');
+  const caches = () => readdirSync(dir).filter((f) => f.startsWith('ps.cjs-'));
+  await devboxOk(['ps'], { env });
+  const [name] = caches();
+  assert.match(name ?? '', new RegExp(`^ps\\.cjs-\\d+-\\d+-${process.version.replace(/\./g, '\\.')}$`), readdirSync(dir).join(' '));
+  assert.equal([statSync(dir).mode & 0o777, statSync(join(dir, name)).mode & 0o777], [0o700, 0o600]);
+  const written = statSync(join(dir, name)).ino;
+  await devboxOk(['ps'], { env });
+  assert.is(statSync(join(dir, name)).ino, written, 'a cache V8 took is not written again');
+  // One V8 rejects (not its own) is written anew after the run, which compiles as it would without; an earlier build's goes.
+  writeFileSync(join(dir, name), 'not a code cache');
+  writeFileSync(join(dir, 'ps.cjs-1-2-v0.0.0'), 'an earlier build');
+  assert.match((await devboxOk(['ps'], { env })).stdout, /^CONTAINER ID/);
+  assert.equal(caches(), [name]);
+  assert.ok(readFileSync(join(dir, name)).length > 1000);
+  // A cache folder that cannot be made costs only the cache.
+  const blocked = join(base, 'blocked');
+  writeFileSync(blocked, '');
+  const r = await devbox(['ps'], { env: { XDG_CACHE_HOME: blocked } });
+  assert.equal([r.exitCode, r.stderr], [0, '']);
 });
 
 test("devbox version and --version print package.json's version, as docker version and oclif's line", async () => {
