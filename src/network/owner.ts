@@ -62,7 +62,9 @@ async function startOwner(dir: string): Promise<UsernsOwner> {
   const log = openSync(logPath, 'w', 0o600);
   let started: Awaited<ReturnType<typeof spawnNetworkNamespace>>;
   try {
-    started = await spawnNetworkNamespace({ mapping }, [helperPath(), 'keep-namespace', dir], { cwd: dir, log });
+    // It outlives the command that starts it: none of that command's environment (tokens) or folder stays with it.
+    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
+    started = await spawnNetworkNamespace({ mapping }, [helperPath(), 'keep-namespace', dir], { cwd: '/', log, env });
   } finally {
     closeSync(log);
   }

@@ -84,11 +84,16 @@ export interface StartingNamespace {
 export async function spawnNetworkNamespace(
   userns: { mapping: IdMapping } | { of: number },
   command: readonly string[],
-  options: { cwd: string; log: number },
+  options: { cwd: string; log: number; env?: NodeJS.ProcessEnv },
 ): Promise<StartingNamespace | undefined> {
   const namespace = 'of' in userns ? ['--userns-of', String(userns.of)] : idMapArgs(userns.mapping);
   const args = [...namespace, '--no-pivot', '--unshare-net', '--sync-fd', String(SYNC_FD), '--', ...command];
-  const helper = await spawnBeside(helperPath(), args, { cwd: options.cwd, stdio: ['ignore', 'pipe', options.log, 'pipe', 'pipe'], detached: true });
+  const helper = await spawnBeside(helperPath(), args, {
+    cwd: options.cwd,
+    env: options.env,
+    stdio: ['ignore', 'pipe', options.log, 'pipe', 'pipe'],
+    detached: true,
+  });
   const sync = helper.stdio[SYNC_FD] as Socket;
   const pid = await readPid(sync);
   if (pid === undefined) return undefined;

@@ -120,14 +120,14 @@ export function execForeground(file: string, args: readonly string[], stdio: Std
 export function spawnBeside(
   file: string,
   args: readonly string[],
-  options: { cwd: string; stdio: StdioOptions; umask?: number; detached?: boolean },
+  options: { cwd: string; stdio: StdioOptions; umask?: number; detached?: boolean; env?: NodeJS.ProcessEnv },
 ): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
     // The child inherits the umask at fork, which spawn() does before it returns.
     const previous = options.umask === undefined ? undefined : process.umask(options.umask);
     let child: ChildProcess;
     try {
-      child = childProcess().spawn(file, args, { cwd: options.cwd, stdio: options.stdio, detached: options.detached });
+      child = childProcess().spawn(file, args, { cwd: options.cwd, stdio: options.stdio, detached: options.detached, env: options.env });
     } finally {
       if (previous !== undefined) process.umask(previous);
     }

@@ -18,8 +18,6 @@ const containersDir = () => join(process.env.XDG_DATA_HOME!, 'devbox', 'containe
 
 test.before(async () => {
   await importBusybox(IMAGE);
-  // The store's user namespace owner (a devbox-helper too) stays once started: it is up before tests count.
-  await devboxOk(['run', '--rm', IMAGE, 'true']);
 });
 
 // No sandbox process or fuse-overlayfs daemon of a test outlives it.

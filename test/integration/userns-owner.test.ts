@@ -7,7 +7,7 @@
  * no container is made in the owner's namespace: the assertions follow the caller.
  */
 import * as assert from 'uvu/assert';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { devbox, devboxOk } from '../helpers/cli.js';
 import { importBusybox } from '../helpers/images.js';
 import { eventually } from '../helpers/network.js';
@@ -52,6 +52,12 @@ test('a rootless container is made in the owner’s namespace: the keeper, which
   assert.ok(owner, 'a rootless start with subordinate ids runs the owner');
   const cmdline = readFileSync(`/proc/${owner!.pid}/cmdline`, 'utf8').split('\0');
   assert.is(cmdline[1], 'keep-namespace', cmdline.join(' '));
+  // It outlives the command that started it, with nothing of its environment (tokens) or folder.
+  const helper = Number(readFileSync(`/proc/${owner!.pid}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
+  for (const pid of [owner!.pid, helper]) {
+    assert.equal(readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean), [`PATH=${process.env.PATH}`], String(pid));
+    assert.is(readlinkSync(`/proc/${pid}/cwd`), '/', String(pid));
+  }
   // Said in the owner's ids inside (its root is the owner's root), and so the user's map on the host.
   assert.is(map[0], '0:0:1', map.join(' '));
   assert.equal(inHostIds(map, owner!.idMapping.uidMap), hostMap);
