@@ -216,8 +216,9 @@ export async function attachToNetwork(holder: NetworkHolder, request: AttachRequ
 }
 
 /**
- * Gives the sandbox whose pid 1 is `pid` a link on each of `holders`' networks, in order (eth0, eth1…), its default route through the first with a way out. `names`:
- * what it answers to on a network, and where that network's resolver asks other names for it.
+ * Gives the sandbox whose pid 1 is `pid` a link on each of `holders`' networks, in order (eth0, eth1…), its
+ * default route through the first with a way out. `names`: what it answers to on a network, and where that
+ * network's resolver asks other names for it.
  */
 export async function attachToNetworks(
   holders: readonly NetworkHolder[],

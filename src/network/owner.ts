@@ -97,7 +97,8 @@ export function withUsernsOwner<T>(storeRoot: string, fn: (owner: UsernsOwner) =
 /**
  * The owner a rootless container's user namespace is made in, started when none runs; undefined when the
  * container's map does not need it (root writes any map itself, and so does a user for the single-id map)
- * or is not inside it. Read without the lock: the owner never goes while its store is there.
+ * or is not inside it. Read without the lock: the owner never goes while its store is there (one killed
+ * between this read and the helper's entering it fails that start, saying so).
  */
 export async function ownerToNestIn(storeRoot: string, mapping: IdMapping): Promise<UsernsOwner | undefined> {
   if (process.getuid!() === 0 || !mapping.full) return undefined;
