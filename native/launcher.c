@@ -86,6 +86,8 @@ environment_hash (void)
   return hash;
 }
 
+#define DEFERRED_EXTRA_CA "DEVBOX_DEFERRED_EXTRA_CA_CERTS"
+
 /* Node.js runs bin/devbox, found beside this program's folder; execvp finds node on the PATH as its #! line would. */
 static void __attribute__ ((noreturn))
 run_node (int argc, char **argv)
@@ -109,6 +111,12 @@ run_node (int argc, char **argv)
   args[1] = script;
   for (int i = 1; i < argc; i++)
     args[i + 1] = argv[i];
+  /* Node.js reads and parses the whole of NODE_EXTRA_CA_CERTS's file as it starts (~40 ms for a system CA
+     bundle, on every command); devbox adds those certificates to its HTTPS client when it first connects
+     (bin/devbox puts the variable back for the programs it runs, registry/http.ts adds them). */
+  const char *extra_ca = getenv ("NODE_EXTRA_CA_CERTS");
+  if (extra_ca && *extra_ca && (setenv (DEFERRED_EXTRA_CA, extra_ca, 1) < 0 || unsetenv ("NODE_EXTRA_CA_CERTS") < 0))
+    exit (SETUP_FAILED);
   execvp ("node", args);
   fprintf (stderr, "devbox: cannot run node: %s (install Node.js 20 or later, see README.md)\n", strerror (errno));
   exit (errno == ENOENT ? 127 : 126);

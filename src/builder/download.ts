@@ -6,8 +6,8 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream, utimesSync } from 'node:fs';
 import { join, posix } from 'node:path';
-import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { type HttpResponse, send } from '../registry/http.js';
 import { StepError } from './step-error.js';
 
 /** The name Docker gives a downloaded file. */
@@ -30,18 +30,22 @@ export interface Downloaded {
 export async function download(url: string, dir: string, checksum?: string): Promise<Downloaded> {
   if (checksum !== undefined && !/^sha256:[0-9a-f]{64}$/.test(checksum))
     throw new StepError(`invalid --checksum "${checksum}": expected sha256:<64 hex digits>`);
-  let response: Response;
-  try {
-    response = await fetch(url, { redirect: 'follow' });
-  } catch (error) {
-    throw new StepError(`cannot download ${url}: ${(error as Error & { cause?: Error }).cause?.message ?? (error as Error).message}`);
-  }
-  if (!response.ok || !response.body) throw new StepError(`cannot download ${url}: HTTP ${response.status} ${response.statusText}`.trim());
   const name = downloadName(url);
+  let response: HttpResponse;
+  try {
+    // devbox's one HTTP client (redirects followed, an idle timeout, NODE_EXTRA_CA_CERTS trusted).
+    response = await send({ method: 'GET', url: new URL(url) });
+  } catch (error) {
+    throw new StepError(`cannot download ${url}: ${(error as Error).message}`);
+  }
+  if (response.status < 200 || response.status > 299) {
+    response.body.resume();
+    throw new StepError(`cannot download ${url}: HTTP ${response.status} ${response.body.statusMessage ?? ''}`.trim());
+  }
   const path = join(dir, name);
   const hash = createHash('sha256');
   await pipeline(
-    Readable.fromWeb(response.body as import('node:stream/web').ReadableStream),
+    response.body,
     async function* (chunks: AsyncIterable<Buffer>) {
       for await (const chunk of chunks) {
         hash.update(chunk);
@@ -52,7 +56,7 @@ export async function download(url: string, dir: string, checksum?: string): Pro
   );
   const digest = `sha256:${hash.digest('hex')}`;
   if (checksum !== undefined && digest !== checksum) throw new StepError(`checksum mismatch for ${url}: expected ${checksum}, got ${digest}`);
-  const modified = response.headers.get('last-modified');
+  const modified = response.headers['last-modified'];
   if (modified && !Number.isNaN(Date.parse(modified))) utimesSync(path, new Date(modified), new Date(modified));
   return { name, digest };
 }

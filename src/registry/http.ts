@@ -4,13 +4,45 @@
  * hashing pipeline, redirects followed for GET and HEAD (blob downloads are often redirected to object
  * storage) without carrying the Authorization header to another origin, and an idle timeout.
  */
+import { readFileSync } from 'node:fs';
 import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import type { Readable } from 'node:stream';
+import { createSecureContext, type SecureContext } from 'node:tls';
 import { describeError, DevboxError } from '../util/errors.js';
+import { warn } from '../util/warn.js';
 
 const AGENT_OPTIONS = { keepAlive: true, maxSockets: 16 };
-const agents = { 'http:': new http.Agent(AGENT_OPTIONS), 'https:': new https.Agent(AGENT_OPTIONS) };
+const httpAgent = new http.Agent(AGENT_OPTIONS);
+let httpsAgent: https.Agent | undefined;
+
+/**
+ * The trust Node.js would have had with NODE_EXTRA_CA_CERTS, which the launcher kept from its start
+ * (native/launcher.c, bin/devbox): the default CAs and the file's. Undefined when Node.js loaded it itself,
+ * or none was set. Unreadable, it is ignored with a warning, as Node.js does.
+ */
+function deferredExtraCaContext(): SecureContext | undefined {
+  const file = (globalThis as Record<symbol, unknown>)[Symbol.for('devbox.deferredExtraCaCerts')];
+  if (typeof file !== 'string') return undefined;
+  const context = createSecureContext();
+  try {
+    // What Node.js does with the file at its start: each certificate added to a copy of the default store
+    // (`ca` would replace the default CAs instead).
+    (context as SecureContext & { context: { addCACert(pem: string): void } }).context.addCACert(readFileSync(file, 'utf8'));
+  } catch (error) {
+    warn(`ignoring the certificates of NODE_EXTRA_CA_CERTS (${file}): ${describeError(error)}`);
+  }
+  return context;
+}
+
+function agentFor(url: URL): http.Agent {
+  if (url.protocol !== 'https:') return httpAgent;
+  if (!httpsAgent) {
+    const secureContext = deferredExtraCaContext();
+    httpsAgent = new https.Agent({ ...AGENT_OPTIONS, ...(secureContext ? { secureContext } : {}) });
+  }
+  return httpsAgent;
+}
 
 /** A connection that delivers nothing for this long is given up. */
 const IDLE_TIMEOUT_MS = 60_000;
@@ -40,7 +72,7 @@ function sendOnce(request: HttpRequest): Promise<HttpResponse> {
   const headers: Record<string, string> = { 'User-Agent': 'devbox', ...request.headers };
   if (Buffer.isBuffer(request.body)) headers['Content-Length'] = String(request.body.length);
   return new Promise((resolve, reject) => {
-    const req = transport.request(url, { method: request.method, headers, agent: agents[url.protocol as 'http:' | 'https:'], timeout: IDLE_TIMEOUT_MS });
+    const req = transport.request(url, { method: request.method, headers, agent: agentFor(url), timeout: IDLE_TIMEOUT_MS });
     req.once('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
     req.once('error', (error) => reject(new NetworkError(`cannot reach ${url.host}: ${describeNetworkError(error)}`, { cause: error })));
     req.once('response', (res) => {

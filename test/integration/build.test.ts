@@ -3,7 +3,9 @@
  * fuse-overlayfs), its changes as a layer, images that `devbox run` runs, the step cache.
  */
 import { createHash } from 'node:crypto';
+import { execFileSync, spawn } from 'node:child_process';
 import { createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -15,6 +17,7 @@ import { createImageSuite, once, type ImageSuite } from '../helpers/image-suite.
 import { busyboxRootfs, minbaseTar, packTar, writeTar } from '../helpers/images.js';
 import { savedLayers, writeContext, type ContextFile } from '../helpers/build.js';
 import { assertOneLineFailure } from '../helpers/errors.js';
+import { DEVBOX_LAUNCHER } from '../helpers/cli.js';
 
 let suite: ImageSuite;
 
@@ -423,6 +426,41 @@ test('ADD of a URL: --checksum is verified, the file is mode 600, a cached step 
     assert.match(missing.stderr, /Dockerfile:2: ADD .*HTTP 404/);
     const copy = await build(`FROM busybox\nCOPY ${base}/files/tool.sh /x\n`);
     assert.match(copy.stderr, /source can't be a URL for COPY/);
+  } finally {
+    server.close();
+  }
+});
+
+test("ADD of an https URL trusts NODE_EXTRA_CA_CERTS, which the launcher keeps from Node.js's start for devbox's client", async () => {
+  const dir = await suite.tempDir('tls');
+  const [key, cert] = [join(dir, 'key.pem'), join(dir, 'cert.pem')];
+  const subject = ['-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'];
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', ...subject], { stdio: 'ignore' });
+  const server = createHttpsServer({ key: readFileSync(key), cert: readFileSync(cert) }, (req, res) => {
+    if (req.url === '/tool.sh') res.end('over tls\n');
+    else res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const context = await writeContext(suite, {
+      Dockerfile: `FROM busybox\nADD https://127.0.0.1:${(server.address() as AddressInfo).port}/tool.sh /tool.sh\n`,
+    });
+    const env: NodeJS.ProcessEnv = { ...process.env, XDG_DATA_HOME: join(suite.dir, 'data'), XDG_CONFIG_HOME: join(suite.dir, 'config') };
+    delete env.NODE_EXTRA_CA_CERTS;
+    // Not spawnSync: the server answers from this process's event loop.
+    const viaLauncher = (extra: NodeJS.ProcessEnv) =>
+      new Promise<{ status: number | null; stderr: string }>((resolve) => {
+        const child = spawn(DEVBOX_LAUNCHER, ['build', '-q', '-t', 'tls-add', context], { env: { ...env, ...extra }, stdio: ['ignore', 'ignore', 'pipe'] });
+        let stderr = '';
+        child.stderr!.on('data', (d) => (stderr += d));
+        child.once('close', (status) => resolve({ status, stderr }));
+      });
+    const untrusted = await viaLauncher({});
+    assert.is.not(untrusted.status, 0);
+    assert.ok(/Dockerfile:2: ADD .*self-signed certificate/.test(untrusted.stderr), untrusted.stderr);
+    const trusted = await viaLauncher({ NODE_EXTRA_CA_CERTS: cert });
+    assert.is(trusted.status, 0, trusted.stderr);
+    assert.is(await runIn('tls-add', 'cat /tool.sh'), 'over tls\n');
   } finally {
     server.close();
   }
