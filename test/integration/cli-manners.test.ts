@@ -4,7 +4,7 @@
  * command of the topic.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -219,6 +219,11 @@ test("a bundled command's first run leaves this user's code cache, which later r
   const written = statSync(join(dir, name)).ino;
   await devboxOk(['ps'], { env });
   assert.is(statSync(join(dir, name)).ino, written, 'a cache V8 took is not written again');
+  // Compiled code runs as the user: a cache others may write is not taken, and is written anew, private.
+  chmodSync(join(dir, name), 0o666);
+  await devboxOk(['ps'], { env });
+  assert.is.not(statSync(join(dir, name)).ino, written, 'a cache others may write was taken');
+  assert.is(statSync(join(dir, name)).mode & 0o777, 0o600);
   // One V8 rejects (not its own) is written anew after the run, which compiles as it would without; an earlier build's goes.
   writeFileSync(join(dir, name), 'not a code cache');
   writeFileSync(join(dir, 'ps.cjs-1-2-v0.0.0'), 'an earlier build');
