@@ -5,13 +5,14 @@
  * first every round, as the current unprivileged user; prints medians, the devbox/podman ratio (target ≤ 0.5×)
  * and the machine's load. The container verbs of a running container (run -d, exec) are in containers.ts.
  * $DEVBOX_BENCH_BASELINE, the bin/devbox of another build, adds it as a contender (its own store) on the rows
- * that act on containers (stop, rm, start): a change measured against what it changes, in the same rounds.
+ * that act on containers (stop, rm, start) and on `ps -a` through the launcher with NODE_EXTRA_CA_CERTS set: a
+ * change measured against what it changes, in the same rounds.
  * Usage: node dist/bench/commands.js [RUNS]
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DEVBOX_BIN } from '../test/helpers/cli.js';
 import { busyboxRootfs, packTar } from '../test/helpers/images.js';
@@ -23,6 +24,8 @@ const runs = Number(process.argv[2] ?? 15);
 interface Step {
   before?: () => void;
   cmd: () => [string, string[]];
+  /** Added to the contender's environment. */
+  env?: NodeJS.ProcessEnv;
 }
 
 interface Pair {
@@ -72,7 +75,7 @@ function time(step: Step, stepEnv: NodeJS.ProcessEnv): number {
   step.before?.();
   const [file, args] = step.cmd();
   const t0 = performance.now();
-  sh(file, args, stepEnv, repo);
+  sh(file, args, { ...stepEnv, ...step.env }, repo);
   return performance.now() - t0;
 }
 
@@ -95,6 +98,9 @@ function measure(pair: Pair): number[] {
 }
 
 const quitOnTerm = ['sh', '-c', 'trap "exit 0" TERM; sleep 1000 & wait'];
+/** A system CA bundle as NODE_EXTRA_CA_CERTS, as a user behind a TLS-intercepting proxy sets it; `devbox` on the PATH is the launcher. */
+const CA_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
+const launcherOf = (bin: string) => join(dirname(bin), '..', 'native', 'devbox-launcher');
 
 try {
   const tarPath = join(work, 'rootfs.tar');
@@ -115,6 +121,12 @@ try {
 
   const pairs: Pair[] = [
     { name: 'ps -a', devbox: devboxCmd('ps', '-a'), podman: { cmd: podmanCmd('ps', '-a') } },
+    {
+      name: 'ps -a, NODE_EXTRA_CA_CERTS',
+      withBaseline: true,
+      devbox: (side) => ({ env: { NODE_EXTRA_CA_CERTS: CA_BUNDLE }, cmd: () => [launcherOf(side.bin), ['ps', '-a']] }),
+      podman: { env: { NODE_EXTRA_CA_CERTS: CA_BUNDLE }, cmd: podmanCmd('ps', '-a') },
+    },
     { name: 'images', devbox: devboxCmd('images'), podman: { cmd: podmanCmd('images') } },
     { name: 'inspect CONTAINER', devbox: devboxCmd('inspect', 'bench-live'), podman: { cmd: podmanCmd('inspect', 'bench-live') } },
     { name: 'logs CONTAINER', devbox: devboxCmd('logs', 'bench-live'), podman: { cmd: podmanCmd('logs', 'bench-live') } },
