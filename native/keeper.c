@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define STATE_FILE "owner.json"
@@ -38,6 +39,9 @@ keep_namespace_main (int argc, char **argv)
 {
   if (argc != 1)
     die ("usage: devbox-helper keep-namespace DIR");
+  /* It needs none of what it inherited but its stdio (fd 4 is its starter's lifetime socket): nothing else stays held. */
+  if (syscall (SYS_close_range, 3U, ~0U, 0U) < 0)
+    die_with_error ("close_range");
   int dirfd = open (argv[0], O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (dirfd < 0)
     die_with_error ("open %s", argv[0]);
@@ -50,6 +54,8 @@ keep_namespace_main (int argc, char **argv)
   /* Holds no directory of the store, and no pipe of its starter's once it has said it is ready. */
   if (chdir ("/") < 0)
     die_with_error ("chdir /");
+  /* Looked at before "ready": a file written before then counts as seen, and so does its removal right after. */
+  bool seen = state_file_exists (dirfd), timed_out = false;
   if (write (STDOUT_FILENO, "ready\n", 6) != 6)
     die_with_error ("say ready");
   int null = open ("/dev/null", O_RDWR | O_CLOEXEC);
@@ -57,7 +63,6 @@ keep_namespace_main (int argc, char **argv)
     die_with_error ("/dev/null");
   close (null);
 
-  bool seen = false, timed_out = false;
   for (;;)
     {
       if (state_file_exists (dirfd))

@@ -170,6 +170,9 @@ run_sandbox (void)
   _exit (run_init (&opts, &sandbox));
 }
 
+/* A network namespace's program gets its lifetime socket as fd 4 (runtime/namespace.ts spawnNetworkNamespace). */
+#define NETWORK_PROGRAM_LIFETIME_FD 4
+
 /*
  * All but the descriptors the caller hands over on purpose: --sync-fd, which pid 1 holds as the sandbox's
  * lifetime, and a container's --notify-fd, which only the supervisor keeps (pid 1 closes it). -1: none.
@@ -321,6 +324,11 @@ main (int argc, char **argv)
      never execs, and in a live sandbox it is dumpable; the supervisor outlives the caller. --sync-fd is ours. */
   if (!opts.no_pivot)
     close_inherited_fds (opts.sync_fd, opts.container.notify_fd);
+  /* A network namespace's program (--no-pivot --sync-fd: the store's owner, a network's holder) outlives the
+     command that started it: of what that command inherited it keeps only its stdio, --sync-fd and fd 4, its
+     lifetime socket (runtime/namespace.ts), or a pipe a caller of devbox waits on would never see its end. */
+  else if (opts.sync_fd >= 0)
+    close_inherited_fds (opts.sync_fd, NETWORK_PROGRAM_LIFETIME_FD);
   /* Blocked before clone, so none is lost before the signalfd loops start; the child inherits the mask. */
   sigset_t set;
   handled_signals (&set);

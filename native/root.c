@@ -58,7 +58,12 @@ open_in_root (const char *path, int flags)
   };
   while (*path == '/')
     path++;
-  return (int) syscall (SYS_openat2, root_fd, *path ? path : ".", &how, sizeof how);
+  /* EAGAIN: a rename or mount anywhere on the machine raced the resolution of a "..", and the kernel could not
+     vouch that it stayed inside the root; openat2(2) says to try again. */
+  int fd, tries = 0;
+  while ((fd = (int) syscall (SYS_openat2, root_fd, *path ? path : ".", &how, sizeof how)) < 0 && errno == EAGAIN && ++tries < 100)
+    ;
+  return fd;
 }
 
 /*

@@ -8,7 +8,9 @@
  */
 import * as assert from 'uvu/assert';
 import { readFileSync, readlinkSync, rmSync } from 'node:fs';
-import { devbox, devboxOk } from '../helpers/cli.js';
+import { spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
+import { DEVBOX_BIN, devbox, devboxOk } from '../helpers/cli.js';
 import { importBusybox } from '../helpers/images.js';
 import { eventually } from '../helpers/network.js';
 import { inHostIds, liveStoreOwner, ownerStateFile, type StoreOwner } from '../helpers/owner.js';
@@ -74,6 +76,26 @@ test('the owner goes when its state file is removed (its store deleted); the nex
   await mapInside();
   const next = liveStoreOwner();
   assert.ok(next && next.pid !== owner.pid, JSON.stringify(next));
+});
+
+test('an owner keeps nothing its starter inherited: a pipe the caller of devbox waits on ends with devbox', async () => {
+  const before = liveStoreOwner();
+  if (before) {
+    rmSync(ownerStateFile());
+    await eventually('the owner to go', gone(before), 10000);
+  }
+  // fd 40 of devbox: the write end of a socket whose reader waits for its end, as a script's $(…) or a CI step
+  // does (one this high: the low ones devbox inherits do not reach what its Node.js spawns).
+  const EXTRA_FD = 40;
+  const stdio: ('ignore' | 'pipe')[] = ['ignore', 'ignore', 'pipe', ...Array<'ignore'>(EXTRA_FD - 3).fill('ignore'), 'pipe'];
+  const child = spawn(process.execPath, [DEVBOX_BIN, 'run', '--rm', IMAGE, 'true'], { stdio });
+  const ended = new Promise<void>((resolve) => (child.stdio as unknown as Readable[])[EXTRA_FD]!.on('data', () => {}).once('close', () => resolve()));
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  const status = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  assert.is(status, 0, stderr);
+  await ended;
+  if (nested) assert.ok(liveStoreOwner(), 'the run started an owner');
 });
 
 test('an owner killed is replaced by the next start; a container made in its namespace keeps running', async () => {
