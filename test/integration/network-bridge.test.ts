@@ -21,6 +21,7 @@ import { assertOneLineFailure } from '../helpers/errors.js';
 import { udpEchoProgram } from '../helpers/udp-echo.js';
 import { startedSince, suiteProcesses, type SuiteProcess } from '../helpers/processes.js';
 import { startTimeOf } from '../../src/util/processes.js';
+import { liveStoreOwner } from '../helpers/owner.js';
 
 const IMAGE = 'netbox:latest';
 
@@ -73,14 +74,6 @@ function holders(): Holder[] {
     .filter((h) => startTimeOf(h.pid) === h.start);
 }
 
-/** The networks' owner, while its process runs (it holds the namespace every network's is made in). */
-function liveOwner(): Holder | undefined {
-  const path = join(networksDir(), '.owner', 'owner.json');
-  if (!existsSync(path)) return undefined;
-  const owner = JSON.parse(readFileSync(path, 'utf8')) as Holder;
-  return startTimeOf(owner.pid) === owner.start ? owner : undefined;
-}
-
 let before: { slirp: SuiteProcess[] };
 
 test.before(async () => {
@@ -103,7 +96,7 @@ test.after.each(async () => {
     ).catch(async (error: Error) => {
       const ps = await devbox(['ps', '-a', '--format', '{{.Names}} {{.Status}} {{.Networks}}']);
       throw new Error(
-        `${error.message}; holders: ${JSON.stringify(holders())}; owner: ${JSON.stringify(liveOwner())}; containers: ${ps.stdout.trim().replace(/\n/g, ', ') || 'none'}`,
+        `${error.message}; holders: ${JSON.stringify(holders())}; owner: ${JSON.stringify(liveStoreOwner())}; containers: ${ps.stdout.trim().replace(/\n/g, ', ') || 'none'}`,
       );
     });
   } finally {
@@ -391,10 +384,10 @@ test('kill -9 of a supervisor: its container and then the network holder and sli
 test("kill -9 of the networks' owner: its containers keep their network, and the holder and slirp4netns still go with them", async () => {
   await network('bridge-o');
   await start('kept', 'bridge-o', 'nc -ll -p 7300 -e echo kept-ok');
-  const owner = liveOwner();
+  const owner = liveStoreOwner();
   assert.ok(owner, 'an owner runs while a container is on a network');
   process.kill(owner!.pid, 'SIGKILL');
-  await eventually('the owner to be gone', () => (liveOwner() ? undefined : true), 15000);
+  await eventually('the owner to be gone', () => (liveStoreOwner() ? undefined : true), 15000);
   const r = await devboxOk(['exec', 'kept', 'sh', '-c', untilOk('nc -w 2 kept 7300 </dev/null | grep kept-ok')]);
   assert.is(r.stdout, 'kept-ok\n');
 });
