@@ -21,7 +21,7 @@ import { writeFileAtomicSync } from '../util/atomic-write.js';
 import { DevboxError } from '../util/errors.js';
 import { firstLine } from '../util/exec.js';
 import { withFileLock } from '../util/file-lock.js';
-import { startTimeOf } from '../util/processes.js';
+import { isRunning, startTimeOf } from '../util/processes.js';
 import { networksDir } from './networks.js';
 
 export interface UsernsOwner {
@@ -40,7 +40,7 @@ export function ownerDir(storeRoot: string): string {
 export function readLiveState<T extends { pid: number; start: string }>(path: string): T | undefined {
   try {
     const state = JSON.parse(readFileSync(path, 'utf8')) as T;
-    return startTimeOf(state.pid) === state.start ? state : undefined;
+    return isRunning(state) ? state : undefined;
   } catch {
     return undefined;
   }

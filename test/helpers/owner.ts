@@ -2,10 +2,9 @@
  * The suite store's user namespace owner (src/network/owner.ts), read as devbox records it, and id maps read
  * inside a container made in its namespace, said again in host ids.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ownerDir, readLiveState } from '../../src/network/owner.js';
 import type { IdMapEntry, IdMapping } from '../../src/userns/idmap.js';
-import { startTimeOf } from '../../src/util/processes.js';
 
 export interface StoreOwner {
   pid: number;
@@ -13,14 +12,11 @@ export interface StoreOwner {
   idMapping: IdMapping;
 }
 
-export const ownerStateFile = (): string => join(process.env.XDG_DATA_HOME!, 'devbox', 'networks', '.owner', 'owner.json');
+export const ownerStateFile = (): string => join(ownerDir(join(process.env.XDG_DATA_HOME!, 'devbox')), 'owner.json');
 
 /** The owner, while the process its state file names runs. */
 export function liveStoreOwner(): StoreOwner | undefined {
-  const path = ownerStateFile();
-  if (!existsSync(path)) return undefined;
-  const owner = JSON.parse(readFileSync(path, 'utf8')) as StoreOwner;
-  return startTimeOf(owner.pid) === owner.start ? owner : undefined;
+  return readLiveState<StoreOwner>(ownerStateFile());
 }
 
 /**

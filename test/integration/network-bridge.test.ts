@@ -20,7 +20,7 @@ import { eventually, httpGet, importNetworkImage } from '../helpers/network.js';
 import { assertOneLineFailure } from '../helpers/errors.js';
 import { udpEchoProgram } from '../helpers/udp-echo.js';
 import { startedSince, suiteProcesses, type SuiteProcess } from '../helpers/processes.js';
-import { startTimeOf } from '../../src/util/processes.js';
+import { isRunning } from '../../src/util/processes.js';
 import { liveStoreOwner } from '../helpers/owner.js';
 
 const IMAGE = 'netbox:latest';
@@ -71,7 +71,7 @@ function holders(): Holder[] {
   return readdirSync(dir)
     .filter((f) => f.endsWith('.run') && existsSync(join(dir, f, 'holder.json')))
     .map((f) => JSON.parse(readFileSync(join(dir, f, 'holder.json'), 'utf8')) as Holder)
-    .filter((h) => startTimeOf(h.pid) === h.start);
+    .filter(isRunning);
 }
 
 let before: { slirp: SuiteProcess[] };
@@ -377,7 +377,7 @@ test('kill -9 of a supervisor: its container and then the network holder and sli
   // exec enters a container whose user namespace is nested in the network's.
   assert.match((await devboxOk(['exec', 'victim', 'cat', '/proc/self/net/dev'])).stdout, /eth0:/);
   process.kill(supervisorPid, 'SIGKILL');
-  await eventually('the holder to go', () => (startTimeOf(holder!.pid) === holder!.start ? undefined : true), 15000);
+  await eventually('the holder to go', () => (isRunning(holder!) ? undefined : true), 15000);
   assert.not.ok(existsSync(join(networksDir(), 'bridge-k.run', 'holder.json')));
 });
 

@@ -16,7 +16,7 @@ import { eventually } from '../helpers/network.js';
 import { inHostIds, liveStoreOwner, ownerStateFile, type StoreOwner } from '../helpers/owner.js';
 import { test } from '../helpers/test.js';
 import { resolveIdMapping } from '../../src/userns/idmap.js';
-import { startTimeOf } from '../../src/util/processes.js';
+import { isRunning } from '../../src/util/processes.js';
 
 const IMAGE = 'owner-busybox:latest';
 const { mapping } = resolveIdMapping();
@@ -32,7 +32,7 @@ async function mapInside(): Promise<string[]> {
     .map((l) => l.trim().split(/\s+/).join(':'));
 }
 
-const gone = (owner: StoreOwner) => () => (startTimeOf(owner.pid) === owner.start ? undefined : true);
+const gone = (owner: StoreOwner) => () => (isRunning(owner) ? undefined : true);
 const hostMap = mapping.uidMap.map((e) => `${e.inside}:${e.outside}:${e.count}`);
 
 test.before(async () => {
