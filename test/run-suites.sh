@@ -25,7 +25,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
-total=0; passed=0; skipped=0; crashed=0
+# What failed, again at the end: a CI log is often read from its tail, and uvu prints each failure after its
+# file's dots, hundreds of lines up. One block per failure: the file, the test's name and its first lines.
+recap_failures() {
+  sed 's/\x1b\[[0-9;]*m//g' "$1" | awk '
+    /\.test\.js$/ { file = $0 }
+    /^ *FAIL / { left = 8; print "-- " file }
+    left > 0 && !/^ *$/ { print; left-- }'
+}
+
+total=0; passed=0; skipped=0; crashed=0; failures=""
 for group in "${groups[@]}"; do
   log="$tmp/$group.log"
   # A limit on the whole group besides each test's own (test/helpers/test.ts): what a hung test left running
@@ -37,11 +46,15 @@ for group in "${groups[@]}"; do
   if [ -z "$t" ] || [ -z "$p" ]; then
     echo "suite $group did not finish" >&2
     crashed=$((crashed + 1))
+    failures+="-- suite $group did not finish; its last lines:"$'\n'"$(tail -n 8 "$log")"$'\n'
     continue
   fi
   total=$((total + t)); passed=$((passed + p)); skipped=$((skipped + ${s:-0}))
+  recap=$(recap_failures "$log")
+  [ -z "$recap" ] || failures+="$recap"$'\n'
 done
 failed=$((total - passed - skipped + crashed))
 echo
+if [ -n "$failures" ]; then printf '== failed\n%s== end of failed\n' "$failures"; fi
 if [ "$skipped" -gt 0 ]; then echo "$passed passed, $failed failed, $skipped skipped"; else echo "$passed passed, $failed failed"; fi
 [ "$failed" = 0 ]

@@ -61,5 +61,9 @@ for log in "$work/rootless.log" "$work/nosub.log" "$work/root.log"; do
   passed=$((passed + $(echo "$line" | cut -d' ' -f1)))
   failed=$((failed + $(echo "$line" | cut -d' ' -f3)))
 done
+# Every phase's failures once more, so that the end of the log says what failed.
+for log in "$work/rootless.log" "$work/nosub.log" "$work/root.log"; do
+  sed -n '/^== failed$/,/^== end of failed$/p' "$log"
+done
 echo "$passed passed, $failed failed"
 [ "$status" = 0 ] && [ "$failed" = 0 ]
