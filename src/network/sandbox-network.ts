@@ -90,6 +90,8 @@ function slirp4netnsLink(slirp: Slirp4netnsProcess): OutboundLink {
 
 /** How long slirp4netns (and a port watcher) may take to notice that the sandbox has ended before it is killed. */
 export const EXIT_GRACE_MS = 2000;
+/** How long a foreground command runs before its port watcher starts: one of the watcher's scans (native/ports.c SCAN_MS). */
+const WATCHER_START_DELAY_MS = 200;
 
 /** A sandbox whose namespaces exist: its pid 1, as this process sees it, and a socket that hangs up when that exits (launch.ts). */
 export interface NetworkedSandbox {
@@ -197,20 +199,33 @@ export async function attachSandboxNetwork(
 ): Promise<SandboxNetwork> {
   const { link, published, forwarder } = await startNetwork(setup, sandbox, options, dir, { detached: false });
   let watched: { watcher: ChildProcess; exited: Promise<void> } | undefined;
+  let pending: NodeJS.Timeout | undefined;
+  let starting: Promise<void> | undefined;
+  const startWatcher = async () => {
+    try {
+      watched = watchWatcher(await startPortWatcher(dir, sandbox, options.publish, 'pipe'), onError);
+    } catch (error) {
+      onError(describeError(error));
+    }
+  };
   return {
     published,
-    // The watcher (slirp4netns only: it speaks its API) starts once the command may run: its start is a fork
-    // of this process, which would delay the command, and it looks at what listens from its first scan on.
-    // The published container ports it leaves alone are those asked for, whatever host ports they get.
+    // The watcher (slirp4netns only: it speaks its API) starts once the command has run for one of its scans:
+    // its start is a fork of this process, which a short command (most of `run --rm`) would wait for at its
+    // end and never need, and a listener is forwarded at most one scan later, the watcher finding at its
+    // first scan what listens already. The published container ports it leaves alone are those asked for,
+    // whatever host ports they get.
     async started() {
       if (!options.autoForward || setup.backend !== 'slirp4netns') return;
-      try {
-        watched = watchWatcher(await startPortWatcher(dir, sandbox, options.publish, 'pipe'), onError);
-      } catch (error) {
-        onError(describeError(error));
-      }
+      pending = setTimeout(() => {
+        pending = undefined;
+        // Detached from (the detach keys) meanwhile: this process is about to go, and the watcher with it.
+        if (!sandbox.lifetime.destroyed) starting = startWatcher();
+      }, WATCHER_START_DELAY_MS).unref();
     },
     async close() {
+      clearTimeout(pending);
+      await starting;
       // pasta's watcher would notice only at its next look: the sandbox has ended, so it goes now.
       if (!link.endsWithLifetime) link.kill();
       const timer = setTimeout(() => {

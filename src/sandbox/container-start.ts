@@ -249,6 +249,7 @@ async function launchContainer(store: ImageStore, record: ContainerRecord, dir: 
   // Before the go only `setup-failed` can come: pid 1 failed (it said why, on stderr or in the log).
   const firstLine = nextLine();
   let attached: SandboxNetwork | undefined;
+  let lifetime: Socket | undefined;
   if (sync) {
     const sync = child.stdio[SYNC_FD] as Socket;
     const report = await readSyncReport(sync);
@@ -293,7 +294,9 @@ async function launchContainer(store: ImageStore, record: ContainerRecord, dir: 
         await attached?.started?.();
       }
     }
-    sync.destroy();
+    // A foreground network's port watcher may start with it a while after the go (sandbox-network.ts): kept until its close.
+    if (attached?.started && !request.detach) lifetime = sync;
+    else sync.destroy();
   }
   const first = await firstLine;
   if (request.detach) {
@@ -306,6 +309,7 @@ async function launchContainer(store: ImageStore, record: ContainerRecord, dir: 
   const second = first?.startsWith('up ') || first === 'setup-failed' ? await nextLine() : first;
   if (second === 'detached') {
     notify.destroy();
+    lifetime?.destroy();
     child.unref();
     return { detached: true };
   }
@@ -317,6 +321,7 @@ async function launchContainer(store: ImageStore, record: ContainerRecord, dir: 
   }
   const status = await exit;
   await attached?.close();
+  lifetime?.destroy();
   return { exited: status };
 }
 
