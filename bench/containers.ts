@@ -16,7 +16,7 @@ import { performance } from 'node:perf_hooks';
 import { DEVBOX_BIN } from '../test/helpers/cli.js';
 import { busyboxRootfs, packTar } from '../test/helpers/images.js';
 import { median, sh } from './measure.js';
-import { ownerDir } from '../src/network/owner.js';
+import { ownerStatePath, readLiveState } from '../src/network/owner.js';
 
 const runs = Number(process.argv[2] ?? 9);
 
@@ -107,7 +107,7 @@ try {
   const rssOf = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
   const rss = rssOf(state.supervisorPid);
   // The store's user namespace owner (the keeper and the helper process that waits for it), there for every container.
-  const owner = JSON.parse(readFileSync(join(ownerDir(join(env.XDG_DATA_HOME, 'devbox')), 'owner.json'), 'utf8')).pid as number;
+  const owner = readLiveState<{ pid: number; start: string }>(ownerStatePath(join(env.XDG_DATA_HOME, 'devbox')))!.pid;
   const ownerParent = Number(readFileSync(`/proc/${owner}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
   console.log(`container verbs, median of ${runs} runs taking turns (load before: ${loadBefore}, after: ${load()})`);
   const ms = (value: number) => `${value.toFixed(1).padStart(7)} ms`;

@@ -36,6 +36,14 @@ export function ownerDir(storeRoot: string): string {
   return join(networksDir(storeRoot), '.owner');
 }
 
+/** The owner's state file in its directory (native/keeper.c watches it by this name). */
+const stateFileIn = (dir: string): string => join(dir, 'owner.json');
+
+/** The owner's state file of the store at `storeRoot`: its pid, start time and id map. */
+export function ownerStatePath(storeRoot: string): string {
+  return stateFileIn(ownerDir(storeRoot));
+}
+
 /** The state file of the owner or a holder, while the process it names still runs. */
 export function readLiveState<T extends { pid: number; start: string }>(path: string): T | undefined {
   try {
@@ -47,7 +55,7 @@ export function readLiveState<T extends { pid: number; start: string }>(path: st
 }
 
 function liveOwner(dir: string): UsernsOwner | undefined {
-  return readLiveState<UsernsOwner>(join(dir, 'owner.json'));
+  return readLiveState<UsernsOwner>(stateFileIn(dir));
 }
 
 /** Whether `a` and `b` are one owner (one user namespace); `a` absent: a holder of a devbox from before owners. */
@@ -83,7 +91,7 @@ async function startOwner(dir: string): Promise<UsernsOwner> {
   (started.stdout as Readable).destroy();
   started.helper.unref();
   const owner = { pid: started.pid, start: startTimeOf(started.pid) ?? '', idMapping: mapping };
-  writeFileAtomicSync(join(dir, 'owner.json'), JSON.stringify(owner), { durable: false, mode: 0o600 });
+  writeFileAtomicSync(stateFileIn(dir), JSON.stringify(owner), { durable: false, mode: 0o600 });
   return owner;
 }
 

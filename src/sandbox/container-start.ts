@@ -296,7 +296,7 @@ async function launchContainer(store: ImageStore, record: ContainerRecord, dir: 
     }
     // A foreground network's port watcher may start with it a while after the go (sandbox-network.ts): kept
     // until its close, without holding this process up should it end sooner.
-    if (attached?.started && !request.detach) lifetime = sync.unref();
+    if (attached?.started) lifetime = sync.unref();
     else sync.destroy();
   }
   const first = await firstLine;

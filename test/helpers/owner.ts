@@ -3,7 +3,7 @@
  * inside a container made in its namespace, said again in host ids.
  */
 import { join } from 'node:path';
-import { ownerDir, readLiveState } from '../../src/network/owner.js';
+import { ownerStatePath, readLiveState } from '../../src/network/owner.js';
 import type { IdMapEntry, IdMapping } from '../../src/userns/idmap.js';
 
 export interface StoreOwner {
@@ -12,7 +12,7 @@ export interface StoreOwner {
   idMapping: IdMapping;
 }
 
-export const ownerStateFile = (): string => join(ownerDir(join(process.env.XDG_DATA_HOME!, 'devbox')), 'owner.json');
+export const ownerStateFile = (): string => ownerStatePath(join(process.env.XDG_DATA_HOME!, 'devbox'));
 
 /** The owner, while the process its state file names runs. */
 export function liveStoreOwner(): StoreOwner | undefined {
